@@ -1,0 +1,2 @@
+// Notebook renderer entry (dist/renderer.js); lands with the notebook renderer issue.
+export {};

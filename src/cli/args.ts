@@ -1,0 +1,135 @@
+// Command-line parsing for the CLI contract in DESIGN.md. Hand-written because option values such as
+// `--ignore-index -100` and `--class-dim -1` start with a dash, which node:util parseArgs refuses.
+import { LensError } from '../errors';
+import type { InputKind, LossKind, LossOptions, Reduction } from '../kernel/types';
+
+export interface CliArgs {
+  readonly input: string;
+  readonly target: string;
+  /** A file spec, or an inline list given as a,b,c. */
+  readonly weight: string | null;
+  readonly posWeight: string | null;
+  readonly options: Partial<LossOptions>;
+  readonly json: boolean;
+  readonly out: string | null;
+  readonly topK: number;
+}
+
+export type ParsedArgs = { readonly kind: 'run'; readonly args: CliArgs } | { readonly kind: 'help' } | { readonly kind: 'version' };
+
+export const USAGE = `usage: cross-entropy-lens INPUT TARGET [options]
+
+Computes torch.nn.functional.cross_entropy (or binary_cross_entropy_with_logits) exactly as PyTorch does.
+INPUT and TARGET are .npy, .npz (file.npz:member) or .json files.
+
+options:
+  --weight FILE|a,b,c          per-class weights
+  --ignore-index N             target value to skip (default -100)
+  --reduction none|mean|sum    (default mean)
+  --label-smoothing F          in [0, 1] (default 0)
+  --input-kind logits|probs|log-probs   (default logits)
+  --class-dim D                axis of the classes, -1 for channels-last (default 1)
+  --loss ce|bce                cross-entropy (default) or binary cross-entropy with logits
+  --pos-weight FILE|a,b,c      bce only: weight of positive examples
+  --top-k K                    number of worst elements listed (default 10)
+  --json                       print one JSON object
+  --out LOSS.npy               write the unreduced loss map as float32 .npy
+  -h, --help                   show this help
+  --version                    print the version`;
+
+const VALUE_FLAGS = new Set([
+  '--weight', '--ignore-index', '--reduction', '--label-smoothing', '--input-kind', '--class-dim', '--loss', '--pos-weight', '--out', '--top-k',
+]);
+
+function bad(msg: string): never {
+  throw new LensError('option', `${msg} (see --help)`);
+}
+
+function parseInteger(flag: string, v: string): number {
+  if (!/^[+-]?\d+$/.test(v.trim())) bad(`${flag} expects an integer, got '${v}'`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) bad(`${flag} value ${v} is too large`);
+  return n;
+}
+
+function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) bad(`${flag} expects one of ${allowed.join(', ')}, got '${v}'`);
+  return v as T;
+}
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const positional: string[] = [];
+  const values = new Map<string, string>();
+  let json = false;
+  let onlyPositional = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (onlyPositional || !a.startsWith('--') && !(a.startsWith('-') && a.length > 1 && !/^-\d/.test(a))) {
+      positional.push(a);
+      continue;
+    }
+    if (a === '--') {
+      onlyPositional = true;
+      continue;
+    }
+    if (a === '-h' || a === '--help') return { kind: 'help' };
+    if (a === '--version') return { kind: 'version' };
+    if (a === '--json') {
+      json = true;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const flag = eq >= 0 ? a.slice(0, eq) : a;
+    if (!VALUE_FLAGS.has(flag)) bad(`unknown option ${flag}`);
+    let value: string;
+    if (eq >= 0) value = a.slice(eq + 1);
+    else {
+      if (i + 1 >= argv.length) bad(`${flag} needs a value`);
+      value = argv[++i];
+    }
+    if (values.has(flag)) bad(`${flag} given twice`);
+    values.set(flag, value);
+  }
+  if (positional.length !== 2) {
+    bad(positional.length < 2 ? `expected INPUT and TARGET files, got ${positional.length} file${positional.length === 1 ? '' : 's'}` : `expected INPUT and TARGET, got ${positional.length} files: ${positional.join(' ')}`);
+  }
+  const options: { -readonly [K in keyof LossOptions]?: LossOptions[K] } = {};
+  const get = (f: string): string | undefined => values.get(f);
+  if (get('--ignore-index') !== undefined) options.ignoreIndex = parseInteger('--ignore-index', get('--ignore-index')!);
+  if (get('--class-dim') !== undefined) options.classDim = parseInteger('--class-dim', get('--class-dim')!);
+  if (get('--reduction') !== undefined) options.reduction = oneOf<Reduction>('--reduction', get('--reduction')!, ['none', 'mean', 'sum']);
+  if (get('--input-kind') !== undefined) options.inputKind = oneOf<InputKind>('--input-kind', get('--input-kind')!, ['logits', 'probs', 'log-probs']);
+  if (get('--loss') !== undefined) options.loss = oneOf<LossKind>('--loss', get('--loss')!, ['ce', 'bce']);
+  const lsText = get('--label-smoothing');
+  if (lsText !== undefined) {
+    const ls = Number(lsText);
+    if (lsText.trim() === '' || Number.isNaN(ls)) bad(`--label-smoothing expects a number in [0, 1], got '${lsText}'`);
+    options.labelSmoothing = ls;
+  }
+  const topKText = get('--top-k');
+  const topK = topKText === undefined ? 10 : parseInteger('--top-k', topKText);
+  if (topK < 0) bad(`--top-k must be >= 0, got ${topK}`);
+  if (get('--pos-weight') !== undefined && (options.loss ?? 'ce') !== 'bce') bad('--pos-weight applies to --loss bce only');
+  return {
+    kind: 'run',
+    args: {
+      input: positional[0],
+      target: positional[1],
+      weight: get('--weight') ?? null,
+      posWeight: get('--pos-weight') ?? null,
+      options,
+      json,
+      out: get('--out') ?? null,
+      topK,
+    },
+  };
+}
+
+/** Parses `a,b,c` (or a single number) as an inline weight list; null when the text is not such a list. */
+export function parseInlineList(text: string): number[] | null {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length === 0 || parts.some((p) => p === '')) return null;
+  const nums = parts.map((p) => (/^(nan|[+-]?inf(inity)?)$/i.test(p) ? Number(p.replace(/^([+-]?)inf(inity)?$/i, '$1Infinity').replace(/^nan$/i, 'NaN')) : Number(p)));
+  if (nums.some((n, i) => Number.isNaN(n) && !/^nan$/i.test(parts[i]))) return null;
+  return nums;
+}

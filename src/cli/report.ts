@@ -1,0 +1,96 @@
+// What the CLI prints: one JSON object (--json) or a short human report.
+import { fmtShape } from '../errors';
+import type { LossResult } from '../kernel/types';
+import type { Tensor } from '../tensor/tensor';
+
+export interface TensorInfo {
+  readonly path: string;
+  readonly shape: readonly number[];
+  readonly dtype: string;
+}
+
+export function tensorInfo(path: string, t: Tensor): TensorInfo {
+  return { path, shape: t.shape, dtype: t.dtype };
+}
+
+/** JSON has no NaN or Infinity; the contract writes them as strings. */
+function jsonNumber(_key: string, v: unknown): unknown {
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+  return v;
+}
+
+export function jsonReport(r: LossResult, input: TensorInfo, target: TensorInfo, seconds: number): string {
+  const s = r.stats;
+  const obj = {
+    value: r.value,
+    loss: r.options.loss,
+    reduction: r.options.reduction,
+    lossShape: r.lossShape,
+    numerator: r.numerator,
+    denominator: r.denominator,
+    targetKind: r.targetKind,
+    options: r.options,
+    input,
+    target,
+    numClasses: s.numClasses,
+    elementCount: s.elementCount,
+    ignoredCount: s.ignoredCount,
+    accuracy: s.accuracy,
+    nanCount: s.nanCount,
+    infCount: s.infCount,
+    perClass: s.perClass,
+    confusion: Array.from(s.confusion),
+    worst: s.worst,
+    seconds,
+  };
+  return JSON.stringify(obj, jsonNumber);
+}
+
+/** PyTorch-style 6 significant digits, without trailing noise for integers. */
+export function fmt6(v: number | null): string {
+  if (v === null) return '-';
+  if (Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  return Number(v.toPrecision(6)).toString();
+}
+
+function pct(v: number): string {
+  return Number.isNaN(v) ? '-' : `${(v * 100).toFixed(1)}%`;
+}
+
+const MAX_ROWS = 50;
+
+export function textReport(r: LossResult, input: TensorInfo, target: TensorInfo, seconds: number): string {
+  const o = r.options;
+  const s = r.stats;
+  const name = o.loss === 'bce' ? 'binary cross-entropy with logits' : 'cross-entropy';
+  const lines: string[] = [];
+  if (r.value === null) {
+    lines.push(`${name} (reduction none): loss map ${fmtShape(r.lossShape)}, sum ${fmt6(r.numerator)}, mean ${fmt6(r.numerator / r.denominator)}`);
+  } else {
+    lines.push(`${name} (${o.reduction}): ${fmt6(r.value)}`);
+  }
+  lines.push(`  input   ${input.path}  ${fmtShape(input.shape)} ${input.dtype} (${o.loss === 'bce' ? 'logits' : o.inputKind}${o.classDim !== 1 ? `, class dim ${o.classDim}` : ''})`);
+  lines.push(`  target  ${target.path}  ${fmtShape(target.shape)} ${target.dtype} (${r.targetKind === 'index' ? 'class indices' : r.targetKind === 'probs' ? 'class probabilities' : 'binary'})`);
+  const extras: string[] = [];
+  if (r.targetKind === 'index') extras.push(`ignore_index ${o.ignoreIndex}: ${s.ignoredCount} of ${s.elementCount} ignored`);
+  if (o.labelSmoothing) extras.push(`label_smoothing ${o.labelSmoothing}`);
+  if (o.reduction === 'mean') extras.push(`mean = ${fmt6(r.numerator)} / ${fmt6(r.denominator)}`);
+  if (s.nanCount || s.infCount) extras.push(`${s.nanCount} NaN and ${s.infCount} infinite losses`);
+  extras.push(`accuracy ${pct(s.accuracy)}`);
+  extras.push(`${seconds.toFixed(3)} s`);
+  lines.push(`  ${extras.join('; ')}`);
+  const header = ['class', 'count', 'ignored', 'weight', 'mean loss', 'loss sum', 'share', 'accuracy', 'IoU'];
+  const rows = s.perClass.slice(0, MAX_ROWS).map((c) => [
+    String(c.index), String(c.count), String(c.ignored), fmt6(c.weight), fmt6(c.lossMean), fmt6(c.lossSum), pct(c.share), pct(c.accuracy), pct(c.iou),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]): string => '  ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  lines.push(line(header));
+  for (const row of rows) lines.push(line(row));
+  if (s.perClass.length > MAX_ROWS) lines.push(`  … ${s.perClass.length - MAX_ROWS} more classes (use --json for all)`);
+  if (s.worst.length) {
+    lines.push(`  worst: ${s.worst.slice(0, 5).map((w) => `${fmtShape(w.index)} loss ${fmt6(w.loss)} (target ${w.target}, predicted ${w.predicted})`).join('; ')}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,134 @@
+// The reference cross-entropy loops (pure TypeScript, float64 accumulation). They follow PyTorch's
+// F.cross_entropy term by term, including where IEEE arithmetic makes NaN (0 * -inf), so NaN and Inf
+// land exactly where PyTorch puts them. Layout: input (N, C, S), loss map (N, S).
+import type { TensorData } from '../tensor/tensor';
+import type { CeProblem } from './validate';
+
+export interface LossMaps {
+  readonly lossMap: Float64Array;
+  readonly predicted: Int32Array;
+  readonly targetClass: Int32Array;
+  readonly ignoredMask: Uint8Array;
+  readonly numerator: number;
+  readonly denominator: number;
+}
+
+/**
+ * Per-pixel row statistics over the class axis, computed the way PyTorch's log_softmax does:
+ * max (the first NaN wins, as in torch.argmax), then log(sum(exp(x - max))).
+ * For probs/log-probs inputs only the argmax is needed; `max`/`logSum` stay unused.
+ */
+function rowStats(
+  x: TensorData,
+  base: number,
+  C: number,
+  S: number,
+  kind: CeProblem['options']['inputKind'],
+  mx: Float64Array,
+  am: Int32Array,
+  ls: Float64Array,
+): void {
+  for (let s = 0; s < S; s++) {
+    mx[s] = x[base + s];
+    am[s] = 0;
+  }
+  for (let c = 1; c < C; c++) {
+    const row = base + c * S;
+    for (let s = 0; s < S; s++) {
+      const v = x[row + s];
+      const m = mx[s];
+      // NaN beats everything and the first NaN stays (m === m is false once m is NaN).
+      if (m === m && (v > m || v !== v)) {
+        mx[s] = v;
+        am[s] = c;
+      }
+    }
+  }
+  if (kind !== 'logits') return;
+  ls.fill(0, 0, S);
+  for (let c = 0; c < C; c++) {
+    const row = base + c * S;
+    for (let s = 0; s < S; s++) ls[s] += Math.exp(x[row + s] - mx[s]);
+  }
+  for (let s = 0; s < S; s++) ls[s] = Math.log(ls[s]);
+}
+
+/** log p[c] for one element, given the row statistics (logits) or the input kind. */
+export function logProb(kind: CeProblem['options']['inputKind'], v: number, max: number, logSum: number): number {
+  if (kind === 'logits') return v - max - logSum;
+  if (kind === 'probs') return Math.log(v);
+  return v;
+}
+
+export function crossEntropyMaps(p: CeProblem): LossMaps {
+  const { x, t, w, N, C, S, options } = p;
+  const kind = options.inputKind;
+  const eps = options.labelSmoothing;
+  const M = N * S;
+  const lossMap = new Float64Array(M);
+  const predicted = new Int32Array(M);
+  const targetClass = new Int32Array(M);
+  const ignoredMask = new Uint8Array(M);
+  const mx = new Float64Array(S);
+  const am = new Int32Array(S);
+  const lsum = new Float64Array(S);
+  let numerator = 0;
+  let denominator = 0;
+
+  for (let n = 0; n < N; n++) {
+    const base = n * C * S;
+    rowStats(x, base, C, S, kind, mx, am, lsum);
+    const out = n * S;
+    for (let s = 0; s < S; s++) predicted[out + s] = am[s];
+
+    if (p.targetKind === 'index') {
+      const ignoreIndex = options.ignoreIndex;
+      for (let s = 0; s < S; s++) {
+        const tc = t[out + s];
+        targetClass[out + s] = tc;
+        if (tc === ignoreIndex) {
+          ignoredMask[out + s] = 1;
+          continue; // PyTorch writes 0 for ignored elements and leaves them out of both sums.
+        }
+        const wt = w ? w[tc] : 1;
+        const nll = -wt * logProb(kind, x[base + tc * S + s], mx[s], lsum[s]);
+        let loss = nll;
+        if (eps > 0) {
+          let smooth = 0;
+          for (let c = 0; c < C; c++) {
+            const lp = logProb(kind, x[base + c * S + s], mx[s], lsum[s]);
+            smooth += w ? lp * w[c] : lp;
+          }
+          loss = (1 - eps) * nll + -smooth * (eps / C);
+        }
+        lossMap[out + s] = loss;
+        numerator += loss;
+        denominator += wt;
+      }
+    } else {
+      // Probability targets: -(sum_c logp * t' * w), t' = t (1 - eps) + eps / C; mean divides by N * S.
+      for (let s = 0; s < S; s++) {
+        let acc = 0;
+        let best = 0;
+        let bestV = t[base + s];
+        for (let c = 0; c < C; c++) {
+          const i = base + c * S + s;
+          const tv = eps > 0 ? t[i] * (1 - eps) + eps / C : t[i];
+          if (c > 0 && bestV === bestV && (t[i] > bestV || t[i] !== t[i])) {
+            bestV = t[i];
+            best = c;
+          }
+          let term = logProb(kind, x[i], mx[s], lsum[s]) * tv;
+          if (w) term *= w[c];
+          acc += term;
+        }
+        const loss = -acc;
+        lossMap[out + s] = loss;
+        targetClass[out + s] = best;
+        numerator += loss;
+      }
+      denominator += S;
+    }
+  }
+  return { lossMap, predicted, targetClass, ignoredMask, numerator, denominator };
+}

@@ -1,0 +1,205 @@
+// Shape, dtype and value checks for cross-entropy and bce, raising one-line errors that name the shapes and
+// the first offending index and suggest the fix. Produces the normalised (N, C, S) problem the loops run on.
+import { LensError, fmtShape, unravelIndex } from '../errors';
+import type { Tensor, TensorData } from '../tensor/tensor';
+import { isFloatDType, numel } from '../tensor/tensor';
+import { broadcastTo, moveAxis } from './layout';
+import { normalizeAxis } from './options';
+import type { LossOptions, LossRequest } from './types';
+
+export interface CeProblem {
+  readonly loss: 'ce';
+  readonly targetKind: 'index' | 'probs';
+  /** Input in (N, C, S) C-order. */
+  readonly x: TensorData;
+  /** Index targets (N, S) or probability targets (N, C, S). */
+  readonly t: TensorData;
+  readonly w: Float64Array | null;
+  readonly N: number;
+  readonly C: number;
+  readonly S: number;
+  readonly lossShape: readonly number[];
+  readonly options: LossOptions;
+}
+
+export interface BceProblem {
+  readonly loss: 'bce';
+  readonly targetKind: 'binary';
+  readonly x: TensorData;
+  readonly t: TensorData;
+  /** Broadcast to the input's shape. */
+  readonly w: Float64Array | null;
+  readonly pw: Float64Array | null;
+  /** Statistics group elements by the class axis: element (outer, c, inner). */
+  readonly outer: number;
+  readonly C: number;
+  readonly inner: number;
+  readonly lossShape: readonly number[];
+  readonly options: LossOptions;
+}
+
+export type Problem = CeProblem | BceProblem;
+
+const SQUEEZE_HINT = (axis: number): string => `target.squeeze(${axis}) in PyTorch, np.squeeze(target, ${axis}) in NumPy`;
+
+export function buildProblem(req: LossRequest, options: LossOptions): Problem {
+  return options.loss === 'bce' ? buildBce(req, options) : buildCe(req, options);
+}
+
+function buildCe(req: LossRequest, options: LossOptions): CeProblem {
+  let input = req.input;
+  let target = req.target;
+  const nd = input.shape.length;
+  if (nd === 0) {
+    throw new LensError('shape', `input is a 0-d tensor (a single number); cross-entropy needs a class axis: shape (C), (N, C) or (N, C, d1, ...)`);
+  }
+  // A 1-D input has only its class axis; the default classDim (1) means "PyTorch's layout" there.
+  const classAxis = nd === 1 ? (options.classDim === 1 ? 0 : normalizeAxis(options.classDim, 1)) : normalizeAxis(options.classDim, nd);
+  if (classAxis === null) {
+    throw new LensError('option', `classDim ${options.classDim} out of range for input ${fmtShape(input.shape)} (${nd} axes): use an axis in [${-nd}, ${nd - 1}]`);
+  }
+  const probShaped = sameShape(input.shape, target.shape);
+  const originalInputShape = input.shape;
+  if (nd >= 2 && classAxis !== 1) {
+    input = moveAxis(input, classAxis, 1);
+    if (probShaped) target = moveAxis(target, classAxis, 1);
+  }
+  const shape = input.shape;
+  const C = nd === 1 ? shape[0] : shape[1];
+  const N = nd === 1 ? 1 : shape[0];
+  const spatial = nd <= 2 ? [] : shape.slice(2);
+  const S = numel(spatial);
+  const lossShape = nd === 1 ? [] : [N, ...spatial];
+
+  const w = weightVector(req.weight ?? null, C, shape);
+
+  if (probShaped) {
+    if (!isFloatDType(target.dtype)) {
+      throw new LensError(
+        'dtype',
+        `target has the input's shape ${fmtShape(originalInputShape)} but dtype ${target.dtype}: probability targets must be floating point; class-index targets must not have the class axis (expected ${fmtShape(indexTargetShape(originalInputShape, classAxis))}) — cast probabilities with .float(), or take target.argmax(${classAxis}) for indices`,
+      );
+    }
+    if (options.ignoreIndex >= 0) {
+      throw new LensError('option', `ignore_index is not supported for floating point (probability) targets; got ignore_index ${options.ignoreIndex} — set it to a negative value such as -100`);
+    }
+    return { loss: 'ce', targetKind: 'probs', x: input.data, t: target.data, w, N, C, S, lossShape, options };
+  }
+
+  const expected = lossShape;
+  if (!sameShape(target.shape, expected)) {
+    throw new LensError('shape', targetShapeMessage(originalInputShape, target.shape, expected, classAxis, options.classDim));
+  }
+  if (isFloatDType(target.dtype)) {
+    throw new LensError(
+      'dtype',
+      `target has dtype ${target.dtype} and shape ${fmtShape(target.shape)}: class-index targets must be integers, probability targets must have the input's shape ${fmtShape(originalInputShape)} — cast indices with target.long() / target.astype(np.int64)`,
+    );
+  }
+  if (target.dtype === 'bool') {
+    throw new LensError('dtype', `target has dtype bool: class-index targets must be integers — cast with target.long() / target.astype(np.int64)`);
+  }
+  checkIndexRange(target, C, options.ignoreIndex);
+  return { loss: 'ce', targetKind: 'index', x: input.data, t: target.data, w, N, C, S, lossShape, options };
+}
+
+function indexTargetShape(inputShape: readonly number[], classAxis: number): number[] {
+  return inputShape.filter((_, d) => d !== classAxis);
+}
+
+function targetShapeMessage(
+  inputShape: readonly number[],
+  targetShape: readonly number[],
+  expected: readonly number[],
+  classAxis: number,
+  classDim: number,
+): string {
+  const nd = inputShape.length;
+  const head = `target shape ${fmtShape(targetShape)} does not fit input ${fmtShape(inputShape)}`;
+  // The classic segmentation mistake: a mask kept with its channel axis, [N, 1, H, W].
+  if (targetShape.length === nd && nd >= 2 && targetShape[classAxis] === 1) {
+    const squeezed = targetShape.filter((_, d) => d !== classAxis);
+    if (sameShape(squeezed, indexTargetShape(inputShape, classAxis))) {
+      return `${head}: the target has a singleton channel axis (axis ${classAxis}); class-index targets have no class axis — squeeze axis ${classAxis} (${SQUEEZE_HINT(classAxis)}) to get ${fmtShape(squeezed)}`;
+    }
+  }
+  if (nd >= 2 && targetShape.length >= 1 && targetShape[0] !== inputShape[0] && targetShape.length === expected.length) {
+    return `${head}: expected input batch_size (${inputShape[0]}) to match target batch_size (${targetShape[0]}); expected target shape ${fmtShape(expected)}`;
+  }
+  // Channels-last data read with the default class axis.
+  if (nd >= 2 && classDim === 1 && sameShape(targetShape, inputShape.slice(0, nd - 1))) {
+    return `${head}: it matches the input without its last axis — if the classes are on the last axis (channels-last), set classDim to -1 (CLI --class-dim -1)`;
+  }
+  if (nd === 1) {
+    return `${head}: an unbatched input (C) takes a 0-d class-index target (a single integer) or a probability target of shape ${fmtShape(inputShape)}`;
+  }
+  return `${head}: expected class-index target ${fmtShape(expected)} (input without its class axis ${classAxis}) or a probability target ${fmtShape(inputShape)}`;
+}
+
+function checkIndexRange(target: Tensor, C: number, ignoreIndex: number): void {
+  const t = target.data;
+  for (let i = 0; i < t.length; i++) {
+    const v = t[i];
+    if (v !== ignoreIndex && (v < 0 || v >= C)) {
+      const at = target.shape.length ? ` at index ${fmtShape(unravelIndex(i, target.shape))}` : '';
+      const hint = v === 255 || v < 0 ? ` — if ${v} marks elements to skip, set ignore_index to ${v}` : ` — check the number of classes or the label encoding`;
+      throw new LensError('value', `target value ${v}${at} is out of bounds for ${C} classes (valid 0..${C - 1}, ignore_index ${ignoreIndex})${hint}`);
+    }
+  }
+}
+
+function weightVector(weight: Tensor | null, C: number, inputShape: readonly number[]): Float64Array | null {
+  if (!weight) return null;
+  if (weight.shape.length !== 1 || weight.shape[0] !== C) {
+    throw new LensError(
+      'shape',
+      `weight tensor should be defined either for all ${C} classes or no classes but got weight of shape ${fmtShape(weight.shape)} (input ${fmtShape(inputShape)} has ${C} classes) — pass one weight per class`,
+    );
+  }
+  return Float64Array.from(weight.data as ArrayLike<number>);
+}
+
+function buildBce(req: LossRequest, options: LossOptions): BceProblem {
+  const { input, target } = req;
+  if (!sameShape(input.shape, target.shape)) {
+    throw new LensError('shape', `Target size ${fmtShape(target.shape)} must be the same as input size ${fmtShape(input.shape)} for bce (binary_cross_entropy_with_logits): one 0/1 (or soft) target per logit`);
+  }
+  const nd = input.shape.length;
+  let axis = 0;
+  if (nd >= 2) {
+    const a = normalizeAxis(options.classDim, nd);
+    if (a === null) {
+      throw new LensError('option', `classDim ${options.classDim} out of range for input ${fmtShape(input.shape)} (${nd} axes): use an axis in [${-nd}, ${nd - 1}]`);
+    }
+    axis = a;
+  }
+  const C = nd === 0 ? 1 : input.shape[axis];
+  const outer = nd === 0 ? 1 : numel(input.shape.slice(0, axis));
+  const inner = nd === 0 ? 1 : numel(input.shape.slice(axis + 1));
+  const bcast = (t: Tensor | null | undefined, what: string): Float64Array | null => {
+    if (!t) return null;
+    const out = broadcastTo(t, input.shape);
+    if (!out) {
+      const hint = t.shape.length === 1 && nd >= 2 ? ` — a 1-D ${what} broadcasts along the last axis; for per-class values on axis ${axis} reshape it to ${fmtShape([C, ...new Array<number>(nd - axis - 1).fill(1)])}` : '';
+      throw new LensError('shape', `${what} of shape ${fmtShape(t.shape)} does not broadcast to the input's shape ${fmtShape(input.shape)}${hint}`);
+    }
+    return out;
+  };
+  return {
+    loss: 'bce',
+    targetKind: 'binary',
+    x: input.data,
+    t: target.data,
+    w: bcast(req.weight, 'weight'),
+    pw: bcast(req.posWeight, 'pos_weight'),
+    outer,
+    C,
+    inner,
+    lossShape: [...input.shape],
+    options,
+  };
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
