@@ -1,0 +1,507 @@
+// Tensors as people copy them from a console or write them in code: PyTorch reprs (tensor([...], dtype=...,
+// grad_fn=<...>)), NumPy reprs (array([...], dtype=float32)), NumPy print() output without commas, plain
+// bracket lists, and the same inside Python source (torch.tensor([...]), np.array([...])).
+// dtype follows what Python would build from the text: torch.tensor gives float32 for floats, NumPy and
+// plain lists give float64; integers are int64 unless a dtype says otherwise.
+
+import { LensError, fmtShape } from '../errors';
+import { type DType, type Tensor, numel } from './tensor';
+import { decimalValue, storeValues } from './values';
+
+type Flavor = 'torch' | 'numpy' | 'plain';
+
+export type TensorLiteral =
+  | { start: number; end: number; tensor: Tensor }
+  | { start: number; end: number; error: LensError };
+
+/** A text that is not a tensor literal at all (as opposed to one that is, but cannot be used). */
+class NotALiteral extends LensError {}
+const QUIET_NOT_A_LITERAL = new NotALiteral('format', 'not a tensor literal');
+
+const MAX_DEPTH = 64;
+
+const SUMMARIZED_FIX =
+  "print with torch.set_printoptions(profile='full') or np.set_printoptions(threshold=sys.maxsize)";
+
+/**
+ * Line numbers and bracket matches of a text, computed once on demand: a text may hold thousands of
+ * failed candidates, and rescanning it for each would be quadratic.
+ */
+class TextIndex {
+  private lineStarts: number[] | undefined;
+  private closers: Int32Array | undefined;
+  constructor(readonly text: string) {}
+
+  line(pos: number): number {
+    if (this.lineStarts === undefined) {
+      const starts = [0];
+      for (let i = this.text.indexOf('\n'); i >= 0; i = this.text.indexOf('\n', i + 1)) starts.push(i + 1);
+      this.lineStarts = starts;
+    }
+    const st = this.lineStarts;
+    let lo = 0;
+    let hi = st.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (st[mid] <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  }
+
+  lineCol(pos: number): string {
+    const line = this.line(pos);
+    return `line ${line}, column ${pos - (this.lineStarts as number[])[line - 1] + 1}`;
+  }
+
+  /** One past the bracket that closes the '(' or '[' at `open`, or -1. */
+  closingEnd(open: number): number {
+    if (this.closers === undefined) {
+      const t = this.text;
+      const closers = new Int32Array(t.length).fill(-1);
+      const stack: number[] = [];
+      for (let i = 0; i < t.length; i++) {
+        const c = t.charCodeAt(i);
+        if (c === 0x28 || c === 0x5b) stack.push(i);
+        else if ((c === 0x29 || c === 0x5d) && stack.length > 0) closers[stack.pop() as number] = i + 1;
+      }
+      this.closers = closers;
+    }
+    return this.closers[open];
+  }
+}
+
+const SPECIAL = /([+-]?)(nan|inf(?:inity)?)(?![\w.])/iy;
+const BOOL = /(True|False|true|false)(?![\w.])/y;
+/** Letters, digits, '_' and '.': what may not touch a number token. */
+function isIdentChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x5f || c === 0x2e;
+}
+
+type Nested = number | Nested[];
+
+class LiteralParser {
+  pos: number;
+  kind: 'number' | 'boolean' | undefined;
+  sawFloat = false;
+  // A plain Map dies with the parser; a WeakMap's entries cost far more to collect.
+  private readonly starts = new Map<Nested[], number>();
+  /** Set while scanning for literals: a failed bare '[' needs no message, and building one per failure adds up. */
+  quiet = false;
+
+  private readonly text: string;
+
+  constructor(
+    private readonly ix: TextIndex,
+    start: number,
+  ) {
+    this.text = ix.text;
+    this.pos = start;
+  }
+
+  syntax(what: string, at = this.pos): never {
+    if (this.quiet) throw QUIET_NOT_A_LITERAL;
+    const found = at >= this.text.length ? 'the end of the text' : `'${this.text.slice(at, at + 10).split(/[\r\n]/)[0]}'`;
+    throw new NotALiteral('format', `cannot read the printed tensor at ${this.ix.lineCol(at)}: ${what}, found ${found}`);
+  }
+
+  /** Skips spaces, newlines and Python comments; says whether it skipped anything. */
+  ws(): boolean {
+    const t = this.text;
+    const from = this.pos;
+    let p = this.pos;
+    for (;;) {
+      const c = t.charCodeAt(p);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++;
+      else if (c === 0x23) {
+        while (p < t.length && t.charCodeAt(p) !== 0x0a) p++;
+      } else break;
+    }
+    this.pos = p;
+    return p > from;
+  }
+
+  leaf(): number {
+    const t = this.text;
+    const at = this.pos;
+    if (t.startsWith('...', at) || t.startsWith('…', at)) {
+      throw new LensError('format', `summarized print, values missing: ... at line ${this.ix.line(at)} — ${SUMMARIZED_FIX}`);
+    }
+    let value: number;
+    let isBool = false;
+    // Digits are scanned by hand: this runs once per element of prints with millions of them.
+    let p = at;
+    let c = t.charCodeAt(p);
+    if (c === 0x2b || c === 0x2d) c = t.charCodeAt(++p);
+    const intStart = p;
+    while (c >= 0x30 && c <= 0x39) c = t.charCodeAt(++p);
+    let digits = p - intStart;
+    let isFloat = false;
+    if (c === 0x2e) {
+      isFloat = true;
+      const f = ++p;
+      c = t.charCodeAt(p);
+      while (c >= 0x30 && c <= 0x39) c = t.charCodeAt(++p);
+      digits += p - f;
+    }
+    if (digits > 0) {
+      if (c === 0x65 || c === 0x45) {
+        let q = p + 1;
+        let d = t.charCodeAt(q);
+        if (d === 0x2b || d === 0x2d) d = t.charCodeAt(++q);
+        if (d >= 0x30 && d <= 0x39) {
+          while (d >= 0x30 && d <= 0x39) d = t.charCodeAt(++q);
+          p = q;
+          isFloat = true;
+        }
+      }
+      const nc = t.charCodeAt(p);
+      if (nc === 0x6a || nc === 0x4a || ((nc === 0x2b || nc === 0x2d) && /^[+-][\d.]+(?:e[+-]?\d+)?[jJ]/.test(t.slice(p, p + 40)))) {
+        throw new LensError('dtype', `complex values are not supported (line ${this.ix.line(at)}) — use the real part or the magnitude, e.g. x.real or x.abs()`);
+      }
+      if (isIdentChar(nc)) this.syntax('expected a number');
+      if (isFloat) this.sawFloat = true;
+      value = decimalValue(t, at, p);
+      this.pos = p;
+    } else {
+      SPECIAL.lastIndex = at;
+      BOOL.lastIndex = at;
+      let m: RegExpExecArray | null;
+      if ((m = SPECIAL.exec(t)) !== null) {
+        value = m[2].toLowerCase() === 'nan' ? NaN : m[1] === '-' ? -Infinity : Infinity;
+        this.sawFloat = true;
+        this.pos = at + m[0].length;
+      } else if ((m = BOOL.exec(t)) !== null) {
+        value = m[1] === 'True' || m[1] === 'true' ? 1 : 0;
+        isBool = true;
+        this.pos = at + m[0].length;
+      } else if (t[at] === "'" || t[at] === '"') {
+        this.syntax('expected a number, not a string');
+      } else {
+        this.syntax('expected a number');
+      }
+    }
+    const kind = isBool ? 'boolean' : 'number';
+    if (this.kind === undefined) this.kind = kind;
+    else if (this.kind !== kind) {
+      throw new LensError(
+        'format',
+        `${isBool ? 'a boolean' : 'a number'} among ${this.kind === 'boolean' ? 'booleans' : 'numbers'} at ${this.ix.lineCol(at)}: a tensor holds numbers or booleans, not both`,
+      );
+    }
+    return value;
+  }
+
+  /** A '[...]' list whose elements are separated by commas, whitespace or both. */
+  list(depth: number): Nested[] {
+    if (depth > MAX_DEPTH) this.syntax('lists nested too deeply');
+    const t = this.text;
+    const out: Nested[] = [];
+    this.starts.set(out, this.pos);
+    this.pos++; // [
+    this.ws();
+    for (;;) {
+      const c = t.charCodeAt(this.pos);
+      if (c === 0x5d) {
+        this.pos++;
+        return out;
+      }
+      out.push(c === 0x5b ? this.list(depth + 1) : this.leaf());
+      const spaced = this.ws();
+      const d = t.charCodeAt(this.pos);
+      if (d === 0x2c) {
+        this.pos++;
+        this.ws();
+        if (t.charCodeAt(this.pos) === 0x2c) this.syntax("expected a value after ','");
+      } else if (d !== 0x5d && !spaced) {
+        this.syntax("expected ',' or ']'");
+      }
+    }
+  }
+
+  /** Shape of a nested list, checked to be rectangular; values in C order. */
+  flatten(root: Nested[]): { shape: number[]; values: Float64Array } {
+    const shape: number[] = [];
+    for (let cur: Nested = root; Array.isArray(cur); cur = cur[0]) {
+      shape.push(cur.length);
+      if (cur.length === 0) break;
+    }
+    const nd = shape.length;
+    const values = new Float64Array(numel(shape));
+    let k = 0;
+    const walk = (a: Nested[], depth: number): void => {
+      if (a.length !== shape[depth]) {
+        const at = this.starts.get(a) ?? 0;
+        throw new LensError(
+          'format',
+          `ragged list at ${this.ix.lineCol(at)}: expected ${shape[depth]} elements like the first list at depth ${depth}, found ${a.length}`,
+        );
+      }
+      for (const v of a) {
+        if (depth === nd - 1) {
+          if (Array.isArray(v)) {
+            const at = this.starts.get(v) ?? 0;
+            throw new LensError('format', `ragged list at ${this.ix.lineCol(at)}: expected a number, found a list`);
+          }
+          values[k++] = v;
+        } else {
+          if (!Array.isArray(v)) {
+            const at = this.starts.get(a) ?? 0;
+            throw new LensError('format', `ragged list at ${this.ix.lineCol(at)}: expected lists of ${shape[depth + 1]}, found a number`);
+          }
+          walk(v, depth + 1);
+        }
+      }
+    };
+    walk(root, 0);
+    return { shape, values };
+  }
+
+  /** A value after '(' or at the start: a nested list or a single leaf (0-d). */
+  body(): { shape: number[]; values: Float64Array; empty: boolean } {
+    if (this.text.charCodeAt(this.pos) === 0x5b) {
+      const root = this.list(0);
+      const { shape, values } = this.flatten(root);
+      return { shape, values, empty: values.length === 0 };
+    }
+    return { shape: [], values: Float64Array.of(this.leaf()), empty: false };
+  }
+
+  /** Skips one argument expression up to ',' or ')' at depth 0; returns its text. */
+  expr(): string {
+    const t = this.text;
+    const from = this.pos;
+    let depth = 0;
+    while (this.pos < t.length) {
+      const c = t[this.pos];
+      if (c === "'" || c === '"') {
+        const close = t.indexOf(c, this.pos + 1);
+        if (close < 0) this.syntax('unterminated string');
+        this.pos = close + 1;
+        continue;
+      }
+      if (depth === 0 && (c === ',' || c === ')')) break;
+      if (c === '(' || c === '[' || c === '{') depth++;
+      else if (c === ')' || c === ']' || c === '}') depth--;
+      this.pos++;
+    }
+    if (this.pos >= t.length) this.syntax("expected ')'");
+    return t.slice(from, this.pos).trim();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// dtype arguments
+
+const TORCH_DTYPES: Record<string, DType> = {
+  float32: 'float32', float: 'float32', float64: 'float64', double: 'float64', float16: 'float16', half: 'float16',
+  int64: 'int64', long: 'int64', int32: 'int32', int: 'int32', int16: 'int16', short: 'int16', int8: 'int8',
+  uint8: 'uint8', uint16: 'uint16', uint32: 'uint32', uint64: 'uint64', bool: 'bool',
+};
+
+const NUMPY_DTYPES: Record<string, DType> = {
+  float32: 'float32', single: 'float32', float64: 'float64', double: 'float64', float_: 'float64', float: 'float64',
+  float16: 'float16', half: 'float16', int64: 'int64', int_: 'int64', int: 'int64', longlong: 'int64', int32: 'int32',
+  intc: 'int32', int16: 'int16', short: 'int16', int8: 'int8', byte: 'int8', uint8: 'uint8', ubyte: 'uint8',
+  uint16: 'uint16', uint32: 'uint32', uint64: 'uint64', bool: 'bool', bool_: 'bool',
+};
+
+const DESCR_DTYPES: Record<string, DType> = {
+  b1: 'bool', i1: 'int8', i2: 'int16', i4: 'int32', i8: 'int64', u1: 'uint8', u2: 'uint16', u4: 'uint32', u8: 'uint64',
+  f2: 'float16', f4: 'float32', f8: 'float64',
+};
+
+function dtypeArg(raw: string): DType {
+  const unquoted = raw.replace(/^(['"])(.*)\1$/, '$2');
+  const m = /^(?:(torch|np|numpy)\.)?([\w<>|=]+)$/.exec(unquoted);
+  if (m !== null) {
+    const [, mod, name] = m;
+    // torch.float is float32, but a bare float (Python's type), a string or np.float_ means float64, for
+    // torch.tensor and np.array alike.
+    const d = (mod === 'torch' ? TORCH_DTYPES : NUMPY_DTYPES)[name];
+    if (d !== undefined) return d;
+    const descr = /^[<>|=]?([biuf]\d)$/.exec(name);
+    if (descr !== null && DESCR_DTYPES[descr[1]] !== undefined) return DESCR_DTYPES[descr[1]];
+    if (/^(complex|cfloat|cdouble|chalf|c\d)/.test(name) || /^[<>|=]?c\d+$/.test(name)) {
+      throw new LensError('dtype', `dtype ${raw} is not supported — use the real part or the magnitude, e.g. x.real or x.abs()`);
+    }
+    if (name === 'bfloat16') {
+      throw new LensError('dtype', 'dtype torch.bfloat16 is not supported — print x.float() instead');
+    }
+    if (/^[<>|=]?[USaVO]\d*$/.test(name) || name === 'object' || name === 'str' || name === 'object_' || name === 'str_') {
+      throw new LensError('dtype', `dtype ${raw} is not numeric — convert with .astype(np.float32), or map labels to class indices`);
+    }
+  }
+  throw new LensError('dtype', `cannot tell the dtype from dtype=${raw} — use a name such as torch.float32 or float32`);
+}
+
+function shapeArg(raw: string): number[] | undefined {
+  const inner = /^(?:torch\.Size\(\s*\[([^\]]*)\]\s*\)|\(([^)]*)\)|\[([^\]]*)\])$/.exec(raw);
+  if (inner === null) return undefined;
+  const body = (inner[1] ?? inner[2] ?? inner[3]).trim();
+  if (body === '') return [];
+  const parts = body.split(',').map((s) => s.trim()).filter((s, i, a) => s !== '' || i < a.length - 1);
+  if (!parts.every((p) => /^\d+$/.test(p))) return undefined;
+  return parts.map(Number);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Literal forms
+
+const CALL = /((?:[A-Za-z_]\w*\.)*)(tensor|as_tensor|array|asarray)\s*\(/y;
+const CALL_ANYWHERE = /\b((?:[A-Za-z_]\w*\.)*)(tensor|as_tensor|array|asarray)\s*\(|\[/g;
+const LITERAL_START = /\s*(?:[[\d+\-.…]|(?:nan|inf|True|False)\b)/y;
+
+function finish(
+  p: LiteralParser,
+  body: { shape: number[]; values: Float64Array; empty: boolean },
+  flavor: Flavor,
+  dtypeText: string | undefined,
+  shapeText: string | undefined,
+): Tensor {
+  let shape = body.shape;
+  if (shapeText !== undefined) {
+    const given = shapeArg(shapeText);
+    if (given === undefined) throw new LensError('format', `cannot read size/shape ${shapeText}`);
+    if (body.empty ? numel(given) !== 0 : fmtShape(given) !== fmtShape(shape)) {
+      throw new LensError('shape', `the values have shape ${fmtShape(shape)} but the print says ${fmtShape(given)}`);
+    }
+    shape = given;
+  }
+  let dtype: DType;
+  if (dtypeText !== undefined) dtype = dtypeArg(dtypeText);
+  else if (p.kind === 'boolean') dtype = 'bool';
+  else if (p.kind === 'number' && !p.sawFloat) dtype = 'int64';
+  else dtype = flavor === 'torch' ? 'float32' : 'float64';
+  return storeValues(body.values, shape, dtype);
+}
+
+/** Parses a literal at `start` (a call such as tensor(...) or a bare '['); returns it with its end. */
+function parseLiteralAt(ix: TextIndex, start: number, quietBare = false): { tensor: Tensor; end: number } {
+  const text = ix.text;
+  const p = new LiteralParser(ix, start);
+  CALL.lastIndex = start;
+  const call = CALL.exec(text);
+  if (call === null) {
+    if (text.charCodeAt(start) !== 0x5b) p.syntax('expected tensor(...), array(...) or [...]', start);
+    p.quiet = quietBare;
+    const body = p.body();
+    return { tensor: finish(p, body, 'plain', undefined, undefined), end: p.pos };
+  }
+  const flavor: Flavor = call[2] === 'tensor' || call[2] === 'as_tensor' ? 'torch' : 'numpy';
+  p.pos = start + call[0].length;
+  p.ws();
+  const body = p.body();
+  let dtypeText: string | undefined;
+  let shapeText: string | undefined;
+  let positional = 0;
+  for (;;) {
+    p.ws();
+    const c = text[p.pos];
+    if (c === ')') {
+      p.pos++;
+      break;
+    }
+    if (c !== ',') p.syntax("expected ',' or ')'");
+    p.pos++;
+    p.ws();
+    if (text[p.pos] === ')') {
+      p.pos++;
+      break;
+    }
+    const kw = /([A-Za-z_]\w*)\s*=(?!=)/y;
+    kw.lastIndex = p.pos;
+    const k = kw.exec(text);
+    if (k !== null) p.pos += k[0].length;
+    p.ws();
+    const value = p.expr();
+    const key = k?.[1] ?? (positional++ === 0 ? 'dtype' : '');
+    if (key === 'dtype') dtypeText = value;
+    else if (key === 'size' || key === 'shape') shapeText = value;
+    // device, requires_grad, grad_fn, names, ... do not change the values.
+  }
+  return { tensor: finish(p, body, flavor, dtypeText, shapeText), end: p.pos };
+}
+
+/**
+ * Every tensor literal in a text (a selection, a log, Python source), outermost only, in order. Literals
+ * that are clearly meant as tensors but cannot be used (summarized prints, ragged lists, bad dtypes) come
+ * back as errors; brackets that are not numeric lists (indexing, lists of strings) are passed over.
+ */
+export function findTensorLiterals(text: string): TensorLiteral[] {
+  const out: TensorLiteral[] = [];
+  const ix = new TextIndex(text);
+  const re = new RegExp(CALL_ANYWHERE.source, 'g');
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    const start = m.index;
+    const isCall = m[0] !== '[';
+    if (isCall) {
+      if (start > 0 && text[start - 1] === '.') continue;
+      LITERAL_START.lastIndex = start + m[0].length;
+      if (!LITERAL_START.test(text)) continue; // tensor(x): a call on a variable, not a literal
+    } else if (start > 0 && /[\w)\]'"]/.test(text[start - 1])) {
+      continue; // x[0], f()[1], "[INFO]": indexing or strings
+    } else if (ix.closingEnd(start) < 0) {
+      continue; // an unmatched '[' cannot open a list; trying would rescan the rest of the text
+    }
+    try {
+      const { tensor, end } = parseLiteralAt(ix, start, !isCall);
+      if (!isCall && tensor.data.length === 0) {
+        re.lastIndex = end;
+        continue; // a bare [] is an empty Python list far more often than a tensor
+      }
+      out.push({ start, end, tensor });
+      re.lastIndex = end;
+    } catch (e) {
+      const open = isCall ? start + m[0].length - 1 : start;
+      // Go on after the bracket that closes the failed literal's opening one.
+      const close = ix.closingEnd(open);
+      if (e instanceof NotALiteral && !isCall) {
+        re.lastIndex = close > 0 ? close : start + 1;
+        continue;
+      }
+      const error = e instanceof LensError ? e : new LensError('format', String(e));
+      const end = close > 0 ? close : text.length;
+      out.push({ start, end, error: error instanceof NotALiteral ? new LensError(error.kind, error.message) : error });
+      re.lastIndex = end;
+    }
+  }
+  return out;
+}
+
+/** Parses text holding exactly one printed tensor (surrounding whitespace is fine). */
+export function parsePrintedTensor(text: string, source?: string): Tensor {
+  try {
+    const ix = new TextIndex(text);
+    let start = 0;
+    while (start < text.length && /\s/.test(text[start])) start++;
+    if (start >= text.length) throw new LensError('format', 'no tensor in the text: it is empty');
+    let tensor: Tensor;
+    let end: number;
+    const single = /([+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|nan|inf)|True|False)\s*$/iy;
+    single.lastIndex = start;
+    if (text[start] !== '[' && single.test(text)) {
+      // print(np.array(3.5)) writes just the number: a 0-d array.
+      const p = new LiteralParser(ix, start);
+      const body = p.body();
+      tensor = finish(p, body, 'plain', undefined, undefined);
+      end = p.pos;
+    } else {
+      CALL.lastIndex = start;
+      if (text[start] !== '[' && !CALL.test(text)) {
+        throw new LensError('format', `not a printed tensor at ${ix.lineCol(start)}: expected tensor(...), array(...) or [...]`);
+      }
+      ({ tensor, end } = parseLiteralAt(ix, start));
+    }
+    const rest = text.slice(end);
+    if (rest.trim() !== '') {
+      const at = end + (rest.length - rest.trimStart().length);
+      throw new LensError('format', `unexpected text after the tensor at ${ix.lineCol(at)} — give one tensor at a time`);
+    }
+    return tensor;
+  } catch (e) {
+    const le = e instanceof NotALiteral ? new LensError(e.kind, e.message) : e instanceof LensError ? e : new LensError('format', String(e));
+    throw source === undefined ? le : le.withSource(source);
+  }
+}
