@@ -11,6 +11,11 @@ export interface LossMaps {
   readonly ignoredMask: Uint8Array;
   readonly numerator: number;
   readonly denominator: number;
+  /**
+   * Index targets with label smoothing: PyTorch reduces the nll and smoothing terms separately and mixes
+   * the reduced values, which differs from numerator/denominator when the denominator is 0 (NaN vs Inf).
+   */
+  readonly smoothingParts?: { readonly nllSum: number; readonly smoothSum: number };
 }
 
 /**
@@ -74,6 +79,8 @@ export function crossEntropyMaps(p: CeProblem): LossMaps {
   const lsum = new Float64Array(S);
   let numerator = 0;
   let denominator = 0;
+  let nllSum = 0;
+  let smoothSum = 0;
 
   for (let n = 0; n < N; n++) {
     const base = n * C * S;
@@ -100,6 +107,8 @@ export function crossEntropyMaps(p: CeProblem): LossMaps {
             smooth += w ? lp * w[c] : lp;
           }
           loss = (1 - eps) * nll + -smooth * (eps / C);
+          nllSum += nll;
+          smoothSum += -smooth;
         }
         lossMap[out + s] = loss;
         numerator += loss;
@@ -130,5 +139,6 @@ export function crossEntropyMaps(p: CeProblem): LossMaps {
       denominator += S;
     }
   }
-  return { lossMap, predicted, targetClass, ignoredMask, numerator, denominator };
+  const smoothingParts = p.targetKind === 'index' && eps > 0 ? { nllSum, smoothSum } : undefined;
+  return { lossMap, predicted, targetClass, ignoredMask, numerator, denominator, smoothingParts };
 }

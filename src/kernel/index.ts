@@ -20,12 +20,19 @@ export function computeLoss(req: LossRequest): LossResult {
     case 'none':
       value = null;
       break;
-    case 'sum':
-      value = maps.numerator;
+    case 'sum': {
+      const parts = maps.smoothingParts;
+      value = parts ? (1 - options.labelSmoothing) * parts.nllSum + parts.smoothSum * (options.labelSmoothing / problem.C) : maps.numerator;
       break;
-    case 'mean':
-      value = maps.numerator / maps.denominator;
+    }
+    case 'mean': {
+      const parts = maps.smoothingParts;
+      const eps = options.labelSmoothing;
+      value = parts
+        ? (1 - eps) * (parts.nllSum / maps.denominator) + (parts.smoothSum / maps.denominator) * (eps / problem.C)
+        : maps.numerator / maps.denominator;
       break;
+    }
   }
   return {
     options,
