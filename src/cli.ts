@@ -9,7 +9,7 @@ import { computeLoss } from './kernel/index';
 import { splitMemberSpec } from './tensor/load';
 import { encodeNpy } from './tensor/npy';
 import type { Tensor } from './tensor/tensor';
-import { describeFsError, readTensorFile } from './worker/readTensorFile';
+import { describeFsError, readCompanionWeight, readTensorFile } from './worker/readTensorFile';
 
 declare const PACKAGE_VERSION: string | undefined;
 
@@ -50,7 +50,7 @@ export function run(a: CliArgs): string {
   const started = performance.now();
   const input = readTensorFile(a.input, 'input');
   const target = readTensorFile(a.target, 'target');
-  const weight = a.weight === null ? null : readWeight(a.weight, '--weight');
+  const weight = a.weight === null ? (readCompanionWeight(a.input) ?? null) : readWeight(a.weight, '--weight');
   const posWeight = a.posWeight === null ? null : readWeight(a.posWeight, '--pos-weight');
   let result;
   try {

@@ -2,16 +2,14 @@
 // Tensor through the pure decoders, with one-line errors that name the file.
 import * as fs from 'node:fs';
 import { LensError } from '../errors';
-import { decodeTensorFile, splitMemberSpec } from '../tensor/load';
+import { decodeTensorFile, findCompanionWeight, splitMemberSpec } from '../tensor/load';
+import type { TensorRole } from '../tensor/npz';
 import type { Tensor } from '../tensor/tensor';
-
-export type TensorRole = 'input' | 'target' | 'weight';
 
 /** Largest file read whole; larger .npy files need the streaming engine. */
 const MAX_WHOLE_READ = 2 ** 31 - 1;
 
-export function readTensorFile(spec: string, role: TensorRole): Tensor {
-  const { path, member } = splitMemberSpec(spec);
+function readBytes(path: string): Uint8Array {
   let size: number;
   try {
     const st = fs.statSync(path);
@@ -24,14 +22,24 @@ export function readTensorFile(spec: string, role: TensorRole): Tensor {
   if (size > MAX_WHOLE_READ) {
     throw new LensError('io', `${path}: ${(size / 2 ** 30).toFixed(1)} GiB is larger than one read allows (2 GiB) — slice it (e.g. one batch per file)`);
   }
-  let buf: Buffer;
   try {
-    buf = fs.readFileSync(path);
+    const buf = fs.readFileSync(path);
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
     throw new LensError('io', `${path}: ${describeFsError(e)}`);
   }
-  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  return decodeTensorFile(path, bytes, role, member);
+}
+
+export function readTensorFile(spec: string, role: TensorRole): Tensor {
+  const { path, member } = splitMemberSpec(spec);
+  return decodeTensorFile(path, readBytes(path), role, member);
+}
+
+/** A weight stored in the input's own container (JSON object key or npz member), if any. */
+export function readCompanionWeight(spec: string): Tensor | undefined {
+  const { path, member } = splitMemberSpec(spec);
+  if (member !== undefined) return undefined;
+  return findCompanionWeight(path, readBytes(path));
 }
 
 export function describeFsError(e: unknown): string {

@@ -55,7 +55,7 @@ describe('CLI (dist/cli.js as a process)', function () {
   it('computes the mean loss with ignore_index like F.cross_entropy (--json)', function () {
     const out = json(cli('seg_logits.npy', 'seg_target.npy', '--ignore-index', '255', '--json'));
     close(out.value, expected.seg_mean_ignore255);
-    assert.deepEqual(out.lossShape, []);
+    assert.deepEqual(out.lossShape, expected.seg_none_shape, 'lossShape is the unreduced map shape');
     const perClass = out.perClass as { count: number; lossSum: number }[];
     assert.deepEqual(perClass.map((c) => c.count), expected.seg_count);
     perClass.forEach((c, i) => close(c.lossSum, (expected.seg_lossSum as number[])[i]));
@@ -107,6 +107,12 @@ describe('CLI (dist/cli.js as a process)', function () {
     close(json(cli('pair.json', 'pair.json', '--json')).value, expected.pair_mean);
     close(json(cli('pair.npz:logits', 'pair.npz:labels', '--json')).value, expected.pair_npz_mean);
     close(json(cli('pair.npz', 'pair.npz', '--json')).value, expected.pair_npz_mean);
+  });
+
+  it('uses a weight stored beside input and target (JSON key, npz member) unless --weight is given', function () {
+    close(json(cli('pair_weighted.json', 'pair_weighted.json', '--json')).value, expected.pair_weighted_mean);
+    close(json(cli('pair_weighted.npz', 'pair_weighted.npz', '--json')).value, expected.pair_weighted_mean);
+    close(json(cli('pair_weighted.json', 'pair_weighted.json', '--weight', '1,1,1,1,1', '--json')).value, expected.pair_mean);
   });
 
   it('writes NaN as the string "NaN" in --json', function () {
