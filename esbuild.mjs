@@ -1,6 +1,6 @@
 // One build script for every bundle (see DESIGN.md "Layout").
 import * as esbuild from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
@@ -22,6 +22,9 @@ const builds = [
   { entryPoints: ['media/panel.ts'], outfile: 'dist/panel.js', platform: 'browser', format: 'iife', target: 'es2022' },
   { entryPoints: ['media/renderer.ts'], outfile: 'dist/renderer.js', platform: 'browser', format: 'esm', target: 'es2022' },
 ];
+
+// Start clean so no stale bundle or source map from another mode ends up in a package.
+rmSync('dist', { recursive: true, force: true });
 
 if (watch) {
   const contexts = await Promise.all(builds.map((b) => esbuild.context({ ...common, ...b })));

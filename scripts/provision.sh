@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Installs real VS Code (code-server) and playwright-core into .cache/e2e (ignored by git), plus the Debian
-# packages they need when run as root. Idempotent: a second run only checks and takes seconds.
+# Installs real VS Code (code-server) into .cache/e2e (ignored by git), plus the Debian packages it and the
+# browser need (chromium, ripgrep, libkrb5-dev) when run as root; playwright-core is a devDependency. Idempotent: a second run only checks and takes seconds.
 # Recipe and reasons: ../shared/DESIGN.md "Real VS Code here".
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${CEL_E2E_CACHE:-$ROOT/.cache/e2e}"
 CS_VERSION=4.99.4
-PW_VERSION=1.65.1
-STAMP="$CACHE/.provisioned-$CS_VERSION-$PW_VERSION"
+STAMP="$CACHE/.provisioned-$CS_VERSION"
 
 missing_apt=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing_apt+=(chromium)
@@ -26,16 +25,16 @@ if [ ${#missing_apt[@]} -gt 0 ]; then
 fi
 
 if [ -f "$STAMP" ] && [ -f "$CACHE/node_modules/code-server/out/node/entry.js" ]; then
-  echo "provision: code-server $CS_VERSION and playwright-core $PW_VERSION ready in $CACHE"
+  echo "provision: code-server $CS_VERSION ready in $CACHE"
   exit 0
 fi
 
-echo "provision: installing code-server $CS_VERSION and playwright-core $PW_VERSION into $CACHE (about 3 minutes)"
+echo "provision: installing code-server $CS_VERSION into $CACHE (about 2 minutes)"
 mkdir -p "$CACHE"
 cd "$CACHE"
 [ -f package.json ] || echo '{ "name": "cel-e2e-cache", "private": true }' > package.json
 export npm_config_unsafe_perm=true npm_config_yes=true npm_config_audit=false npm_config_fund=false
-npm install --no-save --ignore-scripts "code-server@$CS_VERSION" "playwright-core@$PW_VERSION" >/dev/null
+npm install --no-save --ignore-scripts "code-server@$CS_VERSION" >/dev/null
 
 VS="$CACHE/node_modules/code-server/lib/vscode"
 (cd "$VS" && npm install --omit=dev --ignore-scripts >/dev/null)

@@ -1,0 +1,260 @@
+// Real VS Code for end-to-end tests: code-server (the real VS Code server, Node extension host and
+// workbench) on a free loopback port, driven from Debian's Chromium with playwright-core.
+// Every process started here is stopped by close(), and by an exit hook if a test run dies.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const CACHE = process.env.CEL_E2E_CACHE ?? path.join(ROOT, '.cache/e2e');
+export const RESULTS_DIR = path.join(ROOT, 'test-results');
+const CODE_SERVER = path.join(CACHE, 'node_modules/code-server/out/node/entry.js');
+const CHROMIUM = process.env.CEL_CHROMIUM ?? '/usr/bin/chromium';
+const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+export const EXTENSION_ID = `${PKG.publisher}.${PKG.name}`;
+/** Where the host-side mocha bundle and its runner extension are built (scripts/build-e2e.mjs). */
+export const HOST_RUNNER_BUILD = path.join(ROOT, 'out/e2e-host');
+
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of live) killGroup(p, 'SIGKILL');
+});
+
+function killGroup(p: ChildProcess, signal: NodeJS.Signals): void {
+  if (p.pid === undefined || p.exitCode !== null || p.signalCode !== null) return;
+  try {
+    process.kill(-p.pid, signal); // detached: the child leads its own process group
+  } catch {
+    try {
+      p.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function checkPrerequisites(): string | null {
+  if (!fs.existsSync(CODE_SERVER)) return `code-server is not provisioned in ${CACHE}: run bash scripts/provision.sh`;
+  if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} is missing: apt-get install -y chromium (scripts/provision.sh does this as root)`;
+  if (!fs.existsSync(path.join(ROOT, 'dist/extension.js'))) return 'dist/ is missing: run npm run build';
+  return null;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Copies what a .vsix would hold into `extensionsDir/publisher.name-version` (a development install). */
+export function stageExtension(extensionsDir: string): string {
+  const dest = path.join(extensionsDir, `${EXTENSION_ID}-${PKG.version}`);
+  fs.mkdirSync(dest, { recursive: true });
+  for (const entry of ['package.json', 'dist', 'media', 'python', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
+    const src = path.join(ROOT, entry);
+    if (fs.existsSync(src)) fs.cpSync(src, path.join(dest, entry), { recursive: true, filter: (s) => !s.endsWith('.ts') });
+  }
+  return dest;
+}
+
+function stageHostRunner(extensionsDir: string): void {
+  if (!fs.existsSync(path.join(HOST_RUNNER_BUILD, 'tests.js'))) {
+    throw new Error(`${HOST_RUNNER_BUILD}/tests.js missing: run node scripts/build-e2e.mjs (npm run test:e2e does)`);
+  }
+  const dest = path.join(extensionsDir, 'cross-entropy-lens-tests.host-runner-0.0.1');
+  fs.mkdirSync(dest, { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'test/e2e/host-runner/package.json'), path.join(dest, 'package.json'));
+  for (const f of ['runner.js', 'tests.js']) fs.copyFileSync(path.join(HOST_RUNNER_BUILD, f), path.join(dest, f));
+}
+
+export function writeUserSettings(userDataDir: string, extra: Record<string, unknown> = {}): void {
+  const user = path.join(userDataDir, 'User');
+  fs.mkdirSync(user, { recursive: true });
+  const settings = {
+    // The welcome walkthrough is a webview that steals focus right after the palette closes.
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.enableExperiments': false,
+    'telemetry.telemetryLevel': 'off',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'update.mode': 'none',
+    'security.workspace.trust.enabled': false,
+    'window.restoreWindows': 'none',
+    'git.openRepositoryInParentFolders': 'never',
+    ...extra,
+  };
+  fs.writeFileSync(path.join(user, 'settings.json'), JSON.stringify(settings, null, 2));
+}
+
+export type ExtensionSource = { readonly kind: 'dev' } | { readonly kind: 'vsix'; readonly file: string } | { readonly kind: 'none' };
+
+export interface HostTestResult {
+  readonly title: string;
+  readonly state: 'passed' | 'failed';
+  readonly error?: string;
+}
+
+export interface LaunchOptions {
+  /** Names the logs and screenshots of this instance. */
+  readonly name: string;
+  readonly workspace: string;
+  readonly extension: ExtensionSource;
+  /** Load the host-side mocha runner extension (results via hostResults()). */
+  readonly hostTests?: boolean;
+  readonly settings?: Record<string, unknown>;
+  /** Open Chromium on the workbench (default true). */
+  readonly browser?: boolean;
+}
+
+export class VsCode {
+  private browser: Browser | null = null;
+  page: Page | null = null;
+  private constructor(
+    readonly name: string,
+    readonly url: string,
+    readonly dir: string,
+    readonly logFile: string,
+    private readonly server: ChildProcess,
+    private readonly resultsFile: string,
+  ) {}
+
+  static async launch(o: LaunchOptions): Promise<VsCode> {
+    const missing = checkPrerequisites();
+    if (missing) throw new Error(missing);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cel-e2e-${o.name}-`));
+    const extensionsDir = path.join(dir, 'extensions');
+    const userDataDir = path.join(dir, 'user-data');
+    fs.mkdirSync(extensionsDir, { recursive: true });
+    writeUserSettings(userDataDir, o.settings);
+    // Staged folders first: an install writes extensions.json, and VS Code then loads only what it lists
+    // plus what it finds on its first scan.
+    if (o.hostTests) stageHostRunner(extensionsDir);
+    if (o.extension.kind === 'dev') stageExtension(extensionsDir);
+    if (o.extension.kind === 'vsix') installVsix(o.extension.file, extensionsDir, userDataDir, dir);
+    const port = await freePort();
+    fs.mkdirSync(path.join(RESULTS_DIR, 'logs'), { recursive: true });
+    const logFile = path.join(RESULTS_DIR, 'logs', `${o.name}.log`);
+    const log = fs.openSync(logFile, 'w');
+    const resultsFile = path.join(dir, 'host-results.json');
+    const server = spawn(
+      process.execPath,
+      [
+        CODE_SERVER, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--config', path.join(dir, 'config.yaml'),
+        '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--disable-telemetry', '--disable-update-check',
+        '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', o.workspace,
+      ],
+      {
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: { ...process.env, CEL_HOST_RESULTS: resultsFile, CEL_ROOT: ROOT, CEL_E2E: '1' },
+      },
+    );
+    live.add(server);
+    server.once('exit', () => live.delete(server));
+    fs.closeSync(log);
+    const vs = new VsCode(o.name, `http://127.0.0.1:${port}/`, dir, logFile, server, resultsFile);
+    try {
+      await vs.waitForServer();
+      if (o.browser !== false) await vs.openBrowser();
+    } catch (e) {
+      await vs.close();
+      throw e;
+    }
+    return vs;
+  }
+
+  private async waitForServer(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (this.server.exitCode !== null) throw new Error(`code-server exited (${this.server.exitCode}); see ${this.logFile}`);
+      if (/HTTP server listening/.test(fs.readFileSync(this.logFile, 'utf8'))) return;
+      await sleep(100);
+    }
+    throw new Error(`code-server did not start within 60 s; see ${this.logFile}`);
+  }
+
+  private async openBrowser(): Promise<void> {
+    this.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+    const context = await this.browser.newContext({ viewport: { width: 1400, height: 900 } });
+    this.page = await context.newPage();
+    await this.page.goto(this.url);
+    await this.page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+  }
+
+  get workbench(): Page {
+    if (!this.page) throw new Error('this instance was launched without a browser');
+    return this.page;
+  }
+
+  /** Runs a command by its palette title, the way a person does. */
+  async runCommand(title: string): Promise<void> {
+    const page = this.workbench;
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+    await row.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.press('Enter');
+  }
+
+  async screenshot(label: string): Promise<string> {
+    fs.mkdirSync(path.join(RESULTS_DIR, 'screenshots'), { recursive: true });
+    const file = path.join(RESULTS_DIR, 'screenshots', `${this.name}-${label}.png`);
+    await this.workbench.screenshot({ path: file });
+    return file;
+  }
+
+  /** Waits for the host-side mocha run (the runner extension writes its results when done). */
+  async hostResults(timeoutMs = 120_000): Promise<HostTestResult[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (fs.existsSync(this.resultsFile)) return (JSON.parse(fs.readFileSync(this.resultsFile, 'utf8')) as { tests: HostTestResult[] }).tests;
+      if (this.server.exitCode !== null) break;
+      await sleep(200);
+    }
+    throw new Error(`no host test results within ${timeoutMs} ms; see ${this.logFile} and the extension host log under ${this.dir}/user-data/logs`);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.browser?.close();
+    } catch {
+      // the browser may already be gone
+    }
+    this.browser = null;
+    if (this.server.exitCode === null && this.server.signalCode === null) {
+      const exited = new Promise<void>((resolve) => this.server.once('exit', () => resolve()));
+      killGroup(this.server, 'SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+      killGroup(this.server, 'SIGKILL');
+    }
+    live.delete(this.server);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function installVsix(file: string, extensionsDir: string, userDataDir: string, dir: string): void {
+  const r = spawnSync(
+    process.execPath,
+    [CODE_SERVER, '--config', path.join(dir, 'config.yaml'), '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', file],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  if (r.status !== 0) throw new Error(`code-server --install-extension ${file} failed (${r.status}): ${r.stderr || r.stdout}`);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

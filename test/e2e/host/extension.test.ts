@@ -1,0 +1,46 @@
+// Runs inside the real VS Code extension host (code-server or @vscode/test-electron): `vscode` is the
+// real API here, not a mock.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+
+const ID = 'cross-entropy-lens.cross-entropy-lens';
+
+describe('Cross-Entropy Lens in the real extension host', function () {
+  it('is installed and activates', async function () {
+    const ext = vscode.extensions.getExtension(ID);
+    assert.ok(ext, `${ID} is not installed; installed: ${vscode.extensions.all.map((e) => e.id).filter((id) => !id.startsWith('vscode.')).join(', ')}`);
+    await ext.activate();
+    assert.equal(ext.isActive, true);
+    assert.equal(ext.packageJSON.displayName, 'Cross-Entropy Lens');
+  });
+
+  it('contributes its settings with the documented defaults', function () {
+    const c = vscode.workspace.getConfiguration('crossEntropyLens');
+    assert.equal(c.get('ignoreIndex'), -100);
+    assert.equal(c.get('reduction'), 'mean');
+    assert.equal(c.get('labelSmoothing'), 0);
+    assert.equal(c.get('inputKind'), 'logits');
+    assert.equal(c.get('classDim'), 1);
+    assert.equal(c.get('colormap'), 'viridis');
+    assert.equal(c.get('maxWorkers'), 0);
+    const inspect = c.inspect<number>('ignoreIndex');
+    assert.equal(inspect?.defaultValue, -100, 'the default comes from our package.json contribution');
+  });
+
+  it('runs with its bundled entry points present', async function () {
+    const ext = vscode.extensions.getExtension(ID)!;
+    for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/cli.js', 'dist/panel.js', 'dist/renderer.js']) {
+      // Throws FileNotFound when a bundle is missing from the install.
+      const stat = await vscode.workspace.fs.stat(vscode.Uri.joinPath(ext.extensionUri, f));
+      assert.equal(stat.type, vscode.FileType.File, f);
+    }
+    const cli = await vscode.workspace.fs.stat(vscode.Uri.joinPath(ext.extensionUri, 'dist/cli.js'));
+    assert.ok(cli.size > 10_000, 'the CLI bundle holds the kernel');
+  });
+
+  it('opens the sample workspace with its tensor files', async function () {
+    const files = await vscode.workspace.findFiles('**/*.npy');
+    const names = files.map((f) => f.path.split('/').slice(-2).join('/')).sort();
+    assert.deepEqual(names, ['segmentation/logits.npy', 'segmentation/target.npy']);
+  });
+});
