@@ -1,6 +1,7 @@
 // One build script for every bundle (see DESIGN.md "Layout").
 import * as esbuild from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
+import { buildWasm } from './scripts/build-wasm.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
@@ -32,3 +33,5 @@ if (watch) {
 } else {
   await Promise.all(builds.map((b) => esbuild.build({ ...common, ...b })));
 }
+// The SIMD kernel (dist/ce.wasm) after the bundles: dist/ was emptied above.
+await buildWasm('dist');

@@ -2,7 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'out/**', 'test-results/**', '.cache/**', 'examples/**'] },
+  // src/wasm is AssemblyScript (compiled by asc, not tsc).
+  { ignores: ['dist/**', 'node_modules/**', 'out/**', 'test-results/**', '.cache/**', 'examples/**', 'src/wasm/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,15 +1,13 @@
 // Command-line front end over the kernel (contract in DESIGN.md): exit 0 on success, exit 2 with one
 // `error: …` line for bad input, never a stack trace.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parseArgs, parseInlineList, USAGE, type CliArgs } from './cli/args';
 import { jsonReport, tensorInfo, textReport } from './cli/report';
 import { isLensError, LensError } from './errors';
-import { computeLoss } from './kernel/index';
 import { splitMemberSpec } from './tensor/load';
-import { encodeNpy } from './tensor/npy';
 import type { Tensor } from './tensor/tensor';
-import { describeFsError, readCompanionWeight, readTensorFile } from './worker/readTensorFile';
+import { Engine, type TensorSource } from './worker/engine';
+import { readCompanionWeight, readTensorFile } from './worker/readTensorFile';
 
 declare const PACKAGE_VERSION: string | undefined;
 
@@ -29,45 +27,37 @@ function readWeight(spec: string, what: string): Tensor {
   }
 }
 
-function writeLossMap(file: string, shape: readonly number[], map: Float64Array): void {
-  const bytes = encodeNpy({ dtype: 'float32', shape, data: Float32Array.from(map) });
-  // Write beside the destination and rename, so an interrupted run never leaves half a file behind.
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // nothing to clean up
-    }
-    throw new LensError('io', `${file}: cannot write the loss map: ${describeFsError(e)}`);
-  }
-}
-
-export function run(a: CliArgs): string {
+export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
   const started = performance.now();
-  const input = readTensorFile(a.input, 'input');
-  const target = readTensorFile(a.target, 'target');
-  const weight = a.weight === null ? (readCompanionWeight(a.input) ?? null) : readWeight(a.weight, '--weight');
-  const posWeight = a.posWeight === null ? null : readWeight(a.posWeight, '--pos-weight');
+  const file = (spec: string): TensorSource => ({ kind: 'file', path: spec });
+  const companion = a.weight === null ? readCompanionWeight(a.input) : undefined;
+  const weight: TensorSource | null = a.weight !== null ? { kind: 'tensor', tensor: readWeight(a.weight, '--weight') } : companion ? { kind: 'tensor', tensor: companion } : null;
+  const posWeight: TensorSource | null = a.posWeight === null ? null : { kind: 'tensor', tensor: readWeight(a.posWeight, '--pos-weight') };
+  const engine = new Engine({ distDir: __dirname });
   let result;
   try {
-    result = computeLoss({ input, target, weight, posWeight, options: a.options, topK: a.topK });
+    result = await engine.compute(
+      { input: file(a.input), target: file(a.target), weight, posWeight, options: a.options, topK: a.topK, outFile: a.out ?? undefined },
+      { signal },
+    );
   } catch (e) {
     // Kernel errors name shapes but not files; say which pair they came from.
-    if (isLensError(e)) throw new LensError(e.kind, `${a.input} vs ${a.target}: ${e.message}`);
+    if (isLensError(e) && e.kind !== 'io' && e.kind !== 'cancelled' && !e.message.startsWith(a.input) && !e.message.startsWith(a.target)) {
+      throw new LensError(e.kind, `${a.input} vs ${a.target}: ${e.message}`);
+    }
     throw e;
+  } finally {
+    await engine.dispose();
   }
-  if (a.out) writeLossMap(a.out, result.lossShape, result.lossMap);
   const seconds = (performance.now() - started) / 1000;
-  const ii = tensorInfo(a.input, input);
-  const ti = tensorInfo(a.target, target);
-  return a.json ? jsonReport(result, ii, ti, seconds) : textReport(result, ii, ti, seconds);
+  const ii = tensorInfo(a.input, result.input);
+  const ti = tensorInfo(a.target, result.target);
+  return a.json
+    ? jsonReport(result, ii, ti, seconds, { engine: result.engine, workers: result.workers, streamed: result.streamed })
+    : textReport(result, ii, ti, seconds);
 }
 
-export function main(argv: readonly string[]): number {
+export async function main(argv: readonly string[]): Promise<number> {
   try {
     const parsed = parseArgs(argv);
     if (parsed.kind === 'help') {
@@ -78,12 +68,19 @@ export function main(argv: readonly string[]): number {
       process.stdout.write(`${typeof PACKAGE_VERSION === 'string' ? PACKAGE_VERSION : 'dev'}\n`);
       return 0;
     }
-    process.stdout.write(run(parsed.args) + '\n');
+    const abort = new AbortController();
+    const onSigint = (): void => abort.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      process.stdout.write((await run(parsed.args, abort.signal)) + '\n');
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
     return 0;
   } catch (e) {
     if (isLensError(e)) {
       process.stderr.write(`error: ${e.message}\n`);
-      return 2;
+      return e.kind === 'cancelled' ? 130 : 2;
     }
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`error: internal error: ${msg.split('\n')[0]} — please report this with the command line\n`);
@@ -92,5 +89,7 @@ export function main(argv: readonly string[]): number {
 }
 
 if (require.main === module) {
-  process.exitCode = main(process.argv.slice(2));
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

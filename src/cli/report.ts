@@ -1,7 +1,9 @@
 // What the CLI prints: one JSON object (--json) or a short human report.
 import { fmtShape } from '../errors';
 import type { LossResult } from '../kernel/types';
-import type { Tensor } from '../tensor/tensor';
+
+/** What the reports need: a kernel LossResult or an engine result. */
+export type Reported = Pick<LossResult, 'value' | 'options' | 'lossShape' | 'numerator' | 'denominator' | 'targetKind' | 'stats'>;
 
 export interface TensorInfo {
   readonly path: string;
@@ -9,7 +11,7 @@ export interface TensorInfo {
   readonly dtype: string;
 }
 
-export function tensorInfo(path: string, t: Tensor): TensorInfo {
+export function tensorInfo(path: string, t: { readonly shape: readonly number[]; readonly dtype: string }): TensorInfo {
   return { path, shape: t.shape, dtype: t.dtype };
 }
 
@@ -19,7 +21,7 @@ function jsonNumber(_key: string, v: unknown): unknown {
   return v;
 }
 
-export function jsonReport(r: LossResult, input: TensorInfo, target: TensorInfo, seconds: number): string {
+export function jsonReport(r: Reported, input: TensorInfo, target: TensorInfo, seconds: number, extra: Record<string, unknown> = {}): string {
   const s = r.stats;
   const obj = {
     value: r.value,
@@ -42,6 +44,7 @@ export function jsonReport(r: LossResult, input: TensorInfo, target: TensorInfo,
     confusion: Array.from(s.confusion),
     worst: s.worst,
     seconds,
+    ...extra,
   };
   return JSON.stringify(obj, jsonNumber);
 }
@@ -60,7 +63,7 @@ function pct(v: number): string {
 
 const MAX_ROWS = 50;
 
-export function textReport(r: LossResult, input: TensorInfo, target: TensorInfo, seconds: number): string {
+export function textReport(r: Reported, input: TensorInfo, target: TensorInfo, seconds: number): string {
   const o = r.options;
   const s = r.stats;
   const name = o.loss === 'bce' ? 'binary cross-entropy with logits' : 'cross-entropy';

@@ -11,10 +11,7 @@ export interface LossMaps {
   readonly ignoredMask: Uint8Array;
   readonly numerator: number;
   readonly denominator: number;
-  /**
-   * Index targets with label smoothing: PyTorch reduces the nll and smoothing terms separately and mixes
-   * the reduced values, which differs from numerator/denominator when the denominator is 0 (NaN vs Inf).
-   */
+  /** Index targets with label smoothing: the two terms' sums, which reducedValue mixes as PyTorch does. */
   readonly smoothingParts?: { readonly nllSum: number; readonly smoothSum: number };
 }
 

@@ -4,36 +4,48 @@ import { bceMaps } from './bce';
 import { crossEntropyMaps, logProb, type LossMaps } from './crossEntropy';
 import { resolveOptions } from './options';
 import { computeStats } from './stats';
-import type { ElementExplanation, LossRequest, LossResult } from './types';
+import type { ElementExplanation, LossOptions, LossRequest, LossResult } from './types';
 import { buildProblem, type CeProblem } from './validate';
 
 export * from './types';
 export { resolveOptions } from './options';
+
+export interface ReductionSums {
+  readonly numerator: number;
+  readonly denominator: number;
+  readonly nllSum: number;
+  readonly smoothSum: number;
+}
+
+/**
+ * The reduced loss from its sums. With label smoothing and class-index targets PyTorch reduces the nll and
+ * smoothing terms separately and mixes the results, which differs from numerator / denominator when the
+ * denominator is 0 (NaN, not Inf).
+ */
+export function reducedValue(options: LossOptions, C: number, targetKind: LossResult['targetKind'], s: ReductionSums): number | null {
+  const eps = options.labelSmoothing;
+  const mixed = targetKind === 'index' && options.loss === 'ce' && eps > 0;
+  switch (options.reduction) {
+    case 'none':
+      return null;
+    case 'sum':
+      return mixed ? (1 - eps) * s.nllSum + s.smoothSum * (eps / C) : s.numerator;
+    case 'mean':
+      return mixed ? (1 - eps) * (s.nllSum / s.denominator) + (s.smoothSum / s.denominator) * (eps / C) : s.numerator / s.denominator;
+  }
+}
 
 export function computeLoss(req: LossRequest): LossResult {
   const options = resolveOptions(req.options);
   const problem = buildProblem(req, options);
   const maps: LossMaps = problem.loss === 'bce' ? bceMaps(problem) : crossEntropyMaps(problem);
   const stats = computeStats(problem, maps, req.topK ?? 10);
-  let value: number | null;
-  switch (options.reduction) {
-    case 'none':
-      value = null;
-      break;
-    case 'sum': {
-      const parts = maps.smoothingParts;
-      value = parts ? (1 - options.labelSmoothing) * parts.nllSum + parts.smoothSum * (options.labelSmoothing / problem.C) : maps.numerator;
-      break;
-    }
-    case 'mean': {
-      const parts = maps.smoothingParts;
-      const eps = options.labelSmoothing;
-      value = parts
-        ? (1 - eps) * (parts.nllSum / maps.denominator) + (parts.smoothSum / maps.denominator) * (eps / problem.C)
-        : maps.numerator / maps.denominator;
-      break;
-    }
-  }
+  const value = reducedValue(options, problem.C, problem.targetKind, {
+    numerator: maps.numerator,
+    denominator: maps.denominator,
+    nllSum: maps.smoothingParts?.nllSum ?? 0,
+    smoothSum: maps.smoothingParts?.smoothSum ?? 0,
+  });
   return {
     options,
     value,

@@ -1,118 +1,176 @@
 // Statistics the UI shows next to the loss: per-class table, confusion matrix, worst elements.
+// Built in two steps so parallel work merges exactly: accumulate a StatsPartial per chunk (counts are
+// integers in float64, so they merge exactly in any order; float sums merge in chunk order), then finalize.
 import { unravelIndex } from '../errors';
 import type { LossMaps } from './crossEntropy';
 import type { ClassStats, LossStats, WorstElement } from './types';
 import type { Problem } from './validate';
 
-/** NaN is the worst loss of all: it is what a person most needs to find. */
-function worse(a: number, b: number): boolean {
-  if (a !== a) return b === b;
-  return a > b;
+export interface WorstEntry {
+  readonly flat: number;
+  readonly loss: number;
+  readonly target: number;
+  readonly predicted: number;
 }
 
-export function computeStats(p: Problem, m: LossMaps, topK: number): LossStats {
-  const C = p.C;
-  const M = m.lossMap.length;
-  const count = new Float64Array(C);
-  const ignored = new Float64Array(C);
-  const lossSum = new Float64Array(C);
-  const predicted = new Float64Array(C);
-  const correct = new Float64Array(C);
-  const isBce = p.loss === 'bce';
-  // For bce each channel is its own binary problem: IoU of its positives.
-  const tp = new Float64Array(C);
-  const fp = new Float64Array(C);
-  const fn = new Float64Array(C);
-  const confusion = new Float64Array(isBce ? 0 : C * C);
-  let ignoredCount = 0;
-  let nanCount = 0;
-  let infCount = 0;
-  let correctAll = 0;
-  const worst: number[] = []; // flat indices, worst first
-  const k = Math.max(0, Math.floor(topK));
+export interface StatsPartial {
+  readonly C: number;
+  numerator: number;
+  denominator: number;
+  /** Label smoothing with index targets: the separately reduced terms PyTorch mixes (see reducedValue). */
+  nllSum: number;
+  smoothSum: number;
+  ignored: number;
+  nan: number;
+  inf: number;
+  readonly lossSum: Float64Array;
+  readonly count: Float64Array;
+  readonly predicted: Float64Array;
+  readonly ignoredPerClass: Float64Array;
+  /** Correctly predicted elements of each class (ce: confusion diagonal; bce: true positives). */
+  readonly tp: Float64Array;
+  /** Elements whose target is this class (ce: = count; bce: positive targets). */
+  readonly positives: Float64Array;
+  /** bce only: correct predictions (tp + tn) per channel. */
+  readonly correct: Float64Array;
+  readonly confusion: Float64Array;
+  worst: WorstEntry[];
+}
 
+export function emptyPartial(C: number, withConfusion: boolean): StatsPartial {
+  const z = (): Float64Array => new Float64Array(C);
+  return {
+    C, numerator: 0, denominator: 0, nllSum: 0, smoothSum: 0, ignored: 0, nan: 0, inf: 0,
+    lossSum: z(), count: z(), predicted: z(), ignoredPerClass: z(), tp: z(), positives: z(), correct: z(),
+    confusion: new Float64Array(withConfusion ? C * C : 0),
+    worst: [],
+  };
+}
+
+/** NaN is the worst loss of all: it is what a person most needs to find. Ties keep the earlier element. */
+export function worse(a: WorstEntry, b: WorstEntry): boolean {
+  const x = a.loss;
+  const y = b.loss;
+  if (x !== x) return y === y || a.flat < b.flat;
+  if (y !== y) return false;
+  return x > y || (x === y && a.flat < b.flat);
+}
+
+/** Inserts into a worst-first list capped at k. */
+export function pushWorst(list: WorstEntry[], e: WorstEntry, k: number): void {
+  if (k <= 0) return;
+  if (list.length >= k && !worse(e, list[list.length - 1])) return;
+  let j = list.length < k ? list.length : k - 1;
+  while (j > 0 && worse(e, list[j - 1])) {
+    if (j < k) list[j] = list[j - 1];
+    j--;
+  }
+  list[j] = e;
+}
+
+/** Statistics of one problem's maps; `flatOffset` shifts worst-element offsets (a chunk of a larger map). */
+export function accumulateStats(p: Problem, m: LossMaps, topK: number, flatOffset = 0): StatsPartial {
+  const C = p.C;
+  const isBce = p.loss === 'bce';
+  const s = emptyPartial(C, !isBce);
+  const M = m.lossMap.length;
+  const k = Math.max(0, Math.floor(topK));
+  const inner = isBce ? p.inner : 1;
   for (let i = 0; i < M; i++) {
     const tc = m.targetClass[i];
     if (m.ignoredMask[i]) {
-      ignoredCount++;
-      if (tc >= 0 && tc < C) ignored[tc]++;
+      s.ignored++;
+      if (tc >= 0 && tc < C) s.ignoredPerClass[tc]++;
       continue;
     }
     const loss = m.lossMap[i];
-    if (loss !== loss) nanCount++;
-    else if (loss === Infinity || loss === -Infinity) infCount++;
+    if (loss !== loss) s.nan++;
+    else if (loss === Infinity || loss === -Infinity) s.inf++;
     const pc = m.predicted[i];
-    const c = isBce ? Math.floor(i / (p as { inner: number }).inner) % C : tc;
-    count[c]++;
-    lossSum[c] += loss;
+    const c = isBce ? Math.floor(i / inner) % C : tc;
+    s.count[c]++;
+    s.lossSum[c] += loss;
     if (isBce) {
-      if (pc) predicted[c]++;
-      if (pc === tc) {
-        correct[c]++;
-        correctAll++;
-      }
-      if (pc && tc) tp[c]++;
-      else if (pc) fp[c]++;
-      else if (tc) fn[c]++;
+      if (pc) s.predicted[c]++;
+      if (tc) s.positives[c]++;
+      if (pc === tc) s.correct[c]++;
+      if (pc && tc) s.tp[c]++;
     } else {
-      predicted[pc]++;
-      confusion[tc * C + pc]++;
-      if (pc === tc) {
-        correct[c]++;
-        correctAll++;
-      }
+      s.predicted[pc]++;
+      s.confusion[tc * C + pc]++;
     }
-    if (k > 0 && (worst.length < k || worse(loss, m.lossMap[worst[worst.length - 1]]))) {
-      let j = worst.length < k ? worst.length : k - 1;
-      while (j > 0 && worse(loss, m.lossMap[worst[j - 1]])) {
-        if (j < k) worst[j] = worst[j - 1];
-        j--;
-      }
-      worst[j] = i;
+    if (k > 0) pushWorst(s.worst, { flat: i + flatOffset, loss, target: tc, predicted: pc }, k);
+  }
+  if (!isBce) {
+    for (let c = 0; c < C; c++) {
+      s.tp[c] = s.confusion[c * C + c];
+      s.positives[c] = s.count[c];
+      s.correct[c] = s.tp[c];
     }
   }
+  s.numerator = m.numerator;
+  s.denominator = m.denominator;
+  s.nllSum = m.smoothingParts?.nllSum ?? 0;
+  s.smoothSum = m.smoothingParts?.smoothSum ?? 0;
+  return s;
+}
 
+/** Adds `b` into `a` (a's float sums first, so merging in chunk order is deterministic). */
+export function mergeInto(a: StatsPartial, b: StatsPartial, topK: number): void {
+  a.numerator += b.numerator;
+  a.denominator += b.denominator;
+  a.nllSum += b.nllSum;
+  a.smoothSum += b.smoothSum;
+  a.ignored += b.ignored;
+  a.nan += b.nan;
+  a.inf += b.inf;
+  const arrays = ['lossSum', 'count', 'predicted', 'ignoredPerClass', 'tp', 'positives', 'correct', 'confusion'] as const;
+  for (const key of arrays) {
+    const x = a[key];
+    const y = b[key];
+    for (let i = 0; i < y.length; i++) x[i] += y[i];
+  }
+  for (const e of b.worst) pushWorst(a.worst, e, topK);
+}
+
+export function finalizeStats(s: StatsPartial, lossShape: readonly number[], weight: ArrayLike<number> | null, elementCount: number): LossStats {
+  const C = s.C;
   let total = 0;
-  for (let c = 0; c < C; c++) total += lossSum[c];
+  let correctAll = 0;
+  for (let c = 0; c < C; c++) {
+    total += s.lossSum[c];
+    correctAll += s.correct[c];
+  }
   const perClass: ClassStats[] = [];
   for (let c = 0; c < C; c++) {
-    let iou: number;
-    if (isBce) {
-      iou = tp[c] / (tp[c] + fp[c] + fn[c]);
-    } else {
-      const diag = confusion[c * C + c];
-      iou = diag / (count[c] + predicted[c] - diag);
-    }
+    const tp = s.tp[c];
     perClass.push({
       index: c,
-      count: count[c],
-      ignored: ignored[c],
-      lossSum: lossSum[c],
-      lossMean: lossSum[c] / count[c],
-      weight: p.loss === 'ce' && p.w ? p.w[c] : 1,
-      share: lossSum[c] / total,
-      accuracy: correct[c] / count[c],
-      iou,
-      predicted: predicted[c],
+      count: s.count[c],
+      ignored: s.ignoredPerClass[c],
+      lossSum: s.lossSum[c],
+      lossMean: s.lossSum[c] / s.count[c],
+      weight: weight ? weight[c] : 1,
+      share: s.lossSum[c] / total,
+      accuracy: s.correct[c] / s.count[c],
+      iou: tp / (s.positives[c] + s.predicted[c] - tp),
+      predicted: s.predicted[c],
     });
   }
-  const valid = M - ignoredCount;
-  const worstElements: WorstElement[] = worst.map((flat) => ({
-    flat,
-    index: unravelIndex(flat, p.lossShape),
-    loss: m.lossMap[flat],
-    target: m.targetClass[flat],
-    predicted: m.predicted[flat],
-  }));
+  const worst: WorstElement[] = s.worst.map((w) => ({ ...w, index: unravelIndex(w.flat, lossShape) }));
   return {
     numClasses: C,
     perClass,
-    confusion,
-    ignoredCount,
-    elementCount: M,
-    accuracy: correctAll / valid,
-    nanCount,
-    infCount,
-    worst: worstElements,
+    confusion: s.confusion,
+    ignoredCount: s.ignored,
+    elementCount,
+    accuracy: correctAll / (elementCount - s.ignored),
+    nanCount: s.nan,
+    infCount: s.inf,
+    worst,
   };
+}
+
+export function computeStats(p: Problem, m: LossMaps, topK: number): LossStats {
+  return finalizeStats(accumulateStats(p, m, topK), p.lossShape, p.loss === 'ce' ? p.w : null, m.lossMap.length);
 }

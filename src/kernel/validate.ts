@@ -140,12 +140,15 @@ function checkIndexRange(target: Tensor, C: number, ignoreIndex: number): void {
   const t = target.data;
   for (let i = 0; i < t.length; i++) {
     const v = t[i];
-    if (v !== ignoreIndex && (v < 0 || v >= C)) {
-      const at = target.shape.length ? ` at index ${fmtShape(unravelIndex(i, target.shape))}` : '';
-      const hint = v === 255 || v < 0 ? ` — if ${v} marks elements to skip, set ignore_index to ${v}` : ` — check the number of classes or the label encoding`;
-      throw new LensError('value', `target value ${v}${at} is out of bounds for ${C} classes (valid 0..${C - 1}, ignore_index ${ignoreIndex})${hint}`);
-    }
+    if (v !== ignoreIndex && (v < 0 || v >= C)) throw targetRangeError(v, i, target.shape, C, ignoreIndex);
   }
+}
+
+/** The error for a class-index target outside [0, C) (also raised by the engine for its fast path). */
+export function targetRangeError(v: number, flat: number, shape: readonly number[], C: number, ignoreIndex: number): LensError {
+  const at = shape.length ? ` at index ${fmtShape(unravelIndex(flat, shape))}` : '';
+  const hint = v === 255 || v < 0 ? ` — if ${v} marks elements to skip, set ignore_index to ${v}` : ` — check the number of classes or the label encoding`;
+  return new LensError('value', `target value ${v}${at} is out of bounds for ${C} classes (valid 0..${C - 1}, ignore_index ${ignoreIndex})${hint}`);
 }
 
 function weightVector(weight: Tensor | null, C: number, inputShape: readonly number[]): Float64Array | null {

@@ -490,23 +490,17 @@ const INT_RANGE: Partial<Record<DType, [number, number]>> = {
   int32: [-(2 ** 31), 2 ** 31], uint32: [0, 2 ** 32], int64: [-(2 ** 63), 2 ** 63], uint64: [0, 2 ** 64],
 };
 
-/** Writes a .npy file NumPy reads back; data is C order whatever `fortranOrder` says about the file. */
-export function encodeNpy(
-  t: { dtype: DType; shape: readonly number[]; data: ArrayLike<number> },
-  opts: EncodeNpyOptions = {},
-): Uint8Array {
-  const { dtype, shape } = t;
+/**
+ * The header bytes of a .npy file (magic through the padded dict), byte-identical to np.save's, so a
+ * writer can stream the data after it.
+ */
+export function encodeNpyHeader(dtype: DType, shape: readonly number[], opts: EncodeNpyOptions = {}): Uint8Array {
   for (const d of shape) {
     if (!Number.isSafeInteger(d) || d < 0) throw new LensError('shape', `cannot write shape ${fmtShape(shape)}: dimensions must be non-negative integers`);
   }
-  const n = numel(shape);
-  if (t.data.length !== n) {
-    throw new LensError('shape', `cannot write ${t.data.length} values as shape ${fmtShape(shape)} (${n} elements)`);
-  }
   const fortran = opts.fortranOrder === true;
-  const big = opts.bigEndian === true;
   const size = ITEM_SIZE[dtype];
-  const order = size === 1 ? '|' : big ? '>' : '<';
+  const order = size === 1 ? '|' : opts.bigEndian === true ? '>' : '<';
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let dict = `{'descr': '${order}${DESCR_CODE[dtype]}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
   // NumPy leaves room for the growing axis to gain digits so headers can be rewritten in place; copy it so
@@ -519,8 +513,7 @@ export function encodeNpy(
   const pre = version === '1.0' ? 10 : 12;
   const hlen = headerBytes.length + 1;
   const total = hlen + 64 - ((pre + hlen) % 64);
-
-  const out = new Uint8Array(pre + total + n * size);
+  const out = new Uint8Array(pre + total);
   out.set(MAGIC, 0);
   out[6] = Number(version[0]);
   const dv = new DataView(out.buffer);
@@ -529,8 +522,27 @@ export function encodeNpy(
   out.set(headerBytes, pre);
   out.fill(0x20, pre + headerBytes.length, pre + total - 1);
   out[pre + total - 1] = 0x0a;
+  return out;
+}
 
-  const off = pre + total;
+/** Writes a .npy file NumPy reads back; data is C order whatever `fortranOrder` says about the file. */
+export function encodeNpy(
+  t: { dtype: DType; shape: readonly number[]; data: ArrayLike<number> },
+  opts: EncodeNpyOptions = {},
+): Uint8Array {
+  const { dtype, shape } = t;
+  const header = encodeNpyHeader(dtype, shape, opts);
+  const n = numel(shape);
+  if (t.data.length !== n) {
+    throw new LensError('shape', `cannot write ${t.data.length} values as shape ${fmtShape(shape)} (${n} elements)`);
+  }
+  const fortran = opts.fortranOrder === true;
+  const big = opts.bigEndian === true;
+  const size = ITEM_SIZE[dtype];
+  const out = new Uint8Array(header.length + n * size);
+  out.set(header, 0);
+  const dv = new DataView(out.buffer);
+  const off = header.length;
   const le = !big;
   // In a Fortran-order file the first axis varies fastest: file position k holds C-order element src[k].
   let src: ArrayLike<number> | undefined;

@@ -38,7 +38,8 @@ export function readTensorFile(spec: string, role: TensorRole): Tensor {
 /** A weight stored in the input's own container (JSON object key or npz member), if any. */
 export function readCompanionWeight(spec: string): Tensor | undefined {
   const { path, member } = splitMemberSpec(spec);
-  if (member !== undefined) return undefined;
+  // Only containers hold companions; never read a (possibly huge) .npy whole just to find out.
+  if (member !== undefined || !/\.(json|npz)$/i.test(path)) return undefined;
   return findCompanionWeight(path, readBytes(path));
 }
 

@@ -1,3 +1,70 @@
-// worker_threads entry (dist/worker.js). The engine (pool, shared buffers, streaming, cancellation) lands
-// with its own issue; the kernel it will run is src/kernel.
-export {};
+// worker_threads entry (dist/worker.js): runs kernel jobs on shared memory and answers with small
+// partial statistics; the maps are written in place.
+import { parentPort } from 'node:worker_threads';
+import { isLensError } from '../errors';
+import { computeSlice } from '../kernel/partial';
+import { emptyPartial, type StatsPartial } from '../kernel/stats';
+import { resolveOptions } from '../kernel/options';
+import { buildProblem } from '../kernel/validate';
+import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
+import { viewOf } from './shared';
+import { runFastChunk, initWasm } from './fastChunk';
+
+function reply(msg: WorkerResponse): void {
+  parentPort!.postMessage(msg);
+}
+
+function runGeneral(job: GeneralJob): StatsPartial {
+  const input = viewOf(job.input);
+  const target = viewOf(job.target);
+  const weight = job.weight ? viewOf(job.weight) : null;
+  const posWeight = job.posWeight ? viewOf(job.posWeight) : null;
+  const r = computeSlice({ input, target, weight, posWeight, options: job.options }, job.n0, job.n1, job.topK);
+  const off = r.flatOffset;
+  (viewOf(job.outLoss).data as Float64Array).set(r.maps.lossMap, off);
+  (viewOf(job.outPred).data as Int32Array).set(r.maps.predicted, off);
+  (viewOf(job.outTargetClass).data as Int32Array).set(r.maps.targetClass, off);
+  (viewOf(job.outIgnored).data as Uint8Array).set(r.maps.ignoredMask, off);
+  return r.stats;
+}
+
+parentPort!.on('message', (msg: WorkerRequest) => {
+  const id = 'id' in msg ? msg.id : -1;
+  try {
+    switch (msg.kind) {
+      case 'init-wasm':
+        initWasm(msg.module, msg.memory, msg.generation);
+        return;
+      case 'general':
+        reply({ kind: 'done', id, stats: runGeneral(msg) });
+        return;
+      case 'validate': {
+        const j = msg.job;
+        buildProblem(
+          { input: viewOf(j.input), target: viewOf(j.target), weight: j.weight ? viewOf(j.weight) : null, posWeight: j.posWeight ? viewOf(j.posWeight) : null },
+          resolveOptions(j.options),
+        );
+        reply({ kind: 'done', id, stats: emptyPartial(0, false) });
+        return;
+      }
+      case 'fast-chunk':
+        reply(runFastChunk(msg));
+        return;
+      case 'crash':
+        if (msg.how === 'exit') process.exit(3);
+        if (msg.how === 'oom') {
+          // JS heap objects (not typed arrays, which live off-heap) so the worker's heap limit trips.
+          const hog: number[][] = [];
+          for (;;) hog.push(new Array<number>(1 << 20).fill(1.5));
+        }
+        throw new Error('deliberate failure (test hook)');
+    }
+  } catch (e) {
+    reply({
+      kind: 'error',
+      id,
+      message: e instanceof Error ? e.message : String(e),
+      lensKind: isLensError(e) ? e.kind : null,
+    });
+  }
+});

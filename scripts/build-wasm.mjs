@@ -1,0 +1,48 @@
+// Compiles the WebAssembly SIMD kernel (src/wasm/ce.ts, AssemblyScript) into two modules:
+//   <outDir>/ce.wasm           imports a shared env.memory (worker threads share one memory)
+//   <outDir>/ce.unshared.wasm  the same code importing an ordinary memory (pages without cross-origin
+//                              isolation, such as webviews, cannot create shared memory)
+// Usage: node scripts/build-wasm.mjs [outDir]   (default dist), or import { buildWasm } and await it.
+import asc from 'assemblyscript/asc';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const COMMON = [
+  path.join(root, 'src/wasm/ce.ts'),
+  '-O3',
+  '--noAssert',
+  '--runtime', 'stub',
+  '--importMemory',
+  '--noExportMemory',
+  '--initialMemory', '1',
+  // 4 GiB: any memory the engine creates (its maximum at most this) can be imported.
+  '--maximumMemory', '65536',
+  '--enable', 'simd',
+  // The kernel never traps on its own; an abort import would only be one more thing to supply.
+  '--use', 'abort=',
+];
+
+/** Builds both modules into outDir (relative paths resolve against the repository root). */
+export async function buildWasm(outDir = 'dist') {
+  const out = path.resolve(root, outDir);
+  mkdirSync(out, { recursive: true });
+  const variants = [
+    { file: 'ce.wasm', extra: ['--sharedMemory', '--enable', 'threads'] },
+    { file: 'ce.unshared.wasm', extra: [] },
+  ];
+  for (const v of variants) {
+    let log = '';
+    const { error } = await asc.main([...COMMON, ...v.extra, '-o', path.join(out, v.file)], {
+      stdout: { write: (s) => { log += s; return true; } },
+      stderr: { write: (s) => { log += s; return true; } },
+    });
+    if (error) throw new Error(`asc failed for ${v.file}: ${error.message}\n${log}`);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await buildWasm(process.argv[2] ?? 'dist');
+}

@@ -1,0 +1,51 @@
+// One slice of a loss computation for parallel work: samples [n0, n1) of a batched cross-entropy
+// problem. Each slice is computed exactly as computeLoss would (the elements are independent), and its
+// statistics merge with mergeInto in slice order.
+import type { Tensor, TensorData } from '../tensor/tensor';
+import { numel } from '../tensor/tensor';
+import { bceMaps } from './bce';
+import { crossEntropyMaps, type LossMaps } from './crossEntropy';
+import { resolveOptions } from './options';
+import { accumulateStats, type StatsPartial } from './stats';
+import type { LossRequest } from './types';
+import { buildProblem, type Problem } from './validate';
+
+export interface SliceResult {
+  readonly problem: Problem;
+  readonly maps: LossMaps;
+  readonly stats: StatsPartial;
+  /** Offset of this slice's first element in the whole loss map. */
+  readonly flatOffset: number;
+}
+
+/**
+ * Whether the request can be split over its first axis: cross-entropy with a batched input whose class
+ * axis is not axis 0 (after which axis 0 is the batch axis of input and target alike).
+ */
+export function splittableSamples(req: LossRequest): number {
+  const o = resolveOptions(req.options);
+  const nd = req.input.shape.length;
+  if (o.loss !== 'ce' || nd < 2) return 1;
+  const classAxis = o.classDim < 0 ? o.classDim + nd : o.classDim;
+  if (classAxis === 0) return 1;
+  return req.input.shape[0];
+}
+
+function sliceAxis0(t: Tensor, n0: number, n1: number): Tensor {
+  const per = numel(t.shape.slice(1));
+  return { dtype: t.dtype, shape: [n1 - n0, ...t.shape.slice(1)], data: t.data.subarray(n0 * per, n1 * per) as TensorData };
+}
+
+/** Computes samples [n0, n1) (the whole request when it cannot be split: pass 0, 1). */
+export function computeSlice(req: LossRequest, n0: number, n1: number, topK: number): SliceResult {
+  const options = resolveOptions(req.options);
+  const whole = splittableSamples(req) === 1;
+  const sub: LossRequest = whole
+    ? req
+    : { ...req, input: sliceAxis0(req.input, n0, n1), target: sliceAxis0(req.target, n0, n1) };
+  const problem = buildProblem(sub, options);
+  const maps = problem.loss === 'bce' ? bceMaps(problem) : crossEntropyMaps(problem);
+  const perSample = whole ? 0 : numel(problem.lossShape.slice(1));
+  const flatOffset = n0 * perSample;
+  return { problem, maps, stats: accumulateStats(problem, maps, topK, flatOffset), flatOffset };
+}

@@ -1,0 +1,99 @@
+// Loader for the WebAssembly SIMD cross-entropy kernel (src/wasm/ce.ts, built to dist/ce.wasm and
+// dist/ce.unshared.wasm by scripts/build-wasm.mjs). Pure: no Node or VS Code imports, so a worker thread, the
+// CLI and a webview can all use it. The caller compiles the module (from bytes it reads its own way) and
+// owns the memory; the kernel works on byte offsets into that memory.
+
+/** Offsets (in f64 elements) of the accumulators ceIndexF32 adds to; per-class arrays follow at 8. */
+export const CE_ACC = {
+  numerator: 0,
+  denominator: 1,
+  nllSum: 2,
+  /** Only accumulated when labelSmoothing > 0. */
+  smoothSum: 3,
+  ignored: 4,
+  nan: 5,
+  inf: 6,
+  correct: 7,
+  /** lossSum[C] at 8, count[C] at 8 + C, predicted[C] at 8 + 2C, ignoredPerClass[C] at 8 + 3C. */
+  perClass: 8,
+} as const;
+
+/** Number of f64 accumulators for C classes. */
+export function ceAccLength(C: number): number {
+  return 8 + 4 * C;
+}
+
+export interface CeWasmKernel {
+  /** Bytes at the start of the memory the engine must keep free (a multiple of 64 KiB, at least 64 KiB). */
+  readonly reservedBytes: number;
+  /**
+   * Cross-entropy of pixels [s0, s1) of one sample; all pointers are byte offsets into the memory.
+   * x: f32 logits (C, S); t: i32 targets (S); w: f32 weight (C) or 0; outLoss: f32 (S); outPred: i32 (S)
+   * or 0; acc: f64 accumulators (ceAccLength(C), see CE_ACC), added to; confusion: f64 (C, C) indexed
+   * [target * C + predicted], added to, or 0. Returns -1, or the first s in [s0, s1) whose target is
+   * neither in [0, C) nor ignoreIndex (outputs are then unspecified).
+   * Calls on disjoint [s0, s1) with disjoint outputs may run concurrently. Rows are read fastest when
+   * s0 is a multiple of 16 and x + 4 * S * c is 64-byte aligned.
+   */
+  ceIndexF32(
+    x: number, t: number, w: number, C: number, S: number, s0: number, s1: number, ignoreIndex: number,
+    labelSmoothing: number, outLoss: number, outPred: number, acc: number, confusion: number,
+  ): number;
+}
+
+// (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)): uses a late SIMD opcode, so engines
+// with pre-standard SIMD reject it too.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+/** Whether this engine runs WebAssembly with fixed-width SIMD (otherwise use the pure-TS kernel). */
+export function simdSupported(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a shared WebAssembly.Memory can be created here (Node: yes; a browser page only when
+ * cross-origin isolated). Without it, load ce.unshared.wasm with an ordinary memory.
+ */
+export function sharedMemorySupported(): boolean {
+  try {
+    const m = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return m.buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+function ceImports(memory: WebAssembly.Memory): WebAssembly.Imports {
+  // The kernel's exact fallback uses the host's own exp/log, the functions the pure-TS reference uses.
+  return { env: { memory, exp: Math.exp, log: Math.log } };
+}
+
+type CeFn = CeWasmKernel['ceIndexF32'];
+
+function wrap(instance: WebAssembly.Instance): CeWasmKernel {
+  const ex = instance.exports;
+  const ce = ex.ceIndexF32;
+  const rb = ex.reservedBytes;
+  if (typeof ce !== 'function' || typeof rb !== 'function') {
+    throw new Error('not the cross-entropy kernel module: ceIndexF32/reservedBytes exports missing');
+  }
+  return { reservedBytes: (rb as () => number)(), ceIndexF32: ce as CeFn };
+}
+
+/**
+ * Instantiates synchronously (worker threads, Node). Browsers refuse synchronous instantiation of larger
+ * modules on their main thread: use instantiateCeKernelAsync there.
+ */
+export function instantiateCeKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): CeWasmKernel {
+  return wrap(new WebAssembly.Instance(module, ceImports(memory)));
+}
+
+export async function instantiateCeKernelAsync(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<CeWasmKernel> {
+  return wrap(await WebAssembly.instantiate(module, ceImports(memory)));
+}

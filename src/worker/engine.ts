@@ -1,0 +1,630 @@
+// The compute engine: every loss the product shows is computed here, in worker threads, never on the
+// caller's thread. Two paths:
+// - fast: float32/float16 logits with class-index targets go through the WebAssembly SIMD kernel in one
+//   shared wasm memory that all workers import; files larger than the in-memory budget stream in blocks
+//   of samples read straight from disk.
+// - general: everything else (probability targets, float64, probs/log-probs, channels-last, bce) runs the
+//   pure-TS reference kernel on slices of samples over SharedArrayBuffers.
+// Work is cut into jobs by the problem's size, never by the worker count, and partial statistics merge in
+// job order, so results are identical for any number of workers.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LensError, fmtShape } from '../errors';
+import { reducedValue } from '../kernel/index';
+import { resolveOptions, normalizeAxis } from '../kernel/options';
+import { emptyPartial, finalizeStats, mergeInto, type StatsPartial } from '../kernel/stats';
+import type { LossOptions, LossResult, LossStats } from '../kernel/types';
+import { buildProblem, targetRangeError } from '../kernel/validate';
+import { ceAccLength, instantiateCeKernel, simdSupported } from '../kernel/wasmKernel';
+import { splittableSamples } from '../kernel/partial';
+import { encodeNpyHeader } from '../tensor/npy';
+import { isFloatDType, isIntegerDType, numel, type Tensor, type TensorData } from '../tensor/tensor';
+import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
+import { closeNpy, openNpy, readF32, readI32, type NpyFile } from './npyFile';
+import { WorkerPool, type WasmInit } from './pool';
+import { readTensorFile } from './readTensorFile';
+import { allocShared, share, viewOf } from './shared';
+import { splitMemberSpec } from '../tensor/load';
+
+export type TensorSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'tensor'; readonly tensor: Tensor; readonly label?: string };
+
+export interface EngineRequest {
+  readonly input: TensorSource;
+  readonly target: TensorSource;
+  readonly weight?: TensorSource | null;
+  readonly posWeight?: TensorSource | null;
+  readonly options?: Partial<LossOptions>;
+  readonly topK?: number;
+  /** Writes the unreduced loss (float32 .npy) here; streamed block by block for large inputs. */
+  readonly outFile?: string;
+}
+
+export interface ComputeControls {
+  readonly signal?: AbortSignal;
+  /** Fraction done in [0, 1]. */
+  readonly onProgress?: (fraction: number) => void;
+}
+
+export interface EngineResult {
+  readonly options: LossOptions;
+  readonly value: number | null;
+  readonly lossShape: readonly number[];
+  readonly numerator: number;
+  readonly denominator: number;
+  readonly targetKind: LossResult['targetKind'];
+  readonly stats: LossStats;
+  /** The unreduced loss, predictions and targets; null when the input streamed (too large to keep). */
+  readonly maps: {
+    readonly loss: Float32Array | Float64Array;
+    readonly predicted: Int32Array;
+    readonly targetClass: Int32Array;
+    readonly ignored: Uint8Array;
+  } | null;
+  readonly input: { readonly shape: readonly number[]; readonly dtype: string };
+  readonly target: { readonly shape: readonly number[]; readonly dtype: string };
+  readonly engine: 'wasm-simd' | 'typescript';
+  readonly workers: number;
+  readonly streamed: boolean;
+}
+
+export interface EngineOptions {
+  /** Largest number of worker threads (default: available cores). */
+  readonly maxWorkers?: number;
+  /** dist/ folder holding worker.js and ce.wasm (default: this bundle's folder). */
+  readonly distDir?: string;
+  /** Logits larger than this stream from disk in blocks (default 1 GiB). */
+  readonly inMemoryBytes?: number;
+  /** Logits per streamed block (default 64 MiB). */
+  readonly blockBytes?: number;
+  /** Force the pure-TypeScript path (tests, benchmarks). */
+  readonly disableWasm?: boolean;
+  /** Heap limit per worker in MiB (tests use a small one to provoke out-of-memory). */
+  readonly workerHeapMb?: number;
+}
+
+/** Logits per fast job: small enough for prompt cancellation and progress, large enough to amortize. */
+const FAST_JOB_LOGITS = 1 << 20;
+/** Elements per general job. */
+const GENERAL_JOB_ELEMENTS = 1 << 21;
+const PROGRESS_EVERY_MS = 100;
+
+function cancelled(): LensError {
+  return new LensError('cancelled', 'computation cancelled');
+}
+
+export class Engine {
+  private pool: WorkerPool | null = null;
+  private wasmModule: WebAssembly.Module | null | undefined;
+  private wasmReserved = 65536;
+  private generation = 0;
+  readonly maxWorkers: number;
+  private readonly distDir: string;
+
+  constructor(private readonly opts: EngineOptions = {}) {
+    const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    this.maxWorkers = Math.max(1, Math.floor(opts.maxWorkers && opts.maxWorkers > 0 ? opts.maxWorkers : cores));
+    this.distDir = opts.distDir ?? __dirname;
+  }
+
+  private getPool(): WorkerPool {
+    this.pool ??= new WorkerPool(path.join(this.distDir, 'worker.js'), this.maxWorkers, this.opts.workerHeapMb);
+    return this.pool;
+  }
+
+  /** The compiled SIMD kernel, or null when WebAssembly SIMD (or the .wasm file) is unavailable. */
+  private wasm(): WebAssembly.Module | null {
+    if (this.wasmModule === undefined) {
+      this.wasmModule = null;
+      const file = path.join(this.distDir, 'ce.wasm');
+      if (!this.opts.disableWasm && simdSupported() && fs.existsSync(file)) {
+        const module = new WebAssembly.Module(fs.readFileSync(file));
+        // The kernel's static data sits at the start of the memory; ask it how much to leave free.
+        const probe = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true });
+        this.wasmReserved = instantiateCeKernel(module, probe).reservedBytes;
+        this.wasmModule = module;
+      }
+    }
+    return this.wasmModule;
+  }
+
+  get wasmAvailable(): boolean {
+    return this.wasm() !== null;
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool?.dispose();
+    this.pool = null;
+  }
+
+  /** Runs a raw worker request on the pool (tests use it to prove crash recovery). */
+  runRaw(msg: WorkerRequest): Promise<WorkerResponse> {
+    return this.getPool().run(() => msg);
+  }
+
+  async compute(req: EngineRequest, ctl: ComputeControls = {}): Promise<EngineResult> {
+    if (ctl.signal?.aborted) throw cancelled();
+    const options = resolveOptions(req.options);
+    const plan = planFast(req, options, this.wasm());
+    if (plan) {
+      try {
+        return await this.runFast(req, options, plan, ctl);
+      } finally {
+        closeFiles(plan);
+      }
+    }
+    return this.runGeneral(req, options, ctl);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Fast path
+
+  private async runFast(req: EngineRequest, options: LossOptions, plan: FastPlan, ctl: ComputeControls): Promise<EngineResult> {
+    const module = this.wasm()!;
+    const { N, C, S } = plan;
+    const logitBytes = N * C * S * 4;
+    const streamed = logitBytes > (this.opts.inMemoryBytes ?? 1 << 30);
+    if (streamed && plan.input.kind !== 'file') {
+      throw new LensError('io', `input of ${(logitBytes / 2 ** 30).toFixed(1)} GiB is too large to compute in memory`);
+    }
+    const perSample = C * S * 4;
+    const blockSamples = streamed ? Math.max(1, Math.floor((this.opts.blockBytes ?? 64 << 20) / perSample)) : N;
+    if (streamed && perSample > 1.5 * 2 ** 30) {
+      throw new LensError('io', `one sample of ${fmtShape(plan.inputShape)} is ${(perSample / 2 ** 30).toFixed(1)} GiB; the stream reads whole samples — split the file along a spatial axis`);
+    }
+    const topK = req.topK ?? 10;
+    const W = this.maxWorkers;
+    const jobPixels = Math.max(64, Math.min(S, Math.ceil(FAST_JOB_LOGITS / C / 16) * 16));
+    const jobsPerSample = Math.ceil(S / jobPixels);
+    const jobsPerBlock = blockSamples * jobsPerSample;
+    const accLen = ceAccLength(C);
+
+    // Layout of the shared memory (byte offsets, 64-byte aligned). A streamed input gets two staging
+    // regions, so the next block reads from disk while the workers compute the current one.
+    const regionsCount = streamed && N > blockSamples ? 2 : 1;
+    let top = 0;
+    const take = (bytes: number): number => {
+      const at = top;
+      top = Math.ceil((top + bytes) / 64) * 64;
+      return at;
+    };
+    take(this.wasmReserved); // the kernel's own static data
+    const wOff = plan.weight ? take(C * 4) : 0;
+    const confOff = take(W * C * C * 8);
+    const regions = Array.from({ length: regionsCount }, () => ({
+      x: take(blockSamples * C * S * 4),
+      t: take(blockSamples * S * 4),
+      loss: take(blockSamples * S * 4),
+      pred: take(blockSamples * S * 4),
+      acc: take(jobsPerBlock * accLen * 8),
+    }));
+    const pages = Math.ceil(top / 65536);
+    if (pages > 65536) throw new LensError('io', `this computation needs ${(top / 2 ** 30).toFixed(1)} GiB of working memory, more than WebAssembly allows (4 GiB)`);
+    let memory: WebAssembly.Memory;
+    try {
+      memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    } catch {
+      throw new LensError('io', `cannot allocate ${(top / 2 ** 20).toFixed(0)} MiB of working memory`);
+    }
+    const buf = memory.buffer as unknown as SharedArrayBuffer;
+    if (plan.weight) new Float32Array(buf, wOff, C).set(plan.weight.data);
+    const init: WasmInit = { module, memory, generation: ++this.generation };
+    const pool = this.getPool();
+
+    const out = req.outFile ? new NpyStreamWriter(req.outFile, plan.lossShape) : null;
+    const merged = emptyPartial(C, true);
+    // Reading and computing each count for half of the progress bar.
+    const bytesPerSample = C * S * plan.inputItemSize + S * plan.targetItemSize;
+    const progress = new Progress(ctl.onProgress, 2 * N * S);
+    const onBytes = (n: number): void => progress.add((n / bytesPerSample) * S);
+    const blocks: Array<[number, number]> = [];
+    for (let b0 = 0; b0 < N; b0 += blockSamples) blocks.push([b0, Math.min(N, b0 + blockSamples)]);
+    const load = async (k: number): Promise<void> => {
+      const [b0, b1] = blocks[k];
+      const r = regions[k % regionsCount];
+      const nb = b1 - b0;
+      await loadInput(plan.input, b0 * C * S, nb * C * S, new Float32Array(buf, r.x, nb * C * S), onBytes);
+      await loadTarget(plan.target, b0 * S, nb * S, new Int32Array(buf, r.t, nb * S), onBytes);
+      if (ctl.signal?.aborted) throw cancelled();
+    };
+    let keep: FastPlan['keep'];
+    try {
+      let loading: Promise<void> | null = load(0);
+      for (let k = 0; k < blocks.length; k++) {
+        await loading;
+        loading = k + 1 < blocks.length ? load(k + 1) : null;
+        // A failed read-ahead surfaces when awaited; keep it from being reported as unhandled meanwhile.
+        loading?.catch(() => undefined);
+        const [b0, b1] = blocks[k];
+        const nb = b1 - b0;
+        const r = regions[k % regionsCount];
+        const t = new Int32Array(buf, r.t, nb * S);
+        new Float64Array(buf, r.acc, jobsPerBlock * accLen).fill(0);
+        const jobs: Array<(worker: number) => WorkerRequest> = [];
+        const sizes: number[] = [];
+        for (let n = 0; n < nb; n++) {
+          for (let j = 0; j < jobsPerSample; j++) {
+            const id = n * jobsPerSample + j;
+            const s0 = j * jobPixels;
+            const s1 = Math.min(S, s0 + jobPixels);
+            sizes.push(s1 - s0);
+            jobs.push((worker) => ({
+              kind: 'fast-chunk', id, generation: init.generation,
+              x: r.x + n * C * S * 4, t: r.t + n * S * 4, w: wOff, C, S, s0, s1,
+              ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
+              outLoss: r.loss + n * S * 4, outPred: r.pred + n * S * 4,
+              acc: r.acc + id * accLen * 8, confusion: confOff + worker * C * C * 8,
+              topK, flatBase: (b0 + n) * S,
+            }));
+          }
+        }
+        const partials = await runJobs(pool, jobs, init, ctl.signal, (i) => progress.add(sizes[i]), (res) => {
+          if (res.kind !== 'bad-target') return null;
+          // The first offending element in C order: scan this block (earlier blocks were clean).
+          for (let i = 0; i < nb * S; i++) {
+            const v = t[i];
+            if (v !== options.ignoreIndex && (v < 0 || v >= C)) return targetRangeError(v, b0 * S + i, plan.lossShape, C, options.ignoreIndex);
+          }
+          return targetRangeError(res.value, res.flat, plan.lossShape, C, options.ignoreIndex);
+        });
+        for (const p of partials) mergeInto(merged, p, topK);
+        const lossView = new Float32Array(buf, r.loss, nb * S);
+        if (out) out.append(lossView);
+        if (!streamed) keep = { loss: lossView.slice(), predicted: new Int32Array(buf, r.pred, nb * S).slice(), target: t.slice() };
+      }
+      out?.finish();
+    } catch (e) {
+      out?.abort();
+      throw e;
+    } finally {
+      progress.stop();
+    }
+    // Confusion counts from every worker's region: integers, so the sum is exact in any order.
+    const conf = new Float64Array(buf, confOff, W * C * C);
+    for (let w = 0; w < W; w++) for (let i = 0; i < C * C; i++) merged.confusion[i] += conf[w * C * C + i];
+    for (let c = 0; c < C; c++) {
+      merged.tp[c] = merged.confusion[c * C + c];
+      merged.positives[c] = merged.count[c];
+      merged.correct[c] = merged.tp[c];
+    }
+    const stats = finalizeStats(merged, plan.lossShape, plan.weight ? plan.weight.data : null, N * S);
+    const value = reducedValue(options, C, 'index', merged);
+    let maps: EngineResult['maps'] = null;
+    if (keep) {
+      const ignored = new Uint8Array(N * S);
+      const tk = keep.target;
+      for (let i = 0; i < ignored.length; i++) ignored[i] = tk[i] === options.ignoreIndex ? 1 : 0;
+      maps = { loss: keep.loss, predicted: keep.predicted, targetClass: tk, ignored };
+    }
+    return {
+      options, value, lossShape: plan.lossShape, numerator: merged.numerator, denominator: merged.denominator,
+      targetKind: 'index', stats, maps,
+      input: { shape: plan.inputShape, dtype: plan.inputDtype }, target: { shape: plan.lossShape, dtype: plan.targetDtype },
+      engine: 'wasm-simd', workers: Math.min(W, pool.started), streamed,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // General path
+
+  private async runGeneral(req: EngineRequest, options: LossOptions, ctl: ComputeControls): Promise<EngineResult> {
+    const input = loadWhole(req.input, 'input');
+    const target = loadWhole(req.target, 'target');
+    const weight = req.weight ? loadWhole(req.weight, 'weight') : null;
+    const posWeight = req.posWeight ? loadWhole(req.posWeight, 'weight') : null;
+    if (ctl.signal?.aborted) throw cancelled();
+    const pool = this.getPool();
+    const topK = req.topK ?? 10;
+    const base = {
+      input: share(input), target: share(target), weight: weight ? share(weight) : null, posWeight: posWeight ? share(posWeight) : null, options, topK,
+    };
+    // Shapes come from a header-only problem build; the full checks run in a worker.
+    const problem = buildProblem({ input: headerOnly(input), target: headerOnly(target), weight, posWeight }, options);
+    const M = numel(problem.lossShape);
+    const outs = {
+      outLoss: allocShared('float64', problem.lossShape, 'f64'),
+      outPred: allocShared('int32', problem.lossShape, 'i32'),
+      outTargetClass: allocShared('int32', problem.lossShape, 'i32'),
+      outIgnored: allocShared('uint8', problem.lossShape, 'u8'),
+    };
+    const job: Omit<GeneralJob, 'kind' | 'id' | 'n0' | 'n1'> = { ...base, ...outs };
+    await runJobs(pool, [() => ({ kind: 'validate', id: 0, job })], undefined, ctl.signal, () => undefined, () => null, true);
+
+    const N = splittableSamples({ input, target, options });
+    const perSample = N > 1 ? numel(input.shape) / N : numel(input.shape);
+    const samplesPerJob = N > 1 ? Math.max(1, Math.floor(GENERAL_JOB_ELEMENTS / Math.max(1, perSample))) : 1;
+    const jobs: Array<() => WorkerRequest> = [];
+    const sizes: number[] = [];
+    for (let n0 = 0, id = 0; n0 < N; n0 += samplesPerJob, id++) {
+      const n1 = Math.min(N, n0 + samplesPerJob);
+      jobs.push(() => ({ kind: 'general', id, ...job, n0, n1 }));
+      sizes.push(n1 - n0);
+    }
+    const progress = new Progress(ctl.onProgress, N);
+    let partials: StatsPartial[];
+    try {
+      partials = await runJobs(pool, jobs, undefined, ctl.signal, (i) => progress.add(sizes[i]), () => null, true);
+    } finally {
+      progress.stop();
+    }
+    const C = problem.C;
+    const merged = emptyPartial(C, problem.loss !== 'bce');
+    for (const p of partials) mergeInto(merged, p, topK);
+    const stats = finalizeStats(merged, problem.lossShape, problem.loss === 'ce' ? problem.w : null, M);
+    const value = reducedValue(options, C, problem.targetKind, merged);
+    const maps = {
+      loss: viewOf(outs.outLoss).data as Float64Array,
+      predicted: viewOf(outs.outPred).data as Int32Array,
+      targetClass: viewOf(outs.outTargetClass).data as Int32Array,
+      ignored: viewOf(outs.outIgnored).data as Uint8Array,
+    };
+    if (req.outFile) {
+      const w = new NpyStreamWriter(req.outFile, problem.lossShape);
+      try {
+        w.append(Float32Array.from(maps.loss));
+        w.finish();
+      } catch (e) {
+        w.abort();
+        throw e;
+      }
+    }
+    return {
+      options, value, lossShape: problem.lossShape, numerator: merged.numerator, denominator: merged.denominator,
+      targetKind: problem.targetKind, stats, maps,
+      input: { shape: input.shape, dtype: input.dtype }, target: { shape: target.shape, dtype: target.dtype },
+      engine: 'typescript', workers: Math.min(this.maxWorkers, pool.started), streamed: false,
+    };
+  }
+}
+
+// -----------------------------------------------------------------------------------------------------
+// Planning and loading
+
+type Loadable = { readonly kind: 'file'; readonly file: NpyFile } | { readonly kind: 'tensor'; readonly tensor: Tensor };
+
+interface FastPlan {
+  readonly N: number;
+  readonly C: number;
+  readonly S: number;
+  readonly input: Loadable;
+  readonly target: Loadable;
+  readonly weight: Tensor | null;
+  readonly inputShape: readonly number[];
+  readonly inputDtype: string;
+  readonly lossShape: readonly number[];
+  readonly targetDtype: string;
+  readonly inputItemSize: number;
+  readonly targetItemSize: number;
+  keep?: { loss: Float32Array; predicted: Int32Array; target: Int32Array };
+}
+
+function isNpyPath(p: string): boolean {
+  return p.toLowerCase().endsWith('.npy') && splitMemberSpec(p).member === undefined;
+}
+
+function headerOnly(t: { dtype: Tensor['dtype']; shape: readonly number[] }): Tensor {
+  // Shape and dtype checks need no values; an empty array makes the range scan a no-op.
+  return { dtype: t.dtype, shape: t.shape, data: isFloatDType(t.dtype) ? new Float32Array(0) : new Int32Array(0) };
+}
+
+function describe(src: TensorSource): Loadable | { readonly kind: 'header-free' } {
+  if (src.kind === 'tensor') return { kind: 'tensor', tensor: src.tensor };
+  if (!isNpyPath(src.path)) return { kind: 'header-free' };
+  return { kind: 'file', file: openNpy(src.path) };
+}
+
+function meta(l: Loadable): { dtype: Tensor['dtype']; shape: readonly number[]; fortran: boolean } {
+  return l.kind === 'file'
+    ? { dtype: l.file.header.dtype, shape: l.file.header.shape, fortran: l.file.header.fortranOrder && l.file.header.shape.length > 1 }
+    : { dtype: l.tensor.dtype, shape: l.tensor.shape, fortran: false };
+}
+
+function closeFiles(plan: FastPlan): void {
+  if (plan.input.kind === 'file') closeNpy(plan.input.file);
+  if (plan.target.kind === 'file') closeNpy(plan.target.file);
+}
+
+/** The fast path applies to float32/float16 logits (class axis 1) with integer class-index targets. */
+function planFast(req: EngineRequest, options: LossOptions, wasm: WebAssembly.Module | null): FastPlan | null {
+  if (!wasm || options.loss !== 'ce' || options.inputKind !== 'logits') return null;
+  const inDesc = describe(req.input);
+  if (inDesc.kind === 'header-free') return null;
+  const close = (): void => {
+    if (inDesc.kind === 'file') closeNpy(inDesc.file);
+  };
+  const im = meta(inDesc);
+  const nd = im.shape.length;
+  const floatOk = im.dtype === 'float32' || im.dtype === 'float16';
+  const tensorOk = inDesc.kind === 'file' || inDesc.tensor.data instanceof Float32Array;
+  if (nd < 2 || normalizeAxis(options.classDim, nd) !== 1 || !floatOk || !tensorOk || im.fortran) {
+    close();
+    return null;
+  }
+  let tDesc: Loadable | { kind: 'header-free' };
+  try {
+    tDesc = describe(req.target);
+  } catch (e) {
+    close();
+    throw e;
+  }
+  const closeBoth = (): void => {
+    close();
+    if (tDesc.kind === 'file') closeNpy(tDesc.file);
+  };
+  if (tDesc.kind === 'header-free') {
+    close();
+    return null;
+  }
+  const tm = meta(tDesc);
+  if (!isIntegerDType(tm.dtype) || tm.fortran) {
+    closeBoth();
+    return null;
+  }
+  try {
+    const weight = req.weight ? loadWhole(req.weight, 'weight') : null;
+    // The kernel's own shape checks, on headers only: the same messages as the reference path.
+    const p = buildProblem({ input: headerOnly(im), target: headerOnly(tm), weight }, options);
+    if (p.loss !== 'ce' || p.targetKind !== 'index') {
+      closeBoth();
+      return null;
+    }
+    const wf = weight ? Float32Array.from(weight.data as ArrayLike<number>) : null;
+    return {
+      N: p.N, C: p.C, S: p.S, input: inDesc, target: tDesc,
+      weight: wf ? { dtype: 'float32', shape: [p.C], data: wf } : null,
+      inputShape: im.shape, inputDtype: im.dtype, lossShape: p.lossShape, targetDtype: tm.dtype,
+      inputItemSize: inDesc.kind === 'file' ? inDesc.file.header.itemSize : 4,
+      targetItemSize: tDesc.kind === 'file' ? tDesc.file.header.itemSize : 4,
+    };
+  } catch (e) {
+    closeBoth();
+    throw e;
+  }
+}
+
+async function loadInput(l: Loadable, start: number, count: number, dest: Float32Array, onBytes: (n: number) => void): Promise<void> {
+  if (l.kind === 'file') return readF32(l.file, start, count, dest, 0, onBytes);
+  dest.set((l.tensor.data as Float32Array).subarray(start, start + count));
+  onBytes(count * 4);
+}
+
+async function loadTarget(l: Loadable, start: number, count: number, dest: Int32Array, onBytes: (n: number) => void): Promise<void> {
+  if (l.kind === 'file') return readI32(l.file, start, count, dest, 0, onBytes);
+  const d = l.tensor.data;
+  for (let i = 0; i < count; i++) dest[i] = d[start + i];
+  onBytes(count * 4);
+}
+
+function loadWhole(src: TensorSource, role: 'input' | 'target' | 'weight'): Tensor {
+  return src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, role);
+}
+
+// -----------------------------------------------------------------------------------------------------
+// Scheduling
+
+/**
+ * Runs jobs on the pool, at most one in flight per worker, collecting each job's partial by index.
+ * Stops dispatching on abort (in-flight fast jobs are a few milliseconds; general jobs are long, so their
+ * workers are terminated when `terminateOnAbort`).
+ */
+async function runJobs(
+  pool: WorkerPool,
+  jobs: ReadonlyArray<(worker: number) => WorkerRequest>,
+  init: WasmInit | undefined,
+  signal: AbortSignal | undefined,
+  onDone: (index: number) => void,
+  onOther: (r: WorkerResponse) => LensError | null,
+  terminateOnAbort = false,
+): Promise<StatsPartial[]> {
+  const results = new Array<StatsPartial>(jobs.length);
+  let next = 0;
+  let failure: Error | null = null;
+  let aborted = false;
+  const onAbort = (): void => {
+    aborted = true;
+    if (terminateOnAbort) void pool.terminateBusy();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) aborted = true;
+  const lane = async (): Promise<void> => {
+    while (next < jobs.length && !failure && !aborted) {
+      const i = next++;
+      let r: WorkerResponse;
+      try {
+        r = await pool.run(jobs[i], init);
+      } catch (e) {
+        failure ??= e as Error;
+        return;
+      }
+      if (r.kind === 'done') {
+        results[i] = r.stats;
+        onDone(i);
+      } else if (r.kind === 'error') {
+        failure ??= r.lensKind ? new LensError(r.lensKind as LensError['kind'], r.message) : new LensError('io', `internal error in a compute worker: ${r.message}`);
+      } else {
+        failure ??= onOther(r) ?? new LensError('io', `unexpected worker reply ${r.kind}`);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(pool.size, jobs.length) }, lane));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (aborted) throw cancelled();
+  if (failure) throw failure;
+  return results;
+}
+
+/**
+ * Progress as a fraction of work units, reported at most every PROGRESS_EVERY_MS as units complete, and
+ * at least every 2 * PROGRESS_EVERY_MS while work is under way (a slow disk read still shows life).
+ */
+class Progress {
+  private done = 0;
+  private last = 0;
+  private readonly timer: ReturnType<typeof setInterval> | null;
+  constructor(
+    private readonly report: ((f: number) => void) | undefined,
+    private readonly total: number,
+  ) {
+    this.timer = report ? setInterval(() => this.emitIfStale(), PROGRESS_EVERY_MS) : null;
+    this.timer?.unref();
+    this.emit();
+  }
+  private emit(): void {
+    this.last = Date.now();
+    this.report?.(Math.min(1, this.done / Math.max(1, this.total)));
+  }
+  private emitIfStale(): void {
+    if (Date.now() - this.last >= PROGRESS_EVERY_MS) this.emit();
+  }
+  add(units: number): void {
+    this.done += units;
+    if (Date.now() - this.last >= PROGRESS_EVERY_MS || this.done >= this.total) this.emit();
+  }
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
+/** Writes a float32 .npy in pieces (header first), to a temporary name renamed into place at the end. */
+class NpyStreamWriter {
+  private readonly tmp: string;
+  private readonly fd: number;
+  private written = 0;
+  private readonly total: number;
+  constructor(
+    private readonly file: string,
+    shape: readonly number[],
+  ) {
+    this.total = numel(shape);
+    this.tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+    const header = encodeNpyHeader('float32', shape);
+    try {
+      this.fd = fs.openSync(this.tmp, 'w');
+      fs.writeSync(this.fd, header);
+    } catch (e) {
+      throw new LensError('io', `${file}: cannot write the loss map: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  append(data: Float32Array): void {
+    fs.writeSync(this.fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    this.written += data.length;
+  }
+  finish(): void {
+    fs.closeSync(this.fd);
+    if (this.written !== this.total) throw new LensError('io', `${this.file}: wrote ${this.written} of ${this.total} values`);
+    fs.renameSync(this.tmp, this.file);
+  }
+  abort(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    fs.rmSync(this.tmp, { force: true });
+  }
+}
+
+export type { TensorData };

@@ -1,0 +1,53 @@
+// The fast path inside a worker: the WebAssembly SIMD kernel on a pixel range of one sample, all in one
+// shared wasm memory. Counts and float sums come back as a StatsPartial; the confusion matrix accumulates
+// in this worker's own region of the memory (integer counts: exact in any order) and is read at the end.
+import { pushWorst, type StatsPartial, emptyPartial } from '../kernel/stats';
+import { ceAccLength, instantiateCeKernel, type CeWasmKernel } from '../kernel/wasmKernel';
+import type { FastChunkJob, WorkerResponse } from '../protocol';
+
+let kernel: { generation: number; k: CeWasmKernel; memory: WebAssembly.Memory } | null = null;
+
+export function initWasm(module: WebAssembly.Module, memory: WebAssembly.Memory, generation: number): void {
+  kernel = { generation, k: instantiateCeKernel(module, memory), memory };
+}
+
+export function runFastChunk(job: FastChunkJob & { generation: number }): WorkerResponse {
+  if (!kernel || kernel.generation !== job.generation) throw new Error('wasm kernel not initialised for this request');
+  const { C, s0, s1 } = job;
+  const bad = kernel.k.ceIndexF32(job.x, job.t, job.w, C, job.S, s0, s1, job.ignoreIndex, job.labelSmoothing, job.outLoss, job.outPred, job.acc, job.confusion);
+  const buf = kernel.memory.buffer;
+  const t = new Int32Array(buf, job.t, job.S);
+  if (bad >= 0) return { kind: 'bad-target', id: job.id, flat: job.flatBase + bad, value: t[bad] };
+  const acc = new Float64Array(buf, job.acc, ceAccLength(C));
+  const s: StatsPartial = emptyPartial(C, false);
+  s.numerator = acc[0];
+  s.denominator = acc[1];
+  s.nllSum = acc[2];
+  s.smoothSum = acc[3];
+  s.ignored = acc[4];
+  s.nan = acc[5];
+  s.inf = acc[6];
+  s.lossSum.set(acc.subarray(8, 8 + C));
+  s.count.set(acc.subarray(8 + C, 8 + 2 * C));
+  s.predicted.set(acc.subarray(8 + 2 * C, 8 + 3 * C));
+  s.ignoredPerClass.set(acc.subarray(8 + 3 * C, 8 + 4 * C));
+  if (job.topK > 0) {
+    const loss = new Float32Array(buf, job.outLoss, job.S);
+    const pred = new Int32Array(buf, job.outPred, job.S);
+    const ignore = job.ignoreIndex;
+    const worst = s.worst;
+    const k = job.topK;
+    // Cheap pre-filter: only losses at least as bad as the current k-th can enter the list.
+    let floor = -Infinity;
+    for (let i = s0; i < s1; i++) {
+      const l = loss[i];
+      if (t[i] === ignore || (l < floor && l === l)) continue;
+      pushWorst(worst, { flat: job.flatBase + i, loss: l, target: t[i], predicted: pred[i] }, k);
+      if (worst.length === k) {
+        const last = worst[k - 1].loss;
+        floor = last === last ? last : Infinity;
+      }
+    }
+  }
+  return { kind: 'done', id: job.id, stats: s };
+}

@@ -1,0 +1,225 @@
+// The worker-thread engine (dist/worker.js + dist/ce.wasm, built by npm run build): agreement with the
+// reference kernel, determinism across worker counts, streaming, cancellation, progress and recovery.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LensError } from '../../../src/errors';
+import { computeLoss } from '../../../src/kernel/index';
+import { decodeNpy, encodeNpy } from '../../../src/tensor/npy';
+import type { Tensor } from '../../../src/tensor/tensor';
+import { Engine, type EngineRequest, type EngineResult } from '../../../src/worker/engine';
+import { DIST, randomLogits, randomTargets, sparseNpy, writeNpy } from './helpers';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-engine-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const engines: Engine[] = [];
+function engine(o: ConstructorParameters<typeof Engine>[0] = {}): Engine {
+  const e = new Engine({ distDir: DIST, ...o });
+  engines.push(e);
+  return e;
+}
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((e) => e.dispose()));
+});
+
+function t(tensor: Tensor): { kind: 'tensor'; tensor: Tensor } {
+  return { kind: 'tensor', tensor };
+}
+
+function assertStatsEqual(a: EngineResult, b: EngineResult): void {
+  assert.deepEqual(a.stats, b.stats);
+  assert.equal(Object.is(a.value, b.value) || a.value === b.value, true, `${a.value} vs ${b.value}`);
+}
+
+describe('engine: general path (pure-TS kernel in workers)', function () {
+  it('equals computeLoss exactly, split over samples', async function () {
+    const input: Tensor = { dtype: 'float64', shape: [7, 4, 3, 5], data: Float64Array.from(randomLogits([7, 4, 3, 5], 3).data) };
+    const target = randomTargets([7, 3, 5], 4, 4, -100, 0.1);
+    const weight: Tensor = { dtype: 'float64', shape: [4], data: Float64Array.from([0.3, 1, 2, 0.5]) };
+    for (const labelSmoothing of [0, 0.2]) {
+      const options = { labelSmoothing, reduction: 'mean' as const };
+      const ref = computeLoss({ input, target, weight, options });
+      const r = await engine({ maxWorkers: 2 }).compute({ input: t(input), target: t(target), weight: t(weight), options });
+      assert.equal(r.engine, 'typescript');
+      assert.deepEqual(Array.from(r.maps!.loss), Array.from(ref.lossMap));
+      assert.deepEqual(Array.from(r.maps!.predicted), Array.from(ref.predicted));
+      assert.ok(Math.abs((r.value as number) - (ref.value as number)) <= 1e-12 * Math.abs(ref.value as number));
+      assert.deepEqual(r.stats.perClass.map((c) => c.count), ref.stats.perClass.map((c) => c.count));
+      assert.deepEqual(Array.from(r.stats.confusion), Array.from(ref.stats.confusion));
+    }
+  });
+
+  it('handles probability targets, bce and channels-last like computeLoss', async function () {
+    const x = randomLogits([3, 4, 6], 9);
+    const probs: Tensor = { dtype: 'float32', shape: [3, 4, 6], data: randomLogits([3, 4, 6], 10, 1).data.map((v) => v + 0.5) };
+    const cases = [
+      { input: x, target: probs, options: {} },
+      { input: x, target: probs, options: { loss: 'bce' as const, reduction: 'sum' as const } },
+      { input: randomLogits([3, 6, 4], 11), target: randomTargets([3, 6], 4, 12, -100, 0), options: { classDim: -1 } },
+    ];
+    for (const c of cases) {
+      const ref = computeLoss(c);
+      const r = await engine({ maxWorkers: 2 }).compute({ input: t(c.input), target: t(c.target), options: c.options });
+      assert.deepEqual(Array.from(r.maps!.loss), Array.from(ref.lossMap));
+      assert.equal(r.value, ref.value);
+      assert.deepEqual(r.stats, ref.stats);
+    }
+  });
+
+  it('raises the kernel\'s own errors with the global first index', async function () {
+    const input = { ...randomLogits([40, 3, 9], 1), dtype: 'float64' as const };
+    input.data = Float64Array.from(input.data);
+    const target = randomTargets([40, 9], 3, 2, -100, 0);
+    (target.data as Int32Array)[37 * 9 + 4] = 3;
+    (target.data as Int32Array)[39 * 9 + 1] = 7;
+    await assert.rejects(engine().compute({ input: t(input), target: t(target) }), (e: unknown) => e instanceof LensError && /target value 3 at index \[37, 4\]/.test(e.message));
+  });
+});
+
+describe('engine: fast path (WebAssembly SIMD)', function () {
+  it('is available here', function () {
+    assert.equal(engine().wasmAvailable, true, 'dist/ce.wasm missing or no SIMD');
+  });
+
+  for (const labelSmoothing of [0, 0.1]) {
+    it(`agrees with the float64 reference within 1e-5 per element (label_smoothing ${labelSmoothing})`, async function () {
+      const input = randomLogits([3, 7, 33, 41], 21, 10);
+      const target = randomTargets([3, 33, 41], 7, 22);
+      const weight: Tensor = { dtype: 'float32', shape: [7], data: Float32Array.from([1, 0.5, 2, 1, 1, 3, 0.25]) };
+      const options = { ignoreIndex: 255, labelSmoothing };
+      const ref = computeLoss({ input, target, weight, options, topK: 5 });
+      const r = await engine({ maxWorkers: 2 }).compute({ input: t(input), target: t(target), weight: t(weight), options, topK: 5 });
+      assert.equal(r.engine, 'wasm-simd');
+      let maxErr = 0;
+      for (let i = 0; i < ref.lossMap.length; i++) maxErr = Math.max(maxErr, Math.abs(r.maps!.loss[i] - ref.lossMap[i]));
+      assert.ok(maxErr <= 1e-5, `max abs error ${maxErr}`);
+      assert.deepEqual(Array.from(r.maps!.predicted), Array.from(ref.predicted));
+      assert.deepEqual(Array.from(r.stats.confusion), Array.from(ref.stats.confusion));
+      assert.deepEqual(r.stats.perClass.map((c) => [c.count, c.ignored, c.predicted, c.accuracy, c.iou]), ref.stats.perClass.map((c) => [c.count, c.ignored, c.predicted, c.accuracy, c.iou]));
+      assert.ok(Math.abs((r.value as number) - (ref.value as number)) <= 1e-6 * Math.abs(ref.value as number));
+      assert.equal(r.stats.ignoredCount, ref.stats.ignoredCount);
+      assert.deepEqual(r.stats.worst.map((w) => w.index), ref.stats.worst.map((w) => w.index));
+    });
+  }
+
+  it('gives bitwise identical maps and equal statistics for 1, 2 and 3 workers', async function () {
+    const input = randomLogits([5, 21, 64, 80], 31);
+    const target = randomTargets([5, 64, 80], 21, 32);
+    const req: EngineRequest = { input: t(input), target: t(target), options: { ignoreIndex: 255, labelSmoothing: 0.05 } };
+    const results: EngineResult[] = [];
+    for (const maxWorkers of [1, 2, 3]) results.push(await engine({ maxWorkers }).compute(req));
+    for (const r of results.slice(1)) {
+      assert.equal(Buffer.compare(Buffer.from(r.maps!.loss.buffer), Buffer.from(results[0].maps!.loss.buffer)), 0);
+      assertStatsEqual(r, results[0]);
+    }
+    const general: EngineResult[] = [];
+    for (const maxWorkers of [1, 3]) general.push(await engine({ maxWorkers, disableWasm: true }).compute(req));
+    assert.equal(general[0].engine, 'typescript');
+    assertStatsEqual(general[0], general[1]);
+  });
+
+  it('streams a .npy larger than its in-memory budget, block by block, with the same numbers', async function () {
+    const input = randomLogits([9, 5, 20, 30], 41);
+    const target = randomTargets([9, 20, 30], 5, 42);
+    const xf = path.join(tmp, 'x.npy');
+    const tf = path.join(tmp, 't.npy');
+    writeNpy(xf, input);
+    writeNpy(tf, target);
+    const req = { input: { kind: 'file' as const, path: xf }, target: { kind: 'file' as const, path: tf }, options: { ignoreIndex: 255 } };
+    const whole = await engine().compute(req);
+    const out = path.join(tmp, 'loss.npy');
+    const streamed = await engine({ inMemoryBytes: 1, blockBytes: 2 * 5 * 600 * 4 }).compute({ ...req, outFile: out });
+    assert.equal(whole.streamed, false);
+    assert.equal(streamed.streamed, true);
+    assert.equal(streamed.maps, null);
+    assertStatsEqual(streamed, whole);
+    const written = decodeNpy(new Uint8Array(fs.readFileSync(out)));
+    assert.deepEqual(written.shape, [9, 20, 30]);
+    assert.equal(Buffer.compare(Buffer.from((written.data as Float32Array).buffer), Buffer.from(whole.maps!.loss.buffer)), 0);
+  });
+
+  it('reads big-endian, float16 and int32 files on the fast path', async function () {
+    const input = randomLogits([2, 3, 10], 51);
+    const target = randomTargets([2, 10], 3, 52, 255, 0.1, 'int32');
+    const ref = computeLoss({ input, target, options: { ignoreIndex: 255 } });
+    const be = path.join(tmp, 'be.npy');
+    fs.writeFileSync(be, encodeNpy(input, { bigEndian: true }));
+    const tf = path.join(tmp, 't32.npy');
+    writeNpy(tf, target);
+    const r = await engine().compute({ input: { kind: 'file', path: be }, target: { kind: 'file', path: tf }, options: { ignoreIndex: 255 } });
+    assert.equal(r.engine, 'wasm-simd');
+    for (let i = 0; i < ref.lossMap.length; i++) assert.ok(Math.abs(r.maps!.loss[i] - ref.lossMap[i]) <= 1e-5);
+  });
+});
+
+describe('engine: cancellation, progress and failures', function () {
+  this.timeout(60_000);
+
+  it('reports progress at least every 200 ms and stops within 100 ms of cancel', async function () {
+    // 1.5 GiB of zero logits, streamed from a sparse file.
+    const xf = path.join(tmp, 'big.npy');
+    const tf = path.join(tmp, 'big_t.npy');
+    sparseNpy(xf, 'float32', [96, 16, 512, 512], 4);
+    sparseNpy(tf, 'int64', [96, 512, 512], 8);
+    const e = engine({ maxWorkers: 2 });
+    const stamps: number[] = [];
+    const ac = new AbortController();
+    const started = Date.now();
+    let abortedAt = 0;
+    const p = e.compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf } }, {
+      signal: ac.signal,
+      onProgress: (f) => {
+        stamps.push(Date.now());
+        if (f > 0.15 && !abortedAt) {
+          abortedAt = Date.now();
+          ac.abort();
+        }
+      },
+    });
+    await assert.rejects(p, (err: unknown) => err instanceof LensError && err.kind === 'cancelled');
+    const stoppedAfter = Date.now() - abortedAt;
+    assert.ok(abortedAt > 0, 'progress never passed 15%');
+    assert.ok(stoppedAfter <= 100, `stopped ${stoppedAfter} ms after cancel`);
+    const gaps = stamps.slice(1).map((s, i) => s - stamps[i]);
+    assert.ok(Math.max(...gaps) <= 200, `progress gaps ${gaps.join(', ')} ms (run took ${Date.now() - started} ms)`);
+    // The pool is healthy afterwards.
+    const small = await e.compute({ input: t(randomLogits([2, 3, 4], 1)), target: t(randomTargets([2, 4], 3, 2, -100, 0)) });
+    assert.equal(typeof small.value, 'number');
+  });
+
+  it('cancels long pure-TS work by stopping its worker within 100 ms', async function () {
+    const n = 6_000_000;
+    const input: Tensor = { dtype: 'float64', shape: [1, 4, n], data: new Float64Array(4 * n) };
+    const target: Tensor = { dtype: 'int64', shape: [1, n], data: new Int32Array(n) };
+    const e = engine({ maxWorkers: 1 });
+    const ac = new AbortController();
+    const p = e.compute({ input: t(input), target: t(target), options: { labelSmoothing: 0.1 } }, { signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 300));
+    const at = Date.now();
+    ac.abort();
+    await assert.rejects(p, (err: unknown) => err instanceof LensError && err.kind === 'cancelled');
+    assert.ok(Date.now() - at <= 100, `${Date.now() - at} ms`);
+    const again = await e.compute({ input: t(randomLogits([2, 3], 1)), target: t(randomTargets([2], 3, 2, -100, 0)) });
+    assert.equal(typeof again.value, 'number');
+  });
+
+  for (const how of ['throw', 'exit', 'oom'] as const) {
+    it(`turns a worker that fails (${how}) into a clear error and recovers`, async function () {
+      const e = engine({ maxWorkers: 1, workerHeapMb: 64 });
+      let message: string;
+      try {
+        const r = await e.runRaw({ kind: 'crash', id: 1, how });
+        assert.equal(r.kind, 'error');
+        message = r.kind === 'error' ? r.message : '';
+      } catch (err) {
+        assert.ok(err instanceof LensError, String(err));
+        message = err.message;
+      }
+      assert.match(message, how === 'throw' ? /deliberate failure/ : how === 'exit' ? /stopped unexpectedly/ : /memory/i);
+      const r = await e.compute({ input: t(randomLogits([2, 3, 50], 1)), target: t(randomTargets([2, 50], 3, 2, -100, 0)) });
+      assert.equal(typeof r.value, 'number');
+    });
+  }
+});

@@ -1,0 +1,45 @@
+// Shared helpers for the engine tests: deterministic random tensors and sparse .npy files.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { encodeNpy, encodeNpyHeader } from '../../../src/tensor/npy';
+import type { DType, Tensor } from '../../../src/tensor/tensor';
+
+export const ROOT = path.resolve(__dirname, '../../..');
+export const DIST = path.join(ROOT, 'dist');
+
+export function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+export function randomLogits(shape: number[], seed: number, scale = 6): Tensor {
+  const r = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = (r() - 0.5) * scale;
+  return { dtype: 'float32', shape, data };
+}
+
+export function randomTargets(shape: number[], C: number, seed: number, ignore = 255, ignoreRate = 0.05, dtype: DType = 'int64'): Tensor {
+  const r = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Int32Array(n);
+  for (let i = 0; i < n; i++) data[i] = r() < ignoreRate ? ignore : Math.floor(r() * C);
+  return { dtype, shape, data };
+}
+
+export function writeNpy(file: string, t: Tensor): void {
+  fs.writeFileSync(file, encodeNpy(t));
+}
+
+/** A .npy of zeros of any size, created instantly as a sparse file. */
+export function sparseNpy(file: string, dtype: DType, shape: number[], itemSize: number): void {
+  const header = encodeNpyHeader(dtype, shape);
+  fs.writeFileSync(file, header);
+  fs.truncateSync(file, header.length + shape.reduce((a, b) => a * b, 1) * itemSize);
+}

@@ -1,0 +1,49 @@
+// A 4 GiB float32 logits file through the CLI: it streams with bounded memory, Ctrl-C stops it promptly.
+// The files are sparse (zeros), so they cost no disk space and are made instantly; every logit is 0, so
+// the loss is exactly log(C).
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ROOT, sparseNpy } from './helpers';
+
+const C = 16;
+
+describe('engine: a 4 GiB logits file', function () {
+  this.timeout(180_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-4g-'));
+  const xf = path.join(dir, 'logits.npy');
+  const tf = path.join(dir, 'target.npy');
+  before(function () {
+    sparseNpy(xf, 'float32', [64, C, 1024, 1024], 4);
+    sparseNpy(tf, 'int64', [64, 1024, 1024], 8);
+    assert.ok(fs.statSync(xf).size > 4 * 2 ** 30);
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('completes with the process peak RSS under 600 MB', function () {
+    const script = `require(${JSON.stringify(path.join(ROOT, 'dist/cli.js'))}).main([${JSON.stringify(xf)}, ${JSON.stringify(tf)}, '--json']).then((code) => { process.exitCode = code; process.stderr.write('MAXRSS_KB ' + process.resourceUsage().maxRSS + '\\n'); });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 170_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { value: number; streamed: boolean; engine: string };
+    assert.equal(out.streamed, true);
+    assert.ok(Math.abs(out.value - Math.log(C)) < 1e-6, String(out.value));
+    const kb = Number(/MAXRSS_KB (\d+)/.exec(r.stderr)?.[1]);
+    assert.ok(kb > 0 && kb < 600 * 1024, `peak RSS ${(kb / 1024).toFixed(0)} MB`);
+  });
+
+  it('stops on Ctrl-C (SIGINT) within a second with one error line and exit 130', async function () {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), xf, tf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(child.exitCode, null, 'finished before it could be interrupted');
+    const sent = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    assert.ok(Date.now() - sent < 1000, `took ${Date.now() - sent} ms to stop`);
+    assert.equal(code, 130);
+    assert.equal(stderr.trim(), 'error: computation cancelled');
+  });
+});

@@ -1,0 +1,427 @@
+// The WebAssembly SIMD kernel against the float64 reference (computeLoss / crossEntropyMaps): per-element
+// loss, argmax, accumulators and confusion on random cases with odd sizes, unaligned ranges, weights,
+// ignore_index, label smoothing and special values; target range errors; split invariance; concurrency.
+// Needs the compiled module (dist/ce.wasm after a build; otherwise the test builds one).
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { crossEntropyMaps } from '../../../src/kernel/crossEntropy';
+import { computeLoss, resolveOptions, type LossRequest, type LossResult } from '../../../src/kernel/index';
+import { buildProblem, type CeProblem } from '../../../src/kernel/validate';
+import { CE_ACC, ceAccLength, instantiateCeKernel, sharedMemorySupported, simdSupported } from '../../../src/kernel/wasmKernel';
+import { Arena, loadModule, rng, runCase, type CeCase, type CeOutputs } from './wasmHelpers';
+
+const F32_ULP = 2 ** -23;
+
+interface Reference {
+  r: LossResult;
+  nllSum: number;
+  smoothSum: number;
+}
+
+function reference(k: CeCase, s0: number, s1: number): Reference {
+  const { C, S } = k;
+  const L = s1 - s0;
+  const xs = new Float32Array(C * L);
+  for (let c = 0; c < C; c++) xs.set(k.x.subarray(c * S + s0, c * S + s1), c * L);
+  const req: LossRequest = {
+    input: { dtype: 'float32', shape: [1, C, L], data: xs },
+    target: { dtype: 'int32', shape: [1, L], data: k.t.slice(s0, s1) },
+    weight: k.w ? { dtype: 'float32', shape: [C], data: k.w } : null,
+    options: { ignoreIndex: k.ignoreIndex, labelSmoothing: k.labelSmoothing, reduction: 'none' },
+  };
+  const r = computeLoss(req);
+  const parts = crossEntropyMaps(buildProblem(req, resolveOptions(req.options)) as CeProblem).smoothingParts;
+  return { r, nllSum: parts?.nllSum ?? NaN, smoothSum: parts?.smoothSum ?? NaN };
+}
+
+/** NaN where the reference is NaN, the same infinity, else within `tol`. */
+function close(got: number, want: number, tol: number, what: string): void {
+  if (want !== want) {
+    assert.ok(got !== got, `${what}: expected NaN, got ${got}`);
+  } else if (!Number.isFinite(want)) {
+    assert.equal(got, want, what);
+  } else {
+    assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want} (|diff| ${Math.abs(got - want)} > ${tol})`);
+  }
+}
+
+function elementTol(ref: number): number {
+  return 1e-5 + F32_ULP * Math.abs(ref);
+}
+
+/** Everything the kernel reports for [s0, s1) against the reference; outside the range nothing changed. */
+function check(k: CeCase, s0: number, s1: number, out: CeOutputs, label: string, withConfusion = true): void {
+  const { C, S } = k;
+  assert.equal(out.ret, -1, `${label}: returned ${out.ret}`);
+  const { r, nllSum, smoothSum } = reference(k, s0, s1);
+  let tolAll = 0;
+  const tolClass = new Float64Array(C);
+  for (let i = 0; i < s1 - s0; i++) {
+    const want = r.lossMap[i];
+    close(out.loss[s0 + i], want, elementTol(want), `${label}: loss[${s0 + i}]`);
+    assert.equal(out.pred[s0 + i], r.predicted[i], `${label}: pred[${s0 + i}]`);
+    if (!r.ignoredMask[i]) {
+      tolAll += elementTol(want);
+      tolClass[r.targetClass[i]] += elementTol(want);
+    }
+  }
+  for (let s = 0; s < S; s++) {
+    if (s >= s0 && s < s1) continue;
+    assert.equal(out.loss[s], -12345, `${label}: loss[${s}] outside the range was written`);
+    assert.equal(out.pred[s], -7, `${label}: pred[${s}] outside the range was written`);
+  }
+  const acc = out.acc;
+  const st = r.stats;
+  close(acc[CE_ACC.numerator], r.numerator, tolAll + 1e-12 * Math.abs(r.numerator), `${label}: numerator`);
+  close(acc[CE_ACC.denominator], r.denominator, 1e-12 * Math.abs(r.denominator), `${label}: denominator`);
+  if (k.labelSmoothing > 0) {
+    close(acc[CE_ACC.nllSum], nllSum, tolAll + 1e-12 * Math.abs(nllSum), `${label}: nllSum`);
+    let wAbs = C;
+    if (k.w) wAbs = k.w.reduce((a, b) => a + Math.abs(b), 0);
+    const valid = s1 - s0 - st.ignoredCount;
+    close(acc[CE_ACC.smoothSum], smoothSum, valid * 1e-5 * (1 + wAbs) + 1e-9 * Math.abs(smoothSum), `${label}: smoothSum`);
+  }
+  assert.equal(acc[CE_ACC.ignored], st.ignoredCount, `${label}: ignored`);
+  assert.equal(acc[CE_ACC.nan], st.nanCount, `${label}: nan count`);
+  assert.equal(acc[CE_ACC.inf], st.infCount, `${label}: inf count`);
+  let correct = 0;
+  for (let c = 0; c < C; c++) correct += st.confusion[c * C + c];
+  assert.equal(acc[CE_ACC.correct], correct, `${label}: correct`);
+  const P = CE_ACC.perClass;
+  for (let c = 0; c < C; c++) {
+    const pc = st.perClass[c];
+    close(acc[P + c], pc.lossSum, tolClass[c] + 1e-12 * Math.abs(pc.lossSum), `${label}: lossSum[${c}]`);
+    assert.equal(acc[P + C + c], pc.count, `${label}: count[${c}]`);
+    assert.equal(acc[P + 2 * C + c], pc.predicted, `${label}: predicted[${c}]`);
+    assert.equal(acc[P + 3 * C + c], pc.ignored, `${label}: ignoredPerClass[${c}]`);
+  }
+  if (withConfusion) assert.deepEqual(Array.from(out.confusion), Array.from(st.confusion), `${label}: confusion`);
+}
+
+interface Specials {
+  nan: number;
+  posInf: number;
+  negInf: number;
+  huge: number;
+  negInfRows: number;
+  negMaxRows: number;
+}
+
+const NO_SPECIALS: Specials = { nan: 0, posInf: 0, negInf: 0, huge: 0, negInfRows: 0, negMaxRows: 0 };
+
+function makeCase(rand: () => number, C: number, S: number, o: { weights: boolean; eps: number; ignoreIndex: number; ignoreRate: number; scale: number; sp: Specials }): CeCase {
+  const x = new Float32Array(C * S);
+  for (let i = 0; i < x.length; i++) {
+    // Sums of uniforms: a bell shape without Math.log, and ties now and then at small scales.
+    x[i] = (rand() + rand() + rand() - 1.5) * o.scale;
+    const u = rand();
+    if (u < o.sp.nan) x[i] = NaN;
+    else if (u < o.sp.nan + o.sp.posInf) x[i] = Infinity;
+    else if (u < o.sp.nan + o.sp.posInf + o.sp.negInf) x[i] = -Infinity;
+    else if (u < o.sp.nan + o.sp.posInf + o.sp.negInf + o.sp.huge) x[i] = rand() < 0.5 ? 1e30 : -1e30;
+  }
+  for (let s = 0; s < S; s++) {
+    const u = rand();
+    if (u < o.sp.negInfRows) for (let c = 0; c < C; c++) x[c * S + s] = -Infinity;
+    else if (u < o.sp.negInfRows + o.sp.negMaxRows) for (let c = 0; c < C; c++) x[c * S + s] = rand() < 0.5 ? -3.4028234663852886e38 : -Infinity;
+  }
+  const t = new Int32Array(S);
+  for (let s = 0; s < S; s++) t[s] = rand() < o.ignoreRate ? o.ignoreIndex : Math.floor(rand() * C);
+  let w: Float32Array | null = null;
+  if (o.weights) {
+    w = new Float32Array(C);
+    for (let c = 0; c < C; c++) w[c] = rand() < 0.05 ? 0 : 0.1 + 2 * rand();
+  }
+  return { C, S, x, t, w, ignoreIndex: o.ignoreIndex, labelSmoothing: o.eps };
+}
+
+describe('wasm kernel: feature detection and loading', function () {
+  it('reports SIMD and shared memory in Node 20', function () {
+    assert.equal(simdSupported(), true);
+    assert.equal(sharedMemorySupported(), true);
+  });
+
+  it('reserves a multiple of 64 KiB and leaves it untouched', function () {
+    const a = new Arena(loadModule());
+    const rb = a.kernel.reservedBytes;
+    assert.ok(rb >= 65536 && rb % 65536 === 0, `reservedBytes ${rb}`);
+    const rand = rng(7);
+    const k = makeCase(rand, 21, 1000, { weights: true, eps: 0.1, ignoreIndex: 3, ignoreRate: 0.1, scale: 8, sp: { ...NO_SPECIALS, nan: 0.01 } });
+    runCase(a, k, 5, 997);
+    assert.ok(new Uint8Array(a.memory.buffer, 0, rb).every((b) => b === 0));
+  });
+
+  it('the unshared module runs on an ordinary memory', function () {
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const k = instantiateCeKernel(loadModule('ce.unshared.wasm'), memory);
+    const C = 3;
+    const S = 5;
+    const base = k.reservedBytes;
+    new Float32Array(memory.buffer, base, C * S).set([0, 1, 2, 3, 4, 1, 1, 1, 1, 1, 2, 1, 0, -1, -2]);
+    new Int32Array(memory.buffer, base + 64, S).set([0, 1, 2, 0, -100]);
+    const acc = base + 128;
+    const ret = k.ceIndexF32(base, base + 64, 0, C, S, 0, S, -100, 0, base + 1024, base + 2048, acc, 0);
+    assert.equal(ret, -1);
+    const loss = new Float32Array(memory.buffer, base + 1024, S);
+    const x = [[0, 1, 2], [1, 1, 1], [2, 1, 0], [3, 1, -1], [4, 1, -2]];
+    for (let s = 0; s < 4; s++) {
+      const row = x[s];
+      const lse = Math.log(row.reduce((a, v) => a + Math.exp(v), 0));
+      const tc = [0, 1, 2, 0][s];
+      assert.ok(Math.abs(loss[s] - (lse - row[tc])) < 1e-6, `loss[${s}] ${loss[s]}`);
+    }
+    assert.equal(loss[4], 0);
+    assert.deepEqual(Array.from(new Int32Array(memory.buffer, base + 2048, S)), [2, 0, 0, 0, 0]);
+    assert.equal(new Float64Array(memory.buffer, acc, ceAccLength(C))[CE_ACC.ignored], 1);
+  });
+});
+
+describe('wasm kernel: against the float64 reference', function () {
+  this.timeout(120000);
+  let a: Arena;
+  before(function () {
+    a = new Arena(loadModule());
+  });
+
+  it('random cases: sizes, ranges, weights, ignore_index, label smoothing', function () {
+    const rand = rng(20240611);
+    const sizes = [1, 2, 3, 4, 5, 7, 16, 21, 33, 100, 257, 1000];
+    for (let n = 0; n < 220; n++) {
+      const C = rand() < 0.7 ? sizes[Math.floor(rand() * sizes.length)] : 1 + Math.floor(rand() * 1000);
+      const maxS = Math.max(1, Math.min(5000, Math.floor(3e5 / C)));
+      const S = 1 + Math.floor(rand() * maxS);
+      const ignoreChoice = rand();
+      const ignoreIndex = ignoreChoice < 0.3 ? -100 : ignoreChoice < 0.5 ? 255 : Math.floor(rand() * C);
+      const eps = rand() < 0.5 ? 0 : rand() < 0.1 ? 1 : rand();
+      const sp = rand() < 0.4 ? { nan: 0.002, posInf: 0.001, negInf: 0.02, huge: 0.01, negInfRows: 0.01, negMaxRows: 0.005 } : NO_SPECIALS;
+      const k = makeCase(rand, C, S, { weights: rand() < 0.5, eps, ignoreIndex, ignoreRate: rand() * 0.2, scale: [0.01, 1, 8, 40][Math.floor(rand() * 4)], sp });
+      const s0 = rand() < 0.3 ? 0 : Math.floor(rand() * S);
+      const s1 = rand() < 0.3 ? S : s0 + 1 + Math.floor(rand() * (S - s0));
+      check(k, s0, s1, runCase(a, k, s0, s1), `case ${n} (C ${C}, S ${S}, [${s0}, ${s1}), w ${k.w !== null}, eps ${eps}, ignore ${ignoreIndex})`);
+    }
+  });
+
+  it('special values: NaN, +Inf, -Inf at the target, all -Inf rows, rows at -FLT_MAX, huge logits', function () {
+    const C = 5;
+    const S = 40;
+    const x = new Float32Array(C * S);
+    const t = new Int32Array(S);
+    const rand = rng(3);
+    for (let i = 0; i < x.length; i++) x[i] = (rand() - 0.5) * 6;
+    for (let s = 0; s < S; s++) t[s] = s % C;
+    const set = (s: number, vals: number[]): void => vals.forEach((v, c) => (x[c * S + s] = v));
+    set(0, [NaN, 1, 2, 3, 4]);
+    set(1, [1, NaN, 2, NaN, 4]);
+    set(2, [1, 2, Infinity, 3, 4]);
+    set(3, [Infinity, Infinity, 0, 0, 0]);
+    set(4, [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity]);
+    set(5, [0, -Infinity, 1, 2, 3]); // -Inf at the target (t = 0? no: t[5] = 0), below
+    set(6, [1e30, -1e30, 0, 5, -5]);
+    set(7, [-1e30, -1e30, -1e30, -1e30, -1e30]);
+    set(8, [-3.4028234663852886e38, -Infinity, -3.4028234663852886e38, -Infinity, -Infinity]);
+    set(9, [-Infinity, -Infinity, 2, -Infinity, 3]);
+    set(10, [3, 3, 3, 3, 3]);
+    set(11, [-Infinity, 2, 2, 1, 0]); // t = 1; class 0 is -Inf
+    set(12, [-Infinity, -Infinity, 0, 0, 0]); // t = 2
+    t[5] = 1;
+    set(5, [0, -Infinity, 1, 2, 3]); // -Inf at the target: +Inf loss
+    set(13, [3.4028234663852886e38, -3.4028234663852886e38, 0, 0, 0]);
+    set(14, [NaN, NaN, NaN, NaN, NaN]);
+    t[14] = 255;
+    for (const eps of [0, 0.2]) {
+      for (const w of [null, Float32Array.from([1, 0, 2, 0.5, 1]), Float32Array.from([1, -1, 2, 0.5, 1])]) {
+        const k: CeCase = { C, S, x, t, w, ignoreIndex: 255, labelSmoothing: eps };
+        check(k, 0, S, runCase(a, k, 0, S), `specials eps ${eps} w ${w ? Array.from(w).join(',') : 'none'}`);
+        check(k, 3, 17, runCase(a, k, 3, 17), `specials [3, 17) eps ${eps}`);
+      }
+    }
+    const k: CeCase = { C, S, x, t, w: null, ignoreIndex: 255, labelSmoothing: 0 };
+    const out = runCase(a, k, 0, S);
+    assert.ok(Number.isNaN(out.loss[0]) && Number.isNaN(out.loss[4]) && Number.isNaN(out.loss[2]));
+    assert.equal(out.loss[5], Infinity);
+    assert.equal(out.pred[0], 0);
+    assert.equal(out.pred[1], 1);
+    assert.equal(out.loss[14], 0);
+  });
+
+  it('all elements ignored', function () {
+    for (const ignoreIndex of [-100, 2]) {
+      const C = 7;
+      const S = 333;
+      const k = makeCase(rng(11), C, S, { weights: true, eps: 0.3, ignoreIndex, ignoreRate: 1, scale: 4, sp: NO_SPECIALS });
+      const out = runCase(a, k, 1, 330);
+      check(k, 1, 330, out, `all ignored (${ignoreIndex})`);
+      assert.equal(out.acc[CE_ACC.numerator], 0);
+      assert.equal(out.acc[CE_ACC.denominator], 0);
+      assert.equal(out.acc[CE_ACC.ignored], 329);
+      assert.equal(out.acc[CE_ACC.perClass + 3 * C + 2], ignoreIndex === 2 ? 329 : 0);
+    }
+  });
+
+  it('without argmax output and without confusion: the same loss and accumulators', function () {
+    const rand = rng(99);
+    for (const eps of [0, 0.1]) {
+      const k = makeCase(rand, 19, 1234, { weights: true, eps, ignoreIndex: 0, ignoreRate: 0.1, scale: 8, sp: { ...NO_SPECIALS, nan: 0.001 } });
+      const full = runCase(a, k, 3, 1201);
+      const bare = runCase(a, k, 3, 1201, { pred: false, confusion: false });
+      assert.deepEqual(bare.loss, full.loss);
+      assert.deepEqual(bare.acc, full.acc);
+      assert.ok(bare.pred.every((v) => v === -7));
+      assert.ok(bare.confusion.every((v) => v === 0));
+      check(k, 3, 1201, { ...bare, pred: full.pred }, `no pred/confusion eps ${eps}`, false);
+    }
+  });
+
+  it('returns the first out-of-range target and reads nothing outside the logits', function () {
+    const C = 6;
+    const S = 100;
+    const cases: Array<{ bad: Array<[number, number]>; ignore: number; s0: number; s1: number; want: number }> = [
+      { bad: [[37, 6]], ignore: -100, s0: 0, s1: S, want: 37 },
+      { bad: [[37, -1], [20, 1 << 30]], ignore: -100, s0: 0, s1: S, want: 20 },
+      { bad: [[5, 255]], ignore: 2, s0: 0, s1: S, want: 5 },
+      { bad: [[5, 255], [50, -100]], ignore: 2, s0: 6, s1: S, want: 50 },
+      { bad: [[99, 6]], ignore: -100, s0: 97, s1: S, want: 99 },
+      { bad: [[99, -2147483648]], ignore: -100, s0: 0, s1: 99, want: -1 },
+      { bad: [[1, 7]], ignore: 7, s0: 0, s1: S, want: -1 },
+    ];
+    for (const cse of cases) {
+      const k = makeCase(rng(5), C, S, { weights: true, eps: 0.1, ignoreIndex: cse.ignore, ignoreRate: 0.1, scale: 3, sp: NO_SPECIALS });
+      for (const [s, v] of cse.bad) k.t[s] = v;
+      for (const eps of [0, 0.1]) {
+        const out = runCase(a, { ...k, labelSmoothing: eps }, cse.s0, cse.s1);
+        assert.equal(out.ret, cse.want, `bad ${JSON.stringify(cse.bad)} ignore ${cse.ignore} [${cse.s0}, ${cse.s1})`);
+      }
+    }
+  });
+
+  it('adds to the accumulators instead of overwriting them', function () {
+    const k = makeCase(rng(12), 4, 77, { weights: false, eps: 0, ignoreIndex: -100, ignoreRate: 0.1, scale: 3, sp: NO_SPECIALS });
+    a.reset();
+    const { C, S } = k;
+    const xAt = a.alloc(C * S * 4);
+    const tAt = a.alloc(S * 4);
+    const lossAt = a.alloc(S * 4);
+    const accAt = a.alloc(ceAccLength(C) * 8);
+    const confAt = a.alloc(C * C * 8);
+    a.f32(xAt, C * S).set(k.x);
+    a.i32(tAt, S).set(k.t);
+    a.f64(accAt, ceAccLength(C)).fill(0);
+    a.f64(confAt, C * C).fill(0);
+    assert.equal(a.kernel.ceIndexF32(xAt, tAt, 0, C, S, 0, S, -100, 0, lossAt, 0, accAt, confAt), -1);
+    const once = a.f64(accAt, ceAccLength(C)).slice();
+    const confOnce = a.f64(confAt, C * C).slice();
+    assert.equal(a.kernel.ceIndexF32(xAt, tAt, 0, C, S, 0, S, -100, 0, lossAt, 0, accAt, confAt), -1);
+    assert.deepEqual(Array.from(a.f64(accAt, ceAccLength(C))), Array.from(once, (v) => 2 * v));
+    assert.deepEqual(Array.from(a.f64(confAt, C * C)), Array.from(confOnce, (v) => 2 * v));
+  });
+});
+
+/** Counts exactly, sums to 1e-12 relative (the summation order differs between splits). */
+function sameAccumulators(got: Float64Array, want: Float64Array, C: number, what: string): void {
+  const sums = new Set<number>([CE_ACC.numerator, CE_ACC.denominator, CE_ACC.nllSum, CE_ACC.smoothSum]);
+  for (let c = 0; c < C; c++) sums.add(CE_ACC.perClass + c);
+  for (let i = 0; i < got.length; i++) {
+    if (sums.has(i)) close(got[i], want[i], 1e-12 * Math.max(1, Math.abs(want[i])), `${what}: acc[${i}]`);
+    else assert.equal(got[i], want[i], `${what}: acc[${i}]`);
+  }
+}
+
+describe('wasm kernel: splitting a range', function () {
+  it('any split gives bitwise the same loss and argmax as one call', function () {
+    const a = new Arena(loadModule());
+    const rand = rng(42);
+    for (let n = 0; n < 12; n++) {
+      const C = [1, 3, 21, 150][n % 4];
+      const S = 500 + Math.floor(rand() * 3000);
+      const k = makeCase(rand, C, S, { weights: n % 2 === 0, eps: n % 3 === 0 ? 0.1 : 0, ignoreIndex: 255, ignoreRate: 0.05, scale: 8, sp: { ...NO_SPECIALS, nan: 0.002, negInf: 0.01 } });
+      const whole = runCase(a, k, 0, S);
+      // Random cut points, each piece its own call into one shared set of outputs.
+      const cuts = [0, S];
+      for (let i = 0; i < 6; i++) cuts.push(Math.floor(rand() * S));
+      cuts.sort((p, q) => p - q);
+      a.reset();
+      const xAt = a.alloc(C * S * 4);
+      const tAt = a.alloc(S * 4);
+      const wAt = k.w ? a.alloc(C * 4) : 0;
+      const lossAt = a.alloc(S * 4);
+      const predAt = a.alloc(S * 4);
+      const accAt = a.alloc(ceAccLength(C) * 8);
+      const confAt = a.alloc(C * C * 8);
+      a.f32(xAt, C * S).set(k.x);
+      a.i32(tAt, S).set(k.t);
+      if (k.w) a.f32(wAt, C).set(k.w);
+      a.f64(accAt, ceAccLength(C)).fill(0);
+      a.f64(confAt, C * C).fill(0);
+      for (let i = 0; i + 1 < cuts.length; i++) {
+        const r = a.kernel.ceIndexF32(xAt, tAt, wAt, C, S, cuts[i], cuts[i + 1], 255, k.labelSmoothing, lossAt, predAt, accAt, confAt);
+        assert.equal(r, -1);
+      }
+      assert.deepEqual(new Uint32Array(a.f32(lossAt, S).slice().buffer), new Uint32Array(whole.loss.buffer), `case ${n}: loss bits`);
+      assert.deepEqual(a.i32(predAt, S).slice(), whole.pred, `case ${n}: pred`);
+      sameAccumulators(a.f64(accAt, ceAccLength(C)), whole.acc, C, `case ${n}`);
+      assert.deepEqual(a.f64(confAt, C * C).slice(), whole.confusion, `case ${n}: confusion`);
+    }
+  });
+
+  it('two worker threads on one shared memory compute disjoint halves as one call does', async function () {
+    this.timeout(60000);
+    const module = loadModule();
+    const a = new Arena(module);
+    const C = 21;
+    const S = 96 * 1024 + 37;
+    const k = makeCase(rng(2024), C, S, { weights: true, eps: 0, ignoreIndex: 255, ignoreRate: 0.05, scale: 8, sp: { ...NO_SPECIALS, nan: 0.0005 } });
+    a.reset();
+    const xAt = a.alloc(C * S * 4);
+    const tAt = a.alloc(S * 4);
+    const wAt = a.alloc(C * 4);
+    const lossOne = a.alloc(S * 4);
+    const predOne = a.alloc(S * 4);
+    const lossTwo = a.alloc(S * 4);
+    const predTwo = a.alloc(S * 4);
+    const accOne = a.alloc(ceAccLength(C) * 8);
+    const confOne = a.alloc(C * C * 8);
+    const accW = [a.alloc(ceAccLength(C) * 8), a.alloc(ceAccLength(C) * 8)];
+    const confW = [a.alloc(C * C * 8), a.alloc(C * C * 8)];
+    const accSeq = [a.alloc(ceAccLength(C) * 8), a.alloc(ceAccLength(C) * 8)];
+    const confSeq = [a.alloc(C * C * 8), a.alloc(C * C * 8)];
+    a.f32(xAt, C * S).set(k.x);
+    a.i32(tAt, S).set(k.t);
+    a.f32(wAt, C).set(k.w as Float32Array);
+    const half = (S >> 1) + 5; // not a multiple of 16: both sides have partial groups
+    const ranges: Array<[number, number]> = [[0, half], [half, S]];
+
+    assert.equal(a.kernel.ceIndexF32(xAt, tAt, wAt, C, S, 0, S, 255, 0, lossOne, predOne, accOne, confOne), -1);
+    for (let i = 0; i < 2; i++) {
+      const [s0, s1] = ranges[i];
+      assert.equal(a.kernel.ceIndexF32(xAt, tAt, wAt, C, S, s0, s1, 255, 0, lossTwo, predTwo, accSeq[i], confSeq[i]), -1);
+    }
+    a.f32(lossTwo, S).fill(0);
+    a.i32(predTwo, S).fill(0);
+
+    const workerFile = path.join(__dirname, 'ceWorker.ts');
+    const workers = [0, 1].map(() => new Worker(workerFile, { workerData: { module, memory: a.memory } }));
+    try {
+      const results = await Promise.all(workers.map((wk, i) => new Promise<number>((resolve, reject) => {
+        wk.once('message', (r: number) => resolve(r));
+        wk.once('error', reject);
+        const [s0, s1] = ranges[i];
+        wk.postMessage([xAt, tAt, wAt, C, S, s0, s1, 255, 0, lossTwo, predTwo, accW[i], confW[i]]);
+      })));
+      assert.deepEqual(results, [-1, -1]);
+    } finally {
+      await Promise.all(workers.map((wk) => wk.terminate()));
+    }
+    assert.deepEqual(new Uint32Array(a.f32(lossTwo, S).slice().buffer), new Uint32Array(a.f32(lossOne, S).slice().buffer), 'loss bits');
+    assert.deepEqual(a.i32(predTwo, S).slice(), a.i32(predOne, S).slice(), 'pred');
+    const L = ceAccLength(C);
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(a.f64(accW[i], L).slice(), a.f64(accSeq[i], L).slice(), `worker ${i} accumulators`);
+      assert.deepEqual(a.f64(confW[i], C * C).slice(), a.f64(confSeq[i], C * C).slice(), `worker ${i} confusion`);
+    }
+    const summed = a.f64(accW[0], L).map((v, i) => v + a.f64(accW[1], L)[i]);
+    sameAccumulators(summed, a.f64(accOne, L), C, 'halves vs one call');
+    const confSum = a.f64(confW[0], C * C).map((v, i) => v + a.f64(confW[1], C * C)[i]);
+    assert.deepEqual(confSum, a.f64(confOne, C * C).slice());
+  });
+});
