@@ -18,8 +18,6 @@ const COMMON = [
   '--importMemory',
   '--noExportMemory',
   '--initialMemory', '1',
-  // 4 GiB: any memory the engine creates (its maximum at most this) can be imported.
-  '--maximumMemory', '65536',
   '--enable', 'simd',
   // The kernel never traps on its own; an abort import would only be one more thing to supply.
   '--use', 'abort=',
@@ -30,7 +28,8 @@ export async function buildWasm(outDir = 'dist') {
   const out = path.resolve(root, outDir);
   mkdirSync(out, { recursive: true });
   const variants = [
-    { file: 'ce.wasm', extra: ['--sharedMemory', '--enable', 'threads'] },
+    // A shared import must declare a maximum; 4 GiB accepts any memory the engine creates.
+    { file: 'ce.wasm', extra: ['--sharedMemory', '--maximumMemory', '65536', '--enable', 'threads'] },
     { file: 'ce.unshared.wasm', extra: [] },
   ];
   for (const v of variants) {

@@ -1,7 +1,7 @@
 // Messages between the engine (host side) and its worker threads. The panel and notebook renderer
 // messages join this module with their issues, so every side shares one typed vocabulary.
 import type { StatsPartial } from './kernel/stats';
-import type { LossOptions } from './kernel/types';
+import type { ClassStats, ElementExplanation, LossOptions, WorstElement } from './kernel/types';
 import type { DType } from './tensor/tensor';
 
 /** A tensor living in shared memory: `data` is a view over a SharedArrayBuffer (or shared wasm memory). */
@@ -73,3 +73,94 @@ export type WorkerResponse =
   /** A class-index target out of range: the engine raises the kernel's error for it. */
   | { readonly kind: 'bad-target'; readonly id: number; readonly flat: number; readonly value: number }
   | { readonly kind: 'error'; readonly id: number; readonly message: string; readonly lensKind: string | null };
+
+// -------------------------------------------------------------------------------------------------------
+// Host <-> view (the loss panel webview and the notebook renderer share the view and these messages).
+
+
+export interface TensorLabel {
+  /** A file name (workspace-relative when possible) or a description such as "selection". */
+  readonly label: string;
+  readonly shape: readonly number[];
+  readonly dtype: string;
+}
+
+/** Everything the view shows that is not per-pixel. Plain data (JSON-safe except NaN/Infinity numbers). */
+export interface ViewSummary {
+  readonly title: string;
+  readonly input: TensorLabel;
+  readonly target: TensorLabel;
+  readonly weight: readonly number[] | null;
+  readonly options: LossOptions;
+  /** The reduced loss (null for reduction none). */
+  readonly value: number | null;
+  readonly numerator: number;
+  readonly denominator: number;
+  readonly targetKind: 'index' | 'probs' | 'binary';
+  /** Shape of the unreduced loss: [] (unbatched), [N] (classification) or [N, ...spatial]. */
+  readonly lossShape: readonly number[];
+  readonly classNames: readonly string[];
+  readonly perClass: readonly ClassStats[];
+  /** Row = target, column = predicted; row-major C x C (empty for bce). */
+  readonly confusion: readonly number[];
+  readonly ignoredCount: number;
+  readonly elementCount: number;
+  readonly accuracy: number;
+  readonly nanCount: number;
+  readonly infCount: number;
+  readonly worst: readonly WorstElement[];
+  readonly seconds: number;
+  readonly engine: string;
+  /** Per-sample maps are available (false when the input streamed and only statistics were kept). */
+  readonly mapsAvailable: boolean;
+}
+
+/** The per-element maps of one sample (for classification inputs, all samples as one strip). */
+export interface SampleMaps {
+  /** Sample index, or -1 for the strip of an (N, C) input. */
+  readonly n: number;
+  /** Shape of the map: spatial dims of one sample ([H, W], or [D, H, W]), or [N] for the strip. */
+  readonly shape: readonly number[];
+  readonly loss: Float32Array;
+  readonly target: Int32Array;
+  readonly predicted: Int32Array;
+  readonly ignored: Uint8Array;
+  /** Softmax probability of the target class (class-index targets), else null. */
+  readonly pTarget: Float32Array | null;
+}
+
+/** Softmax probability of every class for one sample: (C, ...shape), for the small-multiples grid. */
+export interface ClassMaps {
+  readonly n: number;
+  readonly shape: readonly number[];
+  readonly probs: Float32Array;
+}
+
+/** The hand-check of one element, from the kernel's explainElement plus where it sits. */
+export interface ElementDetail {
+  readonly n: number;
+  /** Index within the sample map (or the sample index for a strip). */
+  readonly index: readonly number[];
+  readonly explanation: ElementExplanation;
+  /** Top classes by probability: class, input value, probability. */
+  readonly top: ReadonlyArray<{ readonly cls: number; readonly input: number; readonly prob: number }>;
+}
+
+export type HostToView =
+  | { readonly type: 'progress'; readonly fraction: number; readonly message: string }
+  | { readonly type: 'summary'; readonly summary: ViewSummary }
+  | { readonly type: 'sample'; readonly maps: SampleMaps }
+  | { readonly type: 'classMaps'; readonly maps: ClassMaps }
+  | { readonly type: 'detail'; readonly detail: ElementDetail }
+  | { readonly type: 'error'; readonly message: string }
+  /** The renderer computed in the page (no host messaging): shown as a small note. */
+  | { readonly type: 'note'; readonly message: string };
+
+export type ViewToHost =
+  | { readonly type: 'ready' }
+  | { readonly type: 'setOptions'; readonly options: Partial<LossOptions>; readonly weight?: readonly number[] | null }
+  | { readonly type: 'selectSample'; readonly n: number }
+  | { readonly type: 'requestClassMaps'; readonly n: number }
+  | { readonly type: 'explain'; readonly n: number; readonly index: readonly number[] }
+  | { readonly type: 'export'; readonly kind: 'png' | 'csv' | 'npy'; readonly data?: string }
+  | { readonly type: 'openInPanel' };

@@ -186,7 +186,7 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
 @inline function finish(
   x: usize, t: usize, w: usize, C: i32, S: i32, s: i32, ignoreIndex: i32, eps: f64, epsC: f64, W: f64,
   outLoss: usize, outPred: usize, lossSumP: usize, confusion: usize,
-  m: v128, z: v128, iv: v128, sl: v128, sh: v128, n: i32, PARTIAL: bool, SMOOTH: bool,
+  m: v128, z: v128, iv: v128, sl: v128, sh: v128, x0: v128, n: i32, PARTIAL: bool, SMOOTH: bool,
 ): i32 {
   const lanes = i32x4(0, 1, 2, 3);
   const valid = PARTIAL ? i32x4.lt_s(lanes, i32x4.splat(n)) : i32x4.splat(-1);
@@ -196,10 +196,15 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
   const oob = v128.and(v128.andnot(i32x4.ge_u(tv, i32x4.splat(C)), ign), valid);
   if (v128.any_true(oob)) return s + ctz(i32x4.bitmask(oob));
 
-  const ok = v128.and(
+  let ok = v128.and(
     v128.and(f32x4.gt(m, f32x4.splat(NEG_MAX)), f32x4.lt(m, f32x4.splat(Infinity))),
     f32x4.eq(z, z),
   );
+  if (SMOOTH) {
+    // An infinite or NaN shifted sum (a -Inf logit, x[0] infinite, 0 * Inf) takes the exact path.
+    const zd = f64x2.splat(0);
+    ok = v128.and(ok, i32x4.shuffle(f64x2.eq(f64x2.sub(sl, sl), zd), f64x2.eq(f64x2.sub(sh, sh), zd), 0, 2, 4, 6));
+  }
   const bad = v128.andnot(valid, ok);
   if (v128.any_true(bad)) {
     slowFirst = min(slowFirst, s);
@@ -251,10 +256,12 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
   let lossLo = nLo;
   let lossHi = nHi;
   if (SMOOTH) {
-    // -sum_c w[c] log p[c] = W (m + log(sum)) - sum_c w[c] x[c]
+    // -sum_c w[c] log p[c] = W (m - x[0] + log(sum)) - sum_c w[c] (x[c] - x[0])
     const Wv = f64x2.splat(W);
-    const smLo = f64x2.sub(f64x2.mul(Wv, f64x2.add(mLo, LLo)), sl);
-    const smHi = f64x2.sub(f64x2.mul(Wv, f64x2.add(mHi, LHi)), sh);
+    const x0Lo = f64x2.promote_low_f32x4(x0);
+    const x0Hi = f64x2.promote_low_f32x4(f32x4.shuffle(x0, x0, 2, 3, 2, 3));
+    const smLo = f64x2.sub(f64x2.mul(Wv, f64x2.add(f64x2.sub(mLo, x0Lo), LLo)), sl);
+    const smHi = f64x2.sub(f64x2.mul(Wv, f64x2.add(f64x2.sub(mHi, x0Hi), LHi)), sh);
     const keep = f64x2.splat(1 - eps);
     const mix = f64x2.splat(epsC);
     lossLo = f64x2.add(f64x2.mul(keep, nLo), f64x2.mul(smLo, mix));
@@ -338,6 +345,11 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
       let i1 = zero, i2 = zero, i3 = zero;
       let l1 = zero, l2 = zero, l3 = zero;
       let h1 = zero, h2 = zero, h3 = zero;
+      // Smoothing sums w[c] (x[c] - x[0]): the shift keeps W (m + log sum) - sum w x from cancelling.
+      const x00 = SMOOTH ? v128.load(p) : zero;
+      const x01 = SMOOTH ? v128.load(p, 16) : zero;
+      const x02 = SMOOTH ? v128.load(p, 32) : zero;
+      const x03 = SMOOTH ? v128.load(p, 48) : zero;
       for (let c = 0; c < C; c++) {
         const v0 = v128.load(p);
         const v1 = v128.load(p, 16);
@@ -365,33 +377,38 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
         z3 = step(z3, f32x4.sub(d3, m3), g3);
         if (SMOOTH) {
           const wc = f64x2.splat(w ? <f64>load<f32>(w + (<usize>c << 2)) : 1.0);
-          l0 = f64x2.add(l0, f64x2.mul(f64x2.promote_low_f32x4(v0), wc));
-          h0 = f64x2.add(h0, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(v0, v0, 2, 3, 2, 3)), wc));
-          l1 = f64x2.add(l1, f64x2.mul(f64x2.promote_low_f32x4(v1), wc));
-          h1 = f64x2.add(h1, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(v1, v1, 2, 3, 2, 3)), wc));
-          l2 = f64x2.add(l2, f64x2.mul(f64x2.promote_low_f32x4(v2), wc));
-          h2 = f64x2.add(h2, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(v2, v2, 2, 3, 2, 3)), wc));
-          l3 = f64x2.add(l3, f64x2.mul(f64x2.promote_low_f32x4(v3), wc));
-          h3 = f64x2.add(h3, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(v3, v3, 2, 3, 2, 3)), wc));
+          const u0 = f32x4.sub(v0, x00);
+          l0 = f64x2.add(l0, f64x2.mul(f64x2.promote_low_f32x4(u0), wc));
+          h0 = f64x2.add(h0, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(u0, u0, 2, 3, 2, 3)), wc));
+          const u1 = f32x4.sub(v1, x01);
+          l1 = f64x2.add(l1, f64x2.mul(f64x2.promote_low_f32x4(u1), wc));
+          h1 = f64x2.add(h1, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(u1, u1, 2, 3, 2, 3)), wc));
+          const u2 = f32x4.sub(v2, x02);
+          l2 = f64x2.add(l2, f64x2.mul(f64x2.promote_low_f32x4(u2), wc));
+          h2 = f64x2.add(h2, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(u2, u2, 2, 3, 2, 3)), wc));
+          const u3 = f32x4.sub(v3, x03);
+          l3 = f64x2.add(l3, f64x2.mul(f64x2.promote_low_f32x4(u3), wc));
+          h3 = f64x2.add(h3, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(u3, u3, 2, 3, 2, 3)), wc));
         }
         cv = i32x4.add(cv, oneI);
         p += row;
       }
       let r = finish(x, t, w, C, S, s, ignoreIndex, eps, epsC, W, outLoss, outPred, lossSumP, confusion,
-        m0, z0, i0, l0, h0, 4, false, SMOOTH);
+        m0, z0, i0, l0, h0, x00, 4, false, SMOOTH);
       if (r >= 0) return r;
       r = finish(x, t, w, C, S, s + 4, ignoreIndex, eps, epsC, W, outLoss, outPred, lossSumP, confusion,
-        m1, z1, i1, l1, h1, 4, false, SMOOTH);
+        m1, z1, i1, l1, h1, x01, 4, false, SMOOTH);
       if (r >= 0) return r;
       r = finish(x, t, w, C, S, s + 8, ignoreIndex, eps, epsC, W, outLoss, outPred, lossSumP, confusion,
-        m2, z2, i2, l2, h2, 4, false, SMOOTH);
+        m2, z2, i2, l2, h2, x02, 4, false, SMOOTH);
       if (r >= 0) return r;
       r = finish(x, t, w, C, S, s + 12, ignoreIndex, eps, epsC, W, outLoss, outPred, lossSumP, confusion,
-        m3, z3, i3, l3, h3, 4, false, SMOOTH);
+        m3, z3, i3, l3, h3, x03, 4, false, SMOOTH);
       if (r >= 0) return r;
       s += 16;
     } else {
       const n = min(s1 - s, 4 - (s & 3));
+      const x00 = SMOOTH ? loadPartial(p, n) : zero;
       for (let c = 0; c < C; c++) {
         const v0 = loadPartial(p, n);
         const g0 = f32x4.gt(v0, m0);
@@ -401,14 +418,15 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
         z0 = step(z0, f32x4.sub(d0, m0), g0);
         if (SMOOTH) {
           const wc = f64x2.splat(w ? <f64>load<f32>(w + (<usize>c << 2)) : 1.0);
-          l0 = f64x2.add(l0, f64x2.mul(f64x2.promote_low_f32x4(v0), wc));
-          h0 = f64x2.add(h0, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(v0, v0, 2, 3, 2, 3)), wc));
+          const u0 = f32x4.sub(v0, x00);
+          l0 = f64x2.add(l0, f64x2.mul(f64x2.promote_low_f32x4(u0), wc));
+          h0 = f64x2.add(h0, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(u0, u0, 2, 3, 2, 3)), wc));
         }
         cv = i32x4.add(cv, oneI);
         p += row;
       }
       const r = finish(x, t, w, C, S, s, ignoreIndex, eps, epsC, W, outLoss, outPred, lossSumP, confusion,
-        m0, z0, i0, l0, h0, n, true, SMOOTH);
+        m0, z0, i0, l0, h0, x00, n, true, SMOOTH);
       if (r >= 0) return r;
       s += n;
     }

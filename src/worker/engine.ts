@@ -84,10 +84,12 @@ export interface EngineOptions {
 }
 
 /** Logits per fast job: small enough for prompt cancellation and progress, large enough to amortize. */
-const FAST_JOB_LOGITS = 1 << 20;
+const FAST_JOB_LOGITS = 1 << 22;
 /** Elements per general job. */
 const GENERAL_JOB_ELEMENTS = 1 << 21;
 const PROGRESS_EVERY_MS = 100;
+/** Working memory kept between requests (larger ones are released after use). */
+const KEEP_MEMORY_BYTES = 512 << 20;
 
 function cancelled(): LensError {
   return new LensError('cancelled', 'computation cancelled');
@@ -97,6 +99,7 @@ export class Engine {
   private pool: WorkerPool | null = null;
   private wasmModule: WebAssembly.Module | null | undefined;
   private wasmReserved = 65536;
+  private memory: { memory: WebAssembly.Memory; generation: number } | null = null;
   private generation = 0;
   readonly maxWorkers: number;
   private readonly distDir: string;
@@ -147,10 +150,13 @@ export class Engine {
     const options = resolveOptions(req.options);
     const plan = planFast(req, options, this.wasm());
     if (plan) {
+      const run = this.fastQueue.then(() => this.runFast(req, options, plan, ctl));
+      this.fastQueue = run.catch(() => undefined);
       try {
-        return await this.runFast(req, options, plan, ctl);
+        return await run;
       } finally {
         closeFiles(plan);
+        this.releaseLargeMemory();
       }
     }
     return this.runGeneral(req, options, ctl);
@@ -158,6 +164,38 @@ export class Engine {
 
   // ---------------------------------------------------------------------------------------------------
   // Fast path
+
+  /**
+   * The shared wasm memory, reused between requests: fresh pages cost page faults on first touch, which
+   * for a large tensor take longer than the kernel itself. It grows on demand (workers see the growth);
+   * one larger than KEEP_MEMORY_BYTES is dropped after its request so a one-off big file does not stay
+   * resident.
+   */
+  private workingMemory(pages: number): { memory: WebAssembly.Memory; generation: number } {
+    const current = this.memory;
+    if (current && current.memory.buffer.byteLength >= pages * 65536) return current;
+    if (current) {
+      try {
+        current.memory.grow(pages - current.memory.buffer.byteLength / 65536);
+        return current;
+      } catch {
+        // fall through to a fresh memory
+      }
+    }
+    try {
+      this.memory = { memory: new WebAssembly.Memory({ initial: pages, maximum: 65536, shared: true }), generation: ++this.generation };
+    } catch {
+      throw new LensError('io', `cannot allocate ${(pages / 16).toFixed(0)} MiB of working memory`);
+    }
+    return this.memory;
+  }
+
+  private releaseLargeMemory(): void {
+    if (this.memory && this.memory.memory.buffer.byteLength > KEEP_MEMORY_BYTES) this.memory = null;
+  }
+
+  /** Fast requests share the working memory, so they run one at a time. */
+  private fastQueue: Promise<unknown> = Promise.resolve();
 
   private async runFast(req: EngineRequest, options: LossOptions, plan: FastPlan, ctl: ComputeControls): Promise<EngineResult> {
     const module = this.wasm()!;
@@ -174,7 +212,9 @@ export class Engine {
     }
     const topK = req.topK ?? 10;
     const W = this.maxWorkers;
-    const jobPixels = Math.max(64, Math.min(S, Math.ceil(FAST_JOB_LOGITS / C / 16) * 16));
+    // Equal pixel ranges per sample (multiples of 16, the kernel's vector width) so workers finish together.
+    const perSampleJobs = Math.max(1, Math.ceil((S * C) / FAST_JOB_LOGITS));
+    const jobPixels = Math.min(S, Math.ceil(S / perSampleJobs / 16) * 16);
     const jobsPerSample = Math.ceil(S / jobPixels);
     const jobsPerBlock = blockSamples * jobsPerSample;
     const accLen = ceAccLength(C);
@@ -200,15 +240,10 @@ export class Engine {
     }));
     const pages = Math.ceil(top / 65536);
     if (pages > 65536) throw new LensError('io', `this computation needs ${(top / 2 ** 30).toFixed(1)} GiB of working memory, more than WebAssembly allows (4 GiB)`);
-    let memory: WebAssembly.Memory;
-    try {
-      memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    } catch {
-      throw new LensError('io', `cannot allocate ${(top / 2 ** 20).toFixed(0)} MiB of working memory`);
-    }
+    const { memory, generation } = this.workingMemory(pages);
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     if (plan.weight) new Float32Array(buf, wOff, C).set(plan.weight.data);
-    const init: WasmInit = { module, memory, generation: ++this.generation };
+    const init: WasmInit = { module, memory, generation };
     const pool = this.getPool();
 
     const out = req.outFile ? new NpyStreamWriter(req.outFile, plan.lossShape) : null;

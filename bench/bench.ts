@@ -1,0 +1,185 @@
+// npm run bench [-- --json] [-- --quick]: the engine against PyTorch (CPU) in one run on the same data.
+// - segmentation case [8,21,512,512] float32 logits, int64 targets with 5% ignore_index=255, reduction none
+//   plus per-class statistics: ours with 1 and 2 workers, PyTorch at 1 and 2 threads (timed inside Python,
+//   kernel only), the pure-TS kernel, and the memory-read limit (one pass summing the logits here);
+// - a scaling sweep (C in 2, 21, 150, 1000; H = W from 64 to 1024), cost per logit;
+// - the CLI end to end (start, read both .npy, compute, write the loss map) against a Python script doing
+//   the same with PyTorch.
+// Figures vary run to run on a shared machine: compare ratios within one run.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { computeLoss } from '../src/kernel/index';
+import { decodeNpy, encodeNpy } from '../src/tensor/npy';
+import type { Tensor } from '../src/tensor/tensor';
+import { Engine } from '../src/worker/engine';
+
+const ROOT = path.resolve(__dirname, '..');
+const DIST = path.join(ROOT, 'dist');
+const PY = '/usr/bin/python3';
+const asJson = process.argv.includes('--json');
+const quick = process.argv.includes('--quick');
+const REPS = quick ? 2 : 5;
+const log = (s: string): void => {
+  if (!asJson) console.log(s);
+};
+
+let seed = 12345;
+function rnd(): number {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) / 4294967296;
+}
+function makeCase(N: number, C: number, H: number, W: number): { input: Tensor; target: Tensor } {
+  const x = new Float32Array(N * C * H * W);
+  for (let i = 0; i < x.length; i++) x[i] = (rnd() - 0.5) * 8;
+  const t = new Int32Array(N * H * W);
+  for (let i = 0; i < t.length; i++) t[i] = rnd() < 0.05 ? 255 : Math.floor(rnd() * C);
+  return { input: { dtype: 'float32', shape: [N, C, H, W], data: x }, target: { dtype: 'int64', shape: [N, H, W], data: t } };
+}
+
+async function best(fn: () => Promise<unknown> | unknown, reps = REPS): Promise<number> {
+  let b = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    await fn();
+    b = Math.min(b, (performance.now() - t0) / 1000);
+  }
+  return b;
+}
+
+function torchAvailable(): boolean {
+  return spawnSync(PY, ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status === 0;
+}
+
+function torchTimes(dir: string): { threads1_s: number; threads2_s: number } {
+  const py = `
+import time, numpy as np, torch, torch.nn.functional as F
+x = torch.from_numpy(np.load('${dir}/x.npy')); t = torch.from_numpy(np.load('${dir}/t.npy'))
+out = {}
+for threads in (1, 2):
+    torch.set_num_threads(threads)
+    F.cross_entropy(x, t, ignore_index=255, reduction='none')
+    b = 1e9
+    for _ in range(${REPS}):
+        t0 = time.perf_counter(); F.cross_entropy(x, t, ignore_index=255, reduction='none'); b = min(b, time.perf_counter() - t0)
+    out[threads] = b
+np.save('${dir}/ref.npy', F.cross_entropy(x.double(), t, ignore_index=255, reduction='none').numpy())
+print(out[1], out[2])
+`;
+  const r = spawnSync(PY, ['-c', py], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`PyTorch timing failed: ${r.stderr}`);
+  const [a, b] = r.stdout.trim().split(/\s+/).map(Number);
+  return { threads1_s: a, threads2_s: b };
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-bench-'));
+  try {
+    const [N, C, H, W] = [8, 21, 512, 512];
+    const { input, target } = makeCase(N, C, H, W);
+    fs.writeFileSync(path.join(dir, 'x.npy'), encodeNpy(input));
+    fs.writeFileSync(path.join(dir, 't.npy'), encodeNpy(target));
+    const req = { input: { kind: 'tensor' as const, tensor: input }, target: { kind: 'tensor' as const, tensor: target }, options: { ignoreIndex: 255, reduction: 'none' as const } };
+
+    const ours: Record<string, number> = {};
+    let map: Float32Array | Float64Array | null = null;
+    for (const workers of [1, 2]) {
+      const e = new Engine({ distDir: DIST, maxWorkers: workers });
+      await e.compute(req); // start the workers and let the wasm code tier up
+      ours[`workers${workers}_s`] = await best(async () => {
+        map = (await e.compute(req)).maps!.loss;
+      });
+      if (!e.wasmAvailable) log('  (WebAssembly SIMD unavailable: the engine used the pure-TS kernel)');
+      await e.dispose();
+    }
+    const pureTs_s = await best(() => computeLoss({ input, target, options: { ignoreIndex: 255, reduction: 'none' } }), Math.min(REPS, 2));
+    const xs = input.data as Float32Array;
+    // Eight independent sums so the loop is bound by reading memory, not by one chain of float adds.
+    const readLimit_s = await best(() => {
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+      const n = xs.length - (xs.length % 8);
+      for (let i = 0; i < n; i += 8) {
+        a0 += xs[i]; a1 += xs[i + 1]; a2 += xs[i + 2]; a3 += xs[i + 3];
+        a4 += xs[i + 4]; a5 += xs[i + 5]; a6 += xs[i + 6]; a7 += xs[i + 7];
+      }
+      return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+    });
+
+    let torch: { threads1_s: number | null; threads2_s: number | null } = { threads1_s: null, threads2_s: null };
+    let maxAbsErr: number | null = null;
+    if (torchAvailable()) {
+      torch = torchTimes(dir);
+      const ref = decodeNpy(new Uint8Array(fs.readFileSync(path.join(dir, 'ref.npy')))).data;
+      maxAbsErr = 0;
+      const m = map as unknown as Float32Array;
+      for (let i = 0; i < ref.length; i++) maxAbsErr = Math.max(maxAbsErr, Math.abs(m[i] - ref[i]));
+    } else log('PyTorch not available (/usr/bin/python3 with torch): its columns are empty');
+
+    // Scaling sweep: one worker, cost per logit.
+    const sweep: Array<{ C: number; HW: number; s: number; nsPerLogit: number }> = [];
+    const e1 = new Engine({ distDir: DIST, maxWorkers: 1 });
+    for (const c of [2, 21, 150, 1000]) {
+      for (const hw of [64, 128, 256, 512, 1024]) {
+        if (c * hw * hw > (quick ? 16 : 64) * 2 ** 20) continue;
+        const cs = makeCase(1, c, hw, hw);
+        const r = { input: { kind: 'tensor' as const, tensor: cs.input }, target: { kind: 'tensor' as const, tensor: cs.target }, options: { ignoreIndex: 255, reduction: 'none' as const } };
+        await e1.compute(r);
+        const s = await best(() => e1.compute(r), 3);
+        sweep.push({ C: c, HW: hw, s, nsPerLogit: (s / (c * hw * hw)) * 1e9 });
+      }
+    }
+    await e1.dispose();
+
+    // End to end: a fresh process that reads both files, computes and writes the loss map.
+    const cliOut = path.join(dir, 'ours.npy');
+    const cli_s = await best(() => spawnSync(process.execPath, [path.join(DIST, 'cli.js'), path.join(dir, 'x.npy'), path.join(dir, 't.npy'), '--ignore-index', '255', '--reduction', 'none', '--out', cliOut]), 3);
+    let torchScript_s: number | null = null;
+    if (torch.threads1_s !== null) {
+      const script = `import numpy as np, torch, torch.nn.functional as F\nx = torch.from_numpy(np.load('${dir}/x.npy')); t = torch.from_numpy(np.load('${dir}/t.npy'))\nnp.save('${dir}/torch_out.npy', F.cross_entropy(x, t, ignore_index=255, reduction='none').numpy())\n`;
+      fs.writeFileSync(path.join(dir, 'script.py'), script);
+      torchScript_s = await best(() => spawnSync(PY, [path.join(dir, 'script.py')]), 3);
+    }
+
+    const result = {
+      case: { shape: [N, C, H, W], dtype: 'float32', target: 'int64, 5% ignore_index=255', reduction: 'none', stats: 'per-class, confusion, top-10' },
+      ours,
+      torch,
+      pureTs_s,
+      readLimit_s,
+      maxAbsErr,
+      sweep,
+      endToEnd: { cli_s, torchScript_s },
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version },
+    };
+    if (asJson) {
+      console.log(JSON.stringify(result));
+      return;
+    }
+    const f = (v: number | null): string => (v === null ? '   -   ' : `${v.toFixed(3)} s`);
+    const ratio = (a: number, b: number | null): string => (b ? `${(a / b).toFixed(2)}x torch` : '');
+    log(`F.cross_entropy [${N}, ${C}, ${H}, ${W}] float32, int64 targets, 5% ignore_index=255, reduction none (+ per-class stats for ours)`);
+    log(`  ours, 1 worker       ${f(ours.workers1_s)}  ${ratio(ours.workers1_s, torch.threads1_s)} (1 thread)`);
+    log(`  ours, 2 workers      ${f(ours.workers2_s)}  ${ratio(ours.workers2_s, torch.threads2_s)} (2 threads)`);
+    log(`  PyTorch, 1 thread    ${f(torch.threads1_s)}`);
+    log(`  PyTorch, 2 threads   ${f(torch.threads2_s)}`);
+    log(`  pure-TS kernel       ${f(pureTs_s)}`);
+    log(`  memory-read limit    ${f(readLimit_s)}  (one pass summing the logits)`);
+    log(`  max |ours - PyTorch float64| = ${maxAbsErr === null ? '-' : maxAbsErr.toExponential(2)}`);
+    log(`scaling (1 worker, N=1): ns per logit`);
+    for (const c of [2, 21, 150, 1000]) {
+      const row = sweep.filter((r) => r.C === c).map((r) => `${r.HW}²: ${r.nsPerLogit.toFixed(2)}`);
+      log(`  C=${String(c).padEnd(5)} ${row.join('   ')}`);
+    }
+    log(`end to end (new process, read .npy, compute, write loss .npy)`);
+    log(`  CLI                  ${f(cli_s)}`);
+    log(`  Python + PyTorch     ${f(torchScript_s)}  ${torchScript_s ? `(CLI is ${(torchScript_s / cli_s).toFixed(2)}x faster)` : ''}`);
+    log(`machine: ${result.machine.cpus} × ${result.machine.model}, Node ${process.version}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();
