@@ -63,6 +63,8 @@ export type WorkerRequest =
   | GeneralJob
   /** Full validation of a general request (shape, dtype and range checks) before it is split. */
   | { readonly kind: 'validate'; readonly id: number; readonly job: Omit<GeneralJob, 'kind' | 'id' | 'n0' | 'n1'> }
+  /** Class probabilities of one sample (C, S) for the heatmap views, written into `out` (float32). */
+  | { readonly kind: 'probs'; readonly id: number; readonly x: SharedTensorRef; readonly C: number; readonly S: number; readonly inputKind: LossOptions['inputKind']; readonly loss: LossOptions['loss']; readonly out: SharedTensorRef }
   /** Test hook: make the worker fail in a chosen way, to prove the pool recovers. */
   | { readonly kind: 'crash'; readonly id: number; readonly how: 'throw' | 'exit' | 'oom' };
 
@@ -70,6 +72,7 @@ export type WorkerResponse =
   | { readonly kind: 'ready'; readonly generation: number }
   /** Partial statistics of the job, merged by the engine in job order (deterministic for any worker count). */
   | { readonly kind: 'done'; readonly id: number; readonly stats: StatsPartial }
+  | { readonly kind: 'probs-done'; readonly id: number }
   /** A class-index target out of range: the engine raises the kernel's error for it. */
   | { readonly kind: 'bad-target'; readonly id: number; readonly flat: number; readonly value: number }
   | { readonly kind: 'error'; readonly id: number; readonly message: string; readonly lensKind: string | null };
@@ -153,6 +156,8 @@ export type HostToView =
   | { readonly type: 'classMaps'; readonly maps: ClassMaps }
   | { readonly type: 'detail'; readonly detail: ElementDetail }
   | { readonly type: 'error'; readonly message: string }
+  /** Opaque host data the view keeps in its saved state, so a reloaded window can recompute. */
+  | { readonly type: 'hostState'; readonly state: unknown }
   /** The renderer computed in the page (no host messaging): shown as a small note. */
   | { readonly type: 'note'; readonly message: string };
 

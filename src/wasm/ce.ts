@@ -22,8 +22,14 @@
 @external('env', 'log') declare function jsLog(x: f64): f64;
 
 const RESERVED: i32 = 65536;
+// A logit this far above its lane's reference moves the reference (and rescales the sum); the sum stays
+// below C * e^JUMP, and rescaling (whose rounding would compound) happens about once per JUMP of range.
+const JUMP: f32 = 16;
+// Vectors of 4 pixels per group on the fast path (4: one 64-byte line per class row; 2 or 4).
+const TILE: i32 = 4;
+const EXP_DEG5: bool = true;
+const CV_SPLAT: bool = false;
 const LN2: f64 = 0.6931471805599453;
-const NEG_MAX: f32 = -3.4028234663852886e38;
 // A signalling-NaN pattern: arithmetic never produces it, so it can mark pixels awaiting the exact path.
 const MARK: i32 = 0x7fbadbad;
 
@@ -123,26 +129,41 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
 }
 
 /**
- * One online-softmax step for 4 pixels. d = min(v, m) - max(v, m) = -|v - m| (m: the max before this
- * class), g = v > m. With e = exp(d): g gives sum * e + 1 (old terms rescaled to the new max), otherwise
- * sum + e. The pmax with 1 selects between sum and 1 without a blend (sum >= 1 after the first class)
- * and keeps a NaN sum NaN; a NaN v gives a NaN e (2^n is multiplied in, not added to the bits).
+ * 2^y for 4 lanes, y <= 23 (smaller y clamped to -125, where 2^y is negligible next to the sum's 1):
+ * 2^n * p(y - n), n = round(y). A NaN y gives NaN (2^n is multiplied in, not added to the bits).
  */
-@inline function step(sum: v128, d: v128, g: v128): v128 {
+@inline function exp2c(y0: v128): v128 {
   const one = f32x4.splat(1.0);
-  const y = f32x4.pmax(f32x4.mul(d, f32x4.splat(1.4426950408889634)), f32x4.splat(-125.0));
+  const y = f32x4.pmax(y0, f32x4.splat(-125.0));
   // Adding 1.5 * 2^23 rounds y to an integer n (ties to even) and leaves n in the low mantissa bits.
   const r = f32x4.add(y, f32x4.splat(12582912.0));
   const f = f32x4.sub(y, f32x4.sub(r, f32x4.splat(12582912.0)));
-  let q = f32x4.add(f32x4.mul(f32x4.splat(0.0013264715671539307), f), f32x4.splat(0.009671512991189957));
-  q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.05550733953714371));
-  q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.24022242426872253));
-  q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.6931470036506653));
+  let q: v128;
+  if (EXP_DEG5) {
+    q = f32x4.add(f32x4.mul(f32x4.splat(0.0013264715671539307), f), f32x4.splat(0.009671512991189957));
+    q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.05550733953714371));
+    q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.24022242426872253));
+    q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.6931470036506653));
+  } else {
+    q = f32x4.add(f32x4.mul(f32x4.splat(0.009582878090441227), f), f32x4.splat(0.05590643733739853));
+    q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.24024097621440887));
+    q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.6931241750717163));
+  }
   q = f32x4.add(f32x4.mul(q, f), one);
-  const e = f32x4.mul(q, i32x4.add(i32x4.shl(r, 23), one));
-  const a = f32x4.pmax(v128.and(g, sum), one);
-  const b = f32x4.pmax(v128.andnot(sum, g), one);
-  return f32x4.add(f32x4.mul(a, e), b);
+  return f32x4.mul(q, i32x4.add(i32x4.shl(r, 23), one));
+}
+
+/**
+ * The sum after one class when some lane jumped: d = v - ref, b = d > JUMP. Lanes in b move their
+ * reference to v: sum * exp(-d) + 1; the others add exp(d). pmax with 1 selects between sum and 1 without
+ * a blend (sum >= 1 always) and keeps a NaN sum NaN.
+ */
+@inline function rescale(sum: v128, d: v128, b: v128): v128 {
+  const one = f32x4.splat(1.0);
+  const e = exp2c(f32x4.mul(v128.xor(d, v128.and(b, f32x4.splat(-0.0))), f32x4.splat(1.4426950408889634)));
+  const a = f32x4.pmax(v128.and(b, sum), one);
+  const c = f32x4.pmax(v128.andnot(sum, b), one);
+  return f32x4.add(f32x4.mul(a, e), c);
 }
 
 /** log of the mantissa of v (v >= 1) scaled into [sqrt(1/2), sqrt(2)); the exponent comes from logExp. */
@@ -180,13 +201,14 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
 
 /**
  * Loss, argmax output and statistics of the 4 pixels [s, s + 4) (the first n when PARTIAL) from their
- * row results: m (max), z (sum of exp(x - m)), iv (argmax), sl/sh (smoothing: sum_c w[c] x[c] of lanes
- * 0-1 and 2-3). Returns -1 or the first pixel with an out-of-range target.
+ * row results: r (reference), z (sum of exp(x - r)), iv (argmax), x0 (class 0 logits) and sl/sh
+ * (smoothing: sum_c w[c] (x[c] - x0) of lanes 0-1 and 2-3). Returns -1 or the first pixel with an
+ * out-of-range target.
  */
 @inline function finish(
   x: usize, t: usize, w: usize, C: i32, S: i32, s: i32, ignoreIndex: i32, eps: f64, epsC: f64, W: f64,
   outLoss: usize, outPred: usize, lossSumP: usize, confusion: usize,
-  m: v128, z: v128, iv: v128, sl: v128, sh: v128, x0: v128, n: i32, PARTIAL: bool, SMOOTH: bool,
+  r: v128, z: v128, iv: v128, sl: v128, sh: v128, x0: v128, n: i32, PARTIAL: bool, SMOOTH: bool,
 ): i32 {
   const lanes = i32x4(0, 1, 2, 3);
   const valid = PARTIAL ? i32x4.lt_s(lanes, i32x4.splat(n)) : i32x4.splat(-1);
@@ -196,8 +218,9 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
   const oob = v128.and(v128.andnot(i32x4.ge_u(tv, i32x4.splat(C)), ign), valid);
   if (v128.any_true(oob)) return s + ctz(i32x4.bitmask(oob));
 
+  // A finite reference and sum: no NaN, no +Inf, not all -Inf in the row.
   let ok = v128.and(
-    v128.and(f32x4.gt(m, f32x4.splat(NEG_MAX)), f32x4.lt(m, f32x4.splat(Infinity))),
+    v128.and(f32x4.gt(r, f32x4.splat(-Infinity)), f32x4.lt(r, f32x4.splat(Infinity))),
     f32x4.eq(z, z),
   );
   if (SMOOTH) {
@@ -229,16 +252,16 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
   const lm = logMant(z);
   const ke = logExp(z);
   const ln2 = f64x2.splat(LN2);
-  const mLo = f64x2.promote_low_f32x4(m);
-  const mHi = f64x2.promote_low_f32x4(f32x4.shuffle(m, m, 2, 3, 2, 3));
+  const rLo = f64x2.promote_low_f32x4(r);
+  const rHi = f64x2.promote_low_f32x4(f32x4.shuffle(r, r, 2, 3, 2, 3));
   const LLo = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(ke), ln2), f64x2.promote_low_f32x4(lm));
   const LHi = f64x2.add(
     f64x2.mul(f64x2.convert_low_i32x4_s(i32x4.shuffle(ke, ke, 2, 3, 2, 3)), ln2),
     f64x2.promote_low_f32x4(f32x4.shuffle(lm, lm, 2, 3, 2, 3)),
   );
-  // -log p[t] = (m - x[t]) + log(sum)
-  let nLo = f64x2.add(f64x2.sub(mLo, f64x2.promote_low_f32x4(xt)), LLo);
-  let nHi = f64x2.add(f64x2.sub(mHi, f64x2.promote_low_f32x4(f32x4.shuffle(xt, xt, 2, 3, 2, 3))), LHi);
+  // -log p[t] = (r - x[t]) + log(sum)
+  let nLo = f64x2.add(f64x2.sub(rLo, f64x2.promote_low_f32x4(xt)), LLo);
+  let nHi = f64x2.add(f64x2.sub(rHi, f64x2.promote_low_f32x4(f32x4.shuffle(xt, xt, 2, 3, 2, 3))), LHi);
   const skipLo = i64x2.extend_low_i32x4_s(skip);
   const skipHi = i64x2.extend_high_i32x4_s(skip);
   if (w) {
@@ -256,18 +279,18 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
   let lossLo = nLo;
   let lossHi = nHi;
   if (SMOOTH) {
-    // -sum_c w[c] log p[c] = W (m - x[0] + log(sum)) - sum_c w[c] (x[c] - x[0])
+    // -sum_c w[c] log p[c] = W (r - x0 + log(sum)) - sum_c w[c] (x[c] - x0)
     const Wv = f64x2.splat(W);
     const x0Lo = f64x2.promote_low_f32x4(x0);
     const x0Hi = f64x2.promote_low_f32x4(f32x4.shuffle(x0, x0, 2, 3, 2, 3));
-    const smLo = f64x2.sub(f64x2.mul(Wv, f64x2.add(f64x2.sub(mLo, x0Lo), LLo)), sl);
-    const smHi = f64x2.sub(f64x2.mul(Wv, f64x2.add(f64x2.sub(mHi, x0Hi), LHi)), sh);
+    const srLo = f64x2.sub(f64x2.mul(Wv, f64x2.add(f64x2.sub(rLo, x0Lo), LLo)), sl);
+    const srHi = f64x2.sub(f64x2.mul(Wv, f64x2.add(f64x2.sub(rHi, x0Hi), LHi)), sh);
     const keep = f64x2.splat(1 - eps);
     const mix = f64x2.splat(epsC);
-    lossLo = f64x2.add(f64x2.mul(keep, nLo), f64x2.mul(smLo, mix));
-    lossHi = f64x2.add(f64x2.mul(keep, nHi), f64x2.mul(smHi, mix));
+    lossLo = f64x2.add(f64x2.mul(keep, nLo), f64x2.mul(srLo, mix));
+    lossHi = f64x2.add(f64x2.mul(keep, nHi), f64x2.mul(srHi, mix));
     aNll = f64x2.add(aNll, f64x2.add(v128.andnot(nLo, skipLo), v128.andnot(nHi, skipHi)));
-    aSm = f64x2.add(aSm, f64x2.add(v128.andnot(smLo, skipLo), v128.andnot(smHi, skipHi)));
+    aSm = f64x2.add(aSm, f64x2.add(v128.andnot(srLo, skipLo), v128.andnot(srHi, skipHi)));
   }
   lossLo = v128.andnot(lossLo, skipLo);
   lossHi = v128.andnot(lossHi, skipHi);
@@ -328,53 +351,77 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
   slowFirst = s1;
   slowLast = -1;
 
-  const negMax = f32x4.splat(NEG_MAX);
   const zero = f32x4.splat(0);
+  const one = f32x4.splat(1.0);
   const oneI = i32x4.splat(1);
+  const jump = f32x4.splat(JUMP);
+  const log2e = f32x4.splat(1.4426950408889634);
 
   let s = s0;
   while (s < s1) {
     let p: usize = x + (<usize>s << 2);
-    let m0 = negMax, z0 = zero, i0 = zero, l0 = zero, h0 = zero;
-    let cv = zero;
-    // Whole groups of 16 at multiples of 16 (whole cache lines when rows are 64-byte aligned); the rest
-    // goes 1 to 4 lanes at a time through the same per-lane arithmetic.
-    if ((s & 15) == 0 && s1 - s >= 16) {
-      let m1 = negMax, m2 = negMax, m3 = negMax;
-      let z1 = zero, z2 = zero, z3 = zero;
+    // Class 0 seeds the reference r, the max m (argmax 0) and the sum (exp(x0 - r) = 1).
+    let i0 = zero, l0 = zero, h0 = zero;
+    let z0 = one;
+    let cv = oneI;
+    // Whole groups of 4 * TILE pixels at multiples of 4 * TILE (with TILE 4, whole 64-byte lines when rows
+    // are aligned); the rest goes 1 to 4 lanes at a time through the same per-lane arithmetic.
+    if ((s & (TILE * 4 - 1)) == 0 && s1 - s >= TILE * 4) {
+      const x00 = v128.load(p);
+      const x01 = v128.load(p, 16);
+      const x02 = TILE > 2 ? v128.load(p, 32) : zero;
+      const x03 = TILE > 2 ? v128.load(p, 48) : zero;
+      let r0 = x00, r1 = x01, r2 = x02, r3 = x03;
+      let m0 = x00, m1 = x01, m2 = x02, m3 = x03;
+      let z1 = one, z2 = one, z3 = one;
       let i1 = zero, i2 = zero, i3 = zero;
       let l1 = zero, l2 = zero, l3 = zero;
       let h1 = zero, h2 = zero, h3 = zero;
-      // Smoothing sums w[c] (x[c] - x[0]): the shift keeps W (m + log sum) - sum w x from cancelling.
-      const x00 = SMOOTH ? v128.load(p) : zero;
-      const x01 = SMOOTH ? v128.load(p, 16) : zero;
-      const x02 = SMOOTH ? v128.load(p, 32) : zero;
-      const x03 = SMOOTH ? v128.load(p, 48) : zero;
-      for (let c = 0; c < C; c++) {
+      p += row;
+      for (let c = 1; c < C; c++) {
         const v0 = v128.load(p);
         const v1 = v128.load(p, 16);
-        const v2 = v128.load(p, 32);
-        const v3 = v128.load(p, 48);
-        const g0 = f32x4.gt(v0, m0);
-        const g1 = f32x4.gt(v1, m1);
-        const g2 = f32x4.gt(v2, m2);
-        const g3 = f32x4.gt(v3, m3);
-        i0 = i32x4.max_s(i0, v128.and(g0, cv));
-        i1 = i32x4.max_s(i1, v128.and(g1, cv));
-        i2 = i32x4.max_s(i2, v128.and(g2, cv));
-        i3 = i32x4.max_s(i3, v128.and(g3, cv));
-        const d0 = f32x4.pmin(v0, m0);
-        const d1 = f32x4.pmin(v1, m1);
-        const d2 = f32x4.pmin(v2, m2);
-        const d3 = f32x4.pmin(v3, m3);
+        const v2 = TILE > 2 ? v128.load(p, 32) : zero;
+        const v3 = TILE > 2 ? v128.load(p, 48) : zero;
+        i0 = i32x4.max_s(i0, v128.and(f32x4.gt(v0, m0), cv));
+        i1 = i32x4.max_s(i1, v128.and(f32x4.gt(v1, m1), cv));
         m0 = f32x4.pmax(m0, v0);
         m1 = f32x4.pmax(m1, v1);
-        m2 = f32x4.pmax(m2, v2);
-        m3 = f32x4.pmax(m3, v3);
-        z0 = step(z0, f32x4.sub(d0, m0), g0);
-        z1 = step(z1, f32x4.sub(d1, m1), g1);
-        z2 = step(z2, f32x4.sub(d2, m2), g2);
-        z3 = step(z3, f32x4.sub(d3, m3), g3);
+        const d0 = f32x4.sub(v0, r0);
+        const d1 = f32x4.sub(v1, r1);
+        const b0 = f32x4.gt(d0, jump);
+        const b1 = f32x4.gt(d1, jump);
+        let d2 = zero, d3 = zero, b2 = zero, b3 = zero;
+        if (TILE > 2) {
+          i2 = i32x4.max_s(i2, v128.and(f32x4.gt(v2, m2), cv));
+          i3 = i32x4.max_s(i3, v128.and(f32x4.gt(v3, m3), cv));
+          m2 = f32x4.pmax(m2, v2);
+          m3 = f32x4.pmax(m3, v3);
+          d2 = f32x4.sub(v2, r2);
+          d3 = f32x4.sub(v3, r3);
+          b2 = f32x4.gt(d2, jump);
+          b3 = f32x4.gt(d3, jump);
+        }
+        // Rare after the first classes: a logit more than JUMP above its lane's reference.
+        if (v128.any_true(v128.or(v128.or(b0, b1), v128.or(b2, b3)))) {
+          z0 = rescale(z0, d0, b0);
+          z1 = rescale(z1, d1, b1);
+          r0 = v128.bitselect(v0, r0, b0);
+          r1 = v128.bitselect(v1, r1, b1);
+          if (TILE > 2) {
+            z2 = rescale(z2, d2, b2);
+            z3 = rescale(z3, d3, b3);
+            r2 = v128.bitselect(v2, r2, b2);
+            r3 = v128.bitselect(v3, r3, b3);
+          }
+        } else {
+          z0 = f32x4.add(z0, exp2c(f32x4.mul(d0, log2e)));
+          z1 = f32x4.add(z1, exp2c(f32x4.mul(d1, log2e)));
+          if (TILE > 2) {
+            z2 = f32x4.add(z2, exp2c(f32x4.mul(d2, log2e)));
+            z3 = f32x4.add(z3, exp2c(f32x4.mul(d3, log2e)));
+          }
+        }
         if (SMOOTH) {
           const wc = f64x2.splat(w ? <f64>load<f32>(w + (<usize>c << 2)) : 1.0);
           const u0 = f32x4.sub(v0, x00);
@@ -383,50 +430,61 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
           const u1 = f32x4.sub(v1, x01);
           l1 = f64x2.add(l1, f64x2.mul(f64x2.promote_low_f32x4(u1), wc));
           h1 = f64x2.add(h1, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(u1, u1, 2, 3, 2, 3)), wc));
-          const u2 = f32x4.sub(v2, x02);
-          l2 = f64x2.add(l2, f64x2.mul(f64x2.promote_low_f32x4(u2), wc));
-          h2 = f64x2.add(h2, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(u2, u2, 2, 3, 2, 3)), wc));
-          const u3 = f32x4.sub(v3, x03);
-          l3 = f64x2.add(l3, f64x2.mul(f64x2.promote_low_f32x4(u3), wc));
-          h3 = f64x2.add(h3, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(u3, u3, 2, 3, 2, 3)), wc));
+          if (TILE > 2) {
+            const u2 = f32x4.sub(v2, x02);
+            l2 = f64x2.add(l2, f64x2.mul(f64x2.promote_low_f32x4(u2), wc));
+            h2 = f64x2.add(h2, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(u2, u2, 2, 3, 2, 3)), wc));
+            const u3 = f32x4.sub(v3, x03);
+            l3 = f64x2.add(l3, f64x2.mul(f64x2.promote_low_f32x4(u3), wc));
+            h3 = f64x2.add(h3, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(u3, u3, 2, 3, 2, 3)), wc));
+          }
         }
-        cv = i32x4.add(cv, oneI);
+        cv = CV_SPLAT ? i32x4.splat(c + 1) : i32x4.add(cv, oneI);
         p += row;
       }
       let r = finish(x, t, w, C, S, s, ignoreIndex, eps, epsC, W, outLoss, outPred, lossSumP, confusion,
-        m0, z0, i0, l0, h0, x00, 4, false, SMOOTH);
+        r0, z0, i0, l0, h0, x00, 4, false, SMOOTH);
       if (r >= 0) return r;
       r = finish(x, t, w, C, S, s + 4, ignoreIndex, eps, epsC, W, outLoss, outPred, lossSumP, confusion,
-        m1, z1, i1, l1, h1, x01, 4, false, SMOOTH);
+        r1, z1, i1, l1, h1, x01, 4, false, SMOOTH);
       if (r >= 0) return r;
-      r = finish(x, t, w, C, S, s + 8, ignoreIndex, eps, epsC, W, outLoss, outPred, lossSumP, confusion,
-        m2, z2, i2, l2, h2, x02, 4, false, SMOOTH);
-      if (r >= 0) return r;
-      r = finish(x, t, w, C, S, s + 12, ignoreIndex, eps, epsC, W, outLoss, outPred, lossSumP, confusion,
-        m3, z3, i3, l3, h3, x03, 4, false, SMOOTH);
-      if (r >= 0) return r;
-      s += 16;
+      if (TILE > 2) {
+        r = finish(x, t, w, C, S, s + 8, ignoreIndex, eps, epsC, W, outLoss, outPred, lossSumP, confusion,
+          r2, z2, i2, l2, h2, x02, 4, false, SMOOTH);
+        if (r >= 0) return r;
+        r = finish(x, t, w, C, S, s + 12, ignoreIndex, eps, epsC, W, outLoss, outPred, lossSumP, confusion,
+          r3, z3, i3, l3, h3, x03, 4, false, SMOOTH);
+        if (r >= 0) return r;
+      }
+      s += TILE * 4;
     } else {
       const n = min(s1 - s, 4 - (s & 3));
-      const x00 = SMOOTH ? loadPartial(p, n) : zero;
-      for (let c = 0; c < C; c++) {
+      const x00 = loadPartial(p, n);
+      let r0 = x00, m0 = x00;
+      p += row;
+      for (let c = 1; c < C; c++) {
         const v0 = loadPartial(p, n);
-        const g0 = f32x4.gt(v0, m0);
-        i0 = i32x4.max_s(i0, v128.and(g0, cv));
-        const d0 = f32x4.pmin(v0, m0);
+        i0 = i32x4.max_s(i0, v128.and(f32x4.gt(v0, m0), cv));
         m0 = f32x4.pmax(m0, v0);
-        z0 = step(z0, f32x4.sub(d0, m0), g0);
+        const d0 = f32x4.sub(v0, r0);
+        const b0 = f32x4.gt(d0, jump);
+        if (v128.any_true(b0)) {
+          z0 = rescale(z0, d0, b0);
+          r0 = v128.bitselect(v0, r0, b0);
+        } else {
+          z0 = f32x4.add(z0, exp2c(f32x4.mul(d0, log2e)));
+        }
         if (SMOOTH) {
           const wc = f64x2.splat(w ? <f64>load<f32>(w + (<usize>c << 2)) : 1.0);
           const u0 = f32x4.sub(v0, x00);
           l0 = f64x2.add(l0, f64x2.mul(f64x2.promote_low_f32x4(u0), wc));
           h0 = f64x2.add(h0, f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(u0, u0, 2, 3, 2, 3)), wc));
         }
-        cv = i32x4.add(cv, oneI);
+        cv = CV_SPLAT ? i32x4.splat(c + 1) : i32x4.add(cv, oneI);
         p += row;
       }
       const r = finish(x, t, w, C, S, s, ignoreIndex, eps, epsC, W, outLoss, outPred, lossSumP, confusion,
-        m0, z0, i0, l0, h0, x00, n, true, SMOOTH);
+        r0, z0, i0, l0, h0, x00, n, true, SMOOTH);
       if (r >= 0) return r;
       s += n;
     }

@@ -6,6 +6,7 @@ import { computeSlice } from '../kernel/partial';
 import { emptyPartial, type StatsPartial } from '../kernel/stats';
 import { resolveOptions } from '../kernel/options';
 import { buildProblem } from '../kernel/validate';
+import { sampleProbabilities } from '../kernel/softmax';
 import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
 import { viewOf } from './shared';
 import { runFastChunk, initWasm } from './fastChunk';
@@ -45,6 +46,12 @@ parentPort!.on('message', (msg: WorkerRequest) => {
           resolveOptions(j.options),
         );
         reply({ kind: 'done', id, stats: emptyPartial(0, false) });
+        return;
+      }
+      case 'probs': {
+        const out = viewOf(msg.out).data as Float32Array;
+        out.set(sampleProbabilities(viewOf(msg.x).data, msg.C, msg.S, msg.inputKind, msg.loss));
+        reply({ kind: 'probs-done', id });
         return;
       }
       case 'fast-chunk':

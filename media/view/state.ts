@@ -1,0 +1,89 @@
+// The view's small serializable UI state (survives hide/show and reload via the host's state store).
+import { isColormap, type ColormapName } from './colormap';
+import { VIEW_MODES, type ViewMode } from './raster';
+import type { Scale } from './scale';
+import { DEFAULT_SORT, SORT_KEYS, type SortSpec } from './table';
+
+export interface ViewState {
+  /** Selected sample (index into the loss map's first axis). */
+  readonly n: number;
+  /** Slice over the leading spatial axes (3-D samples). */
+  readonly slice: number;
+  readonly mode: ViewMode;
+  readonly colormap: ColormapName;
+  readonly scale: Scale;
+  /** Clip percentile in (0, 100]. */
+  readonly clip: number;
+  /** Target class the heatmap is restricted to (null: all). */
+  readonly classFilter: number | null;
+  /** Class shown in mode classProb. */
+  readonly probClass: number | null;
+  readonly showIgnored: boolean;
+  /** Zoom (1 = fit) and the map point at the viewport's centre (null: the map's centre). */
+  readonly zoom: number;
+  readonly cx: number | null;
+  readonly cy: number | null;
+  /** Selected element within the slice (keyboard cursor, worst-list pick), or null. */
+  readonly pixel: number | null;
+  readonly sort: SortSpec;
+  /** What the per-class bars show. */
+  readonly bars: 'lossMean' | 'share';
+}
+
+export const DEFAULT_STATE: ViewState = {
+  n: 0,
+  slice: 0,
+  mode: 'loss',
+  colormap: 'viridis',
+  scale: 'linear',
+  clip: 100,
+  classFilter: null,
+  probClass: null,
+  showIgnored: true,
+  zoom: 1,
+  cx: null,
+  cy: null,
+  pixel: null,
+  sort: DEFAULT_SORT,
+  bars: 'lossMean',
+};
+
+export const CLIP_CHOICES: readonly number[] = [100, 99.9, 99.5, 99, 98, 95, 90];
+
+function int(v: unknown, min: number, fallback: number): number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min ? v : fallback;
+}
+function intOrNull(v: unknown): number | null {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null;
+}
+function numOrNull(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** A valid ViewState from anything (a stored state from an older version, or nothing). */
+export function sanitizeState(raw: unknown, base: ViewState = DEFAULT_STATE): ViewState {
+  if (!raw || typeof raw !== 'object') return base;
+  const r = raw as Record<string, unknown>;
+  const sort = (r.sort && typeof r.sort === 'object' ? r.sort : {}) as Record<string, unknown>;
+  const clip = typeof r.clip === 'number' && r.clip > 0 && r.clip <= 100 ? r.clip : base.clip;
+  return {
+    n: int(r.n, 0, base.n),
+    slice: int(r.slice, 0, base.slice),
+    mode: typeof r.mode === 'string' && (VIEW_MODES as readonly string[]).includes(r.mode) ? (r.mode as ViewMode) : base.mode,
+    colormap: isColormap(r.colormap) ? r.colormap : base.colormap,
+    scale: r.scale === 'log' || r.scale === 'linear' ? r.scale : base.scale,
+    clip,
+    classFilter: 'classFilter' in r ? intOrNull(r.classFilter) : base.classFilter,
+    probClass: 'probClass' in r ? intOrNull(r.probClass) : base.probClass,
+    showIgnored: typeof r.showIgnored === 'boolean' ? r.showIgnored : base.showIgnored,
+    zoom: typeof r.zoom === 'number' && Number.isFinite(r.zoom) && r.zoom >= 1 ? r.zoom : base.zoom,
+    cx: 'cx' in r ? numOrNull(r.cx) : base.cx,
+    cy: 'cy' in r ? numOrNull(r.cy) : base.cy,
+    pixel: 'pixel' in r ? intOrNull(r.pixel) : base.pixel,
+    sort: {
+      key: typeof sort.key === 'string' && (SORT_KEYS as readonly string[]).includes(sort.key) ? (sort.key as SortSpec['key']) : base.sort.key,
+      dir: sort.dir === 'asc' || sort.dir === 'desc' ? sort.dir : base.sort.dir,
+    },
+    bars: r.bars === 'share' || r.bars === 'lossMean' ? r.bars : base.bars,
+  };
+}

@@ -1,0 +1,227 @@
+// The three entry points: the palette command with its two Quick Picks, the explorer selection, and the
+// editor selection holding tensor text. Each ends in a LossPanel.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { LensError } from '../errors';
+import { assignRoles, checkPair, isInputCandidate, rankTargets, type TensorMeta } from '../kernel/roles';
+import type { LossOptions } from '../kernel/types';
+import { findTensorLiterals } from '../tensor/printed';
+import { parseJsonTensor } from '../tensor/json';
+import type { Tensor } from '../tensor/tensor';
+import { LossPanel, type HostServices, type SourceSpec } from './lossPanel';
+import { showError } from './log';
+import { lossOptionsFromSettings } from './settings';
+import { describeEntry, findTensorFiles, tensorsIn, type TensorEntry } from './tensorFiles';
+
+export const COMMANDS = {
+  computeLoss: 'crossEntropyLens.computeLoss',
+  forSelectedFiles: 'crossEntropyLens.computeLossForSelectedFiles',
+  fromSelection: 'crossEntropyLens.computeLossFromSelection',
+} as const;
+
+interface Item extends vscode.QuickPickItem {
+  readonly entry?: TensorEntry;
+  readonly browse?: true;
+}
+
+function item(e: TensorEntry): Item {
+  return { label: e.name, description: describeEntry(e), entry: e };
+}
+
+const BROWSE: Item = { label: '$(folder-opened) Browse…', description: 'a tensor file outside the workspace', browse: true, alwaysShow: true };
+
+/** Shows a Quick Pick whose items arrive while files are read (headers only). */
+async function pickStreaming(title: string, placeholder: string, load: (add: (items: Item[]) => void, token: vscode.CancellationToken) => Promise<void>): Promise<Item | undefined> {
+  const qp = vscode.window.createQuickPick<Item>();
+  qp.title = title;
+  qp.placeholder = placeholder;
+  qp.matchOnDescription = true;
+  qp.busy = true;
+  qp.items = [BROWSE];
+  const cts = new vscode.CancellationTokenSource();
+  const picked = new Promise<Item | undefined>((resolve) => {
+    qp.onDidAccept(() => resolve(qp.selectedItems[0]));
+    qp.onDidHide(() => resolve(undefined));
+  });
+  qp.show();
+  void load((items) => {
+    const active = qp.activeItems;
+    qp.items = [...qp.items.filter((i) => !i.browse), ...items, BROWSE];
+    qp.activeItems = active.length ? qp.items.filter((i) => active.includes(i)) : qp.items.slice(0, 1);
+  }, cts.token).finally(() => (qp.busy = false));
+  const result = await picked;
+  cts.cancel();
+  qp.dispose();
+  return result;
+}
+
+async function browse(title: string): Promise<TensorEntry | undefined> {
+  const uris = await vscode.window.showOpenDialog({ title, canSelectMany: false, filters: { Tensors: ['npy', 'npz', 'json'], 'All files': ['*'] } });
+  if (!uris?.length) return undefined;
+  const entries = await tensorsIn(uris[0]);
+  if (entries.length === 0) throw new LensError('format', `${uris[0].fsPath}: no tensor found in this file`);
+  if (entries.length === 1) return entries[0];
+  const pick = await vscode.window.showQuickPick(entries.map(item), { title: 'Which array?' });
+  return pick?.entry;
+}
+
+function fileSpec(e: TensorEntry): SourceSpec {
+  return { kind: 'file', path: e.spec };
+}
+
+export async function computeLoss(services: HostServices, inputUri?: vscode.Uri, targetUri?: vscode.Uri, options?: Partial<LossOptions>): Promise<void> {
+  try {
+    if (inputUri && targetUri) {
+      LossPanel.show(services, { input: { kind: 'file', path: inputUri.fsPath }, target: { kind: 'file', path: targetUri.fsPath }, weight: null, options: options ?? {} });
+      return;
+    }
+    const settings = lossOptionsFromSettings();
+    const all: TensorEntry[] = [];
+    const inputPick = await pickStreaming('Cross-Entropy Lens: input (logits)', 'Pick the input tensor (shape and dtype from the header)', async (add, token) => {
+      const uris = await findTensorFiles(token);
+      // Read headers a few at a time so the list fills in as it goes on a large workspace.
+      for (let i = 0; i < uris.length && !token.isCancellationRequested; i += 16) {
+        const batch = (await Promise.all(uris.slice(i, i + 16).map((u) => tensorsIn(u)))).flat();
+        all.push(...batch);
+        const inputs = batch.filter(isInputCandidate);
+        if (inputs.length) add(inputs.map(item));
+      }
+    });
+    if (!inputPick) return;
+    const input = inputPick.browse ? await browse('Input tensor') : inputPick.entry;
+    if (!input) return;
+    const ranked = rankTargets(input, all, { ...settings, ...options });
+    const targetPick = await pickStreaming('Cross-Entropy Lens: target', `Targets that fit ${input.name} ${describeEntry(input)}`, async (add) => {
+      add(ranked.map(item));
+    });
+    if (!targetPick) return;
+    const target = targetPick.browse ? await browse('Target tensor') : targetPick.entry;
+    if (!target) return;
+    LossPanel.show(services, { input: fileSpec(input), target: fileSpec(target), weight: null, options: options ?? {} });
+  } catch (e) {
+    await showError(e, 'Compute Loss');
+  }
+}
+
+export async function computeLossForSelectedFiles(services: HostServices, clicked?: vscode.Uri, selected?: vscode.Uri[], options?: Partial<LossOptions>): Promise<void> {
+  try {
+    const uris = selected?.length ? selected : clicked ? [clicked] : [];
+    const metas = (await Promise.all(uris.map((u) => tensorsIn(u)))).flat();
+    if (metas.length < 2 && uris.length < 2) {
+      throw new LensError('option', `select 2 or 3 tensor files in the explorer (input, target and optionally weight); got ${uris.length}`);
+    }
+    const a = assignRoles(metas, { ...lossOptionsFromSettings(), ...options });
+    let choice: { input: TensorMeta; target: TensorMeta; weight: TensorMeta | null };
+    if (a.kind === 'none') throw new LensError('shape', a.reason);
+    if (a.kind === 'ok') choice = a;
+    else {
+      const pick = await vscode.window.showQuickPick(
+        a.options.map((o) => ({ label: `${o.input.name} → ${o.target.name}`, description: o.weight ? `weight ${o.weight.name}` : '', o })),
+        { title: 'Cross-Entropy Lens: which is the input and which the target?' },
+      );
+      if (!pick) return;
+      choice = pick.o;
+    }
+    const spec = (m: TensorMeta): SourceSpec => ({ kind: 'file', path: (m as TensorEntry).spec });
+    LossPanel.show(services, { input: spec(choice.input), target: spec(choice.target), weight: choice.weight ? spec(choice.weight) : null, options: options ?? {} });
+  } catch (e) {
+    await showError(e, 'Compute Cross-Entropy Loss for selected files');
+  }
+}
+
+function inline(t: Tensor, label: string): SourceSpec & { kind: 'inline' } {
+  return { kind: 'inline', label, dtype: t.dtype, shape: t.shape, data: Array.from(t.data as ArrayLike<number>) };
+}
+
+function meta(id: string, t: Tensor): TensorMeta {
+  return { id, name: id, shape: t.shape, dtype: t.dtype };
+}
+
+export async function computeLossFromSelection(services: HostServices, options?: Partial<LossOptions>): Promise<void> {
+  try {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) throw new LensError('option', 'open an editor and select the text of one or two tensors');
+    const text = editor.selection.isEmpty ? editor.document.getText() : editor.document.getText(editor.selection);
+    const found = findTensorLiterals(text);
+    const firstError = found.find((f) => 'error' in f);
+    const tensors = found.flatMap((f) => ('tensor' in f ? [f.tensor] : []));
+    if (tensors.length === 0) throw firstError && 'error' in firstError ? firstError.error : new LensError('format', 'the selection holds no tensor: select text such as tensor([[...]]), np.array([...]) or a JSON list');
+    const where = `${path.basename(editor.document.fileName)} selection`;
+    const settings = { ...lossOptionsFromSettings(editor.document.uri), ...options };
+    let input: SourceSpec;
+    let target: SourceSpec;
+    if (tensors.length >= 2) {
+      const metas = tensors.slice(0, 3).map((t, i) => meta(`${where} #${i + 1}`, t));
+      const a = assignRoles(metas, settings);
+      if (a.kind === 'none') throw new LensError('shape', a.reason);
+      const pickRoles = a.kind === 'ok' ? a : a.options[0];
+      const idx = (m: TensorMeta): number => metas.indexOf(m);
+      input = inline(tensors[idx(pickRoles.input)], `${where} (input)`);
+      target = inline(tensors[idx(pickRoles.target)], `${where} (target)`);
+      const weight = pickRoles.weight ? inline(tensors[idx(pickRoles.weight)], `${where} (weight)`) : null;
+      LossPanel.show(services, { input, target, weight, options: options ?? {} });
+      return;
+    }
+    // One tensor: ask for the other one.
+    const only = tensors[0];
+    const role = isInputCandidate(meta('x', only)) && !(only.shape.length === 1 && !only.dtype.startsWith('float')) ? 'target' : 'input';
+    const how = await vscode.window.showQuickPick(
+      [
+        { label: 'Type a list…', description: `the ${role} as JSON or a printed tensor`, id: 'type' as const },
+        { label: 'Pick a file…', description: `the ${role} from the workspace`, id: 'file' as const },
+      ],
+      { title: `Cross-Entropy Lens: the selection holds one tensor ${JSON.stringify(only.shape)}; give the ${role}` },
+    );
+    if (!how) return;
+    let other: SourceSpec;
+    if (how.id === 'type') {
+      const typed = await vscode.window.showInputBox({
+        title: `The ${role}`,
+        prompt: 'A JSON list such as [0, 2, 1] or a printed tensor such as tensor([0, 2, 1])',
+        validateInput: (v) => {
+          try {
+            parseTyped(v);
+            return null;
+          } catch (e) {
+            return e instanceof LensError ? e.message : String(e);
+          }
+        },
+      });
+      if (typed === undefined) return;
+      other = inline(parseTyped(typed), `typed ${role}`);
+    } else {
+      const uris = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Tensors: ['npy', 'npz', 'json'] } });
+      if (!uris?.length) return;
+      other = { kind: 'file', path: uris[0].fsPath };
+    }
+    input = role === 'target' ? inline(only, where) : other;
+    target = role === 'target' ? other : inline(only, where);
+    if (input.kind === 'inline' && target.kind === 'inline') {
+      const err = checkPair(meta('input', toTensor(input)), meta('target', toTensor(target)), settings);
+      if (err) throw new LensError('shape', err);
+    }
+    LossPanel.show(services, { input, target, weight: null, options: options ?? {} });
+  } catch (e) {
+    await showError(e, 'Compute Cross-Entropy Loss from Selection');
+  }
+}
+
+function toTensor(s: SourceSpec & { kind: 'inline' }): Tensor {
+  return { dtype: s.dtype, shape: s.shape, data: s.dtype.startsWith('float') ? Float64Array.from(s.data) : Int32Array.from(s.data) };
+}
+
+function parseTyped(v: string): Tensor {
+  const text = v.trim();
+  if (/^[[\d-]/.test(text)) {
+    try {
+      return parseJsonTensor(JSON.parse(text) as unknown);
+    } catch (e) {
+      if (e instanceof LensError) throw e;
+    }
+  }
+  const found = findTensorLiterals(text);
+  const t = found.find((f) => 'tensor' in f);
+  if (t && 'tensor' in t) return t.tensor;
+  const err = found.find((f) => 'error' in f);
+  throw err && 'error' in err ? err.error : new LensError('format', 'not a tensor: type a JSON list such as [0, 2, 1]');
+}

@@ -1,0 +1,364 @@
+// The loss panel: a webview that shows one computed loss. The host computes through the engine (worker
+// threads) and sends the view a summary and the selected sample's maps; options changed in the view
+// recompute. State survives hide/show (retainContextWhenHidden is off; the view restores from its own
+// state) and window reload (the serializer recomputes from the saved request).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { LensError } from '../errors';
+import type { LossOptions } from '../kernel/types';
+import type { HostToView, ViewSummary, ViewToHost } from '../protocol';
+import { splitMemberSpec } from '../tensor/load';
+import { encodeNpy } from '../tensor/npy';
+import type { Tensor } from '../tensor/tensor';
+import type { Engine, EngineRequest, TensorSource } from '../worker/engine';
+import { LossSession } from '../worker/session';
+import { log, messageOf, showError } from './log';
+import { autoRecomputeSetting, classNamesSetting, lossOptionsFromSettings } from './settings';
+import { classNamesFor } from './tensorFiles';
+
+export const PANEL_VIEW_TYPE = 'crossEntropyLens.panel';
+
+/** A tensor as the panel remembers it: a file spec, or a small inline tensor (from a selection). */
+export type SourceSpec =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'inline'; readonly label: string; readonly dtype: Tensor['dtype']; readonly shape: readonly number[]; readonly data: readonly number[] };
+
+export interface PanelRequest {
+  readonly input: SourceSpec;
+  readonly target: SourceSpec;
+  readonly weight: SourceSpec | null;
+  /** Options set in the panel; settings fill the rest. */
+  readonly options: Partial<LossOptions>;
+}
+
+export interface HostServices {
+  readonly extensionUri: vscode.Uri;
+  engine(): Engine;
+}
+
+function toSource(s: SourceSpec): TensorSource {
+  if (s.kind === 'file') return { kind: 'file', path: s.path };
+  const data = s.dtype.startsWith('float') ? Float64Array.from(s.data) : Int32Array.from(s.data);
+  return { kind: 'tensor', tensor: { dtype: s.dtype.startsWith('float') ? 'float64' : s.dtype, shape: s.shape, data }, label: s.label };
+}
+
+function labelOf(s: SourceSpec): string {
+  return s.kind === 'file' ? vscode.workspace.asRelativePath(s.path, false) : s.label;
+}
+
+function keyOf(r: PanelRequest): string {
+  return JSON.stringify([r.input, r.target]);
+}
+
+function nonce(): string {
+  let s = '';
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  for (let i = 0; i < 32; i++) s += chars.charAt(Math.floor(Math.random() * chars.length));
+  return s;
+}
+
+/** A long computation gets a notification with Cancel after this long. */
+const NOTIFY_AFTER_MS = 300;
+
+export class LossPanel {
+  private static readonly open = new Map<string, LossPanel>();
+  private session: LossSession | null = null;
+  private running: AbortController | null = null;
+  private readonly disposables: vscode.Disposable[] = [];
+  private lastError: string | null = null;
+  private watchTimer: ReturnType<typeof setTimeout> | undefined;
+
+  static show(services: HostServices, request: PanelRequest): LossPanel {
+    const existing = LossPanel.open.get(keyOf(request));
+    if (existing) {
+      existing.panel.reveal();
+      existing.request = request;
+      void existing.compute();
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Cross-Entropy Loss', vscode.ViewColumn.Beside, {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')],
+    });
+    return new LossPanel(services, panel, request);
+  }
+
+  static revive(services: HostServices, panel: vscode.WebviewPanel, state: unknown): LossPanel | null {
+    const request = (state as { host?: PanelRequest } | undefined)?.host;
+    if (!request || !request.input || !request.target) {
+      panel.dispose();
+      return null;
+    }
+    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')] };
+    return new LossPanel(services, panel, request);
+  }
+
+  static disposeAll(): void {
+    for (const p of [...LossPanel.open.values()]) p.panel.dispose();
+  }
+
+  /** For tests and commands: the panels open now. */
+  static current(): LossPanel[] {
+    return [...LossPanel.open.values()];
+  }
+
+  private constructor(
+    private readonly services: HostServices,
+    readonly panel: vscode.WebviewPanel,
+    private request: PanelRequest,
+  ) {
+    LossPanel.open.set(keyOf(request), this);
+    panel.title = `Loss: ${path.basename(labelOf(request.input))}`;
+    panel.webview.html = this.html();
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: ViewToHost) => void this.onMessage(m)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+    this.watch();
+    void this.compute();
+  }
+
+  get lastErrorMessage(): string | null {
+    return this.lastError;
+  }
+
+  get result(): LossSession['result'] | null {
+    return this.session?.result ?? null;
+  }
+
+  private html(): string {
+    const w = this.panel.webview;
+    const n = nonce();
+    const script = w.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'dist', 'panel.js'));
+    const css = w.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'media', 'view.css'));
+    // No inline script or style without the nonce; no remote anything.
+    const csp = [
+      "default-src 'none'",
+      `img-src ${w.cspSource} data: blob:`,
+      `style-src ${w.cspSource} 'nonce-${n}'`,
+      `script-src 'nonce-${n}'`,
+      `font-src ${w.cspSource}`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}" nonce="${n}">
+<title>Cross-Entropy Loss</title>
+</head>
+<body>
+<div id="root"></div>
+<script nonce="${n}" src="${script}"></script>
+</body>
+</html>`;
+  }
+
+  private post(msg: HostToView): void {
+    void this.panel.webview.postMessage(msg);
+  }
+
+  private engineRequest(): EngineRequest {
+    const r = this.request;
+    const scope = r.input.kind === 'file' ? vscode.Uri.file(r.input.path) : undefined;
+    return {
+      input: toSource(r.input),
+      target: toSource(r.target),
+      weight: r.weight ? toSource(r.weight) : null,
+      options: { ...lossOptionsFromSettings(scope), ...r.options },
+      topK: 20,
+    };
+  }
+
+  /** (Re)computes, with a progress notification and Cancel for anything longer than 300 ms. */
+  async compute(): Promise<void> {
+    this.running?.abort();
+    const ac = new AbortController();
+    this.running = ac;
+    this.lastError = null;
+    this.post({ type: 'hostState', state: this.request });
+    let reportFraction: ((f: number) => void) | null = null;
+    let lastFraction = 0;
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    const notify = setTimeout(() => {
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'Cross-Entropy Lens: computing loss', cancellable: true },
+        (progress, token) => {
+          token.onCancellationRequested(() => ac.abort());
+          let reported = lastFraction;
+          progress.report({ increment: reported * 100 });
+          reportFraction = (f) => {
+            progress.report({ increment: (f - reported) * 100 });
+            reported = f;
+          };
+          return done;
+        },
+      );
+    }, NOTIFY_AFTER_MS);
+    const started = performance.now();
+    try {
+      const req = this.engineRequest();
+      const session = await LossSession.open(this.services.engine(), req, {
+        signal: ac.signal,
+        onProgress: (f) => {
+          lastFraction = f;
+          reportFraction?.(f);
+          this.post({ type: 'progress', fraction: f, message: 'computing' });
+        },
+      });
+      if (ac.signal.aborted) return;
+      this.session = session;
+      const seconds = (performance.now() - started) / 1000;
+      this.post({ type: 'summary', summary: await this.summary(session, seconds) });
+      await this.sendSample(0);
+    } catch (e) {
+      if (this.running !== ac) return; // superseded by a newer computation
+      const msg = messageOf(e);
+      this.lastError = msg;
+      this.post({ type: 'error', message: msg });
+      await showError(e, `computing ${labelOf(this.request.input)} vs ${labelOf(this.request.target)}`);
+    } finally {
+      clearTimeout(notify);
+      finish();
+      if (this.running === ac) this.running = null;
+    }
+  }
+
+  private async summary(s: LossSession, seconds: number): Promise<ViewSummary> {
+    const r = s.result;
+    const names = await classNamesFor(this.request.input.kind === 'file' ? this.request.input.path : null, classNamesSetting());
+    const weight = this.request.weight ? Array.from((await this.weightValues()) ?? []) : null;
+    return {
+      title: `${labelOf(this.request.input)} vs ${labelOf(this.request.target)}`,
+      input: { label: labelOf(this.request.input), shape: r.input.shape, dtype: r.input.dtype },
+      target: { label: labelOf(this.request.target), shape: r.target.shape, dtype: r.target.dtype },
+      weight,
+      options: r.options,
+      value: r.value,
+      numerator: r.numerator,
+      denominator: r.denominator,
+      targetKind: r.targetKind,
+      lossShape: r.lossShape,
+      classNames: names,
+      perClass: r.stats.perClass,
+      confusion: Array.from(r.stats.confusion),
+      ignoredCount: r.stats.ignoredCount,
+      elementCount: r.stats.elementCount,
+      accuracy: r.stats.accuracy,
+      nanCount: r.stats.nanCount,
+      infCount: r.stats.infCount,
+      worst: r.stats.worst,
+      seconds,
+      engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}${r.streamed ? ', streamed' : ''}`,
+      mapsAvailable: r.maps !== null,
+    };
+  }
+
+  private async weightValues(): Promise<ArrayLike<number> | null> {
+    const w = this.request.weight;
+    if (!w) return null;
+    if (w.kind === 'inline') return w.data;
+    const src = toSource(w);
+    return src.kind === 'tensor' ? src.tensor.data : null;
+  }
+
+  private async sendSample(n: number): Promise<void> {
+    const s = this.session;
+    if (!s || !s.result.maps) return;
+    this.post({ type: 'sample', maps: await s.sampleMapsWithProbs(n) });
+  }
+
+  private async onMessage(m: ViewToHost): Promise<void> {
+    try {
+      switch (m.type) {
+        case 'ready':
+          if (this.session) {
+            this.post({ type: 'summary', summary: await this.summary(this.session, 0) });
+            await this.sendSample(0);
+          } else if (this.lastError) this.post({ type: 'error', message: this.lastError });
+          this.post({ type: 'hostState', state: this.request });
+          return;
+        case 'setOptions': {
+          const weight: SourceSpec | null | undefined =
+            m.weight === undefined ? this.request.weight : m.weight === null ? null : { kind: 'inline', label: 'weights', dtype: 'float64', shape: [m.weight.length], data: [...m.weight] };
+          this.request = { ...this.request, options: { ...this.request.options, ...m.options }, weight };
+          await this.compute();
+          return;
+        }
+        case 'selectSample':
+          await this.sendSample(m.n);
+          return;
+        case 'requestClassMaps':
+          if (this.session) this.post({ type: 'classMaps', maps: await this.session.classMaps(m.n) });
+          return;
+        case 'explain':
+          if (this.session) this.post({ type: 'detail', detail: await this.session.explain(m.n, m.index) });
+          return;
+        case 'export':
+          await this.export(m.kind, m.data);
+          return;
+        case 'openInPanel':
+          return;
+      }
+    } catch (e) {
+      log().warn(`panel request ${m.type} failed: ${messageOf(e)}`);
+      if (m.type !== 'explain') await showError(e, `panel ${m.type}`);
+    }
+  }
+
+  private async export(kind: 'png' | 'csv' | 'npy', data?: string): Promise<void> {
+    const base = path.basename(labelOf(this.request.input)).replace(/\.[^.]*$/, '');
+    const defaults = { png: `${base}-loss.png`, csv: `${base}-classes.csv`, npy: `${base}-loss.npy` };
+    const dir = this.request.input.kind === 'file' ? path.dirname(this.request.input.path) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
+    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(dir, defaults[kind])) });
+    if (!target) return;
+    let bytes: Uint8Array;
+    if (kind === 'png') {
+      const m = /^data:image\/png;base64,(.*)$/.exec(data ?? '');
+      if (!m) throw new LensError('format', 'the view sent no PNG data');
+      bytes = Buffer.from(m[1], 'base64');
+    } else if (kind === 'csv') {
+      bytes = Buffer.from(data ?? '', 'utf8');
+    } else {
+      const r = this.session?.result;
+      if (!r?.maps) throw new LensError('io', 'no loss map to export (the input streamed; use the CLI with --out)');
+      bytes = encodeNpy({ dtype: 'float32', shape: r.lossShape, data: Float32Array.from(r.maps.loss) });
+    }
+    await vscode.workspace.fs.writeFile(target, bytes);
+    void vscode.window.showInformationMessage(`Cross-Entropy Lens: wrote ${vscode.workspace.asRelativePath(target, false)}`);
+  }
+
+  /** Recomputes when a training script rewrites the files (setting crossEntropyLens.autoRecompute). */
+  private watch(): void {
+    for (const s of [this.request.input, this.request.target]) {
+      if (s.kind !== 'file' || !fs.existsSync(path.dirname(s.path))) continue;
+      const spec = splitMemberSpec(s.path).path;
+      const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(spec)), path.basename(spec)));
+      const changed = (): void => {
+        clearTimeout(this.watchTimer);
+        this.watchTimer = setTimeout(() => void this.onFilesChanged(), 500);
+      };
+      this.disposables.push(w, w.onDidChange(changed), w.onDidCreate(changed));
+    }
+  }
+
+  private async onFilesChanged(): Promise<void> {
+    const mode = autoRecomputeSetting();
+    if (mode === 'off') return;
+    if (mode === 'ask') {
+      const pick = await vscode.window.showInformationMessage(`Cross-Entropy Lens: ${labelOf(this.request.input)} changed.`, 'Recompute');
+      if (pick !== 'Recompute') return;
+    }
+    await this.compute();
+  }
+
+  private dispose(): void {
+    this.running?.abort();
+    clearTimeout(this.watchTimer);
+    LossPanel.open.delete(keyOf(this.request));
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,29 @@
+// Reads the crossEntropyLens.* settings into kernel options and UI preferences.
+import * as vscode from 'vscode';
+import type { LossOptions } from '../kernel/types';
+
+export function lossOptionsFromSettings(scope?: vscode.Uri): Partial<LossOptions> {
+  const c = vscode.workspace.getConfiguration('crossEntropyLens', scope);
+  return {
+    ignoreIndex: c.get<number>('ignoreIndex', -100),
+    reduction: c.get<LossOptions['reduction']>('reduction', 'mean'),
+    labelSmoothing: c.get<number>('labelSmoothing', 0),
+    inputKind: c.get<LossOptions['inputKind']>('inputKind', 'logits'),
+    classDim: c.get<number>('classDim', 1),
+  };
+}
+
+export function maxWorkersSetting(): number {
+  return vscode.workspace.getConfiguration('crossEntropyLens').get<number>('maxWorkers', 0);
+}
+
+export type AutoRecompute = 'auto' | 'ask' | 'off';
+
+export function autoRecomputeSetting(): AutoRecompute {
+  return vscode.workspace.getConfiguration('crossEntropyLens').get<AutoRecompute>('autoRecompute', 'auto');
+}
+
+export function classNamesSetting(): string[] {
+  const v = vscode.workspace.getConfiguration('crossEntropyLens').get<unknown>('classNames', []);
+  return Array.isArray(v) ? v.map((x) => String(x)) : [];
+}

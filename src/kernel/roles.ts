@@ -1,0 +1,98 @@
+// Which tensor is the input, which the target, which the weight — decided from headers only (shape and
+// dtype), with the kernel's own shape rules, so pickers and explorer selections offer only pairs that
+// compute.
+import { isLensError } from '../errors';
+import { ROLE_NAMES } from '../tensor/npz';
+import { isFloatDType, type DType, type Tensor } from '../tensor/tensor';
+import { resolveOptions } from './options';
+import type { LossOptions } from './types';
+import { buildProblem } from './validate';
+
+export interface TensorMeta {
+  /** Stable identity (a file spec such as `a.npz:labels`). */
+  readonly id: string;
+  /** What to show (the file or member name). */
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+function headerOnly(m: TensorMeta): Tensor {
+  return { dtype: m.dtype, shape: m.shape, data: isFloatDType(m.dtype) ? new Float32Array(0) : new Int32Array(0) };
+}
+
+/** Whether input/target (and weight) form a valid problem; the kernel's error message otherwise. */
+export function checkPair(input: TensorMeta, target: TensorMeta, options?: Partial<LossOptions>, weight?: TensorMeta): string | null {
+  try {
+    const o = resolveOptions(options);
+    // A weight is checked by shape only; its values do not matter here.
+    const w = weight ? { dtype: weight.dtype, shape: weight.shape, data: new Float32Array(weight.shape.reduce((a, b) => a * b, 1)) } : null;
+    buildProblem({ input: headerOnly(input), target: headerOnly(target), weight: w }, o);
+    return null;
+  } catch (e) {
+    if (isLensError(e)) return e.message;
+    throw e;
+  }
+}
+
+function baseName(name: string): string {
+  const file = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\'), name.lastIndexOf(':')) + 1);
+  const dot = file.lastIndexOf('.');
+  return (dot > 0 ? file.slice(0, dot) : file).toLowerCase();
+}
+
+/** How much a name suggests a role: 2 an exact role name, 1 a role name inside it, 0 none. */
+export function roleScore(name: string, role: keyof typeof ROLE_NAMES): number {
+  const b = baseName(name);
+  const words = b.split(/[^a-z0-9]+/).filter(Boolean);
+  const names = ROLE_NAMES[role];
+  if (names.includes(b)) return 2;
+  if (words.some((w) => names.includes(w))) return 1;
+  return 0;
+}
+
+/** Target candidates that compute with `input`, likely names first (then class indices before probabilities). */
+export function rankTargets<T extends TensorMeta>(input: TensorMeta, candidates: readonly T[], options?: Partial<LossOptions>): T[] {
+  return candidates
+    .filter((c) => c.id !== input.id && checkPair(input, c, options) === null)
+    .map((c, i) => ({ c, i, score: roleScore(c.name, 'target') * 2 + (isFloatDType(c.dtype) ? 0 : 1) }))
+    .sort((a, b) => b.score - a.score || a.i - b.i)
+    .map((x) => x.c);
+}
+
+/** Input candidates: tensors with a class axis (at least 1-D floating, or anything with 2+ axes). */
+export function isInputCandidate(m: TensorMeta): boolean {
+  return (isFloatDType(m.dtype) && m.shape.length >= 1) || m.shape.length >= 2;
+}
+
+export type RoleAssignment =
+  | { readonly kind: 'ok'; readonly input: TensorMeta; readonly target: TensorMeta; readonly weight: TensorMeta | null }
+  | { readonly kind: 'ambiguous'; readonly options: ReadonlyArray<{ readonly input: TensorMeta; readonly target: TensorMeta; readonly weight: TensorMeta | null }> }
+  | { readonly kind: 'none'; readonly reason: string };
+
+/**
+ * Assigns roles to 2 or 3 tensors (an explorer selection): every ordering that the kernel accepts is a
+ * candidate; names break ties (logits/pred vs target/labels/mask); more than one survivor is ambiguous.
+ */
+export function assignRoles(metas: readonly TensorMeta[], options?: Partial<LossOptions>): RoleAssignment {
+  if (metas.length < 2 || metas.length > 3) return { kind: 'none', reason: `select 2 or 3 tensor files (input, target and optionally weight), not ${metas.length}` };
+  const found: Array<{ input: TensorMeta; target: TensorMeta; weight: TensorMeta | null; score: number }> = [];
+  let firstError = '';
+  for (const input of metas) {
+    for (const target of metas) {
+      if (target === input) continue;
+      const rest = metas.filter((m) => m !== input && m !== target);
+      const weight = rest[0] ?? null;
+      const err = checkPair(input, target, options, weight ?? undefined);
+      if (err === null) {
+        const score = roleScore(input.name, 'input') + roleScore(target.name, 'target') + (weight ? roleScore(weight.name, 'weight') : 0);
+        found.push({ input, target, weight, score });
+      } else if (!firstError) firstError = err;
+    }
+  }
+  if (found.length === 0) return { kind: 'none', reason: firstError || 'no input/target pair among the selected tensors' };
+  found.sort((a, b) => b.score - a.score);
+  const best = found.filter((f) => f.score === found[0].score);
+  if (best.length === 1) return { kind: 'ok', input: best[0].input, target: best[0].target, weight: best[0].weight };
+  return { kind: 'ambiguous', options: found.map(({ input, target, weight }) => ({ input, target, weight })) };
+}

@@ -1,0 +1,26 @@
+// Per-class probabilities of one sample, for the heatmap views (p(target), small multiples): the same
+// max-subtracted softmax as the loss, or the input itself for probs, exp for log-probs, sigmoid for bce.
+import type { InputKind, LossKind } from './types';
+
+/** x: (C, S) values of one sample; returns (C, S) probabilities as float32. */
+export function sampleProbabilities(x: ArrayLike<number>, C: number, S: number, kind: InputKind, loss: LossKind): Float32Array {
+  const out = new Float32Array(C * S);
+  if (loss === 'bce') {
+    for (let i = 0; i < C * S; i++) out[i] = 1 / (1 + Math.exp(-x[i]));
+    return out;
+  }
+  if (kind === 'probs') {
+    for (let i = 0; i < C * S; i++) out[i] = x[i];
+    return out;
+  }
+  if (kind === 'log-probs') {
+    for (let i = 0; i < C * S; i++) out[i] = Math.exp(x[i]);
+    return out;
+  }
+  const mx = new Float64Array(S).fill(-Infinity);
+  for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) if (!(x[c * S + s] <= mx[s])) mx[s] = x[c * S + s];
+  const sum = new Float64Array(S);
+  for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) sum[s] += Math.exp(x[c * S + s] - mx[s]);
+  for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) out[c * S + s] = Math.exp(x[c * S + s] - mx[s]) / sum[s];
+  return out;
+}

@@ -1,0 +1,77 @@
+// What the view asks after a computation: one sample's maps, class probabilities, and the breakdown of
+// one element — checked against the reference kernel's numbers for the same data.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { computeLoss, explainElement } from '../../../src/kernel/index';
+import type { Tensor } from '../../../src/tensor/tensor';
+import { Engine } from '../../../src/worker/engine';
+import { LossSession } from '../../../src/worker/session';
+import { DIST, randomLogits, randomTargets, writeNpy } from './helpers';
+
+describe('engine: a session serves the view', function () {
+  let engine: Engine;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-session-'));
+  before(() => (engine = new Engine({ distDir: DIST, maxWorkers: 2 })));
+  after(async () => {
+    await engine.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const input = randomLogits([3, 4, 5, 6], 7);
+  const target = randomTargets([3, 5, 6], 4, 8);
+  const xf = path.join(dir, 'x.npy');
+  const tf = path.join(dir, 't.npy');
+  writeNpy(xf, input);
+  writeNpy(tf, target);
+
+  it('gives one sample\'s maps with p(target) from a file source', async function () {
+    const s = await LossSession.open(engine, { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options: { ignoreIndex: 255 } });
+    const ref = computeLoss({ input, target, options: { ignoreIndex: 255 } });
+    const m = await s.sampleMapsWithProbs(2);
+    assert.deepEqual(m.shape, [5, 6]);
+    for (let i = 0; i < 30; i++) {
+      assert.ok(Math.abs(m.loss[i] - ref.lossMap[60 + i]) < 1e-5);
+      assert.equal(m.target[i], ref.targetClass[60 + i]);
+      assert.equal(m.predicted[i], ref.predicted[60 + i]);
+      if (!m.ignored[i]) assert.ok(Math.abs(Math.exp(-ref.lossMap[60 + i]) - (m.pTarget as Float32Array)[i]) < 1e-5, `p(target) at ${i}`);
+      else assert.ok(Number.isNaN((m.pTarget as Float32Array)[i]));
+    }
+    const cm = await s.classMaps(2);
+    for (let p = 0; p < 30; p++) {
+      let sum = 0;
+      for (let c = 0; c < 4; c++) sum += cm.probs[c * 30 + p];
+      assert.ok(Math.abs(sum - 1) < 1e-5);
+    }
+  });
+
+  it('explains an element with the kernel\'s own numbers', async function () {
+    const s = await LossSession.open(engine, { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options: { ignoreIndex: 255, labelSmoothing: 0.1 } });
+    const flat = 1 * 30 + 4 * 6 + 5; // sample 1, y 4, x 5
+    const want = explainElement({ input, target, options: { ignoreIndex: 255, labelSmoothing: 0.1 } }, flat);
+    const d = await s.explain(1, [4, 5]);
+    assert.ok(Math.abs(d.explanation.loss - want.loss) < 1e-6);
+    assert.deepEqual(d.explanation.inputs.map((v) => Math.fround(v)), want.inputs.map((v) => Math.fround(v)));
+    assert.equal(d.explanation.target, want.target);
+    assert.equal(d.top.length, 3);
+    assert.ok(d.top[0].prob >= d.top[1].prob && d.top[1].prob >= d.top[2].prob);
+  });
+
+  it('serves a classification strip and channels-last data', async function () {
+    const x: Tensor = randomLogits([6, 3], 1);
+    const t = randomTargets([6], 3, 2, -100, 0);
+    const s = await LossSession.open(engine, { input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t } });
+    const m = await s.sampleMapsWithProbs(0);
+    assert.equal(m.n, -1);
+    assert.deepEqual(m.shape, [6]);
+    const ref = computeLoss({ input: x, target: t });
+    for (let i = 0; i < 6; i++) assert.ok(Math.abs((m.pTarget as Float32Array)[i] - Math.exp(-ref.lossMap[i])) < 1e-6);
+    const nhwc = randomLogits([2, 3, 4, 5], 3);
+    const tt = randomTargets([2, 3, 4], 5, 4, -100, 0);
+    const s2 = await LossSession.open(engine, { input: { kind: 'tensor', tensor: nhwc }, target: { kind: 'tensor', tensor: tt }, options: { classDim: -1 } });
+    const m2 = await s2.sampleMapsWithProbs(1);
+    const ref2 = computeLoss({ input: nhwc, target: tt, options: { classDim: -1 } });
+    for (let i = 0; i < 12; i++) assert.ok(Math.abs((m2.pTarget as Float32Array)[i] - Math.exp(-ref2.lossMap[12 + i])) < 1e-6);
+  });
+});
