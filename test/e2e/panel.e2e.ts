@@ -1,0 +1,175 @@
+// The loss panel end to end in real VS Code: the palette flow, the explorer flow, the selection flow and
+// an error case, each checked against the CLI's numbers on the same files.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { ROOT, VsCode, sleep } from './harness';
+
+const EXAMPLES = path.join(ROOT, 'examples');
+
+function cliValue(...args: string[]): number {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args, '--json'], { cwd: EXAMPLES, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { value: number }).value;
+}
+
+const fmt6 = (v: number): string => Number(v.toPrecision(6)).toString();
+
+/** The frame of our webview (VS Code nests it in two iframes). */
+async function viewFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try {
+        if (await f.$('[data-testid="loss-value"], [data-testid="error"]')) return f;
+      } catch {
+        // frame navigated away
+      }
+    }
+    await sleep(250);
+  }
+  throw new Error('the loss panel did not appear');
+}
+
+async function lossText(frame: Frame): Promise<string> {
+  const el = frame.locator('[data-testid="loss-value"]');
+  await el.waitFor({ timeout: 60_000 });
+  // The value replaces a placeholder once the computation is done.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const t = (await el.innerText()).trim();
+    if (/\d/.test(t) || Date.now() > deadline) return t;
+    await sleep(200);
+  }
+}
+
+async function canvasIsNotBlank(frame: Frame): Promise<{ distinct: number; w: number; h: number }> {
+  return frame.locator('canvas[data-testid="heatmap"]').evaluate((c: HTMLCanvasElement) => {
+    const ctx = c.getContext('2d')!;
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    const colors = new Set<number>();
+    for (let i = 0; i < d.length; i += 4 * 7) colors.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return { distinct: colors.size, w: c.width, h: c.height };
+  });
+}
+
+describe('the loss panel in real VS Code', function () {
+  let vs: VsCode;
+  let tmpWorkspace: string;
+
+  before(async function () {
+    // A copy of the examples, so the tests can rewrite files without touching the repository.
+    tmpWorkspace = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-ws-'));
+    fs.cpSync(EXAMPLES, tmpWorkspace, { recursive: true });
+    vs = await VsCode.launch({ name: 'panel', workspace: tmpWorkspace, extension: { kind: 'dev' } });
+  });
+
+  after(async function () {
+    await vs?.close();
+    fs.rmSync(tmpWorkspace, { recursive: true, force: true });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await vs.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
+  });
+
+  it('palette: pick input and target, see the CLI\'s loss, a heatmap, the class table and a hover read-out', async function () {
+    const page = vs.workbench;
+    const expected = cliValue('segmentation/logits.npy', 'segmentation/target.npy');
+    await vs.runCommand('Cross-Entropy Lens: Compute Loss…');
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    await rows.filter({ hasText: 'segmentation/logits.npy' }).first().waitFor({ timeout: 30_000 });
+    await assert.doesNotReject(rows.filter({ hasText: '[2, 5, 64, 64] float32' }).first().waitFor({ timeout: 5000 }));
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.fill('segmentation/logits');
+    await page.keyboard.press('Enter');
+    await rows.filter({ hasText: 'segmentation/target.npy' }).first().waitFor({ timeout: 30_000 });
+    const first = await rows.first().innerText();
+    assert.match(first, /segmentation\/target\.npy/, 'the likely target comes first');
+    await page.keyboard.press('Enter');
+
+    const frame = await viewFrame(page);
+    assert.equal(await lossText(frame), fmt6(expected));
+    const canvas = await canvasIsNotBlank(frame);
+    assert.ok(canvas.w >= 64 && canvas.h >= 64, `canvas ${canvas.w}x${canvas.h}`);
+    assert.ok(canvas.distinct > 10, `only ${canvas.distinct} colours: blank heatmap?`);
+    const table = frame.locator('[data-testid="class-table"]');
+    for (const name of ['background', 'road', 'car', 'person', 'sky']) await table.getByText(name, { exact: true }).first().waitFor({ timeout: 10_000 });
+    await vs.screenshot('panel');
+    fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: path.join(ROOT, 'test-results', 'panel-readme.png') });
+
+    // Hover a pixel: the tooltip shows its target, prediction and loss.
+    const box = await frame.locator('canvas[data-testid="heatmap"]').boundingBox();
+    assert.ok(box);
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5);
+    const tip = frame.locator('[data-testid="tooltip"]');
+    await tip.waitFor({ state: 'visible', timeout: 10_000 });
+    const tipText = await tip.innerText();
+    assert.match(tipText, /target/i);
+    assert.match(tipText, /loss/i);
+    await vs.screenshot('hover');
+  });
+
+  it('explorer: two selected files, context menu, same loss as the CLI', async function () {
+    const page = vs.workbench;
+    const expected = cliValue('segmentation/logits.npy', 'segmentation/target.npy');
+    const explorerRow = (name: string) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+    await explorerRow('segmentation').click();
+    await explorerRow('logits.npy').waitFor({ timeout: 10_000 });
+    await explorerRow('logits.npy').click();
+    await explorerRow('target.npy').click({ modifiers: ['Control'] });
+    await explorerRow('target.npy').click({ button: 'right' });
+    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Compute Cross-Entropy Loss' }).first();
+    await menuItem.waitFor({ timeout: 10_000 });
+    await menuItem.click();
+    const frame = await viewFrame(page);
+    assert.equal(await lossText(frame), fmt6(expected));
+  });
+
+  it('selection: printed tensors selected in an editor, same loss as the CLI on the same numbers', async function () {
+    const page = vs.workbench;
+    const json = path.join(tmpWorkspace, 'printed_pair.json');
+    fs.writeFileSync(json, JSON.stringify({ logits: [[2.1, -0.3, 0.5], [0.2, 1.7, -1.1], [-0.4, 0.3, 2.2], [1.0, 1.0, 1.0]], labels: [0, 1, 1, 2] }));
+    const expected = cliValue(json, json);
+    await vs.runCommand('Go to File');
+    await page.keyboard.type('printed_tensors.py');
+    await sleep(500);
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+A');
+    await vs.runCommand('Cross-Entropy Lens: Compute Cross-Entropy Loss from Selection');
+    const frame = await viewFrame(page);
+    assert.equal(await lossText(frame), fmt6(expected));
+  });
+
+  it('watch + error: a training script rewrites the target with a channel axis; the panel recomputes and shows a readable error', async function () {
+    const page = vs.workbench;
+    const targetFile = path.join(tmpWorkspace, 'segmentation', 'target.npy');
+    const bytes = fs.readFileSync(targetFile);
+    // Same data, header shape (2, 64, 64) -> (2, 1, 64, 64): the classic [N, 1, H, W] mask.
+    const text = bytes.subarray(0, 128).toString('latin1').replace('(2, 64, 64)', '(2, 1, 64, 64)');
+    const header = Buffer.from(text.slice(0, 127).padEnd(127, ' ') + '\n', 'latin1');
+    fs.writeFileSync(targetFile, Buffer.concat([header, bytes.subarray(128)]));
+    let frame: Frame | null = null;
+    const deadline = Date.now() + 60_000;
+    while (!frame && Date.now() < deadline) {
+      for (const f of page.frames()) {
+        try {
+          if (await f.$('[data-testid="error"]:visible')) frame = f;
+        } catch {
+          // frame navigated away
+        }
+      }
+      await sleep(250);
+    }
+    assert.ok(frame, 'no error shown after the target changed');
+    const msg = await frame.locator('[data-testid="error"]').innerText();
+    assert.match(msg, /singleton channel axis/);
+    assert.match(msg, /squeeze axis 1/);
+    await vs.screenshot('error');
+  });
+});
