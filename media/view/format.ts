@@ -44,3 +44,13 @@ export function classLabel(names: readonly string[] | null | undefined, c: numbe
   const name = className(names, c);
   return name === String(c) ? name : `${c} (${name})`;
 }
+
+/** "a,b,c" → numbers; '' → null (no weights); undefined when it does not parse. */
+export function parseWeights(text: string): number[] | null | undefined {
+  const t = text.trim();
+  if (t === '') return null;
+  const parts = t.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter((p) => p !== '');
+  const out = parts.map(Number);
+  if (out.length === 0 || out.some((v) => !Number.isFinite(v))) return undefined;
+  return out;
+}

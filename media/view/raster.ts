@@ -214,3 +214,35 @@ export function downsample(rgba: Uint8ClampedArray, width: number, height: numbe
   }
   return { rgba: out, width: w, height: h };
 }
+
+/**
+ * A probability plane (values in [0, 1]) of slice `slice` drawn straight at thumbnail size: nearest
+ * neighbour sampling to at most maxSide pixels per side, then the colormap (NaN in the NaN colour).
+ */
+export function probabilityThumbnail(values: ArrayLike<number>, g: Geometry, slice: number, colormap: ColormapName, maxSide: number): { rgba: Uint8ClampedArray; width: number; height: number } {
+  const f = Math.max(1, Math.max(g.width, g.height) / maxSide);
+  const w = Math.max(1, Math.floor(g.width / f));
+  const h = Math.max(1, Math.floor(g.height / f));
+  const lut = colormapLUT(colormap);
+  const d = fixedDomain(0, 1);
+  const out = new Uint8ClampedArray(w * h * 4);
+  const base = slice * g.count;
+  for (let y = 0; y < h; y++) {
+    const sy = f === 1 ? y : Math.min(g.height - 1, Math.floor((y + 0.5) * f));
+    for (let x = 0; x < w; x++) {
+      const sx = f === 1 ? x : Math.min(g.width - 1, Math.floor((x + 0.5) * f));
+      const i = sy * g.width + sx;
+      const o = (y * w + x) * 4;
+      if (i >= g.count) continue;
+      const li = lutIndex(values[base + i], d);
+      if (li === NAN_INDEX) put(out, o, COLORS.nan);
+      else {
+        out[o] = lut[li * 4];
+        out[o + 1] = lut[li * 4 + 1];
+        out[o + 2] = lut[li * 4 + 2];
+        out[o + 3] = 255;
+      }
+    }
+  }
+  return { rgba: out, width: w, height: h };
+}

@@ -120,7 +120,8 @@ export function lutIndex(v: number, d: Domain): number {
   } else {
     t = (v - d.min) / (d.max - d.min);
   }
-  const i = Math.floor(t * 256);
+  // The tiny nudge keeps values that sit exactly on a bin edge (up to rounding) in the upper bin.
+  const i = Math.floor(t * 256 + 1e-9);
   return i > 255 ? 255 : i < 0 ? 0 : i;
 }
 

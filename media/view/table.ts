@@ -2,51 +2,58 @@
 import type { ClassStats } from '../../src/kernel/types';
 import { className } from './format';
 
-export type SortKey = 'class' | 'count' | 'ignored' | 'weight' | 'lossMean' | 'lossSum' | 'share' | 'accuracy' | 'iou';
+export type SortKey = 'class' | 'name' | 'count' | 'ignored' | 'weight' | 'lossMean' | 'lossSum' | 'share' | 'accuracy' | 'iou';
 export type SortDir = 'asc' | 'desc';
 export interface SortSpec {
   readonly key: SortKey;
   readonly dir: SortDir;
 }
-export const SORT_KEYS: readonly SortKey[] = ['class', 'count', 'ignored', 'weight', 'lossMean', 'lossSum', 'share', 'accuracy', 'iou'];
+export const SORT_KEYS: readonly SortKey[] = ['class', 'name', 'count', 'ignored', 'weight', 'lossMean', 'lossSum', 'share', 'accuracy', 'iou'];
 export const DEFAULT_SORT: SortSpec = { key: 'class', dir: 'asc' };
 
 /** Direction a column starts in when first clicked: numbers largest first, the class column in order. */
 export function defaultDir(key: SortKey): SortDir {
-  return key === 'class' ? 'asc' : 'desc';
+  return key === 'class' || key === 'name' ? 'asc' : 'desc';
 }
 
-/** Next sort after clicking a column header: toggles direction on the same column. */
-export function nextSort(current: SortSpec, key: SortKey): SortSpec {
+/**
+ * Next sort after clicking a column header: the same column flips direction. The class column cycles
+ * index ascending, index descending, then (when classes have names) name ascending and descending.
+ */
+export function nextSort(current: SortSpec, key: SortKey, hasNames = false): SortSpec {
+  if (key === 'class' || key === 'name') {
+    if (current.key === 'class' && current.dir === 'asc') return { key: 'class', dir: 'desc' };
+    if (current.key === 'class' && current.dir === 'desc') return hasNames ? { key: 'name', dir: 'asc' } : { key: 'class', dir: 'asc' };
+    if (current.key === 'name' && current.dir === 'asc') return { key: 'name', dir: 'desc' };
+    return { key: 'class', dir: 'asc' };
+  }
   if (current.key === key) return { key, dir: current.dir === 'asc' ? 'desc' : 'asc' };
   return { key, dir: defaultDir(key) };
 }
 
-function numeric(row: ClassStats, key: Exclude<SortKey, 'class'>): number {
+function numeric(row: ClassStats, key: Exclude<SortKey, 'class' | 'name'>): number {
   return row[key];
 }
 
 /**
  * Rows sorted by a column. NaN (an empty class's mean, accuracy or IoU) always goes last, whichever the
- * direction; ties keep class index order. The class column sorts by index, or by name when names exist.
+ * direction; ties keep class index order. The class column sorts by class index ('name' by name).
  */
 export function sortClasses(rows: readonly ClassStats[], spec: SortSpec, names: readonly string[] = []): ClassStats[] {
   const sign = spec.dir === 'asc' ? 1 : -1;
-  const byName = spec.key === 'class' && names.length > 0;
-  const collator = byName ? new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' }) : null;
+  const key = spec.key;
+  if (key === 'class') return [...rows].sort((a, b) => sign * (a.index - b.index));
+  if (key === 'name') {
+    const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+    return [...rows].sort((a, b) => sign * collator.compare(className(names, a.index), className(names, b.index)) || a.index - b.index);
+  }
   return [...rows].sort((a, b) => {
-    let d: number;
-    if (spec.key === 'class') {
-      d = collator ? collator.compare(className(names, a.index), className(names, b.index)) : a.index - b.index;
-      if (d === 0) d = a.index - b.index;
-      return sign * d || a.index - b.index;
-    }
-    const va = numeric(a, spec.key);
-    const vb = numeric(b, spec.key);
+    const va = numeric(a, key);
+    const vb = numeric(b, key);
     const na = Number.isNaN(va);
     const nb = Number.isNaN(vb);
     if (na || nb) return na && nb ? a.index - b.index : na ? 1 : -1;
-    d = va === vb ? 0 : va < vb ? -1 : 1;
+    const d = va === vb ? 0 : va < vb ? -1 : 1;
     return sign * d || a.index - b.index;
   });
 }

@@ -99,7 +99,7 @@ export async function computeLoss(services: HostServices, inputUri?: vscode.Uri,
     if (!target) return;
     LossPanel.show(services, { input: fileSpec(input), target: fileSpec(target), weight: null, options: options ?? {} });
   } catch (e) {
-    await showError(e, 'Compute Loss');
+    void showError(e, 'Compute Loss');
   }
 }
 
@@ -125,7 +125,7 @@ export async function computeLossForSelectedFiles(services: HostServices, clicke
     const spec = (m: TensorMeta): SourceSpec => ({ kind: 'file', path: (m as TensorEntry).spec });
     LossPanel.show(services, { input: spec(choice.input), target: spec(choice.target), weight: choice.weight ? spec(choice.weight) : null, options: options ?? {} });
   } catch (e) {
-    await showError(e, 'Compute Cross-Entropy Loss for selected files');
+    void showError(e, 'Compute Cross-Entropy Loss for selected files');
   }
 }
 
@@ -202,7 +202,7 @@ export async function computeLossFromSelection(services: HostServices, options?:
     }
     LossPanel.show(services, { input, target, weight: null, options: options ?? {} });
   } catch (e) {
-    await showError(e, 'Compute Cross-Entropy Loss from Selection');
+    void showError(e, 'Compute Cross-Entropy Loss from Selection');
   }
 }
 

@@ -67,6 +67,7 @@ export class LossPanel {
   private running: AbortController | null = null;
   private readonly disposables: vscode.Disposable[] = [];
   private lastError: string | null = null;
+  private lastSeconds = 0;
   private watchTimer: ReturnType<typeof setTimeout> | undefined;
 
   static show(services: HostServices, request: PanelRequest): LossPanel {
@@ -199,6 +200,7 @@ export class LossPanel {
       );
     }, NOTIFY_AFTER_MS);
     const started = performance.now();
+    log().info(`computing ${labelOf(this.request.input)} vs ${labelOf(this.request.target)}`);
     try {
       const req = this.engineRequest();
       const session = await LossSession.open(this.services.engine(), req, {
@@ -211,15 +213,17 @@ export class LossPanel {
       });
       if (ac.signal.aborted) return;
       this.session = session;
-      const seconds = (performance.now() - started) / 1000;
-      this.post({ type: 'summary', summary: await this.summary(session, seconds) });
+      this.lastSeconds = (performance.now() - started) / 1000;
+      log().info(`computed ${labelOf(this.request.input)} vs ${labelOf(this.request.target)} in ${this.lastSeconds.toFixed(3)} s`);
+      this.post({ type: 'summary', summary: await this.summary(session, this.lastSeconds) });
       await this.sendSample(0);
     } catch (e) {
       if (this.running !== ac) return; // superseded by a newer computation
       const msg = messageOf(e);
       this.lastError = msg;
       this.post({ type: 'error', message: msg });
-      await showError(e, `computing ${labelOf(this.request.input)} vs ${labelOf(this.request.target)}`);
+      // Not awaited: the notification stays until the user dismisses it, and the computation is over now.
+      void showError(e, `computing ${labelOf(this.request.input)} vs ${labelOf(this.request.target)}`);
     } finally {
       clearTimeout(notify);
       finish();
@@ -275,10 +279,12 @@ export class LossPanel {
     try {
       switch (m.type) {
         case 'ready':
-          if (this.session) {
-            this.post({ type: 'summary', summary: await this.summary(this.session, 0) });
+          // A shown-again view restores itself from the host: the latest outcome, error or result.
+          if (this.lastError) this.post({ type: 'error', message: this.lastError });
+          else if (this.session) {
+            this.post({ type: 'summary', summary: await this.summary(this.session, this.lastSeconds) });
             await this.sendSample(0);
-          } else if (this.lastError) this.post({ type: 'error', message: this.lastError });
+          }
           this.post({ type: 'hostState', state: this.request });
           return;
         case 'setOptions': {
@@ -305,7 +311,8 @@ export class LossPanel {
       }
     } catch (e) {
       log().warn(`panel request ${m.type} failed: ${messageOf(e)}`);
-      if (m.type !== 'explain') await showError(e, `panel ${m.type}`);
+      if (m.type !== 'explain') void showError(e, `panel ${m.type}`);
+      else this.post({ type: 'note', message: `no breakdown: ${messageOf(e)}` });
     }
   }
 

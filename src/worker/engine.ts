@@ -243,6 +243,8 @@ export class Engine {
     const { memory, generation } = this.workingMemory(pages);
     const buf = memory.buffer as unknown as SharedArrayBuffer;
     if (plan.weight) new Float32Array(buf, wOff, C).set(plan.weight.data);
+    // The memory is reused between requests: the kernel adds to the confusion counts, so start from zero.
+    new Float64Array(buf, confOff, W * C * C).fill(0);
     const init: WasmInit = { module, memory, generation };
     const pool = this.getPool();
 

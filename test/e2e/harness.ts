@@ -198,15 +198,28 @@ export class VsCode {
     return this.page;
   }
 
-  /** Runs a command by its palette title, the way a person does. */
-  async runCommand(title: string): Promise<void> {
+  /**
+   * Runs a command by its palette title, the way a person does. Right after start-up the extension host
+   * may not have registered contributions yet ("No matching commands"), so the query is retyped until the
+   * command shows up.
+   */
+  async runCommand(title: string, timeoutMs = 30_000): Promise<void> {
     const page = this.workbench;
     const input = page.locator('.quick-input-widget .quick-input-box input');
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await input.fill(`>${title}`);
     const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-    await row.waitFor({ state: 'visible', timeout: 10_000 });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!(await input.isVisible())) await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(`>${title}`);
+      try {
+        await row.waitFor({ state: 'visible', timeout: 2000 });
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await input.fill('>');
+      }
+    }
     await input.press('Enter');
   }
 

@@ -15,7 +15,7 @@ const ALLOWED = [
   /^extension\/(readme|changelog)\.md$/i,
   /^extension\/LICENSE(\.txt)?$/i,
   /^extension\/dist\/(extension|worker|cli|panel|renderer)\.js$/,
-  /^extension\/dist\/[\w-]+\.wasm$/,
+  /^extension\/dist\/[\w.-]+\.wasm$/,
   /^extension\/media\/[\w./-]+\.(css|svg|png)$/,
   /^extension\/python\/cross_entropy_lens\.py$/,
 ];

@@ -120,6 +120,15 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
     assertStatsEqual(general[0], general[1]);
   });
 
+  it('gives the same statistics when one engine computes the same request twice (reused memory)', async function () {
+    const e = engine({ maxWorkers: 2 });
+    const req: EngineRequest = { input: t(randomLogits([2, 4, 16, 16], 61)), target: t(randomTargets([2, 16, 16], 4, 62)), options: { ignoreIndex: 255 } };
+    const a = await e.compute(req);
+    const b = await e.compute(req);
+    assertStatsEqual(a, b);
+    assert.ok(a.stats.accuracy <= 1);
+  });
+
   it('streams a .npy larger than its in-memory budget, block by block, with the same numbers', async function () {
     const input = randomLogits([9, 5, 20, 30], 41);
     const target = randomTargets([9, 20, 30], 5, 42);
