@@ -1,7 +1,7 @@
 // Messages between the engine (host side) and its worker threads. The panel and notebook renderer
 // messages join this module with their issues, so every side shares one typed vocabulary.
 import type { StatsPartial } from './kernel/stats';
-import type { ClassStats, ElementExplanation, LossOptions, WorstElement } from './kernel/types';
+import type { ClassStats, ElementExplanation, LossOptions, LossResult, WorstElement } from './kernel/types';
 import type { DType } from './tensor/tensor';
 
 /** A tensor living in shared memory: `data` is a view over a SharedArrayBuffer (or shared wasm memory). */
@@ -116,6 +116,43 @@ export interface ViewSummary {
   readonly engine: string;
   /** Per-sample maps are available (false when the input streamed and only statistics were kept). */
   readonly mapsAvailable: boolean;
+}
+
+/** What a summary adds to a computed result: labels, names and how it was computed. */
+export interface SummaryLabels {
+  readonly title: string;
+  readonly input: TensorLabel;
+  readonly target: TensorLabel;
+  readonly weight: readonly number[] | null;
+  readonly classNames: readonly string[];
+  readonly seconds: number;
+  readonly engine: string;
+  readonly mapsAvailable: boolean;
+}
+
+/** The view's summary of a kernel or engine result (the panel host, the renderer and tests build it here). */
+export function toViewSummary(
+  r: Pick<LossResult, 'options' | 'value' | 'numerator' | 'denominator' | 'targetKind' | 'lossShape' | 'stats'>,
+  labels: SummaryLabels,
+): ViewSummary {
+  const s = r.stats;
+  return {
+    ...labels,
+    options: r.options,
+    value: r.value,
+    numerator: r.numerator,
+    denominator: r.denominator,
+    targetKind: r.targetKind,
+    lossShape: r.lossShape,
+    perClass: s.perClass,
+    confusion: Array.from(s.confusion),
+    ignoredCount: s.ignoredCount,
+    elementCount: s.elementCount,
+    accuracy: s.accuracy,
+    nanCount: s.nanCount,
+    infCount: s.infCount,
+    worst: s.worst,
+  };
 }
 
 /** The per-element maps of one sample (for classification inputs, all samples as one strip). */

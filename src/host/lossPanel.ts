@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LensError } from '../errors';
 import type { LossOptions } from '../kernel/types';
-import type { HostToView, ViewSummary, ViewToHost } from '../protocol';
+import { toViewSummary, type HostToView, type ViewSummary, type ViewToHost } from '../protocol';
 import { splitMemberSpec } from '../tensor/load';
 import { encodeNpy } from '../tensor/npy';
 import type { Tensor } from '../tensor/tensor';
@@ -235,30 +235,16 @@ export class LossPanel {
     const r = s.result;
     const names = await classNamesFor(this.request.input.kind === 'file' ? this.request.input.path : null, classNamesSetting());
     const weight = this.request.weight ? Array.from((await this.weightValues()) ?? []) : null;
-    return {
+    return toViewSummary(r, {
       title: `${labelOf(this.request.input)} vs ${labelOf(this.request.target)}`,
       input: { label: labelOf(this.request.input), shape: r.input.shape, dtype: r.input.dtype },
       target: { label: labelOf(this.request.target), shape: r.target.shape, dtype: r.target.dtype },
       weight,
-      options: r.options,
-      value: r.value,
-      numerator: r.numerator,
-      denominator: r.denominator,
-      targetKind: r.targetKind,
-      lossShape: r.lossShape,
       classNames: names,
-      perClass: r.stats.perClass,
-      confusion: Array.from(r.stats.confusion),
-      ignoredCount: r.stats.ignoredCount,
-      elementCount: r.stats.elementCount,
-      accuracy: r.stats.accuracy,
-      nanCount: r.stats.nanCount,
-      infCount: r.stats.infCount,
-      worst: r.stats.worst,
       seconds,
       engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}${r.streamed ? ', streamed' : ''}`,
       mapsAvailable: r.maps !== null,
-    };
+    });
   }
 
   private async weightValues(): Promise<ArrayLike<number> | null> {

@@ -151,7 +151,8 @@ export class Engine {
     const plan = planFast(req, options, this.wasm());
     if (plan) {
       const run = this.fastQueue.then(() => this.runFast(req, options, plan, ctl));
-      this.fastQueue = run.catch(() => undefined);
+      // The next fast request waits for this one, including jobs still finishing after a cancel.
+      this.fastQueue = run.catch(() => undefined).then(() => this.draining);
       try {
         return await run;
       } finally {
@@ -196,6 +197,7 @@ export class Engine {
 
   /** Fast requests share the working memory, so they run one at a time. */
   private fastQueue: Promise<unknown> = Promise.resolve();
+  private draining: Promise<unknown> = Promise.resolve();
 
   private async runFast(req: EngineRequest, options: LossOptions, plan: FastPlan, ctl: ComputeControls): Promise<EngineResult> {
     const module = this.wasm()!;
@@ -265,8 +267,9 @@ export class Engine {
       if (ctl.signal?.aborted) throw cancelled();
     };
     let keep: FastPlan['keep'];
+    let loading: Promise<void> | null = null;
     try {
-      let loading: Promise<void> | null = load(0);
+      loading = load(0);
       for (let k = 0; k < blocks.length; k++) {
         await loading;
         loading = k + 1 < blocks.length ? load(k + 1) : null;
@@ -303,7 +306,7 @@ export class Engine {
             if (v !== options.ignoreIndex && (v < 0 || v >= C)) return targetRangeError(v, b0 * S + i, plan.lossShape, C, options.ignoreIndex);
           }
           return targetRangeError(res.value, res.flat, plan.lossShape, C, options.ignoreIndex);
-        });
+        }, false, (settled) => (this.draining = settled));
         for (const p of partials) mergeInto(merged, p, topK);
         const lossView = new Float32Array(buf, r.loss, nb * S);
         if (out) out.append(lossView);
@@ -312,6 +315,9 @@ export class Engine {
       out?.finish();
     } catch (e) {
       out?.abort();
+      // A read-ahead may still be writing into the working memory: the next request waits for it.
+      const pending = loading;
+      if (pending) this.draining = Promise.all([this.draining, pending.catch(() => undefined)]);
       throw e;
     } finally {
       progress.stop();
@@ -552,6 +558,7 @@ async function runJobs(
   onDone: (index: number) => void,
   onOther: (r: WorkerResponse) => LensError | null,
   terminateOnAbort = false,
+  drain?: (settled: Promise<unknown>) => void,
 ): Promise<StatsPartial[]> {
   const results = new Array<StatsPartial>(jobs.length);
   let next = 0;
@@ -583,11 +590,19 @@ async function runJobs(
       }
     }
   };
+  const all = Promise.all(Array.from({ length: Math.min(pool.size, jobs.length) }, lane));
+  // Cancellation answers at once; jobs already on a worker finish in the background (a few ms each) and
+  // `drain` lets the caller wait for them before reusing the memory they write.
+  const abortedNow = new Promise<void>((resolve) => {
+    if (aborted) resolve();
+    signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
   try {
-    await Promise.all(Array.from({ length: Math.min(pool.size, jobs.length) }, lane));
+    await Promise.race([all, abortedNow]);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
+  if (aborted) drain?.(all.catch(() => undefined));
   if (aborted) throw cancelled();
   if (failure) throw failure;
   return results;

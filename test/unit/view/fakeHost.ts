@@ -1,7 +1,7 @@
 // A stand-in for the extension host, for the view's DOM test and the preview page: synthetic
 // segmentation logits run through the real kernel, answering the view's messages as the host would.
 import { computeLoss, explainElement, type LossOptions, type LossRequest, type LossResult } from '../../../src/kernel/index';
-import type { ClassMaps, ElementDetail, HostToView, SampleMaps, ViewSummary, ViewToHost } from '../../../src/protocol';
+import { toViewSummary, type ClassMaps, type ElementDetail, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../../../src/protocol';
 import type { Tensor } from '../../../src/tensor/tensor';
 
 export const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
@@ -93,33 +93,16 @@ export class FakeHost {
   }
 
   summary(): ViewSummary {
-    const r = this.result;
-    const s = r.stats;
-    const shapeIn = this.req.input.shape;
-    return {
+    return toViewSummary(this.result, {
       title: 'Synthetic segmentation',
-      input: { label: 'examples/logits.npy', shape: shapeIn, dtype: 'float32' },
+      input: { label: 'examples/logits.npy', shape: this.req.input.shape, dtype: 'float32' },
       target: { label: 'examples/target.npy', shape: this.req.target.shape, dtype: 'int64' },
       weight: this.weight,
-      options: r.options,
-      value: r.value,
-      numerator: r.numerator,
-      denominator: r.denominator,
-      targetKind: r.targetKind,
-      lossShape: r.lossShape,
       classNames: this.o.classNames ?? [],
-      perClass: s.perClass,
-      confusion: Array.from(s.confusion),
-      ignoredCount: s.ignoredCount,
-      elementCount: s.elementCount,
-      accuracy: s.accuracy,
-      nanCount: s.nanCount,
-      infCount: s.infCount,
-      worst: s.worst,
       seconds: 0.042,
       engine: 'pure-ts (fake host)',
       mapsAvailable: true,
-    };
+    });
   }
 
   private softmaxAt(n: number, s: number): number[] {
