@@ -26,11 +26,25 @@ function main(): void {
   const base: ViewState = isColormap(preferred) ? { ...DEFAULT_STATE, colormap: preferred } : DEFAULT_STATE;
   const saved = vscode.getState();
   const initialState = sanitizeState(saved, base);
+  // The host's own data (what to recompute after a window reload) is kept beside the view state.
+  let host: unknown = saved !== null && typeof saved === 'object' ? (saved as { host?: unknown }).host : undefined;
+  let viewState: ViewState = initialState;
+  const persist = (): void => vscode.setState({ ...viewState, host });
   const view = createView(root, (msg) => vscode.postMessage(msg), {
     initialState,
-    onStateChange: (s) => vscode.setState(s),
+    onStateChange: (s) => {
+      viewState = s;
+      persist();
+    },
   });
-  window.addEventListener('message', (e: MessageEvent<HostToView>) => view.receive(e.data));
+  window.addEventListener('message', (e: MessageEvent<HostToView>) => {
+    if (e.data.type === 'hostState') {
+      host = e.data.state;
+      persist();
+      return;
+    }
+    view.receive(e.data);
+  });
   window.addEventListener('pagehide', () => view.dispose());
   vscode.postMessage({ type: 'ready' });
 }

@@ -14,7 +14,7 @@ import type { Tensor } from '../tensor/tensor';
 import type { Engine, EngineRequest, TensorSource } from '../worker/engine';
 import { LossSession } from '../worker/session';
 import { log, messageOf, showError } from './log';
-import { autoRecomputeSetting, classNamesSetting, lossOptionsFromSettings } from './settings';
+import { autoRecomputeSetting, classNamesSetting, colormapSetting, lossOptionsFromSettings } from './settings';
 import { classNamesFor } from './tensorFiles';
 
 export const PANEL_VIEW_TYPE = 'crossEntropyLens.panel';
@@ -151,7 +151,7 @@ export class LossPanel {
 <title>Cross-Entropy Loss</title>
 </head>
 <body>
-<div id="root"></div>
+<div id="root" data-colormap="${colormapSetting()}"></div>
 <script nonce="${n}" src="${script}"></script>
 </body>
 </html>`;

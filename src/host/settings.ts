@@ -27,3 +27,11 @@ export function classNamesSetting(): string[] {
   const v = vscode.workspace.getConfiguration('crossEntropyLens').get<unknown>('classNames', []);
   return Array.isArray(v) ? v.map((x) => String(x)) : [];
 }
+
+const COLORMAPS = ['viridis', 'magma', 'turbo', 'gray'] as const;
+
+/** The default colormap, validated: it is written into the webview's HTML. */
+export function colormapSetting(): (typeof COLORMAPS)[number] {
+  const v = vscode.workspace.getConfiguration('crossEntropyLens').get<string>('colormap', 'viridis');
+  return (COLORMAPS as readonly string[]).includes(v) ? (v as (typeof COLORMAPS)[number]) : 'viridis';
+}

@@ -7,8 +7,9 @@
 export const CE_ACC = {
   numerator: 0,
   denominator: 1,
+  /** sum of -w[t] log p[t]; equals numerator when labelSmoothing is 0. */
   nllSum: 2,
-  /** Only accumulated when labelSmoothing > 0. */
+  /** sum of -sum_c w[c] log p[c]; only accumulated when labelSmoothing > 0. */
   smoothSum: 3,
   ignored: 4,
   nan: 5,
@@ -32,8 +33,11 @@ export interface CeWasmKernel {
    * or 0; acc: f64 accumulators (ceAccLength(C), see CE_ACC), added to; confusion: f64 (C, C) indexed
    * [target * C + predicted], added to, or 0. Returns -1, or the first s in [s0, s1) whose target is
    * neither in [0, C) nor ignoreIndex (outputs are then unspecified).
-   * Calls on disjoint [s0, s1) with disjoint outputs may run concurrently. Rows are read fastest when
-   * s0 is a multiple of 16 and x + 4 * S * c is 64-byte aligned.
+   * Calls on disjoint [s0, s1) with disjoint outputs, acc and confusion may run concurrently; nothing
+   * else may write acc or confusion during a call (the kernel reads confusion's row and column sums before
+   * and after to derive the counts). labelSmoothing is a float64, as the reference uses it. Pixels are
+   * processed in groups of 16 starting at multiples of 16: ranges starting there, with 64-byte aligned
+   * rows, read whole cache lines. A pixel's loss bits and argmax do not depend on how ranges are split.
    */
   ceIndexF32(
     x: number, t: number, w: number, C: number, S: number, s0: number, s1: number, ignoreIndex: number,
@@ -92,6 +96,42 @@ function wrap(instance: WebAssembly.Instance): CeWasmKernel {
  */
 export function instantiateCeKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): CeWasmKernel {
   return wrap(new WebAssembly.Instance(module, ceImports(memory)));
+}
+
+/** Bytes warmUpCeKernel writes; the upper half of the reserved prefix holds them (the module keeps nothing there). */
+export const WARM_UP_BYTES = 32768;
+
+/**
+ * Runs the kernel on a small synthetic problem (plain, label smoothing, weighted label smoothing) so that
+ * V8 compiles its optimised tier before real data arrives: a fresh instance starts in the baseline
+ * compiler, about 3-5x slower, and the first sample of a file would pay for that. About 3 ms. Overwrites
+ * WARM_UP_BYTES at `at` (by default the top of the reserved prefix; workers warming up at once write the
+ * same bytes there, which is harmless).
+ */
+export function warmUpCeKernel(k: CeWasmKernel, memory: WebAssembly.Memory, at = k.reservedBytes - WARM_UP_BYTES): void {
+  const C = 21;
+  const S = 256;
+  const x = at;
+  const t = x + C * S * 4;
+  const w = t + S * 4;
+  const loss = w + 96; // C floats, padded so the f64 arrays below stay 8-byte aligned
+  const pred = loss + S * 4;
+  const acc = pred + S * 4;
+  const conf = acc + ceAccLength(C) * 8;
+  if (conf + C * C * 8 > at + WARM_UP_BYTES) throw new Error('warm-up layout exceeds WARM_UP_BYTES');
+  const buf = memory.buffer;
+  const xs = new Float32Array(buf, x, C * S);
+  for (let i = 0; i < xs.length; i++) xs[i] = ((i * 7919) % 1000) / 100 - 5;
+  const ts = new Int32Array(buf, t, S);
+  for (let s = 0; s < S; s++) ts[s] = s % 20 === 19 ? -100 : (s * 13) % C;
+  new Float32Array(buf, w, C).fill(1);
+  // Each variant is its own function to V8, tiered up on its own; ten calls each pass the threshold.
+  for (const [wp, eps] of [[0, 0], [0, 0.1], [w, 0.1]]) {
+    for (let r = 0; r < 10; r++) {
+      new Float64Array(buf, acc, ceAccLength(C) + C * C).fill(0);
+      k.ceIndexF32(x, t, wp, C, S, 0, S, -100, eps, loss, pred, acc, conf);
+    }
+  }
 }
 
 export async function instantiateCeKernelAsync(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<CeWasmKernel> {

@@ -2,13 +2,16 @@
 // shared wasm memory. Counts and float sums come back as a StatsPartial; the confusion matrix accumulates
 // in this worker's own region of the memory (integer counts: exact in any order) and is read at the end.
 import { pushWorst, type StatsPartial, emptyPartial } from '../kernel/stats';
-import { ceAccLength, instantiateCeKernel, type CeWasmKernel } from '../kernel/wasmKernel';
+import { ceAccLength, instantiateCeKernel, warmUpCeKernel, type CeWasmKernel } from '../kernel/wasmKernel';
 import type { FastChunkJob, WorkerResponse } from '../protocol';
 
 let kernel: { generation: number; k: CeWasmKernel; memory: WebAssembly.Memory } | null = null;
 
 export function initWasm(module: WebAssembly.Module, memory: WebAssembly.Memory, generation: number): void {
-  kernel = { generation, k: instantiateCeKernel(module, memory), memory };
+  const k = instantiateCeKernel(module, memory);
+  // A fresh instance runs baseline-compiled code at first; a short warm-up moves it to optimized code.
+  warmUpCeKernel(k, memory);
+  kernel = { generation, k, memory };
 }
 
 export function runFastChunk(job: FastChunkJob & { generation: number }): WorkerResponse {

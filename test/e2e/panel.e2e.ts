@@ -65,7 +65,8 @@ describe('the loss panel in real VS Code', function () {
     // A copy of the examples, so the tests can rewrite files without touching the repository.
     tmpWorkspace = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-ws-'));
     fs.cpSync(EXAMPLES, tmpWorkspace, { recursive: true });
-    vs = await VsCode.launch({ name: 'panel', workspace: tmpWorkspace, extension: { kind: 'dev' } });
+    // Single clicks in the explorer only select (no editor steals focus between the clicks of a multi-select).
+    vs = await VsCode.launch({ name: 'panel', workspace: tmpWorkspace, extension: { kind: 'dev' }, settings: { 'workbench.list.openMode': 'doubleClick' } });
   });
 
   after(async function () {
@@ -115,6 +116,23 @@ describe('the loss panel in real VS Code', function () {
     await vs.screenshot('hover');
   });
 
+  it('options edited in the panel recompute: label_smoothing 0.1 gives the CLI\'s value with --label-smoothing 0.1', async function () {
+    const page = vs.workbench;
+    const expected = cliValue('segmentation/logits.npy', 'segmentation/target.npy', '--label-smoothing', '0.1');
+    const frame = await viewFrame(page);
+    const field = frame.locator('input[name="labelSmoothing"]');
+    await field.fill('0.1');
+    await field.press('Enter');
+    await field.evaluate((el: HTMLInputElement) => el.dispatchEvent(new Event('change', { bubbles: true })));
+    const value = frame.locator('[data-testid="loss-value"]');
+    await frame.waitForFunction((want) => document.querySelector('[data-testid="loss-value"]')?.textContent?.trim() === want, fmt6(expected), { timeout: 30_000 });
+    assert.equal((await value.innerText()).trim(), fmt6(expected));
+    // Back to the settings' value for the tests that follow.
+    await field.fill('0');
+    await field.evaluate((el: HTMLInputElement) => el.dispatchEvent(new Event('change', { bubbles: true })));
+    await frame.waitForFunction((want) => document.querySelector('[data-testid="loss-value"]')?.textContent?.trim() === want, fmt6(cliValue('segmentation/logits.npy', 'segmentation/target.npy')), { timeout: 30_000 });
+  });
+
   it('explorer: two selected files, context menu, same loss as the CLI', async function () {
     const page = vs.workbench;
     const expected = cliValue('segmentation/logits.npy', 'segmentation/target.npy');
@@ -122,9 +140,8 @@ describe('the loss panel in real VS Code', function () {
     await explorerRow('segmentation').click();
     await explorerRow('logits.npy').waitFor({ timeout: 10_000 });
     await explorerRow('logits.npy').click();
-    // logits.npy and target.npy are neighbours: extend the selection with the keyboard.
-    await page.locator('.explorer-folders-view .monaco-list').first().focus();
-    await page.keyboard.press('Shift+ArrowDown');
+    await explorerRow('target.npy').click({ modifiers: ['Control'] });
+    await page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: 'target.npy' }).waitFor({ timeout: 5000 });
     await explorerRow('target.npy').click({ button: 'right' });
     const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Compute Cross-Entropy Loss' }).first();
     await menuItem.waitFor({ timeout: 10_000 });

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { crossEntropyMaps } from '../../../src/kernel/crossEntropy';
 import { computeLoss, resolveOptions, type LossRequest, type LossResult } from '../../../src/kernel/index';
 import { buildProblem, type CeProblem } from '../../../src/kernel/validate';
-import { CE_ACC, ceAccLength, instantiateCeKernel, sharedMemorySupported, simdSupported } from '../../../src/kernel/wasmKernel';
+import { CE_ACC, ceAccLength, instantiateCeKernel, sharedMemorySupported, simdSupported, WARM_UP_BYTES, warmUpCeKernel } from '../../../src/kernel/wasmKernel';
 import { Arena, loadModule, rng, runCase, type CeCase, type CeOutputs } from './wasmHelpers';
 
 const F32_ULP = 2 ** -23;
@@ -152,6 +152,17 @@ describe('wasm kernel: feature detection and loading', function () {
     assert.ok(new Uint8Array(a.memory.buffer, 0, rb).every((b) => b === 0));
   });
 
+  it('warms up inside the top of the reserved prefix and nowhere else', function () {
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
+    const k = instantiateCeKernel(loadModule(), memory);
+    warmUpCeKernel(k, memory);
+    const bytes = new Uint8Array(memory.buffer);
+    const top = k.reservedBytes - WARM_UP_BYTES;
+    assert.ok(bytes.subarray(0, top).every((b) => b === 0));
+    assert.ok(bytes.subarray(k.reservedBytes).every((b) => b === 0));
+    assert.ok(bytes.subarray(top, k.reservedBytes).some((b) => b !== 0));
+  });
+
   it('the unshared module runs on an ordinary memory', function () {
     const memory = new WebAssembly.Memory({ initial: 4 });
     const k = instantiateCeKernel(loadModule('ce.unshared.wasm'), memory);
@@ -245,6 +256,31 @@ describe('wasm kernel: against the float64 reference', function () {
     assert.equal(out.loss[14], 0);
   });
 
+  it('segment-like maps: runs of one target and one prediction, confident logits far apart', function () {
+    const rand = rng(77);
+    for (const [C, S] of [[5, 3000], [21, 4099], [3, 64], [150, 2000]]) {
+      const k = makeCase(rand, C, S, { weights: C !== 21, eps: C === 3 ? 0.2 : 0, ignoreIndex: 255, ignoreRate: 0, scale: 2, sp: NO_SPECIALS });
+      // Runs of 1 to 60 pixels; the target class wins by 5 to 90 (beyond the kernel's rescaling step),
+      // sometimes another class does.
+      let s = 0;
+      while (s < S) {
+        const len = 1 + Math.floor(rand() * 60);
+        const tc = rand() < 0.05 ? 255 : Math.floor(rand() * C);
+        const winner = rand() < 0.8 && tc !== 255 ? tc : Math.floor(rand() * C);
+        const margin = 5 + rand() * 85;
+        for (let i = s; i < Math.min(S, s + len); i++) {
+          k.t[i] = tc;
+          k.x[winner * S + i] += margin;
+        }
+        s += len;
+      }
+      for (const [s0, s1] of [[0, S], [7, S - 3]]) {
+        check(k, s0, s1, runCase(a, k, s0, s1), `segments C ${C} S ${S} [${s0}, ${s1})`);
+        check(k, s0, s1, runCase(a, k, s0, s1, { confusion: false }), `segments without confusion C ${C}`, false);
+      }
+    }
+  });
+
   it('all elements ignored', function () {
     for (const ignoreIndex of [-100, 2]) {
       const C = 7;
@@ -293,6 +329,16 @@ describe('wasm kernel: against the float64 reference', function () {
         assert.equal(out.ret, cse.want, `bad ${JSON.stringify(cse.bad)} ignore ${cse.ignore} [${cse.s0}, ${cse.s1})`);
       }
     }
+  });
+
+  it('no classes: every element must be ignored', function () {
+    const k: CeCase = { C: 0, S: 9, x: new Float32Array(0), t: new Int32Array(9).fill(-100), w: null, ignoreIndex: -100, labelSmoothing: 0 };
+    const out = runCase(a, k, 2, 9);
+    assert.equal(out.ret, -1);
+    assert.deepEqual(Array.from(out.loss.subarray(2)), new Array<number>(7).fill(0));
+    assert.equal(out.acc[CE_ACC.ignored], 7);
+    k.t[5] = 0;
+    assert.equal(runCase(a, k, 2, 9).ret, 5);
   });
 
   it('adds to the accumulators instead of overwriting them', function () {
