@@ -564,12 +564,20 @@ async function runJobs(
   let next = 0;
   let failure: Error | null = null;
   let aborted = false;
+  // Cancellation answers at once; jobs already on a worker finish in the background (a few ms each) and
+  // `drain` lets the caller wait for them before reusing the memory they write.
+  let wakeOnAbort: () => void = () => undefined;
+  const abortedNow = new Promise<void>((resolve) => (wakeOnAbort = resolve));
   const onAbort = (): void => {
     aborted = true;
     if (terminateOnAbort) void pool.terminateBusy();
+    wakeOnAbort();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
-  if (signal?.aborted) aborted = true;
+  if (signal?.aborted) {
+    aborted = true;
+    wakeOnAbort();
+  }
   const lane = async (): Promise<void> => {
     while (next < jobs.length && !failure && !aborted) {
       const i = next++;
@@ -591,12 +599,6 @@ async function runJobs(
     }
   };
   const all = Promise.all(Array.from({ length: Math.min(pool.size, jobs.length) }, lane));
-  // Cancellation answers at once; jobs already on a worker finish in the background (a few ms each) and
-  // `drain` lets the caller wait for them before reusing the memory they write.
-  const abortedNow = new Promise<void>((resolve) => {
-    if (aborted) resolve();
-    signal?.addEventListener('abort', () => resolve(), { once: true });
-  });
   try {
     await Promise.race([all, abortedNow]);
   } finally {
