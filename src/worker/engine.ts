@@ -255,7 +255,11 @@ export class Engine {
     // Reading and computing each count for half of the progress bar.
     const bytesPerSample = C * S * plan.inputItemSize + S * plan.targetItemSize;
     const progress = new Progress(ctl.onProgress, 2 * N * S);
-    const onBytes = (n: number): void => progress.add((n / bytesPerSample) * S);
+    const onBytes = (n: number): void => {
+      // Reads come in 8 MiB pieces: stopping between pieces keeps cancellation prompt while streaming.
+      if (ctl.signal?.aborted) throw cancelled();
+      progress.add((n / bytesPerSample) * S);
+    };
     const blocks: Array<[number, number]> = [];
     for (let b0 = 0; b0 < N; b0 += blockSamples) blocks.push([b0, Math.min(N, b0 + blockSamples)]);
     const load = async (k: number): Promise<void> => {
