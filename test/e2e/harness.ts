@@ -208,6 +208,8 @@ export class VsCode {
     const input = page.locator('.quick-input-widget .quick-input-box input');
     const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
     const deadline = Date.now() + timeoutMs;
+    // Focus the workbench itself first: keys pressed while a webview has focus go to the webview.
+    await page.locator('.part.sidebar .composite.title').first().click();
     for (;;) {
       if (!(await input.isVisible())) await page.keyboard.press('F1');
       await input.waitFor({ state: 'visible', timeout: 10_000 });
