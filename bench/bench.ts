@@ -14,6 +14,7 @@ import { computeLoss } from '../src/kernel/index';
 import { decodeNpy, encodeNpy } from '../src/tensor/npy';
 import type { Tensor } from '../src/tensor/tensor';
 import { Engine } from '../src/worker/engine';
+import { xorshift } from './random';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -25,13 +26,7 @@ const log = (s: string): void => {
   if (!asJson) console.log(s);
 };
 
-let seed = 12345;
-function rnd(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 4294967296;
-}
+const rnd = xorshift();
 function makeCase(N: number, C: number, H: number, W: number): { input: Tensor; target: Tensor } {
   const x = new Float32Array(N * C * H * W);
   for (let i = 0; i < x.length; i++) x[i] = (rnd() - 0.5) * 8;

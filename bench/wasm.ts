@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ceAccLength, instantiateCeKernel, simdSupported } from '../src/kernel/wasmKernel';
 import { decodeNpy, encodeNpy } from '../src/tensor/npy';
+import { xorshift } from './random';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,14 +33,8 @@ if (!simdSupported()) {
   process.exit(1);
 }
 
-// Deterministic pseudo-random data (xorshift), the same generator as bench/kernel.ts.
-let seed = 12345;
-function rnd(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 4294967296;
-}
+// Deterministic pseudo-random data, the same generator as bench/bench.ts.
+const rnd = xorshift();
 
 // Memory layout: reserved | logits | targets | loss | pred | weight | acc | confusion, 64-byte aligned.
 const module = new WebAssembly.Module(fs.readFileSync(wasmPath));
