@@ -10,6 +10,8 @@ export function moveAxis(t: Tensor, from: number, to: number): Tensor {
   for (let d = 0; d < nd; d++) if (d !== from) order.push(d);
   order.splice(to, 0, from);
   const newShape = order.map((d) => t.shape[d]);
+  // A shape-only stand-in (no values, see validate.shapeOnly) moves its shape and nothing else.
+  if (t.data.length === 0) return { dtype: t.dtype, shape: newShape, data: t.data };
   const srcStrides = cStrides(t.shape);
   const permStrides = order.map((d) => srcStrides[d]);
   const total = numel(newShape);

@@ -3,10 +3,10 @@
 // compute.
 import { isLensError } from '../errors';
 import { ROLE_NAMES } from '../tensor/npz';
-import { isFloatDType, type DType, type Tensor } from '../tensor/tensor';
+import { isFloatDType, type DType } from '../tensor/tensor';
 import { resolveOptions } from './options';
 import type { LossOptions } from './types';
-import { buildProblem } from './validate';
+import { buildProblem, shapeOnly } from './validate';
 
 export interface TensorMeta {
   /** Stable identity (a file spec such as `a.npz:labels`). */
@@ -17,17 +17,13 @@ export interface TensorMeta {
   readonly dtype: DType;
 }
 
-function headerOnly(m: TensorMeta): Tensor {
-  return { dtype: m.dtype, shape: m.shape, data: isFloatDType(m.dtype) ? new Float32Array(0) : new Int32Array(0) };
-}
-
 /** Whether input/target (and weight) form a valid problem; the kernel's error message otherwise. */
 export function checkPair(input: TensorMeta, target: TensorMeta, options?: Partial<LossOptions>, weight?: TensorMeta): string | null {
   try {
     const o = resolveOptions(options);
     // A weight is checked by shape only; its values do not matter here.
     const w = weight ? { dtype: weight.dtype, shape: weight.shape, data: new Float32Array(weight.shape.reduce((a, b) => a * b, 1)) } : null;
-    buildProblem({ input: headerOnly(input), target: headerOnly(target), weight: w }, o);
+    buildProblem({ input: shapeOnly(input), target: shapeOnly(target), weight: w }, o);
     return null;
   } catch (e) {
     if (isLensError(e)) return e.message;

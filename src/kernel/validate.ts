@@ -42,6 +42,14 @@ export type Problem = CeProblem | BceProblem;
 
 const SQUEEZE_HINT = (axis: number): string => `target.squeeze(${axis}) in PyTorch, np.squeeze(target, ${axis}) in NumPy`;
 
+/**
+ * A stand-in with a tensor's dtype and shape but no values, for checking shapes from headers alone: the
+ * range scan over an empty array finds nothing, so buildProblem reports only shape and dtype problems.
+ */
+export function shapeOnly(t: { readonly dtype: Tensor['dtype']; readonly shape: readonly number[] }): Tensor {
+  return { dtype: t.dtype, shape: t.shape, data: isFloatDType(t.dtype) ? new Float32Array(0) : new Int32Array(0) };
+}
+
 export function buildProblem(req: LossRequest, options: LossOptions): Problem {
   return options.loss === 'bce' ? buildBce(req, options) : buildCe(req, options);
 }

@@ -15,11 +15,11 @@ import { reducedValue } from '../kernel/index';
 import { resolveOptions, normalizeAxis } from '../kernel/options';
 import { emptyPartial, finalizeStats, mergeInto, type StatsPartial } from '../kernel/stats';
 import type { LossOptions, LossResult, LossStats } from '../kernel/types';
-import { buildProblem, targetRangeError } from '../kernel/validate';
+import { buildProblem, shapeOnly, targetRangeError } from '../kernel/validate';
 import { ceAccLength, instantiateCeKernel, simdSupported } from '../kernel/wasmKernel';
 import { splittableSamples } from '../kernel/partial';
 import { encodeNpyHeader } from '../tensor/npy';
-import { isFloatDType, isIntegerDType, numel, type Tensor, type TensorData } from '../tensor/tensor';
+import { isIntegerDType, numel, type Tensor } from '../tensor/tensor';
 import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
 import { closeNpy, openNpy, readF32, readI32, type NpyFile } from './npyFile';
 import { WorkerPool, type WasmInit } from './pool';
@@ -366,7 +366,7 @@ export class Engine {
       input: share(input), target: share(target), weight: weight ? share(weight) : null, posWeight: posWeight ? share(posWeight) : null, options, topK,
     };
     // Shapes come from a header-only problem build; the full checks run in a worker.
-    const problem = buildProblem({ input: headerOnly(input), target: headerOnly(target), weight, posWeight }, options);
+    const problem = buildProblem({ input: shapeOnly(input), target: shapeOnly(target), weight, posWeight }, options);
     const M = numel(problem.lossShape);
     const outs = {
       outLoss: allocShared('float64', problem.lossShape, 'f64'),
@@ -449,11 +449,6 @@ function isNpyPath(p: string): boolean {
   return p.toLowerCase().endsWith('.npy') && splitMemberSpec(p).member === undefined;
 }
 
-function headerOnly(t: { dtype: Tensor['dtype']; shape: readonly number[] }): Tensor {
-  // Shape and dtype checks need no values; an empty array makes the range scan a no-op.
-  return { dtype: t.dtype, shape: t.shape, data: isFloatDType(t.dtype) ? new Float32Array(0) : new Int32Array(0) };
-}
-
 function describe(src: TensorSource): Loadable | { readonly kind: 'header-free' } {
   if (src.kind === 'tensor') return { kind: 'tensor', tensor: src.tensor };
   if (!isNpyPath(src.path)) return { kind: 'header-free' };
@@ -510,7 +505,7 @@ function planFast(req: EngineRequest, options: LossOptions, wasm: WebAssembly.Mo
   try {
     const weight = req.weight ? loadWhole(req.weight, 'weight') : null;
     // The kernel's own shape checks, on headers only: the same messages as the reference path.
-    const p = buildProblem({ input: headerOnly(im), target: headerOnly(tm), weight }, options);
+    const p = buildProblem({ input: shapeOnly(im), target: shapeOnly(tm), weight }, options);
     if (p.loss !== 'ce' || p.targetKind !== 'index') {
       closeBoth();
       return null;
@@ -685,4 +680,3 @@ class NpyStreamWriter {
   }
 }
 
-export type { TensorData };
