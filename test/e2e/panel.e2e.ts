@@ -133,9 +133,22 @@ describe('the loss panel in real VS Code', function () {
     await frame.waitForFunction((want) => document.querySelector('[data-testid="loss-value"]')?.textContent?.trim() === want, fmt6(cliValue('segmentation/logits.npy', 'segmentation/target.npy')), { timeout: 30_000 });
   });
 
+  it('survives Developer: Reload Window: the panel comes back and recomputes from its saved request', async function () {
+    const page = vs.workbench;
+    await vs.runCommand('Developer: Reload Window');
+    await page.waitForTimeout(3000);
+    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    const frame = await viewFrame(page, 90_000);
+    assert.equal(await lossText(frame), fmt6(cliValue('segmentation/logits.npy', 'segmentation/target.npy')));
+    await vs.screenshot('after-reload');
+  });
+
   it('explorer: two selected files, context menu, same loss as the CLI', async function () {
     const page = vs.workbench;
     const expected = cliValue('segmentation/logits.npy', 'segmentation/target.npy');
+    // No panel may be open already: the one this test reads must come from the menu.
+    await vs.runCommand('View: Close All Editors');
+    await page.locator('.tab', { hasText: 'Loss:' }).first().waitFor({ state: 'detached', timeout: 10_000 });
     const explorerRow = (name: string) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
     await explorerRow('segmentation').click();
     await explorerRow('logits.npy').waitFor({ timeout: 10_000 });
@@ -145,7 +158,8 @@ describe('the loss panel in real VS Code', function () {
     await explorerRow('target.npy').click({ button: 'right' });
     const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Compute Cross-Entropy Loss' }).first();
     await menuItem.waitFor({ timeout: 10_000 });
-    await menuItem.click();
+    await menuItem.hover();
+    await page.keyboard.press('Enter');
     const frame = await viewFrame(page);
     assert.equal(await lossText(frame), fmt6(expected));
   });
