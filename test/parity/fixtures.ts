@@ -6,21 +6,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../../src/errors';
 import { computeLoss, explainElement } from '../../src/kernel/index';
-import type { InputKind, LossKind, LossRequest, LossResult, Reduction } from '../../src/kernel/types';
+import type { LossOptions, LossRequest, LossResult } from '../../src/kernel/types';
 import { readNpz } from '../../src/tensor/npz';
 import { numel, type Tensor } from '../../src/tensor/tensor';
 
 /** JSON has no NaN or infinities: the generator writes them as strings. */
 export type JsonNumber = number | 'NaN' | 'Infinity' | '-Infinity';
 
-export interface CaseOptions {
-  readonly loss: LossKind;
-  readonly reduction: Reduction;
-  readonly ignoreIndex: number;
-  readonly labelSmoothing: number;
-  readonly inputKind: InputKind;
-  readonly classDim: number;
-}
+/** The manifest writes every option, exactly the kernel's LossOptions. */
+export type CaseOptions = LossOptions;
 
 export interface ComputedExpect {
   /** The reduced value (null for reduction 'none'). */
