@@ -208,4 +208,55 @@ describe('the loss panel in real VS Code', function () {
     assert.match(msg, /squeeze axis 1/);
     await vs.screenshot('error');
   });
+
+  it('long work: a progress notification with Cancel appears, and Cancel stops it with a readable message', async function () {
+    const page = vs.workbench;
+    // 1.5 GiB of zero logits (a sparse file): long enough to cancel, free to create.
+    const dir = path.join(tmpWorkspace, 'big');
+    fs.mkdirSync(dir, { recursive: true });
+    const sparse = (file: string, descr: string, shape: number[], item: number): void => {
+      const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
+      const pad = 128 - 10 - dict.length - 1;
+      const text = dict + ' '.repeat(pad) + '\n';
+      const buf = Buffer.alloc(10);
+      buf.write('\x93NUMPY', 0, 'latin1');
+      buf[6] = 1;
+      buf[7] = 0;
+      buf.writeUInt16LE(text.length, 8);
+      fs.writeFileSync(file, Buffer.concat([buf, Buffer.from(text, 'latin1')]));
+      fs.truncateSync(file, 128 + shape.reduce((a, b) => a * b, 1) * item);
+    };
+    sparse(path.join(dir, 'logits.npy'), '<f4', [24, 16, 1024, 1024], 4);
+    sparse(path.join(dir, 'target.npy'), '<i8', [24, 1024, 1024], 8);
+    await vs.runCommand('View: Close All Editors');
+    await vs.runCommand('Cross-Entropy Lens: Compute Loss…');
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    await rows.filter({ hasText: 'big/logits.npy' }).first().waitFor({ timeout: 30_000 });
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.fill('big/logits');
+    await page.keyboard.press('Enter');
+    await rows.filter({ hasText: 'big/target.npy' }).first().waitFor({ timeout: 30_000 });
+    await input.fill('big/target');
+    await page.keyboard.press('Enter');
+    const toast = page.locator('.notification-toast', { hasText: 'computing loss' }).first();
+    await toast.waitFor({ timeout: 15_000 });
+    await vs.screenshot('progress');
+    await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
+    const started = Date.now();
+    let frame: Frame | null = null;
+    while (!frame && Date.now() - started < 20_000) {
+      for (const f of page.frames()) {
+        try {
+          if (await f.$('[data-testid="error"]:visible')) frame = f;
+        } catch {
+          // frame navigated away
+        }
+      }
+      await sleep(100);
+    }
+    assert.ok(frame, 'no message after Cancel');
+    assert.match(await frame.locator('[data-testid="error"]').innerText(), /cancelled/);
+    await toast.waitFor({ state: 'detached', timeout: 5000 });
+  });
 });
+
