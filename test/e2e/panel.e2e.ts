@@ -180,6 +180,46 @@ describe('the loss panel in real VS Code', function () {
     assert.equal(await lossText(frame), fmt6(expected));
   });
 
+  it('selection of one tensor asks for the other: a typed target list gives the CLI\'s value', async function () {
+    const page = vs.workbench;
+    const json = path.join(tmpWorkspace, 'printed_pair.json');
+    const expected = cliValue(json, json);
+    await vs.runCommand('Go to File');
+    await page.keyboard.type('printed_tensors.py');
+    await sleep(500);
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor .view-lines').first().click();
+    // Lines 5-8 hold the logits literal only.
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type('5');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+ArrowDown');
+    await vs.runCommand('Cross-Entropy Lens: Compute Cross-Entropy Loss from Selection');
+    const how = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Type a list' }).first();
+    await how.waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    const box = page.locator('.quick-input-widget .quick-input-box input');
+    await box.waitFor({ state: 'visible', timeout: 10_000 });
+    await box.fill('[0, 1, 1, 2]');
+    await page.keyboard.press('Enter');
+    const deadline = Date.now() + 30_000;
+    let text = '';
+    while (Date.now() < deadline && text !== fmt6(expected)) {
+      for (const f of page.frames()) {
+        try {
+          const el = await f.$('[data-testid="loss-value"]');
+          const t = el ? ((await el.textContent()) ?? '').trim() : '';
+          if (t === fmt6(expected)) text = t;
+        } catch {
+          // frame navigated away
+        }
+      }
+      await sleep(200);
+    }
+    assert.equal(text, fmt6(expected));
+  });
+
   it('watch + error: a training script rewrites the target with a channel axis; the panel recomputes and shows a readable error', async function () {
     const page = vs.workbench;
     const targetFile = path.join(tmpWorkspace, 'segmentation', 'target.npy');
