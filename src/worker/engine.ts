@@ -21,11 +21,10 @@ import { splittableSamples } from '../kernel/partial';
 import { encodeNpyHeader } from '../tensor/npy';
 import { isIntegerDType, numel, type Tensor } from '../tensor/tensor';
 import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
-import { closeNpy, openNpy, readF32, readI32, type NpyFile } from './npyFile';
+import { closeNpy, isNpyPath, openNpy, readF32, readI32, type NpyFile } from './npyFile';
 import { WorkerPool, type WasmInit } from './pool';
 import { readTensorFile } from './readTensorFile';
 import { allocShared, share, viewOf } from './shared';
-import { splitMemberSpec } from '../tensor/load';
 
 export type TensorSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'tensor'; readonly tensor: Tensor; readonly label?: string };
 
@@ -445,9 +444,6 @@ interface FastPlan {
   keep?: { loss: Float32Array; predicted: Int32Array; target: Int32Array };
 }
 
-function isNpyPath(p: string): boolean {
-  return p.toLowerCase().endsWith('.npy') && splitMemberSpec(p).member === undefined;
-}
 
 function describe(src: TensorSource): Loadable | { readonly kind: 'header-free' } {
   if (src.kind === 'tensor') return { kind: 'tensor', tensor: src.tensor };

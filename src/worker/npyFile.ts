@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { LensError, fmtShape, unravelIndex } from '../errors';
 import { halfToFloat } from '../tensor/float16';
+import { splitMemberSpec } from '../tensor/load';
 import { parseNpyHeader, type NpyHeader } from '../tensor/npy';
 import { describeFsError } from './readTensorFile';
 
@@ -16,6 +17,11 @@ export interface NpyFile {
 
 const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const SCRATCH_BYTES = 8 << 20;
+
+/** A plain .npy path (not an `.npz:member` spec): the only kind read by ranges. */
+export function isNpyPath(p: string): boolean {
+  return p.toLowerCase().endsWith('.npy') && splitMemberSpec(p).member === undefined;
+}
 
 export function openNpy(path: string): NpyFile {
   let fd: number;

@@ -6,10 +6,9 @@ import { explainElement } from '../kernel/index';
 import { moveAxis } from '../kernel/layout';
 import { normalizeAxis } from '../kernel/options';
 import type { ClassMaps, ElementDetail, SampleMaps } from '../protocol';
-import { splitMemberSpec } from '../tensor/load';
 import { numel, type Tensor, type TensorData } from '../tensor/tensor';
 import type { ComputeControls, Engine, EngineRequest, EngineResult } from './engine';
-import { closeNpy, openNpy, readF32 } from './npyFile';
+import { closeNpy, isNpyPath, openNpy, readF32 } from './npyFile';
 import { readTensorFile } from './readTensorFile';
 import { allocShared, share, viewOf } from './shared';
 
@@ -148,7 +147,7 @@ export class LossSession {
     const o = this.result.options;
     const nd = this.result.input.shape.length;
     const standard = !g.strip && nd >= 2 && (o.loss === 'bce' || normalizeAxis(o.classDim, nd) === 1);
-    if (src.kind === 'file' && standard && /\.npy$/i.test(src.path) && splitMemberSpec(src.path).member === undefined) {
+    if (src.kind === 'file' && standard && isNpyPath(src.path)) {
       const f = openNpy(src.path);
       try {
         if (!f.header.fortranOrder && (f.header.dtype === 'float32' || f.header.dtype === 'float16')) {

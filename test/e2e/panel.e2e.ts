@@ -35,6 +35,22 @@ async function viewFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
   throw new Error('the loss panel did not appear');
 }
 
+/** The frame whose error element is showing, or null after the timeout. */
+async function frameShowingError(page: Page, timeoutMs: number): Promise<Frame | null> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try {
+        if (await f.$('[data-testid="error"]:visible')) return f;
+      } catch {
+        // frame navigated away
+      }
+    }
+    await sleep(100);
+  }
+  return null;
+}
+
 async function lossText(frame: Frame): Promise<string> {
   const el = frame.locator('[data-testid="loss-value"]');
   await el.waitFor({ timeout: 60_000 });
@@ -230,18 +246,7 @@ describe('the loss panel in real VS Code', function () {
     fs.writeFileSync(targetFile, Buffer.concat([header, bytes.subarray(128)]));
     // Bring the segmentation panel to the front (other panels opened since).
     await page.locator('.tab', { hasText: 'Loss: logits.npy' }).first().click();
-    let frame: Frame | null = null;
-    const deadline = Date.now() + 60_000;
-    while (!frame && Date.now() < deadline) {
-      for (const f of page.frames()) {
-        try {
-          if (await f.$('[data-testid="error"]:visible')) frame = f;
-        } catch {
-          // frame navigated away
-        }
-      }
-      await sleep(250);
-    }
+    const frame = await frameShowingError(page, 60_000);
     assert.ok(frame, 'no error shown after the target changed');
     const msg = await frame.locator('[data-testid="error"]').innerText();
     assert.match(msg, /singleton channel axis/);
@@ -282,18 +287,7 @@ describe('the loss panel in real VS Code', function () {
     await toast.waitFor({ timeout: 15_000 });
     await vs.screenshot('progress');
     await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
-    const started = Date.now();
-    let frame: Frame | null = null;
-    while (!frame && Date.now() - started < 20_000) {
-      for (const f of page.frames()) {
-        try {
-          if (await f.$('[data-testid="error"]:visible')) frame = f;
-        } catch {
-          // frame navigated away
-        }
-      }
-      await sleep(100);
-    }
+    const frame = await frameShowingError(page, 20_000);
     assert.ok(frame, 'no message after Cancel');
     assert.match(await frame.locator('[data-testid="error"]').innerText(), /cancelled/);
     await toast.waitFor({ state: 'detached', timeout: 5000 });
