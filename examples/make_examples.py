@@ -38,4 +38,58 @@ labels = rng.integers(0, 4, size=8)
 with open(os.path.join(HERE, "classification", "pair.json"), "w") as f:
     json.dump({"logits": cls_logits.tolist(), "labels": labels.tolist()}, f, indent=1)
 
+# A notebook with stored outputs of our MIME type: VS Code renders them with the extension's notebook
+# renderer without running any kernel. The outputs are exactly what the cells' display() calls emit.
+import sys  # noqa: E402
+
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+from cross_entropy_lens import MIME, to_payload, _text  # noqa: E402
+
+
+def code_cell(source, payload, count):
+    return {
+        "cell_type": "code",
+        "execution_count": count,
+        "metadata": {},
+        "source": source.strip("\n").splitlines(keepends=True),
+        "outputs": [{"output_type": "display_data", "metadata": {},
+                     "data": {MIME: payload, "text/plain": [_text(payload)]}}],
+    }
+
+
+seg_payload = to_payload(np.load(os.path.join(HERE, "segmentation", "logits.npy")),
+                         np.load(os.path.join(HERE, "segmentation", "target.npy")),
+                         ignore_index=255, class_names=CLASSES)
+cls_payload = to_payload(np.array(cls_logits, dtype=np.float32), labels, label_smoothing=0.1)
+notebook = {
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": [
+            "# Cross-Entropy Lens in a notebook\n", "\n",
+            "`display(logits, target, ...)` from `python/cross_entropy_lens.py` shows the loss, the per-class table and\n",
+            "the per-pixel heatmaps right under the cell. The outputs below are stored: no kernel is needed to see them.\n"]},
+        code_cell("""
+import sys; sys.path.insert(0, "../../python")
+import numpy as np
+from cross_entropy_lens import display
+
+logits = np.load("../segmentation/logits.npy")   # (2, 5, 64, 64) float32
+target = np.load("../segmentation/target.npy")   # (2, 64, 64) int64, 255 on the border
+display(logits, target, ignore_index=255, class_names=["background", "road", "car", "person", "sky"])
+""", seg_payload, 1),
+        code_cell("""
+import json
+pair = json.load(open("../classification/pair.json"))
+display(np.array(pair["logits"], dtype=np.float32), np.array(pair["labels"]), label_smoothing=0.1)
+""", cls_payload, 2),
+    ],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                 "language_info": {"name": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 4,
+}
+os.makedirs(os.path.join(HERE, "notebook"), exist_ok=True)
+with open(os.path.join(HERE, "notebook", "losses.ipynb"), "w") as f:
+    json.dump(notebook, f, indent=1)
+    f.write("\n")
+
 print("wrote examples")

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { COMMANDS, computeLoss, computeLossForSelectedFiles, computeLossFromSelection } from './host/commands';
 import { disposeLog } from './host/log';
 import { LossPanel, PANEL_VIEW_TYPE, type HostServices } from './host/lossPanel';
+import { registerNotebookRenderer } from './host/notebookRenderer';
 import { maxWorkersSetting } from './host/settings';
 import type { LossOptions } from './kernel/types';
 import { Engine } from './worker/engine';
@@ -35,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi 
         LossPanel.revive(services, panel, state);
       },
     }),
+    registerNotebookRenderer(services),
     vscode.workspace.onDidChangeConfiguration((e) => {
       // A new worker count takes effect with the next computation.
       if (e.affectsConfiguration('crossEntropyLens.maxWorkers') && engine) {

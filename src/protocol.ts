@@ -206,3 +206,22 @@ export type ViewToHost =
   | { readonly type: 'explain'; readonly n: number; readonly index: readonly number[] }
   | { readonly type: 'export'; readonly kind: 'png' | 'csv' | 'npy'; readonly data?: string }
   | { readonly type: 'openInPanel' };
+
+// -------------------------------------------------------------------------------------------------------
+// Notebook renderer <-> extension host (vscode.notebooks.createRendererMessaging). Messages travel as JSON
+// in their wire form (src/wire.ts). One renderer page shows many outputs, so each message names its output.
+
+export const RENDERER_ID = 'cross-entropy-lens-renderer';
+
+export type RendererToHost =
+  /** Compute the loss of a payload (the output's JSON, decoded and checked again on the host). */
+  | { readonly type: 'compute'; readonly outputId: string; readonly payload: unknown }
+  /** What the output's view asked for (select a sample, explain a pixel, new options, open in panel…). */
+  | { readonly type: 'view'; readonly outputId: string; readonly msg: ViewToHost }
+  /** The output is gone: its session can be dropped. */
+  | { readonly type: 'dispose'; readonly outputId: string };
+
+export interface HostToRenderer {
+  readonly outputId: string;
+  readonly msg: HostToView;
+}

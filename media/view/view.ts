@@ -25,6 +25,8 @@ export type { ViewState } from './state';
 export interface ViewOptions {
   /** Notebook output: smaller heatmap, an "Open in panel" button. */
   readonly compact?: boolean;
+  /** False where no extension host can save files or open panels (a notebook page without messaging). */
+  readonly hostActions?: boolean;
   readonly initialState?: ViewState;
   readonly onStateChange?: (s: ViewState) => void;
 }
@@ -257,6 +259,7 @@ class LossView {
     this.csvButton = h('button', { type: 'button', class: 'cel-button', text: 'Export CSV', title: 'Save the per-class table as CSV' });
     this.npyButton = h('button', { type: 'button', class: 'cel-button', text: 'Export .npy', title: 'Save the unreduced loss map as .npy' });
     const actions = h('div', { class: 'cel-actions' }, this.pngButton, this.csvButton, this.npyButton);
+    actions.hidden = opts.hostActions === false;
     if (opts.compact) {
       const open = h('button', { type: 'button', class: 'cel-button cel-secondary', text: 'Open in panel' });
       open.addEventListener('click', () => this.post({ type: 'openInPanel' }));

@@ -6,7 +6,7 @@
 
 import { LensError, fmtShape } from '../errors';
 import { type DType, type Tensor, DTYPES, numel } from './tensor';
-import { decodeNpy, decodeRawData } from './npy';
+import { decodeNpy, decodeRawData, ITEM_SIZE } from './npy';
 import { decimalValue, indexText, storeValues } from './values';
 import { ROLE_NAMES, type TensorRole } from './npz';
 
@@ -401,7 +401,12 @@ function recordTensor(o: JsonObject, path: string, marks?: JsonFloatMarks): Tens
   if (!Number.isSafeInteger(n)) throw new LensError('format', `shape ${fmtShape(shape)} at ${shapePath} is too large`);
   const dataPath = keyPath(path, 'data');
   if (typeof o.data === 'string') {
-    return decodeRawData(base64Bytes(o.data, dataPath), { dtype, shape, littleEndian: true, fortranOrder: false });
+    const bytes = base64Bytes(o.data, dataPath);
+    const need = n * ITEM_SIZE[dtype];
+    if (bytes.length !== need) {
+      throw new LensError('format', `${dataPath} holds ${bytes.length} bytes, but shape ${fmtShape(shape)} ${dtype} needs ${need} — wrong shape or dtype?`);
+    }
+    return decodeRawData(bytes, { dtype, shape, littleEndian: true, fortranOrder: false });
   }
   let flat: Float64Array;
   if (Array.isArray(o.data)) flat = nestedValues(o.data, dataPath, marks).values;

@@ -475,7 +475,7 @@ export interface EncodeNpyOptions {
   version?: '1.0' | '2.0' | '3.0';
 }
 
-const ITEM_SIZE: Record<DType, number> = {
+export const ITEM_SIZE: Readonly<Record<DType, number>> = {
   bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8, float16: 2, float32: 4, float64: 8,
 };
 

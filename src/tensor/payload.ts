@@ -88,7 +88,7 @@ function optionsOf(v: unknown): { options: Partial<LossOptions>; classNames: str
 export function decodePayload(value: unknown): Payload {
   let v = value;
   if (typeof v === 'string') {
-    if (v.length > MAX_PAYLOAD_BYTES) throw tooLarge(v.length);
+    if (v.length > MAX_PAYLOAD_BYTES) throw payloadTooLarge(v.length);
     try {
       v = JSON.parse(v) as unknown;
     } catch (e) {
@@ -97,7 +97,7 @@ export function decodePayload(value: unknown): Payload {
   }
   if (!isObject(v)) throw new LensError('format', 'payload must be an object { input, target, weight?, options? }');
   const size = sizeOf(v);
-  if (size > MAX_PAYLOAD_BYTES) throw tooLarge(size);
+  if (size > MAX_PAYLOAD_BYTES) throw payloadTooLarge(size);
   const { options, classNames } = optionsOf(v.options);
   return {
     input: tensorAt(v.input, 'input'),
@@ -108,6 +108,6 @@ export function decodePayload(value: unknown): Payload {
   };
 }
 
-function tooLarge(bytes: number): LensError {
+export function payloadTooLarge(bytes: number): LensError {
   return new LensError('io', `payload of ${(bytes / 2 ** 20).toFixed(1)} MB is over the ${MAX_PAYLOAD_BYTES / 2 ** 20} MB limit for notebook outputs — save the arrays with np.save and open them with Cross-Entropy Lens: Compute Loss…`);
 }

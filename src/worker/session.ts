@@ -1,42 +1,29 @@
 // One computed loss and what the view asks of it afterwards: the maps of one sample, the class
 // probabilities of one sample, and the hand-check of one element. Sample data is read on demand (a range
 // of the .npy for large files), so only the selected sample ever crosses to the view.
-import { LensError, fmtShape } from '../errors';
-import { explainElement } from '../kernel/index';
-import { moveAxis } from '../kernel/layout';
+import { LensError } from '../errors';
 import { normalizeAxis } from '../kernel/options';
+import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../kernel/sampleView';
 import type { ClassMaps, ElementDetail, SampleMaps } from '../protocol';
-import { numel, type Tensor, type TensorData } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 import type { ComputeControls, Engine, EngineRequest, EngineResult } from './engine';
 import { closeNpy, isNpyPath, openNpy, readF32 } from './npyFile';
 import { readTensorFile } from './readTensorFile';
 import { allocShared, share, viewOf } from './shared';
-
-interface Geometry {
-  /** Samples the view can select (1 for a strip or an unbatched input). */
-  readonly samples: number;
-  /** True for (N, C) classification: one strip holds every sample. */
-  readonly strip: boolean;
-  /** Shape of one sample's map. */
-  readonly shape: readonly number[];
-  /** Elements per sample map. */
-  readonly S: number;
-  readonly C: number;
-}
 
 export class LossSession {
   private wholeInput: Tensor | null = null;
   private wholeTarget: Tensor | null = null;
   private readonly probsCache = new Map<number, Float32Array>();
   private readonly sampleCache = new Map<number, Float64Array>();
-  readonly geometry: Geometry;
+  readonly geometry: SampleGeometry;
 
   private constructor(
     private readonly engine: Engine,
     readonly request: EngineRequest,
     readonly result: EngineResult,
   ) {
-    this.geometry = geometryOf(result);
+    this.geometry = sampleGeometry(result);
   }
 
   static async open(engine: Engine, request: EngineRequest, ctl?: ComputeControls): Promise<LossSession> {
@@ -66,16 +53,7 @@ export class LossSession {
     const m = this.sampleMaps(n);
     if (this.result.targetKind === 'probs') return m;
     const probs = await this.probabilities(n);
-    const g = this.geometry;
-    const pTarget = new Float32Array(g.S);
-    if (this.result.targetKind === 'binary') {
-      for (let s = 0; s < g.S; s++) pTarget[s] = m.target[s] ? probs[s] : 1 - probs[s];
-    } else {
-      for (let s = 0; s < g.S; s++) {
-        const t = m.target[s];
-        pTarget[s] = m.ignored[s] || t < 0 || t >= g.C ? NaN : probs[t * g.S + s];
-      }
-    }
+    const pTarget = targetProbabilities(this.result.targetKind, probs, m.target, m.ignored, this.geometry);
     return { ...m, pTarget };
   }
 
@@ -89,35 +67,20 @@ export class LossSession {
     const o = this.result.options;
     if (o.loss !== 'ce') throw new LensError('option', 'the step-by-step breakdown covers cross-entropy (loss ce)');
     const s = flatIndex(index, g.shape);
-    const x = await this.sampleValues(g.strip ? 0 : this.checkSample(n));
-    const row = new Float64Array(g.C);
-    for (let c = 0; c < g.C; c++) row[c] = x[c * g.S + s];
-    const input: Tensor = { dtype: 'float64', shape: [1, g.C], data: row };
-    let target: Tensor;
-    if (this.result.targetKind === 'probs') {
-      const tr = new Float64Array(g.C);
-      const t = this.sampleTensor(this.targetWhole(), g.strip ? 0 : n);
-      for (let c = 0; c < g.C; c++) tr[c] = t[c * g.S + s];
-      target = { dtype: 'float64', shape: [1, g.C], data: tr };
-    } else {
-      const maps = this.result.maps;
-      const tv = maps ? maps.targetClass[(g.strip ? 0 : n * g.S) + s] : 0;
-      target = { dtype: 'int64', shape: [1], data: Int32Array.of(tv) };
-    }
-    const weight = this.request.weight ? this.weightTensor() : null;
-    const explanation = explainElement({ input, target, weight, options: { ...o, classDim: 1 } }, 0);
-    const top = explanation.probs
-      .map((p, cls) => ({ cls, input: explanation.inputs[cls], prob: p }))
-      .sort((a, b) => (b.prob === b.prob ? b.prob : Infinity) - (a.prob === a.prob ? a.prob : Infinity))
-      .slice(0, 3);
+    const at = g.strip ? 0 : this.checkSample(n);
+    const x = await this.sampleValues(at);
+    const maps = this.result.maps;
+    const { explanation, top } = explainSampleElement(o, this.result.targetKind, g, s, {
+      x,
+      targetProbs: this.result.targetKind === 'probs' ? sampleTensor(this.targetWhole(), at, o, g) : null,
+      targetClass: maps ? maps.targetClass[at * g.S + s] : 0,
+      weight: this.request.weight ? this.weightTensor() : null,
+    });
     return { n, index: [...index], explanation: { ...explanation, index: [...index] }, top };
   }
 
   private checkSample(n: number): number {
-    if (!Number.isInteger(n) || n < 0 || n >= this.geometry.samples) {
-      throw new LensError('value', `sample ${n} is outside [0, ${this.geometry.samples - 1}]`);
-    }
-    return n;
+    return checkSample(this.geometry, n);
   }
 
   private async probabilities(n: number): Promise<Float32Array> {
@@ -159,27 +122,10 @@ export class LossSession {
         closeNpy(f);
       }
     }
-    out ??= this.sampleTensor(this.inputWhole(), n);
+    out ??= sampleTensor(this.inputWhole(), n, o, g);
     this.sampleCache.clear();
     this.sampleCache.set(n, out);
     return out;
-  }
-
-  /** Sample n of a whole tensor, class axis first: (C, S); for a strip, all samples: (C, N). */
-  private sampleTensor(t: Tensor, n: number): Float64Array {
-    const o = this.result.options;
-    const g = this.geometry;
-    const nd = t.shape.length;
-    if (nd === 1) return Float64Array.from(t.data as ArrayLike<number>);
-    if (o.loss === 'bce') {
-      const per = numel(t.shape.slice(1));
-      return Float64Array.from((t.data as TensorData).subarray(n * per, (n + 1) * per) as ArrayLike<number>);
-    }
-    const classAxis = normalizeAxis(o.classDim, nd) ?? 1;
-    if (g.strip) return Float64Array.from(moveAxis(t, classAxis, 0).data as ArrayLike<number>);
-    const per = numel(t.shape.slice(1));
-    const sample: Tensor = { dtype: t.dtype, shape: t.shape.slice(1), data: (t.data as TensorData).subarray(n * per, (n + 1) * per) as TensorData };
-    return Float64Array.from(moveAxis(sample, classAxis - 1, 0).data as ArrayLike<number>);
   }
 
   private inputWhole(): Tensor {
@@ -198,29 +144,4 @@ export class LossSession {
     const w = this.request.weight!;
     return w.kind === 'tensor' ? w.tensor : readTensorFile(w.path, 'weight');
   }
-}
-
-function geometryOf(r: EngineResult): Geometry {
-  const ls = r.lossShape;
-  const inShape = r.input.shape;
-  const o = r.options;
-  if (o.loss === 'bce') {
-    if (ls.length <= 1) return { samples: 1, strip: true, shape: ls.length ? [ls[0]] : [1], S: ls.length ? ls[0] : 1, C: 1 };
-    return { samples: ls[0], strip: false, shape: ls.slice(1), S: numel(ls.slice(1)), C: 1 };
-  }
-  const nd = inShape.length;
-  const C = nd === 1 ? inShape[0] : inShape[normalizeAxis(o.classDim, nd) ?? 1];
-  if (ls.length === 0) return { samples: 1, strip: true, shape: [1], S: 1, C };
-  if (ls.length === 1) return { samples: 1, strip: true, shape: [ls[0]], S: ls[0], C };
-  return { samples: ls[0], strip: false, shape: ls.slice(1), S: numel(ls.slice(1)), C };
-}
-
-function flatIndex(index: readonly number[], shape: readonly number[]): number {
-  if (index.length !== shape.length) throw new LensError('value', `index ${fmtShape(index)} does not address a map of shape ${fmtShape(shape)}`);
-  let f = 0;
-  for (let d = 0; d < shape.length; d++) {
-    if (!(index[d] >= 0 && index[d] < shape[d])) throw new LensError('value', `index ${fmtShape(index)} is outside the map of shape ${fmtShape(shape)}`);
-    f = f * shape[d] + index[d];
-  }
-  return f;
 }

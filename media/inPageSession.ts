@@ -1,0 +1,100 @@
+// The notebook renderer's fallback when it cannot reach the extension host (renderer messaging is
+// optional): the same pure kernel as the engine's reference path, run in the page. Payloads are bounded
+// (MAX_PAYLOAD_BYTES), so this stays in the seconds range at worst.
+import { computeLoss } from '../src/kernel/index';
+import { sampleProbabilities } from '../src/kernel/softmax';
+import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../src/kernel/sampleView';
+import type { LossResult } from '../src/kernel/types';
+import type { OutputOverrides, OutputSession } from '../src/outputController';
+import { toViewSummary, type ClassMaps, type ElementDetail, type SampleMaps, type ViewSummary } from '../src/protocol';
+import type { Payload } from '../src/tensor/payload';
+import type { Tensor } from '../src/tensor/tensor';
+
+export const IN_PAGE_ENGINE = 'typescript, in the notebook page';
+
+function weightTensor(payload: Payload, overrides: OutputOverrides): Tensor | null {
+  if (overrides.weight === undefined) return payload.weight;
+  if (overrides.weight === null) return null;
+  return { dtype: 'float64', shape: [overrides.weight.length], data: Float64Array.from(overrides.weight) };
+}
+
+export function openInPage(payload: Payload, overrides: OutputOverrides, now: () => number = () => performance.now()): OutputSession {
+  const started = now();
+  const weight = weightTensor(payload, overrides);
+  const result = computeLoss({ input: payload.input, target: payload.target, weight, options: { ...payload.options, ...overrides.options }, topK: 20 });
+  const seconds = (now() - started) / 1000;
+  const summary = toViewSummary(result, {
+    title: 'notebook output',
+    input: { label: 'input', shape: payload.input.shape, dtype: payload.input.dtype },
+    target: { label: 'target', shape: payload.target.shape, dtype: payload.target.dtype },
+    weight: weight ? Array.from(weight.data as ArrayLike<number>) : null,
+    classNames: payload.classNames,
+    seconds,
+    engine: IN_PAGE_ENGINE,
+    mapsAvailable: true,
+  });
+  return new InPageSession(payload, weight, result, summary);
+}
+
+class InPageSession implements OutputSession {
+  private readonly g: SampleGeometry;
+  private probs: { n: number; p: Float32Array } | null = null;
+
+  constructor(
+    private readonly payload: Payload,
+    private readonly weight: Tensor | null,
+    private readonly result: LossResult,
+    readonly summary: ViewSummary,
+  ) {
+    this.g = sampleGeometry({ ...result, input: payload.input });
+  }
+
+  private at(n: number): number {
+    return this.g.strip ? 0 : checkSample(this.g, n);
+  }
+
+  private probabilities(n: number): Float32Array {
+    const at = this.at(n);
+    if (this.probs?.n === at) return this.probs.p;
+    const o = this.result.options;
+    const p = sampleProbabilities(sampleTensor(this.payload.input, at, o, this.g), this.g.C, this.g.S, o.inputKind, o.loss);
+    this.probs = { n: at, p };
+    return p;
+  }
+
+  async sampleMaps(n: number): Promise<SampleMaps> {
+    const g = this.g;
+    const r = this.result;
+    const from = this.at(n) * g.S;
+    const to = from + g.S;
+    const target = r.targetClass.slice(from, to);
+    const ignored = r.ignoredMask.slice(from, to);
+    return {
+      n: g.strip ? -1 : n,
+      shape: g.shape,
+      loss: Float32Array.from(r.lossMap.subarray(from, to)),
+      target,
+      predicted: r.predicted.slice(from, to),
+      ignored,
+      pTarget: r.targetKind === 'probs' ? null : targetProbabilities(r.targetKind, this.probabilities(n), target, ignored, g),
+    };
+  }
+
+  async classMaps(n: number): Promise<ClassMaps> {
+    return { n: this.g.strip ? -1 : n, shape: this.g.shape, probs: this.probabilities(n) };
+  }
+
+  async explain(n: number, index: readonly number[]): Promise<ElementDetail> {
+    const g = this.g;
+    const o = this.result.options;
+    const s = flatIndex(index, g.shape);
+    const at = this.at(n);
+    const { explanation, top } = explainSampleElement(o, this.result.targetKind, g, s, {
+      x: sampleTensor(this.payload.input, at, o, g),
+      targetProbs: this.result.targetKind === 'probs' ? sampleTensor(this.payload.target, at, o, g) : null,
+      targetClass: this.result.targetClass[at * g.S + s],
+      weight: this.weight,
+    });
+    return { n, index: [...index], explanation: { ...explanation, index: [...index] }, top };
+  }
+}

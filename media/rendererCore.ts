@@ -1,0 +1,146 @@
+// The notebook output renderer for application/vnd.cross-entropy-lens+json (entry: media/renderer.ts). It draws
+// the panel's view (same module, compact) for each output. With renderer messaging it asks the extension
+// host, whose worker-thread engine computes; without it (or when the host does not answer) it computes in
+// the page with the same pure kernel and says so. Outputs are untrusted: the payload is decoded and
+// checked, every string is shown as text, and nothing is ever thrown to VS Code.
+import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-notebook-renderer';
+import { LensError } from '../src/errors';
+import { OutputController } from '../src/outputController';
+import type { HostToRenderer, HostToView, RendererToHost, ViewToHost } from '../src/protocol';
+import { decodePayload, MAX_PAYLOAD_BYTES, payloadTooLarge, type Payload } from '../src/tensor/payload';
+import { fromWire } from '../src/wire';
+import { IN_PAGE_ENGINE, openInPage } from './inPageSession';
+import { createView, type ViewHandle } from './view/view';
+
+/** How long to wait for the host's first answer before computing in the page. */
+export const HOST_TIMEOUT_MS = 5000;
+const STYLE_ID = 'cross-entropy-lens-styles';
+
+function messageOf(e: unknown): string {
+  if (e instanceof LensError) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+function injectStyles(doc: Document, css: string): void {
+  if (doc.getElementById(STYLE_ID)) return;
+  const style = doc.createElement('style');
+  style.id = STYLE_ID;
+  style.textContent = css;
+  doc.head.appendChild(style);
+}
+
+interface Output {
+  readonly view: ViewHandle;
+  /** Set when this output computes in the page. */
+  local: OutputController | null;
+  /** The host answered at least once (else the timeout falls back to the page). */
+  answered: boolean;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+/** Reads and decodes an output item; every failure is a one-line LensError. */
+export function readPayload(item: Pick<OutputItem, 'data' | 'json'>): { json: unknown; payload: Payload } {
+  const bytes = item.data();
+  // Checked on the bytes first: parsing a gigabyte of JSON would freeze the notebook before any check.
+  if (bytes.byteLength > MAX_PAYLOAD_BYTES) throw payloadTooLarge(bytes.byteLength);
+  let json: unknown;
+  try {
+    json = item.json();
+  } catch (e) {
+    throw new LensError('format', `output is not valid JSON (${messageOf(e)})`);
+  }
+  return { json, payload: decodePayload(json) };
+}
+
+/** The renderer's activate(), given the view's styles (the entry bundles view.css as text). */
+export function createRenderer(css: string, hostTimeoutMs = HOST_TIMEOUT_MS): ActivationFunction {
+  return (ctx: RendererContext<unknown>) => activateWith(ctx, css, hostTimeoutMs);
+}
+
+function activateWith(ctx: RendererContext<unknown>, css: string, hostTimeoutMs: number): ReturnType<ActivationFunction> {
+  const outputs = new Map<string, Output>();
+  const canMessage = typeof ctx.postMessage === 'function';
+  const toHost = (m: RendererToHost): void => ctx.postMessage?.(m);
+
+  ctx.onDidReceiveMessage?.((raw: unknown) => {
+    const m = fromWire(raw) as Partial<HostToRenderer> | null;
+    if (!m || typeof m.outputId !== 'string' || !m.msg) return;
+    const out = outputs.get(m.outputId);
+    if (!out || out.local) return;
+    out.answered = true;
+    if (out.timer !== null) clearTimeout(out.timer);
+    out.timer = null;
+    out.view.receive(m.msg);
+  });
+
+  function computeInPage(id: string, out: Output, payload: Payload, why: string): void {
+    const send = (msg: HostToView): void => out.view.receive(msg);
+    const local = new OutputController({ open: async (o) => openInPage(payload, o), send });
+    out.local = local;
+    send({ type: 'note', message: `${why}: computed in the notebook page (${IN_PAGE_ENGINE.split(',')[0]} kernel, same numbers).` });
+    void local.compute();
+    if (canMessage) toHost({ type: 'dispose', outputId: id });
+  }
+
+  function disposeOutput(id: string): void {
+    const out = outputs.get(id);
+    if (!out) return;
+    outputs.delete(id);
+    if (out.timer !== null) clearTimeout(out.timer);
+    out.local?.dispose();
+    out.view.dispose();
+    if (canMessage && !out.local) toHost({ type: 'dispose', outputId: id });
+  }
+
+  return {
+    renderOutputItem(item: OutputItem, element: HTMLElement): void {
+      disposeOutput(item.id);
+      try {
+        injectStyles(element.ownerDocument, css);
+      } catch {
+        // Unstyled is still readable.
+      }
+      element.replaceChildren();
+      const root = element.ownerDocument.createElement('div');
+      root.className = 'cel-output';
+      element.appendChild(root);
+      const id = item.id;
+      const post = (msg: ViewToHost): void => {
+        const out = outputs.get(id);
+        if (!out) return;
+        if (out.local) void out.local.handle(msg);
+        else if (msg.type !== 'ready') toHost({ type: 'view', outputId: id, msg });
+      };
+      let view: ViewHandle;
+      try {
+        view = createView(root, post, { compact: true, hostActions: canMessage });
+      } catch (e) {
+        root.textContent = `Cross-Entropy Lens could not draw this output: ${messageOf(e)}`;
+        return;
+      }
+      const out: Output = { view, local: null, answered: false, timer: null };
+      outputs.set(id, out);
+      let decoded: { json: unknown; payload: Payload };
+      try {
+        decoded = readPayload(item);
+      } catch (e) {
+        view.receive({ type: 'error', message: `Cross-Entropy Lens output: ${messageOf(e)}` });
+        return;
+      }
+      if (!canMessage) {
+        computeInPage(id, out, decoded.payload, 'no extension host connection');
+        return;
+      }
+      view.receive({ type: 'progress', fraction: 0, message: 'computing' });
+      toHost({ type: 'compute', outputId: id, payload: decoded.json });
+      out.timer = setTimeout(() => {
+        out.timer = null;
+        if (!out.answered && outputs.get(id) === out) computeInPage(id, out, decoded.payload, 'the extension host did not answer');
+      }, hostTimeoutMs);
+    },
+    disposeOutputItem(id?: string): void {
+      if (id === undefined) for (const k of [...outputs.keys()]) disposeOutput(k);
+      else disposeOutput(id);
+    },
+  };
+}

@@ -1,0 +1,128 @@
+// One notebook output's conversation with its view, wherever the numbers come from: the extension host's
+// worker-thread engine (renderer messaging) or the page's own pure kernel (no messaging). Pure code: it
+// only routes ViewToHost requests to a session and sends HostToView answers.
+import type { LossOptions } from './kernel/types';
+import type { ClassMaps, ElementDetail, HostToView, SampleMaps, ViewSummary, ViewToHost } from './protocol';
+import { LensError } from './errors';
+
+/** A computed loss, as the view asks about it. */
+export interface OutputSession {
+  readonly summary: ViewSummary;
+  sampleMaps(n: number): Promise<SampleMaps>;
+  classMaps(n: number): Promise<ClassMaps>;
+  explain(n: number, index: readonly number[]): Promise<ElementDetail>;
+}
+
+/** What the user changed in the view: options on top of the payload's, and maybe new class weights. */
+export interface OutputOverrides {
+  readonly options: Partial<LossOptions>;
+  /** undefined: the payload's own weight; null: none. */
+  readonly weight: readonly number[] | null | undefined;
+}
+
+export interface OutputControllerDeps {
+  open(overrides: OutputOverrides, signal: AbortSignal): Promise<OutputSession>;
+  send(msg: HostToView): void;
+  /** Where errors end up besides the view (a log); optional. */
+  onError?(message: string, during: ViewToHost['type'] | 'compute'): void;
+  openInPanel?(overrides: OutputOverrides): Promise<void>;
+  export?(kind: 'png' | 'csv' | 'npy', data: string | undefined, session: OutputSession): Promise<void>;
+}
+
+function messageOf(e: unknown): string {
+  if (e instanceof LensError) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class OutputController {
+  private session: OutputSession | null = null;
+  private error: string | null = null;
+  private running: AbortController | null = null;
+  private overrides: OutputOverrides = { options: {}, weight: undefined };
+  private disposed = false;
+
+  constructor(private readonly deps: OutputControllerDeps) {}
+
+  /** The latest result, for tests and for handing over to the panel. */
+  get current(): OutputSession | null {
+    return this.session;
+  }
+
+  get lastError(): string | null {
+    return this.error;
+  }
+
+  async compute(): Promise<void> {
+    this.running?.abort();
+    const ac = new AbortController();
+    this.running = ac;
+    this.error = null;
+    this.deps.send({ type: 'progress', fraction: 0, message: 'computing' });
+    try {
+      const session = await this.deps.open(this.overrides, ac.signal);
+      if (ac.signal.aborted || this.disposed) return;
+      this.session = session;
+      this.deps.send({ type: 'summary', summary: session.summary });
+      if (session.summary.mapsAvailable) this.deps.send({ type: 'sample', maps: await session.sampleMaps(0) });
+    } catch (e) {
+      if (this.running !== ac || this.disposed) return;
+      this.session = null;
+      this.error = messageOf(e);
+      this.deps.send({ type: 'error', message: this.error });
+      this.deps.onError?.(this.error, 'compute');
+    } finally {
+      if (this.running === ac) this.running = null;
+    }
+  }
+
+  async handle(m: ViewToHost): Promise<void> {
+    const s = this.session;
+    try {
+      switch (m.type) {
+        case 'ready':
+          // A view shown again restores from here: the latest outcome.
+          if (this.error) this.deps.send({ type: 'error', message: this.error });
+          else if (s) {
+            this.deps.send({ type: 'summary', summary: s.summary });
+            if (s.summary.mapsAvailable) this.deps.send({ type: 'sample', maps: await s.sampleMaps(0) });
+          }
+          return;
+        case 'setOptions':
+          this.overrides = {
+            options: { ...this.overrides.options, ...m.options },
+            weight: m.weight === undefined ? this.overrides.weight : m.weight,
+          };
+          await this.compute();
+          return;
+        case 'selectSample':
+          if (s) this.deps.send({ type: 'sample', maps: await s.sampleMaps(m.n) });
+          return;
+        case 'requestClassMaps':
+          if (s) this.deps.send({ type: 'classMaps', maps: await s.classMaps(m.n) });
+          return;
+        case 'explain':
+          if (s) this.deps.send({ type: 'detail', detail: await s.explain(m.n, m.index) });
+          return;
+        case 'openInPanel':
+          if (this.deps.openInPanel) await this.deps.openInPanel(this.overrides);
+          else this.deps.send({ type: 'note', message: 'Open in panel needs the Cross-Entropy Lens extension host (not available here)' });
+          return;
+        case 'export':
+          if (this.deps.export && s) await this.deps.export(m.kind, m.data, s);
+          else this.deps.send({ type: 'note', message: 'export needs the Cross-Entropy Lens extension host (not available here)' });
+          return;
+      }
+    } catch (e) {
+      const msg = messageOf(e);
+      this.deps.onError?.(msg, m.type);
+      // A failed side request leaves the result on screen; it says what went wrong in the note line.
+      this.deps.send({ type: 'note', message: m.type === 'explain' ? `no breakdown: ${msg}` : `${m.type} failed: ${msg}` });
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.running?.abort();
+    this.session = null;
+  }
+}

@@ -1,0 +1,91 @@
+// Messages between the extension host and a notebook renderer travel as JSON (VS Code's renderer
+// messaging serializes them), which would turn a Float32Array into an object of string keys and NaN or
+// Infinity into null. The wire form keeps both: typed arrays become base64 of their little-endian bytes,
+// non-finite numbers a tagged string. Pure code: the host, the renderer and tests share it.
+
+type TypedKind = 'f32' | 'f64' | 'i32' | 'u8';
+
+interface WireArray {
+  readonly $typed: TypedKind;
+  readonly b64: string;
+}
+interface WireNumber {
+  readonly $num: 'NaN' | 'Infinity' | '-Infinity';
+}
+
+const CHUNK = 0x8000;
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  // btoa takes a binary string; building it in chunks keeps String.fromCharCode's argument list small.
+  let s = '';
+  for (let i = 0; i < bytes.length; i += CHUNK) s += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  return btoa(s);
+}
+
+export function base64ToBytes(b64: string): Uint8Array {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+function littleEndian(): boolean {
+  return new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+}
+
+function kindOf(v: ArrayBufferView): TypedKind | null {
+  if (v instanceof Float32Array) return 'f32';
+  if (v instanceof Float64Array) return 'f64';
+  if (v instanceof Int32Array) return 'i32';
+  if (v instanceof Uint8Array) return 'u8';
+  return null;
+}
+
+/** A JSON-safe copy of `value`: typed arrays and non-finite numbers survive JSON.stringify/parse. */
+export function toWire(value: unknown): unknown {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value)) return value;
+    return { $num: Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity' } satisfies WireNumber;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (ArrayBuffer.isView(value)) {
+    const kind = kindOf(value);
+    if (kind === null) throw new TypeError(`no wire form for ${value.constructor.name}`);
+    if (!littleEndian()) throw new TypeError('big-endian hosts are not supported');
+    return { $typed: kind, b64: bytesToBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) } satisfies WireArray;
+  }
+  if (Array.isArray(value)) return value.map(toWire);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toWire(v);
+  return out;
+}
+
+function isWireArray(v: Record<string, unknown>): v is Record<string, unknown> & WireArray {
+  return typeof v.$typed === 'string' && typeof v.b64 === 'string' && Object.keys(v).length === 2;
+}
+
+function isWireNumber(v: Record<string, unknown>): v is Record<string, unknown> & WireNumber {
+  return typeof v.$num === 'string' && Object.keys(v).length === 1;
+}
+
+/** Inverse of toWire. Unknown tags stay as they are (the receiver validates what it uses). */
+export function fromWire(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(fromWire);
+  const o = value as Record<string, unknown>;
+  if (isWireNumber(o)) return o.$num === 'NaN' ? NaN : o.$num === 'Infinity' ? Infinity : o.$num === '-Infinity' ? -Infinity : o;
+  if (isWireArray(o)) {
+    const bytes = base64ToBytes(o.b64);
+    // A fresh, aligned buffer: the decoded bytes start at offset 0.
+    switch (o.$typed) {
+      case 'f32': return bytes.length % 4 === 0 ? new Float32Array(bytes.buffer) : o;
+      case 'f64': return bytes.length % 8 === 0 ? new Float64Array(bytes.buffer) : o;
+      case 'i32': return bytes.length % 4 === 0 ? new Int32Array(bytes.buffer) : o;
+      case 'u8': return bytes;
+      default: return o;
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = fromWire(v);
+  return out;
+}

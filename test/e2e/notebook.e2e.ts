@@ -1,0 +1,166 @@
+// The notebook renderer end to end in real VS Code: the committed sample notebook's stored outputs (no
+// kernel) render the loss the CLI computes on the same files, with a heatmap; Open in panel hands the
+// data to the full panel; a hostile notebook's strings stay text and a malformed output says what is wrong.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { encodeNpy } from '../../src/tensor/npy';
+import { PAYLOAD_MIME } from '../../src/tensor/payload';
+import { ROOT, VsCode, sleep } from './harness';
+
+const EXAMPLES = path.join(ROOT, 'examples');
+const HOSTILE = '<img src=x onerror="document.title=1"><script>document.title=2</script>';
+
+function cliValue(...args: string[]): number {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args, '--json'], { cwd: EXAMPLES, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { value: number }).value;
+}
+
+const fmt6 = (v: number): string => Number(v.toPrecision(6)).toString();
+
+async function openFile(page: Page, name: string): Promise<void> {
+  await page.locator('.part.sidebar .composite.title').first().click();
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(name);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await input.press('Enter');
+}
+
+/** The notebook output frame that shows `count` outputs of ours, one of them holding `text`. */
+async function outputFrame(page: Page, count: number, text: string, timeoutMs = 90_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try {
+        if ((await f.locator('.cel-output').count()) >= count && (await f.locator('.cel-output', { hasText: text }).count()) > 0) return f;
+      } catch {
+        // frame navigated away
+      }
+    }
+    await sleep(250);
+  }
+  throw new Error(`no notebook frame with ${count} Cross-Entropy Lens outputs`);
+}
+
+/** Outputs are not in cell order in the page; they are told apart by what they show. */
+const SEGMENTATION = '[2, 5, 64, 64]';
+const CLASSIFICATION = '[8, 4]';
+
+async function lossText(frame: Frame, hasText: string): Promise<string> {
+  const el = frame.locator('.cel-output', { hasText }).locator('[data-testid="loss-value"]');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const t = (await el.innerText().catch(() => '')).trim();
+    if (/\d/.test(t) || Date.now() > deadline) return t;
+    await sleep(200);
+  }
+}
+
+describe('the notebook renderer in real VS Code', function () {
+  let vs: VsCode;
+  let ws: string;
+
+  before(async function () {
+    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-nb-'));
+    fs.cpSync(EXAMPLES, ws, { recursive: true });
+    const output = (data: unknown): unknown => ({ output_type: 'display_data', metadata: {}, data: { [PAYLOAD_MIME]: data, 'text/plain': ['fallback'] } });
+    const hostile = {
+      cells: [
+        { cell_type: 'code', execution_count: 1, metadata: {}, source: ['display(...)'], outputs: [
+          output({ input: [[2.0, -1.0, 0.5], [0.1, 0.2, 3.0]], target: [2, 0], options: { classNames: [HOSTILE, 'b', 'c'] } }),
+          output({ target: [0, 1], options: { reduction: 'mean' } }),
+        ] },
+      ],
+      metadata: {}, nbformat: 4, nbformat_minor: 4,
+    };
+    fs.writeFileSync(path.join(ws, 'notebook', 'hostile.ipynb'), JSON.stringify(hostile));
+    vs = await VsCode.launch({ name: 'notebook', workspace: ws, extension: { kind: 'dev' } });
+  });
+
+  after(async function () {
+    await vs?.close();
+    fs.rmSync(ws, { recursive: true, force: true });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await vs.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
+  });
+
+  it('renders the sample notebook\'s stored outputs: the CLI\'s loss, a heatmap, computed by the host', async function () {
+    const page = vs.workbench;
+    await openFile(page, 'losses.ipynb');
+    const frame = await outputFrame(page, 2, SEGMENTATION);
+    const expected = cliValue('segmentation/logits.npy', 'segmentation/target.npy', '--ignore-index', '255');
+    assert.equal(await lossText(frame, SEGMENTATION), fmt6(expected));
+    const first = frame.locator('.cel-output', { hasText: SEGMENTATION });
+    // The extension host computed it (worker engine), so no in-page note.
+    assert.match(await first.innerText(), /engine (wasm-simd|typescript), \d+ worker/);
+    assert.equal(await first.locator('.cel-note').isVisible(), false, 'computed by the extension host, not in the page');
+    const stats = await first.locator('canvas[data-testid="heatmap"]').evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const colors = new Set<number>();
+      for (let i = 0; i < d.length; i += 28) colors.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      return { distinct: colors.size, w: c.width, h: c.height };
+    });
+    assert.ok(stats.w >= 64 && stats.distinct > 10, `heatmap ${stats.w}x${stats.h} with ${stats.distinct} colours`);
+    for (const name of ['background', 'road', 'car', 'person', 'sky']) {
+      await first.locator('[data-testid="class-table"]').getByText(name, { exact: true }).first().waitFor({ timeout: 10_000 });
+    }
+    // The classification output: label smoothing 0.1, as its cell asked.
+    // The classification output: float32 logits from pair.json with label smoothing 0.1, as its cell says.
+    const pair = JSON.parse(fs.readFileSync(path.join(EXAMPLES, 'classification/pair.json'), 'utf8')) as { logits: number[][]; labels: number[] };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-nb-cls-'));
+    fs.writeFileSync(path.join(dir, 'x.npy'), encodeNpy({ dtype: 'float32', shape: [8, 4], data: Float32Array.from(pair.logits.flat()) }));
+    fs.writeFileSync(path.join(dir, 'y.npy'), encodeNpy({ dtype: 'int64', shape: [8], data: Int32Array.from(pair.labels) }));
+    const clsExpected = cliValue(path.join(dir, 'x.npy'), path.join(dir, 'y.npy'), '--label-smoothing', '0.1');
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(await lossText(frame, CLASSIFICATION), fmt6(clsExpected));
+    await vs.screenshot('notebook');
+  });
+
+  it('Open in panel hands the output to the full panel with the same loss', async function () {
+    const page = vs.workbench;
+    const frame = await outputFrame(page, 2, SEGMENTATION);
+    const want = await lossText(frame, SEGMENTATION);
+    // The output webview sits under the editor's overlays, which take the pointer; a click event is what
+    // the button gets from a person who scrolled it into view.
+    await frame.locator('.cel-output', { hasText: SEGMENTATION }).getByRole('button', { name: 'Open in panel' }).dispatchEvent('click');
+    const deadline = Date.now() + 60_000;
+    let found = '';
+    while (Date.now() < deadline && found !== want) {
+      for (const f of page.frames()) {
+        if (f === frame) continue;
+        try {
+          if ((await f.locator('.cel-output').count()) > 0) continue;
+          const el = f.locator('[data-testid="loss-value"]');
+          if ((await el.count()) > 0) found = (await el.first().innerText()).trim();
+        } catch {
+          // frame navigated away
+        }
+        if (found === want) break;
+      }
+      await sleep(250);
+    }
+    assert.equal(found, want);
+  });
+
+  it('a hostile output stays text; a malformed one renders an inline error', async function () {
+    const page = vs.workbench;
+    await openFile(page, 'hostile.ipynb');
+    const frame = await outputFrame(page, 2, 'payload has no input');
+    const good = frame.locator('.cel-output', { hasText: '[2, 3]' });
+    await good.locator('.cel-rowname', { hasText: 'document.title=2' }).first().waitFor({ timeout: 30_000 });
+    assert.equal(await good.locator('.cel-rowname', { hasText: 'document.title=2' }).first().textContent(), HOSTILE);
+    assert.equal(await frame.locator('.cel-output img, .cel-output script, .cel-output [onerror]').count(), 0, 'no element was created from the data');
+    const bad = frame.locator('.cel-output', { hasText: 'payload has no input' }).locator('[data-testid="error"]');
+    await bad.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match(await bad.innerText(), /payload has no input/);
+    await vs.screenshot('notebook-hostile');
+  });
+});
