@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/tensor/**/*.ts', 'src/kernel/**/*.ts'],
+    files: ['src/tensor/**/*.ts', 'src/kernel/**/*.ts', 'src/hover/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [

@@ -4,7 +4,8 @@
 //   kernel only), the pure-TS kernel, and the memory-read limit (one pass summing the logits here);
 // - a scaling sweep (C in 2, 21, 150, 1000; H = W from 64 to 1024), cost per logit;
 // - the CLI end to end (start, read both .npy, compute, write the loss map) against a Python script doing
-//   the same with PyTorch.
+//   the same with PyTorch;
+// - a hover on a 10 MB JSON pair (scan + parse + loss in a worker), against JSON.parse of the same text.
 // Figures vary run to run on a shared machine: compare ratios within one run.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,6 +15,7 @@ import { computeLoss } from '../src/kernel/index';
 import { decodeNpy, encodeNpy } from '../src/tensor/npy';
 import type { Tensor } from '../src/tensor/tensor';
 import { Engine } from '../src/worker/engine';
+import { measureHover } from './hover';
 import { xorshift } from './random';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -138,6 +140,8 @@ async function main(): Promise<void> {
       torchScript_s = await best(() => spawnSync(PY, [path.join(dir, 'script.py')]), 3);
     }
 
+    const hover10MB = await measureHover(DIST, REPS);
+
     const result = {
       case: { shape: [N, C, H, W], dtype: 'float32', target: 'int64, 5% ignore_index=255', reduction: 'none', stats: 'per-class, confusion, top-10' },
       ours,
@@ -147,6 +151,7 @@ async function main(): Promise<void> {
       maxAbsErr,
       sweep,
       endToEnd: { cli_s, torchScript_s },
+      hover10MB,
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version },
     };
     if (asJson) {
@@ -171,6 +176,8 @@ async function main(): Promise<void> {
     log(`end to end (new process, read .npy, compute, write loss .npy)`);
     log(`  CLI                  ${f(cli_s)}`);
     log(`  Python + PyTorch     ${f(torchScript_s)}  ${torchScript_s ? `(CLI is ${(torchScript_s / cli_s).toFixed(2)}x faster)` : ''}`);
+    log(`hover on a 10 MB JSON pair (first hover: scan, then parse + loss, in a worker)`);
+    log(`  total ${hover10MB.total_ms.toFixed(0)} ms = scan ${hover10MB.scan_ms.toFixed(0)} + pair ${hover10MB.report_ms.toFixed(0)} ms  (JSON.parse alone ${hover10MB.jsonParse_ms.toFixed(0)} ms)`);
     log(`machine: ${result.machine.cpus} × ${result.machine.model}, Node ${process.version}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

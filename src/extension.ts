@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { COMMANDS, computeLoss, computeLossForSelectedFiles, computeLossFromSelection } from './host/commands';
+import { registerHovers } from './host/hover';
 import { disposeLog } from './host/log';
 import { LossPanel, PANEL_VIEW_TYPE, type HostServices } from './host/lossPanel';
 import { registerNotebookRenderer } from './host/notebookRenderer';
@@ -46,6 +47,7 @@ export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi 
       }
     }),
   );
+  registerHovers(context, services);
   return {
     panels: () => LossPanel.current().map((p) => ({ value: p.result?.value, error: p.lastErrorMessage })),
   };

@@ -1,5 +1,8 @@
 // Messages between the engine (host side) and its worker threads. The panel and notebook renderer
 // messages join this module with their issues, so every side shares one typed vocabulary.
+import type { FileSummary, SamplingPolicy } from './hover/files';
+import type { HoverReport, ReportRequest } from './hover/report';
+import type { DocumentSyntax, LiteralIndex } from './hover/scan';
 import type { StatsPartial } from './kernel/stats';
 import type { ClassStats, ElementExplanation, LossOptions, LossResult, WorstElement } from './kernel/types';
 import type { DType } from './tensor/tensor';
@@ -66,7 +69,13 @@ export type WorkerRequest =
   /** Class probabilities of one sample (C, S) for the heatmap views, written into `out` (float32). */
   | { readonly kind: 'probs'; readonly id: number; readonly x: SharedTensorRef; readonly C: number; readonly S: number; readonly inputKind: LossOptions['inputKind']; readonly loss: LossOptions['loss']; readonly out: SharedTensorRef }
   /** Test hook: make the worker fail in a chosen way, to prove the pool recovers. */
-  | { readonly kind: 'crash'; readonly id: number; readonly how: 'throw' | 'exit' | 'oom' };
+  | { readonly kind: 'crash'; readonly id: number; readonly how: 'throw' | 'exit' | 'oom' }
+  /** Hovers: the literal index of a large document (src/hover/scan.ts). */
+  | { readonly kind: 'hover-index'; readonly id: number; readonly text: string; readonly syntax: DocumentSyntax }
+  /** Hovers: parse, summarize and pair large literals (src/hover/report.ts). */
+  | { readonly kind: 'hover-report'; readonly id: number; readonly request: ReportRequest }
+  /** Hovers: header and statistics of a .npy/.npz file, sampled when large (src/hover/files.ts). */
+  | { readonly kind: 'tensor-file-summary'; readonly id: number; readonly path: string; readonly sampling?: SamplingPolicy };
 
 export type WorkerResponse =
   | { readonly kind: 'ready'; readonly generation: number }
@@ -75,7 +84,10 @@ export type WorkerResponse =
   | { readonly kind: 'probs-done'; readonly id: number }
   /** A class-index target out of range: the engine raises the kernel's error for it. */
   | { readonly kind: 'bad-target'; readonly id: number; readonly flat: number; readonly value: number }
-  | { readonly kind: 'error'; readonly id: number; readonly message: string; readonly lensKind: string | null };
+  | { readonly kind: 'error'; readonly id: number; readonly message: string; readonly lensKind: string | null }
+  | { readonly kind: 'hover-index-done'; readonly id: number; readonly index: LiteralIndex }
+  | { readonly kind: 'hover-report-done'; readonly id: number; readonly report: HoverReport }
+  | { readonly kind: 'tensor-file-summary-done'; readonly id: number; readonly summary: FileSummary };
 
 // -------------------------------------------------------------------------------------------------------
 // Host <-> view (the loss panel webview and the notebook renderer share the view and these messages).

@@ -21,6 +21,9 @@ import { splittableSamples } from '../kernel/partial';
 import { encodeNpyHeader } from '../tensor/npy';
 import { isIntegerDType, numel, type Tensor } from '../tensor/tensor';
 import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
+import type { FileSummary, SamplingPolicy } from '../hover/files';
+import type { HoverReport, ReportRequest } from '../hover/report';
+import type { DocumentSyntax, LiteralIndex } from '../hover/scan';
 import { closeNpy, isNpyPath, openNpy, readF32, readI32, type NpyFile } from './npyFile';
 import { WorkerPool, type WasmInit } from './pool';
 import { readTensorFile } from './readTensorFile';
@@ -94,6 +97,10 @@ function cancelled(): LensError {
   return new LensError('cancelled', 'computation cancelled');
 }
 
+function unexpected(r: WorkerResponse): LensError {
+  return new LensError('io', `unexpected worker reply ${r.kind}`);
+}
+
 export class Engine {
   private pool: WorkerPool | null = null;
   private wasmModule: WebAssembly.Module | null | undefined;
@@ -142,6 +149,52 @@ export class Engine {
   /** Runs a raw worker request on the pool (tests use it to prove crash recovery). */
   runRaw(msg: WorkerRequest): Promise<WorkerResponse> {
     return this.getPool().run(() => msg);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Hover jobs: one message each, on any free worker. Aborting stops that worker (a hover's work is large
+  // when it gets here: small literals are summarized on the caller's thread) and rejects with 'cancelled'.
+
+  /** The literal index of a document (src/hover/scan.ts), for documents too large to scan in place. */
+  async hoverIndex(text: string, syntax: DocumentSyntax, signal?: AbortSignal): Promise<LiteralIndex> {
+    const r = await this.runOne({ kind: 'hover-index', id: 0, text, syntax }, signal);
+    if (r.kind !== 'hover-index-done') throw unexpected(r);
+    return r.index;
+  }
+
+  /** Parses and summarizes literals and computes a pair's loss (src/hover/report.ts). */
+  async hoverReport(request: ReportRequest, signal?: AbortSignal): Promise<HoverReport> {
+    const r = await this.runOne({ kind: 'hover-report', id: 0, request }, signal);
+    if (r.kind !== 'hover-report-done') throw unexpected(r);
+    return r.report;
+  }
+
+  /** Header and statistics of a .npy/.npz file (a sample of it when large; see src/hover/files.ts). */
+  async tensorFileSummary(path: string, signal?: AbortSignal, sampling?: SamplingPolicy): Promise<FileSummary> {
+    const r = await this.runOne({ kind: 'tensor-file-summary', id: 0, path, sampling }, signal);
+    if (r.kind !== 'tensor-file-summary-done') throw unexpected(r);
+    return r.summary;
+  }
+
+  private runOne(msg: WorkerRequest, signal: AbortSignal | undefined): Promise<WorkerResponse> {
+    if (signal?.aborted) return Promise.reject(cancelled());
+    const run = this.getPool().run(() => msg, undefined, signal);
+    return new Promise<WorkerResponse>((resolve, reject) => {
+      // Answer a cancel at once, also while the job still waits for a busy pool.
+      const onAbort = (): void => reject(cancelled());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      run.then(
+        (r) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (r.kind === 'error') reject(r.lensKind ? new LensError(r.lensKind as LensError['kind'], r.message) : new LensError('io', `internal error in a compute worker: ${r.message}`));
+          else resolve(r);
+        },
+        (e: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(signal?.aborted ? cancelled() : e);
+        },
+      );
+    });
   }
 
   async compute(req: EngineRequest, ctl: ComputeControls = {}): Promise<EngineResult> {

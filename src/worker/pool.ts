@@ -99,12 +99,22 @@ export class WorkerPool {
   /**
    * Runs one message on a free worker. `make` builds the message for the worker it lands on (its index
    * selects per-worker scratch regions); `init` is sent first to a worker that has not seen that memory.
+   * Aborting `signal` stops this job's worker only (it is replaced, as after a crash) and rejects; a job
+   * still waiting for a worker is never sent.
    */
-  async run(make: (workerIndex: number) => WorkerRequest, init?: WasmInit): Promise<WorkerResponse> {
+  async run(make: (workerIndex: number) => WorkerRequest, init?: WasmInit, signal?: AbortSignal): Promise<WorkerResponse> {
     const slot = await this.acquire();
     try {
+      if (signal?.aborted) throw new LensError('cancelled', 'computation cancelled');
       return await new Promise<WorkerResponse>((resolve, reject) => {
         slot.pending = { resolve, reject };
+        if (signal) {
+          const w = slot.worker;
+          const stop = (): void => void w.terminate();
+          signal.addEventListener('abort', stop, { once: true });
+          const done = (): void => signal.removeEventListener('abort', stop);
+          slot.pending = { resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)) };
+        }
         if (init && slot.generation !== init.generation) {
           slot.worker.postMessage({ kind: 'init-wasm', module: init.module, memory: init.memory, generation: init.generation } satisfies WorkerRequest);
           slot.generation = init.generation;

@@ -10,6 +10,9 @@ import { sampleProbabilities } from '../kernel/softmax';
 import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
 import { viewOf } from './shared';
 import { runFastChunk, initWasm } from './fastChunk';
+import { scanDocument } from '../hover/scan';
+import { hoverReport } from '../hover/report';
+import { summarizeTensorFile } from './tensorSummary';
 
 function reply(msg: WorkerResponse): void {
   parentPort!.postMessage(msg);
@@ -56,6 +59,15 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       }
       case 'fast-chunk':
         reply(runFastChunk(msg));
+        return;
+      case 'hover-index':
+        reply({ kind: 'hover-index-done', id, index: scanDocument(msg.text, msg.syntax) });
+        return;
+      case 'hover-report':
+        reply({ kind: 'hover-report-done', id, report: hoverReport(msg.request) });
+        return;
+      case 'tensor-file-summary':
+        reply({ kind: 'tensor-file-summary-done', id, summary: summarizeTensorFile(msg.path, msg.sampling) });
         return;
       case 'crash':
         if (msg.how === 'exit') process.exit(3);

@@ -1,0 +1,62 @@
+// What a hover on a tensor-file path shows, as plain data, and how a large file is sampled. The reading
+// itself happens in a worker thread (src/worker/tensorSummary.ts); this part is pure so it is testable.
+
+import type { TensorStats } from './report';
+
+/**
+ * Sampling of large .npy files. A file whose size on disk is over `overBytes` (100 MB) is not read whole
+ * for a hover: the statistics come from `blocks` (32) contiguous runs of `blockBytes` (512 KiB) of the data,
+ * evenly spaced from the first element to the last (the first run starts at the data, the last one ends at
+ * the end of the data), so 16 MiB are read whatever the file's size. Min, max, mean and the NaN/Inf counts
+ * are then those of the sampled elements, and the hover says so.
+ */
+export interface SamplingPolicy {
+  readonly overBytes: number;
+  readonly blocks: number;
+  readonly blockBytes: number;
+}
+
+export const DEFAULT_SAMPLING: SamplingPolicy = { overBytes: 100 * 1000 * 1000, blocks: 32, blockBytes: 512 * 1024 };
+
+/** Byte ranges [offset, length] within the data (offsets relative to its first byte), item-aligned. */
+export function sampleRanges(dataBytes: number, itemSize: number, policy: SamplingPolicy): Array<readonly [number, number]> {
+  const items = Math.floor(dataBytes / itemSize);
+  const perBlock = Math.max(1, Math.floor(policy.blockBytes / itemSize));
+  if (policy.blocks <= 1 || items <= perBlock * policy.blocks) {
+    // Too small to need sampling with this policy: the whole data is one range.
+    return [[0, items * itemSize]];
+  }
+  const out: Array<readonly [number, number]> = [];
+  const lastStart = items - perBlock;
+  for (let k = 0; k < policy.blocks; k++) {
+    const first = Math.round((k * lastStart) / (policy.blocks - 1));
+    out.push([first * itemSize, perBlock * itemSize]);
+  }
+  return out;
+}
+
+export interface ArraySummary {
+  /** The npz member name (null for a .npy file). */
+  readonly name: string | null;
+  readonly shape: readonly number[];
+  readonly dtype: string;
+  /** The descr as written in the header, e.g. '<f4'. */
+  readonly descr: string;
+  readonly fortranOrder: boolean;
+  readonly stats: TensorStats | null;
+  /** Why there are no statistics (a value that does not fit, a corrupt member), else null. */
+  readonly error: string | null;
+}
+
+export interface FileSummary {
+  readonly path: string;
+  readonly sizeBytes: number;
+  readonly kind: 'npy' | 'npz';
+  readonly arrays: readonly ArraySummary[];
+  /** Members not listed (beyond the first few of a large archive). */
+  readonly moreArrays: number;
+  /** Set when the statistics come from a sample of a large file. */
+  readonly sampled: { readonly blocks: number; readonly blockBytes: number; readonly elements: number; readonly totalElements: number } | null;
+  /** Something the hover should say instead of (or besides) statistics. */
+  readonly note: string | null;
+}

@@ -1,0 +1,128 @@
+// Hover tooltips end to end in real VS Code: hovering the input of a JSON pair shows its shape and the
+// cross-entropy the CLI computes on the same file; the hover's link opens the panel with that value; a
+// .npy path in Python source shows the file's header.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { ROOT, VsCode, sleep } from './harness';
+
+const EXAMPLES = path.join(ROOT, 'examples');
+
+function cliValue(...args: string[]): number {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args, '--json'], { cwd: EXAMPLES, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { value: number }).value;
+}
+
+const fmt6 = (v: number): string => Number(v.toPrecision(6)).toString();
+
+async function openFile(page: Page, name: string): Promise<void> {
+  await page.locator('.part.sidebar .composite.title').first().click();
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(name);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await input.press('Enter');
+  await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 30_000 });
+}
+
+/** Puts the cursor at line:column with Go to Line. */
+async function goTo(page: Page, line: number, column: number): Promise<void> {
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(`:${line}:${column}`);
+  await input.press('Enter');
+}
+
+/**
+ * Shows the hover at the cursor (the keyboard's "Show or Focus Hover") until it holds `want`: the first
+ * hover after opening a file can come before the extension has activated.
+ */
+async function hoverText(vs: VsCode, want: RegExp, timeoutMs = 60_000): Promise<string> {
+  const page = vs.workbench;
+  const hover = page.locator('.monaco-hover:not(.hidden) .monaco-hover-content, .monaco-hover:not(.hidden) .hover-contents').first();
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+I');
+    try {
+      await hover.waitFor({ state: 'visible', timeout: 3000 });
+      last = await hover.innerText();
+      if (want.test(last)) return last;
+    } catch {
+      // no hover yet
+    }
+    await page.keyboard.press('Escape');
+    await sleep(500);
+  }
+  throw new Error(`no hover matching ${want} within ${timeoutMs} ms; last: ${last}`);
+}
+
+describe('hover tooltips in real VS Code', function () {
+  let vs: VsCode;
+  let ws: string;
+
+  before(async function () {
+    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-hover-'));
+    fs.cpSync(EXAMPLES, ws, { recursive: true });
+    fs.writeFileSync(path.join(ws, 'paths.py'), 'import numpy as np\nlogits = np.load("segmentation/logits.npy")\n');
+    vs = await VsCode.launch({ name: 'hover', workspace: ws, extension: { kind: 'dev' } });
+  });
+
+  after(async function () {
+    await vs?.close();
+    fs.rmSync(ws, { recursive: true, force: true });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await vs.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
+  });
+
+  it('hovering the input of a JSON pair shows its shape and the CLI\'s cross-entropy; its link opens the panel', async function () {
+    const page = vs.workbench;
+    const expected = fmt6(cliValue('classification/pair.json', 'classification/pair.json'));
+    await openFile(page, 'pair.json');
+    // Line 4 is the first logit of the first row (json.dump with indent=1).
+    await goTo(page, 4, 5);
+    const text = await hoverText(vs, /Cross-entropy/);
+    assert.match(text, /shape \[8, 4\]/);
+    assert.match(text, new RegExp(`Cross-entropy \\(mean\\): ${expected.replace('.', '\\.')}`));
+    await vs.screenshot('hover-json');
+
+    await page.locator('.monaco-hover a', { hasText: 'Open in Cross-Entropy Lens panel' }).first().click();
+    const deadline = Date.now() + 60_000;
+    let shown = '';
+    while (Date.now() < deadline && shown !== expected) {
+      for (const f of page.frames()) {
+        try {
+          const el = f.locator('[data-testid="loss-value"]');
+          if ((await el.count()) > 0) shown = (await el.first().innerText()).trim();
+        } catch {
+          // frame navigated away
+        }
+        if (shown === expected) break;
+      }
+      await sleep(250);
+    }
+    assert.equal(shown, expected);
+  });
+
+  it('hovering a .npy path in Python shows the file\'s header and statistics', async function () {
+    const page = vs.workbench;
+    // Only the Python file open: the cursor and the hover are then surely in it.
+    await vs.runCommand('View: Close All Editors');
+    await openFile(page, 'paths.py');
+    await goTo(page, 2, 25);
+    const text = await hoverText(vs, /shape \[2, 5, 64, 64\]/);
+    assert.match(text, /float32/);
+    assert.match(text, /min .* max .* mean/);
+    await vs.screenshot('hover-npy');
+  });
+});

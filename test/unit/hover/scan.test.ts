@@ -1,0 +1,170 @@
+// Literal discovery for hovers: which text is a tensor literal, where it starts and ends, what names it,
+// and which literals pair up as input and target.
+import * as assert from 'node:assert/strict';
+import { findPair, literalAt, pathAt, roleOfName, scanDocument, type LiteralSpan } from '../../../src/hover/scan';
+
+function texts(src: string, spans: readonly LiteralSpan[]): string[] {
+  return spans.map((s) => src.slice(s.start, s.end));
+}
+
+/** The literal under the first occurrence of `needle`, as text. */
+function at(src: string, syntax: 'json' | 'python' | 'markdown', needle: string): string | undefined {
+  const i = src.indexOf(needle);
+  assert.ok(i >= 0, needle);
+  const l = literalAt(scanDocument(src, syntax), i);
+  return l === undefined ? undefined : src.slice(l.start, l.end);
+}
+
+describe('hover: literal discovery (Python)', function () {
+  it('finds nested, multi-line calls with arguments and comments, outermost only', function () {
+    const src = [
+      'import torch',
+      'logits = torch.tensor([[2.0, 1.0, 0.1],  # first [row]',
+      '                       [0.5, 2.5, 0.3]],',
+      '                      dtype=torch.float64, requires_grad=True)',
+      'labels = np.array([0, 1])',
+    ].join('\n');
+    const idx = scanDocument(src, 'python');
+    assert.deepEqual(texts(src, idx.literals), [src.slice(src.indexOf('torch.tensor'), src.indexOf('True)') + 5), 'np.array([0, 1])']);
+    assert.deepEqual(idx.literals.map((l) => l.name), ['logits', 'labels']);
+    const first = idx.literals[0];
+    assert.equal(src.slice(first.listStart, first.listEnd).startsWith('[[2.0'), true);
+    assert.equal(src.slice(first.listStart, first.listEnd).endsWith('0.3]]'), true);
+    // Hovering anywhere inside, including inner rows, the comment and the dtype argument, gives the call.
+    for (const needle of ['2.5', 'first [row]', 'float64', 'tensor(']) assert.equal(at(src, 'python', needle), texts(src, [first])[0], needle);
+  });
+
+  it('passes over strings, comments, indexing and non-numeric lists', function () {
+    const src = [
+      '# [1, 2, 3] in a comment',
+      's = "[4, 5]"',
+      "d = '''",
+      '[6, 7]',
+      "'''",
+      'x = a[0] + f(1)[2]',
+      "names = ['cat', 'dog']",
+      'mixed = [1, x, 2]',
+      'empty = []',
+      'ok = [ 1  2\n  3]',
+    ].join('\n');
+    const idx = scanDocument(src, 'python');
+    assert.deepEqual(texts(src, idx.literals), ['[ 1  2\n  3]']);
+    assert.equal(at(src, 'python', '4, 5'), undefined);
+    assert.equal(at(src, 'python', '6, 7'), undefined);
+  });
+
+  it('keeps numeric lists that sit inside a non-numeric list, and printed reprs with nan/inf', function () {
+    const src = 'pairs = [[1, 2], "x", [3, 4]]\nt = tensor([nan, -inf, 1.5e-3, True])\ns = array([1., …, 9.])';
+    const idx = scanDocument(src, 'python');
+    assert.deepEqual(texts(src, idx.literals), ['[1, 2]', '[3, 4]', 'tensor([nan, -inf, 1.5e-3, True])', 'array([1., …, 9.])']);
+  });
+
+  it('survives malformed text: unclosed lists, stray closers, unterminated strings', function () {
+    const src = 'a = [1, 2\nb = [3, 4]\n]]) c = [5]\nd = "open\ne = [6, 7]';
+    const idx = scanDocument(src, 'python');
+    // a's '[' runs to the first stray ']' and holds `b = ...`, so it is not numeric; b's list inside it is.
+    assert.deepEqual(texts(src, idx.literals), ['[3, 4]', '[5]', '[6, 7]']);
+    assert.equal(at(src, 'python', '1, 2'), undefined);
+    // Ragged or odd lists are still literals (the parser says what is wrong with them).
+    assert.deepEqual(texts('r = [[1, 2], [3]]', scanDocument('r = [[1, 2], [3]]', 'python').literals), ['[[1, 2], [3]]']);
+  });
+
+  it('names literals from assignments, not from comparisons', function () {
+    const src = 'self.logits = [1.0]\ny: list = [0]\nif z == [1]:\n  pass\nf(target=[2])';
+    const idx = scanDocument(src, 'python');
+    assert.deepEqual(idx.literals.map((l) => l.name), ['logits', 'y', null, 'target']);
+  });
+
+  it('finds .npy/.npz path strings, with escapes and npz members', function () {
+    const src = 'a = np.load("data/logits.npy")\nb = r\'C:\\\\x\\\\y.npz:labels\'\nc = "notes.txt"';
+    const idx = scanDocument(src, 'python');
+    assert.deepEqual(idx.paths.map((p) => p.value), ['data/logits.npy', 'C:\\x\\y.npz:labels']);
+    const p = pathAt(idx, src.indexOf('logits.npy'));
+    assert.equal(p?.value, 'data/logits.npy');
+    assert.equal(src.slice(p!.start, p!.end), '"data/logits.npy"');
+    assert.equal(pathAt(idx, src.indexOf('notes')), undefined);
+  });
+});
+
+describe('hover: literal discovery (JSON, JSONC, Markdown)', function () {
+  it('finds the outermost numeric array under the cursor, with its key and object', function () {
+    const src = '{\n  "logits": [[1, 2, 3],\n             [4, 5, 6.5]],\n  "labels": [2, 0],\n  "meta": {"input": [1.0], "other": [[1, "a"], [2, 3]]}\n}';
+    const idx = scanDocument(src, 'json');
+    assert.deepEqual(texts(src, idx.literals), ['[[1, 2, 3],\n             [4, 5, 6.5]]', '[2, 0]', '[1.0]', '[2, 3]']);
+    assert.deepEqual(idx.literals.map((l) => l.name), ['logits', 'labels', 'input', null]);
+    const [logits, labels, inner] = idx.literals;
+    assert.equal(logits.group, 0);
+    assert.equal(labels.group, 0);
+    assert.equal(inner.group, src.indexOf('{"input"'));
+    assert.equal(at(src, 'json', '5, 6.5'), texts(src, [logits])[0]);
+    assert.equal(at(src, 'json', '"labels"'), undefined);
+    // The first and last characters belong to the literal; the one after does not.
+    const i = idx.literals[1];
+    assert.equal(literalAt(idx, i.start), i);
+    assert.equal(literalAt(idx, i.end - 1), i);
+    assert.equal(literalAt(idx, i.end), undefined);
+  });
+
+  it('treats JSONC comments as whitespace, also inside lists, and ignores brackets in strings', function () {
+    const src = '// [9]\n{ /* [8] */ "input": [1, /* two */ 2, // three\n 3], "s": "[7]" }';
+    const idx = scanDocument(src, 'json');
+    assert.deepEqual(texts(src, idx.literals), ['[1, /* two */ 2, // three\n 3]']);
+  });
+
+  it('a whole-document array is one literal; a malformed document still yields what closed', function () {
+    assert.deepEqual(texts('[[1,2],[3,4]]', scanDocument('[[1,2],[3,4]]', 'json').literals), ['[[1,2],[3,4]]']);
+    const bad = '{"input": [1, 2], "target": [0, 1';
+    assert.deepEqual(texts(bad, scanDocument(bad, 'json').literals), ['[1, 2]']);
+  });
+
+  it('reads Markdown code fences only, each in its own syntax and pairing group', function () {
+    const src = "Don't read [1, 2] in prose.\n\n```python\nlogits = [[1.0, 2.0]]\ny = [1]\n```\n\n~~~json\n{\"input\": [3.5]}\n~~~\n```\nno = 'unterminated\n```\n";
+    const idx = scanDocument(src, 'markdown');
+    assert.deepEqual(texts(src, idx.literals), ['[[1.0, 2.0]]', '[1]', '[3.5]']);
+    assert.deepEqual(idx.literals.map((l) => l.syntax), ['python', 'python', 'json']);
+    assert.equal(idx.literals[0].group, idx.literals[1].group);
+    assert.notEqual(idx.literals[0].group, idx.literals[2].group);
+  });
+});
+
+describe('hover: pairing input and target', function () {
+  it('pairs JSON keys of one object (either one hovered), with a weight', function () {
+    const src = '{"logits": [[1.0, 2.0]], "labels": [1], "weight": [1, 2], "x": {"target": [0]}}';
+    const idx = scanDocument(src, 'json');
+    const [logits, labels, weight, other] = idx.literals;
+    for (const hovered of [logits, labels]) {
+      const p = findPair(idx, hovered);
+      assert.equal(p?.input, logits);
+      assert.equal(p?.target, labels);
+      assert.equal(p?.weight, weight);
+    }
+    assert.equal(findPair(idx, labels)?.hovered, 'target');
+    // The nested object has a target but no input.
+    assert.equal(findPair(idx, other), null);
+  });
+
+  it('refuses ambiguous JSON objects (two inputs), as the CLI does', function () {
+    const src = '{"logits": [[1.0]], "input": [[2.0]], "labels": [0]}';
+    const idx = scanDocument(src, 'json');
+    assert.equal(findPair(idx, idx.literals[2]), null);
+  });
+
+  it('pairs Python assignments with the nearest literal of the other role', function () {
+    const src = 'logits = [[1.0, 2.0]]\ny = [0]\n\nlogits = [[3.0, 1.0], [0.0, 0.0]]\ntarget = [1, 1]\nweights_other = [1.0]';
+    const idx = scanDocument(src, 'python');
+    const [l1, y, l2, t2, w] = idx.literals;
+    assert.equal(findPair(idx, l1)?.target, y);
+    assert.equal(findPair(idx, l2)?.target, t2);
+    assert.equal(findPair(idx, t2)?.input, l2);
+    assert.equal(findPair(idx, w), null);
+    assert.equal(findPair(idx, l1)?.weight, null);
+  });
+
+  it('knows the role names', function () {
+    for (const n of ['input', 'logits', 'pred', 'outputs']) assert.equal(roleOfName(n), 'input', n);
+    for (const n of ['target', 'labels', 'y', 'Labels']) assert.equal(roleOfName(n), 'target', n);
+    assert.equal(roleOfName('weight'), 'weight');
+    assert.equal(roleOfName('x'), null);
+    assert.equal(roleOfName(null), null);
+  });
+});
