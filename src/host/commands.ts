@@ -30,6 +30,12 @@ function item(e: TensorEntry): Item {
 
 const BROWSE: Item = { label: '$(folder-opened) Browse…', description: 'a tensor file outside the workspace', browse: true, alwaysShow: true };
 
+/**
+ * How often a streaming Quick Pick's list is refreshed: each refresh sends the whole list to the
+ * workbench, so refreshing per batch would cost quadratic time on a workspace with thousands of files.
+ */
+const REFRESH_MS = 150;
+
 /** Shows a Quick Pick whose items arrive while files are read (headers only). */
 async function pickStreaming(title: string, placeholder: string, load: (add: (items: Item[]) => void, token: vscode.CancellationToken) => Promise<void>): Promise<Item | undefined> {
   const qp = vscode.window.createQuickPick<Item>();
@@ -44,11 +50,26 @@ async function pickStreaming(title: string, placeholder: string, load: (add: (it
     qp.onDidHide(() => resolve(undefined));
   });
   qp.show();
+  const listed: Item[] = [];
+  let shown = 0;
+  let lastRefresh = 0;
+  const refresh = (): void => {
+    if (shown === listed.length) return;
+    shown = listed.length;
+    lastRefresh = Date.now();
+    // The item the user moved to (or filtered down to) stays active; otherwise the list's first match is.
+    const keep = qp.activeItems.filter((i) => !i.browse);
+    qp.items = [...listed, BROWSE];
+    if (keep.length) qp.activeItems = keep;
+  };
   void load((items) => {
-    const active = qp.activeItems;
-    qp.items = [...qp.items.filter((i) => !i.browse), ...items, BROWSE];
-    qp.activeItems = active.length ? qp.items.filter((i) => active.includes(i)) : qp.items.slice(0, 1);
-  }, cts.token).finally(() => (qp.busy = false));
+    listed.push(...items);
+    // The first items show at once; later ones are gathered for a while.
+    if (shown === 0 || Date.now() - lastRefresh >= REFRESH_MS) refresh();
+  }, cts.token).finally(() => {
+    refresh();
+    qp.busy = false;
+  });
   const result = await picked;
   cts.cancel();
   qp.dispose();
@@ -79,9 +100,9 @@ export async function computeLoss(services: HostServices, inputUri?: vscode.Uri,
     const all: TensorEntry[] = [];
     const inputPick = await pickStreaming('Cross-Entropy Lens: input (logits)', 'Pick the input tensor (shape and dtype from the header)', async (add, token) => {
       const uris = await findTensorFiles(token);
-      // Read headers a few at a time so the list fills in as it goes on a large workspace.
-      for (let i = 0; i < uris.length && !token.isCancellationRequested; i += 16) {
-        const batch = (await Promise.all(uris.slice(i, i + 16).map((u) => tensorsIn(u)))).flat();
+      // Read headers a few dozen at a time so the list fills in as it goes on a large workspace.
+      for (let i = 0; i < uris.length && !token.isCancellationRequested; i += 32) {
+        const batch = (await Promise.all(uris.slice(i, i + 32).map((u) => tensorsIn(u)))).flat();
         all.push(...batch);
         const inputs = batch.filter(isInputCandidate);
         if (inputs.length) add(inputs.map(item));

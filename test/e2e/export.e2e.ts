@@ -1,0 +1,145 @@
+// Export from the loss panel through VS Code's real save dialog (CSV of the class table, .npy of the loss
+// map, PNG of the heatmap), checked against the CLI on the same files; and the input Quick Pick on a
+// workspace with thousands of tensor files.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
+import { ROOT, VsCode, sleep } from './harness';
+
+const EXAMPLES = path.join(ROOT, 'examples');
+const MANY = 3000;
+
+async function viewFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try {
+        const el = f.locator('[data-testid="loss-value"]');
+        if ((await el.count()) > 0 && /\d/.test(await el.first().innerText())) return f;
+      } catch {
+        // frame navigated away
+      }
+    }
+    await sleep(250);
+  }
+  throw new Error('the loss panel did not show a value');
+}
+
+/** Accepts VS Code's save dialog (the workbench's own file dialog in a browser) at its proposed path. */
+async function acceptSaveDialog(page: Page): Promise<string> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 20_000 });
+  // The dialog shows the folder first and then completes it with the proposed file name.
+  const deadline = Date.now() + 10_000;
+  let proposed = await input.inputValue();
+  while (/\/$/.test(proposed) && Date.now() < deadline) {
+    await sleep(100);
+    proposed = await input.inputValue();
+  }
+  await input.press('Enter');
+  return proposed;
+}
+
+async function waitForFile(file: string, timeoutMs = 20_000): Promise<Buffer> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (fs.existsSync(file) && fs.statSync(file).size > 0) return fs.readFileSync(file);
+    await sleep(200);
+  }
+  throw new Error(`${file} was not written`);
+}
+
+describe('export and large workspaces in real VS Code', function () {
+  let vs: VsCode;
+  let ws: string;
+
+  before(async function () {
+    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-export-'));
+    fs.cpSync(EXAMPLES, ws, { recursive: true });
+    // Thousands of small tensor files, as a workspace of saved batches has.
+    const many = path.join(ws, 'many');
+    fs.mkdirSync(many);
+    const bytes = encodeNpy({ dtype: 'float32', shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, 6) });
+    for (let i = 0; i < MANY; i++) fs.writeFileSync(path.join(many, `batch${String(i).padStart(4, '0')}.npy`), bytes);
+    vs = await VsCode.launch({ name: 'export', workspace: ws, extension: { kind: 'dev' } });
+  });
+
+  after(async function () {
+    await vs?.close();
+    fs.rmSync(ws, { recursive: true, force: true });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await vs.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
+  });
+
+  it(`the input Quick Pick lists all of ${MANY} tensor files, the first ones while the rest are read`, async function () {
+    const page = vs.workbench;
+    // Once the extension is active (a first run of the command activates it), time a second run.
+    await vs.runCommand('Cross-Entropy Lens: Compute Loss…');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: '.npy' }).first().waitFor({ timeout: 60_000 });
+    await page.keyboard.press('Escape');
+    const t0 = Date.now();
+    await vs.runCommand('Cross-Entropy Lens: Compute Loss…');
+    const tCommand = Date.now() - t0;
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    await rows.filter({ hasText: '.npy' }).first().waitFor({ timeout: 60_000 });
+    const tFirst = Date.now() - t0;
+    // The last file by name is listed once every header has been read.
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.fill('batch2999');
+    await rows.filter({ hasText: 'many/batch2999.npy' }).first().waitFor({ timeout: 120_000 });
+    const tLast = Date.now() - t0;
+    await page.locator('.quick-input-widget .quick-input-progress-bar').waitFor({ state: 'hidden', timeout: 120_000 }).catch(() => undefined);
+    await input.fill('segmentation/logits');
+    await rows.filter({ hasText: 'segmentation/logits.npy' }).first().waitFor({ timeout: 10_000 });
+    console.log(`      ${MANY + 4} tensor files: palette ${tCommand} ms, first item after ${tFirst} ms, the last file listed after ${tLast} ms`);
+    await page.keyboard.press('Escape');
+  });
+
+  it('exports the class table as CSV, the loss map as .npy and the heatmap as PNG through the save dialog', async function () {
+    const page = vs.workbench;
+    await vs.runCommand('Cross-Entropy Lens: Compute Loss…');
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.fill('segmentation/logits');
+    await rows.filter({ hasText: 'segmentation/logits.npy' }).first().waitFor({ timeout: 60_000 });
+    await page.keyboard.press('Enter');
+    await rows.filter({ hasText: 'segmentation/target.npy' }).first().waitFor({ timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    const frame = await viewFrame(page);
+
+    // CSV: one row per class with its name and count.
+    await frame.getByRole('button', { name: 'Export CSV' }).click();
+    const csvPath = await acceptSaveDialog(page);
+    assert.match(csvPath, /logits-classes\.csv$/);
+    const csv = (await waitForFile(path.join(ws, 'segmentation', 'logits-classes.csv'))).toString('utf8').trim().split(/\r?\n/);
+    assert.equal(csv.length, 1 + 5, csv.join('\n'));
+    for (const name of ['background', 'road', 'car', 'person', 'sky']) assert.ok(csv.some((l) => l.includes(name)), `no row for ${name}`);
+
+    // .npy: the unreduced loss map, equal to what the CLI writes with --out on the same files.
+    await frame.getByRole('button', { name: 'Export .npy' }).click();
+    await acceptSaveDialog(page);
+    const exported = decodeNpy(new Uint8Array(await waitForFile(path.join(ws, 'segmentation', 'logits-loss.npy'))));
+    const cliOut = path.join(ws, 'cli-loss.npy');
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'segmentation/logits.npy', 'segmentation/target.npy', '--ignore-index', '255', '--out', cliOut], { cwd: ws, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const ref = decodeNpy(new Uint8Array(fs.readFileSync(cliOut)));
+    assert.deepEqual(exported.shape, [2, 64, 64]);
+    assert.deepEqual(exported.shape, ref.shape);
+    let maxDiff = 0;
+    for (let i = 0; i < ref.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(Number(exported.data[i]) - Number(ref.data[i])));
+    assert.ok(maxDiff <= 1e-6, `max |panel - CLI| = ${maxDiff}`);
+
+    // PNG: a real PNG of the heatmap, at least one pixel per map cell.
+    await frame.getByRole('button', { name: 'Export PNG' }).click();
+    await acceptSaveDialog(page);
+    const png = await waitForFile(path.join(ws, 'segmentation', 'logits-loss.png'));
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.ok(png.readUInt32BE(16) >= 64 && png.readUInt32BE(20) >= 64, `PNG ${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`);
+  });
+});
