@@ -314,29 +314,37 @@ export class Engine {
     };
     const blocks: Array<[number, number]> = [];
     for (let b0 = 0; b0 < N; b0 += blockSamples) blocks.push([b0, Math.min(N, b0 + blockSamples)]);
-    const load = async (k: number): Promise<void> => {
+    // Samples load one after another; a sample's jobs start as soon as it is in memory, so reading (or
+    // copying an in-memory tensor) overlaps the kernel instead of preceding it.
+    const load = (k: number): BlockLoad => {
       const [b0, b1] = blocks[k];
       const r = regions[k % regionsCount];
-      const nb = b1 - b0;
-      await loadInput(plan.input, b0 * C * S, nb * C * S, new Float32Array(buf, r.x, nb * C * S), onBytes);
-      await loadTarget(plan.target, b0 * S, nb * S, new Int32Array(buf, r.t, nb * S), onBytes);
-      if (ctl.signal?.aborted) throw cancelled();
+      return loadSamples(b1 - b0, async (n) => {
+        await loadInput(plan.input, (b0 + n) * C * S, C * S, new Float32Array(buf, r.x + n * C * S * 4, C * S), onBytes);
+        await loadTarget(plan.target, (b0 + n) * S, S, new Int32Array(buf, r.t + n * S * 4, S), onBytes);
+        if (ctl.signal?.aborted) throw cancelled();
+      });
     };
-    let keep: FastPlan['keep'];
-    let loading: Promise<void> | null = null;
+    // Maps kept for the view, copied out of the working memory sample by sample as each one finishes.
+    const keep = streamed ? null : { loss: new Float32Array(N * S), predicted: new Int32Array(N * S), target: new Int32Array(N * S), ignored: new Uint8Array(N * S) };
+    let loading: BlockLoad | null = null;
+    let nextLoad: Promise<BlockLoad> | null = null;
     try {
       loading = load(0);
       for (let k = 0; k < blocks.length; k++) {
-        await loading;
-        loading = k + 1 < blocks.length ? load(k + 1) : null;
+        const current: BlockLoad = k === 0 ? loading : await nextLoad!;
+        loading = current;
+        // The other staging region is free once this block is read (its last jobs finished before this
+        // block's began), so the next block reads ahead from then on.
+        nextLoad = k + 1 < blocks.length ? current.all.then(() => load(k + 1)) : null;
         // A failed read-ahead surfaces when awaited; keep it from being reported as unhandled meanwhile.
-        loading?.catch(() => undefined);
+        nextLoad?.catch(() => undefined);
         const [b0, b1] = blocks[k];
         const nb = b1 - b0;
         const r = regions[k % regionsCount];
         const t = new Int32Array(buf, r.t, nb * S);
         new Float64Array(buf, r.acc, jobsPerBlock * accLen).fill(0);
-        const jobs: Array<(worker: number) => WorkerRequest> = [];
+        const jobs: FastJob[] = [];
         const sizes: number[] = [];
         for (let n = 0; n < nb; n++) {
           for (let j = 0; j < jobsPerSample; j++) {
@@ -344,17 +352,35 @@ export class Engine {
             const s0 = j * jobPixels;
             const s1 = Math.min(S, s0 + jobPixels);
             sizes.push(s1 - s0);
-            jobs.push((worker) => ({
-              kind: 'fast-chunk', id, generation: init.generation,
-              x: r.x + n * C * S * 4, t: r.t + n * S * 4, w: wOff, C, S, s0, s1,
-              ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
-              outLoss: r.loss + n * S * 4, outPred: r.pred + n * S * 4,
-              acc: r.acc + id * accLen * 8, confusion: confOff + worker * C * C * 8,
-              topK, flatBase: (b0 + n) * S,
-            }));
+            jobs.push({
+              ready: current.samples[n],
+              make: (worker) => ({
+                kind: 'fast-chunk', id, generation: init.generation,
+                x: r.x + n * C * S * 4, t: r.t + n * S * 4, w: wOff, C, S, s0, s1,
+                ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
+                outLoss: r.loss + n * S * 4, outPred: r.pred + n * S * 4,
+                acc: r.acc + id * accLen * 8, confusion: confOff + worker * C * C * 8,
+                topK, flatBase: (b0 + n) * S,
+              }),
+            });
           }
         }
-        const partials = await runJobs(pool, jobs, init, ctl.signal, (i) => progress.add(sizes[i]), (res) => {
+        const left = new Array<number>(nb).fill(jobsPerSample);
+        const copyOut = (n: number): void => {
+          if (!keep) return;
+          const at = (b0 + n) * S;
+          keep.loss.set(new Float32Array(buf, r.loss + n * S * 4, S), at);
+          keep.predicted.set(new Int32Array(buf, r.pred + n * S * 4, S), at);
+          const tv = new Int32Array(buf, r.t + n * S * 4, S);
+          keep.target.set(tv, at);
+          const ig = options.ignoreIndex;
+          for (let i = 0; i < S; i++) keep.ignored[at + i] = tv[i] === ig ? 1 : 0;
+        };
+        const partials = await runJobs(pool, jobs, init, ctl.signal, (i) => {
+          progress.add(sizes[i]);
+          const n = Math.floor(i / jobsPerSample);
+          if (--left[n] === 0) copyOut(n);
+        }, (res) => {
           if (res.kind !== 'bad-target') return null;
           // The first offending element in C order: scan this block (earlier blocks were clean).
           for (let i = 0; i < nb * S; i++) {
@@ -364,16 +390,14 @@ export class Engine {
           return targetRangeError(res.value, res.flat, plan.lossShape, C, options.ignoreIndex);
         }, false, (settled) => (this.draining = settled));
         for (const p of partials) mergeInto(merged, p, topK);
-        const lossView = new Float32Array(buf, r.loss, nb * S);
-        if (out) out.append(lossView);
-        if (!streamed) keep = { loss: lossView.slice(), predicted: new Int32Array(buf, r.pred, nb * S).slice(), target: t.slice() };
+        if (out) out.append(new Float32Array(buf, r.loss, nb * S));
       }
       out?.finish();
     } catch (e) {
       out?.abort();
-      // A read-ahead may still be writing into the working memory: the next request waits for it.
-      const pending = loading;
-      if (pending) this.draining = Promise.all([this.draining, pending.catch(() => undefined)]);
+      // Reads may still be writing into the working memory: the next request waits for them.
+      const pending = [loading?.all, nextLoad?.then((l) => l.all)].filter((x) => x !== undefined);
+      if (pending.length) this.draining = Promise.all([this.draining, ...pending.map((x) => x.catch(() => undefined))]);
       throw e;
     } finally {
       progress.stop();
@@ -388,13 +412,7 @@ export class Engine {
     }
     const stats = finalizeStats(merged, plan.lossShape, plan.weight ? plan.weight.data : null, N * S);
     const value = reducedValue(options, C, 'index', merged);
-    let maps: EngineResult['maps'] = null;
-    if (keep) {
-      const ignored = new Uint8Array(N * S);
-      const tk = keep.target;
-      for (let i = 0; i < ignored.length; i++) ignored[i] = tk[i] === options.ignoreIndex ? 1 : 0;
-      maps = { loss: keep.loss, predicted: keep.predicted, targetClass: tk, ignored };
-    }
+    const maps: EngineResult['maps'] = keep ? { loss: keep.loss, predicted: keep.predicted, targetClass: keep.target, ignored: keep.ignored } : null;
     return {
       options, value, lossShape: plan.lossShape, numerator: merged.numerator, denominator: merged.denominator,
       targetKind: 'index', stats, maps,
@@ -494,7 +512,6 @@ interface FastPlan {
   readonly targetDtype: string;
   readonly inputItemSize: number;
   readonly targetItemSize: number;
-  keep?: { loss: Float32Array; predicted: Int32Array; target: Int32Array };
 }
 
 
@@ -598,9 +615,44 @@ function loadWhole(src: TensorSource, role: 'input' | 'target' | 'weight'): Tens
  * Stops dispatching on abort (in-flight fast jobs are a few milliseconds; general jobs are long, so their
  * workers are terminated when `terminateOnAbort`).
  */
+/** A job, optionally waiting for its data: the lane that takes it dispatches it once `ready` settles. */
+interface FastJob {
+  readonly ready?: Promise<void>;
+  readonly make: (worker: number) => WorkerRequest;
+}
+
+/** Samples of one block loading in order; `samples[n]` settles when sample n is in memory. */
+interface BlockLoad {
+  readonly samples: ReadonlyArray<Promise<void>>;
+  readonly all: Promise<void>;
+}
+
+function loadSamples(count: number, loadOne: (n: number) => Promise<void>): BlockLoad {
+  const settle: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  const samples = Array.from({ length: count }, () => new Promise<void>((resolve, reject) => settle.push({ resolve, reject })));
+  // Unobserved until a lane waits on it: a failure is reported through `all` (and the waiting lane).
+  for (const p of samples) p.catch(() => undefined);
+  const all = (async () => {
+    let n = 0;
+    try {
+      for (; n < count; n++) {
+        await loadOne(n);
+        settle[n].resolve();
+        // Let the lanes dispatch the sample just loaded before copying the next one (in-memory copies
+        // are synchronous and would otherwise hold the thread for the whole block).
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    } catch (e) {
+      for (; n < count; n++) settle[n].reject(e);
+      throw e;
+    }
+  })();
+  return { samples, all };
+}
+
 async function runJobs(
   pool: WorkerPool,
-  jobs: ReadonlyArray<(worker: number) => WorkerRequest>,
+  jobs: ReadonlyArray<((worker: number) => WorkerRequest) | FastJob>,
   init: WasmInit | undefined,
   signal: AbortSignal | undefined,
   onDone: (index: number) => void,
@@ -629,9 +681,15 @@ async function runJobs(
   const lane = async (): Promise<void> => {
     while (next < jobs.length && !failure && !aborted) {
       const i = next++;
+      const job = jobs[i];
       let r: WorkerResponse;
       try {
-        r = await pool.run(jobs[i], init);
+        if (typeof job === 'function') r = await pool.run(job, init);
+        else {
+          if (job.ready) await job.ready;
+          if (aborted || failure) return;
+          r = await pool.run(job.make, init);
+        }
       } catch (e) {
         failure ??= e as Error;
         return;
