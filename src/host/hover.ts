@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { LensError, isLensError } from '../errors';
 import { commandUri, escapeMarkdown, fileHoverMarkdown, literalHoverMarkdown } from '../hover/markdown';
 import { hoverReport, parseLiteral, type HoverReport, type LiteralText, type ReportRequest } from '../hover/report';
-import { findPair, literalAt, pathAt, scanDocument, type DocumentSyntax, type LiteralIndex, type LiteralSpan, type PathSpan } from '../hover/scan';
+import { findPair, literalAt, pathAt, scanDocument, type DocumentSyntax, type LiteralIndex, type LiteralPair, type LiteralSpan, type PathSpan } from '../hover/scan';
 import type { FileSummary } from '../hover/files';
 import { splitMemberSpec } from '../tensor/load';
 import type { Tensor } from '../tensor/tensor';
@@ -35,6 +35,10 @@ const HOST_REPORT_CHARS = 32 * 1024;
 const CACHED_DOCUMENTS = 16;
 const CACHED_REPORTS = 8;
 const CACHED_FILES = 32;
+/** Large literals (of input/target pairs) whose reports are computed ahead of a hover, per document. */
+const WARM_LITERALS = 4;
+/** A large document is scanned again this long after typing stops (a hover before then scans at once). */
+const WARM_AFTER_TYPING_MS = 750;
 
 function cancelled(): LensError {
   return new LensError('cancelled', 'hover cancelled');
@@ -63,6 +67,10 @@ interface IndexEntry {
   waiting: number;
   settled: boolean;
   readonly reports: Map<string, HoverReport>;
+  /** Reports being computed (by a hover or ahead of one), so a hover joins them instead of starting again. */
+  readonly pending: Map<string, Promise<HoverReport>>;
+  /** Stops the reports computed ahead of a hover once this version of the document is gone. */
+  readonly stale: AbortController;
 }
 
 class LensHoverProvider implements vscode.HoverProvider {
@@ -71,9 +79,35 @@ class LensHoverProvider implements vscode.HoverProvider {
 
   constructor(private readonly services: HostServices) {}
 
+  /**
+   * Starts the literal scan of a large document ahead of any hover (on open, and after typing pauses),
+   * so the first hover pays only for the literals under the cursor. The scan runs in a worker.
+   */
+  warm(doc: vscode.TextDocument): void {
+    const syntax = LANGUAGES[doc.languageId];
+    if (syntax === undefined || doc.lineCount === 0) return;
+    const length = doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
+    if (length <= HOST_SCAN_CHARS) return;
+    const entry = this.entry(doc, syntax);
+    // The large literals of input/target pairs (a few) get their reports ahead of a hover too: parsing
+    // megabytes of numbers is most of a first hover's time.
+    entry.index.then((index) => {
+      let started = 0;
+      for (const lit of index.literals) {
+        if (started >= WARM_LITERALS || entry.stale.signal.aborted) break;
+        if (lit.listEnd - lit.listStart <= HOST_REPORT_CHARS) continue;
+        const pair = findPair(index, lit);
+        if (pair === null) continue;
+        started++;
+        this.report(doc, entry, pair, lit, undefined).catch(() => undefined);
+      }
+    }, () => undefined);
+  }
+
   forget(uri: vscode.Uri): void {
     const e = this.docs.get(uri.toString());
     if (e !== undefined && !e.settled) e.abort.abort();
+    e?.stale.abort();
     this.docs.delete(uri.toString());
   }
 
@@ -88,10 +122,11 @@ class LensHoverProvider implements vscode.HoverProvider {
       return old;
     }
     if (old !== undefined && !old.settled) old.abort.abort();
+    old?.stale.abort();
     const text = doc.getText();
     const abort = new AbortController();
     const index = text.length <= HOST_SCAN_CHARS ? Promise.resolve(scanDocument(text, syntax)) : this.services.engine().hoverIndex(text, syntax, abort.signal);
-    const e: IndexEntry = { version: doc.version, index, abort, waiting: 0, settled: false, reports: new Map() };
+    const e: IndexEntry = { version: doc.version, index, abort, waiting: 0, settled: false, reports: new Map(), pending: new Map(), stale: new AbortController() };
     index.then(
       () => (e.settled = true),
       () => {
@@ -149,34 +184,55 @@ class LensHoverProvider implements vscode.HoverProvider {
 
   private async literalHover(doc: vscode.TextDocument, entry: IndexEntry, index: LiteralIndex, lit: LiteralSpan, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
     const pair = findPair(index, lit);
-    const spans = pair === null ? [lit] : [pair.input, pair.target, ...(pair.weight === null ? [] : [pair.weight])];
-    const literals: LiteralText[] = spans.map((s) => literalText(doc, s));
-    const request: ReportRequest = {
-      literals,
-      hovered: spans.indexOf(lit),
-      pair: pair === null ? null : { input: 0, target: 1, weight: pair.weight === null ? null : 2 },
-      options: lossOptionsFromSettings(doc.uri),
-    };
-    const key = JSON.stringify([spans.map((s) => s.start), request.hovered, request.options]);
-    let report = entry.reports.get(key);
-    if (report === undefined) {
-      const size = literals.reduce((a, l) => a + l.text.length, 0);
-      if (size <= HOST_REPORT_CHARS) report = hoverReport(request);
-      else {
-        const ac = new AbortController();
-        const sub = token.onCancellationRequested(() => ac.abort());
-        try {
-          report = await untilCancelled(this.services.engine().hoverReport(request, ac.signal), token);
-        } finally {
-          sub.dispose();
-        }
-      }
-      entry.reports.set(key, report);
-      if (entry.reports.size > CACHED_REPORTS) entry.reports.delete(entry.reports.keys().next().value as string);
-    }
+    const report = await this.report(doc, entry, pair, lit, token);
     const args: OpenPanelArgs = { uri: doc.uri.toString(), offset: lit.start };
     const link = pair !== null && report.loss?.ok === true ? commandUri(OPEN_PANEL_FOR_LITERALS, [args]) : null;
     return new vscode.Hover(trusted(literalHoverMarkdown(lit.name, report, link)), rangeOf(doc, lit.start, lit.end));
+  }
+
+  /**
+   * The report of `lit` (with its pair's loss), from the cache, from a computation already running for
+   * it, or computed now: in place when small, else in a worker. A hover's cancel stops only its own
+   * computation; one started ahead of hovers stops when the document version is gone.
+   */
+  private async report(doc: vscode.TextDocument, entry: IndexEntry, pair: LiteralPair | null, lit: LiteralSpan, token: vscode.CancellationToken | undefined): Promise<HoverReport> {
+    const spans = pair === null ? [lit] : [pair.input, pair.target, ...(pair.weight === null ? [] : [pair.weight])];
+    const options = lossOptionsFromSettings(doc.uri);
+    const hovered = spans.indexOf(lit);
+    const key = JSON.stringify([spans.map((s) => s.start), hovered, options]);
+    const cached = entry.reports.get(key);
+    if (cached !== undefined) return cached;
+    const running = entry.pending.get(key);
+    if (running !== undefined) {
+      try {
+        return token ? await untilCancelled(running, token) : await running;
+      } catch (e) {
+        // Another hover's computation was cancelled: compute for this one (unless it is cancelled too).
+        if (!(isLensError(e) && e.kind === 'cancelled') || token?.isCancellationRequested) throw e;
+      }
+    }
+    const literals: LiteralText[] = spans.map((s) => literalText(doc, s));
+    const request: ReportRequest = { literals, hovered, pair: pair === null ? null : { input: 0, target: 1, weight: pair.weight === null ? null : 2 }, options };
+    let report: HoverReport;
+    if (literals.reduce((a, l) => a + l.text.length, 0) <= HOST_REPORT_CHARS) report = hoverReport(request);
+    else {
+      const ac = new AbortController();
+      const sub = token?.onCancellationRequested(() => ac.abort());
+      const stop = (): void => ac.abort();
+      if (!token) entry.stale.signal.addEventListener('abort', stop, { once: true });
+      const job = this.services.engine().hoverReport(request, ac.signal);
+      entry.pending.set(key, job);
+      try {
+        report = token ? await untilCancelled(job, token) : await job;
+      } finally {
+        sub?.dispose();
+        entry.stale.signal.removeEventListener('abort', stop);
+        if (entry.pending.get(key) === job) entry.pending.delete(key);
+      }
+    }
+    entry.reports.set(key, report);
+    if (entry.reports.size > CACHED_REPORTS) entry.reports.delete(entry.reports.keys().next().value as string);
+    return report;
   }
 
   private async fileHover(doc: vscode.TextDocument, p: PathSpan, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
@@ -277,7 +333,22 @@ async function openPanelForLiterals(services: HostServices, args: OpenPanelArgs 
 export function registerHovers(context: vscode.ExtensionContext, services: HostServices): void {
   const provider = new LensHoverProvider(services);
   const selector = Object.keys(LANGUAGES).map((language) => ({ language }));
+  const pending = new Map<string, ReturnType<typeof setTimeout>>();
+  const warmLater = (doc: vscode.TextDocument): void => {
+    const key = doc.uri.toString();
+    clearTimeout(pending.get(key));
+    pending.set(key, setTimeout(() => {
+      pending.delete(key);
+      if (!doc.isClosed) provider.warm(doc);
+    }, WARM_AFTER_TYPING_MS));
+  };
+  for (const doc of vscode.workspace.textDocuments) provider.warm(doc);
   context.subscriptions.push(
+    vscode.workspace.onDidOpenTextDocument((d) => provider.warm(d)),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.contentChanges.length > 0) warmLater(e.document);
+    }),
+    { dispose: () => pending.forEach((t) => clearTimeout(t)) },
     vscode.languages.registerHoverProvider(selector, provider),
     vscode.commands.registerCommand(OPEN_PANEL_FOR_LITERALS, (args?: OpenPanelArgs) => openPanelForLiterals(services, args)),
     vscode.workspace.onDidCloseTextDocument((d) => provider.forget(d.uri)),

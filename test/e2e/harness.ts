@@ -257,6 +257,12 @@ export class VsCode {
       killGroup(this.server, 'SIGKILL');
     }
     live.delete(this.server);
+    // Keep VS Code's own logs (extension host, our output channel) with the test artifacts.
+    try {
+      fs.cpSync(path.join(this.dir, 'user-data', 'logs'), path.join(RESULTS_DIR, 'logs', this.name), { recursive: true });
+    } catch {
+      // no logs written
+    }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
