@@ -39,6 +39,11 @@ export interface FastChunkJob {
   readonly topK: number;
   /** Flat offset of this sample's first element in the whole loss map (for worst-element offsets). */
   readonly flatBase: number;
+  /**
+   * Consecutive samples this job covers (each of S pixels, with the same [s0, s1)); x, t, outLoss and
+   * outPred step by one sample each. Small samples (classification rows) go many to a job.
+   */
+  readonly samples: number;
 }
 
 /** General path: the pure-TS kernel on samples [n0, n1) of shared tensors, maps written to shared outputs. */

@@ -316,9 +316,19 @@ export class Engine {
     for (let b0 = 0; b0 < N; b0 += blockSamples) blocks.push([b0, Math.min(N, b0 + blockSamples)]);
     // Samples load one after another; a sample's jobs start as soon as it is in memory, so reading (or
     // copying an in-memory tensor) overlaps the kernel instead of preceding it.
+    // Classification rows (S = 1): a block of rows is stored transposed, (C, rows), so the kernel runs over
+    // the rows as the pixels of one sample, with its full vector width.
+    const rows = S === 1;
     const load = (k: number): BlockLoad => {
       const [b0, b1] = blocks[k];
       const r = regions[k % regionsCount];
+      if (rows) {
+        return loadSamples(1, async () => {
+          await loadRowsTransposed(plan.input, b0, b1 - b0, C, new Float32Array(buf, r.x, (b1 - b0) * C), onBytes);
+          await loadTarget(plan.target, b0, b1 - b0, new Int32Array(buf, r.t, b1 - b0), onBytes);
+          if (ctl.signal?.aborted) throw cancelled();
+        });
+      }
       return loadSamples(b1 - b0, async (n) => {
         await loadInput(plan.input, (b0 + n) * C * S, C * S, new Float32Array(buf, r.x + n * C * S * 4, C * S), onBytes);
         await loadTarget(plan.target, (b0 + n) * S, S, new Int32Array(buf, r.t + n * S * 4, S), onBytes);
@@ -346,40 +356,86 @@ export class Engine {
         new Float64Array(buf, r.acc, jobsPerBlock * accLen).fill(0);
         const jobs: FastJob[] = [];
         const sizes: number[] = [];
-        for (let n = 0; n < nb; n++) {
+        /** The samples [first, last] each job covers, to copy a sample's maps out once its jobs are done. */
+        const covers: Array<readonly [number, number]> = [];
+        const left = new Array<number>(nb).fill(0);
+        // Samples smaller than a job go several to a job (classification rows are one pixel each); at least
+        // 16 jobs per block keep every worker busy, and the grouping does not depend on the worker count,
+        // so the statistics are the same for any number of workers.
+        const group = jobsPerSample === 1 ? Math.max(1, Math.min(Math.floor(FAST_JOB_LOGITS / (C * S)), Math.ceil(nb / 16))) : 1;
+        if (rows) {
+          // One transposed sample of nb pixels, in pixel ranges (multiples of 16) of about a job's size.
+          const parts = Math.max(Math.ceil((nb * C) / FAST_JOB_LOGITS), Math.min(16, Math.floor(nb / 1024)), 1);
+          const span = Math.min(nb, Math.ceil(nb / parts / 16) * 16);
+          for (let s0 = 0; s0 < nb; s0 += span) {
+            const id = jobs.length;
+            const s1 = Math.min(nb, s0 + span);
+            sizes.push(s1 - s0);
+            covers.push([0, nb - 1]);
+            jobs.push({
+              ready: current.samples[0],
+              make: (worker) => ({
+                kind: 'fast-chunk', id, generation: init.generation,
+                x: r.x, t: r.t, w: wOff, C, S: nb, s0, s1,
+                ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
+                outLoss: r.loss, outPred: r.pred,
+                acc: r.acc + id * accLen * 8, confusion: confOff + worker * C * C * 8,
+                topK, flatBase: b0, samples: 1,
+              }),
+            });
+          }
+        }
+        for (let n = 0; n < (rows ? 0 : nb); n += group) {
+          const count = Math.min(group, nb - n);
           for (let j = 0; j < jobsPerSample; j++) {
-            const id = n * jobsPerSample + j;
+            const id = jobs.length;
             const s0 = j * jobPixels;
             const s1 = Math.min(S, s0 + jobPixels);
-            sizes.push(s1 - s0);
+            sizes.push((s1 - s0) * count);
+            covers.push([n, n + count - 1]);
+            for (let m = n; m < n + count; m++) left[m]++;
             jobs.push({
-              ready: current.samples[n],
+              ready: current.samples[n + count - 1],
               make: (worker) => ({
                 kind: 'fast-chunk', id, generation: init.generation,
                 x: r.x + n * C * S * 4, t: r.t + n * S * 4, w: wOff, C, S, s0, s1,
                 ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
                 outLoss: r.loss + n * S * 4, outPred: r.pred + n * S * 4,
                 acc: r.acc + id * accLen * 8, confusion: confOff + worker * C * C * 8,
-                topK, flatBase: (b0 + n) * S,
+                topK, flatBase: (b0 + n) * S, samples: count,
               }),
             });
           }
         }
-        const left = new Array<number>(nb).fill(jobsPerSample);
-        const copyOut = (n: number): void => {
+        // Copies samples [n0, n1] of this block out of the working memory (they are contiguous there).
+        const copyOut = (n0: number, n1: number): void => {
           if (!keep) return;
-          const at = (b0 + n) * S;
-          keep.loss.set(new Float32Array(buf, r.loss + n * S * 4, S), at);
-          keep.predicted.set(new Int32Array(buf, r.pred + n * S * 4, S), at);
-          const tv = new Int32Array(buf, r.t + n * S * 4, S);
+          const at = (b0 + n0) * S;
+          const len = (n1 - n0 + 1) * S;
+          keep.loss.set(new Float32Array(buf, r.loss + n0 * S * 4, len), at);
+          keep.predicted.set(new Int32Array(buf, r.pred + n0 * S * 4, len), at);
+          const tv = new Int32Array(buf, r.t + n0 * S * 4, len);
           keep.target.set(tv, at);
           const ig = options.ignoreIndex;
-          for (let i = 0; i < S; i++) keep.ignored[at + i] = tv[i] === ig ? 1 : 0;
+          for (let i = 0; i < len; i++) keep.ignored[at + i] = tv[i] === ig ? 1 : 0;
         };
+        let rowJobsLeft = jobs.length;
         const partials = await runJobs(pool, jobs, init, ctl.signal, (i) => {
           progress.add(sizes[i]);
-          const n = Math.floor(i / jobsPerSample);
-          if (--left[n] === 0) copyOut(n);
+          if (rows) {
+            if (--rowJobsLeft === 0) copyOut(0, nb - 1);
+            return;
+          }
+          // The samples this job completes, copied as contiguous runs.
+          let run = -1;
+          for (let n = covers[i][0]; n <= covers[i][1] + 1; n++) {
+            const done = n <= covers[i][1] && --left[n] === 0;
+            if (done && run < 0) run = n;
+            if (!done && run >= 0) {
+              copyOut(run, n - 1);
+              run = -1;
+            }
+          }
         }, (res) => {
           if (res.kind !== 'bad-target') return null;
           // The first offending element in C order: scan this block (earlier blocks were clean).
@@ -601,6 +657,29 @@ async function loadTarget(l: Loadable, start: number, count: number, dest: Int32
   const d = l.tensor.data;
   for (let i = 0; i < count; i++) dest[i] = d[start + i];
   onBytes(count * 4);
+}
+
+/** Rows [r0, r0 + count) of an (N, C) input, written transposed: dest[c * count + i] = x[r0 + i, c]. */
+async function loadRowsTransposed(l: Loadable, r0: number, count: number, C: number, dest: Float32Array, onBytes: (n: number) => void): Promise<void> {
+  const scatter = (src: Float32Array, from: number, rowsHere: number, srcRow0: number): void => {
+    for (let i = 0; i < rowsHere; i++) {
+      const o = (srcRow0 + i) * C;
+      for (let c = 0; c < C; c++) dest[c * count + from + i] = src[o + c];
+    }
+  };
+  if (l.kind === 'tensor') {
+    scatter(l.tensor.data as Float32Array, 0, count, r0);
+    onBytes(count * C * 4);
+    return;
+  }
+  // From a file through a bounded buffer of whole rows.
+  const per = Math.max(1, Math.floor((4 << 20) / C));
+  const tmp = new Float32Array(Math.min(count, per) * C);
+  for (let i = 0; i < count; i += per) {
+    const n = Math.min(per, count - i);
+    await readF32(l.file, (r0 + i) * C, n * C, tmp, 0, onBytes);
+    scatter(tmp, i, n, 0);
+  }
 }
 
 function loadWhole(src: TensorSource, role: 'input' | 'target' | 'weight'): Tensor {

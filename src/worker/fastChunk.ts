@@ -16,11 +16,13 @@ export function initWasm(module: WebAssembly.Module, memory: WebAssembly.Memory,
 
 export function runFastChunk(job: FastChunkJob & { generation: number }): WorkerResponse {
   if (!kernel || kernel.generation !== job.generation) throw new Error('wasm kernel not initialised for this request');
-  const { C, s0, s1 } = job;
-  const bad = kernel.k.ceIndexF32(job.x, job.t, job.w, C, job.S, s0, s1, job.ignoreIndex, job.labelSmoothing, job.outLoss, job.outPred, job.acc, job.confusion);
+  const { C, S, s0, s1 } = job;
   const buf = kernel.memory.buffer;
-  const t = new Int32Array(buf, job.t, job.S);
-  if (bad >= 0) return { kind: 'bad-target', id: job.id, flat: job.flatBase + bad, value: t[bad] };
+  // The kernel adds to acc and to the confusion counts, so one StatsPartial covers every sample.
+  for (let n = 0; n < job.samples; n++) {
+    const bad = kernel.k.ceIndexF32(job.x + n * C * S * 4, job.t + n * S * 4, job.w, C, S, s0, s1, job.ignoreIndex, job.labelSmoothing, job.outLoss + n * S * 4, job.outPred + n * S * 4, job.acc, job.confusion);
+    if (bad >= 0) return { kind: 'bad-target', id: job.id, flat: job.flatBase + n * S + bad, value: new Int32Array(buf, job.t + n * S * 4, S)[bad] };
+  }
   const acc = new Float64Array(buf, job.acc, ceAccLength(C));
   const s: StatsPartial = emptyPartial(C, false);
   s.numerator = acc[0];
@@ -35,20 +37,24 @@ export function runFastChunk(job: FastChunkJob & { generation: number }): Worker
   s.predicted.set(acc.subarray(8 + 2 * C, 8 + 3 * C));
   s.ignoredPerClass.set(acc.subarray(8 + 3 * C, 8 + 4 * C));
   if (job.topK > 0) {
-    const loss = new Float32Array(buf, job.outLoss, job.S);
-    const pred = new Int32Array(buf, job.outPred, job.S);
     const ignore = job.ignoreIndex;
     const worst = s.worst;
     const k = job.topK;
     // Cheap pre-filter: only losses at least as bad as the current k-th can enter the list.
     let floor = -Infinity;
-    for (let i = s0; i < s1; i++) {
-      const l = loss[i];
-      if (t[i] === ignore || (l < floor && l === l)) continue;
-      pushWorst(worst, { flat: job.flatBase + i, loss: l, target: t[i], predicted: pred[i] }, k);
-      if (worst.length === k) {
-        const last = worst[k - 1].loss;
-        floor = last === last ? last : Infinity;
+    for (let n = 0; n < job.samples; n++) {
+      const loss = new Float32Array(buf, job.outLoss + n * S * 4, S);
+      const pred = new Int32Array(buf, job.outPred + n * S * 4, S);
+      const t = new Int32Array(buf, job.t + n * S * 4, S);
+      const base = job.flatBase + n * S;
+      for (let i = s0; i < s1; i++) {
+        const l = loss[i];
+        if (t[i] === ignore || (l < floor && l === l)) continue;
+        pushWorst(worst, { flat: base + i, loss: l, target: t[i], predicted: pred[i] }, k);
+        if (worst.length === k) {
+          const last = worst[k - 1].loss;
+          floor = last === last ? last : Infinity;
+        }
       }
     }
   }

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LensError } from '../../../src/errors';
+import { LensError, fmtShape } from '../../../src/errors';
 import { computeLoss } from '../../../src/kernel/index';
 import { decodeNpy, encodeNpy } from '../../../src/tensor/npy';
 import type { Tensor } from '../../../src/tensor/tensor';
@@ -26,6 +26,22 @@ afterEach(async () => {
 
 function t(tensor: Tensor): { kind: 'tensor'; tensor: Tensor } {
   return { kind: 'tensor', tensor };
+}
+
+/** Equal up to 1e-12 relative in every number: sums taken over differently cut blocks differ in the last bits. */
+function assertClose(a: unknown, b: unknown, where = 'stats'): void {
+  if (typeof a === 'number' && typeof b === 'number') {
+    if (Object.is(a, b) || a === b) return;
+    assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b)), `${where}: ${a} vs ${b}`);
+    return;
+  }
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const ka = Object.keys(a);
+    assert.deepEqual(ka, Object.keys(b), where);
+    for (const k of ka) assertClose((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${where}.${k}`);
+    return;
+  }
+  assert.equal(a, b, where);
 }
 
 function assertStatsEqual(a: EngineResult, b: EngineResult): void {
@@ -147,6 +163,55 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
     const written = decodeNpy(new Uint8Array(fs.readFileSync(out)));
     assert.deepEqual(written.shape, [9, 20, 30]);
     assert.equal(Buffer.compare(Buffer.from((written.data as Float32Array).buffer), Buffer.from(whole.maps!.loss.buffer)), 0);
+  });
+
+  // Classification rows (N, C) run transposed, the rows as the pixels of one sample; samples smaller than
+  // a job (N, C, 2, 3) go several to a job. Both against the float64 reference and across worker counts.
+  for (const shape of [[3001, 13], [700, 5, 2, 3]]) {
+    it(`runs ${fmtShape(shape)} inputs on the fast path like the reference, the same for 1 and 3 workers`, async function () {
+      const input = randomLogits(shape, 71, 10);
+      const target = randomTargets([shape[0], ...shape.slice(2)], shape[1], 72);
+      const weight: Tensor = { dtype: 'float32', shape: [shape[1]], data: Float32Array.from({ length: shape[1] }, (_, c) => 0.5 + (c % 3)) };
+      const options = { ignoreIndex: 255, labelSmoothing: 0.1 };
+      const ref = computeLoss({ input, target, weight, options, topK: 7 });
+      const results: EngineResult[] = [];
+      for (const maxWorkers of [1, 3]) results.push(await engine({ maxWorkers }).compute({ input: t(input), target: t(target), weight: t(weight), options, topK: 7 }));
+      const r = results[0];
+      assert.equal(r.engine, 'wasm-simd');
+      let maxErr = 0;
+      for (let i = 0; i < ref.lossMap.length; i++) maxErr = Math.max(maxErr, Math.abs(r.maps!.loss[i] - ref.lossMap[i]));
+      assert.ok(maxErr <= 1e-5, `max abs error ${maxErr}`);
+      assert.deepEqual(Array.from(r.maps!.predicted), Array.from(ref.predicted));
+      assert.deepEqual(Array.from(r.maps!.targetClass), Array.from(ref.targetClass));
+      assert.deepEqual(Array.from(r.maps!.ignored), Array.from(ref.ignoredMask));
+      assert.deepEqual(Array.from(r.stats.confusion), Array.from(ref.stats.confusion));
+      assert.ok(Math.abs((r.value as number) - (ref.value as number)) <= 1e-6 * Math.abs(ref.value as number));
+      assert.deepEqual(r.stats.worst.map((w) => w.index), ref.stats.worst.map((w) => w.index));
+      assert.equal(Buffer.compare(Buffer.from(results[1].maps!.loss.buffer), Buffer.from(r.maps!.loss.buffer)), 0);
+      assertStatsEqual(results[1], r);
+    });
+  }
+
+  it('streams classification rows from a file block by block, with the same numbers', async function () {
+    const input = randomLogits([5000, 11], 81);
+    const target = randomTargets([5000], 11, 82);
+    const xf = path.join(tmp, 'rows.npy');
+    const tf = path.join(tmp, 'rows-t.npy');
+    writeNpy(xf, input);
+    writeNpy(tf, target);
+    const req = { input: { kind: 'file' as const, path: xf }, target: { kind: 'file' as const, path: tf }, options: { ignoreIndex: 255 } };
+    const whole = await engine().compute(req);
+    const out = path.join(tmp, 'rows-loss.npy');
+    const streamed = await engine({ inMemoryBytes: 1, blockBytes: 777 * 11 * 4 }).compute({ ...req, outFile: out });
+    assert.equal(streamed.streamed, true);
+    assertClose(streamed.stats, whole.stats);
+    assertClose(streamed.value, whole.value, 'value');
+    const written = decodeNpy(new Uint8Array(fs.readFileSync(out)));
+    assert.equal(Buffer.compare(Buffer.from((written.data as Float32Array).buffer), Buffer.from(whole.maps!.loss.buffer)), 0);
+    const bad = randomTargets([5000], 11, 83);
+    (bad.data as Int32Array)[4321] = 11;
+    writeNpy(tf, bad);
+    await assert.rejects(engine({ inMemoryBytes: 1, blockBytes: 777 * 11 * 4 }).compute(req), /\[4321\]/);
   });
 
   it('reads big-endian, float16 and int32 files on the fast path', async function () {
