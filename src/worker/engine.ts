@@ -87,6 +87,8 @@ export interface EngineOptions {
 
 /** Logits per fast job: small enough for prompt cancellation and progress, large enough to amortize. */
 const FAST_JOB_LOGITS = 1 << 22;
+/** Samples smaller than this are read (or copied) several at a time. */
+const LOAD_UNIT_BYTES = 8 << 20;
 /** Elements per general job. */
 const GENERAL_JOB_ELEMENTS = 1 << 21;
 const PROGRESS_EVERY_MS = 100;
@@ -302,7 +304,8 @@ export class Engine {
     const init: WasmInit = { module, memory, generation };
     const pool = this.getPool();
 
-    const out = req.outFile ? new NpyStreamWriter(req.outFile, plan.lossShape) : null;
+    // The loss map is written in the order it is computed: Fortran order for a Fortran-order input.
+    const out = req.outFile ? new NpyStreamWriter(req.outFile, plan.lossShape, plan.fortran !== null) : null;
     const merged = emptyPartial(C, true);
     // Reading and computing each count for half of the progress bar.
     const bytesPerSample = C * S * plan.inputItemSize + S * plan.targetItemSize;
@@ -323,15 +326,18 @@ export class Engine {
       const [b0, b1] = blocks[k];
       const r = regions[k % regionsCount];
       if (rows) {
-        return loadSamples(1, async () => {
+        return loadSamples(1, 1, async () => {
           await loadRowsTransposed(plan.input, b0, b1 - b0, C, new Float32Array(buf, r.x, (b1 - b0) * C), onBytes);
           await loadTarget(plan.target, b0, b1 - b0, new Int32Array(buf, r.t, b1 - b0), onBytes);
           if (ctl.signal?.aborted) throw cancelled();
         });
       }
-      return loadSamples(b1 - b0, async (n) => {
-        await loadInput(plan.input, (b0 + n) * C * S, C * S, new Float32Array(buf, r.x + n * C * S * 4, C * S), onBytes);
-        await loadTarget(plan.target, (b0 + n) * S, S, new Int32Array(buf, r.t + n * S * 4, S), onBytes);
+      // Small samples load several at a time: one read per sample would cost more than the kernel.
+      const unit = Math.max(1, Math.floor(LOAD_UNIT_BYTES / (C * S * 4)));
+      return loadSamples(b1 - b0, unit, async (n0, n1) => {
+        const m = n1 - n0;
+        await loadInput(plan.input, (b0 + n0) * C * S, m * C * S, new Float32Array(buf, r.x + n0 * C * S * 4, m * C * S), onBytes);
+        await loadTarget(plan.target, (b0 + n0) * S, m * S, new Int32Array(buf, r.t + n0 * S * 4, m * S), onBytes);
         if (ctl.signal?.aborted) throw cancelled();
       });
     };
@@ -438,12 +444,22 @@ export class Engine {
           }
         }, (res) => {
           if (res.kind !== 'bad-target') return null;
-          // The first offending element in C order: scan this block (earlier blocks were clean).
+          // The first offending element in C order: scan this block (earlier blocks were clean; in a
+          // Fortran-order file, the first in the file's order among blocks, the first in C order within one).
+          let first = -1;
+          let value = 0;
           for (let i = 0; i < nb * S; i++) {
             const v = t[i];
-            if (v !== options.ignoreIndex && (v < 0 || v >= C)) return targetRangeError(v, b0 * S + i, plan.lossShape, C, options.ignoreIndex);
+            if (v === options.ignoreIndex || (v >= 0 && v < C)) continue;
+            const flat = plan.fortran ? plan.fortran.toC(b0 * S + i) : b0 * S + i;
+            if (first < 0 || flat < first) {
+              first = flat;
+              value = v;
+            }
+            if (!plan.fortran) break;
           }
-          return targetRangeError(res.value, res.flat, plan.lossShape, C, options.ignoreIndex);
+          if (first >= 0) return targetRangeError(value, first, plan.lossShape, C, options.ignoreIndex);
+          return targetRangeError(res.value, plan.fortran ? plan.fortran.toC(res.flat) : res.flat, plan.lossShape, C, options.ignoreIndex);
         }, false, (settled) => (this.draining = settled));
         for (const p of partials) mergeInto(merged, p, topK);
         if (out) out.append(new Float32Array(buf, r.loss, nb * S));
@@ -466,9 +482,17 @@ export class Engine {
       merged.positives[c] = merged.count[c];
       merged.correct[c] = merged.tp[c];
     }
+    if (plan.fortran) {
+      const toC = plan.fortran.toC;
+      merged.worst = merged.worst.map((w) => ({ ...w, flat: toC(w.flat) }));
+    }
     const stats = finalizeStats(merged, plan.lossShape, plan.weight ? plan.weight.data : null, N * S);
     const value = reducedValue(options, C, 'index', merged);
-    const maps: EngineResult['maps'] = keep ? { loss: keep.loss, predicted: keep.predicted, targetClass: keep.target, ignored: keep.ignored } : null;
+    const maps: EngineResult['maps'] = keep
+      ? plan.fortran
+        ? { loss: toCOrder(keep.loss, plan.fortran.toC), predicted: toCOrder(keep.predicted, plan.fortran.toC), targetClass: toCOrder(keep.target, plan.fortran.toC), ignored: toCOrder(keep.ignored, plan.fortran.toC) }
+        : { loss: keep.loss, predicted: keep.predicted, targetClass: keep.target, ignored: keep.ignored }
+      : null;
     return {
       options, value, lossShape: plan.lossShape, numerator: merged.numerator, denominator: merged.denominator,
       targetKind: 'index', stats, maps,
@@ -568,8 +592,43 @@ interface FastPlan {
   readonly targetDtype: string;
   readonly inputItemSize: number;
   readonly targetItemSize: number;
+  /**
+   * Fortran-order files: N and S above describe the file's own order, one "sample" per spatial position
+   * holding (C, batch) logits, so the stream reads contiguous ranges. `toC[f]` is the C-order flat index
+   * of the loss element that comes f-th in that order.
+   */
+  readonly fortran: { readonly toC: (f: number) => number } | null;
 }
 
+
+/**
+ * The order of a Fortran-order (batch, C, d1..dk) file read as contiguous (C, batch) slabs, one per
+ * spatial position (d1 fastest), and the C-order flat index of each loss element in that order.
+ */
+function fortranOrder(batch: number, spatial: readonly number[]): { readonly positions: number; readonly toC: (f: number) => number } {
+  const positions = numel(spatial);
+  // C-order strides of the loss map (batch first), per spatial axis.
+  const cStride = spatial.map((_, d) => numel(spatial.slice(d + 1)));
+  return {
+    positions,
+    toC: (f: number): number => {
+      const n = f % batch;
+      let p = Math.floor(f / batch);
+      let c = 0;
+      for (let d = 0; d < spatial.length; d++) {
+        c += (p % spatial[d]) * cStride[d];
+        p = Math.floor(p / spatial[d]);
+      }
+      return n * positions + c;
+    },
+  };
+}
+
+function toCOrder<T extends Float32Array | Int32Array | Uint8Array>(a: T, toC: (f: number) => number): T {
+  const out = new (a.constructor as new (n: number) => T)(a.length);
+  for (let f = 0; f < a.length; f++) out[toC(f)] = a[f];
+  return out;
+}
 
 function describe(src: TensorSource): Loadable | { readonly kind: 'header-free' } {
   if (src.kind === 'tensor') return { kind: 'tensor', tensor: src.tensor };
@@ -600,7 +659,8 @@ function planFast(req: EngineRequest, options: LossOptions, wasm: WebAssembly.Mo
   const nd = im.shape.length;
   const floatOk = im.dtype === 'float32' || im.dtype === 'float16';
   const tensorOk = inDesc.kind === 'file' || inDesc.tensor.data instanceof Float32Array;
-  if (nd < 2 || normalizeAxis(options.classDim, nd) !== 1 || !floatOk || !tensorOk || im.fortran) {
+  // Fortran order streams too, from files (an in-memory tensor is always C order here).
+  if (nd < 2 || normalizeAxis(options.classDim, nd) !== 1 || !floatOk || !tensorOk || (im.fortran && inDesc.kind !== 'file')) {
     close();
     return null;
   }
@@ -620,7 +680,9 @@ function planFast(req: EngineRequest, options: LossOptions, wasm: WebAssembly.Mo
     return null;
   }
   const tm = meta(tDesc);
-  if (!isIntegerDType(tm.dtype) || tm.fortran) {
+  // Both in the same order (a 1-D target is both); mixed orders take the general path.
+  const targetFortran = tm.fortran || (im.fortran && tm.shape.length <= 1);
+  if (!isIntegerDType(tm.dtype) || targetFortran !== im.fortran) {
     closeBoth();
     return null;
   }
@@ -633,8 +695,10 @@ function planFast(req: EngineRequest, options: LossOptions, wasm: WebAssembly.Mo
       return null;
     }
     const wf = weight ? Float32Array.from(weight.data as ArrayLike<number>) : null;
+    const order = im.fortran ? fortranOrder(p.N, p.lossShape.slice(1)) : null;
     return {
-      N: p.N, C: p.C, S: p.S, input: inDesc, target: tDesc,
+      N: order ? order.positions : p.N, C: p.C, S: order ? p.N : p.S, input: inDesc, target: tDesc,
+      fortran: order,
       weight: wf ? { dtype: 'float32', shape: [p.C], data: wf } : null,
       inputShape: im.shape, inputDtype: im.dtype, lossShape: p.lossShape, targetDtype: tm.dtype,
       inputItemSize: inDesc.kind === 'file' ? inDesc.file.header.itemSize : 4,
@@ -706,7 +770,8 @@ interface BlockLoad {
   readonly all: Promise<void>;
 }
 
-function loadSamples(count: number, loadOne: (n: number) => Promise<void>): BlockLoad {
+/** Samples load `unit` at a time (loadRange(n0, n1) loads [n0, n1)); each settles with its unit. */
+function loadSamples(count: number, unit: number, loadRange: (n0: number, n1: number) => Promise<void>): BlockLoad {
   const settle: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   const samples = Array.from({ length: count }, () => new Promise<void>((resolve, reject) => settle.push({ resolve, reject })));
   // Unobserved until a lane waits on it: a failure is reported through `all` (and the waiting lane).
@@ -714,9 +779,10 @@ function loadSamples(count: number, loadOne: (n: number) => Promise<void>): Bloc
   const all = (async () => {
     let n = 0;
     try {
-      for (; n < count; n++) {
-        await loadOne(n);
-        settle[n].resolve();
+      while (n < count) {
+        const n1 = Math.min(count, n + unit);
+        await loadRange(n, n1);
+        for (; n < n1; n++) settle[n].resolve();
         // Let the lanes dispatch the sample just loaded before copying the next one (in-memory copies
         // are synchronous and would otherwise hold the thread for the whole block).
         await new Promise<void>((r) => setImmediate(r));
@@ -836,10 +902,11 @@ class NpyStreamWriter {
   constructor(
     private readonly file: string,
     shape: readonly number[],
+    fortranOrder = false,
   ) {
     this.total = numel(shape);
     this.tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-    const header = encodeNpyHeader('float32', shape);
+    const header = encodeNpyHeader('float32', shape, { fortranOrder });
     try {
       this.fd = fs.openSync(this.tmp, 'w');
       fs.writeSync(this.fd, header);

@@ -42,12 +42,16 @@ export function runFastChunk(job: FastChunkJob & { generation: number }): Worker
     const k = job.topK;
     // Cheap pre-filter: only losses at least as bad as the current k-th can enter the list.
     let floor = -Infinity;
-    for (let n = 0; n < job.samples; n++) {
-      const loss = new Float32Array(buf, job.outLoss + n * S * 4, S);
-      const pred = new Int32Array(buf, job.outPred + n * S * 4, S);
-      const t = new Int32Array(buf, job.t + n * S * 4, S);
+    // Whole samples are contiguous: one pass over all of them; a pixel range is one sample's part.
+    const whole = s0 === 0 && s1 === S;
+    const runs = whole ? 1 : job.samples;
+    const len = whole ? job.samples * S : S;
+    for (let n = 0; n < runs; n++) {
+      const loss = new Float32Array(buf, job.outLoss + n * S * 4, len);
+      const pred = new Int32Array(buf, job.outPred + n * S * 4, len);
+      const t = new Int32Array(buf, job.t + n * S * 4, len);
       const base = job.flatBase + n * S;
-      for (let i = s0; i < s1; i++) {
+      for (let i = whole ? 0 : s0; i < (whole ? len : s1); i++) {
         const l = loss[i];
         if (t[i] === ignore || (l < floor && l === l)) continue;
         pushWorst(worst, { flat: base + i, loss: l, target: t[i], predicted: pred[i] }, k);

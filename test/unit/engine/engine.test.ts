@@ -214,6 +214,52 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
     await assert.rejects(engine({ inMemoryBytes: 1, blockBytes: 777 * 11 * 4 }).compute(req), /\[4321\]/);
   });
 
+  // Fortran-order files (written transposed by NumPy for np.asfortranarray data) stream in their own order.
+  for (const [shape, label] of [[[4, 6, 9, 7], 'segmentation'], [[500, 7], 'classification'], [[1, 3, 5, 4], 'one-sample']] as const) {
+    it(`computes Fortran-order ${label} files ${fmtShape(shape)} like the reference, in memory and streamed`, async function () {
+      const input = randomLogits([...shape], 91, 10);
+      const target = randomTargets([shape[0], ...shape.slice(2)], shape[1], 92);
+      const xf = path.join(tmp, `f-${label}.npy`);
+      const tf = path.join(tmp, `f-${label}-t.npy`);
+      fs.writeFileSync(xf, encodeNpy(input, { fortranOrder: true }));
+      fs.writeFileSync(tf, encodeNpy(target, { fortranOrder: true }));
+      const options = { ignoreIndex: 255, labelSmoothing: 0.05 };
+      const ref = computeLoss({ input, target, options, topK: 6 });
+      const req = { input: { kind: 'file' as const, path: xf }, target: { kind: 'file' as const, path: tf }, options, topK: 6 };
+      const whole = await engine({ maxWorkers: 2 }).compute(req);
+      assert.equal(whole.engine, 'wasm-simd');
+      let maxErr = 0;
+      for (let i = 0; i < ref.lossMap.length; i++) maxErr = Math.max(maxErr, Math.abs(whole.maps!.loss[i] - ref.lossMap[i]));
+      assert.ok(maxErr <= 1e-5, `max abs error ${maxErr}`);
+      assert.deepEqual(Array.from(whole.maps!.predicted), Array.from(ref.predicted));
+      assert.deepEqual(Array.from(whole.maps!.targetClass), Array.from(ref.targetClass));
+      assert.deepEqual(Array.from(whole.maps!.ignored), Array.from(ref.ignoredMask));
+      assert.deepEqual(Array.from(whole.stats.confusion), Array.from(ref.stats.confusion));
+      assert.deepEqual(whole.stats.worst.map((w) => w.index), ref.stats.worst.map((w) => w.index));
+      assert.ok(Math.abs((whole.value as number) - (ref.value as number)) <= 1e-6 * Math.abs(ref.value as number));
+      // Streamed in small blocks: the same statistics, and a loss file (Fortran order) NumPy reads as the same map.
+      const out = path.join(tmp, `f-${label}-loss.npy`);
+      const streamed = await engine({ inMemoryBytes: 1, blockBytes: shape[0] * shape[1] * 4 * 5 }).compute({ ...req, outFile: out });
+      assert.equal(streamed.streamed, true);
+      assertClose(streamed.stats, whole.stats);
+      const written = decodeNpy(new Uint8Array(fs.readFileSync(out)));
+      assert.deepEqual(written.shape, ref.lossShape);
+      assert.equal(Buffer.compare(Buffer.from((written.data as Float32Array).buffer), Buffer.from(whole.maps!.loss.buffer)), 0);
+    });
+  }
+
+  it('names the first out-of-range target of a Fortran-order file by its index', async function () {
+    const input = randomLogits([3, 4, 5, 6], 93);
+    const target = randomTargets([3, 5, 6], 4, 94, 255, 0);
+    (target.data as Int32Array)[2 * 30 + 1 * 6 + 5] = 9; // [2, 1, 5]
+    (target.data as Int32Array)[1 * 30 + 4 * 6 + 2] = -3; // [1, 4, 2]: earlier in C order, later in the file
+    const xf = path.join(tmp, 'fbad.npy');
+    const tf = path.join(tmp, 'fbad-t.npy');
+    fs.writeFileSync(xf, encodeNpy(input, { fortranOrder: true }));
+    fs.writeFileSync(tf, encodeNpy(target, { fortranOrder: true }));
+    await assert.rejects(engine().compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf } }), /\[1, 4, 2\]/);
+  });
+
   it('reads big-endian, float16 and int32 files on the fast path', async function () {
     const input = randomLogits([2, 3, 10], 51);
     const target = randomTargets([2, 10], 3, 52, 255, 0.1, 'int32');

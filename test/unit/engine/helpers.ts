@@ -38,8 +38,8 @@ export function writeNpy(file: string, t: Tensor): void {
 }
 
 /** A .npy of zeros of any size, created instantly as a sparse file. */
-export function sparseNpy(file: string, dtype: DType, shape: number[], itemSize: number): void {
-  const header = encodeNpyHeader(dtype, shape);
+export function sparseNpy(file: string, dtype: DType, shape: number[], itemSize: number, fortranOrder = false): void {
+  const header = encodeNpyHeader(dtype, shape, { fortranOrder });
   fs.writeFileSync(file, header);
   fs.truncateSync(file, header.length + shape.reduce((a, b) => a * b, 1) * itemSize);
 }

@@ -22,6 +22,26 @@ describe('engine: a 4 GiB logits file', function () {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  /** Runs the CLI on two files in a fresh process; its JSON output and peak RSS. */
+  function runCli(x: string, t: string): { out: { value: number; streamed: boolean; engine: string }; kb: number } {
+    const script = `require(${JSON.stringify(path.join(ROOT, 'dist/cli.js'))}).main([${JSON.stringify(x)}, ${JSON.stringify(t)}, '--json']).then((code) => { process.exitCode = code; process.stderr.write('MAXRSS_KB ' + process.resourceUsage().maxRSS + '\\n'); });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 170_000 });
+    assert.equal(r.status, 0, r.stderr);
+    return { out: JSON.parse(r.stdout) as { value: number; streamed: boolean; engine: string }, kb: Number(/MAXRSS_KB (\d+)/.exec(r.stderr)?.[1]) };
+  }
+
+  it('completes in Fortran order too, with the process peak RSS under 600 MB', function () {
+    const xF = path.join(dir, 'logits-f.npy');
+    const tF = path.join(dir, 'target-f.npy');
+    sparseNpy(xF, 'float32', [64, C, 1024, 1024], 4, true);
+    sparseNpy(tF, 'int64', [64, 1024, 1024], 8, true);
+    const { out, kb } = runCli(xF, tF);
+    assert.equal(out.streamed, true);
+    assert.equal(out.engine, 'wasm-simd');
+    assert.ok(Math.abs(out.value - Math.log(C)) < 1e-6, String(out.value));
+    assert.ok(kb > 0 && kb < 600 * 1024, `peak RSS ${(kb / 1024).toFixed(0)} MB`);
+  });
+
   it('completes with the process peak RSS under 600 MB', function () {
     const script = `require(${JSON.stringify(path.join(ROOT, 'dist/cli.js'))}).main([${JSON.stringify(xf)}, ${JSON.stringify(tf)}, '--json']).then((code) => { process.exitCode = code; process.stderr.write('MAXRSS_KB ' + process.resourceUsage().maxRSS + '\\n'); });`;
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 170_000 });
