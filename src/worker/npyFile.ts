@@ -111,7 +111,7 @@ export async function readF32(f: NpyFile, start: number, count: number, dest: Fl
 }
 
 /**
- * Reads `count` C-order class indices from element `start` into dest as int32. A value that does not fit
+ * Reads `count` class indices, in the file's order, from element `start` into dest as int32. A value that does not fit
  * int32 is reported with its index in the file's shape.
  */
 export async function readI32(f: NpyFile, start: number, count: number, dest: Int32Array, destOff: number, onBytes?: (n: number) => void): Promise<void> {
@@ -132,7 +132,9 @@ export async function readI32(f: NpyFile, start: number, count: number, dest: In
     const bad = convertInts(view, n, h.dtype, dest, destOff + done);
     if (bad >= 0) {
       const flat = start + done + bad;
-      throw new LensError('dtype', `${f.path}: ${h.dtype} value at index ${fmtShape(unravelIndex(flat, h.shape))} does not fit the kernel's 32-bit integer type`);
+      // In a Fortran-order file the first axis varies fastest: unravel over the reversed shape.
+      const index = h.fortranOrder ? unravelIndex(flat, [...h.shape].reverse()).reverse() : unravelIndex(flat, h.shape);
+      throw new LensError('dtype', `${f.path}: ${h.dtype} value at index ${fmtShape(index)} does not fit the kernel's 32-bit integer type`);
     }
     done += n;
   }

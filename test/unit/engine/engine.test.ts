@@ -260,6 +260,18 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
     await assert.rejects(engine().compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf } }), /\[1, 4, 2\]/);
   });
 
+  it('names an int64 target too large for int32 in a Fortran-order file by its own index', async function () {
+    const input = randomLogits([3, 4, 5, 6], 95);
+    const target = randomTargets([3, 5, 6], 4, 96, 255, 0);
+    const data = Float64Array.from(target.data as Int32Array);
+    data[1 * 30 + 4 * 6 + 2] = 2 ** 40; // [1, 4, 2]
+    const xf = path.join(tmp, 'fbig.npy');
+    const tf = path.join(tmp, 'fbig-t.npy');
+    fs.writeFileSync(xf, encodeNpy(input, { fortranOrder: true }));
+    fs.writeFileSync(tf, encodeNpy({ dtype: 'int64', shape: [3, 5, 6], data }, { fortranOrder: true }));
+    await assert.rejects(engine().compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf } }), /value at index \[1, 4, 2\] does not fit/);
+  });
+
   it('reads big-endian, float16 and int32 files on the fast path', async function () {
     const input = randomLogits([2, 3, 10], 51);
     const target = randomTargets([2, 10], 3, 52, 255, 0.1, 'int32');
