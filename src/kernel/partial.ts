@@ -20,12 +20,19 @@ export interface SliceResult {
 
 /**
  * Whether the request can be split over its first axis: cross-entropy with a batched input whose class
- * axis is not axis 0 (after which axis 0 is the batch axis of input and target alike).
+ * axis is not axis 0 (after which axis 0 is the batch axis of input and target alike), or bce (elementwise)
+ * with weights that do not vary along axis 0.
  */
 export function splittableSamples(req: LossRequest): number {
   const o = resolveOptions(req.options);
   const nd = req.input.shape.length;
-  if (o.loss !== 'ce' || nd < 2) return 1;
+  if (nd < 2) return 1;
+  if (o.loss === 'bce') {
+    // Elementwise: any batch split works, unless weight or pos_weight vary along axis 0 themselves.
+    const spansAxis0 = (t: Tensor | null | undefined): boolean => !!t && t.shape.length === nd && t.shape[0] !== 1;
+    return spansAxis0(req.weight) || spansAxis0(req.posWeight) ? 1 : req.input.shape[0];
+  }
+  if (o.loss !== 'ce') return 1;
   const classAxis = o.classDim < 0 ? o.classDim + nd : o.classDim;
   if (classAxis === 0) return 1;
   return req.input.shape[0];

@@ -527,7 +527,7 @@ export class Engine {
     const job: Omit<GeneralJob, 'kind' | 'id' | 'n0' | 'n1'> = { ...base, ...outs };
     await runJobs(pool, [() => ({ kind: 'validate', id: 0, job })], undefined, ctl.signal, () => undefined, () => null, true);
 
-    const N = splittableSamples({ input, target, options });
+    const N = splittableSamples({ input, target, weight, posWeight, options });
     const perSample = N > 1 ? numel(input.shape) / N : numel(input.shape);
     const samplesPerJob = N > 1 ? Math.max(1, Math.floor(GENERAL_JOB_ELEMENTS / Math.max(1, perSample))) : 1;
     const jobs: Array<() => WorkerRequest> = [];

@@ -67,6 +67,32 @@ describe('engine: general path (pure-TS kernel in workers)', function () {
     }
   });
 
+  it('splits bce over samples when its weights do not vary along axis 0: the reference\'s numbers for 1 and 3 workers', async function () {
+    // 2.4 M elements: more than one general job (2 M elements each), so a split shows as a second worker.
+    const shape = [6, 40, 10_000];
+    const n = 6 * 40 * 10_000;
+    const x = randomLogits(shape, 13);
+    const y: Tensor = { dtype: 'float32', shape, data: randomLogits(shape, 14, 1).data.map((v) => (v > 0 ? 1 : 0)) };
+    const w: Tensor = { dtype: 'float32', shape: [40, 10_000], data: Float32Array.from({ length: 400_000 }, (_, i) => 0.5 + (i % 4)) };
+    const wAll: Tensor = { dtype: 'float32', shape, data: Float32Array.from({ length: n }, (_, i) => 0.25 + (i % 3)) };
+    const pw: Tensor = { dtype: 'float32', shape: [10_000], data: Float32Array.from({ length: 10_000 }, (_, i) => 1 + (i % 5) / 2) };
+    for (const [weight, posWeight, splits] of [[null, null, true], [w, pw, true], [wAll, pw, false]] as const) {
+      const options = { loss: 'bce' as const, reduction: 'mean' as const };
+      const ref = computeLoss({ input: x, target: y, weight, posWeight, options, topK: 5 });
+      const rs: EngineResult[] = [];
+      for (const maxWorkers of [1, 3]) {
+        rs.push(await engine({ maxWorkers }).compute({ input: t(x), target: t(y), weight: weight && t(weight), posWeight: posWeight && t(posWeight), options, topK: 5 }));
+      }
+      assert.equal(rs[1].workers, splits ? 2 : 1, `workers used with weight ${weight ? fmtShape(weight.shape) : 'none'}`);
+      for (const r of rs) {
+        assert.equal(Buffer.compare(Buffer.from(Float64Array.from(r.maps!.loss).buffer), Buffer.from(ref.lossMap.buffer)), 0);
+        assertClose(r.stats, ref.stats);
+        assertClose(r.value, ref.value, 'value');
+      }
+      assertStatsEqual(rs[1], rs[0]);
+    }
+  });
+
   it('handles probability targets, bce and channels-last like computeLoss', async function () {
     const x = randomLogits([3, 4, 6], 9);
     const probs: Tensor = { dtype: 'float32', shape: [3, 4, 6], data: randomLogits([3, 4, 6], 10, 1).data.map((v) => v + 0.5) };
