@@ -18,13 +18,13 @@ import type { LossOptions, LossResult, LossStats } from '../kernel/types';
 import { buildProblem, shapeOnly, targetRangeError } from '../kernel/validate';
 import { ceAccLength, instantiateCeKernel, simdSupported } from '../kernel/wasmKernel';
 import { splittableSamples } from '../kernel/partial';
-import { encodeNpyHeader } from '../tensor/npy';
-import { isIntegerDType, numel, type Tensor } from '../tensor/tensor';
+import { decodeRawData, encodeNpyHeader } from '../tensor/npy';
+import { isIntegerDType, numel, type Tensor, type TensorData } from '../tensor/tensor';
 import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
 import type { FileSummary, SamplingPolicy } from '../hover/files';
 import type { HoverReport, ReportRequest } from '../hover/report';
 import type { DocumentSyntax, LiteralIndex } from '../hover/scan';
-import { closeNpy, isNpyPath, openNpy, readF32, readI32, type NpyFile } from './npyFile';
+import { closeNpy, isNpyPath, openNpy, readF32, readI32, readRaw, type NpyFile } from './npyFile';
 import { WorkerPool, type WasmInit } from './pool';
 import { readTensorFile } from './readTensorFile';
 import { allocShared, share, viewOf } from './shared';
@@ -502,9 +502,134 @@ export class Engine {
   }
 
   // ---------------------------------------------------------------------------------------------------
+  // General path, streamed: a C-order .npy input larger than the in-memory budget (float64 logits,
+  // probability targets, bce) is read a block of samples at a time; each block is split over samples
+  // like a whole input, and only statistics and the loss file are kept.
+
+  private planGeneralStream(req: EngineRequest): GeneralStream | null {
+    if (req.input.kind !== 'file' || !isNpyPath(req.input.path)) return null;
+    const input = openNpy(req.input.path);
+    const h = input.header;
+    const fortran = h.fortranOrder && h.shape.length > 1;
+    if (fortran || numel(h.shape) * h.itemSize <= (this.opts.inMemoryBytes ?? 1 << 30) || h.shape.length < 2) {
+      closeNpy(input);
+      return null;
+    }
+    try {
+      const t = describe(req.target);
+      if (t.kind === 'header-free') throw new LensError('io', `${req.input.path} streams from disk; its target must be a .npy file too`);
+      if (meta(t).fortran) {
+        if (t.kind === 'file') closeNpy(t.file);
+        throw new LensError('io', `${req.input.path} streams in C order; its target is in Fortran order — save both the same way (np.ascontiguousarray)`);
+      }
+      return { input, target: t };
+    } catch (e) {
+      closeNpy(input);
+      throw e;
+    }
+  }
+
+  private async runGeneralStreamed(req: EngineRequest, options: LossOptions, ctl: ComputeControls, st: GeneralStream): Promise<EngineResult> {
+    const h = st.input.header;
+    const tm = meta(st.target);
+    const weight = req.weight ? loadWhole(req.weight, 'weight') : null;
+    const posWeight = req.posWeight ? loadWhole(req.posWeight, 'weight') : null;
+    const inShape = h.shape;
+    const headerInput = shapeOnly({ dtype: h.dtype, shape: inShape });
+    const headerTarget = shapeOnly(tm);
+    // Shape, dtype and option checks on headers: the same messages as a whole input.
+    const problem = buildProblem({ input: headerInput, target: headerTarget, weight, posWeight }, options);
+    const N = splittableSamples({ input: headerInput, target: headerTarget, weight, posWeight, options });
+    if (N <= 1) {
+      throw new LensError('io', `${st.input.path}: ${(numel(inShape) * h.itemSize / 2 ** 30).toFixed(1)} GiB streams only when it splits over its first axis (batch first, classes elsewhere), which this problem does not`);
+    }
+    const perIn = numel(inShape.slice(1));
+    const perT = numel(tm.shape.slice(1));
+    const perLoss = numel(problem.lossShape.slice(1));
+    const blockSamples = Math.max(1, Math.floor((this.opts.blockBytes ?? GENERAL_BLOCK_BYTES) / (perIn * 8)));
+    const samplesPerJob = Math.max(1, Math.floor(GENERAL_JOB_ELEMENTS / Math.max(1, perIn)));
+    const topK = req.topK ?? 10;
+    const pool = this.getPool();
+    const shared = { weight: weight ? share(weight) : null, posWeight: posWeight ? share(posWeight) : null };
+    const C = problem.C;
+    const merged = emptyPartial(C, problem.loss !== 'bce');
+    const out = req.outFile ? new NpyStreamWriter(req.outFile, problem.lossShape) : null;
+    const progress = new Progress(ctl.onProgress, N);
+    const checkRange = problem.loss === 'ce' && problem.targetKind === 'index';
+    try {
+      for (let b0 = 0; b0 < N; b0 += blockSamples) {
+        if (ctl.signal?.aborted) throw cancelled();
+        const nb = Math.min(blockSamples, N - b0);
+        const x = decodeRawData(await readRaw(st.input, b0 * perIn, nb * perIn), { ...h, shape: [nb, ...inShape.slice(1)], fortranOrder: false });
+        let y: Tensor;
+        if (st.target.kind === 'file') {
+          const th = st.target.file.header;
+          y = decodeRawData(await readRaw(st.target.file, b0 * perT, nb * perT), { ...th, shape: [nb, ...tm.shape.slice(1)], fortranOrder: false });
+        } else {
+          const tt = st.target.tensor;
+          y = { dtype: tt.dtype, shape: [nb, ...tt.shape.slice(1)], data: tt.data.subarray(b0 * perT, (b0 + nb) * perT) as TensorData };
+        }
+        // Class indices are checked here, with their index in the whole target: a block's own check would
+        // name an index within the block.
+        if (checkRange) {
+          const d = y.data;
+          for (let i = 0; i < d.length; i++) {
+            const v = Number(d[i]);
+            if (v !== options.ignoreIndex && (v < 0 || v >= C)) throw targetRangeError(v, b0 * perT + i, tm.shape, C, options.ignoreIndex);
+          }
+        }
+        const lossShape = [nb, ...problem.lossShape.slice(1)];
+        const outs = {
+          outLoss: allocShared('float64', lossShape, 'f64'),
+          outPred: allocShared('int32', lossShape, 'i32'),
+          outTargetClass: allocShared('int32', lossShape, 'i32'),
+          outIgnored: allocShared('uint8', lossShape, 'u8'),
+        };
+        const job: Omit<GeneralJob, 'kind' | 'id' | 'n0' | 'n1'> = { input: share(x), target: share(y), ...shared, options, topK, ...outs };
+        const jobs: Array<() => WorkerRequest> = [];
+        const sizes: number[] = [];
+        for (let n0 = 0, id = 0; n0 < nb; n0 += samplesPerJob, id++) {
+          const n1 = Math.min(nb, n0 + samplesPerJob);
+          jobs.push(() => ({ kind: 'general', id, ...job, n0, n1 }));
+          sizes.push(n1 - n0);
+        }
+        const partials = await runJobs(pool, jobs, undefined, ctl.signal, (i) => progress.add(sizes[i]), () => null, true);
+        for (const p of partials) {
+          // Worst elements were found within the block: place them in the whole loss map.
+          p.worst = p.worst.map((w) => ({ ...w, flat: w.flat + b0 * perLoss }));
+          mergeInto(merged, p, topK);
+        }
+        out?.append(Float32Array.from(viewOf(outs.outLoss).data as Float64Array));
+      }
+      out?.finish();
+    } catch (e) {
+      out?.abort();
+      throw e;
+    } finally {
+      progress.stop();
+    }
+    const stats = finalizeStats(merged, problem.lossShape, problem.loss === 'ce' ? problem.w : null, numel(problem.lossShape));
+    return {
+      options, value: reducedValue(options, C, problem.targetKind, merged), lossShape: problem.lossShape,
+      numerator: merged.numerator, denominator: merged.denominator, targetKind: problem.targetKind, stats, maps: null,
+      input: { shape: inShape, dtype: h.dtype }, target: { shape: tm.shape, dtype: tm.dtype },
+      engine: 'typescript', workers: Math.min(this.maxWorkers, pool.started), streamed: true,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------------
   // General path
 
   private async runGeneral(req: EngineRequest, options: LossOptions, ctl: ComputeControls): Promise<EngineResult> {
+    const stream = this.planGeneralStream(req);
+    if (stream) {
+      try {
+        return await this.runGeneralStreamed(req, options, ctl, stream);
+      } finally {
+        closeNpy(stream.input);
+        if (stream.target.kind === 'file') closeNpy(stream.target.file);
+      }
+    }
     const input = loadWhole(req.input, 'input');
     const target = loadWhole(req.target, 'target');
     const weight = req.weight ? loadWhole(req.weight, 'weight') : null;
@@ -573,6 +698,17 @@ export class Engine {
     };
   }
 }
+
+// -----------------------------------------------------------------------------------------------------
+// General path, streamed
+
+interface GeneralStream {
+  readonly input: NpyFile;
+  readonly target: Loadable;
+}
+
+/** Samples of the general path read per block (the decoded block is at most about this many bytes). */
+const GENERAL_BLOCK_BYTES = 64 << 20;
 
 // -----------------------------------------------------------------------------------------------------
 // Planning and loading

@@ -87,6 +87,13 @@ function swapInPlace(b: Uint8Array, size: number): void {
   }
 }
 
+/** The raw bytes of elements [start, start + count), in the file's byte order (decode with decodeRawData). */
+export async function readRaw(f: NpyFile, start: number, count: number, onBytes?: (n: number) => void): Promise<Uint8Array> {
+  const bytes = new Uint8Array(count * f.header.itemSize);
+  await readExact(f, bytes, f.header.dataOffset + start * f.header.itemSize, onBytes);
+  return bytes;
+}
+
 /** Reads `count` C-order elements from element `start` as float32 into dest[destOff...]. */
 export async function readF32(f: NpyFile, start: number, count: number, dest: Float32Array, destOff: number, onBytes?: (n: number) => void): Promise<void> {
   const h = f.header;

@@ -93,6 +93,43 @@ describe('engine: general path (pure-TS kernel in workers)', function () {
     }
   });
 
+  it('streams a general-path .npy (float64 logits, probability targets, bce) block by block, with the same numbers', async function () {
+    const x: Tensor = { dtype: 'float64', shape: [7, 4, 9, 5], data: Float64Array.from(randomLogits([7, 4, 9, 5], 15, 8).data) };
+    const labels = randomTargets([7, 9, 5], 4, 16, 255, 0.1);
+    const probs: Tensor = { dtype: 'float64', shape: [7, 4, 9, 5], data: Float64Array.from(randomLogits([7, 4, 9, 5], 17, 1).data, (v) => Math.abs(v)) };
+    const binary: Tensor = { dtype: 'float64', shape: [7, 4, 9, 5], data: Float64Array.from(randomLogits([7, 4, 9, 5], 18, 1).data, (v) => (v > 0 ? 1 : 0)) };
+    const xf = path.join(tmp, 'g-x.npy');
+    writeNpy(xf, x);
+    const cases = [
+      { name: 'labels', target: labels, options: { ignoreIndex: 255, labelSmoothing: 0.1 } },
+      { name: 'probs', target: probs, options: {} },
+      { name: 'bce', target: binary, options: { loss: 'bce' as const } },
+    ];
+    for (const c of cases) {
+      const tf = path.join(tmp, `g-${c.name}.npy`);
+      writeNpy(tf, c.target);
+      const req = { input: { kind: 'file' as const, path: xf }, target: { kind: 'file' as const, path: tf }, options: c.options, topK: 5 };
+      const whole = await engine().compute(req);
+      const out = path.join(tmp, `g-${c.name}-loss.npy`);
+      // Blocks of 2 samples (the budget counts 8 bytes per input element).
+      const streamed = await engine({ inMemoryBytes: 1, blockBytes: 2 * 4 * 45 * 8 }).compute({ ...req, outFile: out });
+      assert.equal(whole.engine, 'typescript', c.name);
+      assert.equal(streamed.streamed, true, c.name);
+      assert.equal(streamed.maps, null);
+      assertClose(streamed.stats, whole.stats, `${c.name} stats`);
+      assertClose(streamed.value, whole.value, `${c.name} value`);
+      const written = decodeNpy(new Uint8Array(fs.readFileSync(out)));
+      assert.deepEqual(written.shape, whole.lossShape);
+      assert.deepEqual(Array.from(written.data as Float32Array), Array.from(Float32Array.from(whole.maps!.loss)), c.name);
+    }
+    // A bad label in a later block is named by its index in the whole target.
+    const bad = randomTargets([7, 9, 5], 4, 16, 255, 0);
+    (bad.data as Int32Array)[5 * 45 + 2 * 5 + 3] = 7; // [5, 2, 3]
+    const tf = path.join(tmp, 'g-bad.npy');
+    writeNpy(tf, bad);
+    await assert.rejects(engine({ inMemoryBytes: 1, blockBytes: 2 * 4 * 45 * 8 }).compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf } }), /target value 7 at index \[5, 2, 3\]/);
+  });
+
   it('handles probability targets, bce and channels-last like computeLoss', async function () {
     const x = randomLogits([3, 4, 6], 9);
     const probs: Tensor = { dtype: 'float32', shape: [3, 4, 6], data: randomLogits([3, 4, 6], 10, 1).data.map((v) => v + 0.5) };
