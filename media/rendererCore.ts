@@ -12,8 +12,8 @@ import { fromWire } from '../src/wire';
 import { IN_PAGE_ENGINE, openInPage } from './inPageSession';
 import { createView, type ViewHandle } from './view/view';
 
-/** How long to wait for the host's first answer before computing in the page. */
-export const HOST_TIMEOUT_MS = 5000;
+/** How long to wait for the host's first answer (it answers at once once active; activation can take seconds). */
+export const HOST_TIMEOUT_MS = 10_000;
 const STYLE_ID = 'cross-entropy-lens-styles';
 
 function messageOf(e: unknown): string {
