@@ -335,6 +335,38 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
     await assert.rejects(engine().compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf } }), /value at index \[1, 4, 2\] does not fit/);
   });
 
+  it('recomputes from files still in its memory, and reads them again once they change on disk', async function () {
+    const input = randomLogits([3, 5, 12, 10], 101);
+    const target = randomTargets([3, 12, 10], 5, 102);
+    const xf = path.join(tmp, 'res-x.npy');
+    const tf = path.join(tmp, 'res-t.npy');
+    writeNpy(xf, input);
+    writeNpy(tf, target);
+    const e = engine({ maxWorkers: 2 });
+    const req = (o: Record<string, number>): EngineRequest => ({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options: { ignoreIndex: 255, ...o } });
+    const first = await e.compute(req({}));
+    assert.equal(first.reusedInput, false);
+    // New options on the same files (the panel's option edits): nothing is read again, the numbers are new.
+    const fractions: number[] = [];
+    const smoothed = await e.compute(req({ labelSmoothing: 0.2 }), { onProgress: (f) => fractions.push(f) });
+    assert.equal(smoothed.reusedInput, true);
+    assert.equal(fractions.at(-1), 1);
+    const ref = computeLoss({ input, target, options: { ignoreIndex: 255, labelSmoothing: 0.2 } });
+    assert.ok(Math.abs((smoothed.value as number) - (ref.value as number)) <= 1e-6 * Math.abs(ref.value as number));
+    // A training script rewrites the target (same size): it is read again and the result follows it.
+    const changed = randomTargets([3, 12, 10], 5, 103);
+    await new Promise((r) => setTimeout(r, 20));
+    writeNpy(tf, changed);
+    const after = await e.compute(req({}));
+    assert.equal(after.reusedInput, false);
+    const refChanged = computeLoss({ input, target: changed, options: { ignoreIndex: 255 } });
+    assert.ok(Math.abs((after.value as number) - (refChanged.value as number)) <= 1e-6 * Math.abs(refChanged.value as number));
+    assert.deepEqual(Array.from(after.maps!.targetClass), Array.from(refChanged.targetClass));
+    // Another input in between takes the memory: the first files are read again.
+    await e.compute({ input: t(randomLogits([2, 5, 12, 10], 104)), target: t(randomTargets([2, 12, 10], 5, 105)), options: { ignoreIndex: 255 } });
+    assert.equal((await e.compute(req({}))).reusedInput, false);
+  });
+
   it('reads big-endian, float16 and int32 files on the fast path', async function () {
     const input = randomLogits([2, 3, 10], 51);
     const target = randomTargets([2, 10], 3, 52, 255, 0.1, 'int32');
