@@ -25,8 +25,8 @@ export function openInPage(payload: Payload, overrides: OutputOverrides, now: ()
   const seconds = (now() - started) / 1000;
   const summary = toViewSummary(result, {
     title: 'notebook output',
-    input: { label: 'input', shape: payload.input.shape, dtype: payload.input.dtype },
-    target: { label: 'target', shape: payload.target.shape, dtype: payload.target.dtype },
+    input: { label: '(notebook)', shape: payload.input.shape, dtype: payload.input.dtype },
+    target: { label: '(notebook)', shape: payload.target.shape, dtype: payload.target.dtype },
     weight: weight ? Array.from(weight.data as ArrayLike<number>) : null,
     classNames: payload.classNames,
     seconds,

@@ -44,8 +44,8 @@ async function openWithEngine(services: HostServices, payload: Payload, o: Outpu
   const r = session.result;
   const summary = toViewSummary(r, {
     title: 'notebook output',
-    input: { label: 'input', shape: r.input.shape, dtype: r.input.dtype },
-    target: { label: 'target', shape: r.target.shape, dtype: r.target.dtype },
+    input: { label: '(notebook)', shape: r.input.shape, dtype: r.input.dtype },
+    target: { label: '(notebook)', shape: r.target.shape, dtype: r.target.dtype },
     weight: weight ? Array.from(weight.data as ArrayLike<number>) : null,
     classNames: payload.classNames,
     seconds: (performance.now() - started) / 1000,
