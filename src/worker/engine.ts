@@ -597,20 +597,9 @@ export class Engine {
           }
         }
         const lossShape = [nb, ...problem.lossShape.slice(1)];
-        const outs = {
-          outLoss: allocShared('float64', lossShape, 'f64'),
-          outPred: allocShared('int32', lossShape, 'i32'),
-          outTargetClass: allocShared('int32', lossShape, 'i32'),
-          outIgnored: allocShared('uint8', lossShape, 'u8'),
-        };
-        const job: Omit<GeneralJob, 'kind' | 'id' | 'n0' | 'n1'> = { input: share(x), target: share(y), ...shared, options, topK, ...outs };
-        const jobs: Array<() => WorkerRequest> = [];
-        const sizes: number[] = [];
-        for (let n0 = 0, id = 0; n0 < nb; n0 += samplesPerJob, id++) {
-          const n1 = Math.min(nb, n0 + samplesPerJob);
-          jobs.push(() => ({ kind: 'general', id, ...job, n0, n1 }));
-          sizes.push(n1 - n0);
-        }
+        const outs = generalOutputs(lossShape);
+        const job: GeneralJobBase = { input: share(x), target: share(y), ...shared, options, topK, ...outs };
+        const { jobs, sizes } = generalJobs(job, nb, samplesPerJob);
         const partials = await runJobs(pool, jobs, undefined, ctl.signal, (i) => progress.add(sizes[i]), () => null, true);
         for (const p of partials) {
           // Worst elements were found within the block: place them in the whole loss map.
@@ -661,25 +650,14 @@ export class Engine {
     // Shapes come from a header-only problem build; the full checks run in a worker.
     const problem = buildProblem({ input: shapeOnly(input), target: shapeOnly(target), weight, posWeight }, options);
     const M = numel(problem.lossShape);
-    const outs = {
-      outLoss: allocShared('float64', problem.lossShape, 'f64'),
-      outPred: allocShared('int32', problem.lossShape, 'i32'),
-      outTargetClass: allocShared('int32', problem.lossShape, 'i32'),
-      outIgnored: allocShared('uint8', problem.lossShape, 'u8'),
-    };
-    const job: Omit<GeneralJob, 'kind' | 'id' | 'n0' | 'n1'> = { ...base, ...outs };
+    const outs = generalOutputs(problem.lossShape);
+    const job: GeneralJobBase = { ...base, ...outs };
     await runJobs(pool, [() => ({ kind: 'validate', id: 0, job })], undefined, ctl.signal, () => undefined, () => null, true);
 
     const N = splittableSamples({ input, target, weight, posWeight, options });
     const perSample = N > 1 ? numel(input.shape) / N : numel(input.shape);
     const samplesPerJob = N > 1 ? Math.max(1, Math.floor(GENERAL_JOB_ELEMENTS / Math.max(1, perSample))) : 1;
-    const jobs: Array<() => WorkerRequest> = [];
-    const sizes: number[] = [];
-    for (let n0 = 0, id = 0; n0 < N; n0 += samplesPerJob, id++) {
-      const n1 = Math.min(N, n0 + samplesPerJob);
-      jobs.push(() => ({ kind: 'general', id, ...job, n0, n1 }));
-      sizes.push(n1 - n0);
-    }
+    const { jobs, sizes } = generalJobs(job, N, samplesPerJob);
     const progress = new Progress(ctl.onProgress, N);
     let partials: StatsPartial[];
     try {
@@ -715,6 +693,33 @@ export class Engine {
       engine: 'typescript', workers: Math.min(this.maxWorkers, pool.started), streamed: false, reusedInput: false,
     };
   }
+}
+
+// -----------------------------------------------------------------------------------------------------
+// General path: shared pieces of the whole and the streamed run
+
+type GeneralJobBase = Omit<GeneralJob, 'kind' | 'id' | 'n0' | 'n1'>;
+
+/** Shared output maps for a loss map of this shape (each job writes its own samples). */
+function generalOutputs(lossShape: readonly number[]): Pick<GeneralJob, 'outLoss' | 'outPred' | 'outTargetClass' | 'outIgnored'> {
+  return {
+    outLoss: allocShared('float64', lossShape, 'f64'),
+    outPred: allocShared('int32', lossShape, 'i32'),
+    outTargetClass: allocShared('int32', lossShape, 'i32'),
+    outIgnored: allocShared('uint8', lossShape, 'u8'),
+  };
+}
+
+/** Jobs over samples [0, N), `samplesPerJob` each, and each job's sample count (for progress). */
+function generalJobs(job: GeneralJobBase, N: number, samplesPerJob: number): { jobs: Array<() => WorkerRequest>; sizes: number[] } {
+  const jobs: Array<() => WorkerRequest> = [];
+  const sizes: number[] = [];
+  for (let n0 = 0, id = 0; n0 < N; n0 += samplesPerJob, id++) {
+    const n1 = Math.min(N, n0 + samplesPerJob);
+    jobs.push(() => ({ kind: 'general', id, ...job, n0, n1 }));
+    sizes.push(n1 - n0);
+  }
+  return { jobs, sizes };
 }
 
 // -----------------------------------------------------------------------------------------------------
