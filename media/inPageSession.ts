@@ -5,34 +5,19 @@ import { computeLoss } from '../src/kernel/index';
 import { sampleProbabilities } from '../src/kernel/softmax';
 import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../src/kernel/sampleView';
 import type { LossResult } from '../src/kernel/types';
-import type { OutputOverrides, OutputSession } from '../src/outputController';
+import { outputLabels, outputWeight, type OutputOverrides, type OutputSession } from '../src/outputController';
 import { toViewSummary, type ClassMaps, type ElementDetail, type SampleMaps, type ViewSummary } from '../src/protocol';
 import type { Payload } from '../src/tensor/payload';
 import type { Tensor } from '../src/tensor/tensor';
 
 export const IN_PAGE_ENGINE = 'typescript, in the notebook page';
 
-function weightTensor(payload: Payload, overrides: OutputOverrides): Tensor | null {
-  if (overrides.weight === undefined) return payload.weight;
-  if (overrides.weight === null) return null;
-  return { dtype: 'float64', shape: [overrides.weight.length], data: Float64Array.from(overrides.weight) };
-}
-
 export function openInPage(payload: Payload, overrides: OutputOverrides, now: () => number = () => performance.now()): OutputSession {
   const started = now();
-  const weight = weightTensor(payload, overrides);
+  const weight = outputWeight(payload, overrides);
   const result = computeLoss({ input: payload.input, target: payload.target, weight, options: { ...payload.options, ...overrides.options }, topK: 20 });
   const seconds = (now() - started) / 1000;
-  const summary = toViewSummary(result, {
-    title: 'notebook output',
-    input: { label: '(notebook)', shape: payload.input.shape, dtype: payload.input.dtype },
-    target: { label: '(notebook)', shape: payload.target.shape, dtype: payload.target.dtype },
-    weight: weight ? Array.from(weight.data as ArrayLike<number>) : null,
-    classNames: payload.classNames,
-    seconds,
-    engine: IN_PAGE_ENGINE,
-    mapsAvailable: true,
-  });
+  const summary = toViewSummary(result, outputLabels(payload, weight, { seconds, engine: IN_PAGE_ENGINE, mapsAvailable: true }));
   return new InPageSession(payload, weight, result, summary);
 }
 
@@ -47,6 +32,10 @@ class InPageSession implements OutputSession {
     readonly summary: ViewSummary,
   ) {
     this.g = sampleGeometry({ ...result, input: payload.input });
+  }
+
+  lossMap(): { readonly shape: readonly number[]; readonly data: ArrayLike<number> } {
+    return { shape: this.result.lossShape, data: this.result.lossMap };
   }
 
   private at(n: number): number {

@@ -2,12 +2,16 @@
 // worker-thread engine (renderer messaging) or the page's own pure kernel (no messaging). Pure code: it
 // only routes ViewToHost requests to a session and sends HostToView answers.
 import type { LossOptions } from './kernel/types';
-import type { ClassMaps, ElementDetail, HostToView, SampleMaps, ViewSummary, ViewToHost } from './protocol';
+import type { ClassMaps, ElementDetail, HostToView, SampleMaps, SummaryLabels, ViewSummary, ViewToHost } from './protocol';
 import { LensError } from './errors';
+import type { Payload } from './tensor/payload';
+import type { Tensor } from './tensor/tensor';
 
 /** A computed loss, as the view asks about it. */
 export interface OutputSession {
   readonly summary: ViewSummary;
+  /** The whole unreduced loss (for export), or null when it was not kept. */
+  lossMap(): { readonly shape: readonly number[]; readonly data: ArrayLike<number> } | null;
   sampleMaps(n: number): Promise<SampleMaps>;
   classMaps(n: number): Promise<ClassMaps>;
   explain(n: number, index: readonly number[]): Promise<ElementDetail>;
@@ -18,6 +22,27 @@ export interface OutputOverrides {
   readonly options: Partial<LossOptions>;
   /** undefined: the payload's own weight; null: none. */
   readonly weight: readonly number[] | null | undefined;
+}
+
+/** The class weights an output computes with: the payload's, or the ones set in its view. */
+export function outputWeight(payload: Payload, o: OutputOverrides): Tensor | null {
+  if (o.weight === undefined) return payload.weight;
+  if (o.weight === null) return null;
+  return { dtype: 'float64', shape: [o.weight.length], data: Float64Array.from(o.weight) };
+}
+
+/** What an output's summary says about its tensors, wherever it was computed. */
+export function outputLabels(
+  payload: Payload, weight: Tensor | null, how: Pick<SummaryLabels, 'seconds' | 'engine' | 'mapsAvailable'>,
+): SummaryLabels {
+  return {
+    title: 'notebook output',
+    input: { label: '(notebook)', shape: payload.input.shape, dtype: payload.input.dtype },
+    target: { label: '(notebook)', shape: payload.target.shape, dtype: payload.target.dtype },
+    weight: weight ? Array.from(weight.data as ArrayLike<number>) : null,
+    classNames: payload.classNames,
+    ...how,
+  };
 }
 
 export interface OutputControllerDeps {

@@ -5,16 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LensError } from '../errors';
 import type { LossOptions } from '../kernel/types';
 import { toViewSummary, type HostToView, type ViewSummary, type ViewToHost } from '../protocol';
 import { splitMemberSpec } from '../tensor/load';
-import { encodeNpy } from '../tensor/npy';
 import type { Tensor } from '../tensor/tensor';
 import type { Engine, EngineRequest, TensorSource } from '../worker/engine';
 import { LossSession } from '../worker/session';
 import { log, messageOf, showError } from './log';
 import { autoRecomputeSetting, classNamesSetting, colormapSetting, lossOptionsFromSettings } from './settings';
+import { saveExport, type ExportKind } from './exportFile';
 import { classNamesFor } from './tensorFiles';
 
 export const PANEL_VIEW_TYPE = 'crossEntropyLens.panel';
@@ -302,26 +301,14 @@ export class LossPanel {
     }
   }
 
-  private async export(kind: 'png' | 'csv' | 'npy', data?: string): Promise<void> {
+  private async export(kind: ExportKind, data?: string): Promise<void> {
     const base = path.basename(labelOf(this.request.input)).replace(/\.[^.]*$/, '');
     const defaults = { png: `${base}-loss.png`, csv: `${base}-classes.csv`, npy: `${base}-loss.npy` };
     const dir = this.request.input.kind === 'file' ? path.dirname(this.request.input.path) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
-    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(dir, defaults[kind])) });
-    if (!target) return;
-    let bytes: Uint8Array;
-    if (kind === 'png') {
-      const m = /^data:image\/png;base64,(.*)$/.exec(data ?? '');
-      if (!m) throw new LensError('format', 'the view sent no PNG data');
-      bytes = Buffer.from(m[1], 'base64');
-    } else if (kind === 'csv') {
-      bytes = Buffer.from(data ?? '', 'utf8');
-    } else {
+    await saveExport(kind, data, vscode.Uri.file(path.join(dir, defaults[kind])), () => {
       const r = this.session?.result;
-      if (!r?.maps) throw new LensError('io', 'no loss map to export (the input streamed; use the CLI with --out)');
-      bytes = encodeNpy({ dtype: 'float32', shape: r.lossShape, data: Float32Array.from(r.maps.loss) });
-    }
-    await vscode.workspace.fs.writeFile(target, bytes);
-    void vscode.window.showInformationMessage(`Cross-Entropy Lens: wrote ${vscode.workspace.asRelativePath(target, false)}`);
+      return r?.maps ? { shape: r.lossShape, data: r.maps.loss } : null;
+    });
   }
 
   /** Recomputes when a training script rewrites the files (setting crossEntropyLens.autoRecompute). */

@@ -2,24 +2,18 @@
 // untrusted, and the page may be anything), computes with the worker-thread engine, and answers the
 // output's view. One OutputController per output; the oldest are dropped beyond a bound.
 import * as vscode from 'vscode';
-import { encodeNpy } from '../tensor/npy';
 import { decodePayload, type Payload } from '../tensor/payload';
 import type { Tensor } from '../tensor/tensor';
-import { OutputController, type OutputOverrides, type OutputSession } from '../outputController';
+import { OutputController, outputLabels, outputWeight, type OutputOverrides, type OutputSession } from '../outputController';
 import { RENDERER_ID, toViewSummary, type HostToRenderer, type RendererToHost } from '../protocol';
 import { toWire } from '../wire';
 import { LossSession } from '../worker/session';
+import { saveExport } from './exportFile';
 import { log } from './log';
 import { LossPanel, type HostServices, type SourceSpec } from './lossPanel';
 
 /** Outputs whose sessions are kept (a notebook may hold many; each session holds its tensors). */
 const MAX_OUTPUTS = 32;
-
-function weightOf(payload: Payload, o: OutputOverrides): Tensor | null {
-  if (o.weight === undefined) return payload.weight;
-  if (o.weight === null) return null;
-  return { dtype: 'float64', shape: [o.weight.length], data: Float64Array.from(o.weight) };
-}
 
 function inline(label: string, t: Tensor): SourceSpec {
   return { kind: 'inline', label, dtype: t.dtype, shape: [...t.shape], data: Array.from(t.data as ArrayLike<number>) };
@@ -27,7 +21,7 @@ function inline(label: string, t: Tensor): SourceSpec {
 
 async function openWithEngine(services: HostServices, payload: Payload, o: OutputOverrides, signal: AbortSignal): Promise<OutputSession> {
   const started = performance.now();
-  const weight = weightOf(payload, o);
+  const weight = outputWeight(payload, o);
   const session = await LossSession.open(
     services.engine(),
     {
@@ -42,18 +36,14 @@ async function openWithEngine(services: HostServices, payload: Payload, o: Outpu
     { signal },
   );
   const r = session.result;
-  const summary = toViewSummary(r, {
-    title: 'notebook output',
-    input: { label: '(notebook)', shape: r.input.shape, dtype: r.input.dtype },
-    target: { label: '(notebook)', shape: r.target.shape, dtype: r.target.dtype },
-    weight: weight ? Array.from(weight.data as ArrayLike<number>) : null,
-    classNames: payload.classNames,
+  const summary = toViewSummary(r, outputLabels(payload, weight, {
     seconds: (performance.now() - started) / 1000,
     engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`,
     mapsAvailable: r.maps !== null,
-  });
+  }));
   return {
     summary,
+    lossMap: () => (r.maps ? { shape: r.lossShape, data: r.maps.loss } : null),
     sampleMaps: (n) => session.sampleMapsWithProbs(n),
     classMaps: (n) => session.classMaps(n),
     explain: (n, index) => session.explain(n, index),
@@ -86,7 +76,7 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
       send,
       onError: (message, during) => log().warn(`notebook output ${during}: ${message}`),
       openInPanel: async (o) => {
-        const w = weightOf(payload, o);
+        const w = outputWeight(payload, o);
         LossPanel.show(services, {
           input: inline('notebook input', payload.input),
           target: inline('notebook target', payload.target),
@@ -94,7 +84,11 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
           options: { ...payload.options, ...o.options },
         });
       },
-      export: async (kind, data, session) => exportOutput(kind, data, session),
+      export: async (kind, data, session) => {
+        const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+        const names = { png: 'notebook-loss.png', csv: 'notebook-classes.csv', npy: 'notebook-loss.npy' };
+        await saveExport(kind, data, folder ? vscode.Uri.joinPath(folder, names[kind]) : undefined, () => session.lossMap());
+      },
     });
     outputs.set(outputId, controller);
     while (outputs.size > MAX_OUTPUTS) drop(outputs.keys().next().value as string);
@@ -120,34 +114,4 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
     sub.dispose();
     for (const id of [...outputs.keys()]) drop(id);
   });
-}
-
-async function exportOutput(kind: 'png' | 'csv' | 'npy', data: string | undefined, session: OutputSession): Promise<void> {
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-  const names = { png: 'notebook-loss.png', csv: 'notebook-classes.csv', npy: 'notebook-loss.npy' };
-  const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, names[kind]) : undefined });
-  if (!target) return;
-  let bytes: Uint8Array;
-  if (kind === 'png') {
-    const m = /^data:image\/png;base64,(.*)$/.exec(data ?? '');
-    if (!m) throw new Error('the view sent no PNG data');
-    bytes = Buffer.from(m[1], 'base64');
-  } else if (kind === 'csv') {
-    bytes = Buffer.from(data ?? '', 'utf8');
-  } else {
-    // The whole loss map, sample by sample (the session keeps it; only one sample is sent to the view).
-    const s = session.summary;
-    const samples = s.lossShape.length >= 2 ? s.lossShape[0] : 1;
-    const parts: Float32Array[] = [];
-    for (let n = 0; n < samples; n++) parts.push((await session.sampleMaps(s.lossShape.length >= 2 ? n : 0)).loss);
-    const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      all.set(p, at);
-      at += p.length;
-    }
-    bytes = encodeNpy({ dtype: 'float32', shape: s.lossShape, data: all });
-  }
-  await vscode.workspace.fs.writeFile(target, bytes);
-  void vscode.window.showInformationMessage(`Cross-Entropy Lens: wrote ${vscode.workspace.asRelativePath(target, false)}`);
 }
