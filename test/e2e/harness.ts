@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as assert from 'node:assert/strict';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -278,4 +279,52 @@ function installVsix(file: string, extensionsDir: string, userDataDir: string, d
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// -----------------------------------------------------------------------------------------------------
+// What several suites ask of the workbench and of the CLI.
+
+/** The CLI's reduced loss on files (paths relative to `cwd`), from its --json output. */
+export function cliValue(cwd: string, ...args: string[]): number {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args, '--json'], { cwd, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { value: number }).value;
+}
+
+/** A loss as the view shows it: 6 significant digits. */
+export const fmt6 = (v: number): string => Number(v.toPrecision(6)).toString();
+
+/** Opens a workspace file by name with Quick Open (Ctrl+P), as a person does. */
+export async function openFile(page: Page, name: string): Promise<void> {
+  await page.locator('.part.sidebar .composite.title').first().click();
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(name);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  await input.press('Enter');
+}
+
+/**
+ * Waits until a loss panel (a webview frame that is not a notebook's output frame) shows `want` as its
+ * loss value; returns the value last seen there, so a mismatch reads well in the assertion.
+ */
+export async function panelShowing(page: Page, want: string, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = '';
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try {
+        if ((await f.locator('.cel-output').count()) > 0) continue;
+        const el = f.locator('[data-testid="loss-value"]');
+        if ((await el.count()) === 0) continue;
+        seen = (await el.first().innerText()).trim();
+        if (seen === want) return seen;
+      } catch {
+        // frame navigated away
+      }
+    }
+    await sleep(250);
+  }
+  return seen;
 }

@@ -2,34 +2,15 @@
 // cross-entropy the CLI computes on the same file; the hover's link opens the panel with that value; a
 // .npy path in Python source shows the file's header.
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { bigJsonPair } from '../../bench/hover';
-import { ROOT, VsCode, sleep } from './harness';
+import { ROOT, VsCode, cliValue as cliIn, fmt6, openFile, panelShowing, sleep } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
-
-function cliValue(...args: string[]): number {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args, '--json'], { cwd: EXAMPLES, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { value: number }).value;
-}
-
-const fmt6 = (v: number): string => Number(v.toPrecision(6)).toString();
-
-async function openFile(page: Page, name: string): Promise<void> {
-  await page.locator('.part.sidebar .composite.title').first().click();
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(name);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
-  await input.press('Enter');
-  await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: 30_000 });
-}
+const cliValue = (...args: string[]): number => cliIn(EXAMPLES, ...args);
 
 /** Puts the cursor at line:column with Go to Line. */
 async function goTo(page: Page, line: number, column: number): Promise<void> {
@@ -112,21 +93,7 @@ describe('hover tooltips in real VS Code', function () {
     await vs.screenshot('hover-json');
 
     await page.locator('.monaco-hover a', { hasText: 'Open in Cross-Entropy Lens panel' }).first().click();
-    const deadline = Date.now() + 60_000;
-    let shown = '';
-    while (Date.now() < deadline && shown !== expected) {
-      for (const f of page.frames()) {
-        try {
-          const el = f.locator('[data-testid="loss-value"]');
-          if ((await el.count()) > 0) shown = (await el.first().innerText()).trim();
-        } catch {
-          // frame navigated away
-        }
-        if (shown === expected) break;
-      }
-      await sleep(250);
-    }
-    assert.equal(shown, expected);
+    assert.equal(await panelShowing(page, expected), expected);
   });
 
   it('hovering a .npy path in Python shows the file\'s header and statistics', async function () {

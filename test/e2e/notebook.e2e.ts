@@ -2,35 +2,17 @@
 // kernel) render the loss the CLI computes on the same files, with a heatmap; Open in panel hands the
 // data to the full panel; a hostile notebook's strings stay text and a malformed output says what is wrong.
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { encodeNpy } from '../../src/tensor/npy';
 import { PAYLOAD_MIME } from '../../src/tensor/payload';
-import { ROOT, VsCode, sleep } from './harness';
+import { ROOT, VsCode, cliValue as cliIn, fmt6, openFile, panelShowing, sleep } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
+const cliValue = (...args: string[]): number => cliIn(EXAMPLES, ...args);
 const HOSTILE = '<img src=x onerror="document.title=1"><script>document.title=2</script>';
-
-function cliValue(...args: string[]): number {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args, '--json'], { cwd: EXAMPLES, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { value: number }).value;
-}
-
-const fmt6 = (v: number): string => Number(v.toPrecision(6)).toString();
-
-async function openFile(page: Page, name: string): Promise<void> {
-  await page.locator('.part.sidebar .composite.title').first().click();
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(name);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
-  await input.press('Enter');
-}
 
 /** The notebook output frame that shows `count` outputs of ours, one of them holding `text`. */
 async function outputFrame(page: Page, count: number, text: string, timeoutMs = 90_000): Promise<Frame> {
@@ -112,7 +94,6 @@ describe('the notebook renderer in real VS Code', function () {
     for (const name of ['background', 'road', 'car', 'person', 'sky']) {
       await first.locator('[data-testid="class-table"]').getByText(name, { exact: true }).first().waitFor({ timeout: 10_000 });
     }
-    // The classification output: label smoothing 0.1, as its cell asked.
     // The classification output: float32 logits from pair.json with label smoothing 0.1, as its cell says.
     const pair = JSON.parse(fs.readFileSync(path.join(EXAMPLES, 'classification/pair.json'), 'utf8')) as { logits: number[][]; labels: number[] };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-nb-cls-'));
@@ -131,23 +112,7 @@ describe('the notebook renderer in real VS Code', function () {
     // The output webview sits under the editor's overlays, which take the pointer; a click event is what
     // the button gets from a person who scrolled it into view.
     await frame.locator('.cel-output', { hasText: SEGMENTATION }).getByRole('button', { name: 'Open in panel' }).dispatchEvent('click');
-    const deadline = Date.now() + 60_000;
-    let found = '';
-    while (Date.now() < deadline && found !== want) {
-      for (const f of page.frames()) {
-        if (f === frame) continue;
-        try {
-          if ((await f.locator('.cel-output').count()) > 0) continue;
-          const el = f.locator('[data-testid="loss-value"]');
-          if ((await el.count()) > 0) found = (await el.first().innerText()).trim();
-        } catch {
-          // frame navigated away
-        }
-        if (found === want) break;
-      }
-      await sleep(250);
-    }
-    assert.equal(found, want);
+    assert.equal(await panelShowing(page, want), want);
   });
 
   it('a hostile output stays text; a malformed one renders an inline error', async function () {

@@ -1,23 +1,16 @@
 // The loss panel end to end in real VS Code: the palette flow, the explorer flow, the selection flow and
 // an error case, each checked against the CLI's numbers on the same files.
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { ROOT, VsCode, sleep } from './harness';
+import { ROOT, VsCode, cliValue as cliIn, fmt6, sleep } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
 /** The CLI's value on the same files, with the sample workspace's setting (ignore_index 255). */
-function cliValue(...args: string[]): number {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args, '--ignore-index', '255', '--json'], { cwd: EXAMPLES, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { value: number }).value;
-}
-
-const fmt6 = (v: number): string => Number(v.toPrecision(6)).toString();
+const cliValue = (...args: string[]): number => cliIn(EXAMPLES, ...args, '--ignore-index', '255');
 
 /** The frame of our webview (VS Code nests it in two iframes). */
 async function viewFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {

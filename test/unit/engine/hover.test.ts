@@ -11,7 +11,8 @@ import { findPair, literalAt, scanDocument } from '../../../src/hover/scan';
 import { encodeNpy } from '../../../src/tensor/npy';
 import { Engine } from '../../../src/worker/engine';
 import { summarizeTensorFile } from '../../../src/worker/tensorSummary';
-import { DIST, rng } from './helpers';
+import { bigJsonPair } from '../../../bench/hover';
+import { DIST } from './helpers';
 
 const DIST_DIR = process.env.CEL_DIST_DIR ?? DIST;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-engine-hover-'));
@@ -27,21 +28,6 @@ afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.dispose()));
 });
 
-/** A JSON document of about `mb` MB: {"logits": (N, 10) floats, "labels": (N) ints}. */
-function bigJson(mb: number): string {
-  const r = rng(7);
-  const rows: string[] = [];
-  const labels: number[] = [];
-  let size = 0;
-  while (size < mb * 1e6) {
-    const row = `[${Array.from({ length: 10 }, () => ((r() - 0.5) * 8).toFixed(5)).join(', ')}]`;
-    rows.push(row);
-    labels.push(Math.floor(r() * 10));
-    size += row.length + 12;
-  }
-  return `{\n  "logits": [\n    ${rows.join(',\n    ')}\n  ],\n  "labels": ${JSON.stringify(labels)}\n}\n`;
-}
-
 function isCancelled(e: unknown): boolean {
   return e instanceof LensError && e.kind === 'cancelled';
 }
@@ -49,7 +35,7 @@ function isCancelled(e: unknown): boolean {
 describe('engine: hover jobs', function () {
   let doc = '';
   before(function () {
-    doc = bigJson(10);
+    doc = bigJsonPair(10);
   });
 
   it('scans, reports and summarizes exactly as the caller-thread code does', async function () {
