@@ -3,12 +3,12 @@
 // against PyTorch in float64. Usage: npx tsx bench/wasm.ts [--n 8 --c 21 --hw 512 --rounds 5 --json]
 // Needs dist/ce.wasm (node scripts/build-wasm.mjs; $CEL_WASM_DIR overrides dist) and /usr/bin/python3 with
 // torch for the comparison.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ceAccLength, instantiateCeKernel, simdSupported } from '../src/kernel/wasmKernel';
 import { decodeNpy, encodeNpy } from '../src/tensor/npy';
+import { TorchChild } from './torchChild';
 import { xorshift } from './random';
 
 function arg(name: string, dflt: number): number {
@@ -96,64 +96,6 @@ function timeOurs(v: Variant): number {
   return (performance.now() - t0) / 1000;
 }
 
-/** PyTorch in a child process that times one F.cross_entropy per request, so runs can alternate with ours. */
-class Torch {
-  private readonly proc: ChildProcessWithoutNullStreams;
-  private buf = '';
-  private waiting: Array<(line: string) => void> = [];
-
-  constructor(dir: string) {
-    const py = `
-import sys, time, numpy as np, torch, torch.nn.functional as F
-torch.set_num_threads(1)
-x = torch.from_numpy(np.load('${dir}/x.npy')); t = torch.from_numpy(np.load('${dir}/t.npy'))
-print('ready', flush=True)
-for line in sys.stdin:
-    cmd = line.strip()
-    if cmd == 'time':
-        t0 = time.perf_counter(); l = F.cross_entropy(x, t, ignore_index=${IGNORE}, reduction='none'); dt = time.perf_counter() - t0
-        print(dt, flush=True)
-    elif cmd == 'ref':
-        np.save('${dir}/l.npy', F.cross_entropy(x.double(), t, ignore_index=${IGNORE}, reduction='none').numpy())
-        print('saved', flush=True)
-    else:
-        break
-`;
-    this.proc = spawn('/usr/bin/python3', ['-c', py]);
-    this.proc.stdout.setEncoding('utf8');
-    this.proc.stdout.on('data', (d: string) => {
-      this.buf += d;
-      let i: number;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        this.waiting.shift()?.(line);
-      }
-    });
-    this.proc.stderr.setEncoding('utf8');
-    this.proc.stderr.on('data', (d: string) => (this.err += d));
-    this.proc.on('exit', () => {
-      for (const w of this.waiting.splice(0)) w('');
-    });
-  }
-  err = '';
-
-  private next(): Promise<string> {
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-  async ready(): Promise<boolean> {
-    return (await this.next()) === 'ready';
-  }
-  async send(cmd: string): Promise<string> {
-    const p = this.next();
-    this.proc.stdin.write(`${cmd}\n`);
-    return p;
-  }
-  close(): void {
-    this.proc.stdin.end('quit\n');
-  }
-}
-
 async function main(): Promise<void> {
   runOurs(plain); // warm-up: compiles the optimised tier
   let ours = Infinity;
@@ -164,20 +106,20 @@ async function main(): Promise<void> {
   try {
     fs.writeFileSync(path.join(dir, 'x.npy'), encodeNpy({ dtype: 'float32', shape: [N, C, HW, HW], data: logits }));
     fs.writeFileSync(path.join(dir, 't.npy'), encodeNpy({ dtype: 'int64', shape: [N, HW, HW], data: target }));
-    const torch = new Torch(dir);
+    const torch = new TorchChild(dir, IGNORE);
     if (await torch.ready()) {
       // Alternate the two so both see the same machine (other processes come and go); best of each.
       torch1 = Infinity;
       for (let r = 0; r < ROUNDS; r++) {
         const a = timeOurs(plain);
-        const b = Number(await torch.send('time'));
+        const b = await torch.time(1);
         ours = Math.min(ours, a);
         torch1 = Math.min(torch1, b);
         ratios.push(a / b);
       }
-      await torch.send('ref');
+      await torch.reference();
       runOurs(plain);
-      const ref = decodeNpy(new Uint8Array(fs.readFileSync(path.join(dir, 'l.npy')))).data;
+      const ref = decodeNpy(new Uint8Array(fs.readFileSync(path.join(dir, 'ref.npy')))).data;
       maxAbsErr = 0;
       for (let i = 0; i < loss.length; i++) maxAbsErr = Math.max(maxAbsErr, Math.abs(loss[i] - ref[i]));
     } else if (!asJson) {

@@ -43,6 +43,11 @@ export interface CeWasmKernel {
     x: number, t: number, w: number, C: number, S: number, s0: number, s1: number, ignoreIndex: number,
     labelSmoothing: number, outLoss: number, outPred: number, acc: number, confusion: number,
   ): number;
+  /**
+   * The first i in [i0, end) with t[i] != ignoreIndex and !(loss[i] < floor) (NaN losses qualify), or
+   * end. loss: f32, t: i32, both byte offsets. floor is rounded to float32 (pass a float32 value).
+   */
+  nextCandidate(loss: number, t: number, i0: number, end: number, ignoreIndex: number, floor: number): number;
 }
 
 // (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)): uses a late SIMD opcode, so engines
@@ -84,10 +89,11 @@ function wrap(instance: WebAssembly.Instance): CeWasmKernel {
   const ex = instance.exports;
   const ce = ex.ceIndexF32;
   const rb = ex.reservedBytes;
-  if (typeof ce !== 'function' || typeof rb !== 'function') {
-    throw new Error('not the cross-entropy kernel module: ceIndexF32/reservedBytes exports missing');
+  const nc = ex.nextCandidate;
+  if (typeof ce !== 'function' || typeof rb !== 'function' || typeof nc !== 'function') {
+    throw new Error('not the cross-entropy kernel module: ceIndexF32/reservedBytes/nextCandidate exports missing');
   }
-  return { reservedBytes: (rb as () => number)(), ceIndexF32: ce as CeFn };
+  return { reservedBytes: (rb as () => number)(), ceIndexF32: ce as CeFn, nextCandidate: nc as CeWasmKernel['nextCandidate'] };
 }
 
 /**

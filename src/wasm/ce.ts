@@ -44,6 +44,33 @@ export function reservedBytes(): i32 {
   return hb > RESERVED ? (hb + 65535) & ~65535 : RESERVED;
 }
 
+/**
+ * The first i in [i0, end) whose target is not ignoreIndex and whose loss is not below floor (a NaN loss
+ * always qualifies), or end. The worst-elements list asks this repeatedly with a rising floor, so only the
+ * few candidates that can enter it reach JavaScript.
+ */
+export function nextCandidate(loss: usize, t: usize, i0: i32, end: i32, ignoreIndex: i32, floor: f32): i32 {
+  const fv = f32x4.splat(floor);
+  const iv = i32x4.splat(ignoreIndex);
+  let i = i0;
+  // Four vectors per step: one test for 16 elements.
+  while (end - i >= 16) {
+    const lp = loss + (<usize>i << 2);
+    const tp = t + (<usize>i << 2);
+    const c0 = v128.andnot(v128.not(f32x4.lt(v128.load(lp), fv)), i32x4.eq(v128.load(tp), iv));
+    const c1 = v128.andnot(v128.not(f32x4.lt(v128.load(lp, 16), fv)), i32x4.eq(v128.load(tp, 16), iv));
+    const c2 = v128.andnot(v128.not(f32x4.lt(v128.load(lp, 32), fv)), i32x4.eq(v128.load(tp, 32), iv));
+    const c3 = v128.andnot(v128.not(f32x4.lt(v128.load(lp, 48), fv)), i32x4.eq(v128.load(tp, 48), iv));
+    if (v128.any_true(v128.or(v128.or(c0, c1), v128.or(c2, c3)))) break;
+    i += 16;
+  }
+  for (; i < end; i++) {
+    const l = load<f32>(loss + (<usize>i << 2));
+    if (load<i32>(t + (<usize>i << 2)) != ignoreIndex && !(l < floor)) return i;
+  }
+  return end;
+}
+
 // Results of slowPixel.
 let gMax: f64 = 0;
 let gLogSum: f64 = 0;

@@ -277,20 +277,24 @@ export class Engine {
     const jobPixels = Math.min(S, Math.ceil(S / perSampleJobs / 16) * 16);
     const jobsPerSample = Math.ceil(S / jobPixels);
     const jobsPerBlock = blockSamples * jobsPerSample;
-    const accLen = ceAccLength(C);
+    // Each job's accumulators and each worker's confusion counts on cache lines of their own (128 bytes,
+    // two lines, for the adjacent-line prefetcher): workers writing neighbouring bytes would otherwise pass
+    // the shared line back and forth on every update.
+    const accLen = Math.ceil(ceAccLength(C) / 16) * 16;
+    const confLen = Math.ceil((C * C) / 16) * 16;
 
-    // Layout of the shared memory (byte offsets, 64-byte aligned). A streamed input gets two staging
+    // Layout of the shared memory (byte offsets, 128-byte aligned). A streamed input gets two staging
     // regions, so the next block reads from disk while the workers compute the current one.
     const regionsCount = streamed && N > blockSamples ? 2 : 1;
     let top = 0;
     const take = (bytes: number): number => {
       const at = top;
-      top = Math.ceil((top + bytes) / 64) * 64;
+      top = Math.ceil((top + bytes) / 128) * 128;
       return at;
     };
     take(this.wasmReserved); // the kernel's own static data
     const wOff = plan.weight ? take(C * 4) : 0;
-    const confOff = take(W * C * C * 8);
+    const confOff = take(W * confLen * 8);
     const regions = Array.from({ length: regionsCount }, () => ({
       x: take(blockSamples * C * S * 4),
       t: take(blockSamples * S * 4),
@@ -312,7 +316,7 @@ export class Engine {
     this.resident = null;
     if (plan.weight) new Float32Array(buf, wOff, C).set(plan.weight.data);
     // The memory is reused between requests: the kernel adds to the confusion counts, so start from zero.
-    new Float64Array(buf, confOff, W * C * C).fill(0);
+    new Float64Array(buf, confOff, W * confLen).fill(0);
     const init: WasmInit = { module, memory, generation };
     const pool = this.getPool();
 
@@ -402,7 +406,7 @@ export class Engine {
                 x: r.x, t: r.t, w: wOff, C, S: nb, s0, s1,
                 ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
                 outLoss: r.loss, outPred: r.pred,
-                acc: r.acc + id * accLen * 8, confusion: confOff + worker * C * C * 8,
+                acc: r.acc + id * accLen * 8, confusion: confOff + worker * confLen * 8,
                 topK, flatBase: b0, samples: 1,
               }),
             });
@@ -424,7 +428,7 @@ export class Engine {
                 x: r.x + n * C * S * 4, t: r.t + n * S * 4, w: wOff, C, S, s0, s1,
                 ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
                 outLoss: r.loss + n * S * 4, outPred: r.pred + n * S * 4,
-                acc: r.acc + id * accLen * 8, confusion: confOff + worker * C * C * 8,
+                acc: r.acc + id * accLen * 8, confusion: confOff + worker * confLen * 8,
                 topK, flatBase: (b0 + n) * S, samples: count,
               }),
             });
@@ -493,8 +497,8 @@ export class Engine {
       progress.stop();
     }
     // Confusion counts from every worker's region: integers, so the sum is exact in any order.
-    const conf = new Float64Array(buf, confOff, W * C * C);
-    for (let w = 0; w < W; w++) for (let i = 0; i < C * C; i++) merged.confusion[i] += conf[w * C * C + i];
+    const conf = new Float64Array(buf, confOff, W * confLen);
+    for (let w = 0; w < W; w++) for (let i = 0; i < C * C; i++) merged.confusion[i] += conf[w * confLen + i];
     for (let c = 0; c < C; c++) {
       merged.tp[c] = merged.confusion[c * C + c];
       merged.positives[c] = merged.count[c];
@@ -971,6 +975,7 @@ async function runJobs(
   drain?: (settled: Promise<unknown>) => void,
 ): Promise<StatsPartial[]> {
   const results = new Array<StatsPartial>(jobs.length);
+  const finished: Array<Promise<void>> = [];
   let next = 0;
   let failure: Error | null = null;
   let aborted = false;
@@ -1006,7 +1011,15 @@ async function runJobs(
       }
       if (r.kind === 'done') {
         results[i] = r.stats;
-        onDone(i);
+        // After this lane has sent its next job: the worker computes while the host copies maps out.
+        finished.push(new Promise<void>((resolve) => setImmediate(() => {
+          try {
+            onDone(i);
+          } catch (e) {
+            failure ??= e as Error;
+          }
+          resolve();
+        })));
       } else if (r.kind === 'error') {
         failure ??= r.lensKind ? new LensError(r.lensKind as LensError['kind'], r.message) : new LensError('io', `internal error in a compute worker: ${r.message}`);
       } else {
@@ -1022,6 +1035,7 @@ async function runJobs(
   }
   if (aborted) drain?.(all.catch(() => undefined));
   if (aborted) throw cancelled();
+  await Promise.all(finished);
   if (failure) throw failure;
   return results;
 }

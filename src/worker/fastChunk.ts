@@ -40,21 +40,22 @@ export function runFastChunk(job: FastChunkJob & { generation: number }): Worker
     const ignore = job.ignoreIndex;
     const worst = s.worst;
     const k = job.topK;
-    // Cheap pre-filter: only losses at least as bad as the current k-th can enter the list.
+    // Only losses at least as bad as the current k-th (or NaN) can enter the list: the kernel finds them.
     let floor = -Infinity;
     // Whole samples are contiguous: one pass over all of them; a pixel range is one sample's part.
     const whole = s0 === 0 && s1 === S;
     const runs = whole ? 1 : job.samples;
-    const len = whole ? job.samples * S : S;
+    const from = whole ? 0 : s0;
+    const end = whole ? job.samples * S : s1;
     for (let n = 0; n < runs; n++) {
-      const loss = new Float32Array(buf, job.outLoss + n * S * 4, len);
-      const pred = new Int32Array(buf, job.outPred + n * S * 4, len);
-      const t = new Int32Array(buf, job.t + n * S * 4, len);
+      const lossAt = job.outLoss + n * S * 4;
+      const tAt = job.t + n * S * 4;
+      const loss = new Float32Array(buf, lossAt, end);
+      const pred = new Int32Array(buf, job.outPred + n * S * 4, end);
+      const t = new Int32Array(buf, tAt, end);
       const base = job.flatBase + n * S;
-      for (let i = whole ? 0 : s0; i < (whole ? len : s1); i++) {
-        const l = loss[i];
-        if (t[i] === ignore || (l < floor && l === l)) continue;
-        pushWorst(worst, { flat: base + i, loss: l, target: t[i], predicted: pred[i] }, k);
+      for (let i = kernel.k.nextCandidate(lossAt, tAt, from, end, ignore, floor); i < end; i = kernel.k.nextCandidate(lossAt, tAt, i + 1, end, ignore, floor)) {
+        pushWorst(worst, { flat: base + i, loss: loss[i], target: t[i], predicted: pred[i] }, k);
         if (worst.length === k) {
           const last = worst[k - 1].loss;
           floor = last === last ? last : Infinity;

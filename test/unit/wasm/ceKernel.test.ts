@@ -478,3 +478,37 @@ describe('wasm kernel: splitting a range', function () {
     assert.deepEqual(confSum, a.f64(confOne, C * C).slice());
   });
 });
+
+describe('wasm kernel: candidates for the worst-elements list', function () {
+  it('nextCandidate finds the same elements as a scalar scan, for any start, end and floor', function () {
+    const a = new Arena(loadModule());
+    const r = rng(11);
+    const n = 301;
+    const lossAt = a.alloc(n * 4);
+    const tAt = a.alloc(n * 4);
+    const loss = a.f32(lossAt, n);
+    const t = a.i32(tAt, n);
+    const specials = [NaN, Infinity, -Infinity, 0, -0];
+    for (let i = 0; i < n; i++) {
+      loss[i] = r() < 0.05 ? specials[Math.floor(r() * specials.length)] : Math.fround(r() * 10);
+      t[i] = r() < 0.2 ? 255 : Math.floor(r() * 5);
+    }
+    // Ties with the floor qualify: plant some.
+    loss[40] = loss[200] = Math.fround(7.25);
+    const want = (i0: number, end: number, floor: number): number => {
+      for (let i = i0; i < end; i++) if (t[i] !== 255 && !(loss[i] < floor)) return i;
+      return end;
+    };
+    let checked = 0;
+    for (const floor of [-Infinity, 0, Math.fround(7.25), 9.5, Infinity]) {
+      for (let i0 = 0; i0 <= n; i0 += 7) {
+        for (const end of [i0, i0 + 1, i0 + 15, i0 + 16, i0 + 17, n]) {
+          if (end > n) continue;
+          assert.equal(a.kernel.nextCandidate(lossAt, tAt, i0, end, 255, floor), want(i0, end, floor), `floor ${floor}, [${i0}, ${end})`);
+          checked++;
+        }
+      }
+    }
+    assert.ok(checked > 1000);
+  });
+});

@@ -1,0 +1,79 @@
+// PyTorch (/usr/bin/python3, Debian's python3-torch) in a child process that times one F.cross_entropy per
+// request, so the benchmarks can alternate it with our own runs: this machine's speed drifts by tens of
+// percent from one second to the next, and timing the two far apart would compare the drift.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+
+export class TorchChild {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private buf = '';
+  private readonly waiting: Array<(line: string) => void> = [];
+  err = '';
+
+  /** x.npy and t.npy in dir; ref writes ref.npy there (the float64 loss). */
+  constructor(dir: string, ignoreIndex: number) {
+    const py = `
+import sys, time, numpy as np, torch, torch.nn.functional as F
+x = torch.from_numpy(np.load('${dir}/x.npy')); t = torch.from_numpy(np.load('${dir}/t.npy'))
+print('ready', flush=True)
+for line in sys.stdin:
+    cmd = line.split()
+    if cmd and cmd[0] == 'time':
+        torch.set_num_threads(int(cmd[1]))
+        t0 = time.perf_counter(); l = F.cross_entropy(x, t, ignore_index=${ignoreIndex}, reduction='none'); dt = time.perf_counter() - t0
+        print(dt, flush=True)
+    elif cmd and cmd[0] == 'ref':
+        np.save('${dir}/ref.npy', F.cross_entropy(x.double(), t, ignore_index=${ignoreIndex}, reduction='none').numpy())
+        print('saved', flush=True)
+    else:
+        break
+`;
+    this.proc = spawn('/usr/bin/python3', ['-c', py]);
+    this.proc.stdout.setEncoding('utf8');
+    this.proc.stdout.on('data', (d: string) => {
+      this.buf += d;
+      let i: number;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        this.waiting.shift()?.(line);
+      }
+    });
+    this.proc.stderr.setEncoding('utf8');
+    this.proc.stderr.on('data', (d: string) => (this.err += d));
+    this.proc.on('error', (e) => (this.err += String(e)));
+    this.proc.on('exit', () => {
+      for (const w of this.waiting.splice(0)) w('');
+    });
+  }
+
+  private next(): Promise<string> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Whether PyTorch loaded the data (false: no python3 with torch and numpy). */
+  async ready(): Promise<boolean> {
+    return (await this.next()) === 'ready';
+  }
+
+  /** Seconds for one F.cross_entropy on `threads` threads, timed inside Python. */
+  async time(threads: number): Promise<number> {
+    const v = Number(await this.send(`time ${threads}`));
+    if (!Number.isFinite(v)) throw new Error(`PyTorch timing failed: ${this.err.split('\n').filter(Boolean).pop() ?? 'no answer'}`);
+    return v;
+  }
+
+  /** Writes ref.npy: PyTorch's loss in float64. */
+  async reference(): Promise<void> {
+    if ((await this.send('ref')) !== 'saved') throw new Error(`PyTorch reference failed: ${this.err}`);
+  }
+
+  private send(cmd: string): Promise<string> {
+    const p = this.next();
+    this.proc.stdin.write(`${cmd}\n`);
+    return p;
+  }
+
+  close(): void {
+    this.proc.stdin.end('quit\n');
+  }
+}
