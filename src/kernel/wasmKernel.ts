@@ -19,6 +19,11 @@ export const CE_ACC = {
   perClass: 8,
 } as const;
 
+/** Floats one (C, S) sample takes in the 16-pixel block layout of ceIndexF32Blocked. */
+export function blockedLength(C: number, S: number): number {
+  return Math.ceil(S / 16) * 16 * C;
+}
+
 /** Number of f64 accumulators for C classes. */
 export function ceAccLength(C: number): number {
   return 8 + 4 * C;
@@ -43,6 +48,17 @@ export interface CeWasmKernel {
     x: number, t: number, w: number, C: number, S: number, s0: number, s1: number, ignoreIndex: number,
     labelSmoothing: number, outLoss: number, outPred: number, acc: number, confusion: number,
   ): number;
+  /**
+   * ceIndexF32 on logits in 16-pixel blocks (see toBlocks): logit (c, s) at float
+   * ((s >> 4) * C + c) * 16 + (s & 15) from x. Bitwise the same results; reads memory in order, which for
+   * large S is much faster than C rows far apart.
+   */
+  ceIndexF32Blocked: CeWasmKernel['ceIndexF32'];
+  /**
+   * Copies `samples` consecutive (C, S) float32 samples at src into the block layout at dst, each sample
+   * taking blockedLength(C, S) floats (lanes of a last partial block past S are left as they were).
+   */
+  toBlocks(src: number, dst: number, C: number, S: number, samples: number): void;
   /**
    * The first i in [i0, end) with t[i] != ignoreIndex and !(loss[i] < floor) (NaN losses qualify), or
    * end. loss: f32, t: i32, both byte offsets. floor is rounded to float32 (pass a float32 value).
@@ -89,11 +105,17 @@ function wrap(instance: WebAssembly.Instance): CeWasmKernel {
   const ex = instance.exports;
   const ce = ex.ceIndexF32;
   const rb = ex.reservedBytes;
-  const nc = ex.nextCandidate;
-  if (typeof ce !== 'function' || typeof rb !== 'function' || typeof nc !== 'function') {
-    throw new Error('not the cross-entropy kernel module: ceIndexF32/reservedBytes/nextCandidate exports missing');
+  const { nextCandidate, ceIndexF32Blocked, toBlocks } = ex;
+  if (typeof ce !== 'function' || typeof rb !== 'function' || typeof nextCandidate !== 'function' || typeof ceIndexF32Blocked !== 'function' || typeof toBlocks !== 'function') {
+    throw new Error('not the cross-entropy kernel module: an export (ceIndexF32, ceIndexF32Blocked, toBlocks, nextCandidate, reservedBytes) is missing');
   }
-  return { reservedBytes: (rb as () => number)(), ceIndexF32: ce as CeFn, nextCandidate: nc as CeWasmKernel['nextCandidate'] };
+  return {
+    reservedBytes: (rb as () => number)(),
+    ceIndexF32: ce as CeFn,
+    ceIndexF32Blocked: ceIndexF32Blocked as CeFn,
+    toBlocks: toBlocks as CeWasmKernel['toBlocks'],
+    nextCandidate: nextCandidate as CeWasmKernel['nextCandidate'],
+  };
 }
 
 /**

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ceAccLength, instantiateCeKernel, type CeWasmKernel } from '../../../src/kernel/wasmKernel';
+import { blockedLength, ceAccLength, instantiateCeKernel, type CeWasmKernel } from '../../../src/kernel/wasmKernel';
 
 const ROOT = path.resolve(__dirname, '../../..');
 let built: string | null = null;
@@ -84,11 +84,16 @@ export interface CeOutputs {
 }
 
 /** Copies a case into the arena and runs one call on [s0, s1); outputs are copied out. */
-export function runCase(a: Arena, k: CeCase, s0: number, s1: number, opts: { pred?: boolean; confusion?: boolean } = {}): CeOutputs {
+/**
+ * With `blocked`, the logits go through toBlocks into the 16-pixel block layout (garbage in the lanes past
+ * S) and the call is ceIndexF32Blocked.
+ */
+export function runCase(a: Arena, k: CeCase, s0: number, s1: number, opts: { pred?: boolean; confusion?: boolean; blocked?: boolean } = {}): CeOutputs {
   a.reset();
   const { C, S } = k;
   // An odd offset inside the arena (whole floats) so rows are not all 64-byte aligned.
   const xAt = a.alloc(C * S * 4 + 64) + 4 * ((C * 7 + S) % 16);
+  const blockAt = opts.blocked ? a.alloc(blockedLength(C, S) * 4) : 0;
   const tAt = a.alloc(S * 4);
   const wAt = k.w ? a.alloc(C * 4) : 0;
   const lossAt = a.alloc(S * 4);
@@ -96,6 +101,10 @@ export function runCase(a: Arena, k: CeCase, s0: number, s1: number, opts: { pre
   const accAt = a.alloc(ceAccLength(C) * 8);
   const confAt = a.alloc(C * C * 8);
   a.f32(xAt, C * S).set(k.x);
+  if (opts.blocked) {
+    a.f32(blockAt, blockedLength(C, S)).fill(NaN);
+    a.kernel.toBlocks(xAt, blockAt, C, S, 1);
+  }
   a.i32(tAt, S).set(k.t);
   if (k.w) a.f32(wAt, C).set(k.w);
   a.f32(lossAt, S).fill(-12345);
@@ -104,7 +113,7 @@ export function runCase(a: Arena, k: CeCase, s0: number, s1: number, opts: { pre
   a.f64(confAt, C * C).fill(0);
   const withPred = opts.pred !== false;
   const withConf = opts.confusion !== false;
-  const ret = a.kernel.ceIndexF32(xAt, tAt, wAt, C, S, s0, s1, k.ignoreIndex, k.labelSmoothing, lossAt,
+  const ret = (opts.blocked ? a.kernel.ceIndexF32Blocked : a.kernel.ceIndexF32)(opts.blocked ? blockAt : xAt, tAt, wAt, C, S, s0, s1, k.ignoreIndex, k.labelSmoothing, lossAt,
     withPred ? predAt : 0, accAt, withConf ? confAt : 0);
   return {
     ret,
