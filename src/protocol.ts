@@ -44,6 +44,21 @@ export interface FastChunkJob {
    * outPred step by one sample each. Small samples (classification rows) go many to a job.
    */
   readonly samples: number;
+  /** Logits in 16-pixel blocks (ceIndexF32Blocked) rather than rows of S. */
+  readonly blocked: boolean;
+  /** Bytes from one sample's logits to the next. */
+  readonly xSample: number;
+}
+
+/** Fast path: `samples` consecutive (C, S) samples of logits at src copied into the block layout at dst. */
+export interface FastRelayoutJob {
+  readonly kind: 'fast-relayout';
+  readonly id: number;
+  readonly src: number;
+  readonly dst: number;
+  readonly C: number;
+  readonly S: number;
+  readonly samples: number;
 }
 
 /** General path: the pure-TS kernel on samples [n0, n1) of shared tensors, maps written to shared outputs. */
@@ -68,6 +83,7 @@ export interface GeneralJob {
 export type WorkerRequest =
   | { readonly kind: 'init-wasm'; readonly module: WebAssembly.Module; readonly memory: WebAssembly.Memory; readonly generation: number }
   | (FastChunkJob & { readonly generation: number })
+  | (FastRelayoutJob & { readonly generation: number })
   | GeneralJob
   /** Full validation of a general request (shape, dtype and range checks) before it is split. */
   | { readonly kind: 'validate'; readonly id: number; readonly job: Omit<GeneralJob, 'kind' | 'id' | 'n0' | 'n1'> }

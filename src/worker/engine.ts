@@ -16,7 +16,7 @@ import { resolveOptions, normalizeAxis } from '../kernel/options';
 import { emptyPartial, finalizeStats, mergeInto, type StatsPartial } from '../kernel/stats';
 import type { LossOptions, LossResult, LossStats } from '../kernel/types';
 import { buildProblem, shapeOnly, targetRangeError } from '../kernel/validate';
-import { ceAccLength, instantiateCeKernel, simdSupported } from '../kernel/wasmKernel';
+import { blockedLength, ceAccLength, instantiateCeKernel, simdSupported } from '../kernel/wasmKernel';
 import { splittableSamples } from '../kernel/partial';
 import { decodeRawData, encodeNpyHeader } from '../tensor/npy';
 import { isIntegerDType, numel, type Tensor, type TensorData } from '../tensor/tensor';
@@ -91,6 +91,12 @@ export interface EngineOptions {
 const FAST_JOB_LOGITS = 1 << 22;
 /** Samples smaller than this are read (or copied) several at a time. */
 const LOAD_UNIT_BYTES = 8 << 20;
+/**
+ * Samples of at least this many pixels are kept in the kernel's 16-pixel block layout: the kernel then reads
+ * memory in order (~1.6 instead of ~2.5 ns per logit on large images). Smaller ones stay in rows (the
+ * padding of a last partial block would cost more than the layout saves).
+ */
+const BLOCKED_MIN_PIXELS = 64;
 /** Elements per general job. */
 const GENERAL_JOB_ELEMENTS = 1 << 21;
 const PROGRESS_EVERY_MS = 100;
@@ -295,13 +301,20 @@ export class Engine {
     take(this.wasmReserved); // the kernel's own static data
     const wOff = plan.weight ? take(C * 4) : 0;
     const confOff = take(W * confLen * 8);
+    // Logits in 16-pixel blocks are read from disk (or copied) into a staging area in rows, a load unit at a
+    // time, and put into blocks by the workers (relayout jobs) while the next unit reads.
+    const rows = S === 1;
+    const blocked = !rows && S >= BLOCKED_MIN_PIXELS;
+    const xSample = (blocked ? blockedLength(C, S) : C * S) * 4;
+    const unit = Math.max(1, Math.floor(LOAD_UNIT_BYTES / (C * S * 4)));
     const regions = Array.from({ length: regionsCount }, () => ({
-      x: take(blockSamples * C * S * 4),
+      x: take(blockSamples * xSample),
       t: take(blockSamples * S * 4),
       loss: take(blockSamples * S * 4),
       pred: take(blockSamples * S * 4),
       acc: take(jobsPerBlock * accLen * 8),
     }));
+    const stage = blocked ? [take(Math.min(unit, blockSamples) * C * S * 4), take(Math.min(unit, blockSamples) * C * S * 4)] : [];
     const pages = Math.ceil(top / 65536);
     if (pages > 65536) throw new LensError('io', `this computation needs ${(top / 2 ** 30).toFixed(1)} GiB of working memory, more than WebAssembly allows (4 GiB)`);
     const { memory, generation } = this.workingMemory(pages);
@@ -338,7 +351,21 @@ export class Engine {
     // copying an in-memory tensor) overlaps the kernel instead of preceding it.
     // Classification rows (S = 1): a block of rows is stored transposed, (C, rows), so the kernel runs over
     // the rows as the pixels of one sample, with its full vector width.
-    const rows = S === 1;
+    // Load units are numbered across blocks: unit u stages in stage[u % 2], free again once the relayout
+    // of unit u - 2 is done.
+    const unitsOf = (nb: number): number => Math.ceil(nb / unit);
+    const unitBase = blocks.map((_, k) => blocks.slice(0, k).reduce((a, [b0, b1]) => a + unitsOf(b1 - b0), 0));
+    const relaid = new Map<number, Deferred>();
+    let stopped: { readonly error: unknown } | null = null;
+    const relayout = (u: number): Deferred => {
+      let d = relaid.get(u);
+      if (!d) {
+        relaid.set(u, (d = deferred()));
+        // After a failure no relayout runs: a read waiting for one stops instead of waiting forever.
+        if (stopped) d.reject(stopped.error);
+      }
+      return d;
+    };
     const load = (k: number): BlockLoad => {
       const [b0, b1] = blocks[k];
       const r = regions[k % regionsCount];
@@ -354,10 +381,15 @@ export class Engine {
         });
       }
       // Small samples load several at a time: one read per sample would cost more than the kernel.
-      const unit = Math.max(1, Math.floor(LOAD_UNIT_BYTES / (C * S * 4)));
       return loadSamples(b1 - b0, unit, async (n0, n1) => {
         const m = n1 - n0;
-        await loadInput(plan.input, (b0 + n0) * C * S, m * C * S, new Float32Array(buf, r.x + n0 * C * S * 4, m * C * S), onBytes);
+        let dest = r.x + n0 * xSample;
+        if (blocked) {
+          const u = unitBase[k] + n0 / unit;
+          if (u >= 2) await relayout(u - 2).promise;
+          dest = stage[u % 2];
+        }
+        await loadInput(plan.input, (b0 + n0) * C * S, m * C * S, new Float32Array(buf, dest, m * C * S), onBytes);
         await loadTarget(plan.target, (b0 + n0) * S, m * S, new Int32Array(buf, r.t + n0 * S * 4, m * S), onBytes);
         if (ctl.signal?.aborted) throw cancelled();
       });
@@ -383,9 +415,41 @@ export class Engine {
         new Float64Array(buf, r.acc, jobsPerBlock * accLen).fill(0);
         const jobs: FastJob[] = [];
         const sizes: number[] = [];
-        /** The samples [first, last] each job covers, to copy a sample's maps out once its jobs are done. */
-        const covers: Array<readonly [number, number]> = [];
+        /**
+         * The samples [first, last] each job covers, to copy a sample's maps out once its jobs are done (null
+         * for a relayout job).
+         */
+        const covers: Array<readonly [number, number] | null> = [];
         const left = new Array<number>(nb).fill(0);
+        // Each compute job adds to accumulators of its own.
+        let accSlot = 0;
+        // Relayout jobs for this block's load units, each sent ahead of the compute jobs of the unit before
+        // it, so that with several workers one lays out the next unit while the others compute.
+        const nUnits = unitsOf(nb);
+        let emitted = 0;
+        const emitRelayouts = (upTo: number): void => {
+          if (!blocked || reuse) return;
+          for (; emitted <= Math.min(upTo, nUnits - 1); emitted++) {
+            const u = unitBase[k] + emitted;
+            const n0 = emitted * unit;
+            const m = Math.min(nb, n0 + unit) - n0;
+            const id = jobs.length;
+            sizes.push(0);
+            covers.push(null);
+            jobs.push({
+              ready: current.samples[n0 + m - 1],
+              make: () => ({ kind: 'fast-relayout', id, generation: init.generation, src: stage[u % 2], dst: r.x + n0 * xSample, C, S, samples: m }),
+              settles: relayout(u),
+            });
+          }
+        };
+        /** When samples [n0, n1] are in memory in the kernel's layout. */
+        const samplesReady = (n0: number, n1: number): Promise<unknown> => {
+          if (!blocked || reuse) return current.samples[n1];
+          const waits: Array<Promise<void>> = [];
+          for (let j = Math.floor(n0 / unit); j <= Math.floor(n1 / unit); j++) waits.push(relayout(unitBase[k] + j).promise);
+          return waits.length === 1 ? waits[0] : Promise.all(waits);
+        };
         // Samples smaller than a job go several to a job (classification rows are one pixel each); at least
         // 16 jobs per block keep every worker busy, and the grouping does not depend on the worker count,
         // so the statistics are the same for any number of workers.
@@ -396,6 +460,7 @@ export class Engine {
           const span = Math.min(nb, Math.ceil(nb / parts / 16) * 16);
           for (let s0 = 0; s0 < nb; s0 += span) {
             const id = jobs.length;
+            const slot = accSlot++;
             const s1 = Math.min(nb, s0 + span);
             sizes.push(s1 - s0);
             covers.push([0, nb - 1]);
@@ -403,10 +468,10 @@ export class Engine {
               ready: current.samples[0],
               make: (worker) => ({
                 kind: 'fast-chunk', id, generation: init.generation,
-                x: r.x, t: r.t, w: wOff, C, S: nb, s0, s1,
+                x: r.x, t: r.t, w: wOff, C, S: nb, s0, s1, blocked: false, xSample: 0,
                 ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
                 outLoss: r.loss, outPred: r.pred,
-                acc: r.acc + id * accLen * 8, confusion: confOff + worker * confLen * 8,
+                acc: r.acc + slot * accLen * 8, confusion: confOff + worker * confLen * 8,
                 topK, flatBase: b0, samples: 1,
               }),
             });
@@ -414,26 +479,30 @@ export class Engine {
         }
         for (let n = 0; n < (rows ? 0 : nb); n += group) {
           const count = Math.min(group, nb - n);
+          emitRelayouts(Math.floor((n + count - 1) / unit) + 1);
+          const ready = samplesReady(n, n + count - 1);
           for (let j = 0; j < jobsPerSample; j++) {
             const id = jobs.length;
+            const slot = accSlot++;
             const s0 = j * jobPixels;
             const s1 = Math.min(S, s0 + jobPixels);
             sizes.push((s1 - s0) * count);
             covers.push([n, n + count - 1]);
             for (let m = n; m < n + count; m++) left[m]++;
             jobs.push({
-              ready: current.samples[n + count - 1],
+              ready,
               make: (worker) => ({
                 kind: 'fast-chunk', id, generation: init.generation,
-                x: r.x + n * C * S * 4, t: r.t + n * S * 4, w: wOff, C, S, s0, s1,
+                x: r.x + n * xSample, t: r.t + n * S * 4, w: wOff, C, S, s0, s1, blocked, xSample,
                 ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
                 outLoss: r.loss + n * S * 4, outPred: r.pred + n * S * 4,
-                acc: r.acc + id * accLen * 8, confusion: confOff + worker * confLen * 8,
+                acc: r.acc + slot * accLen * 8, confusion: confOff + worker * confLen * 8,
                 topK, flatBase: (b0 + n) * S, samples: count,
               }),
             });
           }
         }
+        emitRelayouts(nUnits - 1);
         // Copies samples [n0, n1] of this block out of the working memory (they are contiguous there).
         const copyOut = (n0: number, n1: number): void => {
           if (!keep) return;
@@ -454,9 +523,11 @@ export class Engine {
             return;
           }
           // The samples this job completes, copied as contiguous runs.
+          const cover = covers[i];
+          if (!cover) return;
           let run = -1;
-          for (let n = covers[i][0]; n <= covers[i][1] + 1; n++) {
-            const done = n <= covers[i][1] && --left[n] === 0;
+          for (let n = cover[0]; n <= cover[1] + 1; n++) {
+            const done = n <= cover[1] && --left[n] === 0;
             if (done && run < 0) run = n;
             if (!done && run >= 0) {
               copyOut(run, n - 1);
@@ -489,6 +560,8 @@ export class Engine {
       this.resident = residentKey;
     } catch (e) {
       out?.abort();
+      stopped = { error: e };
+      for (const d of relaid.values()) d.reject(e);
       // Reads may still be writing into the working memory: the next request waits for them.
       const pending = [loading?.all, nextLoad?.then((l) => l.all)].filter((x) => x !== undefined);
       if (pending.length) this.draining = Promise.all([this.draining, ...pending.map((x) => x.catch(() => undefined))]);
@@ -929,8 +1002,28 @@ function loadWhole(src: TensorSource, role: 'input' | 'target' | 'weight'): Tens
  */
 /** A job, optionally waiting for its data: the lane that takes it dispatches it once `ready` settles. */
 interface FastJob {
-  readonly ready?: Promise<void>;
+  readonly ready?: Promise<unknown>;
   readonly make: (worker: number) => WorkerRequest;
+  /** Settled with the job: resolved when it is done, rejected when it fails or is never sent. */
+  readonly settles?: Deferred;
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Observed here so that a rejection nobody waits for is not reported as unhandled.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 /** Samples of one block loading in order; `samples[n]` settles when sample n is in memory. */
@@ -1008,6 +1101,10 @@ async function runJobs(
       } catch (e) {
         failure ??= e as Error;
         return;
+      }
+      if (typeof job !== 'function') {
+        if (r.kind === 'done') job.settles?.resolve();
+        else job.settles?.reject(new Error(`job ${i} failed`));
       }
       if (r.kind === 'done') {
         results[i] = r.stats;

@@ -3,7 +3,7 @@
 // in this worker's own region of the memory (integer counts: exact in any order) and is read at the end.
 import { pushWorst, type StatsPartial, emptyPartial } from '../kernel/stats';
 import { ceAccLength, instantiateCeKernel, warmUpCeKernel, type CeWasmKernel } from '../kernel/wasmKernel';
-import type { FastChunkJob, WorkerResponse } from '../protocol';
+import type { FastChunkJob, FastRelayoutJob, WorkerResponse } from '../protocol';
 
 let kernel: { generation: number; k: CeWasmKernel; memory: WebAssembly.Memory } | null = null;
 
@@ -14,13 +14,20 @@ export function initWasm(module: WebAssembly.Module, memory: WebAssembly.Memory,
   kernel = { generation, k, memory };
 }
 
+export function runFastRelayout(job: FastRelayoutJob & { generation: number }): WorkerResponse {
+  if (!kernel || kernel.generation !== job.generation) throw new Error('wasm kernel not initialised for this request');
+  kernel.k.toBlocks(job.src, job.dst, job.C, job.S, job.samples);
+  return { kind: 'done', id: job.id, stats: emptyPartial(0, false) };
+}
+
 export function runFastChunk(job: FastChunkJob & { generation: number }): WorkerResponse {
   if (!kernel || kernel.generation !== job.generation) throw new Error('wasm kernel not initialised for this request');
   const { C, S, s0, s1 } = job;
   const buf = kernel.memory.buffer;
+  const ce = job.blocked ? kernel.k.ceIndexF32Blocked : kernel.k.ceIndexF32;
   // The kernel adds to acc and to the confusion counts, so one StatsPartial covers every sample.
   for (let n = 0; n < job.samples; n++) {
-    const bad = kernel.k.ceIndexF32(job.x + n * C * S * 4, job.t + n * S * 4, job.w, C, S, s0, s1, job.ignoreIndex, job.labelSmoothing, job.outLoss + n * S * 4, job.outPred + n * S * 4, job.acc, job.confusion);
+    const bad = ce(job.x + n * job.xSample, job.t + n * S * 4, job.w, C, S, s0, s1, job.ignoreIndex, job.labelSmoothing, job.outLoss + n * S * 4, job.outPred + n * S * 4, job.acc, job.confusion);
     if (bad >= 0) return { kind: 'bad-target', id: job.id, flat: job.flatBase + n * S + bad, value: new Int32Array(buf, job.t + n * S * 4, S)[bad] };
   }
   const acc = new Float64Array(buf, job.acc, ceAccLength(C));

@@ -9,7 +9,7 @@ import { buildProblem } from '../kernel/validate';
 import { sampleProbabilities } from '../kernel/softmax';
 import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
 import { viewOf } from './shared';
-import { runFastChunk, initWasm } from './fastChunk';
+import { runFastChunk, runFastRelayout, initWasm } from './fastChunk';
 import { scanDocument } from '../hover/scan';
 import { hoverReport } from '../hover/report';
 import { summarizeTensorFile } from './tensorSummary';
@@ -59,6 +59,9 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       }
       case 'fast-chunk':
         reply(runFastChunk(msg));
+        return;
+      case 'fast-relayout':
+        reply(runFastRelayout(msg));
         return;
       case 'hover-index':
         reply({ kind: 'hover-index-done', id, index: scanDocument(msg.text, msg.syntax) });

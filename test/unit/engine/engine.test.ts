@@ -367,6 +367,62 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
     assert.equal((await e.compute(req({}))).reusedInput, false);
   });
 
+  // Samples of 4.5 MB load one at a time into two staging areas, which workers turn into the kernel's
+  // block layout while the next sample reads: five samples reuse each area, in memory and from a file.
+  it('lays out large samples through the staging areas like the reference, for 1 and 2 workers', async function () {
+    this.timeout(120000);
+    const shape = [5, 17, 256, 260];
+    const input = randomLogits(shape, 111, 12);
+    const target = randomTargets([5, 256, 260], 17, 112);
+    const xf = path.join(tmp, 'big-x.npy');
+    const tf = path.join(tmp, 'big-t.npy');
+    writeNpy(xf, input);
+    writeNpy(tf, target);
+    const options = { ignoreIndex: 255 };
+    const ref = computeLoss({ input, target, options, topK: 6 });
+    const results: EngineResult[] = [];
+    for (const maxWorkers of [1, 2]) {
+      results.push(await engine({ maxWorkers }).compute({ input: t(input), target: t(target), options, topK: 6 }));
+      results.push(await engine({ maxWorkers }).compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options, topK: 6 }));
+    }
+    const r = results[0];
+    let maxErr = 0;
+    for (let i = 0; i < ref.lossMap.length; i++) maxErr = Math.max(maxErr, Math.abs(r.maps!.loss[i] - ref.lossMap[i]));
+    assert.ok(maxErr <= 1e-5, `max abs error ${maxErr}`);
+    assert.deepEqual(Array.from(r.maps!.predicted), Array.from(ref.predicted));
+    assert.deepEqual(Array.from(r.stats.confusion), Array.from(ref.stats.confusion));
+    assert.deepEqual(r.stats.worst.map((w) => w.index), ref.stats.worst.map((w) => w.index));
+    for (const other of results.slice(1)) {
+      assert.equal(Buffer.compare(Buffer.from(other.maps!.loss.buffer), Buffer.from(r.maps!.loss.buffer)), 0);
+      assertStatsEqual(other, r);
+    }
+  });
+
+  it('stops on a bad target or a cancel while samples are staged, and serves the next request', async function () {
+    this.timeout(60000);
+    const input = randomLogits([6, 17, 256, 260], 121);
+    const target = randomTargets([6, 256, 260], 17, 122);
+    const xf = path.join(tmp, 'staged-x.npy');
+    const tf = path.join(tmp, 'staged-t.npy');
+    writeNpy(xf, input);
+    // A bad label in the first sample: the jobs stop before the later samples are laid out, so reads
+    // waiting for their staging areas must stop too (else the next request would wait for them forever).
+    const bad = { ...target, data: Int32Array.from(target.data as Int32Array) };
+    (bad.data as Int32Array)[100 * 260 + 7] = 40;
+    writeNpy(tf, bad);
+    const e = engine({ maxWorkers: 2 });
+    const req: EngineRequest = { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options: { ignoreIndex: 255 } };
+    await assert.rejects(e.compute(req), (err: unknown) => err instanceof LensError && /target value 40 at index \[0, 100, 7\]/.test(err.message));
+    // Cancelled 5 ms in: the six samples take far longer to read and compute (about 100 ms here).
+    writeNpy(tf, target);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 5);
+    await assert.rejects(e.compute(req, { signal: ac.signal }), (err: unknown) => err instanceof LensError && err.kind === 'cancelled');
+    const ok = await e.compute(req);
+    const ref = computeLoss({ input, target, options: { ignoreIndex: 255 } });
+    assert.ok(Math.abs((ok.value as number) - (ref.value as number)) <= 1e-6 * Math.abs(ref.value as number));
+  });
+
   it('reads big-endian, float16 and int32 files on the fast path', async function () {
     const input = randomLogits([2, 3, 10], 51);
     const target = randomTargets([2, 10], 3, 52, 255, 0.1, 'int32');
