@@ -50,7 +50,10 @@ export interface FastChunkJob {
   readonly xSample: number;
 }
 
-/** Fast path: `samples` consecutive (C, S) samples of logits at src copied into the block layout at dst. */
+/**
+ * Fast path: class rows [c0, c1) of `samples` consecutive samples of logits, staged in rows at src, copied
+ * into the block layout at dst (see toBlocks in src/kernel/wasmKernel.ts).
+ */
 export interface FastRelayoutJob {
   readonly kind: 'fast-relayout';
   readonly id: number;
@@ -59,6 +62,8 @@ export interface FastRelayoutJob {
   readonly C: number;
   readonly S: number;
   readonly samples: number;
+  readonly c0: number;
+  readonly c1: number;
 }
 
 /** General path: the pure-TS kernel on samples [n0, n1) of shared tensors, maps written to shared outputs. */

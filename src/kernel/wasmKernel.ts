@@ -55,10 +55,11 @@ export interface CeWasmKernel {
    */
   ceIndexF32Blocked: CeWasmKernel['ceIndexF32'];
   /**
-   * Copies `samples` consecutive (C, S) float32 samples at src into the block layout at dst, each sample
-   * taking blockedLength(C, S) floats (lanes of a last partial block past S are left as they were).
+   * Copies class rows [c0, c1) of `samples` consecutive samples into the block layout at dst: src holds,
+   * per sample, those rows of S float32 one after another; dst holds whole samples of blockedLength(C, S)
+   * floats (lanes of a last partial block past S are left as they were).
    */
-  toBlocks(src: number, dst: number, C: number, S: number, samples: number): void;
+  toBlocks(src: number, dst: number, C: number, S: number, samples: number, c0: number, c1: number): void;
   /**
    * The first i in [i0, end) with t[i] != ignoreIndex and !(loss[i] < floor) (NaN losses qualify), or
    * end. loss: f32, t: i32, both byte offsets. floor is rounded to float32 (pass a float32 value).

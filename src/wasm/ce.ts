@@ -107,25 +107,27 @@ export function ceIndexF32Blocked(
 }
 
 /**
- * Copies `samples` consecutive samples of logits (C, S) at src into the block layout at dst (each sample
- * ceil(S / 16) * C * 16 floats; the lanes of a last, partial block past S are left as they were).
+ * Copies class rows [c0, c1) of `samples` consecutive samples into the block layout at dst: src holds, per
+ * sample, those rows of S floats one after another; dst holds whole samples of ceil(S / 16) * C * 16
+ * floats. Lanes of a last, partial block past S are left as they were.
  */
-export function toBlocks(src: usize, dst: usize, C: i32, S: i32, samples: i32): void {
+export function toBlocks(src: usize, dst: usize, C: i32, S: i32, samples: i32, c0: i32, c1: i32): void {
   const G = (S + 15) >> 4;
   const full = S >> 4;
   const row: usize = <usize>S << 2;
-  const sampleIn: usize = <usize>C * row;
+  const sampleIn: usize = <usize>(c1 - c0) * row;
   const sampleOut: usize = <usize>G * <usize>C << 6;
   const step: usize = <usize>C << 6;
-  // Tiles of 64 blocks: each class row is read in order for 4 KiB while the writes stay in one ~C * 4 KiB
-  // stretch of the output.
+  // Tiles of blocks: each class row is read in order for the tile's length while the writes stay within
+  // about 256 KiB of the output (tile * C * 64 bytes).
+  const tile = max(1, 4096 / C);
   for (let n = 0; n < samples; n++) {
     const si = src + <usize>n * sampleIn;
     const so = dst + <usize>n * sampleOut;
-    for (let g0 = 0; g0 < full; g0 += 64) {
-      const g1 = min(full, g0 + 64);
-      for (let c = 0; c < C; c++) {
-        let p = si + <usize>c * row + (<usize>g0 << 6);
+    for (let g0 = 0; g0 < full; g0 += tile) {
+      const g1 = min(full, g0 + tile);
+      for (let c = c0; c < c1; c++) {
+        let p = si + <usize>(c - c0) * row + (<usize>g0 << 6);
         let q = so + ((<usize>g0 * <usize>C + <usize>c) << 6);
         for (let g = g0; g < g1; g++) {
           v128.store(q, v128.load(p));
@@ -137,9 +139,9 @@ export function toBlocks(src: usize, dst: usize, C: i32, S: i32, samples: i32): 
         }
       }
     }
-    for (let c = 0; c < C; c++) {
+    for (let c = c0; c < c1; c++) {
       for (let s = full << 4; s < S; s++) {
-        store<f32>(so + ((<usize>full * <usize>C + <usize>c) << 6) + (<usize>(s & 15) << 2), load<f32>(si + <usize>c * row + (<usize>s << 2)));
+        store<f32>(so + ((<usize>full * <usize>C + <usize>c) << 6) + (<usize>(s & 15) << 2), load<f32>(si + <usize>(c - c0) * row + (<usize>s << 2)));
       }
     }
   }

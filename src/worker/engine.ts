@@ -301,12 +301,21 @@ export class Engine {
     take(this.wasmReserved); // the kernel's own static data
     const wOff = plan.weight ? take(C * 4) : 0;
     const confOff = take(W * confLen * 8);
-    // Logits in 16-pixel blocks are read from disk (or copied) into a staging area in rows, a load unit at a
-    // time, and put into blocks by the workers (relayout jobs) while the next unit reads.
+    // Logits in 16-pixel blocks are read from disk (or copied) into a staging area in rows, a piece at a
+    // time, and put into blocks by the workers (relayout jobs) while the next piece reads.
     const rows = S === 1;
     const blocked = !rows && S >= BLOCKED_MIN_PIXELS;
     const xSample = (blocked ? blockedLength(C, S) : C * S) * 4;
+    // Samples up to a load unit go several to a piece; larger ones (blocked) a few class rows at a time.
     const unit = Math.max(1, Math.floor(LOAD_UNIT_BYTES / (C * S * 4)));
+    const rowsPerPiece = blocked && C * S * 4 > LOAD_UNIT_BYTES ? Math.max(1, Math.floor(LOAD_UNIT_BYTES / (S * 4))) : C;
+    const piecesOf = (nb: number): Piece[] => {
+      const out: Piece[] = [];
+      if (rowsPerPiece === C) for (let n0 = 0; n0 < nb; n0 += unit) out.push({ n0, n1: Math.min(nb, n0 + unit), c0: 0, c1: C });
+      else for (let n = 0; n < nb; n++) for (let c0 = 0; c0 < C; c0 += rowsPerPiece) out.push({ n0: n, n1: n + 1, c0, c1: Math.min(C, c0 + rowsPerPiece) });
+      return out;
+    };
+    const stageBytes = rowsPerPiece === C ? Math.min(unit, blockSamples) * C * S * 4 : rowsPerPiece * S * 4;
     const regions = Array.from({ length: regionsCount }, () => ({
       x: take(blockSamples * xSample),
       t: take(blockSamples * S * 4),
@@ -314,7 +323,7 @@ export class Engine {
       pred: take(blockSamples * S * 4),
       acc: take(jobsPerBlock * accLen * 8),
     }));
-    const stage = blocked ? [take(Math.min(unit, blockSamples) * C * S * 4), take(Math.min(unit, blockSamples) * C * S * 4)] : [];
+    const stage = blocked ? [take(stageBytes), take(stageBytes)] : [];
     const pages = Math.ceil(top / 65536);
     if (pages > 65536) throw new LensError('io', `this computation needs ${(top / 2 ** 30).toFixed(1)} GiB of working memory, more than WebAssembly allows (4 GiB)`);
     const { memory, generation } = this.workingMemory(pages);
@@ -351,10 +360,10 @@ export class Engine {
     // copying an in-memory tensor) overlaps the kernel instead of preceding it.
     // Classification rows (S = 1): a block of rows is stored transposed, (C, rows), so the kernel runs over
     // the rows as the pixels of one sample, with its full vector width.
-    // Load units are numbered across blocks: unit u stages in stage[u % 2], free again once the relayout
-    // of unit u - 2 is done.
-    const unitsOf = (nb: number): number => Math.ceil(nb / unit);
-    const unitBase = blocks.map((_, k) => blocks.slice(0, k).reduce((a, [b0, b1]) => a + unitsOf(b1 - b0), 0));
+    // Pieces are numbered across blocks: piece u stages in stage[u % 2], free again once the relayout of
+    // piece u - 2 is done.
+    const blockPieces = blocks.map(([b0, b1]) => piecesOf(b1 - b0));
+    const pieceBase = blockPieces.map((_, k) => blockPieces.slice(0, k).reduce((a, ps) => a + ps.length, 0));
     const relaid = new Map<number, Deferred>();
     let stopped: { readonly error: unknown } | null = null;
     const relayout = (u: number): Deferred => {
@@ -371,26 +380,27 @@ export class Engine {
       const r = regions[k % regionsCount];
       if (reuse) {
         const ready = Promise.resolve();
-        return { samples: new Array<Promise<void>>(b1 - b0).fill(ready), all: ready };
+        return { samples: new Array<Promise<void>>(b1 - b0).fill(ready), pieces: [], all: ready };
       }
       if (rows) {
-        return loadSamples(1, 1, async () => {
+        return loadPieces(1, [{ n0: 0, n1: 1, c0: 0, c1: C }], C, async () => {
           await loadRowsTransposed(plan.input, b0, b1 - b0, C, new Float32Array(buf, r.x, (b1 - b0) * C), onBytes);
           await loadTarget(plan.target, b0, b1 - b0, new Int32Array(buf, r.t, b1 - b0), onBytes);
           if (ctl.signal?.aborted) throw cancelled();
         });
       }
       // Small samples load several at a time: one read per sample would cost more than the kernel.
-      return loadSamples(b1 - b0, unit, async (n0, n1) => {
+      return loadPieces(b1 - b0, blockPieces[k], C, async ({ n0, n1, c0, c1 }, i) => {
         const m = n1 - n0;
         let dest = r.x + n0 * xSample;
         if (blocked) {
-          const u = unitBase[k] + n0 / unit;
+          const u = pieceBase[k] + i;
           if (u >= 2) await relayout(u - 2).promise;
           dest = stage[u % 2];
         }
-        await loadInput(plan.input, (b0 + n0) * C * S, m * C * S, new Float32Array(buf, dest, m * C * S), onBytes);
-        await loadTarget(plan.target, (b0 + n0) * S, m * S, new Int32Array(buf, r.t + n0 * S * 4, m * S), onBytes);
+        // Rows [c0, c1) of samples [n0, n1): contiguous in the file (whole samples, or rows of one).
+        await loadInput(plan.input, ((b0 + n0) * C + c0) * S, m * (c1 - c0) * S, new Float32Array(buf, dest, m * (c1 - c0) * S), onBytes);
+        if (c0 === 0) await loadTarget(plan.target, (b0 + n0) * S, m * S, new Int32Array(buf, r.t + n0 * S * 4, m * S), onBytes);
         if (ctl.signal?.aborted) throw cancelled();
       });
     };
@@ -423,22 +433,22 @@ export class Engine {
         const left = new Array<number>(nb).fill(0);
         // Each compute job adds to accumulators of its own.
         let accSlot = 0;
-        // Relayout jobs for this block's load units, each sent ahead of the compute jobs of the unit before
-        // it, so that with several workers one lays out the next unit while the others compute.
-        const nUnits = unitsOf(nb);
+        // Relayout jobs for this block's pieces, those of a sample sent ahead of the compute jobs of the
+        // sample before it, so that with several workers one lays out the next sample while the others
+        // compute.
+        const pieces = blockPieces[k];
         let emitted = 0;
-        const emitRelayouts = (upTo: number): void => {
+        const emitRelayouts = (upToSample: number): void => {
           if (!blocked || reuse) return;
-          for (; emitted <= Math.min(upTo, nUnits - 1); emitted++) {
-            const u = unitBase[k] + emitted;
-            const n0 = emitted * unit;
-            const m = Math.min(nb, n0 + unit) - n0;
+          for (; emitted < pieces.length && pieces[emitted].n0 <= upToSample; emitted++) {
+            const u = pieceBase[k] + emitted;
+            const { n0, n1, c0, c1 } = pieces[emitted];
             const id = jobs.length;
             sizes.push(0);
             covers.push(null);
             jobs.push({
-              ready: current.samples[n0 + m - 1],
-              make: () => ({ kind: 'fast-relayout', id, generation: init.generation, src: stage[u % 2], dst: r.x + n0 * xSample, C, S, samples: m }),
+              ready: current.pieces[emitted],
+              make: () => ({ kind: 'fast-relayout', id, generation: init.generation, src: stage[u % 2], dst: r.x + n0 * xSample, C, S, samples: n1 - n0, c0, c1 }),
               settles: relayout(u),
             });
           }
@@ -447,7 +457,9 @@ export class Engine {
         const samplesReady = (n0: number, n1: number): Promise<unknown> => {
           if (!blocked || reuse) return current.samples[n1];
           const waits: Array<Promise<void>> = [];
-          for (let j = Math.floor(n0 / unit); j <= Math.floor(n1 / unit); j++) waits.push(relayout(unitBase[k] + j).promise);
+          pieces.forEach((p, i) => {
+            if (p.n1 > n0 && p.n0 <= n1) waits.push(relayout(pieceBase[k] + i).promise);
+          });
           return waits.length === 1 ? waits[0] : Promise.all(waits);
         };
         // Samples smaller than a job go several to a job (classification rows are one pixel each); at least
@@ -479,7 +491,7 @@ export class Engine {
         }
         for (let n = 0; n < (rows ? 0 : nb); n += group) {
           const count = Math.min(group, nb - n);
-          emitRelayouts(Math.floor((n + count - 1) / unit) + 1);
+          emitRelayouts(n + count);
           const ready = samplesReady(n, n + count - 1);
           for (let j = 0; j < jobsPerSample; j++) {
             const id = jobs.length;
@@ -502,7 +514,7 @@ export class Engine {
             });
           }
         }
-        emitRelayouts(nUnits - 1);
+        emitRelayouts(nb);
         // Copies samples [n0, n1] of this block out of the working memory (they are contiguous there).
         const copyOut = (n0: number, n1: number): void => {
           if (!keep) return;
@@ -1026,35 +1038,47 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
-/** Samples of one block loading in order; `samples[n]` settles when sample n is in memory. */
+/** Part of one block's input read at once: samples [n0, n1) of the block, class rows [c0, c1) of each. */
+interface Piece {
+  readonly n0: number;
+  readonly n1: number;
+  readonly c0: number;
+  readonly c1: number;
+}
+
+/**
+ * One block loading in order: `pieces[i]` settles when piece i is in memory, `samples[n]` when all of
+ * sample n is.
+ */
 interface BlockLoad {
   readonly samples: ReadonlyArray<Promise<void>>;
+  readonly pieces: ReadonlyArray<Promise<void>>;
   readonly all: Promise<void>;
 }
 
-/** Samples load `unit` at a time (loadRange(n0, n1) loads [n0, n1)); each settles with its unit. */
-function loadSamples(count: number, unit: number, loadRange: (n0: number, n1: number) => Promise<void>): BlockLoad {
-  const settle: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
-  const samples = Array.from({ length: count }, () => new Promise<void>((resolve, reject) => settle.push({ resolve, reject })));
-  // Unobserved until a lane waits on it: a failure is reported through `all` (and the waiting lane).
-  for (const p of samples) p.catch(() => undefined);
+/** Loads the pieces of a block of `count` samples (of C classes) one after another, in order. */
+function loadPieces(count: number, pieces: readonly Piece[], C: number, loadPiece: (p: Piece, i: number) => Promise<void>): BlockLoad {
+  const samples = Array.from({ length: count }, deferred);
+  const loaded = pieces.map(deferred);
   const all = (async () => {
     let n = 0;
+    let i = 0;
     try {
-      while (n < count) {
-        const n1 = Math.min(count, n + unit);
-        await loadRange(n, n1);
-        for (; n < n1; n++) settle[n].resolve();
-        // Let the lanes dispatch the sample just loaded before copying the next one (in-memory copies
-        // are synchronous and would otherwise hold the thread for the whole block).
+      for (; i < pieces.length; i++) {
+        await loadPiece(pieces[i], i);
+        loaded[i].resolve();
+        if (pieces[i].c1 === C) for (; n < pieces[i].n1; n++) samples[n].resolve();
+        // Let the lanes dispatch what was just loaded before copying the next piece (in-memory copies are
+        // synchronous and would otherwise hold the thread for the whole block).
         await new Promise<void>((r) => setImmediate(r));
       }
     } catch (e) {
-      for (; n < count; n++) settle[n].reject(e);
+      for (; i < pieces.length; i++) loaded[i].reject(e);
+      for (; n < count; n++) samples[n].reject(e);
       throw e;
     }
   })();
-  return { samples, all };
+  return { samples: samples.map((d) => d.promise), pieces: loaded.map((d) => d.promise), all };
 }
 
 async function runJobs(

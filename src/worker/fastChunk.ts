@@ -16,7 +16,7 @@ export function initWasm(module: WebAssembly.Module, memory: WebAssembly.Memory,
 
 export function runFastRelayout(job: FastRelayoutJob & { generation: number }): WorkerResponse {
   if (!kernel || kernel.generation !== job.generation) throw new Error('wasm kernel not initialised for this request');
-  kernel.k.toBlocks(job.src, job.dst, job.C, job.S, job.samples);
+  kernel.k.toBlocks(job.src, job.dst, job.C, job.S, job.samples, job.c0, job.c1);
   return { kind: 'done', id: job.id, stats: emptyPartial(0, false) };
 }
 

@@ -515,27 +515,40 @@ describe('wasm kernel: candidates for the worst-elements list', function () {
 });
 
 describe('wasm kernel: the 16-pixel block layout', function () {
-  it('toBlocks puts logit (c, s) of each sample at ((s >> 4) * C + c) * 16 + (s & 15)', function () {
+  it('toBlocks puts logit (c, s) of each sample at ((s >> 4) * C + c) * 16 + (s & 15), whole or a few class rows at a time', function () {
     const a = new Arena(loadModule());
-    for (const [C, S, samples] of [[1, 1, 1], [3, 5, 2], [21, 16, 1], [21, 100, 3], [7, 1030, 2]]) {
-      a.reset();
-      const src = a.alloc(C * S * samples * 4);
-      const per = blockedLength(C, S);
-      const dst = a.alloc(per * samples * 4);
-      const x = a.f32(src, C * S * samples);
-      for (let i = 0; i < x.length; i++) x[i] = i + 0.5;
-      a.f32(dst, per * samples).fill(-1);
-      a.kernel.toBlocks(src, dst, C, S, samples);
-      const out = a.f32(dst, per * samples);
-      for (let n = 0; n < samples; n++) {
-        for (let c = 0; c < C; c++) {
-          for (let s = 0; s < S; s++) {
-            assert.equal(out[n * per + (Math.floor(s / 16) * C + c) * 16 + (s % 16)], x[n * C * S + c * S + s], `C ${C} S ${S} n ${n} c ${c} s ${s}`);
+    for (const [C, S, samples] of [[1, 1, 1], [3, 5, 2], [21, 16, 1], [21, 100, 3], [7, 1030, 2], [300, 40, 1]]) {
+      for (const rowsPer of [C, 2, 1]) {
+        a.reset();
+        const src = a.alloc(C * S * samples * 4);
+        const per = blockedLength(C, S);
+        const dst = a.alloc(per * samples * 4);
+        const x = a.f32(src, C * S * samples);
+        for (let i = 0; i < x.length; i++) x[i] = i + 0.5;
+        a.f32(dst, per * samples).fill(-1);
+        if (rowsPer === C) a.kernel.toBlocks(src, dst, C, S, samples, 0, C);
+        else {
+          // One sample at a time, rows [c0, c1) staged alone, as the engine does for large samples.
+          const stage = a.alloc(rowsPer * S * 4);
+          for (let n = 0; n < samples; n++) {
+            for (let c0 = 0; c0 < C; c0 += rowsPer) {
+              const c1 = Math.min(C, c0 + rowsPer);
+              a.f32(stage, (c1 - c0) * S).set(x.subarray(n * C * S + c0 * S, n * C * S + c1 * S));
+              a.kernel.toBlocks(stage, dst + n * per * 4, C, S, 1, c0, c1);
+            }
           }
         }
+        const out = a.f32(dst, per * samples);
+        for (let n = 0; n < samples; n++) {
+          for (let c = 0; c < C; c++) {
+            for (let s = 0; s < S; s++) {
+              assert.equal(out[n * per + (Math.floor(s / 16) * C + c) * 16 + (s % 16)], x[n * C * S + c * S + s], `C ${C} S ${S} rows ${rowsPer} n ${n} c ${c} s ${s}`);
+            }
+          }
+        }
+        // Lanes past S in the last block are untouched.
+        if (S % 16) assert.equal(out[(Math.floor(S / 16) * C) * 16 + (S % 16)], -1);
       }
-      // Lanes past S in the last block are untouched.
-      if (S % 16) assert.equal(out[(Math.floor(S / 16) * C) * 16 + (S % 16)], -1);
     }
   });
 
@@ -555,10 +568,13 @@ describe('wasm kernel: the 16-pixel block layout', function () {
       const blocks = runCase(a, k, s0, s1, { blocked: true });
       const what = `case ${n} (C ${C}, S ${S}, [${s0}, ${s1}))`;
       assert.equal(blocks.ret, rows.ret, what);
+      // After a bad target the outputs are unspecified.
+      if (rows.ret >= 0) continue;
       assert.deepEqual(new Uint32Array(blocks.loss.buffer), new Uint32Array(rows.loss.buffer), `${what}: loss bits`);
       assert.deepEqual(blocks.pred, rows.pred, `${what}: pred`);
-      assert.deepEqual(blocks.acc, rows.acc, `${what}: accumulators`);
-      assert.deepEqual(blocks.confusion, rows.confusion, `${what}: confusion`);
+      // As numbers (NaN equals NaN): a NaN's payload bits may differ between V8's two wasm compilers.
+      assert.deepEqual(Array.from(blocks.acc), Array.from(rows.acc), `${what}: accumulators`);
+      assert.deepEqual(Array.from(blocks.confusion), Array.from(rows.confusion), `${what}: confusion`);
     }
   });
 });

@@ -103,7 +103,7 @@ export function runCase(a: Arena, k: CeCase, s0: number, s1: number, opts: { pre
   a.f32(xAt, C * S).set(k.x);
   if (opts.blocked) {
     a.f32(blockAt, blockedLength(C, S)).fill(NaN);
-    a.kernel.toBlocks(xAt, blockAt, C, S, 1);
+    a.kernel.toBlocks(xAt, blockAt, C, S, 1, 0, C);
   }
   a.i32(tAt, S).set(k.t);
   if (k.w) a.f32(wAt, C).set(k.w);
