@@ -2,7 +2,8 @@
 // caller's thread. Two paths:
 // - fast: float32/float16 logits with class-index targets go through the WebAssembly SIMD kernel in one
 //   shared wasm memory that all workers import; files larger than the in-memory budget stream in blocks
-//   of samples read straight from disk.
+//   of samples read straight from disk. Logits from files are laid out in 16-pixel blocks, which the
+//   kernel reads in order, and stay in the memory for recomputing with other options.
 // - general: everything else (probability targets, float64, probs/log-probs, channels-last, bce) runs the
 //   pure-TS reference kernel on slices of samples over SharedArrayBuffers.
 // Work is cut into jobs by the problem's size, never by the worker count, and partial statistics merge in
@@ -92,9 +93,9 @@ const FAST_JOB_LOGITS = 1 << 22;
 /** Samples smaller than this are read (or copied) several at a time. */
 const LOAD_UNIT_BYTES = 8 << 20;
 /**
- * Samples of at least this many pixels are kept in the kernel's 16-pixel block layout: the kernel then reads
- * memory in order (~1.6 instead of ~2.5 ns per logit on large images). Smaller ones stay in rows (the
- * padding of a last partial block would cost more than the layout saves).
+ * Samples of at least this many pixels from files are kept in the kernel's 16-pixel block layout: the
+ * kernel then reads memory in order (~1.6 instead of ~2.5 ns per logit on large images). Smaller ones stay
+ * in rows (the padding of a last partial block would cost more than the layout saves).
  */
 const BLOCKED_MIN_PIXELS = 64;
 /** Elements per general job. */
@@ -301,10 +302,13 @@ export class Engine {
     take(this.wasmReserved); // the kernel's own static data
     const wOff = plan.weight ? take(C * 4) : 0;
     const confOff = take(W * confLen * 8);
-    // Logits in 16-pixel blocks are read from disk (or copied) into a staging area in rows, a piece at a
-    // time, and put into blocks by the workers (relayout jobs) while the next piece reads.
+    // Logits from a file are kept in 16-pixel blocks: read from disk into a staging area in rows, a piece at
+    // a time, and put into blocks by the workers (relayout jobs) while the next piece reads. The relayout
+    // costs about what it saves the kernel once, and files stay in the working memory for recomputing
+    // (resident inputs), which then runs at the block layout's speed. In-memory tensors are never kept, so
+    // they are copied straight into rows.
     const rows = S === 1;
-    const blocked = !rows && S >= BLOCKED_MIN_PIXELS;
+    const blocked = !rows && S >= BLOCKED_MIN_PIXELS && plan.input.kind === 'file';
     const xSample = (blocked ? blockedLength(C, S) : C * S) * 4;
     // Samples up to a load unit go several to a piece; larger ones (blocked) a few class rows at a time.
     const unit = Math.max(1, Math.floor(LOAD_UNIT_BYTES / (C * S * 4)));

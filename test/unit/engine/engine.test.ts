@@ -367,9 +367,9 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
     assert.equal((await e.compute(req({}))).reusedInput, false);
   });
 
-  // Samples load into two staging areas, which workers turn into the kernel's block layout while the next
-  // piece reads: samples of 4.5 MB one at a time, samples of 10.6 MB (over the 8 MiB load unit) a few class
-  // rows at a time; each area is reused, in memory and from a file.
+  // File samples load into two staging areas, which workers turn into the kernel's block layout while the
+  // next piece reads: samples of 4.5 MB one at a time, samples of 10.6 MB (over the 8 MiB load unit) a few
+  // class rows at a time; each area is reused. In-memory tensors go straight into rows.
   for (const shape of [[5, 17, 256, 260], [3, 40, 256, 260]]) {
     it(`lays out ${fmtShape(shape)} samples through the staging areas like the reference, for 1 and 2 workers`, async function () {
       this.timeout(120000);
@@ -379,12 +379,16 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
       const tf = path.join(tmp, 'big-t.npy');
       writeNpy(xf, input);
       writeNpy(tf, target);
-      const options = { ignoreIndex: 255 };
-      const ref = computeLoss({ input, target, options, topK: 6 });
+      // The second shape with class weights and label smoothing (the kernel's other variants).
+      const options = { ignoreIndex: 255, labelSmoothing: shape[1] === 40 ? 0.1 : 0 };
+      const weight: Tensor | null = shape[1] === 40 ? { dtype: 'float32', shape: [40], data: Float32Array.from({ length: 40 }, (_, c) => 0.25 + (c % 5) / 2) } : null;
+      const w = weight ? t(weight) : undefined;
+      const ref = computeLoss({ input, target, weight, options, topK: 6 });
+      // Tensors are copied in rows, files laid out in blocks: the same bits either way.
       const results: EngineResult[] = [];
       for (const maxWorkers of [1, 2]) {
-        results.push(await engine({ maxWorkers }).compute({ input: t(input), target: t(target), options, topK: 6 }));
-        results.push(await engine({ maxWorkers }).compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options, topK: 6 }));
+        results.push(await engine({ maxWorkers }).compute({ input: t(input), target: t(target), weight: w, options, topK: 6 }));
+        results.push(await engine({ maxWorkers }).compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, weight: w, options, topK: 6 }));
       }
       const r = results[0];
       let maxErr = 0;
