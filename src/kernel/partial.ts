@@ -20,25 +20,30 @@ export interface SliceResult {
 
 /**
  * Whether the request can be split over its first axis: cross-entropy with a batched input whose class
- * axis is not axis 0 (after which axis 0 is the batch axis of input and target alike), or bce (elementwise)
- * with weights that do not vary along axis 0.
+ * axis is not axis 0 (after which axis 0 is the batch axis of input and target alike), or bce (elementwise;
+ * weights that vary along axis 0 are cut with the samples).
  */
 export function splittableSamples(req: LossRequest): number {
   const o = resolveOptions(req.options);
   const nd = req.input.shape.length;
   if (nd < 2) return 1;
-  if (o.loss === 'bce') {
-    // Elementwise: any batch split works, unless weight or pos_weight vary along axis 0 themselves.
-    const spansAxis0 = (t: Tensor | null | undefined): boolean => !!t && t.shape.length === nd && t.shape[0] !== 1;
-    return spansAxis0(req.weight) || spansAxis0(req.posWeight) ? 1 : req.input.shape[0];
-  }
+  if (o.loss === 'bce') return req.input.shape[0];
   if (o.loss !== 'ce') return 1;
   const classAxis = o.classDim < 0 ? o.classDim + nd : o.classDim;
   if (classAxis === 0) return 1;
   return req.input.shape[0];
 }
 
-function sliceAxis0(t: Tensor, n0: number, n1: number): Tensor {
+/**
+ * Whether a bce weight (or pos_weight) varies along the input's axis 0, so that it is cut with the
+ * samples; weights of lower rank, or with a leading 1, broadcast to every sample.
+ */
+export function weightPerSample(t: Tensor | null | undefined, inputRank: number): t is Tensor {
+  return !!t && t.shape.length === inputRank && t.shape[0] !== 1;
+}
+
+/** Samples [n0, n1) of a C-order tensor (a view, no copy). */
+export function sliceAxis0(t: Tensor, n0: number, n1: number): Tensor {
   const per = numel(t.shape.slice(1));
   return { dtype: t.dtype, shape: [n1 - n0, ...t.shape.slice(1)], data: t.data.subarray(n0 * per, n1 * per) as TensorData };
 }
@@ -47,9 +52,19 @@ function sliceAxis0(t: Tensor, n0: number, n1: number): Tensor {
 export function computeSlice(req: LossRequest, n0: number, n1: number, topK: number): SliceResult {
   const options = resolveOptions(req.options);
   const whole = splittableSamples(req) === 1;
+  // bce weights that vary along axis 0 (the request was validated whole, so their axis 0 is the batch) are
+  // cut like the samples; others broadcast to every sample.
+  const nd = req.input.shape.length;
+  const bce = options.loss === 'bce';
   const sub: LossRequest = whole
     ? req
-    : { ...req, input: sliceAxis0(req.input, n0, n1), target: sliceAxis0(req.target, n0, n1) };
+    : {
+      ...req,
+      input: sliceAxis0(req.input, n0, n1),
+      target: sliceAxis0(req.target, n0, n1),
+      ...(bce && weightPerSample(req.weight, nd) ? { weight: sliceAxis0(req.weight, n0, n1) } : {}),
+      ...(bce && weightPerSample(req.posWeight, nd) ? { posWeight: sliceAxis0(req.posWeight, n0, n1) } : {}),
+    };
   const problem = buildProblem(sub, options);
   const maps = problem.loss === 'bce' ? bceMaps(problem) : crossEntropyMaps(problem);
   const perSample = whole ? 0 : numel(problem.lossShape.slice(1));

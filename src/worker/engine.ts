@@ -18,10 +18,10 @@ import { emptyPartial, finalizeStats, mergeInto, type StatsPartial } from '../ke
 import type { LossOptions, LossResult, LossStats } from '../kernel/types';
 import { buildProblem, shapeOnly, targetRangeError } from '../kernel/validate';
 import { blockedLength, ceAccLength, instantiateCeKernel, simdSupported } from '../kernel/wasmKernel';
-import { splittableSamples } from '../kernel/partial';
+import { sliceAxis0, splittableSamples, weightPerSample } from '../kernel/partial';
 import { decodeRawData, encodeNpyHeader } from '../tensor/npy';
 import { isIntegerDType, numel, type Tensor, type TensorData } from '../tensor/tensor';
-import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
+import type { GeneralJob, SharedTensorRef, WorkerRequest, WorkerResponse } from '../protocol';
 import type { FileSummary, SamplingPolicy } from '../hover/files';
 import type { HoverReport, ReportRequest } from '../hover/report';
 import type { DocumentSyntax, LiteralIndex } from '../hover/scan';
@@ -691,7 +691,10 @@ export class Engine {
         }
         const lossShape = [nb, ...problem.lossShape.slice(1)];
         const outs = generalOutputs(lossShape);
-        const job: GeneralJobBase = { input: share(x), target: share(y), ...shared, options, topK, ...outs };
+        // bce weights that vary along axis 0 go with their block of samples.
+        const cut = (w: Tensor | null, whole: SharedTensorRef | null): SharedTensorRef | null =>
+          problem.loss === 'bce' && weightPerSample(w, inShape.length) ? share(sliceAxis0(w, b0, b0 + nb)) : whole;
+        const job: GeneralJobBase = { input: share(x), target: share(y), weight: cut(weight, shared.weight), posWeight: cut(posWeight, shared.posWeight), options, topK, ...outs };
         const { jobs, sizes } = generalJobs(job, nb, samplesPerJob);
         const partials = await runJobs(pool, jobs, undefined, ctl.signal, (i) => progress.add(sizes[i]), () => null, true);
         for (const p of partials) {

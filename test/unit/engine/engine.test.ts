@@ -67,7 +67,7 @@ describe('engine: general path (pure-TS kernel in workers)', function () {
     }
   });
 
-  it('splits bce over samples when its weights do not vary along axis 0: the reference\'s numbers for 1 and 3 workers', async function () {
+  it('splits bce over samples, weights varying along axis 0 cut with them: the reference\'s numbers for 1 and 3 workers', async function () {
     // 2.4 M elements: more than one general job (2 M elements each), so a split shows as a second worker.
     const shape = [6, 40, 10_000];
     const n = 6 * 40 * 10_000;
@@ -76,14 +76,15 @@ describe('engine: general path (pure-TS kernel in workers)', function () {
     const w: Tensor = { dtype: 'float32', shape: [40, 10_000], data: Float32Array.from({ length: 400_000 }, (_, i) => 0.5 + (i % 4)) };
     const wAll: Tensor = { dtype: 'float32', shape, data: Float32Array.from({ length: n }, (_, i) => 0.25 + (i % 3)) };
     const pw: Tensor = { dtype: 'float32', shape: [10_000], data: Float32Array.from({ length: 10_000 }, (_, i) => 1 + (i % 5) / 2) };
-    for (const [weight, posWeight, splits] of [[null, null, true], [w, pw, true], [wAll, pw, false]] as const) {
+    const pwAll: Tensor = { dtype: 'float32', shape, data: Float32Array.from({ length: n }, (_, i) => 1 + (i % 7) / 3) };
+    for (const [weight, posWeight] of [[null, null], [w, pw], [wAll, pw], [w, pwAll], [wAll, pwAll]] as const) {
       const options = { loss: 'bce' as const, reduction: 'mean' as const };
       const ref = computeLoss({ input: x, target: y, weight, posWeight, options, topK: 5 });
       const rs: EngineResult[] = [];
       for (const maxWorkers of [1, 3]) {
         rs.push(await engine({ maxWorkers }).compute({ input: t(x), target: t(y), weight: weight && t(weight), posWeight: posWeight && t(posWeight), options, topK: 5 }));
       }
-      assert.equal(rs[1].workers, splits ? 2 : 1, `workers used with weight ${weight ? fmtShape(weight.shape) : 'none'}`);
+      assert.equal(rs[1].workers, 2, `workers used with weight ${weight ? fmtShape(weight.shape) : 'none'}`);
       for (const r of rs) {
         assert.equal(Buffer.compare(Buffer.from(Float64Array.from(r.maps!.loss).buffer), Buffer.from(ref.lossMap.buffer)), 0);
         assertClose(r.stats, ref.stats);
@@ -100,16 +101,22 @@ describe('engine: general path (pure-TS kernel in workers)', function () {
     const binary: Tensor = { dtype: 'float64', shape: [7, 4, 9, 5], data: Float64Array.from(randomLogits([7, 4, 9, 5], 18, 1).data, (v) => (v > 0 ? 1 : 0)) };
     const xf = path.join(tmp, 'g-x.npy');
     writeNpy(xf, x);
-    const cases = [
+    // bce weights that vary along axis 0 go with each block of samples.
+    const wAll: Tensor = { dtype: 'float64', shape: [7, 4, 9, 5], data: Float64Array.from({ length: 1260 }, (_, i) => 0.5 + (i % 7) / 4) };
+    const pwAll: Tensor = { dtype: 'float64', shape: [7, 1, 9, 5], data: Float64Array.from({ length: 315 }, (_, i) => 1 + (i % 3)) };
+    const cases: Array<{ name: string; target: Tensor; options: EngineRequest['options']; weight?: Tensor; posWeight?: Tensor }> = [
       { name: 'labels', target: labels, options: { ignoreIndex: 255, labelSmoothing: 0.1 } },
       { name: 'probs', target: probs, options: {} },
       { name: 'bce', target: binary, options: { loss: 'bce' as const } },
+      { name: 'bce-weights', target: binary, options: { loss: 'bce' as const }, weight: wAll, posWeight: pwAll },
     ];
     for (const c of cases) {
       const tf = path.join(tmp, `g-${c.name}.npy`);
       writeNpy(tf, c.target);
-      const req = { input: { kind: 'file' as const, path: xf }, target: { kind: 'file' as const, path: tf }, options: c.options, topK: 5 };
+      const req = { input: { kind: 'file' as const, path: xf }, target: { kind: 'file' as const, path: tf }, options: c.options, topK: 5, weight: c.weight && t(c.weight), posWeight: c.posWeight && t(c.posWeight) };
       const whole = await engine().compute(req);
+      const ref = computeLoss({ input: x, target: c.target, weight: c.weight, posWeight: c.posWeight, options: c.options });
+      assertClose(whole.value, ref.value, `${c.name} value against the reference`);
       const out = path.join(tmp, `g-${c.name}-loss.npy`);
       // Blocks of 2 samples (the budget counts 8 bytes per input element).
       const streamed = await engine({ inMemoryBytes: 1, blockBytes: 2 * 4 * 45 * 8 }).compute({ ...req, outFile: out });
