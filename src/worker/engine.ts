@@ -464,7 +464,11 @@ export class Engine {
           pieces.forEach((p, i) => {
             if (p.n1 > n0 && p.n0 <= n1) waits.push(relayout(pieceBase[k] + i).promise);
           });
-          return waits.length === 1 ? waits[0] : Promise.all(waits);
+          if (waits.length === 1) return waits[0];
+          const all = Promise.all(waits);
+          // Jobs never sent after a failure leave this unobserved: the lane that sends one sees the rejection.
+          all.catch(() => undefined);
+          return all;
         };
         // Samples smaller than a job go several to a job (classification rows are one pixel each); at least
         // 16 jobs per block keep every worker busy, and the grouping does not depend on the worker count,

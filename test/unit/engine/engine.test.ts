@@ -434,6 +434,25 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
     const ok = await e.compute(req);
     const ref = computeLoss({ input, target, options: { ignoreIndex: 255 } });
     assert.ok(Math.abs((ok.value as number) - (ref.value as number)) <= 1e-6 * Math.abs(ref.value as number));
+    // Samples over the load unit stage a few class rows at a time, so a sample waits on several pieces:
+    // a failure must leave no rejection unhandled (which would end the extension host's process).
+    const unhandled: unknown[] = [];
+    const onUnhandled = (r: unknown): void => void unhandled.push(r);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const big = randomLogits([4, 40, 256, 260], 123);
+      const bigTarget = randomTargets([4, 256, 260], 40, 124);
+      (bigTarget.data as Int32Array)[5] = 99;
+      writeNpy(xf, big);
+      writeNpy(tf, bigTarget);
+      await assert.rejects(e.compute(req), (err: unknown) => err instanceof LensError && /target value 99 at index \[0, 0, 5\]/.test(err.message));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(unhandled, []);
+      writeNpy(tf, randomTargets([4, 256, 260], 40, 124));
+      assert.equal((await e.compute(req)).lossShape.join(), '4,256,260');
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('reads big-endian, float16 and int32 files on the fast path', async function () {
