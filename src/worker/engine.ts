@@ -1089,6 +1089,9 @@ function loadPieces(count: number, pieces: readonly Piece[], C: number, loadPiec
       throw e;
     }
   })();
+  // A failed read reaches the caller through the lanes waiting on its pieces; nothing else may wait on
+  // `all` before the jobs end, so it is observed here.
+  all.catch(() => undefined);
   return { samples: samples.map((d) => d.promise), pieces: loaded.map((d) => d.promise), all };
 }
 
@@ -1126,15 +1129,23 @@ async function runJobs(
       const i = next++;
       const job = jobs[i];
       let r: WorkerResponse;
+      // A job taken but never sent settles too: lanes and reads may be waiting on it.
+      const drop = (e: unknown): void => {
+        if (typeof job !== 'function') job.settles?.reject(e);
+      };
       try {
         if (typeof job === 'function') r = await pool.run(job, init);
         else {
           if (job.ready) await job.ready;
-          if (aborted || failure) return;
+          if (aborted || failure) {
+            drop(failure ?? cancelled());
+            return;
+          }
           r = await pool.run(job.make, init);
         }
       } catch (e) {
         failure ??= e as Error;
+        drop(e);
         return;
       }
       if (typeof job !== 'function') {

@@ -455,6 +455,44 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
     }
   });
 
+  // With more lanes than staged pieces in flight, lanes hold relayout jobs whose reads wait for staging
+  // areas: after a failure those jobs are never sent, and must still settle or the request never ends.
+  it('ends a failing request with 8 workers, and a read that fails leaves no rejection unhandled', async function () {
+    this.timeout(120000);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (r: unknown): void => void unhandled.push(r);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const shape = [4, 8, 1024, 1024];
+      const input = randomLogits(shape, 131);
+      const target = randomTargets([4, 1024, 1024], 8, 132);
+      const xf = path.join(tmp, 'w8-x.npy');
+      const tf = path.join(tmp, 'w8-t.npy');
+      writeNpy(xf, input);
+      const bad = { ...target, data: Int32Array.from(target.data as Int32Array) };
+      (bad.data as Int32Array)[5] = 99;
+      writeNpy(tf, bad);
+      const e = engine({ maxWorkers: 8 });
+      const req: EngineRequest = { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options: { ignoreIndex: 255 } };
+      await assert.rejects(e.compute(req), (err: unknown) => err instanceof LensError && /target value 99 at index \[0, 0, 5\]/.test(err.message));
+      // An int64 label that does not fit int32, in the last sample: the read itself fails.
+      const wide = Float64Array.from(target.data as Int32Array);
+      wide[3 * 1024 * 1024 + 7] = 2 ** 40;
+      fs.writeFileSync(tf, encodeNpy({ dtype: 'int64', shape: [4, 1024, 1024], data: wide }));
+      await assert.rejects(e.compute(req), /value at index \[3, 0, 7\] does not fit/);
+      // The same engine then serves a good request: file (blocks) and tensor (rows) agree bit for bit.
+      writeNpy(tf, target);
+      const fromFile = await e.compute(req);
+      const fromTensor = await e.compute({ input: t(input), target: t(target), options: { ignoreIndex: 255 } });
+      assert.equal(Buffer.compare(Buffer.from(fromFile.maps!.loss.buffer), Buffer.from(fromTensor.maps!.loss.buffer)), 0);
+      assertStatsEqual(fromFile, fromTensor);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('reads big-endian, float16 and int32 files on the fast path', async function () {
     const input = randomLogits([2, 3, 10], 51);
     const target = randomTargets([2, 10], 3, 52, 255, 0.1, 'int32');
