@@ -368,17 +368,9 @@ export class Engine {
     // piece u - 2 is done.
     const blockPieces = blocks.map(([b0, b1]) => piecesOf(b1 - b0));
     const pieceBase = blockPieces.map((_, k) => blockPieces.slice(0, k).reduce((a, ps) => a + ps.length, 0));
-    const relaid = new Map<number, Deferred>();
-    let stopped: { readonly error: unknown } | null = null;
-    const relayout = (u: number): Deferred => {
-      let d = relaid.get(u);
-      if (!d) {
-        relaid.set(u, (d = deferred()));
-        // After a failure no relayout runs: a read waiting for one stops instead of waiting forever.
-        if (stopped) d.reject(stopped.error);
-      }
-      return d;
-    };
+    // Settles when piece u is in the block layout; all rejected on a failure, so that a read waiting for a
+    // staging area stops instead of waiting forever.
+    const relaid = blocked ? Array.from({ length: pieceBase[blocks.length - 1] + blockPieces[blocks.length - 1].length }, deferred) : [];
     const load = (k: number): BlockLoad => {
       const [b0, b1] = blocks[k];
       const r = regions[k % regionsCount];
@@ -399,7 +391,7 @@ export class Engine {
         let dest = r.x + n0 * xSample;
         if (blocked) {
           const u = pieceBase[k] + i;
-          if (u >= 2) await relayout(u - 2).promise;
+          if (u >= 2) await relaid[u - 2].promise;
           dest = stage[u % 2];
         }
         // Rows [c0, c1) of samples [n0, n1): contiguous in the file (whole samples, or rows of one).
@@ -453,7 +445,7 @@ export class Engine {
             jobs.push({
               ready: current.pieces[emitted],
               make: () => ({ kind: 'fast-relayout', id, generation: init.generation, src: stage[u % 2], dst: r.x + n0 * xSample, C, S, samples: n1 - n0, c0, c1 }),
-              settles: relayout(u),
+              settles: relaid[u],
             });
           }
         };
@@ -462,7 +454,7 @@ export class Engine {
           if (!blocked || reuse) return current.samples[n1];
           const waits: Array<Promise<void>> = [];
           pieces.forEach((p, i) => {
-            if (p.n1 > n0 && p.n0 <= n1) waits.push(relayout(pieceBase[k] + i).promise);
+            if (p.n1 > n0 && p.n0 <= n1) waits.push(relaid[pieceBase[k] + i].promise);
           });
           if (waits.length === 1) return waits[0];
           const all = Promise.all(waits);
@@ -580,8 +572,7 @@ export class Engine {
       this.resident = residentKey;
     } catch (e) {
       out?.abort();
-      stopped = { error: e };
-      for (const d of relaid.values()) d.reject(e);
+      for (const d of relaid) d.reject(e);
       // Reads may still be writing into the working memory: the next request waits for them.
       const pending = [loading?.all, nextLoad?.then((l) => l.all)].filter((x) => x !== undefined);
       if (pending.length) this.draining = Promise.all([this.draining, ...pending.map((x) => x.catch(() => undefined))]);
