@@ -14,17 +14,22 @@ export function initWasm(module: WebAssembly.Module, memory: WebAssembly.Memory,
   kernel = { generation, k, memory };
 }
 
+/** This worker's kernel instance, which must have been initialised with the request's memory. */
+function kernelFor(generation: number): NonNullable<typeof kernel> {
+  if (!kernel || kernel.generation !== generation) throw new Error('wasm kernel not initialised for this request');
+  return kernel;
+}
+
 export function runFastRelayout(job: FastRelayoutJob & { generation: number }): WorkerResponse {
-  if (!kernel || kernel.generation !== job.generation) throw new Error('wasm kernel not initialised for this request');
-  kernel.k.toBlocks(job.src, job.dst, job.C, job.S, job.samples, job.c0, job.c1);
+  kernelFor(job.generation).k.toBlocks(job.src, job.dst, job.C, job.S, job.samples, job.c0, job.c1);
   return { kind: 'done', id: job.id, stats: emptyPartial(0, false) };
 }
 
 export function runFastChunk(job: FastChunkJob & { generation: number }): WorkerResponse {
-  if (!kernel || kernel.generation !== job.generation) throw new Error('wasm kernel not initialised for this request');
+  const inst = kernelFor(job.generation);
   const { C, S, s0, s1 } = job;
-  const buf = kernel.memory.buffer;
-  const ce = job.blocked ? kernel.k.ceIndexF32Blocked : kernel.k.ceIndexF32;
+  const buf = inst.memory.buffer;
+  const ce = job.blocked ? inst.k.ceIndexF32Blocked : inst.k.ceIndexF32;
   // The kernel adds to acc and to the confusion counts, so one StatsPartial covers every sample.
   for (let n = 0; n < job.samples; n++) {
     const bad = ce(job.x + n * job.xSample, job.t + n * S * 4, job.w, C, S, s0, s1, job.ignoreIndex, job.labelSmoothing, job.outLoss + n * S * 4, job.outPred + n * S * 4, job.acc, job.confusion);
@@ -61,7 +66,7 @@ export function runFastChunk(job: FastChunkJob & { generation: number }): Worker
       const pred = new Int32Array(buf, job.outPred + n * S * 4, end);
       const t = new Int32Array(buf, tAt, end);
       const base = job.flatBase + n * S;
-      for (let i = kernel.k.nextCandidate(lossAt, tAt, from, end, ignore, floor); i < end; i = kernel.k.nextCandidate(lossAt, tAt, i + 1, end, ignore, floor)) {
+      for (let i = inst.k.nextCandidate(lossAt, tAt, from, end, ignore, floor); i < end; i = inst.k.nextCandidate(lossAt, tAt, i + 1, end, ignore, floor)) {
         pushWorst(worst, { flat: base + i, loss: loss[i], target: t[i], predicted: pred[i] }, k);
         if (worst.length === k) {
           const last = worst[k - 1].loss;
