@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
-import { ROOT, VsCode, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, sleep } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 const MANY = 3000;
@@ -68,14 +68,7 @@ describe('export and large workspaces in real VS Code', function () {
     vs = await VsCode.launch({ name: 'export', workspace: ws, extension: { kind: 'dev' } });
   });
 
-  after(async function () {
-    await vs?.close();
-    fs.rmSync(ws, { recursive: true, force: true });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await vs.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
-  });
+  cleanUpAfterSuite(() => ({ vs, workspace: ws }));
 
   it(`the input Quick Pick lists all of ${MANY} tensor files, the first ones while the rest are read`, async function () {
     const page = vs.workbench;

@@ -277,6 +277,22 @@ function installVsix(file: string, extensionsDir: string, userDataDir: string, d
   if (r.status !== 0) throw new Error(`code-server --install-extension ${file} failed (${r.status}): ${r.stderr || r.stdout}`);
 }
 
+/**
+ * The hooks of a suite that runs one VS Code: a screenshot of each failed test, then closing the instance
+ * and removing its temporary workspace. `current` reads the suite's variables, set in its before hook.
+ */
+export function cleanUpAfterSuite(current: () => { readonly vs: VsCode | undefined; readonly workspace?: string }): void {
+  afterEach(async function () {
+    const { vs } = current();
+    if (this.currentTest?.state === 'failed' && vs?.page) await vs.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
+  });
+  after(async function () {
+    const { vs, workspace } = current();
+    await vs?.close();
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+  });
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { bigJsonPair } from '../../bench/hover';
-import { ROOT, VsCode, cliValue as cliIn, fmt6, openFile, panelShowing, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, openFile, panelShowing, sleep } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 const cliValue = (...args: string[]): number => cliIn(EXAMPLES, ...args);
@@ -72,14 +72,7 @@ describe('hover tooltips in real VS Code', function () {
     vs = await VsCode.launch({ name: 'hover', workspace: ws, extension: { kind: 'dev' } });
   });
 
-  after(async function () {
-    await vs?.close();
-    fs.rmSync(ws, { recursive: true, force: true });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await vs.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
-  });
+  cleanUpAfterSuite(() => ({ vs, workspace: ws }));
 
   it('hovering the input of a JSON pair shows its shape and the CLI\'s cross-entropy; its link opens the panel', async function () {
     const page = vs.workbench;

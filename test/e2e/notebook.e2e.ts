@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { encodeNpy } from '../../src/tensor/npy';
 import { PAYLOAD_MIME } from '../../src/tensor/payload';
-import { ROOT, VsCode, cliValue as cliIn, fmt6, openFile, panelShowing, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, openFile, panelShowing, sleep } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 const cliValue = (...args: string[]): number => cliIn(EXAMPLES, ...args);
@@ -65,14 +65,7 @@ describe('the notebook renderer in real VS Code', function () {
     vs = await VsCode.launch({ name: 'notebook', workspace: ws, extension: { kind: 'dev' } });
   });
 
-  after(async function () {
-    await vs?.close();
-    fs.rmSync(ws, { recursive: true, force: true });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await vs.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
-  });
+  cleanUpAfterSuite(() => ({ vs, workspace: ws }));
 
   it('renders the sample notebook\'s stored outputs: the CLI\'s loss, a heatmap, computed by the host', async function () {
     const page = vs.workbench;

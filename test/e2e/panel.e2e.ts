@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { ROOT, VsCode, cliValue as cliIn, fmt6, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, sleep } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
@@ -78,14 +78,7 @@ describe('the loss panel in real VS Code', function () {
     vs = await VsCode.launch({ name: 'panel', workspace: tmpWorkspace, extension: { kind: 'dev' }, settings: { 'workbench.list.openMode': 'doubleClick' } });
   });
 
-  after(async function () {
-    await vs?.close();
-    fs.rmSync(tmpWorkspace, { recursive: true, force: true });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') await vs.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
-  });
+  cleanUpAfterSuite(() => ({ vs, workspace: tmpWorkspace }));
 
   it('palette: pick input and target, see the CLI\'s loss, a heatmap, the class table and a hover read-out', async function () {
     const page = vs.workbench;

@@ -2,7 +2,7 @@
 // test-results/screenshots, server logs to test-results/logs.
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { ROOT, VsCode } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
@@ -13,13 +13,7 @@ describe('real VS Code (code-server + Chromium) with the development build', fun
     vs = await VsCode.launch({ name: 'dev', workspace: EXAMPLES, extension: { kind: 'dev' }, hostTests: true });
   });
 
-  after(async function () {
-    await vs?.close();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && vs?.page) await vs.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`);
-  });
+  cleanUpAfterSuite(() => ({ vs }));
 
   it('runs the host-side suite inside the real extension host, all passing', async function () {
     const results = await vs!.hostResults();
