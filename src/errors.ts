@@ -50,3 +50,12 @@ export function unravelIndex(flat: number, shape: readonly number[]): number[] {
   }
   return idx;
 }
+
+/**
+ * Quotes untrusted text for an error message, cut to a short prefix: a file or payload may hold a 60 KB
+ * string where a name is expected, and a one-line message must stay readable.
+ */
+export function quoteSnippet(text: string, max = 40): string {
+  const cut = text.length > max ? text.slice(0, max) + '…' : text;
+  return JSON.stringify(cut);
+}
