@@ -510,7 +510,9 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
 describe('engine: cancellation, progress and failures', function () {
   this.timeout(60_000);
 
-  it('reports progress at least every 200 ms and stops within 100 ms of cancel', async function () {
+  // The design's figures are progress every 200 ms and a stop within 100 ms of cancel; the bounds below are
+  // 3x those, so the behaviour stays tested on a loaded shared CI machine (speed is for `npm run bench`).
+  it('reports progress often (every 200 ms; asserted at 3x) and stops soon after cancel (100 ms; asserted at 3x)', async function () {
     // 1.5 GiB of zero logits, streamed from a sparse file.
     const xf = path.join(tmp, 'big.npy');
     const tf = path.join(tmp, 'big_t.npy');
@@ -534,15 +536,17 @@ describe('engine: cancellation, progress and failures', function () {
     await assert.rejects(p, (err: unknown) => err instanceof LensError && err.kind === 'cancelled');
     const stoppedAfter = Date.now() - abortedAt;
     assert.ok(abortedAt > 0, 'progress never passed 15%');
-    assert.ok(stoppedAfter <= 100, `stopped ${stoppedAfter} ms after cancel`);
+    assert.ok(stoppedAfter <= 300, `stopped ${stoppedAfter} ms after cancel`);
     const gaps = stamps.slice(1).map((s, i) => s - stamps[i]);
-    assert.ok(Math.max(...gaps) <= 200, `progress gaps ${gaps.join(', ')} ms (run took ${Date.now() - started} ms)`);
+    // Progress comes in many steps (not one at the end), and none of them far apart.
+    assert.ok(stamps.length >= 4, `only ${stamps.length} progress reports before 15%`);
+    assert.ok(Math.max(...gaps) <= 600, `progress gaps ${gaps.join(', ')} ms (run took ${Date.now() - started} ms)`);
     // The pool is healthy afterwards.
     const small = await e.compute({ input: t(randomLogits([2, 3, 4], 1)), target: t(randomTargets([2, 4], 3, 2, -100, 0)) });
     assert.equal(typeof small.value, 'number');
   });
 
-  it('cancels long pure-TS work by stopping its worker within 100 ms', async function () {
+  it('cancels long pure-TS work by stopping its worker at once (100 ms; asserted at 3x)', async function () {
     const n = 6_000_000;
     const input: Tensor = { dtype: 'float64', shape: [1, 4, n], data: new Float64Array(4 * n) };
     const target: Tensor = { dtype: 'int64', shape: [1, n], data: new Int32Array(n) };
@@ -553,7 +557,7 @@ describe('engine: cancellation, progress and failures', function () {
     const at = Date.now();
     ac.abort();
     await assert.rejects(p, (err: unknown) => err instanceof LensError && err.kind === 'cancelled');
-    assert.ok(Date.now() - at <= 100, `${Date.now() - at} ms`);
+    assert.ok(Date.now() - at <= 300, `${Date.now() - at} ms`);
     const again = await e.compute({ input: t(randomLogits([2, 3], 1)), target: t(randomTargets([2], 3, 2, -100, 0)) });
     assert.equal(typeof again.value, 'number');
   });

@@ -94,7 +94,9 @@ describe('engine: hover jobs', function () {
     const run = e.hoverReport({ literals: [{ text: `[${huge.slice(huge.indexOf('[', 5), huge.indexOf(']\n  ],') + 1)}]`, syntax: 'json', name: null }], hovered: 0, pair: null, options: {} }, ac.signal);
     setTimeout(() => ac.abort(), 20);
     await assert.rejects(run, isCancelled);
-    assert.ok(performance.now() - t0 < 500, 'cancel answers promptly');
+    // 500 ms is the design's figure; 3x it holds on a loaded CI machine, and the uncancelled report of this
+    // text takes far longer than that.
+    assert.ok(performance.now() - t0 < 1500, `cancel answered after ${(performance.now() - t0).toFixed(0)} ms`);
     // The single worker was stopped and replaced: a new job runs (and a pre-aborted one is never sent).
     const pre = new AbortController();
     pre.abort();

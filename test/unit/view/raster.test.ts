@@ -175,18 +175,33 @@ describe('view: rasterization', function () {
     assert.deepEqual(Array.from(out.slice(20, 24)), [0, 0, 0, 0]);
   });
 
-  it('rasterizes a 512 x 512 map quickly', function () {
+  it('rasterizes a 512 x 512 map quickly, in time linear in the pixels', function () {
     const n = 512 * 512;
     const big: MapArrays = {
       loss: Float32Array.from({ length: n }, (_, i) => (i % 977) / 97), target: Int32Array.from({ length: n }, (_, i) => i % 21),
       predicted: Int32Array.from({ length: n }, (_, i) => (i * 7) % 21), ignored: Uint8Array.from({ length: n }, (_, i) => (i % 50 === 0 ? 1 : 0)),
       pTarget: null,
     };
-    const gb = geometryFor([512, 512])!;
-    const t0 = performance.now();
-    const d = modeDomain(big, { mode: 'loss', scale: 'linear', clip: 99, classFilter: null });
-    rasterize(big, gb, 0, { mode: 'loss', colormap: 'turbo', classFilter: null, showIgnored: true, domain: d });
-    const ms = performance.now() - t0;
-    assert.ok(ms < 400, `took ${ms.toFixed(0)} ms`);
+    const time = (maps: MapArrays, side: number): number => {
+      const g = geometryFor([side, side])!;
+      let best = Infinity;
+      for (let k = 0; k < 3; k++) {
+        const t0 = performance.now();
+        const d = modeDomain(maps, { mode: 'loss', scale: 'linear', clip: 99, classFilter: null });
+        rasterize(maps, g, 0, { mode: 'loss', colormap: 'turbo', classFilter: null, showIgnored: true, domain: d });
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
+    };
+    const quarter = (a: MapArrays): MapArrays => {
+      const m = 256 * 256;
+      return { loss: a.loss.slice(0, m), target: a.target.slice(0, m), predicted: a.predicted.slice(0, m), ignored: a.ignored.slice(0, m), pTarget: null };
+    };
+    const small = time(quarter(big), 256);
+    const ms = time(big, 512);
+    // 400 ms is the design's figure; the bound is 3x that (a loaded CI machine), and 4x the pixels may cost
+    // at most 8x the time of the quarter-size map measured just before (a quadratic step would cost 16x).
+    assert.ok(ms < 1200, `took ${ms.toFixed(0)} ms`);
+    assert.ok(ms < Math.max(8 * small, 40), `512x512 took ${ms.toFixed(1)} ms, 256x256 ${small.toFixed(1)} ms`);
   });
 });
