@@ -204,13 +204,14 @@ export class VsCode {
    * may not have registered contributions yet ("No matching commands"), so the query is retyped until the
    * command shows up.
    */
-  async runCommand(title: string, timeoutMs = 30_000): Promise<void> {
+  async runCommand(title: string, o: { readonly timeoutMs?: number; readonly fromEditor?: boolean } = {}): Promise<void> {
     const page = this.workbench;
     const input = page.locator('.quick-input-widget .quick-input-box input');
     const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-    const deadline = Date.now() + timeoutMs;
-    // Focus the workbench itself first: keys pressed while a webview has focus go to the webview.
-    await page.locator('.part.sidebar .composite.title').first().click();
+    const deadline = Date.now() + (o.timeoutMs ?? 30_000);
+    // Focus the workbench itself first: keys pressed while a webview has focus go to the webview. Not when
+    // the command is run from the focused editor: commands shown only for an editor selection need its focus.
+    if (!o.fromEditor) await page.locator('.part.sidebar .composite.title').first().click();
     for (;;) {
       if (!(await input.isVisible())) await page.keyboard.press('F1');
       await input.waitFor({ state: 'visible', timeout: 10_000 });

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, openFile, sleep } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
@@ -158,7 +158,7 @@ describe('the loss panel in real VS Code', function () {
     await explorerRow('target.npy').click({ modifiers: ['Control'] });
     await page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: 'target.npy' }).waitFor({ timeout: 5000 });
     await explorerRow('target.npy').click({ button: 'right' });
-    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Compute Cross-Entropy Loss' }).first();
+    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Cross-Entropy Loss of Selected Files' }).first();
     await menuItem.waitFor({ timeout: 10_000 });
     await menuItem.hover();
     await page.keyboard.press('Enter');
@@ -177,7 +177,7 @@ describe('the loss panel in real VS Code', function () {
     await page.keyboard.press('Enter');
     await page.locator('.monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+A');
-    await vs.runCommand('Cross-Entropy Lens: Compute Cross-Entropy Loss from Selection');
+    await vs.runCommand('Cross-Entropy Lens: Cross-Entropy Loss of Selected Text', { fromEditor: true });
     const frame = await viewFrame(page);
     assert.equal(await lossText(frame), fmt6(expected));
   });
@@ -197,7 +197,7 @@ describe('the loss panel in real VS Code', function () {
     await page.keyboard.press('Enter');
     await page.keyboard.press('Home');
     for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+ArrowDown');
-    await vs.runCommand('Cross-Entropy Lens: Compute Cross-Entropy Loss from Selection');
+    await vs.runCommand('Cross-Entropy Lens: Cross-Entropy Loss of Selected Text', { fromEditor: true });
     const how = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Type a list' }).first();
     await how.waitFor({ timeout: 10_000 });
     await page.keyboard.press('Enter');
@@ -220,6 +220,57 @@ describe('the loss panel in real VS Code', function () {
       await sleep(200);
     }
     assert.equal(text, fmt6(expected));
+  });
+
+  it('palette: typing the main title runs the main command, also while an editor has a selection; the selection command shows only then', async function () {
+    const page = vs.workbench;
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    const labels = async (query: string): Promise<string[]> => {
+      await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(`>${query}`);
+      await rows.first().waitFor({ timeout: 10_000 });
+      await sleep(300); // the list settles after the filter
+      return (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+    };
+    fs.writeFileSync(path.join(tmpWorkspace, 'lonely.json'), '[[0.5, 1.5], [2.0, -1.0]]');
+    await vs.runCommand('View: Close All Editors');
+    await openFile(page, 'printed_tensors.py');
+    const editor = page.locator('.monaco-editor .view-lines').first();
+    await editor.click();
+    await page.keyboard.press('Control+Home'); // no selection
+
+    const without = await labels('Cross-Entropy Lens');
+    await page.keyboard.press('Escape');
+    assert.ok(without.some((l) => l.includes('Compute Loss…')), without.join(' | '));
+    // Neither the selection command nor the explorer's is offered without a selection.
+    assert.ok(!without.some((l) => /Select/.test(l)), `listed without a selection: ${without.join(' | ')}`);
+
+    // The title typed out, then Enter, as a person does: the input Quick Pick of the main command opens.
+    await editor.click();
+    await page.keyboard.press('Control+A');
+    const typed = await labels('Cross-Entropy Lens: Compute Loss');
+    assert.match(typed[0] ?? '', /Compute Loss…/, `first row: ${typed.join(' | ')}`);
+    await input.press('Enter');
+    await rows.filter({ hasText: 'segmentation/logits.npy' }).first().waitFor({ timeout: 30_000 });
+    await page.keyboard.press('Escape');
+
+    await editor.click();
+    await page.keyboard.press('Control+A');
+    const withSel = await labels('Cross-Entropy Lens');
+    await page.keyboard.press('Escape');
+    assert.ok(withSel.some((l) => l.includes('Selected Text')), `selection command missing with a selection: ${withSel.join(' | ')}`);
+
+    // The explorer command is offered for a multi-selection of tensor files, not for one file.
+    const explorerRow = (name: string) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+    await explorerRow('lonely.json').click();
+    await explorerRow('lonely.json').click({ button: 'right' });
+    await page.locator('.monaco-menu .action-label').first().waitFor({ timeout: 10_000 });
+    const single = await page.locator('.monaco-menu .action-label').allInnerTexts();
+    await page.keyboard.press('Escape');
+    assert.ok(single.length > 3, single.join(' | '));
+    assert.ok(!single.some((l) => l.includes('Selected Files')), `explorer command on a single file: ${single.join(' | ')}`);
   });
 
   it('watch + error: a training script rewrites the target with a channel axis; the panel recomputes and shows a readable error', async function () {
