@@ -7,7 +7,7 @@ import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-not
 import { LensError } from '../src/errors';
 import { OutputController } from '../src/outputController';
 import type { HostToRenderer, HostToView, RendererToHost, ViewToHost } from '../src/protocol';
-import { decodePayload, MAX_PAYLOAD_BYTES, payloadTooLarge, type Payload } from '../src/tensor/payload';
+import { checkPayloadText, decodePayload, jsonErrorText, type Payload } from '../src/tensor/payload';
 import { fromWire } from '../src/wire';
 import { IN_PAGE_ENGINE, openInPage } from './inPageSession';
 import { createView, type ViewHandle } from './view/view';
@@ -40,14 +40,14 @@ interface Output {
 
 /** Reads and decodes an output item; every failure is a one-line LensError. */
 export function readPayload(item: Pick<OutputItem, 'data' | 'json'>): { json: unknown; payload: Payload } {
-  const bytes = item.data();
-  // Checked on the bytes first: parsing a gigabyte of JSON would freeze the notebook before any check.
-  if (bytes.byteLength > MAX_PAYLOAD_BYTES) throw payloadTooLarge(bytes.byteLength);
+  // Checked on the bytes first: parsing a gigabyte of JSON would freeze the notebook before any check, and
+  // 100k levels of brackets may overflow the parser's stack (or the structured clone that posts it on).
+  checkPayloadText(item.data());
   let json: unknown;
   try {
     json = item.json();
   } catch (e) {
-    throw new LensError('format', `output is not valid JSON (${messageOf(e)})`);
+    throw new LensError('format', `output is not valid JSON (${jsonErrorText(e)})`);
   }
   return { json, payload: decodePayload(json) };
 }
@@ -63,8 +63,13 @@ function activateWith(ctx: RendererContext<unknown>, css: string, hostTimeoutMs:
   const toHost = (m: RendererToHost): void => ctx.postMessage?.(m);
 
   ctx.onDidReceiveMessage?.((raw: unknown) => {
-    const m = fromWire(raw) as Partial<HostToRenderer> | null;
-    if (!m || typeof m.outputId !== 'string' || !m.msg) return;
+    let m: Partial<HostToRenderer> | null;
+    try {
+      m = fromWire(raw) as Partial<HostToRenderer> | null;
+    } catch {
+      return; // not a message of ours (nested far too deep): nothing may throw to VS Code
+    }
+    if (!m || typeof m !== 'object' || typeof m.outputId !== 'string' || !m.msg) return;
     const out = outputs.get(m.outputId);
     if (!out || out.local) return;
     out.answered = true;

@@ -4,7 +4,7 @@
 // or NaN/Infinity -> floating (float64 here, so no digit is lost). JSON.parse cannot tell 1.0 from 1,
 // hence the parser below, which also accepts the NaN/Infinity tokens Python's json.dumps writes.
 
-import { LensError, fmtShape } from '../errors';
+import { LensError, fmtShape, quoteSnippet } from '../errors';
 import { type DType, type Tensor, DTYPES, numel } from './tensor';
 import { decodeNpy, decodeRawData, ITEM_SIZE } from './npy';
 import { decimalValue, indexText, storeValues } from './values';
@@ -25,8 +25,14 @@ export interface JsonDocument {
   readonly marks: JsonFloatMarks;
 }
 
-// Deep enough for any tensor, shallow enough that a hostile file cannot exhaust the stack.
-const MAX_DEPTH = 256;
+/**
+ * The most dimensions a nested list may have. NumPy allows 64 (32 before 2.0) and PyTorch fewer; the bound
+ * keeps every walk over a hostile 100k-level list shallow (the walks recurse once per level).
+ */
+export const MAX_TENSOR_DIMS = 64;
+// Lists and objects open at once in a JSON document: a 64-dimensional list inside a record inside a named
+// entry fits, and the recursive parser below stays far from the stack limit.
+const MAX_DEPTH = MAX_TENSOR_DIMS + 8;
 
 type JsonObject = Record<string, unknown>;
 
@@ -100,7 +106,7 @@ class JsonParser {
   }
 
   private array(depth: number): unknown[] {
-    if (depth >= MAX_DEPTH) this.fail('nested too deeply');
+    if (depth >= MAX_DEPTH) this.fail(`nested more than ${MAX_DEPTH} levels deep (a tensor has at most ${MAX_TENSOR_DIMS} dimensions)`);
     this.pos++;
     const out: unknown[] = [];
     this.ws();
@@ -131,7 +137,7 @@ class JsonParser {
   }
 
   private object(depth: number): JsonObject {
-    if (depth >= MAX_DEPTH) this.fail('nested too deeply');
+    if (depth >= MAX_DEPTH) this.fail(`nested more than ${MAX_DEPTH} levels deep (a tensor has at most ${MAX_TENSOR_DIMS} dimensions)`);
     this.pos++;
     // No prototype: a key such as "__proto__" stays an ordinary key.
     const out = Object.create(null) as JsonObject;
@@ -241,7 +247,7 @@ export function parseJsonDocument(text: string): JsonDocument {
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return `a list of ${v.length}`;
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? v.slice(0, 20) + '…' : v)}`;
+  if (typeof v === 'string') return `the string ${quoteSnippet(v, 20)}`;
   if (typeof v === 'boolean') return `the boolean ${v}`;
   if (typeof v === 'number') return `the number ${v}`;
   return `an object`;
@@ -251,8 +257,20 @@ function pathText(base: string, idx: readonly number[]): string {
   return base + idx.map((i) => `[${i}]`).join('');
 }
 
+/** A key as messages show it: bare when it is a short identifier, else quoted and cut (keys are untrusted). */
+function keyText(key: string): string {
+  return /^[A-Za-z_$][\w$]{0,39}$/.test(key) ? key : quoteSnippet(key);
+}
+
+function keyList(keys: readonly string[], max: number): string {
+  if (keys.length === 0) return '(none)';
+  const shown = keys.slice(0, max).map(keyText).join(', ');
+  return keys.length > max ? `${shown}, … (${keys.length} keys)` : shown;
+}
+
 function keyPath(base: string, key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+  const k = keyText(key);
+  return k === key ? `${base}.${key}` : `${base}[${k}]`;
 }
 
 /**
@@ -284,6 +302,9 @@ interface NestedValues {
 function nestedValues(value: unknown[], path: string, marks: JsonFloatMarks | undefined): NestedValues {
   const shape: number[] = [];
   for (let cur: unknown = value; Array.isArray(cur); cur = cur[0]) {
+    if (shape.length === MAX_TENSOR_DIMS) {
+      throw new LensError('shape', `lists at ${path} nest more than ${MAX_TENSOR_DIMS} levels deep: a tensor has at most ${MAX_TENSOR_DIMS} dimensions`);
+    }
     shape.push(cur.length);
     if (cur.length === 0) break;
   }
@@ -364,7 +385,7 @@ function dtypeFromName(name: unknown, path: string): DType {
   if (typeof name !== 'string') throw new LensError('format', `expected a dtype name at ${path}, found ${describe(name)}`);
   const bare = name.replace(/^(torch|np|numpy)\./, '');
   const d = (DTYPES as readonly string[]).includes(bare) ? (bare as DType) : DTYPE_ALIASES[bare];
-  if (d === undefined) throw new LensError('dtype', `unknown dtype '${name}' at ${path} (use one of ${DTYPES.join(', ')})`);
+  if (d === undefined) throw new LensError('dtype', `unknown dtype ${quoteSnippet(name)} at ${path} (use one of ${DTYPES.join(', ')})`);
   return d;
 }
 
@@ -387,7 +408,7 @@ function recordTensor(o: JsonObject, path: string, marks?: JsonFloatMarks): Tens
     const keys = Object.keys(o);
     throw new LensError(
       'format',
-      `expected a list of numbers at ${path}, found an object with keys ${keys.length > 0 ? keys.slice(0, 8).join(', ') : '(none)'}` +
+      `expected a list of numbers at ${path}, found an object with keys ${keyList(keys, 8)}` +
         ' (a tensor record needs dtype, shape and data)',
     );
   }
@@ -395,6 +416,9 @@ function recordTensor(o: JsonObject, path: string, marks?: JsonFloatMarks): Tens
   const shapePath = keyPath(path, 'shape');
   if (!Array.isArray(o.shape) || !o.shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
     throw new LensError('format', `expected a list of non-negative integers at ${shapePath}, found ${describe(o.shape)}`);
+  }
+  if (o.shape.length > MAX_TENSOR_DIMS) {
+    throw new LensError('shape', `${shapePath} has ${o.shape.length} dimensions: a tensor has at most ${MAX_TENSOR_DIMS}`);
   }
   const shape = o.shape as number[];
   const n = numel(shape);
@@ -447,7 +471,7 @@ export function parseJsonTensorFile(text: string, source: string): JsonTensorFil
     for (const role of ['input', 'target', 'weight'] as const) {
       const hits = keys.filter((k) => ROLE_NAMES[role].includes(k.toLowerCase()));
       if (hits.length > 1) {
-        throw new LensError('format', `several keys name ${ROLE_WORD[role]} (${hits.join(', ')}); keep one`);
+        throw new LensError('format', `several keys name ${ROLE_WORD[role]} (${keyList(hits, 8)}); keep one`);
       }
       if (hits.length === 1) {
         const key = hits[0];
@@ -462,9 +486,7 @@ export function parseJsonTensorFile(text: string, source: string): JsonTensorFil
     if (out.input === undefined && out.target === undefined && out.weight === undefined) {
       throw new LensError(
         'format',
-        `expected an object holding input (or logits) and target (or labels), optionally weight; found keys: ${
-          keys.length > 0 ? keys.slice(0, 12).join(', ') : '(none)'
-        }`,
+        `expected an object holding input (or logits) and target (or labels), optionally weight; found keys: ${keyList(keys, 12)}`,
       );
     }
     return out;

@@ -1,7 +1,7 @@
 // One entry point from (file name, bytes) to a Tensor, for the worker, the CLI and the webview alike.
 // Every error leaves here as a one-line LensError that starts with the file name.
 
-import { LensError } from '../errors';
+import { LensError, quoteSnippet } from '../errors';
 import { decodeNpy } from './npy';
 import { readNpz, resolveNpzMember, ROLE_NAMES, type TensorRole } from './npz';
 import { parseJsonTensorFile } from './json';
@@ -61,7 +61,9 @@ function text(bytes: Uint8Array): string {
 
 function noMember(member: string | undefined, kind: string): void {
   if (member !== undefined) {
-    throw new LensError('option', `a member name (:${member}) only applies to .npz archives, and this is ${kind}`);
+    // A member name comes from a command line or a file name: plain ones show as they are, others quoted and cut.
+    const shown = /^[\w./-]{1,40}$/.test(member) ? member : quoteSnippet(member);
+    throw new LensError('option', `a member name (:${shown}) only applies to .npz archives, and this is ${kind}`);
   }
 }
 

@@ -1,9 +1,9 @@
 // The notebook output payload (MIME application/vnd.cross-entropy-lens+json): { input, target, weight?,
 // options? }. Notebook outputs come from anyone, so everything is checked and bounded; every problem is a
 // one-line LensError naming where in the payload it is.
-import { LensError } from '../errors';
+import { LensError, quoteSnippet } from '../errors';
 import type { LossOptions } from '../kernel/types';
-import { parseJsonTensor } from './json';
+import { MAX_TENSOR_DIMS, parseJsonTensor } from './json';
 import type { Tensor } from './tensor';
 
 export const PAYLOAD_MIME = 'application/vnd.cross-entropy-lens+json';
@@ -11,6 +11,8 @@ export const PAYLOAD_MIME = 'application/vnd.cross-entropy-lens+json';
 export const MAX_PAYLOAD_BYTES = 64 << 20;
 const MAX_CLASS_NAMES = 100_000;
 const MAX_NAME_LENGTH = 200;
+/** Lists and objects open at once in a payload: the payload object, a tensor record, a tensor's lists. */
+export const MAX_PAYLOAD_DEPTH = MAX_TENSOR_DIMS + 2;
 
 export interface Payload {
   readonly input: Tensor;
@@ -24,20 +26,95 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function sizeOf(v: unknown): number {
-  // Strings dominate (base64); lists are counted by their elements' text roughly.
-  if (typeof v === 'string') return v.length;
-  if (Array.isArray(v)) {
-    let n = 0;
-    for (const x of v) n += typeof x === 'number' ? 8 : sizeOf(x);
-    return n;
+/**
+ * Whether JSON text opens more than `limit` lists or objects at once (brackets inside strings do not count).
+ * Linear and allocation-free, it runs before JSON.parse: some engines' JSON.parse recurses, and so would
+ * JSON.stringify or a structured clone of the result, so a 100k-level output is refused as text. UTF-8 bytes
+ * scan like text: '"' and '\' never occur inside a multi-byte sequence. The text is not validated here.
+ */
+export function jsonNestsDeeperThan(text: string | Uint8Array, limit: number): boolean {
+  return typeof text === 'string' ? textDeeperThan(text, limit) : bytesDeeperThan(text, limit);
+}
+
+// Two copies of one loop: a shared one reading through a callback runs 2-5x slower on 64 MB.
+function textDeeperThan(s: string, limit: number): boolean {
+  const n = s.length;
+  let depth = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+    else if (c === 0x22) {
+      // Skip the string, escapes included; an unterminated one ends the scan (JSON.parse reports it).
+      for (i++; i < n; i++) {
+        const d = s.charCodeAt(i);
+        if (d === 0x22) break;
+        if (d === 0x5c) i++;
+      }
+    }
   }
-  if (isObject(v)) {
-    let n = 0;
-    for (const k of Object.keys(v)) n += sizeOf(v[k]);
-    return n;
+  return false;
+}
+
+function bytesDeeperThan(b: Uint8Array, limit: number): boolean {
+  const n = b.length;
+  let depth = 0;
+  for (let i = 0; i < n; i++) {
+    const c = b[i];
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+    else if (c === 0x22) {
+      for (i++; i < n; i++) {
+        const d = b[i];
+        if (d === 0x22) break;
+        if (d === 0x5c) i++;
+      }
+    }
   }
-  return 8;
+  return false;
+}
+
+/** Checks a payload's JSON text (or UTF-8 bytes) before parsing: its size, and how deeply it nests. */
+export function checkPayloadText(text: string | Uint8Array): void {
+  if (text.length > MAX_PAYLOAD_BYTES) throw payloadTooLarge(text.length);
+  if (jsonNestsDeeperThan(text, MAX_PAYLOAD_DEPTH)) throw tooDeep('payload', MAX_PAYLOAD_DEPTH);
+}
+
+function tooDeep(where: string, limit: number): LensError {
+  return new LensError('format', `${where} is nested more than ${limit} levels deep (a tensor has at most ${MAX_TENSOR_DIMS} dimensions)`);
+}
+
+/**
+ * Size estimate (strings dominate: base64; lists count their elements' text roughly) and a depth check in one
+ * pass with an explicit stack: a recursive walk would overflow on a hostile 100k-level value before any
+ * check could refuse it. `tooDeep` once a container sits more than `limit` levels down (the root is level 1).
+ */
+function measure(root: unknown, limit: number): { size: number; tooDeep: boolean } {
+  if (typeof root === 'string') return { size: root.length, tooDeep: false };
+  if (root === null || typeof root !== 'object') return { size: 8, tooDeep: false };
+  let size = 0;
+  const values: object[] = [root];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop() as object;
+    const depth = depths.pop() as number;
+    if (depth > limit) return { size, tooDeep: true };
+    const items: readonly unknown[] = Array.isArray(v) ? v : Object.values(v);
+    for (const x of items) {
+      if (typeof x === 'string') size += x.length;
+      else if (x !== null && typeof x === 'object') {
+        values.push(x);
+        depths.push(depth + 1);
+      } else size += 8;
+    }
+  }
+  return { size, tooDeep: false };
+}
+
+function memberPath(key: string): string {
+  return /^[A-Za-z_$][\w$]{0,39}$/.test(key) ? `payload.${key}` : `payload[${quoteSnippet(key)}]`;
 }
 
 function tensorAt(v: unknown, path: string): Tensor {
@@ -78,8 +155,13 @@ function optionsOf(v: unknown): { options: Partial<LossOptions>; classNames: str
   if (names !== undefined && names !== null) {
     if (!Array.isArray(names)) throw new LensError('format', 'payload.options.classNames must be a list of strings');
     if (names.length > MAX_CLASS_NAMES) throw new LensError('format', `payload.options.classNames has ${names.length} entries (at most ${MAX_CLASS_NAMES})`);
-    // Names are shown as text only; long ones are cut so a hostile payload cannot blow up the layout.
-    classNames = names.map((n) => String(n).slice(0, MAX_NAME_LENGTH));
+    // Names are shown as text only; long ones are cut so a hostile payload cannot blow up the layout. Only
+    // primitives convert: String() of an object may throw ({"toString": 1}) or recurse.
+    classNames = names.map((n: unknown, i) => {
+      if (typeof n === 'string') return n.slice(0, MAX_NAME_LENGTH);
+      if (typeof n === 'number' || typeof n === 'boolean' || n === null) return String(n);
+      throw new LensError('format', `payload.options.classNames[${i}] must be a string, found ${Array.isArray(n) ? 'a list' : 'an object'}`);
+    });
   }
   return { options: o, classNames };
 }
@@ -88,15 +170,21 @@ function optionsOf(v: unknown): { options: Partial<LossOptions>; classNames: str
 export function decodePayload(value: unknown): Payload {
   let v = value;
   if (typeof v === 'string') {
-    if (v.length > MAX_PAYLOAD_BYTES) throw payloadTooLarge(v.length);
+    checkPayloadText(v);
     try {
       v = JSON.parse(v) as unknown;
     } catch (e) {
-      throw new LensError('format', `payload is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+      throw new LensError('format', `payload is not valid JSON (${jsonErrorText(e)})`);
     }
   }
   if (!isObject(v)) throw new LensError('format', 'payload must be an object { input, target, weight?, options? }');
-  const size = sizeOf(v);
+  // Before anything recursive touches the value: a host gets it already parsed, from any page.
+  let size = 0;
+  for (const key of Object.keys(v)) {
+    const m = measure(v[key], MAX_PAYLOAD_DEPTH - 1);
+    if (m.tooDeep) throw tooDeep(memberPath(key), MAX_PAYLOAD_DEPTH - 1);
+    size += m.size;
+  }
   if (size > MAX_PAYLOAD_BYTES) throw payloadTooLarge(size);
   const { options, classNames } = optionsOf(v.options);
   return {
@@ -106,6 +194,12 @@ export function decodePayload(value: unknown): Payload {
     options,
     classNames,
   };
+}
+
+/** A JSON.parse error for a message: engines may quote the input, so it is cut. */
+export function jsonErrorText(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.length > 120 ? text.slice(0, 120) + '…' : text;
 }
 
 export function payloadTooLarge(bytes: number): LensError {

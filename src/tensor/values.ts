@@ -134,6 +134,7 @@ function fmtNumber(v: number): string {
   if (Number.isNaN(v)) return 'nan';
   if (v === Infinity) return 'inf';
   if (v === -Infinity) return '-inf';
-  // Integers beyond 2^53 print in full, as Python would, not as 3e+21.
-  return Number.isInteger(v) && Math.abs(v) >= 1e21 ? BigInt(v).toString() : String(v);
+  // Integers beyond 2^53 print in full, as Python would, not as 3e+21; up to 1e40, so that 1e308 in a
+  // hostile file stays a short message.
+  return Number.isInteger(v) && Math.abs(v) >= 1e21 && Math.abs(v) < 1e40 ? BigInt(v).toString() : String(v);
 }

@@ -48,6 +48,8 @@ interface Page {
   api: RendererApi;
   sent: RendererToHost[];
   deliver(m: HostToRenderer): void;
+  /** A message as it arrives, without the wire form (a hostile or broken one). */
+  deliverRaw(raw: unknown): void;
   $(sel: string): HTMLElement | null;
   close(): void;
 }
@@ -79,6 +81,7 @@ async function page(messaging: boolean, hostTimeoutMs = 5000): Promise<Page> {
     win, el, api, sent,
     // Through JSON, as VS Code's renderer messaging carries it.
     deliver: (m) => listeners.forEach((l) => l(JSON.parse(JSON.stringify(toWire(m))))),
+    deliverRaw: (raw) => listeners.forEach((l) => l(raw)),
     $: (sel) => el.querySelector(sel) as HTMLElement | null,
     close: () => {
       api.disposeOutputItem?.();
@@ -153,6 +156,30 @@ describe('notebook renderer', function () {
     await p.api.renderOutputItem(out, p.el, new AbortController().signal);
     await settle();
     assert.match(p.$('[data-testid="error"]')?.textContent ?? '', /over the 64 MB limit/);
+  });
+
+  it('refuses a 100k-level output before parsing it, and ignores a 100k-level host message', async function () {
+    p = await page(true);
+    const levels = 100_000;
+    const out = item('deep', null, new TextEncoder().encode(`{"input": ${'['.repeat(levels)}1${']'.repeat(levels)}, "target": [0]}`));
+    out.json = () => assert.fail('a 100k-level output must not be parsed');
+    await p.api.renderOutputItem(out, p.el, new AbortController().signal);
+    await settle();
+    const err = p.$('[data-testid="error"]');
+    assert.ok(err && !err.hidden);
+    assert.equal(err.textContent, 'Cross-Entropy Lens output: payload is nested more than 66 levels deep (a tensor has at most 64 dimensions)');
+    assert.equal(p.sent.length, 0, 'nothing is posted to the host');
+    // The same nesting parsed (JSON.parse does not recurse in V8) and handed over, as another engine's item.json() would.
+    const parsed = item('deep2', null, new TextEncoder().encode('{}'));
+    parsed.json = () => ({ input: JSON.parse('['.repeat(levels) + ']'.repeat(levels)) as unknown, target: [0] });
+    await p.api.renderOutputItem(parsed, p.el, new AbortController().signal);
+    await settle();
+    assert.match(p.$('[data-testid="error"]')?.textContent ?? '', /^Cross-Entropy Lens output: payload\.input is nested more than 65 levels deep/);
+    await p.api.renderOutputItem(item('o9', PAYLOAD), p.el, new AbortController().signal);
+    p.deliverRaw({ outputId: 'o9', msg: JSON.parse('['.repeat(levels) + ']'.repeat(levels)) as unknown });
+    p.deliver({ outputId: 'o9', msg: { type: 'error', message: 'the host answered' } });
+    await settle();
+    assert.equal(p.$('[data-testid="error"]')?.textContent, 'the host answered', 'later messages still arrive');
   });
 
   it('with messaging asks the host and shows its answer', async function () {
