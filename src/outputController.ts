@@ -54,6 +54,14 @@ export interface OutputControllerDeps {
   export?(kind: 'png' | 'csv' | 'npy', data: string | undefined, session: OutputSession): Promise<void>;
 }
 
+/**
+ * Whether the view gets a first sample to draw: not when the maps were not kept, nor for an empty loss map
+ * (a batch or spatial size of 0), which has no sample (or only empty ones) and shows its summary alone.
+ */
+export function hasSample(summary: ViewSummary): boolean {
+  return summary.mapsAvailable && summary.elementCount > 0;
+}
+
 function messageOf(e: unknown): string {
   if (e instanceof LensError) return e.message;
   return e instanceof Error ? e.message : String(e);
@@ -88,7 +96,7 @@ export class OutputController {
       if (ac.signal.aborted || this.disposed) return;
       this.session = session;
       this.deps.send({ type: 'summary', summary: session.summary });
-      if (session.summary.mapsAvailable) this.deps.send({ type: 'sample', maps: await session.sampleMaps(0) });
+      if (hasSample(session.summary)) this.deps.send({ type: 'sample', maps: await session.sampleMaps(0) });
     } catch (e) {
       if (this.running !== ac || this.disposed) return;
       this.session = null;
@@ -109,7 +117,7 @@ export class OutputController {
           if (this.error) this.deps.send({ type: 'error', message: this.error });
           else if (s) {
             this.deps.send({ type: 'summary', summary: s.summary });
-            if (s.summary.mapsAvailable) this.deps.send({ type: 'sample', maps: await s.sampleMaps(0) });
+            if (hasSample(s.summary)) this.deps.send({ type: 'sample', maps: await s.sampleMaps(0) });
           }
           return;
         case 'setOptions':

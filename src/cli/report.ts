@@ -85,11 +85,13 @@ export function textReport(r: Reported, input: TensorInfo, target: TensorInfo, s
   lines.push(`  ${extras.join('; ')}`);
   const header = ['class', 'count', 'ignored', 'weight', 'mean loss', 'loss sum', 'share', 'accuracy', 'IoU'];
   const rows = s.perClass.slice(0, MAX_ROWS).map((c) => [
-    String(c.index), String(c.count), String(c.ignored), fmt6(c.weight), fmt6(c.lossMean), fmt6(c.lossSum), pct(c.share), pct(c.accuracy), pct(c.iou),
+    // A class without elements has no mean loss (NaN in --json): a dash, like its other ratios.
+    String(c.index), String(c.count), String(c.ignored), fmt6(c.weight), c.count ? fmt6(c.lossMean) : '-', fmt6(c.lossSum), pct(c.share), pct(c.accuracy), pct(c.iou),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]): string => '  ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  lines.push(line(header));
+  if (s.perClass.length === 0) lines.push('  no classes: the input\'s class axis is empty');
+  else lines.push(line(header));
   for (const row of rows) lines.push(line(row));
   if (s.perClass.length > MAX_ROWS) lines.push(`  … ${s.perClass.length - MAX_ROWS} more classes (use --json for all)`);
   if (s.worst.length) {

@@ -256,7 +256,8 @@ export class LossPanel {
 
   private async sendSample(n: number): Promise<void> {
     const s = this.session;
-    if (!s || !s.result.maps) return;
+    // An empty loss map (batch or spatial size 0) has no sample to draw: the summary says so alone.
+    if (!s || !s.result.maps || s.result.stats.elementCount === 0) return;
     this.post({ type: 'sample', maps: await s.sampleMapsWithProbs(n) });
   }
 

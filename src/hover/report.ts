@@ -7,7 +7,7 @@ import { computeLoss } from '../kernel/index';
 import { normalizeAxis, resolveOptions } from '../kernel/options';
 import { sampleProbabilities } from '../kernel/softmax';
 import type { InputKind, LossOptions } from '../kernel/types';
-import { parseJsonDocument, parseJsonTensor, type JsonDocument } from '../tensor/json';
+import { MAX_TENSOR_DIMS, parseJsonDocument, parseJsonTensor, type JsonDocument } from '../tensor/json';
 import { parsePrintedTensor } from '../tensor/printed';
 import { indexText, storeValues } from '../tensor/values';
 import { type Tensor, type TensorData, isFloatDType } from '../tensor/tensor';
@@ -191,7 +191,8 @@ function nativeJson(text: string): (JsonDocument & { readonly isFloat: boolean }
 function rectangular(value: unknown, isFloat: boolean, path: string): Tensor | undefined {
   const shape: number[] = [];
   for (let cur: unknown = value; Array.isArray(cur); cur = cur[0]) {
-    if (cur.length === 0) return undefined;
+    // Too deep for a tensor (and for the recursive walk below): parseJsonTensor says so.
+    if (cur.length === 0 || shape.length === MAX_TENSOR_DIMS) return undefined;
     shape.push(cur.length);
   }
   if (shape.length === 0) return undefined;

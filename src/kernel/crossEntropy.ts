@@ -30,6 +30,13 @@ function rowStats(
   am: Int32Array,
   ls: Float64Array,
 ): void {
+  if (C === 0) {
+    // No class to take the max over: no prediction (-1), and nothing of the input to read.
+    am.fill(-1, 0, S);
+    mx.fill(NaN, 0, S);
+    ls.fill(NaN, 0, S);
+    return;
+  }
   for (let s = 0; s < S; s++) {
     mx[s] = x[base + s];
     am[s] = 0;
@@ -78,6 +85,9 @@ export function crossEntropyMaps(p: CeProblem): LossMaps {
   let denominator = 0;
   let nllSum = 0;
   let smoothSum = 0;
+  // PyTorch adds the smoothing term of an ignored element, masked to 0, times eps / C: 0, or NaN (0 * inf)
+  // for an input without classes.
+  const ignoredLoss = eps > 0 ? 0 * (eps / C) : 0;
 
   for (let n = 0; n < N; n++) {
     const base = n * C * S;
@@ -92,7 +102,8 @@ export function crossEntropyMaps(p: CeProblem): LossMaps {
         targetClass[out + s] = tc;
         if (tc === ignoreIndex) {
           ignoredMask[out + s] = 1;
-          continue; // PyTorch writes 0 for ignored elements and leaves them out of both sums.
+          lossMap[out + s] = ignoredLoss;
+          continue; // PyTorch leaves ignored elements out of both sums.
         }
         const wt = w ? w[tc] : 1;
         const nll = -wt * logProb(kind, x[base + tc * S + s], mx[s], lsum[s]);
@@ -115,7 +126,8 @@ export function crossEntropyMaps(p: CeProblem): LossMaps {
       // Probability targets: -(sum_c logp * t' * w), t' = t (1 - eps) + eps / C; mean divides by N * S.
       for (let s = 0; s < S; s++) {
         let acc = 0;
-        let best = 0;
+        // The target's argmax; none (-1) without classes.
+        let best = C > 0 ? 0 : -1;
         let bestV = t[base + s];
         for (let c = 0; c < C; c++) {
           const i = base + c * S + s;
@@ -133,7 +145,9 @@ export function crossEntropyMaps(p: CeProblem): LossMaps {
         targetClass[out + s] = best;
         numerator += loss;
       }
-      denominator += S;
+      // PyTorch divides by input.numel() / C, and returns NaN for an empty input: a denominator of 0 gives
+      // that also when only C is 0.
+      if (C > 0) denominator += S;
     }
   }
   const smoothingParts = p.targetKind === 'index' && eps > 0 ? { nllSum, smoothSum } : undefined;

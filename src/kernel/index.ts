@@ -90,7 +90,7 @@ function explainCe(p: CeProblem, flat: number): ElementExplanation {
   let expShifted: number[] | null = null;
   let sumExp: number | null = null;
   let logSum = 0;
-  if (kind === 'logits') {
+  if (kind === 'logits' && C > 0) {
     let m = inputs[0];
     for (const v of inputs) if (m === m && (v > m || v !== v)) m = v;
     max = m;
@@ -119,7 +119,9 @@ function explainCe(p: CeProblem, flat: number): ElementExplanation {
 
   const tc = t[flat];
   if (tc === options.ignoreIndex) {
-    return { index, inputs, logProbs, probs, max, expShifted, sumExp, target: tc, ignored: true, targetProbs: null, weight: 0, nll: null, smoothing: null, loss: 0 };
+    // As in the loss map: the masked smoothing term times eps / C, NaN without classes.
+    const loss = eps > 0 ? 0 * (eps / C) : 0;
+    return { index, inputs, logProbs, probs, max, expShifted, sumExp, target: tc, ignored: true, targetProbs: null, weight: 0, nll: null, smoothing: null, loss };
   }
   const wt = w ? w[tc] : 1;
   const nll = -wt * logProbs[tc];

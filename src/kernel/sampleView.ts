@@ -36,6 +36,7 @@ export function sampleGeometry(r: { readonly lossShape: readonly number[]; reado
 }
 
 export function checkSample(g: SampleGeometry, n: number): number {
+  if (g.samples === 0) throw new LensError('value', `the loss map has no samples (its batch size is 0): there is no sample ${n} to show`);
   if (!Number.isInteger(n) || n < 0 || n >= g.samples) throw new LensError('value', `sample ${n} is outside [0, ${g.samples - 1}]`);
   return n;
 }

@@ -87,7 +87,8 @@ export interface LossResult {
   /**
    * The reduction's actual fraction: value = numerator / denominator for 'mean'; numerator for 'sum'.
    * For 'mean' with class-index targets the denominator is the summed weight of non-ignored targets;
-   * with probability targets (or bce) it is the element count.
+   * with probability targets (or bce) it is the element count (0 for an input without classes, whose mean
+   * PyTorch gives as NaN).
    */
   readonly numerator: number;
   readonly denominator: number;

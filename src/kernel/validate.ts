@@ -107,6 +107,14 @@ function buildCe(req: LossRequest, options: LossOptions): CeProblem {
   if (target.dtype === 'bool') {
     throw new LensError('dtype', `target has dtype bool: class-index targets must be integers — cast with target.long() / target.astype(np.int64)`);
   }
+  // PyTorch's nll_loss views a 3-D or 5-D+ input as (N, C, 1, -1), which for an input without classes becomes
+  // (N, 0, 0, 0) and no longer matches a non-empty target: it raises a size mismatch before looking at values.
+  if (C === 0 && (nd === 3 || nd >= 5) && numel(target.shape) > 0) {
+    throw new LensError(
+      'shape',
+      `input ${fmtShape(originalInputShape)} has no classes (C = 0) and its target ${fmtShape(target.shape)} is not empty: PyTorch raises a size mismatch for a ${nd}-D input like this (nll_loss sees input [${N}, 0, 0, 0], target [${N}, 1, ${numel(spatial)}]) — check how the logits were produced; an input needs at least one class`,
+    );
+  }
   checkIndexRange(target, C, options.ignoreIndex);
   return { loss: 'ce', targetKind: 'index', x: input.data, t: target.data, w, N, C, S, lossShape, options };
 }
@@ -155,6 +163,9 @@ function checkIndexRange(target: Tensor, C: number, ignoreIndex: number): void {
 /** The error for a class-index target outside [0, C) (also raised by the engine for its fast path). */
 export function targetRangeError(v: number, flat: number, shape: readonly number[], C: number, ignoreIndex: number): LensError {
   const at = shape.length ? ` at index ${fmtShape(unravelIndex(flat, shape))}` : '';
+  if (C === 0) {
+    return new LensError('value', `target value ${v}${at} is out of bounds: the input has no classes (C = 0), so every target must equal ignore_index (${ignoreIndex}) — check how the logits were produced`);
+  }
   const hint = v === 255 || v < 0 ? ` — if ${v} marks elements to skip, set ignore_index to ${v}` : ` — check the number of classes or the label encoding`;
   return new LensError('value', `target value ${v}${at} is out of bounds for ${C} classes (valid 0..${C - 1}, ignore_index ${ignoreIndex})${hint}`);
 }

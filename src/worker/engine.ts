@@ -21,10 +21,11 @@ import { blockedLength, ceAccLength, instantiateCeKernel, simdSupported } from '
 import { sliceAxis0, splittableSamples, weightPerSample } from '../kernel/partial';
 import { decodeRawData, encodeNpyHeader } from '../tensor/npy';
 import { isIntegerDType, numel, type Tensor, type TensorData } from '../tensor/tensor';
-import type { GeneralJob, SharedTensorRef, WorkerRequest, WorkerResponse } from '../protocol';
+import type { GeneralJob, HoverLookupQuery, SharedTensorRef, SharedText, WorkerRequest, WorkerResponse } from '../protocol';
 import type { FileSummary, SamplingPolicy } from '../hover/files';
 import type { HoverReport, ReportRequest } from '../hover/report';
-import type { DocumentSyntax, LiteralIndex } from '../hover/scan';
+import type { DocumentSyntax, HoverTarget, LiteralIndex, LiteralSpan, WarmLiteral } from '../hover/scan';
+import type { TensorLiteral } from '../tensor/printed';
 import { closeNpy, isNpyPath, openNpy, readF32, readI32, readRaw, type NpyFile } from './npyFile';
 import { WorkerPool, type WasmInit } from './pool';
 import { readTensorFile } from './readTensorFile';
@@ -86,6 +87,8 @@ export interface EngineOptions {
   readonly disableWasm?: boolean;
   /** Heap limit per worker in MiB (tests use a small one to provoke out-of-memory). */
   readonly workerHeapMb?: number;
+  /** Test hook: awaited before each piece of a fast request's block is read (to hold reads back). */
+  readonly beforePieceRead?: (block: number, piece: number) => Promise<void> | undefined;
 }
 
 /** Logits per fast job: small enough for prompt cancellation and progress, large enough to amortize. */
@@ -189,6 +192,30 @@ export class Engine {
     return r.summary;
   }
 
+  /**
+   * Hovers on a large document held in shared memory: what is at `offset` and which literals to warm (see
+   * the hover-lookup job in src/protocol.ts). The worker keeps the index under `key`.
+   */
+  async hoverLookup(q: HoverLookupQuery, signal?: AbortSignal): Promise<{ target: HoverTarget; warm: readonly WarmLiteral[] }> {
+    const r = await this.runOne({ kind: 'hover-lookup', id: 0, ...q }, signal);
+    if (r.kind !== 'hover-lookup-done') throw unexpected(r);
+    return { target: r.target, warm: r.warm };
+  }
+
+  /** hoverReport on literals read from shared text in the worker. */
+  async hoverReportShared(text: SharedText, spans: readonly LiteralSpan[], request: Omit<ReportRequest, 'literals'>, signal?: AbortSignal): Promise<HoverReport> {
+    const r = await this.runOne({ kind: 'hover-report-shared', id: 0, text, spans, request }, signal);
+    if (r.kind !== 'hover-report-done') throw unexpected(r);
+    return r.report;
+  }
+
+  /** findTensorLiterals (src/tensor/printed.ts) on shared text; errors come back as LensErrors. */
+  async findLiterals(text: SharedText, signal?: AbortSignal): Promise<TensorLiteral[]> {
+    const r = await this.runOne({ kind: 'find-literals', id: 0, text }, signal);
+    if (r.kind !== 'find-literals-done') throw unexpected(r);
+    return r.literals.map((f) => ('tensor' in f ? f : { start: f.start, end: f.end, error: new LensError(f.error.kind, f.error.message) }));
+  }
+
   private runOne(msg: WorkerRequest, signal: AbortSignal | undefined): Promise<WorkerResponse> {
     if (signal?.aborted) return Promise.reject(cancelled());
     const run = this.getPool().run(() => msg, undefined, signal);
@@ -265,6 +292,7 @@ export class Engine {
   private draining: Promise<unknown> = Promise.resolve();
 
   private async runFast(req: EngineRequest, options: LossOptions, plan: FastPlan, ctl: ComputeControls): Promise<EngineResult> {
+    if (plan.N * plan.S === 0) return this.emptyFast(req, options, plan, ctl);
     const module = this.wasm()!;
     const { N, C, S } = plan;
     const logitBytes = N * C * S * 4;
@@ -387,6 +415,7 @@ export class Engine {
       }
       // Small samples load several at a time: one read per sample would cost more than the kernel.
       return loadPieces(b1 - b0, blockPieces[k], C, async ({ n0, n1, c0, c1 }, i) => {
+        await this.opts.beforePieceRead?.(k, i);
         const m = n1 - n0;
         let dest = r.x + n0 * xSample;
         if (blocked) {
@@ -417,7 +446,6 @@ export class Engine {
         const [b0, b1] = blocks[k];
         const nb = b1 - b0;
         const r = regions[k % regionsCount];
-        const t = new Int32Array(buf, r.t, nb * S);
         new Float64Array(buf, r.acc, jobsPerBlock * accLen).fill(0);
         const jobs: FastJob[] = [];
         const sizes: number[] = [];
@@ -546,25 +574,10 @@ export class Engine {
               run = -1;
             }
           }
-        }, (res) => {
-          if (res.kind !== 'bad-target') return null;
-          // The first offending element in C order: scan this block (earlier blocks were clean; in a
-          // Fortran-order file, the first in the file's order among blocks, the first in C order within one).
-          let first = -1;
-          let value = 0;
-          for (let i = 0; i < nb * S; i++) {
-            const v = t[i];
-            if (v === options.ignoreIndex || (v >= 0 && v < C)) continue;
-            const flat = plan.fortran ? plan.fortran.toC(b0 * S + i) : b0 * S + i;
-            if (first < 0 || flat < first) {
-              first = flat;
-              value = v;
-            }
-            if (!plan.fortran) break;
-          }
-          if (first >= 0) return targetRangeError(value, first, plan.lossShape, C, options.ignoreIndex);
-          return targetRangeError(res.value, plan.fortran ? plan.fortran.toC(res.flat) : res.flat, plan.lossShape, C, options.ignoreIndex);
-        }, false, (settled) => (this.draining = settled));
+        }, (res) => (res.kind === 'bad-target' ? new BadTargetFound(res.flat, res.value) : null), false, (settled) => (this.draining = settled)).catch(async (e: unknown) => {
+          if (!(e instanceof BadTargetFound)) throw e;
+          throw await firstBadTarget(plan, options.ignoreIndex, b0, nb, e);
+        });
         for (const p of partials) mergeInto(merged, p, topK);
         if (out) out.append(new Float32Array(buf, r.loss, nb * S));
       }
@@ -604,6 +617,31 @@ export class Engine {
       targetKind: 'index', stats, maps,
       input: { shape: plan.inputShape, dtype: plan.inputDtype }, target: { shape: plan.lossShape, dtype: plan.targetDtype },
       engine: 'wasm-simd', workers: Math.min(W, pool.started), streamed, reusedInput: reuse,
+    };
+  }
+
+  /**
+   * A loss map without elements (a batch or spatial size of 0): nothing to read or compute, and PyTorch's
+   * answer — NaN for mean, 0 for sum, an empty map — with statistics that counted nothing.
+   */
+  private emptyFast(req: EngineRequest, options: LossOptions, plan: FastPlan, ctl: ComputeControls): EngineResult {
+    if (req.outFile) {
+      const out = new NpyStreamWriter(req.outFile, plan.lossShape, plan.fortran !== null);
+      try {
+        out.finish();
+      } catch (e) {
+        out.abort();
+        throw e;
+      }
+    }
+    const merged = emptyPartial(plan.C, true);
+    ctl.onProgress?.(1);
+    return {
+      options, value: reducedValue(options, plan.C, 'index', merged), lossShape: plan.lossShape, numerator: 0, denominator: 0,
+      targetKind: 'index', stats: finalizeStats(merged, plan.lossShape, plan.weight ? plan.weight.data : null, 0),
+      maps: { loss: new Float32Array(0), predicted: new Int32Array(0), targetClass: new Int32Array(0), ignored: new Uint8Array(0) },
+      input: { shape: plan.inputShape, dtype: plan.inputDtype }, target: { shape: plan.lossShape, dtype: plan.targetDtype },
+      engine: 'wasm-simd', workers: 0, streamed: false, reusedInput: false,
     };
   }
 
@@ -652,7 +690,7 @@ export class Engine {
     const perIn = numel(inShape.slice(1));
     const perT = numel(tm.shape.slice(1));
     const perLoss = numel(problem.lossShape.slice(1));
-    const blockSamples = Math.max(1, Math.floor((this.opts.blockBytes ?? GENERAL_BLOCK_BYTES) / (perIn * 8)));
+    const blockSamples = Math.max(1, Math.floor((this.opts.blockBytes ?? GENERAL_BLOCK_BYTES) / (Math.max(1, perIn) * 8)));
     const samplesPerJob = Math.max(1, Math.floor(GENERAL_JOB_ELEMENTS / Math.max(1, perIn)));
     const topK = req.topK ?? 10;
     const pool = this.getPool();
@@ -946,7 +984,9 @@ function planFast(req: EngineRequest, options: LossOptions, wasm: WebAssembly.Mo
     const weight = req.weight ? loadWhole(req.weight, 'weight') : null;
     // The kernel's own shape checks, on headers only: the same messages as the reference path.
     const p = buildProblem({ input: shapeOnly(im), target: shapeOnly(tm), weight }, options);
-    if (p.loss !== 'ce' || p.targetKind !== 'index') {
+    // An input without classes (all targets ignored, or PyTorch's error above) takes the reference kernel:
+    // the SIMD kernel takes its max over at least one class.
+    if (p.loss !== 'ce' || p.targetKind !== 'index' || p.C === 0) {
       closeBoth();
       return null;
     }
@@ -1004,6 +1044,43 @@ async function loadRowsTransposed(l: Loadable, r0: number, count: number, C: num
 
 function loadWhole(src: TensorSource, role: 'input' | 'target' | 'weight'): Tensor {
   return src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, role);
+}
+
+/** A fast job's report of a class index outside [0, C) (flat in the block's memory order), before it is named. */
+class BadTargetFound extends Error {
+  constructor(
+    readonly flat: number,
+    readonly value: number,
+  ) {
+    super(`target value ${value} out of range`);
+  }
+}
+
+/**
+ * The error naming the first out-of-range class index of block [b0, b0 + nb): in C order, earlier blocks were
+ * clean (in a Fortran-order file, the first in the file's order among blocks, the first in C order within
+ * one). The block's targets are read again from their source: when a job finds a bad one, later pieces of
+ * the block may not have arrived yet, and the working memory there still holds another request's targets.
+ */
+async function firstBadTarget(plan: FastPlan, ignoreIndex: number, b0: number, nb: number, found: BadTargetFound): Promise<LensError> {
+  const { C, S } = plan;
+  const t = new Int32Array(nb * S);
+  await loadTarget(plan.target, b0 * S, nb * S, t, () => undefined);
+  let first = -1;
+  let value = 0;
+  for (let i = 0; i < t.length; i++) {
+    const v = t[i];
+    if (v === ignoreIndex || (v >= 0 && v < C)) continue;
+    const flat = plan.fortran ? plan.fortran.toC(b0 * S + i) : b0 * S + i;
+    if (first < 0 || flat < first) {
+      first = flat;
+      value = v;
+    }
+    if (!plan.fortran) break;
+  }
+  // The file no longer holds it (rewritten meanwhile): name what the job saw.
+  if (first < 0) return targetRangeError(found.value, plan.fortran ? plan.fortran.toC(found.flat) : found.flat, plan.lossShape, C, ignoreIndex);
+  return targetRangeError(value, first, plan.lossShape, C, ignoreIndex);
 }
 
 // -----------------------------------------------------------------------------------------------------
@@ -1092,7 +1169,7 @@ async function runJobs(
   init: WasmInit | undefined,
   signal: AbortSignal | undefined,
   onDone: (index: number) => void,
-  onOther: (r: WorkerResponse) => LensError | null,
+  onOther: (r: WorkerResponse) => Error | null,
   terminateOnAbort = false,
   drain?: (settled: Promise<unknown>) => void,
 ): Promise<StatsPartial[]> {
@@ -1192,7 +1269,8 @@ class Progress {
   }
   private emit(): void {
     this.last = Date.now();
-    this.report?.(Math.min(1, this.done / Math.max(1, this.total)));
+    // Nothing to do (an empty input) is all done.
+    this.report?.(this.total > 0 ? Math.min(1, this.done / this.total) : 1);
   }
   private emitIfStale(): void {
     if (Date.now() - this.last >= PROGRESS_EVERY_MS) this.emit();

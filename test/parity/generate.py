@@ -628,6 +628,72 @@ class Generator:
             self.error_case('error-class-dim', None, x, t, options={'classDim': bad}, must=[str(bad)],
                             torch_call=False, message='classDim out of range')
 
+    # ----- inputs without classes (C = 0) ------------------------------------------------------
+
+    def no_classes(self):
+        """C = 0: PyTorch computes when every class-index target is ignored (or the targets are probabilities,
+        or empty) and raises otherwise; a 3-D or 5-D+ input with a non-empty index target raises a size
+        mismatch in nll_loss. Drawn after every other case, so adding them changed no earlier fixture."""
+        r = self.rng
+        shapes = [(3, 0), (0, 0), (0,), (2, 0, 3, 4), (0, 0, 3), (2, 0, 0), (1, 0, 2, 0, 3)]
+        for shape in shapes:
+            for tk in ('index', 'probs'):
+                for ls in (0.0, 0.1):
+                    cd = 0 if len(shape) == 1 else 1
+                    tshape = shape[:cd] + shape[cd + 1:]
+                    ii = self.choice([-100, 255, -1]) if tk == 'index' else -100
+                    red = self.choice(REDUCTIONS)
+                    idt = self.choice(FLOAT_DTYPES)
+                    bo = self.choice(['<', '>'])
+                    fo = r.random() < 0.35
+                    x = np.zeros(shape)
+                    if tk == 'index':
+                        t = np.full(tshape, ii, dtype=np.int64)
+                        tdt = self.choice(['int64', 'int32', 'int16'] if ii < 0 else INT_DTYPES)
+                    else:
+                        t = np.zeros(shape)
+                        tdt = self.choice(FLOAT_DTYPES)
+                    inp = stored(x, idt, bo, fo)
+                    tgt = stored(t, tdt, bo, fo)
+                    w = stored(np.zeros(0), self.choice(FLOAT_DTYPES), bo, False) if r.random() < 0.4 else None
+                    inp_t = f64(inp)
+                    tgt_t = torch.from_numpy(np.array(tgt, dtype=np.int64)) if tk == 'index' else f64(tgt)
+                    kw = dict(weight=f64(w) if w is not None else None, ignore_index=ii, label_smoothing=ls)
+                    loss_none = F.cross_entropy(inp_t, tgt_t, reduction='none', **kw)
+                    loss_red = F.cross_entropy(inp_t, tgt_t, reduction=red, **kw)
+                    assert tuple(loss_none.shape) == tuple(tshape), (loss_none.shape, tshape)
+                    expect = {'value': None if red == 'none' else jnum(loss_red.item())}
+                    if tk == 'index':
+                        expect['perClass'] = {'count': [], 'lossSum': [], 'predicted': []}
+                        expect['confusion'] = []
+                    case_id = self.new_id('ce-no-classes')
+                    members = {'input': inp, 'target': tgt}
+                    if w is not None:
+                        members['weight'] = w
+                    members['expected_loss'] = loss_none.numpy().astype(np.float64)
+                    fname = self.write_npz(case_id, members, r.random() < 0.5)
+                    self.add('ce-no-classes', {
+                        'id': case_id, 'file': fname,
+                        'options': {'loss': 'ce', 'reduction': red, 'ignoreIndex': ii, 'labelSmoothing': ls,
+                                    'inputKind': 'logits', 'classDim': 1},
+                        'hasWeight': w is not None, 'hasPosWeight': False, 'expect': expect,
+                    })
+
+        def ce(inp, tgt, **kw):
+            return lambda: F.cross_entropy(f64(inp), torch.from_numpy(np.array(tgt, dtype=np.int64)), **kw)
+
+        def fmt(shape):
+            return '[' + ', '.join(str(int(s)) for s in shape) + ']'
+
+        for shape, tshape in (((3, 0), (3,)), ((0,), ()), ((2, 0, 5), (2, 5)), ((4, 0, 1), (4, 1))):
+            x = np.zeros(shape, dtype=self.choice(FLOAT_DTYPES))
+            t = np.zeros(tshape, dtype='int64')  # class 0 of none
+            self.error_case('error-no-classes', ce(x, t), x, t, must=['no classes'])
+        for shape in ((2, 0, 3), (1, 0, 2, 3, 4)):  # ignored targets, but nll_loss cannot reshape the input
+            x = np.zeros(shape, dtype=self.choice(FLOAT_DTYPES))
+            t = np.full(shape[:1] + shape[2:], -100, dtype='int64')
+            self.error_case('error-no-classes-reshape', ce(x, t), x, t, must=['no classes', fmt(shape), 'size mismatch'])
+
     # ----- the plan ----------------------------------------------------------------------------
 
     def run(self):
@@ -717,6 +783,7 @@ class Generator:
         for _ in range(n(5)):  # +-inf / NaN logits (PyTorch's formula gives NaN for +-inf)
             self.bce_case('bce-inf', special='inf')
         self.errors()
+        self.no_classes()
 
 
 def main(argv):

@@ -148,6 +148,63 @@ describe('CLI (dist/cli.js as a process)', function () {
     assert.match(r.stdout, /^usage: cross-entropy-lens INPUT TARGET/);
   });
 
+  describe('empty tensors: PyTorch\'s answer (expected.json "empty", written by make_cli_fixtures.py)', function () {
+    type Json = number | 'NaN' | 'Infinity' | '-Infinity';
+    interface EmptyExpect {
+      readonly lossShape: number[];
+      readonly [key: string]: Json | Json[] | number[];
+    }
+    const empty = expected.empty as Record<string, EmptyExpect>;
+    const num = (v: Json): number => (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v);
+    /** --json writes NaN as "NaN"; -0 and 0 are one number in JSON. */
+    const same = (got: unknown, want: Json): boolean => (Number.isNaN(num(want)) ? got === 'NaN' : got === num(want));
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-cli-empty-'));
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    // rows, spatial and hw (Fortran order) take the SIMD path; f64 and probs the general path; noclass has
+    // an input without classes whose targets are all ignored.
+    for (const name of ['empty_rows', 'empty_spatial', 'empty_hw', 'empty_f64', 'empty_probs', 'noclass_ignored']) {
+      it(`${name}: --json values, --out maps and the text report`, function () {
+        this.timeout(60000); // 13 runs of the CLI
+        const e = empty[name];
+        const x = `${name}_x.npy`;
+        const t = `${name}_t.npy`;
+        const nothing = e.lossShape.includes(0);
+        for (const reduction of ['mean', 'sum', 'none']) {
+          for (const ls of ['0.0', '0.1']) {
+            const where = `${name} ${reduction} label_smoothing ${ls}`;
+            const out = path.join(tmp, `${name}-${reduction}-${ls}.npy`);
+            const r = json(cli(x, t, '--reduction', reduction, '--label-smoothing', ls, '--json', '--out', out));
+            if (reduction === 'none') assert.equal(r.value, null, where);
+            else assert.ok(same(r.value, e[`${reduction}_ls${ls}`] as Json), `${where}: value ${JSON.stringify(r.value)}, PyTorch ${JSON.stringify(e[`${reduction}_ls${ls}`])}`);
+            assert.deepEqual(r.lossShape, e.lossShape, where);
+            // The unreduced loss, whatever the reduction: PyTorch's reduction='none' output.
+            const written = decodeNpy(new Uint8Array(fs.readFileSync(out)));
+            assert.deepEqual(written.shape, e.lossShape, where);
+            const want = (e[`none_ls${ls}`] as Json[]).map(num);
+            assert.deepEqual(Array.from(written.data as Float32Array), want, where);
+            if (nothing) {
+              assert.equal(r.elementCount, 0, where);
+              assert.equal(r.ignoredCount, 0, where);
+              assert.deepEqual(r.worst, [], where);
+              for (const c of r.perClass as Array<Record<string, unknown>>) assert.deepEqual([c.count, c.lossSum, c.predicted], [0, 0, 0], `${where}: class ${String(c.index)}`);
+            }
+          }
+        }
+        const text = cli(x, t);
+        assert.equal(text.code, 0, text.stderr);
+        assert.equal(text.stdout.split('\n')[0], 'cross-entropy (mean): nan');
+        // Classes without elements have no mean loss: a dash, not nan.
+        assert.doesNotMatch(text.stdout, /^ {2}\d+ .*\bnan\b/m);
+      });
+    }
+
+    it('an input without classes and a class index: one line, as PyTorch raises (IndexError: Target 0 is out of bounds)', function () {
+      assert.equal(empty.noclass_bad_error as unknown, 'Target 0 is out of bounds.');
+      assertOneLineError(cli('noclass_ignored_x.npy', 'noclass_bad_t.npy'), /target value 0 at index \[0\]/, /no classes/);
+    });
+  });
+
   describe('bad input: exit 2 and one line', function () {
     it('missing file names the file', function () {
       assertOneLineError(cli('nope.npy', 'seg_target.npy'), /nope\.npy/, /no such file/);

@@ -342,6 +342,48 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
     await assert.rejects(engine().compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf } }), /value at index \[1, 4, 2\] does not fit/);
   });
 
+  it('names a Fortran-order file\'s own first bad target, not a value the working memory kept from the previous request', async function () {
+    // (batch 32, C 128, 25 x 24) in Fortran order: 600 positions of 16 KiB, read in two pieces (512 and 88
+    // positions). Both requests lay out the working memory the same way, so the second one's unread second
+    // piece still holds the first one's targets.
+    const shape = [32, 128, 25, 24];
+    const input = randomLogits(shape, 131);
+    const xf = path.join(tmp, 'fstale-x.npy');
+    fs.writeFileSync(xf, encodeNpy(input, { fortranOrder: true }));
+    const targetFile = (name: string, edit: (d: Int32Array) => void): string => {
+      const target = randomTargets([32, 25, 24], 128, 132, 255, 0);
+      edit(target.data as Int32Array);
+      const f = path.join(tmp, name);
+      fs.writeFileSync(f, encodeNpy(target, { fortranOrder: true }));
+      return f;
+    };
+    const at = (n: number, h: number, w: number): number => (n * 25 + h) * 24 + w;
+    // [0, 24, 23] is position 599 (the second piece) but early in C order; [31, 0, 0] is position 0.
+    const first = targetFile('fstale-t1.npy', (d) => (d[at(0, 24, 23)] = 200));
+    const second = targetFile('fstale-t2.npy', (d) => (d[at(31, 0, 0)] = -3));
+    // One worker: the request ends at the first bad chunk, while the second piece is still held back.
+    let hold = false;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const e = engine({ maxWorkers: 1, beforePieceRead: (_block, piece) => (hold && piece > 0 ? held : undefined) });
+    const req = (target: string, ignoreIndex: number): EngineRequest => ({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: target }, options: { ignoreIndex } });
+    // 200 is ignored in the first request: it completes, and its targets stay in the working memory.
+    assert.equal((await e.compute(req(first, 200))).engine, 'wasm-simd');
+    hold = true;
+    try {
+      await assert.rejects(e.compute(req(second, -100)), (err: unknown) => {
+        assert.ok(err instanceof LensError, String(err));
+        assert.match(err.message, /target value -3 at index \[31, 0, 0\]/);
+        return true;
+      });
+    } finally {
+      release();
+    }
+    // The held read finishes in the background; the engine serves the next request.
+    hold = false;
+    assert.equal((await e.compute(req(first, 200))).stats.ignoredCount, 1);
+  });
+
   it('recomputes from files still in its memory, and reads them again once they change on disk', async function () {
     const input = randomLogits([3, 5, 12, 10], 101);
     const target = randomTargets([3, 12, 10], 5, 102);

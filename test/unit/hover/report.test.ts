@@ -212,3 +212,42 @@ describe('hover: cross-entropy of a pair', function () {
     close(r.loss.value as number, ref.value);
   });
 });
+
+describe('hover: empty literals and inputs without classes', function () {
+  // PyTorch 1.13 (checked with /usr/bin/python3): F.cross_entropy on a (0, 3) input is nan (mean), 0. (sum),
+  // tensor([]) (none); on torch.tensor([]) with a torch.tensor([]) probability target it is nan (mean) and
+  // tensor(-0.) (none); on a (3, 0) input whose targets are all ignored nan (mean), 0. (sum), [0., 0., 0.].
+  const pair = (input: LiteralText, target: LiteralText, options: ReportRequest['options'] = {}): ReportRequest => ({
+    literals: [input, target], hovered: 0, pair: { input: 0, target: 1, weight: null }, options,
+  });
+
+  it('say that nothing was counted, with PyTorch\'s values', function () {
+    for (const [reduction, want] of [['mean', NaN], ['sum', 0], ['none', null]] as const) {
+      const r = hoverReport(pair(py('tensor([], size=(0, 3))', 'logits'), py('tensor([], dtype=torch.int64)', 'y'), { reduction }));
+      assert.ok(r.tensor.ok);
+      assert.deepEqual([r.tensor.shape, r.tensor.stats.count, r.tensor.preview], [[0, 3], 0, null]);
+      assert.ok(r.loss?.ok, JSON.stringify(r.loss));
+      assert.ok(Object.is(r.loss.value, want), `${reduction}: ${r.loss.value}`);
+      assert.deepEqual([r.loss.lossShape, r.loss.rows, r.loss.elementCount, r.loss.ignoredCount], [[0], [], 0, 0]);
+    }
+    // An unbatched input without classes and a probability target: one element, -0., and a mean of nan.
+    const u = hoverReport(pair(json('[]', 'logits'), json('[]', 'probs')));
+    assert.ok(u.loss?.ok, JSON.stringify(u.loss));
+    assert.ok(Number.isNaN(u.loss.value), `mean ${u.loss.value}`);
+    assert.deepEqual(u.loss.rows, [{ index: [], loss: -0, target: -1, predicted: -1, ignored: false }]);
+  });
+
+  it('an input without classes: nan / 0 when every target is ignored, no class predicted; a class index is an error', function () {
+    const x = json('[[], [], []]', 'logits');
+    const mean = hoverReport(pair(x, json('[-100, -100, -100]', 'y')));
+    assert.ok(mean.loss?.ok, JSON.stringify(mean.loss));
+    assert.ok(Number.isNaN(mean.loss.value));
+    assert.deepEqual(mean.loss.rows.map((r) => [r.loss, r.predicted, r.ignored]), [[0, -1, true], [0, -1, true], [0, -1, true]]);
+    assert.deepEqual([mean.loss.elementCount, mean.loss.ignoredCount], [3, 3]);
+    const sum = hoverReport(pair(x, json('[-100, -100, -100]', 'y'), { reduction: 'sum' }));
+    assert.ok(sum.loss?.ok && Object.is(sum.loss.value, 0));
+    const bad = hoverReport(pair(x, json('[-100, 0, -100]', 'y')));
+    assert.ok(bad.loss && !bad.loss.ok);
+    assert.match(bad.loss.error, /target value 0 at index \[1\].*no classes/);
+  });
+});

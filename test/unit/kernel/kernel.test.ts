@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import { LensError } from '../../../src/errors';
 import { computeLoss, explainElement, type LossRequest } from '../../../src/kernel/index';
 import { broadcastTo, moveAxis } from '../../../src/kernel/layout';
+import { checkSample, sampleGeometry } from '../../../src/kernel/sampleView';
 import type { DType, Tensor } from '../../../src/tensor/tensor';
 
 function f32(shape: number[], data: number[]): Tensor {
@@ -167,5 +168,54 @@ describe('kernel: layout helpers', function () {
     assert.deepEqual(Array.from(broadcastTo(f64([3], [1, 2, 3]), [2, 3]) as Float64Array), [1, 2, 3, 1, 2, 3]);
     assert.deepEqual(Array.from(broadcastTo(f64([2, 1], [7, 8]), [2, 3]) as Float64Array), [7, 7, 7, 8, 8, 8]);
     assert.equal(broadcastTo(f64([2], [1, 2]), [2, 3]), null);
+  });
+});
+
+describe('kernel: inputs without classes (C = 0)', function () {
+  // PyTorch 1.13 (checked with /usr/bin/python3): F.cross_entropy(torch.zeros(3, 0), torch.zeros(3, 0)) is
+  // -0. per element and nan for mean; with every class index ignored and label_smoothing 0.1 each element is
+  // nan (0 * 0.1 / 0); a class index of 0 raises "Target 0 is out of bounds."
+  const ignored = i64([3], [-100, -100, -100]);
+
+  it('probability targets: mean nan (PyTorch divides by input.numel() / C), no class predicted or targeted', function () {
+    const r = computeLoss({ input: zeros([3, 0]), target: zeros([3, 0]) });
+    assert.ok(Number.isNaN(r.value), `mean ${r.value}`);
+    assert.equal(r.denominator, 0);
+    assert.deepEqual(Array.from(r.lossMap), [-0, -0, -0]);
+    assert.deepEqual(Array.from(r.predicted), [-1, -1, -1]);
+    assert.deepEqual(Array.from(r.targetClass), [-1, -1, -1]);
+    assert.deepEqual(r.stats.perClass, []);
+  });
+
+  it('ignored targets with label smoothing: nan elements, in the map and in the breakdown', function () {
+    const req: LossRequest = { input: zeros([3, 0]), target: ignored, options: { labelSmoothing: 0.1, reduction: 'none' } };
+    const r = computeLoss(req);
+    assert.deepEqual(Array.from(r.lossMap), [NaN, NaN, NaN]);
+    const ex = explainElement(req, 1);
+    assert.ok(Number.isNaN(ex.loss));
+    assert.equal(ex.max, null);
+    assert.deepEqual(ex.inputs, []);
+    // Without smoothing they are 0, as for any ignored element.
+    assert.deepEqual(Array.from(computeLoss({ ...req, options: { reduction: 'none' } }).lossMap), [0, 0, 0]);
+  });
+
+  it('a class index says that the input has no classes', function () {
+    throwsLens(() => computeLoss({ input: zeros([3, 0]), target: i64([3], [-100, 0, -100]) }), /target value 0 at index \[1\]/, /no classes \(C = 0\)/, /ignore_index \(-100\)/);
+  });
+
+  it('a 3-D input (or 5-D and more) with a non-empty target raises PyTorch\'s size mismatch; 4-D and empty targets compute', function () {
+    throwsLens(() => computeLoss({ input: zeros([2, 0, 3]), target: i64([2, 3], new Array<number>(6).fill(-100)) }), /\[2, 0, 3\]/, /no classes/, /size mismatch/);
+    throwsLens(() => computeLoss({ input: zeros([1, 0, 2, 1, 1]), target: i64([1, 2, 1, 1], [-100, -100]) }), /size mismatch/);
+    assert.ok(Number.isNaN(computeLoss({ input: zeros([1, 0, 2, 2]), target: i64([1, 2, 2], [-100, -100, -100, -100]) }).value));
+    assert.ok(Number.isNaN(computeLoss({ input: zeros([2, 0, 0]), target: i64([2, 0], []) }).value));
+  });
+});
+
+describe('kernel: a sample view of an empty loss map', function () {
+  it('has no sample to show, and says so in one line', function () {
+    const r = computeLoss({ input: zeros([0, 3, 4, 4]), target: i64([0, 4, 4], []) });
+    const g = sampleGeometry({ ...r, input: { shape: [0, 3, 4, 4] } });
+    assert.equal(g.samples, 0);
+    throwsLens(() => checkSample(g, 0), /no samples/, /batch size is 0/);
   });
 });
