@@ -7,9 +7,27 @@ One file, NumPy only. Accepts NumPy arrays and PyTorch tensors (moved to the CPU
 .detach().cpu().numpy() when torch is installed). The output is a MIME bundle with the type
 application/vnd.cross-entropy-lens+json that the extension's notebook renderer draws (loss, per-class
 table, heatmaps), plus a text/plain fallback for other front ends.
+
+Language models: pass tokenizer= (a Hugging Face tokenizer, or a list of strings where index = token id)
+and the token view shows the targets as text, each token shaded by its loss:
+
+    display(logits, labels, class_dim=-1, tokenizer=tokenizer)
+
+Only the strings the view needs travel in the payload, as options["tokenizer"]:
+
+    {"strings": {"<id>": "<piece>", ...},  # target ids, plus the argmax and top-5 predicted ids per position
+     "kind": "byte-level-bpe" | "sentencepiece" | "wordpiece" | "plain",
+     "special": [id, ...],                 # those of the ids above that are special tokens (may be empty)
+     "separator": " "}                     # only for word-level lists: put a space between tokens
+
+Pieces are the tokenizer's own strings (convert_ids_to_tokens: "Ġthe", "▁the", "##ing", "<0x0A>"), which
+the extension decodes by "kind"; a tokenizer with only decode() sends decode([id]) with kind "plain".
+Keys are decimal ids; ids the tokenizer has no string for are left out. Top-5 is skipped (argmax only)
+for inputs over 2**26 elements.
 """
 
 import base64
+import re
 
 import numpy as np
 
@@ -39,7 +57,7 @@ def _encode(a):
 
 
 def to_payload(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-               class_names=None, input_kind="logits", class_dim=1):
+               class_names=None, input_kind="logits", class_dim=1, tokenizer=None):
     """The renderer's payload: {input, target, weight?, options}."""
     if reduction not in ("none", "mean", "sum"):
         raise ValueError("reduction must be 'none', 'mean' or 'sum'")
@@ -60,7 +78,171 @@ def to_payload(logits, target, weight=None, ignore_index=-100, reduction="mean",
     w = _as_array(weight, "weight")
     if w is not None:
         payload["weight"] = _encode(w)
+    if tokenizer is not None:
+        payload["options"]["tokenizer"] = _tokenizer_option(tokenizer, x, t, int(class_dim), int(ignore_index))
     return payload
+
+
+# ---- tokenizer= : token strings for the language-model token view ----
+
+TOP_K = 5
+_TOP_K_MAX_ELEMENTS = 1 << 26  # larger inputs send the argmax only
+_BLOCK_ELEMENTS = 1 << 22      # logits ranked per block of rows, so no full-size index array is built
+_MAX_TOKEN_ID = 2**24 - 1      # what the extension accepts
+_MAX_PIECE = 1024              # longer strings are cut (the extension cuts them too)
+_SPECIAL_NAME = re.compile(r"^(?:<\|[^|\s]{1,64}\|>|\[[A-Z][A-Z0-9_]{0,31}\]|</?(?:s|unk|pad|mask|cls|sep|bos|eos)>)$")
+
+
+def _rows(v, chunk):
+    """2-D blocks [rows, C] of a [..., C] view, without copying the whole tensor."""
+    if v.ndim == 1:
+        yield v[None, :]
+    elif v.ndim == 2:
+        for s in range(0, v.shape[0], chunk):
+            yield v[s:s + chunk]
+    else:
+        for i in range(v.shape[0]):
+            yield from _rows(v[i], chunk)
+
+
+def _needed_ids(x, t, class_dim, ignore_index):
+    """Sorted token ids the view shows: targets (not ignore_index), argmax and top-5 predictions."""
+    ids = set()
+    axis = None
+    if x.ndim == 1:
+        axis = 0
+    elif x.ndim >= 2 and -x.ndim <= class_dim < x.ndim:
+        axis = class_dim % x.ndim
+    if t is not None and t.size:
+        if t.dtype.kind in "biu":
+            u = np.unique(t).astype(np.int64)
+            ids.update(int(i) for i in u[(u >= 0) & (u <= _MAX_TOKEN_ID) & (u != ignore_index)])
+        elif axis is not None and t.dtype.kind == "f" and t.shape == x.shape:  # class probabilities
+            ids.update(int(i) for i in np.unique(np.argmax(t, axis=axis)))
+    if axis is not None and x.size:
+        c = x.shape[axis]
+        seen = np.zeros(c, dtype=bool)
+        k = min(TOP_K, c) if x.size <= _TOP_K_MAX_ELEMENTS else 1
+        chunk = max(1, _BLOCK_ELEMENTS // c)
+        for block in _rows(np.moveaxis(x, axis, -1), chunk):
+            seen[np.argmax(block, axis=-1)] = True  # NaN rows: the NaN's index, as torch.argmax
+            if 1 < k < c:
+                seen[np.argpartition(block, c - k, axis=-1)[:, c - k:]] = True
+            elif k == c:
+                seen[:] = True
+        ids.update(int(i) for i in np.flatnonzero(seen))
+    return sorted(i for i in ids if i <= _MAX_TOKEN_ID)
+
+
+def _guess_kind(pieces):
+    """How pieces read as text when the tokenizer does not say (the extension guesses the same way)."""
+    bl = sp = wp = spaced = longer = 0
+    for p in pieces:
+        if not isinstance(p, str) or not p or _SPECIAL_NAME.match(p):
+            continue
+        if p[0] in "\u0120\u010a":  # Ġ, Ċ
+            bl += 1
+        elif p[0] == "\u2581":  # ▁
+            sp += 1
+        elif p.startswith("##") and len(p) > 2:
+            wp += 1
+        longer += len(p) > 1
+        spaced += any(ch.isspace() for ch in p)
+    best = max(bl, sp, wp)
+    if best:
+        return ("byte-level-bpe" if best == bl else "sentencepiece" if best == sp else "wordpiece"), ""
+    return "plain", (" " if not spaced and longer else "")
+
+
+def _state_text(obj):
+    try:
+        state = obj.__getstate__()
+    except Exception:  # noqa: BLE001 - any object may stand here; its class name is the fallback
+        state = None
+    if isinstance(state, bytes):
+        state = state.decode("utf-8", "replace")
+    return (state if isinstance(state, str) else "") + " " + type(obj).__name__
+
+
+def _tokenizer_kind(tok):
+    """The scheme from a Hugging Face tokenizer's parts (duck-typed; transformers is never imported)."""
+    backend = getattr(tok, "backend_tokenizer", None)  # fast tokenizers
+    if backend is not None:
+        desc = " ".join(_state_text(getattr(backend, part)) for part in ("decoder", "pre_tokenizer", "normalizer")
+                        if getattr(backend, part, None) is not None)
+        model = type(getattr(backend, "model", None)).__name__
+        if "ByteLevel" in desc:
+            return "byte-level-bpe"
+        if "Metaspace" in desc or "\u2581" in desc or model == "Unigram":
+            return "sentencepiece"
+        if "WordPiece" in desc or model == "WordPiece":
+            return "wordpiece"
+    if getattr(tok, "byte_decoder", None) is not None or getattr(tok, "byte_encoder", None) is not None:
+        return "byte-level-bpe"  # GPT2Tokenizer, RobertaTokenizer, CLIPTokenizer
+    if getattr(tok, "sp_model", None) is not None:
+        return "sentencepiece"  # LlamaTokenizer, T5Tokenizer, ...
+    if getattr(tok, "wordpiece_tokenizer", None) is not None:
+        return "wordpiece"  # BertTokenizer
+    return None
+
+
+def _tokenizer_size(tok):
+    try:
+        return len(tok)
+    except TypeError:
+        n = getattr(tok, "vocab_size", None)
+        return n if isinstance(n, int) else None
+
+
+def _tokenizer_option(tokenizer, x, t, class_dim, ignore_index):
+    """options["tokenizer"]: the strings of the needed ids only (see the module docstring)."""
+    ids = _needed_ids(x, t, class_dim, ignore_index)
+    special = set()
+    if isinstance(tokenizer, np.ndarray) and tokenizer.ndim == 1 and tokenizer.dtype.kind in "UO":
+        tokenizer = tokenizer.tolist()
+    if isinstance(tokenizer, (list, tuple)):
+        strings = {i: tokenizer[i] for i in ids if i < len(tokenizer) and isinstance(tokenizer[i], str)}
+        kind, sep = _guess_kind(tokenizer)
+        special = {i for i, s in strings.items() if _SPECIAL_NAME.match(s)}
+    elif callable(getattr(tokenizer, "convert_ids_to_tokens", None)):
+        size = _tokenizer_size(tokenizer)
+        ids = [i for i in ids if size is None or i < size]
+        try:
+            pieces = list(tokenizer.convert_ids_to_tokens(ids))
+        except Exception:  # noqa: BLE001 - one bad id must not lose the others
+            pieces = []
+            for i in ids:
+                try:
+                    pieces.append(tokenizer.convert_ids_to_tokens(i))
+                except Exception:  # noqa: BLE001
+                    pieces.append(None)
+        strings = {i: p for i, p in zip(ids, pieces) if isinstance(p, str)}
+        kind, sep = _tokenizer_kind(tokenizer), ""
+        if kind is None:
+            kind, sep = _guess_kind(strings.values())
+        special_ids = getattr(tokenizer, "all_special_ids", None) or []
+        special = {int(i) for i in special_ids if int(i) in strings}
+    elif callable(getattr(tokenizer, "decode", None)):
+        size = _tokenizer_size(tokenizer)
+        strings = {}
+        for i in ids:
+            if size is not None and i >= size:
+                continue
+            try:
+                s = tokenizer.decode([i])
+            except Exception:  # noqa: BLE001
+                continue
+            if isinstance(s, str):
+                strings[i] = s
+        kind, sep = "plain", ""
+    else:
+        raise TypeError("tokenizer must be a Hugging Face tokenizer (with convert_ids_to_tokens or decode) "
+                        "or a list of strings, one per token id")
+    option = {"strings": {str(i): s[:_MAX_PIECE] for i, s in strings.items()}, "kind": kind,
+              "special": sorted(special)}
+    if sep:
+        option["separator"] = sep
+    return option
 
 
 def _text(payload):
@@ -75,10 +257,10 @@ def _text(payload):
 
 
 def display(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-            class_names=None, input_kind="logits", class_dim=1):
+            class_names=None, input_kind="logits", class_dim=1, tokenizer=None):
     """Emits the MIME bundle with IPython.display (prints the text form outside IPython)."""
     payload = to_payload(logits, target, weight, ignore_index, reduction, label_smoothing, class_names,
-                         input_kind, class_dim)
+                         input_kind, class_dim, tokenizer=tokenizer)
     bundle = {MIME: payload, "text/plain": _text(payload)}
     try:
         from IPython.display import display as ipy_display
