@@ -1,9 +1,10 @@
 // The loss view shared by the panel webview and the notebook renderer. Plain browser code: no VS Code
 // API. It receives HostToView messages, posts ViewToHost messages, and builds its DOM with
 // createElement/textContent only (class names and file names are untrusted text).
-import type { ClassStats, InputKind, LossOptions, Reduction } from '../../src/kernel/types';
+import type { InputKind, LossOptions, Reduction } from '../../src/kernel/types';
 import type { ClassMaps, ElementDetail, HostToView, SampleMaps, ViewSummary, ViewToHost } from '../../src/protocol';
-import { COLORMAPS, gradientCss, NAN_RGBA, rgbCss, type ColormapName } from './colormap';
+import { ClassTable } from './classTable';
+import { COLORMAPS, gradientCss, NAN_RGBA, type ColormapName } from './colormap';
 import { append, builder, clear, type Builder } from './dom';
 import { buildBreakdown, fmtIndex } from './explain';
 import { classLabel, className, fmt6, fmtCount, fmtPct, fmtSeconds, fmtShape, parseWeights } from './format';
@@ -14,7 +15,6 @@ import {
 } from './raster';
 import { valueAt, type Domain, type Scale } from './scale';
 import { CLIP_CHOICES, DEFAULT_STATE, sanitizeState, type ViewState } from './state';
-import { classTableCsv, nextSort, sortClasses, type SortKey } from './table';
 import {
   cellToIndex, centred, clampTransform, cssTransform, ensureVisible, mapToScreen, scaleOf, screenToCell, zoomAt, panBy,
   type Size, type ViewTransform,
@@ -156,10 +156,7 @@ class LossView {
   private readonly npyButton: HTMLButtonElement;
   private readonly csvButton: HTMLButtonElement;
   private readonly explainEl: HTMLElement;
-  private readonly classSection: HTMLElement;
-  private readonly tableEl: HTMLTableElement;
-  private readonly barsEl: HTMLElement;
-  private readonly barsSelect: HTMLSelectElement;
+  private readonly classTable: ClassTable;
   private readonly worstSection: HTMLElement;
   private readonly worstList: HTMLElement;
   private readonly multiplesSection: HTMLElement;
@@ -268,16 +265,11 @@ class LossView {
 
     this.explainEl = h('section', { class: 'cel-explain', hidden: true, 'aria-live': 'polite', 'aria-label': 'Step-by-step breakdown' });
 
-    // Class table and bars.
-    this.tableEl = h('table', { class: 'cel-table', 'data-testid': 'class-table' });
-    this.barsSelect = h('select', { 'aria-label': 'Bar chart value' }, h('option', { value: 'lossMean', text: 'mean loss' }), h('option', { value: 'share', text: 'share of total loss' }));
-    this.barsEl = h('div', { class: 'cel-bars', role: 'img' });
-    this.classSection = h('section', { class: 'cel-classes', 'aria-label': 'Per-class statistics' },
-      h('h3', { text: 'Per class' }),
-      h('p', { class: 'cel-hint', text: 'Click a row to show only that class on the heatmap; click it again to show all.' }),
-      h('div', { class: 'cel-table-wrap' }, this.tableEl),
-      h('div', { class: 'cel-bars-head' }, h('h4', { text: 'Per class:' }), this.barsSelect),
-      this.barsEl);
+    // Class table and bars (media/view/classTable.ts).
+    this.classTable = new ClassTable(h, {
+      pick: (c) => this.toggleClassFilter(c),
+      change: (patch) => this.update(patch),
+    }, { sort: this.state.sort, bars: this.state.bars });
     this.worstList = h('ol', { class: 'cel-worst-list' });
     this.worstSection = h('section', { class: 'cel-worst', 'aria-label': 'Worst elements' }, h('h3', { text: 'Worst elements' }), this.worstList);
 
@@ -289,7 +281,7 @@ class LossView {
 
     this.resultsEl = h('div', { class: 'cel-results', hidden: true },
       this.mapSection, actions, this.explainEl,
-      h('div', { class: 'cel-columns' }, this.classSection, this.worstSection),
+      h('div', { class: 'cel-columns' }, this.classTable.el, this.worstSection),
       this.multiplesSection);
 
     append(root, this.progressEl, this.noteEl, this.waitingEl, this.headerEl, this.errorEl, this.resultsEl);
@@ -529,7 +521,6 @@ class LossView {
       this.clipSelect.value = String(s.clip);
     }
     this.ignoredToggle.checked = s.showIgnored;
-    this.barsSelect.value = s.bars;
     const g = this.geometry;
     const slices = g?.slices ?? 1;
     this.sliceGroup.hidden = slices <= 1;
@@ -689,76 +680,7 @@ class LossView {
 
   private renderTable(): void {
     const s = this.summary as ViewSummary;
-    const h = this.h;
-    const names = s.classNames;
-    const rows = sortClasses(s.perClass, this.state.sort, names);
-    const withWeight = s.weight !== null;
-    const cols: Array<{ key: SortKey; label: string; cell: (r: ClassStats) => string }> = [
-      { key: 'class', label: 'Class', cell: (r) => className(names, r.index) },
-      { key: 'count', label: 'Count', cell: (r) => fmtCount(r.count) },
-      { key: 'ignored', label: 'Ignored', cell: (r) => fmtCount(r.ignored) },
-      ...(withWeight ? [{ key: 'weight' as SortKey, label: 'Weight', cell: (r: ClassStats) => fmt6(r.weight) }] : []),
-      { key: 'lossMean', label: 'Mean loss', cell: (r) => (r.count ? fmt6(r.lossMean) : '-') },
-      { key: 'share', label: 'Share', cell: (r) => fmtPct(r.share) },
-      { key: 'accuracy', label: 'Accuracy', cell: (r) => fmtPct(r.accuracy) },
-      { key: 'iou', label: 'IoU', cell: (r) => fmtPct(r.iou) },
-    ];
-    clear(this.tableEl);
-    const sort = this.state.sort;
-    const headRow = h('tr');
-    for (const c of cols) {
-      const active = sort.key === c.key || (c.key === 'class' && sort.key === 'name');
-      const mark = active ? `${sort.key === 'name' ? ' by name' : ''}${sort.dir === 'asc' ? ' ▲' : ' ▼'}` : '';
-      const btn = h('button', { type: 'button', class: 'cel-sort', 'aria-label': `Sort by ${c.label}` },
-        c.label, h('span', { class: 'cel-sort-mark', 'aria-hidden': 'true', text: mark }));
-      btn.addEventListener('click', () => {
-        this.update({ sort: nextSort(this.state.sort, c.key, names.length > 0) });
-        this.renderTable();
-        (this.tableEl.querySelector(`th[data-key="${c.key}"] button`) as HTMLButtonElement | null)?.focus();
-      });
-      headRow.appendChild(h('th', { scope: 'col', 'data-key': c.key, class: c.key === 'class' ? 'cel-left' : '', 'aria-sort': active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none' }, btn));
-    }
-    const tbody = h('tbody');
-    for (const r of rows) {
-      const selected = this.state.classFilter === r.index;
-      const swatch = h('span', { class: 'cel-swatch', 'aria-hidden': 'true' });
-      swatch.style.backgroundColor = rgbCss(classColor(r.index));
-      const pick = h('button', { type: 'button', class: 'cel-rowbtn', 'aria-pressed': selected ? 'true' : 'false', title: `Show only class ${classLabel(names, r.index)} on the heatmap` },
-        swatch, h('span', { class: 'cel-rowname', text: className(names, r.index) }));
-      const tr = h('tr', { 'data-class': r.index, class: selected ? 'cel-selected' : '' },
-        h('th', { scope: 'row', class: 'cel-left' }, pick),
-        ...cols.slice(1).map((c) => h('td', { text: c.cell(r) })));
-      if (r.count === 0 && r.ignored === 0) tr.classList.add('cel-empty');
-      tr.addEventListener('click', () => this.toggleClassFilter(r.index));
-      tbody.appendChild(tr);
-    }
-    append(this.tableEl,
-      h('caption', { class: 'cel-sr', text: 'Per-class statistics. Sort with the column buttons; pick a class with its row button.' }),
-      h('thead', {}, headRow), tbody);
-    this.renderBars(rows);
-  }
-
-  private renderBars(rows: readonly ClassStats[]): void {
-    const s = this.summary as ViewSummary;
-    const h = this.h;
-    clear(this.barsEl);
-    const key = this.state.bars;
-    const vals = rows.map((r) => (key === 'share' ? r.share : r.lossMean));
-    const finite = vals.filter((v) => Number.isFinite(v));
-    const max = finite.length ? Math.max(...finite, 0) : 0;
-    this.barsEl.setAttribute('aria-label', `Bar chart of ${key === 'share' ? 'share of total loss' : 'mean loss'} per class`);
-    for (let k = 0; k < rows.length; k++) {
-      const r = rows[k];
-      const v = vals[k];
-      const fill = h('div', { class: 'cel-bar-fill' });
-      fill.style.width = `${max > 0 && Number.isFinite(v) ? Math.max(0, (v / max) * 100) : 0}%`;
-      fill.style.backgroundColor = rgbCss(classColor(r.index));
-      const row = h('div', { class: 'cel-bar-row' + (this.state.classFilter === r.index ? ' cel-selected' : '') },
-        h('span', { class: 'cel-bar-label', text: className(s.classNames, r.index), title: classLabel(s.classNames, r.index) }),
-        h('div', { class: 'cel-bar-track' }, fill),
-        h('span', { class: 'cel-bar-value', text: key === 'share' ? fmtPct(v) : r.count ? fmt6(v) : '-' }));
-      this.barsEl.appendChild(row);
-    }
+    this.classTable.update(s.perClass, s.classNames, { withWeight: s.weight !== null, selected: this.state.classFilter });
   }
 
   private toggleClassFilter(c: number): void {
@@ -768,8 +690,8 @@ class LossView {
     if (clearing && this.state.mode === 'classLoss') patch.mode = 'loss';
     this.update(patch);
     this.syncControls();
-    this.renderTable();
-    (this.tableEl.querySelector(`tr[data-class="${c}"] .cel-rowbtn`) as HTMLButtonElement | null)?.focus();
+    this.classTable.setSelected(this.state.classFilter);
+    this.classTable.focusClass(c);
     this.render();
   }
 
@@ -1346,10 +1268,6 @@ class LossView {
       if (this.state.classFilter !== null) this.toggleClassFilter(this.state.classFilter);
       this.viewport.focus({ preventScroll: true });
     });
-    this.barsSelect.addEventListener('change', () => {
-      this.update({ bars: this.barsSelect.value === 'share' ? 'share' : 'lossMean' });
-      if (this.summary) this.renderBars(sortClasses(this.summary.perClass, this.state.sort, this.summary.classNames));
-    });
     const zoomBy = (f: number): void => {
       const g = this.geometry;
       if (!g) return;
@@ -1370,7 +1288,7 @@ class LossView {
     this.csvButton.addEventListener('click', () => {
       const s = this.summary;
       if (!s) return;
-      this.post({ type: 'export', kind: 'csv', data: classTableCsv(sortClasses(s.perClass, this.state.sort, s.classNames), s.classNames) });
+      this.post({ type: 'export', kind: 'csv', data: this.classTable.csv() });
     });
     this.npyButton.addEventListener('click', () => this.post({ type: 'export', kind: 'npy' }));
     this.multiplesButton.addEventListener('click', () => {

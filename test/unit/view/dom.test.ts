@@ -381,3 +381,48 @@ describe('view: DOM', function () {
     assert.equal(h.root.childNodes.length, 0);
   });
 });
+
+describe('view: DOM, a table of many classes', function () {
+  this.timeout(30_000);
+  let h: Harness;
+  afterEach(function () {
+    h?.close();
+  });
+
+  it('keeps only the rows in view in the DOM; a row far down still filters the heatmap; search, sort and bars go through', async function () {
+    const C = 300;
+    h = await setup({ lossShape: [1, 8, 8], C });
+    const table = h.$('[data-testid="class-table"]');
+    assert.ok(h.$$('[data-testid="class-table"] tbody tr').length <= 102, `${h.$$('[data-testid="class-table"] tbody tr').length} rows`);
+    assert.equal(table.getAttribute('aria-rowcount'), String(C + 1));
+    // Class order below 1,000 classes: class 250 is row 250; scroll there and pick it.
+    const wrap = h.$('.cel-classes .cel-table-wrap');
+    wrap.scrollTop = 250 * 24;
+    wrap.dispatchEvent(new h.win.Event('scroll') as unknown as Event);
+    h.$('[data-testid="class-table"] tbody tr[data-class="250"]').click();
+    assert.equal(h.$<HTMLSelectElement>('select[aria-label="View mode"]').value, 'classLoss');
+    assert.equal(h.$('tr[data-class="250"] .cel-rowbtn').getAttribute('aria-pressed'), 'true');
+    assert.match(h.$('.cel-chip').textContent ?? '', /Only class 250/);
+    h.$('[data-testid="class-table"] tbody tr[data-class="250"]').click();
+    assert.equal(h.$<HTMLSelectElement>('select[aria-label="View mode"]').value, 'loss');
+    assert.ok(h.$('.cel-chip').hidden);
+    // The search box: class 25 first, then every class whose index holds "25".
+    const search = h.$<HTMLInputElement>('input.cel-class-search');
+    search.value = '25';
+    search.dispatchEvent(new h.win.Event('input') as unknown as Event);
+    const listed = h.$$('tbody tr[data-class]').map((r) => Number(r.getAttribute('data-class')));
+    assert.deepEqual(listed, [25, ...Array.from({ length: C }, (_, i) => i).filter((i) => i !== 25 && String(i).includes('25'))]);
+    // The CSV holds every class whatever the search.
+    h.$$<HTMLButtonElement>('.cel-actions .cel-button').find((b) => b.textContent === 'Export CSV')?.click();
+    const csv = h.posted.at(-1) as Extract<ViewToHost, { type: 'export' }>;
+    assert.equal(csv.data?.trim().split('\r\n').length, C + 1);
+    // At most 20 bars, with a caption; the sort and the bar value are kept in the view state.
+    assert.ok(h.$$('.cel-bar-row').length <= 20);
+    assert.match(h.$('.cel-bars-caption').textContent ?? '', /top \d+ of 300 classes by mean loss/);
+    h.$<HTMLButtonElement>('th[data-key="share"] button').click();
+    change(h, h.$<HTMLSelectElement>('select[aria-label="Bar chart value"]'), 'share');
+    await h.settle(200);
+    assert.deepEqual(h.states.at(-1)?.sort, { key: 'share', dir: 'desc' });
+    assert.equal(h.states.at(-1)?.bars, 'share');
+  });
+});
