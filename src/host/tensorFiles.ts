@@ -1,7 +1,6 @@
 // Tensor files in the workspace and what their headers say (shape, dtype), for the pickers and the
-// explorer command. Headers only: a .npy costs one small read, whatever its size.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// explorer command. Headers only: a .npy costs one small read, whatever its size. Files are found by glob,
+// so only regular files are read (src/worker/regularFile.ts): a link to a device or a FIFO is skipped.
 import * as vscode from 'vscode';
 import { isLensError } from '../errors';
 import type { TensorMeta } from '../kernel/roles';
@@ -9,6 +8,9 @@ import { parseJsonTensorFile } from '../tensor/json';
 import { parseNpyHeader } from '../tensor/npy';
 import { readNpz } from '../tensor/npz';
 import type { TensorRole } from '../tensor/npz';
+import { readClassNamesBeside } from '../worker/classNames';
+import { readSmallRegularFile } from '../worker/regularFile';
+import { log } from './log';
 
 export const TENSOR_GLOB = '**/*.{npy,npz,json}';
 const EXCLUDE = '{**/node_modules/**,**/.git/**,**/.venv/**,**/__pycache__/**}';
@@ -37,25 +39,21 @@ export async function tensorsIn(uri: vscode.Uri): Promise<TensorEntry[]> {
   const name = display(uri);
   try {
     if (/\.npy$/i.test(p)) {
-      const fh = await fs.promises.open(p, 'r');
-      try {
-        const head = new Uint8Array(65536);
-        const { bytesRead } = await fh.read(head, 0, head.length, 0);
-        const h = parseNpyHeader(head.subarray(0, bytesRead));
-        return [{ id: p, spec: p, uri, name, shape: h.shape, dtype: h.dtype }];
-      } finally {
-        await fh.close();
-      }
+      const head = await readSmallRegularFile(p, 65536, { head: true });
+      if (head.kind !== 'read') return [];
+      const h = parseNpyHeader(head.bytes);
+      return [{ id: p, spec: p, uri, name, shape: h.shape, dtype: h.dtype }];
     }
-    const size = (await fs.promises.stat(p)).size;
     if (/\.npz$/i.test(p)) {
-      if (size > MAX_NPZ_BYTES) return [];
-      const archive = readNpz(new Uint8Array(await fs.promises.readFile(p)), p);
+      const file = await readSmallRegularFile(p, MAX_NPZ_BYTES);
+      if (file.kind !== 'read') return [];
+      const archive = readNpz(file.bytes, p);
       return archive.members.map((m) => ({ id: `${p}:${m.name}`, spec: `${p}:${m.name}`, uri, name: `${name}:${m.name}`, shape: m.header.shape, dtype: m.header.dtype }));
     }
     if (/\.json$/i.test(p)) {
-      if (size > MAX_JSON_BYTES) return [];
-      const text = await fs.promises.readFile(p, 'utf8');
+      const file = await readSmallRegularFile(p, MAX_JSON_BYTES);
+      if (file.kind !== 'read') return [];
+      const text = new TextDecoder('utf-8').decode(file.bytes);
       if (!/^\s*[[{]/.test(text)) return [];
       const parsed = parseJsonTensorFile(text, p);
       if (parsed.tensor) return [{ id: p, spec: p, uri, name, shape: parsed.tensor.shape, dtype: parsed.tensor.dtype }];
@@ -77,22 +75,20 @@ export function describeEntry(e: TensorMeta): string {
   return `[${e.shape.join(', ')}] ${e.dtype}`;
 }
 
-/** Class names: the setting, else classes.json / classes.txt beside the input file. */
+// Each skipped class-name file is logged once, not on every recompute.
+const loggedNotes = new Set<string>();
+
+/**
+ * Class names: the setting, else classes.json / classes.txt beside the input file (regular files of at most
+ * 4 MiB; one that is skipped is named in the log).
+ */
 export async function classNamesFor(inputPath: string | null, fromSettings: readonly string[]): Promise<string[]> {
   if (fromSettings.length) return [...fromSettings];
   if (!inputPath) return [];
-  const dir = path.dirname(inputPath);
-  try {
-    const json = await fs.promises.readFile(path.join(dir, 'classes.json'), 'utf8');
-    const v: unknown = JSON.parse(json);
-    if (Array.isArray(v)) return v.map((x) => String(x));
-  } catch {
-    // no classes.json
+  const found = await readClassNamesBeside(inputPath);
+  if (found.note !== null && !loggedNotes.has(found.note)) {
+    loggedNotes.add(found.note);
+    log().warn(found.note);
   }
-  try {
-    const txt = await fs.promises.readFile(path.join(dir, 'classes.txt'), 'utf8');
-    return txt.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
-  } catch {
-    return [];
-  }
+  return [...found.names];
 }

@@ -18,6 +18,19 @@ export interface SamplingPolicy {
 
 export const DEFAULT_SAMPLING: SamplingPolicy = { overBytes: 100 * 1000 * 1000, blocks: 32, blockBytes: 512 * 1024 };
 
+/**
+ * Sampling of .npz members. The archive's zip directory states each member's uncompressed size; a hover
+ * reads members whole (CRC-checked) while their sizes add up to at most `overBytes`, and any member no
+ * larger than its sample, and samples the rest: a stored member (np.savez) like a large .npy file, from
+ * `blocks` evenly spaced runs; a deflated one (np.savez_compressed) from its first `blocks * blockBytes`
+ * data bytes only, since deflate cannot be read from the middle without inflating everything before it.
+ * Nothing else is inflated, so an archive that inflates to gigabytes (a zip bomb) costs a hover no more
+ * than these bytes per member.
+ */
+export function npzSampleBytes(policy: SamplingPolicy): number {
+  return policy.blocks * policy.blockBytes;
+}
+
 /** Byte ranges [offset, length] within the data (offsets relative to its first byte), item-aligned. */
 export function sampleRanges(dataBytes: number, itemSize: number, policy: SamplingPolicy): Array<readonly [number, number]> {
   const items = Math.floor(dataBytes / itemSize);
@@ -35,6 +48,18 @@ export function sampleRanges(dataBytes: number, itemSize: number, policy: Sampli
   return out;
 }
 
+/** How one .npz member's statistics were sampled (see npzSampleBytes). */
+export interface MemberSample {
+  /** 'spaced': evenly spaced runs from the first element to the last; 'first': the first elements only. */
+  readonly layout: 'spaced' | 'first';
+  readonly blocks: number;
+  readonly blockBytes: number;
+  readonly elements: number;
+  readonly totalElements: number;
+  /** The member's uncompressed size from the zip directory. */
+  readonly memberBytes: number;
+}
+
 export interface ArraySummary {
   /** The npz member name (null for a .npy file). */
   readonly name: string | null;
@@ -46,6 +71,8 @@ export interface ArraySummary {
   readonly stats: TensorStats | null;
   /** Why there are no statistics (a value that does not fit, a corrupt member), else null. */
   readonly error: string | null;
+  /** Set when an .npz member's statistics come from a sample of it. */
+  readonly sampled?: MemberSample;
 }
 
 export interface FileSummary {

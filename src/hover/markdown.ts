@@ -109,6 +109,13 @@ export function fileHoverMarkdown(shownPath: string, s: FileSummary): string {
     out.push(`${name}shape ${fmtShape(a.shape)} · ${a.dtype} (${escapeMarkdown(a.descr)}, ${kindText(a.dtype)}) · ${order}`);
     if (a.stats !== null) out.push(statsLine(a.stats));
     else if (a.error !== null) out.push(`statistics: ${escapeMarkdown(a.error)}`);
+    const m = a.stats !== null ? a.sampled : undefined;
+    if (m !== undefined) {
+      const how = m.layout === 'spaced'
+        ? `${m.blocks} evenly spaced blocks of ${fmtBytes(m.blockBytes)} from the first element to the last`
+        : `the first ${fmtBytes(m.blockBytes)} of data (a compressed member is read from its start)`;
+      out.push(`_Sampled: this member is ${fmtBytes(m.memberBytes)} uncompressed, so these statistics cover ${m.elements} of ${m.totalElements} elements, read as ${how}._`);
+    }
   }
   if (s.moreArrays > 0) out.push(`… and ${s.moreArrays} more members`);
   if (s.sampled !== null) {

@@ -2,7 +2,7 @@
 // data. Reading turns any byte order and Fortran order into the shared C-order, native-endian Tensor once.
 // Every failure, on any bytes, is a LensError: callers show the message as is.
 
-import { LensError, fmtShape, unravelIndex } from '../errors';
+import { LensError, fmtShape, quoteSnippet, unravelIndex } from '../errors';
 import { type DType, type Tensor, type TensorData, numel } from './tensor';
 import { floatToHalf, halvesToFloat32 } from './float16';
 
@@ -26,7 +26,13 @@ const PLATFORM_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] ==
 // ---------------------------------------------------------------------------------------------------------
 // A tiny reader for the Python literals np.save writes (and that hand-written or Python 2 files contain).
 
-type PyValue = string | number | boolean | null | PySeq | PyDict;
+// Integers are numbers; any other numeric literal (2.0, 1e3, 3j) keeps its text, so that a shape such as
+// (2.0, 3.0), which NumPy refuses, is not mistaken for (2, 3).
+type PyValue = string | number | boolean | null | PyOtherNumber | PySeq | PyDict;
+interface PyOtherNumber {
+  readonly kind: 'float';
+  readonly text: string;
+}
 interface PySeq {
   readonly kind: 'tuple' | 'list';
   readonly items: PyValue[];
@@ -39,9 +45,21 @@ interface PyDict {
 // Headers are short; a cap on nesting keeps a hostile header from exhausting the stack.
 const MAX_LITERAL_DEPTH = 32;
 
+// Python 3 numeric literals: integers (a decimal other than zero cannot start with 0), then floats and
+// imaginary numbers; group 2 is Python 2's long suffix (3L).
+const INT_LITERAL = /^(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|[1-9](?:_?\d)*|0(?:_?0)*)(L?)(?![\w.])/;
+const OTHER_NUMBER = /^((?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][-+]?\d(?:_?\d)*)?[jJ]?)(L?)(?![\w.])/;
+
 class PyLiteralReader {
   private pos = 0;
-  constructor(private readonly s: string) {}
+  /**
+   * `python2Longs`: accept the L suffix of Python 2 integers (3L), which NumPy strips from version 1.0 and 2.0
+   * headers only (numpy/lib/format.py `_filter_header`).
+   */
+  constructor(
+    private readonly s: string,
+    private readonly python2Longs: boolean,
+  ) {}
 
   parseAll(): PyValue {
     const v = this.value(0);
@@ -152,18 +170,27 @@ class PyLiteralReader {
     }
   }
 
-  private num(): number {
-    // Python 2 wrote shapes like (3L, 4L); NumPy still reads them, so the L is accepted.
-    const m = /^[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)L?/.exec(this.s.slice(this.pos, this.pos + 400));
+  private num(): number | PyOtherNumber {
+    const sign = this.s[this.pos] === '-' || this.s[this.pos] === '+' ? this.s[this.pos] : '';
+    const rest = this.s.slice(this.pos + sign.length, this.pos + sign.length + 400);
+    const int = INT_LITERAL.exec(rest);
+    // What matches neither is a decimal with a leading zero (02), which Python 3 refuses.
+    const other = int === null ? OTHER_NUMBER.exec(rest) : null;
+    const m = int ?? (other !== null && /[.eEjJ]/.test(other[1]) ? other : null);
     if (m === null) this.fail('bad number');
-    this.pos += m[0].length;
-    return Number(m[0].replace(/L$/, ''));
+    // Python 2 wrote shapes like (3L, 4L); NumPy still reads them, from version 1.0 and 2.0 headers only.
+    if (m[2] === 'L' && !this.python2Longs) this.fail("a Python 2 'L' suffix, which NumPy reads only in version 1.0 and 2.0 headers");
+    this.pos += sign.length + m[0].length;
+    if (int === null) return { kind: 'float', text: sign + m[1] };
+    const v = Number(m[1].replace(/_/g, ''));
+    return sign === '-' && v !== 0 ? -v : v;
   }
 }
 
 function pyRepr(v: PyValue): string {
   if (typeof v === 'string') return `'${v}'`;
   if (typeof v === 'number') return String(v);
+  if (v !== null && typeof v === 'object' && v.kind === 'float') return v.text;
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (v === null) return 'None';
   if (v.kind === 'dict') return `{${[...v.entries].map(([k, x]) => `'${k}': ${pyRepr(x)}`).join(', ')}}`;
@@ -192,23 +219,26 @@ function parseDescr(descr: PyValue): Descr {
     if (descr !== null && typeof descr === 'object' && descr.kind === 'list') {
       const names = descr.items
         .map((f) => (typeof f === 'object' && f !== null && f.kind === 'tuple' && typeof f.items[0] === 'string' ? f.items[0] : '?'))
-        .slice(0, 5);
-      const first = names[0] ?? 'field';
+        .slice(0, 5)
+        .map((n) => quoteSnippet(n));
+      const first = names[0] ?? '"field"';
       unsupported(
         `structured (fields ${names.join(', ')})`,
-        `save one field as its own array: np.save(path, arr['${first}'])`,
+        `save one field as its own array: np.save(path, arr[${first}])`,
       );
     }
-    throw new LensError('format', `.npy header has a descr that is not a dtype string: ${pyRepr(descr)}`);
+    throw new LensError('format', `.npy header has a descr that is not a dtype string: ${quoteSnippet(pyRepr(descr))}`);
   }
   const m = /^([<>|=]?)([a-zA-Z?])(\d*)(\[\w+\])?$/.exec(descr);
-  if (m === null) throw new LensError('dtype', `unknown dtype '${descr}' in .npy header — ${FLOAT_FIX}`);
+  const quoted = quoteSnippet(descr);
+  if (m === null) throw new LensError('dtype', `unknown dtype ${quoted} in .npy header — ${FLOAT_FIX}`);
   const [, order, kind, sizeText, unit] = m;
   const size = sizeText === '' ? 0 : Number(sizeText);
   const littleEndian = order !== '>';
   const ok = (dtype: DType, itemSize: number): Descr => ({ dtype, littleEndian, itemSize });
   if (unit === undefined) {
-    if ((kind === 'b' && size === 1) || (kind === '?' && size <= 1)) return ok('bool', 1);
+    // NumPy spells bool 'b1' or '?' ('?1' is not a dtype: np.dtype('?1') raises).
+    if ((kind === 'b' && size === 1) || (kind === '?' && sizeText === '')) return ok('bool', 1);
     if (kind === 'i' || kind === 'u') {
       const bits = size * 8;
       if (bits === 8 || bits === 16 || bits === 32 || bits === 64) return ok(`${kind === 'i' ? 'int' : 'uint'}${bits}` as DType, size);
@@ -217,19 +247,19 @@ function parseDescr(descr: PyValue): Descr {
       if (size === 2) return ok('float16', 2);
       if (size === 4) return ok('float32', 4);
       if (size === 8) return ok('float64', 8);
-      if (size === 12 || size === 16) unsupported(`float${size * 8} (longdouble, '${descr}')`, 'convert with arr.astype(np.float64) before saving');
+      if (size === 12 || size === 16) unsupported(`float${size * 8} (longdouble, ${quoted})`, 'convert with arr.astype(np.float64) before saving');
     }
     if (kind === 'c' && (size === 8 || size === 16 || size === 32)) {
-      unsupported(`complex${size * 8} ('${descr}')`, 'save the real part or the magnitude: arr.real.astype(np.float32) or np.abs(arr).astype(np.float32)');
+      unsupported(`complex${size * 8} (${quoted})`, 'save the real part or the magnitude: arr.real.astype(np.float32) or np.abs(arr).astype(np.float32)');
     }
-    if (kind === 'O') unsupported(`object ('${descr}')`, FLOAT_FIX);
-    if (kind === 'U') unsupported(`str ('${descr}')`, 'convert strings to numbers first: arr.astype(np.float32), or class names to indices as np.int64');
-    if (kind === 'S' || kind === 'a') unsupported(`bytes ('${descr}')`, 'convert to numbers first: arr.astype(np.float32), or labels to class indices as np.int64');
-    if (kind === 'V') unsupported(`void ('${descr}', raw bytes)`, 'save a numeric array, e.g. arr.view(np.float32) if the bytes are floats');
+    if (kind === 'O') unsupported(`object (${quoted})`, FLOAT_FIX);
+    if (kind === 'U') unsupported(`str (${quoted})`, 'convert strings to numbers first: arr.astype(np.float32), or class names to indices as np.int64');
+    if (kind === 'S' || kind === 'a') unsupported(`bytes (${quoted})`, 'convert to numbers first: arr.astype(np.float32), or labels to class indices as np.int64');
+    if (kind === 'V') unsupported(`void (${quoted}, raw bytes)`, 'save a numeric array, e.g. arr.view(np.float32) if the bytes are floats');
   }
-  if (kind === 'M') unsupported(`datetime64 ('${descr}')`, 'convert with arr.astype(np.int64) before saving');
-  if (kind === 'm') unsupported(`timedelta64 ('${descr}')`, 'convert with arr.astype(np.int64) before saving');
-  throw new LensError('dtype', `unknown dtype '${descr}' in .npy header — ${FLOAT_FIX}`);
+  if (kind === 'M') unsupported(`datetime64 (${quoted})`, 'convert with arr.astype(np.int64) before saving');
+  if (kind === 'm') unsupported(`timedelta64 (${quoted})`, 'convert with arr.astype(np.int64) before saving');
+  throw new LensError('dtype', `unknown dtype ${quoted} in .npy header — ${FLOAT_FIX}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -245,7 +275,23 @@ function hasMagicPrefix(bytes: Uint8Array): boolean {
   return true;
 }
 
-/** Where the data starts, or undefined when `bytes` end before the header length is known. */
+/**
+ * NumPy's np.load refuses a header longer than this many characters unless allow_pickle=True
+ * (numpy/lib/format.py `_MAX_HEADER_SIZE`); np.save never writes one for an array this extension reads.
+ */
+export const MAX_NPY_HEADER_CHARS = 10000;
+
+function headerTooLong(length: string): LensError {
+  return new LensError(
+    'format',
+    `.npy header is ${length}, over the ${MAX_NPY_HEADER_CHARS} characters np.load accepts (max_header_size) — corrupt file? re-save the array with np.save`,
+  );
+}
+
+/**
+ * Where the data starts, or undefined when `bytes` end before the header length is known. Refuses a header
+ * length np.load would refuse, so a caller inflating a member to find the header's end stops early.
+ */
 export function npyHeaderEnd(bytes: Uint8Array): number | undefined {
   if (!hasMagicPrefix(bytes)) throw new LensError('format', 'not a .npy file (missing \\x93NUMPY magic)');
   if (bytes.length < 8) return undefined;
@@ -257,6 +303,8 @@ export function npyHeaderEnd(bytes: Uint8Array): number | undefined {
   const pre = major === 1 ? 10 : 12;
   if (bytes.length < pre) return undefined;
   const len = major === 1 ? bytes[8] | (bytes[9] << 8) : (bytes[8] | (bytes[9] << 8) | (bytes[10] << 16)) + bytes[11] * 2 ** 24;
+  // UTF-8 (version 3.0) spends at most 4 bytes per character; the exact count is checked once decoded.
+  if (len > MAX_NPY_HEADER_CHARS * (major === 3 ? 4 : 1)) throw headerTooLong(`${len} bytes`);
   return pre + len;
 }
 
@@ -272,30 +320,49 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   const version = `${major}.0` as NpyHeader['version'];
   const pre = major === 1 ? 10 : 12;
   const raw = bytes.subarray(pre, end);
-  // Versions 1 and 2 are latin1 by definition; 3.0 exists only to allow utf8 (field names).
-  const text = major === 3 ? new TextDecoder('utf-8').decode(raw) : latin1(raw);
+  // Versions 1 and 2 are latin1 by definition; 3.0 exists only to allow utf8 (field names), and NumPy
+  // refuses bytes that are not UTF-8 rather than replacing them.
+  let text: string;
+  try {
+    text = major === 3 ? new TextDecoder('utf-8', { fatal: true }).decode(raw) : latin1(raw);
+  } catch {
+    throw new LensError('format', '.npy header (format version 3.0) is not valid UTF-8 — corrupt file?');
+  }
+  if (text.length > MAX_NPY_HEADER_CHARS) {
+    const chars = [...text].length;
+    if (chars > MAX_NPY_HEADER_CHARS) throw headerTooLong(`${chars} characters`);
+  }
 
-  const dict = new PyLiteralReader(text).parseAll();
+  const dict = new PyLiteralReader(text, major !== 3).parseAll();
   if (dict === null || typeof dict !== 'object' || dict.kind !== 'dict') {
     throw new LensError('format', '.npy header is not a Python dict');
   }
+  // NumPy wants exactly these keys: a missing one, or one it does not know, means the file is not what it seems.
+  const keys = [...dict.entries.keys()];
+  const listKeys = (ks: readonly string[]): string => ks.slice(0, 5).map((k) => quoteSnippet(k)).join(', ') + (ks.length > 5 ? ', …' : '');
   const get = (key: string): PyValue => {
     const v = dict.entries.get(key);
-    if (v === undefined) throw new LensError('format', `.npy header lacks '${key}' (found ${[...dict.entries.keys()].join(', ') || 'no keys'})`);
+    if (v === undefined) throw new LensError('format', `.npy header lacks '${key}' (found ${listKeys(keys) || 'no keys'})`);
     return v;
   };
   const descrValue = get('descr');
   const fortran = get('fortran_order');
   const shapeValue = get('shape');
-  if (typeof fortran !== 'boolean') throw new LensError('format', `.npy header has fortran_order ${pyRepr(fortran)}, expected True or False`);
-  if (shapeValue === null || typeof shapeValue !== 'object' || shapeValue.kind === 'dict') {
-    throw new LensError('format', `.npy header has shape ${pyRepr(shapeValue)}, expected a tuple of integers`);
+  const extra = keys.filter((k) => k !== 'descr' && k !== 'fortran_order' && k !== 'shape');
+  if (extra.length > 0) {
+    throw new LensError('format', `.npy header has keys NumPy does not read (${listKeys(extra)}); it holds exactly descr, fortran_order and shape`);
+  }
+  if (typeof fortran !== 'boolean') {
+    throw new LensError('format', `.npy header has fortran_order ${quoteSnippet(pyRepr(fortran))}, expected True or False`);
+  }
+  const badShape = (why: string): LensError => new LensError('format', `.npy header has shape ${quoteSnippet(pyRepr(shapeValue))}: ${why}`);
+  if (shapeValue === null || typeof shapeValue !== 'object' || shapeValue.kind !== 'tuple') {
+    throw badShape('expected a tuple of integers, as np.load requires');
   }
   const shape: number[] = [];
   for (const d of shapeValue.items) {
-    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new LensError('format', `.npy header has shape ${pyRepr(shapeValue)}: dimensions must be non-negative integers`);
-    }
+    // np.load refuses a float dimension such as 2.0 ("shape is not valid") as it refuses a negative one.
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw badShape('dimensions must be non-negative integers');
     shape.push(d);
   }
   const descr = parseDescr(descrValue);

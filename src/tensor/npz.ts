@@ -3,7 +3,8 @@
 // (a few hundred inflated bytes for a compressed member) and members are decoded only when asked for.
 
 import { Inflate, inflateSync, zipSync } from 'fflate';
-import { LensError, fmtShape } from '../errors';
+import { LensError, fmtShape, quoteSnippet } from '../errors';
+import { crc32 } from './crc32';
 import { decodeNpy, npyHeaderEnd, parseNpyHeader, type NpyHeader } from './npy';
 import { type Tensor, isFloatDType } from './tensor';
 
@@ -11,6 +12,17 @@ export interface NpzMember {
   /** The member's name without .npy, as np.load(...).files lists it. */
   name: string;
   header: NpyHeader;
+  /** Uncompressed size (.npy header and data) as the zip directory states it. */
+  size: number;
+  /** Deflated (np.savez_compressed) rather than stored: its bytes can only be read from the start. */
+  deflated: boolean;
+}
+
+/** Part of a member's bytes, from its first byte. */
+export interface NpzMemberHead {
+  readonly bytes: Uint8Array;
+  /** The whole member, its CRC-32 checked; otherwise a prefix whose integrity nothing vouches for. */
+  readonly complete: boolean;
 }
 
 export interface NpzSkipped {
@@ -25,6 +37,14 @@ export interface NpzArchive {
   /** Entries that are not usable arrays: other files, corrupt members, unsupported dtypes. */
   readonly skipped: readonly NpzSkipped[];
   get(name: string): Tensor;
+  /**
+   * At most `maxBytes` of a member's bytes (its .npy header first), inflating no more than that: a zip bomb
+   * (a megabyte that inflates to gigabytes) costs only the bytes asked for. The whole member, CRC-checked,
+   * when it fits.
+   */
+  head(name: string, maxBytes: number): NpzMemberHead;
+  /** A stored member's bytes in place (no copy, no CRC check), for reading ranges; undefined when deflated. */
+  storedBytes(name: string): Uint8Array | undefined;
 }
 
 export type TensorRole = 'input' | 'target' | 'weight';
@@ -33,6 +53,7 @@ interface Entry {
   fileName: string;
   method: number;
   flags: number;
+  crc: number;
   compressedSize: number;
   size: number;
   localOffset: number;
@@ -40,6 +61,25 @@ interface Entry {
 
 function corrupt(what: string): LensError {
   return new LensError('format', `not a valid .npz (zip) archive: ${what}`);
+}
+
+/** A member's file name for a message: as is when short and printable, else quoted and cut. */
+export function memberLabel(fileName: string): string {
+  const printable = [...fileName].every((c) => c.charCodeAt(0) >= 0x20 && c !== '\x7f');
+  return fileName.length <= 60 && printable ? fileName : quoteSnippet(fileName);
+}
+
+const hex32 = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
+
+/** NumPy (zipfile) raises BadZipFile "Bad CRC-32" here; a silently altered member would give a wrong loss. */
+function checkCrc(e: Entry, bytes: Uint8Array): void {
+  const computed = crc32(bytes);
+  if (computed !== e.crc) {
+    throw new LensError(
+      'format',
+      `member ${memberLabel(e.fileName)}: bad CRC-32 (stored ${hex32(e.crc)}, computed ${hex32(computed)}) — the archive is corrupt; re-save it`,
+    );
+  }
 }
 
 class Reader {
@@ -95,6 +135,7 @@ function readCentralDirectory(b: Uint8Array): Entry[] {
     if (p + 46 > end || r.u32(p) !== 0x02014b50) throw corrupt('bad central directory entry');
     const flags = r.u16(p + 8);
     const method = r.u16(p + 10);
+    const crc = r.u32(p + 16);
     let compressedSize = r.u32(p + 20);
     let size = r.u32(p + 24);
     const nameLen = r.u16(p + 28);
@@ -123,7 +164,7 @@ function readCentralDirectory(b: Uint8Array): Entry[] {
       }
       e += 4 + len;
     }
-    entries.push({ fileName, method, flags, compressedSize, size, localOffset });
+    entries.push({ fileName, method, flags, crc, compressedSize, size, localOffset });
     p += 46 + nameLen + extraLen + commentLen;
   }
   return entries;
@@ -131,16 +172,16 @@ function readCentralDirectory(b: Uint8Array): Entry[] {
 
 function memberData(b: Uint8Array, e: Entry): Uint8Array {
   const r = new Reader(b);
-  if (r.u32(e.localOffset) !== 0x04034b50) throw corrupt(`bad local header for ${e.fileName}`);
+  if (r.u32(e.localOffset) !== 0x04034b50) throw corrupt(`bad local header for ${memberLabel(e.fileName)}`);
   const start = e.localOffset + 30 + r.u16(e.localOffset + 26) + r.u16(e.localOffset + 28);
-  if (start + e.compressedSize > b.length) throw corrupt(`member ${e.fileName} runs past the end of the file — truncated?`);
+  if (start + e.compressedSize > b.length) throw corrupt(`member ${memberLabel(e.fileName)} runs past the end of the file — truncated?`);
   return b.subarray(start, start + e.compressedSize);
 }
 
 function checkMethod(e: Entry): void {
-  if (e.flags & 1) throw new LensError('format', `member ${e.fileName} is encrypted`);
+  if (e.flags & 1) throw new LensError('format', `member ${memberLabel(e.fileName)} is encrypted`);
   if (e.method !== 0 && e.method !== 8) {
-    throw new LensError('format', `member ${e.fileName} uses zip compression method ${e.method}; np.load reads only stored and deflated members`);
+    throw new LensError('format', `member ${memberLabel(e.fileName)} uses zip compression method ${e.method}; np.load reads only stored and deflated members`);
   }
 }
 
@@ -180,7 +221,7 @@ function memberHead(b: Uint8Array, e: Entry): Uint8Array {
     }
   } catch (err) {
     if (err instanceof LensError) throw err;
-    throw corrupt(`member ${e.fileName} does not inflate (${err instanceof Error ? err.message : String(err)})`);
+    throw corrupt(`member ${memberLabel(e.fileName)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
   }
   return joined();
 }
@@ -189,19 +230,58 @@ function memberBytes(b: Uint8Array, e: Entry): Uint8Array {
   checkMethod(e);
   const comp = memberData(b, e);
   if (e.method === 0) {
-    if (e.size !== e.compressedSize) throw corrupt(`stored member ${e.fileName} has mismatched sizes`);
+    if (e.size !== e.compressedSize) throw corrupt(`stored member ${memberLabel(e.fileName)} has mismatched sizes`);
+    checkCrc(e, comp);
     return comp;
   }
   // Deflate expands at most about 1032:1; a larger claim is a corrupt directory, not a reason to allocate.
-  if (e.size > comp.length * 1100 + 1024) throw corrupt(`member ${e.fileName} claims an impossible size`);
+  if (e.size > comp.length * 1100 + 1024) throw corrupt(`member ${memberLabel(e.fileName)} claims an impossible size`);
   let out: Uint8Array;
   try {
     out = inflateSync(comp, { out: new Uint8Array(e.size) });
   } catch (err) {
-    throw corrupt(`member ${e.fileName} does not inflate (${err instanceof Error ? err.message : String(err)})`);
+    throw corrupt(`member ${memberLabel(e.fileName)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
   }
-  if (out.length !== e.size) throw corrupt(`member ${e.fileName} inflates to ${out.length} of ${e.size} bytes`);
+  if (out.length !== e.size) throw corrupt(`member ${memberLabel(e.fileName)} inflates to ${out.length} of ${e.size} bytes`);
+  checkCrc(e, out);
   return out;
+}
+
+// Compressed bytes per push while inflating a prefix. Deflate expands at most about 1032:1, so the first
+// push yields at most about 4 MB whatever the stream holds; later pushes are sized from the ratio seen so
+// far, so that the last one overshoots the bytes asked for by little.
+const FIRST_STEP = 4 << 10;
+const MAX_STEP = 1 << 20;
+
+/** The first `maxBytes` of a member (all of it, CRC-checked, when that is no more than its size). */
+function memberPrefix(b: Uint8Array, e: Entry, maxBytes: number): NpzMemberHead {
+  if (maxBytes >= e.size) return { bytes: memberBytes(b, e), complete: true };
+  checkMethod(e);
+  const comp = memberData(b, e);
+  const want = Math.max(0, Math.floor(maxBytes));
+  if (e.method === 0) {
+    if (e.size !== e.compressedSize) throw corrupt(`stored member ${memberLabel(e.fileName)} has mismatched sizes`);
+    return { bytes: comp.subarray(0, want), complete: false };
+  }
+  const out = new Uint8Array(want);
+  let got = 0;
+  const inf = new Inflate((chunk) => {
+    const n = Math.min(chunk.length, want - got);
+    out.set(chunk.subarray(0, n), got);
+    got += n;
+  });
+  try {
+    for (let off = 0, step = FIRST_STEP; off < comp.length && got < want; ) {
+      inf.push(comp.subarray(off, off + step), off + step >= comp.length);
+      off += step;
+      const ratio = Math.max(1, got / off);
+      step = Math.min(MAX_STEP, Math.max(FIRST_STEP / 4, Math.ceil((want - got) / ratio)));
+    }
+  } catch (err) {
+    throw corrupt(`member ${memberLabel(e.fileName)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (got < want) throw corrupt(`member ${memberLabel(e.fileName)} inflates to ${got} of ${e.size} bytes`);
+  return { bytes: out, complete: false };
 }
 
 function stripNpy(fileName: string): string {
@@ -224,11 +304,11 @@ export function readNpz(bytes: Uint8Array, source?: string): NpzArchive {
   for (const e of entries) if (!e.fileName.endsWith('/')) byName.set(stripNpy(e.fileName), e);
   for (const [name, e] of byName) {
     if (!e.fileName.endsWith('.npy')) {
-      skipped.push({ name, error: new LensError('format', `member ${e.fileName} is not a .npy array`) });
+      skipped.push({ name, error: new LensError('format', `member ${memberLabel(e.fileName)} is not a .npy array`) });
       continue;
     }
     try {
-      members.push({ name, header: parseNpyHeader(memberHead(bytes, e)) });
+      members.push({ name, header: parseNpyHeader(memberHead(bytes, e)), size: e.size, deflated: e.method === 8 });
     } catch (err) {
       skipped.push({ name, error: aboutMember(err, e.fileName) });
     }
@@ -237,19 +317,41 @@ export function readNpz(bytes: Uint8Array, source?: string): NpzArchive {
     if (skipped.length > 0) throw src(skipped[0].error);
     throw src(new LensError('format', 'the .npz archive holds no arrays'));
   }
+  /** The entry of a usable member, or the error that says why there is none. */
+  const entry = (name: string): Entry => {
+    const key = byName.has(name) ? name : stripNpy(name);
+    const e = byName.get(key);
+    if (e === undefined) {
+      throw src(new LensError('option', `no member named ${name === memberLabel(name) ? `'${name}'` : memberLabel(name)}; members: ${describeMembers(archive)}`));
+    }
+    const bad = skipped.find((s) => s.name === key);
+    if (bad !== undefined) throw src(bad.error);
+    return e;
+  };
   const archive: NpzArchive = {
     members,
     skipped,
     get(name: string): Tensor {
-      const key = byName.has(name) ? name : stripNpy(name);
-      const e = byName.get(key);
-      if (e === undefined) {
-        throw src(new LensError('option', `no member named '${name}'; members: ${describeMembers(archive)}`));
-      }
-      const bad = skipped.find((s) => s.name === key);
-      if (bad !== undefined) throw src(bad.error);
+      const e = entry(name);
       try {
         return decodeNpy(memberBytes(bytes, e));
+      } catch (err) {
+        throw src(aboutMember(err, e.fileName));
+      }
+    },
+    head(name: string, maxBytes: number): NpzMemberHead {
+      const e = entry(name);
+      try {
+        return memberPrefix(bytes, e, maxBytes);
+      } catch (err) {
+        throw src(aboutMember(err, e.fileName));
+      }
+    },
+    storedBytes(name: string): Uint8Array | undefined {
+      const e = entry(name);
+      if (e.method !== 0) return undefined;
+      try {
+        return memberData(bytes, e);
       } catch (err) {
         throw src(aboutMember(err, e.fileName));
       }
@@ -261,12 +363,13 @@ export function readNpz(bytes: Uint8Array, source?: string): NpzArchive {
 /** Names the member in an error unless the message already does. */
 function aboutMember(err: unknown, fileName: string): LensError {
   const le = err instanceof LensError ? err : corrupt(String(err));
-  return le.message.includes(`member ${fileName}`) ? le : new LensError(le.kind, `member ${fileName}: ${le.message}`);
+  const name = memberLabel(fileName);
+  return le.message.includes(`member ${name}`) ? le : new LensError(le.kind, `member ${name}: ${le.message}`);
 }
 
 function describeMembers(a: { readonly members: readonly NpzMember[]; readonly skipped?: readonly NpzSkipped[] }): string {
-  const usable = a.members.map((m) => `${m.name} ${fmtShape(m.header.shape)} ${m.header.dtype}`);
-  const other = (a.skipped ?? []).map((s) => `${s.name} (not usable)`);
+  const usable = a.members.map((m) => `${memberLabel(m.name)} ${fmtShape(m.header.shape)} ${m.header.dtype}`);
+  const other = (a.skipped ?? []).map((s) => `${memberLabel(s.name)} (not usable)`);
   return [...usable, ...other].join(', ');
 }
 
@@ -306,9 +409,9 @@ export function resolveNpzMember(
   const hits = all.filter((n) => names.includes(n.toLowerCase()));
   if (hits.length === 1) return hits[0];
   const suggestion = hits[0] ?? guessMember(archive, role) ?? all[0];
-  const tail = `members: ${describeMembers(archive)} — name one as ${source}:${suggestion}`;
+  const tail = `members: ${describeMembers(archive)} — name one as ${source}:${memberLabel(suggestion)}`;
   if (hits.length > 1) {
-    throw new LensError('format', `${source}: several members named like ${ROLE_ARTICLE[role]} (${hits.join(', ')}); ${tail}`);
+    throw new LensError('format', `${source}: several members named like ${ROLE_ARTICLE[role]} (${hits.map(memberLabel).join(', ')}); ${tail}`);
   }
   throw new LensError('format', `${source}: no member named like ${ROLE_ARTICLE[role]} (${names.join(', ')}); ${tail}`);
 }

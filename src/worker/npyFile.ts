@@ -6,6 +6,7 @@ import { halfToFloat } from '../tensor/float16';
 import { splitMemberSpec } from '../tensor/load';
 import { parseNpyHeader, type NpyHeader } from '../tensor/npy';
 import { describeFsError } from './readTensorFile';
+import { openRegularFileSync } from './regularFile';
 
 export interface NpyFile {
   readonly path: string;
@@ -25,13 +26,14 @@ export function isNpyPath(p: string): boolean {
 
 export function openNpy(path: string): NpyFile {
   let fd: number;
+  let size: number;
   try {
-    fd = fs.openSync(path, 'r');
+    // Range reads need a regular file; a link to a device or a FIFO is refused before any read.
+    ({ fd, size } = openRegularFileSync(path));
   } catch (e) {
-    throw new LensError('io', `${path}: ${describeFsError(e)}`);
+    throw e instanceof LensError ? e.withSource(path) : new LensError('io', `${path}: ${describeFsError(e)}`);
   }
   try {
-    const size = fs.fstatSync(fd).size;
     const head = new Uint8Array(Math.min(size, 1 << 16));
     fs.readSync(fd, head, 0, head.length, 0);
     const header = parseNpyHeader(head);

@@ -1,15 +1,19 @@
 // Header and summary statistics of a tensor file for a hover, computed in a worker thread: a .npy is read
 // in pieces (whole up to the sampling threshold, else the sample that src/hover/files.ts documents); an
-// .npz up to the threshold is read whole and each member summarized.
+// .npz up to the threshold is read whole, and its members whole or sampled by their uncompressed sizes
+// (npzSampleBytes), never inflating more than that whatever the archive claims.
 import * as fs from 'node:fs';
 import { LensError } from '../errors';
-import { DEFAULT_SAMPLING, sampleRanges, type ArraySummary, type FileSummary, type SamplingPolicy } from '../hover/files';
-import { StatsAccumulator, tensorStats, type TensorStats } from '../hover/report';
+import {
+  DEFAULT_SAMPLING, npzSampleBytes, sampleRanges, type ArraySummary, type FileSummary, type MemberSample, type SamplingPolicy,
+} from '../hover/files';
+import { StatsAccumulator } from '../hover/report';
 import { splitMemberSpec } from '../tensor/load';
 import { decodeRawData, parseNpyHeader, type NpyHeader } from '../tensor/npy';
-import { readNpz } from '../tensor/npz';
+import { memberLabel, readNpz, type NpzArchive, type NpzMember } from '../tensor/npz';
 import { numel } from '../tensor/tensor';
 import { describeFsError } from './readTensorFile';
+import { openRegularFileSync } from './regularFile';
 
 /** Bytes per read while summarizing: bounds the worker's memory for a file read whole. */
 const PIECE_BYTES = 8 << 20;
@@ -85,40 +89,82 @@ function summarizeNpy(path: string, fd: number, size: number, policy: SamplingPo
   };
 }
 
-function summarizeNpz(path: string, member: string | undefined, size: number, policy: SamplingPolicy): FileSummary {
+/** Adds the values of raw item bytes to `acc` in pieces, so a large member costs no second copy. */
+function addRaw(acc: StatsAccumulator, bytes: Uint8Array, h: NpyHeader): void {
+  const piece = Math.max(h.itemSize, Math.floor(PIECE_BYTES / h.itemSize) * h.itemSize);
+  for (let off = 0; off < bytes.length; off += piece) acc.add(values(bytes.subarray(off, Math.min(bytes.length, off + piece)), h));
+}
+
+function memberTruncated(m: NpzMember, have: number, need: number): LensError {
+  return new LensError('format', `member ${memberLabel(`${m.name}.npy`)} holds ${have} of ${need} data bytes — truncated?`);
+}
+
+/** Statistics of one member: whole (CRC-checked) when `whole`, else the sample npzSampleBytes describes. */
+function memberStats(archive: NpzArchive, m: NpzMember, whole: boolean, policy: SamplingPolicy): Pick<ArraySummary, 'stats' | 'sampled'> {
+  const h = m.header;
+  const total = numel(h.shape);
+  const dataBytes = total * h.itemSize;
+  const acc = new StatsAccumulator();
+  if (whole) {
+    const data = archive.head(m.name, m.size).bytes.subarray(h.dataOffset);
+    if (data.length < dataBytes) throw memberTruncated(m, data.length, dataBytes);
+    addRaw(acc, data.subarray(0, dataBytes), h);
+    return { stats: acc.result() };
+  }
+  const sampleBytes = npzSampleBytes(policy);
+  const stored = archive.storedBytes(m.name);
+  let sampled: MemberSample;
+  if (stored !== undefined) {
+    // Stored bytes lie in the archive as they are: sample them like a large .npy file.
+    const data = stored.subarray(h.dataOffset);
+    if (data.length < dataBytes) throw memberTruncated(m, data.length, dataBytes);
+    const ranges = sampleRanges(dataBytes, h.itemSize, policy);
+    for (const [offset, length] of ranges) addRaw(acc, data.subarray(offset, offset + length), h);
+    const elements = ranges.reduce((n, [, length]) => n + length / h.itemSize, 0);
+    sampled = { layout: 'spaced', blocks: ranges.length, blockBytes: ranges[0][1], elements, totalElements: total, memberBytes: m.size };
+  } else {
+    const want = Math.min(dataBytes, Math.floor(sampleBytes / h.itemSize) * h.itemSize);
+    const data = archive.head(m.name, h.dataOffset + want).bytes.subarray(h.dataOffset);
+    if (data.length < want) throw memberTruncated(m, data.length, dataBytes);
+    addRaw(acc, data.subarray(0, want), h);
+    sampled = { layout: 'first', blocks: 1, blockBytes: want, elements: want / h.itemSize, totalElements: total, memberBytes: m.size };
+  }
+  return { stats: acc.result(), sampled };
+}
+
+function summarizeNpz(path: string, fd: number, member: string | undefined, size: number, policy: SamplingPolicy): FileSummary {
   if (size > policy.overBytes) {
-    // Members are compressed or at least not randomly addressable here, so a sample would mean reading
-    // (and inflating) the archive anyway; a hover does not do that.
+    // Reading the directory alone would need range reads through the zip structures; a hover does not.
     return { path, sizeBytes: size, kind: 'npz', arrays: [], moreArrays: 0, sampled: null, note: 'archive over 100 MB: members are not read for a hover' };
   }
-  let bytes: Uint8Array;
-  try {
-    const b = fs.readFileSync(path);
-    bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  } catch (e) {
-    throw new LensError('io', `${path}: ${describeFsError(e)}`);
-  }
-  const archive = readNpz(bytes, path);
+  // Read through the descriptor already checked to be a regular file of this size.
+  const archive = readNpz(readAt(fd, path, size, 0), path);
   const names = member !== undefined ? [member] : archive.members.map((m) => m.name);
   const arrays: ArraySummary[] = [];
+  // Uncompressed bytes this hover still reads whole, by the sizes the zip directory states (which also
+  // bound what inflating may produce).
+  let budget = policy.overBytes;
   for (const name of names.slice(0, MAX_MEMBERS)) {
     const m = archive.members.find((x) => x.name === name);
     if (m === undefined) {
       const skipped = archive.skipped.find((s) => s.name === name);
-      const error = skipped?.error.message ?? `no member named '${name}' (members: ${archive.members.map((x) => x.name).join(', ')})`;
+      const error = skipped?.error.message ?? `no member named ${name === memberLabel(name) ? `'${name}'` : memberLabel(name)} (members: ${archive.members.map((x) => memberLabel(x.name)).join(', ')})`;
       arrays.push({ name, shape: [], dtype: '?', descr: '?', fortranOrder: false, stats: null, error });
       continue;
     }
     const h = m.header;
-    let stats: TensorStats | null = null;
+    // A member no larger than its sample is read whole (and CRC-checked) for the same cost.
+    const whole = m.size <= budget || m.size <= h.dataOffset + npzSampleBytes(policy);
+    if (whole) budget = Math.max(0, budget - m.size);
+    let part: Pick<ArraySummary, 'stats' | 'sampled'> = { stats: null };
     let error: string | null = null;
     try {
-      stats = tensorStats(archive.get(name).data);
+      part = memberStats(archive, m, whole, policy);
     } catch (e) {
       if (!(e instanceof LensError)) throw e;
-      error = e.message;
+      error = e.withSource(path).message;
     }
-    arrays.push({ name, shape: h.shape, dtype: h.dtype, descr: h.descr, fortranOrder: h.fortranOrder, stats, error });
+    arrays.push({ name, shape: h.shape, dtype: h.dtype, descr: h.descr, fortranOrder: h.fortranOrder, stats: part.stats, error, ...(part.sampled ? { sampled: part.sampled } : {}) });
   }
   const k = archive.skipped.length;
   const skippedNote = member === undefined && k > 0 ? `${k} ${k === 1 ? 'entry' : 'entries'} not usable as an array` : null;
@@ -129,16 +175,10 @@ function summarizeNpz(path: string, member: string | undefined, size: number, po
 export function summarizeTensorFile(spec: string, policy: SamplingPolicy = DEFAULT_SAMPLING): FileSummary {
   const { path, member } = splitMemberSpec(spec);
   try {
-    let fd: number;
+    // A hovered path can name anything: a device or a FIFO would never end.
+    const { fd, size } = openRegularFileSync(path);
     try {
-      fd = fs.openSync(path, 'r');
-    } catch (e) {
-      throw new LensError('io', describeFsError(e));
-    }
-    try {
-      const st = fs.fstatSync(fd);
-      if (st.isDirectory()) throw new LensError('io', 'is a directory');
-      return path.toLowerCase().endsWith('.npz') ? summarizeNpz(path, member, st.size, policy) : summarizeNpy(path, fd, st.size, policy);
+      return path.toLowerCase().endsWith('.npz') ? summarizeNpz(path, fd, member, size, policy) : summarizeNpy(path, fd, size, policy);
     } finally {
       fs.closeSync(fd);
     }
