@@ -5,28 +5,38 @@ import { LensError } from '../errors';
 import { decodeTensorFile, findCompanionWeight, splitMemberSpec } from '../tensor/load';
 import type { TensorRole } from '../tensor/npz';
 import type { Tensor } from '../tensor/tensor';
+import { openRegularFileSync, type OpenedFile } from './regularFile';
 
 /** Largest file read whole; larger .npy files need the streaming engine. */
 const MAX_WHOLE_READ = 2 ** 31 - 1;
 
 function readBytes(path: string): Uint8Array {
-  let size: number;
+  // Only regular files: a link to /dev/zero or a FIFO given as an input would otherwise read for ever.
+  let opened: OpenedFile;
   try {
-    const st = fs.statSync(path);
-    if (st.isDirectory()) throw new LensError('io', `${path}: is a directory, expected a .npy, .npz or .json file`);
-    size = st.size;
+    opened = openRegularFileSync(path);
+  } catch (e) {
+    if (e instanceof LensError) throw new LensError(e.kind, `${path}: ${e.message}${/directory/.test(e.message) ? ', expected a .npy, .npz or .json file' : ''}`);
+    throw e;
+  }
+  try {
+    if (opened.size > MAX_WHOLE_READ) {
+      throw new LensError('io', `${path}: ${(opened.size / 2 ** 30).toFixed(1)} GiB is larger than one read allows (2 GiB) — slice it (e.g. one batch per file)`);
+    }
+    const out = new Uint8Array(opened.size);
+    let done = 0;
+    while (done < out.length) {
+      const n = fs.readSync(opened.fd, out, done, out.length - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    // A file that shrank while being read holds fewer bytes than fstat said: decode what is there.
+    return done === out.length ? out : out.subarray(0, done);
   } catch (e) {
     if (e instanceof LensError) throw e;
     throw new LensError('io', `${path}: ${describeFsError(e)}`);
-  }
-  if (size > MAX_WHOLE_READ) {
-    throw new LensError('io', `${path}: ${(size / 2 ** 30).toFixed(1)} GiB is larger than one read allows (2 GiB) — slice it (e.g. one batch per file)`);
-  }
-  try {
-    const buf = fs.readFileSync(path);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (e) {
-    throw new LensError('io', `${path}: ${describeFsError(e)}`);
+  } finally {
+    fs.closeSync(opened.fd);
   }
 }
 

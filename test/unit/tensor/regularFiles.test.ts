@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { encodeNpy } from '../../../src/tensor/npy';
 import { MAX_CLASS_NAMES_BYTES, readClassNamesBeside } from '../../../src/worker/classNames';
 import { closeNpy, openNpy } from '../../../src/worker/npyFile';
+import { readTensorFile } from '../../../src/worker/readTensorFile';
 import { readSmallRegularFile } from '../../../src/worker/regularFile';
 import { summarizeTensorFile } from '../../../src/worker/tensorSummary';
 
@@ -114,6 +115,18 @@ describe('regular files only', function () {
       const want = `${file}: is ${what}, not a regular file`;
       await cheap(() => assert.throws(() => summarizeTensorFile(file), (e: Error) => e.message === want));
       await cheap(() => assert.throws(() => closeNpy(openNpy(file)), (e: Error) => e.message === want));
+    }
+  });
+
+  it('whole-file reads (the CLI, JSON and .npz inputs) refuse /dev/zero and a FIFO instead of reading for ever', async function () {
+    if (!posix) this.skip();
+    const zeroJson = path.join(tmp, 'zero.json');
+    const fifoNpz = path.join(tmp, 'fifo.npz');
+    fs.symlinkSync('/dev/zero', zeroJson);
+    mkfifo(fifoNpz);
+    for (const [file, what] of [[zeroJson, 'a device'], [fifoNpz, 'a FIFO']]) {
+      const want = `${file}: is ${what}, not a regular file`;
+      await cheap(() => assert.throws(() => readTensorFile(file, 'input'), (e: Error) => e.message === want));
     }
   });
 });
