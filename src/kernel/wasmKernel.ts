@@ -65,6 +65,45 @@ export interface CeWasmKernel {
    * end. loss: f32, t: i32, both byte offsets. floor is rounded to float32 (pass a float32 value).
    */
   nextCandidate(loss: number, t: number, i0: number, end: number, ignoreIndex: number, floor: number): number;
+  /**
+   * Cross-entropy of rows [r0, r1) of float32 logits x [rows, C], row-major: logit (i, c) at byte
+   * x + 4 (i C + c) (classification [N, C]; class-last [B, T, V] as [B*T, V]). Same semantics, outputs
+   * and accumulators as ceIndexF32 with one element per row: t: i32 (rows); w: f32 (C) or 0; outLoss: f32
+   * (rows); outPred: i32 (rows) or 0; acc: f64 (ceAccLength(C)), added to; confusion: f64 (C, C) or 0,
+   * added to (C * C * 8 bytes: pass 0 for large C). `rows` is not read (it keeps ceIndexF32's signature).
+   * Returns -1, or the first row in [r0, r1) whose target is neither in [0, C) nor ignoreIndex; nothing
+   * is written then. One pass over each row's memory, SIMD across classes; any C >= 0. A row's loss bits
+   * and argmax do not depend on how [r0, r1) is split; calls on disjoint rows with their own acc and
+   * confusion may run concurrently. Logits may sit at any byte offset (4-byte aligned is faster).
+   * Ignored rows are read only for the argmax, and not at all when outPred is 0.
+   */
+  ceRowsF32(
+    x: number, t: number, w: number, C: number, rows: number, r0: number, r1: number, ignoreIndex: number,
+    labelSmoothing: number, outLoss: number, outPred: number, acc: number, confusion: number,
+  ): number;
+  /** ceRowsF32 on float16 logits (IEEE binary16 bit patterns; logit (i, c) at byte x + 2 (i C + c)), widened exactly while read. */
+  ceRowsF16: CeWasmKernel['ceRowsF32'];
+  /** ceRowsF32 on bfloat16 logits (the upper half of a float32; logit (i, c) at byte x + 2 (i C + c)). */
+  ceRowsBF16: CeWasmKernel['ceRowsF32'];
+  /**
+   * Widens n float16 or bfloat16 values at byte src (2 bytes each) to float32 at byte dst (4-byte aligned),
+   * exactly as the row kernels read them: float16 subnormals, infinities and NaN included (NaN payloads
+   * kept). The ranges must not overlap.
+   */
+  widenToF32(src: number, dst: number, n: number, dtype: 'float16' | 'bfloat16'): void;
+}
+
+/** Element types of the row kernels' logits. */
+export type CeRowDtype = 'float32' | 'float16' | 'bfloat16';
+
+/** Bytes per logit of a row kernel's input. */
+export function rowElementBytes(dtype: CeRowDtype): number {
+  return dtype === 'float32' ? 4 : 2;
+}
+
+/** The row kernel for a dtype. */
+export function ceRowsFor(k: CeWasmKernel, dtype: CeRowDtype): CeWasmKernel['ceRowsF32'] {
+  return dtype === 'float32' ? k.ceRowsF32 : dtype === 'float16' ? k.ceRowsF16 : k.ceRowsBF16;
 }
 
 // (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)): uses a late SIMD opcode, so engines
@@ -106,16 +145,23 @@ function wrap(instance: WebAssembly.Instance): CeWasmKernel {
   const ex = instance.exports;
   const ce = ex.ceIndexF32;
   const rb = ex.reservedBytes;
-  const { nextCandidate, ceIndexF32Blocked, toBlocks } = ex;
-  if (typeof ce !== 'function' || typeof rb !== 'function' || typeof nextCandidate !== 'function' || typeof ceIndexF32Blocked !== 'function' || typeof toBlocks !== 'function') {
-    throw new Error('not the cross-entropy kernel module: an export (ceIndexF32, ceIndexF32Blocked, toBlocks, nextCandidate, reservedBytes) is missing');
+  const { nextCandidate, ceIndexF32Blocked, toBlocks, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32 } = ex;
+  if (typeof ce !== 'function' || typeof rb !== 'function' || typeof nextCandidate !== 'function' || typeof ceIndexF32Blocked !== 'function' || typeof toBlocks !== 'function'
+    || typeof ceRowsF32 !== 'function' || typeof ceRowsF16 !== 'function' || typeof ceRowsBF16 !== 'function' || typeof widenToF32 !== 'function') {
+    throw new Error('not the cross-entropy kernel module: an export (ceIndexF32, ceIndexF32Blocked, toBlocks, nextCandidate, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32, reservedBytes) is missing');
   }
+  const widen = widenToF32 as (src: number, dst: number, n: number, dtype: number) => void;
   return {
     reservedBytes: (rb as () => number)(),
     ceIndexF32: ce as CeFn,
     ceIndexF32Blocked: ceIndexF32Blocked as CeFn,
     toBlocks: toBlocks as CeWasmKernel['toBlocks'],
     nextCandidate: nextCandidate as CeWasmKernel['nextCandidate'],
+    ceRowsF32: ceRowsF32 as CeFn,
+    ceRowsF16: ceRowsF16 as CeFn,
+    ceRowsBF16: ceRowsBF16 as CeFn,
+    // The module's dtype codes: 1 float16, 2 bfloat16.
+    widenToF32: (src, dst, n, dtype) => widen(src, dst, n, dtype === 'float16' ? 1 : 2),
   };
 }
 
@@ -159,6 +205,44 @@ export function warmUpCeKernel(k: CeWasmKernel, memory: WebAssembly.Memory, at =
     for (let r = 0; r < 10; r++) {
       new Float64Array(buf, acc, ceAccLength(C) + C * C).fill(0);
       k.ceIndexF32(x, t, wp, C, S, 0, S, -100, eps, loss, pred, acc, conf);
+    }
+  }
+}
+
+/**
+ * warmUpCeKernel for the row kernels: each variant (plain, weighted, label smoothing, both) of each dtype
+ * asked for, ten calls on 16 rows of 200 classes (about 1 ms per dtype), so that a long first call does
+ * not run in the baseline tier. Overwrites WARM_UP_BYTES at `at` like warmUpCeKernel.
+ */
+export function warmUpCeRows(k: CeWasmKernel, memory: WebAssembly.Memory, dtypes: readonly CeRowDtype[] = ['float32'], at = k.reservedBytes - WARM_UP_BYTES): void {
+  const C = 200;
+  const R = 16;
+  const x = at;
+  const t = x + R * C * 4;
+  const w = t + R * 4;
+  const loss = w + C * 4;
+  const pred = loss + R * 4;
+  const acc = pred + R * 4;
+  if (acc + ceAccLength(C) * 8 > at + WARM_UP_BYTES) throw new Error('row warm-up layout exceeds WARM_UP_BYTES');
+  const buf = memory.buffer;
+  const ts = new Int32Array(buf, t, R);
+  for (let i = 0; i < R; i++) ts[i] = i % 8 === 7 ? -100 : (i * 37) % C;
+  new Float32Array(buf, w, C).fill(1);
+  for (const dtype of dtypes) {
+    if (dtype === 'float32') {
+      const xs = new Float32Array(buf, x, R * C);
+      for (let i = 0; i < xs.length; i++) xs[i] = ((i * 7919) % 1000) / 100 - 5;
+    } else {
+      // 16-bit patterns of values in [-4, 4) for both float16 (0xc400..0x4400) and bfloat16.
+      const hs = new Uint16Array(buf, x, R * C);
+      for (let i = 0; i < hs.length; i++) hs[i] = dtype === 'float16' ? ((i * 7919) % 0x4400) | (i & 1 ? 0x8000 : 0) : 0x3f80 + ((i * 7919) % 0x100);
+    }
+    const fn = ceRowsFor(k, dtype);
+    for (const [wp, eps] of [[0, 0], [w, 0], [0, 0.1], [w, 0.1]]) {
+      for (let r = 0; r < 10; r++) {
+        new Float64Array(buf, acc, ceAccLength(C)).fill(0);
+        fn(x, t, wp, C, R, 0, R, -100, eps, loss, pred, acc, 0);
+      }
     }
   }
 }

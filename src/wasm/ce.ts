@@ -1,5 +1,7 @@
 // WebAssembly SIMD cross-entropy kernel (AssemblyScript) for float32 logits (C, S) and int32 class-index
-// targets: per-element loss, argmax and the UI's statistics in one streaming pass over the logits.
+// targets: per-element loss, argmax and the UI's statistics in one streaming pass over the logits. The row
+// kernels (ceRowsF32 / ceRowsF16 / ceRowsBF16, "Rows" below) do the same for logits [rows, C] whose
+// classes are contiguous.
 //
 // Memory: the module imports env.memory (shared between worker threads) and owns none of it: no data
 // segments, no allocator use, no shadow stack. reservedBytes() is the prefix the engine keeps free anyway.
@@ -26,6 +28,34 @@
 //   float64 port of the reference loops (src/kernel/crossEntropy.ts) using the host's Math.exp/Math.log,
 //   so NaN and Inf land exactly where PyTorch puts them. A -Inf logit elsewhere stays on the fast path
 //   (exp gives ~2^-125, nothing next to the sum's 1).
+//
+// Rows (logits [rows, C], row i's classes contiguous: classification [N, C], class-last [B, T, V] seen as
+// [B*T, V]; float32, or float16 / bfloat16 widened exactly while loaded). SIMD across the classes of one
+// row, one pass over the row's memory, O(C) per row whatever C (1 to 262144 tested):
+// - The row is read in blocks of RB = 256 logits, 16 per step (4 x f32x4). One reference r per row (all
+//   lanes), first the max of the row's first 64 logits. Per block: the lanes' sums of exp(x - r) in f32
+//   (the exp2c polynomial: degree 4, with class weights degree 5), the block's max (pmax) and, with label
+//   smoothing, sum_c w[c] (x[c] - shift) (shift = the first r; two f32 additions per term, then f64).
+// - At the end of a block: if its max exceeds r by more than RJUMP = 8, the block is redone against
+//   r' = that max (from L1: the block was just read) and the sums so far are scaled by exp(r - r') in f64.
+//   So every kept exp argument is at most 8 (the f32 rounding of x - r and of its product with log2 e
+//   stays near 1e-6 relative there), and a rescale, by at most e^-8, happens once per block at most and
+//   in f64: nothing compounds over a long rising row.
+//   The block's f32 sums are then added to f64 totals: an f32 sum spans 16 terms per lane, whatever C.
+// - log of the f64 total by logPos (float64, no tables); loss = w[t] ((r - x[t]) + log sum) in f64,
+//   stored as f32. Measured worst |loss - float64 reference| / max(1, |reference|) on adversarial rows
+//   (rising by 1e-5 to 100 per logit, staircases of 7.99 and 8.01 per block, one dominant logit among
+//   262143, offsets of 1e4, the polynomial's worst arguments), C up to 262144: 1.3e-6 unweighted; random
+//   rows ~1e-7 weighted (test/unit/wasm/ceRows.test.ts asserts 4e-6).
+// - Argmax: the first block whose max beats all earlier blocks holds the first max; it is found by
+//   scanning that block for the first logit equal to the max (ties keep the earlier class; -0 == +0).
+// - A row whose max is not finite (NaN is ignored by pmax but makes the sum NaN; +Inf; all -Inf), whose sum
+//   is NaN, or with label smoothing a non-finite shifted sum (a -Inf logit), is redone at once by the
+//   reference's float64 loops (slowRow: host Math.exp / Math.log, the reference's order), so it gets the
+//   reference's bits, as the (C, S) kernel's marked pixels do.
+// - Ignored rows: loss 0 and counted; their logits are read only for the argmax (pmax and a plain sum,
+//   whose NaN sends the row to the exact loops), and not at all when outPred is 0.
+// - A row's results depend on nothing but the row: any split of [r0, r1) gives the same bits.
 
 @external('env', 'exp') declare function jsExp(x: f64): f64;
 @external('env', 'log') declare function jsLog(x: f64): f64;
@@ -755,4 +785,596 @@ function slowPass(
       addF64(lossSumP + 2 * C8 + (<usize>pk << 3), 1);
     }
   }
+}
+
+// ====================================================================================================
+// Rows: logits [rows, C] with each row's C classes contiguous (classification [N, C]; class-last
+// [B, T, V] seen as [B*T, V]), as float32, float16 or bfloat16. See "Rows" in the header comment.
+
+// Element types of row logits (the dtype parameter of the row functions).
+const DT_F32: i32 = 0;
+const DT_F16: i32 = 1;
+const DT_BF16: i32 = 2;
+// Logits per block (a multiple of 16): the unit of the reference check, of the f64 flush of the sums and
+// of the argmax bookkeeping.
+const RB: i32 = 256;
+// A block whose max lies more than this above the row's reference moves the reference up to that max.
+const RJUMP: f64 = 8;
+// The max of a row's first SEED logits is its first reference.
+const SEED: i32 = 64;
+const FLT_MAX: f32 = 3.4028234663852886e38;
+
+// Results of rowPass: the reference r, sum_c exp(x[c] - r) in f64, the max (NaN ignored), the start of
+// the first block holding it, and with label smoothing sum_c w[c] (x[c] - shift) and the shift.
+let gRowR: f32 = 0;
+let gRowZ: f64 = 0;
+let gRowMax: f32 = 0;
+let gRowBlk: i32 = 0;
+let gRowU: f64 = 0;
+let gRowSh: f32 = 0;
+
+/**
+ * float16 bit patterns, sign-extended into i32 lanes, to float32, exactly (subnormals, infinities, NaN):
+ * the exponent and mantissa shifted into float32 position and scaled by 2^112 rebias the exponent (a half
+ * subnormal is a float32 subnormal there, and the product the normal it stands for).
+ */
+@inline function f16x4(h: v128): v128 {
+  const f = f32x4.mul(i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13), f32x4.splat(reinterpret<f32>(0x77800000)));
+  // Exponent 31 (infinity, NaN) lands at 2^16 and above: all exponent bits set, the mantissa kept.
+  const special = v128.and(f32x4.ge(f, f32x4.splat(65536.0)), i32x4.splat(0x7f800000));
+  return v128.or(v128.or(f, special), v128.and(h, i32x4.splat(i32.MIN_VALUE)));
+}
+
+/** One float16 bit pattern to float32, the same way. */
+@inline function f16x1(h: u32): f32 {
+  let b = reinterpret<u32>(reinterpret<f32>((h & 0x7fff) << 13) * reinterpret<f32>(0x77800000));
+  if (b >= 0x47800000) b |= 0x7f800000;
+  return reinterpret<f32>(b | ((h & 0x8000) << 16));
+}
+
+/** bfloat16 halves 0-3 (lo) or 4-7 (hi) of v as float32: the bits in the upper half of each lane. */
+@inline function bfLo(v: v128): v128 {
+  return i16x8.shuffle(i32x4.splat(0), v, 0, 8, 1, 9, 2, 10, 3, 11);
+}
+@inline function bfHi(v: v128): v128 {
+  return i16x8.shuffle(i32x4.splat(0), v, 4, 12, 5, 13, 6, 14, 7, 15);
+}
+
+/**
+ * Natural log of a positive normal z in float64 (AssemblyScript's Math.log would add lookup tables to
+ * the module's memory, which must stay empty): z = 2^k m with m in [sqrt(1/2), sqrt(2)),
+ * log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, the series to s^19 (remainder below 1e-16).
+ */
+function logPos(z: f64): f64 {
+  const bits = reinterpret<u64>(z);
+  const k = <i64>(bits - 0x3fe6a09e667f3bcd) >> 52;
+  const m = reinterpret<f64>(bits - (<u64>k << 52));
+  const s = (m - 1) / (m + 1);
+  const s2 = s * s;
+  let q: f64 = 1.0 / 19;
+  q = q * s2 + 1.0 / 17;
+  q = q * s2 + 1.0 / 15;
+  q = q * s2 + 1.0 / 13;
+  q = q * s2 + 1.0 / 11;
+  q = q * s2 + 1.0 / 9;
+  q = q * s2 + 1.0 / 7;
+  q = q * s2 + 1.0 / 5;
+  q = q * s2 + 1.0 / 3;
+  // ln 2 split in two so that k ln 2 is exact to double precision (hi has 32 significant bits).
+  const kf = <f64>k;
+  return kf * 6.93147180369123816490e-01 + (kf * 1.90821492927058770002e-10 + 2 * s * (1 + q * s2));
+}
+
+/** Logit c of the row at p as float32. */
+@inline function elemAt(p: usize, c: i32, DT: i32): f32 {
+  if (DT == DT_F32) return load<f32>(p + (<usize>c << 2));
+  const h = <u32>load<u16>(p + (<usize>c << 1));
+  return DT == DT_BF16 ? reinterpret<f32>(h << 16) : f16x1(h);
+}
+
+/** The 4 logits at q. */
+@inline function load4(q: usize, DT: i32): v128 {
+  if (DT == DT_F32) return v128.load(q);
+  const v = v128.load64_zero(q);
+  return DT == DT_BF16 ? bfLo(v) : f16x4(i32x4.extend_low_i16x8_s(v));
+}
+
+/** Vector k (0-3, a constant) of the 16 logits at q. */
+@inline function loadK(q: usize, k: i32, DT: i32): v128 {
+  if (DT == DT_F32) return v128.load(q + (<usize>k << 4));
+  const a = v128.load(q + (<usize>(k >> 1) << 4));
+  if (DT == DT_BF16) return k & 1 ? bfHi(a) : bfLo(a);
+  return f16x4(k & 1 ? i32x4.extend_high_i16x8_s(a) : i32x4.extend_low_i16x8_s(a));
+}
+
+/** Lanes [0, n) (n in 1..4) of the logits at q, -Inf in the others; reads nothing past them. */
+@inline function loadTail(q: usize, n: i32, DT: i32): v128 {
+  if (n >= 4) return load4(q, DT);
+  let v = f32x4.splat(-Infinity);
+  v = f32x4.replace_lane(v, 0, elemAt(q, 0, DT));
+  if (n > 1) v = f32x4.replace_lane(v, 1, elemAt(q, 1, DT));
+  if (n > 2) v = f32x4.replace_lane(v, 2, elemAt(q, 2, DT));
+  return v;
+}
+
+@inline function hmax(v: v128): f32 {
+  const a = f32x4.pmax(v, f32x4.shuffle(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(f32x4.pmax(a, f32x4.shuffle(a, a, 1, 0, 3, 2)), 0);
+}
+
+/**
+ * exp2c for the row kernel: rounding with 1.5 * 2^23 + 127 leaves n + 127 in the low bits, which shifted
+ * into the exponent field are 2^n (one integer addition less per vector).
+ */
+@inline function exp2r(y0: v128, DEG5: bool): v128 {
+  const y = f32x4.pmax(y0, f32x4.splat(-125.0));
+  const r = f32x4.add(y, f32x4.splat(12583039.0));
+  const f = f32x4.sub(y, f32x4.sub(r, f32x4.splat(12583039.0)));
+  let q: v128;
+  if (DEG5) {
+    q = f32x4.add(f32x4.mul(f32x4.splat(0.0013264715671539307), f), f32x4.splat(0.009671512991189957));
+    q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.05550733953714371));
+    q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.24022242426872253));
+    q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.6931470036506653));
+  } else {
+    q = f32x4.add(f32x4.mul(f32x4.splat(0.009582878090441227), f), f32x4.splat(0.05590643733739853));
+    q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.24024097621440887));
+    q = f32x4.add(f32x4.mul(q, f), f32x4.splat(0.6931241750717163));
+  }
+  q = f32x4.add(f32x4.mul(q, f), f32x4.splat(1.0));
+  return f32x4.mul(q, i32x4.shl(r, 23));
+}
+
+/** exp(v - r) for 4 logits (log2e: the splat of log2(e)). */
+@inline function expRel(v: v128, rv: v128, DEG5: bool): v128 {
+  return exp2r(f32x4.mul(f32x4.sub(v, rv), f32x4.splat(1.4426950408889634)), DEG5);
+}
+
+/** Max of the first n logits of the row at p (NaN ignored; -Inf when none). */
+@inline function seedMax(p: usize, n: i32, DT: i32): f32 {
+  const ES: usize = DT == DT_F32 ? 4 : 2;
+  let m0 = f32x4.splat(-Infinity), m1 = m0;
+  let c = 0;
+  for (; c + 8 <= n; c += 8) {
+    const q = p + <usize>c * ES;
+    m0 = f32x4.pmax(m0, loadK(q, 0, DT));
+    m1 = f32x4.pmax(m1, loadK(q, 1, DT));
+  }
+  for (; c < n; c += 4) m0 = f32x4.pmax(m0, loadTail(p + <usize>c * ES, min(4, n - c), DT));
+  return hmax(f32x4.pmax(m0, m1));
+}
+
+/** sum_c exp(x[c] - r) of the len logits at q, per lane (a block redone with a new reference). */
+function blockExpSum(q: usize, len: i32, r: f32, DT: i32, deg5: bool): v128 {
+  const ES: usize = DT == DT_F32 ? 4 : 2;
+  const rv = f32x4.splat(r);
+  const lanes = i32x4(0, 1, 2, 3);
+  let z = f32x4.splat(0);
+  let c = 0;
+  for (; c + 16 <= len; c += 16) {
+    const p = q + <usize>c * ES;
+    const e0 = expRel(loadK(p, 0, DT), rv, deg5);
+    const e1 = expRel(loadK(p, 1, DT), rv, deg5);
+    const e2 = expRel(loadK(p, 2, DT), rv, deg5);
+    const e3 = expRel(loadK(p, 3, DT), rv, deg5);
+    z = f32x4.add(z, f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3)));
+  }
+  for (; c < len; c += 4) {
+    const n = min(4, len - c);
+    const e = expRel(loadTail(q + <usize>c * ES, n, DT), rv, deg5);
+    z = f32x4.add(z, v128.and(e, i32x4.lt_s(lanes, i32x4.splat(n))));
+  }
+  return z;
+}
+
+/** The first c in [c0, c1) whose logit equals m (c0 if none). */
+@inline function firstEqual(p: usize, c0: i32, c1: i32, m: f32, DT: i32): i32 {
+  const ES: usize = DT == DT_F32 ? 4 : 2;
+  const mv = f32x4.splat(m);
+  let c = c0;
+  for (; c + 16 <= c1; c += 16) {
+    const q = p + <usize>c * ES;
+    const e0 = f32x4.eq(loadK(q, 0, DT), mv);
+    const e1 = f32x4.eq(loadK(q, 1, DT), mv);
+    const e2 = f32x4.eq(loadK(q, 2, DT), mv);
+    const e3 = f32x4.eq(loadK(q, 3, DT), mv);
+    if (v128.any_true(v128.or(v128.or(e0, e1), v128.or(e2, e3)))) {
+      return c + ctz(i32x4.bitmask(e0) | (i32x4.bitmask(e1) << 4) | (i32x4.bitmask(e2) << 8) | (i32x4.bitmask(e3) << 12));
+    }
+  }
+  for (; c < c1; c++) {
+    if (elemAt(p, c, DT) == m) return c;
+  }
+  return c0;
+}
+
+/**
+ * The reference loops for one row, float64 (src/kernel/crossEntropy.ts rowStats): max and NaN-first
+ * argmax into gMax and gArg; with exps also log(sum exp(x - max)) into gLogSum and, with smooth,
+ * sum_c w[c] log p[c] into gSmooth.
+ */
+function slowRow(p: usize, w: usize, C: i32, DT: i32, exps: bool, smooth: bool): void {
+  let mx: f64 = <f64>elemAt(p, 0, DT);
+  let am: i32 = 0;
+  for (let c = 1; c < C; c++) {
+    const v: f64 = <f64>elemAt(p, c, DT);
+    if (mx == mx && (v > mx || v != v)) {
+      mx = v;
+      am = c;
+    }
+  }
+  gMax = mx;
+  gArg = am;
+  if (!exps) return;
+  let ls: f64 = 0;
+  for (let c = 0; c < C; c++) ls += jsExp(<f64>elemAt(p, c, DT) - mx);
+  ls = jsLog(ls);
+  let sm: f64 = 0;
+  if (smooth) {
+    for (let c = 0; c < C; c++) {
+      const lp = <f64>elemAt(p, c, DT) - mx - ls;
+      sm += w ? lp * <f64>load<f32>(w + (<usize>c << 2)) : lp;
+    }
+  }
+  gLogSum = ls;
+  gSmooth = sm;
+}
+
+/**
+ * One row's pass over its logits (see "Rows" in the header): fills gRowR, gRowZ, gRowMax, gRowBlk and,
+ * with SMOOTH, gRowU and gRowSh. Results hold when gRowMax is finite and gRowZ (and gRowU) are.
+ */
+@inline function rowPass(p: usize, C: i32, w: usize, DT: i32, SMOOTH: bool, WEIGHTED: bool, DEG5: bool): void {
+  const ES: usize = DT == DT_F32 ? 4 : 2;
+  const zero = f32x4.splat(0);
+  const ninf = f32x4.splat(-Infinity);
+  const lanes = i32x4(0, 1, 2, 3);
+  let r = seedMax(p, min(C, SEED), DT);
+  // Seeds all -Inf (or NaN): a finite reference keeps x - r clear of -Inf - -Inf.
+  if (!(r >= -FLT_MAX)) r = -FLT_MAX;
+  const sh = f32x4.splat(r);
+  let rv = sh;
+  let zLo = zero, zHi = zero, uLo = zero, uHi = zero;
+  let gmax: f32 = -Infinity;
+  let gblk = 0;
+  for (let c0 = 0; c0 < C; c0 += RB) {
+    const c1 = min(C, c0 + RB);
+    // One accumulator each (fewer registers than one per vector: V8 has 16 for SIMD).
+    let z = zero;
+    let b = ninf;
+    let q = p + <usize>c0 * ES;
+    let c = c0;
+    const e16 = c0 + ((c1 - c0) & ~15);
+    for (; c < e16; c += 16) {
+      const v0 = loadK(q, 0, DT);
+      const v1 = loadK(q, 1, DT);
+      const v2 = loadK(q, 2, DT);
+      const v3 = loadK(q, 3, DT);
+      b = f32x4.pmax(b, f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)));
+      const e0 = expRel(v0, rv, DEG5);
+      const e1 = expRel(v1, rv, DEG5);
+      const e2 = expRel(v2, rv, DEG5);
+      const e3 = expRel(v3, rv, DEG5);
+      z = f32x4.add(z, f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3)));
+      if (SMOOTH) {
+        let u0 = f32x4.sub(v0, sh);
+        let u1 = f32x4.sub(v1, sh);
+        let u2 = f32x4.sub(v2, sh);
+        let u3 = f32x4.sub(v3, sh);
+        if (WEIGHTED) {
+          const wq = w + (<usize>c << 2);
+          u0 = f32x4.mul(u0, v128.load(wq));
+          u1 = f32x4.mul(u1, v128.load(wq, 16));
+          u2 = f32x4.mul(u2, v128.load(wq, 32));
+          u3 = f32x4.mul(u3, v128.load(wq, 48));
+        }
+        // Two f32 additions per term, then f64.
+        const a01 = f32x4.add(u0, u1);
+        const a23 = f32x4.add(u2, u3);
+        uLo = f64x2.add(uLo, f64x2.add(f64x2.promote_low_f32x4(a01), f64x2.promote_low_f32x4(a23)));
+        uHi = f64x2.add(uHi, f64x2.add(
+          f64x2.promote_low_f32x4(f32x4.shuffle(a01, a01, 2, 3, 2, 3)), f64x2.promote_low_f32x4(f32x4.shuffle(a23, a23, 2, 3, 2, 3))));
+      }
+      q += ES << 4;
+    }
+    // The row's last 1-15 logits, 4 at a time; lanes past the row count for nothing.
+    for (; c < c1; c += 4) {
+      const n = min(4, c1 - c);
+      const v = loadTail(q, n, DT);
+      const valid = i32x4.lt_s(lanes, i32x4.splat(n));
+      b = f32x4.pmax(b, v);
+      z = f32x4.add(z, v128.and(expRel(v, rv, DEG5), valid));
+      if (SMOOTH) {
+        let u = f32x4.sub(v, sh);
+        if (WEIGHTED) u = f32x4.mul(u, loadPartial(w + (<usize>c << 2), n));
+        u = v128.and(u, valid);
+        uLo = f64x2.add(uLo, f64x2.promote_low_f32x4(u));
+        uHi = f64x2.add(uHi, f64x2.promote_low_f32x4(f32x4.shuffle(u, u, 2, 3, 2, 3)));
+      }
+      q += ES << 2;
+    }
+    const bmax = hmax(b);
+    if (<f64>bmax > <f64>r + RJUMP) {
+      // The block's sums (possibly overflowed) are redone against its max; the sums so far rescaled in f64.
+      const f = f64x2.splat(jsExp(<f64>r - <f64>bmax));
+      zLo = f64x2.mul(zLo, f);
+      zHi = f64x2.mul(zHi, f);
+      r = bmax;
+      rv = f32x4.splat(r);
+      z = blockExpSum(p + <usize>c0 * ES, c1 - c0, r, DT, DEG5);
+    }
+    if (bmax > gmax) {
+      gmax = bmax;
+      gblk = c0;
+    }
+    zLo = f64x2.add(zLo, f64x2.promote_low_f32x4(z));
+    zHi = f64x2.add(zHi, f64x2.promote_low_f32x4(f32x4.shuffle(z, z, 2, 3, 2, 3)));
+  }
+  const zz = f64x2.add(zLo, zHi);
+  gRowZ = f64x2.extract_lane(zz, 0) + f64x2.extract_lane(zz, 1);
+  gRowR = r;
+  gRowMax = gmax;
+  gRowBlk = gblk;
+  if (SMOOTH) {
+    const uu = f64x2.add(uLo, uHi);
+    gRowU = f64x2.extract_lane(uu, 0) + f64x2.extract_lane(uu, 1);
+    gRowSh = f32x4.extract_lane(sh, 0);
+  }
+}
+
+/** The argmax alone (first max; the first NaN if any, by the exact loops). */
+@inline function rowArgmax(p: usize, C: i32, w: usize, DT: i32): i32 {
+  const ES: usize = DT == DT_F32 ? 4 : 2;
+  const ninf = f32x4.splat(-Infinity);
+  const lanes = i32x4(0, 1, 2, 3);
+  // A plain sum of the logits: NaN when one is NaN (or +Inf meets -Inf: the exact loops then decide).
+  let z = f32x4.splat(0);
+  let gmax: f32 = -Infinity;
+  let gblk = 0;
+  for (let c0 = 0; c0 < C; c0 += RB) {
+    const c1 = min(C, c0 + RB);
+    let b = ninf;
+    let q = p + <usize>c0 * ES;
+    let c = c0;
+    const e16 = c0 + ((c1 - c0) & ~15);
+    for (; c < e16; c += 16) {
+      const v0 = loadK(q, 0, DT);
+      const v1 = loadK(q, 1, DT);
+      const v2 = loadK(q, 2, DT);
+      const v3 = loadK(q, 3, DT);
+      b = f32x4.pmax(b, f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)));
+      z = f32x4.add(z, f32x4.add(f32x4.add(v0, v1), f32x4.add(v2, v3)));
+      q += ES << 4;
+    }
+    for (; c < c1; c += 4) {
+      const n = min(4, c1 - c);
+      const v = loadTail(q, n, DT);
+      b = f32x4.pmax(b, v);
+      z = f32x4.add(z, v128.and(v, i32x4.lt_s(lanes, i32x4.splat(n))));
+      q += ES << 2;
+    }
+    const bmax = hmax(b);
+    if (bmax > gmax) {
+      gmax = bmax;
+      gblk = c0;
+    }
+  }
+  if (v128.any_true(f32x4.ne(z, z))) {
+    slowRow(p, w, C, DT, false, false);
+    return gArg;
+  }
+  return firstEqual(p, gblk, min(C, gblk + RB), gmax, DT);
+}
+
+/** The first row in [r0, r1) whose target is neither in [0, C) nor ignoreIndex, or -1. */
+function firstBadRow(t: usize, C: i32, r0: i32, r1: i32, ignoreIndex: i32): i32 {
+  for (let i = r0; i < r1; i++) {
+    const tc = load<i32>(t + (<usize>i << 2));
+    if (tc != ignoreIndex && <u32>tc >= <u32>C) return i;
+  }
+  return -1;
+}
+
+@inline function rowsBody(
+  x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ignoreIndex: i32, eps: f64,
+  outLoss: usize, outPred: usize, acc: usize, confusion: usize, DT: i32, SMOOTH: bool, WEIGHTED: bool,
+): i32 {
+  const ES: usize = DT == DT_F32 ? 4 : 2;
+  const rowBytes: usize = <usize>C * ES;
+  const C8: usize = <usize>C << 3;
+  const lossSumP: usize = acc + 64;
+  const countP: usize = lossSumP + C8;
+  const predP: usize = countP + C8;
+  const ignP: usize = predP + C8;
+  let W: f64 = 0;
+  if (SMOOTH) {
+    if (WEIGHTED) {
+      for (let c = 0; c < C; c++) W += <f64>load<f32>(w + (<usize>c << 2));
+    } else {
+      W = <f64>C;
+    }
+  }
+  const mix: f64 = eps / <f64>C;
+  let num: f64 = 0, den: f64 = 0, nllSum: f64 = 0, smSum: f64 = 0;
+  let nIgn = 0, nNan = 0, nInf = 0, nCorrect = 0;
+  for (let i = r0; i < r1; i++) {
+    const p = x + <usize>i * rowBytes;
+    const tc = load<i32>(t + (<usize>i << 2));
+    if (tc == ignoreIndex) {
+      // PyTorch's loss there is 0 (the smoothing term masked, times eps / C); the logits only matter for
+      // the argmax.
+      nIgn++;
+      store<f32>(outLoss + (<usize>i << 2), 0);
+      if (outPred) store<i32>(outPred + (<usize>i << 2), rowArgmax(p, C, w, DT));
+      continue;
+    }
+    const wt: f64 = WEIGHTED ? <f64>load<f32>(w + (<usize>tc << 2)) : 1.0;
+    rowPass(p, C, w, DT, SMOOTH, WEIGHTED, WEIGHTED);
+    let nll: f64, loss: f64, pk: i32;
+    let sm: f64 = 0;
+    let ok = gRowMax > -Infinity && gRowMax < Infinity && gRowZ == gRowZ;
+    if (SMOOTH) ok = ok && gRowU - gRowU == 0;
+    if (ok) {
+      pk = firstEqual(p, gRowBlk, min(C, gRowBlk + RB), gRowMax, DT);
+      const ls = logPos(gRowZ);
+      // -log p[t] = (r - x[t]) + log sum_c exp(x[c] - r)
+      nll = wt * ((<f64>gRowR - <f64>elemAt(p, tc, DT)) + ls);
+      loss = nll;
+      if (SMOOTH) {
+        // -sum_c w[c] log p[c] = W (r - shift + log sum) - sum_c w[c] (x[c] - shift)
+        sm = W * ((<f64>gRowR - <f64>gRowSh) + ls) - gRowU;
+        loss = (1 - eps) * nll + sm * mix;
+      }
+    } else {
+      // NaN, +Inf, all -Inf, or with label smoothing a -Inf logit: the reference's loops, in float64.
+      slowRow(p, w, C, DT, true, SMOOTH);
+      pk = gArg;
+      nll = -wt * (<f64>elemAt(p, tc, DT) - gMax - gLogSum);
+      loss = nll;
+      if (SMOOTH) {
+        sm = -gSmooth;
+        loss = (1 - eps) * nll + -gSmooth * (eps / <f64>C);
+      }
+    }
+    store<f32>(outLoss + (<usize>i << 2), <f32>loss);
+    if (outPred) store<i32>(outPred + (<usize>i << 2), pk);
+    num += loss;
+    den += wt;
+    nllSum += nll;
+    smSum += sm;
+    nNan += <i32>(loss != loss);
+    nInf += <i32>(abs(loss) == Infinity);
+    nCorrect += <i32>(pk == tc);
+    addF64(lossSumP + (<usize>tc << 3), loss);
+    addF64(countP + (<usize>tc << 3), 1);
+    addF64(predP + (<usize>pk << 3), 1);
+    if (confusion) addF64(confusion + ((<usize>tc * <usize>C + <usize>pk) << 3), 1);
+  }
+  addF64(acc, num);
+  addF64(acc + 8, den);
+  addF64(acc + 16, nllSum);
+  if (SMOOTH) addF64(acc + 24, smSum);
+  addF64(acc + 32, <f64>nIgn);
+  addF64(acc + 40, <f64>nNan);
+  addF64(acc + 48, <f64>nInf);
+  addF64(acc + 56, <f64>nCorrect);
+  if (<u32>ignoreIndex < <u32>C && nIgn) addF64(ignP + (<usize>ignoreIndex << 3), <f64>nIgn);
+  return -1;
+}
+
+// One function per element type and variant, each with its constants folded in.
+function rowsF32(x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ii: i32, eps: f64, oL: usize, oP: usize, acc: usize, cf: usize): i32 {
+  return rowsBody(x, t, 0, C, r0, r1, ii, 0, oL, oP, acc, cf, DT_F32, false, false);
+}
+function rowsF32W(x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ii: i32, eps: f64, oL: usize, oP: usize, acc: usize, cf: usize): i32 {
+  return rowsBody(x, t, w, C, r0, r1, ii, 0, oL, oP, acc, cf, DT_F32, false, true);
+}
+function rowsF32S(x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ii: i32, eps: f64, oL: usize, oP: usize, acc: usize, cf: usize): i32 {
+  return rowsBody(x, t, 0, C, r0, r1, ii, eps, oL, oP, acc, cf, DT_F32, true, false);
+}
+function rowsF32SW(x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ii: i32, eps: f64, oL: usize, oP: usize, acc: usize, cf: usize): i32 {
+  return rowsBody(x, t, w, C, r0, r1, ii, eps, oL, oP, acc, cf, DT_F32, true, true);
+}
+function rowsF16(x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ii: i32, eps: f64, oL: usize, oP: usize, acc: usize, cf: usize): i32 {
+  return rowsBody(x, t, 0, C, r0, r1, ii, 0, oL, oP, acc, cf, DT_F16, false, false);
+}
+function rowsF16W(x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ii: i32, eps: f64, oL: usize, oP: usize, acc: usize, cf: usize): i32 {
+  return rowsBody(x, t, w, C, r0, r1, ii, 0, oL, oP, acc, cf, DT_F16, false, true);
+}
+function rowsF16S(x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ii: i32, eps: f64, oL: usize, oP: usize, acc: usize, cf: usize): i32 {
+  return rowsBody(x, t, 0, C, r0, r1, ii, eps, oL, oP, acc, cf, DT_F16, true, false);
+}
+function rowsF16SW(x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ii: i32, eps: f64, oL: usize, oP: usize, acc: usize, cf: usize): i32 {
+  return rowsBody(x, t, w, C, r0, r1, ii, eps, oL, oP, acc, cf, DT_F16, true, true);
+}
+function rowsBF16(x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ii: i32, eps: f64, oL: usize, oP: usize, acc: usize, cf: usize): i32 {
+  return rowsBody(x, t, 0, C, r0, r1, ii, 0, oL, oP, acc, cf, DT_BF16, false, false);
+}
+function rowsBF16W(x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ii: i32, eps: f64, oL: usize, oP: usize, acc: usize, cf: usize): i32 {
+  return rowsBody(x, t, w, C, r0, r1, ii, 0, oL, oP, acc, cf, DT_BF16, false, true);
+}
+function rowsBF16S(x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ii: i32, eps: f64, oL: usize, oP: usize, acc: usize, cf: usize): i32 {
+  return rowsBody(x, t, 0, C, r0, r1, ii, eps, oL, oP, acc, cf, DT_BF16, true, false);
+}
+function rowsBF16SW(x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ii: i32, eps: f64, oL: usize, oP: usize, acc: usize, cf: usize): i32 {
+  return rowsBody(x, t, w, C, r0, r1, ii, eps, oL, oP, acc, cf, DT_BF16, true, true);
+}
+
+function ceRows(
+  x: usize, t: usize, w: usize, C: i32, r0: i32, r1: i32, ignoreIndex: i32, eps: f64,
+  outLoss: usize, outPred: usize, acc: usize, confusion: usize, DT: i32,
+): i32 {
+  if (r1 <= r0) return -1;
+  if (C < 1) return noClasses(t, r0, r1, ignoreIndex, outLoss, outPred, acc);
+  // Targets first: a bad one returns before anything is written.
+  const bad = firstBadRow(t, C, r0, r1, ignoreIndex);
+  if (bad >= 0) return bad;
+  const v = (eps > 0 ? 2 : 0) + (w ? 1 : 0);
+  if (DT == DT_F32) {
+    if (v == 0) return rowsF32(x, t, w, C, r0, r1, ignoreIndex, eps, outLoss, outPred, acc, confusion);
+    if (v == 1) return rowsF32W(x, t, w, C, r0, r1, ignoreIndex, eps, outLoss, outPred, acc, confusion);
+    if (v == 2) return rowsF32S(x, t, w, C, r0, r1, ignoreIndex, eps, outLoss, outPred, acc, confusion);
+    return rowsF32SW(x, t, w, C, r0, r1, ignoreIndex, eps, outLoss, outPred, acc, confusion);
+  }
+  if (DT == DT_F16) {
+    if (v == 0) return rowsF16(x, t, w, C, r0, r1, ignoreIndex, eps, outLoss, outPred, acc, confusion);
+    if (v == 1) return rowsF16W(x, t, w, C, r0, r1, ignoreIndex, eps, outLoss, outPred, acc, confusion);
+    if (v == 2) return rowsF16S(x, t, w, C, r0, r1, ignoreIndex, eps, outLoss, outPred, acc, confusion);
+    return rowsF16SW(x, t, w, C, r0, r1, ignoreIndex, eps, outLoss, outPred, acc, confusion);
+  }
+  if (v == 0) return rowsBF16(x, t, w, C, r0, r1, ignoreIndex, eps, outLoss, outPred, acc, confusion);
+  if (v == 1) return rowsBF16W(x, t, w, C, r0, r1, ignoreIndex, eps, outLoss, outPred, acc, confusion);
+  if (v == 2) return rowsBF16S(x, t, w, C, r0, r1, ignoreIndex, eps, outLoss, outPred, acc, confusion);
+  return rowsBF16SW(x, t, w, C, r0, r1, ignoreIndex, eps, outLoss, outPred, acc, confusion);
+}
+
+/**
+ * Cross-entropy of rows [r0, r1) of float32 logits x [rows, C] (row i's classes at x + 4 (i C + c)).
+ * t: i32 (rows); w: f32 (C) or 0; outLoss: f32 (rows); outPred: i32 (rows) or 0; acc: f64 accumulators
+ * as ceIndexF32's (8 + 4C), added to; confusion: f64 (C, C) [target * C + predicted] or 0, added to.
+ * rows is not read (the signature matches ceIndexF32's). Returns -1, or the first row in [r0, r1) whose
+ * target is neither in [0, C) nor ignoreIndex; nothing is written then.
+ */
+export function ceRowsF32(
+  x: usize, t: usize, w: usize, C: i32, rows: i32, r0: i32, r1: i32, ignoreIndex: i32, labelSmoothing: f64,
+  outLoss: usize, outPred: usize, acc: usize, confusion: usize,
+): i32 {
+  return ceRows(x, t, w, C, r0, r1, ignoreIndex, labelSmoothing, outLoss, outPred, acc, confusion, DT_F32);
+}
+
+/** ceRowsF32 on float16 logits (IEEE binary16 bit patterns, 2 bytes each, row i at x + 2 i C). */
+export function ceRowsF16(
+  x: usize, t: usize, w: usize, C: i32, rows: i32, r0: i32, r1: i32, ignoreIndex: i32, labelSmoothing: f64,
+  outLoss: usize, outPred: usize, acc: usize, confusion: usize,
+): i32 {
+  return ceRows(x, t, w, C, r0, r1, ignoreIndex, labelSmoothing, outLoss, outPred, acc, confusion, DT_F16);
+}
+
+/** ceRowsF32 on bfloat16 logits (the upper 16 bits of a float32, 2 bytes each, row i at x + 2 i C). */
+export function ceRowsBF16(
+  x: usize, t: usize, w: usize, C: i32, rows: i32, r0: i32, r1: i32, ignoreIndex: i32, labelSmoothing: f64,
+  outLoss: usize, outPred: usize, acc: usize, confusion: usize,
+): i32 {
+  return ceRows(x, t, w, C, r0, r1, ignoreIndex, labelSmoothing, outLoss, outPred, acc, confusion, DT_BF16);
+}
+
+/**
+ * Widens n float16 (dtype 1) or bfloat16 (dtype 2) values at src (2 bytes each) to float32 at dst, exactly
+ * as the row kernels read them (float16: subnormals, infinities and NaN included). The ranges must not
+ * overlap. Other dtypes: nothing happens.
+ */
+export function widenToF32(src: usize, dst: usize, n: i32, dtype: i32): void {
+  if (dtype == DT_F16) widen(src, dst, n, DT_F16);
+  else if (dtype == DT_BF16) widen(src, dst, n, DT_BF16);
+}
+
+@inline function widen(src: usize, dst: usize, n: i32, DT: i32): void {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const q = src + (<usize>i << 1);
+    const d = dst + (<usize>i << 2);
+    v128.store(d, loadK(q, 0, DT));
+    v128.store(d, loadK(q, 1, DT), 16);
+  }
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), elemAt(src, i, DT));
 }

@@ -135,3 +135,60 @@ export function rng(seed: number): () => number {
     return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+export type RowDtype = 'float32' | 'float16' | 'bfloat16';
+
+export interface RowCase {
+  C: number;
+  R: number;
+  dtype: RowDtype;
+  /** [R, C] logits as the reference reads them (for float16 / bfloat16: the widened values of `bits`). */
+  x: Float32Array;
+  /** float16 / bfloat16 bit patterns [R, C]; null for float32. */
+  bits: Uint16Array | null;
+  t: Int32Array;
+  w: Float32Array | null;
+  ignoreIndex: number;
+  labelSmoothing: number;
+}
+
+/**
+ * Copies a row case into the arena and runs one row-kernel call on [r0, r1); outputs are copied out. The
+ * logits start `shift` bytes past a 64-byte boundary (any offset: rows of 2-byte logits sit at odd
+ * multiples of 2 anyway).
+ */
+export function runRows(a: Arena, k: RowCase, r0: number, r1: number, opts: { pred?: boolean; confusion?: boolean; shift?: number } = {}): CeOutputs {
+  a.reset();
+  const { C, R } = k;
+  const eb = k.dtype === 'float32' ? 4 : 2;
+  const shift = opts.shift ?? 4 * ((C * 7 + R) % 16);
+  const xAt = a.alloc(C * R * eb + 64) + shift;
+  const tAt = a.alloc(R * 4);
+  const wAt = k.w ? a.alloc(C * 4) : 0;
+  const lossAt = a.alloc(R * 4);
+  const predAt = a.alloc(R * 4);
+  const accAt = a.alloc(ceAccLength(C) * 8);
+  const withConf = opts.confusion !== false;
+  const confAt = withConf ? a.alloc(C * C * 8) : 0;
+  writeBytes(a, xAt, k.dtype === 'float32' ? new Uint8Array(k.x.buffer, k.x.byteOffset, k.x.byteLength) : new Uint8Array((k.bits as Uint16Array).buffer, (k.bits as Uint16Array).byteOffset, (k.bits as Uint16Array).byteLength));
+  a.i32(tAt, R).set(k.t);
+  if (k.w) a.f32(wAt, C).set(k.w);
+  a.f32(lossAt, R).fill(-12345);
+  a.i32(predAt, R).fill(-7);
+  a.f64(accAt, ceAccLength(C)).fill(0);
+  if (withConf) a.f64(confAt, C * C).fill(0);
+  const withPred = opts.pred !== false;
+  const fn = k.dtype === 'float32' ? a.kernel.ceRowsF32 : k.dtype === 'float16' ? a.kernel.ceRowsF16 : a.kernel.ceRowsBF16;
+  const ret = fn(xAt, tAt, wAt, C, R, r0, r1, k.ignoreIndex, k.labelSmoothing, lossAt, withPred ? predAt : 0, accAt, confAt);
+  return {
+    ret,
+    loss: a.f32(lossAt, R).slice(),
+    pred: a.i32(predAt, R).slice(),
+    acc: a.f64(accAt, ceAccLength(C)).slice(),
+    confusion: withConf ? a.f64(confAt, C * C).slice() : new Float64Array(0),
+  };
+}
+
+function writeBytes(a: Arena, at: number, bytes: Uint8Array): void {
+  new Uint8Array(a.memory.buffer, at, bytes.length).set(bytes);
+}
