@@ -1,0 +1,64 @@
+// The engine's request, result and option types, apart from the Engine class so that the modules that
+// plan, stage, schedule and assemble a computation can name them (src/worker/engine.ts re-exports them).
+import type { LossOptions, LossResult, LossStats } from '../kernel/types';
+import type { Tensor } from '../tensor/tensor';
+
+export type TensorSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'tensor'; readonly tensor: Tensor; readonly label?: string };
+
+export interface EngineRequest {
+  readonly input: TensorSource;
+  readonly target: TensorSource;
+  readonly weight?: TensorSource | null;
+  readonly posWeight?: TensorSource | null;
+  readonly options?: Partial<LossOptions>;
+  readonly topK?: number;
+  /** Writes the unreduced loss (float32 .npy) here; streamed block by block for large inputs. */
+  readonly outFile?: string;
+}
+
+export interface ComputeControls {
+  readonly signal?: AbortSignal;
+  /** Fraction done in [0, 1]. */
+  readonly onProgress?: (fraction: number) => void;
+}
+
+export interface EngineResult {
+  readonly options: LossOptions;
+  readonly value: number | null;
+  readonly lossShape: readonly number[];
+  readonly numerator: number;
+  readonly denominator: number;
+  readonly targetKind: LossResult['targetKind'];
+  readonly stats: LossStats;
+  /** The unreduced loss, predictions and targets; null when the input streamed (too large to keep). */
+  readonly maps: {
+    readonly loss: Float32Array | Float64Array;
+    readonly predicted: Int32Array;
+    readonly targetClass: Int32Array;
+    readonly ignored: Uint8Array;
+  } | null;
+  readonly input: { readonly shape: readonly number[]; readonly dtype: string };
+  readonly target: { readonly shape: readonly number[]; readonly dtype: string };
+  readonly engine: 'wasm-simd' | 'typescript';
+  readonly workers: number;
+  readonly streamed: boolean;
+  /** The input files were still in the working memory from the previous request and were not read again. */
+  readonly reusedInput: boolean;
+}
+
+export interface EngineOptions {
+  /** Largest number of worker threads (default: available cores). */
+  readonly maxWorkers?: number;
+  /** dist/ folder holding worker.js and ce.wasm (default: this bundle's folder). */
+  readonly distDir?: string;
+  /** Logits larger than this stream from disk in blocks (default 1 GiB). */
+  readonly inMemoryBytes?: number;
+  /** Logits per streamed block (default 64 MiB). */
+  readonly blockBytes?: number;
+  /** Force the pure-TypeScript path (tests, benchmarks). */
+  readonly disableWasm?: boolean;
+  /** Heap limit per worker in MiB (tests use a small one to provoke out-of-memory). */
+  readonly workerHeapMb?: number;
+  /** Test hook: awaited before each piece of a fast request's block is read (to hold reads back). */
+  readonly beforePieceRead?: (block: number, piece: number) => Promise<void> | undefined;
+}

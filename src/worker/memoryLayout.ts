@@ -1,0 +1,158 @@
+// The fast path's shared-memory layout: how a problem is cut into blocks (streamed inputs), pieces (reads)
+// and jobs, and where each block's logits, targets, outputs and accumulators sit in the wasm memory. A pure
+// function of the plan and the engine's settings.
+import { LensError, fmtShape } from '../errors';
+import { blockedLength, ceAccLength } from '../kernel/wasmKernel';
+import type { FastPlan } from './fastPlan';
+
+/** Logits per fast job: small enough for prompt cancellation and progress, large enough to amortize. */
+export const FAST_JOB_LOGITS = 1 << 22;
+/** Samples smaller than this are read (or copied) several at a time. */
+const LOAD_UNIT_BYTES = 8 << 20;
+/**
+ * Samples of at least this many pixels from files are kept in the kernel's 16-pixel block layout: the
+ * kernel then reads memory in order (~1.6 instead of ~2.5 ns per logit on large images). Smaller ones stay
+ * in rows (the padding of a last partial block would cost more than the layout saves).
+ */
+const BLOCKED_MIN_PIXELS = 64;
+
+/** Part of one block's input read at once: samples [n0, n1) of the block, class rows [c0, c1) of each. */
+export interface Piece {
+  readonly n0: number;
+  readonly n1: number;
+  readonly c0: number;
+  readonly c1: number;
+}
+
+/** Byte offsets of one staging region: a block's logits, targets, loss and predictions, job accumulators. */
+export interface Region {
+  readonly x: number;
+  readonly t: number;
+  readonly loss: number;
+  readonly pred: number;
+  readonly acc: number;
+}
+
+export interface FastLayout {
+  /** The input is larger than the in-memory budget and is read block by block. */
+  readonly streamed: boolean;
+  readonly blockSamples: number;
+  /** Pixels per job within a sample (a multiple of 16), jobs per sample and at most per block. */
+  readonly jobPixels: number;
+  readonly jobsPerSample: number;
+  readonly jobsPerBlock: number;
+  /** Float64 elements per job accumulator and per worker's confusion counts (padded to 128 bytes). */
+  readonly accLen: number;
+  readonly confLen: number;
+  /** Byte offsets of the class weights and of the workers' confusion counts. */
+  readonly wOff: number;
+  readonly confOff: number;
+  /** Classification rows (S = 1), stored transposed per block. */
+  readonly rows: boolean;
+  /** Logits kept in the kernel's 16-pixel block layout (through the staging areas `stage`). */
+  readonly blocked: boolean;
+  /** Bytes of one sample's logits in the memory. */
+  readonly xSample: number;
+  readonly regions: readonly Region[];
+  /** Two staging areas for rows read from disk before their relayout into blocks (blocked only). */
+  readonly stage: readonly number[];
+  /** Bytes and wasm pages the layout needs. */
+  readonly top: number;
+  readonly pages: number;
+  /** Blocks of samples [b0, b1), the pieces each is read in, and the number of the first piece of each. */
+  readonly blocks: ReadonlyArray<readonly [number, number]>;
+  readonly blockPieces: ReadonlyArray<readonly Piece[]>;
+  readonly pieceBase: readonly number[];
+}
+
+export interface LayoutSettings {
+  /** Workers (each gets its own confusion counts). */
+  readonly workers: number;
+  /** Bytes at the start of the memory that hold the kernel's static data. */
+  readonly reservedBytes: number;
+  readonly inMemoryBytes?: number;
+  readonly blockBytes?: number;
+}
+
+export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout {
+  const { N, C, S } = plan;
+  const logitBytes = N * C * S * 4;
+  const streamed = logitBytes > (settings.inMemoryBytes ?? 1 << 30);
+  if (streamed && plan.input.kind !== 'file') {
+    throw new LensError('io', `input of ${(logitBytes / 2 ** 30).toFixed(1)} GiB is too large to compute in memory`);
+  }
+  const perSample = C * S * 4;
+  const blockSamples = streamed ? Math.max(1, Math.floor((settings.blockBytes ?? 64 << 20) / perSample)) : N;
+  if (streamed && perSample > 1.5 * 2 ** 30) {
+    throw new LensError('io', `one sample of ${fmtShape(plan.inputShape)} is ${(perSample / 2 ** 30).toFixed(1)} GiB; the stream reads whole samples — split the file along a spatial axis`);
+  }
+  const W = settings.workers;
+  // Equal pixel ranges per sample (multiples of 16, the kernel's vector width) so workers finish together.
+  const perSampleJobs = Math.max(1, Math.ceil((S * C) / FAST_JOB_LOGITS));
+  const jobPixels = Math.min(S, Math.ceil(S / perSampleJobs / 16) * 16);
+  const jobsPerSample = Math.ceil(S / jobPixels);
+  const jobsPerBlock = blockSamples * jobsPerSample;
+  // Each job's accumulators and each worker's confusion counts on cache lines of their own (128 bytes,
+  // two lines, for the adjacent-line prefetcher): workers writing neighbouring bytes would otherwise pass
+  // the shared line back and forth on every update.
+  const accLen = Math.ceil(ceAccLength(C) / 16) * 16;
+  const confLen = Math.ceil((C * C) / 16) * 16;
+
+  // Layout of the shared memory (byte offsets, 128-byte aligned). A streamed input gets two staging
+  // regions, so the next block reads from disk while the workers compute the current one.
+  const regionsCount = streamed && N > blockSamples ? 2 : 1;
+  let top = 0;
+  const take = (bytes: number): number => {
+    const at = top;
+    top = Math.ceil((top + bytes) / 128) * 128;
+    return at;
+  };
+  take(settings.reservedBytes); // the kernel's own static data
+  const wOff = plan.weight ? take(C * 4) : 0;
+  const confOff = take(W * confLen * 8);
+  // Logits from a file are kept in 16-pixel blocks: read from disk into a staging area in rows, a piece at
+  // a time, and put into blocks by the workers (relayout jobs) while the next piece reads. The relayout
+  // costs about what it saves the kernel once, and files stay in the working memory for recomputing
+  // (resident inputs), which then runs at the block layout's speed. In-memory tensors are never kept, so
+  // they are copied straight into rows.
+  const rows = S === 1;
+  const blocked = !rows && S >= BLOCKED_MIN_PIXELS && plan.input.kind === 'file';
+  const xSample = (blocked ? blockedLength(C, S) : C * S) * 4;
+  // Samples up to a load unit go several to a piece; larger ones (blocked) a few class rows at a time.
+  const unit = Math.max(1, Math.floor(LOAD_UNIT_BYTES / (C * S * 4)));
+  const rowsPerPiece = blocked && C * S * 4 > LOAD_UNIT_BYTES ? Math.max(1, Math.floor(LOAD_UNIT_BYTES / (S * 4))) : C;
+  const piecesOf = (nb: number): Piece[] => {
+    const out: Piece[] = [];
+    if (rowsPerPiece === C) for (let n0 = 0; n0 < nb; n0 += unit) out.push({ n0, n1: Math.min(nb, n0 + unit), c0: 0, c1: C });
+    else for (let n = 0; n < nb; n++) for (let c0 = 0; c0 < C; c0 += rowsPerPiece) out.push({ n0: n, n1: n + 1, c0, c1: Math.min(C, c0 + rowsPerPiece) });
+    return out;
+  };
+  const stageBytes = rowsPerPiece === C ? Math.min(unit, blockSamples) * C * S * 4 : rowsPerPiece * S * 4;
+  const regions = Array.from({ length: regionsCount }, () => ({
+    x: take(blockSamples * xSample),
+    t: take(blockSamples * S * 4),
+    loss: take(blockSamples * S * 4),
+    pred: take(blockSamples * S * 4),
+    acc: take(jobsPerBlock * accLen * 8),
+  }));
+  const stage = blocked ? [take(stageBytes), take(stageBytes)] : [];
+  const pages = Math.ceil(top / 65536);
+  if (pages > 65536) throw new LensError('io', `this computation needs ${(top / 2 ** 30).toFixed(1)} GiB of working memory, more than WebAssembly allows (4 GiB)`);
+
+  const blocks: Array<[number, number]> = [];
+  for (let b0 = 0; b0 < N; b0 += blockSamples) blocks.push([b0, Math.min(N, b0 + blockSamples)]);
+  // Pieces are numbered across blocks: piece u stages in stage[u % 2], free again once the relayout of
+  // piece u - 2 is done.
+  const blockPieces = blocks.map(([b0, b1]) => piecesOf(b1 - b0));
+  const pieceBase = blockPieces.map((_, k) => blockPieces.slice(0, k).reduce((a, ps) => a + ps.length, 0));
+  return {
+    streamed, blockSamples, jobPixels, jobsPerSample, jobsPerBlock, accLen, confLen, wOff, confOff,
+    rows, blocked, xSample, regions, stage, top, pages, blocks, blockPieces, pieceBase,
+  };
+}
+
+/** Pieces over all blocks (one relayout each when blocked). */
+export function pieceCount(layout: FastLayout): number {
+  const last = layout.blocks.length - 1;
+  return layout.pieceBase[last] + layout.blockPieces[last].length;
+}
