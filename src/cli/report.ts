@@ -41,12 +41,20 @@ export function jsonReport(r: Reported, input: TensorInfo, target: TensorInfo, s
     nanCount: s.nanCount,
     infCount: s.infCount,
     perClass: s.perClass,
-    confusion: Array.from(s.confusion),
+    // The full matrix while it is small (C <= 1024); above that, the most frequent pairs (never C² output).
+    ...(s.confusion.length > 0 || s.numClasses === 0 ? { confusion: Array.from(s.confusion) } : { topConfusions: s.topConfusions }),
+    ...(perplexityOf(r) === null ? {} : { perplexity: perplexityOf(r) }),
     worst: s.worst,
     seconds,
     ...extra,
   };
   return JSON.stringify(obj, jsonNumber);
+}
+
+/** exp of a mean cross-entropy (what language-model people read); null for other losses and reductions. */
+export function perplexityOf(r: Pick<Reported, 'value' | 'options'>): number | null {
+  if (r.value === null || r.options.loss !== 'ce' || r.options.reduction !== 'mean') return null;
+  return Math.exp(r.value);
 }
 
 /** PyTorch-style 6 significant digits, without trailing noise for integers. */

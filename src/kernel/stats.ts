@@ -2,6 +2,7 @@
 // Built in two steps so parallel work merges exactly: accumulate a StatsPartial per chunk (counts are
 // integers in float64, so they merge exactly in any order; float sums merge in chunk order), then finalize.
 import { unravelIndex } from '../errors';
+import { keepsMatrix, mergePairs, topPairs, topPairsOfMatrix, type PairCounts } from './confusion';
 import type { LossMaps } from './crossEntropy';
 import type { ClassStats, LossStats, WorstElement } from './types';
 import type { Problem } from './validate';
@@ -33,16 +34,22 @@ export interface StatsPartial {
   readonly positives: Float64Array;
   /** bce only: correct predictions (tp + tn) per channel. */
   readonly correct: Float64Array;
+  /** Row-major C x C counts while C is small enough (keepsMatrix), else empty. */
   readonly confusion: Float64Array;
+  /** Above that: the off-diagonal (target, predicted) pairs that occur, counted exactly (tp holds the diagonal). */
+  readonly pairs: PairCounts | null;
   worst: WorstEntry[];
 }
 
+/** Statistics that count nothing yet; `withConfusion`: a matrix for small C, pair counts above that. */
 export function emptyPartial(C: number, withConfusion: boolean): StatsPartial {
   const z = (): Float64Array => new Float64Array(C);
+  const matrix = withConfusion && keepsMatrix(C);
   return {
     C, numerator: 0, denominator: 0, nllSum: 0, smoothSum: 0, ignored: 0, nan: 0, inf: 0,
     lossSum: z(), count: z(), predicted: z(), ignoredPerClass: z(), tp: z(), positives: z(), correct: z(),
-    confusion: new Float64Array(withConfusion ? C * C : 0),
+    confusion: new Float64Array(matrix ? C * C : 0),
+    pairs: withConfusion && !matrix ? new Map() : null,
     worst: [],
   };
 }
@@ -97,13 +104,18 @@ export function accumulateStats(p: Problem, m: LossMaps, topK: number, flatOffse
       if (pc && tc) s.tp[c]++;
     } else {
       s.predicted[pc]++;
-      s.confusion[tc * C + pc]++;
+      if (s.pairs === null) s.confusion[tc * C + pc]++;
+      else if (pc === tc) s.tp[tc]++;
+      else {
+        const key = tc * C + pc;
+        s.pairs.set(key, (s.pairs.get(key) ?? 0) + 1);
+      }
     }
     if (k > 0) pushWorst(s.worst, { flat: i + flatOffset, loss, target: tc, predicted: pc }, k);
   }
   if (!isBce) {
     for (let c = 0; c < C; c++) {
-      s.tp[c] = s.confusion[c * C + c];
+      if (s.pairs === null) s.tp[c] = s.confusion[c * C + c];
       s.positives[c] = s.count[c];
       s.correct[c] = s.tp[c];
     }
@@ -130,6 +142,7 @@ export function mergeInto(a: StatsPartial, b: StatsPartial, topK: number): void 
     const y = b[key];
     for (let i = 0; i < y.length; i++) x[i] += y[i];
   }
+  if (a.pairs && b.pairs) mergePairs(a.pairs, b.pairs);
   for (const e of b.worst) pushWorst(a.worst, e, topK);
 }
 
@@ -155,6 +168,7 @@ export function finalizeStats(s: StatsPartial, lossShape: readonly number[], wei
       accuracy: s.correct[c] / s.count[c],
       iou: tp / (s.positives[c] + s.predicted[c] - tp),
       predicted: s.predicted[c],
+      precision: tp / s.predicted[c],
     });
   }
   const worst: WorstElement[] = s.worst.map((w) => ({ ...w, index: unravelIndex(w.flat, lossShape) }));
@@ -162,6 +176,7 @@ export function finalizeStats(s: StatsPartial, lossShape: readonly number[], wei
     numClasses: C,
     perClass,
     confusion: s.confusion,
+    topConfusions: s.pairs ? topPairs(s.pairs, C) : topPairsOfMatrix(s.confusion, s.confusion.length > 0 ? C : 0),
     ignoredCount: s.ignored,
     elementCount,
     accuracy: correctAll / (elementCount - s.ignored),

@@ -1,5 +1,6 @@
 // Public types of the loss kernel. The worker protocol, the CLI, the panel and the parity tests all use
 // these, so changes here are contract changes.
+import type { ConfusionPair } from './confusion';
 
 export type Reduction = 'none' | 'mean' | 'sum';
 export type InputKind = 'logits' | 'probs' | 'log-probs';
@@ -49,6 +50,8 @@ export interface ClassStats {
   readonly iou: number;
   /** Elements predicted as this class (non-ignored). */
   readonly predicted: number;
+  /** tp / predicted (NaN when nothing was predicted as this class); bce: per channel. */
+  readonly precision: number;
 }
 
 export interface WorstElement {
@@ -64,8 +67,13 @@ export interface WorstElement {
 export interface LossStats {
   readonly numClasses: number;
   readonly perClass: readonly ClassStats[];
-  /** Row = target class, column = predicted class; row-major numClasses x numClasses. */
+  /**
+   * Row = target class, column = predicted class; row-major numClasses x numClasses while numClasses is
+   * at most CONFUSION_MATRIX_MAX_CLASSES (src/kernel/confusion.ts), else empty: see topConfusions.
+   */
   readonly confusion: Float64Array;
+  /** The most frequent off-diagonal (target, predicted) pairs, exact counts, most frequent first. */
+  readonly topConfusions: readonly ConfusionPair[];
   readonly ignoredCount: number;
   readonly elementCount: number;
   /** Overall accuracy over non-ignored elements. */

@@ -61,11 +61,14 @@ export interface FastOutcome {
 export function assembleFast(o: FastOutcome): EngineResult {
   const { plan, options, merged, keep } = o;
   const { N, C, S } = plan;
-  // Confusion counts from every worker's region: integers, so the sum is exact in any order.
+  // Confusion counts from every worker's region: integers, so the sum is exact in any order. Without
+  // regions (large C) the jobs counted true positives and pairs into their partials, merged already.
   const { confusion: conf, confLen, W } = o;
-  for (let w = 0; w < W; w++) for (let i = 0; i < C * C; i++) merged.confusion[i] += conf[w * confLen + i];
+  if (confLen > 0) {
+    for (let w = 0; w < W; w++) for (let i = 0; i < C * C; i++) merged.confusion[i] += conf[w * confLen + i];
+    for (let c = 0; c < C; c++) merged.tp[c] = merged.confusion[c * C + c];
+  }
   for (let c = 0; c < C; c++) {
-    merged.tp[c] = merged.confusion[c * C + c];
     merged.positives[c] = merged.count[c];
     merged.correct[c] = merged.tp[c];
   }

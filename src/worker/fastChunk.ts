@@ -1,8 +1,9 @@
 // The fast path inside a worker: the WebAssembly SIMD kernel on a pixel range of one sample, all in one
 // shared wasm memory. Counts and float sums come back as a StatsPartial; the confusion matrix accumulates
 // in this worker's own region of the memory (integer counts: exact in any order) and is read at the end.
+import { countPairs } from '../kernel/confusion';
 import { pushWorst, type StatsPartial, emptyPartial } from '../kernel/stats';
-import { ceAccLength, instantiateCeKernel, warmUpCeKernel, type CeWasmKernel } from '../kernel/wasmKernel';
+import { ceAccLength, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../kernel/wasmKernel';
 import type { FastChunkJob, FastRelayoutJob, WorkerResponse } from '../protocol';
 
 let kernel: { generation: number; k: CeWasmKernel; memory: WebAssembly.Memory } | null = null;
@@ -11,6 +12,7 @@ export function initWasm(module: WebAssembly.Module, memory: WebAssembly.Memory,
   const k = instantiateCeKernel(module, memory);
   // A fresh instance runs baseline-compiled code at first; a short warm-up moves it to optimized code.
   warmUpCeKernel(k, memory);
+  warmUpCeRows(k, memory, ['float32', 'float16']);
   kernel = { generation, k, memory };
 }
 
@@ -29,14 +31,31 @@ export function runFastChunk(job: FastChunkJob & { generation: number }): Worker
   const inst = kernelFor(job.generation);
   const { C, S, s0, s1 } = job;
   const buf = inst.memory.buffer;
-  const ce = job.blocked ? inst.k.ceIndexF32Blocked : inst.k.ceIndexF32;
-  // The kernel adds to acc and to the confusion counts, so one StatsPartial covers every sample.
-  for (let n = 0; n < job.samples; n++) {
-    const bad = ce(job.x + n * job.xSample, job.t + n * S * 4, job.w, C, S, s0, s1, job.ignoreIndex, job.labelSmoothing, job.outLoss + n * S * 4, job.outPred + n * S * 4, job.acc, job.confusion);
-    if (bad >= 0) return { kind: 'bad-target', id: job.id, flat: job.flatBase + n * S + bad, value: new Int32Array(buf, job.t + n * S * 4, S)[bad] };
+  if (job.rowKernel) {
+    // `samples` rows of C logits: one call over all of them (the kernel checks every target first).
+    const rows = job.samples;
+    const bad = ceRowsFor(inst.k, job.xDtype)(job.x, job.t, job.w, C, rows, 0, rows, job.ignoreIndex, job.labelSmoothing, job.outLoss, job.outPred, job.acc, job.confusion);
+    if (bad >= 0) return { kind: 'bad-target', id: job.id, flat: job.flatBase + bad, value: new Int32Array(buf, job.t, rows)[bad] };
+  } else {
+    const ce = job.blocked ? inst.k.ceIndexF32Blocked : inst.k.ceIndexF32;
+    // The kernel adds to acc and to the confusion counts, so one StatsPartial covers every sample.
+    for (let n = 0; n < job.samples; n++) {
+      const bad = ce(job.x + n * job.xSample, job.t + n * S * 4, job.w, C, S, s0, s1, job.ignoreIndex, job.labelSmoothing, job.outLoss + n * S * 4, job.outPred + n * S * 4, job.acc, job.confusion);
+      if (bad >= 0) return { kind: 'bad-target', id: job.id, flat: job.flatBase + n * S + bad, value: new Int32Array(buf, job.t + n * S * 4, S)[bad] };
+    }
   }
   const acc = new Float64Array(buf, job.acc, ceAccLength(C));
-  const s: StatsPartial = emptyPartial(C, false);
+  // With pairs (large C), the partial carries a pair map and its true positives instead of C x C counts.
+  const s: StatsPartial = emptyPartial(C, job.pairs);
+  if (job.pairs && job.rowKernel) {
+    countPairs(new Int32Array(buf, job.t, job.samples), new Int32Array(buf, job.outPred, job.samples), 0, job.samples, C, job.ignoreIndex, s.tp, s.pairs!);
+  } else if (job.pairs) {
+    for (let n = 0; n < job.samples; n++) {
+      const t = new Int32Array(buf, job.t + n * S * 4, S);
+      const p = new Int32Array(buf, job.outPred + n * S * 4, S);
+      countPairs(t, p, s0, s1, C, job.ignoreIndex, s.tp, s.pairs!);
+    }
+  }
   s.numerator = acc[0];
   s.denominator = acc[1];
   s.nllSum = acc[2];

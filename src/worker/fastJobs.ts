@@ -2,7 +2,7 @@
 // layout) and compute jobs (the SIMD kernel over pixel ranges of samples). The grouping depends on the
 // problem's size only, never on the worker count, so the statistics are the same for any number of workers.
 import type { LossOptions } from '../kernel/types';
-import { FAST_JOB_LOGITS, type FastLayout } from './memoryLayout';
+import { sampleGroup, transposedSpan, type FastLayout } from './memoryLayout';
 import type { FastJob, Deferred } from './schedule';
 import type { BlockLoad } from './staging';
 
@@ -35,7 +35,10 @@ export interface BlockJobs {
 /** The jobs of block k, whose samples load as `current` says. */
 export function blockJobs(cx: JobContext, k: number, current: BlockLoad): BlockJobs {
   const { layout, C, S, options, topK, reuse, relaid } = cx;
-  const { blocked, rows, xSample, stage, wOff, confOff, accLen, confLen, jobPixels, jobsPerSample } = layout;
+  const { blocked, rows, rowKernel, xDtype, xSample, stage, wOff, confOff, accLen, confLen, jobPixels, jobsPerSample } = layout;
+  // Each worker's own confusion region, or none (large C: the jobs count pairs).
+  const confusionOf = (worker: number): number => (confLen > 0 ? confOff + worker * confLen * 8 : 0);
+  const pairs = confLen === 0;
   const pieceBase = layout.pieceBase[k];
   const [b0, b1] = layout.blocks[k];
   const nb = b1 - b0;
@@ -82,11 +85,10 @@ export function blockJobs(cx: JobContext, k: number, current: BlockLoad): BlockJ
   // Samples smaller than a job go several to a job (classification rows are one pixel each); at least
   // 16 jobs per block keep every worker busy, and the grouping does not depend on the worker count,
   // so the statistics are the same for any number of workers.
-  const group = jobsPerSample === 1 ? Math.max(1, Math.min(Math.floor(FAST_JOB_LOGITS / (C * S)), Math.ceil(nb / 16))) : 1;
+  const group = sampleGroup(C, S, nb, jobsPerSample);
   if (rows) {
     // One transposed sample of nb pixels, in pixel ranges (multiples of 16) of about a job's size.
-    const parts = Math.max(Math.ceil((nb * C) / FAST_JOB_LOGITS), Math.min(16, Math.floor(nb / 1024)), 1);
-    const span = Math.min(nb, Math.ceil(nb / parts / 16) * 16);
+    const span = transposedSpan(nb, C);
     for (let s0 = 0; s0 < nb; s0 += span) {
       const id = jobs.length;
       const slot = accSlot++;
@@ -97,10 +99,10 @@ export function blockJobs(cx: JobContext, k: number, current: BlockLoad): BlockJ
         ready: current.samples[0],
         make: (worker) => ({
           kind: 'fast-chunk', id, generation: cx.generation,
-          x: r.x, t: r.t, w: wOff, C, S: nb, s0, s1, blocked: false, xSample: 0,
+          x: r.x, t: r.t, w: wOff, C, S: nb, s0, s1, blocked: false, rowKernel: false, xDtype: 'float32', xSample: 0,
           ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
           outLoss: r.loss, outPred: r.pred,
-          acc: r.acc + slot * accLen * 8, confusion: confOff + worker * confLen * 8,
+          acc: r.acc + slot * accLen * 8, confusion: confusionOf(worker), pairs,
           topK, flatBase: b0, samples: 1,
         }),
       });
@@ -122,10 +124,10 @@ export function blockJobs(cx: JobContext, k: number, current: BlockLoad): BlockJ
         ready,
         make: (worker) => ({
           kind: 'fast-chunk', id, generation: cx.generation,
-          x: r.x + n * xSample, t: r.t + n * S * 4, w: wOff, C, S, s0, s1, blocked, xSample,
+          x: r.x + n * xSample, t: r.t + n * S * 4, w: wOff, C, S, s0, s1, blocked, rowKernel, xDtype, xSample,
           ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
           outLoss: r.loss + n * S * 4, outPred: r.pred + n * S * 4,
-          acc: r.acc + slot * accLen * 8, confusion: confOff + worker * confLen * 8,
+          acc: r.acc + slot * accLen * 8, confusion: confusionOf(worker), pairs,
           topK, flatBase: (b0 + n) * S, samples: count,
         }),
       });

@@ -1,5 +1,6 @@
 // Planning the fast path: whether a request can take the WebAssembly SIMD kernel (float32/float16 logits,
-// class axis 1, integer class-index targets), and the problem's dimensions in the order it is read.
+// class axis 1 or, as rows, the last axis; integer class-index targets), and the problem's dimensions in
+// the order it is read.
 import * as fs from 'node:fs';
 import { normalizeAxis } from '../kernel/options';
 import type { LossOptions } from '../kernel/types';
@@ -28,6 +29,11 @@ export interface FastPlan {
    * of the loss element that comes f-th in that order.
    */
   readonly fortran: { readonly toC: (f: number) => number } | null;
+  /**
+   * The class axis is the input's last (channels-last images, language models' [B, T, V]): each element's
+   * C logits are one contiguous row, so the plan is N rows of C classes (S = 1), in the loss map's order.
+   */
+  readonly classLast: boolean;
 }
 
 /**
@@ -64,7 +70,10 @@ export function closeFiles(plan: FastPlan): void {
   if (plan.target.kind === 'file') closeNpy(plan.target.file);
 }
 
-/** The fast path applies to float32/float16 logits (class axis 1) with integer class-index targets. */
+/**
+ * The fast path applies to float32/float16 logits with integer class-index targets, class axis 1 or the
+ * last axis (C-order rows).
+ */
 export function planFast(req: EngineRequest, options: LossOptions, wasm: WebAssembly.Module | null): FastPlan | null {
   if (!wasm || options.loss !== 'ce' || options.inputKind !== 'logits') return null;
   const inDesc = describe(req.input);
@@ -76,8 +85,12 @@ export function planFast(req: EngineRequest, options: LossOptions, wasm: WebAsse
   const nd = im.shape.length;
   const floatOk = im.dtype === 'float32' || im.dtype === 'float16';
   const tensorOk = inDesc.kind === 'file' || inDesc.tensor.data instanceof Float32Array;
+  const classAxis = nd >= 2 ? normalizeAxis(options.classDim, nd) : null;
+  // Class-last C-order data is rows of C logits, already contiguous (a Fortran-order one takes the
+  // general path).
+  const classLast = classAxis !== 1 && classAxis === nd - 1 && !im.fortran;
   // Fortran order streams too, from files (an in-memory tensor is always C order here).
-  if (nd < 2 || normalizeAxis(options.classDim, nd) !== 1 || !floatOk || !tensorOk || (im.fortran && inDesc.kind !== 'file')) {
+  if (nd < 2 || (classAxis !== 1 && !classLast) || !floatOk || !tensorOk || (im.fortran && inDesc.kind !== 'file')) {
     close();
     return null;
   }
@@ -116,8 +129,8 @@ export function planFast(req: EngineRequest, options: LossOptions, wasm: WebAsse
     const wf = weight ? Float32Array.from(weight.data as ArrayLike<number>) : null;
     const order = im.fortran ? fortranOrder(p.N, p.lossShape.slice(1)) : null;
     return {
-      N: order ? order.positions : p.N, C: p.C, S: order ? p.N : p.S, input: inDesc, target: tDesc,
-      fortran: order,
+      N: classLast ? p.N * p.S : order ? order.positions : p.N, C: p.C, S: classLast ? 1 : order ? p.N : p.S, input: inDesc, target: tDesc,
+      fortran: order, classLast,
       weight: wf ? { dtype: 'float32', shape: [p.C], data: wf } : null,
       inputShape: im.shape, inputDtype: im.dtype, lossShape: p.lossShape, targetDtype: tm.dtype,
       inputItemSize: inDesc.kind === 'file' ? inDesc.file.header.itemSize : 4,

@@ -2,6 +2,7 @@
 // and jobs, and where each block's logits, targets, outputs and accumulators sit in the wasm memory. A pure
 // function of the plan and the engine's settings.
 import { LensError, fmtShape } from '../errors';
+import { keepsMatrix } from '../kernel/confusion';
 import { blockedLength, ceAccLength } from '../kernel/wasmKernel';
 import type { FastPlan } from './fastPlan';
 
@@ -15,6 +16,12 @@ const LOAD_UNIT_BYTES = 8 << 20;
  * in rows (the padding of a last partial block would cost more than the layout saves).
  */
 const BLOCKED_MIN_PIXELS = 64;
+/**
+ * Rows (S = 1) of at least this many classes take the row kernel (SIMD across a row's classes, one pass,
+ * no transpose); narrower rows are transposed per block so the pixel kernel's lanes stay full (the row
+ * kernel's per-row overhead, ~65 ns, would dominate there).
+ */
+export const ROW_KERNEL_MIN_CLASSES = 64;
 
 /** Part of one block's input read at once: samples [n0, n1) of the block, class rows [c0, c1) of each. */
 export interface Piece {
@@ -33,6 +40,21 @@ export interface Region {
   readonly acc: number;
 }
 
+/**
+ * Samples per compute job when a whole sample is smaller than a job (classification rows are one pixel
+ * each): at least 16 jobs per block keep every worker busy. Depends on the problem's size only, never on
+ * the worker count, so the statistics are the same for any number of workers.
+ */
+export function sampleGroup(C: number, S: number, nb: number, jobsPerSample: number): number {
+  return jobsPerSample === 1 ? Math.max(1, Math.min(Math.floor(FAST_JOB_LOGITS / (C * S)), Math.ceil(nb / 16))) : 1;
+}
+
+/** Pixels per job of a transposed block of nb narrow rows (a multiple of 16, about a job's size). */
+export function transposedSpan(nb: number, C: number): number {
+  const parts = Math.max(Math.ceil((nb * C) / FAST_JOB_LOGITS), Math.min(16, Math.floor(nb / 1024)), 1);
+  return Math.min(nb, Math.ceil(nb / parts / 16) * 16);
+}
+
 export interface FastLayout {
   /** The input is larger than the in-memory budget and is read block by block. */
   readonly streamed: boolean;
@@ -47,8 +69,12 @@ export interface FastLayout {
   /** Byte offsets of the class weights and of the workers' confusion counts. */
   readonly wOff: number;
   readonly confOff: number;
-  /** Classification rows (S = 1), stored transposed per block. */
+  /** Narrow classification rows (S = 1), stored transposed per block. */
   readonly rows: boolean;
+  /** Wide rows (S = 1, C >= ROW_KERNEL_MIN_CLASSES) kept as they are, for the row kernel. */
+  readonly rowKernel: boolean;
+  /** How the row kernel reads the logits: float16 files stay 2 bytes a logit in memory. */
+  readonly xDtype: 'float32' | 'float16';
   /** Logits kept in the kernel's 16-pixel block layout (through the staging areas `stage`). */
   readonly blocked: boolean;
   /** Bytes of one sample's logits in the memory. */
@@ -76,12 +102,17 @@ export interface LayoutSettings {
 
 export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout {
   const { N, C, S } = plan;
-  const logitBytes = N * C * S * 4;
+  const rowKernel = S === 1 && C >= ROW_KERNEL_MIN_CLASSES;
+  // float16 files are widened by the row kernel as it reads, so they take half the memory (and stream
+  // half as often); elsewhere the staging widens them to float32.
+  const xDtype = rowKernel && plan.input.kind === 'file' && plan.inputDtype === 'float16' ? 'float16' : 'float32';
+  const xElem = xDtype === 'float16' ? 2 : 4;
+  const logitBytes = N * C * S * xElem;
   const streamed = logitBytes > (settings.inMemoryBytes ?? 1 << 30);
   if (streamed && plan.input.kind !== 'file') {
     throw new LensError('io', `input of ${(logitBytes / 2 ** 30).toFixed(1)} GiB is too large to compute in memory`);
   }
-  const perSample = C * S * 4;
+  const perSample = C * S * xElem;
   const blockSamples = streamed ? Math.max(1, Math.floor((settings.blockBytes ?? 64 << 20) / perSample)) : N;
   if (streamed && perSample > 1.5 * 2 ** 30) {
     throw new LensError('io', `one sample of ${fmtShape(plan.inputShape)} is ${(perSample / 2 ** 30).toFixed(1)} GiB; the stream reads whole samples — split the file along a spatial axis`);
@@ -91,12 +122,21 @@ export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout
   const perSampleJobs = Math.max(1, Math.ceil((S * C) / FAST_JOB_LOGITS));
   const jobPixels = Math.min(S, Math.ceil(S / perSampleJobs / 16) * 16);
   const jobsPerSample = Math.ceil(S / jobPixels);
-  const jobsPerBlock = blockSamples * jobsPerSample;
+  // Compute jobs of the largest block: each has accumulators of its own (O(C) each), so this counts the
+  // jobs as fastJobs.ts makes them, never one per sample (N x C accumulators for classification rows).
+  // Every block but the last holds blockSamples; the job count is not monotone in the block's size, so
+  // both sizes are counted.
+  const rowsTransposed = S === 1 && !rowKernel;
+  const jobsOf = (nb: number): number => (rowsTransposed
+    ? Math.ceil(nb / transposedSpan(nb, C))
+    : Math.ceil(nb / sampleGroup(C, S, nb, jobsPerSample)) * jobsPerSample);
+  const jobsPerBlock = Math.max(jobsOf(blockSamples), jobsOf(N - Math.floor((N - 1) / blockSamples) * blockSamples));
   // Each job's accumulators and each worker's confusion counts on cache lines of their own (128 bytes,
   // two lines, for the adjacent-line prefetcher): workers writing neighbouring bytes would otherwise pass
   // the shared line back and forth on every update.
   const accLen = Math.ceil(ceAccLength(C) / 16) * 16;
-  const confLen = Math.ceil((C * C) / 16) * 16;
+  // No C x C counts above CONFUSION_MATRIX_MAX_CLASSES: the jobs count (target, predicted) pairs instead.
+  const confLen = keepsMatrix(C) ? Math.ceil((C * C) / 16) * 16 : 0;
 
   // Layout of the shared memory (byte offsets, 128-byte aligned). A streamed input gets two staging
   // regions, so the next block reads from disk while the workers compute the current one.
@@ -115,11 +155,11 @@ export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout
   // costs about what it saves the kernel once, and files stay in the working memory for recomputing
   // (resident inputs), which then runs at the block layout's speed. In-memory tensors are never kept, so
   // they are copied straight into rows.
-  const rows = S === 1;
-  const blocked = !rows && S >= BLOCKED_MIN_PIXELS && plan.input.kind === 'file';
-  const xSample = (blocked ? blockedLength(C, S) : C * S) * 4;
+  const rows = S === 1 && !rowKernel;
+  const blocked = S > 1 && S >= BLOCKED_MIN_PIXELS && plan.input.kind === 'file';
+  const xSample = blocked ? blockedLength(C, S) * 4 : C * S * xElem;
   // Samples up to a load unit go several to a piece; larger ones (blocked) a few class rows at a time.
-  const unit = Math.max(1, Math.floor(LOAD_UNIT_BYTES / (C * S * 4)));
+  const unit = Math.max(1, Math.floor(LOAD_UNIT_BYTES / (C * S * xElem)));
   const rowsPerPiece = blocked && C * S * 4 > LOAD_UNIT_BYTES ? Math.max(1, Math.floor(LOAD_UNIT_BYTES / (S * 4))) : C;
   const piecesOf = (nb: number): Piece[] => {
     const out: Piece[] = [];
@@ -127,7 +167,7 @@ export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout
     else for (let n = 0; n < nb; n++) for (let c0 = 0; c0 < C; c0 += rowsPerPiece) out.push({ n0: n, n1: n + 1, c0, c1: Math.min(C, c0 + rowsPerPiece) });
     return out;
   };
-  const stageBytes = rowsPerPiece === C ? Math.min(unit, blockSamples) * C * S * 4 : rowsPerPiece * S * 4;
+  const stageBytes = rowsPerPiece === C ? Math.min(unit, blockSamples) * C * S * xElem : rowsPerPiece * S * 4;
   const regions = Array.from({ length: regionsCount }, () => ({
     x: take(blockSamples * xSample),
     t: take(blockSamples * S * 4),
@@ -147,7 +187,7 @@ export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout
   const pieceBase = blockPieces.map((_, k) => blockPieces.slice(0, k).reduce((a, ps) => a + ps.length, 0));
   return {
     streamed, blockSamples, jobPixels, jobsPerSample, jobsPerBlock, accLen, confLen, wOff, confOff,
-    rows, blocked, xSample, regions, stage, top, pages, blocks, blockPieces, pieceBase,
+    rows, rowKernel, xDtype, blocked, xSample, regions, stage, top, pages, blocks, blockPieces, pieceBase,
   };
 }
 

@@ -96,6 +96,17 @@ export async function readRaw(f: NpyFile, start: number, count: number, onBytes?
   return bytes;
 }
 
+/**
+ * Reads `count` elements from element `start` as they are stored, little-endian, straight into dest (bytes;
+ * e.g. float16 logits that the row kernel widens as it reads).
+ */
+export async function readLittleEndianInto(f: NpyFile, start: number, count: number, dest: Uint8Array, onBytes?: (n: number) => void): Promise<void> {
+  const size = f.header.itemSize;
+  const bytes = dest.subarray(0, count * size);
+  await readExact(f, bytes, f.header.dataOffset + start * size, onBytes);
+  if (size > 1 && f.header.littleEndian !== LITTLE) swapInPlace(bytes, size);
+}
+
 /** Reads `count` C-order elements from element `start` as float32 into dest[destOff...]. */
 export async function readF32(f: NpyFile, start: number, count: number, dest: Float32Array, destOff: number, onBytes?: (n: number) => void): Promise<void> {
   const h = f.header;

@@ -4,7 +4,7 @@
 import type { EngineOptions } from './engineTypes';
 import type { FastPlan } from './fastPlan';
 import type { FastLayout, Piece } from './memoryLayout';
-import { readF32, readI32 } from './npyFile';
+import { readF32, readI32, readLittleEndianInto } from './npyFile';
 import { cancelled, deferred, type Deferred } from './schedule';
 import type { Loadable } from './sources';
 
@@ -125,7 +125,10 @@ export function stageBlock(st: BlockStaging, k: number): BlockLoad {
       dest = stage[u % 2];
     }
     // Rows [c0, c1) of samples [n0, n1): contiguous in the file (whole samples, or rows of one).
-    await loadInput(plan.input, ((b0 + n0) * C + c0) * S, m * (c1 - c0) * S, new Float32Array(buf, dest, m * (c1 - c0) * S), onBytes);
+    const from = ((b0 + n0) * C + c0) * S;
+    const count = m * (c1 - c0) * S;
+    if (layout.xDtype === 'float16' && plan.input.kind === 'file') await readLittleEndianInto(plan.input.file, from, count, new Uint8Array(buf, dest, count * 2), onBytes);
+    else await loadInput(plan.input, from, count, new Float32Array(buf, dest, count), onBytes);
     if (c0 === 0) await loadTarget(plan.target, (b0 + n0) * S, m * S, new Int32Array(buf, r.t + n0 * S * 4, m * S), onBytes);
     if (st.signal?.aborted) throw cancelled();
   });

@@ -29,7 +29,7 @@ function stats(C: number, seed = 3): ClassStats[] {
     const lossSum = count ? lossMean * count : 0;
     out[i] = {
       index: i, count, ignored: 0, lossSum, lossMean, weight: 1, share: Math.floor(rnd() * 5000) / (5000 * C),
-      accuracy: count ? rnd() : NaN, iou: count ? rnd() : NaN, predicted: count,
+      accuracy: count ? rnd() : NaN, iou: count ? rnd() : NaN, predicted: count, precision: count ? rnd() : NaN,
     };
   }
   return out;

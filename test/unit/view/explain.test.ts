@@ -10,7 +10,7 @@ function summaryFor(req: LossRequest, classNames: string[] = []): ViewSummary {
   return {
     title: '', input: { label: 'x', shape: req.input.shape, dtype: req.input.dtype }, target: { label: 't', shape: req.target.shape, dtype: req.target.dtype },
     weight: req.weight ? Array.from(req.weight.data as Float32Array) : null, options: r.options, value: r.value, numerator: r.numerator,
-    denominator: r.denominator, targetKind: r.targetKind, lossShape: r.lossShape, classNames, perClass: s.perClass, confusion: Array.from(s.confusion),
+    denominator: r.denominator, targetKind: r.targetKind, lossShape: r.lossShape, classNames, perClass: s.perClass, confusion: Array.from(s.confusion), topConfusions: s.topConfusions,
     ignoredCount: s.ignoredCount, elementCount: s.elementCount, accuracy: s.accuracy, nanCount: s.nanCount, infCount: s.infCount, worst: s.worst,
     seconds: 0, engine: 'test', mapsAvailable: true,
   };

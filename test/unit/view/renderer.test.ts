@@ -194,7 +194,7 @@ describe('notebook renderer', function () {
     // A host summary with a non-finite number and typed maps, through JSON.
     const summary = { title: 'notebook output', input: { label: 'input', shape: [4, 3], dtype: 'float64' }, target: { label: 'target', shape: [4], dtype: 'int64' },
       weight: null, options: { ignoreIndex: 255, reduction: 'mean', labelSmoothing: 0, inputKind: 'logits', classDim: 1, loss: 'ce' }, value: Infinity, numerator: Infinity, denominator: 3,
-      targetKind: 'index', lossShape: [4], classNames: [], perClass: [], confusion: [], ignoredCount: 1, elementCount: 4, accuracy: 0.5, nanCount: 0, infCount: 1, worst: [],
+      targetKind: 'index', lossShape: [4], classNames: [], perClass: [], confusion: [], topConfusions: [], ignoredCount: 1, elementCount: 4, accuracy: 0.5, nanCount: 0, infCount: 1, worst: [],
       seconds: 0.01, engine: 'wasm-simd, 1 worker', mapsAvailable: true } as unknown as ViewSummary;
     p.deliver({ outputId: 'o2', msg: { type: 'summary', summary } });
     p.deliver({ outputId: 'o2', msg: { type: 'sample', maps: { n: -1, shape: [4], loss: Float32Array.of(1, 2, 0, Infinity), target: Int32Array.of(0, 1, 255, 2), predicted: Int32Array.of(0, 2, 1, 0), ignored: Uint8Array.of(0, 0, 1, 0), pTarget: null } } });

@@ -7,7 +7,7 @@ import {
 } from '../../../media/view/table';
 
 function row(index: number, lossMean: number, count: number, extra: Partial<ClassStats> = {}): ClassStats {
-  return { index, count, ignored: 0, lossSum: lossMean * count, lossMean, weight: 1, share: 0.1, accuracy: 0.5, iou: 0.25, predicted: count, ...extra };
+  return { index, count, ignored: 0, lossSum: lossMean * count, lossMean, weight: 1, share: 0.1, accuracy: 0.5, iou: 0.25, predicted: count, precision: 0.5, ...extra } as ClassStats;
 }
 
 const rows = [row(0, 0.5, 10), row(1, NaN, 0), row(2, 2, 3), row(3, 0.5, 7), row(4, 1, 1)];
@@ -145,7 +145,7 @@ describe('view: class table at vocabulary scale (sort, search, top classes)', fu
   const pick = (): number => (rnd() < 0.3 ? SPECIAL[Math.floor(rnd() * SPECIAL.length)] : Math.round((rnd() - 0.3) * 40) / 8);
   const many: ClassStats[] = Array.from({ length: 5000 }, (_, i) => ({
     index: i, count: Math.floor(rnd() * 4), ignored: Math.floor(rnd() * 3), lossSum: pick(), lossMean: pick(), weight: pick(),
-    share: pick(), accuracy: pick(), iou: pick(), predicted: 1,
+    share: pick(), accuracy: pick(), iou: pick(), predicted: 1, precision: pick(),
   }));
 
   it('sortOrder equals the comparator sort for every numeric column, both ways', function () {
