@@ -4,9 +4,11 @@
 import { computeLoss } from '../src/kernel/index';
 import { sampleProbabilities } from '../src/kernel/softmax';
 import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../src/kernel/sampleView';
+import { tokenRowDetails, tokenRowLayout } from '../src/kernel/tokenRow';
 import type { LossResult } from '../src/kernel/types';
 import { outputLabels, outputWeight, type OutputOverrides, type OutputSession } from '../src/outputController';
-import { toViewSummary, type ClassMaps, type ElementDetail, type SampleMaps, type ViewSummary } from '../src/protocol';
+import { toViewSummary, type ClassMaps, type ElementDetail, type SampleMaps, type TokenDetails, type ViewSummary } from '../src/protocol';
+import { tokenSummary, withDetailStrings } from '../src/tokenSummary';
 import type { Payload } from '../src/tensor/payload';
 import type { Tensor } from '../src/tensor/tensor';
 
@@ -17,7 +19,9 @@ export function openInPage(payload: Payload, overrides: OutputOverrides, now: ()
   const weight = outputWeight(payload, overrides);
   const result = computeLoss({ input: payload.input, target: payload.target, weight, options: { ...payload.options, ...overrides.options }, topK: 20 });
   const seconds = (now() - started) / 1000;
-  const summary = toViewSummary(result, outputLabels(payload, weight, { seconds, engine: IN_PAGE_ENGINE, mapsAvailable: true }));
+  const base = toViewSummary(result, outputLabels(payload, weight, { seconds, engine: IN_PAGE_ENGINE, mapsAvailable: true }));
+  const tokens = tokenSummary(payload.tokenizer ?? null, { targetClass: result.targetClass, predicted: result.predicted, perClass: result.stats.perClass, worst: result.stats.worst }, 'from the notebook output');
+  const summary: ViewSummary = { ...base, tokens };
   return new InPageSession(payload, weight, result, summary);
 }
 
@@ -71,6 +75,17 @@ class InPageSession implements OutputSession {
 
   async classMaps(n: number): Promise<ClassMaps> {
     return { n: this.g.strip ? -1 : n, shape: this.g.shape, probs: this.probabilities(n) };
+  }
+
+  async tokenDetails(row: number): Promise<TokenDetails> {
+    const r = this.result;
+    const o = r.options;
+    if (o.loss !== 'ce' || r.targetKind !== 'index') throw new Error('token details cover cross-entropy with class-index targets');
+    const x = this.payload.input;
+    const at = tokenRowLayout(x.shape, x.shape.length === 1 ? 0 : o.classDim, row);
+    const target = r.targetClass[row];
+    const d = tokenRowDetails(x.data, at.offset, at.stride, at.C, target, o.inputKind, 5);
+    return withDetailStrings(d, row, target, at.C, this.payload.tokenizer ?? null);
   }
 
   async explain(n: number, index: readonly number[]): Promise<ElementDetail> {

@@ -2,7 +2,7 @@
 // worker-thread engine (renderer messaging) or the page's own pure kernel (no messaging). Pure code: it
 // only routes ViewToHost requests to a session and sends HostToView answers.
 import type { LossOptions } from './kernel/types';
-import type { ClassMaps, ElementDetail, HostToView, SampleMaps, SummaryLabels, ViewSummary, ViewToHost } from './protocol';
+import type { ClassMaps, ElementDetail, HostToView, SampleMaps, SummaryLabels, TokenDetails, ViewSummary, ViewToHost } from './protocol';
 import { LensError } from './errors';
 import type { Payload } from './tensor/payload';
 import type { Tensor } from './tensor/tensor';
@@ -15,6 +15,8 @@ export interface OutputSession {
   sampleMaps(n: number): Promise<SampleMaps>;
   classMaps(n: number): Promise<ClassMaps>;
   explain(n: number, index: readonly number[]): Promise<ElementDetail>;
+  /** Token view: the hover details of loss-map element `row` (absent: not offered). */
+  tokenDetails?(row: number): Promise<TokenDetails>;
 }
 
 /** What the user changed in the view: options on top of the payload's, and maybe new class weights. */
@@ -135,6 +137,9 @@ export class OutputController {
           return;
         case 'explain':
           if (s) this.deps.send({ type: 'detail', detail: await s.explain(m.n, m.index) });
+          return;
+        case 'tokenDetails':
+          if (s?.tokenDetails) this.deps.send({ type: 'tokenDetails', details: await s.tokenDetails(m.row) });
           return;
         case 'openInPanel':
           if (this.deps.openInPanel) await this.deps.openInPanel(this.overrides);

@@ -1,11 +1,15 @@
 // Messages between the engine (host side) and its worker threads. The panel and notebook renderer
 // messages join this module with their issues, so every side shares one typed vocabulary.
+import type { LensErrorKind } from './errors';
 import type { FileSummary, SamplingPolicy } from './hover/files';
 import type { HoverReport, ReportRequest } from './hover/report';
-import type { DocumentSyntax, LiteralIndex } from './hover/scan';
+import type { DocumentSyntax, HoverTarget, LiteralIndex, LiteralSpan, WarmLiteral } from './hover/scan';
+import type { ConfusionPair } from './kernel/confusion';
 import type { StatsPartial } from './kernel/stats';
 import type { ClassStats, ElementExplanation, LossOptions, LossResult, WorstElement } from './kernel/types';
-import type { DType } from './tensor/tensor';
+import type { DType, Tensor } from './tensor/tensor';
+import type { Vocabulary } from './tensor/vocab';
+import type { TokenRowDetails } from './kernel/tokenRow';
 
 /** A tensor living in shared memory: `data` is a view over a SharedArrayBuffer (or shared wasm memory). */
 export interface SharedTensorRef {
@@ -46,8 +50,19 @@ export interface FastChunkJob {
   readonly samples: number;
   /** Logits in 16-pixel blocks (ceIndexF32Blocked) rather than rows of S. */
   readonly blocked: boolean;
+  /**
+   * Rows for the row kernel (ceRows*): `samples` rows of C logits each (S = 1), in `xDtype`; one kernel
+   * call covers the job.
+   */
+  readonly rowKernel: boolean;
+  readonly xDtype: 'float32' | 'float16';
   /** Bytes from one sample's logits to the next. */
   readonly xSample: number;
+  /**
+   * No C x C confusion region (confusion = 0, large C): the job counts true positives per class and the
+   * off-diagonal (target, predicted) pairs of its elements into its partial instead.
+   */
+  readonly pairs: boolean;
 }
 
 /**
@@ -85,6 +100,39 @@ export interface GeneralJob {
   readonly outIgnored: SharedTensorRef;
 }
 
+/**
+ * A document's text in shared memory (UTF-16 code units), written by the host a slice at a time so that no
+ * single task of the extension host copies a whole large document; any worker reads it without a copy.
+ */
+export interface SharedText {
+  readonly buffer: SharedArrayBuffer;
+  /** In characters (UTF-16 code units). */
+  readonly length: number;
+}
+
+/** A found tensor literal as it crosses from a worker: errors as their kind and message. */
+export type FoundLiteral =
+  | { readonly start: number; readonly end: number; readonly tensor: Tensor }
+  | { readonly start: number; readonly end: number; readonly error: { readonly kind: LensErrorKind; readonly message: string } };
+
+/**
+ * Hovers on a large document: what is at `offset` (null: nothing, just scan), and up to `warm.max` large
+ * paired literals. The worker keeps the index under `key`, so later hovers landing on it do not scan again.
+ */
+export interface HoverLookupQuery {
+  readonly key: string;
+  readonly text: SharedText;
+  readonly syntax: DocumentSyntax;
+  readonly offset: number | null;
+  readonly warm: { readonly minChars: number; readonly max: number } | null;
+}
+
+/** Token view: where a token-details job reads its row of class values. */
+export type TokenRowSource =
+  /** A tensor file: a C-order .npy is read by the row's byte range only; other files whole (cached per worker). */
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'shared'; readonly x: SharedTensorRef };
+
 export type WorkerRequest =
   | { readonly kind: 'init-wasm'; readonly module: WebAssembly.Module; readonly memory: WebAssembly.Memory; readonly generation: number }
   | (FastChunkJob & { readonly generation: number })
@@ -101,7 +149,20 @@ export type WorkerRequest =
   /** Hovers: parse, summarize and pair large literals (src/hover/report.ts). */
   | { readonly kind: 'hover-report'; readonly id: number; readonly request: ReportRequest }
   /** Hovers: header and statistics of a .npy/.npz file, sampled when large (src/hover/files.ts). */
-  | { readonly kind: 'tensor-file-summary'; readonly id: number; readonly path: string; readonly sampling?: SamplingPolicy };
+  | { readonly kind: 'tensor-file-summary'; readonly id: number; readonly path: string; readonly sampling?: SamplingPolicy }
+  /**
+   * Hovers on a large document: what is at `offset` (null: nothing, just scan), and up to `warm.max` large
+   * paired literals. The worker keeps the index under `key`, so later hovers landing on it do not scan again.
+   */
+  | ({ readonly kind: 'hover-lookup'; readonly id: number } & HoverLookupQuery)
+  /** Hovers: a report (as hover-report) on literals read from shared text in the worker. */
+  | { readonly kind: 'hover-report-shared'; readonly id: number; readonly text: SharedText; readonly spans: readonly LiteralSpan[]; readonly request: Omit<ReportRequest, 'literals'> }
+  /** Every tensor literal of a large text (src/tensor/printed.ts), for Compute Loss from Selection. */
+  | { readonly kind: 'find-literals'; readonly id: number; readonly text: SharedText }
+  /** Token view: a vocabulary file (tokenizer.json, vocab.json, vocab.txt) read as a regular file and parsed. */
+  | { readonly kind: 'vocabulary'; readonly id: number; readonly path: string }
+  /** Token view: top classes, p(target), rank and loss of loss-map element `row` (src/kernel/tokenRow.ts). */
+  | { readonly kind: 'token-details'; readonly id: number; readonly source: TokenRowSource; readonly classDim: number; readonly row: number; readonly target: number; readonly inputKind: LossOptions['inputKind']; readonly topK: number };
 
 export type WorkerResponse =
   | { readonly kind: 'ready'; readonly generation: number }
@@ -113,7 +174,11 @@ export type WorkerResponse =
   | { readonly kind: 'error'; readonly id: number; readonly message: string; readonly lensKind: string | null }
   | { readonly kind: 'hover-index-done'; readonly id: number; readonly index: LiteralIndex }
   | { readonly kind: 'hover-report-done'; readonly id: number; readonly report: HoverReport }
-  | { readonly kind: 'tensor-file-summary-done'; readonly id: number; readonly summary: FileSummary };
+  | { readonly kind: 'tensor-file-summary-done'; readonly id: number; readonly summary: FileSummary }
+  | { readonly kind: 'hover-lookup-done'; readonly id: number; readonly target: HoverTarget; readonly warm: readonly WarmLiteral[] }
+  | { readonly kind: 'find-literals-done'; readonly id: number; readonly literals: readonly FoundLiteral[] }
+  | { readonly kind: 'vocabulary-done'; readonly id: number; readonly vocabulary: Vocabulary }
+  | { readonly kind: 'token-details-done'; readonly id: number; readonly details: TokenRowDetails };
 
 // -------------------------------------------------------------------------------------------------------
 // Host <-> view (the loss panel webview and the notebook renderer share the view and these messages).
@@ -142,8 +207,10 @@ export interface ViewSummary {
   readonly lossShape: readonly number[];
   readonly classNames: readonly string[];
   readonly perClass: readonly ClassStats[];
-  /** Row = target, column = predicted; row-major C x C (empty for bce). */
+  /** Row = target, column = predicted; row-major C x C (empty for bce, and above 1,024 classes). */
   readonly confusion: readonly number[];
+  /** The most frequent off-diagonal (target, predicted) pairs (at most 100). */
+  readonly topConfusions: readonly ConfusionPair[];
   readonly ignoredCount: number;
   readonly elementCount: number;
   readonly accuracy: number;
@@ -154,6 +221,25 @@ export interface ViewSummary {
   readonly engine: string;
   /** Per-sample maps are available (false when the input streamed and only statistics were kept). */
   readonly mapsAvailable: boolean;
+  /** Token view: the strings it shows (absent: not computed for it; see src/tokenSummary.ts). */
+  readonly tokens?: TokenSummary | null;
+}
+
+/** Token view (language-model inputs): token strings for the ids the view shows, and where they came from. */
+export interface TokenSummary {
+  /** A subset of the vocabulary: the target and predicted ids of every sequence (null: no vocabulary, ids shown). */
+  readonly vocabulary: Vocabulary | null;
+  /** One line: which vocabulary, or how to get one. */
+  readonly note: string;
+}
+
+/** The token view's hover for one token: loss-map element `row` of a class-last input. */
+export interface TokenDetails extends TokenRowDetails {
+  readonly row: number;
+  readonly target: number;
+  readonly C: number;
+  /** Strings of the target and top ids (a vocabulary subset), or null. */
+  readonly vocabulary: Vocabulary | null;
 }
 
 /** What a summary adds to a computed result: labels, names and how it was computed. */
@@ -184,6 +270,7 @@ export function toViewSummary(
     lossShape: r.lossShape,
     perClass: s.perClass,
     confusion: Array.from(s.confusion),
+    topConfusions: s.topConfusions,
     ignoredCount: s.ignoredCount,
     elementCount: s.elementCount,
     accuracy: s.accuracy,
@@ -230,6 +317,7 @@ export type HostToView =
   | { readonly type: 'sample'; readonly maps: SampleMaps }
   | { readonly type: 'classMaps'; readonly maps: ClassMaps }
   | { readonly type: 'detail'; readonly detail: ElementDetail }
+  | { readonly type: 'tokenDetails'; readonly details: TokenDetails }
   | { readonly type: 'error'; readonly message: string }
   /** Opaque host data the view keeps in its saved state, so a reloaded window can recompute. */
   | { readonly type: 'hostState'; readonly state: unknown }
@@ -242,6 +330,8 @@ export type ViewToHost =
   | { readonly type: 'selectSample'; readonly n: number }
   | { readonly type: 'requestClassMaps'; readonly n: number }
   | { readonly type: 'explain'; readonly n: number; readonly index: readonly number[] }
+  /** Token view: the hover details of loss-map element `row` (flat over [B, T] or [T]). */
+  | { readonly type: 'tokenDetails'; readonly row: number }
   | { readonly type: 'export'; readonly kind: 'png' | 'csv' | 'npy'; readonly data?: string }
   | { readonly type: 'openInPanel' };
 

@@ -28,6 +28,8 @@ export interface ViewState {
   readonly sort: SortSpec;
   /** What the per-class bars show. */
   readonly bars: 'lossMean' | 'share';
+  /** Token view (language-model losses): shown when the result looks like one ('auto'), or as chosen. */
+  readonly tokenView: 'auto' | 'on' | 'off';
 }
 
 export const DEFAULT_STATE: ViewState = {
@@ -46,6 +48,7 @@ export const DEFAULT_STATE: ViewState = {
   pixel: null,
   sort: DEFAULT_SORT,
   bars: 'lossMean',
+  tokenView: 'auto',
 };
 
 export const CLIP_CHOICES: readonly number[] = [100, 99.9, 99.5, 99, 98, 95, 90];
@@ -85,5 +88,6 @@ export function sanitizeState(raw: unknown, base: ViewState = DEFAULT_STATE): Vi
       dir: sort.dir === 'asc' || sort.dir === 'desc' ? sort.dir : base.sort.dir,
     },
     bars: r.bars === 'share' || r.bars === 'lossMean' ? r.bars : base.bars,
+    tokenView: r.tokenView === 'auto' || r.tokenView === 'on' || r.tokenView === 'off' ? r.tokenView : base.tokenView,
   };
 }

@@ -4,6 +4,7 @@
 import type { InputKind, LossOptions, Reduction } from '../../src/kernel/types';
 import type { ClassMaps, ElementDetail, HostToView, SampleMaps, ViewSummary, ViewToHost } from '../../src/protocol';
 import { ClassTable } from './classTable';
+import { tokenClassNames, tokenViewAuto, tokenViewCapable, TokenView } from './tokenView';
 import { COLORMAPS, gradientCss, NAN_RGBA, type ColormapName } from './colormap';
 import { append, builder, clear, type Builder } from './dom';
 import { buildBreakdown, fmtIndex } from './explain';
@@ -46,6 +47,8 @@ const EXPLAIN_TIMEOUT_MS = 8000;
 const STATE_DEBOUNCE_MS = 150;
 const DETAIL_CACHE = 64;
 const MAX_THUMBS = 64;
+/** Most classes offered as a menu in "p(class c)" mode; above it the class is typed in. */
+export const PROB_CLASS_MENU_LIMIT = 100;
 const THUMB_SIDE = 96;
 const LOSS_NAMES: Readonly<Record<string, string>> = { ce: 'cross-entropy', bce: 'binary cross-entropy with logits' };
 
@@ -140,6 +143,14 @@ class LossView {
   private readonly modeSelect: HTMLSelectElement;
   private readonly probClassGroup: HTMLElement;
   private readonly probClassSelect: HTMLSelectElement;
+  /** Above PROB_CLASS_MENU_LIMIT classes: a class index or name typed in (no menu of every class). */
+  private readonly probClassInput: HTMLInputElement;
+  private readonly probClassName: HTMLElement;
+  private readonly tokenView: TokenView;
+  private readonly tokenToggle: HTMLInputElement;
+  private readonly tokenToggleGroup: HTMLElement;
+  /** The token view is shown for the current result. */
+  private tokensOn = false;
   private readonly colormapSelect: HTMLSelectElement;
   private readonly scaleSelect: HTMLSelectElement;
   private readonly clipSelect: HTMLSelectElement;
@@ -214,7 +225,11 @@ class LossView {
     this.sliceGroup = h('div', { class: 'cel-group', hidden: true }, h('span', { class: 'cel-label', text: 'Slice' }), this.sliceInput, this.sliceText);
     this.modeSelect = h('select', { 'aria-label': 'View mode' }, ...VIEW_MODES.map((m) => h('option', { value: m, text: MODE_LABELS[m] })));
     this.probClassSelect = h('select', { 'aria-label': 'Class whose probability is shown' });
-    this.probClassGroup = h('div', { class: 'cel-group', hidden: true }, h('span', { class: 'cel-label', text: 'Class' }), this.probClassSelect);
+    this.probClassInput = h('input', { type: 'text', class: 'cel-text cel-class-input', placeholder: 'class index or name', spellcheck: 'false', autocomplete: 'off', 'aria-label': 'Class whose probability is shown (index or name)', hidden: true });
+    this.probClassName = h('span', { class: 'cel-dim', hidden: true });
+    this.probClassGroup = h('div', { class: 'cel-group', hidden: true }, h('span', { class: 'cel-label', text: 'Class' }), this.probClassSelect, this.probClassInput, this.probClassName);
+    this.tokenToggle = h('input', { type: 'checkbox' });
+    this.tokenToggleGroup = h('label', { class: 'cel-group cel-check', hidden: true, title: 'Show each sequence as text, tokens shaded by loss' }, this.tokenToggle, h('span', { text: 'Tokens as text' }));
     this.colormapSelect = h('select', { 'aria-label': 'Colormap' }, ...COLORMAPS.map((c) => h('option', { value: c, text: c })));
     this.scaleSelect = h('select', { 'aria-label': 'Scale' }, h('option', { value: 'linear', text: 'linear' }), h('option', { value: 'log', text: 'log' }));
     this.clipSelect = h('select', { 'aria-label': 'Clip the colour scale at a percentile' },
@@ -232,6 +247,7 @@ class LossView {
       h('label', { class: 'cel-group' }, h('span', { class: 'cel-label', text: 'Scale' }), this.scaleSelect),
       h('label', { class: 'cel-group' }, h('span', { class: 'cel-label', text: 'Clip' }), this.clipSelect),
       h('label', { class: 'cel-group cel-check' }, this.ignoredToggle, h('span', { text: 'Mark ignored' })),
+      this.tokenToggleGroup,
       this.filterChip,
       h('div', { class: 'cel-group cel-zoom' }, zoomOut, zoomFit, zoomIn));
 
@@ -279,8 +295,14 @@ class LossView {
     this.multiplesSection = h('section', { class: 'cel-multiples', 'aria-label': 'Probability of each class' },
       h('h3', { text: 'Probability of each class' }), this.multiplesButton, this.multiplesNote, this.multiplesGrid);
 
+    // Token view (media/view/tokenView.ts), above the heatmap when shown.
+    this.tokenView = new TokenView(h, {
+      selectSequence: (n) => this.goSample(n),
+      requestDetails: (row) => this.post({ type: 'tokenDetails', row }),
+    }, this.timers, this.state.colormap);
+
     this.resultsEl = h('div', { class: 'cel-results', hidden: true },
-      this.mapSection, actions, this.explainEl,
+      this.tokenView.el, this.mapSection, actions, this.explainEl,
       h('div', { class: 'cel-columns' }, this.classTable.el, this.worstSection),
       this.multiplesSection);
 
@@ -300,6 +322,7 @@ class LossView {
       case 'sample': return this.setSample(msg.maps);
       case 'classMaps': return this.setClassMaps(msg.maps);
       case 'detail': return this.setDetail(msg.detail);
+      case 'tokenDetails': return this.tokenView.setDetails(msg.details);
       case 'error': return this.showError(msg.message);
       case 'note': return this.showNote(msg.message);
     }
@@ -312,6 +335,7 @@ class LossView {
     if (this.explainTimer !== null) this.timers.clearTimeout(this.explainTimer);
     if (this.explainTimeout !== null) this.timers.clearTimeout(this.explainTimeout);
     this.resizeObserver?.disconnect();
+    this.tokenView.dispose();
     for (const c of this.cleanups) c();
     clear(this.root);
     this.root.classList.remove('cel-root', 'cel-compact');
@@ -340,8 +364,12 @@ class LossView {
     this.headerEl.hidden = this.summary === null;
   }
 
-  private setSummary(s: ViewSummary): void {
+  private setSummary(raw: ViewSummary): void {
     const first = this.summary === null;
+    // With a vocabulary and no class names of its own, classes are named by their token text everywhere
+    // (table and its search, worst list, tooltips, legend).
+    const names = raw.classNames.length === 0 ? tokenClassNames(raw) : null;
+    const s: ViewSummary = names ? { ...raw, classNames: names } : raw;
     this.summary = s;
     this.progressEl.hidden = true;
     this.waitingEl.hidden = true;
@@ -370,6 +398,7 @@ class LossView {
     const spatial = ls.length >= 2;
     const strip = ls.length === 1;
     const hasMaps = s.mapsAvailable && (spatial || strip);
+    this.syncTokenView(true);
     this.npyButton.disabled = false;
     if (!hasMaps) {
       this.maps = null;
@@ -463,6 +492,7 @@ class LossView {
     this.render();
     if (this.pendingInfo !== null && this.pendingInfo < g.count) this.showCellInfo(this.pendingInfo, true);
     this.pendingInfo = null;
+    if (this.tokensOn) this.tokenView.setSequence(maps);
   }
 
   private setClassMaps(m: ClassMaps): void {
@@ -538,6 +568,7 @@ class LossView {
     this.clipSelect.disabled = !continuous || probMode;
     this.probClassGroup.hidden = s.mode !== 'classProb';
     if (s.probClass !== null) this.probClassSelect.value = String(s.probClass);
+    this.syncProbClassInput();
     // p(target) exists for class-index targets only.
     const pOpt = this.modeSelect.querySelector('option[value="pTarget"]') as HTMLOptionElement | null;
     if (pOpt) pOpt.disabled = !!this.maps && this.maps.pTarget === null;
@@ -1155,8 +1186,70 @@ class LossView {
     clear(this.probClassSelect);
     if (!s) return;
     const C = s.perClass.length;
+    // A menu of every class is O(C) elements (and slow to build at vocabulary scale): above the limit the
+    // class is typed in, by index or name.
+    const menu = C <= PROB_CLASS_MENU_LIMIT;
+    this.probClassSelect.hidden = !menu;
+    this.probClassInput.hidden = menu;
+    if (!menu) {
+      this.syncProbClassInput();
+      return;
+    }
+    this.probClassName.hidden = true;
     for (let c = 0; c < C; c++) this.probClassSelect.appendChild(this.h('option', { value: String(c), text: classLabel(s.classNames, c) }));
     if (this.state.probClass !== null) this.probClassSelect.value = String(this.state.probClass);
+  }
+
+  /** The typed class input shows the chosen class (index, and its name beside it). */
+  private syncProbClassInput(): void {
+    const s = this.summary;
+    if (!s || this.probClassInput.hidden) return;
+    const c = this.state.probClass;
+    if (this.root.ownerDocument.activeElement !== this.probClassInput) this.probClassInput.value = c === null ? '' : String(c);
+    this.probClassInput.removeAttribute('aria-invalid');
+    const name = c === null ? '' : className(s.classNames, c);
+    this.probClassName.hidden = c === null || name === String(c);
+    this.probClassName.textContent = name;
+  }
+
+  /** A class by index, else by name (exact, then case-insensitive, then the first name containing the text); O(C). */
+  private findClass(text: string): number | null {
+    const s = this.summary;
+    if (!s) return null;
+    const C = s.perClass.length;
+    const q = text.trim();
+    if (q === '') return null;
+    if (/^\d+$/.test(q)) {
+      const c = Number(q);
+      return c < C ? c : null;
+    }
+    const names = s.classNames;
+    const n = Math.min(C, names.length);
+    for (let c = 0; c < n; c++) if (names[c] === q) return c;
+    const lower = q.toLowerCase();
+    for (let c = 0; c < n; c++) if (names[c].toLowerCase() === lower) return c;
+    for (let c = 0; c < n; c++) if (names[c].toLowerCase().includes(lower)) return c;
+    return null;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Token view.
+
+  /** Shows or hides the token view for the current result (fresh: a new summary to give it). */
+  private syncTokenView(fresh: boolean): void {
+    const s = this.summary;
+    const capable = !!s && tokenViewCapable(s);
+    const mode = this.state.tokenView;
+    const on = !!s && capable && (mode === 'on' || (mode === 'auto' && tokenViewAuto(s)));
+    this.tokenToggleGroup.hidden = !capable;
+    this.tokenToggle.checked = on;
+    const was = this.tokensOn;
+    this.tokensOn = on;
+    this.tokenView.el.hidden = !on;
+    if (s && on && (fresh || !was)) {
+      this.tokenView.update(s);
+      if (this.maps) this.tokenView.setSequence(this.maps);
+    }
   }
 
   private renderMultiples(): void {
@@ -1210,25 +1303,27 @@ class LossView {
     this.cleanups.push(() => target.removeEventListener(type, fn as EventListener, options));
   }
 
+  /** Shows sample n (heatmap toolbar, token view sequence choice). */
+  private goSample(n: number): void {
+    const s = this.summary;
+    if (!s || s.lossShape.length < 2) return;
+    const N = s.lossShape[0];
+    const m = Math.min(N - 1, Math.max(0, Math.round(n)));
+    if (!Number.isFinite(m)) return;
+    this.sampleInput.value = String(m);
+    if (m === this.state.n && this.maps?.n === m) return;
+    this.update({ n: m, pixel: null });
+    this.classMaps = null;
+    this.hideTooltip();
+    this.syncControls();
+    this.requestSample(m);
+    this.renderMultiples();
+  }
+
   private wireControls(zoomOut: HTMLButtonElement, zoomFit: HTMLButtonElement, zoomIn: HTMLButtonElement): void {
-    const goSample = (n: number): void => {
-      const s = this.summary;
-      if (!s || s.lossShape.length < 2) return;
-      const N = s.lossShape[0];
-      const m = Math.min(N - 1, Math.max(0, Math.round(n)));
-      if (!Number.isFinite(m)) return;
-      this.sampleInput.value = String(m);
-      if (m === this.state.n && this.maps?.n === m) return;
-      this.update({ n: m, pixel: null });
-      this.classMaps = null;
-      this.hideTooltip();
-      this.syncControls();
-      this.requestSample(m);
-      this.renderMultiples();
-    };
-    this.sampleInput.addEventListener('change', () => goSample(Number(this.sampleInput.value)));
-    this.slicePrev.addEventListener('click', () => goSample(this.state.n - 1));
-    this.sampleNext.addEventListener('click', () => goSample(this.state.n + 1));
+    this.sampleInput.addEventListener('change', () => this.goSample(Number(this.sampleInput.value)));
+    this.slicePrev.addEventListener('click', () => this.goSample(this.state.n - 1));
+    this.sampleNext.addEventListener('click', () => this.goSample(this.state.n + 1));
     this.sliceInput.addEventListener('input', () => {
       this.update({ slice: Number(this.sliceInput.value) });
       this.render();
@@ -1247,8 +1342,27 @@ class LossView {
       this.render();
       this.renderMultiples();
     });
+    this.tokenToggle.addEventListener('change', () => {
+      this.update({ tokenView: this.tokenToggle.checked ? 'on' : 'off' });
+      this.syncTokenView(false);
+    });
+    this.probClassInput.addEventListener('change', () => {
+      const c = this.findClass(this.probClassInput.value);
+      if (c === null) {
+        this.probClassInput.setAttribute('aria-invalid', 'true');
+        this.probClassName.hidden = false;
+        this.probClassName.textContent = 'no such class';
+        return;
+      }
+      this.probClassInput.removeAttribute('aria-invalid');
+      this.update({ probClass: c });
+      this.syncProbClassInput();
+      this.render();
+      this.renderMultiples();
+    });
     this.colormapSelect.addEventListener('change', () => {
       this.update({ colormap: this.colormapSelect.value as ColormapName });
+      this.tokenView.setColormap(this.state.colormap);
       this.render();
       this.renderMultiples();
     });

@@ -12,7 +12,9 @@ import type { Tensor } from '../tensor/tensor';
 import type { Engine, EngineRequest, TensorSource } from '../worker/engine';
 import { LossSession } from '../worker/session';
 import { log, messageOf, showError } from './log';
-import { autoRecomputeSetting, classNamesSetting, colormapSetting, lossOptionsFromSettings } from './settings';
+import { autoRecomputeSetting, classNamesSetting, colormapSetting, lossOptionsFromSettings, vocabularySetting } from './settings';
+import type { Vocabulary } from '../tensor/vocab';
+import { resolveVocabularyPath } from './vocabularyPath';
 import { saveExport, type ExportKind } from './exportFile';
 import { classNamesFor } from './tensorFiles';
 
@@ -68,6 +70,11 @@ export class LossPanel {
   private lastError: string | null = null;
   private lastSeconds = 0;
   private watchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The last vocabulary read (by path, size and modification time), kept across recomputes. */
+  private vocabCache: { key: string; vocab: Vocabulary } | null = null;
+  /** Where the session's vocabulary came from, or why none was read (for the token view's note). */
+  private vocabWhere = '';
+  private vocabError: string | null = null;
 
   static show(services: HostServices, request: PanelRequest): LossPanel {
     const existing = LossPanel.open.get(keyOf(request));
@@ -211,6 +218,8 @@ export class LossPanel {
         },
       });
       if (ac.signal.aborted) return;
+      await this.loadVocabulary(session);
+      if (ac.signal.aborted) return;
       this.session = session;
       this.lastSeconds = (performance.now() - started) / 1000;
       log().info(`computed ${labelOf(this.request.input)} vs ${labelOf(this.request.target)} in ${this.lastSeconds.toFixed(3)} s`);
@@ -230,11 +239,43 @@ export class LossPanel {
     }
   }
 
+  /**
+   * The token view's vocabulary for a result it can show (cross-entropy, class-index targets, loss [B, T] or
+   * [T]): the setting crossEntropyLens.vocabulary, else one beside the input, read and parsed in a worker.
+   * A vocabulary that cannot be read is a note in the view, never a failed computation.
+   */
+  private async loadVocabulary(session: LossSession): Promise<void> {
+    const r = session.result;
+    this.vocabWhere = '';
+    this.vocabError = null;
+    if (r.options.loss !== 'ce' || r.targetKind !== 'index' || r.lossShape.length < 1 || r.lossShape.length > 2) return;
+    const input = this.request.input.kind === 'file' ? this.request.input.path : null;
+    const scope = input ? vscode.Uri.file(splitMemberSpec(input).path) : undefined;
+    const folder = (scope ? vscode.workspace.getWorkspaceFolder(scope) : undefined) ?? vscode.workspace.workspaceFolders?.[0];
+    try {
+      const choice = await resolveVocabularyPath(vocabularySetting(scope), folder?.uri.fsPath ?? null, input);
+      if (!choice) return;
+      let key = choice.path;
+      try {
+        const st = await fs.promises.stat(choice.path);
+        key = `${choice.path}|${st.size}|${st.mtimeMs}`;
+      } catch {
+        // the read below names the problem
+      }
+      if (this.vocabCache?.key !== key) this.vocabCache = { key, vocab: await LossSession.readVocabulary(this.services.engine(), choice.path) };
+      session.vocabulary = this.vocabCache.vocab;
+      this.vocabWhere = `${choice.from}: ${vscode.workspace.asRelativePath(choice.path, false)}`;
+    } catch (e) {
+      this.vocabError = messageOf(e);
+      log().warn(`vocabulary not read: ${this.vocabError}`);
+    }
+  }
+
   private async summary(s: LossSession, seconds: number): Promise<ViewSummary> {
     const r = s.result;
     const names = await classNamesFor(this.request.input.kind === 'file' ? this.request.input.path : null, classNamesSetting());
     const weight = this.request.weight ? Array.from((await this.weightValues()) ?? []) : null;
-    return toViewSummary(r, {
+    const base = toViewSummary(r, {
       title: `${labelOf(this.request.input)} vs ${labelOf(this.request.target)}`,
       input: { label: labelOf(this.request.input), shape: r.input.shape, dtype: r.input.dtype },
       target: { label: labelOf(this.request.target), shape: r.target.shape, dtype: r.target.dtype },
@@ -244,6 +285,12 @@ export class LossPanel {
       engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}${r.streamed ? ', streamed' : ''}`,
       mapsAvailable: r.maps !== null,
     });
+    return { ...base, tokens: this.tokens(s) };
+  }
+
+  private tokens(s: LossSession): ViewSummary['tokens'] {
+    if (this.vocabError !== null) return { vocabulary: null, note: `The vocabulary was not read (${this.vocabError}): token ids are shown.` };
+    return s.tokenSummary(this.vocabWhere);
   }
 
   private async weightValues(): Promise<ArrayLike<number> | null> {
@@ -289,6 +336,9 @@ export class LossPanel {
         case 'explain':
           if (this.session) this.post({ type: 'detail', detail: await this.session.explain(m.n, m.index) });
           return;
+        case 'tokenDetails':
+          if (this.session) this.post({ type: 'tokenDetails', details: await this.session.tokenDetails(m.row) });
+          return;
         case 'export':
           await this.export(m.kind, m.data);
           return;
@@ -297,8 +347,9 @@ export class LossPanel {
       }
     } catch (e) {
       log().warn(`panel request ${m.type} failed: ${messageOf(e)}`);
-      if (m.type !== 'explain') void showError(e, `panel ${m.type}`);
-      else this.post({ type: 'note', message: `no breakdown: ${messageOf(e)}` });
+      if (m.type === 'explain') this.post({ type: 'note', message: `no breakdown: ${messageOf(e)}` });
+      else if (m.type === 'tokenDetails') this.post({ type: 'note', message: `no token details: ${messageOf(e)}` });
+      else void showError(e, `panel ${m.type}`);
     }
   }
 

@@ -36,17 +36,20 @@ async function openWithEngine(services: HostServices, payload: Payload, o: Outpu
     { signal },
   );
   const r = session.result;
-  const summary = toViewSummary(r, outputLabels(payload, weight, {
+  session.vocabulary = payload.tokenizer ?? null;
+  const base = toViewSummary(r, outputLabels(payload, weight, {
     seconds: (performance.now() - started) / 1000,
     engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`,
     mapsAvailable: r.maps !== null,
   }));
+  const summary = { ...base, tokens: session.tokenSummary('from the notebook output') };
   return {
     summary,
     lossMap: () => (r.maps ? { shape: r.lossShape, data: r.maps.loss } : null),
     sampleMaps: (n) => session.sampleMapsWithProbs(n),
     classMaps: (n) => session.classMaps(n),
     explain: (n, index) => session.explain(n, index),
+    tokenDetails: (row) => session.tokenDetails(row),
   };
 }
 

@@ -28,6 +28,12 @@ export function classNamesSetting(): string[] {
   return Array.isArray(v) ? v.map((x) => String(x)) : [];
 }
 
+/** crossEntropyLens.vocabulary: a tokenizer.json / vocab.json / vocab.txt for the token view ('' for none). */
+export function vocabularySetting(scope?: vscode.Uri): string {
+  const v = vscode.workspace.getConfiguration('crossEntropyLens', scope).get<unknown>('vocabulary', '');
+  return typeof v === 'string' ? v : '';
+}
+
 const COLORMAPS = ['viridis', 'magma', 'turbo', 'gray'] as const;
 
 /** The default colormap, validated: it is written into the webview's HTML. */

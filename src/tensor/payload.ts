@@ -5,6 +5,7 @@ import { LensError, quoteSnippet } from '../errors';
 import type { LossOptions } from '../kernel/types';
 import { MAX_TENSOR_DIMS, parseJsonTensor } from './json';
 import type { Tensor } from './tensor';
+import { decodeTokenizerOption, type Vocabulary } from './vocab';
 
 export const PAYLOAD_MIME = 'application/vnd.cross-entropy-lens+json';
 /** Largest payload (JSON text length, or decoded bytes) rendered; larger ones say so instead of freezing. */
@@ -20,6 +21,8 @@ export interface Payload {
   readonly weight: Tensor | null;
   readonly options: Partial<LossOptions>;
   readonly classNames: readonly string[];
+  /** Token strings for the token view (options.tokenizer, as the Python helper's tokenizer= writes them). */
+  readonly tokenizer?: Vocabulary | null;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -187,12 +190,15 @@ export function decodePayload(value: unknown): Payload {
   }
   if (size > MAX_PAYLOAD_BYTES) throw payloadTooLarge(size);
   const { options, classNames } = optionsOf(v.options);
+  const tok = isObject(v.options) ? v.options.tokenizer : undefined;
+  const tokenizer = tok === undefined || tok === null ? null : decodeTokenizerOption(tok);
   return {
     input: tensorAt(v.input, 'input'),
     target: tensorAt(v.target, 'target'),
     weight: v.weight === undefined || v.weight === null ? null : tensorAt(v.weight, 'weight'),
     options,
     classNames,
+    tokenizer,
   };
 }
 

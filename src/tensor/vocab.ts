@@ -490,7 +490,7 @@ export function subsetVocabulary(vocab: Vocabulary, ids: Iterable<number>): Voca
  */
 export function decodeTokenizerOption(value: unknown, where = 'payload.options.tokenizer'): Vocabulary {
   const bad = (what: string): LensError =>
-    new LensError('format', `${where} ${what} — pass tokenizer=<a Hugging Face tokenizer or a list of strings> to cross_entropy_lens.display()`);
+    new LensError('format', `${where}${what.startsWith('.') ? '' : ' '}${what} — pass tokenizer=<a Hugging Face tokenizer or a list of strings> to cross_entropy_lens.display()`);
   if (!isObject(value)) throw bad('must be an object { strings, kind }');
   const kind = own(value, 'kind');
   if (typeof kind !== 'string' || !(VOCABULARY_KINDS as readonly string[]).includes(kind)) throw bad(`.kind must be one of ${VOCABULARY_KINDS.join(', ')}`);

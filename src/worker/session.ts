@@ -4,7 +4,9 @@
 import { LensError } from '../errors';
 import { normalizeAxis } from '../kernel/options';
 import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../kernel/sampleView';
-import type { ClassMaps, ElementDetail, SampleMaps } from '../protocol';
+import type { ClassMaps, ElementDetail, SampleMaps, SharedTensorRef, TokenDetails, TokenSummary } from '../protocol';
+import { tokenSummary, withDetailStrings } from '../tokenSummary';
+import type { Vocabulary } from '../tensor/vocab';
 import type { Tensor } from '../tensor/tensor';
 import type { ComputeControls, Engine, EngineRequest, EngineResult } from './engine';
 import { closeNpy, isNpyPath, openNpy, readF32 } from './npyFile';
@@ -16,6 +18,10 @@ export class LossSession {
   private wholeTarget: Tensor | null = null;
   private readonly probsCache = new Map<number, Float32Array>();
   private readonly sampleCache = new Map<number, Float64Array>();
+  /** The in-memory input in shared memory, once a token's details were asked for (workers read rows there). */
+  private sharedInput: SharedTensorRef | null = null;
+  /** Token strings for the token view (the whole vocabulary; the view is sent subsets), or null. */
+  vocabulary: Vocabulary | null = null;
   readonly geometry: SampleGeometry;
 
   private constructor(
@@ -77,6 +83,46 @@ export class LossSession {
       weight: this.request.weight ? this.weightTensor() : null,
     });
     return { n, index: [...index], explanation: { ...explanation, index: [...index] }, top };
+  }
+
+  /** A vocabulary file read and parsed in a worker (src/worker/vocabularyJob.ts). */
+  static async readVocabulary(engine: Engine, path: string): Promise<Vocabulary> {
+    const r = await engine.runRaw({ kind: 'vocabulary', id: 0, path });
+    if (r.kind === 'error') throw new LensError((r.lensKind as LensError['kind']) ?? 'io', r.message);
+    if (r.kind !== 'vocabulary-done') throw new LensError('io', `unexpected worker answer ${r.kind}`);
+    return r.vocabulary;
+  }
+
+  /** The token view's part of the summary: the strings of every target and predicted id (see src/tokenSummary.ts). */
+  tokenSummary(where: string): TokenSummary {
+    const r = this.result;
+    return tokenSummary(this.vocabulary, { targetClass: r.maps?.targetClass, predicted: r.maps?.predicted, perClass: r.stats.perClass, worst: r.stats.worst }, where);
+  }
+
+  /**
+   * The token view's hover for loss-map element `row` (flat over [B, T] or [T]): top-5 classes, p(target),
+   * the target's rank and its loss, in float64 from that row's C input values, computed in a worker. A .npy
+   * input is read by the row's byte range only; an in-memory input is put in shared memory once.
+   */
+  async tokenDetails(row: number): Promise<TokenDetails> {
+    const r = this.result;
+    const o = r.options;
+    if (o.loss !== 'ce' || r.targetKind !== 'index') throw new LensError('option', 'token details cover cross-entropy with class-index targets');
+    const rows = r.lossShape.reduce((a, b) => a * b, 1);
+    if (!Number.isInteger(row) || row < 0 || row >= rows) throw new LensError('value', `token ${row} is outside [0, ${rows - 1}]`);
+    const target = r.maps ? r.maps.targetClass[row] : Number((this.targetWhole().data as ArrayLike<number>)[row]);
+    const src = this.request.input;
+    let source: { kind: 'file'; path: string } | { kind: 'shared'; x: SharedTensorRef };
+    if (src.kind === 'file') source = { kind: 'file', path: src.path };
+    else {
+      this.sharedInput ??= share(src.tensor);
+      source = { kind: 'shared', x: this.sharedInput };
+    }
+    const nd = r.input.shape.length;
+    const reply = await this.engine.runRaw({ kind: 'token-details', id: 0, source, classDim: nd === 1 ? 0 : o.classDim, row, target, inputKind: o.inputKind, topK: 5 });
+    if (reply.kind === 'error') throw new LensError((reply.lensKind as LensError['kind']) ?? 'io', reply.message);
+    if (reply.kind !== 'token-details-done') throw new LensError('io', `unexpected worker answer ${reply.kind}`);
+    return withDetailStrings(reply.details, row, target, this.geometry.C, this.vocabulary);
   }
 
   private checkSample(n: number): number {

@@ -11,11 +11,19 @@ import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
 import { viewOf } from './shared';
 import { runFastChunk, runFastRelayout, initWasm } from './fastChunk';
 import { scanDocument } from '../hover/scan';
+import { workerScanLimits } from '../hover/limits';
+import { findLiteralsShared, hoverLookup, hoverReportShared } from './hoverJobs';
 import { hoverReport } from '../hover/report';
 import { summarizeTensorFile } from './tensorSummary';
+import { runTokenDetails } from './tokenDetails';
+import { readVocabularyFile } from './vocabularyJob';
 
 function reply(msg: WorkerResponse): void {
   parentPort!.postMessage(msg);
+}
+
+function replyError(id: number, e: unknown): void {
+  reply({ kind: 'error', id, message: e instanceof Error ? e.message : String(e), lensKind: isLensError(e) ? e.kind : null });
 }
 
 function runGeneral(job: GeneralJob): StatsPartial {
@@ -64,10 +72,25 @@ parentPort!.on('message', (msg: WorkerRequest) => {
         reply(runFastRelayout(msg));
         return;
       case 'hover-index':
-        reply({ kind: 'hover-index-done', id, index: scanDocument(msg.text, msg.syntax) });
+        reply({ kind: 'hover-index-done', id, index: scanDocument(msg.text, msg.syntax, workerScanLimits()) });
+        return;
+      case 'hover-lookup':
+        reply({ kind: 'hover-lookup-done', id, ...hoverLookup(msg) });
+        return;
+      case 'hover-report-shared':
+        reply({ kind: 'hover-report-done', id, report: hoverReportShared(msg) });
+        return;
+      case 'find-literals':
+        reply({ kind: 'find-literals-done', id, literals: findLiteralsShared(msg) });
         return;
       case 'hover-report':
         reply({ kind: 'hover-report-done', id, report: hoverReport(msg.request) });
+        return;
+      case 'vocabulary':
+        void readVocabularyFile(msg.path).then((vocabulary) => reply({ kind: 'vocabulary-done', id, vocabulary }), (e: unknown) => replyError(id, e));
+        return;
+      case 'token-details':
+        void runTokenDetails(msg).then((details) => reply({ kind: 'token-details-done', id, details }), (e: unknown) => replyError(id, e));
         return;
       case 'tensor-file-summary':
         reply({ kind: 'tensor-file-summary-done', id, summary: summarizeTensorFile(msg.path, msg.sampling) });

@@ -1,0 +1,503 @@
+// The token view of a language-model loss: each sequence as text, one span per token shaded by its loss
+// (ignored tokens, i.e. padding, greyed), the summary in language-model terms (mean loss, perplexity, bits
+// per token), the worst tokens, and a hover (or keyboard focus) that shows the target token, its loss,
+// p(target), the target's rank and the top-5 predictions, asked from the host on demand and cached.
+// Long sequences render in chunks of CHUNK spans, one timer tick each, so a 32k-token sequence never blocks
+// the page; every interaction goes through a few listeners on the container (none per token).
+import { normalizeAxis } from '../../src/kernel/options';
+import type { SampleMaps, TokenDetails, ViewSummary } from '../../src/protocol';
+import { renderTokens, tokenLabel, type TokenSegment } from '../../src/tensor/tokenText';
+import { tokenIndex, type Vocabulary } from '../../src/tensor/vocab';
+import { lutColor, NAN_RGBA, rgbCss, type ColormapName } from './colormap';
+import { append, clear, type Builder } from './dom';
+import { fmt6, fmtCount, fmtShape } from './format';
+
+/** Spans added per timer tick. */
+export const TOKEN_CHUNK = 1024;
+/** Most tokens of one sequence shown (the rest is counted in a note). */
+export const MAX_SHOWN_TOKENS = 65_536;
+/** Token details kept (by loss-map row). */
+const DETAILS_CACHE = 512;
+const HOVER_DEBOUNCE_MS = 40;
+/** Above this many classes a [T] loss with index targets is taken for a language model by default. */
+const LM_CLASS_COUNT = 1000;
+
+export interface TokenViewEvents {
+  /** Show sequence n (LossView selects the sample and hands its maps back through setSequence). */
+  selectSequence(n: number): void;
+  /** Ask the host for the hover details of loss-map element `row`. */
+  requestDetails(row: number): void;
+}
+
+interface Timers {
+  setTimeout(fn: () => void, ms: number): number;
+  clearTimeout(id: number): void;
+}
+
+/** The view can show this result as tokens: cross-entropy with class-index targets, a loss [B, T] or [T], C > 1. */
+export function tokenViewCapable(s: ViewSummary): boolean {
+  const ls = s.lossShape;
+  return s.mapsAvailable && s.targetKind === 'index' && s.options.loss === 'ce' && (ls.length === 1 || ls.length === 2) && s.perClass.length > 1;
+}
+
+/**
+ * Shown without asking: a class-last input [B, T, V] (loss [B, T]), or [T, V] (loss [T]) with a vocabulary
+ * or at least LM_CLASS_COUNT classes (fewer classes and no vocabulary reads as plain classification).
+ */
+export function tokenViewAuto(s: ViewSummary): boolean {
+  if (!tokenViewCapable(s)) return false;
+  const nd = s.input.shape.length;
+  if (nd !== s.lossShape.length + 1) return false;
+  const classLast = normalizeAxis(s.options.classDim, nd) === nd - 1;
+  if (!classLast) return false;
+  return s.lossShape.length === 2 || !!s.tokens?.vocabulary || s.perClass.length >= LM_CLASS_COUNT;
+}
+
+/** Class names from the vocabulary (token text with visible whitespace), for the per-class table; null without one. */
+export function tokenClassNames(s: ViewSummary): string[] | null {
+  const v = s.tokens?.vocabulary;
+  if (!v) return null;
+  const C = s.perClass.length;
+  const names = new Array<string>(C).fill('');
+  for (let i = 0; i < v.ids.length; i++) {
+    const id = v.ids[i];
+    if (id < C) names[id] = tokenLabel(v, id);
+  }
+  return names;
+}
+
+/** Mean loss over the tokens that count (the mean reduction's numerator / denominator), perplexity and bits. */
+export function lmStats(s: Pick<ViewSummary, 'numerator' | 'denominator'>): { mean: number; perplexity: number; bits: number } {
+  const mean = s.numerator / s.denominator;
+  return { mean, perplexity: Math.exp(mean), bits: mean / Math.LN2 };
+}
+
+function labelOf(v: Vocabulary | null, id: number): string {
+  return tokenLabel(v && tokenIndex(v, id) >= 0 ? v : null, id);
+}
+
+export class TokenView {
+  readonly el: HTMLElement;
+  private readonly noteEl: HTMLElement;
+  private readonly meanEl: HTMLElement;
+  private readonly perplexityEl: HTMLElement;
+  private readonly bitsEl: HTMLElement;
+  private readonly statsNote: HTMLElement;
+  private readonly seqGroup: HTMLElement;
+  private readonly seqInput: HTMLInputElement;
+  private readonly seqCount: HTMLElement;
+  private readonly seqPrev: HTMLButtonElement;
+  private readonly seqNext: HTMLButtonElement;
+  private readonly stage: HTMLElement;
+  private readonly textEl: HTMLElement;
+  private readonly tooltip: HTMLElement;
+  private readonly legendEl: HTMLElement;
+  private readonly statusEl: HTMLElement;
+  private readonly moreEl: HTMLElement;
+  private readonly worstList: HTMLElement;
+  private readonly worstSection: HTMLElement;
+
+  private summary: ViewSummary | null = null;
+  private vocab: Vocabulary | null = null;
+  private maps: SampleMaps | null = null;
+  private segments: TokenSegment[] = [];
+  private spans: HTMLElement[] = [];
+  private lossMax = 0;
+  private shown = 0;
+  private gen = 0;
+  private chunkTimer: number | null = null;
+  private hoverTimer: number | null = null;
+  private active: number | null = null;
+  private pendingActive: number | null = null;
+  private readonly details = new Map<number, TokenDetails>();
+  private readonly asked = new Set<number>();
+  private readonly cleanups: Array<() => void> = [];
+
+  constructor(private readonly h: Builder, private readonly events: TokenViewEvents, private readonly timers: Timers, private colormap: ColormapName) {
+    this.noteEl = h('p', { class: 'cel-dim cel-token-note' });
+    this.meanEl = h('span', { class: 'cel-token-stat' });
+    this.perplexityEl = h('span', { class: 'cel-token-stat', 'data-testid': 'perplexity' });
+    this.bitsEl = h('span', { class: 'cel-token-stat' });
+    this.statsNote = h('span', { class: 'cel-dim' });
+    const stats = h('dl', { class: 'cel-token-stats' },
+      h('dt', { text: 'mean loss' }), h('dd', {}, this.meanEl),
+      h('dt', { text: 'perplexity' }), h('dd', {}, this.perplexityEl),
+      h('dt', { text: 'bits per token' }), h('dd', {}, this.bitsEl));
+    this.seqInput = h('input', { type: 'number', min: 0, step: 1, value: 0, class: 'cel-num', 'aria-label': 'Sequence index' });
+    this.seqCount = h('span', { class: 'cel-dim' });
+    this.seqPrev = h('button', { type: 'button', class: 'cel-icon', 'aria-label': 'Previous sequence', title: 'Previous sequence', text: '‹' });
+    this.seqNext = h('button', { type: 'button', class: 'cel-icon', 'aria-label': 'Next sequence', title: 'Next sequence', text: '›' });
+    this.seqGroup = h('div', { class: 'cel-group cel-token-seq' }, h('span', { class: 'cel-label', text: 'Sequence' }), this.seqPrev, this.seqInput, this.seqNext, this.seqCount);
+    this.textEl = h('div', {
+      class: 'cel-token-text', 'data-testid': 'token-view', tabindex: 0, role: 'application',
+      'aria-roledescription': 'token text',
+      'aria-label': 'Tokens shaded by loss. Left and right arrows move between tokens and show their details; Escape hides them.',
+    });
+    this.tooltip = h('div', { class: 'cel-token-tip', role: 'tooltip', 'data-testid': 'token-tooltip', hidden: true });
+    this.stage = h('div', { class: 'cel-token-stage' }, this.textEl, this.tooltip);
+    this.moreEl = h('p', { class: 'cel-dim', hidden: true });
+    this.legendEl = h('div', { class: 'cel-token-legend cel-dim' });
+    this.statusEl = h('div', { class: 'cel-token-status', 'aria-live': 'polite' });
+    this.worstList = h('ol', { class: 'cel-token-worst-list' });
+    this.worstSection = h('div', { class: 'cel-token-worst-wrap' }, h('h4', { text: 'Worst tokens' }), this.worstList);
+    this.el = h('section', { class: 'cel-tokens', 'aria-label': 'Token view', hidden: true },
+      h('div', { class: 'cel-token-head' }, h('h3', { text: 'Tokens' }), stats, this.statsNote),
+      this.noteEl, this.seqGroup, this.stage, this.moreEl, this.legendEl, this.statusEl, this.worstSection);
+    this.wire();
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Data in.
+
+  /** A new result: statistics, the vocabulary subset, the worst tokens; the sequence follows with setSequence. */
+  update(s: ViewSummary): void {
+    this.summary = s;
+    this.vocab = s.tokens?.vocabulary ?? null;
+    this.details.clear();
+    this.asked.clear();
+    this.hideTooltip();
+    this.active = null;
+    const st = lmStats(s);
+    this.meanEl.textContent = fmt6(st.mean);
+    this.perplexityEl.textContent = fmt6(st.perplexity);
+    this.bitsEl.textContent = fmt6(st.bits);
+    const o = s.options;
+    this.statsNote.textContent = s.weight || o.labelSmoothing ? ' (with the loss\'s class weights / label smoothing)' : '';
+    this.noteEl.textContent = s.tokens?.note ?? 'No vocabulary: token ids are shown.';
+    const B = s.lossShape.length === 2 ? s.lossShape[0] : 1;
+    this.seqGroup.hidden = B <= 1;
+    this.seqInput.max = String(Math.max(0, B - 1));
+    this.seqCount.textContent = `of ${fmtCount(B)}`;
+    this.renderWorst();
+    if (this.maps && !this.fits(this.maps)) this.maps = null;
+    this.renderText();
+  }
+
+  /** The maps of the shown sequence (sample n of [B, T], or the [T] strip as n = -1). */
+  setSequence(maps: SampleMaps): void {
+    if (!this.summary || !this.fits(maps)) return;
+    this.maps = maps;
+    this.hideTooltip();
+    this.active = null;
+    this.seqInput.value = String(Math.max(0, maps.n));
+    this.syncSeqButtons();
+    this.renderText();
+    if (this.pendingActive !== null) {
+      const t = this.pendingActive;
+      this.pendingActive = null;
+      if (t < this.shownLimit()) this.activate(t, true);
+    }
+  }
+
+  setDetails(d: TokenDetails): void {
+    if (!d || typeof d.row !== 'number') return;
+    this.details.set(d.row, d);
+    if (this.details.size > DETAILS_CACHE) this.details.delete(this.details.keys().next().value as number);
+    this.asked.delete(d.row);
+    if (this.active !== null && this.rowOf(this.active) === d.row && !this.tooltip.hidden) this.renderTooltip(this.active);
+  }
+
+  setColormap(name: ColormapName): void {
+    if (name === this.colormap) return;
+    this.colormap = name;
+    for (let t = 0; t < this.spans.length; t++) this.shade(this.spans[t], t);
+  }
+
+  dispose(): void {
+    this.gen++;
+    if (this.chunkTimer !== null) this.timers.clearTimeout(this.chunkTimer);
+    if (this.hoverTimer !== null) this.timers.clearTimeout(this.hoverTimer);
+    for (const c of this.cleanups) c();
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Text.
+
+  private fits(maps: SampleMaps): boolean {
+    const s = this.summary;
+    if (!s) return false;
+    const ls = s.lossShape;
+    const T = ls[ls.length - 1];
+    return maps.shape.length === 1 && maps.shape[0] === T && maps.target.length >= T && maps.loss.length >= T && maps.ignored.length >= T;
+  }
+
+  private shownLimit(): number {
+    return Math.min(this.maps?.target.length ?? 0, MAX_SHOWN_TOKENS);
+  }
+
+  private rowOf(t: number): number {
+    const m = this.maps as SampleMaps;
+    return m.n >= 0 ? m.n * m.shape[0] + t : t;
+  }
+
+  private renderText(): void {
+    const gen = ++this.gen;
+    if (this.chunkTimer !== null) this.timers.clearTimeout(this.chunkTimer);
+    this.chunkTimer = null;
+    clear(this.textEl);
+    this.spans = [];
+    this.shown = 0;
+    const m = this.maps;
+    this.moreEl.hidden = true;
+    if (!m) {
+      this.segments = [];
+      this.legendEl.textContent = '';
+      return;
+    }
+    const T = this.shownLimit();
+    this.segments = renderTokens(this.vocab, m.target.subarray(0, T));
+    let max = 0;
+    for (let t = 0; t < T; t++) {
+      const v = m.loss[t];
+      if (!m.ignored[t] && v > max && v < Infinity) max = v;
+    }
+    this.lossMax = max;
+    this.legendEl.textContent = `Background: loss from 0 to ${fmt6(max)} (${this.colormap}); grey: ignored (padding); magenta: NaN.`;
+    if (T < m.target.length) {
+      this.moreEl.hidden = false;
+      this.moreEl.textContent = `Showing the first ${fmtCount(T)} of ${fmtCount(m.target.length)} tokens.`;
+    }
+    const doc = this.h.doc;
+    const step = (from: number): void => {
+      this.chunkTimer = null;
+      if (gen !== this.gen) return;
+      const to = Math.min(T, from + TOKEN_CHUNK);
+      const frag = doc.createDocumentFragment();
+      for (let t = from; t < to; t++) {
+        const span = this.tokenSpan(t);
+        this.spans.push(span);
+        frag.appendChild(span);
+      }
+      this.textEl.appendChild(frag);
+      this.shown = to;
+      if (to < T) this.chunkTimer = this.timers.setTimeout(() => step(to), 0);
+    };
+    step(0);
+  }
+
+  private tokenSpan(t: number): HTMLElement {
+    const seg = this.segments[t];
+    const span = this.h.doc.createElement('span');
+    span.className = `cel-tok cel-tok-${seg.kind}${seg.text === '' ? ' cel-tok-empty' : ''}`;
+    span.setAttribute('data-t', String(t));
+    if (seg.text !== '') span.appendChild(this.h.doc.createTextNode(seg.text));
+    this.shade(span, t);
+    return span;
+  }
+
+  private shade(span: HTMLElement, t: number): void {
+    const m = this.maps as SampleMaps;
+    if (m.ignored[t]) {
+      span.classList.add('cel-tok-ignored');
+      return;
+    }
+    const v = m.loss[t];
+    let rgb: readonly number[];
+    if (Number.isNaN(v)) rgb = NAN_RGBA;
+    else {
+      const f = this.lossMax > 0 ? Math.min(1, Math.max(0, v / this.lossMax)) : 0;
+      rgb = lutColor(this.colormap, f * 255);
+    }
+    span.style.backgroundColor = rgbCss(rgb);
+    // Light text on dark backgrounds (relative luminance, sRGB weights).
+    const lum = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255;
+    span.classList.toggle('cel-tok-on-dark', lum < 0.5);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Hover, focus, tooltip.
+
+  private tokenAt(target: EventTarget | null): number | null {
+    let e = target as HTMLElement | null;
+    while (e && e !== this.textEl) {
+      const t = e.getAttribute?.('data-t');
+      if (t !== null && t !== undefined) {
+        const i = Number(t);
+        return Number.isInteger(i) && i >= 0 && i < this.shown ? i : null;
+      }
+      e = e.parentElement;
+    }
+    return null;
+  }
+
+  private activate(t: number, fromKeyboard: boolean): void {
+    if (!this.maps || t < 0 || t >= this.shownLimit()) return;
+    if (this.active !== null) this.spans[this.active]?.classList.remove('cel-tok-active');
+    this.active = t;
+    const span = this.spans[t];
+    span?.classList.add('cel-tok-active');
+    if (fromKeyboard) span?.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
+    this.renderTooltip(t);
+    if (fromKeyboard) this.statusEl.textContent = this.lines(t).join('; ');
+    const row = this.rowOf(t);
+    if (this.hoverTimer !== null) this.timers.clearTimeout(this.hoverTimer);
+    this.hoverTimer = null;
+    if (this.details.has(row) || this.asked.has(row)) return;
+    const ask = (): void => {
+      this.hoverTimer = null;
+      if (this.active !== t || !this.maps || this.rowOf(t) !== row || this.details.has(row)) return;
+      this.asked.add(row);
+      this.events.requestDetails(row);
+    };
+    if (fromKeyboard) ask();
+    else this.hoverTimer = this.timers.setTimeout(ask, HOVER_DEBOUNCE_MS);
+  }
+
+  private hideTooltip(): void {
+    this.tooltip.hidden = true;
+    if (this.active !== null) this.spans[this.active]?.classList.remove('cel-tok-active');
+    if (this.hoverTimer !== null) this.timers.clearTimeout(this.hoverTimer);
+    this.hoverTimer = null;
+  }
+
+  private lines(t: number): string[] {
+    const m = this.maps;
+    const s = this.summary;
+    if (!m || !s) return [];
+    const d = this.details.get(this.rowOf(t));
+    const v = d?.vocabulary ?? this.vocab;
+    const ignored = m.ignored[t] !== 0;
+    const out = [m.n >= 0 ? `token ${t} of sequence ${m.n}` : `token ${t}`];
+    out.push(`target ${labelOf(v, m.target[t])}${ignored ? ' (ignored)' : ''}`);
+    out.push(`predicted ${labelOf(this.vocab ?? v, m.predicted[t])}`);
+    if (!ignored) {
+      out.push(`loss ${fmt6(m.loss[t])}`);
+      const p = d ? d.pTarget : m.pTarget ? m.pTarget[t] : null;
+      if (p !== null) out.push(`p(target) ${fmt6(p)}`);
+      if (d && d.rank > 0) out.push(`rank ${fmtCount(d.rank)} of ${fmtCount(d.C)}`);
+    }
+    return out;
+  }
+
+  private renderTooltip(t: number): void {
+    const h = this.h;
+    clear(this.tooltip);
+    this.lines(t).forEach((l, j) => this.tooltip.appendChild(h('div', { class: j === 0 ? 'cel-tip-head' : '', text: l })));
+    const d = this.maps ? this.details.get(this.rowOf(t)) : undefined;
+    if (d && d.top.length) {
+      const v = d.vocabulary ?? this.vocab;
+      this.tooltip.appendChild(h('table', { class: 'cel-tip-top' },
+        h('thead', {}, h('tr', {}, h('th', { text: 'top tokens' }), h('th', { text: 'p' }))),
+        h('tbody', {}, ...d.top.map((x) => h('tr', { class: x.id === d.target ? 'cel-target-row' : '' }, h('td', { text: labelOf(v, x.id) }), h('td', { text: fmt6(x.prob) }))))));
+    } else {
+      this.tooltip.appendChild(h('div', { class: 'cel-dim', text: 'top tokens…' }));
+    }
+    this.tooltip.hidden = false;
+    this.positionTooltip(t);
+  }
+
+  private positionTooltip(t: number): void {
+    const span = this.spans[t];
+    if (!span) return;
+    const sr = this.stage.getBoundingClientRect();
+    const r = span.getBoundingClientRect();
+    const width = this.stage.clientWidth || 0;
+    const tw = this.tooltip.offsetWidth || 240;
+    let x = r.left - sr.left;
+    if (width > 0 && x + tw > width) x = Math.max(0, width - tw);
+    this.tooltip.style.left = `${Math.max(0, x)}px`;
+    this.tooltip.style.top = `${r.bottom - sr.top + 4}px`;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Worst tokens and sequence choice.
+
+  private renderWorst(): void {
+    const s = this.summary as ViewSummary;
+    const h = this.h;
+    clear(this.worstList);
+    this.worstSection.hidden = s.worst.length === 0;
+    s.worst.forEach((w, k) => {
+      append(this.worstList, h('li', {}, h('button', { type: 'button', class: 'cel-token-worst-item', 'data-k': k },
+        h('span', { class: 'cel-mono cel-token-worst-text', text: labelOf(this.vocab, w.target) }),
+        h('span', { class: 'cel-worst-loss', text: ` loss ${fmt6(w.loss)}` }),
+        h('span', { class: 'cel-dim', text: ` · predicted ${labelOf(this.vocab, w.predicted)} · at ${fmtShape(w.index)}` }))));
+    });
+  }
+
+  private goWorst(k: number): void {
+    const s = this.summary;
+    const w = s?.worst[k];
+    if (!s || !w) return;
+    const seq = s.lossShape.length === 2 ? w.index[0] : -1;
+    const t = w.index[w.index.length - 1];
+    if (this.maps && this.maps.n === seq) {
+      this.textEl.focus({ preventScroll: true });
+      this.activate(t, true);
+      return;
+    }
+    this.pendingActive = t;
+    this.events.selectSequence(seq);
+  }
+
+  private syncSeqButtons(): void {
+    const s = this.summary;
+    const B = s && s.lossShape.length === 2 ? s.lossShape[0] : 1;
+    const n = this.maps ? Math.max(0, this.maps.n) : Number(this.seqInput.value) || 0;
+    this.seqPrev.disabled = n <= 0;
+    this.seqNext.disabled = n >= B - 1;
+  }
+
+  private listen<K extends keyof HTMLElementEventMap>(target: HTMLElement, type: K, fn: (e: HTMLElementEventMap[K]) => void): void {
+    target.addEventListener(type, fn as EventListener);
+    this.cleanups.push(() => target.removeEventListener(type, fn as EventListener));
+  }
+
+  private wire(): void {
+    const go = (n: number): void => {
+      const s = this.summary;
+      if (!s || s.lossShape.length !== 2) return;
+      const m = Math.min(s.lossShape[0] - 1, Math.max(0, Math.round(n)));
+      if (!Number.isFinite(m)) return;
+      this.seqInput.value = String(m);
+      this.events.selectSequence(m);
+    };
+    this.listen(this.seqInput, 'change', () => go(Number(this.seqInput.value)));
+    this.listen(this.seqPrev, 'click', () => go((this.maps?.n ?? 0) - 1));
+    this.listen(this.seqNext, 'click', () => go((this.maps?.n ?? 0) + 1));
+    // One set of listeners on the container serves every token.
+    const el = this.textEl;
+    this.listen(el, 'mouseover', (e) => {
+      const t = this.tokenAt(e.target);
+      if (t !== null && t !== this.active) this.activate(t, false);
+      else if (t !== null && this.tooltip.hidden) this.renderTooltip(t);
+    });
+    this.listen(el, 'mouseleave', () => {
+      if (this.h.doc.activeElement !== el) this.hideTooltip();
+    });
+    this.listen(el, 'click', (e) => {
+      const t = this.tokenAt(e.target);
+      if (t !== null) this.activate(t, true);
+    });
+    this.listen(el, 'focus', () => {
+      if (!this.maps || this.shown === 0) return;
+      this.activate(this.active ?? 0, true);
+    });
+    this.listen(el, 'blur', () => this.hideTooltip());
+    this.listen(el, 'keydown', (e) => {
+      if (!this.maps || this.shown === 0) return;
+      const cur = this.active ?? 0;
+      const last = this.shown - 1;
+      const step = e.shiftKey ? 10 : 1;
+      let t: number;
+      switch (e.key) {
+        case 'ArrowLeft': t = Math.max(0, cur - step); break;
+        case 'ArrowRight': t = Math.min(last, cur + step); break;
+        case 'Home': t = 0; break;
+        case 'End': t = last; break;
+        case 'Escape':
+          this.hideTooltip();
+          return;
+        default:
+          return;
+      }
+      e.preventDefault();
+      this.activate(t, true);
+    });
+    this.listen(this.worstList, 'click', (e) => {
+      let b = e.target as HTMLElement | null;
+      while (b && b !== this.worstList && !b.hasAttribute?.('data-k')) b = b.parentElement;
+      if (b && b !== this.worstList) this.goWorst(Number(b.getAttribute('data-k')));
+    });
+  }
+}

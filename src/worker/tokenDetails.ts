@@ -1,0 +1,67 @@
+// The token-details worker job: one token's row of class values, read from where the session has the
+// input, and what the token view's hover shows about it (src/kernel/tokenRow.ts). A C-order .npy is read by
+// the row's byte range only, so a [B, T, V] file of any size costs one small read per hover; other files
+// (.npz members, torch.save, Fortran-order .npy) are read whole once per worker and kept while they are the
+// last one asked about; an in-memory tensor is already in shared memory.
+import * as fs from 'node:fs';
+import { LensError } from '../errors';
+import { tokenRowDetails, tokenRowLayout, type TokenRowDetails } from '../kernel/tokenRow';
+import type { WorkerRequest } from '../protocol';
+import { splitMemberSpec } from '../tensor/load';
+import { decodeRawData } from '../tensor/npy';
+import type { Tensor } from '../tensor/tensor';
+import { closeNpy, isNpyPath, openNpy, readRaw } from './npyFile';
+import { readTensorFile } from './readTensorFile';
+import { viewOf } from './shared';
+
+type TokenDetailsJob = Extract<WorkerRequest, { kind: 'token-details' }>;
+
+/** Most elements one range read may span (a class-first row spans C x the elements after the class axis). */
+const MAX_SPAN_ELEMENTS = 64 << 20;
+
+let whole: { key: string; tensor: Tensor } | null = null;
+
+function wholeFile(path: string): Tensor {
+  let key = path;
+  try {
+    const st = fs.statSync(splitMemberSpec(path).path);
+    key = `${path}|${st.size}|${st.mtimeMs}`;
+  } catch {
+    // readTensorFile names the problem
+  }
+  if (whole?.key !== key) whole = { key, tensor: readTensorFile(path, 'input') };
+  return whole.tensor;
+}
+
+async function fromNpy(job: TokenDetailsJob, path: string): Promise<TokenRowDetails | null> {
+  const f = openNpy(path);
+  try {
+    const h = f.header;
+    if (h.fortranOrder) return null;
+    const at = tokenRowLayout(h.shape, job.classDim, job.row);
+    const span = (at.C - 1) * at.stride + 1;
+    if (at.C === 0 || span > MAX_SPAN_ELEMENTS) return null;
+    const bytes = await readRaw(f, at.offset, span);
+    const values = decodeRawData(bytes, { dtype: h.dtype, shape: [span], littleEndian: h.littleEndian, fortranOrder: false }).data;
+    return tokenRowDetails(values, 0, at.stride, at.C, job.target, job.inputKind, job.topK);
+  } finally {
+    closeNpy(f);
+  }
+}
+
+export async function runTokenDetails(job: TokenDetailsJob): Promise<TokenRowDetails> {
+  const src = job.source;
+  if (src.kind === 'shared') {
+    const x = viewOf(src.x);
+    const at = tokenRowLayout(x.shape, job.classDim, job.row);
+    return tokenRowDetails(x.data, at.offset, at.stride, at.C, job.target, job.inputKind, job.topK);
+  }
+  if (isNpyPath(src.path)) {
+    const r = await fromNpy(job, src.path);
+    if (r) return r;
+  }
+  const t = wholeFile(src.path);
+  if (t.shape.length === 0) throw new LensError('shape', `${src.path}: a 0-d input has no token rows`);
+  const at = tokenRowLayout(t.shape, job.classDim, job.row);
+  return tokenRowDetails(t.data, at.offset, at.stride, at.C, job.target, job.inputKind, job.topK);
+}
