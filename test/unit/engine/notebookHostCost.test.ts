@@ -1,0 +1,42 @@
+// A stranger's notebook must not be able to tie up the extension host: a 119-byte output that declares
+// [0, 8000] logits (nothing to compute, 8,000 classes) once cost the host 2.8 GB and 15 s (a C x C
+// confusion matrix per job, merged and copied). The host's steps here are the ones src/host/notebookRenderer.ts
+// runs: decode the payload, open a LossSession on the engine, build the view summary.
+import * as assert from 'node:assert/strict';
+import { toViewSummary } from '../../../src/protocol';
+import { decodePayload } from '../../../src/tensor/payload';
+import { Engine } from '../../../src/worker/engine';
+import { LossSession } from '../../../src/worker/session';
+import { DIST } from './helpers';
+
+describe('notebook host cost of a tiny output declaring many classes', function () {
+  this.timeout(60_000);
+
+  it('[0, 8000]: PyTorch\'s NaN, under 50 MB and 50 ms on the host', async function () {
+    const text = JSON.stringify({ input: { dtype: 'float32', shape: [0, 8000], data: '' }, target: { dtype: 'int64', shape: [0], data: '' } });
+    assert.ok(text.length <= 119, `${text.length} bytes`);
+    const engine = new Engine({ distDir: DIST, maxWorkers: 2 });
+    try {
+      const open = async (): Promise<number | null> => {
+        const p = decodePayload(JSON.parse(text));
+        const s = await LossSession.open(engine, { input: { kind: 'tensor', tensor: p.input }, target: { kind: 'tensor', tensor: p.target }, options: p.options, topK: 20 });
+        const summary = toViewSummary(s.result, { title: 'x', input: { label: 'input', shape: [0, 8000], dtype: 'float32' }, target: { label: 'target', shape: [0], dtype: 'int64' }, weight: null, classNames: [], seconds: 0, engine: 'x', mapsAvailable: true });
+        // What crosses to the renderer stays O(C), never C x C.
+        assert.ok(JSON.stringify(summary).length < 8000 * 400, `summary of ${JSON.stringify(summary).length} chars`);
+        return summary.value;
+      };
+      await open(); // module and code warm-up, as a host that has run before
+      global.gc?.();
+      const rss0 = process.memoryUsage().rss;
+      const t0 = performance.now();
+      const value = await open();
+      const ms = performance.now() - t0;
+      const grew = (process.memoryUsage().rss - rss0) / 2 ** 20;
+      assert.ok(Number.isNaN(value), `mean of nothing is NaN, got ${value}`);
+      assert.ok(ms < 50, `took ${ms.toFixed(1)} ms`);
+      assert.ok(grew < 50, `resident memory grew by ${grew.toFixed(0)} MB`);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
