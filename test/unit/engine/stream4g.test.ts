@@ -28,12 +28,28 @@ describe('engine: a 4 GiB logits file', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** Runs the CLI on two files in a fresh process; its JSON output and peak RSS. */
-  function runCli(x: string, t: string): { out: { value: number; streamed: boolean; engine: string }; kb: number; stderr: string } {
-    const script = `require(${JSON.stringify(path.join(ROOT, 'dist/cli.js'))}).main([${JSON.stringify(x)}, ${JSON.stringify(t)}, '--json']).then((code) => { process.exitCode = code; process.stderr.write('MAXRSS_KB ' + ${PEAK_KB} + ' ' + JSON.stringify(process.memoryUsage()) + '\\n'); });`;
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 170_000 });
+  function runCli(x: string, t: string, ...extra: string[]): { out: { value: number; streamed: boolean; engine: string }; kb: number; stderr: string } {
+    const script = `require(${JSON.stringify(path.join(ROOT, 'dist/cli.js'))}).main([${[x, t, ...extra].map((a) => JSON.stringify(a)).join(', ')}, '--json']).then((code) => { process.exitCode = code; process.stderr.write('MAXRSS_KB ' + ${PEAK_KB} + ' ' + JSON.stringify(process.memoryUsage()) + '\\n'); });`;
+    // --json lists every class: 32,000 of them is more than spawnSync's default 1 MB buffer.
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 170_000, maxBuffer: 256 << 20 });
     assert.equal(r.status, 0, r.stderr);
     return { out: JSON.parse(r.stdout) as { value: number; streamed: boolean; engine: string }, kb: Number(/MAXRSS_KB (\d+)/.exec(r.stderr)?.[1]), stderr: r.stderr };
   }
+
+  it('a class-last language-model file over the in-memory budget ([16, 2048, 32000] float16, 2 GB) streams on the row kernel with peak RSS under 600 MB', function () {
+    const V = 32000;
+    const xL = path.join(dir, 'lm-logits.npy');
+    const tL = path.join(dir, 'lm-target.npy');
+    sparseNpy(xL, 'float16', [16, 2048, V], 2);
+    sparseNpy(tL, 'int64', [16, 2048], 8);
+    assert.ok(fs.statSync(xL).size > 2 * 10 ** 9);
+    const { out, kb, stderr } = runCli(xL, tL, '--class-dim', '-1');
+    assert.equal(out.streamed, true);
+    assert.equal(out.engine, 'wasm-simd');
+    assert.ok(Math.abs(out.value - Math.log(V)) < 1e-5, String(out.value));
+    assert.ok(kb > 0 && kb < 600 * 1024, `peak RSS ${(kb / 1024).toFixed(0)} MB; ${/MAXRSS_KB \d+ (.*)/.exec(stderr)?.[1]}`);
+    fs.rmSync(xL);
+  });
 
   it('completes in Fortran order too, with the process peak RSS under 600 MB', function () {
     const xF = path.join(dir, 'logits-f.npy');
