@@ -6,7 +6,9 @@ import { jsonReport, tensorInfo, textReport } from './cli/report';
 import { isLensError, LensError } from './errors';
 import { splitMemberSpec } from './tensor/load';
 import type { Tensor } from './tensor/tensor';
-import { Engine, type TensorSource } from './worker/engine';
+import { namedColorTable, parseColorTable, type ColorTable } from './tensor/colorTable';
+import { Engine, type EngineRequest, type TensorSource } from './worker/engine';
+import { describePairing, pairMaskTarget, type MaskPairing } from './worker/maskTarget';
 import { readCompanionWeight, readTensorFile } from './worker/readTensorFile';
 
 declare const PACKAGE_VERSION: string | undefined;
@@ -27,6 +29,22 @@ function readWeight(spec: string, what: string): Tensor {
   }
 }
 
+/** --palette: a palette name (voc) or a JSON file with "colors" (classes.json). */
+function readPalette(spec: string): ColorTable {
+  const named = namedColorTable(spec);
+  if (named !== undefined && !fs.existsSync(spec)) return named;
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(spec, 'utf8'));
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new LensError('option', `--palette ${spec}: ${missing ? 'no such file, and not a palette name (voc)' : 'not a JSON file'} — give voc or a classes.json with "colors"`);
+  }
+  const table = parseColorTable(json, spec);
+  if (table === undefined) throw new LensError('option', `--palette ${spec}: no "colors" in it — write {"colors": [[r, g, b], ...]} by class index, or {"colors": "VOC"}`);
+  return table;
+}
+
 export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
   const started = performance.now();
   const file = (spec: string): TensorSource => ({ kind: 'file', path: spec });
@@ -35,11 +53,13 @@ export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
   const posWeight: TensorSource | null = a.posWeight === null ? null : { kind: 'tensor', tensor: readWeight(a.posWeight, '--pos-weight') };
   const engine = new Engine({ distDir: __dirname });
   let result;
+  let pairing: MaskPairing | null = null;
   try {
-    result = await engine.compute(
-      { input: file(a.input), target: file(a.target), weight, posWeight, options: a.options, topK: a.topK, outFile: a.out ?? undefined },
-      { signal },
-    );
+    let req: EngineRequest = { input: file(a.input), target: file(a.target), weight, posWeight, options: a.options, topK: a.topK, outFile: a.out ?? undefined };
+    // A PNG mask target: read here (with --palette for an RGB mask) so the report can say how it paired.
+    const mask = pairMaskTarget(req, a.palette ? readPalette(a.palette) : undefined);
+    if (mask) ({ req, pairing } = mask);
+    result = await engine.compute(req, { signal });
   } catch (e) {
     // Kernel errors name shapes but not files; say which pair they came from.
     if (isLensError(e) && e.kind !== 'io' && e.kind !== 'cancelled' && !e.message.startsWith(a.input) && !e.message.startsWith(a.target)) {
@@ -50,8 +70,8 @@ export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
     await engine.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
-  const ii = tensorInfo(a.input, result.input);
-  const ti = tensorInfo(a.target, result.target);
+  const ii = tensorInfo(a.input, result.input, pairing?.input ? { stored: pairing.input.slice(1) } : undefined);
+  const ti = tensorInfo(a.target, result.target, pairing ? { stored: pairing.stored, note: describePairing(pairing) } : undefined);
   return a.json
     ? jsonReport(result, ii, ti, seconds, { engine: result.engine, workers: result.workers, streamed: result.streamed })
     : textReport(result, ii, ti, seconds);

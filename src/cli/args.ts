@@ -13,6 +13,8 @@ export interface CliArgs {
   readonly json: boolean;
   readonly out: string | null;
   readonly topK: number;
+  /** --palette: the colour table of an RGB PNG mask (a palette name such as voc, or a classes.json). */
+  readonly palette?: string | null;
 }
 
 export type ParsedArgs = { readonly kind: 'run'; readonly args: CliArgs } | { readonly kind: 'help' } | { readonly kind: 'version' };
@@ -20,7 +22,8 @@ export type ParsedArgs = { readonly kind: 'run'; readonly args: CliArgs } | { re
 export const USAGE = `usage: cross-entropy-lens INPUT TARGET [options]
 
 Computes torch.nn.functional.cross_entropy (or binary_cross_entropy_with_logits) exactly as PyTorch does.
-INPUT and TARGET are .npy, .npz (file.npz:member) or .json files.
+INPUT and TARGET are .npy, .npz (file.npz:member) or .json files; TARGET may be a PNG label mask (8-bit
+gray, palette index or 16-bit gray; one sample [H, W], paired with input [1, C, H, W] or [C, H, W]).
 
 options:
   --weight FILE|a,b,c          per-class weights
@@ -32,6 +35,7 @@ options:
   --loss ce|bce                cross-entropy (default) or binary cross-entropy with logits
   --pos-weight FILE|a,b,c      bce only: weight of positive examples
   --top-k K                    number of worst elements listed (default 10)
+  --palette voc|classes.json   colours of an RGB PNG mask: the VOC palette, or a JSON file with "colors"
   --json                       print one JSON object
   --out LOSS.npy               write the unreduced loss map as float32 .npy
   -h, --help                   show this help
@@ -39,6 +43,7 @@ options:
 
 const VALUE_FLAGS = new Set([
   '--weight', '--ignore-index', '--reduction', '--label-smoothing', '--input-kind', '--class-dim', '--loss', '--pos-weight', '--out', '--top-k',
+  '--palette',
 ]);
 
 function bad(msg: string): never {
@@ -121,6 +126,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       json,
       out: get('--out') ?? null,
       topK,
+      palette: get('--palette') ?? null,
     },
   };
 }

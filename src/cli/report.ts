@@ -7,12 +7,19 @@ export type Reported = Pick<LossResult, 'value' | 'options' | 'lossShape' | 'num
 
 export interface TensorInfo {
   readonly path: string;
+  /** The shape as stored in the file. */
   readonly shape: readonly number[];
   readonly dtype: string;
+  /** The shape computed with, when it differs from the stored one (a PNG mask [H, W] paired as [1, H, W]). */
+  readonly pairedAs?: readonly number[];
+  /** How the file was read, for the text report ("PNG mask, one sample; paired as [1, H, W]"). */
+  readonly note?: string;
 }
 
-export function tensorInfo(path: string, t: { readonly shape: readonly number[]; readonly dtype: string }): TensorInfo {
-  return { path, shape: t.shape, dtype: t.dtype };
+export function tensorInfo(path: string, t: { readonly shape: readonly number[]; readonly dtype: string }, as?: { readonly stored: readonly number[]; readonly note?: string }): TensorInfo {
+  if (as === undefined) return { path, shape: t.shape, dtype: t.dtype };
+  const differs = as.stored.length !== t.shape.length || as.stored.some((s, i) => s !== t.shape[i]);
+  return { path, shape: as.stored, dtype: t.dtype, ...(differs ? { pairedAs: t.shape } : {}), ...(as.note ? { note: as.note } : {}) };
 }
 
 /** JSON has no NaN or Infinity; the contract writes them as strings. */
@@ -81,8 +88,9 @@ export function textReport(r: Reported, input: TensorInfo, target: TensorInfo, s
   } else {
     lines.push(`${name} (${o.reduction}): ${fmt6(r.value)}`);
   }
-  lines.push(`  input   ${input.path}  ${fmtShape(input.shape)} ${input.dtype} (${o.loss === 'bce' ? 'logits' : o.inputKind}${o.classDim !== 1 ? `, class dim ${o.classDim}` : ''})`);
-  lines.push(`  target  ${target.path}  ${fmtShape(target.shape)} ${target.dtype} (${r.targetKind === 'index' ? 'class indices' : r.targetKind === 'probs' ? 'class probabilities' : 'binary'})`);
+  const paired = (t: TensorInfo): string => (t.note ? `; ${t.note}` : t.pairedAs ? `; paired as ${fmtShape(t.pairedAs)}` : '');
+  lines.push(`  input   ${input.path}  ${fmtShape(input.shape)} ${input.dtype} (${o.loss === 'bce' ? 'logits' : o.inputKind}${o.classDim !== 1 ? `, class dim ${o.classDim}` : ''}${paired(input)})`);
+  lines.push(`  target  ${target.path}  ${fmtShape(target.shape)} ${target.dtype} (${r.targetKind === 'index' ? 'class indices' : r.targetKind === 'probs' ? 'class probabilities' : 'binary'}${paired(target)})`);
   const extras: string[] = [];
   if (r.targetKind === 'index') extras.push(`ignore_index ${o.ignoreIndex}: ${s.ignoredCount} of ${s.elementCount} ignored`);
   if (o.labelSmoothing) extras.push(`label_smoothing ${o.labelSmoothing}`);

@@ -7,13 +7,18 @@ import type { TensorMeta } from '../kernel/roles';
 import { parseJsonTensorFile } from '../tensor/json';
 import { parseNpyHeader } from '../tensor/npy';
 import { readNpz } from '../tensor/npz';
+import { describePngHeader, isColorPng, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES } from '../tensor/pngMask';
+import { parseSafetensorsHeader, safetensorsHeaderEnd } from '../tensor/safetensors';
+import { torchSaveTensors } from '../tensor/torchSave';
 import type { TensorRole } from '../tensor/npz';
 import { readClassNamesBeside } from '../worker/classNames';
 import { readSmallRegularFile } from '../worker/regularFile';
 import { log } from './log';
 
-export const TENSOR_GLOB = '**/*.{npy,npz,json}';
+export const TENSOR_GLOB = '**/*.{npy,npz,json,pt,pth,bin,safetensors}';
 const EXCLUDE = '{**/node_modules/**,**/.git/**,**/.venv/**,**/__pycache__/**}';
+/** PNG label masks (targets only), found apart so that a folder of images cannot crowd out tensor files. */
+export const MASK_GLOB = '**/*.png';
 const MAX_NPZ_BYTES = 256 << 20;
 const MAX_JSON_BYTES = 2 << 20;
 
@@ -23,10 +28,16 @@ export interface TensorEntry extends TensorMeta {
   readonly uri: vscode.Uri;
   /** For a JSON object holding several tensors: the key's role. */
   readonly role?: TensorRole;
+  /** What the Quick Pick adds to shape and dtype (a PNG mask: "8-bit palette PNG mask"). */
+  readonly note?: string;
 }
 
 export async function findTensorFiles(token?: vscode.CancellationToken): Promise<vscode.Uri[]> {
-  return vscode.workspace.findFiles(TENSOR_GLOB, EXCLUDE, 5000, token);
+  const [tensors, masks] = await Promise.all([
+    vscode.workspace.findFiles(TENSOR_GLOB, EXCLUDE, 5000, token),
+    vscode.workspace.findFiles(MASK_GLOB, EXCLUDE, 5000, token),
+  ]);
+  return [...tensors, ...masks];
 }
 
 function display(uri: vscode.Uri): string {
@@ -44,11 +55,41 @@ export async function tensorsIn(uri: vscode.Uri): Promise<TensorEntry[]> {
       const h = parseNpyHeader(head.bytes);
       return [{ id: p, spec: p, uri, name, shape: h.shape, dtype: h.dtype }];
     }
+    if (/\.png$/i.test(p)) {
+      // A label mask: the IHDR alone (33 bytes) gives [H, W] and the dtype. RGB images are not masks here.
+      const head = await readSmallRegularFile(p, PNG_HEADER_BYTES, { head: true });
+      if (head.kind !== 'read') return [];
+      const h = readPngHeader(head.bytes);
+      if (isColorPng(h)) return [];
+      return [{ id: p, spec: p, uri, name, shape: pngMaskShape(h), dtype: pngMaskDType(h), mask: true, note: `${describePngHeader(h)} mask` }];
+    }
     if (/\.npz$/i.test(p)) {
       const file = await readSmallRegularFile(p, MAX_NPZ_BYTES);
       if (file.kind !== 'read') return [];
       const archive = readNpz(file.bytes, p);
       return archive.members.map((m) => ({ id: `${p}:${m.name}`, spec: `${p}:${m.name}`, uri, name: `${name}:${m.name}`, shape: m.header.shape, dtype: m.header.dtype }));
+    }
+    if (/\.(pt|pth|bin)$/i.test(p)) {
+      // Many tools write .bin files: only a zip (PK) is read whole, and only up to the .npz cap.
+      const head = await readSmallRegularFile(p, 4, { head: true });
+      if (head.kind !== 'read' || head.bytes[0] !== 0x50 || head.bytes[1] !== 0x4b) return [];
+      const file = await readSmallRegularFile(p, MAX_NPZ_BYTES);
+      if (file.kind !== 'read') return [];
+      return torchSaveTensors(file.bytes, p).map((t) =>
+        t.name === ''
+          ? { id: p, spec: p, uri, name, shape: t.shape, dtype: t.dtype }
+          : { id: `${p}:${t.name}`, spec: `${p}:${t.name}`, uri, name: `${name}:${t.name}`, shape: t.shape, dtype: t.dtype },
+      );
+    }
+    if (/\.safetensors$/i.test(p)) {
+      // The JSON header only: its length is in the first 8 bytes.
+      const first = await readSmallRegularFile(p, 8, { head: true });
+      const end = first.kind === 'read' ? safetensorsHeaderEnd(first.bytes) : undefined;
+      if (end === undefined) return [];
+      const head = await readSmallRegularFile(p, end, { head: true });
+      if (head.kind !== 'read') return [];
+      const size = (await vscode.workspace.fs.stat(uri)).size;
+      return parseSafetensorsHeader(head.bytes, size).map((t) => ({ id: `${p}:${t.name}`, spec: `${p}:${t.name}`, uri, name: `${name}:${t.name}`, shape: t.shape, dtype: t.dtype }));
     }
     if (/\.json$/i.test(p)) {
       const file = await readSmallRegularFile(p, MAX_JSON_BYTES);
@@ -71,8 +112,8 @@ export async function tensorsIn(uri: vscode.Uri): Promise<TensorEntry[]> {
   return [];
 }
 
-export function describeEntry(e: TensorMeta): string {
-  return `[${e.shape.join(', ')}] ${e.dtype}`;
+export function describeEntry(e: TensorMeta & { readonly note?: string }): string {
+  return `[${e.shape.join(', ')}] ${e.dtype}${e.note ? ` · ${e.note}` : ''}`;
 }
 
 // Each skipped class-name file is logged once, not on every recompute.

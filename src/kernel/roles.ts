@@ -3,6 +3,7 @@
 // compute.
 import { isLensError } from '../errors';
 import { ROLE_NAMES } from '../tensor/npz';
+import { pairMaskShapes } from '../tensor/pngMask';
 import { isFloatDType, type DType } from '../tensor/tensor';
 import { resolveOptions } from './options';
 import type { LossOptions } from './types';
@@ -15,6 +16,8 @@ export interface TensorMeta {
   readonly name: string;
   readonly shape: readonly number[];
   readonly dtype: DType;
+  /** A PNG label mask: one sample [H, W], the target only (paired as src/tensor/pngMask.ts pairMaskShapes says). */
+  readonly mask?: boolean;
 }
 
 /** Whether input/target (and weight) form a valid problem; the kernel's error message otherwise. */
@@ -23,6 +26,12 @@ export function checkPair(input: TensorMeta, target: TensorMeta, options?: Parti
     const o = resolveOptions(options);
     // A weight is checked by shape only; its values do not matter here.
     const w = weight ? { dtype: weight.dtype, shape: weight.shape, data: new Float32Array(weight.shape.reduce((a, b) => a * b, 1)) } : null;
+    if (input.mask || weight?.mask) return `${input.mask ? input.name : weight!.name}: a PNG is a label mask; it can only be the target`;
+    if (target.mask) {
+      const p = pairMaskShapes(input.shape, target.shape);
+      buildProblem({ input: shapeOnly({ dtype: input.dtype, shape: p.input }), target: shapeOnly({ dtype: target.dtype, shape: p.target }), weight: w }, o);
+      return null;
+    }
     buildProblem({ input: shapeOnly(input), target: shapeOnly(target), weight: w }, o);
     return null;
   } catch (e) {
@@ -58,6 +67,7 @@ export function rankTargets<T extends TensorMeta>(input: TensorMeta, candidates:
 
 /** Input candidates: tensors with a class axis (at least 1-D floating, or anything with 2+ axes). */
 export function isInputCandidate(m: TensorMeta): boolean {
+  if (m.mask) return false;
   return (isFloatDType(m.dtype) && m.shape.length >= 1) || m.shape.length >= 2;
 }
 

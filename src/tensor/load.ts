@@ -5,17 +5,23 @@ import { LensError, quoteSnippet } from '../errors';
 import { decodeNpy } from './npy';
 import { readNpz, resolveNpzMember, ROLE_NAMES, type TensorRole } from './npz';
 import { parseJsonTensorFile } from './json';
+import { decodePngMask, hasPngSignature } from './pngMask';
 import { findTensorLiterals } from './printed';
+import { decodeSafetensors, looksLikeSafetensors } from './safetensors';
+import { decodeTorchSave, isLegacyTorchSave, isTorchSaveZip } from './torchSave';
 import type { Tensor } from './tensor';
 
+const MEMBER_CONTAINER = /\.(?:npz|pt|pth|bin|safetensors)$/i;
+
 /**
- * Splits `file.npz:member` into path and member. Only a ':' whose left side ends with .npz splits (the last
- * such one), so Windows drive letters (C:\data\x.npy) and colons inside member names survive.
+ * Splits `file.npz:member` into path and member. Only a ':' whose left side ends with .npz, .pt, .pth, .bin
+ * or .safetensors splits (the last such one), so Windows drive letters (C:\data\x.npy) and colons inside
+ * member names survive.
  */
 export function splitMemberSpec(spec: string): { path: string; member?: string } {
   for (let i = spec.lastIndexOf(':'); i > 0; i = spec.lastIndexOf(':', i - 1)) {
     const path = spec.slice(0, i);
-    if (path.toLowerCase().endsWith('.npz')) {
+    if (MEMBER_CONTAINER.test(path)) {
       const member = spec.slice(i + 1);
       return member === '' ? { path } : { path, member };
     }
@@ -34,11 +40,8 @@ const startsWith = (b: Uint8Array, sig: readonly number[]): boolean => b.length 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 
 const UNREADABLE: Record<string, string> = {
-  '.pt': 'a PyTorch pickle',
-  '.pth': 'a PyTorch pickle',
   '.pkl': 'a pickle',
   '.pickle': 'a pickle',
-  '.safetensors': 'a safetensors file',
   '.h5': 'an HDF5 file',
   '.hdf5': 'an HDF5 file',
 };
@@ -63,7 +66,7 @@ function noMember(member: string | undefined, kind: string): void {
   if (member !== undefined) {
     // A member name comes from a command line or a file name: plain ones show as they are, others quoted and cut.
     const shown = /^[\w./-]{1,40}$/.test(member) ? member : quoteSnippet(member);
-    throw new LensError('option', `a member name (:${shown}) only applies to .npz archives, and this is ${kind}`);
+    throw new LensError('option', `a member name (:${shown}) only applies to .npz, torch.save (.pt/.pth/.bin) and .safetensors files, and this is ${kind}`);
   }
 }
 
@@ -80,6 +83,14 @@ function fromJson(source: string, bytes: Uint8Array, role: TensorRole, member: s
   if (t !== undefined) return t;
   const present = (['input', 'target', 'weight'] as const).filter((r) => parsed[r] !== undefined);
   throw new LensError('format', `the object holds ${present.join(' and ')} but no ${role} (a key named ${ROLE_NAMES[role].join(', ')})`);
+}
+
+function fromPngMask(bytes: Uint8Array, role: TensorRole, member: string | undefined): Tensor {
+  noMember(member, 'a PNG mask');
+  if (role !== 'target') {
+    throw new LensError('option', `a PNG is a label mask; it can only be the target — give the ${role} as .npy, .npz or .json`);
+  }
+  return decodePngMask(bytes);
 }
 
 function fromText(bytes: Uint8Array, role: TensorRole, member: string | undefined): Tensor {
@@ -123,11 +134,18 @@ export function decodeTensorFile(source: string, bytes: Uint8Array, role: Tensor
     }
     if (ext === '.npz') return fromNpz(source, bytes, role, member);
     if (ext === '.json') return fromJson(source, bytes, role, member);
+    // A PNG label mask (target only; an RGB one needs a colour table: src/worker/maskTarget.ts).
+    if (ext === '.png' || hasPngSignature(bytes)) return fromPngMask(bytes, role, member);
+    // .bin is generic (Hugging Face's torch.save checkpoints, but also anything else): it is sniffed below.
+    if (ext === '.pt' || ext === '.pth') return decodeTorchSave(source, bytes, role, member);
+    if (ext === '.safetensors') return decodeSafetensors(source, bytes, role, member);
     if (startsWith(bytes, NPY_MAGIC)) {
       noMember(member, 'a .npy file');
       return decodeNpy(bytes);
     }
-    if (startsWith(bytes, ZIP_MAGIC)) return fromNpz(source, bytes, role, member);
+    if (startsWith(bytes, ZIP_MAGIC)) return isTorchSaveZip(bytes) ? decodeTorchSave(source, bytes, role, member) : fromNpz(source, bytes, role, member);
+    if (isLegacyTorchSave(bytes)) return decodeTorchSave(source, bytes, role, member);
+    if (looksLikeSafetensors(bytes)) return decodeSafetensors(source, bytes, role, member);
     const what = UNREADABLE[ext];
     if (what !== undefined) {
       throw new LensError(

@@ -33,6 +33,7 @@ import type { ComputeControls, EngineOptions, EngineRequest, EngineResult } from
 import { closeFiles, planFast } from './fastPlan';
 import { runFast, type FastState } from './fastRun';
 import { runGeneral } from './generalRun';
+import { pairMaskTarget } from './maskTarget';
 import { WorkerPool } from './pool';
 import { cancelled, runOne, unexpected } from './schedule';
 
@@ -152,6 +153,9 @@ export class Engine {
 
   async compute(req: EngineRequest, ctl: ComputeControls = {}): Promise<EngineResult> {
     if (ctl.signal?.aborted) throw cancelled();
+    // A PNG mask target [H, W] is one sample: read it and shape it for its input (src/worker/maskTarget.ts).
+    const mask = pairMaskTarget(req);
+    if (mask) return this.compute(mask.req, ctl);
     const options = resolveOptions(req.options);
     const plan = planFast(req, options, this.wasm());
     if (plan) {

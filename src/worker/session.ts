@@ -10,6 +10,7 @@ import type { Vocabulary } from '../tensor/vocab';
 import type { Tensor } from '../tensor/tensor';
 import type { ComputeControls, Engine, EngineRequest, EngineResult } from './engine';
 import { closeNpy, isNpyPath, openNpy, readF32 } from './npyFile';
+import { pairMaskTarget } from './maskTarget';
 import { readTensorFile } from './readTensorFile';
 import { allocShared, share, viewOf } from './shared';
 
@@ -33,7 +34,9 @@ export class LossSession {
   }
 
   static async open(engine: Engine, request: EngineRequest, ctl?: ComputeControls): Promise<LossSession> {
-    return new LossSession(engine, request, await engine.compute(request, ctl));
+    // A PNG mask target is paired once here, so the session reads samples in the shapes it computed with.
+    const paired = pairMaskTarget(request)?.req ?? request;
+    return new LossSession(engine, paired, await engine.compute(paired, ctl));
   }
 
   sampleMaps(n: number): SampleMaps {

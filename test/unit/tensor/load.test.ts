@@ -66,9 +66,10 @@ describe('load: decodeTensorFile', () => {
       ['x.txt', utf8('hello world'), /^x\.txt: no tensor found/],
       ['x.txt', new Uint8Array([1, 2, 0, 3]), /^x\.txt: unrecognized binary file/],
       ['x.txt', new Uint8Array([0xc3, 0x28, 0x41]), /^x\.txt: the file is neither/],
-      ['model.pt', new Uint8Array([0x80, 2]), /^model\.pt: a PyTorch pickle cannot be read here — save the tensor with np\.save/],
+      ['model.pt', new Uint8Array([0x80, 2]), /^model\.pt: is a plain pickle, not a torch\.save zip archive — re-save with torch\.save/],
+      ['model.pkl', new Uint8Array([0x80, 2]), /^model\.pkl: a pickle cannot be read here — save the tensor with np\.save/],
       ['x.npy', fixture('npy', 'i8_overflow.npy'), /^x\.npy: int64 value 3000000000 at index \[0, 5\]/],
-      ['x.npy', fixture('npy', 'f4_v2.npy'), /^x\.npy: a member name \(:m\) only applies to \.npz archives/, 'm'],
+      ['x.npy', fixture('npy', 'f4_v2.npy'), /^x\.npy: a member name \(:m\) only applies to \.npz, torch\.save \(\.pt\/\.pth\/\.bin\) and \.safetensors files/, 'm'],
     ];
     for (const [name, bytes, re, member] of cases) {
       const e = lensError(() => decodeTensorFile(name, bytes, 'target', member));

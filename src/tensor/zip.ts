@@ -1,0 +1,175 @@
+// A minimal zip reader for torch.save archives (PyTorch >= 1.6 writes a zip of data.pkl and one entry per
+// storage, stored uncompressed and 64-byte aligned). Only the central directory is parsed up front; an
+// entry's bytes are taken (in place when stored) and CRC-checked only when asked for, so a checkpoint's
+// storages that no requested tensor uses are never touched.
+// npz.ts keeps its own reader (it inflates .npy headers incrementally); both follow the same zip rules.
+
+import { inflateSync } from 'fflate';
+import { LensError } from '../errors';
+import { crc32 } from './crc32';
+
+export interface ZipEntry {
+  readonly name: string;
+  readonly method: number;
+  readonly flags: number;
+  readonly crc: number;
+  readonly compressedSize: number;
+  readonly size: number;
+  readonly localOffset: number;
+}
+
+/** Prints an entry name for a message: as is when short and printable, else quoted and cut. */
+export function entryLabel(name: string): string {
+  const printable = [...name].every((c) => c.charCodeAt(0) >= 0x20 && c !== '\x7f');
+  return name.length <= 60 && printable ? name : JSON.stringify(name.length > 40 ? name.slice(0, 40) + '…' : name);
+}
+
+const hex32 = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
+
+export class ZipReader {
+  private readonly b: Uint8Array;
+  /** How the archive is named in messages, e.g. 'torch.save (zip) file'. */
+  private readonly what: string;
+  readonly entries: readonly ZipEntry[];
+  private readonly byName = new Map<string, ZipEntry>();
+
+  constructor(bytes: Uint8Array, what: string) {
+    this.b = bytes;
+    this.what = what;
+    this.entries = this.readCentralDirectory();
+    // With duplicate names Python's zipfile (and PyTorch's reader) use the last one.
+    for (const e of this.entries) this.byName.set(e.name, e);
+  }
+
+  corrupt(detail: string): LensError {
+    return new LensError('format', `not a valid ${this.what}: ${detail}`);
+  }
+
+  get(name: string): ZipEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  private u16(o: number): number {
+    if (o < 0 || o + 2 > this.b.length) throw this.corrupt('an offset points past the end of the file — truncated?');
+    return this.b[o] | (this.b[o + 1] << 8);
+  }
+
+  private u32(o: number): number {
+    return this.u16(o) + this.u16(o + 2) * 65536;
+  }
+
+  private u64(o: number): number {
+    const hi = this.u32(o + 4);
+    if (hi >= 2 ** 21) throw this.corrupt('a 64-bit size or offset is out of range');
+    return this.u32(o) + hi * 2 ** 32;
+  }
+
+  private readCentralDirectory(): ZipEntry[] {
+    const b = this.b;
+    if (b.length < 22) throw this.corrupt(b.length === 0 ? 'the file is empty' : 'too short for a zip file — truncated?');
+    let eocd = -1;
+    for (let o = b.length - 22; o >= Math.max(0, b.length - 22 - 65535); o--) {
+      if (b[o] === 0x50 && b[o + 1] === 0x4b && b[o + 2] === 0x05 && b[o + 3] === 0x06) {
+        eocd = o;
+        break;
+      }
+    }
+    if (eocd < 0) {
+      const isZip = b[0] === 0x50 && b[1] === 0x4b;
+      throw this.corrupt(isZip ? 'no end-of-central-directory record — truncated?' : 'missing the PK zip signature');
+    }
+    let count = this.u16(eocd + 10);
+    let cdSize = this.u32(eocd + 12);
+    let cdOffset = this.u32(eocd + 16);
+    if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
+      const loc = eocd - 20;
+      if (loc >= 0 && this.u32(loc) === 0x07064b50) {
+        const z = this.u64(loc + 8);
+        if (this.u32(z) !== 0x06064b50) throw this.corrupt('bad zip64 end record');
+        count = this.u64(z + 32);
+        cdSize = this.u64(z + 40);
+        cdOffset = this.u64(z + 48);
+      }
+    }
+    if (cdOffset + cdSize > b.length) throw this.corrupt('the central directory lies past the end of the file — truncated?');
+    // Each directory entry takes at least 46 bytes: a count beyond that is a lie, not a reason to loop.
+    if (count * 46 > cdSize) throw this.corrupt('the central directory is shorter than its entry count — truncated?');
+    const entries: ZipEntry[] = [];
+    let p = cdOffset;
+    const end = cdOffset + cdSize;
+    const utf8 = new TextDecoder('utf-8');
+    for (let i = 0; i < count; i++) {
+      if (p + 46 > end || this.u32(p) !== 0x02014b50) throw this.corrupt('bad central directory entry');
+      const flags = this.u16(p + 8);
+      const method = this.u16(p + 10);
+      const crc = this.u32(p + 16);
+      let compressedSize = this.u32(p + 20);
+      let size = this.u32(p + 24);
+      const nameLen = this.u16(p + 28);
+      const extraLen = this.u16(p + 30);
+      const commentLen = this.u16(p + 32);
+      let localOffset = this.u32(p + 42);
+      if (p + 46 + nameLen + extraLen + commentLen > end) throw this.corrupt('bad central directory entry');
+      const name = utf8.decode(b.subarray(p + 46, p + 46 + nameLen));
+      let e = p + 46 + nameLen;
+      const extraEnd = e + extraLen;
+      while (e + 4 <= extraEnd) {
+        const id = this.u16(e);
+        const len = this.u16(e + 2);
+        if (id === 0x0001) {
+          let q = e + 4;
+          const take = (): number => {
+            if (q + 8 > e + 4 + len) throw this.corrupt('bad zip64 extra field');
+            const v = this.u64(q);
+            q += 8;
+            return v;
+          };
+          if (size === 0xffffffff) size = take();
+          if (compressedSize === 0xffffffff) compressedSize = take();
+          if (localOffset === 0xffffffff) localOffset = take();
+        }
+        e += 4 + len;
+      }
+      entries.push({ name, method, flags, crc, compressedSize, size, localOffset });
+      p += 46 + nameLen + extraLen + commentLen;
+    }
+    return entries;
+  }
+
+  /** The entry's bytes as stored (compressed when deflated), in place. */
+  private raw(e: ZipEntry): Uint8Array {
+    if (this.u32(e.localOffset) !== 0x04034b50) throw this.corrupt(`bad local header for ${entryLabel(e.name)}`);
+    const start = e.localOffset + 30 + this.u16(e.localOffset + 26) + this.u16(e.localOffset + 28);
+    if (start + e.compressedSize > this.b.length) throw this.corrupt(`entry ${entryLabel(e.name)} runs past the end of the file — truncated?`);
+    return this.b.subarray(start, start + e.compressedSize);
+  }
+
+  /** The entry's bytes, inflated when deflated, CRC-checked; stored entries are returned in place. */
+  read(e: ZipEntry): Uint8Array {
+    if (e.flags & 1) throw new LensError('format', `entry ${entryLabel(e.name)} is encrypted`);
+    if (e.method !== 0 && e.method !== 8) throw this.corrupt(`entry ${entryLabel(e.name)} uses zip compression method ${e.method}; only stored and deflated entries are read`);
+    const comp = this.raw(e);
+    let out: Uint8Array;
+    if (e.method === 0) {
+      if (e.size !== e.compressedSize) throw this.corrupt(`stored entry ${entryLabel(e.name)} has mismatched sizes`);
+      out = comp;
+    } else {
+      // Deflate expands at most about 1032:1; a larger claim is a corrupt directory, not a reason to allocate.
+      if (e.size > comp.length * 1100 + 1024) throw this.corrupt(`entry ${entryLabel(e.name)} claims an impossible size`);
+      try {
+        out = inflateSync(comp, { out: new Uint8Array(e.size) });
+      } catch (err) {
+        throw this.corrupt(`entry ${entryLabel(e.name)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
+      }
+      if (out.length !== e.size) throw this.corrupt(`entry ${entryLabel(e.name)} inflates to ${out.length} of ${e.size} bytes`);
+    }
+    const computed = crc32(out);
+    if (computed !== e.crc) {
+      throw new LensError(
+        'format',
+        `entry ${entryLabel(e.name)}: bad CRC-32 (stored ${hex32(e.crc)}, computed ${hex32(computed)}) — the file is corrupt; re-save it`,
+      );
+    }
+    return out;
+  }
+}
