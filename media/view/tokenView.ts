@@ -19,8 +19,11 @@ export const MAX_SHOWN_TOKENS = 65_536;
 /** Token details kept (by loss-map row). */
 const DETAILS_CACHE = 512;
 const HOVER_DEBOUNCE_MS = 40;
-/** Above this many classes a [T] loss with index targets is taken for a language model by default. */
-const LM_CLASS_COUNT = 1000;
+/**
+ * Above this many classes a [T] loss with index targets is taken for a language model by default (ImageNet's
+ * [N, 1000] stays a classification: its strip of N images is no token sequence).
+ */
+export const LM_CLASS_COUNT = 1000;
 
 export interface TokenViewEvents {
   /** Show sequence n (LossView selects the sample and hands its maps back through setSequence). */
@@ -50,7 +53,7 @@ export function tokenViewAuto(s: ViewSummary): boolean {
   if (nd !== s.lossShape.length + 1) return false;
   const classLast = normalizeAxis(s.options.classDim, nd) === nd - 1;
   if (!classLast) return false;
-  return s.lossShape.length === 2 || !!s.tokens?.vocabulary || s.perClass.length >= LM_CLASS_COUNT;
+  return s.lossShape.length === 2 || !!s.tokens?.vocabulary || s.perClass.length > LM_CLASS_COUNT;
 }
 
 /** Class names from the vocabulary (token text with visible whitespace), for the per-class table; null without one. */

@@ -17,6 +17,7 @@ import type { Vocabulary } from '../tensor/vocab';
 import { resolveVocabularyPath } from './vocabularyPath';
 import { saveExport, type ExportKind } from './exportFile';
 import { classNamesFor } from './tensorFiles';
+import { MAX_PROB_VALUES, probsAffordable, probsValuesRead, pTargetFromLoss, pTargetPlan } from './sampleProbs';
 
 export const PANEL_VIEW_TYPE = 'crossEntropyLens.panel';
 
@@ -305,7 +306,17 @@ export class LossPanel {
     const s = this.session;
     // An empty loss map (batch or spatial size 0) has no sample to draw: the summary says so alone.
     if (!s || !s.result.maps || s.result.stats.elementCount === 0) return;
-    this.post({ type: 'sample', maps: await s.sampleMapsWithProbs(n) });
+    // p(target) from the worker's probability job only while the input values it needs are few: for the
+    // strip of an (N, C) input or a class-last [B, T, V] they are the whole input, read on this thread
+    // (see sampleProbs.ts); above that, exp(-loss) where the loss determines it, else none.
+    const r = s.result;
+    const plan = pTargetPlan({ options: r.options, targetKind: r.targetKind, geometry: s.geometry, inputShape: r.input.shape, hasWeight: this.request.weight !== null });
+    if (plan === 'worker') {
+      this.post({ type: 'sample', maps: await s.sampleMapsWithProbs(n) });
+      return;
+    }
+    const maps = s.sampleMaps(n);
+    this.post({ type: 'sample', maps: { ...maps, pTarget: plan === 'fromLoss' ? pTargetFromLoss(maps, s.geometry.C) : null } });
   }
 
   private async onMessage(m: ViewToHost): Promise<void> {
@@ -330,9 +341,18 @@ export class LossPanel {
         case 'selectSample':
           await this.sendSample(m.n);
           return;
-        case 'requestClassMaps':
-          if (this.session) this.post({ type: 'classMaps', maps: await this.session.classMaps(m.n) });
+        case 'requestClassMaps': {
+          const s = this.session;
+          if (!s) return;
+          const cost = { options: s.result.options, geometry: s.geometry, inputShape: s.result.input.shape };
+          if (!probsAffordable(cost)) {
+            const values = probsValuesRead(cost).toLocaleString('en-US');
+            this.post({ type: 'note', message: `p(class c) maps are not shown here: they would read ${values} input values (over ${MAX_PROB_VALUES.toLocaleString('en-US')})` });
+            return;
+          }
+          this.post({ type: 'classMaps', maps: await s.classMaps(m.n) });
           return;
+        }
         case 'explain':
           if (this.session) this.post({ type: 'detail', detail: await this.session.explain(m.n, m.index) });
           return;

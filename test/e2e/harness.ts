@@ -303,8 +303,9 @@ export function sleep(ms: number): Promise<void> {
 
 /** The CLI's reduced loss on files (paths relative to `cwd`), from its --json output. */
 export function cliValue(cwd: string, ...args: string[]): number {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args, '--json'], { cwd, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
+  // --json lists every class: 32,000 of them are several MB, over spawnSync's default 1 MB buffer.
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args, '--json'], { cwd, encoding: 'utf8', maxBuffer: 512 << 20 });
+  assert.equal(r.status, 0, r.error ? String(r.error) : r.stderr);
   return (JSON.parse(r.stdout) as { value: number }).value;
 }
 
