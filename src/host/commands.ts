@@ -5,9 +5,11 @@ import * as vscode from 'vscode';
 import { LensError } from '../errors';
 import { assignRoles, checkPair, isInputCandidate, rankTargets, type TensorMeta } from '../kernel/roles';
 import type { LossOptions } from '../kernel/types';
-import { findTensorLiterals } from '../tensor/printed';
+import { HOST_FIND_CHARS } from '../hover/limits';
+import { findTensorLiterals, type TensorLiteral } from '../tensor/printed';
 import { parseJsonTensor } from '../tensor/json';
 import type { Tensor } from '../tensor/tensor';
+import { documentLength, shareDocument } from './documentText';
 import { LossPanel, type HostServices, type SourceSpec } from './lossPanel';
 import { showError } from './log';
 import { lossOptionsFromSettings } from './settings';
@@ -77,7 +79,7 @@ async function pickStreaming(title: string, placeholder: string, load: (add: (it
 }
 
 async function browse(title: string): Promise<TensorEntry | undefined> {
-  const uris = await vscode.window.showOpenDialog({ title, canSelectMany: false, filters: { Tensors: ['npy', 'npz', 'json'], 'All files': ['*'] } });
+  const uris = await vscode.window.showOpenDialog({ title, canSelectMany: false, filters: { Tensors: ['npy', 'npz', 'json', 'png'], 'All files': ['*'] } });
   if (!uris?.length) return undefined;
   const entries = await tensorsIn(uris[0]);
   if (entries.length === 0) throw new LensError('format', `${uris[0].fsPath}: no tensor found in this file`);
@@ -162,8 +164,8 @@ export async function computeLossFromSelection(services: HostServices, options?:
   try {
     const editor = vscode.window.activeTextEditor;
     if (!editor) throw new LensError('option', 'open an editor and select the text of one or two tensors');
-    const text = editor.selection.isEmpty ? editor.document.getText() : editor.document.getText(editor.selection);
-    const found = findTensorLiterals(text);
+    const found = await literalsInSelection(services, editor);
+    if (found === undefined) return;
     const firstError = found.find((f) => 'error' in f);
     const tensors = found.flatMap((f) => ('tensor' in f ? [f.tensor] : []));
     if (tensors.length === 0) throw firstError && 'error' in firstError ? firstError.error : new LensError('format', 'the selection holds no tensor: select text such as tensor([[...]]), np.array([...]) or a JSON list');
@@ -200,6 +202,8 @@ export async function computeLossFromSelection(services: HostServices, options?:
         title: `The ${role}`,
         prompt: 'A JSON list such as [0, 2, 1] or a printed tensor such as tensor([0, 2, 1])',
         validateInput: (v) => {
+          // Checked once when accepted, not on every keystroke of a long paste.
+          if (v.length > HOST_FIND_CHARS) return null;
           try {
             parseTyped(v);
             return null;
@@ -225,6 +229,34 @@ export async function computeLossFromSelection(services: HostServices, options?:
   } catch (e) {
     void showError(e, 'Compute Cross-Entropy Loss from Selection');
   }
+}
+
+/**
+ * The tensor literals of the selection (the whole document when it is empty): searched in place when the
+ * text is small, else copied a slice per task into shared memory and searched in a worker, with a
+ * cancellable notification. Undefined when the user cancelled.
+ */
+async function literalsInSelection(services: HostServices, editor: vscode.TextEditor): Promise<TensorLiteral[] | undefined> {
+  const doc = editor.document;
+  const start = editor.selection.isEmpty ? 0 : doc.offsetAt(editor.selection.start);
+  const end = editor.selection.isEmpty ? documentLength(doc) : doc.offsetAt(editor.selection.end);
+  if (end - start <= HOST_FIND_CHARS) return findTensorLiterals(doc.getText(new vscode.Range(doc.positionAt(start), doc.positionAt(end))));
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Cross-Entropy Lens: reading tensors from the text…', cancellable: true },
+    async (_progress, token) => {
+      const ac = new AbortController();
+      const sub = token.onCancellationRequested(() => ac.abort());
+      try {
+        const text = await shareDocument(doc, ac.signal, start, end);
+        return await services.engine().findLiterals(text, ac.signal);
+      } catch (e) {
+        if (token.isCancellationRequested) return undefined;
+        throw e;
+      } finally {
+        sub.dispose();
+      }
+    },
+  );
 }
 
 function toTensor(s: SourceSpec & { kind: 'inline' }): Tensor {

@@ -1,17 +1,35 @@
 // Hover tooltips for tensor literals (JSON, JSONC, Python files and notebook cells, Markdown code blocks)
-// and for string literals naming .npy/.npz files. Thin glue over the pure src/hover modules: the literal
-// index is cached per document version; anything that is not small (scanning a large document, parsing a
-// large literal, reading a file) runs in the engine's worker threads, and a cancelled hover cancels it.
+// and for string literals naming .npy/.npz files. Thin glue over the pure src/hover modules. The extension
+// host only does small work (src/hover/limits.ts): a small document is scanned in place and its index
+// cached per version; a large one is copied into shared memory a slice per task and scanned in a worker,
+// which keeps its index and answers each hover with a few spans. Parsing a large literal and reading a
+// file run in the workers too, and a cancelled hover cancels its work.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LensError, isLensError } from '../errors';
 import { commandUri, escapeMarkdown, fileHoverMarkdown, literalHoverMarkdown } from '../hover/markdown';
-import { hoverReport, parseLiteral, type HoverReport, type LiteralText, type ReportRequest } from '../hover/report';
-import { findPair, literalAt, pathAt, scanDocument, type DocumentSyntax, type LiteralIndex, type LiteralPair, type LiteralSpan, type PathSpan } from '../hover/scan';
+import { HOST_REPORT_CHARS, HOST_SCAN_CHARS } from '../hover/limits';
+import { hoverReport, parseLiteral, type HoverReport, type LiteralText } from '../hover/report';
+import {
+  PairFinder,
+  literalRange,
+  lookupAt,
+  scanDocument,
+  type DocumentSyntax,
+  type HoverTarget,
+  type LiteralIndex,
+  type LiteralPair,
+  type LiteralSpan,
+  type PathSpan,
+  type WarmLiteral,
+} from '../hover/scan';
 import type { FileSummary } from '../hover/files';
+import type { HoverLookupQuery, SharedText } from '../protocol';
 import { splitMemberSpec } from '../tensor/load';
 import type { Tensor } from '../tensor/tensor';
+import { readShared } from '../worker/sharedText';
+import { documentLength, shareDocument } from './documentText';
 import { LossPanel, type HostServices, type SourceSpec } from './lossPanel';
 import { log, messageOf, showError } from './log';
 import { lossOptionsFromSettings } from './settings';
@@ -27,12 +45,10 @@ export interface OpenPanelArgs {
 
 const LANGUAGES: Readonly<Record<string, DocumentSyntax>> = { json: 'json', jsonc: 'json', python: 'python', markdown: 'markdown' };
 
-/** Documents up to this many characters are scanned in place (about a millisecond); larger ones in a worker. */
-const HOST_SCAN_CHARS = 256 * 1024;
-/** Literal text up to this many characters (all literals of one hover) is parsed in place; more in a worker. */
-const HOST_REPORT_CHARS = 32 * 1024;
 /** Documents whose index (and last reports) stay cached. */
 const CACHED_DOCUMENTS = 16;
+/** Characters of large documents kept in shared memory (2 bytes each) over all cached documents. */
+const MAX_SHARED_CHARS = 128 * 1024 * 1024;
 const CACHED_REPORTS = 8;
 const CACHED_FILES = 32;
 /** Large literals (of input/target pairs) whose reports are computed ahead of a hover, per document. */
@@ -59,18 +75,50 @@ function untilCancelled<T>(p: Promise<T>, token: vscode.CancellationToken): Prom
   });
 }
 
+/** An AbortSignal that follows a cancellation token (dispose the subscription when done). */
+function abortOn(token: vscode.CancellationToken | undefined): { readonly signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const sub = token?.onCancellationRequested(() => ac.abort());
+  if (token?.isCancellationRequested) ac.abort();
+  return { signal: ac.signal, dispose: () => sub?.dispose() };
+}
+
+/**
+ * Where one document version's literals are looked up. A small document is scanned in place and looked up
+ * here. A large one is copied into shared memory a slice per task and scanned in a worker, which keeps the
+ * index and answers each hover with a few spans: the host never holds its text in one piece nor its index.
+ */
+type IndexSource =
+  | { readonly kind: 'local'; readonly text: string; readonly index: LiteralIndex; readonly pairs: PairFinder }
+  | { readonly kind: 'shared'; readonly text: SharedText; readonly query: Omit<HoverLookupQuery, 'offset' | 'warm'>; readonly warm: readonly WarmLiteral[] };
+
 interface IndexEntry {
+  /** The document's URI, as the key of the cache. */
+  readonly key: string;
   readonly version: number;
-  readonly index: Promise<LiteralIndex>;
-  /** Stops a worker scan when no hover waits for it any more. */
+  /** Characters this entry holds in shared memory (0 when scanned in place). */
+  readonly sharedChars: number;
+  readonly source: Promise<IndexSource>;
+  /** Stops copying and scanning when no hover waits any more, the document changes, or it closes. */
   readonly abort: AbortController;
   waiting: number;
   settled: boolean;
+  /** The scan failed for good (too slow, too many literals): no hovers on this version, said once. */
+  failed: boolean;
   readonly reports: Map<string, HoverReport>;
   /** Reports being computed (by a hover or ahead of one), so a hover joins them instead of starting again. */
   readonly pending: Map<string, Promise<HoverReport>>;
   /** Stops the reports computed ahead of a hover once this version of the document is gone. */
   readonly stale: AbortController;
+}
+
+/** Distinguishes document versions in the workers' index caches (a reopened document restarts at 1). */
+let nextKey = 0;
+
+function literalTextIn(src: IndexSource, s: LiteralSpan): LiteralText {
+  const r = literalRange(s);
+  const text = src.kind === 'local' ? src.text.slice(r.start, r.end) : readShared(src.text, r.start, r.end);
+  return { text, syntax: s.syntax, name: s.name };
 }
 
 class LensHoverProvider implements vscode.HoverProvider {
@@ -85,33 +133,33 @@ class LensHoverProvider implements vscode.HoverProvider {
    */
   warm(doc: vscode.TextDocument): void {
     const syntax = LANGUAGES[doc.languageId];
-    if (syntax === undefined || doc.lineCount === 0) return;
-    const length = doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
-    if (length <= HOST_SCAN_CHARS) return;
+    if (syntax === undefined || documentLength(doc) <= HOST_SCAN_CHARS) return;
     const entry = this.entry(doc, syntax);
-    // The large literals of input/target pairs (a few) get their reports ahead of a hover too: parsing
-    // megabytes of numbers is most of a first hover's time.
-    entry.index.then((index) => {
-      let started = 0;
-      for (const lit of index.literals) {
-        if (started >= WARM_LITERALS || entry.stale.signal.aborted) break;
-        if (lit.listEnd - lit.listStart <= HOST_REPORT_CHARS) continue;
-        const pair = findPair(index, lit);
-        if (pair === null) continue;
-        started++;
-        this.report(doc, entry, pair, lit, undefined).catch(() => undefined);
+    // The large literals of input/target pairs (a few, found by the worker's scan) get their reports
+    // ahead of a hover too: parsing megabytes of numbers is most of a first hover's time.
+    entry.source.then((src) => {
+      if (src.kind !== 'shared') return;
+      for (const w of src.warm) {
+        if (entry.stale.signal.aborted) break;
+        this.report(doc, entry, src, w.pair, w.literal, undefined).catch(() => undefined);
       }
     }, () => undefined);
   }
 
+  /** The document is gone, or its text changed: stop its scan and its reports now. */
   forget(uri: vscode.Uri): void {
-    const e = this.docs.get(uri.toString());
-    if (e !== undefined && !e.settled) e.abort.abort();
-    e?.stale.abort();
-    this.docs.delete(uri.toString());
+    this.drop(uri.toString());
   }
 
-  /** The document's literal index for its current version, shared by every hover on that version. */
+  private drop(key: string): void {
+    const e = this.docs.get(key);
+    if (e === undefined) return;
+    if (!e.settled) e.abort.abort();
+    e.stale.abort();
+    this.docs.delete(key);
+  }
+
+  /** The document's index source for its current version, shared by every hover on that version. */
   private entry(doc: vscode.TextDocument, syntax: DocumentSyntax): IndexEntry {
     const key = doc.uri.toString();
     const old = this.docs.get(key);
@@ -121,28 +169,55 @@ class LensHoverProvider implements vscode.HoverProvider {
       this.docs.set(key, old);
       return old;
     }
-    if (old !== undefined && !old.settled) old.abort.abort();
-    old?.stale.abort();
-    const text = doc.getText();
+    this.drop(key);
+    const length = documentLength(doc);
     const abort = new AbortController();
-    const index = text.length <= HOST_SCAN_CHARS ? Promise.resolve(scanDocument(text, syntax)) : this.services.engine().hoverIndex(text, syntax, abort.signal);
-    const e: IndexEntry = { version: doc.version, index, abort, waiting: 0, settled: false, reports: new Map(), pending: new Map(), stale: new AbortController() };
-    index.then(
+    const small = length <= HOST_SCAN_CHARS;
+    const source = small ? Promise.resolve(scanHere(doc.getText(), syntax)) : this.scanInWorker(doc, syntax, abort.signal);
+    const e: IndexEntry = {
+      key, version: doc.version, sharedChars: small ? 0 : length, source, abort, waiting: 0, settled: false, failed: false,
+      reports: new Map(), pending: new Map(), stale: new AbortController(),
+    };
+    source.then(
       () => (e.settled = true),
-      () => {
-        // A failed or cancelled scan is not cached: the next hover tries again.
+      (err: unknown) => {
         e.settled = true;
-        if (this.docs.get(key) === e) this.docs.delete(key);
+        // A cancelled scan is not cached: the next hover tries again. One that failed is, so each hover
+        // does not pay for it again.
+        if (isLensError(err) && err.kind === 'cancelled') {
+          if (this.docs.get(key) === e) this.docs.delete(key);
+        } else {
+          e.failed = true;
+          log().warn(`hover: ${messageOf(err)}`);
+        }
       },
     );
-    this.docs.delete(key);
     this.docs.set(key, e);
-    while (this.docs.size > CACHED_DOCUMENTS) this.forget(vscode.Uri.parse(this.docs.keys().next().value as string));
+    this.evict();
     return e;
   }
 
-  private async index(e: IndexEntry, token: vscode.CancellationToken): Promise<LiteralIndex> {
-    if (e.settled) return e.index;
+  /** Least recently used first, down to CACHED_DOCUMENTS and MAX_SHARED_CHARS (the newest always stays). */
+  private evict(): void {
+    let shared = 0;
+    for (const e of this.docs.values()) shared += e.sharedChars;
+    for (const [key, e] of this.docs) {
+      if (this.docs.size <= 1 || (this.docs.size <= CACHED_DOCUMENTS && shared <= MAX_SHARED_CHARS)) break;
+      shared -= e.sharedChars;
+      this.drop(key);
+    }
+  }
+
+  private async scanInWorker(doc: vscode.TextDocument, syntax: DocumentSyntax, signal: AbortSignal): Promise<IndexSource> {
+    const text = await shareDocument(doc, signal);
+    const query = { key: `${++nextKey}`, text, syntax };
+    const { warm } = await this.services.engine().hoverLookup({ ...query, offset: null, warm: { minChars: HOST_REPORT_CHARS, max: WARM_LITERALS } }, signal);
+    return { kind: 'shared', text, query, warm };
+  }
+
+  /** The entry's source, counting this hover as waiting for it: the last waiter to cancel stops the scan. */
+  private async source(e: IndexEntry, token: vscode.CancellationToken): Promise<IndexSource> {
+    if (e.settled) return e.source;
     e.waiting++;
     let counted = true;
     const release = (): void => {
@@ -153,13 +228,41 @@ class LensHoverProvider implements vscode.HoverProvider {
     };
     const sub = token.onCancellationRequested(() => {
       release();
-      if (e.waiting === 0 && !e.settled) e.abort.abort();
+      // Nobody waits any more: stop it, and let the next hover start afresh instead of joining it.
+      if (e.waiting === 0 && !e.settled && this.docs.get(e.key) === e) this.drop(e.key);
     });
     try {
-      return await untilCancelled(e.index, token);
+      return await untilCancelled(e.source, token);
     } finally {
       sub.dispose();
       release();
+    }
+  }
+
+  /** What is at `offset`: looked up in place, or asked of the worker that holds the index (a small answer). */
+  private async lookup(src: IndexSource, offset: number, token: vscode.CancellationToken): Promise<HoverTarget> {
+    if (src.kind === 'local') return lookupAt(src.index, offset, src.pairs);
+    const stop = abortOn(token);
+    try {
+      const r = await untilCancelled(this.services.engine().hoverLookup({ ...src.query, offset, warm: null }, stop.signal), token);
+      return r.target;
+    } finally {
+      stop.dispose();
+    }
+  }
+
+  /** The literal or path at `offset` of the document as it is now, and where its text is (the panel command). */
+  async targetAt(doc: vscode.TextDocument, offset: number): Promise<{ readonly src: IndexSource; readonly target: HoverTarget }> {
+    const syntax = LANGUAGES[doc.languageId];
+    if (syntax === undefined) throw new LensError('format', `${doc.languageId} documents hold no literals this command reads`);
+    const entry = this.entry(doc, syntax);
+    if (entry.failed) await entry.source;
+    const never = new vscode.CancellationTokenSource();
+    try {
+      const src = await this.source(entry, never.token);
+      return { src, target: await this.lookup(src, offset, never.token) };
+    } finally {
+      never.dispose();
     }
   }
 
@@ -167,24 +270,30 @@ class LensHoverProvider implements vscode.HoverProvider {
     const syntax = LANGUAGES[doc.languageId];
     if (syntax === undefined) return undefined;
     try {
-      const entry = this.entry(doc, syntax);
-      const index = await this.index(entry, token);
       const offset = doc.offsetAt(position);
-      const p = pathAt(index, offset);
-      if (p !== undefined) return await this.fileHover(doc, p, token);
-      const lit = literalAt(index, offset);
-      if (lit === undefined) return undefined;
-      return await this.literalHover(doc, entry, index, lit, token);
+      const entry = this.entry(doc, syntax);
+      if (entry.failed) return undefined;
+      const src = await this.source(entry, token);
+      const target = await this.lookup(src, offset, token);
+      if (target.kind === 'path') return await this.fileHover(doc, target.path, token);
+      if (target.kind === 'none') return undefined;
+      return await this.literalHover(doc, entry, src, target.literal, target.pair, token);
     } catch (e) {
       if (isLensError(e) && e.kind === 'cancelled') return undefined;
-      log().warn(`hover: ${messageOf(e)}`);
+      if (!this.docs.get(doc.uri.toString())?.failed) log().warn(`hover: ${messageOf(e)}`);
       return undefined;
     }
   }
 
-  private async literalHover(doc: vscode.TextDocument, entry: IndexEntry, index: LiteralIndex, lit: LiteralSpan, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
-    const pair = findPair(index, lit);
-    const report = await this.report(doc, entry, pair, lit, token);
+  private async literalHover(
+    doc: vscode.TextDocument,
+    entry: IndexEntry,
+    src: IndexSource,
+    lit: LiteralSpan,
+    pair: LiteralPair | null,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.Hover | undefined> {
+    const report = await this.report(doc, entry, src, pair, lit, token);
     const args: OpenPanelArgs = { uri: doc.uri.toString(), offset: lit.start };
     const link = pair !== null && report.loss?.ok === true ? commandUri(OPEN_PANEL_FOR_LITERALS, [args]) : null;
     return new vscode.Hover(trusted(literalHoverMarkdown(lit.name, report, link)), rangeOf(doc, lit.start, lit.end));
@@ -192,13 +301,22 @@ class LensHoverProvider implements vscode.HoverProvider {
 
   /**
    * The report of `lit` (with its pair's loss), from the cache, from a computation already running for
-   * it, or computed now: in place when small, else in a worker. A hover's cancel stops only its own
-   * computation; one started ahead of hovers stops when the document version is gone.
+   * it, or computed now: in place when small, else in a worker (which reads a large document's literals
+   * from shared memory itself). A hover's cancel stops only its own computation; one started ahead of
+   * hovers stops when the document version is gone.
    */
-  private async report(doc: vscode.TextDocument, entry: IndexEntry, pair: LiteralPair | null, lit: LiteralSpan, token: vscode.CancellationToken | undefined): Promise<HoverReport> {
+  private async report(
+    doc: vscode.TextDocument,
+    entry: IndexEntry,
+    src: IndexSource,
+    pair: LiteralPair | null,
+    lit: LiteralSpan,
+    token: vscode.CancellationToken | undefined,
+  ): Promise<HoverReport> {
     const spans = pair === null ? [lit] : [pair.input, pair.target, ...(pair.weight === null ? [] : [pair.weight])];
     const options = lossOptionsFromSettings(doc.uri);
-    const hovered = spans.indexOf(lit);
+    // By position: spans that came from a worker are copies.
+    const hovered = spans.findIndex((s) => s.start === lit.start);
     const key = JSON.stringify([spans.map((s) => s.start), hovered, options]);
     const cached = entry.reports.get(key);
     if (cached !== undefined) return cached;
@@ -211,22 +329,26 @@ class LensHoverProvider implements vscode.HoverProvider {
         if (!(isLensError(e) && e.kind === 'cancelled') || token?.isCancellationRequested) throw e;
       }
     }
-    const literals: LiteralText[] = spans.map((s) => literalText(doc, s));
-    const request: ReportRequest = { literals, hovered, pair: pair === null ? null : { input: 0, target: 1, weight: pair.weight === null ? null : 2 }, options };
+    const base = { hovered, pair: pair === null ? null : { input: 0, target: 1, weight: pair.weight === null ? null : 2 }, options };
+    const chars = spans.reduce((a, s) => a + literalRange(s).end - literalRange(s).start, 0);
     let report: HoverReport;
-    if (literals.reduce((a, l) => a + l.text.length, 0) <= HOST_REPORT_CHARS) report = hoverReport(request);
+    if (chars <= HOST_REPORT_CHARS) report = hoverReport({ ...base, literals: spans.map((s) => literalTextIn(src, s)) });
     else {
       const ac = new AbortController();
       const sub = token?.onCancellationRequested(() => ac.abort());
-      const stop = (): void => ac.abort();
-      if (!token) entry.stale.signal.addEventListener('abort', stop, { once: true });
-      const job = this.services.engine().hoverReport(request, ac.signal);
+      const follow = (): void => ac.abort();
+      if (!token) entry.stale.signal.addEventListener('abort', follow, { once: true });
+      const engine = this.services.engine();
+      const job =
+        src.kind === 'shared'
+          ? engine.hoverReportShared(src.text, spans, base, ac.signal)
+          : engine.hoverReport({ ...base, literals: spans.map((s) => literalTextIn(src, s)) }, ac.signal);
       entry.pending.set(key, job);
       try {
         report = token ? await untilCancelled(job, token) : await job;
       } finally {
         sub?.dispose();
-        entry.stale.signal.removeEventListener('abort', stop);
+        entry.stale.signal.removeEventListener('abort', follow);
         if (entry.pending.get(key) === job) entry.pending.delete(key);
       }
     }
@@ -246,12 +368,11 @@ class LensHoverProvider implements vscode.HoverProvider {
     let summary = this.files.get(key);
     try {
       if (summary === undefined) {
-        const ac = new AbortController();
-        const sub = token.onCancellationRequested(() => ac.abort());
+        const stop = abortOn(token);
         try {
-          summary = await untilCancelled(this.services.engine().tensorFileSummary(spec, ac.signal), token);
+          summary = await untilCancelled(this.services.engine().tensorFileSummary(spec, stop.signal), token);
         } finally {
-          sub.dispose();
+          stop.dispose();
         }
         this.files.set(key, summary);
         if (this.files.size > CACHED_FILES) this.files.delete(this.files.keys().next().value as string);
@@ -265,6 +386,12 @@ class LensHoverProvider implements vscode.HoverProvider {
   }
 }
 
+/** A small document's index, scanned in place (HOST_SCAN_CHARS bounds the time). */
+function scanHere(text: string, syntax: DocumentSyntax): IndexSource {
+  const index = scanDocument(text, syntax);
+  return { kind: 'local', text, index, pairs: new PairFinder(index) };
+}
+
 /** Markdown that may run our own panel command and nothing else; no HTML. */
 function trusted(md: string): vscode.MarkdownString {
   const s = new vscode.MarkdownString(md);
@@ -275,12 +402,6 @@ function trusted(md: string): vscode.MarkdownString {
 
 function rangeOf(doc: vscode.TextDocument, start: number, end: number): vscode.Range {
   return new vscode.Range(doc.positionAt(start), doc.positionAt(end));
-}
-
-function literalText(doc: vscode.TextDocument, s: LiteralSpan): LiteralText {
-  // JSON reads the list itself (as a .json file would); Python reads the call with its dtype= argument.
-  const text = s.syntax === 'json' ? doc.getText(rangeOf(doc, s.listStart, s.listEnd)) : doc.getText(rangeOf(doc, s.start, s.end));
-  return { text, syntax: s.syntax, name: s.name };
 }
 
 /** A path as written in a document: absolute, or relative to the document's folder or a workspace folder. */
@@ -307,22 +428,19 @@ function inline(t: Tensor, label: string): SourceSpec {
   return { kind: 'inline', label, dtype: t.dtype, shape: t.shape, data: Array.from(t.data as ArrayLike<number>) };
 }
 
-async function openPanelForLiterals(services: HostServices, args: OpenPanelArgs | undefined): Promise<void> {
+async function openPanelForLiterals(services: HostServices, provider: LensHoverProvider, args: OpenPanelArgs | undefined): Promise<void> {
   try {
     if (args === undefined || typeof args.uri !== 'string' || typeof args.offset !== 'number') {
       throw new LensError('option', 'this command opens the panel from a hover on a tensor literal');
     }
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(args.uri));
-    const syntax = LANGUAGES[doc.languageId];
-    if (syntax === undefined) throw new LensError('format', `${doc.languageId} documents hold no literals this command reads`);
-    const index = scanDocument(doc.getText(), syntax);
-    const lit = literalAt(index, args.offset);
-    const pair = lit === undefined ? null : findPair(index, lit);
+    const { src, target } = await provider.targetAt(doc, args.offset);
+    const pair = target.kind === 'literal' ? target.pair : null;
     if (pair === null) throw new LensError('format', 'the document changed: no input/target pair at the hovered place any more — hover again');
     const where = path.basename(doc.uri.path);
     const read = (s: LiteralSpan): SourceSpec => {
       const line = doc.positionAt(s.start).line + 1;
-      return inline(parseLiteral(literalText(doc, s)), `${where} ${s.name ?? 'literal'} (line ${line})`);
+      return inline(parseLiteral(literalTextIn(src, s)), `${where} ${s.name ?? 'literal'} (line ${line})`);
     };
     LossPanel.show(services, { input: read(pair.input), target: read(pair.target), weight: pair.weight === null ? null : read(pair.weight), options: {} });
   } catch (e) {
@@ -346,11 +464,18 @@ export function registerHovers(context: vscode.ExtensionContext, services: HostS
   context.subscriptions.push(
     vscode.workspace.onDidOpenTextDocument((d) => provider.warm(d)),
     vscode.workspace.onDidChangeTextDocument((e) => {
-      if (e.contentChanges.length > 0) warmLater(e.document);
+      if (e.contentChanges.length === 0) return;
+      // The old version's copy, scan and warm reports stop now, not when the next version is scanned.
+      provider.forget(e.document.uri);
+      warmLater(e.document);
     }),
     { dispose: () => pending.forEach((t) => clearTimeout(t)) },
     vscode.languages.registerHoverProvider(selector, provider),
-    vscode.commands.registerCommand(OPEN_PANEL_FOR_LITERALS, (args?: OpenPanelArgs) => openPanelForLiterals(services, args)),
-    vscode.workspace.onDidCloseTextDocument((d) => provider.forget(d.uri)),
+    vscode.commands.registerCommand(OPEN_PANEL_FOR_LITERALS, (args?: OpenPanelArgs) => openPanelForLiterals(services, provider, args)),
+    vscode.workspace.onDidCloseTextDocument((d) => {
+      clearTimeout(pending.get(d.uri.toString()));
+      pending.delete(d.uri.toString());
+      provider.forget(d.uri);
+    }),
   );
 }

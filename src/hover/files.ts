@@ -75,10 +75,26 @@ export interface ArraySummary {
   readonly sampled?: MemberSample;
 }
 
+/** A PNG label mask: its header, and for a small mask the class values it holds. */
+export interface MaskSummary {
+  readonly width: number;
+  readonly height: number;
+  readonly bitDepth: number;
+  /** gray, palette, gray+alpha, RGB, RGBA. */
+  readonly colorType: string;
+  /** Distinct values (classes) with their pixel counts, ascending; null when not counted (see `note`). */
+  readonly classes: ReadonlyArray<{ readonly value: number; readonly count: number }> | null;
+}
+
+/** Masks up to this many pixels are decoded for a hover (class counts); larger ones show their header only. */
+export const MASK_HOVER_PIXELS = 4096 * 4096;
+
 export interface FileSummary {
   readonly path: string;
   readonly sizeBytes: number;
-  readonly kind: 'npy' | 'npz';
+  readonly kind: 'npy' | 'npz' | 'png';
+  /** Set for kind 'png'. */
+  readonly mask?: MaskSummary;
   readonly arrays: readonly ArraySummary[];
   /** Members not listed (beyond the first few of a large archive). */
   readonly moreArrays: number;

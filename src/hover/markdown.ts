@@ -4,7 +4,7 @@
 
 import { fmt6 } from '../cli/report';
 import { fmtShape } from '../errors';
-import type { FileSummary } from './files';
+import type { FileSummary, MaskSummary } from './files';
 import type { HoverReport, LossReport, TensorReport, TensorStats } from './report';
 
 /** Escapes Markdown (and inline HTML) syntax; newlines become spaces. */
@@ -96,8 +96,23 @@ export function fmtBytes(n: number): string {
   return `${Number(v.toPrecision(3))} ${units[u]}`;
 }
 
+/** The hover on a PNG label mask's path: size, bit depth, colour type, and the classes of a small mask. */
+function maskHoverMarkdown(shownPath: string, s: FileSummary, m: MaskSummary): string {
+  const a = s.arrays[0];
+  const out = [`**${escapeMarkdown(shownPath)}** · PNG label mask · ${fmtBytes(s.sizeBytes)} on disk`];
+  out.push(`${m.width} x ${m.height} · ${m.bitDepth}-bit ${escapeMarkdown(m.colorType)} · target shape ${fmtShape(a?.shape ?? [m.height, m.width])} ${a?.dtype ?? ''} (one sample: pairs with input [1, C, H, W] or [C, H, W])`);
+  if (m.classes !== null) {
+    const shown = m.classes.slice(0, 32).map((c) => `${c.value}: ${c.count}`).join(' · ');
+    out.push(`${m.classes.length} distinct ${m.classes.length === 1 ? 'value' : 'values'} (class: pixels): ${shown}${m.classes.length > 32 ? ' · …' : ''}`);
+  }
+  if (a?.error) out.push(escapeMarkdown(a.error));
+  if (s.note !== null) out.push(`_${escapeMarkdown(s.note)}_`);
+  return out.join('\n\n');
+}
+
 /** The hover on a tensor-file path; `shownPath` is what to call the file (workspace-relative). */
 export function fileHoverMarkdown(shownPath: string, s: FileSummary): string {
+  if (s.kind === 'png' && s.mask !== undefined) return maskHoverMarkdown(shownPath, s, s.mask);
   const out = [`**${escapeMarkdown(shownPath)}** · ${s.kind === 'npz' ? '.npz archive' : '.npy'} · ${fmtBytes(s.sizeBytes)} on disk`];
   for (const a of s.arrays) {
     const name = a.name === null ? '' : `**${escapeMarkdown(a.name)}** · `;

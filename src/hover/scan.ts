@@ -4,6 +4,7 @@
 // host per document version, so a hover looks its literal up by offset instead of re-reading the text.
 // Parsing the values (and reporting what is wrong with them) is left to the tensor parsers.
 
+import { LensError } from '../errors';
 import { ROLE_NAMES } from '../tensor/npz';
 
 /** How a document's text is read: JSON numbers (like a .json tensor file) or Python / printed tensors. */
@@ -48,7 +49,12 @@ export interface LiteralIndex {
 const SPACE = 0x20, TAB = 0x09, LF = 0x0a, CR = 0x0d;
 const LBRACK = 0x5b, RBRACK = 0x5d, LPAREN = 0x28, RPAREN = 0x29, LBRACE = 0x7b, RBRACE = 0x7d;
 const COMMA = 0x2c, COLON = 0x3a, HASH = 0x23, SLASH = 0x2f, STAR = 0x2a, DQUOTE = 0x22, SQUOTE = 0x27, BACKSLASH = 0x5c;
+const DOT = 0x2e, EQUALS = 0x3d, LESS = 0x3c, GREATER = 0x3e, BANG = 0x21;
 const ELLIPSIS = 0x2026;
+/** Bracket kinds as small indices, for the per-kind counts of open frames. */
+function kindSlot(kind: number): number {
+  return kind === LBRACK ? 0 : kind === LPAREN ? 1 : 2;
+}
 
 /** Words that may stand inside a numeric list (exponent and complex markers are left to the parser's messages). */
 const NUMERIC_WORDS = new Set(['nan', 'NaN', 'inf', 'Inf', 'infinity', 'Infinity', 'True', 'False', 'true', 'false', 'e', 'E', 'j', 'J']);
@@ -57,10 +63,56 @@ const NUMERIC_WORDS = new Set(['nan', 'NaN', 'inf', 'Inf', 'infinity', 'Infinity
 const NUMERIC_RUN = /[0-9.,+\- \n\r\t]+/y;
 
 const PATH_VALUE = /\.(?:npy|npz)(?::[^\\/:]+)?$/i;
+/** A PNG label mask's path (summarized by its header and class counts). */
+const MASK_PATH_VALUE = /\.png$/i;
 /** A path longer than this is not worth a file-system lookup on every hover. */
 const MAX_PATH_LENGTH = 1024;
 
-const TENSOR_CALL_BEFORE = /(?<![\w.])((?:[A-Za-z_]\w*\.)*(?:tensor|as_tensor|array|asarray))\s*$/;
+/** The names of calls whose first argument is the literal (torch.tensor(, np.array(, ...). */
+const CALL_NAMES: ReadonlySet<string> = new Set(['tensor', 'as_tensor', 'array', 'asarray']);
+/** How far before a '(' its call name is looked for, and before a literal its assigned name. */
+const CALL_LOOKBACK = 96;
+const NAME_LOOKBACK = 200;
+/** The longest word worth a lookup in NUMERIC_WORDS. */
+const LONGEST_NUMERIC_WORD = 8;
+
+/**
+ * Bounds on one scan. The scan is linear, but a worker must still not be held for long by a document of
+ * tens of megabytes, nor fill its heap with millions of literals of a generated file.
+ */
+export interface ScanLimits {
+  /** performance.now() after which the scan gives up. */
+  readonly deadline?: number;
+  /** Literals plus paths after which the scan gives up. */
+  readonly maxEntries?: number;
+  /** Brackets open at once after which the scan gives up (each holds a frame). */
+  readonly maxDepth?: number;
+}
+
+class Budget {
+  private steps = 0;
+  private entries = 0;
+  constructor(private readonly limits: ScanLimits) {}
+
+  /** Called once per token: reading the clock every few thousand tokens costs nothing measurable. */
+  step(): void {
+    if ((++this.steps & 0xfff) === 0 && this.limits.deadline !== undefined && performance.now() > this.limits.deadline) {
+      throw new LensError('io', 'finding tensor literals in this document took too long: hovers are off for this version of it');
+    }
+  }
+
+  depth(open: number): void {
+    if (this.limits.maxDepth !== undefined && open > this.limits.maxDepth) {
+      throw new LensError('format', `brackets nest more than ${this.limits.maxDepth} deep in this document: too deep for hovers`);
+    }
+  }
+
+  entry(): void {
+    if (this.limits.maxEntries !== undefined && ++this.entries > this.limits.maxEntries) {
+      throw new LensError('format', `the document holds more than ${this.limits.maxEntries} tensor literals and paths: too many for hovers`);
+    }
+  }
+}
 
 interface Candidate {
   start: number;
@@ -71,25 +123,98 @@ interface Candidate {
   group: number;
 }
 
-interface Frame {
-  readonly open: number;
-  readonly kind: number;
-  /** '[': every token so far could belong to a numeric list. */
-  numeric: boolean;
+/** An array of `n` nulls, packed (as the frames' reference columns must stay). */
+function nulls<T>(n: number): Array<T | null> {
+  const a: Array<T | null> = [];
+  for (let k = 0; k < n; k++) a.push(null);
+  return a;
+}
+
+/**
+ * The open brackets, one column per field rather than one object per bracket: a document of a million
+ * '(' would otherwise hold a million objects, and copying them around in the garbage collector, not the
+ * scan, took most of the time. Index `depth - 1` is the innermost.
+ */
+class Frames {
+  depth = 0;
+  /** Where the bracket is, and which ('[', '(' or '{', as its character code). */
+  open = new Int32Array(64);
+  kind = new Uint8Array(64);
+  /** '[': every token so far could belong to a numeric list (1), or not (0). */
+  numeric = new Uint8Array(64);
   /** '[': a number (or numeric word) appeared, so this is not just nested empty lists. */
-  hasValue: boolean;
-  /** Numeric lists that closed directly inside this frame, not yet known to be outermost. */
-  children: Candidate[] | null;
-  /** '{' (JSON): the last string seen, and the key of the value being read. */
-  lastString: string | null;
-  key: string | null;
-  /** '(' of a tensor call (torch.tensor(, np.array(, ...): where the call's name starts. */
-  callStart: number;
+  hasValue = new Uint8Array(64);
+  /** '(' of a tensor call (torch.tensor(, np.array(, ...): where the call's name starts, else -1. */
+  callStart = new Int32Array(64);
   /** Offset of the first token inside the frame (-1 before any). */
-  first: number;
-  /** The name this '[' inherits from its JSON object (the key it is the value of), and that object. */
-  readonly key0: string | null;
-  readonly group0: number;
+  first = new Int32Array(64);
+  /** The JSON object a '[' is the value of (else the range's group). */
+  group0 = new Int32Array(64);
+  /**
+   * '(' and '{': numeric lists that closed directly inside, literals once this frame closes. A '[' keeps
+   * its numeric lists in `nested` instead, as (open, end) pairs: a large tensor has millions of rows,
+   * which are part of it in the end, and a pair of numbers costs a tenth of a Candidate.
+   */
+  readonly children: Array<Candidate[] | null> = nulls(64);
+  readonly nested: Array<number[] | null> = nulls(64);
+  /** '{' (JSON): the last string seen, and the key of the value being read. */
+  readonly lastString: Array<string | null> = nulls(64);
+  readonly key: Array<string | null> = nulls(64);
+  /** The key a '[' is the value of. */
+  readonly key0: Array<string | null> = nulls(64);
+  /** Open frames of each kind ('[', '(', '{'): a closer with none of its kind open is stray at once. */
+  readonly ofKind = [0, 0, 0];
+
+  push(open: number, kind: number, numeric: boolean, callStart: number, key0: string | null, group0: number): void {
+    const t = this.depth;
+    if (t === this.open.length) this.grow();
+    this.open[t] = open;
+    this.kind[t] = kind;
+    this.numeric[t] = numeric ? 1 : 0;
+    this.hasValue[t] = 0;
+    this.callStart[t] = callStart;
+    this.first[t] = -1;
+    this.group0[t] = group0;
+    this.children[t] = null;
+    this.nested[t] = null;
+    this.lastString[t] = null;
+    this.key[t] = null;
+    this.key0[t] = key0;
+    this.ofKind[kindSlot(kind)]++;
+    this.depth = t + 1;
+  }
+
+  /** Closes the innermost frame; its fields stay readable at the returned index until the next push. */
+  pop(): number {
+    const t = --this.depth;
+    this.ofKind[kindSlot(this.kind[t])]--;
+    return t;
+  }
+
+  private grow(): void {
+    const n = this.open.length * 2;
+    const int32 = (a: Int32Array) => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    const uint8 = (a: Uint8Array) => {
+      const b = new Uint8Array(n);
+      b.set(a);
+      return b;
+    };
+    this.open = int32(this.open);
+    this.kind = uint8(this.kind);
+    this.numeric = uint8(this.numeric);
+    this.hasValue = uint8(this.hasValue);
+    this.callStart = int32(this.callStart);
+    this.first = int32(this.first);
+    this.group0 = int32(this.group0);
+    // The same arrays, filled ahead: a push then stores into a slot that exists.
+    for (const a of [this.children, this.nested, this.lastString, this.key, this.key0] as Array<Array<unknown>>) {
+      for (let k = a.length; k < n; k++) a.push(null);
+    }
+  }
 }
 
 function isSpace(c: number): boolean {
@@ -104,39 +229,105 @@ function isNumberChar(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2b || c === 0x2d;
 }
 
+/** A character of a regular expression's \s (Unicode spaces included). */
+function isBlank(c: number): boolean {
+  if (c <= 0x20) return c === SPACE || (c >= TAB && c <= CR);
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** A character of \w: letters, digits and '_'. */
+function isWordChar(c: number): boolean {
+  return isLetter(c) || (c >= 0x30 && c <= 0x39);
+}
+
+/**
+ * `text.indexOf(needle, from)` for a match that ends by `to`, else -1. A Markdown fence's search must not run
+ * on through the rest of the document: over many fences that would be quadratic.
+ */
+function indexWithin(text: string, needle: string, from: number, to: number): number {
+  if (to >= text.length) return text.indexOf(needle, from);
+  const first = needle.charCodeAt(0);
+  const last = to - needle.length;
+  outer: for (let p = from; p <= last; p++) {
+    if (text.charCodeAt(p) !== first) continue;
+    for (let k = 1; k < needle.length; k++) if (text.charCodeAt(p + k) !== needle.charCodeAt(k)) continue outer;
+    return p;
+  }
+  return -1;
+}
+
+/**
+ * Where the call name before the '(' at `paren` starts (`torch.tensor (`, `np.array(`), or -1: a backward
+ * walk over at most CALL_LOOKBACK characters. The name is a whole word preceded by dotted identifiers, and
+ * the chain does not follow a word character or a '.'.
+ */
+function tensorCallStart(text: string, lo: number, paren: number): number {
+  let p = paren;
+  while (p > lo && isBlank(text.charCodeAt(p - 1))) p--;
+  const nameEnd = p;
+  while (p > lo && isWordChar(text.charCodeAt(p - 1))) p--;
+  if (nameEnd - p > 9 || !CALL_NAMES.has(text.slice(p, nameEnd))) return -1;
+  let start = p;
+  while (start > lo && text.charCodeAt(start - 1) === DOT) {
+    let q = start - 1;
+    while (q > lo && isWordChar(text.charCodeAt(q - 1))) q--;
+    const c = text.charCodeAt(q);
+    if (q === start - 1 || !isLetter(c)) break;
+    start = q;
+  }
+  if (start > lo) {
+    const c = text.charCodeAt(start - 1);
+    if (isWordChar(c) || c === DOT) return -1;
+  }
+  return start;
+}
+
 /** Scans text[from, to) as one syntax, appending literals and paths (offsets are into `text`). */
-function scanRange(text: string, from: number, to: number, syntax: LiteralSyntax, group: number, out: Candidate[], paths: PathSpan[]): void {
-  const stack: Frame[] = [];
+function scanRange(text: string, from: number, to: number, syntax: LiteralSyntax, group: number, out: Candidate[], paths: PathSpan[], budget: Budget): void {
+  const F = new Frames();
   const python = syntax === 'python';
-  const emit = (cands: readonly Candidate[] | null): void => {
-    if (cands !== null) for (const c of cands) out.push(c);
+  const emit = (c: Candidate): void => {
+    budget.entry();
+    out.push(c);
+  };
+  /** What closed inside frame `t`, which is not itself a literal. */
+  const emitFrom = (t: number): void => {
+    const children = F.children[t];
+    if (children !== null) for (const c of children) emit(c);
+    const nested = F.nested[t];
+    if (nested !== null) {
+      // A list inside a list has no name of its own and belongs to the range's group.
+      for (let k = 0; k < nested.length; k += 2) emit({ start: nested[k], end: nested[k + 1], listStart: nested[k], listEnd: nested[k + 1], name: null, group });
+    }
+    F.children[t] = null;
+    F.nested[t] = null;
   };
   /** A token other than whitespace/comment at i: the top frame's first token, and numeric-ness. */
-  const top = (): Frame | undefined => stack[stack.length - 1];
   const spoil = (): void => {
-    const f = top();
-    if (f !== undefined && f.kind === LBRACK) f.numeric = false;
+    const t = F.depth - 1;
+    if (t >= 0 && F.kind[t] === LBRACK) F.numeric[t] = 0;
   };
   const touch = (i: number): void => {
-    const f = top();
-    if (f !== undefined && f.first < 0) f.first = i;
+    const t = F.depth - 1;
+    if (t >= 0 && F.first[t] < 0) F.first[t] = i;
   };
 
   let i = from;
   while (i < to) {
+    budget.step();
     // Fast path for the bulk of a large literal: digits, signs, points, commas and whitespace inside a
     // list that is still numeric need nothing but "a value was seen".
-    const open = stack.length > 0 ? stack[stack.length - 1] : undefined;
-    if (open !== undefined && open.kind === LBRACK && open.numeric) {
+    const open = F.depth - 1;
+    if (open >= 0 && F.kind[open] === LBRACK && F.numeric[open] === 1) {
       // A sticky regular expression runs as native code: far faster than a loop over charCodeAt.
       NUMERIC_RUN.lastIndex = i;
       if (NUMERIC_RUN.test(text)) {
         const p = Math.min(NUMERIC_RUN.lastIndex, to);
-        if (!open.hasValue) {
+        if (F.hasValue[open] === 0) {
           for (let q = i; q < p; q++) {
             const d = text.charCodeAt(q);
             if (d >= 0x30 && d <= 0x39) {
-              open.hasValue = true;
+              F.hasValue[open] = 1;
               break;
             }
           }
@@ -152,18 +343,18 @@ function scanRange(text: string, from: number, to: number, syntax: LiteralSyntax
     }
     // Comments count as whitespace, also inside multi-line lists.
     if (python && c === HASH) {
-      const nl = text.indexOf('\n', i);
-      i = nl < 0 || nl > to ? to : nl;
+      const nl = indexWithin(text, '\n', i, to);
+      i = nl < 0 ? to : nl;
       continue;
     }
     if (!python && c === SLASH && text.charCodeAt(i + 1) === SLASH) {
-      const nl = text.indexOf('\n', i);
-      i = nl < 0 || nl > to ? to : nl;
+      const nl = indexWithin(text, '\n', i, to);
+      i = nl < 0 ? to : nl;
       continue;
     }
     if (!python && c === SLASH && text.charCodeAt(i + 1) === STAR) {
-      const close = text.indexOf('*/', i + 2);
-      i = close < 0 || close + 2 > to ? to : close + 2;
+      const close = indexWithin(text, '*/', i + 2, to);
+      i = close < 0 ? to : close + 2;
       continue;
     }
     touch(i);
@@ -175,8 +366,8 @@ function scanRange(text: string, from: number, to: number, syntax: LiteralSyntax
       if (triple) {
         const q = String.fromCharCode(c).repeat(3);
         contentStart = i + 3;
-        const close = text.indexOf(q, contentStart);
-        contentEnd = close < 0 || close > to ? to : close;
+        const close = indexWithin(text, q, contentStart, to);
+        contentEnd = close < 0 ? to : close;
         i = Math.min(to, contentEnd + 3);
       } else {
         let p = i + 1;
@@ -193,18 +384,21 @@ function scanRange(text: string, from: number, to: number, syntax: LiteralSyntax
       }
       spoil();
       const len = contentEnd - contentStart;
-      const f = top();
-      const wantKey = !python && f !== undefined && f.kind === LBRACE;
+      const t = F.depth - 1;
+      const wantKey = !python && t >= 0 && F.kind[t] === LBRACE;
       if (len <= MAX_PATH_LENGTH || wantKey) {
         const raw = text.slice(contentStart, contentEnd);
         const value = raw.includes('\\') ? unescape(raw, python) : raw;
-        if (wantKey) f.lastString = value;
-        if (len <= MAX_PATH_LENGTH && PATH_VALUE.test(value)) paths.push({ start, end: i, value });
+        if (wantKey) F.lastString[t] = value;
+        if (len <= MAX_PATH_LENGTH && (PATH_VALUE.test(value) || MASK_PATH_VALUE.test(value))) {
+          budget.entry();
+          paths.push({ start, end: i, value });
+        }
       }
       continue;
     }
     if (c === LBRACK || c === LPAREN || c === LBRACE) {
-      const parent = top();
+      const parent = F.depth - 1;
       let numeric = false;
       let callStart = -1;
       if (c === LBRACK) {
@@ -213,94 +407,95 @@ function scanRange(text: string, from: number, to: number, syntax: LiteralSyntax
         numeric = !(isLetter(prev) || (prev >= 0x30 && prev <= 0x39) || prev === RPAREN || prev === RBRACK || prev === SQUOTE || prev === DQUOTE);
       } else {
         spoil();
-        if (c === LPAREN && python) {
-          const m = TENSOR_CALL_BEFORE.exec(text.slice(Math.max(from, i - 96), i));
-          if (m !== null) callStart = i - m[0].length;
-        }
+        if (c === LPAREN && python) callStart = tensorCallStart(text, Math.max(from, i - CALL_LOOKBACK), i);
       }
-      const inObject = parent !== undefined && parent.kind === LBRACE;
-      stack.push({
-        open: i, kind: c, numeric, hasValue: false, children: null, lastString: null, key: null, callStart, first: -1,
-        key0: inObject ? parent.key : null, group0: inObject ? parent.open : group,
-      });
+      const inObject = parent >= 0 && F.kind[parent] === LBRACE;
+      budget.depth(F.depth + 1);
+      F.push(i, c, numeric, callStart, inObject ? F.key[parent] : null, inObject ? F.open[parent] : group);
       i++;
       continue;
     }
     if (c === RBRACK || c === RPAREN || c === RBRACE) {
       const want = c === RBRACK ? LBRACK : c === RPAREN ? LPAREN : LBRACE;
-      let k = stack.length - 1;
-      while (k >= 0 && stack[k].kind !== want) k--;
-      if (k < 0) {
-        // A stray closer: nothing to match, but no list around it is numeric.
+      if (F.ofKind[kindSlot(want)] === 0) {
+        // A stray closer: nothing to match, but no list around it is numeric. Known without walking the
+        // stack, which made '((((...]]]]' quadratic.
         spoil();
         i++;
         continue;
       }
-      // Frames left open inside (malformed text) close here without being literals.
-      while (stack.length - 1 > k) emit((stack.pop() as Frame).children);
-      const f = stack.pop() as Frame;
+      // Frames left open inside (malformed text) close here without being literals. Each frame is popped
+      // once, so this walk is paid for by the pushes.
+      while (F.kind[F.depth - 1] !== want) emitFrom(F.pop());
+      const f = F.pop();
       const end = i + 1;
-      const parent = top();
-      if (f.kind === LBRACK) {
-        if (f.numeric && f.hasValue) {
+      const parent = F.depth - 1;
+      if (want === LBRACK) {
+        if (F.numeric[f] === 1 && F.hasValue[f] === 1) {
           // Its nested lists are part of it; it is a candidate until its parent turns out non-numeric.
-          const cand: Candidate = { start: f.open, end, listStart: f.open, listEnd: end, name: f.key0, group: f.group0 };
-          if (parent === undefined) out.push(cand);
-          else {
-            (parent.children ??= []).push(cand);
-            if (parent.kind === LBRACK) parent.hasValue = true;
-          }
+          F.children[f] = null;
+          F.nested[f] = null;
+          const open = F.open[f];
+          if (parent < 0) emit({ start: open, end, listStart: open, listEnd: end, name: F.key0[f], group: F.group0[f] });
+          else if (F.kind[parent] === LBRACK) {
+            (F.nested[parent] ??= []).push(open, end);
+            F.hasValue[parent] = 1;
+          } else (F.children[parent] ??= []).push({ start: open, end, listStart: open, listEnd: end, name: F.key0[f], group: F.group0[f] });
         } else {
-          emit(f.children);
-          if (parent !== undefined && parent.kind === LBRACK) {
-            // [] inside a list is fine ([[], []] stays a candidate only if some value shows up).
-            if (!f.numeric) parent.numeric = false;
-          }
+          const numeric = F.numeric[f] === 1;
+          emitFrom(f);
+          // [] inside a list is fine ([[], []] stays a candidate only if some value shows up).
+          if (parent >= 0 && F.kind[parent] === LBRACK && !numeric) F.numeric[parent] = 0;
         }
-      } else if (f.children !== null) {
-        for (const cand of f.children) {
-          // torch.tensor([[...]], dtype=...): the call is the literal when the list is its first argument.
-          if (f.callStart >= 0 && cand.listStart === f.first) {
-            out.push({ ...cand, start: f.callStart, end });
-          } else out.push(cand);
+      } else {
+        const children = F.children[f];
+        if (children !== null) {
+          const callStart = F.callStart[f];
+          const first = F.first[f];
+          // torch.tensor([[...]], dtype=...): the call is the literal when the list is its first argument,
+          // and other lists among its arguments are inside it (literals never overlap).
+          const arg = callStart >= 0 ? children.find((cand) => cand.listStart === first) : undefined;
+          if (arg !== undefined) emit({ ...arg, start: callStart, end });
+          else for (const cand of children) emit(cand);
+          F.children[f] = null;
         }
       }
       i++;
       continue;
     }
-    const f = top();
+    const t = F.depth - 1;
     if (c === COMMA) {
-      if (f !== undefined && f.kind === LBRACE) f.key = null;
+      if (t >= 0 && F.kind[t] === LBRACE) F.key[t] = null;
       i++;
       continue;
     }
     if (c === COLON) {
-      if (f !== undefined && f.kind === LBRACE) {
-        f.key = f.lastString;
-        f.lastString = null;
+      if (t >= 0 && F.kind[t] === LBRACE) {
+        F.key[t] = F.lastString[t];
+        F.lastString[t] = null;
       }
       spoil();
       i++;
       continue;
     }
     if (isNumberChar(c)) {
-      if (f !== undefined && f.kind === LBRACK && c !== 0x2b && c !== 0x2d) f.hasValue = true;
+      if (t >= 0 && F.kind[t] === LBRACK && c !== 0x2b && c !== 0x2d) F.hasValue[t] = 1;
       i++;
       continue;
     }
     if (isLetter(c)) {
       let p = i + 1;
       while (p < to && isLetter(text.charCodeAt(p))) p++;
-      if (f !== undefined && f.kind === LBRACK) {
-        if (NUMERIC_WORDS.has(text.slice(i, p))) f.hasValue = true;
-        else f.numeric = false;
+      if (t >= 0 && F.kind[t] === LBRACK) {
+        if (p - i <= LONGEST_NUMERIC_WORD && NUMERIC_WORDS.has(text.slice(i, p))) F.hasValue[t] = 1;
+        else F.numeric[t] = 0;
       }
       i = p;
       continue;
     }
     if (c === ELLIPSIS) {
       // A summarized print ([1., 2., …, 9.]): a literal, so the hover can say why it cannot be read.
-      if (f !== undefined && f.kind === LBRACK) f.hasValue = true;
+      if (t >= 0 && F.kind[t] === LBRACK) F.hasValue[t] = 1;
       i++;
       continue;
     }
@@ -308,7 +503,7 @@ function scanRange(text: string, from: number, to: number, syntax: LiteralSyntax
     i++;
   }
   // Unclosed frames (a document being typed): what closed inside them still counts.
-  while (stack.length > 0) emit((stack.pop() as Frame).children);
+  while (F.depth > 0) emitFrom(F.pop());
 }
 
 function unescape(raw: string, python: boolean): string {
@@ -323,15 +518,42 @@ function unescape(raw: string, python: boolean): string {
   return raw.replace(/\\([\\'"])/g, '$1');
 }
 
-/** The Python name assigned just before a literal: `logits = `, `self.y = `, `labels: Tensor = `. */
+/**
+ * The identifier whose last character is at `end - 1` after blanks are skipped backward from `end`, from
+ * its first letter or '_' (`9ab` names `ab`); null if there is none. Never reads before `lo`.
+ */
+function identifierBefore(text: string, lo: number, end: number): string | null {
+  let p = end;
+  while (p > lo && isBlank(text.charCodeAt(p - 1))) p--;
+  const last = p;
+  while (p > lo && isWordChar(text.charCodeAt(p - 1))) p--;
+  while (p < last && !isLetter(text.charCodeAt(p))) p++;
+  return p < last ? text.slice(p, last) : null;
+}
+
+/**
+ * The Python name assigned just before a literal: `logits = `, `self.y = `, `labels: Tensor = `. A backward
+ * walk over at most NAME_LOOKBACK characters (a regular expression over that window backtracked).
+ */
 function assignedName(text: string, start: number, floor: number): string | null {
-  const before = text.slice(Math.max(floor, start - 200), start);
-  const m = /([A-Za-z_]\w*)\s*(?::[^=\n]*)?=\s*$/.exec(before);
-  if (m === null) return null;
+  const lo = Math.max(floor, start - NAME_LOOKBACK);
+  let eq = start;
+  while (eq > lo && isBlank(text.charCodeAt(eq - 1))) eq--;
+  eq--;
+  if (eq < lo || text.charCodeAt(eq) !== EQUALS) return null;
   // `a == [..]`, `a <= [..]`: comparisons, not assignments.
-  const eq = before.length - m[0].length + m[0].lastIndexOf('=');
-  const prev = before.charCodeAt(eq - 1);
-  return prev === 0x3d || prev === 0x3c || prev === 0x3e || prev === 0x21 ? null : m[1];
+  const prev = eq > lo ? text.charCodeAt(eq - 1) : -1;
+  if (prev === EQUALS || prev === LESS || prev === GREATER || prev === BANG) return null;
+  // An annotation (`name: Type =`) sits on the '=' sign's line with no other '=' before it; the name before
+  // its first ':' comes first, as the leftmost match did.
+  let s = eq;
+  while (s > lo && text.charCodeAt(s - 1) !== EQUALS && text.charCodeAt(s - 1) !== LF) s--;
+  for (let k = s; k < eq; k++) {
+    if (text.charCodeAt(k) !== COLON) continue;
+    const name = identifierBefore(text, lo, k);
+    if (name !== null) return name;
+  }
+  return identifierBefore(text, lo, eq);
 }
 
 interface Fence {
@@ -361,18 +583,19 @@ function markdownFences(text: string): Fence[] {
 }
 
 /** Every outermost numeric literal and every tensor-file path string of a document. */
-export function scanDocument(text: string, syntax: DocumentSyntax): LiteralIndex {
+export function scanDocument(text: string, syntax: DocumentSyntax, limits: ScanLimits = {}): LiteralIndex {
+  const budget = new Budget(limits);
   const cands: Candidate[] = [];
   const paths: PathSpan[] = [];
   const syntaxes: Array<{ cands: Candidate[]; syntax: LiteralSyntax; from: number }> = [];
   if (syntax === 'markdown') {
     for (const f of markdownFences(text)) {
       const part: Candidate[] = [];
-      scanRange(text, f.from, f.to, f.syntax, f.from, part, paths);
+      scanRange(text, f.from, f.to, f.syntax, f.from, part, paths, budget);
       syntaxes.push({ cands: part, syntax: f.syntax, from: f.from });
     }
   } else {
-    scanRange(text, 0, text.length, syntax, -1, cands, paths);
+    scanRange(text, 0, text.length, syntax, -1, cands, paths, budget);
     syntaxes.push({ cands, syntax, from: 0 });
   }
   const literals: LiteralSpan[] = [];
@@ -385,6 +608,14 @@ export function scanDocument(text: string, syntax: DocumentSyntax): LiteralIndex
   literals.sort((a, b) => a.start - b.start);
   paths.sort((a, b) => a.start - b.start);
   return { literals, paths };
+}
+
+/**
+ * The text a literal's report reads: JSON reads the list itself (as a .json file would); Python reads the
+ * call with its dtype= argument.
+ */
+export function literalRange(s: LiteralSpan): { readonly start: number; readonly end: number } {
+  return s.syntax === 'json' ? { start: s.listStart, end: s.listEnd } : { start: s.start, end: s.end };
 }
 
 /** The last element whose start is <= offset, by binary search. */
@@ -431,36 +662,103 @@ export interface LiteralPair {
   readonly hovered: Role;
 }
 
+interface RoleLists {
+  readonly input: LiteralSpan[];
+  readonly target: LiteralSpan[];
+  readonly weight: LiteralSpan[];
+}
+
 /**
- * The input/target pair a hovered literal belongs to. JSON: the keys of one object, one per role (two
- * keys for one role is ambiguous, as for the CLI: no pair). Python: the nearest literal assigned to a name
- * of the other role in the same file, cell or code block. Null when the hovered literal has no role.
+ * Pairs literals of one index: the literals with a role are grouped once (linear), so each lookup is a
+ * map access and a binary search. A worker answers every hover of a large document from one of these.
+ *
+ * JSON: the keys of one object, one per role (two keys for one role is ambiguous, as for the CLI: no
+ * pair). Python: the nearest literal assigned to a name of the other role in the same file, cell or code
+ * block (the earlier one on a tie). Null when the hovered literal has no role.
  */
-export function findPair(index: LiteralIndex, hovered: LiteralSpan): LiteralPair | null {
-  const role = roleOfName(hovered.name);
-  if (role === null) return null;
-  const peers = index.literals.filter((l) => l.group === hovered.group && l.syntax === hovered.syntax);
-  if (hovered.syntax === 'json') {
-    if (hovered.group < 0) return null;
-    const byRole = (r: Role): LiteralSpan[] => peers.filter((l) => roleOfName(l.name) === r);
-    const inputs = byRole('input');
-    const targets = byRole('target');
-    const weights = byRole('weight');
-    if (inputs.length !== 1 || targets.length !== 1 || weights.length > 1) return null;
-    return { input: inputs[0], target: targets[0], weight: weights[0] ?? null, hovered: role };
-  }
-  if (role === 'weight') return null;
-  const other: Role = role === 'input' ? 'target' : 'input';
-  let best: LiteralSpan | null = null;
-  let bestDistance = Infinity;
-  for (const l of peers) {
-    if (roleOfName(l.name) !== other) continue;
-    const d = l.start > hovered.start ? l.start - hovered.end : hovered.start - l.end;
-    if (d < bestDistance) {
-      best = l;
-      bestDistance = d;
+export class PairFinder {
+  private readonly groups = new Map<string, RoleLists>();
+
+  constructor(index: LiteralIndex) {
+    for (const l of index.literals) {
+      const role = roleOfName(l.name);
+      if (role === null) continue;
+      const key = groupKey(l);
+      let g = this.groups.get(key);
+      if (g === undefined) {
+        g = { input: [], target: [], weight: [] };
+        this.groups.set(key, g);
+      }
+      // index.literals is sorted by start, so each list is too.
+      g[role].push(l);
     }
   }
-  if (best === null) return null;
-  return role === 'input' ? { input: hovered, target: best, weight: null, hovered: role } : { input: best, target: hovered, weight: null, hovered: role };
+
+  find(hovered: LiteralSpan): LiteralPair | null {
+    const role = roleOfName(hovered.name);
+    if (role === null) return null;
+    const g = this.groups.get(groupKey(hovered));
+    if (g === undefined) return null;
+    if (hovered.syntax === 'json') {
+      if (hovered.group < 0) return null;
+      if (g.input.length !== 1 || g.target.length !== 1 || g.weight.length > 1) return null;
+      return { input: g.input[0], target: g.target[0], weight: g.weight[0] ?? null, hovered: role };
+    }
+    if (role === 'weight') return null;
+    const others = role === 'input' ? g.target : g.input;
+    // Literals never overlap: the nearest one before is the last before, the nearest after the first after.
+    let lo = 0;
+    let hi = others.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (others[mid].start <= hovered.start) lo = mid + 1;
+      else hi = mid;
+    }
+    const before = lo > 0 ? others[lo - 1] : undefined;
+    const after = lo < others.length ? others[lo] : undefined;
+    let best: LiteralSpan | undefined = before;
+    if (after !== undefined && (before === undefined || after.start - hovered.end < hovered.start - before.end)) best = after;
+    if (best === undefined) return null;
+    return role === 'input' ? { input: hovered, target: best, weight: null, hovered: role } : { input: best, target: hovered, weight: null, hovered: role };
+  }
+}
+
+function groupKey(l: LiteralSpan): string {
+  return `${l.syntax}:${l.group}`;
+}
+
+/** The input/target pair a hovered literal belongs to (see PairFinder; this builds one for one lookup). */
+export function findPair(index: LiteralIndex, hovered: LiteralSpan): LiteralPair | null {
+  return new PairFinder(index).find(hovered);
+}
+
+/** What a hover at one offset shows: a tensor-file path, a literal (with its pair), or nothing. */
+export type HoverTarget =
+  | { readonly kind: 'path'; readonly path: PathSpan }
+  | { readonly kind: 'literal'; readonly literal: LiteralSpan; readonly pair: LiteralPair | null }
+  | { readonly kind: 'none' };
+
+export function lookupAt(index: LiteralIndex, offset: number, pairs: PairFinder = new PairFinder(index)): HoverTarget {
+  const path = pathAt(index, offset);
+  if (path !== undefined) return { kind: 'path', path };
+  const literal = literalAt(index, offset);
+  return literal === undefined ? { kind: 'none' } : { kind: 'literal', literal, pair: pairs.find(literal) };
+}
+
+/** A literal whose report is worth computing ahead of a hover: a large one that has a pair. */
+export interface WarmLiteral {
+  readonly literal: LiteralSpan;
+  readonly pair: LiteralPair;
+}
+
+/** Up to `max` literals of more than `minChars` characters (their list) that pair up, in document order. */
+export function literalsToWarm(index: LiteralIndex, minChars: number, max: number, pairs: PairFinder = new PairFinder(index)): WarmLiteral[] {
+  const out: WarmLiteral[] = [];
+  for (const literal of index.literals) {
+    if (out.length >= max) break;
+    if (literal.listEnd - literal.listStart <= minChars) continue;
+    const pair = pairs.find(literal);
+    if (pair !== null) out.push({ literal, pair });
+  }
+  return out;
 }

@@ -4,7 +4,7 @@
 // dtype follows what Python would build from the text: torch.tensor gives float32 for floats, NumPy and
 // plain lists give float64; integers are int64 unless a dtype says otherwise.
 
-import { LensError, fmtShape } from '../errors';
+import { LensError, fmtShape, quoteSnippet } from '../errors';
 import { type DType, type Tensor, numel } from './tensor';
 import { decimalValue, storeValues } from './values';
 
@@ -92,7 +92,7 @@ class LiteralParser {
   private readonly text: string;
 
   constructor(
-    private readonly ix: TextIndex,
+    readonly ix: TextIndex,
     start: number,
   ) {
     this.text = ix.text;
@@ -323,16 +323,16 @@ function dtypeArg(raw: string): DType {
     const descr = /^[<>|=]?([biuf]\d)$/.exec(name);
     if (descr !== null && DESCR_DTYPES[descr[1]] !== undefined) return DESCR_DTYPES[descr[1]];
     if (/^(complex|cfloat|cdouble|chalf|c\d)/.test(name) || /^[<>|=]?c\d+$/.test(name)) {
-      throw new LensError('dtype', `dtype ${raw} is not supported — use the real part or the magnitude, e.g. x.real or x.abs()`);
+      throw new LensError('dtype', `dtype ${shown(raw)} is not supported — use the real part or the magnitude, e.g. x.real or x.abs()`);
     }
     if (name === 'bfloat16') {
       throw new LensError('dtype', 'dtype torch.bfloat16 is not supported — print x.float() instead');
     }
     if (/^[<>|=]?[USaVO]\d*$/.test(name) || name === 'object' || name === 'str' || name === 'object_' || name === 'str_') {
-      throw new LensError('dtype', `dtype ${raw} is not numeric — convert with .astype(np.float32), or map labels to class indices`);
+      throw new LensError('dtype', `dtype ${shown(raw)} is not numeric — convert with .astype(np.float32), or map labels to class indices`);
     }
   }
-  throw new LensError('dtype', `cannot tell the dtype from dtype=${raw} — use a name such as torch.float32 or float32`);
+  throw new LensError('dtype', `cannot tell the dtype from dtype=${shown(raw)} — use a name such as torch.float32 or float32`);
 }
 
 function shapeArg(raw: string): number[] | undefined {
@@ -349,7 +349,6 @@ function shapeArg(raw: string): number[] | undefined {
 // Literal forms
 
 const CALL = /((?:[A-Za-z_]\w*\.)*)(tensor|as_tensor|array|asarray)\s*\(/y;
-const CALL_ANYWHERE = /\b((?:[A-Za-z_]\w*\.)*)(tensor|as_tensor|array|asarray)\s*\(|\[/g;
 const LITERAL_START = /\s*(?:[[\d+\-.…]|(?:nan|inf|True|False)\b)/y;
 
 function finish(
@@ -362,7 +361,7 @@ function finish(
   let shape = body.shape;
   if (shapeText !== undefined) {
     const given = shapeArg(shapeText);
-    if (given === undefined) throw new LensError('format', `cannot read size/shape ${shapeText}`);
+    if (given === undefined) throw new LensError('format', `cannot read size/shape ${shown(shapeText)}`);
     if (body.empty ? numel(given) !== 0 : fmtShape(given) !== fmtShape(shape)) {
       throw new LensError('shape', `the values have shape ${fmtShape(shape)} but the print says ${fmtShape(given)}`);
     }
@@ -377,9 +376,18 @@ function finish(
 }
 
 /** Parses a literal at `start` (a call such as tensor(...) or a bare '['); returns it with its end. */
-function parseLiteralAt(ix: TextIndex, start: number, quietBare = false): { tensor: Tensor; end: number } {
-  const text = ix.text;
+function parseLiteralAt(ix: TextIndex, start: number, quietBare = false, reach?: { pos: number }): { tensor: Tensor; end: number } {
   const p = new LiteralParser(ix, start);
+  try {
+    return parseWith(p, start, quietBare);
+  } finally {
+    // How far the parser read, also when it failed: the caller resumes its search after that.
+    if (reach !== undefined) reach.pos = Math.max(reach.pos, p.pos);
+  }
+}
+
+function parseWith(p: LiteralParser, start: number, quietBare: boolean): { tensor: Tensor; end: number } {
+  const text = p.ix.text;
   CALL.lastIndex = start;
   const call = CALL.exec(text);
   if (call === null) {
@@ -423,51 +431,159 @@ function parseLiteralAt(ix: TextIndex, start: number, quietBare = false): { tens
   return { tensor: finish(p, body, flavor, dtypeText, shapeText), end: p.pos };
 }
 
+const CALL_NAMES: ReadonlySet<string> = new Set(['tensor', 'as_tensor', 'array', 'asarray']);
+
+function isWordChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x5f;
+}
+
+function isIdentStart(c: number): boolean {
+  return ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x5f;
+}
+
+/** \s of a regular expression, Unicode spaces included. */
+function isBlank(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** Where a literal may start: a bare '[' or a call such as torch.tensor( (`open` is its '('). */
+interface Start {
+  readonly start: number;
+  readonly isCall: boolean;
+  readonly open: number;
+}
+
+/**
+ * The next '[' or tensor call at or after `from`, in one forward pass: each dotted name (`a.b.c`) is read
+ * once and passed over whole unless it ends in tensor/as_tensor/array/asarray followed by '('. (A regular
+ * expression with a repeated `(?:name\.)*` group backtracked over such chains from every word boundary.)
+ */
+function nextStart(text: string, from: number): Start | null {
+  const n = text.length;
+  let i = from;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b) return { start: i, isCall: false, open: i };
+    if (!isIdentStart(c) || (i > 0 && isWordChar(text.charCodeAt(i - 1)))) {
+      i++;
+      continue;
+    }
+    // A dotted name: words of [A-Za-z_]\w* joined by single dots.
+    let wordStart = i;
+    let p = i + 1;
+    for (;;) {
+      while (p < n && isWordChar(text.charCodeAt(p))) p++;
+      if (p + 1 < n && text.charCodeAt(p) === 0x2e && isIdentStart(text.charCodeAt(p + 1))) {
+        wordStart = p + 1;
+        p += 2;
+      } else break;
+    }
+    if (p - wordStart <= 9 && CALL_NAMES.has(text.slice(wordStart, p))) {
+      let q = p;
+      while (q < n && isBlank(text.charCodeAt(q))) q++;
+      if (text.charCodeAt(q) === 0x28) return { start: i, isCall: true, open: q };
+    }
+    i = p;
+  }
+  return null;
+}
+
 /**
  * Every tensor literal in a text (a selection, a log, Python source), outermost only, in order. Literals
  * that are clearly meant as tensors but cannot be used (summarized prints, ragged lists, bad dtypes) come
  * back as errors; brackets that are not numeric lists (indexing, lists of strings) are passed over.
+ *
+ * Linear in the text: after a literal that cannot be read, the search goes on past both the bracket that
+ * closes it and everything its parser read (a comment or argument can run past that bracket), so no text
+ * is parsed twice.
  */
 export function findTensorLiterals(text: string): TensorLiteral[] {
   const out: TensorLiteral[] = [];
   const ix = new TextIndex(text);
-  const re = new RegExp(CALL_ANYWHERE.source, 'g');
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    const start = m.index;
-    const isCall = m[0] !== '[';
+  let from = 0;
+  for (;;) {
+    const m = nextStart(text, from);
+    if (m === null) break;
+    const { start, isCall, open } = m;
+    from = open + 1;
     if (isCall) {
       if (start > 0 && text[start - 1] === '.') continue;
-      LITERAL_START.lastIndex = start + m[0].length;
+      LITERAL_START.lastIndex = open + 1;
       if (!LITERAL_START.test(text)) continue; // tensor(x): a call on a variable, not a literal
     } else if (start > 0 && /[\w)\]'"]/.test(text[start - 1])) {
       continue; // x[0], f()[1], "[INFO]": indexing or strings
     } else if (ix.closingEnd(start) < 0) {
       continue; // an unmatched '[' cannot open a list; trying would rescan the rest of the text
     }
+    const reach = { pos: start };
     try {
-      const { tensor, end } = parseLiteralAt(ix, start, !isCall);
-      if (!isCall && tensor.data.length === 0) {
-        re.lastIndex = end;
-        continue; // a bare [] is an empty Python list far more often than a tensor
-      }
+      const { tensor, end } = parseLiteralAt(ix, start, !isCall, reach);
+      from = end;
+      if (!isCall && tensor.data.length === 0) continue; // a bare [] is an empty Python list far more often than a tensor
       out.push({ start, end, tensor });
-      re.lastIndex = end;
     } catch (e) {
-      const open = isCall ? start + m[0].length - 1 : start;
       // Go on after the bracket that closes the failed literal's opening one.
       const close = ix.closingEnd(open);
       if (e instanceof NotALiteral && !isCall) {
-        re.lastIndex = close > 0 ? close : start + 1;
+        from = Math.max(close > 0 ? close : start + 1, reach.pos);
         continue;
       }
       const error = e instanceof LensError ? e : new LensError('format', String(e));
       const end = close > 0 ? close : text.length;
       out.push({ start, end, error: error instanceof NotALiteral ? new LensError(error.kind, error.message) : error });
-      re.lastIndex = end;
+      from = Math.max(end, reach.pos);
     }
   }
   return out;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** After the digits at `p`, or -1 when there are none. */
+function digitsEnd(t: string, p: number): number {
+  let q = p;
+  while (isDigit(t.charCodeAt(q))) q++;
+  return q > p ? q : -1;
+}
+
+/**
+ * Whether text from `p` on is one number, nan, inf, True or False (any case) and then only whitespace:
+ * print(np.array(3.5)). Read by hand; the regular expression it replaces backtracked over long digit runs.
+ */
+function isSingleValue(t: string, p: number): boolean {
+  let q = p;
+  const word = t.slice(q, q + 5).toLowerCase();
+  if (word === 'false') q += 5;
+  else if (word.startsWith('true')) q += 4;
+  else {
+    if (t.charCodeAt(q) === 0x2b || t.charCodeAt(q) === 0x2d) q++;
+    const w = t.slice(q, q + 3).toLowerCase();
+    if (w === 'nan' || w === 'inf') q += 3;
+    else {
+      const int = digitsEnd(t, q);
+      if (int >= 0) {
+        q = int;
+        if (t.charCodeAt(q) === 0x2e) q = Math.max(q + 1, digitsEnd(t, q + 1));
+      } else if (t.charCodeAt(q) === 0x2e && digitsEnd(t, q + 1) >= 0) q = digitsEnd(t, q + 1);
+      else return false;
+      // An exponent counts only when complete (1e5, 2.5E-3); a bare 'e' is not whitespace, so it fails below.
+      if ((t.charCodeAt(q) | 0x20) === 0x65) {
+        const s = t.charCodeAt(q + 1) === 0x2b || t.charCodeAt(q + 1) === 0x2d ? q + 2 : q + 1;
+        const e = digitsEnd(t, s);
+        if (e >= 0) q = e;
+      }
+    }
+  }
+  while (q < t.length && isBlank(t.charCodeAt(q))) q++;
+  return q >= t.length;
+}
+
+/** Untrusted argument text in a message: as written when short, else cut (it may be a whole file). */
+function shown(raw: string): string {
+  return raw.length <= 40 ? raw : quoteSnippet(raw);
 }
 
 /** Parses text holding exactly one printed tensor (surrounding whitespace is fine). */
@@ -479,9 +595,7 @@ export function parsePrintedTensor(text: string, source?: string): Tensor {
     if (start >= text.length) throw new LensError('format', 'no tensor in the text: it is empty');
     let tensor: Tensor;
     let end: number;
-    const single = /([+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|nan|inf)|True|False)\s*$/iy;
-    single.lastIndex = start;
-    if (text[start] !== '[' && single.test(text)) {
+    if (text[start] !== '[' && isSingleValue(text, start)) {
       // print(np.array(3.5)) writes just the number: a 0-d array.
       const p = new LiteralParser(ix, start);
       const body = p.body();

@@ -5,12 +5,16 @@
 import * as fs from 'node:fs';
 import { LensError } from '../errors';
 import {
-  DEFAULT_SAMPLING, npzSampleBytes, sampleRanges, type ArraySummary, type FileSummary, type MemberSample, type SamplingPolicy,
+  DEFAULT_SAMPLING, MASK_HOVER_PIXELS, npzSampleBytes, sampleRanges, type ArraySummary, type FileSummary, type MaskSummary, type MemberSample,
+  type SamplingPolicy,
 } from '../hover/files';
 import { StatsAccumulator } from '../hover/report';
 import { splitMemberSpec } from '../tensor/load';
 import { decodeRawData, parseNpyHeader, type NpyHeader } from '../tensor/npy';
 import { memberLabel, readNpz, type NpzArchive, type NpzMember } from '../tensor/npz';
+import {
+  colorTypeName, decodePngMask, describePngHeader, isColorPng, isPngPath, maskValueCounts, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES,
+} from '../tensor/pngMask';
 import { numel } from '../tensor/tensor';
 import { describeFsError } from './readTensorFile';
 import { openRegularFileSync } from './regularFile';
@@ -171,6 +175,28 @@ function summarizeNpz(path: string, fd: number, member: string | undefined, size
   return { path, sizeBytes: size, kind: 'npz', arrays, moreArrays: Math.max(0, names.length - MAX_MEMBERS), sampled: null, note: skippedNote };
 }
 
+/**
+ * A PNG label mask: its header, and for a mask of at most MASK_HOVER_PIXELS its distinct values with counts
+ * (the colours of an RGB image are not classes: its header only, with a note).
+ */
+function summarizePng(path: string, fd: number, size: number): FileSummary {
+  const h = readPngHeader(readAt(fd, path, Math.min(size, PNG_HEADER_BYTES), 0));
+  const base = { width: h.width, height: h.height, bitDepth: h.bitDepth, colorType: colorTypeName(h.colorType) };
+  const summary = (classes: MaskSummary['classes'], note: string | null, error: string | null = null): FileSummary => ({
+    path, sizeBytes: size, kind: 'png', mask: { ...base, classes }, moreArrays: 0, sampled: null, note,
+    arrays: [{ name: null, shape: pngMaskShape(h), dtype: pngMaskDType(h), descr: describePngHeader(h), fortranOrder: false, stats: null, error }],
+  });
+  if (isColorPng(h)) return summary(null, `an ${colorTypeName(h.colorType)} image: colours are not class indices — as a mask it needs a colour table (classes.json "colors")`);
+  if (h.width * h.height > MASK_HOVER_PIXELS) return summary(null, `over ${MASK_HOVER_PIXELS} pixels: classes are not counted for a hover`);
+  try {
+    const counts = maskValueCounts(decodePngMask(readAt(fd, path, size, 0)), 256);
+    return summary(counts, counts === null ? 'more than 256 distinct values — not a label mask?' : null);
+  } catch (e) {
+    if (!(e instanceof LensError) || e.kind === 'io') throw e;
+    return summary(null, null, e.message);
+  }
+}
+
 /** The summary of `spec` (a .npy path, an .npz path, or file.npz:member). Errors are one-line LensErrors. */
 export function summarizeTensorFile(spec: string, policy: SamplingPolicy = DEFAULT_SAMPLING): FileSummary {
   const { path, member } = splitMemberSpec(spec);
@@ -178,6 +204,7 @@ export function summarizeTensorFile(spec: string, policy: SamplingPolicy = DEFAU
     // A hovered path can name anything: a device or a FIFO would never end.
     const { fd, size } = openRegularFileSync(path);
     try {
+      if (isPngPath(path) && member === undefined) return summarizePng(path, fd, size);
       return path.toLowerCase().endsWith('.npz') ? summarizeNpz(path, fd, member, size, policy) : summarizeNpy(path, fd, size, policy);
     } finally {
       fs.closeSync(fd);

@@ -69,10 +69,20 @@ describe('hover: literal discovery (Python)', function () {
     assert.deepEqual(texts('r = [[1, 2], [3]]', scanDocument('r = [[1, 2], [3]]', 'python').literals), ['[[1, 2], [3]]']);
   });
 
+  it("a call's other list arguments lie inside its literal: literals never overlap", function () {
+    const src = 'x = torch.tensor([1, 2], w=[3, 4])\ny = np.array([[1]], [5])\nz = f([6], [7])';
+    const idx = scanDocument(src, 'python');
+    assert.deepEqual(texts(src, idx.literals), ['torch.tensor([1, 2], w=[3, 4])', 'np.array([[1]], [5])', '[6]', '[7]']);
+    assert.equal(at(src, 'python', '3, 4'), 'torch.tensor([1, 2], w=[3, 4])');
+  });
+
   it('names literals from assignments, not from comparisons', function () {
     const src = 'self.logits = [1.0]\ny: list = [0]\nif z == [1]:\n  pass\nf(target=[2])';
     const idx = scanDocument(src, 'python');
     assert.deepEqual(idx.literals.map((l) => l.name), ['logits', 'y', null, 'target']);
+    // Annotations across a line break, Unicode spaces, a name cut at a digit, augmented assignments.
+    const more = 'labels\n  : Dict[str, int] = [1]\nw\u00a0=\u3000[2]\n9ab = [3]\nc += [4]\nd: x = y = [5]';
+    assert.deepEqual(scanDocument(more, 'python').literals.map((l) => l.name), ['labels', 'w', 'ab', null, 'y']);
   });
 
   it('finds .npy/.npz path strings, with escapes and npz members', function () {
@@ -158,6 +168,17 @@ describe('hover: pairing input and target', function () {
     assert.equal(findPair(idx, t2)?.input, l2);
     assert.equal(findPair(idx, w), null);
     assert.equal(findPair(idx, l1)?.weight, null);
+    // The nearer literal, the earlier one on a tie, within one file, cell or block.
+    const ties = 'y = [0]\nlogits = [[1.0]]\ny      = [1]\n\nlogits = [[2.0]]\n\n\n\n\n\n\n\n\n\ny = [2]';
+    const tidx = scanDocument(ties, 'python');
+    const [y0, m1, y1, m2, y2] = tidx.literals;
+    assert.equal(m1.start - y0.end, y1.start - m1.end);
+    assert.equal(findPair(tidx, m1)?.target, y0, 'equally near: the earlier');
+    assert.equal(findPair(tidx, m2)?.target, y1, 'nearer before');
+    assert.equal(findPair(tidx, y2)?.input, m2);
+    const md = '```python\nlogits = [[1.0]]\n```\n```python\ny = [0]\n```\n';
+    const midx = scanDocument(md, 'markdown');
+    assert.equal(findPair(midx, midx.literals[0]), null, 'other code block');
   });
 
   it('knows the role names', function () {
