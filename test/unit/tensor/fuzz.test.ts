@@ -1,78 +1,94 @@
-// Robustness: on any input every decoder returns a well-formed Tensor or throws a one-line LensError;
-// nothing else escapes and nothing hangs (mocha's timeout catches a hang). Runs are bounded so the whole
-// file stays within a few seconds.
+// Fuzzing the binary decoders (.npy, .npz, and the file loader that dispatches to them): random bytes,
+// real fixtures mutated (bit flips, overwrites, truncation, splices, grafts from other files, header
+// edits), and round trips. The only acceptable outcomes are a well-formed tensor (equal to the known one
+// where the input is a valid encoding of it) or a one-line LensError, each case within the kit's time and
+// memory bounds. Seeds are fixed: a failure reproduces, and fast-check prints the shrunk counterexample.
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import fc from 'fast-check';
-import { LensError } from '../../../src/errors';
 import { decodeTensorFile } from '../../../src/tensor/load';
 import { decodeNpy, encodeNpy, parseNpyHeader } from '../../../src/tensor/npy';
-import { readNpz } from '../../../src/tensor/npz';
-import { parseJsonDocument, parseJsonTensorFile } from '../../../src/tensor/json';
-import { findTensorLiterals, parsePrintedTensor } from '../../../src/tensor/printed';
-import { DTYPES, type Tensor } from '../../../src/tensor/tensor';
-import { FIXTURES, assertWellFormed } from './helpers';
+import { readNpz, writeNpz } from '../../../src/tensor/npz';
+import { DTYPES, type DType, type Tensor } from '../../../src/tensor/tensor';
+import { applyEdits, assertSameTensor, awkwardString, byteEdit, checkTensor, fixtures, total } from './fuzzKit';
 
-function total<T>(fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch (e) {
-    if (!(e instanceof LensError)) throw e;
-    assert.ok(!/[\r\n]/.test(e.message), 'one-line message');
-    assert.ok(e.message.length > 0);
-    return undefined;
-  }
-}
+const npyFiles = fixtures('npy');
+const npzFiles = fixtures('npz');
+const allFiles = [...npyFiles, ...npzFiles];
 
-function checkTensor(t: Tensor | undefined): void {
-  if (t !== undefined) assertWellFormed(t);
+// Storage per input byte: float16 is stored as float32 (x2); deflate expands at most about 1032:1.
+const NPY_GROWTH = 2;
+const NPZ_GROWTH = 2 * 1100;
+
+function npy(bytes: Uint8Array): void {
+  total(() => parseNpyHeader(bytes));
+  checkTensor(total(() => decodeNpy(bytes)), bytes.length, NPY_GROWTH);
 }
 
 function npz(bytes: Uint8Array): void {
   const a = total(() => readNpz(bytes));
   if (a === undefined) return;
-  for (const m of a.members) checkTensor(total(() => a.get(m.name)));
+  for (const m of a.members) checkTensor(total(() => a.get(m.name)), bytes.length, NPZ_GROWTH);
   for (const s of a.skipped) total(() => a.get(s.name));
+  total(() => a.get('no such member'));
 }
 
-const read = (dir: string) =>
-  fs
-    .readdirSync(path.join(FIXTURES, dir))
-    .filter((f) => f.endsWith('.' + dir))
-    .map((f) => ({ name: f, bytes: new Uint8Array(fs.readFileSync(path.join(FIXTURES, dir, f))) }));
-const npyFiles = read('npy');
-const npzFiles = read('npz');
+function loaded(bytes: Uint8Array, names: readonly string[]): void {
+  for (const name of names) {
+    for (const role of ['input', 'target', 'weight'] as const) checkTensor(total(() => decodeTensorFile(name, bytes, role)), bytes.length, NPZ_GROWTH);
+  }
+}
+
+/** Deterministic values of a dtype from a seed, exactly representable in it. */
+function valuesOf(dtype: DType, n: number, seed: number): number[] {
+  return Array.from({ length: n }, (_, i) => {
+    const r = Math.abs(Math.sin(seed + i * 12.9898)) * 100;
+    if (dtype === 'bool') return r > 50 ? 1 : 0;
+    if (dtype.startsWith('float')) return dtype === 'float16' ? Math.round(r * 8) / 8 - 6 : r - 50;
+    if (dtype.startsWith('uint') || dtype === 'int8') return Math.floor(r);
+    return Math.floor(r) - 50;
+  });
+}
+
+const tensorSpec = fc.record({
+  dtype: fc.constantFrom(...DTYPES),
+  shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 4 }),
+  seed: fc.integer(),
+});
+
+function expected(spec: { dtype: DType; shape: number[]; seed: number }): Tensor {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  const data = valuesOf(spec.dtype, n, spec.seed);
+  return { dtype: spec.dtype, shape: spec.shape, data: spec.dtype === 'float32' ? Float32Array.from(data) : Float64Array.from(data) };
+}
 
 describe('fuzz: binary decoders', function () {
-  this.timeout(20000);
+  this.timeout(30000);
 
-  it('random bytes', () => {
+  it('random bytes, with and without a .npy magic, under every file name', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), fc.boolean(), (bytes, magic) => {
         const b = bytes.slice();
         if (magic && b.length >= 8) b.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1 + (b[6] % 3), 0]);
-        total(() => parseNpyHeader(b));
-        checkTensor(total(() => decodeNpy(b)));
+        npy(b);
         npz(b);
-        for (const name of ['x.npy', 'x.npz', 'x.json', 'x.txt', 'x']) checkTensor(total(() => decodeTensorFile(name, b, 'input')));
+        loaded(b, ['x.npy', 'x.npz', 'x.json', 'x.txt', 'x']);
       }),
-      { numRuns: 1000, seed: 1 },
+      { numRuns: 300, seed: 1 },
     );
   });
 
-  it('every truncation of every .npy fixture', () => {
+  it('every truncation of every .npy fixture fails', () => {
     for (const { name, bytes } of npyFiles) {
-      const lengths = bytes.length <= 700 ? Array.from({ length: bytes.length }, (_, i) => i) : Array.from({ length: 120 }, (_, i) => Math.floor((i * bytes.length) / 120));
+      // Every cut inside the header and the first data bytes, then every fifth (the data cuts all fail alike).
+      const lengths = Array.from({ length: bytes.length }, (_, i) => i).filter((i) => i < 160 || i % 5 === 0 || bytes.length - i < 4);
       for (const n of lengths) {
-        const cut = bytes.subarray(0, n);
-        const t = total(() => decodeNpy(cut));
+        const t = total(() => decodeNpy(bytes.subarray(0, n)));
         assert.equal(t, undefined, `${name} cut at ${n} must fail`);
       }
     }
   });
 
-  it('every truncation of the small .npz fixtures, random ones of the rest', () => {
+  it('every truncation of the small .npz fixtures, evenly spaced ones of the rest', () => {
     for (const { name, bytes } of npzFiles) {
       const lengths = bytes.length <= 1100 ? Array.from({ length: bytes.length }, (_, i) => i) : Array.from({ length: 40 }, (_, i) => Math.floor((i * bytes.length) / 40));
       for (const n of lengths) {
@@ -85,7 +101,20 @@ describe('fuzz: binary decoders', function () {
     }
   });
 
-  it('random mutations of .npy headers', () => {
+  it('fixtures mutated: flips, overwrites, truncation, splices and grafts from other fixtures', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: allFiles.length - 1 }), fc.array(byteEdit, { minLength: 1, maxLength: 6 }), (i, edits) => {
+        const f = allFiles[i];
+        const b = applyEdits(f.bytes, edits, allFiles);
+        npy(b);
+        npz(b);
+        loaded(b, [f.name, 'x.bin']);
+      }),
+      { numRuns: 1000, seed: 11 },
+    );
+  });
+
+  it('.npy headers mutated in their first 128 bytes', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: npyFiles.length - 1 }),
@@ -93,27 +122,64 @@ describe('fuzz: binary decoders', function () {
         (i, edits) => {
           const b = npyFiles[i].bytes.slice();
           for (const [pos, v] of edits) if (pos < b.length) b[pos] = v;
-          total(() => parseNpyHeader(b));
-          checkTensor(total(() => decodeNpy(b)));
+          npy(b);
         },
       ),
-      { numRuns: 4000, seed: 2 },
+      { numRuns: 1500, seed: 2 },
     );
   });
 
-  it('header text rewritten with random printable characters', () => {
+  it('.npy header text rewritten with random printable characters', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: npyFiles.length - 1 }), fc.integer({ min: 10, max: 127 }), fc.string({ minLength: 1, maxLength: 8 }), (i, pos, s) => {
         const b = npyFiles[i].bytes.slice();
         const enc = new TextEncoder().encode(s);
         b.set(enc.subarray(0, Math.max(0, b.length - pos)), pos);
-        checkTensor(total(() => decodeNpy(b)));
+        npy(b);
       }),
-      { numRuns: 800, seed: 3 },
+      { numRuns: 400, seed: 3 },
     );
   });
 
-  it('random mutations anywhere in .npz archives', () => {
+  it('.npy header fields replaced by hostile values, with the length field fixed or stale', () => {
+    const descrs = ["'<f4'", "'>f8'", "'|b1'", "'<i8'", "'<U5'", "'|O'", "'<c8'", "'<f16'", "'<M8[s]'", "'f4'", "'<f4 '", "'\\x00'", "'x'", "''", '"<f4"', "b'<f4'",
+      "[('a', '<f4')]", "('<f4', (2,))", '1', 'None', 'True', "'" + 'x'.repeat(60000) + "'", "'<f4' '<f4'"];
+    const shapes = ['()', '(0,)', '(3,)', '(2, 3)', '(2,3,)', '(9999999999,)', '(9007199254740993,)', '(-1,)', '(1.0,)', '(True,)', '(0, 9999999999999)', '[2, 3]', '2',
+      '(' + '1, '.repeat(70) + ')', '(1,' + ' '.repeat(5000) + ')', '(1' + ', (1'.repeat(200) + ')'.repeat(201), "('3',)", '(0x10,)', '(1_000,)', '(2**40,)'];
+    const orders = ['True', 'False', '1', '0', 'None', "'False'", 'false', 'Tru'];
+    const field = fc.oneof(
+      fc.record({ key: fc.constant('descr'), value: fc.constantFrom(...descrs) }),
+      fc.record({ key: fc.constant('shape'), value: fc.constantFrom(...shapes) }),
+      fc.record({ key: fc.constant('fortran_order'), value: fc.constantFrom(...orders) }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: npyFiles.length - 1 }), fc.array(field, { minLength: 1, maxLength: 3 }), fc.boolean(), fc.boolean(), (i, fields, fixLength, extraKey) => {
+        const b = npyFiles[i].bytes;
+        if (b[6] !== 1) return; // version 1.0 headers only: the length field is 2 bytes
+        const len = b[8] | (b[9] << 8);
+        let text = new TextDecoder('latin1').decode(b.subarray(10, 10 + len));
+        for (const { key, value } of fields) {
+          const re = key === 'shape' ? /'shape': \([^)]*\)/ : new RegExp(`'${key}': [^,]*`);
+          text = text.replace(re, `'${key}': ${value}`);
+        }
+        if (extraKey) text = text.replace('{', "{'extra': 1, ");
+        const header = new Uint8Array([...text].map((c) => c.charCodeAt(0) & 0xff));
+        const data = b.subarray(10 + len);
+        const out = new Uint8Array(10 + header.length + data.length);
+        out.set(b.subarray(0, 10));
+        const newLen = fixLength ? header.length : len;
+        out[8] = newLen & 0xff;
+        out[9] = (newLen >> 8) & 0xff;
+        out.set(header, 10);
+        out.set(data, 10 + header.length);
+        npy(out);
+        loaded(out, ['x.npy']);
+      }),
+      { numRuns: 600, seed: 12 },
+    );
+  });
+
+  it('random mutations anywhere in small .npz archives', () => {
     const small = npzFiles.filter((f) => f.bytes.length < 2000);
     fc.assert(
       fc.property(
@@ -125,144 +191,55 @@ describe('fuzz: binary decoders', function () {
           npz(b);
         },
       ),
-      { numRuns: 2000, seed: 4 },
+      { numRuns: 800, seed: 4 },
     );
   });
 
-  it('encodeNpy -> decodeNpy round-trips random tensors', () => {
+  it('encodeNpy -> decodeNpy (and the file loader) round-trip random tensors in every layout', () => {
     fc.assert(
-      fc.property(
-        fc.constantFrom(...DTYPES),
-        fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 4 }),
-        fc.boolean(),
-        fc.boolean(),
-        fc.constantFrom('1.0' as const, '2.0' as const, '3.0' as const),
-        fc.integer(),
-        (dtype, shape, fortranOrder, bigEndian, version, seed) => {
-          const n = shape.reduce((a, b) => a * b, 1);
-          const data = Array.from({ length: n }, (_, i) => {
-            const r = Math.abs(Math.sin(seed + i * 12.9898)) * 100;
-            if (dtype === 'bool') return r > 50 ? 1 : 0;
-            if (dtype.startsWith('float')) return dtype === 'float16' ? Math.round(r * 8) / 8 : r - 50;
-            if (dtype.startsWith('uint') || dtype === 'int8') return Math.floor(r);
-            return Math.floor(r) - 50;
-          });
-          const t = decodeNpy(encodeNpy({ dtype, shape, data }, { fortranOrder, bigEndian, version }));
-          assert.deepEqual(t.shape, shape);
-          assert.equal(t.dtype, dtype);
-          assert.deepEqual([...t.data], dtype === 'float32' ? data.map(Math.fround) : data);
-        },
-      ),
-      { numRuns: 500, seed: 5 },
-    );
-  });
-});
-
-const jsonTokens = ['[', ']', ',', ' ', '\n', '1', '-2.5e3', '0', '1.', '.5', 'e5', 'NaN', 'Infinity', '-Infinity', 'true', 'false', 'null', '"s"', '"', '\\', '{', '}', ':', '"logits"', '"labels"', '"dtype"', '"float32"', '"shape"', '"data"', '-', '1e999', '123456789012345678901'];
-const printedTokens = ['tensor(', 'array(', 'np.array(', 'torch.tensor(', '[', ']', '(', ')', ',', ' ', '\n', '1', '-0.5', '1e-3', '2.', 'nan', '-inf', '...', 'True', 'False', 'dtype=torch.float16', 'dtype=float32', 'dtype=torch.int8', "device='cuda:0'", 'grad_fn=<AddBackward0>', 'size=(0, 3)', 'shape=(2,)', 'x', '"', "'", '#', 'j', '=', '300', '3000000000'];
-const soup = (tokens: string[]) => fc.array(fc.constantFrom(...tokens), { maxLength: 40 }).map((a) => a.join(''));
-
-describe('fuzz: text parsers', function () {
-  this.timeout(20000);
-
-  it('JSON: random strings and token soup', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 60 }), soup(jsonTokens)), (text) => {
-        const r = total(() => parseJsonTensorFile(text, 'f.json'));
-        if (r !== undefined) for (const t of [r.input, r.target, r.weight, r.tensor]) checkTensor(t);
+      fc.property(tensorSpec, fc.boolean(), fc.boolean(), fc.constantFrom('1.0' as const, '2.0' as const, '3.0' as const), (spec, fortranOrder, bigEndian, version) => {
+        const want = expected(spec);
+        const bytes = encodeNpy({ dtype: spec.dtype, shape: spec.shape, data: want.data }, { fortranOrder, bigEndian, version });
+        assertSameTensor(decodeNpy(bytes), want);
+        assertSameTensor(decodeTensorFile('t.npy', bytes, 'input'), want);
+        assertSameTensor(decodeTensorFile('no-extension', bytes, 'target'), want);
       }),
-      { numRuns: 6000, seed: 6 },
+      { numRuns: 400, seed: 5 },
     );
   });
 
-  it('JSON: agrees with JSON.parse on valid JSON', () => {
+  it('writeNpz -> readNpz round-trips members, stored and deflated, and the loader picks them by role', () => {
     fc.assert(
-      fc.property(fc.json({ maxDepth: 4 }), (text) => {
-        const ours = parseJsonDocument(text).value;
-        assert.deepEqual(JSON.parse(JSON.stringify(ours)), JSON.parse(text));
-        const r = total(() => parseJsonTensorFile(text, 'f.json'));
-        if (r !== undefined) for (const t of [r.input, r.target, r.weight, r.tensor]) checkTensor(t);
+      fc.property(fc.array(tensorSpec, { minLength: 1, maxLength: 3 }), fc.boolean(), (specs, compress) => {
+        const names = ['logits', 'labels', 'weight'];
+        const wants = specs.map(expected);
+        const members: Record<string, Uint8Array> = {};
+        wants.forEach((t, k) => (members[`${names[k]}.npy`] = encodeNpy(t)));
+        const bytes = writeNpz(members, { compress });
+        const a = readNpz(bytes);
+        assert.deepEqual(a.members.map((m) => m.name), names.slice(0, wants.length));
+        wants.forEach((t, k) => assertSameTensor(a.get(names[k]), t, names[k]));
+        assertSameTensor(decodeTensorFile('a.npz', bytes, 'input'), wants[0]);
+        if (wants.length > 1) assertSameTensor(decodeTensorFile('a.npz', bytes, 'target'), wants[1]);
+        assertSameTensor(decodeTensorFile('a.npz', bytes, 'input', names[wants.length - 1]), wants[wants.length - 1]);
       }),
-      { numRuns: 1500, seed: 7 },
+      { numRuns: 200, seed: 13 },
     );
   });
 
-  it('JSON: nested numeric lists round-trip', () => {
+  it('archives with hostile member names (long, unicode, role-like, duplicates) list and fail in one short line', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
-        fc.array(fc.double({ noDefaultInfinity: true, noNaN: true }), { minLength: 64, maxLength: 64 }),
-        (shape, pool) => {
-          let k = 0;
-          const build = (d: number): unknown => (d === shape.length ? pool[k++ % pool.length] : Array.from({ length: shape[d] }, () => build(d + 1)));
-          const value = build(0);
-          const t = parseJsonTensorFile(JSON.stringify(value), 'f.json').tensor;
-          assert.ok(t !== undefined);
-          assert.deepEqual(t.shape, shape);
-          const flat = (JSON.stringify(value).match(/-?[\d.e+-]+/g) ?? []).map(Number);
-          assert.deepEqual([...t.data], flat);
-        },
-      ),
-      { numRuns: 300, seed: 8 },
-    );
-  });
-
-  it('printed: random strings and token soup', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 60 }), soup(printedTokens)), (text) => {
-        checkTensor(total(() => parsePrintedTensor(text, 'sel')));
-        const found = findTensorLiterals(text);
-        let last = 0;
-        for (const f of found) {
-          assert.ok(f.start >= last && f.end > f.start && f.end <= text.length, 'ordered, non-overlapping spans');
-          last = f.end;
-          if ('tensor' in f) assertWellFormed(f.tensor);
-          else assert.ok(f.error instanceof LensError && !/[\r\n]/.test(f.error.message));
-        }
-        checkTensor(total(() => decodeTensorFile('sel.txt', new TextEncoder().encode(text), 'input')));
-      }),
-      { numRuns: 6000, seed: 9 },
-    );
-  });
-
-  it('printed: integer lists round-trip with commas, without, and as torch reprs', () => {
-    fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 27, maxLength: 27 }), (shape, pool) => {
-        let k = 0;
-        const build = (d: number): unknown => (d === shape.length ? pool[k++] : Array.from({ length: shape[d] }, () => build(d + 1)));
-        const json = JSON.stringify(build(0));
-        const values = pool.slice(0, k);
-        for (const text of [json, json.replace(/,/g, ' '), json.replace(/\],\[/g, '],\n [').replace(/,/g, ', '), `tensor(${json})`, `array(${json}, dtype=int32)`]) {
-          const t = parsePrintedTensor(text);
-          assert.deepEqual(t.shape, shape, text);
-          assert.deepEqual([...t.data], values, text);
+      fc.property(fc.array(awkwardString, { minLength: 1, maxLength: 4 }), fc.boolean(), fc.string({ maxLength: 3000 }), (names, compress, asked) => {
+        const members: Record<string, Uint8Array> = {};
+        names.forEach((n, k) => (members[n === '' ? `m${k}` : n] = encodeNpy({ dtype: 'float32', shape: [2], data: [k, 0.5] })));
+        const bytes = writeNpz(members, { compress });
+        npz(bytes);
+        for (const role of ['input', 'target', 'weight'] as const) {
+          checkTensor(total(() => decodeTensorFile('a.npz', bytes, role)), bytes.length, NPZ_GROWTH);
+          checkTensor(total(() => decodeTensorFile('a.npz', bytes, role, asked)), bytes.length, NPZ_GROWTH);
         }
       }),
-      { numRuns: 300, seed: 10 },
+      { numRuns: 80, seed: 14 },
     );
   });
-});
-
-describe('fuzz: pathological inputs finish quickly', function () {
-  this.timeout(10000);
-  const texts: [string, string][] = [
-    ['100k open brackets', '['.repeat(100000)],
-    ['100k open calls', 'tensor(['.repeat(20000)],
-    ['50k broken bare lists', '[1 x]\n'.repeat(50000)],
-    ['50k summarized lists', 'a = [1 ... 2]\n'.repeat(50000)],
-    ['50k tiny tensors', 'tensor([1])'.repeat(50000)],
-    ['deep then long', '[1 '.repeat(60) + '1 '.repeat(200000)],
-    ['closers only', ')]'.repeat(100000)],
-  ];
-  for (const [name, text] of texts) {
-    it(name, () => {
-      const t0 = performance.now();
-      const found = findTensorLiterals(text);
-      total(() => parsePrintedTensor(text));
-      total(() => parseJsonTensorFile(text, 'x.json'));
-      const ms = performance.now() - t0;
-      assert.ok(ms < 3000, `${ms.toFixed(0)} ms`);
-      for (const f of found) if ('tensor' in f) assertWellFormed(f.tensor);
-    });
-  }
 });
