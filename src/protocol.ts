@@ -2,7 +2,7 @@
 // messages join this module with their issues, so every side shares one typed vocabulary.
 import type { LensErrorKind } from './errors';
 import type { FileSummary, SamplingPolicy } from './hover/files';
-import type { HoverReport, ReportRequest } from './hover/report';
+import type { HoverReport, LiteralText, ReportRequest } from './hover/report';
 import type { DocumentSyntax, HoverTarget, LiteralIndex, LiteralSpan, WarmLiteral } from './hover/scan';
 import type { ConfusionPair } from './kernel/confusion';
 import type { StatsPartial } from './kernel/stats';
@@ -148,6 +148,8 @@ export type WorkerRequest =
   | { readonly kind: 'hover-index'; readonly id: number; readonly text: string; readonly syntax: DocumentSyntax }
   /** Hovers: parse, summarize and pair large literals (src/hover/report.ts). */
   | { readonly kind: 'hover-report'; readonly id: number; readonly request: ReportRequest }
+  /** Hovers: parse one large literal into a tensor (to open the panel on it). */
+  | { readonly kind: 'parse-literal'; readonly id: number; readonly literal: LiteralText }
   /** Hovers: header and statistics of a .npy/.npz file, sampled when large (src/hover/files.ts). */
   | { readonly kind: 'tensor-file-summary'; readonly id: number; readonly path: string; readonly sampling?: SamplingPolicy }
   /**
@@ -174,6 +176,7 @@ export type WorkerResponse =
   | { readonly kind: 'error'; readonly id: number; readonly message: string; readonly lensKind: string | null }
   | { readonly kind: 'hover-index-done'; readonly id: number; readonly index: LiteralIndex }
   | { readonly kind: 'hover-report-done'; readonly id: number; readonly report: HoverReport }
+  | { readonly kind: 'parse-literal-done'; readonly id: number; readonly tensor: Tensor }
   | { readonly kind: 'tensor-file-summary-done'; readonly id: number; readonly summary: FileSummary }
   | { readonly kind: 'hover-lookup-done'; readonly id: number; readonly target: HoverTarget; readonly warm: readonly WarmLiteral[] }
   | { readonly kind: 'find-literals-done'; readonly id: number; readonly literals: readonly FoundLiteral[] }

@@ -153,7 +153,7 @@ export async function computeLossForSelectedFiles(services: HostServices, clicke
 }
 
 function inline(t: Tensor, label: string): SourceSpec & { kind: 'inline' } {
-  return { kind: 'inline', label, dtype: t.dtype, shape: t.shape, data: Array.from(t.data as ArrayLike<number>) };
+  return { kind: 'inline', label, dtype: t.dtype, shape: t.shape, data: t.data as ArrayLike<number> };
 }
 
 function meta(id: string, t: Tensor): TensorMeta {

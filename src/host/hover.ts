@@ -425,7 +425,7 @@ async function resolveTensorPath(doc: vscode.TextDocument, written: string): Pro
 }
 
 function inline(t: Tensor, label: string): SourceSpec {
-  return { kind: 'inline', label, dtype: t.dtype, shape: t.shape, data: Array.from(t.data as ArrayLike<number>) };
+  return { kind: 'inline', label, dtype: t.dtype, shape: t.shape, data: t.data as ArrayLike<number> };
 }
 
 async function openPanelForLiterals(services: HostServices, provider: LensHoverProvider, args: OpenPanelArgs | undefined): Promise<void> {
@@ -438,11 +438,15 @@ async function openPanelForLiterals(services: HostServices, provider: LensHoverP
     const pair = target.kind === 'literal' ? target.pair : null;
     if (pair === null) throw new LensError('format', 'the document changed: no input/target pair at the hovered place any more — hover again');
     const where = path.basename(doc.uri.path);
-    const read = (s: LiteralSpan): SourceSpec => {
+    // Large literals are parsed in a worker, as their hover reports are: not on the extension host thread.
+    const read = async (s: LiteralSpan): Promise<SourceSpec> => {
       const line = doc.positionAt(s.start).line + 1;
-      return inline(parseLiteral(literalTextIn(src, s)), `${where} ${s.name ?? 'literal'} (line ${line})`);
+      const lt = literalTextIn(src, s);
+      const t = s.end - s.start <= HOST_REPORT_CHARS ? parseLiteral(lt) : await services.engine().parseLiteral(lt);
+      return inline(t, `${where} ${s.name ?? 'literal'} (line ${line})`);
     };
-    LossPanel.show(services, { input: read(pair.input), target: read(pair.target), weight: pair.weight === null ? null : read(pair.weight), options: {} });
+    const [input, tgt, weight] = await Promise.all([read(pair.input), read(pair.target), pair.weight === null ? null : read(pair.weight)]);
+    LossPanel.show(services, { input, target: tgt, weight, options: {} });
   } catch (e) {
     void showError(e, 'Open the loss panel from a hover');
   }

@@ -21,10 +21,14 @@ import { MAX_PROB_VALUES, probsAffordable, probsValuesRead, pTargetFromLoss, pTa
 
 export const PANEL_VIEW_TYPE = 'crossEntropyLens.panel';
 
-/** A tensor as the panel remembers it: a file spec, or a small inline tensor (from a selection). */
+/**
+ * A tensor as the panel remembers it: a file spec, or an inline tensor (from a selection or a hover). Inline
+ * data stays the typed array it was parsed into: converting millions of values to a plain array and back
+ * would hold the extension host thread.
+ */
 export type SourceSpec =
   | { readonly kind: 'file'; readonly path: string }
-  | { readonly kind: 'inline'; readonly label: string; readonly dtype: Tensor['dtype']; readonly shape: readonly number[]; readonly data: readonly number[] };
+  | { readonly kind: 'inline'; readonly label: string; readonly dtype: Tensor['dtype']; readonly shape: readonly number[]; readonly data: ArrayLike<number> };
 
 export interface PanelRequest {
   readonly input: SourceSpec;
@@ -41,7 +45,8 @@ export interface HostServices {
 
 function toSource(s: SourceSpec): TensorSource {
   if (s.kind === 'file') return { kind: 'file', path: s.path };
-  const data = s.dtype.startsWith('float') ? Float64Array.from(s.data) : Int32Array.from(s.data);
+  const float = s.dtype.startsWith('float');
+  const data = float ? (s.data instanceof Float64Array ? s.data : Float64Array.from(s.data)) : s.data instanceof Int32Array ? s.data : Int32Array.from(s.data);
   return { kind: 'tensor', tensor: { dtype: s.dtype.startsWith('float') ? 'float64' : s.dtype, shape: s.shape, data }, label: s.label };
 }
 

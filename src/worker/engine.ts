@@ -26,9 +26,10 @@ import { resolveOptions } from '../kernel/options';
 import { instantiateCeKernel, simdSupported } from '../kernel/wasmKernel';
 import type { HoverLookupQuery, SharedText, WorkerRequest, WorkerResponse } from '../protocol';
 import type { FileSummary, SamplingPolicy } from '../hover/files';
-import type { HoverReport, ReportRequest } from '../hover/report';
+import type { HoverReport, LiteralText, ReportRequest } from '../hover/report';
 import type { DocumentSyntax, HoverTarget, LiteralIndex, LiteralSpan, WarmLiteral } from '../hover/scan';
 import type { TensorLiteral } from '../tensor/printed';
+import type { Tensor } from '../tensor/tensor';
 import type { ComputeControls, EngineOptions, EngineRequest, EngineResult } from './engineTypes';
 import { closeFiles, planFast } from './fastPlan';
 import { runFast, type FastState } from './fastRun';
@@ -137,6 +138,13 @@ export class Engine {
     const r = await this.runOne({ kind: 'hover-report-shared', id: 0, text, spans, request }, signal);
     if (r.kind !== 'hover-report-done') throw unexpected(r);
     return r.report;
+  }
+
+  /** One literal parsed into a tensor in a worker (src/hover/report.ts parseLiteral). */
+  async parseLiteral(literal: LiteralText, signal?: AbortSignal): Promise<Tensor> {
+    const r = await this.runOne({ kind: 'parse-literal', id: 0, literal }, signal);
+    if (r.kind !== 'parse-literal-done') throw unexpected(r);
+    return r.tensor;
   }
 
   /** findTensorLiterals (src/tensor/printed.ts) on shared text; errors come back as LensErrors. */

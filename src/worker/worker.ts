@@ -13,7 +13,7 @@ import { runFastChunk, runFastRelayout, initWasm } from './fastChunk';
 import { scanDocument } from '../hover/scan';
 import { workerScanLimits } from '../hover/limits';
 import { findLiteralsShared, hoverLookup, hoverReportShared } from './hoverJobs';
-import { hoverReport } from '../hover/report';
+import { hoverReport, parseLiteral } from '../hover/report';
 import { summarizeTensorFile } from './tensorSummary';
 import { runTokenDetails } from './tokenDetails';
 import { readVocabularyFile } from './vocabularyJob';
@@ -86,6 +86,11 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       case 'hover-report':
         reply({ kind: 'hover-report-done', id, report: hoverReport(msg.request) });
         return;
+      case 'parse-literal': {
+        const tensor = parseLiteral(msg.literal);
+        reply({ kind: 'parse-literal-done', id, tensor });
+        return;
+      }
       case 'vocabulary':
         void readVocabularyFile(msg.path).then((vocabulary) => reply({ kind: 'vocabulary-done', id, vocabulary }), (e: unknown) => replyError(id, e));
         return;
