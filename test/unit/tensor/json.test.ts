@@ -101,17 +101,30 @@ describe('json: tensors from nested lists', () => {
     assert.equal(parseJsonTensor((doc.value as { x: unknown }).x, '$.x', doc.marks).dtype, 'float64');
   });
 
-  it('parses a million numbers quickly', function () {
-    this.timeout(10000);
-    const rows: string[] = [];
-    for (let i = 0; i < 1000; i++) rows.push('[' + Array.from({ length: 1000 }, (_, j) => ((i * 1000 + j) % 977) / 64 - 7).join(', ') + ']');
-    const text = '[' + rows.join(',\n') + ']';
-    one(text); // warm up the JIT
+  it('parses a million numbers quickly, in time linear in the text', function () {
+    this.timeout(20000);
+    const text = (n: number): string => {
+      const rows: string[] = [];
+      for (let i = 0; i < n; i++) rows.push('[' + Array.from({ length: 1000 }, (_, j) => ((i * 1000 + j) % 977) / 64 - 7).join(', ') + ']');
+      return '[' + rows.join(',\n') + ']';
+    };
+    const big = text(1000);
+    const quarter = text(250);
+    one(big); // warm up the JIT
+    const time = (s: string): number => {
+      const t0 = performance.now();
+      one(s);
+      return performance.now() - t0;
+    };
+    const q = time(quarter);
     const t0 = performance.now();
-    const t = one(text);
+    const t = one(big);
     const ms = performance.now() - t0;
     assert.deepEqual(t.shape, [1000, 1000]);
-    assert.ok(ms < 1000, `${ms.toFixed(0)} ms for 1M numbers (${(text.length / 1e6).toFixed(1)} MB)`);
+    // About 0.3 s on an idle 2-vCPU machine; the bound is 3x what the design allows (1 s) for a loaded CI
+    // machine, and 4x the text may cost at most 8x the quarter measured just before (quadratic: 16x).
+    assert.ok(ms < 3000, `${ms.toFixed(0)} ms for 1M numbers (${(big.length / 1e6).toFixed(1)} MB)`);
+    assert.ok(ms < Math.max(8 * q, 100), `1M numbers ${ms.toFixed(0)} ms, 250k ${q.toFixed(0)} ms`);
   });
 });
 
