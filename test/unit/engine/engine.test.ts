@@ -339,7 +339,7 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
     const tf = path.join(tmp, 'fbig-t.npy');
     fs.writeFileSync(xf, encodeNpy(input, { fortranOrder: true }));
     fs.writeFileSync(tf, encodeNpy({ dtype: 'int64', shape: [3, 5, 6], data }, { fortranOrder: true }));
-    await assert.rejects(engine().compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf } }), /value at index \[1, 4, 2\] does not fit/);
+    await assert.rejects(engine().compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf } }), /value (\d+ )?at index \[1, 4, 2\] does not fit/);
   });
 
   it('names a Fortran-order file\'s own first bad target, not a value the working memory kept from the previous request', async function () {
@@ -521,7 +521,7 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
       const wide = Float64Array.from(target.data as Int32Array);
       wide[3 * 1024 * 1024 + 7] = 2 ** 40;
       fs.writeFileSync(tf, encodeNpy({ dtype: 'int64', shape: [4, 1024, 1024], data: wide }));
-      await assert.rejects(e.compute(req), /value at index \[3, 0, 7\] does not fit/);
+      await assert.rejects(e.compute(req), /value (\d+ )?at index \[3, 0, 7\] does not fit/);
       // The same engine then serves a good request: file (blocks) and tensor (rows) agree bit for bit.
       writeNpy(tf, target);
       const fromFile = await e.compute(req);
