@@ -226,6 +226,8 @@ export interface ViewSummary {
   readonly mapsAvailable: boolean;
   /** Token view: the strings it shows (absent: not computed for it; see src/tokenSummary.ts). */
   readonly tokens?: TokenSummary | null;
+  /** Class colours "#rrggbb" by class index (setting crossEntropyLens.classColors); absent or short: the palette. */
+  readonly classColors?: readonly string[];
 }
 
 /** Token view (language-model inputs): token strings for the ids the view shows, and where they came from. */
@@ -325,7 +327,16 @@ export type HostToView =
   /** Opaque host data the view keeps in its saved state, so a reloaded window can recompute. */
   | { readonly type: 'hostState'; readonly state: unknown }
   /** The renderer computed in the page (no host messaging): shown as a small note. */
-  | { readonly type: 'note'; readonly message: string };
+  | { readonly type: 'note'; readonly message: string }
+  /** The photo the maps are drawn over (PNG or JPEG bytes, decoded by the view), or null for none. */
+  | { readonly type: 'image'; readonly image: OverlayImage | null };
+
+/** A display image for the overlay: encoded bytes the view decodes itself (never a loss input). */
+export interface OverlayImage {
+  readonly name: string;
+  readonly mime: 'image/png' | 'image/jpeg';
+  readonly bytes: Uint8Array;
+}
 
 export type ViewToHost =
   | { readonly type: 'ready' }
@@ -336,7 +347,9 @@ export type ViewToHost =
   /** Token view: the hover details of loss-map element `row` (flat over [B, T] or [T]). */
   | { readonly type: 'tokenDetails'; readonly row: number }
   | { readonly type: 'export'; readonly kind: 'png' | 'csv' | 'npy'; readonly data?: string }
-  | { readonly type: 'openInPanel' };
+  | { readonly type: 'openInPanel' }
+  /** Overlay: ask the host to pick an image (an open dialog for PNG/JPEG files). */
+  | { readonly type: 'chooseImage' };
 
 // -------------------------------------------------------------------------------------------------------
 // Notebook renderer <-> extension host (vscode.notebooks.createRendererMessaging). Messages travel as JSON

@@ -8,7 +8,7 @@ import type { ClassStats } from '../../src/kernel/types';
 import { rgbCss } from './colormap';
 import { append, clear, type Builder } from './dom';
 import { classLabel, className, fmt6, fmtCount, fmtPct } from './format';
-import { classColor } from './palette';
+import { classColor, type RGB } from './palette';
 import {
   classSearch, classTableCsv, defaultSortFor, filterOrder, isDefaultSort, LARGE_CLASS_COUNT, nextSort, sortOrder, topClasses,
   type ClassSearch, type SortKey, type SortSpec,
@@ -91,6 +91,9 @@ export class ClassTable {
   private start = -1;
   private end = -1;
 
+  /** Colour of a class's swatch and bar (the view's class colours; the palette by default). */
+  private colour: (c: number) => RGB = classColor;
+
   constructor(private readonly h: Builder, private readonly events: ClassTableEvents, init: ClassTableInit) {
     this.chosen = init.sort;
     this.explicit = !isDefaultSort(init.sort);
@@ -147,6 +150,11 @@ export class ClassTable {
   }
 
   /** Mark the class the heatmap is filtered to: the rows in view and the bars change in place. */
+  /** Class colours (setting crossEntropyLens.classColors or the palette); applied at the next update. */
+  setColours(colour: (c: number) => RGB): void {
+    this.colour = colour;
+  }
+
   setSelected(c: number | null): void {
     this.selected = c;
     for (const tr of Array.from(this.tbody.querySelectorAll('tr[data-class]'))) {
@@ -331,7 +339,7 @@ export class ClassTable {
     const names = this.names;
     const selected = this.selected === r.index;
     const swatch = h('span', { class: 'cel-swatch', 'aria-hidden': 'true' });
-    swatch.style.backgroundColor = rgbCss(classColor(r.index));
+    swatch.style.backgroundColor = rgbCss(this.colour(r.index));
     const pick = h('button', { type: 'button', class: 'cel-rowbtn', 'aria-pressed': selected ? 'true' : 'false', title: `Show only class ${classLabel(names, r.index)} on the heatmap` },
       swatch, h('span', { class: 'cel-rowname', text: className(names, r.index) }));
     const tr = h('tr', { 'data-class': r.index, 'aria-rowindex': pos + 2, class: selected ? 'cel-selected' : '' },
@@ -403,7 +411,7 @@ export class ClassTable {
       const v = r[key];
       const fill = h('div', { class: 'cel-bar-fill' });
       fill.style.width = `${max > 0 && Number.isFinite(v) ? Math.max(0, (v / max) * 100) : 0}%`;
-      fill.style.backgroundColor = rgbCss(classColor(r.index));
+      fill.style.backgroundColor = rgbCss(this.colour(r.index));
       append(this.barsEl, h('div', { class: 'cel-bar-row' + (this.selected === r.index ? ' cel-selected' : ''), 'data-class': r.index },
         h('span', { class: 'cel-bar-label', text: className(names, r.index), title: classLabel(names, r.index) }),
         h('div', { class: 'cel-bar-track' }, fill),

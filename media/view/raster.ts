@@ -106,6 +106,8 @@ export interface RasterOptions {
   readonly domain: Domain | null;
   /** classProb mode: the probability plane of the chosen class, same layout as the maps. */
   readonly classProb?: ArrayLike<number> | null;
+  /** Predicted/target modes: flat RGB class colours (cycling), else the palette. */
+  readonly classColours?: ArrayLike<number> | null;
 }
 
 export interface DomainRequest {
@@ -127,8 +129,6 @@ export function modeDomain(maps: MapArrays, req: DomainRequest): Domain | null {
   }
   return computeDomain(maps.loss, { scale: req.scale, clip: req.clip, include });
 }
-
-const PALETTE_SIZE = PALETTE_FLAT.length / 3;
 
 function put(out: Uint8ClampedArray, o: number, c: ArrayLike<number>): void {
   out[o] = c[0];
@@ -155,6 +155,8 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
     mode === 'loss' || mode === 'classLoss' ? loss : mode === 'pTarget' ? maps.pTarget : mode === 'classProb' ? opts.classProb ?? null : null;
   const domain = opts.domain ?? (values ? fixedDomain(0, 1) : null);
   const W = g.width;
+  const table = opts.classColours && opts.classColours.length >= 3 ? opts.classColours : PALETTE_FLAT;
+  const tableSize = Math.floor(table.length / 3);
   for (let i = 0; i < g.count; i++) {
     const k = base + i;
     const o = i * 4;
@@ -180,10 +182,10 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
     } else if (mode === 'predicted' || mode === 'target') {
       const c = mode === 'predicted' ? predicted[k] : target[k];
       if (c >= 0 && Number.isInteger(c)) {
-        const q = (c % PALETTE_SIZE) * 3;
-        rgba[o] = PALETTE_FLAT[q];
-        rgba[o + 1] = PALETTE_FLAT[q + 1];
-        rgba[o + 2] = PALETTE_FLAT[q + 2];
+        const q = (c % tableSize) * 3;
+        rgba[o] = table[q];
+        rgba[o + 1] = table[q + 1];
+        rgba[o + 2] = table[q + 2];
       }
       rgba[o + 3] = 255;
     } else if (mode === 'error') {

@@ -30,6 +30,10 @@ export interface ViewState {
   readonly bars: 'lossMean' | 'share';
   /** Token view (language-model losses): shown when the result looks like one ('auto'), or as chosen. */
   readonly tokenView: 'auto' | 'on' | 'off';
+  /** Heatmap opacity over the sample's image, in [0, 1] (used only while an image is shown). */
+  readonly overlayOpacity: number;
+  /** Draw the boundaries of target and predicted regions. */
+  readonly contours: boolean;
 }
 
 export const DEFAULT_STATE: ViewState = {
@@ -49,6 +53,8 @@ export const DEFAULT_STATE: ViewState = {
   sort: DEFAULT_SORT,
   bars: 'lossMean',
   tokenView: 'auto',
+  overlayOpacity: 0.5,
+  contours: false,
 };
 
 export const CLIP_CHOICES: readonly number[] = [100, 99.9, 99.5, 99, 98, 95, 90];
@@ -89,5 +95,7 @@ export function sanitizeState(raw: unknown, base: ViewState = DEFAULT_STATE): Vi
     },
     bars: r.bars === 'share' || r.bars === 'lossMean' ? r.bars : base.bars,
     tokenView: r.tokenView === 'auto' || r.tokenView === 'on' || r.tokenView === 'off' ? r.tokenView : base.tokenView,
+    overlayOpacity: typeof r.overlayOpacity === 'number' && r.overlayOpacity >= 0 && r.overlayOpacity <= 1 ? r.overlayOpacity : base.overlayOpacity,
+    contours: typeof r.contours === 'boolean' ? r.contours : base.contours,
   };
 }

@@ -2,14 +2,17 @@
 // API. It receives HostToView messages, posts ViewToHost messages, and builds its DOM with
 // createElement/textContent only (class names and file names are untrusted text).
 import type { InputKind, LossOptions, Reduction } from '../../src/kernel/types';
-import type { ClassMaps, ElementDetail, HostToView, SampleMaps, ViewSummary, ViewToHost } from '../../src/protocol';
+import type { ClassMaps, ElementDetail, HostToView, OverlayImage, SampleMaps, ViewSummary, ViewToHost } from '../../src/protocol';
 import { ClassTable } from './classTable';
 import { tokenClassNames, tokenViewAuto, tokenViewCapable, TokenView } from './tokenView';
 import { COLORMAPS, gradientCss, NAN_RGBA, type ColormapName } from './colormap';
 import { append, builder, clear, type Builder } from './dom';
 import { buildBreakdown, fmtIndex } from './explain';
 import { classLabel, className, fmt6, fmtCount, fmtPct, fmtSeconds, fmtShape, parseWeights } from './format';
-import { classColor } from './palette';
+import {
+  classColourTable, colourOf, composite, CONTOUR_BOTH, CONTOUR_PREDICTED, CONTOUR_TARGET, contours, drawContours, OverlayControls, presentClasses,
+  type Photo,
+} from './overlay';
 import {
   COLORS, geometryFor, isContinuousMode, MODE_LABELS, modeDomain, multiIndex, probabilityThumbnail, rasterize, sliceAndIndex, VIEW_MODES,
   type Geometry, type MapArrays, type ViewMode,
@@ -99,6 +102,16 @@ class LossView {
   private domainKey = '';
   private domain: Domain | null = null;
   private rgba: Uint8ClampedArray | null = null;
+  /** What is painted: the heatmap, or it composited over the photo and/or with contours. */
+  private shown: Uint8ClampedArray | null = null;
+  private shownKey = '';
+  /** Class colours (flat RGB) for the label modes and the legend. */
+  private colours: Uint8Array = classColourTable(null, 1);
+  private coloursKey = '';
+  /** The decoded overlay image (any size) and its pixels scaled to the map's size. */
+  private bitmap: { source: CanvasImageSource; width: number; height: number; name: string } | null = null;
+  private photo: Photo | null = null;
+  private imageSeq = 0;
   private transform: ViewTransform = { zoom: 1, cx: 0, cy: 0 };
   private drag: { x: number; y: number; moved: boolean; id: number } | null = null;
   private loadingSample: number | null = null;
@@ -167,6 +180,7 @@ class LossView {
   private readonly npyButton: HTMLButtonElement;
   private readonly csvButton: HTMLButtonElement;
   private readonly explainEl: HTMLElement;
+  private readonly overlay: OverlayControls;
   private readonly classTable: ClassTable;
   private readonly worstSection: HTMLElement;
   private readonly worstList: HTMLElement;
@@ -265,8 +279,16 @@ class LossView {
     this.legendEl = h('div', { class: 'cel-legend' });
     this.statusEl = h('div', { class: 'cel-status', 'aria-live': 'polite' });
     this.mapMessage = h('p', { class: 'cel-map-message', hidden: true });
+    // Overlay (media/view/overlay.ts): the photo under the heatmap, opacity, contours.
+    this.overlay = new OverlayControls(h, {
+      change: (patch) => {
+        this.update(patch);
+        this.render();
+      },
+      choose: () => this.post({ type: 'chooseImage' }),
+    }, { opacity: this.state.overlayOpacity, contours: this.state.contours, canChoose: !opts.compact && opts.hostActions !== false });
     this.mapSection = h('section', { class: 'cel-map', 'aria-label': 'Heatmap' },
-      this.toolbar, this.mapMessage, stage, this.legendEl, this.statusEl);
+      this.toolbar, this.overlay.el, this.mapMessage, stage, this.legendEl, this.statusEl);
 
     this.pngButton = h('button', { type: 'button', class: 'cel-button', text: 'Export PNG', title: 'Save the current heatmap as PNG' });
     this.csvButton = h('button', { type: 'button', class: 'cel-button', text: 'Export CSV', title: 'Save the per-class table as CSV' });
@@ -325,6 +347,7 @@ class LossView {
       case 'tokenDetails': return this.tokenView.setDetails(msg.details);
       case 'error': return this.showError(msg.message);
       case 'note': return this.showNote(msg.message);
+      case 'image': return void this.setImage(msg.image);
     }
   }
 
@@ -388,6 +411,14 @@ class LossView {
     if (this.state.classFilter !== null && this.state.classFilter >= C) this.update({ classFilter: null });
     if (this.state.probClass !== null && this.state.probClass >= C) this.update({ probClass: null });
 
+    const cKey = JSON.stringify([s.classColors ?? [], C]);
+    if (cKey !== this.coloursKey) {
+      const table = classColourTable(s.classColors ?? null, C);
+      this.colours = table;
+      this.coloursKey = cKey;
+      this.classTable.setColours((c) => colourOf(table, c));
+      this.rasterKey = '';
+    }
     this.renderHeader();
     this.renderTable();
     this.renderWorst();
@@ -406,6 +437,7 @@ class LossView {
       this.geometry = null;
       this.viewport.hidden = true;
       this.toolbar.hidden = true;
+      this.overlay.el.hidden = true;
       this.legendEl.hidden = true;
       this.pngButton.disabled = true;
       this.multiplesSection.hidden = true;
@@ -423,6 +455,7 @@ class LossView {
     this.mapMessage.hidden = true;
     this.viewport.hidden = false;
     this.toolbar.hidden = false;
+    this.overlay.el.hidden = !spatial;
     this.legendEl.hidden = false;
     this.pngButton.disabled = false;
     this.multiplesSection.hidden = false;
@@ -857,12 +890,21 @@ class LossView {
       this.domain = modeDomain(maps, { mode: s.mode, scale: s.scale, clip: s.clip, classFilter: s.classFilter });
       this.domainKey = dKey;
     }
-    const rKey = [dKey, s.colormap, s.classFilter, s.showIgnored, s.slice, s.probClass, probPlane ? 'p' : '-'].join('|');
+    const rKey = [dKey, s.colormap, s.classFilter, s.showIgnored, s.slice, s.probClass, probPlane ? 'p' : '-', this.coloursKey].join('|');
+    let fresh = false;
     if (rKey !== this.rasterKey) {
       this.rgba = rasterize(maps, g, s.slice, {
         mode: s.mode, colormap: s.colormap, classFilter: s.classFilter, showIgnored: s.showIgnored, domain: this.domain, classProb: probPlane,
+        classColours: this.colours,
       }, this.rgba ?? undefined);
       this.rasterKey = rKey;
+      fresh = true;
+    }
+    const photo = this.photoFor(g);
+    const sKey = [rKey, photo ? `${this.imageSeq}` : '-', photo ? s.overlayOpacity : '-', s.contours].join('|');
+    if (fresh || sKey !== this.shownKey) {
+      this.shownKey = sKey;
+      this.shown = this.compose(g, photo);
       this.paint(g);
     }
     this.renderLegend();
@@ -870,8 +912,76 @@ class LossView {
     if (this.hoverCell) this.renderTooltip();
   }
 
-  private paint(g: Geometry): void {
+  /** The heatmap over the photo (opacity from the slider), with contours when asked; O(pixels). */
+  private compose(g: Geometry, photo: Photo | null): Uint8ClampedArray | null {
     const rgba = this.rgba;
+    const maps = this.mapArrays;
+    if (!rgba || !maps) return rgba;
+    if (!photo && !this.state.contours) return rgba;
+    const out = photo ? composite(photo.rgba, rgba, this.state.overlayOpacity, this.shown !== rgba ? this.shown ?? undefined : undefined) : Uint8ClampedArray.from(rgba);
+    if (this.state.contours) drawContours(out, contours(maps.target, maps.predicted, g.width, g.height, this.state.slice * g.count, g.count));
+    return out;
+  }
+
+  /** The overlay image's pixels at the map's size (drawn scaled on a scratch canvas), or null. */
+  private photoFor(g: Geometry): Photo | null {
+    const b = this.bitmap;
+    if (!b || g.wrapped) {
+      this.overlay.el.hidden = g.wrapped;
+      return null;
+    }
+    this.overlay.el.hidden = false;
+    if (this.photo && this.photo.width === g.width && this.photo.height === g.height) return this.photo;
+    this.photo = null;
+    try {
+      const cv = this.root.ownerDocument.createElement('canvas');
+      cv.width = g.width;
+      cv.height = g.height;
+      const ctx = cv.getContext('2d');
+      if (!ctx) return null;
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage(b.source, 0, 0, g.width, g.height);
+      const data = ctx.getImageData(0, 0, g.width, g.height);
+      this.photo = { rgba: data.data, width: g.width, height: g.height, name: b.name };
+    } catch {
+      return null;
+    }
+    const scaled = b.width !== g.width || b.height !== g.height;
+    this.overlay.setPhoto(b.name, scaled ? `${b.width}×${b.height} scaled to the map's ${g.width}×${g.height}` : '');
+    return this.photo;
+  }
+
+  /** A photo from the host: decoded by the page itself (createImageBitmap), never by a URL. */
+  private async setImage(img: OverlayImage | null): Promise<void> {
+    const seq = ++this.imageSeq;
+    this.photo = null;
+    this.bitmap = null;
+    if (!img) {
+      this.overlay.setPhoto(null);
+      this.render();
+      return;
+    }
+    const w = this.win;
+    if (!w || typeof w.createImageBitmap !== 'function' || typeof w.Blob !== 'function') {
+      this.overlay.setPhoto(null, `${img.name}: this page cannot decode images`);
+      return;
+    }
+    try {
+      const bytes = img.bytes instanceof Uint8Array ? img.bytes : Uint8Array.from(img.bytes as ArrayLike<number>);
+      const bmp = await w.createImageBitmap(new w.Blob([bytes as Uint8Array<ArrayBuffer>], { type: img.mime }));
+      if (seq !== this.imageSeq || this.disposed) return;
+      this.bitmap = { source: bmp, width: bmp.width, height: bmp.height, name: img.name };
+      this.overlay.setPhoto(img.name);
+    } catch (e) {
+      if (seq !== this.imageSeq) return;
+      this.overlay.setPhoto(null, `${img.name} could not be decoded (${e instanceof Error ? e.message : String(e)})`);
+      return;
+    }
+    this.render();
+  }
+
+  private paint(g: Geometry): void {
+    const rgba = this.shown ?? this.rgba;
     if (!rgba) return;
     if (this.canvas.width !== g.width || this.canvas.height !== g.height) {
       this.canvas.width = g.width;
@@ -921,6 +1031,7 @@ class LossView {
     for (let i = base; i < base + g.count; i++) if (maps.ignored[i]) { anyIgnored = true; break; }
     if (s.showIgnored && anyIgnored) extras.push(swatch(COLORS.ignoredLight, 'ignored', 'cel-swatch-ignored'));
     if (s.classFilter !== null && s.mode !== 'classProb' && this.summary) extras.push(swatch(COLORS.masked, `not class ${classLabel(this.summary.classNames, s.classFilter)}`, 'cel-swatch-masked'));
+    if (s.contours) extras.push(swatch(CONTOUR_TARGET, 'target boundary'), swatch(CONTOUR_PREDICTED, 'predicted boundary'), swatch(CONTOUR_BOTH, 'both'));
 
     if (isContinuousMode(s.mode)) {
       const d = this.domain;
@@ -958,15 +1069,13 @@ class LossView {
       return;
     }
     // Categorical: the classes present in this slice.
+    // Categorical: the classes present in this slice, most frequent first.
     const arr = s.mode === 'predicted' ? maps.predicted : maps.target;
-    const present = new Set<number>();
-    for (let i = base; i < base + g.count && present.size <= 40; i++) {
-      if (s.mode === 'target' && maps.ignored[i] && s.showIgnored) continue;
-      present.add(arr[i]);
-    }
+    const present = presentClasses(arr, base, g.count, 40, s.mode === 'target' && s.showIgnored ? maps.ignored : null);
     const names = this.summary?.classNames ?? [];
-    const items = [...present].sort((a, b) => a - b).slice(0, 40).map((c) => swatch([...classColor(c), 255], classLabel(names, c)));
-    append(this.legendEl, h('div', { class: 'cel-legend-notes' }, ...items, present.size > 40 ? h('span', { class: 'cel-dim', text: '…' }) : null, ...extras));
+    const items = present.classes.map((c) => swatch([...colourOf(this.colours, c), 255], classLabel(names, c)));
+    append(this.legendEl, h('div', { class: 'cel-legend-notes cel-class-legend', 'data-testid': 'class-legend' },
+      ...items, present.more > 0 ? h('span', { class: 'cel-dim', text: `… ${present.more} more` }) : null, ...extras));
   }
 
   // ---------------------------------------------------------------------------------------------------

@@ -12,7 +12,10 @@ import type { Tensor } from '../tensor/tensor';
 import type { Engine, EngineRequest, TensorSource } from '../worker/engine';
 import { LossSession } from '../worker/session';
 import { log, messageOf, showError } from './log';
-import { autoRecomputeSetting, classNamesSetting, colormapSetting, lossOptionsFromSettings, vocabularySetting } from './settings';
+import { autoRecomputeSetting, classColorsSetting, classNamesSetting, colormapSetting, lossOptionsFromSettings, vocabularySetting } from './settings';
+import { classColorsFor } from './classColors';
+import { findImageFor, imageMime, MAX_IMAGE_BYTES } from './imageFor';
+import { readSmallRegularFile } from '../worker/regularFile';
 import type { Vocabulary } from '../tensor/vocab';
 import { resolveVocabularyPath } from './vocabularyPath';
 import { saveExport, type ExportKind } from './exportFile';
@@ -81,6 +84,8 @@ export class LossPanel {
   /** Where the session's vocabulary came from, or why none was read (for the token view's note). */
   private vocabWhere = '';
   private vocabError: string | null = null;
+  /** The overlay image picked with Choose image… (else one found by stem beside the input or target). */
+  private chosenImage: string | null = null;
 
   static show(services: HostServices, request: PanelRequest): LossPanel {
     const existing = LossPanel.open.get(keyOf(request));
@@ -231,6 +236,7 @@ export class LossPanel {
       log().info(`computed ${labelOf(this.request.input)} vs ${labelOf(this.request.target)} in ${this.lastSeconds.toFixed(3)} s`);
       this.post({ type: 'summary', summary: await this.summary(session, this.lastSeconds) });
       await this.sendSample(0);
+      await this.sendImage();
     } catch (e) {
       if (this.running !== ac) return; // superseded by a newer computation
       const msg = messageOf(e);
@@ -291,7 +297,8 @@ export class LossPanel {
       engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}${r.streamed ? ', streamed' : ''}`,
       mapsAvailable: r.maps !== null,
     });
-    return { ...base, tokens: this.tokens(s) };
+    const classColors = await classColorsFor(this.request.input.kind === 'file' ? this.request.input.path : null, classColorsSetting());
+    return { ...base, tokens: this.tokens(s), ...(classColors.length ? { classColors } : {}) };
   }
 
   private tokens(s: LossSession): ViewSummary['tokens'] {
@@ -333,6 +340,7 @@ export class LossPanel {
           else if (this.session) {
             this.post({ type: 'summary', summary: await this.summary(this.session, this.lastSeconds) });
             await this.sendSample(0);
+            await this.sendImage();
           }
           this.post({ type: 'hostState', state: this.request });
           return;
@@ -369,6 +377,9 @@ export class LossPanel {
           return;
         case 'openInPanel':
           return;
+        case 'chooseImage':
+          await this.chooseImage();
+          return;
       }
     } catch (e) {
       log().warn(`panel request ${m.type} failed: ${messageOf(e)}`);
@@ -376,6 +387,64 @@ export class LossPanel {
       else if (m.type === 'tokenDetails') this.post({ type: 'note', message: `no token details: ${messageOf(e)}` });
       else void showError(e, `panel ${m.type}`);
     }
+  }
+
+  /** The loss's own files (member specs reduced to their file): never shown as the overlay photo. */
+  private ownFiles(): string[] {
+    return [this.request.input, this.request.target].flatMap((s) => (s.kind === 'file' ? [path.resolve(splitMemberSpec(s.path).path)] : []));
+  }
+
+  /**
+   * Sends the overlay image: the one chosen, else one found by stem beside the input or target. Read as bytes
+   * only when it is a regular file under MAX_IMAGE_BYTES; the view decodes it (no URL reaches the webview).
+   */
+  private async sendImage(): Promise<void> {
+    const specs = [this.request.input, this.request.target].map((s) => (s.kind === 'file' ? splitMemberSpec(s.path).path : null));
+    const isFile = async (p: string): Promise<boolean> => {
+      try {
+        return (await fs.promises.stat(p)).isFile();
+      } catch {
+        return false;
+      }
+    };
+    const p = this.chosenImage ?? (await findImageFor(specs, isFile));
+    const mime = p ? imageMime(p) : null;
+    if (!p || !mime) {
+      this.post({ type: 'image', image: null });
+      return;
+    }
+    const r = await readSmallRegularFile(p, MAX_IMAGE_BYTES);
+    if (r.kind !== 'read') {
+      this.post({ type: 'image', image: null });
+      this.post({ type: 'note', message: `${vscode.workspace.asRelativePath(p, false)}: ${r.kind === 'missing' ? 'not found' : r.reason} — no image under the heatmap` });
+      return;
+    }
+    // A copy with its own buffer (a Node Buffer may be a view into a shared pool).
+    this.post({ type: 'image', image: { name: vscode.workspace.asRelativePath(p, false), mime, bytes: new Uint8Array(r.bytes) } });
+  }
+
+  /** Choose image…: an open dialog for PNG/JPEG files, then the chosen one under the heatmap. */
+  private async chooseImage(): Promise<void> {
+    const dir = this.request.input.kind === 'file' ? path.dirname(splitMemberSpec(this.request.input.path).path) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFiles: true, canSelectFolders: false, canSelectMany: false,
+      defaultUri: dir ? vscode.Uri.file(dir) : undefined,
+      filters: { Images: ['png', 'jpg', 'jpeg'] },
+      openLabel: 'Show under the heatmap',
+      title: 'Image to draw the heatmap over',
+    });
+    const p = picked?.[0]?.fsPath;
+    if (!p) return;
+    if (!imageMime(p)) {
+      this.post({ type: 'note', message: `${path.basename(p)} is not a PNG or JPEG image` });
+      return;
+    }
+    if (this.ownFiles().includes(path.resolve(p))) {
+      this.post({ type: 'note', message: `${path.basename(p)} is an input of this loss, not a photo to draw it over` });
+      return;
+    }
+    this.chosenImage = p;
+    await this.sendImage();
   }
 
   private async export(kind: ExportKind, data?: string): Promise<void> {

@@ -28,6 +28,12 @@ export function classNamesSetting(): string[] {
   return Array.isArray(v) ? v.map((x) => String(x)) : [];
 }
 
+/** crossEntropyLens.classColors: "#rrggbb" by class index (anything else there: the palette's colour). */
+export function classColorsSetting(): string[] {
+  const v = vscode.workspace.getConfiguration('crossEntropyLens').get<unknown>('classColors', []);
+  return Array.isArray(v) ? v.map((x) => (typeof x === 'string' && /^#[0-9a-fA-F]{6}$/.test(x.trim()) ? x.trim() : '')) : [];
+}
+
 /** crossEntropyLens.vocabulary: a tokenizer.json / vocab.json / vocab.txt for the token view ('' for none). */
 export function vocabularySetting(scope?: vscode.Uri): string {
   const v = vscode.workspace.getConfiguration('crossEntropyLens', scope).get<unknown>('vocabulary', '');
