@@ -7,7 +7,7 @@ import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-not
 import { LensError } from '../src/errors';
 import { OutputController } from '../src/outputController';
 import type { HostToRenderer, HostToView, RendererToHost, ViewToHost } from '../src/protocol';
-import { checkPayloadText, decodePayload, jsonErrorText, type Payload } from '../src/tensor/payload';
+import { checkPayloadText, decodePayloadWithRefs, isTensorRef, jsonErrorText, REF_IN_PAGE_MESSAGE, type Payload, type PayloadWithRefs } from '../src/tensor/payload';
 import { fromWire } from '../src/wire';
 import { IN_PAGE_ENGINE, openInPage } from './inPageSession';
 import { createView, type ViewHandle } from './view/view';
@@ -40,6 +40,13 @@ interface Output {
 
 /** Reads and decodes an output item; every failure is a one-line LensError. */
 export function readPayload(item: Pick<OutputItem, 'data' | 'json'>): { json: unknown; payload: Payload } {
+  const { json, payload } = readPayloadWithRefs(item);
+  if (isTensorRef(payload.input) || isTensorRef(payload.target)) throw new LensError('io', REF_IN_PAGE_MESSAGE);
+  return { json, payload: payload as Payload };
+}
+
+/** readPayload, but { file, bytes, sha256 } references decode (checked) for the host to load. */
+export function readPayloadWithRefs(item: Pick<OutputItem, 'data' | 'json'>): { json: unknown; payload: PayloadWithRefs } {
   // Checked on the bytes first: parsing a gigabyte of JSON would freeze the notebook before any check, and
   // 100k levels of brackets may overflow the parser's stack (or the structured clone that posts it on).
   checkPayloadText(item.data());
@@ -49,7 +56,8 @@ export function readPayload(item: Pick<OutputItem, 'data' | 'json'>): { json: un
   } catch (e) {
     throw new LensError('format', `output is not valid JSON (${jsonErrorText(e)})`);
   }
-  return { json, payload: decodePayload(json) };
+  // File references are decoded (checked) here but only the extension host loads them.
+  return { json, payload: decodePayloadWithRefs(json) };
 }
 
 /** The renderer's activate(), given the view's styles (the entry bundles view.css as text). */
@@ -78,8 +86,15 @@ function activateWith(ctx: RendererContext<unknown>, css: string, hostTimeoutMs:
     out.view.receive(m.msg);
   });
 
-  function computeInPage(id: string, out: Output, payload: Payload, why: string): void {
+  function computeInPage(id: string, out: Output, p: PayloadWithRefs, why: string): void {
     const send = (msg: HostToView): void => out.view.receive(msg);
+    if (isTensorRef(p.input) || isTensorRef(p.target)) {
+      // The page cannot read files: one line, and the host is not asked again.
+      send({ type: 'error', message: `Cross-Entropy Lens output: ${REF_IN_PAGE_MESSAGE}` });
+      if (canMessage) toHost({ type: 'dispose', outputId: id });
+      return;
+    }
+    const payload = p as Payload;
     const local = new OutputController({ open: async (o) => openInPage(payload, o), send });
     out.local = local;
     send({ type: 'note', message: `${why}: computed in the notebook page (${IN_PAGE_ENGINE.split(',')[0]} kernel, same numbers).` });
@@ -125,9 +140,9 @@ function activateWith(ctx: RendererContext<unknown>, css: string, hostTimeoutMs:
       }
       const out: Output = { view, local: null, answered: false, timer: null };
       outputs.set(id, out);
-      let decoded: { json: unknown; payload: Payload };
+      let decoded: { json: unknown; payload: PayloadWithRefs };
       try {
-        decoded = readPayload(item);
+        decoded = readPayloadWithRefs(item);
       } catch (e) {
         view.receive({ type: 'error', message: `Cross-Entropy Lens output: ${messageOf(e)}` });
         return;

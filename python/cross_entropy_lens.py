@@ -3,6 +3,11 @@
     from cross_entropy_lens import display
     display(logits, target, ignore_index=255, class_names=["bg", "road", "car"])
 
+Large tensors: with store="auto" (the default) input and target over 16 MB together are written as .npy
+files into .cross_entropy_lens/ in the working directory (the notebook's folder under VS Code's Jupyter),
+named by sha256, and the payload holds {"file": ".cross_entropy_lens/<sha256>.npy", "bytes": N,
+"sha256": hex} instead; store="inline" always embeds, store="file" always writes files.
+
 One file, NumPy only. Accepts NumPy arrays and PyTorch tensors (moved to the CPU with
 .detach().cpu().numpy() when torch is installed). The output is a MIME bundle with the type
 application/vnd.cross-entropy-lens+json that the extension's notebook renderer draws (loss, per-class
@@ -27,6 +32,9 @@ for inputs over 2**26 elements.
 """
 
 import base64
+import hashlib
+import io
+import os
 import re
 
 import numpy as np
@@ -56,16 +64,73 @@ def _encode(a):
     return {"dtype": np.dtype(a.dtype).name, "shape": list(a.shape), "data": base64.b64encode(le.tobytes()).decode("ascii")}
 
 
+# ---- store= : large tensors go to .npy files beside the notebook ----
+
+CACHE_DIR = ".cross_entropy_lens"
+INLINE_LIMIT = 16 << 20  # store="auto": input and target inline up to this many bytes in all, else files
+
+
+def _npy_bytes(a):
+    buf = io.BytesIO()
+    np.save(buf, a.astype(a.dtype.newbyteorder("<"), copy=False), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _same_file(path, size, sha):
+    """Whether path already holds these bytes (a re-run): a regular file of this size and hash."""
+    if os.path.islink(path) or not os.path.isfile(path) or os.path.getsize(path) != size:
+        return False
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest() == sha
+
+
+def _store_file(a, folder):
+    """Writes a as <folder>/.cross_entropy_lens/<sha256>.npy (named by content: re-runs do not pile up)."""
+    data = _npy_bytes(a)
+    sha = hashlib.sha256(data).hexdigest()
+    cache = os.path.join(folder, CACHE_DIR)
+    os.makedirs(cache, exist_ok=True)
+    name = sha + ".npy"
+    dest = os.path.join(cache, name)
+    if not _same_file(dest, len(data), sha):
+        tmp = os.path.join(cache, f".{name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, dest)  # atomic: a reader never sees half a file
+    return {"file": CACHE_DIR + "/" + name, "bytes": len(data), "sha256": sha}
+
+
+def _meta(entry, a):
+    return {"dtype": np.dtype(a.dtype).name, "shape": list(a.shape)} if "file" in entry else entry
+
+
 def to_payload(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-               class_names=None, input_kind="logits", class_dim=1, tokenizer=None):
-    """The renderer's payload: {input, target, weight?, options}."""
+               class_names=None, input_kind="logits", class_dim=1, tokenizer=None, store="auto", folder=None):
+    """The renderer's payload: {input, target, weight?, options}.
+
+    store="inline" puts the tensors in the payload; store="file" writes input and target as .npy files into
+    .cross_entropy_lens/ in `folder` (default os.getcwd(), the notebook's folder under VS Code's Jupyter)
+    and the payload holds {"file": ".cross_entropy_lens/<sha256>.npy", "bytes": N, "sha256": hex};
+    store="auto" does that when input and target are over 16 MB together. The weight is always inline.
+    """
     if reduction not in ("none", "mean", "sum"):
         raise ValueError("reduction must be 'none', 'mean' or 'sum'")
+    if store not in ("auto", "inline", "file"):
+        raise ValueError("store must be 'auto', 'inline' or 'file'")
     x = _as_array(logits, "logits")
     t = _as_array(target, "target")
+    to_file = store == "file" or (store == "auto" and x.nbytes + t.nbytes > INLINE_LIMIT)
+    if to_file:
+        where = os.getcwd() if folder is None else os.fspath(folder)
+        xs, ts = _store_file(x, where), _store_file(t, where)
+    else:
+        xs, ts = _encode(x), _encode(t)
     payload = {
-        "input": _encode(x),
-        "target": _encode(t),
+        "input": xs,
+        "target": ts,
         "options": {
             "ignoreIndex": int(ignore_index),
             "reduction": reduction,
@@ -245,10 +310,12 @@ def _tokenizer_option(tokenizer, x, t, class_dim, ignore_index):
     return option
 
 
-def _text(payload):
+def _text(payload, x=None, t=None):
     o = payload["options"]
-    parts = [f"input {payload['input']['shape']} {payload['input']['dtype']}",
-             f"target {payload['target']['shape']} {payload['target']['dtype']}",
+    xi = _meta(payload["input"], x) if x is not None else payload["input"]
+    ti = _meta(payload["target"], t) if t is not None else payload["target"]
+    parts = [f"input {xi.get('shape', '?')} {xi.get('dtype', '')}".rstrip(),
+             f"target {ti.get('shape', '?')} {ti.get('dtype', '')}".rstrip(),
              f"reduction={o['reduction']}", f"ignore_index={o['ignoreIndex']}",
              f"label_smoothing={o['labelSmoothing']}"]
     if "weight" in payload:
@@ -257,11 +324,17 @@ def _text(payload):
 
 
 def display(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-            class_names=None, input_kind="logits", class_dim=1, tokenizer=None):
-    """Emits the MIME bundle with IPython.display (prints the text form outside IPython)."""
-    payload = to_payload(logits, target, weight, ignore_index, reduction, label_smoothing, class_names,
-                         input_kind, class_dim, tokenizer=tokenizer)
-    bundle = {MIME: payload, "text/plain": _text(payload)}
+            class_names=None, input_kind="logits", class_dim=1, tokenizer=None, store="auto"):
+    """Emits the MIME bundle with IPython.display (prints the text form outside IPython).
+
+    store: "auto" (inline up to 16 MB, else .npy files in .cross_entropy_lens/ beside the notebook),
+    "inline" or "file"; see to_payload.
+    """
+    x = _as_array(logits, "logits")
+    t = _as_array(target, "target")
+    payload = to_payload(x, t, weight, ignore_index, reduction, label_smoothing, class_names,
+                         input_kind, class_dim, tokenizer=tokenizer, store=store)
+    bundle = {MIME: payload, "text/plain": _text(payload, x, t)}
     try:
         from IPython.display import display as ipy_display
     except ImportError:

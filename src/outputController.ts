@@ -27,15 +27,22 @@ export interface OutputOverrides {
 }
 
 /** The class weights an output computes with: the payload's, or the ones set in its view. */
-export function outputWeight(payload: Payload, o: OutputOverrides): Tensor | null {
+export function outputWeight(payload: Pick<Payload, 'weight'>, o: OutputOverrides): Tensor | null {
   if (o.weight === undefined) return payload.weight;
   if (o.weight === null) return null;
   return { dtype: 'float64', shape: [o.weight.length], data: Float64Array.from(o.weight) };
 }
 
+/** The shapes and dtypes an output's labels show (a file reference's come from its .npy header). */
+export interface OutputTensors {
+  readonly input: Pick<Tensor, 'shape' | 'dtype'>;
+  readonly target: Pick<Tensor, 'shape' | 'dtype'>;
+  readonly classNames: readonly string[];
+}
+
 /** What an output's summary says about its tensors, wherever it was computed. */
 export function outputLabels(
-  payload: Payload, weight: Tensor | null, how: Pick<SummaryLabels, 'seconds' | 'engine' | 'mapsAvailable'>,
+  payload: OutputTensors, weight: Tensor | null, how: Pick<SummaryLabels, 'seconds' | 'engine' | 'mapsAvailable'>,
 ): SummaryLabels {
   return {
     title: 'notebook output',

@@ -2,15 +2,18 @@
 // untrusted, and the page may be anything), computes with the worker-thread engine, and answers the
 // output's view. One OutputController per output; the oldest are dropped beyond a bound.
 import * as vscode from 'vscode';
-import { decodePayload, type Payload } from '../tensor/payload';
+import * as path from 'node:path';
+import { decodePayloadWithRefs, isTensorRef, type PayloadWithRefs, type TensorRef } from '../tensor/payload';
 import type { Tensor } from '../tensor/tensor';
-import { OutputController, outputLabels, outputWeight, type OutputOverrides, type OutputSession } from '../outputController';
+import { OutputController, outputLabels, outputWeight, type OutputOverrides, type OutputSession, type OutputTensors } from '../outputController';
+import type { TensorSource } from '../worker/engineTypes';
 import { RENDERER_ID, toViewSummary, type HostToRenderer, type RendererToHost } from '../protocol';
 import { toWire } from '../wire';
 import { LossSession } from '../worker/session';
 import { saveExport } from './exportFile';
 import { log } from './log';
 import { LossPanel, type HostServices, type SourceSpec } from './lossPanel';
+import { refHeader, resolveTensorRef, type RefContext } from './payloadFiles';
 
 /** Outputs whose sessions are kept (a notebook may hold many; each session holds its tensors). */
 const MAX_OUTPUTS = 32;
@@ -19,14 +22,53 @@ function inline(label: string, t: Tensor): SourceSpec {
   return { kind: 'inline', label, dtype: t.dtype, shape: [...t.shape], data: Array.from(t.data as ArrayLike<number>) };
 }
 
-async function openWithEngine(services: HostServices, payload: Payload, o: OutputOverrides, signal: AbortSignal): Promise<OutputSession> {
+/** An output's input or target: inline, or a reference's checked file with its .npy header. */
+type Resolved = { readonly kind: 'tensor'; readonly tensor: Tensor } | { readonly kind: 'file'; readonly path: string; readonly meta: { dtype: Tensor['dtype']; shape: number[] } };
+
+/** The payload with its references checked and located (once per output: hashing a batch takes a while). */
+interface ResolvedPayload {
+  readonly payload: PayloadWithRefs;
+  readonly input: Resolved;
+  readonly target: Resolved;
+}
+
+async function resolveOne(t: Tensor | TensorRef, ctx: RefContext): Promise<Resolved> {
+  if (!isTensorRef(t)) return { kind: 'tensor', tensor: t };
+  const file = await resolveTensorRef(t, ctx);
+  return { kind: 'file', path: file, meta: await refHeader(file) };
+}
+
+function refContext(editor: vscode.NotebookEditor): RefContext {
+  const uri = editor.notebook.uri;
+  return {
+    notebookDir: uri.scheme === 'file' ? path.dirname(uri.fsPath) : null,
+    workspaceFolders: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
+    trusted: vscode.workspace.isTrusted,
+  };
+}
+
+function engineSource(r: Resolved, label: string): TensorSource {
+  return r.kind === 'tensor' ? { kind: 'tensor', tensor: r.tensor, label } : { kind: 'file', path: r.path };
+}
+
+function panelSource(r: Resolved, label: string): SourceSpec {
+  return r.kind === 'tensor' ? inline(label, r.tensor) : { kind: 'file', path: r.path };
+}
+
+function tensorsOf(rp: ResolvedPayload): OutputTensors {
+  const meta = (r: Resolved): Pick<Tensor, 'shape' | 'dtype'> => (r.kind === 'tensor' ? r.tensor : r.meta);
+  return { input: meta(rp.input), target: meta(rp.target), classNames: rp.payload.classNames };
+}
+
+async function openWithEngine(services: HostServices, rp: ResolvedPayload, o: OutputOverrides, signal: AbortSignal): Promise<OutputSession> {
   const started = performance.now();
+  const payload = rp.payload;
   const weight = outputWeight(payload, o);
   const session = await LossSession.open(
     services.engine(),
     {
-      input: { kind: 'tensor', tensor: payload.input, label: 'input' },
-      target: { kind: 'tensor', tensor: payload.target, label: 'target' },
+      input: engineSource(rp.input, 'input'),
+      target: engineSource(rp.target, 'target'),
       weight: weight ? { kind: 'tensor', tensor: weight, label: 'weight' } : null,
       // The output describes itself: its options, with PyTorch's defaults for the rest (not settings, so a
       // notebook shows the same numbers on every machine).
@@ -37,7 +79,7 @@ async function openWithEngine(services: HostServices, payload: Payload, o: Outpu
   );
   const r = session.result;
   session.vocabulary = payload.tokenizer ?? null;
-  const base = toViewSummary(r, outputLabels(payload, weight, {
+  const base = toViewSummary(r, outputLabels(tensorsOf(rp), weight, {
     seconds: (performance.now() - started) / 1000,
     engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`,
     mapsAvailable: r.maps !== null,
@@ -67,22 +109,37 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
     const send = (msg: HostToRenderer['msg']): void => {
       void messaging.postMessage(toWire({ outputId, msg } satisfies HostToRenderer), editor);
     };
-    let payload: Payload;
+    let payload: PayloadWithRefs;
     try {
-      payload = decodePayload(raw);
+      payload = decodePayloadWithRefs(raw);
     } catch (e) {
       send({ type: 'error', message: `Cross-Entropy Lens output: ${e instanceof Error ? e.message : String(e)}` });
       return;
     }
+    let resolved: Promise<ResolvedPayload> | null = null;
+    // Shared by every compute of this output (not cancelled with one: a later compute awaits the same check).
+    const resolve = (): Promise<ResolvedPayload> => {
+      if (resolved === null) {
+        const ctx = refContext(editor); // now: the folder may have been trusted since the last try
+        const p = (async () => ({ payload, input: await resolveOne(payload.input, ctx), target: await resolveOne(payload.target, ctx) }))();
+        resolved = p;
+        // A failed check is tried again next time (the user may have re-run the cell or trusted the folder).
+        p.catch(() => {
+          if (resolved === p) resolved = null;
+        });
+      }
+      return resolved;
+    };
     const controller = new OutputController({
-      open: (o, signal) => openWithEngine(services, payload, o, signal),
+      open: async (o, signal) => openWithEngine(services, await resolve(), o, signal),
       send,
       onError: (message, during) => log().warn(`notebook output ${during}: ${message}`),
       openInPanel: async (o) => {
         const w = outputWeight(payload, o);
+        const rp = await resolve();
         LossPanel.show(services, {
-          input: inline('notebook input', payload.input),
-          target: inline('notebook target', payload.target),
+          input: panelSource(rp.input, 'notebook input'),
+          target: panelSource(rp.target, 'notebook target'),
           weight: w ? inline('weight', w) : null,
           options: { ...payload.options, ...o.options },
         });

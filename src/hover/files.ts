@@ -89,10 +89,18 @@ export interface MaskSummary {
 /** Masks up to this many pixels are decoded for a hover (class counts); larger ones show their header only. */
 export const MASK_HOVER_PIXELS = 4096 * 4096;
 
+/**
+ * torch.save and .safetensors hovers: names, shapes and dtypes of every tensor (a torch.save file from its
+ * data.pkl, read whole up to `overBytes`; a .safetensors file from its header, at any size), and statistics
+ * of the tensors read whole while their data adds up to at most this many bytes.
+ */
+export const CHECKPOINT_STATS_BYTES = 16 << 20;
+
 export interface FileSummary {
   readonly path: string;
   readonly sizeBytes: number;
-  readonly kind: 'npy' | 'npz' | 'png';
+  /** 'torch': a torch.save file (.pt, .pth, .bin); 'safetensors': a .safetensors file. */
+  readonly kind: 'npy' | 'npz' | 'png' | 'torch' | 'safetensors';
   /** Set for kind 'png'. */
   readonly mask?: MaskSummary;
   readonly arrays: readonly ArraySummary[];

@@ -113,15 +113,18 @@ function maskHoverMarkdown(shownPath: string, s: FileSummary, m: MaskSummary): s
 /** The hover on a tensor-file path; `shownPath` is what to call the file (workspace-relative). */
 export function fileHoverMarkdown(shownPath: string, s: FileSummary): string {
   if (s.kind === 'png' && s.mask !== undefined) return maskHoverMarkdown(shownPath, s, s.mask);
-  const out = [`**${escapeMarkdown(shownPath)}** · ${s.kind === 'npz' ? '.npz archive' : '.npy'} · ${fmtBytes(s.sizeBytes)} on disk`];
+  const what = s.kind === 'npz' ? '.npz archive' : s.kind === 'torch' ? 'torch.save file' : s.kind === 'safetensors' ? '.safetensors' : '.npy';
+  const checkpoint = s.kind === 'torch' || s.kind === 'safetensors';
+  const out = [`**${escapeMarkdown(shownPath)}** · ${what} · ${fmtBytes(s.sizeBytes)} on disk`];
+  if (checkpoint && s.arrays.length === 0 && s.note === null) out.push('no tensors');
   for (const a of s.arrays) {
     const name = a.name === null ? '' : `**${escapeMarkdown(a.name)}** · `;
     if (a.dtype === '?') {
       out.push(`${name}${escapeMarkdown(a.error ?? 'not an array')}`);
       continue;
     }
-    const order = a.fortranOrder ? 'Fortran order' : 'C order';
-    out.push(`${name}shape ${fmtShape(a.shape)} · ${a.dtype} (${escapeMarkdown(a.descr)}, ${kindText(a.dtype)}) · ${order}`);
+    const order = checkpoint ? '' : a.fortranOrder ? ' · Fortran order' : ' · C order';
+    out.push(`${name}shape ${fmtShape(a.shape)} · ${a.dtype} (${escapeMarkdown(a.descr)}, ${kindText(a.dtype)})${order}`);
     if (a.stats !== null) out.push(statsLine(a.stats));
     else if (a.error !== null) out.push(`statistics: ${escapeMarkdown(a.error)}`);
     const m = a.stats !== null ? a.sampled : undefined;
@@ -132,7 +135,7 @@ export function fileHoverMarkdown(shownPath: string, s: FileSummary): string {
       out.push(`_Sampled: this member is ${fmtBytes(m.memberBytes)} uncompressed, so these statistics cover ${m.elements} of ${m.totalElements} elements, read as ${how}._`);
     }
   }
-  if (s.moreArrays > 0) out.push(`… and ${s.moreArrays} more members`);
+  if (s.moreArrays > 0) out.push(`… and ${s.moreArrays} more ${checkpoint ? 'tensors' : 'members'}`);
   if (s.sampled !== null) {
     const x = s.sampled;
     out.push(

@@ -30,7 +30,7 @@ export interface LiteralSpan {
   readonly group: number;
 }
 
-/** A string literal that names a tensor file (.npy, .npz, or file.npz:member). */
+/** A string literal that names a tensor file (.npy, .npz, .pt/.pth/.bin, .safetensors, or file.npz:member). */
 export interface PathSpan {
   /** The quotes included. */
   readonly start: number;
@@ -62,7 +62,7 @@ const NUMERIC_WORDS = new Set(['nan', 'NaN', 'inf', 'Inf', 'infinity', 'Infinity
 /** Characters of numbers and separators, the bulk of a large literal (see the fast path in scanRange). */
 const NUMERIC_RUN = /[0-9.,+\- \n\r\t]+/y;
 
-const PATH_VALUE = /\.(?:npy|npz)(?::[^\\/:]+)?$/i;
+const PATH_VALUE = /\.(?:npy|npz|pt|pth|bin|safetensors)(?::[^\\/:]+)?$/i;
 /** A PNG label mask's path (summarized by its header and class counts). */
 const MASK_PATH_VALUE = /\.png$/i;
 /** A path longer than this is not worth a file-system lookup on every hover. */

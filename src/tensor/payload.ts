@@ -169,8 +169,84 @@ function optionsOf(v: unknown): { options: Partial<LossOptions>; classNames: str
   return { options: o, classNames };
 }
 
-/** Decodes a payload that arrived as parsed JSON (or its JSON text). */
+/**
+ * A large tensor the Python helper wrote beside the notebook: { file, bytes, sha256 }. Only the extension
+ * host loads it (inside the notebook's trusted workspace folder, size and hash checked: src/host/payloadFiles.ts).
+ */
+export interface TensorRef {
+  readonly kind: 'ref';
+  /** Relative POSIX path from the notebook's folder; no '..', no absolute path, no backslash or drive. */
+  readonly file: string;
+  readonly bytes: number;
+  /** Lower-case hex. */
+  readonly sha256: string;
+}
+
+/** A payload whose input and target may be references (the weight is always inline). */
+export interface PayloadWithRefs extends Omit<Payload, 'input' | 'target'> {
+  readonly input: Tensor | TensorRef;
+  readonly target: Tensor | TensorRef;
+}
+
+/** Largest file a reference may name (a [8, 21, 512, 512] float32 batch is 176 MB). */
+export const MAX_REF_BYTES = 16 * 2 ** 30;
+const MAX_REF_PATH = 1024;
+
+/** What the page says for a reference: it cannot read files. */
+export const REF_IN_PAGE_MESSAGE = "this output's data is in a file beside the notebook; open it in VS Code with the extension to compute";
+
+export function isTensorRef(t: Tensor | TensorRef): t is TensorRef {
+  return (t as Partial<TensorRef>).kind === 'ref';
+}
+
+/** Whether a payload value is shaped like a reference (an object with a "file" member). */
+function looksLikeRef(v: unknown): v is Record<string, unknown> {
+  return isObject(v) && 'file' in v;
+}
+
+function hasControlChar(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/** Validates a { file, bytes, sha256 } reference; every problem is a one-line LensError. */
+export function parseTensorRef(v: unknown, path: string): TensorRef {
+  if (!isObject(v)) throw new LensError('format', `${path} must be a { file, bytes, sha256 } reference`);
+  const { file, bytes, sha256 } = v;
+  if (typeof file !== 'string' || file.length === 0 || file.length > MAX_REF_PATH) {
+    throw new LensError('format', `${path}.file must be a relative path of 1 to ${MAX_REF_PATH} characters`);
+  }
+  const unsafe =
+    file.startsWith('/') ? 'is absolute'
+    : /[\\]/.test(file) ? 'contains a backslash'
+    : /^[A-Za-z]:/.test(file) ? 'names a drive'
+    : file.includes(':') ? 'contains a colon'
+    : hasControlChar(file) ? 'contains control characters'
+    : file.split('/').some((part) => part === '..') ? "contains '..'"
+    : file.split('/').some((part) => part === '') ? 'has an empty path segment'
+    : null;
+  if (unsafe !== null) throw new LensError('format', `${path}.file ${quoteSnippet(file)} ${unsafe}: a reference names a file beside the notebook`);
+  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0 || bytes > MAX_REF_BYTES) {
+    throw new LensError('format', `${path}.bytes must be an integer from 0 to ${MAX_REF_BYTES}`);
+  }
+  if (typeof sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha256)) {
+    throw new LensError('format', `${path}.sha256 must be 64 hexadecimal digits`);
+  }
+  return { kind: 'ref', file, bytes, sha256: sha256.toLowerCase() };
+}
+
+/** Decodes a payload that arrived as parsed JSON (or its JSON text). References are refused here. */
 export function decodePayload(value: unknown): Payload {
+  const p = decodePayloadWithRefs(value);
+  if (isTensorRef(p.input) || isTensorRef(p.target)) throw new LensError('io', REF_IN_PAGE_MESSAGE);
+  return p as Payload;
+}
+
+/** Decodes a payload whose input and target may be { file, bytes, sha256 } references (the host's). */
+export function decodePayloadWithRefs(value: unknown): PayloadWithRefs {
   let v = value;
   if (typeof v === 'string') {
     checkPayloadText(v);
@@ -192,9 +268,10 @@ export function decodePayload(value: unknown): Payload {
   const { options, classNames } = optionsOf(v.options);
   const tok = isObject(v.options) ? v.options.tokenizer : undefined;
   const tokenizer = tok === undefined || tok === null ? null : decodeTokenizerOption(tok);
+  if (looksLikeRef(v.weight)) throw new LensError('format', 'payload.weight must be inline (only input and target may be file references)');
   return {
-    input: tensorAt(v.input, 'input'),
-    target: tensorAt(v.target, 'target'),
+    input: looksLikeRef(v.input) ? parseTensorRef(v.input, 'payload.input') : tensorAt(v.input, 'input'),
+    target: looksLikeRef(v.target) ? parseTensorRef(v.target, 'payload.target') : tensorAt(v.target, 'target'),
     weight: v.weight === undefined || v.weight === null ? null : tensorAt(v.weight, 'weight'),
     options,
     classNames,

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { LensError } from '../errors';
 import {
-  DEFAULT_SAMPLING, MASK_HOVER_PIXELS, npzSampleBytes, sampleRanges, type ArraySummary, type FileSummary, type MaskSummary, type MemberSample,
+  CHECKPOINT_STATS_BYTES, DEFAULT_SAMPLING, MASK_HOVER_PIXELS, npzSampleBytes, sampleRanges, type ArraySummary, type FileSummary, type MaskSummary, type MemberSample,
   type SamplingPolicy,
 } from '../hover/files';
 import { StatsAccumulator } from '../hover/report';
@@ -15,7 +15,9 @@ import { memberLabel, readNpz, type NpzArchive, type NpzMember } from '../tensor
 import {
   colorTypeName, decodePngMask, describePngHeader, isColorPng, isPngPath, maskValueCounts, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES,
 } from '../tensor/pngMask';
-import { numel } from '../tensor/tensor';
+import { parseSafetensorsHeader, readSafetensors, safetensorsHeaderEnd } from '../tensor/safetensors';
+import { numel, type Tensor } from '../tensor/tensor';
+import { readTorchSave } from '../tensor/torchSave';
 import { describeFsError } from './readTensorFile';
 import { openRegularFileSync } from './regularFile';
 
@@ -197,6 +199,111 @@ function summarizePng(path: string, fd: number, size: number): FileSummary {
   }
 }
 
+const TORCH_PATH = /\.(?:pt|pth|bin)$/i;
+const SAFETENSORS_PATH = /\.safetensors$/i;
+
+/** Statistics of a decoded tensor (bfloat16 arrives as float32). */
+function tensorStats(t: Tensor): ArraySummary['stats'] {
+  const acc = new StatsAccumulator();
+  acc.add(t.data as ArrayLike<number>);
+  return acc.result();
+}
+
+/** Bytes of a tensor's data as saved, for the statistics budget. */
+function dataBytes(shape: readonly number[], itemSize: number): number {
+  return numel(shape) * itemSize;
+}
+
+const TORCH_ITEM: Record<string, number> = { float64: 8, int64: 8, float32: 4, int32: 4, float16: 2, bfloat16: 2, int16: 2, int8: 1, uint8: 1, bool: 1 };
+
+/**
+ * A torch.save file: every tensor's name, shape and dtype from data.pkl (no storage is read for those), and
+ * statistics of the first tensors whose data fits CHECKPOINT_STATS_BYTES. Files over `overBytes` are not read.
+ */
+function summarizeTorch(path: string, fd: number, member: string | undefined, size: number, policy: SamplingPolicy): FileSummary {
+  if (size > policy.overBytes) {
+    return { path, sizeBytes: size, kind: 'torch', arrays: [], moreArrays: 0, sampled: null, note: `file over ${Math.round(policy.overBytes / 1e6)} MB: its tensors are not listed for a hover` };
+  }
+  const file = readTorchSave(readAt(fd, path, size, 0), path);
+  const listed = member !== undefined ? file.tensors.filter((t) => t.name === member) : file.tensors;
+  if (member !== undefined && listed.length === 0) {
+    const names = file.tensors.slice(0, 8).map((t) => memberLabel(t.name)).join(', ');
+    throw new LensError('format', `no tensor named ${memberLabel(member)} (tensors: ${names}${file.tensors.length > 8 ? ', …' : ''})`);
+  }
+  let budget = CHECKPOINT_STATS_BYTES;
+  const arrays: ArraySummary[] = [];
+  for (const t of listed.slice(0, MAX_MEMBERS)) {
+    const bytes = dataBytes(t.shape, TORCH_ITEM[t.torchDType] ?? 8);
+    let stats: ArraySummary['stats'] = null;
+    let error: string | null = null;
+    if (bytes <= budget) {
+      budget -= bytes;
+      try {
+        stats = tensorStats(file.get(t.name));
+      } catch (e) {
+        if (!(e instanceof LensError)) throw e;
+        error = e.message;
+      }
+    }
+    arrays.push({ name: file.bare ? null : t.name, shape: t.shape, dtype: t.dtype, descr: `torch.${t.torchDType}`, fortranOrder: false, stats, error });
+  }
+  const unread = arrays.filter((a) => a.stats === null && a.error === null).length;
+  const notes = [
+    file.truncated ? 'listing stopped early (very many tensors)' : null,
+    unread > 0 ? `statistics of tensors beyond the first ${fmtMB(CHECKPOINT_STATS_BYTES)} of data are not computed for a hover` : null,
+  ].filter((x): x is string => x !== null);
+  return { path, sizeBytes: size, kind: 'torch', arrays, moreArrays: Math.max(0, listed.length - MAX_MEMBERS), sampled: null, note: notes.length > 0 ? notes.join('; ') : null };
+}
+
+function fmtMB(n: number): string {
+  return `${Math.round(n / 2 ** 20)} MB`;
+}
+
+/**
+ * A .safetensors file: names, shapes and dtypes from its header (read alone, at any file size), and
+ * statistics of the first tensors whose data fits CHECKPOINT_STATS_BYTES (read in their byte ranges).
+ */
+function summarizeSafetensors(path: string, fd: number, member: string | undefined, size: number): FileSummary {
+  const first = readAt(fd, path, Math.min(size, 8), 0);
+  const end = safetensorsHeaderEnd(first);
+  if (end === undefined || end > size) throw new LensError('format', 'not a valid .safetensors file: the header length is missing or larger than the file');
+  const head = readAt(fd, path, end, 0);
+  const infos = parseSafetensorsHeader(head, size);
+  const listed = member !== undefined ? infos.filter((t) => t.name === member) : infos;
+  if (member !== undefined && listed.length === 0) {
+    const names = infos.slice(0, 8).map((t) => memberLabel(t.name)).join(', ');
+    throw new LensError('format', `no tensor named ${memberLabel(member)} (tensors: ${names}${infos.length > 8 ? ', …' : ''})`);
+  }
+  let budget = CHECKPOINT_STATS_BYTES;
+  const arrays: ArraySummary[] = [];
+  for (const t of listed.slice(0, MAX_MEMBERS)) {
+    const bytes = t.end - t.begin;
+    let stats: ArraySummary['stats'] = null;
+    let error: string | null = null;
+    if (bytes <= budget) {
+      budget -= bytes;
+      try {
+        // This tensor's bytes alone, as a one-tensor file for the reader (never the data before it).
+        const header = new TextEncoder().encode(JSON.stringify({ t: { dtype: t.stDType, shape: t.shape, data_offsets: [0, bytes] } }));
+        const buf = new Uint8Array(8 + header.length + bytes);
+        new DataView(buf.buffer).setUint32(0, header.length, true);
+        buf.set(header, 8);
+        buf.set(readAt(fd, path, bytes, t.begin), 8 + header.length);
+        stats = tensorStats(readSafetensors(buf, path).get('t'));
+      } catch (e) {
+        if (!(e instanceof LensError) || e.kind === 'io') throw e;
+        error = e.message;
+      }
+    }
+    arrays.push({ name: t.name, shape: t.shape, dtype: t.dtype, descr: t.stDType, fortranOrder: false, stats, error });
+  }
+  const unread = arrays.filter((a) => a.stats === null && a.error === null).length;
+  return {
+    path, sizeBytes: size, kind: 'safetensors', arrays, moreArrays: Math.max(0, listed.length - MAX_MEMBERS), sampled: null,
+    note: unread > 0 ? `statistics of tensors beyond the first ${fmtMB(CHECKPOINT_STATS_BYTES)} of data are not computed for a hover` : null,
+  };
+}
+
 /** The summary of `spec` (a .npy path, an .npz path, or file.npz:member). Errors are one-line LensErrors. */
 export function summarizeTensorFile(spec: string, policy: SamplingPolicy = DEFAULT_SAMPLING): FileSummary {
   const { path, member } = splitMemberSpec(spec);
@@ -205,6 +312,8 @@ export function summarizeTensorFile(spec: string, policy: SamplingPolicy = DEFAU
     const { fd, size } = openRegularFileSync(path);
     try {
       if (isPngPath(path) && member === undefined) return summarizePng(path, fd, size);
+      if (SAFETENSORS_PATH.test(path)) return summarizeSafetensors(path, fd, member, size);
+      if (TORCH_PATH.test(path)) return summarizeTorch(path, fd, member, size, policy);
       return path.toLowerCase().endsWith('.npz') ? summarizeNpz(path, fd, member, size, policy) : summarizeNpy(path, fd, size, policy);
     } finally {
       fs.closeSync(fd);
