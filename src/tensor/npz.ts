@@ -1,12 +1,13 @@
-// .npz archives (np.savez / np.savez_compressed): a zip of .npy members. The central directory is read here
-// rather than through fflate's unzip so that listing an archive touches only each member's first bytes
-// (a few hundred inflated bytes for a compressed member) and members are decoded only when asked for.
+// .npz archives (np.savez / np.savez_compressed): a zip of .npy members. The central directory is read by our
+// own zip reader (src/tensor/zip.ts, shared with torch.save files) rather than fflate's unzip, so that listing
+// an archive touches only each member's first bytes (a few hundred inflated bytes for a compressed member)
+// and members are decoded only when asked for.
 
-import { Inflate, inflateSync, zipSync } from 'fflate';
+import { Inflate, zipSync } from 'fflate';
 import { LensError, fmtShape, quoteSnippet } from '../errors';
-import { crc32 } from './crc32';
 import { decodeNpy, npyHeaderEnd, parseNpyHeader, type NpyHeader } from './npy';
 import { type Tensor, isFloatDType } from './tensor';
+import { ZipReader, type ZipEntry, type ZipWording } from './zip';
 
 export interface NpzMember {
   /** The member's name without .npy, as np.load(...).files lists it. */
@@ -49,19 +50,7 @@ export interface NpzArchive {
 
 export type TensorRole = 'input' | 'target' | 'weight';
 
-interface Entry {
-  fileName: string;
-  method: number;
-  flags: number;
-  crc: number;
-  compressedSize: number;
-  size: number;
-  localOffset: number;
-}
-
-function corrupt(what: string): LensError {
-  return new LensError('format', `not a valid .npz (zip) archive: ${what}`);
-}
+type Entry = ZipEntry;
 
 /** A member's file name for a message: as is when short and printable, else quoted and cut. */
 export function memberLabel(fileName: string): string {
@@ -69,126 +58,22 @@ export function memberLabel(fileName: string): string {
   return fileName.length <= 60 && printable ? fileName : quoteSnippet(fileName);
 }
 
-const hex32 = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
+const NPZ_WORDING: ZipWording = { what: '.npz (zip) archive', noun: 'member', reader: 'np.load reads only stored and deflated members', whole: 'archive', label: memberLabel };
 
-/** NumPy (zipfile) raises BadZipFile "Bad CRC-32" here; a silently altered member would give a wrong loss. */
-function checkCrc(e: Entry, bytes: Uint8Array): void {
-  const computed = crc32(bytes);
-  if (computed !== e.crc) {
-    throw new LensError(
-      'format',
-      `member ${memberLabel(e.fileName)}: bad CRC-32 (stored ${hex32(e.crc)}, computed ${hex32(computed)}) — the archive is corrupt; re-save it`,
-    );
-  }
+function corrupt(what: string): LensError {
+  return new LensError('format', `not a valid ${NPZ_WORDING.what}: ${what}`);
 }
 
-class Reader {
-  constructor(private readonly b: Uint8Array) {}
-  u16(o: number): number {
-    if (o < 0 || o + 2 > this.b.length) throw corrupt('an offset points past the end of the file — truncated?');
-    return this.b[o] | (this.b[o + 1] << 8);
-  }
-  u32(o: number): number {
-    return this.u16(o) + this.u16(o + 2) * 65536;
-  }
-  u64(o: number): number {
-    const hi = this.u32(o + 4);
-    if (hi >= 2 ** 21) throw corrupt('a 64-bit size or offset is out of range');
-    return this.u32(o) + hi * 2 ** 32;
-  }
-}
-
-function readCentralDirectory(b: Uint8Array): Entry[] {
-  const r = new Reader(b);
-  if (b.length < 22) throw corrupt(b.length === 0 ? 'the file is empty' : 'too short for a zip file — truncated?');
-  // The end record sits in the last 22 bytes plus a comment of at most 64 KiB.
-  let eocd = -1;
-  for (let o = b.length - 22; o >= Math.max(0, b.length - 22 - 65535); o--) {
-    if (b[o] === 0x50 && b[o + 1] === 0x4b && b[o + 2] === 0x05 && b[o + 3] === 0x06) {
-      eocd = o;
-      break;
-    }
-  }
-  if (eocd < 0) {
-    const isZip = b[0] === 0x50 && b[1] === 0x4b;
-    throw corrupt(isZip ? 'no end-of-central-directory record — truncated?' : 'missing the PK zip signature');
-  }
-  let count = r.u16(eocd + 10);
-  let cdSize = r.u32(eocd + 12);
-  let cdOffset = r.u32(eocd + 16);
-  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-    const loc = eocd - 20;
-    if (loc >= 0 && r.u32(loc) === 0x07064b50) {
-      const z = r.u64(loc + 8);
-      if (r.u32(z) !== 0x06064b50) throw corrupt('bad zip64 end record');
-      count = r.u64(z + 32);
-      cdSize = r.u64(z + 40);
-      cdOffset = r.u64(z + 48);
-    }
-  }
-  if (cdOffset + cdSize > b.length) throw corrupt('the central directory lies past the end of the file — truncated?');
-  const entries: Entry[] = [];
-  let p = cdOffset;
-  const end = cdOffset + cdSize;
-  const utf8 = new TextDecoder('utf-8');
-  for (let i = 0; i < count; i++) {
-    if (p + 46 > end || r.u32(p) !== 0x02014b50) throw corrupt('bad central directory entry');
-    const flags = r.u16(p + 8);
-    const method = r.u16(p + 10);
-    const crc = r.u32(p + 16);
-    let compressedSize = r.u32(p + 20);
-    let size = r.u32(p + 24);
-    const nameLen = r.u16(p + 28);
-    const extraLen = r.u16(p + 30);
-    const commentLen = r.u16(p + 32);
-    let localOffset = r.u32(p + 42);
-    if (p + 46 + nameLen + extraLen + commentLen > end) throw corrupt('bad central directory entry');
-    const fileName = utf8.decode(b.subarray(p + 46, p + 46 + nameLen));
-    // Zip64 sizes live in extra field 0x0001, in this order, only for the fields that overflowed.
-    let e = p + 46 + nameLen;
-    const extraEnd = e + extraLen;
-    while (e + 4 <= extraEnd) {
-      const id = r.u16(e);
-      const len = r.u16(e + 2);
-      if (id === 0x0001) {
-        let q = e + 4;
-        const take = (): number => {
-          if (q + 8 > e + 4 + len) throw corrupt('bad zip64 extra field');
-          const v = r.u64(q);
-          q += 8;
-          return v;
-        };
-        if (size === 0xffffffff) size = take();
-        if (compressedSize === 0xffffffff) compressedSize = take();
-        if (localOffset === 0xffffffff) localOffset = take();
-      }
-      e += 4 + len;
-    }
-    entries.push({ fileName, method, flags, crc, compressedSize, size, localOffset });
-    p += 46 + nameLen + extraLen + commentLen;
-  }
-  return entries;
-}
-
-function memberData(b: Uint8Array, e: Entry): Uint8Array {
-  const r = new Reader(b);
-  if (r.u32(e.localOffset) !== 0x04034b50) throw corrupt(`bad local header for ${memberLabel(e.fileName)}`);
-  const start = e.localOffset + 30 + r.u16(e.localOffset + 26) + r.u16(e.localOffset + 28);
-  if (start + e.compressedSize > b.length) throw corrupt(`member ${memberLabel(e.fileName)} runs past the end of the file — truncated?`);
-  return b.subarray(start, start + e.compressedSize);
-}
-
-function checkMethod(e: Entry): void {
-  if (e.flags & 1) throw new LensError('format', `member ${memberLabel(e.fileName)} is encrypted`);
-  if (e.method !== 0 && e.method !== 8) {
-    throw new LensError('format', `member ${memberLabel(e.fileName)} uses zip compression method ${e.method}; np.load reads only stored and deflated members`);
-  }
+/** The archive's central directory (the zip reader is shared with torch.save files: src/tensor/zip.ts). */
+function readCentralDirectory(b: Uint8Array): { readonly zip: ZipReader; readonly entries: readonly Entry[] } {
+  const zip = new ZipReader(b, NPZ_WORDING);
+  return { zip, entries: zip.entries };
 }
 
 /** Inflates only as much of a member as its .npy header needs. */
-function memberHead(b: Uint8Array, e: Entry): Uint8Array {
-  checkMethod(e);
-  const comp = memberData(b, e);
+function memberHead(zip: ZipReader, e: Entry): Uint8Array {
+  zip.checkMethod(e);
+  const comp = zip.raw(e);
   if (e.method === 0) return comp;
   const chunks: Uint8Array[] = [];
   let got = 0;
@@ -221,30 +106,13 @@ function memberHead(b: Uint8Array, e: Entry): Uint8Array {
     }
   } catch (err) {
     if (err instanceof LensError) throw err;
-    throw corrupt(`member ${memberLabel(e.fileName)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
+    throw corrupt(`member ${memberLabel(e.name)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
   }
   return joined();
 }
 
-function memberBytes(b: Uint8Array, e: Entry): Uint8Array {
-  checkMethod(e);
-  const comp = memberData(b, e);
-  if (e.method === 0) {
-    if (e.size !== e.compressedSize) throw corrupt(`stored member ${memberLabel(e.fileName)} has mismatched sizes`);
-    checkCrc(e, comp);
-    return comp;
-  }
-  // Deflate expands at most about 1032:1; a larger claim is a corrupt directory, not a reason to allocate.
-  if (e.size > comp.length * 1100 + 1024) throw corrupt(`member ${memberLabel(e.fileName)} claims an impossible size`);
-  let out: Uint8Array;
-  try {
-    out = inflateSync(comp, { out: new Uint8Array(e.size) });
-  } catch (err) {
-    throw corrupt(`member ${memberLabel(e.fileName)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
-  }
-  if (out.length !== e.size) throw corrupt(`member ${memberLabel(e.fileName)} inflates to ${out.length} of ${e.size} bytes`);
-  checkCrc(e, out);
-  return out;
+function memberBytes(zip: ZipReader, e: Entry): Uint8Array {
+  return zip.read(e);
 }
 
 // Compressed bytes per push while inflating a prefix. Deflate expands at most about 1032:1, so the first
@@ -254,13 +122,13 @@ const FIRST_STEP = 4 << 10;
 const MAX_STEP = 1 << 20;
 
 /** The first `maxBytes` of a member (all of it, CRC-checked, when that is no more than its size). */
-function memberPrefix(b: Uint8Array, e: Entry, maxBytes: number): NpzMemberHead {
-  if (maxBytes >= e.size) return { bytes: memberBytes(b, e), complete: true };
-  checkMethod(e);
-  const comp = memberData(b, e);
+function memberPrefix(zip: ZipReader, e: Entry, maxBytes: number): NpzMemberHead {
+  if (maxBytes >= e.size) return { bytes: memberBytes(zip, e), complete: true };
+  zip.checkMethod(e);
+  const comp = zip.raw(e);
   const want = Math.max(0, Math.floor(maxBytes));
   if (e.method === 0) {
-    if (e.size !== e.compressedSize) throw corrupt(`stored member ${memberLabel(e.fileName)} has mismatched sizes`);
+    if (e.size !== e.compressedSize) throw corrupt(`stored member ${memberLabel(e.name)} has mismatched sizes`);
     return { bytes: comp.subarray(0, want), complete: false };
   }
   const out = new Uint8Array(want);
@@ -278,9 +146,9 @@ function memberPrefix(b: Uint8Array, e: Entry, maxBytes: number): NpzMemberHead 
       step = Math.min(MAX_STEP, Math.max(FIRST_STEP / 4, Math.ceil((want - got) / ratio)));
     }
   } catch (err) {
-    throw corrupt(`member ${memberLabel(e.fileName)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
+    throw corrupt(`member ${memberLabel(e.name)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
   }
-  if (got < want) throw corrupt(`member ${memberLabel(e.fileName)} inflates to ${got} of ${e.size} bytes`);
+  if (got < want) throw corrupt(`member ${memberLabel(e.name)} inflates to ${got} of ${e.size} bytes`);
   return { bytes: out, complete: false };
 }
 
@@ -291,9 +159,10 @@ function stripNpy(fileName: string): string {
 /** Lists an archive's arrays from their headers; get() decodes one member on demand. */
 export function readNpz(bytes: Uint8Array, source?: string): NpzArchive {
   const src = (e: LensError): LensError => (source === undefined ? e : e.withSource(source));
-  let entries: Entry[];
+  let entries: readonly Entry[];
+  let zip: ZipReader;
   try {
-    entries = readCentralDirectory(bytes);
+    ({ zip, entries } = readCentralDirectory(bytes));
   } catch (e) {
     throw src(e instanceof LensError ? e : corrupt(String(e)));
   }
@@ -301,16 +170,16 @@ export function readNpz(bytes: Uint8Array, source?: string): NpzArchive {
   const skipped: NpzSkipped[] = [];
   // With duplicate names np.load (zipfile) reads the last entry; list each name once, in first order.
   const byName = new Map<string, Entry>();
-  for (const e of entries) if (!e.fileName.endsWith('/')) byName.set(stripNpy(e.fileName), e);
+  for (const e of entries) if (!e.name.endsWith('/')) byName.set(stripNpy(e.name), e);
   for (const [name, e] of byName) {
-    if (!e.fileName.endsWith('.npy')) {
-      skipped.push({ name, error: new LensError('format', `member ${memberLabel(e.fileName)} is not a .npy array`) });
+    if (!e.name.endsWith('.npy')) {
+      skipped.push({ name, error: new LensError('format', `member ${memberLabel(e.name)} is not a .npy array`) });
       continue;
     }
     try {
-      members.push({ name, header: parseNpyHeader(memberHead(bytes, e)), size: e.size, deflated: e.method === 8 });
+      members.push({ name, header: parseNpyHeader(memberHead(zip, e)), size: e.size, deflated: e.method === 8 });
     } catch (err) {
-      skipped.push({ name, error: aboutMember(err, e.fileName) });
+      skipped.push({ name, error: aboutMember(err, e.name) });
     }
   }
   if (members.length === 0) {
@@ -334,26 +203,26 @@ export function readNpz(bytes: Uint8Array, source?: string): NpzArchive {
     get(name: string): Tensor {
       const e = entry(name);
       try {
-        return decodeNpy(memberBytes(bytes, e));
+        return decodeNpy(memberBytes(zip, e));
       } catch (err) {
-        throw src(aboutMember(err, e.fileName));
+        throw src(aboutMember(err, e.name));
       }
     },
     head(name: string, maxBytes: number): NpzMemberHead {
       const e = entry(name);
       try {
-        return memberPrefix(bytes, e, maxBytes);
+        return memberPrefix(zip, e, maxBytes);
       } catch (err) {
-        throw src(aboutMember(err, e.fileName));
+        throw src(aboutMember(err, e.name));
       }
     },
     storedBytes(name: string): Uint8Array | undefined {
       const e = entry(name);
       if (e.method !== 0) return undefined;
       try {
-        return memberData(bytes, e);
+        return zip.raw(e);
       } catch (err) {
-        throw src(aboutMember(err, e.fileName));
+        throw src(aboutMember(err, e.name));
       }
     },
   };

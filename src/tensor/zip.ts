@@ -1,8 +1,7 @@
-// A minimal zip reader for torch.save archives (PyTorch >= 1.6 writes a zip of data.pkl and one entry per
-// storage, stored uncompressed and 64-byte aligned). Only the central directory is parsed up front; an
-// entry's bytes are taken (in place when stored) and CRC-checked only when asked for, so a checkpoint's
-// storages that no requested tensor uses are never touched.
-// npz.ts keeps its own reader (it inflates .npy headers incrementally); both follow the same zip rules.
+// A minimal zip reader for .npz archives and torch.save files (PyTorch >= 1.6 writes a zip of data.pkl and
+// one entry per storage, stored uncompressed and 64-byte aligned). Only the central directory is parsed up
+// front; an entry's bytes are taken (in place when stored) and CRC-checked only when asked for, so members
+// or storages that nothing asks for are never touched. npz.ts adds its incremental inflating of .npy headers.
 
 import { inflateSync } from 'fflate';
 import { LensError } from '../errors';
@@ -26,23 +25,39 @@ export function entryLabel(name: string): string {
 
 const hex32 = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
 
+/** How messages name the archive and its entries (an .npz's are "members", as NumPy says). */
+export interface ZipWording {
+  /** e.g. 'torch.save (zip) file', '.npz (zip) archive'. */
+  readonly what: string;
+  readonly noun: 'entry' | 'member';
+  /** What a refused compression method's message ends with, e.g. 'np.load reads only stored and deflated members'. */
+  readonly reader: string;
+  /** What a bad CRC says is corrupt: 'file' or 'archive'. */
+  readonly whole: string;
+  /** An entry name for messages (default: entryLabel). */
+  readonly label?: (name: string) => string;
+}
+
 export class ZipReader {
   private readonly b: Uint8Array;
-  /** How the archive is named in messages, e.g. 'torch.save (zip) file'. */
-  private readonly what: string;
+  private readonly w: ZipWording;
   readonly entries: readonly ZipEntry[];
   private readonly byName = new Map<string, ZipEntry>();
 
-  constructor(bytes: Uint8Array, what: string) {
+  constructor(bytes: Uint8Array, wording: string | ZipWording) {
     this.b = bytes;
-    this.what = what;
+    this.w = typeof wording === 'string' ? { what: wording, noun: 'entry', reader: 'only stored and deflated entries are read', whole: 'file' } : wording;
     this.entries = this.readCentralDirectory();
     // With duplicate names Python's zipfile (and PyTorch's reader) use the last one.
     for (const e of this.entries) this.byName.set(e.name, e);
   }
 
   corrupt(detail: string): LensError {
-    return new LensError('format', `not a valid ${this.what}: ${detail}`);
+    return new LensError('format', `not a valid ${this.w.what}: ${detail}`);
+  }
+
+  private label(e: ZipEntry): string {
+    return `${this.w.noun} ${(this.w.label ?? entryLabel)(e.name)}`;
   }
 
   get(name: string): ZipEntry | undefined {
@@ -137,39 +152,52 @@ export class ZipReader {
   }
 
   /** The entry's bytes as stored (compressed when deflated), in place. */
-  private raw(e: ZipEntry): Uint8Array {
-    if (this.u32(e.localOffset) !== 0x04034b50) throw this.corrupt(`bad local header for ${entryLabel(e.name)}`);
+  raw(e: ZipEntry): Uint8Array {
+    if (this.u32(e.localOffset) !== 0x04034b50) throw this.corrupt(`bad local header for ${(this.w.label ?? entryLabel)(e.name)}`);
     const start = e.localOffset + 30 + this.u16(e.localOffset + 26) + this.u16(e.localOffset + 28);
-    if (start + e.compressedSize > this.b.length) throw this.corrupt(`entry ${entryLabel(e.name)} runs past the end of the file — truncated?`);
+    if (start + e.compressedSize > this.b.length) throw this.corrupt(`${this.label(e)} runs past the end of the file — truncated?`);
     return this.b.subarray(start, start + e.compressedSize);
+  }
+
+  /** Refuses encrypted entries and compression methods other than stored and deflated. */
+  checkMethod(e: ZipEntry): void {
+    if (e.flags & 1) throw new LensError('format', `${this.label(e)} is encrypted`);
+    if (e.method !== 0 && e.method !== 8) {
+      const msg = `${this.label(e)} uses zip compression method ${e.method}; ${this.w.reader}`;
+      throw this.w.noun === 'entry' ? this.corrupt(msg) : new LensError('format', msg);
+    }
+  }
+
+  /** Python's zipfile raises "Bad CRC-32" here; a silently altered entry would give a wrong loss. */
+  checkCrc(e: ZipEntry, bytes: Uint8Array): void {
+    const computed = crc32(bytes);
+    if (computed !== e.crc) {
+      throw new LensError(
+        'format',
+        `${this.label(e)}: bad CRC-32 (stored ${hex32(e.crc)}, computed ${hex32(computed)}) — the ${this.w.whole} is corrupt; re-save it`,
+      );
+    }
   }
 
   /** The entry's bytes, inflated when deflated, CRC-checked; stored entries are returned in place. */
   read(e: ZipEntry): Uint8Array {
-    if (e.flags & 1) throw new LensError('format', `entry ${entryLabel(e.name)} is encrypted`);
-    if (e.method !== 0 && e.method !== 8) throw this.corrupt(`entry ${entryLabel(e.name)} uses zip compression method ${e.method}; only stored and deflated entries are read`);
+    this.checkMethod(e);
     const comp = this.raw(e);
     let out: Uint8Array;
     if (e.method === 0) {
-      if (e.size !== e.compressedSize) throw this.corrupt(`stored entry ${entryLabel(e.name)} has mismatched sizes`);
+      if (e.size !== e.compressedSize) throw this.corrupt(`stored ${this.label(e)} has mismatched sizes`);
       out = comp;
     } else {
       // Deflate expands at most about 1032:1; a larger claim is a corrupt directory, not a reason to allocate.
-      if (e.size > comp.length * 1100 + 1024) throw this.corrupt(`entry ${entryLabel(e.name)} claims an impossible size`);
+      if (e.size > comp.length * 1100 + 1024) throw this.corrupt(`${this.label(e)} claims an impossible size`);
       try {
         out = inflateSync(comp, { out: new Uint8Array(e.size) });
       } catch (err) {
-        throw this.corrupt(`entry ${entryLabel(e.name)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
+        throw this.corrupt(`${this.label(e)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
       }
-      if (out.length !== e.size) throw this.corrupt(`entry ${entryLabel(e.name)} inflates to ${out.length} of ${e.size} bytes`);
+      if (out.length !== e.size) throw this.corrupt(`${this.label(e)} inflates to ${out.length} of ${e.size} bytes`);
     }
-    const computed = crc32(out);
-    if (computed !== e.crc) {
-      throw new LensError(
-        'format',
-        `entry ${entryLabel(e.name)}: bad CRC-32 (stored ${hex32(e.crc)}, computed ${hex32(computed)}) — the file is corrupt; re-save it`,
-      );
-    }
+    this.checkCrc(e, out);
     return out;
   }
 }
