@@ -21,6 +21,16 @@
 //   like PyTorch's float32 kernel.
 // - log(sum) per pixel: exponent term in f64, mantissa term in f32 (atanh series).
 // - Loss = (r - x[t]) + log(sum) and everything after it in f64, stored as f32.
+// - Small losses (refine4): with r below the max m, a confident pixel's loss is two numbers of the size of
+//   m - r minus each other, and the sum's error (the polynomial's 2.9e-6 on exp(m - r), the f32 roundings
+//   of x - r and of its product with log2 e, ~1.2e-7 per unit of m - r, and the f32 sum's roundings next to
+//   its 1) stays in the loss as an absolute error of up to ~1e-5: 44% of a loss of 8.5e-6. So a lane whose
+//   loss is below REFINE_BASE + REFINE_SLOPE (m - r) = 2 + 0.075 (m - r), where that error could exceed
+//   2e-6 of the loss, is redone after the pass, 4 lanes at a time, over the same C logits (in cache): the
+//   sum e = sum_{c != argmax} exp(x[c] - m) (degree-5 exp, every argument <= 0, the max's exact 1 left out
+//   so a small e keeps its relative accuracy in f32), then loss = (m - x[t]) + log1p(e), log1p in f64
+//   (log1p2). Measured: every element within 2e-6 |loss| + 2e-7 of float64 on confident and adversarial
+//   pixels (test/unit/wasm/ceKernel.test.ts). The choice depends only on the lane's own values.
 // - Every lane runs the same operations whatever its group, so a pixel's results (loss bits, argmax) do
 //   not depend on how a range is split between calls.
 // - Rows with NaN or +Inf, or all -Inf, fail the fast path's check (sum NaN or r not finite; with label
@@ -43,7 +53,11 @@
 //   in f64: nothing compounds over a long rising row.
 //   The block's f32 sums are then added to f64 totals: an f32 sum spans 16 terms per lane, whatever C.
 // - log of the f64 total by logPos (float64, no tables); loss = w[t] ((r - x[t]) + log sum) in f64,
-//   stored as f32. Measured worst |loss - float64 reference| / max(1, |reference|) on adversarial rows
+//   stored as f32. As in the pixel kernel, a loss below 2 + 0.075 (max - r) (r up to 8 below the max: the
+//   sum's error, up to ~4e-6 absolute, could exceed 2e-6 of it) is redone against the max by a second pass
+//   over the row (refineRow; from L2 for large rows): e = sum_{c != argmax} exp(x[c] - max), degree 5,
+//   loss = w[t] ((max - x[t]) + log(1 + e)) in f64 (every row within 2e-6 |loss| + 2e-7 of float64 on
+//   confident and adversarial rows, test/unit/wasm/ceRows.test.ts). Measured worst |loss - float64 reference| / max(1, |reference|) on adversarial rows
 //   (rising by 1e-5 to 100 per logit, staircases of 7.99 and 8.01 per block, one dominant logit among
 //   262143, offsets of 1e4, the polynomial's worst arguments), C up to 262144: 1.3e-6 unweighted; random
 //   rows ~1e-7 weighted (test/unit/wasm/ceRows.test.ts asserts 4e-6).
@@ -65,6 +79,11 @@ const RESERVED: i32 = 65536;
 // from f32 overflow) and 2^(JUMP log2 e) is within exp2c's range.
 const JUMP: f32 = 64;
 const LN2: f64 = 0.6931471805599453;
+// A loss below REFINE_BASE + REFINE_SLOPE * (max - reference) is recomputed against the max (refine4,
+// refineRow): the one-pass error (exp polynomial ~2.9e-6 of the sum, f32 sum roundings, and the f32
+// roundings of x - r and of its product with log2 e, ~1.2e-7 per unit of max - r) could exceed 2e-6 of it.
+const REFINE_BASE: f32 = 2;
+const REFINE_SLOPE: f32 = 0.075;
 // A signalling-NaN pattern: arithmetic never produces it, so it can mark pixels awaiting the exact path.
 const MARK: i32 = 0x7fbadbad;
 
@@ -321,6 +340,68 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
   return f64x2.add(a, WEIGHTED ? f64x2.mul(u64, wc) : u64);
 }
 
+/**
+ * sum_{c != am} exp(x[c] - m) for the n (1-4) lanes at p (class stride row): m the lanes' max, am their
+ * first argmax. Every argument is <= 0 and the max's own 1 is left out, so a small sum keeps its relative
+ * accuracy (degree-5 exp, f32 sum); log1p2 turns it into log sum_c exp(x[c] - m).
+ */
+function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 {
+  const log2e = f32x4.splat(1.4426950408889634);
+  const two = i32x4.splat(2);
+  // Two classes per step, two sums (even and odd classes) added at the end: the order depends on C only.
+  let e0 = f32x4.splat(0), e1 = e0;
+  let cv0 = i32x4.splat(0), cv1 = i32x4.splat(1);
+  let c = 0;
+  if (n >= 4) {
+    for (; c + 2 <= C; c += 2) {
+      const t0 = exp2c(f32x4.mul(f32x4.sub(v128.load(p), m), log2e), true);
+      const t1 = exp2c(f32x4.mul(f32x4.sub(v128.load(p + row), m), log2e), true);
+      e0 = f32x4.add(e0, v128.andnot(t0, i32x4.eq(cv0, am)));
+      e1 = f32x4.add(e1, v128.andnot(t1, i32x4.eq(cv1, am)));
+      cv0 = i32x4.add(cv0, two);
+      cv1 = i32x4.add(cv1, two);
+      p += row << 1;
+    }
+  } else {
+    for (; c + 2 <= C; c += 2) {
+      const t0 = exp2c(f32x4.mul(f32x4.sub(loadPartial(p, n), m), log2e), true);
+      const t1 = exp2c(f32x4.mul(f32x4.sub(loadPartial(p + row, n), m), log2e), true);
+      e0 = f32x4.add(e0, v128.andnot(t0, i32x4.eq(cv0, am)));
+      e1 = f32x4.add(e1, v128.andnot(t1, i32x4.eq(cv1, am)));
+      cv0 = i32x4.add(cv0, two);
+      cv1 = i32x4.add(cv1, two);
+      p += row << 1;
+    }
+  }
+  if (c < C) {
+    const t0 = exp2c(f32x4.mul(f32x4.sub(n >= 4 ? v128.load(p) : loadPartial(p, n), m), log2e), true);
+    e0 = f32x4.add(e0, v128.andnot(t0, i32x4.eq(cv0, am)));
+  }
+  return f32x4.add(e0, e1);
+}
+
+/** log(1 + e) for 2 lanes, e >= 0 finite (f64): logPos on f64x2. 1 + e is exact for e's bits down to 2^-52. */
+@inline function log1p2(e: v128): v128 {
+  const u = f64x2.add(e, f64x2.splat(1.0));
+  const k = i64x2.shr_s(i64x2.sub(u, i64x2.splat(0x3fe6a09e667f3bcd)), 52);
+  const m = i64x2.sub(u, i64x2.shl(k, 52));
+  const s = f64x2.div(f64x2.sub(m, f64x2.splat(1.0)), f64x2.add(m, f64x2.splat(1.0)));
+  const s2 = f64x2.mul(s, s);
+  let q = f64x2.splat(1.0 / 19);
+  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 17));
+  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 15));
+  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 13));
+  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 11));
+  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 9));
+  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 7));
+  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 5));
+  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 3));
+  const kf = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
+  const t = f64x2.mul(f64x2.mul(f64x2.splat(2.0), s), f64x2.add(f64x2.splat(1.0), f64x2.mul(q, s2)));
+  return f64x2.add(f64x2.mul(kf, f64x2.splat(6.93147180369123816490e-01)),
+    f64x2.add(f64x2.mul(kf, f64x2.splat(1.90821492927058770002e-10)), t));
+}
+
 @inline function logExp(v: v128): v128 {
   return i32x4.shr_s(i32x4.sub(v, i32x4.splat(0x3f3504f3)), 23);
 }
@@ -376,6 +457,8 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
     let l0 = zero, l1 = zero, l2 = zero, l3 = zero;
     let h0 = zero, h1 = zero, h2 = zero, h3 = zero;
     let x00 = zero, x01 = zero, x02 = zero, x03 = zero;
+    // Per-lane max (for the refinement of small losses).
+    let mx0 = zero, mx1 = zero, mx2 = zero, mx3 = zero;
     let cv = oneI;
     let nVec = 1;
     let n = 4;
@@ -429,6 +512,7 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
         p += row;
       }
       r0 = x00; r1 = x01; r2 = x02; r3 = x03;
+      mx0 = m0; mx1 = m1; mx2 = m2; mx3 = m3;
       // Some logit more than JUMP above class 0's (or class 0 at -Inf): redo the sums with references
       // that move. Lanes that never jump get bitwise the same sums as in the optimistic pass.
       const far = v128.or(
@@ -489,6 +573,7 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
         cv = i32x4.add(cv, oneI);
         p += row;
       }
+      mx0 = m0;
     }
 
     // log(sum) = k ln2 + log(mantissa) and the fast-path check, for all vectors at once (straight-line
@@ -531,16 +616,34 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
       xt = v128.load32_lane(x + <usize>i32x4.extract_lane(off, 3), xt, 3);
 
       const ln2 = f64x2.splat(LN2);
-      const LLo = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(ke0), ln2), f64x2.promote_low_f32x4(lm0));
-      const LHi = f64x2.add(
+      let LLo = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(ke0), ln2), f64x2.promote_low_f32x4(lm0));
+      let LHi = f64x2.add(
         f64x2.mul(f64x2.convert_low_i32x4_s(i32x4.shuffle(ke0, ke0, 2, 3, 2, 3)), ln2),
         f64x2.promote_low_f32x4(f32x4.shuffle(lm0, lm0, 2, 3, 2, 3)),
       );
-      const rLo = f64x2.promote_low_f32x4(r0);
-      const rHi = f64x2.promote_low_f32x4(f32x4.shuffle(r0, r0, 2, 3, 2, 3));
+      let rLo = f64x2.promote_low_f32x4(r0);
+      let rHi = f64x2.promote_low_f32x4(f32x4.shuffle(r0, r0, 2, 3, 2, 3));
+      const xtLo = f64x2.promote_low_f32x4(xt);
+      const xtHi = f64x2.promote_low_f32x4(f32x4.shuffle(xt, xt, 2, 3, 2, 3));
       // -log p[t] = (r - x[t]) + log(sum)
-      let nLo = f64x2.add(f64x2.sub(rLo, f64x2.promote_low_f32x4(xt)), LLo);
-      let nHi = f64x2.add(f64x2.sub(rHi, f64x2.promote_low_f32x4(f32x4.shuffle(xt, xt, 2, 3, 2, 3))), LHi);
+      let nLo = f64x2.add(f64x2.sub(rLo, xtLo), LLo);
+      let nHi = f64x2.add(f64x2.sub(rHi, xtHi), LHi);
+      // Small losses whose error bound (polynomial, f32 sum and argument roundings, which grow with the
+      // distance from the reference to the max) exceeds 2e-6 relative: redo the sum against the max.
+      const lim = f32x4.add(f32x4.splat(REFINE_BASE), f32x4.mul(f32x4.sub(mx0, r0), f32x4.splat(REFINE_SLOPE)));
+      const nF = f32x4.shuffle(f32x4.demote_f64x2_zero(nLo), f32x4.demote_f64x2_zero(nHi), 0, 1, 4, 5);
+      const fix = v128.andnot(f32x4.lt(nF, lim), skip);
+      if (v128.any_true(fix)) {
+        const e = refine4(x + (elem(0, s, C, S) << 2), row, C, n, mx0, i0);
+        const fixLo = i64x2.extend_low_i32x4_s(fix);
+        const fixHi = i64x2.extend_high_i32x4_s(fix);
+        rLo = v128.bitselect(f64x2.promote_low_f32x4(mx0), rLo, fixLo);
+        rHi = v128.bitselect(f64x2.promote_low_f32x4(f32x4.shuffle(mx0, mx0, 2, 3, 2, 3)), rHi, fixHi);
+        LLo = v128.bitselect(log1p2(f64x2.promote_low_f32x4(e)), LLo, fixLo);
+        LHi = v128.bitselect(log1p2(f64x2.promote_low_f32x4(f32x4.shuffle(e, e, 2, 3, 2, 3))), LHi, fixHi);
+        nLo = f64x2.add(f64x2.sub(rLo, xtLo), LLo);
+        nHi = f64x2.add(f64x2.sub(rHi, xtHi), LHi);
+      }
       const skipLo = i64x2.extend_low_i32x4_s(skip);
       const skipHi = i64x2.extend_high_i32x4_s(skip);
       if (w) {
@@ -665,6 +768,7 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
       l0 = l1; l1 = l2; l2 = l3;
       h0 = h1; h1 = h2; h2 = h3;
       x00 = x01; x01 = x02; x02 = x03;
+      mx0 = mx1; mx1 = mx2; mx2 = mx3;
       lm0 = lm1; lm1 = lm2; lm2 = lm3;
       ke0 = ke1; ke1 = ke2; ke2 = ke3;
       ok0 = ok1; ok1 = ok2; ok2 = ok3;
@@ -967,6 +1071,57 @@ function blockExpSum(q: usize, len: i32, r: f32, DT: i32, deg5: bool): v128 {
   return z;
 }
 
+/**
+ * sum_{c != am} exp(x[c] - m) of the row at p in f64 (m: its max, am: its first argmax), f32 sums of 16
+ * terms per lane and block as in rowPass; degree-5 exp; every argument <= 0 and the max's 1 left out, so
+ * a small sum keeps its relative accuracy.
+ */
+function refineRow(p: usize, C: i32, m: f32, am: i32, DT: i32): f64 {
+  const ES: usize = DT == DT_F32 ? 4 : 2;
+  const mv = f32x4.splat(m);
+  const lanes = i32x4(0, 1, 2, 3);
+  const four = i32x4.splat(4);
+  const zi = i32x4.splat(0);
+  let zLo = f64x2.splat(0), zHi = zLo;
+  for (let c0 = 0; c0 < C; c0 += RB) {
+    const c1 = min(C, c0 + RB);
+    let z = f32x4.splat(0);
+    // Lane indices relative to the argmax: the lane at 0 is left out.
+    let iv = i32x4.add(lanes, i32x4.splat(c0 - am));
+    let q = p + <usize>c0 * ES;
+    let c = c0;
+    const e16 = c0 + ((c1 - c0) & ~15);
+    for (; c < e16; c += 16) {
+      const e0 = v128.andnot(expRel(loadK(q, 0, DT), mv, true), i32x4.eq(iv, zi));
+      iv = i32x4.add(iv, four);
+      const e1 = v128.andnot(expRel(loadK(q, 1, DT), mv, true), i32x4.eq(iv, zi));
+      iv = i32x4.add(iv, four);
+      const e2 = v128.andnot(expRel(loadK(q, 2, DT), mv, true), i32x4.eq(iv, zi));
+      iv = i32x4.add(iv, four);
+      const e3 = v128.andnot(expRel(loadK(q, 3, DT), mv, true), i32x4.eq(iv, zi));
+      iv = i32x4.add(iv, four);
+      z = f32x4.add(z, f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3)));
+      q += ES << 4;
+    }
+    for (; c < c1; c += 4) {
+      const n = min(4, c1 - c);
+      const keep = v128.andnot(i32x4.lt_s(lanes, i32x4.splat(n)), i32x4.eq(iv, zi));
+      z = f32x4.add(z, v128.and(expRel(loadTail(q, n, DT), mv, true), keep));
+      iv = i32x4.add(iv, four);
+      q += ES << 2;
+    }
+    zLo = f64x2.add(zLo, f64x2.promote_low_f32x4(z));
+    zHi = f64x2.add(zHi, f64x2.promote_low_f32x4(f32x4.shuffle(z, z, 2, 3, 2, 3)));
+  }
+  const zz = f64x2.add(zLo, zHi);
+  return f64x2.extract_lane(zz, 0) + f64x2.extract_lane(zz, 1);
+}
+
+/** log(1 + e), e >= 0 finite: logPos(1 + e), exact to double precision in absolute terms. */
+@inline function log1pPos(e: f64): f64 {
+  return logPos(1 + e);
+}
+
 /** The first c in [c0, c1) whose logit equals m (c0 if none). */
 @inline function firstEqual(p: usize, c0: i32, c1: i32, m: f32, DT: i32): i32 {
   const ES: usize = DT == DT_F32 ? 4 : 2;
@@ -1216,13 +1371,22 @@ function firstBadRow(t: usize, C: i32, r0: i32, r1: i32, ignoreIndex: i32): i32 
     if (SMOOTH) ok = ok && gRowU - gRowU == 0;
     if (ok) {
       pk = firstEqual(p, gRowBlk, min(C, gRowBlk + RB), gRowMax, DT);
-      const ls = logPos(gRowZ);
+      let ls = logPos(gRowZ);
+      let rr: f64 = <f64>gRowR;
+      const xt: f64 = <f64>elemAt(p, tc, DT);
       // -log p[t] = (r - x[t]) + log sum_c exp(x[c] - r)
-      nll = wt * ((<f64>gRowR - <f64>elemAt(p, tc, DT)) + ls);
+      let base = (rr - xt) + ls;
+      // A small loss whose one-pass error could exceed 2e-6 of it: the sum again, against the max.
+      if (base < <f64>REFINE_BASE + <f64>REFINE_SLOPE * (<f64>gRowMax - rr)) {
+        rr = <f64>gRowMax;
+        ls = log1pPos(refineRow(p, C, gRowMax, pk, DT));
+        base = (rr - xt) + ls;
+      }
+      nll = wt * base;
       loss = nll;
       if (SMOOTH) {
         // -sum_c w[c] log p[c] = W (r - shift + log sum) - sum_c w[c] (x[c] - shift)
-        sm = W * ((<f64>gRowR - <f64>gRowSh) + ls) - gRowU;
+        sm = W * ((rr - <f64>gRowSh) + ls) - gRowU;
         loss = (1 - eps) * nll + sm * mix;
       }
     } else {

@@ -140,18 +140,31 @@ describe('engine: general path (pure-TS kernel in workers)', function () {
   it('handles probability targets, bce and channels-last like computeLoss', async function () {
     const x = randomLogits([3, 4, 6], 9);
     const probs: Tensor = { dtype: 'float32', shape: [3, 4, 6], data: randomLogits([3, 4, 6], 10, 1).data.map((v) => v + 0.5) };
+    const cl = randomLogits([3, 6, 4], 11);
+    const cl64: Tensor = { dtype: 'float64', shape: cl.shape, data: Float64Array.from(cl.data) };
+    const clTarget = randomTargets([3, 6], 4, 12, -100, 0);
+    // The exact path: bit for bit the reference kernel.
     const cases = [
       { input: x, target: probs, options: {} },
       { input: x, target: probs, options: { loss: 'bce' as const, reduction: 'sum' as const } },
-      { input: randomLogits([3, 6, 4], 11), target: randomTargets([3, 6], 4, 12, -100, 0), options: { classDim: -1 } },
+      { input: cl64, target: clTarget, options: { classDim: -1 } },
     ];
     for (const c of cases) {
       const ref = computeLoss(c);
       const r = await engine({ maxWorkers: 2 }).compute({ input: t(c.input), target: t(c.target), options: c.options });
+      assert.equal(r.engine, 'typescript');
       assert.deepEqual(Array.from(r.maps!.loss), Array.from(ref.lossMap));
       assert.equal(r.value, ref.value);
       assert.deepEqual(r.stats, ref.stats);
     }
+    // float32 channels-last takes the SIMD rows path: within the kernel's bound, same argmax and counts.
+    const ref = computeLoss({ input: cl, target: clTarget, options: { classDim: -1 } });
+    const r = await engine({ maxWorkers: 2 }).compute({ input: t(cl), target: t(clTarget), options: { classDim: -1 } });
+    assert.equal(r.engine, 'wasm-simd');
+    for (let i = 0; i < ref.lossMap.length; i++) assert.ok(Math.abs(r.maps!.loss[i] - ref.lossMap[i]) <= 1e-5 * Math.max(1, ref.lossMap[i]), `element ${i}`);
+    assert.ok(Math.abs(r.value! - ref.value!) <= 2e-5 * Math.abs(ref.value!));
+    assert.deepEqual(Array.from(r.maps!.predicted), Array.from(ref.predicted));
+    assert.deepEqual(r.stats.confusion, ref.stats.confusion);
   });
 
   it('raises the kernel\'s own errors with the global first index', async function () {

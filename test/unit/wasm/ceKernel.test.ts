@@ -578,3 +578,132 @@ describe('wasm kernel: the 16-pixel block layout', function () {
     }
   });
 });
+
+// Small losses: the one-pass sum is taken against class 0's logit, not the max, so a confident pixel's loss
+// is two large numbers minus each other; the kernel redoes such sums against the max. Every element within
+// 2e-6 of the float64 loss plus 2e-7 (float32's own rounding near a loss of 1), weights scaling the floor.
+function tinyTol(want: number, wt: number): number {
+  return 2e-6 * Math.abs(want) + 2e-7 * Math.max(1, Math.abs(wt));
+}
+
+/** Per-element loss of [0, S) in both layouts against the float64 reference within tinyTol; returns the worst error / tolerance. */
+function checkTiny(a: Arena, k: CeCase, label: string): number {
+  const { r } = reference(k, 0, k.S);
+  let worst = 0;
+  for (const blocked of [false, true]) {
+    const out = runCase(a, k, 0, k.S, { blocked });
+    assert.equal(out.ret, -1, label);
+    for (let s = 0; s < k.S; s++) {
+      const want = r.lossMap[s];
+      const tc = k.t[s];
+      const tol = tinyTol(want, k.w && tc >= 0 && tc < k.C ? k.w[tc] : 1);
+      const err = Math.abs(out.loss[s] - want);
+      worst = Math.max(worst, err / tol);
+      assert.ok(err <= tol, `${label}${blocked ? ' (blocks)' : ''}: loss[${s}] ${out.loss[s]}, float64 ${want} (|diff| ${err} > ${tol})`);
+      assert.equal(out.pred[s], r.predicted[s], `${label}: pred[${s}]`);
+    }
+  }
+  return worst;
+}
+
+describe('wasm kernel: small losses against the float64 reference', function () {
+  this.timeout(120000);
+  let a: Arena;
+  before(function () {
+    a = new Arena(loadModule());
+  });
+
+  it('the parity fixture ce-index-023: logits [-14.74174, -3.0646224], target 1, alone and in a full 16-pixel group', function () {
+    for (const S of [1, 5, 16, 37]) {
+      const x = new Float32Array(2 * S);
+      for (let s = 0; s < S; s++) {
+        x[s] = -14.74174;
+        x[S + s] = -3.0646224;
+      }
+      const k: CeCase = { C: 2, S, x, t: new Int32Array(S).fill(1), w: null, ignoreIndex: -100, labelSmoothing: 0 };
+      checkTiny(a, k, `fixture S ${S}`);
+      // The float64 loss is 8.4858e-6.
+      const { r } = reference(k, 0, S);
+      assert.ok(Math.abs(r.lossMap[0] - 8.4858e-6) < 1e-9);
+    }
+  });
+
+  it('confident pixels: the target is the max by 5 to 30, class 0 the max or not, weighted or not', function () {
+    const rand = rng(31337);
+    for (const C of [2, 3, 5, 10, 21, 150]) {
+      for (const zeroMax of ['never', 'always', 'mixed'] as const) {
+        for (const weighted of [false, true]) {
+          const S = 1000 + Math.floor(rand() * 40);
+          const x = new Float32Array(C * S);
+          const t = new Int32Array(S);
+          for (let s = 0; s < S; s++) {
+            for (let c = 0; c < C; c++) x[c * S + s] = (rand() + rand() + rand() - 1.5) * 4 + (rand() - 0.5) * 40;
+            let tc = Math.floor(rand() * C);
+            if (C > 1 && zeroMax === 'never' && tc === 0) tc = 1 + Math.floor(rand() * (C - 1));
+            if (zeroMax === 'always') tc = 0;
+            t[s] = tc;
+            // The target wins by 5 to 30 over the second largest logit.
+            let second = -Infinity;
+            for (let c = 0; c < C; c++) if (c !== tc) second = Math.max(second, x[c * S + s]);
+            x[tc * S + s] = (C > 1 ? second : 0) + 5 + rand() * 25;
+          }
+          const w = weighted ? Float32Array.from({ length: C }, () => 0.5 + rand()) : null;
+          checkTiny(a, { C, S, x, t, w, ignoreIndex: -100, labelSmoothing: 0 }, `C ${C} class 0 max ${zeroMax} weighted ${weighted}`);
+        }
+      }
+    }
+  });
+
+  it('adversarial small losses: exp polynomial worst arguments, the reference far below the max, ties at the max', function () {
+    const rand = rng(4242);
+    const C = 40;
+    const S = 48;
+    const gens: Array<[string, (c: number, s: number) => number]> = [
+      // Others spaced so that (x - max) log2 e hits every fraction of the polynomial's range.
+      ['polynomial worst, class 0 max', (c, s) => (c === 0 ? 0 : -(1 + ((c + s) % 40) * 0.125) * Math.LN2 - 1.5)],
+      ['polynomial worst, last class max', (c, s) => (c === C - 1 ? 0 : -(1 + ((c + s) % 40) * 0.125) * Math.LN2 - 1.5)],
+      // Class 0 63 below the max (just inside the kernel's JUMP) and 65 below (beyond it).
+      ['class 0 63 below', (c, s) => (c === 0 ? -63 : c === 7 ? 0 : -8 - ((c * 7 + s) % 13))],
+      ['class 0 65 below', (c, s) => (c === 0 ? -65 : c === 7 ? 0 : -8 - ((c * 7 + s) % 13))],
+      ['two at the max', (c, s) => (c === 3 || c === 9 ? 0 : -20 - ((c + s) % 5))],
+      ['many tiny others', (c, s) => (c === 5 ? 0 : -10 - (c % 3) * 0.001 * s)],
+    ];
+    for (const [name, g] of gens) {
+      for (const off of [0, 1000, -37.25]) {
+        const x = new Float32Array(C * S);
+        const t = new Int32Array(S);
+        for (let s = 0; s < S; s++) {
+          let m = -Infinity;
+          for (let c = 0; c < C; c++) {
+            x[c * S + s] = g(c, s) + off;
+            m = Math.max(m, x[c * S + s]);
+          }
+          // Mostly the argmax, now and then the runner-up (a loss near 1).
+          let am = 0;
+          while (x[am * S + s] !== m) am++;
+          t[s] = rand() < 0.8 ? am : Math.floor(rand() * C);
+        }
+        checkTiny(a, { C, S, x, t, w: null, ignoreIndex: -100, labelSmoothing: 0 }, `${name} offset ${off}`);
+      }
+    }
+  });
+
+  it('a batch of 4096 x 10 confident predictions: every element and the mean', function () {
+    const rand = rng(5);
+    const C = 10;
+    const S = 4096;
+    const x = new Float32Array(C * S);
+    const t = new Int32Array(S);
+    for (let s = 0; s < S; s++) {
+      for (let c = 0; c < C; c++) x[c * S + s] = (rand() + rand() + rand() - 1.5) * 3;
+      t[s] = 1 + Math.floor(rand() * (C - 1));
+      x[t[s] * S + s] += 12 + rand() * 6;
+    }
+    const k: CeCase = { C, S, x, t, w: null, ignoreIndex: -100, labelSmoothing: 0 };
+    checkTiny(a, k, 'batch');
+    const out = runCase(a, k, 0, S);
+    const { r } = reference(k, 0, S);
+    assert.ok(r.numerator / S < 1e-3, `mean loss ${r.numerator / S}`);
+    assert.ok(Math.abs(out.acc[CE_ACC.numerator] - r.numerator) <= 2e-6 * r.numerator + 1e-12, `sum ${out.acc[CE_ACC.numerator]}, float64 ${r.numerator}`);
+  });
+});
