@@ -222,6 +222,24 @@ describe('the loss panel in real VS Code', function () {
     assert.equal(text, fmt6(expected));
   });
 
+  it('watch + error: a training script rewrites the target with a channel axis; the panel recomputes and shows a readable error', async function () {
+    const page = vs.workbench;
+    const targetFile = path.join(tmpWorkspace, 'segmentation', 'target.npy');
+    const bytes = fs.readFileSync(targetFile);
+    // Same data, header shape (2, 64, 64) -> (2, 1, 64, 64): the classic [N, 1, H, W] mask.
+    const text = bytes.subarray(0, 128).toString('latin1').replace('(2, 64, 64)', '(2, 1, 64, 64)');
+    const header = Buffer.from(text.slice(0, 127).padEnd(127, ' ') + '\n', 'latin1');
+    fs.writeFileSync(targetFile, Buffer.concat([header, bytes.subarray(128)]));
+    // Bring the segmentation panel to the front (other panels opened since).
+    await page.locator('.tab', { hasText: 'Loss: logits.npy' }).first().click();
+    const frame = await frameShowingError(page, 60_000);
+    assert.ok(frame, 'no error shown after the target changed');
+    const msg = await frame.locator('[data-testid="error"]').innerText();
+    assert.match(msg, /singleton channel axis/);
+    assert.match(msg, /squeeze axis 1/);
+    await vs.screenshot('error');
+  });
+
   it('palette: typing the main title runs the main command, also while an editor has a selection; the selection command shows only then', async function () {
     const page = vs.workbench;
     const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -271,24 +289,6 @@ describe('the loss panel in real VS Code', function () {
     await page.keyboard.press('Escape');
     assert.ok(single.length > 3, single.join(' | '));
     assert.ok(!single.some((l) => l.includes('Selected Files')), `explorer command on a single file: ${single.join(' | ')}`);
-  });
-
-  it('watch + error: a training script rewrites the target with a channel axis; the panel recomputes and shows a readable error', async function () {
-    const page = vs.workbench;
-    const targetFile = path.join(tmpWorkspace, 'segmentation', 'target.npy');
-    const bytes = fs.readFileSync(targetFile);
-    // Same data, header shape (2, 64, 64) -> (2, 1, 64, 64): the classic [N, 1, H, W] mask.
-    const text = bytes.subarray(0, 128).toString('latin1').replace('(2, 64, 64)', '(2, 1, 64, 64)');
-    const header = Buffer.from(text.slice(0, 127).padEnd(127, ' ') + '\n', 'latin1');
-    fs.writeFileSync(targetFile, Buffer.concat([header, bytes.subarray(128)]));
-    // Bring the segmentation panel to the front (other panels opened since).
-    await page.locator('.tab', { hasText: 'Loss: logits.npy' }).first().click();
-    const frame = await frameShowingError(page, 60_000);
-    assert.ok(frame, 'no error shown after the target changed');
-    const msg = await frame.locator('[data-testid="error"]').innerText();
-    assert.match(msg, /singleton channel axis/);
-    assert.match(msg, /squeeze axis 1/);
-    await vs.screenshot('error');
   });
 
   it('long work: a progress notification with Cancel appears, and Cancel stops it with a readable message', async function () {
