@@ -7,7 +7,10 @@
 // - a scaling sweep (C in 2, 21, 150, 1000; H = W from 64 to 1024), cost per logit;
 // - the CLI end to end (start, read both .npy, compute, write the loss map) against a Python script doing
 //   the same with PyTorch;
-// - a hover on a 10 MB JSON pair (scan + parse + loss in a worker), against JSON.parse of the same text.
+// - a hover on a 10 MB JSON pair (scan + parse + loss in a worker), against JSON.parse of the same text;
+// - large class counts (bench/largeC.ts): [50000, 1000], [4096, 50257], class-last [4, 512, 32000] with
+//   -100 padding: engine vs PyTorch's kernel at 1 and 2 threads, the CLI vs a PyTorch script end to end and
+//   the CLI's peak RSS; and a 2 GiB class-last float16 file streamed through the CLI (peak RSS, time).
 // Figures vary run to run on a shared machine: compare ratios within one run (the per-round medians).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,6 +21,7 @@ import { decodeNpy, encodeNpy } from '../src/tensor/npy';
 import type { Tensor } from '../src/tensor/tensor';
 import { Engine } from '../src/worker/engine';
 import { measureHover } from './hover';
+import { measureLargeC, measureStreamedClassLast } from './largeC';
 import { TorchChild } from './torchChild';
 import { xorshift } from './random';
 
@@ -51,6 +55,7 @@ async function best(fn: () => Promise<unknown> | unknown, reps = REPS): Promise<
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = os.loadavg();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-bench-'));
   try {
     const [N, C, H, W] = [8, 21, 512, 512];
@@ -168,6 +173,11 @@ async function main(): Promise<void> {
 
     const hover10MB = await measureHover(DIST, REPS);
 
+    // Printed as they finish (each takes tens of seconds); the segmentation report follows them.
+    fs.rmSync(path.join(dir, 'ref.npy'), { force: true });
+    const largeC = await measureLargeC(DIST, dir, quick ? 2 : 3, log);
+    const streamedClassLast = measureStreamedClassLast(DIST, dir, log);
+
     const result = {
       case: { shape: [N, C, H, W], dtype: 'float32', target: 'int64, 5% ignore_index=255', reduction: 'none', stats: 'per-class, confusion, top-10' },
       ours,
@@ -179,7 +189,9 @@ async function main(): Promise<void> {
       sweep,
       endToEnd: { cli_s, torchScript_s },
       hover10MB,
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version },
+      largeC,
+      streamedClassLast,
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAvg1mStart: loadAtStart[0], loadAvg1mEnd: os.loadavg()[0] },
     };
     if (asJson) {
       console.log(JSON.stringify(result));
@@ -208,7 +220,7 @@ async function main(): Promise<void> {
     log(`  Python + PyTorch     ${f(torchScript_s)}  ${torchScript_s ? `(CLI is ${(torchScript_s / cli_s).toFixed(2)}x faster)` : ''}`);
     log(`hover on a 10 MB JSON pair (first hover: scan, then parse + loss, in a worker)`);
     log(`  total ${hover10MB.total_ms.toFixed(0)} ms = scan ${hover10MB.scan_ms.toFixed(0)} + pair ${hover10MB.report_ms.toFixed(0)} ms  (JSON.parse alone ${hover10MB.jsonParse_ms.toFixed(0)} ms)`);
-    log(`machine: ${result.machine.cpus} × ${result.machine.model}, Node ${process.version}`);
+    log(`machine: ${result.machine.cpus} × ${result.machine.model}, Node ${process.version}; load average (1 min) ${loadAtStart[0].toFixed(1)} at the start, ${result.machine.loadAvg1mEnd.toFixed(1)} at the end`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

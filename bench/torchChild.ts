@@ -9,11 +9,16 @@ export class TorchChild {
   private readonly waiting: Array<(line: string) => void> = [];
   err = '';
 
-  /** x.npy and t.npy in dir; ref writes ref.npy there (the float64 loss). */
-  constructor(dir: string, ignoreIndex: number) {
+  /**
+   * x.npy and t.npy in dir (or the files named in `files`); ref writes ref.npy there (the float64 loss).
+   * `classLast`: the input's last axis holds the classes ([B, T, V]), given to PyTorch as rows [B*T, V]
+   * (what language-model code does; F.cross_entropy wants the classes on axis 1).
+   */
+  constructor(dir: string, ignoreIndex: number, files: { x?: string; t?: string; classLast?: boolean } = {}) {
+    const flat = files.classLast ? '\nx = x.reshape(-1, x.shape[-1]); t = t.reshape(-1)' : '';
     const py = `
 import sys, time, numpy as np, torch, torch.nn.functional as F
-x = torch.from_numpy(np.load('${dir}/x.npy')); t = torch.from_numpy(np.load('${dir}/t.npy'))
+x = torch.from_numpy(np.load('${dir}/${files.x ?? 'x.npy'}')); t = torch.from_numpy(np.load('${dir}/${files.t ?? 't.npy'}'))${flat}
 print('ready', flush=True)
 for line in sys.stdin:
     cmd = line.split()

@@ -54,6 +54,15 @@ export function emptyPartial(C: number, withConfusion: boolean): StatsPartial {
   };
 }
 
+/**
+ * A partial without per-class arrays (each of length 0, so mergeInto adds nothing from them): the fast
+ * path's jobs leave their per-class sums in shared memory, read by the host in job order. `withPairs`:
+ * a (target, predicted) pair map for classes above the confusion matrix's limit.
+ */
+export function scalarPartial(C: number, withPairs: boolean): StatsPartial {
+  return { ...emptyPartial(0, false), C, pairs: withPairs ? new Map() : null };
+}
+
 /** NaN is the worst loss of all: it is what a person most needs to find. Ties keep the earlier element. */
 export function worse(a: WorstEntry, b: WorstEntry): boolean {
   const x = a.loss;

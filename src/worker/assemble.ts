@@ -35,6 +35,25 @@ export function copyOut(keep: KeptMaps, buf: SharedArrayBuffer, r: Region, S: nu
   for (let i = 0; i < len; i++) keep.ignored[at + i] = tv[i] === ig ? 1 : 0;
 }
 
+/**
+ * Adds compute jobs' accumulators (slots `slots` apart from byte offset `at`; the kernel's layout: 8
+ * scalars, then loss sum, count, predicted and ignored per class; then true positives when `withTp`, see
+ * memoryLayout.jobAccLength) into merged's per-class arrays, in job order like the partials' scalars, so
+ * the float sums are the same for any number of workers.
+ */
+export function addJobAccumulators(merged: StatsPartial, buf: SharedArrayBuffer, at: number, slotBytes: number, slots: number, withTp: boolean): void {
+  const C = merged.C;
+  const { lossSum, count, predicted, ignoredPerClass, tp } = merged;
+  for (let j = 0; j < slots; j++) {
+    const acc = new Float64Array(buf, at + j * slotBytes, 8 + (withTp ? 5 : 4) * C);
+    for (let c = 0, o = 8; c < C; c++, o++) lossSum[c] += acc[o];
+    for (let c = 0, o = 8 + C; c < C; c++, o++) count[c] += acc[o];
+    for (let c = 0, o = 8 + 2 * C; c < C; c++, o++) predicted[c] += acc[o];
+    for (let c = 0, o = 8 + 3 * C; c < C; c++, o++) ignoredPerClass[c] += acc[o];
+    if (withTp) for (let c = 0, o = 8 + 4 * C; c < C; c++, o++) tp[c] += acc[o];
+  }
+}
+
 export function toCOrder<T extends Float32Array | Int32Array | Uint8Array>(a: T, toC: (f: number) => number): T {
   const out = new (a.constructor as new (n: number) => T)(a.length);
   for (let f = 0; f < a.length; f++) out[toC(f)] = a[f];

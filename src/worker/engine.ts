@@ -212,7 +212,7 @@ export class Engine {
   }
 
   private releaseLargeMemory(): void {
-    if (this.memory && this.memory.memory.buffer.byteLength > KEEP_MEMORY_BYTES) this.memory = null;
+    if (this.memory && this.memory.memory.buffer.byteLength > (this.opts.keepMemoryBytes ?? KEEP_MEMORY_BYTES)) this.memory = null;
   }
 
   /** Fast requests share the working memory, so they run one at a time. */

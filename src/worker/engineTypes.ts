@@ -53,6 +53,17 @@ export interface EngineOptions {
   readonly distDir?: string;
   /** Logits larger than this stream from disk in blocks (default 1 GiB). */
   readonly inMemoryBytes?: number;
+  /**
+   * Fast path only: .npy input files whose logits exceed this stream in blocks even under inMemoryBytes
+   * (the CLI, which computes once: a resident file buys it nothing, and fresh pages cost more than reads
+   * into reused ones). Default: no such limit.
+   */
+  readonly streamFilesOverBytes?: number;
+  /**
+   * Working memory kept between requests (default 512 MiB; a larger one is released after its request, so
+   * its files are read again next time). The benchmarks raise it to time resident inputs of any size.
+   */
+  readonly keepMemoryBytes?: number;
   /** Logits per streamed block (default 64 MiB). */
   readonly blockBytes?: number;
   /** Force the pure-TypeScript path (tests, benchmarks). */

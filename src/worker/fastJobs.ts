@@ -30,6 +30,8 @@ export interface BlockJobs {
   readonly covers: Array<readonly [number, number] | null>;
   /** Compute jobs still to finish per sample of the block. */
   readonly left: number[];
+  /** Accumulator slots used, one per compute job in job order (merged by the host in that order). */
+  readonly slots: number;
 }
 
 /** The jobs of block k, whose samples load as `current` says. */
@@ -134,7 +136,7 @@ export function blockJobs(cx: JobContext, k: number, current: BlockLoad): BlockJ
     }
   }
   emitRelayouts(nb);
-  return { jobs, sizes, covers, left };
+  return { jobs, sizes, covers, left, slots: accSlot };
 }
 
 /**

@@ -5,7 +5,7 @@
 // and run them (schedule.ts), copy maps out as samples finish and assemble the result (assemble.ts).
 import { emptyPartial, mergeInto, type StatsPartial } from '../kernel/stats';
 import type { LossOptions } from '../kernel/types';
-import { assembleFast, copyOut, emptyFastResult, keptMaps, type KeptMaps } from './assemble';
+import { addJobAccumulators, assembleFast, copyOut, emptyFastResult, keptMaps, type KeptMaps } from './assemble';
 import { BadTargetFound, firstBadTarget } from './badTarget';
 import type { ComputeControls, EngineOptions, EngineRequest, EngineResult } from './engineTypes';
 import { blockJobs, completeSamples } from './fastJobs';
@@ -47,7 +47,7 @@ export async function runFast(cx: FastContext): Promise<EngineResult> {
   const { N, C, S } = plan;
   const topK = req.topK ?? 10;
   const W = cx.maxWorkers;
-  const layout = fastLayout(plan, { workers: W, reservedBytes: cx.reservedBytes, inMemoryBytes: cx.opts.inMemoryBytes, blockBytes: cx.opts.blockBytes });
+  const layout = fastLayout(plan, { workers: W, reservedBytes: cx.reservedBytes, inMemoryBytes: cx.opts.inMemoryBytes, streamFilesOverBytes: cx.opts.streamFilesOverBytes, blockBytes: cx.opts.blockBytes });
   const { streamed, regions, wOff, confOff, confLen } = layout;
   const { memory, generation } = cx.workingMemory(layout.pages);
   const buf = memory.buffer as unknown as SharedArrayBuffer;
@@ -100,7 +100,7 @@ export async function runFast(cx: FastContext): Promise<EngineResult> {
       nextLoad = k + 1 < layout.blocks.length ? current.all.then(() => stageBlock(staging, k + 1)) : null;
       // A failed read-ahead surfaces when awaited; keep it from being reported as unhandled meanwhile.
       nextLoad?.catch(() => undefined);
-      const partials = await computeBlock(block, k, current);
+      const partials = await computeBlock(block, k, current, merged);
       for (const p of partials) mergeInto(merged, p, topK);
       const [b0, b1] = layout.blocks[k];
       if (out) out.append(new Float32Array(buf, regions[k % regions.length].loss, (b1 - b0) * S));
@@ -137,8 +137,12 @@ interface BlockRun {
   readonly progress: Progress;
 }
 
-/** Runs block k's jobs once its pieces load, copying samples out as their jobs finish; its partials in job order. */
-async function computeBlock(br: BlockRun, k: number, current: BlockLoad): Promise<StatsPartial[]> {
+/**
+ * Runs block k's jobs once its pieces load, copying samples out as their jobs finish; adds the jobs'
+ * per-class sums (left in their accumulators in the shared memory) into `merged` in job order, and
+ * returns their partials (scalars, worst elements, pairs) in job order.
+ */
+async function computeBlock(br: BlockRun, k: number, current: BlockLoad, merged: StatsPartial): Promise<StatsPartial[]> {
   const { cx, layout, buf, keep, progress } = br;
   const { plan, options } = cx;
   const { C, S } = plan;
@@ -146,7 +150,7 @@ async function computeBlock(br: BlockRun, k: number, current: BlockLoad): Promis
   const nb = b1 - b0;
   const r = layout.regions[k % layout.regions.length];
   new Float64Array(buf, r.acc, layout.jobsPerBlock * layout.accLen).fill(0);
-  const { jobs, sizes, covers, left } = blockJobs({ layout, C, S, options, topK: br.topK, generation: br.init.generation, reuse: br.reuse, relaid: br.relaid }, k, current);
+  const { jobs, sizes, covers, left, slots } = blockJobs({ layout, C, S, options, topK: br.topK, generation: br.init.generation, reuse: br.reuse, relaid: br.relaid }, k, current);
   // Copies samples [n0, n1] of this block out of the working memory.
   const copy = (n0: number, n1: number): void => {
     if (keep) copyOut(keep, buf, r, S, options.ignoreIndex, b0, n0, n1);
@@ -162,7 +166,10 @@ async function computeBlock(br: BlockRun, k: number, current: BlockLoad): Promis
     const cover = covers[i];
     if (!cover) return;
     completeSamples(cover, left, copy);
-  }, (res) => (res.kind === 'bad-target' ? new BadTargetFound(res.flat, res.value) : null), false, (settled) => (cx.state.draining = settled)).catch(async (e: unknown) => {
+  }, (res) => (res.kind === 'bad-target' ? new BadTargetFound(res.flat, res.value) : null), false, (settled) => (cx.state.draining = settled)).then((partials) => {
+    addJobAccumulators(merged, buf, r.acc, layout.accLen * 8, slots, layout.confLen === 0);
+    return partials;
+  }, async (e: unknown) => {
     if (!(e instanceof BadTargetFound)) throw e;
     throw await firstBadTarget(plan, options.ignoreIndex, b0, nb, e);
   });

@@ -41,12 +41,35 @@ export interface Region {
 }
 
 /**
+ * A compute job covers at least this many pixels (rows): each job has accumulators of its own, O(C) (four
+ * float64 per class, five with pair counts), zeroed, filled and merged once per job. At 256 rows they are
+ * a few percent of the job's bytes of logits; at C = 50257, 21-row jobs (16 per 64 MiB block) moved about
+ * as many bytes of accumulators as of logits.
+ */
+export const MIN_JOB_PIXELS = 256;
+
+/**
  * Samples per compute job when a whole sample is smaller than a job (classification rows are one pixel
- * each): at least 16 jobs per block keep every worker busy. Depends on the problem's size only, never on
- * the worker count, so the statistics are the same for any number of workers.
+ * each): at least 16 jobs per block keep every worker busy, unless that would make a job smaller than
+ * MIN_JOB_PIXELS. Depends on the problem's size only, never on the worker count, so the statistics are
+ * the same for any number of workers.
  */
 export function sampleGroup(C: number, S: number, nb: number, jobsPerSample: number): number {
-  return jobsPerSample === 1 ? Math.max(1, Math.min(Math.floor(FAST_JOB_LOGITS / (C * S)), Math.ceil(nb / 16))) : 1;
+  if (jobsPerSample !== 1) return 1;
+  const spread = Math.min(Math.floor(FAST_JOB_LOGITS / (C * S)), Math.ceil(nb / 16));
+  const group = Math.max(1, Math.min(nb, Math.max(spread, Math.ceil(MIN_JOB_PIXELS / S))));
+  // The same number of jobs, evened out: 167 + 166 rows, not 256 + 77, so that two workers finish together.
+  return Math.ceil(nb / Math.ceil(nb / group));
+}
+
+/**
+ * Float64 elements of one compute job's accumulators: the kernel's (scalars, then loss sum, count,
+ * predicted and ignored per class), then, when the jobs count (target, predicted) pairs instead of a
+ * C x C matrix, the job's true positives per class. Read by the host in job order (fastRun.ts), so no
+ * O(C) arrays travel back with each job.
+ */
+export function jobAccLength(C: number, pairs: boolean): number {
+  return ceAccLength(C) + (pairs ? C : 0);
 }
 
 /** Pixels per job of a transposed block of nb narrow rows (a multiple of 16, about a job's size). */
@@ -97,6 +120,11 @@ export interface LayoutSettings {
   /** Bytes at the start of the memory that hold the kernel's static data. */
   readonly reservedBytes: number;
   readonly inMemoryBytes?: number;
+  /**
+   * Input files whose logits exceed this stream even under inMemoryBytes (the CLI, which computes once:
+   * keeping a file resident for recomputing buys it nothing, and streaming bounds its memory).
+   */
+  readonly streamFilesOverBytes?: number;
   readonly blockBytes?: number;
 }
 
@@ -108,7 +136,8 @@ export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout
   const xDtype = rowKernel && plan.input.kind === 'file' && plan.inputDtype === 'float16' ? 'float16' : 'float32';
   const xElem = xDtype === 'float16' ? 2 : 4;
   const logitBytes = N * C * S * xElem;
-  const streamed = logitBytes > (settings.inMemoryBytes ?? 1 << 30);
+  const budget = Math.min(settings.inMemoryBytes ?? 1 << 30, plan.input.kind === 'file' ? settings.streamFilesOverBytes ?? Infinity : Infinity);
+  const streamed = logitBytes > budget;
   if (streamed && plan.input.kind !== 'file') {
     throw new LensError('io', `input of ${(logitBytes / 2 ** 30).toFixed(1)} GiB is too large to compute in memory`);
   }
@@ -134,9 +163,10 @@ export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout
   // Each job's accumulators and each worker's confusion counts on cache lines of their own (128 bytes,
   // two lines, for the adjacent-line prefetcher): workers writing neighbouring bytes would otherwise pass
   // the shared line back and forth on every update.
-  const accLen = Math.ceil(ceAccLength(C) / 16) * 16;
-  // No C x C counts above CONFUSION_MATRIX_MAX_CLASSES: the jobs count (target, predicted) pairs instead.
+  // No C x C counts above CONFUSION_MATRIX_MAX_CLASSES: the jobs count (target, predicted) pairs instead,
+  // and their true positives per class in their accumulators.
   const confLen = keepsMatrix(C) ? Math.ceil((C * C) / 16) * 16 : 0;
+  const accLen = Math.ceil(jobAccLength(C, confLen === 0) / 16) * 16;
 
   // Layout of the shared memory (byte offsets, 128-byte aligned). A streamed input gets two staging
   // regions, so the next block reads from disk while the workers compute the current one.
