@@ -2,7 +2,7 @@
 // shared wasm memory. Counts and float sums come back as a StatsPartial; the confusion matrix accumulates
 // in this worker's own region of the memory (integer counts: exact in any order) and is read at the end.
 import { countPairs } from '../kernel/confusion';
-import { pushWorst, type StatsPartial, emptyPartial } from '../kernel/stats';
+import { pushWorst, scalarPartial, type StatsPartial, emptyPartial } from '../kernel/stats';
 import { ceAccLength, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../kernel/wasmKernel';
 import type { FastChunkJob, FastRelayoutJob, WorkerResponse } from '../protocol';
 
@@ -10,9 +10,15 @@ let kernel: { generation: number; k: CeWasmKernel; memory: WebAssembly.Memory } 
 
 export function initWasm(module: WebAssembly.Module, memory: WebAssembly.Memory, generation: number): void {
   const k = instantiateCeKernel(module, memory);
-  // A fresh instance runs baseline-compiled code at first; a short warm-up moves it to optimized code.
-  warmUpCeKernel(k, memory);
-  warmUpCeRows(k, memory, ['float32', 'float16']);
+  // A fresh instance runs baseline-compiled code at first; a short warm-up moves the module's functions to
+  // optimized code (tiering is per module, shared by its instances in this thread). It runs on an instance
+  // over a small memory of this worker's own: in the shared working memory, workers starting together
+  // overwrote each other's warm-up data there (one's logits landing on another's targets) while their
+  // kernels ran, which could end a first request with "memory access out of bounds".
+  const own = new WebAssembly.Memory({ initial: Math.ceil(k.reservedBytes / 65536) + 1, maximum: 65536, shared: true });
+  const warm = instantiateCeKernel(module, own);
+  warmUpCeKernel(warm, own);
+  warmUpCeRows(warm, own, ['float32', 'float16']);
   kernel = { generation, k, memory };
 }
 
@@ -45,15 +51,20 @@ export function runFastChunk(job: FastChunkJob & { generation: number }): Worker
     }
   }
   const acc = new Float64Array(buf, job.acc, ceAccLength(C));
-  // With pairs (large C), the partial carries a pair map and its true positives instead of C x C counts.
-  const s: StatsPartial = emptyPartial(C, job.pairs);
-  if (job.pairs && job.rowKernel) {
-    countPairs(new Int32Array(buf, job.t, job.samples), new Int32Array(buf, job.outPred, job.samples), 0, job.samples, C, job.ignoreIndex, s.tp, s.pairs!);
-  } else if (job.pairs) {
-    for (let n = 0; n < job.samples; n++) {
-      const t = new Int32Array(buf, job.t + n * S * 4, S);
-      const p = new Int32Array(buf, job.outPred + n * S * 4, S);
-      countPairs(t, p, s0, s1, C, job.ignoreIndex, s.tp, s.pairs!);
+  // The per-class sums stay in this job's accumulators in the shared memory, where the host reads them
+  // in job order (fastRun.ts): the partial carries the scalars, the worst elements and, with pairs (large
+  // C), the pair map; the true positives go after the kernel's accumulators (memoryLayout.jobAccLength).
+  const s: StatsPartial = scalarPartial(C, job.pairs);
+  if (job.pairs) {
+    const tp = new Float64Array(buf, job.acc + ceAccLength(C) * 8, C);
+    if (job.rowKernel) {
+      countPairs(new Int32Array(buf, job.t, job.samples), new Int32Array(buf, job.outPred, job.samples), 0, job.samples, C, job.ignoreIndex, tp, s.pairs!);
+    } else {
+      for (let n = 0; n < job.samples; n++) {
+        const t = new Int32Array(buf, job.t + n * S * 4, S);
+        const p = new Int32Array(buf, job.outPred + n * S * 4, S);
+        countPairs(t, p, s0, s1, C, job.ignoreIndex, tp, s.pairs!);
+      }
     }
   }
   s.numerator = acc[0];
@@ -63,10 +74,6 @@ export function runFastChunk(job: FastChunkJob & { generation: number }): Worker
   s.ignored = acc[4];
   s.nan = acc[5];
   s.inf = acc[6];
-  s.lossSum.set(acc.subarray(8, 8 + C));
-  s.count.set(acc.subarray(8 + C, 8 + 2 * C));
-  s.predicted.set(acc.subarray(8 + 2 * C, 8 + 3 * C));
-  s.ignoredPerClass.set(acc.subarray(8 + 3 * C, 8 + 4 * C));
   if (job.topK > 0) {
     const ignore = job.ignoreIndex;
     const worst = s.worst;
