@@ -10,7 +10,7 @@ import { findTensorLiterals, type TensorLiteral } from '../tensor/printed';
 import { parseJsonTensor } from '../tensor/json';
 import type { Tensor } from '../tensor/tensor';
 import { documentLength, shareDocument } from './documentText';
-import { LossPanel, type HostServices, type SourceSpec } from './lossPanel';
+import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './lossPanel';
 import { showError } from './log';
 import { lossOptionsFromSettings } from './settings';
 import { describeEntry, findTensorFiles, tensorsIn, type TensorEntry } from './tensorFiles';
@@ -152,9 +152,6 @@ export async function computeLossForSelectedFiles(services: HostServices, clicke
   }
 }
 
-function inline(t: Tensor, label: string): SourceSpec & { kind: 'inline' } {
-  return { kind: 'inline', label, dtype: t.dtype, shape: t.shape, data: t.data as ArrayLike<number> };
-}
 
 function meta(id: string, t: Tensor): TensorMeta {
   return { id, name: id, shape: t.shape, dtype: t.dtype };
@@ -179,9 +176,9 @@ export async function computeLossFromSelection(services: HostServices, options?:
       if (a.kind === 'none') throw new LensError('shape', a.reason);
       const pickRoles = a.kind === 'ok' ? a : a.options[0];
       const idx = (m: TensorMeta): number => metas.indexOf(m);
-      input = inline(tensors[idx(pickRoles.input)], `${where} (input)`);
-      target = inline(tensors[idx(pickRoles.target)], `${where} (target)`);
-      const weight = pickRoles.weight ? inline(tensors[idx(pickRoles.weight)], `${where} (weight)`) : null;
+      input = inlineSource(tensors[idx(pickRoles.input)], `${where} (input)`);
+      target = inlineSource(tensors[idx(pickRoles.target)], `${where} (target)`);
+      const weight = pickRoles.weight ? inlineSource(tensors[idx(pickRoles.weight)], `${where} (weight)`) : null;
       LossPanel.show(services, { input, target, weight, options: options ?? {} });
       return;
     }
@@ -213,14 +210,14 @@ export async function computeLossFromSelection(services: HostServices, options?:
         },
       });
       if (typed === undefined) return;
-      other = inline(parseTyped(typed), `typed ${role}`);
+      other = inlineSource(parseTyped(typed), `typed ${role}`);
     } else {
       const uris = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Tensors: ['npy', 'npz', 'json'] } });
       if (!uris?.length) return;
       other = { kind: 'file', path: uris[0].fsPath };
     }
-    input = role === 'target' ? inline(only, where) : other;
-    target = role === 'target' ? other : inline(only, where);
+    input = role === 'target' ? inlineSource(only, where) : other;
+    target = role === 'target' ? other : inlineSource(only, where);
     if (input.kind === 'inline' && target.kind === 'inline') {
       const err = checkPair(meta('input', toTensor(input)), meta('target', toTensor(target)), settings);
       if (err) throw new LensError('shape', err);

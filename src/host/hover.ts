@@ -27,10 +27,9 @@ import {
 import type { FileSummary } from '../hover/files';
 import type { HoverLookupQuery, SharedText } from '../protocol';
 import { splitMemberSpec } from '../tensor/load';
-import type { Tensor } from '../tensor/tensor';
 import { readShared } from '../worker/sharedText';
 import { documentLength, shareDocument } from './documentText';
-import { LossPanel, type HostServices, type SourceSpec } from './lossPanel';
+import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './lossPanel';
 import { log, messageOf, showError } from './log';
 import { lossOptionsFromSettings } from './settings';
 
@@ -424,9 +423,6 @@ async function resolveTensorPath(doc: vscode.TextDocument, written: string): Pro
   return undefined;
 }
 
-function inline(t: Tensor, label: string): SourceSpec {
-  return { kind: 'inline', label, dtype: t.dtype, shape: t.shape, data: t.data as ArrayLike<number> };
-}
 
 async function openPanelForLiterals(services: HostServices, provider: LensHoverProvider, args: OpenPanelArgs | undefined): Promise<void> {
   try {
@@ -443,7 +439,7 @@ async function openPanelForLiterals(services: HostServices, provider: LensHoverP
       const line = doc.positionAt(s.start).line + 1;
       const lt = literalTextIn(src, s);
       const t = s.end - s.start <= HOST_REPORT_CHARS ? parseLiteral(lt) : await services.engine().parseLiteral(lt);
-      return inline(t, `${where} ${s.name ?? 'literal'} (line ${line})`);
+      return inlineSource(t, `${where} ${s.name ?? 'literal'} (line ${line})`);
     };
     const [input, tgt, weight] = await Promise.all([read(pair.input), read(pair.target), pair.weight === null ? null : read(pair.weight)]);
     LossPanel.show(services, { input, target: tgt, weight, options: {} });

@@ -33,6 +33,11 @@ export type SourceSpec =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'inline'; readonly label: string; readonly dtype: Tensor['dtype']; readonly shape: readonly number[]; readonly data: ArrayLike<number> };
 
+/** An inline source over a tensor's own typed data (no copy). */
+export function inlineSource(t: Tensor, label: string): SourceSpec & { kind: 'inline' } {
+  return { kind: 'inline', label, dtype: t.dtype, shape: t.shape, data: t.data as ArrayLike<number> };
+}
+
 export interface PanelRequest {
   readonly input: SourceSpec;
   readonly target: SourceSpec;

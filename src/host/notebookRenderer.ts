@@ -12,15 +12,12 @@ import { toWire } from '../wire';
 import { LossSession } from '../worker/session';
 import { saveExport } from './exportFile';
 import { log } from './log';
-import { LossPanel, type HostServices, type SourceSpec } from './lossPanel';
+import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './lossPanel';
 import { refHeader, resolveTensorRef, type RefContext } from './payloadFiles';
 
 /** Outputs whose sessions are kept (a notebook may hold many; each session holds its tensors). */
 const MAX_OUTPUTS = 32;
 
-function inline(label: string, t: Tensor): SourceSpec {
-  return { kind: 'inline', label, dtype: t.dtype, shape: [...t.shape], data: Array.from(t.data as ArrayLike<number>) };
-}
 
 /** An output's input or target: inline, or a reference's checked file with its .npy header. */
 type Resolved = { readonly kind: 'tensor'; readonly tensor: Tensor } | { readonly kind: 'file'; readonly path: string; readonly meta: { dtype: Tensor['dtype']; shape: number[] } };
@@ -52,7 +49,7 @@ function engineSource(r: Resolved, label: string): TensorSource {
 }
 
 function panelSource(r: Resolved, label: string): SourceSpec {
-  return r.kind === 'tensor' ? inline(label, r.tensor) : { kind: 'file', path: r.path };
+  return r.kind === 'tensor' ? inlineSource(r.tensor, label) : { kind: 'file', path: r.path };
 }
 
 function tensorsOf(rp: ResolvedPayload): OutputTensors {
@@ -140,7 +137,7 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
         LossPanel.show(services, {
           input: panelSource(rp.input, 'notebook input'),
           target: panelSource(rp.target, 'notebook target'),
-          weight: w ? inline('weight', w) : null,
+          weight: w ? inlineSource(w, 'weight') : null,
           options: { ...payload.options, ...o.options },
         });
       },
