@@ -3,6 +3,8 @@
 import * as fs from 'node:fs';
 import { parseArgs, parseInlineList, USAGE, type CliArgs } from './cli/args';
 import { jsonReport, tensorInfo, textReport } from './cli/report';
+import { runCompare } from './cli/compareCommand';
+import { runEval, runMerge } from './cli/evalCommand';
 import { isLensError, LensError } from './errors';
 import { splitMemberSpec } from './tensor/load';
 import type { Tensor } from './tensor/tensor';
@@ -89,8 +91,36 @@ export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
     : textReport(result, ii, ti, seconds);
 }
 
+/** Subcommands (DESIGN.md): each module parses its own arguments and returns what to print. */
+async function runSubcommand(name: string, argv: readonly string[], signal: AbortSignal): Promise<string | null> {
+  switch (name) {
+    case 'compare':
+      return runCompare(argv, __dirname, signal);
+    case 'eval':
+      return runEval(argv, __dirname, signal);
+    case 'merge':
+      return runMerge(argv);
+    default:
+      return null;
+  }
+}
+
+const SUBCOMMANDS = new Set(['compare', 'eval', 'merge']);
+
 export async function main(argv: readonly string[]): Promise<number> {
   try {
+    if (argv.length > 0 && SUBCOMMANDS.has(argv[0])) {
+      const abort = new AbortController();
+      const onSigint = (): void => abort.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        const out = await runSubcommand(argv[0], argv.slice(1), abort.signal);
+        if (out !== null) process.stdout.write(out + '\n');
+      } finally {
+        process.removeListener('SIGINT', onSigint);
+      }
+      return 0;
+    }
     const parsed = parseArgs(argv);
     if (parsed.kind === 'help') {
       process.stdout.write(USAGE + '\n');

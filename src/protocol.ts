@@ -228,6 +228,34 @@ export interface ViewSummary {
   readonly tokens?: TokenSummary | null;
   /** Class colours "#rrggbb" by class index (setting crossEntropyLens.classColors); absent or short: the palette. */
   readonly classColors?: readonly string[];
+  /** Run-vs-run comparison (Compare Losses…): this summary is run B's; absent or null outside a comparison. */
+  readonly compare?: CompareSummary | null;
+}
+
+/** Compare Losses…: inputs A and B against one target, same options; the panel shows B with B - A. */
+export interface CompareSummary {
+  readonly labelA: string;
+  readonly labelB: string;
+  /** Reduced losses (null for reduction none). */
+  readonly valueA: number | null;
+  readonly valueB: number | null;
+  /** valueB - valueA (null for reduction none). */
+  readonly delta: number | null;
+  /** Non-ignored elements whose loss is lower in B than in A / higher in B. */
+  readonly improved: number;
+  readonly regressed: number;
+  /** Per target class: mean unreduced loss over its non-ignored elements in A and in B, and B - A. */
+  readonly perClass: ReadonlyArray<{ readonly class: number; readonly meanA: number; readonly meanB: number; readonly deltaMeanLoss: number }>;
+}
+
+/** Confidence maps of one sample (class-index cross-entropy of one sample), element by element. */
+export interface ConfidenceMaps {
+  /** Largest softmax probability. */
+  readonly top1: Float32Array;
+  /** Largest minus second largest softmax probability (top1 when C = 1). */
+  readonly margin: Float32Array;
+  /** Entropy of the softmax distribution in nats. */
+  readonly entropy: Float32Array;
 }
 
 /** Token view (language-model inputs): token strings for the ids the view shows, and where they came from. */
@@ -297,6 +325,10 @@ export interface SampleMaps {
   readonly ignored: Uint8Array;
   /** Softmax probability of the target class (class-index targets), else null. */
   readonly pTarget: Float32Array | null;
+  /** Top-class probability, margin and entropy (absent or null: not computed for this input). */
+  readonly confidence?: ConfidenceMaps | null;
+  /** Compare Losses…: B's loss minus A's for this sample (NaN where ignored); absent outside a comparison. */
+  readonly delta?: Float32Array | null;
 }
 
 /** Softmax probability of every class for one sample: (C, ...shape), for the small-multiples grid. */
@@ -349,7 +381,9 @@ export type ViewToHost =
   | { readonly type: 'export'; readonly kind: 'png' | 'csv' | 'npy'; readonly data?: string }
   | { readonly type: 'openInPanel' }
   /** Overlay: ask the host to pick an image (an open dialog for PNG/JPEG files). */
-  | { readonly type: 'chooseImage' };
+  | { readonly type: 'chooseImage' }
+  /** "Compare with…" in an open panel: pick another input to compare this one against. */
+  | { readonly type: 'compareWith' };
 
 // -------------------------------------------------------------------------------------------------------
 // Notebook renderer <-> extension host (vscode.notebooks.createRendererMessaging). Messages travel as JSON
