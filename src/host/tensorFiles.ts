@@ -9,10 +9,10 @@ import { parseNpyHeader } from '../tensor/npy';
 import { readNpz } from '../tensor/npz';
 import { describePngHeader, isColorPng, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES } from '../tensor/pngMask';
 import { parseSafetensorsHeader, safetensorsHeaderEnd } from '../tensor/safetensors';
-import { torchSaveTensors } from '../tensor/torchSave';
 import type { TensorRole } from '../tensor/npz';
 import { readClassNamesBeside } from '../worker/classNames';
 import { readSmallRegularFile } from '../worker/regularFile';
+import { torchSaveListing } from '../worker/torchSaveListing';
 import { log } from './log';
 
 export const TENSOR_GLOB = '**/*.{npy,npz,json,pt,pth,bin,safetensors}';
@@ -70,12 +70,11 @@ export async function tensorsIn(uri: vscode.Uri): Promise<TensorEntry[]> {
       return archive.members.map((m) => ({ id: `${p}:${m.name}`, spec: `${p}:${m.name}`, uri, name: `${name}:${m.name}`, shape: m.header.shape, dtype: m.header.dtype }));
     }
     if (/\.(pt|pth|bin)$/i.test(p)) {
-      // Many tools write .bin files: only a zip (PK) is read whole, and only up to the .npz cap.
+      // Many tools write .bin files: only a zip (PK) is a torch.save file. Its directory and data.pkl
+      // alone give the listing, whatever the checkpoint's size.
       const head = await readSmallRegularFile(p, 4, { head: true });
       if (head.kind !== 'read' || head.bytes[0] !== 0x50 || head.bytes[1] !== 0x4b) return [];
-      const file = await readSmallRegularFile(p, MAX_NPZ_BYTES);
-      if (file.kind !== 'read') return [];
-      return torchSaveTensors(file.bytes, p).map((t) =>
+      return (await torchSaveListing(p)).map((t) =>
         t.name === ''
           ? { id: p, spec: p, uri, name, shape: t.shape, dtype: t.dtype }
           : { id: `${p}:${t.name}`, spec: `${p}:${t.name}`, uri, name: `${name}:${t.name}`, shape: t.shape, dtype: t.dtype },

@@ -464,8 +464,10 @@ export function decodeRawData(
   if (have < need) {
     throw new LensError('format', `file holds ${have} of ${need} data bytes for shape ${fmtShape(shape)} ${dtype} — truncated?`);
   }
-  // slice() copies into a fresh, aligned buffer, which typed-array views need.
-  const raw = bytes.slice(0, need);
+  // A fresh, aligned copy, which typed-array views need. Not bytes.slice(): on a Node Buffer slice() is a view
+  // into the shared pool (at any offset), and views over raw.buffer would then read other bytes.
+  const raw = new Uint8Array(need);
+  raw.set(bytes.subarray(0, need));
   if (itemSize > 1 && h.littleEndian !== PLATFORM_LITTLE_ENDIAN) swapBytes(raw, itemSize);
   const buf = raw.buffer;
 

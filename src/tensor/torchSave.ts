@@ -8,6 +8,7 @@
 // CRC-checks) only the storages the requested tensor uses, copying its view (offset, size, stride: slices,
 // transposes, channels-last) into C order.
 
+import { wholeView, type ByteView } from './byteView';
 import { LensError, fmtShape, quoteSnippet, unravelIndex } from '../errors';
 import { halvesToFloat32 } from './float16';
 import { type NpzMember, memberLabel, resolveNpzMember, ROLE_NAMES, type TensorRole } from './npz';
@@ -184,7 +185,7 @@ function legacyError(): LensError {
 }
 
 /** The `<archive>/` prefix of data.pkl, or undefined when the zip is not a torch.save archive. */
-function archivePrefix(zip: ZipReader): string | undefined {
+export function archivePrefix(zip: ZipReader): string | undefined {
   // PyTorch names the archive after the first entry's folder; any other writer's order is accepted too.
   const first = zip.entries[0]?.name ?? '';
   const slash = first.indexOf('/');
@@ -465,15 +466,16 @@ export interface TorchSaveFile {
  * Parses a torch.save zip's data.pkl (no storage is read). Errors are one line, prefixed with `source` when
  * given: a refused global names itself, a legacy (pre-1.6) file says to re-save.
  */
-export function readTorchSave(bytes: Uint8Array, source?: string): TorchSaveFile {
+export function readTorchSave(file: Uint8Array | ByteView, source?: string): TorchSaveFile {
+  const bytes = file instanceof Uint8Array ? wholeView(file) : file;
   const src = (e: unknown): LensError => {
     const le = e instanceof LensError ? e : corrupt(e instanceof Error ? e.message : String(e));
     return source === undefined ? le : le.withSource(source);
   };
   try {
-    if (isLegacyTorchSave(bytes)) throw legacyError();
-    if (!(bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b)) {
-      if (bytes.length > 0 && bytes[0] === 0x80) {
+    if (isLegacyTorchSave(bytes.subarray(0, Math.min(bytes.length, LEGACY_MAGIC.length)))) throw legacyError();
+    if (!(bytes.length >= 4 && bytes.byteAt(0) === 0x50 && bytes.byteAt(1) === 0x4b)) {
+      if (bytes.length > 0 && bytes.byteAt(0) === 0x80) {
         throw new LensError('format', `is a plain pickle, not a torch.save zip archive — re-save with ${RE_SAVE} in PyTorch >= 1.6`);
       }
       throw corrupt(bytes.length === 0 ? 'the file is empty' : `missing the PK zip signature — expected a file written by ${RE_SAVE}`);
@@ -536,7 +538,7 @@ export function readTorchSave(bytes: Uint8Array, source?: string): TorchSaveFile
 }
 
 /** Shape and dtype of every tensor in a torch.save file, from data.pkl alone (for pickers and hovers). */
-export function torchSaveTensors(bytes: Uint8Array, source?: string): TorchTensorInfo[] {
+export function torchSaveTensors(bytes: Uint8Array | ByteView, source?: string): TorchTensorInfo[] {
   return [...readTorchSave(bytes, source).tensors];
 }
 

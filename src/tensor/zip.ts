@@ -5,6 +5,7 @@
 
 import { inflateSync } from 'fflate';
 import { LensError } from '../errors';
+import { wholeView, type ByteView } from './byteView';
 import { crc32 } from './crc32';
 
 export interface ZipEntry {
@@ -38,16 +39,26 @@ export interface ZipWording {
   readonly label?: (name: string) => string;
 }
 
+/** Where the central directory lies, from the end records (which sit in the last 64 KiB + 98 bytes). */
+export interface DirectoryRange {
+  readonly offset: number;
+  readonly size: number;
+  readonly count: number;
+}
+
+/** Bytes at the end of a zip file that hold its end-of-central-directory records, zip64 included. */
+export const ZIP_TAIL_BYTES = 22 + 65535 + 20 + 56;
+
 export class ZipReader {
-  private readonly b: Uint8Array;
+  private readonly b: ByteView;
   private readonly w: ZipWording;
   readonly entries: readonly ZipEntry[];
   private readonly byName = new Map<string, ZipEntry>();
 
-  constructor(bytes: Uint8Array, wording: string | ZipWording) {
-    this.b = bytes;
+  constructor(bytes: Uint8Array | ByteView, wording: string | ZipWording, endRecordsOnly = false) {
+    this.b = bytes instanceof Uint8Array ? wholeView(bytes) : bytes;
     this.w = typeof wording === 'string' ? { what: wording, noun: 'entry', reader: 'only stored and deflated entries are read', whole: 'file' } : wording;
-    this.entries = this.readCentralDirectory();
+    this.entries = endRecordsOnly ? [] : this.readCentralDirectory();
     // With duplicate names Python's zipfile (and PyTorch's reader) use the last one.
     for (const e of this.entries) this.byName.set(e.name, e);
   }
@@ -66,7 +77,7 @@ export class ZipReader {
 
   private u16(o: number): number {
     if (o < 0 || o + 2 > this.b.length) throw this.corrupt('an offset points past the end of the file — truncated?');
-    return this.b[o] | (this.b[o + 1] << 8);
+    return this.b.byteAt(o) | (this.b.byteAt(o + 1) << 8);
   }
 
   private u32(o: number): number {
@@ -79,18 +90,23 @@ export class ZipReader {
     return this.u32(o) + hi * 2 ** 32;
   }
 
-  private readCentralDirectory(): ZipEntry[] {
+  /** The central directory's place, from the end records only (a ranged reader loads just those first). */
+  static directoryRange(bytes: Uint8Array | ByteView, wording: string | ZipWording): DirectoryRange {
+    return new ZipReader(bytes, wording, true).findDirectory();
+  }
+
+  private findDirectory(): DirectoryRange {
     const b = this.b;
     if (b.length < 22) throw this.corrupt(b.length === 0 ? 'the file is empty' : 'too short for a zip file — truncated?');
     let eocd = -1;
     for (let o = b.length - 22; o >= Math.max(0, b.length - 22 - 65535); o--) {
-      if (b[o] === 0x50 && b[o + 1] === 0x4b && b[o + 2] === 0x05 && b[o + 3] === 0x06) {
+      if (b.byteAt(o) === 0x50 && b.byteAt(o + 1) === 0x4b && b.byteAt(o + 2) === 0x05 && b.byteAt(o + 3) === 0x06) {
         eocd = o;
         break;
       }
     }
     if (eocd < 0) {
-      const isZip = b[0] === 0x50 && b[1] === 0x4b;
+      const isZip = b.byteAt(0) === 0x50 && b.byteAt(1) === 0x4b;
       throw this.corrupt(isZip ? 'no end-of-central-directory record — truncated?' : 'missing the PK zip signature');
     }
     let count = this.u16(eocd + 10);
@@ -107,6 +123,12 @@ export class ZipReader {
       }
     }
     if (cdOffset + cdSize > b.length) throw this.corrupt('the central directory lies past the end of the file — truncated?');
+    return { offset: cdOffset, size: cdSize, count };
+  }
+
+  private readCentralDirectory(): ZipEntry[] {
+    const b = this.b;
+    const { offset: cdOffset, size: cdSize, count } = this.findDirectory();
     // Each directory entry takes at least 46 bytes: a count beyond that is a lie, not a reason to loop.
     if (count * 46 > cdSize) throw this.corrupt('the central directory is shorter than its entry count — truncated?');
     const entries: ZipEntry[] = [];

@@ -17,7 +17,8 @@ import {
 } from '../tensor/pngMask';
 import { parseSafetensorsHeader, readSafetensors, safetensorsHeaderEnd } from '../tensor/safetensors';
 import { numel, type Tensor } from '../tensor/tensor';
-import { readTorchSave } from '../tensor/torchSave';
+import { readTorchSave, type TorchTensorInfo } from '../tensor/torchSave';
+import { torchSaveListingSync } from './torchSaveListing';
 import { describeFsError } from './readTensorFile';
 import { openRegularFileSync } from './regularFile';
 
@@ -221,15 +222,27 @@ const TORCH_ITEM: Record<string, number> = { float64: 8, int64: 8, float32: 4, i
  * statistics of the first tensors whose data fits CHECKPOINT_STATS_BYTES. Files over `overBytes` are not read.
  */
 function summarizeTorch(path: string, fd: number, member: string | undefined, size: number, policy: SamplingPolicy): FileSummary {
+  const pick = (tensors: readonly TorchTensorInfo[]): readonly TorchTensorInfo[] => {
+    const listed = member !== undefined ? tensors.filter((t) => t.name === member) : tensors;
+    if (member !== undefined && listed.length === 0) {
+      const names = tensors.slice(0, 8).map((t) => memberLabel(t.name)).join(', ');
+      throw new LensError('format', `no tensor named ${memberLabel(member)} (tensors: ${names}${tensors.length > 8 ? ', …' : ''})`);
+    }
+    return listed;
+  };
   if (size > policy.overBytes) {
-    return { path, sizeBytes: size, kind: 'torch', arrays: [], moreArrays: 0, sampled: null, note: `file over ${Math.round(policy.overBytes / 1e6)} MB: its tensors are not listed for a hover` };
+    // A large checkpoint: its directory and data.pkl give every tensor's header; no storage is read.
+    const all = torchSaveListingSync(path, fd, size);
+    const listed = pick(all);
+    const bare = all.length === 1 && all[0].name === '';
+    return {
+      path, sizeBytes: size, kind: 'torch', moreArrays: Math.max(0, listed.length - MAX_MEMBERS), sampled: null,
+      arrays: listed.slice(0, MAX_MEMBERS).map((t) => ({ name: bare ? null : t.name, shape: t.shape, dtype: t.dtype, descr: `torch.${t.torchDType}`, fortranOrder: false, stats: null, error: null })),
+      note: `file over ${Math.round(policy.overBytes / 1e6)} MB: statistics are not computed for a hover`,
+    };
   }
   const file = readTorchSave(readAt(fd, path, size, 0), path);
-  const listed = member !== undefined ? file.tensors.filter((t) => t.name === member) : file.tensors;
-  if (member !== undefined && listed.length === 0) {
-    const names = file.tensors.slice(0, 8).map((t) => memberLabel(t.name)).join(', ');
-    throw new LensError('format', `no tensor named ${memberLabel(member)} (tensors: ${names}${file.tensors.length > 8 ? ', …' : ''})`);
-  }
+  const listed = pick(file.tensors);
   let budget = CHECKPOINT_STATS_BYTES;
   const arrays: ArraySummary[] = [];
   for (const t of listed.slice(0, MAX_MEMBERS)) {
