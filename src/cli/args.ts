@@ -15,24 +15,34 @@ export interface CliArgs {
   readonly topK: number;
   /** --palette: the colour table of an RGB PNG mask (a palette name such as voc, or a classes.json). */
   readonly palette?: string | null;
+  /** Every positional file in order (input first, target last): `compare` reads INPUT_B here. */
+  readonly files?: readonly string[];
 }
 
 export type ParsedArgs = { readonly kind: 'run'; readonly args: CliArgs } | { readonly kind: 'help' } | { readonly kind: 'version' };
 
 export const USAGE = `usage: cross-entropy-lens INPUT TARGET [options]
+       cross-entropy-lens compare INPUT_A INPUT_B TARGET [options]   (B - A; compare --help)
+       cross-entropy-lens eval PRED_DIR LABEL_DIR [options]          (a validation set; eval --help)
+       cross-entropy-lens merge PART.json... [--json]                (shards of eval --shard I/N)
 
-Computes torch.nn.functional.cross_entropy (or binary_cross_entropy_with_logits) exactly as PyTorch does.
+Computes torch.nn.functional.cross_entropy (or binary_cross_entropy_with_logits, focal loss, torchvision's
+sigmoid_focal_loss) exactly as PyTorch does.
 INPUT and TARGET are .npy, .npz (file.npz:member) or .json files; TARGET may be a PNG label mask (8-bit
 gray, palette index or 16-bit gray; one sample [H, W], paired with input [1, C, H, W] or [C, H, W]).
 
 options:
-  --weight FILE|a,b,c          per-class weights
+  --weight FILE|a,b,c          per-class weights (focal: the per-class alpha)
   --ignore-index N             target value to skip (default -100)
   --reduction none|mean|sum    (default mean)
   --label-smoothing F          in [0, 1] (default 0)
   --input-kind logits|probs|log-probs   (default logits)
   --class-dim D                axis of the classes, -1 for channels-last (default 1)
-  --loss ce|bce                cross-entropy (default) or binary cross-entropy with logits
+  --loss ce|bce|focal|sigmoid-focal
+                               cross-entropy (default), binary cross-entropy with logits, focal loss
+                               -alpha[t] (1 - p_t)^gamma log p_t, or torchvision's sigmoid_focal_loss
+  --gamma G                    focal, sigmoid-focal: focusing exponent >= 0 (default 2)
+  --alpha A                    sigmoid-focal: weight of positives (default 0.25; negative: no weighting)
   --pos-weight FILE|a,b,c      bce only: weight of positive examples
   --top-k K                    number of worst elements listed (default 10)
   --palette voc|classes.json   colours of an RGB PNG mask: the VOC palette, or a JSON file with "colors"
@@ -43,6 +53,7 @@ options:
 
 const VALUE_FLAGS = new Set([
   '--weight', '--ignore-index', '--reduction', '--label-smoothing', '--input-kind', '--class-dim', '--loss', '--pos-weight', '--out', '--top-k',
+  '--gamma', '--alpha',
   '--palette',
 ]);
 
@@ -57,12 +68,23 @@ function parseInteger(flag: string, v: string): number {
   return n;
 }
 
+/** A number as text; the range is the kernel's to check (resolveOptions), with its own wording. */
+function parseNumber(flag: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || Number.isNaN(n)) bad(`${flag} expects a number, got '${v}'`);
+  return n;
+}
+
 function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(v)) bad(`${flag} expects one of ${allowed.join(', ')}, got '${v}'`);
   return v as T;
 }
 
-export function parseArgs(argv: readonly string[]): ParsedArgs {
+/**
+ * files: the names of the positional arguments, input first and target last (`compare` passes INPUT_A,
+ * INPUT_B, TARGET); the error for a wrong count names them.
+ */
+export function parseArgs(argv: readonly string[], files: readonly string[] = ['INPUT', 'TARGET']): ParsedArgs {
   const positional: string[] = [];
   const values = new Map<string, string>();
   let json = false;
@@ -95,8 +117,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (values.has(flag)) bad(`${flag} given twice`);
     values.set(flag, value);
   }
-  if (positional.length !== 2) {
-    bad(positional.length < 2 ? `expected INPUT and TARGET files, got ${positional.length} file${positional.length === 1 ? '' : 's'}` : `expected INPUT and TARGET, got ${positional.length} files: ${positional.join(' ')}`);
+  if (positional.length !== files.length) {
+    const names = `${files.slice(0, -1).join(', ')} and ${files[files.length - 1]}`;
+    bad(positional.length < files.length ? `expected ${names} files, got ${positional.length} file${positional.length === 1 ? '' : 's'}` : `expected ${names}, got ${positional.length} files: ${positional.join(' ')}`);
   }
   const options: { -readonly [K in keyof LossOptions]?: LossOptions[K] } = {};
   const get = (f: string): string | undefined => values.get(f);
@@ -104,7 +127,19 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (get('--class-dim') !== undefined) options.classDim = parseInteger('--class-dim', get('--class-dim')!);
   if (get('--reduction') !== undefined) options.reduction = oneOf<Reduction>('--reduction', get('--reduction')!, ['none', 'mean', 'sum']);
   if (get('--input-kind') !== undefined) options.inputKind = oneOf<InputKind>('--input-kind', get('--input-kind')!, ['logits', 'probs', 'log-probs']);
-  if (get('--loss') !== undefined) options.loss = oneOf<LossKind>('--loss', get('--loss')!, ['ce', 'bce']);
+  if (get('--loss') !== undefined) options.loss = oneOf<LossKind>('--loss', get('--loss')!, ['ce', 'bce', 'focal', 'sigmoid-focal']);
+  const loss = options.loss ?? 'ce';
+  const gammaText = get('--gamma');
+  if (gammaText !== undefined) {
+    if (loss !== 'focal' && loss !== 'sigmoid-focal') bad('--gamma applies to --loss focal or sigmoid-focal only');
+    options.gamma = parseNumber('--gamma', gammaText);
+  }
+  const alphaText = get('--alpha');
+  if (alphaText !== undefined) {
+    if (loss === 'focal') bad('--alpha applies to --loss sigmoid-focal only; give focal its per-class alpha with --weight a,b,c');
+    if (loss !== 'sigmoid-focal') bad('--alpha applies to --loss sigmoid-focal only');
+    options.alpha = parseNumber('--alpha', alphaText);
+  }
   const lsText = get('--label-smoothing');
   if (lsText !== undefined) {
     const ls = Number(lsText);
@@ -119,7 +154,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     kind: 'run',
     args: {
       input: positional[0],
-      target: positional[1],
+      target: positional[positional.length - 1],
+      files: positional,
       weight: get('--weight') ?? null,
       posWeight: get('--pos-weight') ?? null,
       options,

@@ -3,7 +3,7 @@ import { fmtShape } from '../errors';
 import type { LossResult } from '../kernel/types';
 
 /** What the reports need: a kernel LossResult or an engine result. */
-export type Reported = Pick<LossResult, 'value' | 'options' | 'lossShape' | 'numerator' | 'denominator' | 'targetKind' | 'stats'>;
+export type Reported = Pick<LossResult, 'value' | 'options' | 'lossShape' | 'numerator' | 'denominator' | 'targetKind' | 'stats' | 'ceValue'>;
 
 export interface TensorInfo {
   readonly path: string;
@@ -23,7 +23,7 @@ export function tensorInfo(path: string, t: { readonly shape: readonly number[];
 }
 
 /** JSON has no NaN or Infinity; the contract writes them as strings. */
-function jsonNumber(_key: string, v: unknown): unknown {
+export function jsonNumber(_key: string, v: unknown): unknown {
   if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
   return v;
 }
@@ -48,6 +48,9 @@ export function jsonReport(r: Reported, input: TensorInfo, target: TensorInfo, s
     nanCount: s.nanCount,
     infCount: s.infCount,
     perClass: s.perClass,
+    // focal: plain cross-entropy with the same weight, ignore_index and reduction, beside the focal value
+    // (each perClass entry carries its ceMean).
+    ...(r.options.loss === 'focal' ? { ceValue: r.ceValue ?? null } : {}),
     // The full matrix while it is small (C <= 1024); above that, the most frequent pairs (never C² output).
     ...(s.confusion.length > 0 || s.numClasses === 0 ? { confusion: Array.from(s.confusion) } : { topConfusions: s.topConfusions }),
     ...(perplexityOf(r) === null ? {} : { perplexity: perplexityOf(r) }),
@@ -78,31 +81,44 @@ function pct(v: number): string {
 
 const MAX_ROWS = 50;
 
+const LOSS_NAMES: Readonly<Record<LossResult['options']['loss'], string>> = {
+  ce: 'cross-entropy',
+  bce: 'binary cross-entropy with logits',
+  focal: 'focal loss',
+  'sigmoid-focal': 'sigmoid focal loss',
+};
+
 export function textReport(r: Reported, input: TensorInfo, target: TensorInfo, seconds: number): string {
   const o = r.options;
   const s = r.stats;
-  const name = o.loss === 'bce' ? 'binary cross-entropy with logits' : 'cross-entropy';
+  const name = LOSS_NAMES[o.loss];
+  const focal = o.loss === 'focal';
+  const elementwise = o.loss === 'bce' || o.loss === 'sigmoid-focal';
   const lines: string[] = [];
   if (r.value === null) {
     lines.push(`${name} (reduction none): loss map ${fmtShape(r.lossShape)}, sum ${fmt6(r.numerator)}, mean ${fmt6(r.numerator / r.denominator)}`);
   } else {
-    lines.push(`${name} (${o.reduction}): ${fmt6(r.value)}`);
+    lines.push(`${name} (${o.reduction}): ${fmt6(r.value)}${focal && typeof r.ceValue === 'number' ? `; cross-entropy ${fmt6(r.ceValue)}` : ''}`);
   }
   const paired = (t: TensorInfo): string => (t.note ? `; ${t.note}` : t.pairedAs ? `; paired as ${fmtShape(t.pairedAs)}` : '');
-  lines.push(`  input   ${input.path}  ${fmtShape(input.shape)} ${input.dtype} (${o.loss === 'bce' ? 'logits' : o.inputKind}${o.classDim !== 1 ? `, class dim ${o.classDim}` : ''}${paired(input)})`);
+  lines.push(`  input   ${input.path}  ${fmtShape(input.shape)} ${input.dtype} (${elementwise ? 'logits' : o.inputKind}${o.classDim !== 1 ? `, class dim ${o.classDim}` : ''}${paired(input)})`);
   lines.push(`  target  ${target.path}  ${fmtShape(target.shape)} ${target.dtype} (${r.targetKind === 'index' ? 'class indices' : r.targetKind === 'probs' ? 'class probabilities' : 'binary'}${paired(target)})`);
   const extras: string[] = [];
   if (r.targetKind === 'index') extras.push(`ignore_index ${o.ignoreIndex}: ${s.ignoredCount} of ${s.elementCount} ignored`);
   if (o.labelSmoothing) extras.push(`label_smoothing ${o.labelSmoothing}`);
+  if (focal || o.loss === 'sigmoid-focal') extras.push(`gamma ${o.gamma}`);
+  if (o.loss === 'sigmoid-focal') extras.push(o.alpha >= 0 ? `alpha ${o.alpha}` : 'no alpha weighting');
   if (o.reduction === 'mean') extras.push(`mean = ${fmt6(r.numerator)} / ${fmt6(r.denominator)}`);
   if (s.nanCount || s.infCount) extras.push(`${s.nanCount} NaN and ${s.infCount} infinite losses`);
   extras.push(`accuracy ${pct(s.accuracy)}`);
   extras.push(`${seconds.toFixed(3)} s`);
   lines.push(`  ${extras.join('; ')}`);
-  const header = ['class', 'count', 'ignored', 'weight', 'mean loss', 'loss sum', 'share', 'accuracy', 'IoU'];
+  const header = ['class', 'count', 'ignored', focal ? 'alpha' : 'weight', 'mean loss', ...(focal ? ['mean CE'] : []), 'loss sum', 'share', 'accuracy', 'IoU'];
   const rows = s.perClass.slice(0, MAX_ROWS).map((c) => [
     // A class without elements has no mean loss (NaN in --json): a dash, like its other ratios.
-    String(c.index), String(c.count), String(c.ignored), fmt6(c.weight), c.count ? fmt6(c.lossMean) : '-', fmt6(c.lossSum), pct(c.share), pct(c.accuracy), pct(c.iou),
+    String(c.index), String(c.count), String(c.ignored), fmt6(c.weight), c.count ? fmt6(c.lossMean) : '-',
+    ...(focal ? [c.count && c.ceMean !== undefined ? fmt6(c.ceMean) : '-'] : []),
+    fmt6(c.lossSum), pct(c.share), pct(c.accuracy), pct(c.iou),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]): string => '  ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

@@ -1,7 +1,7 @@
 // The kernel's public entry points. Pure: usable from the worker, the CLI, the webview and tests.
 import { LensError, fmtShape, unravelIndex } from '../errors';
-import { bceMaps } from './bce';
-import { crossEntropyMaps, logProb, type LossMaps } from './crossEntropy';
+import { logProb } from './crossEntropy';
+import { lossMaps } from './focal';
 import { resolveOptions } from './options';
 import { computeStats } from './stats';
 import type { ElementExplanation, LossOptions, LossRequest, LossResult } from './types';
@@ -35,10 +35,26 @@ export function reducedValue(options: LossOptions, C: number, targetKind: LossRe
   }
 }
 
+/**
+ * focal: F.cross_entropy's value with the same weight, ignore_index and reduction (null for 'none'), from
+ * the cross-entropy sums kept beside the focal ones; undefined for other losses.
+ */
+export function ceValueOf(options: LossOptions, s: { readonly ceNumerator: number; readonly ceDenominator: number }): number | null | undefined {
+  if (options.loss !== 'focal') return undefined;
+  switch (options.reduction) {
+    case 'none':
+      return null;
+    case 'sum':
+      return s.ceNumerator;
+    case 'mean':
+      return s.ceNumerator / s.ceDenominator;
+  }
+}
+
 export function computeLoss(req: LossRequest): LossResult {
   const options = resolveOptions(req.options);
   const problem = buildProblem(req, options);
-  const maps: LossMaps = problem.loss === 'bce' ? bceMaps(problem) : crossEntropyMaps(problem);
+  const maps = lossMaps(problem);
   const stats = computeStats(problem, maps, req.topK ?? 10);
   const value = reducedValue(options, problem.C, problem.targetKind, {
     numerator: maps.numerator,
@@ -58,6 +74,7 @@ export function computeLoss(req: LossRequest): LossResult {
     ignoredMask: maps.ignoredMask,
     targetKind: problem.targetKind,
     stats,
+    ...(maps.ce ? { ceValue: ceValueOf(options, { ceNumerator: maps.ce.numerator, ceDenominator: maps.ce.denominator }) } : {}),
   };
 }
 
@@ -69,7 +86,7 @@ export function explainElement(req: LossRequest, flat: number): ElementExplanati
   const options = resolveOptions(req.options);
   const p = buildProblem(req, options);
   if (p.loss !== 'ce') {
-    throw new LensError('option', 'explainElement covers cross-entropy (loss ce) only');
+    throw new LensError('option', `explainElement covers cross-entropy (loss ce) only, not ${p.loss}`);
   }
   const M = p.N * p.S;
   if (!Number.isInteger(flat) || flat < 0 || flat >= M) {

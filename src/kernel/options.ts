@@ -5,12 +5,12 @@ import { DEFAULT_OPTIONS, type LossOptions } from './types';
 
 const REDUCTIONS = ['none', 'mean', 'sum'] as const;
 const INPUT_KINDS = ['logits', 'probs', 'log-probs'] as const;
-const LOSSES = ['ce', 'bce'] as const;
+const LOSSES = ['ce', 'bce', 'focal', 'sigmoid-focal'] as const;
 
 export function resolveOptions(partial: Partial<LossOptions> | undefined): LossOptions {
   const o: LossOptions = { ...DEFAULT_OPTIONS, ...stripUndefined(partial ?? {}) };
   if (!(LOSSES as readonly string[]).includes(o.loss)) {
-    throw new LensError('option', `unknown loss '${String(o.loss)}': use ce (cross_entropy) or bce (binary_cross_entropy_with_logits)`);
+    throw new LensError('option', `unknown loss '${String(o.loss)}': use ce (cross_entropy), bce (binary_cross_entropy_with_logits), focal (multi-class focal loss) or sigmoid-focal (torchvision sigmoid_focal_loss)`);
   }
   if (!(REDUCTIONS as readonly string[]).includes(o.reduction)) {
     throw new LensError('option', `unknown reduction '${String(o.reduction)}': use none, mean or sum`);
@@ -31,13 +31,22 @@ export function resolveOptions(partial: Partial<LossOptions> | undefined): LossO
       `label_smoothing must be between 0.0 and 1.0, got ${String(ls)} — typical values are 0.05 to 0.2`,
     );
   }
-  if (o.loss === 'bce') {
+  // gamma and alpha are checked whatever the loss: a setting that carries them to a later focal run should
+  // not hold a value that fails only then.
+  if (typeof o.gamma !== 'number' || !(o.gamma >= 0 && o.gamma < Infinity)) {
+    throw new LensError('option', `gamma must be a finite number >= 0, got ${String(o.gamma)} — typical values are 0.5 to 5 (2 is the usual choice; 0 gives back cross-entropy)`);
+  }
+  if (typeof o.alpha !== 'number' || !Number.isFinite(o.alpha)) {
+    throw new LensError('option', `alpha must be a finite number, got ${String(o.alpha)} — typically 0.25; a negative alpha turns alpha weighting off`);
+  }
+  if (o.loss === 'bce' || o.loss === 'sigmoid-focal') {
     if (o.inputKind !== 'logits') {
-      throw new LensError('option', `bce takes logits (binary_cross_entropy_with_logits); input kind '${o.inputKind}' is not supported — use logits or loss ce`);
+      const what = o.loss === 'bce' ? 'bce takes logits (binary_cross_entropy_with_logits)' : 'sigmoid-focal takes logits (torchvision sigmoid_focal_loss applies the sigmoid itself)';
+      throw new LensError('option', `${what}; input kind '${o.inputKind}' is not supported — use logits or loss ${o.loss === 'bce' ? 'ce' : 'focal'}`);
     }
-    if (ls !== 0) {
-      throw new LensError('option', `label_smoothing applies to cross-entropy only; bce has none — set it to 0`);
-    }
+  }
+  if (o.loss !== 'ce' && ls !== 0) {
+    throw new LensError('option', `label_smoothing applies to cross-entropy only; ${o.loss} has none — set it to 0`);
   }
   return o;
 }

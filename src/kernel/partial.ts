@@ -3,8 +3,7 @@
 // statistics merge with mergeInto in slice order.
 import type { Tensor, TensorData } from '../tensor/tensor';
 import { numel } from '../tensor/tensor';
-import { bceMaps } from './bce';
-import { crossEntropyMaps, type LossMaps } from './crossEntropy';
+import { lossMaps, type FocalMaps } from './focal';
 import { resolveOptions } from './options';
 import { accumulateStats, type StatsPartial } from './stats';
 import type { LossRequest } from './types';
@@ -12,23 +11,23 @@ import { buildProblem, type Problem } from './validate';
 
 export interface SliceResult {
   readonly problem: Problem;
-  readonly maps: LossMaps;
+  readonly maps: FocalMaps;
   readonly stats: StatsPartial;
   /** Offset of this slice's first element in the whole loss map. */
   readonly flatOffset: number;
 }
 
 /**
- * Whether the request can be split over its first axis: cross-entropy with a batched input whose class
- * axis is not axis 0 (after which axis 0 is the batch axis of input and target alike), or bce (elementwise;
- * weights that vary along axis 0 are cut with the samples).
+ * Whether the request can be split over its first axis: cross-entropy or focal with a batched input whose
+ * class axis is not axis 0 (after which axis 0 is the batch axis of input and target alike), or bce and
+ * sigmoid-focal (elementwise; weights that vary along axis 0 are cut with the samples).
  */
 export function splittableSamples(req: LossRequest): number {
   const o = resolveOptions(req.options);
   const nd = req.input.shape.length;
   if (nd < 2) return 1;
-  if (o.loss === 'bce') return req.input.shape[0];
-  if (o.loss !== 'ce') return 1;
+  if (o.loss === 'bce' || o.loss === 'sigmoid-focal') return req.input.shape[0];
+  if (o.loss !== 'ce' && o.loss !== 'focal') return 1;
   const classAxis = o.classDim < 0 ? o.classDim + nd : o.classDim;
   if (classAxis === 0) return 1;
   return req.input.shape[0];
@@ -55,7 +54,7 @@ export function computeSlice(req: LossRequest, n0: number, n1: number, topK: num
   // bce weights that vary along axis 0 (the request was validated whole, so their axis 0 is the batch) are
   // cut like the samples; others broadcast to every sample.
   const nd = req.input.shape.length;
-  const bce = options.loss === 'bce';
+  const bce = options.loss === 'bce' || options.loss === 'sigmoid-focal';
   const sub: LossRequest = whole
     ? req
     : {
@@ -66,7 +65,7 @@ export function computeSlice(req: LossRequest, n0: number, n1: number, topK: num
       ...(bce && weightPerSample(req.posWeight, nd) ? { posWeight: sliceAxis0(req.posWeight, n0, n1) } : {}),
     };
   const problem = buildProblem(sub, options);
-  const maps = problem.loss === 'bce' ? bceMaps(problem) : crossEntropyMaps(problem);
+  const maps = lossMaps(problem);
   const perSample = whole ? 0 : numel(problem.lossShape.slice(1));
   const flatOffset = n0 * perSample;
   return { problem, maps, stats: accumulateStats(problem, maps, topK, flatOffset), flatOffset };

@@ -24,7 +24,7 @@ export function sampleGeometry(r: { readonly lossShape: readonly number[]; reado
   const ls = r.lossShape;
   const inShape = r.input.shape;
   const o = r.options;
-  if (o.loss === 'bce') {
+  if (o.loss === 'bce' || o.loss === 'sigmoid-focal') {
     if (ls.length <= 1) return { samples: 1, strip: true, shape: ls.length ? [ls[0]] : [1], S: ls.length ? ls[0] : 1, C: 1 };
     return { samples: ls[0], strip: false, shape: ls.slice(1), S: numel(ls.slice(1)), C: 1 };
   }
@@ -55,7 +55,7 @@ export function flatIndex(index: readonly number[], shape: readonly number[]): n
 export function sampleTensor(t: Tensor, n: number, o: LossOptions, g: SampleGeometry): Float64Array {
   const nd = t.shape.length;
   if (nd === 1) return Float64Array.from(t.data as ArrayLike<number>);
-  if (o.loss === 'bce') {
+  if (o.loss === 'bce' || o.loss === 'sigmoid-focal') {
     const per = numel(t.shape.slice(1));
     return Float64Array.from((t.data as TensorData).subarray(n * per, (n + 1) * per) as ArrayLike<number>);
   }
@@ -85,7 +85,7 @@ export function targetProbabilities(
 /** Everything the breakdown of element `s` of a sample needs, already sliced to that element. */
 export interface ElementInputs {
   /** The sample's input as (C, S) (sampleTensor). */
-  readonly x: Float64Array;
+  readonly x: Float64Array | Float32Array;
   /** For probability targets: the sample's target as (C, S); else null. */
   readonly targetProbs: Float64Array | null;
   /** For class-index targets: the element's target class. */

@@ -1,11 +1,12 @@
 // Per-class probabilities of one sample, for the heatmap views (p(target), small multiples): the same
-// max-subtracted softmax as the loss, or the input itself for probs, exp for log-probs, sigmoid for bce.
+// max-subtracted softmax as the loss, or the input itself for probs, exp for log-probs, sigmoid for bce and
+// sigmoid-focal.
 import type { InputKind, LossKind } from './types';
 
 /** x: (C, S) values of one sample; returns (C, S) probabilities as float32. */
 export function sampleProbabilities(x: ArrayLike<number>, C: number, S: number, kind: InputKind, loss: LossKind): Float32Array {
   const out = new Float32Array(C * S);
-  if (loss === 'bce') {
+  if (loss === 'bce' || loss === 'sigmoid-focal') {
     for (let i = 0; i < C * S; i++) out[i] = 1 / (1 + Math.exp(-x[i]));
     return out;
   }

@@ -3,9 +3,9 @@
 // integers in float64, so they merge exactly in any order; float sums merge in chunk order), then finalize.
 import { unravelIndex } from '../errors';
 import { keepsMatrix, mergePairs, topPairs, topPairsOfMatrix, type PairCounts } from './confusion';
-import type { LossMaps } from './crossEntropy';
+import type { FocalMaps } from './focal';
 import type { ClassStats, LossStats, WorstElement } from './types';
-import type { Problem } from './validate';
+import type { BceProblem, Problem } from './validate';
 
 export interface WorstEntry {
   readonly flat: number;
@@ -21,6 +21,9 @@ export interface StatsPartial {
   /** Label smoothing with index targets: the separately reduced terms PyTorch mixes (see reducedValue). */
   nllSum: number;
   smoothSum: number;
+  /** focal only: plain cross-entropy's reduction with the same weight (see CeCompanion). */
+  ceNumerator: number;
+  ceDenominator: number;
   ignored: number;
   nan: number;
   inf: number;
@@ -34,6 +37,8 @@ export interface StatsPartial {
   readonly positives: Float64Array;
   /** bce only: correct predictions (tp + tn) per channel. */
   readonly correct: Float64Array;
+  /** focal only (else empty): unweighted -log p_t summed per target class, for ClassStats.ceMean. */
+  readonly ceSum: Float64Array;
   /** Row-major C x C counts while C is small enough (keepsMatrix), else empty. */
   readonly confusion: Float64Array;
   /** Above that: the off-diagonal (target, predicted) pairs that occur, counted exactly (tp holds the diagonal). */
@@ -41,13 +46,17 @@ export interface StatsPartial {
   worst: WorstEntry[];
 }
 
-/** Statistics that count nothing yet; `withConfusion`: a matrix for small C, pair counts above that. */
-export function emptyPartial(C: number, withConfusion: boolean): StatsPartial {
+/**
+ * Statistics that count nothing yet; `withConfusion`: a matrix for small C, pair counts above that;
+ * `withCe`: per-class cross-entropy sums (focal).
+ */
+export function emptyPartial(C: number, withConfusion: boolean, withCe = false): StatsPartial {
   const z = (): Float64Array => new Float64Array(C);
   const matrix = withConfusion && keepsMatrix(C);
   return {
-    C, numerator: 0, denominator: 0, nllSum: 0, smoothSum: 0, ignored: 0, nan: 0, inf: 0,
+    C, numerator: 0, denominator: 0, nllSum: 0, smoothSum: 0, ceNumerator: 0, ceDenominator: 0, ignored: 0, nan: 0, inf: 0,
     lossSum: z(), count: z(), predicted: z(), ignoredPerClass: z(), tp: z(), positives: z(), correct: z(),
+    ceSum: new Float64Array(withCe ? C : 0),
     confusion: new Float64Array(matrix ? C * C : 0),
     pairs: withConfusion && !matrix ? new Map() : null,
     worst: [],
@@ -85,10 +94,11 @@ export function pushWorst(list: WorstEntry[], e: WorstEntry, k: number): void {
 }
 
 /** Statistics of one problem's maps; `flatOffset` shifts worst-element offsets (a chunk of a larger map). */
-export function accumulateStats(p: Problem, m: LossMaps, topK: number, flatOffset = 0): StatsPartial {
+export function accumulateStats(p: Problem, m: FocalMaps, topK: number, flatOffset = 0): StatsPartial {
   const C = p.C;
-  const isBce = p.loss === 'bce';
-  const s = emptyPartial(C, !isBce);
+  const isBce = isElementwise(p);
+  const ceMap = m.ce?.map ?? null;
+  const s = emptyPartial(C, !isBce, ceMap !== null);
   const M = m.lossMap.length;
   const k = Math.max(0, Math.floor(topK));
   const inner = isBce ? p.inner : 1;
@@ -106,6 +116,7 @@ export function accumulateStats(p: Problem, m: LossMaps, topK: number, flatOffse
     const c = isBce ? Math.floor(i / inner) % C : tc;
     s.count[c]++;
     s.lossSum[c] += loss;
+    if (ceMap) s.ceSum[c] += ceMap[i];
     if (isBce) {
       if (pc) s.predicted[c]++;
       if (tc) s.positives[c]++;
@@ -133,6 +144,8 @@ export function accumulateStats(p: Problem, m: LossMaps, topK: number, flatOffse
   s.denominator = m.denominator;
   s.nllSum = m.smoothingParts?.nllSum ?? 0;
   s.smoothSum = m.smoothingParts?.smoothSum ?? 0;
+  s.ceNumerator = m.ce?.numerator ?? 0;
+  s.ceDenominator = m.ce?.denominator ?? 0;
   return s;
 }
 
@@ -151,6 +164,12 @@ export function mergeInto(a: StatsPartial, b: StatsPartial, topK: number): void 
     const y = b[key];
     for (let i = 0; i < y.length; i++) x[i] += y[i];
   }
+  // Partials cross the worker boundary as plain objects: one from a worker bundle older than the focal
+  // fields (a dist/ not yet rebuilt beside newer sources) has none, and adds nothing to them.
+  const ce = b as Partial<Pick<StatsPartial, 'ceSum' | 'ceNumerator' | 'ceDenominator'>>;
+  a.ceNumerator += ce.ceNumerator ?? 0;
+  a.ceDenominator += ce.ceDenominator ?? 0;
+  if (ce.ceSum) for (let i = 0; i < ce.ceSum.length; i++) a.ceSum[i] += ce.ceSum[i];
   if (a.pairs && b.pairs) mergePairs(a.pairs, b.pairs);
   for (const e of b.worst) pushWorst(a.worst, e, topK);
 }
@@ -178,6 +197,7 @@ export function finalizeStats(s: StatsPartial, lossShape: readonly number[], wei
       iou: tp / (s.positives[c] + s.predicted[c] - tp),
       predicted: s.predicted[c],
       precision: tp / s.predicted[c],
+      ...(s.ceSum.length > 0 ? { ceMean: s.ceSum[c] / s.count[c] } : {}),
     });
   }
   const worst: WorstElement[] = s.worst.map((w) => ({ ...w, index: unravelIndex(w.flat, lossShape) }));
@@ -195,6 +215,16 @@ export function finalizeStats(s: StatsPartial, lossShape: readonly number[], wei
   };
 }
 
-export function computeStats(p: Problem, m: LossMaps, topK: number): LossStats {
-  return finalizeStats(accumulateStats(p, m, topK), p.lossShape, p.loss === 'ce' ? p.w : null, m.lossMap.length);
+export function computeStats(p: Problem, m: FocalMaps, topK: number): LossStats {
+  return finalizeStats(accumulateStats(p, m, topK), p.lossShape, classWeights(p), m.lossMap.length);
+}
+
+/** bce and sigmoid-focal: one loss per input element, statistics per channel of the class axis. */
+export function isElementwise(p: Problem): p is BceProblem {
+  return p.loss === 'bce' || p.loss === 'sigmoid-focal';
+}
+
+/** The per-class weights the statistics report (cross-entropy's weight, focal's alpha); none for bce. */
+export function classWeights(p: Problem): Float64Array | null {
+  return p.loss === 'ce' || p.loss === 'focal' ? p.w : null;
 }

@@ -4,10 +4,14 @@ import type { ConfusionPair } from './confusion';
 
 export type Reduction = 'none' | 'mean' | 'sum';
 export type InputKind = 'logits' | 'probs' | 'log-probs';
-export type LossKind = 'ce' | 'bce';
+export type LossKind = 'ce' | 'bce' | 'focal' | 'sigmoid-focal';
 
 export interface LossOptions {
-  /** 'ce' = F.cross_entropy (default); 'bce' = F.binary_cross_entropy_with_logits. */
+  /**
+   * 'ce' = F.cross_entropy (default); 'bce' = F.binary_cross_entropy_with_logits; 'focal' = multi-class
+   * focal loss -alpha[t] (1 - p_t)^gamma log p_t (alpha = the class weights); 'sigmoid-focal' =
+   * torchvision.ops.sigmoid_focal_loss.
+   */
   readonly loss: LossKind;
   readonly reduction: Reduction;
   /** Class index whose targets are skipped (ce with class-index targets). Any integer. */
@@ -18,6 +22,10 @@ export interface LossOptions {
   readonly inputKind: InputKind;
   /** Axis of the input holding classes; moved to axis 1 (axis 0 for an unbatched 1-D input) first. */
   readonly classDim: number;
+  /** focal and sigmoid-focal: the focusing exponent, finite and >= 0 (0 gives back cross-entropy / bce). */
+  readonly gamma: number;
+  /** sigmoid-focal only: weight of positives (1 - alpha for negatives); a negative alpha turns weighting off. */
+  readonly alpha: number;
 }
 
 export const DEFAULT_OPTIONS: LossOptions = {
@@ -27,6 +35,8 @@ export const DEFAULT_OPTIONS: LossOptions = {
   labelSmoothing: 0,
   inputKind: 'logits',
   classDim: 1,
+  gamma: 2,
+  alpha: 0.25,
 };
 
 /** Per target class statistics (class = target index, or argmax of a probability target). */
@@ -52,6 +62,11 @@ export interface ClassStats {
   readonly predicted: number;
   /** tp / predicted (NaN when nothing was predicted as this class); bce: per channel. */
   readonly precision: number;
+  /**
+   * focal only: mean plain (unweighted) cross-entropy -log p_t over this class's non-ignored elements
+   * (NaN when count is 0), to read beside the focal lossMean.
+   */
+  readonly ceMean?: number;
 }
 
 export interface WorstElement {
@@ -108,6 +123,11 @@ export interface LossResult {
   readonly ignoredMask: Uint8Array;
   readonly targetKind: 'index' | 'probs' | 'binary';
   readonly stats: LossStats;
+  /**
+   * focal only: F.cross_entropy of the same input with the same weight, ignore_index and reduction (null
+   * for reduction none), to read beside the focal value.
+   */
+  readonly ceValue?: number | null;
 }
 
 /** Everything computeLoss needs. Tensors are C-order (see src/tensor/tensor.ts). */

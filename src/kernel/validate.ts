@@ -1,5 +1,6 @@
-// Shape, dtype and value checks for cross-entropy and bce, raising one-line errors that name the shapes and
-// the first offending index and suggest the fix. Produces the normalised (N, C, S) problem the loops run on.
+// Shape, dtype and value checks for cross-entropy, bce and the focal losses, raising one-line errors that
+// name the shapes and the first offending index and suggest the fix. Produces the normalised (N, C, S)
+// problem the loops run on.
 import { LensError, fmtShape, unravelIndex } from '../errors';
 import type { Tensor, TensorData } from '../tensor/tensor';
 import { isFloatDType, numel } from '../tensor/tensor';
@@ -8,7 +9,8 @@ import { normalizeAxis } from './options';
 import type { LossOptions, LossRequest } from './types';
 
 export interface CeProblem {
-  readonly loss: 'ce';
+  /** focal shares cross-entropy's layout and checks (class-index targets only). */
+  readonly loss: 'ce' | 'focal';
   readonly targetKind: 'index' | 'probs';
   /** Input in (N, C, S) C-order. */
   readonly x: TensorData;
@@ -23,7 +25,8 @@ export interface CeProblem {
 }
 
 export interface BceProblem {
-  readonly loss: 'bce';
+  /** sigmoid-focal shares bce's elementwise layout (no weights). */
+  readonly loss: 'bce' | 'sigmoid-focal';
   readonly targetKind: 'binary';
   readonly x: TensorData;
   readonly t: TensorData;
@@ -51,7 +54,43 @@ export function shapeOnly(t: { readonly dtype: Tensor['dtype']; readonly shape: 
 }
 
 export function buildProblem(req: LossRequest, options: LossOptions): Problem {
-  return options.loss === 'bce' ? buildBce(req, options) : buildCe(req, options);
+  switch (options.loss) {
+    case 'bce':
+      return buildBce(req, options);
+    case 'sigmoid-focal':
+      return buildSigmoidFocal(req, options);
+    case 'focal': {
+      if (req.posWeight) {
+        throw new LensError('option', `pos_weight applies to bce only; focal takes per-class alpha as the weight tensor (CLI --weight)`);
+      }
+      const p = buildCe(req, options);
+      if (p.targetKind !== 'index') {
+        throw new LensError(
+          'option',
+          `focal takes class-index targets; probability targets (target of the input's shape ${fmtShape(req.input.shape)}) are not supported — pass target.argmax(${options.classDim}) as class indices, or use loss ce`,
+        );
+      }
+      return p;
+    }
+    default:
+      return buildCe(req, options);
+  }
+}
+
+function buildSigmoidFocal(req: LossRequest, options: LossOptions): BceProblem {
+  if (req.weight || req.posWeight) {
+    throw new LensError('option', `sigmoid-focal takes no ${req.weight ? 'weight' : 'pos_weight'} (torchvision's sigmoid_focal_loss has none): balance positives and negatives with alpha (CLI --alpha)`);
+  }
+  const p = buildBce(req, options);
+  const td = req.target.dtype;
+  // torchvision subtracts the target from 1 and mixes it with float terms: PyTorch refuses integer and bool targets.
+  if (!isFloatDType(td)) {
+    throw new LensError(
+      'dtype',
+      `sigmoid-focal takes floating point targets (0/1 or soft), got dtype ${td}: PyTorch raises (${td === 'bool' ? 'subtraction with bool tensors is not supported' : "result type Float can't be cast to the desired output type Long"}) — cast with target.float() / target.astype(np.float32)`,
+    );
+  }
+  return { ...p, loss: 'sigmoid-focal' };
 }
 
 function buildCe(req: LossRequest, options: LossOptions): CeProblem {
@@ -91,7 +130,7 @@ function buildCe(req: LossRequest, options: LossOptions): CeProblem {
     if (options.ignoreIndex >= 0) {
       throw new LensError('option', `ignore_index is not supported for floating point (probability) targets; got ignore_index ${options.ignoreIndex} — set it to a negative value such as -100`);
     }
-    return { loss: 'ce', targetKind: 'probs', x: input.data, t: target.data, w, N, C, S, lossShape, options };
+    return { loss: options.loss === 'focal' ? 'focal' : 'ce', targetKind: 'probs', x: input.data, t: target.data, w, N, C, S, lossShape, options };
   }
 
   const expected = lossShape;
@@ -116,7 +155,7 @@ function buildCe(req: LossRequest, options: LossOptions): CeProblem {
     );
   }
   checkIndexRange(target, C, options.ignoreIndex);
-  return { loss: 'ce', targetKind: 'index', x: input.data, t: target.data, w, N, C, S, lossShape, options };
+  return { loss: options.loss === 'focal' ? 'focal' : 'ce', targetKind: 'index', x: input.data, t: target.data, w, N, C, S, lossShape, options };
 }
 
 function indexTargetShape(inputShape: readonly number[], classAxis: number): number[] {
@@ -184,7 +223,8 @@ function weightVector(weight: Tensor | null, C: number, inputShape: readonly num
 function buildBce(req: LossRequest, options: LossOptions): BceProblem {
   const { input, target } = req;
   if (!sameShape(input.shape, target.shape)) {
-    throw new LensError('shape', `Target size ${fmtShape(target.shape)} must be the same as input size ${fmtShape(input.shape)} for bce (binary_cross_entropy_with_logits): one 0/1 (or soft) target per logit`);
+    const what = options.loss === 'sigmoid-focal' ? 'sigmoid-focal (torchvision sigmoid_focal_loss)' : 'bce (binary_cross_entropy_with_logits)';
+    throw new LensError('shape', `Target size ${fmtShape(target.shape)} must be the same as input size ${fmtShape(input.shape)} for ${what}: one 0/1 (or soft) target per logit`);
   }
   const nd = input.shape.length;
   let axis = 0;

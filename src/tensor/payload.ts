@@ -5,6 +5,7 @@ import { LensError, quoteSnippet } from '../errors';
 import type { LossOptions } from '../kernel/types';
 import { MAX_TENSOR_DIMS, parseJsonTensor } from './json';
 import type { Tensor } from './tensor';
+import { decodePayloadImage, type PayloadImage } from './payloadImage';
 import { decodeTokenizerOption, type Vocabulary } from './vocab';
 
 export const PAYLOAD_MIME = 'application/vnd.cross-entropy-lens+json';
@@ -23,6 +24,8 @@ export interface Payload {
   readonly classNames: readonly string[];
   /** Token strings for the token view (options.tokenizer, as the Python helper's tokenizer= writes them). */
   readonly tokenizer?: Vocabulary | null;
+  /** The photo to draw the maps over (display(..., image=...)); a bad one decodes as { kind: 'invalid' }. */
+  readonly image?: PayloadImage | null;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -151,8 +154,13 @@ function optionsOf(v: unknown): { options: Partial<LossOptions>; classNames: str
   if (red) o.reduction = red;
   const kind = str('inputKind', ['logits', 'probs', 'log-probs'] as const);
   if (kind) o.inputKind = kind;
-  const loss = str('loss', ['ce', 'bce'] as const);
+  const loss = str('loss', ['ce', 'bce', 'focal', 'sigmoid-focal'] as const);
   if (loss) o.loss = loss;
+  // Focal losses (resolveOptions checks their ranges and combinations like the CLI's).
+  const gamma = num('gamma');
+  if (gamma !== undefined) o.gamma = gamma;
+  const alpha = num('alpha');
+  if (alpha !== undefined) o.alpha = alpha;
   let classNames: string[] = [];
   const names = v.classNames;
   if (names !== undefined && names !== null) {
@@ -276,6 +284,7 @@ export function decodePayloadWithRefs(value: unknown): PayloadWithRefs {
     options,
     classNames,
     tokenizer,
+    image: decodePayloadImage(v.image),
   };
 }
 

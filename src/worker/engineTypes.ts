@@ -44,6 +44,8 @@ export interface EngineResult {
   readonly streamed: boolean;
   /** The input files were still in the working memory from the previous request and were not read again. */
   readonly reusedInput: boolean;
+  /** focal only: F.cross_entropy with the same weight, ignore_index and reduction (null for 'none'). */
+  readonly ceValue?: number | null;
 }
 
 export interface EngineOptions {
@@ -66,6 +68,12 @@ export interface EngineOptions {
   readonly keepMemoryBytes?: number;
   /** Logits per streamed block (default 64 MiB). */
   readonly blockBytes?: number;
+  /**
+   * A streamed request still keeps its maps (loss, prediction, target, ignored: 13 bytes per element) while
+   * they take at most this many bytes (default 0: none, as the CLI wants). The panel streams large files
+   * through reused blocks (no fresh pages to fault in) and still draws every sample.
+   */
+  readonly keepStreamedMapsBytes?: number;
   /** Force the pure-TypeScript path (tests, benchmarks). */
   readonly disableWasm?: boolean;
   /** Heap limit per worker in MiB (tests use a small one to provoke out-of-memory). */

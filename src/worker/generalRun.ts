@@ -1,11 +1,12 @@
 // The general path: everything the SIMD kernel does not take (probability targets, float64, probs/log-probs,
-// channels-last, bce) runs the pure-TS reference kernel on slices of samples over SharedArrayBuffers.
+// channels-last, bce, focal, sigmoid-focal) runs the pure-TS reference kernel on slices of samples over
+// SharedArrayBuffers.
 // A C-order .npy input larger than the in-memory budget streams: it is read a block of samples at a time;
 // each block is split over samples like a whole input, and only statistics and the loss file are kept.
 import { LensError } from '../errors';
-import { reducedValue } from '../kernel/index';
+import { ceValueOf, reducedValue } from '../kernel/index';
 import { sliceAxis0, splittableSamples, weightPerSample } from '../kernel/partial';
-import { emptyPartial, finalizeStats, mergeInto, type StatsPartial } from '../kernel/stats';
+import { classWeights, emptyPartial, finalizeStats, isElementwise, mergeInto, type StatsPartial } from '../kernel/stats';
 import type { LossOptions } from '../kernel/types';
 import { buildProblem, shapeOnly, targetRangeError } from '../kernel/validate';
 import type { GeneralJob, SharedTensorRef, WorkerRequest } from '../protocol';
@@ -74,10 +75,11 @@ export async function runGeneral(cx: GeneralContext): Promise<EngineResult> {
     progress.stop();
   }
   const C = problem.C;
-  const merged = emptyPartial(C, problem.loss !== 'bce');
+  const merged = emptyPartial(C, !isElementwise(problem), problem.loss === 'focal');
   for (const p of partials) mergeInto(merged, p, topK);
-  const stats = finalizeStats(merged, problem.lossShape, problem.loss === 'ce' ? problem.w : null, M);
+  const stats = finalizeStats(merged, problem.lossShape, classWeights(problem), M);
   const value = reducedValue(options, C, problem.targetKind, merged);
+  const ceValue = ceValueOf(options, merged);
   const maps = {
     loss: viewOf(outs.outLoss).data as Float64Array,
     predicted: viewOf(outs.outPred).data as Int32Array,
@@ -99,6 +101,7 @@ export async function runGeneral(cx: GeneralContext): Promise<EngineResult> {
     targetKind: problem.targetKind, stats, maps,
     input: { shape: input.shape, dtype: input.dtype }, target: { shape: target.shape, dtype: target.dtype },
     engine: 'typescript', workers: Math.min(cx.maxWorkers, pool.started), streamed: false, reusedInput: false,
+    ...(ceValue === undefined ? {} : { ceValue }),
   };
 }
 
@@ -157,10 +160,10 @@ async function runGeneralStreamed(cx: GeneralContext, st: GeneralStream): Promis
   const pool = cx.getPool();
   const shared = { weight: weight ? share(weight) : null, posWeight: posWeight ? share(posWeight) : null };
   const C = problem.C;
-  const merged = emptyPartial(C, problem.loss !== 'bce');
+  const merged = emptyPartial(C, !isElementwise(problem), problem.loss === 'focal');
   const out = req.outFile ? new NpyStreamWriter(req.outFile, problem.lossShape) : null;
   const progress = new Progress(ctl.onProgress, N);
-  const checkRange = problem.loss === 'ce' && problem.targetKind === 'index';
+  const checkRange = (problem.loss === 'ce' || problem.loss === 'focal') && problem.targetKind === 'index';
   try {
     for (let b0 = 0; b0 < N; b0 += blockSamples) {
       if (ctl.signal?.aborted) throw cancelled();
@@ -187,7 +190,7 @@ async function runGeneralStreamed(cx: GeneralContext, st: GeneralStream): Promis
       const outs = generalOutputs(lossShape);
       // bce weights that vary along axis 0 go with their block of samples.
       const cut = (w: Tensor | null, whole: SharedTensorRef | null): SharedTensorRef | null =>
-        problem.loss === 'bce' && weightPerSample(w, inShape.length) ? share(sliceAxis0(w, b0, b0 + nb)) : whole;
+        isElementwise(problem) && weightPerSample(w, inShape.length) ? share(sliceAxis0(w, b0, b0 + nb)) : whole;
       const job: GeneralJobBase = { input: share(x), target: share(y), weight: cut(weight, shared.weight), posWeight: cut(posWeight, shared.posWeight), options, topK, ...outs };
       const { jobs, sizes } = generalJobs(job, nb, samplesPerJob);
       const partials = await runJobs(pool, jobs, undefined, ctl.signal, (i) => progress.add(sizes[i]), () => null, true);
@@ -205,12 +208,14 @@ async function runGeneralStreamed(cx: GeneralContext, st: GeneralStream): Promis
   } finally {
     progress.stop();
   }
-  const stats = finalizeStats(merged, problem.lossShape, problem.loss === 'ce' ? problem.w : null, numel(problem.lossShape));
+  const stats = finalizeStats(merged, problem.lossShape, classWeights(problem), numel(problem.lossShape));
+  const ceValue = ceValueOf(options, merged);
   return {
     options, value: reducedValue(options, C, problem.targetKind, merged), lossShape: problem.lossShape,
     numerator: merged.numerator, denominator: merged.denominator, targetKind: problem.targetKind, stats, maps: null,
     input: { shape: inShape, dtype: h.dtype }, target: { shape: tm.shape, dtype: tm.dtype },
     engine: 'typescript', workers: Math.min(cx.maxWorkers, pool.started), streamed: true, reusedInput: false,
+    ...(ceValue === undefined ? {} : { ceValue }),
   };
 }
 

@@ -1,0 +1,53 @@
+// display(..., loss="focal" | "sigmoid-focal", gamma=, alpha=): the helper writes the options, the payload
+// decoder keeps them, and the notebook's engines compute PyTorch's / torchvision's value from them.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { computeLoss } from '../../src/kernel/index';
+import { decodePayload } from '../../src/tensor/payload';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+describe('notebook payloads with focal losses', function () {
+  this.timeout(60_000);
+
+  it('carry loss, gamma and alpha, and compute what torch and torchvision compute', function () {
+    const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, numpy as np, torch, torch.nn.functional as F
+from torchvision.ops import sigmoid_focal_loss
+from cross_entropy_lens import to_payload
+rng = np.random.default_rng(5)
+x = rng.standard_normal((3, 4, 5, 6)).astype(np.float32)
+t = rng.integers(0, 4, (3, 5, 6)); t[0, 0, :] = 255
+w = np.array([0.5, 1.0, 2.0, 0.25])
+xd, td = torch.from_numpy(x).double(), torch.from_numpy(t)
+logp = F.log_softmax(xd, 1)
+keep = td != 255
+tt = td.clone(); tt[~keep] = 0
+lp = logp.gather(1, tt[:, None])[:, 0]
+focal = -(torch.from_numpy(w)[tt]) * (1 - lp.exp()) ** 1.5 * lp
+focal_mean = (focal[keep].sum() / keep.sum()).item()
+y = (rng.random((3, 4, 5, 6)) > 0.7).astype(np.float32)
+sfl = sigmoid_focal_loss(xd, torch.from_numpy(y).double(), alpha=0.4, gamma=2.5, reduction="sum").item()
+print(json.dumps({
+  "focal": [to_payload(x, t, weight=w, ignore_index=255, loss="focal", gamma=1.5), focal_mean],
+  "sfl": [to_payload(x, y, reduction="sum", loss="sigmoid-focal", gamma=2.5, alpha=0.4), sfl],
+}))
+`], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.join(ROOT, 'python') }, maxBuffer: 16 << 20 });
+    assert.equal(r.status, 0, r.stderr);
+    const cases = JSON.parse(r.stdout) as Record<string, [unknown, number]>;
+    const focal = decodePayload(cases.focal[0]);
+    assert.deepEqual([focal.options.loss, focal.options.gamma, focal.options.alpha], ['focal', 1.5, undefined]);
+    const fv = computeLoss({ input: focal.input, target: focal.target, weight: focal.weight, options: focal.options, topK: 0 }).value as number;
+    assert.ok(Math.abs(fv - cases.focal[1]) <= 1e-9 * Math.abs(cases.focal[1]), `${fv} vs torch ${cases.focal[1]}`);
+    const sfl = decodePayload(cases.sfl[0]);
+    assert.deepEqual([sfl.options.loss, sfl.options.gamma, sfl.options.alpha, sfl.options.reduction], ['sigmoid-focal', 2.5, 0.4, 'sum']);
+    const sv = computeLoss({ input: sfl.input, target: sfl.target, weight: null, options: sfl.options, topK: 0 }).value as number;
+    assert.ok(Math.abs(sv - cases.sfl[1]) <= 1e-9 * Math.abs(cases.sfl[1]), `${sv} vs torchvision ${cases.sfl[1]}`);
+  });
+
+  it('refuse a loss the extension does not know with one line', function () {
+    assert.throws(() => decodePayload({ input: [[1, 2]], target: [0], options: { loss: 'hinge' } }), /payload\.options\.loss must be one of ce, bce, focal, sigmoid-focal/);
+    assert.throws(() => decodePayload({ input: [[1, 2]], target: [0], options: { loss: 'focal', gamma: 'two' } }), /payload\.options\.gamma must be a number/);
+  });
+});
