@@ -1,10 +1,209 @@
-// `eval PRED_DIR LABEL_DIR` and `merge PART.json...`: placeholders until folder evaluation lands (DESIGN.md contract).
+// `eval PRED_DIR LABEL_DIR` and `merge PART.json...` (DESIGN.md): folder evaluation from the command line
+// over the pure core in src/eval/. Each parses its own arguments and returns the text to print.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { LensError } from '../errors';
+import { simdSupported } from '../kernel/wasmKernel';
+import { splitMemberSpec } from '../tensor/load';
+import { WorkerPool } from '../worker/pool';
+import { readTensorFile } from '../worker/readTensorFile';
+import { finalizeReport } from '../eval/finalize';
+import { pairFolders } from '../eval/files';
+import { mergeParts, partFromJson, shardSums } from '../eval/merge';
+import { parseShard, shardPairs } from '../eval/pairing';
+import { evaluatePairs } from '../eval/runEval';
+import type { EvalOptions, EvalReport, ShardSums } from '../eval/types';
+import { parseInlineList } from './args';
 
-export async function runEval(_argv: readonly string[], _distDir: string, _signal?: AbortSignal): Promise<string> {
-  throw new LensError('option', 'eval is not available in this build');
+export const EVAL_USAGE = `usage: cross-entropy-lens eval PRED_DIR LABEL_DIR [options]
+       cross-entropy-lens merge PART.json... [--json]
+
+Evaluates every prediction in PRED_DIR ([C, H, W] or [1, C, H, W] logits: .npy, .npz, .pt, .safetensors)
+against the label of the same stem in LABEL_DIR ([H, W]: PNG mask or integer array). Stems drop the
+suffixes _logits, _pred, _output (predictions) and _gt, _label, _labels, _mask, _seg, _gtFine_labelIds
+(labels).
+
+options:
+  --ignore-index N        label value left out everywhere (default -100; 255 for most PNG masks)
+  --weight FILE|a,b,c     class weights for the pooled value (F.cross_entropy's weight)
+  --label-smoothing F     in [0, 1] (default 0)
+  --class-dim D           1 for [1, C, H, W] (default), -1 for channels-last [1, H, W, C]
+  --bins B                calibration bins (default 15)
+  --boundary W            boundary band half width: a (2W+1) x (2W+1) window (default 3)
+  --shard I/N             evaluate pairs I, I+N, I+2N, ... in stem order; merge the parts with merge
+  --json                  print one JSON object`;
+
+const DEFAULTS = { ignoreIndex: -100, labelSmoothing: 0, classDim: 1, bins: 15, boundary: 3 };
+
+const EVAL_FLAGS = new Set(['--ignore-index', '--weight', '--label-smoothing', '--class-dim', '--bins', '--boundary', '--shard']);
+
+function bad(msg: string): never {
+  throw new LensError('option', `${msg} (see eval --help)`);
 }
 
-export async function runMerge(_argv: readonly string[]): Promise<string> {
-  throw new LensError('option', 'merge is not available in this build');
+function integer(flag: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^[+-]?\d+$/.test(v.trim())) bad(`${flag} expects an integer, got '${v}'`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min || n > max) bad(`${flag} expects an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '...' : max}], got ${v}`);
+  return n;
+}
+
+function readWeight(spec: string): number[] {
+  const list = parseInlineList(spec);
+  if (list && !fs.existsSync(splitMemberSpec(spec).path)) return list;
+  const t = readTensorFile(spec, 'weight');
+  if (t.shape.length !== 1) throw new LensError('shape', `--weight ${spec}: shape [${t.shape.join(', ')}], expected one weight per class [C]`);
+  return Array.from(t.data);
+}
+
+interface EvalArgs {
+  readonly predDir: string;
+  readonly labelDir: string;
+  readonly options: EvalOptions;
+  readonly shard: { index: number; count: number } | null;
+  readonly json: boolean;
+}
+
+function parseEvalArgs(argv: readonly string[]): EvalArgs | 'help' {
+  const positional: string[] = [];
+  const values = new Map<string, string>();
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-h' || a === '--help') return 'help';
+    if (a === '--json') {
+      json = true;
+      continue;
+    }
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const flag = eq >= 0 ? a.slice(0, eq) : a;
+    if (!EVAL_FLAGS.has(flag)) bad(`unknown option ${flag} for eval`);
+    if (values.has(flag)) bad(`${flag} given twice`);
+    if (eq < 0 && i + 1 >= argv.length) bad(`${flag} needs a value`);
+    values.set(flag, eq >= 0 ? a.slice(eq + 1) : argv[++i]);
+  }
+  if (positional.length !== 2) bad(`eval expects PRED_DIR and LABEL_DIR, got ${positional.length} argument${positional.length === 1 ? '' : 's'}`);
+  const get = (f: string): string | undefined => values.get(f);
+  const lsText = get('--label-smoothing');
+  const ls = lsText === undefined ? DEFAULTS.labelSmoothing : Number(lsText);
+  if (lsText !== undefined && (lsText.trim() === '' || !(ls >= 0 && ls <= 1))) bad(`--label-smoothing expects a number in [0, 1], got '${lsText}'`);
+  const classDim = get('--class-dim') === undefined ? DEFAULTS.classDim : integer('--class-dim', get('--class-dim')!, -4, 3);
+  const weightSpec = get('--weight');
+  const options: EvalOptions = {
+    ignoreIndex: get('--ignore-index') === undefined ? DEFAULTS.ignoreIndex : integer('--ignore-index', get('--ignore-index')!, -(2 ** 31), 2 ** 31 - 1),
+    labelSmoothing: ls,
+    classDim,
+    bins: get('--bins') === undefined ? DEFAULTS.bins : integer('--bins', get('--bins')!, 1, 100000),
+    boundary: get('--boundary') === undefined ? DEFAULTS.boundary : integer('--boundary', get('--boundary')!, 0, 100000),
+    weight: weightSpec === undefined ? null : readWeight(weightSpec),
+  };
+  const shardText = get('--shard');
+  return { predDir: positional[0], labelDir: positional[1], options, shard: shardText === undefined ? null : parseShard(shardText), json };
+}
+
+/** JSON with NaN and infinities as the strings "NaN", "Infinity", "-Infinity" (DESIGN.md). */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+}
+
+/** Parses toJson's output back (numbers written as "NaN"/"Infinity" strings become numbers again). */
+export function fromJson(text: string): unknown {
+  return JSON.parse(text, (key: string, v: unknown) => {
+    // An image's name stays a string whatever it reads; unmatched file names always have an extension.
+    if (key === 'name') return v;
+    return v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v;
+  });
+}
+
+function fmt(v: number | null, digits = 6): string {
+  return v === null ? 'n/a' : Number.isFinite(v) ? v.toPrecision(digits) : String(v);
+}
+
+function pct(v: number | null): string {
+  return v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`;
+}
+
+export function textSummary(r: EvalReport, seconds: number | null, shard: { index: number; count: number } | null): string {
+  const lines: string[] = [];
+  lines.push(`images           ${r.images}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}${r.unmatched.length ? `; unmatched files: ${r.unmatched.slice(0, 5).join(', ')}${r.unmatched.length > 5 ? `, … (${r.unmatched.length} in all)` : ''}` : ''}`);
+  lines.push(`value            ${fmt(r.value)}  (mean cross-entropy over all non-ignored pixels)`);
+  lines.push(`pixel accuracy   ${pct(r.pixelAccuracy)}`);
+  lines.push(`mIoU             ${pct(r.miou)}  (per-image mean ${pct(r.miouPerImage)})`);
+  lines.push(`ECE              ${fmt(r.ece, 4)}  (MCE ${fmt(r.mce, 4)}, ${r.calibration.count.length} bins)`);
+  lines.push(`boundary band    ${pct(r.boundary.share)} of the loss (w=${r.boundary.width}; mean ${fmt(r.boundary.meanInside, 4)} inside, ${fmt(r.boundary.meanOutside, 4)} outside)`);
+  const worst = [...r.perImage].sort((a, b) => (Number.isNaN(b.value) ? 1 : 0) - (Number.isNaN(a.value) ? 1 : 0) || b.value - a.value).slice(0, 5);
+  if (worst.length > 0) {
+    lines.push('worst images');
+    const width = Math.max(...worst.map((w) => w.name.length));
+    for (const w of worst) {
+      lines.push(`  ${w.name.padEnd(width)}  loss ${fmt(w.value)}  accuracy ${pct(w.pixelAccuracy)}  mIoU ${pct(w.miou)}  worst class ${w.worstClass ?? 'n/a'}`);
+    }
+  }
+  const classes = r.perClass.filter((c) => c.count > 0 && c.meanLoss !== null).sort((a, b) => b.meanLoss! - a.meanLoss!).slice(0, 5);
+  if (classes.length > 0) lines.push(`worst classes    ${classes.map((c) => `${c.class} (loss ${fmt(c.meanLoss, 4)}, IoU ${pct(c.iou)})`).join(', ')}`);
+  if (seconds !== null) lines.push(`time             ${seconds.toFixed(2)} s`);
+  return lines.join('\n');
+}
+
+export async function runEval(argv: readonly string[], distDir: string, signal?: AbortSignal): Promise<string> {
+  const parsed = parseEvalArgs(argv);
+  if (parsed === 'help') return EVAL_USAGE;
+  const started = performance.now();
+  const { options, shard } = parsed;
+  const pairing = pairFolders(parsed.predDir, parsed.labelDir);
+  const pairs = shardPairs(pairing.pairs, shard);
+  const wasmFile = path.join(distDir, 'ce.wasm');
+  const wasmPath = simdSupported() && fs.existsSync(wasmFile) ? wasmFile : null;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const pool = new WorkerPool(path.join(distDir, 'worker.js'), Math.max(1, Math.min(cores, pairs.length)));
+  let outcome;
+  try {
+    // Progress on a terminal only: piped output (--json > part.json) stays clean.
+    const tty = process.stderr.isTTY === true;
+    const onProgress = tty ? (done: number, total: number): void => void process.stderr.write(`\reval: ${done}/${total} images${done === total ? '\n' : ''}`) : undefined;
+    outcome = await evaluatePairs({ pairs, options, pool, wasmPath, signal, onProgress });
+  } finally {
+    await pool.dispose();
+  }
+  const report = finalizeReport(outcome.counts, outcome.records, options, outcome.classes, pairing.unmatched);
+  if (parsed.json) {
+    if (shard === null) return toJson(report);
+    const sums = shardSums(outcome.counts, outcome.records, options, outcome.classes, shard, pairing.pairs.length, pairing.unmatched);
+    return toJson({ ...report, sums });
+  }
+  return textSummary(report, (performance.now() - started) / 1000, shard);
+}
+
+export async function runMerge(argv: readonly string[]): Promise<string> {
+  let json = false;
+  const files: string[] = [];
+  for (const a of argv) {
+    if (a === '-h' || a === '--help') return EVAL_USAGE;
+    if (a === '--json') json = true;
+    else if (a.startsWith('--')) throw new LensError('option', `unknown option ${a} for merge (see merge --help)`);
+    else files.push(a);
+  }
+  const parts: ShardSums[] = files.map((f) => {
+    let text: string;
+    try {
+      text = fs.readFileSync(f, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new LensError('io', `${f}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message.split('\n')[0]}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = fromJson(text);
+    } catch {
+      throw new LensError('format', `${f}: not JSON — write parts with eval ... --shard I/N --json > PART.json`);
+    }
+    return partFromJson(parsed, f);
+  });
+  const { report } = mergeParts(parts, files);
+  return json ? toJson(report) : textSummary(report, null, null);
 }

@@ -84,6 +84,14 @@ export class Engine {
     return this.wasmModule;
   }
 
+  /**
+   * The pool and kernel file for work scheduled outside the engine: folder evaluation
+   * (src/eval/runEval.ts) runs its own per-image jobs on the same workers.
+   */
+  evalResources(): { readonly pool: WorkerPool; readonly wasmPath: string | null } {
+    return { pool: this.getPool(), wasmPath: this.wasm() !== null ? path.join(this.distDir, 'ce.wasm') : null };
+  }
+
   get wasmAvailable(): boolean {
     return this.wasm() !== null;
   }

@@ -7,6 +7,7 @@ import { emptyPartial, type StatsPartial } from '../kernel/stats';
 import { resolveOptions } from '../kernel/options';
 import { buildProblem } from '../kernel/validate';
 import { sampleProbabilities } from '../kernel/softmax';
+import { sampleConfidence } from '../kernel/confidence';
 import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
 import { viewOf } from './shared';
 import { runFastChunk, runFastRelayout, initWasm } from './fastChunk';
@@ -17,6 +18,7 @@ import { hoverReport, parseLiteral } from '../hover/report';
 import { summarizeTensorFile } from './tensorSummary';
 import { runTokenDetails } from './tokenDetails';
 import { readVocabularyFile } from './vocabularyJob';
+import { evalImage } from './evalImage';
 
 function reply(msg: WorkerResponse): void {
   parentPort!.postMessage(msg);
@@ -62,9 +64,19 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       case 'probs': {
         const out = viewOf(msg.out).data as Float32Array;
         out.set(sampleProbabilities(viewOf(msg.x).data, msg.C, msg.S, msg.inputKind, msg.loss));
+        if (msg.confidence) {
+          const c = sampleConfidence(viewOf(msg.x).data, msg.C, msg.S, msg.inputKind);
+          const into = viewOf(msg.confidence).data as Float32Array;
+          into.set(c.top1, 0);
+          into.set(c.margin, msg.S);
+          into.set(c.entropy, 2 * msg.S);
+        }
         reply({ kind: 'probs-done', id });
         return;
       }
+      case 'eval-image':
+        reply({ kind: 'eval-image-done', id, result: evalImage(msg) });
+        return;
       case 'fast-chunk':
         reply(runFastChunk(msg));
         return;

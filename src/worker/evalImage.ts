@@ -1,0 +1,244 @@
+// Worker job of folder evaluation (src/eval/runEval.ts): one prediction / label pair, read here, computed,
+// and reduced to that image's sums (src/eval/accumulate.ts) so that only a few kilobytes go back and no
+// per-pixel map outlives the job.
+//
+// Per pixel it needs the loss, the argmax and the top-class probability. The WebAssembly kernel gives the
+// first two; the third comes from the same kernel run a second time with each pixel's argmax as its
+// target: the loss of target argmax is logsumexp(x) - max(x) = -log max_c softmax(x)_c. Both runs are the
+// float32 kernel that the engine uses (PyTorch's float32 numerics); float64 logits, or no SIMD, go through
+// the pure-TS reference kernel (float64 for float64 input) the same two ways.
+import * as fs from 'node:fs';
+import { fmtShape, LensError, unravelIndex } from '../errors';
+import { computeSlice } from '../kernel/partial';
+import { ceAccLength, CE_ACC, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../kernel/wasmKernel';
+import { accumulateImage, type PixelMaps } from '../eval/accumulate';
+import { THUMBNAIL_MAX, type EvalImageRequest, type EvalOptions, type ImageResult, type LossThumbnail } from '../eval/types';
+import type { Tensor } from '../tensor/tensor';
+import { readMaskTarget } from './maskTarget';
+import { closeNpy, isNpyPath, openNpy, type NpyFile } from './npyFile';
+import { readTensorFile } from './readTensorFile';
+
+interface Geometry {
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  /** Classes on the last axis ([1, H, W, C]). */
+  readonly channelsLast: boolean;
+}
+
+/** The prediction's [1, C, H, W] (or channels-last) geometry, or a one-line error naming the file. */
+export function predictionGeometry(shape: readonly number[], classDim: number, file: string): Geometry {
+  const four = shape.length === 3 ? [1, ...shape] : shape;
+  if (four.length !== 4 || four[0] !== 1) {
+    throw new LensError('shape', `${file}: prediction ${fmtShape(shape)} — expected one sample's logits [C, H, W] or [1, C, H, W]`);
+  }
+  const d = classDim < 0 ? classDim + 4 : classDim;
+  if (d !== 1 && d !== 3) {
+    throw new LensError('option', `${file}: --class-dim ${classDim} on ${fmtShape(four)} — classes are axis 1 ([1, C, H, W]) or -1 ([1, H, W, C]); a [C, H, W] file counts as [1, C, H, W]`);
+  }
+  return d === 1 ? { C: four[1], H: four[2], W: four[3], channelsLast: false } : { C: four[3], H: four[1], W: four[2], channelsLast: true };
+}
+
+/** Label values as int32 class indices; [H, W] or [1, H, W] matching the prediction. */
+function labelTargets(label: Tensor, g: Geometry, labelFile: string, predFile: string, predShape: readonly number[]): Int32Array {
+  const shape = label.shape.length === 3 && label.shape[0] === 1 ? label.shape.slice(1) : label.shape;
+  if (shape.length !== 2 || shape[0] !== g.H || shape[1] !== g.W) {
+    throw new LensError('shape', `${labelFile}: label ${fmtShape(label.shape)} does not match prediction ${predFile} ${fmtShape(predShape)} — expected [${g.H}, ${g.W}]`);
+  }
+  if (label.dtype === 'float16' || label.dtype === 'float32' || label.dtype === 'float64' || label.dtype === 'bool') {
+    throw new LensError('dtype', `${labelFile}: label dtype ${label.dtype} — labels are integer class indices (e.g. uint8 PNG, int64 .npy)`);
+  }
+  return label.data instanceof Int32Array ? label.data : Int32Array.from(label.data);
+}
+
+function badLabel(labelFile: string, t: Int32Array, s: number, g: Geometry, o: EvalOptions, predFile: string): LensError {
+  const [y, x] = unravelIndex(s, [g.H, g.W]);
+  return new LensError('value', `${labelFile}: label ${t[s]} at [${y}, ${x}] is not a class in [0, ${g.C}) nor the ignore index ${o.ignoreIndex} (prediction ${predFile} has ${g.C} classes)`);
+}
+
+// The kernel instance of this worker, on a memory of its own that grows to the largest image seen.
+let wasm: { path: string; k: CeWasmKernel; memory: WebAssembly.Memory } | null = null;
+
+function kernelFor(path: string): { k: CeWasmKernel; memory: WebAssembly.Memory } {
+  if (wasm === null || wasm.path !== path) {
+    const module = new WebAssembly.Module(fs.readFileSync(path));
+    const probe = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true });
+    const reserved = instantiateCeKernel(module, probe).reservedBytes;
+    const memory = new WebAssembly.Memory({ initial: reserved / 65536 + 1, maximum: 65536, shared: true });
+    const k = instantiateCeKernel(module, memory);
+    // Optimised tiers before the first image (see warmUpCeKernel).
+    warmUpCeKernel(k, memory);
+    warmUpCeRows(k, memory, ['float32']);
+    wasm = { path, k, memory };
+  }
+  return wasm;
+}
+
+const align = (n: number): number => Math.ceil(n / 64) * 64;
+
+/**
+ * Where the logits come from: a decoded tensor, or (the common case, and the fast one) a little-endian,
+ * C-order float16 / float32 .npy read straight into the kernel's memory, float16 widened there by the
+ * kernel's SIMD widenToF32 (JavaScript's per-element widening took longer than the loss itself).
+ */
+type Logits = { readonly kind: 'array'; readonly data: Float32Array } | { readonly kind: 'npy'; readonly file: NpyFile };
+
+function fillLogits(src: Logits, k: CeWasmKernel, buf: ArrayBufferLike, xAt: number, rawAt: number, n: number): void {
+  if (src.kind === 'array') {
+    new Float32Array(buf, xAt, n).set(src.data);
+    return;
+  }
+  const f = src.file;
+  const half = f.header.dtype === 'float16';
+  const bytes = new Uint8Array(buf, half ? rawAt : xAt, n * f.header.itemSize);
+  let done = 0;
+  while (done < bytes.length) {
+    const got = fs.readSync(f.fd, bytes, done, bytes.length - done, f.header.dataOffset + done);
+    if (got === 0) throw new LensError('io', `${f.path}: the file ended early (was it rewritten while reading?)`);
+    done += got;
+  }
+  if (half) k.widenToF32(rawAt, xAt, n, 'float16');
+}
+
+function runWasm(path: string, src: Logits, target: Int32Array, g: Geometry, o: EvalOptions, labelFile: string, predFile: string): { maps: PixelMaps; weighted: { num: number; den: number } | null } {
+  const { k, memory } = kernelFor(path);
+  const { C } = g;
+  const S = g.H * g.W;
+  const accBytes = align(ceAccLength(C) * 8);
+  const xAt = k.reservedBytes;
+  const tAt = xAt + align(C * S * 4);
+  const t2At = tAt + align(S * 4);
+  const lossAt = t2At + align(S * 4);
+  const predAt = lossAt + align(S * 4);
+  const topAt = predAt + align(S * 4);
+  const accAt = topAt + align(S * 4);
+  const wAt = accAt + accBytes;
+  const rawAt = wAt + align(C * 4);
+  const end = rawAt + (src.kind === 'npy' && src.file.header.dtype === 'float16' ? align(C * S * 2) : 0);
+  const have = memory.buffer.byteLength;
+  if (end > have) memory.grow(Math.ceil((end - have) / 65536));
+  const buf = memory.buffer;
+  fillLogits(src, k, buf, xAt, rawAt, C * S);
+  new Int32Array(buf, tAt, S).set(target);
+  const acc = new Float64Array(buf, accAt, ceAccLength(C));
+  const fn = g.channelsLast ? ceRowsFor(k, 'float32') : k.ceIndexF32;
+  acc.fill(0);
+  const bad = fn(xAt, tAt, 0, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, lossAt, predAt, accAt, 0);
+  if (bad >= 0) throw badLabel(labelFile, target, bad, g, o, predFile);
+  const predicted = new Int32Array(buf, predAt, S).slice();
+  // The argmax as target: its loss is -log of the top-class probability. Ignored pixels are skipped (-1
+  // is never a class).
+  const t2 = new Int32Array(buf, t2At, S);
+  for (let s = 0; s < S; s++) t2[s] = target[s] === o.ignoreIndex ? -1 : predicted[s];
+  acc.fill(0);
+  fn(xAt, t2At, 0, C, S, 0, S, -1, 0, topAt, 0, accAt, 0);
+  const loss = new Float32Array(buf, lossAt, S).slice();
+  const topLoss = new Float32Array(buf, topAt, S).slice();
+  let weighted: { num: number; den: number } | null = null;
+  if (o.weight !== null && o.labelSmoothing > 0) {
+    new Float32Array(buf, wAt, C).set(o.weight);
+    acc.fill(0);
+    fn(xAt, tAt, wAt, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, topAt, 0, accAt, 0);
+    const eps = o.labelSmoothing;
+    weighted = { num: (1 - eps) * acc[CE_ACC.nllSum] + (eps / C) * acc[CE_ACC.smoothSum], den: acc[CE_ACC.denominator] };
+  }
+  return { maps: { loss, predicted, target, topLoss }, weighted };
+}
+
+function runReference(pred: Tensor, target: Int32Array, g: Geometry, o: EvalOptions, labelFile: string, predFile: string): { maps: PixelMaps; weighted: { num: number; den: number } | null } {
+  const { C, H, W } = g;
+  const input: Tensor = { dtype: pred.dtype, shape: g.channelsLast ? [1, H, W, C] : [1, C, H, W], data: pred.data };
+  const classDim = g.channelsLast ? -1 : 1;
+  const run = (t: Int32Array, ignoreIndex: number, labelSmoothing: number, weight: Tensor | null): ReturnType<typeof computeSlice> => computeSlice(
+    { input, target: { dtype: 'int32', shape: [1, H, W], data: t }, weight, options: { ignoreIndex, labelSmoothing, classDim, reduction: 'none' } },
+    0, 1, 0,
+  );
+  let first;
+  try {
+    first = run(target, o.ignoreIndex, o.labelSmoothing, null);
+  } catch (e) {
+    // The reference names the first bad target by its index; say it with the files.
+    if (e instanceof LensError && e.kind === 'value') {
+      const s = target.findIndex((v) => v !== o.ignoreIndex && !(v >= 0 && v < C));
+      if (s >= 0) throw badLabel(labelFile, target, s, g, o, predFile);
+    }
+    throw e;
+  }
+  const predicted = first.maps.predicted;
+  const t2 = Int32Array.from(target, (v, s) => (v === o.ignoreIndex ? -1 : predicted[s]));
+  const second = run(t2, -1, 0, null);
+  let weighted: { num: number; den: number } | null = null;
+  if (o.weight !== null && o.labelSmoothing > 0) {
+    const m = run(target, o.ignoreIndex, o.labelSmoothing, { dtype: 'float64', shape: [C], data: Float64Array.from(o.weight) }).maps;
+    const eps = o.labelSmoothing;
+    weighted = { num: m.smoothingParts ? (1 - eps) * m.smoothingParts.nllSum + (eps / C) * m.smoothingParts.smoothSum : m.numerator, den: m.denominator };
+  }
+  return { maps: { loss: first.maps.lossMap, predicted, target, topLoss: second.maps.lossMap }, weighted };
+}
+
+/**
+ * The loss map mean-pooled onto at most THUMBNAIL_MAX x THUMBNAIL_MAX cells (pixel row y falls in cell
+ * row floor(y h / H), columns alike), over non-ignored pixels only: an ignored region stays NaN rather
+ * than reading as zero loss.
+ */
+export function lossThumbnail(loss: ArrayLike<number>, target: ArrayLike<number>, H: number, W: number, ignoreIndex: number, max = THUMBNAIL_MAX): LossThumbnail {
+  const h = Math.max(1, Math.min(max, H));
+  const w = Math.max(1, Math.min(max, W));
+  const sum = new Float64Array(h * w);
+  const n = new Float64Array(h * w);
+  const colCell = new Int32Array(W);
+  for (let x = 0; x < W; x++) colCell[x] = Math.min(w - 1, Math.floor((x * w) / W));
+  for (let y = 0; y < H; y++) {
+    const row = Math.min(h - 1, Math.floor((y * h) / H)) * w;
+    for (let x = 0; x < W; x++) {
+      const i = y * W + x;
+      if (target[i] === ignoreIndex) continue;
+      sum[row + colCell[x]] += loss[i];
+      n[row + colCell[x]]++;
+    }
+  }
+  const data = new Float32Array(h * w);
+  for (let k = 0; k < data.length; k++) data[k] = n[k] === 0 ? NaN : sum[k] / n[k];
+  return { h, w, data };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A .npy the kernel can read as stored: float16 / float32, C order, native (little-endian) bytes. */
+function directNpy(path: string): NpyFile | null {
+  if (!isNpyPath(path)) return null;
+  const f = openNpy(path);
+  const h = f.header;
+  if ((h.dtype === 'float16' || h.dtype === 'float32') && !h.fortranOrder && (h.littleEndian === LITTLE_ENDIAN || h.itemSize === 1)) return f;
+  closeNpy(f);
+  return null;
+}
+
+export function evalImage(job: EvalImageRequest): ImageResult {
+  const { pair, options } = job;
+  const direct = job.wasmPath !== null ? directNpy(pair.prediction) : null;
+  try {
+    const pred: Tensor | null = direct === null ? readTensorFile(pair.prediction, 'input') : null;
+    const dtype = direct?.header.dtype ?? pred!.dtype;
+    const shape = direct?.header.shape ?? pred!.shape;
+    if (dtype !== 'float16' && dtype !== 'float32' && dtype !== 'float64') {
+      throw new LensError('dtype', `${pair.prediction}: prediction dtype ${dtype} — expected floating logits (float16, float32 or float64)`);
+    }
+    const g = predictionGeometry(shape, options.classDim, pair.prediction);
+    if (options.weight !== null && options.weight.length !== g.C) {
+      throw new LensError('option', `--weight has ${options.weight.length} entries, but ${pair.prediction} ${fmtShape(shape)} has ${g.C} classes`);
+    }
+    const label = readMaskTarget(pair.label);
+    const target = labelTargets(label, g, pair.label, pair.prediction, shape);
+    // float16 data arrive widened to float32 (exactly); float64 keeps its precision in the reference kernel.
+    const r = direct !== null
+      ? runWasm(job.wasmPath!, { kind: 'npy', file: direct }, target, g, options, pair.label, pair.prediction)
+      : job.wasmPath !== null && pred!.data instanceof Float32Array
+        ? runWasm(job.wasmPath, { kind: 'array', data: pred!.data }, target, g, options, pair.label, pair.prediction)
+        : runReference(pred!, target, g, options, pair.label, pair.prediction);
+    const result = accumulateImage(pair.stem, r.maps, g.C, g.H, g.W, options, r.weighted);
+    return { ...result, thumbnail: lossThumbnail(r.maps.loss, r.maps.target, g.H, g.W, options.ignoreIndex) };
+  } finally {
+    if (direct !== null) closeNpy(direct);
+  }
+}
