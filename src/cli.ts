@@ -1,17 +1,14 @@
 // Command-line front end over the kernel (contract in DESIGN.md): exit 0 on success, exit 2 with one
 // `error: …` line for bad input, never a stack trace.
-import * as fs from 'node:fs';
-import { parseArgs, parseInlineList, USAGE, type CliArgs } from './cli/args';
+import { parseArgs, USAGE, type CliArgs } from './cli/args';
+import { readPalette, readWeight } from './cli/inputs';
 import { jsonReport, tensorInfo, textReport } from './cli/report';
 import { runCompare } from './cli/compareCommand';
 import { runEval, runMerge } from './cli/evalCommand';
 import { isLensError, LensError } from './errors';
-import { splitMemberSpec } from './tensor/load';
-import type { Tensor } from './tensor/tensor';
-import { namedColorTable, parseColorTable, type ColorTable } from './tensor/colorTable';
 import { Engine, type EngineRequest, type TensorSource } from './worker/engine';
 import { describePairing, pairMaskTarget, type MaskPairing } from './worker/maskTarget';
-import { readCompanionWeight, readTensorFile } from './worker/readTensorFile';
+import { readCompanionWeight } from './worker/readTensorFile';
 
 declare const PACKAGE_VERSION: string | undefined;
 
@@ -21,38 +18,6 @@ declare const PACKAGE_VERSION: string | undefined;
  * 16 MiB 0.9-1.0 s, 4-8 MiB about the same again; kept at 16 MiB for fewer, larger jobs per block.
  */
 const CLI_BLOCK_BYTES = 16 << 20;
-
-function readWeight(spec: string, what: string): Tensor {
-  // An existing file wins over the inline form, so a file named "1,2" still reads as a file.
-  const list = parseInlineList(spec);
-  if (list && !fs.existsSync(splitMemberSpec(spec).path)) {
-    return { dtype: 'float64', shape: [list.length], data: Float64Array.from(list) };
-  }
-  try {
-    return readTensorFile(spec, 'weight');
-  } catch (e) {
-    if (isLensError(e) && e.kind === 'io' && !/[\\/.]/.test(spec)) {
-      throw new LensError('option', `${what} '${spec}' is neither a file nor a comma-separated list of numbers such as 1,2.5,0.5`);
-    }
-    throw e;
-  }
-}
-
-/** --palette: a palette name (voc) or a JSON file with "colors" (classes.json). */
-function readPalette(spec: string): ColorTable {
-  const named = namedColorTable(spec);
-  if (named !== undefined && !fs.existsSync(spec)) return named;
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(spec, 'utf8'));
-  } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new LensError('option', `--palette ${spec}: ${missing ? 'no such file, and not a palette name (voc)' : 'not a JSON file'} — give voc or a classes.json with "colors"`);
-  }
-  const table = parseColorTable(json, spec);
-  if (table === undefined) throw new LensError('option', `--palette ${spec}: no "colors" in it — write {"colors": [[r, g, b], ...]} by class index, or {"colors": "VOC"}`);
-  return table;
-}
 
 export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
   const started = performance.now();

@@ -14,79 +14,13 @@ import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './l
 import { showError } from './log';
 import { lossOptionsFromSettings } from './settings';
 import { describeEntry, findTensorFiles, tensorsIn, type TensorEntry } from './tensorFiles';
+import { browse, item, pickStreaming } from './tensorPick';
 
 export const COMMANDS = {
   computeLoss: 'crossEntropyLens.computeLoss',
   forSelectedFiles: 'crossEntropyLens.computeLossForSelectedFiles',
   fromSelection: 'crossEntropyLens.computeLossFromSelection',
 } as const;
-
-interface Item extends vscode.QuickPickItem {
-  readonly entry?: TensorEntry;
-  readonly browse?: true;
-}
-
-function item(e: TensorEntry): Item {
-  return { label: e.name, description: describeEntry(e), entry: e };
-}
-
-const BROWSE: Item = { label: '$(folder-opened) Browse…', description: 'a tensor file outside the workspace', browse: true, alwaysShow: true };
-
-/**
- * How often a streaming Quick Pick's list is refreshed: each refresh sends the whole list to the
- * workbench, so refreshing per batch would cost quadratic time on a workspace with thousands of files.
- */
-const REFRESH_MS = 150;
-
-/** Shows a Quick Pick whose items arrive while files are read (headers only). */
-async function pickStreaming(title: string, placeholder: string, load: (add: (items: Item[]) => void, token: vscode.CancellationToken) => Promise<void>): Promise<Item | undefined> {
-  const qp = vscode.window.createQuickPick<Item>();
-  qp.title = title;
-  qp.placeholder = placeholder;
-  qp.matchOnDescription = true;
-  qp.busy = true;
-  qp.items = [BROWSE];
-  const cts = new vscode.CancellationTokenSource();
-  const picked = new Promise<Item | undefined>((resolve) => {
-    qp.onDidAccept(() => resolve(qp.selectedItems[0]));
-    qp.onDidHide(() => resolve(undefined));
-  });
-  qp.show();
-  const listed: Item[] = [];
-  let shown = 0;
-  let lastRefresh = 0;
-  const refresh = (): void => {
-    if (shown === listed.length) return;
-    shown = listed.length;
-    lastRefresh = Date.now();
-    // The item the user moved to (or filtered down to) stays active; otherwise the list's first match is.
-    const keep = qp.activeItems.filter((i) => !i.browse);
-    qp.items = [...listed, BROWSE];
-    if (keep.length) qp.activeItems = keep;
-  };
-  void load((items) => {
-    listed.push(...items);
-    // The first items show at once; later ones are gathered for a while.
-    if (shown === 0 || Date.now() - lastRefresh >= REFRESH_MS) refresh();
-  }, cts.token).finally(() => {
-    refresh();
-    qp.busy = false;
-  });
-  const result = await picked;
-  cts.cancel();
-  qp.dispose();
-  return result;
-}
-
-async function browse(title: string): Promise<TensorEntry | undefined> {
-  const uris = await vscode.window.showOpenDialog({ title, canSelectMany: false, filters: { Tensors: ['npy', 'npz', 'json', 'png'], 'All files': ['*'] } });
-  if (!uris?.length) return undefined;
-  const entries = await tensorsIn(uris[0]);
-  if (entries.length === 0) throw new LensError('format', `${uris[0].fsPath}: no tensor found in this file`);
-  if (entries.length === 1) return entries[0];
-  const pick = await vscode.window.showQuickPick(entries.map(item), { title: 'Which array?' });
-  return pick?.entry;
-}
 
 function fileSpec(e: TensorEntry): SourceSpec {
   return { kind: 'file', path: e.spec };

@@ -4,7 +4,7 @@
 import { LensError } from '../errors';
 import { normalizeAxis } from '../kernel/options';
 import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../kernel/sampleView';
-import type { ClassMaps, ElementDetail, SampleMaps, SharedTensorRef, TokenDetails, TokenSummary } from '../protocol';
+import type { ClassMaps, ConfidenceMaps, ElementDetail, SampleMaps, SharedTensorRef, TokenDetails, TokenSummary } from '../protocol';
 import { tokenSummary, withDetailStrings } from '../tokenSummary';
 import type { Vocabulary } from '../tensor/vocab';
 import type { Tensor } from '../tensor/tensor';
@@ -14,11 +14,17 @@ import { pairMaskTarget } from './maskTarget';
 import { readTensorFile } from './readTensorFile';
 import { allocShared, share, viewOf } from './shared';
 
+/** One sample's input values in shared memory, and a view of them for this thread. */
+interface SampleValues {
+  readonly ref: SharedTensorRef;
+  readonly data: Float32Array | Float64Array;
+}
+
 export class LossSession {
   private wholeInput: Tensor | null = null;
   private wholeTarget: Tensor | null = null;
-  private readonly probsCache = new Map<number, Float32Array>();
-  private readonly sampleCache = new Map<number, Float64Array>();
+  private readonly probsCache = new Map<number, { readonly probs: Float32Array; readonly confidence: ConfidenceMaps | null }>();
+  private readonly sampleCache = new Map<number, SampleValues>();
   /** The in-memory input in shared memory, once a token's details were asked for (workers read rows there). */
   private sharedInput: SharedTensorRef | null = null;
   /** Token strings for the token view (the whole vocabulary; the view is sent subsets), or null. */
@@ -57,13 +63,16 @@ export class LossSession {
     };
   }
 
-  /** sampleMaps plus p(target), which needs the sample's class probabilities (computed in a worker). */
+  /**
+   * sampleMaps plus p(target) and, for class-index cross-entropy, the confidence maps: both need the sample's
+   * input values and come from one worker job.
+   */
   async sampleMapsWithProbs(n: number): Promise<SampleMaps> {
     const m = this.sampleMaps(n);
     if (this.result.targetKind === 'probs') return m;
-    const probs = await this.probabilities(n);
+    const { probs, confidence } = await this.sampleProbs(n);
     const pTarget = targetProbabilities(this.result.targetKind, probs, m.target, m.ignored, this.geometry);
-    return { ...m, pTarget };
+    return { ...m, pTarget, confidence };
   }
 
   async classMaps(n: number): Promise<ClassMaps> {
@@ -77,7 +86,7 @@ export class LossSession {
     if (o.loss !== 'ce') throw new LensError('option', 'the step-by-step breakdown covers cross-entropy (loss ce)');
     const s = flatIndex(index, g.shape);
     const at = g.strip ? 0 : this.checkSample(n);
-    const x = await this.sampleValues(at);
+    const x = (await this.sampleValues(at)).data;
     const maps = this.result.maps;
     const { explanation, top } = explainSampleElement(o, this.result.targetKind, g, s, {
       x,
@@ -133,45 +142,69 @@ export class LossSession {
   }
 
   private async probabilities(n: number): Promise<Float32Array> {
+    return (await this.sampleProbs(n)).probs;
+  }
+
+  /** Confidence maps describe a softmax over classes: class-index cross-entropy only. */
+  private get wantsConfidence(): boolean {
+    return this.result.options.loss === 'ce' && this.result.targetKind === 'index';
+  }
+
+  private async sampleProbs(n: number): Promise<{ readonly probs: Float32Array; readonly confidence: ConfidenceMaps | null }> {
     const key = this.geometry.strip ? 0 : this.checkSample(n);
     const hit = this.probsCache.get(key);
     if (hit) return hit;
     const g = this.geometry;
-    const x = await this.sampleValues(key);
-    const xs = share({ dtype: 'float64', shape: [g.C * g.S], data: x });
+    const xs = (await this.sampleValues(key)).ref;
     const out = allocShared('float32', [g.C * g.S], 'f32');
+    const conf = this.wantsConfidence ? allocShared('float32', [3 * g.S], 'f32') : undefined;
     const o = this.result.options;
-    const r = await this.engine.runRaw({ kind: 'probs', id: 0, x: xs, C: g.C, S: g.S, inputKind: o.inputKind, loss: o.loss, out });
+    const r = await this.engine.runRaw({ kind: 'probs', id: 0, x: xs, C: g.C, S: g.S, inputKind: o.inputKind, loss: o.loss, out, confidence: conf });
     if (r.kind === 'error') throw new LensError((r.lensKind as LensError['kind']) ?? 'io', r.message);
     const probs = viewOf(out).data as Float32Array;
+    let confidence: ConfidenceMaps | null = null;
+    if (conf) {
+      // Three arrays of their own (slice copies), so the view is sent S values per map, not one shared block.
+      const c = viewOf(conf).data as Float32Array;
+      confidence = { top1: c.slice(0, g.S), margin: c.slice(g.S, 2 * g.S), entropy: c.slice(2 * g.S, 3 * g.S) };
+    }
+    const entry = { probs, confidence };
     this.probsCache.clear(); // one sample at a time is what the view shows
-    this.probsCache.set(key, probs);
-    return probs;
+    this.probsCache.set(key, entry);
+    return entry;
   }
 
-  /** The input values of sample n as (C, S) float64 (for bce: the sample's own layout). */
-  private async sampleValues(n: number): Promise<Float64Array> {
+  /**
+   * The input values of sample n as (C, S) (for bce: the sample's own layout), in shared memory for the
+   * probability job. A float32/float16 .npy range is read straight into it as float32: no float64 copy and no
+   * second copy into shared memory on this thread (5.5 M values for a [21, 512, 512] sample).
+   */
+  private async sampleValues(n: number): Promise<SampleValues> {
     const hit = this.sampleCache.get(n);
     if (hit) return hit;
     const g = this.geometry;
-    let out: Float64Array | null = null;
+    let out: SampleValues | null = null;
     const src = this.request.input;
     const o = this.result.options;
     const nd = this.result.input.shape.length;
-    const standard = !g.strip && nd >= 2 && (o.loss === 'bce' || normalizeAxis(o.classDim, nd) === 1);
+    const standard = !g.strip && nd >= 2 && (o.loss === 'bce' || o.loss === 'sigmoid-focal' || normalizeAxis(o.classDim, nd) === 1);
     if (src.kind === 'file' && standard && isNpyPath(src.path)) {
       const f = openNpy(src.path);
       try {
         if (!f.header.fortranOrder && (f.header.dtype === 'float32' || f.header.dtype === 'float16')) {
-          const tmp = new Float32Array(g.C * g.S);
-          await readF32(f, n * g.C * g.S, g.C * g.S, tmp, 0);
-          out = Float64Array.from(tmp);
+          const ref = allocShared('float32', [g.C * g.S], 'f32');
+          const data = viewOf(ref).data as Float32Array;
+          await readF32(f, n * g.C * g.S, g.C * g.S, data, 0);
+          out = { ref, data };
         }
       } finally {
         closeNpy(f);
       }
     }
-    out ??= sampleTensor(this.inputWhole(), n, o, g);
+    if (out === null) {
+      const ref = share({ dtype: 'float64', shape: [g.C * g.S], data: sampleTensor(this.inputWhole(), n, o, g) });
+      out = { ref, data: viewOf(ref).data as Float64Array };
+    }
     this.sampleCache.clear();
     this.sampleCache.set(n, out);
     return out;

@@ -1,0 +1,29 @@
+// Compare Losses… pickers: another input for run B, with the inputs of A's shape listed first (only those
+// can be compared against one target). Used by the command and by the panel's "Compare with…".
+import { isInputCandidate } from '../kernel/roles';
+import { describeEntry, type TensorEntry } from './tensorFiles';
+import { browse, item, pickStreaming, scanTensorEntries, type Item } from './tensorPick';
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Run B: an input of the workspace other than A (by its spec), those of A's shape first. Undefined when the
+ * user cancelled.
+ */
+export async function pickInputLike(title: string, a: { readonly name: string; readonly shape: readonly number[]; readonly spec?: string }): Promise<TensorEntry | undefined> {
+  const fits = (i: Item): boolean => i.entry !== undefined && sameShape(i.entry.shape, a.shape);
+  const pick = await pickStreaming(
+    title,
+    `Inputs of ${a.name}'s shape [${a.shape.join(', ')}] first`,
+    (add, token) =>
+      scanTensorEntries(token, (batch) => {
+        const inputs = batch.filter((e) => isInputCandidate(e) && e.spec !== a.spec);
+        if (inputs.length) add(inputs.map((e) => (sameShape(e.shape, a.shape) ? { ...item(e), description: `${describeEntry(e)} · same shape` } : item(e))));
+      }),
+    (x, y) => Number(fits(y)) - Number(fits(x)),
+  );
+  if (!pick) return undefined;
+  return pick.browse ? browse('Input B') : pick.entry;
+}

@@ -1,0 +1,86 @@
+// The Quick Picks of tensor files that the commands share: a list that fills in while headers are read, with
+// a Browse… entry for files outside the workspace. No panel here, so the panel may use them too.
+import * as vscode from 'vscode';
+import { LensError } from '../errors';
+import { describeEntry, findTensorFiles, tensorsIn, type TensorEntry } from './tensorFiles';
+
+export interface Item extends vscode.QuickPickItem {
+  readonly entry?: TensorEntry;
+  readonly browse?: true;
+}
+
+export function item(e: TensorEntry): Item {
+  return { label: e.name, description: describeEntry(e), entry: e };
+}
+
+export const BROWSE: Item = { label: '$(folder-opened) Browse…', description: 'a tensor file outside the workspace', browse: true, alwaysShow: true };
+
+/**
+ * How often a streaming Quick Pick's list is refreshed: each refresh sends the whole list to the
+ * workbench, so refreshing per batch would cost quadratic time on a workspace with thousands of files.
+ */
+const REFRESH_MS = 150;
+
+/** Shows a Quick Pick whose items arrive while files are read (headers only). */
+/** order: how the list is sorted as items arrive (a stable sort, so arrival order holds within ties). */
+export async function pickStreaming(
+  title: string,
+  placeholder: string,
+  load: (add: (items: Item[]) => void, token: vscode.CancellationToken) => Promise<void>,
+  order?: (a: Item, b: Item) => number,
+): Promise<Item | undefined> {
+  const qp = vscode.window.createQuickPick<Item>();
+  qp.title = title;
+  qp.placeholder = placeholder;
+  qp.matchOnDescription = true;
+  qp.busy = true;
+  qp.items = [BROWSE];
+  const cts = new vscode.CancellationTokenSource();
+  const picked = new Promise<Item | undefined>((resolve) => {
+    qp.onDidAccept(() => resolve(qp.selectedItems[0]));
+    qp.onDidHide(() => resolve(undefined));
+  });
+  qp.show();
+  const listed: Item[] = [];
+  let shown = 0;
+  let lastRefresh = 0;
+  const refresh = (): void => {
+    if (shown === listed.length) return;
+    shown = listed.length;
+    lastRefresh = Date.now();
+    // The item the user moved to (or filtered down to) stays active; otherwise the list's first match is.
+    const keep = qp.activeItems.filter((i) => !i.browse);
+    qp.items = [...(order ? [...listed].sort(order) : listed), BROWSE];
+    if (keep.length) qp.activeItems = keep;
+  };
+  void load((items) => {
+    listed.push(...items);
+    // The first items show at once; later ones are gathered for a while.
+    if (shown === 0 || Date.now() - lastRefresh >= REFRESH_MS) refresh();
+  }, cts.token).finally(() => {
+    refresh();
+    qp.busy = false;
+  });
+  const result = await picked;
+  cts.cancel();
+  qp.dispose();
+  return result;
+}
+
+export async function browse(title: string): Promise<TensorEntry | undefined> {
+  const uris = await vscode.window.showOpenDialog({ title, canSelectMany: false, filters: { Tensors: ['npy', 'npz', 'json', 'png'], 'All files': ['*'] } });
+  if (!uris?.length) return undefined;
+  const entries = await tensorsIn(uris[0]);
+  if (entries.length === 0) throw new LensError('format', `${uris[0].fsPath}: no tensor found in this file`);
+  if (entries.length === 1) return entries[0];
+  const pick = await vscode.window.showQuickPick(entries.map(item), { title: 'Which array?' });
+  return pick?.entry;
+}
+
+/** Reads the workspace's tensor headers a few dozen files at a time, handing each batch on as it is read. */
+export async function scanTensorEntries(token: vscode.CancellationToken, onBatch: (batch: TensorEntry[]) => void): Promise<void> {
+  const uris = await findTensorFiles(token);
+  for (let i = 0; i < uris.length && !token.isCancellationRequested; i += 32) {
+    onBatch((await Promise.all(uris.slice(i, i + 32).map((u) => tensorsIn(u)))).flat());
+  }
+}

@@ -1,0 +1,47 @@
+// Compare Losses…: what the CLI's `compare` and the panel share once both runs are computed — the shape
+// check, the per-element comparison (src/kernel/compare.ts), the summary the view shows and one sample's
+// slice of the delta map. No vscode here, so the CLI and tests use it as is.
+import { LensError, fmtShape } from '../errors';
+import { compareLossMaps, type CompareMaps } from '../kernel/compare';
+import type { SampleGeometry } from '../kernel/sampleView';
+import type { CompareSummary } from '../protocol';
+import type { EngineResult } from './engineTypes';
+
+/** Runs A and B must hold inputs of one shape (the target is shared, so their loss maps line up). */
+export function checkSameShape(labelA: string, shapeA: readonly number[], labelB: string, shapeB: readonly number[]): void {
+  if (shapeA.length === shapeB.length && shapeA.every((d, i) => d === shapeB[i])) return;
+  throw new LensError('shape', `inputs to compare differ in shape: ${labelA} is ${fmtShape(shapeA)} but ${labelB} is ${fmtShape(shapeB)} — compare needs two inputs of one shape against one target`);
+}
+
+type Run = Pick<EngineResult, 'input' | 'maps' | 'stats' | 'lossShape'>;
+
+/** B - A per element, improved/regressed counts and per-class means (labels name the runs in errors). */
+export function compareResults(a: Run, b: Run, labelA: string, labelB: string): CompareMaps {
+  checkSameShape(labelA, a.input.shape, labelB, b.input.shape);
+  for (const [r, label] of [[a, labelA], [b, labelB]] as const) {
+    if (!r.maps) {
+      // Streaming keeps statistics only; comparing block by block is not built yet.
+      throw new LensError('io', `${label}: too large to compare for now — its logits streamed from disk, so no per-element losses were kept (compare holds inputs up to 1 GiB of logits)`);
+    }
+  }
+  return compareLossMaps({ lossA: a.maps!.loss, lossB: b.maps!.loss, targetClass: a.maps!.targetClass, ignored: a.maps!.ignored, numClasses: a.stats.numClasses });
+}
+
+export function compareSummary(a: Pick<EngineResult, 'value'>, b: Pick<EngineResult, 'value'>, m: CompareMaps, labelA: string, labelB: string): CompareSummary {
+  return {
+    labelA,
+    labelB,
+    valueA: a.value,
+    valueB: b.value,
+    delta: a.value === null || b.value === null ? null : b.value - a.value,
+    improved: m.improved,
+    regressed: m.regressed,
+    perClass: m.perClass,
+  };
+}
+
+/** The delta of sample n as the view's SampleMaps slices it (the whole strip for an (N, C) input). */
+export function sampleDelta(delta: Float32Array, g: Pick<SampleGeometry, 'strip' | 'S'>, n: number): Float32Array {
+  const at = g.strip ? 0 : n * g.S;
+  return delta.slice(at, at + g.S);
+}
