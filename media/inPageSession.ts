@@ -3,6 +3,7 @@
 // (MAX_PAYLOAD_BYTES), so this stays in the seconds range at worst.
 import { computeLoss } from '../src/kernel/index';
 import { sampleProbabilities } from '../src/kernel/softmax';
+import { sampleConfidence } from '../src/kernel/confidence';
 import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../src/kernel/sampleView';
 import { tokenRowDetails, tokenRowLayout } from '../src/kernel/tokenRow';
 import type { LossResult } from '../src/kernel/types';
@@ -70,6 +71,8 @@ class InPageSession implements OutputSession {
       predicted: r.predicted.slice(from, to),
       ignored,
       pTarget: r.targetKind === 'probs' ? null : targetProbabilities(r.targetKind, this.probabilities(n), target, ignored, g),
+      // Confidence maps: class-index cross-entropy only (a softmax over classes), as the host's session.
+      confidence: r.options.loss === 'ce' && r.targetKind === 'index' ? sampleConfidence(sampleTensor(this.payload.input, this.at(n), r.options, g), g.C, g.S, r.options.inputKind) : null,
     };
   }
 

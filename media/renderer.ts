@@ -1,5 +1,5 @@
 // Notebook renderer entry (dist/renderer.js, ESM): the view's styles bundled as text, the rest in rendererCore.
 import { createRenderer } from './rendererCore';
-import viewCss from './view.css';
+import { VIEW_STYLES } from './view/styles';
 
-export const activate = createRenderer(viewCss);
+export const activate = createRenderer(VIEW_STYLES.join('\n'));

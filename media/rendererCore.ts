@@ -60,6 +60,18 @@ export function readPayloadWithRefs(item: Pick<OutputItem, 'data' | 'json'>): { 
   return { json, payload: decodePayloadWithRefs(json) };
 }
 
+/**
+ * The photo of display(..., image=...): inline bytes go straight to the view, which decodes them itself
+ * (with or without the host); a reference is the host's to check and load, and a bad image is a note.
+ */
+function showImage(view: ViewHandle, p: PayloadWithRefs, canMessage: boolean): void {
+  const img = p.image;
+  if (!img) return;
+  if (img.kind === 'inline') view.receive({ type: 'image', image: { name: img.name, mime: img.mime, bytes: img.bytes } });
+  else if (img.kind === 'invalid') view.receive({ type: 'note', message: img.message });
+  else if (!canMessage) view.receive({ type: 'note', message: `${img.name}: the photo is in a file beside the notebook; open it in VS Code with the extension to see it` });
+}
+
 /** The renderer's activate(), given the view's styles (the entry bundles view.css as text). */
 export function createRenderer(css: string, hostTimeoutMs = HOST_TIMEOUT_MS): ActivationFunction {
   return (ctx: RendererContext<unknown>) => activateWith(ctx, css, hostTimeoutMs);
@@ -147,6 +159,7 @@ function activateWith(ctx: RendererContext<unknown>, css: string, hostTimeoutMs:
         view.receive({ type: 'error', message: `Cross-Entropy Lens output: ${messageOf(e)}` });
         return;
       }
+      showImage(view, decoded.payload, canMessage);
       if (!canMessage) {
         computeInPage(id, out, decoded.payload, 'no extension host connection');
         return;

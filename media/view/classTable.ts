@@ -33,6 +33,8 @@ export interface ClassTableInit {
 export interface ClassTableOptions {
   /** Per-class weights exist: show the weight column. */
   readonly withWeight?: boolean;
+  /** A focal result: show each class's plain cross-entropy mean beside the focal mean. */
+  readonly withCe?: boolean;
   /** The class the heatmap is filtered to (its row is marked), or null. */
   readonly selected?: number | null;
 }
@@ -72,6 +74,7 @@ export class ClassTable {
   private rows: readonly ClassStats[] = [];
   private names: readonly string[] = [];
   private withWeight = false;
+  private withCe = false;
   private selected: number | null = null;
   private cols: Column[] = [];
   /** The user's sort (from the stored state or a header click); explicit: not the untouched default. */
@@ -136,6 +139,7 @@ export class ClassTable {
     this.rows = stats;
     this.names = names;
     this.withWeight = opts.withWeight ?? false;
+    this.withCe = opts.withCe ?? false;
     this.selected = opts.selected ?? null;
     this.search = null;
     this.cols = this.columns();
@@ -213,6 +217,7 @@ export class ClassTable {
       { key: 'ignored', label: 'Ignored', cell: (r) => fmtCount(r.ignored) },
       ...(this.withWeight ? [{ key: 'weight' as SortKey, label: 'Weight', cell: (r: ClassStats) => fmt6(r.weight) }] : []),
       { key: 'lossMean', label: 'Mean loss', cell: (r) => (r.count ? fmt6(r.lossMean) : '-') },
+      ...(this.withCe ? [{ key: 'ceMean' as SortKey, label: 'Mean CE', cell: (r: ClassStats) => (r.count && r.ceMean !== undefined ? fmt6(r.ceMean) : '-') }] : []),
       { key: 'share', label: 'Share', cell: (r) => fmtPct(r.share) },
       { key: 'accuracy', label: 'Accuracy', cell: (r) => fmtPct(r.accuracy) },
       { key: 'iou', label: 'IoU', cell: (r) => fmtPct(r.iou) },

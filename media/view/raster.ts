@@ -3,8 +3,11 @@ import { colormapLUT, NAN_RGBA, type ColormapName } from './colormap';
 import { PALETTE_FLAT } from './palette';
 import { computeDomain, fixedDomain, lutIndex, NAN_INDEX, type Domain, type Scale } from './scale';
 
-export type ViewMode = 'loss' | 'classLoss' | 'pTarget' | 'predicted' | 'target' | 'error' | 'classProb';
-export const VIEW_MODES: readonly ViewMode[] = ['loss', 'classLoss', 'pTarget', 'predicted', 'target', 'error', 'classProb'];
+export type ViewMode = 'loss' | 'classLoss' | 'pTarget' | 'predicted' | 'target' | 'error' | 'classProb' | ConfidenceMode;
+/** Modes drawn from SampleMaps.confidence (offered only when the host sent it). */
+export type ConfidenceMode = 'top1' | 'margin' | 'entropy' | 'confWrong';
+export const CONFIDENCE_MODES: readonly ConfidenceMode[] = ['top1', 'margin', 'entropy', 'confWrong'];
+export const VIEW_MODES: readonly ViewMode[] = ['loss', 'classLoss', 'pTarget', 'predicted', 'target', 'error', 'classProb', ...CONFIDENCE_MODES];
 export const MODE_LABELS: Readonly<Record<ViewMode, string>> = {
   loss: 'Loss per element',
   classLoss: 'Loss, selected class only',
@@ -13,11 +16,22 @@ export const MODE_LABELS: Readonly<Record<ViewMode, string>> = {
   target: 'Target class',
   error: 'Errors (predicted ≠ target)',
   classProb: 'p(class c)',
+  top1: 'Confidence (top-class probability)',
+  margin: 'Margin (top-1 minus top-2)',
+  entropy: 'Entropy of the prediction',
+  confWrong: 'Confidently wrong',
 };
+
+export function isConfidenceMode(mode: ViewMode): mode is ConfidenceMode {
+  return (CONFIDENCE_MODES as readonly string[]).includes(mode);
+}
+
+/** Faint alpha of the elements a confidence threshold does not mark (the marked ones stay opaque). */
+export const UNMARKED_ALPHA = 56;
 
 /** Modes drawn with a colormap (the others use the class palette or fixed colours). */
 export function isContinuousMode(mode: ViewMode): boolean {
-  return mode === 'loss' || mode === 'classLoss' || mode === 'pTarget' || mode === 'classProb';
+  return mode === 'loss' || mode === 'classLoss' || mode === 'pTarget' || mode === 'classProb' || mode === 'top1' || mode === 'margin' || mode === 'entropy';
 }
 
 /** Fixed colours. Masked (outside the class filter, or past the end of a strip) is transparent. */
@@ -93,6 +107,48 @@ export interface MapArrays {
   readonly predicted: ArrayLike<number>;
   readonly ignored: ArrayLike<number>;
   readonly pTarget: ArrayLike<number> | null;
+  /** Top-class probability, margin and entropy per element (absent: the confidence modes draw nothing). */
+  readonly confidence?: { readonly top1: ArrayLike<number>; readonly margin: ArrayLike<number>; readonly entropy: ArrayLike<number> } | null;
+}
+
+/** A confusion-matrix cell: elements whose target and prediction are these. */
+export interface ClassPair {
+  readonly target: number;
+  readonly predicted: number;
+}
+
+/**
+ * Whether element k is marked by the threshold in a confidence mode: top-1 or margin below it, entropy
+ * above it, or (confidently wrong) predicted != target with top-1 above it. Ignored elements never are.
+ */
+export function isMarked(maps: MapArrays, mode: ConfidenceMode, threshold: number, k: number): boolean {
+  const c = maps.confidence;
+  if (!c || maps.ignored[k]) return false;
+  switch (mode) {
+    case 'top1': return c.top1[k] < threshold;
+    case 'margin': return c.margin[k] < threshold;
+    case 'entropy': return c.entropy[k] > threshold;
+    case 'confWrong': return maps.predicted[k] !== maps.target[k] && c.top1[k] > threshold;
+  }
+}
+
+/** Marked elements in [base, base + count) (a sample: all its slices), and the non-ignored ones among them. */
+export function countMarked(maps: MapArrays, mode: ConfidenceMode, threshold: number, base = 0, count = maps.loss.length): { marked: number; total: number } {
+  let marked = 0;
+  let total = 0;
+  for (let k = base; k < base + count; k++) {
+    if (maps.ignored[k]) continue;
+    total++;
+    if (isMarked(maps, mode, threshold, k)) marked++;
+  }
+  return { marked, total };
+}
+
+/** Elements of a cell of the confusion matrix in [base, base + count), ignored ones left out. */
+export function countPair(maps: MapArrays, pair: ClassPair, base = 0, count = maps.loss.length): number {
+  let n = 0;
+  for (let k = base; k < base + count; k++) if (!maps.ignored[k] && maps.target[k] === pair.target && maps.predicted[k] === pair.predicted) n++;
+  return n;
 }
 
 export interface RasterOptions {
@@ -108,6 +164,10 @@ export interface RasterOptions {
   readonly classProb?: ArrayLike<number> | null;
   /** Predicted/target modes: flat RGB class colours (cycling), else the palette. */
   readonly classColours?: ArrayLike<number> | null;
+  /** Only the elements of this confusion-matrix cell are drawn (the others, and ignored ones, masked). */
+  readonly pair?: ClassPair | null;
+  /** Confidence modes: the threshold that marks elements (see isMarked); unmarked ones are drawn faint. */
+  readonly threshold?: number;
 }
 
 export interface DomainRequest {
@@ -115,11 +175,17 @@ export interface DomainRequest {
   readonly scale: Scale;
   readonly clip: number;
   readonly classFilter: number | null;
+  /** Classes (entropy's domain is [0, ln C]). */
+  readonly classes?: number;
 }
 
 /** The colour domain for a continuous mode over a whole sample (all slices), or null for categorical modes. */
 export function modeDomain(maps: MapArrays, req: DomainRequest): Domain | null {
-  if (req.mode === 'pTarget' || req.mode === 'classProb') return fixedDomain(0, 1);
+  if (req.mode === 'pTarget' || req.mode === 'classProb' || req.mode === 'top1' || req.mode === 'margin') return fixedDomain(0, 1);
+  if (req.mode === 'entropy') {
+    if (req.classes !== undefined && req.classes >= 2) return fixedDomain(0, Math.log(req.classes));
+    return maps.confidence ? computeDomain(maps.confidence.entropy, { scale: 'linear', clip: 100, include: Uint8Array.from(maps.ignored, (v) => (v ? 0 : 1)) }) : null;
+  }
   if (req.mode !== 'loss' && req.mode !== 'classLoss') return null;
   const n = maps.loss.length;
   const include = new Uint8Array(n);
@@ -151,8 +217,13 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
   const mode = opts.mode;
   const filter = opts.classFilter;
   const useFilter = filter !== null && mode !== 'classProb';
+  const conf = maps.confidence ?? null;
   const values: ArrayLike<number> | null =
-    mode === 'loss' || mode === 'classLoss' ? loss : mode === 'pTarget' ? maps.pTarget : mode === 'classProb' ? opts.classProb ?? null : null;
+    mode === 'loss' || mode === 'classLoss' ? loss : mode === 'pTarget' ? maps.pTarget : mode === 'classProb' ? opts.classProb ?? null
+      : mode === 'top1' ? conf?.top1 ?? null : mode === 'margin' ? conf?.margin ?? null : mode === 'entropy' ? conf?.entropy ?? null : null;
+  const confMode = isConfidenceMode(mode) && conf ? mode : null;
+  const threshold = opts.threshold ?? 0.5;
+  const pair = opts.pair ?? null;
   const domain = opts.domain ?? (values ? fixedDomain(0, 1) : null);
   const W = g.width;
   const table = opts.classColours && opts.classColours.length >= 3 ? opts.classColours : PALETTE_FLAT;
@@ -163,6 +234,7 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
     if (useFilter && target[k] !== filter) {
       continue; // masked: transparent
     }
+    if (pair && (ignored[k] || target[k] !== pair.target || predicted[k] !== pair.predicted)) continue;
     if (opts.showIgnored && ignored[k]) {
       const x = i % W;
       const y = (i - x) / W;
@@ -190,7 +262,10 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
       rgba[o + 3] = 255;
     } else if (mode === 'error') {
       put(rgba, o, ignored[k] ? COLORS.masked : predicted[k] === target[k] ? COLORS.correct : COLORS.wrong);
+    } else if (mode === 'confWrong') {
+      put(rgba, o, confMode && isMarked(maps, 'confWrong', threshold, k) ? COLORS.wrong : COLORS.correct);
     }
+    if (confMode && !ignored[k] && !isMarked(maps, confMode, threshold, k)) rgba[o + 3] = Math.min(rgba[o + 3], UNMARKED_ALPHA);
   }
   return rgba;
 }

@@ -34,6 +34,12 @@ export interface ViewState {
   readonly overlayOpacity: number;
   /** Draw the boundaries of target and predicted regions. */
   readonly contours: boolean;
+  /** A confusion-matrix cell the heatmap is restricted to (elements with this target and prediction), or null. */
+  readonly pairFilter: { readonly target: number; readonly predicted: number } | null;
+  /** Confidence modes: elements below it (top-1, margin) or above it (entropy) are marked; confidently wrong: top-1 above it. */
+  readonly confidenceThreshold: number;
+  /** Confusion matrix normalisation. */
+  readonly confusionNorm: 'row' | 'column' | 'none';
 }
 
 export const DEFAULT_STATE: ViewState = {
@@ -55,6 +61,9 @@ export const DEFAULT_STATE: ViewState = {
   tokenView: 'auto',
   overlayOpacity: 0.5,
   contours: false,
+  pairFilter: null,
+  confidenceThreshold: 0.5,
+  confusionNorm: 'row',
 };
 
 export const CLIP_CHOICES: readonly number[] = [100, 99.9, 99.5, 99, 98, 95, 90];
@@ -67,6 +76,14 @@ function intOrNull(v: unknown): number | null {
 }
 function numOrNull(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function pairOrNull(v: unknown): ViewState['pairFilter'] {
+  if (!v || typeof v !== 'object') return null;
+  const p = v as Record<string, unknown>;
+  const target = intOrNull(p.target);
+  const predicted = intOrNull(p.predicted);
+  return target === null || predicted === null ? null : { target, predicted };
 }
 
 /** A valid ViewState from anything (a stored state from an older version, or nothing). */
@@ -97,5 +114,64 @@ export function sanitizeState(raw: unknown, base: ViewState = DEFAULT_STATE): Vi
     tokenView: r.tokenView === 'auto' || r.tokenView === 'on' || r.tokenView === 'off' ? r.tokenView : base.tokenView,
     overlayOpacity: typeof r.overlayOpacity === 'number' && r.overlayOpacity >= 0 && r.overlayOpacity <= 1 ? r.overlayOpacity : base.overlayOpacity,
     contours: typeof r.contours === 'boolean' ? r.contours : base.contours,
+    pairFilter: 'pairFilter' in r ? pairOrNull(r.pairFilter) : base.pairFilter,
+    confidenceThreshold: typeof r.confidenceThreshold === 'number' && Number.isFinite(r.confidenceThreshold) && r.confidenceThreshold >= 0 ? r.confidenceThreshold : base.confidenceThreshold,
+    confusionNorm: r.confusionNorm === 'row' || r.confusionNorm === 'column' || r.confusionNorm === 'none' ? r.confusionNorm : base.confusionNorm,
   };
+}
+
+/** Timers of the view's own window (a notebook output's page, a webview, a test DOM). */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): number;
+  clearTimeout(id: number): void;
+}
+
+/** Timers bound to `win` when there is one (happy-dom's timers are its own), else the global ones. */
+export function windowTimers(win: (Window & typeof globalThis) | null): Timers {
+  return {
+    setTimeout: (fn, ms) => (win ? win.setTimeout(fn, ms) : (setTimeout(fn, ms) as unknown as number)),
+    clearTimeout: (id) => (win ? win.clearTimeout(id) : clearTimeout(id)),
+  };
+}
+
+/** A mutable partial state (for building updates). */
+export type StatePatch = { -readonly [K in keyof ViewState]?: ViewState[K] };
+
+/**
+ * The view's state store: components read `state` and send patches; the host hears of changes debounced
+ * (a drag or a slider would otherwise write the webview state store on every event).
+ */
+export class Store {
+  private current: ViewState;
+  private timer: number | null = null;
+  private closed = false;
+
+  constructor(initial: ViewState, private readonly timers: Timers, private readonly onChange?: (s: ViewState) => void, private readonly debounceMs = 150) {
+    this.current = initial;
+  }
+
+  get state(): ViewState {
+    return this.current;
+  }
+
+  update(patch: Partial<ViewState>): void {
+    this.current = { ...this.current, ...patch };
+    if (!this.onChange || this.closed) return;
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = this.timers.setTimeout(() => this.flush(), this.debounceMs);
+  }
+
+  /** Report the state now (a pending change is not lost when the view goes away). */
+  flush(): void {
+    if (this.timer !== null) {
+      this.timers.clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (!this.closed) this.onChange?.(this.current);
+  }
+
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
 }

@@ -2,13 +2,13 @@
 import type { ClassStats } from '../../src/kernel/types';
 import { className } from './format';
 
-export type SortKey = 'class' | 'name' | 'count' | 'ignored' | 'weight' | 'lossMean' | 'lossSum' | 'share' | 'accuracy' | 'iou';
+export type SortKey = 'class' | 'name' | 'count' | 'ignored' | 'weight' | 'lossMean' | 'ceMean' | 'lossSum' | 'share' | 'accuracy' | 'iou';
 export type SortDir = 'asc' | 'desc';
 export interface SortSpec {
   readonly key: SortKey;
   readonly dir: SortDir;
 }
-export const SORT_KEYS: readonly SortKey[] = ['class', 'name', 'count', 'ignored', 'weight', 'lossMean', 'lossSum', 'share', 'accuracy', 'iou'];
+export const SORT_KEYS: readonly SortKey[] = ['class', 'name', 'count', 'ignored', 'weight', 'lossMean', 'ceMean', 'lossSum', 'share', 'accuracy', 'iou'];
 export const DEFAULT_SORT: SortSpec = { key: 'class', dir: 'asc' };
 
 /** Direction a column starts in when first clicked: numbers largest first, the class column in order. */
@@ -44,7 +44,8 @@ export function isDefaultSort(spec: SortSpec): boolean {
 type NumericKey = Exclude<SortKey, 'name'>;
 
 function valueOf(row: ClassStats, key: NumericKey): number {
-  return key === 'class' ? row.index : row[key];
+  // ceMean exists for focal results only: without it the column sorts as empty (NaN, last).
+  return key === 'class' ? row.index : key === 'ceMean' ? row.ceMean ?? NaN : row[key];
 }
 
 // Scratch views for turning a float64 into two uint32 words (platform byte order).

@@ -4,13 +4,16 @@
 // p(target), the target's rank and the top-5 predictions, asked from the host on demand and cached.
 // Long sequences render in chunks of CHUNK spans, one timer tick each, so a 32k-token sequence never blocks
 // the page; every interaction goes through a few listeners on the container (none per token).
-import { normalizeAxis } from '../../src/kernel/options';
 import type { SampleMaps, TokenDetails, ViewSummary } from '../../src/protocol';
-import { renderTokens, tokenLabel, type TokenSegment } from '../../src/tensor/tokenText';
-import { tokenIndex, type Vocabulary } from '../../src/tensor/vocab';
+import { renderTokens, type TokenSegment } from '../../src/tensor/tokenText';
+import type { Vocabulary } from '../../src/tensor/vocab';
 import { lutColor, NAN_RGBA, rgbCss, type ColormapName } from './colormap';
 import { append, clear, type Builder } from './dom';
 import { fmt6, fmtCount, fmtShape } from './format';
+import type { Timers } from './state';
+import { labelOf, lmStats, tokenLines } from './tokenModel';
+
+export { LM_CLASS_COUNT, lmStats, tokenClassNames, tokenViewAuto, tokenViewCapable } from './tokenModel';
 
 /** Spans added per timer tick. */
 export const TOKEN_CHUNK = 1024;
@@ -19,64 +22,11 @@ export const MAX_SHOWN_TOKENS = 65_536;
 /** Token details kept (by loss-map row). */
 const DETAILS_CACHE = 512;
 const HOVER_DEBOUNCE_MS = 40;
-/**
- * Above this many classes a [T] loss with index targets is taken for a language model by default (ImageNet's
- * [N, 1000] stays a classification: its strip of N images is no token sequence).
- */
-export const LM_CLASS_COUNT = 1000;
-
 export interface TokenViewEvents {
   /** Show sequence n (LossView selects the sample and hands its maps back through setSequence). */
   selectSequence(n: number): void;
   /** Ask the host for the hover details of loss-map element `row`. */
   requestDetails(row: number): void;
-}
-
-interface Timers {
-  setTimeout(fn: () => void, ms: number): number;
-  clearTimeout(id: number): void;
-}
-
-/** The view can show this result as tokens: cross-entropy with class-index targets, a loss [B, T] or [T], C > 1. */
-export function tokenViewCapable(s: ViewSummary): boolean {
-  const ls = s.lossShape;
-  return s.mapsAvailable && s.targetKind === 'index' && s.options.loss === 'ce' && (ls.length === 1 || ls.length === 2) && s.perClass.length > 1;
-}
-
-/**
- * Shown without asking: a class-last input [B, T, V] (loss [B, T]), or [T, V] (loss [T]) with a vocabulary
- * or at least LM_CLASS_COUNT classes (fewer classes and no vocabulary reads as plain classification).
- */
-export function tokenViewAuto(s: ViewSummary): boolean {
-  if (!tokenViewCapable(s)) return false;
-  const nd = s.input.shape.length;
-  if (nd !== s.lossShape.length + 1) return false;
-  const classLast = normalizeAxis(s.options.classDim, nd) === nd - 1;
-  if (!classLast) return false;
-  return s.lossShape.length === 2 || !!s.tokens?.vocabulary || s.perClass.length > LM_CLASS_COUNT;
-}
-
-/** Class names from the vocabulary (token text with visible whitespace), for the per-class table; null without one. */
-export function tokenClassNames(s: ViewSummary): string[] | null {
-  const v = s.tokens?.vocabulary;
-  if (!v) return null;
-  const C = s.perClass.length;
-  const names = new Array<string>(C).fill('');
-  for (let i = 0; i < v.ids.length; i++) {
-    const id = v.ids[i];
-    if (id < C) names[id] = tokenLabel(v, id);
-  }
-  return names;
-}
-
-/** Mean loss over the tokens that count (the mean reduction's numerator / denominator), perplexity and bits. */
-export function lmStats(s: Pick<ViewSummary, 'numerator' | 'denominator'>): { mean: number; perplexity: number; bits: number } {
-  const mean = s.numerator / s.denominator;
-  return { mean, perplexity: Math.exp(mean), bits: mean / Math.LN2 };
-}
-
-function labelOf(v: Vocabulary | null, id: number): string {
-  return tokenLabel(v && tokenIndex(v, id) >= 0 ? v : null, id);
 }
 
 export class TokenView {
@@ -355,21 +305,8 @@ export class TokenView {
 
   private lines(t: number): string[] {
     const m = this.maps;
-    const s = this.summary;
-    if (!m || !s) return [];
-    const d = this.details.get(this.rowOf(t));
-    const v = d?.vocabulary ?? this.vocab;
-    const ignored = m.ignored[t] !== 0;
-    const out = [m.n >= 0 ? `token ${t} of sequence ${m.n}` : `token ${t}`];
-    out.push(`target ${labelOf(v, m.target[t])}${ignored ? ' (ignored)' : ''}`);
-    out.push(`predicted ${labelOf(this.vocab ?? v, m.predicted[t])}`);
-    if (!ignored) {
-      out.push(`loss ${fmt6(m.loss[t])}`);
-      const p = d ? d.pTarget : m.pTarget ? m.pTarget[t] : null;
-      if (p !== null) out.push(`p(target) ${fmt6(p)}`);
-      if (d && d.rank > 0) out.push(`rank ${fmtCount(d.rank)} of ${fmtCount(d.C)}`);
-    }
-    return out;
+    if (!m || !this.summary) return [];
+    return tokenLines(m, this.vocab, this.details.get(this.rowOf(t)), t);
   }
 
   private renderTooltip(t: number): void {

@@ -125,6 +125,7 @@ describe('view: DOM', function () {
       worst: s.worst.map((w) => ({ ...w, target: 20, predicted: 20 })),
     };
     h.view.receive({ type: 'summary', summary: hostile });
+    h.view.receive({ type: 'sample', maps: h.host.sample(0) }); // what the host sends with every summary
     await h.settle();
     // Open the tooltip, the breakdown and the small multiples, which also print class names.
     const vp = h.$('.cel-viewport');
@@ -139,13 +140,13 @@ describe('view: DOM', function () {
     assert.ok(h.$$('.cel-thumb-label').some((e) => e.textContent === `20 (${HOSTILE_NAME})`));
   });
 
-  it('draws the heatmap canvas at map size and requests the sample', async function () {
+  it('draws the heatmap canvas at map size from the sample the host sends with the summary, without asking again', async function () {
     h = await setup();
     const c = h.$<HTMLCanvasElement>('[data-testid="heatmap"]');
     assert.equal(c.tagName, 'CANVAS');
     assert.equal(c.width, 16);
     assert.equal(c.height, 12);
-    assert.deepEqual(h.posted.filter((m) => m.type === 'selectSample'), [{ type: 'selectSample', n: 0 }]);
+    assert.deepEqual(h.posted.filter((m) => m.type === 'selectSample'), [], 'the host sends sample 0 with every summary');
     assert.match(h.$('.cel-legend').textContent ?? '', /loss/);
   });
 
@@ -328,9 +329,9 @@ describe('view: DOM', function () {
     assert.equal(h.states.at(-1)?.zoom, 3);
   });
 
-  it('the (N, C) strip asks for sample -1 and explains by sample index', async function () {
+  it('the (N, C) strip is drawn from the strip the host sends and explains by sample index', async function () {
     h = await setup({ lossShape: [40], C: 10 });
-    assert.deepEqual(h.posted.filter((m) => m.type === 'selectSample'), [{ type: 'selectSample', n: -1 }]);
+    assert.deepEqual(h.posted.filter((m) => m.type === 'selectSample'), []);
     const c = h.$<HTMLCanvasElement>('[data-testid="heatmap"]');
     assert.equal(c.width, 40);
     assert.equal(c.height, 1);

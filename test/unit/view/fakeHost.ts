@@ -1,7 +1,7 @@
 // A stand-in for the extension host, for the view's DOM test and the preview page: synthetic
 // segmentation logits run through the real kernel, answering the view's messages as the host would.
 import { computeLoss, explainElement, type LossOptions, type LossRequest, type LossResult } from '../../../src/kernel/index';
-import { toViewSummary, type ClassMaps, type ElementDetail, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../../../src/protocol';
+import { toViewSummary, type ClassMaps, type CompareSummary, type ConfidenceMaps, type ElementDetail, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../../../src/protocol';
 import type { Tensor } from '../../../src/tensor/tensor';
 
 export const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
@@ -20,6 +20,10 @@ export interface CaseOptions {
   /** Put a NaN logit in sample 0. */
   readonly withNaN?: boolean;
   readonly seed?: number;
+  /** Send confidence maps (top-1, margin, entropy) with each sample. */
+  readonly confidence?: boolean;
+  /** A comparison: run A is the same logits halved, run B these; summaries carry compare, samples delta. */
+  readonly compare?: boolean;
 }
 
 function lcg(seed: number): () => number {
@@ -82,10 +86,37 @@ export class FakeHost {
   private req: LossRequest;
   private result: LossResult;
   private weight: number[] | null = null;
+  /** Run A of a comparison. */
+  private resultA: LossResult | null = null;
 
   constructor(private readonly o: CaseOptions, private readonly send: (m: HostToView) => void) {
     this.req = syntheticRequest(o);
     this.result = computeLoss(this.req);
+    if (o.compare) this.resultA = computeLoss({ ...this.req, input: { ...this.req.input, data: (this.req.input.data as Float32Array).map((v) => v / 2) } });
+  }
+
+  /** B (this run) against A: per-class means and counts over non-ignored elements. */
+  compareSummary(): CompareSummary | null {
+    const a = this.resultA;
+    if (!a) return null;
+    const b = this.result;
+    const C = this.o.C;
+    const sumA = new Float64Array(C);
+    const sumB = new Float64Array(C);
+    const n = new Float64Array(C);
+    let improved = 0;
+    let regressed = 0;
+    for (let k = 0; k < b.lossMap.length; k++) {
+      if (b.ignoredMask[k]) continue;
+      const t = b.targetClass[k];
+      sumA[t] += a.lossMap[k];
+      sumB[t] += b.lossMap[k];
+      n[t]++;
+      if (b.lossMap[k] < a.lossMap[k]) improved++;
+      else if (b.lossMap[k] > a.lossMap[k]) regressed++;
+    }
+    const perClass = Array.from({ length: C }, (_, c) => ({ class: c, meanA: sumA[c] / n[c], meanB: sumB[c] / n[c], deltaMeanLoss: (sumB[c] - sumA[c]) / n[c] }));
+    return { labelA: 'runs/a.npy', labelB: 'runs/b.npy', valueA: a.value, valueB: b.value, delta: b.value !== null && a.value !== null ? b.value - a.value : null, improved, regressed, perClass };
   }
 
   get S(): number {
@@ -93,7 +124,7 @@ export class FakeHost {
   }
 
   summary(): ViewSummary {
-    return toViewSummary(this.result, {
+    const s = toViewSummary(this.result, {
       title: 'Synthetic segmentation',
       input: { label: 'examples/logits.npy', shape: this.req.input.shape, dtype: 'float32' },
       target: { label: 'examples/target.npy', shape: this.req.target.shape, dtype: 'int64' },
@@ -103,6 +134,10 @@ export class FakeHost {
       engine: 'pure-ts (fake host)',
       mapsAvailable: true,
     });
+    // toViewSummary leaves these to the host: the fake host adds them as the panel host would.
+    const compare = this.compareSummary();
+    const ceValue = this.result.ceValue;
+    return { ...s, ...(compare ? { compare } : {}), ...(ceValue !== undefined ? { ceValue } : {}) } as ViewSummary;
   }
 
   private softmaxAt(n: number, s: number): number[] {
@@ -128,7 +163,25 @@ export class FakeHost {
       const tc = r.targetClass[k];
       pTarget[s] = r.ignoredMask[k] ? NaN : this.softmaxAt(strip ? s : n, strip ? 0 : s)[tc];
     }
+    let confidence: ConfidenceMaps | null = null;
+    if (this.o.confidence) {
+      const top1 = new Float32Array(S);
+      const margin = new Float32Array(S);
+      const entropy = new Float32Array(S);
+      for (let s = 0; s < S; s++) {
+        const p = this.softmaxAt(strip ? s : n, strip ? 0 : s);
+        const sorted = [...p].sort((a, b) => b - a);
+        top1[s] = sorted[0];
+        margin[s] = sorted[0] - (sorted[1] ?? 0);
+        entropy[s] = -p.reduce((acc, q) => acc + (q > 0 ? q * Math.log(q) : 0), 0);
+      }
+      confidence = { top1, margin, entropy };
+    }
+    const a = this.resultA;
+    const delta = a ? Float32Array.from({ length: S }, (_, s) => (r.ignoredMask[base + s] ? NaN : r.lossMap[base + s] - a.lossMap[base + s])) : null;
     return {
+      ...(confidence ? { confidence } : {}),
+      ...(delta ? { delta } : {}),
       n: strip ? -1 : n,
       shape: strip ? [S] : this.o.lossShape.slice(1),
       loss: Float32Array.from(r.lossMap.subarray(base, base + S)),
@@ -163,13 +216,20 @@ export class FakeHost {
     return { n, index: [...index], explanation, top };
   }
 
+  /** As the real hosts do: every summary is followed by sample 0's maps (the strip's), unasked. */
+  private sendSummary(): void {
+    const summary = this.summary();
+    this.send({ type: 'summary', summary });
+    if (summary.mapsAvailable && summary.elementCount > 0 && summary.lossShape.length >= 1) this.send({ type: 'sample', maps: this.sample(summary.lossShape.length >= 2 ? 0 : -1) });
+  }
+
   /** Handle one message from the view, answering synchronously through send. */
   handle(m: ViewToHost): void {
     this.posted.push(m);
     switch (m.type) {
       case 'ready':
         this.send({ type: 'progress', fraction: 0.5, message: 'Computing' });
-        this.send({ type: 'summary', summary: this.summary() });
+        this.sendSummary();
         return;
       case 'selectSample':
         this.send({ type: 'sample', maps: this.sample(m.n) });
@@ -187,7 +247,7 @@ export class FakeHost {
           const weight: Tensor | null = this.weight ? { dtype: 'float32', shape: [this.weight.length], data: Float32Array.from(this.weight) } : null;
           this.req = { ...this.req, options, weight };
           this.result = computeLoss(this.req);
-          this.send({ type: 'summary', summary: this.summary() });
+          this.sendSummary();
         } catch (e) {
           this.send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
         }

@@ -70,7 +70,9 @@ export async function writePreview(): Promise<string> {
   });
   const fake = entry.outputFiles[0].text;
   const panel = readFileSync(panelPath, 'utf8');
-  const css = readFileSync(join(repo, 'media/view.css'), 'utf8');
+  // media/view.css only @imports the component stylesheets beside it: inline them (one self-contained page).
+  const css = readFileSync(join(repo, 'media/view.css'), 'utf8')
+    .replace(/@import url\("([^"]+)"\);/g, (_, file: string) => readFileSync(join(repo, 'media', file), 'utf8'));
   // '</script' cannot appear inside the inline scripts.
   const safe = (js: string): string => js.replace(/<\/script/gi, '<\\/script');
   const html = `<!doctype html>
@@ -97,7 +99,7 @@ async function shoot(page: string): Promise<void> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   try {
-    const shots: Array<{ name: string; query: string; width: number; act?: 'hover' | 'explain' | 'multiples' | 'worst' }> = [
+    const shots: Array<{ name: string; query: string; width: number; act?: 'hover' | 'explain' | 'multiples' | 'worst' | 'compare' }> = [
       { name: 'dark', query: 'case=seg&theme=dark', width: 1100, act: 'hover' },
       { name: 'light', query: 'case=seg&theme=light', width: 1100, act: 'explain' },
       { name: 'hc', query: 'case=seg&theme=hc', width: 900, act: 'multiples' },
@@ -105,6 +107,7 @@ async function shoot(page: string): Promise<void> {
       { name: '3d', query: 'case=3d&theme=dark', width: 800, act: 'worst' },
       { name: 'error', query: 'case=error&theme=dark', width: 800 },
       { name: 'narrow', query: 'case=seg&theme=light', width: 420 },
+      { name: 'compare', query: 'case=compare&theme=dark', width: 1100, act: 'compare' },
     ];
     for (const s of shots) {
       const p = await browser.newPage({ viewport: { width: s.width, height: 900 } });
@@ -131,6 +134,14 @@ async function shoot(page: string): Promise<void> {
         await p.click('.cel-multiples .cel-button');
         await p.waitForTimeout(200);
         await p.click('.cel-thumb-btn >> nth=3');
+        await p.waitForTimeout(200);
+      } else if (s.act === 'compare') {
+        // The confusion matrix open, a confidence mode with its threshold, a cell filter.
+        await p.click('[data-testid="confusion-matrix"] summary');
+        await p.selectOption('select[aria-label="View mode"]', 'top1');
+        await p.waitForTimeout(200);
+        const cm = await p.locator('.cel-cm-canvas').boundingBox();
+        if (cm) await p.mouse.click(cm.x + cm.width * 0.5, cm.y + cm.height * 0.55);
         await p.waitForTimeout(200);
       } else if (s.act === 'worst') {
         await p.click('.cel-worst-item >> nth=0');

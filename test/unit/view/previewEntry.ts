@@ -1,5 +1,5 @@
 // Browser entry of the preview page: a fake acquireVsCodeApi backed by FakeHost, loaded before dist/panel.js.
-// The page's query string picks the case: ?case=seg|big|3d|strip|error|nan.
+// The page's query string picks the case: ?case=seg|big|3d|strip|error|nan|compare.
 import type { HostToView, ViewToHost } from '../../../src/protocol';
 import { FakeHost, VOC_NAMES, type CaseOptions } from './fakeHost';
 
@@ -19,6 +19,7 @@ const cases: Record<string, CaseOptions> = {
   '3d': { lossShape: [2, 6, 48, 48], C: 5, classNames: ['bg', 'liver', 'kidney', 'spleen', 'tumour'] },
   strip: { lossShape: [40], C: 10, classNames: [] },
   nan: { lossShape: [2, 64, 64], C: 4, classNames: [], withNaN: true },
+  compare: { lossShape: [2, 96, 128], C: 21, classNames: VOC_NAMES, compare: true, confidence: true },
 };
 const chosen = cases[kind] ?? cases.seg;
 w.__posted = [];

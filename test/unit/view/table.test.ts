@@ -118,7 +118,7 @@ function parseCsv(text: string): string[][] {
 function referenceSort(rs: readonly ClassStats[], spec: SortSpec): number[] {
   const sign = spec.dir === 'asc' ? 1 : -1;
   const key = spec.key as Exclude<SortKey, 'name'>;
-  const val = (r: ClassStats): number => (key === 'class' ? r.index : r[key]);
+  const val = (r: ClassStats): number => (key === 'class' ? r.index : r[key] ?? NaN);
   return [...rs].sort((a, b) => {
     const va = val(a);
     const vb = val(b);

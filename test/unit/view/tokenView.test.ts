@@ -109,7 +109,11 @@ class LmHost {
 
   handle(m: ViewToHost): void {
     this.posted.push(m);
-    if (m.type === 'ready') this.send({ type: 'summary', summary: this.summaryMsg });
+    if (m.type === 'ready') {
+      // As the real hosts do: the summary, then sample 0's maps unasked.
+      this.send({ type: 'summary', summary: this.summaryMsg });
+      this.send({ type: 'sample', maps: this.sample(0) });
+    }
     else if (m.type === 'selectSample') this.send({ type: 'sample', maps: this.sample(Math.max(0, m.n)) });
     else if (m.type === 'tokenDetails') this.send({ type: 'tokenDetails', details: this.details(m.row) });
   }

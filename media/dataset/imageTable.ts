@@ -1,0 +1,175 @@
+// The per-image table (data-testid="image-table"): name, loss, pixel accuracy, mIoU, worst class and a loss
+// thumbnail per row. Virtualized: rows have a fixed height and only those in view (plus a margin) are in
+// the DOM, so 10,000 images scroll as fast as 10. Sorting by any column; worst first by default. A click or
+// Enter on a row opens that image in the loss panel.
+import { clear, type Builder } from '../view/dom';
+import { className, fmt6, fmtPct } from '../view/format';
+import { type ImageSort, type ImageSortKey, type ImageStore } from './model';
+import { paintThumbnail } from './thumbnail';
+
+/** Row pitch in pixels (the stylesheet gives rows this height). */
+export const ROW_PX = 28;
+/** Rows drawn beyond the visible ones, above and below. */
+export const OVERSCAN = 8;
+/** The viewport assumed before layout (and in a test DOM, which has none). */
+export const FALLBACK_VIEWPORT_PX = 560;
+
+const COLUMNS: ReadonlyArray<{ key: ImageSortKey | null; label: string; numeric: boolean }> = [
+  { key: null, label: 'map', numeric: false },
+  { key: 'name', label: 'image', numeric: false },
+  { key: 'value', label: 'loss', numeric: true },
+  { key: 'pixelAccuracy', label: 'pixel acc.', numeric: true },
+  { key: 'miou', label: 'mIoU', numeric: true },
+  { key: 'worstClass', label: 'worst class', numeric: true },
+];
+
+export interface ImageTableEvents {
+  open(index: number): void;
+}
+
+export class ImageTable {
+  readonly el: HTMLElement;
+  private readonly scroller: HTMLElement;
+  private readonly spacer: HTMLElement;
+  private readonly header: HTMLElement;
+  private readonly count: HTMLElement;
+  private classNames: readonly string[] = [];
+  /** Rows in the DOM by their position in the sorted order. */
+  private drawn = new Map<number, HTMLElement>();
+
+  constructor(
+    private readonly h: Builder,
+    private readonly store: ImageStore,
+    private readonly events: ImageTableEvents,
+  ) {
+    this.header = h('div', { class: 'ds-img-head', role: 'row', 'aria-rowindex': 1 });
+    this.spacer = h('div', { class: 'ds-img-spacer' });
+    this.scroller = h('div', { class: 'ds-img-scroll', tabindex: -1 }, this.spacer);
+    this.count = h('span', { class: 'ds-img-count' });
+    this.el = h('section', { class: 'ds-section ds-images' },
+      h('h2', {}, 'Images ', this.count),
+      h('div', { class: 'ds-img-table', 'data-testid': 'image-table', role: 'table', 'aria-label': 'images' }, this.header, this.scroller),
+    );
+    this.scroller.addEventListener('scroll', () => this.render());
+    this.scroller.addEventListener('click', (e) => {
+      const row = (e.target as Element | null)?.closest?.('[data-index]');
+      if (row) this.events.open(Number(row.getAttribute('data-index')));
+    });
+    this.scroller.addEventListener('keydown', (e: KeyboardEvent) => {
+      const row = (e.target as Element | null)?.closest?.('[data-index]') as HTMLElement | null;
+      if (!row) return;
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        this.events.open(Number(row.getAttribute('data-index')));
+      } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        this.focusPosition(Number(row.getAttribute('data-pos')) + (e.key === 'ArrowDown' ? 1 : -1));
+      }
+    });
+    this.renderHeader();
+  }
+
+  setClassNames(names: readonly string[]): void {
+    this.classNames = names;
+  }
+
+  get sort(): ImageSort {
+    return this.store.sort;
+  }
+
+  setSort(sort: ImageSort): void {
+    this.store.setSort(sort);
+    this.renderHeader();
+    this.redraw();
+  }
+
+  private renderHeader(): void {
+    const h = this.h;
+    clear(this.header);
+    const s = this.store.sort;
+    for (const c of COLUMNS) {
+      const cls = `ds-cell ds-col-${c.key ?? 'map'}${c.numeric ? ' ds-num' : ''}`;
+      if (c.key === null) {
+        this.header.appendChild(h('span', { class: cls, role: 'columnheader' }, c.label));
+        continue;
+      }
+      const key = c.key;
+      const active = s.key === key;
+      const btn = h('button', { class: 'ds-sort', type: 'button', 'data-sort': key, title: `sort by ${c.label}` }, c.label + (active ? (s.descending ? ' ▼' : ' ▲') : ''));
+      btn.addEventListener('click', () => {
+        // A new column starts worst first: the highest loss, the lowest accuracy and mIoU.
+        const descending = active ? !s.descending : key === 'value';
+        this.setSort({ key, descending });
+      });
+      this.header.appendChild(h('span', { class: cls, role: 'columnheader', 'aria-sort': active ? (s.descending ? 'descending' : 'ascending') : 'none' }, btn));
+    }
+  }
+
+  /** After new rows, a new sort or a new colour scale: the drawn rows are rebuilt (positions changed). */
+  redraw(): void {
+    for (const el of this.drawn.values()) el.remove();
+    this.drawn.clear();
+    this.render();
+  }
+
+  private viewport(): number {
+    return this.scroller.clientHeight > 0 ? this.scroller.clientHeight : FALLBACK_VIEWPORT_PX;
+  }
+
+  /** The rows that should be in the DOM: those in view, plus OVERSCAN each side. */
+  visibleRange(): { first: number; last: number } {
+    const n = this.store.size;
+    const top = this.scroller.scrollTop;
+    const first = Math.max(0, Math.floor(top / ROW_PX) - OVERSCAN);
+    const last = Math.min(n - 1, Math.ceil((top + this.viewport()) / ROW_PX) + OVERSCAN);
+    return { first, last };
+  }
+
+  render(): void {
+    const rows = this.store.sorted();
+    this.count.textContent = `(${rows.length})`;
+    this.spacer.style.height = `${rows.length * ROW_PX}px`;
+    const { first, last } = this.visibleRange();
+    for (const [pos, el] of this.drawn) {
+      if (pos < first || pos > last) {
+        el.remove();
+        this.drawn.delete(pos);
+      }
+    }
+    for (let pos = first; pos <= last; pos++) {
+      if (this.drawn.has(pos)) continue;
+      const el = this.row(pos);
+      this.drawn.set(pos, el);
+      this.spacer.appendChild(el);
+    }
+  }
+
+  private row(pos: number): HTMLElement {
+    const h = this.h;
+    const r = this.store.sorted()[pos];
+    const canvas = h('canvas', { class: 'ds-thumb', 'aria-hidden': 'true' });
+    const data = this.store.thumbnail(r.index);
+    if (r.thumbnail && data) paintThumbnail(canvas, r.thumbnail.h, r.thumbnail.w, data, this.store.thumbMax);
+    const el = h('div', { class: 'ds-img-row', role: 'row', tabindex: 0, 'data-index': r.index, 'data-pos': pos, 'aria-rowindex': pos + 2, title: `open ${r.name} in the loss panel` },
+      h('span', { class: 'ds-cell ds-col-map', role: 'cell' }, canvas),
+      h('span', { class: 'ds-cell ds-col-name', role: 'cell', 'data-col': 'name' }, r.name),
+      h('span', { class: 'ds-cell ds-col-value ds-num', role: 'cell', 'data-col': 'value' }, fmt6(r.value)),
+      h('span', { class: 'ds-cell ds-col-pixelAccuracy ds-num', role: 'cell' }, fmtPct(r.pixelAccuracy)),
+      h('span', { class: 'ds-cell ds-col-miou ds-num', role: 'cell' }, fmtPct(r.miou)),
+      h('span', { class: 'ds-cell ds-col-worstClass ds-num', role: 'cell' }, r.worstClass === null ? '-' : className(this.classNames, r.worstClass)),
+    );
+    el.style.top = `${pos * ROW_PX}px`;
+    return el;
+  }
+
+  private focusPosition(pos: number): void {
+    const n = this.store.size;
+    if (pos < 0 || pos >= n) return;
+    const top = pos * ROW_PX;
+    if (top < this.scroller.scrollTop) this.scroller.scrollTop = top;
+    else if (top + ROW_PX > this.scroller.scrollTop + this.viewport()) this.scroller.scrollTop = top + ROW_PX - this.viewport();
+    this.render();
+    this.drawn.get(pos)?.focus();
+  }
+}
+
