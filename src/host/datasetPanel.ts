@@ -1,0 +1,232 @@
+// The dataset view of Evaluate Folder…: a webview that lists a folder evaluation's images as they complete
+// and shows the pooled figures. The evaluation itself is src/eval/runEval.ts on the engine's worker pool,
+// exactly what `eval PRED_DIR LABEL_DIR` runs, so the final figures are the CLI's. The host keeps what the
+// view was sent (rows with their thumbnails, the last summary) so a reloaded view gets it all back.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { addCounts, emptyCounts } from '../eval/accumulate';
+import { finalizeReport } from '../eval/finalize';
+import { evaluatePairs } from '../eval/runEval';
+import type { EvalCounts, EvalOptions, EvalPair, EvalReport, ImageRecord, ImageResult } from '../eval/types';
+import type { LossOptions } from '../kernel/types';
+import type { DatasetImageRow, DatasetRunState, DatasetSummary, DatasetToHost, HostToDataset } from '../protocol';
+import { toDatasetRow, toDatasetSummary } from './datasetMessages';
+import { LossPanel, type HostServices } from './lossPanel';
+import { log, messageOf } from './log';
+import { classNamesSetting } from './settings';
+
+export const DATASET_VIEW_TYPE = 'crossEntropyLens.dataset';
+
+/** What one evaluation runs on. */
+export interface DatasetRun {
+  readonly predDir: string;
+  readonly labelDir: string;
+  readonly pairs: readonly EvalPair[];
+  readonly unmatched: readonly string[];
+  readonly options: EvalOptions;
+}
+
+/** How often completed rows and the running summary go to the view: often enough to look live, rarely enough
+ * that 10,000 small images do not become 10,000 messages. */
+const ROWS_EVERY_MS = 100;
+const SUMMARY_EVERY_MS = 500;
+
+function nonce(): string {
+  let s = '';
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  for (let i = 0; i < 32; i++) s += chars.charAt(Math.floor(Math.random() * chars.length));
+  return s;
+}
+
+export class DatasetPanel {
+  private static readonly open = new Set<DatasetPanel>();
+  private readonly rows: DatasetImageRow[] = [];
+  private pending: DatasetImageRow[] = [];
+  private summary: { summary: DatasetSummary; final: boolean } | null = null;
+  private state: { state: DatasetRunState; message?: string; seconds?: number } = { state: 'running' };
+  private done = 0;
+  private running: AbortController | null = null;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastSummaryAt = 0;
+  private readonly classNames = classNamesSetting();
+  private readonly disposables: vscode.Disposable[] = [];
+  /** The final report (tests and the API read the numbers from here). */
+  report: EvalReport | null = null;
+
+  static create(services: HostServices, run: DatasetRun): DatasetPanel {
+    const panel = vscode.window.createWebviewPanel(DATASET_VIEW_TYPE, `Dataset: ${path.basename(run.predDir)}`, vscode.ViewColumn.Active, {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')],
+    });
+    return new DatasetPanel(services, panel, run);
+  }
+
+  static current(): DatasetPanel[] {
+    return [...DatasetPanel.open];
+  }
+
+  static disposeAll(): void {
+    for (const p of [...DatasetPanel.open]) p.panel.dispose();
+  }
+
+  private constructor(
+    private readonly services: HostServices,
+    readonly panel: vscode.WebviewPanel,
+    readonly run: DatasetRun,
+  ) {
+    DatasetPanel.open.add(this);
+    panel.webview.html = this.html();
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: DatasetToHost) => this.onMessage(m)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  private html(): string {
+    const w = this.panel.webview;
+    const n = nonce();
+    const script = w.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'dist', 'dataset.js'));
+    const css = w.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'media', 'dataset.css'));
+    // No inline script or style without the nonce; no remote anything.
+    const csp = [
+      "default-src 'none'",
+      `img-src ${w.cspSource} data: blob:`,
+      `style-src ${w.cspSource} 'nonce-${n}'`,
+      `script-src 'nonce-${n}'`,
+      `font-src ${w.cspSource}`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}" nonce="${n}">
+<title>Cross-Entropy Lens: Dataset</title>
+</head>
+<body>
+<div id="root"></div>
+<script nonce="${n}" src="${script}"></script>
+</body>
+</html>`;
+  }
+
+  private post(msg: HostToDataset): void {
+    void this.panel.webview.postMessage(msg);
+  }
+
+  /** Everything so far, for a view that (re)loaded. */
+  private replay(): void {
+    this.flushRows();
+    this.post({ type: 'start', predDir: this.run.predDir, labelDir: this.run.labelDir, total: this.run.pairs.length, classNames: this.classNames });
+    if (this.rows.length > 0) this.post({ type: 'images', rows: this.rows });
+    this.post({ type: 'progress', done: this.done, total: this.run.pairs.length });
+    if (this.summary) this.post({ type: 'summary', ...this.summary });
+    this.post({ type: 'state', ...this.state });
+  }
+
+  private onMessage(m: DatasetToHost): void {
+    switch (m.type) {
+      case 'ready':
+        this.replay();
+        return;
+      case 'cancel':
+        this.running?.abort();
+        return;
+      case 'openImage': {
+        const pair = this.run.pairs[m.index];
+        if (!pair) return;
+        const o = this.run.options;
+        // The options of the evaluation, so the panel's value is this row's value (and the CLI's on the pair).
+        const options: Partial<LossOptions> = { loss: 'ce', reduction: 'mean', inputKind: 'logits', ignoreIndex: o.ignoreIndex, labelSmoothing: o.labelSmoothing, classDim: o.classDim };
+        LossPanel.show(this.services, { input: { kind: 'file', path: pair.prediction }, target: { kind: 'file', path: pair.label }, weight: null, options });
+        return;
+      }
+    }
+  }
+
+  private flushRows(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pending.length === 0) return;
+    const rows = this.pending;
+    this.pending = [];
+    this.post({ type: 'images', rows });
+    this.post({ type: 'progress', done: this.done, total: this.run.pairs.length });
+  }
+
+  private setState(state: DatasetRunState, message?: string, seconds?: number): void {
+    this.state = { state, message, seconds };
+    this.post({ type: 'state', ...this.state });
+  }
+
+  /** Stops a running evaluation (the notification's Cancel). */
+  cancel(): void {
+    this.running?.abort();
+  }
+
+  /**
+   * Runs the evaluation, streaming rows to the view; resolves when it ends (done, cancelled or failed:
+   * failures are shown in the view and rethrown).
+   */
+  async evaluate(services: HostServices, onProgress?: (done: number, total: number) => void): Promise<EvalReport | null> {
+    const ac = new AbortController();
+    this.running = ac;
+    const { pairs, options } = this.run;
+    const { pool, wasmPath } = services.engine().evalResources();
+    const started = performance.now();
+    // Own running totals for the partial summary (evaluatePairs keeps its own for the final one).
+    let counts: EvalCounts | null = null;
+    let classes = 0;
+    const records: Array<ImageRecord | undefined> = new Array<ImageRecord | undefined>(pairs.length);
+    const onImage = (r: ImageResult, index: number): void => {
+      if (counts === null) {
+        classes = r.classes;
+        counts = emptyCounts(classes, options.bins);
+      }
+      if (r.classes === classes) addCounts(counts, r.counts);
+      records[index] = r.record;
+      this.done++;
+      const row = toDatasetRow(r, index);
+      this.rows.push(row);
+      this.pending.push(row);
+      this.flushTimer ??= setTimeout(() => this.flushRows(), ROWS_EVERY_MS);
+      const now = performance.now();
+      if (now - this.lastSummaryAt > SUMMARY_EVERY_MS && this.done < pairs.length) {
+        this.lastSummaryAt = now;
+        const sofar = records.filter((x): x is ImageRecord => x !== undefined);
+        this.summary = { summary: toDatasetSummary(finalizeReport(counts, sofar, options, classes, this.run.unmatched)), final: false };
+        this.post({ type: 'summary', ...this.summary });
+      }
+    };
+    this.replay();
+    try {
+      const outcome = await evaluatePairs({ pairs, options, pool, wasmPath, signal: ac.signal, onImage, onProgress });
+      this.flushRows();
+      const report = finalizeReport(outcome.counts, outcome.records, options, outcome.classes, this.run.unmatched);
+      this.report = report;
+      this.summary = { summary: toDatasetSummary(report), final: true };
+      this.post({ type: 'summary', ...this.summary });
+      this.setState('done', undefined, (performance.now() - started) / 1000);
+      return report;
+    } catch (e) {
+      this.flushRows();
+      if (ac.signal.aborted) {
+        this.setState('cancelled', `cancelled after ${this.done} of ${pairs.length} images`);
+        return null;
+      }
+      log().error(`Evaluate Folder: ${messageOf(e)}`);
+      this.setState('error', messageOf(e));
+      throw e;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private dispose(): void {
+    this.running?.abort();
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    DatasetPanel.open.delete(this);
+    for (const d of this.disposables) d.dispose();
+  }
+}
