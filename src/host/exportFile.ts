@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { LensError } from '../errors';
 import { encodeNpy } from '../tensor/npy';
+import { showInformationMessage } from './notify';
 
 export type ExportKind = 'png' | 'csv' | 'npy';
 
@@ -28,6 +29,12 @@ export async function saveExport(
     if (!map) throw new LensError('io', 'no loss map to export (the input streamed; use the CLI with --out)');
     bytes = encodeNpy({ dtype: 'float32', shape: map.shape, data: Float32Array.from(map.data) });
   }
-  await vscode.workspace.fs.writeFile(target, bytes);
-  void vscode.window.showInformationMessage(`Cross-Entropy Lens: wrote ${vscode.workspace.asRelativePath(target, false)}`);
+  try {
+    await vscode.workspace.fs.writeFile(target, bytes);
+  } catch (e) {
+    // A file system error is the user's to fix (a file in the way, no permission, a full disk): say which
+    // file and why in one line, not as an internal error.
+    throw new LensError('io', `could not write ${vscode.workspace.asRelativePath(target, false)}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  void showInformationMessage(`Cross-Entropy Lens: wrote ${vscode.workspace.asRelativePath(target, false)}`);
 }

@@ -2,6 +2,7 @@
 // one-line message and a Show Details action that opens the log. Never a silent failure.
 import * as vscode from 'vscode';
 import { isLensError } from '../errors';
+import { showErrorMessage } from './notify';
 
 let channel: vscode.LogOutputChannel | undefined;
 
@@ -22,7 +23,7 @@ export async function showError(e: unknown, context: string): Promise<void> {
   log().error(`${context}: ${msg}`);
   if (!isLensError(e) && e instanceof Error && e.stack) log().error(e.stack);
   if (isLensError(e) && e.kind === 'cancelled') return;
-  const pick = await vscode.window.showErrorMessage(`Cross-Entropy Lens: ${msg}`, 'Show Details');
+  const pick = await showErrorMessage(`Cross-Entropy Lens: ${msg}`, 'Show Details');
   if (pick === 'Show Details') log().show(true);
 }
 
