@@ -29,6 +29,12 @@ Pieces are the tokenizer's own strings (convert_ids_to_tokens: "Ġthe", "▁the"
 the extension decodes by "kind"; a tokenizer with only decode() sends decode([id]) with kind "plain".
 Keys are decimal ids; ids the tokenizer has no string for are left out. Top-5 is skipped (argmax only)
 for inputs over 2**26 elements.
+
+The photo the model saw: image= draws the heatmaps over it (an opacity slider in the output). It takes a
+PNG or JPEG file path, PNG/JPEG bytes, a PIL image, or a uint8 array [H, W], [H, W, 3|4] or [3|4, H, W]
+(floats in [0, 1] are scaled to 0-255), which is encoded as PNG here (zlib, no extra package). The payload
+carries {"mime": "image/png" | "image/jpeg", "data": base64, "name": ...}, or with store="file" (or an
+image over 4 MB under store="auto") a {"file", "bytes", "sha256", "mime", "name"} reference like the tensors.
 """
 
 import base64
@@ -36,6 +42,8 @@ import hashlib
 import io
 import os
 import re
+import struct
+import zlib
 
 import numpy as np
 
@@ -89,18 +97,98 @@ def _same_file(path, size, sha):
 
 def _store_file(a, folder):
     """Writes a as <folder>/.cross_entropy_lens/<sha256>.npy (named by content: re-runs do not pile up)."""
-    data = _npy_bytes(a)
+    return _store_bytes(_npy_bytes(a), ".npy", folder)
+
+
+# ---- image= : the photo under the heatmap (display only, never a loss input) ----
+
+IMAGE_INLINE_LIMIT = 4 << 20  # store="auto": photos up to this many bytes inline, else a file
+
+
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _encode_png(a):
+    """A uint8 array [H, W] (gray), [H, W, 3] (RGB) or [H, W, 4] (RGBA) as PNG bytes (filter 0 rows)."""
+    h, w = a.shape[:2]
+    channels = 1 if a.ndim == 2 else a.shape[2]
+    color = {1: 0, 3: 2, 4: 6}[channels]
+    rows = np.zeros((h, 1 + w * channels), dtype=np.uint8)
+    rows[:, 1:] = a.reshape(h, w * channels)
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, color, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
+            + _png_chunk(b"IEND", b""))
+
+
+def _sniff(data):
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    return None
+
+
+def _image_bytes(image):
+    """(bytes, mime, name) of image= (see the module docstring for what it accepts)."""
+    if isinstance(image, (str, os.PathLike)):
+        path = os.fspath(image)
+        with open(path, "rb") as f:
+            data = f.read()
+        mime = _sniff(data)
+        if mime is None:
+            raise ValueError(f"image: {path} is not a PNG or JPEG file")
+        return data, mime, os.path.basename(path)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        data = bytes(image)
+        mime = _sniff(data)
+        if mime is None:
+            raise ValueError("image: the bytes are not a PNG or JPEG file")
+        return data, mime, "image"
+    if hasattr(image, "save") and hasattr(image, "mode") and hasattr(image, "size"):  # a PIL image
+        buf = io.BytesIO()
+        (image if image.mode in ("L", "RGB", "RGBA") else image.convert("RGB")).save(buf, format="PNG")
+        return buf.getvalue(), "image/png", "image"
+    if hasattr(image, "detach") and hasattr(image, "cpu"):
+        image = image.detach().cpu().numpy()
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[2] not in (1, 3, 4):
+        a = np.moveaxis(a, 0, -1)  # [C, H, W] as torchvision keeps images
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))) or a.size == 0:
+        raise ValueError(f"image: expected [H, W], [H, W, 3|4] or [3|4, H, W], got shape {list(a.shape)}")
+    if a.dtype.kind == "f":
+        a = np.clip(np.rint(np.nan_to_num(a) * 255), 0, 255)
+    elif a.dtype.kind not in "biu" or (a.size and (a.min() < 0 or a.max() > 255)):
+        raise ValueError("image: expected uint8 values 0-255 (or floats in [0, 1])")
+    return _encode_png(np.ascontiguousarray(a.astype(np.uint8))), "image/png", "image"
+
+
+def _store_bytes(data, ext, folder):
+    """Writes data as <folder>/.cross_entropy_lens/<sha256><ext>, atomically (a reader never sees half a file)."""
     sha = hashlib.sha256(data).hexdigest()
     cache = os.path.join(folder, CACHE_DIR)
     os.makedirs(cache, exist_ok=True)
-    name = sha + ".npy"
+    name = sha + ext
     dest = os.path.join(cache, name)
     if not _same_file(dest, len(data), sha):
         tmp = os.path.join(cache, f".{name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
             f.write(data)
-        os.replace(tmp, dest)  # atomic: a reader never sees half a file
+        os.replace(tmp, dest)
     return {"file": CACHE_DIR + "/" + name, "bytes": len(data), "sha256": sha}
+
+
+def _image_entry(image, store, folder):
+    data, mime, name = _image_bytes(image)
+    if store == "file" or (store == "auto" and len(data) > IMAGE_INLINE_LIMIT):
+        where = os.getcwd() if folder is None else os.fspath(folder)
+        entry = _store_bytes(data, ".png" if mime == "image/png" else ".jpg", where)
+    else:
+        entry = {"data": base64.b64encode(data).decode("ascii")}
+    entry.update({"mime": mime, "name": name})
+    return entry
 
 
 def _meta(entry, a):
@@ -108,8 +196,9 @@ def _meta(entry, a):
 
 
 def to_payload(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-               class_names=None, input_kind="logits", class_dim=1, tokenizer=None, store="auto", folder=None):
-    """The renderer's payload: {input, target, weight?, options}.
+               class_names=None, input_kind="logits", class_dim=1, tokenizer=None, store="auto", folder=None,
+               image=None, loss="ce", gamma=None, alpha=None):
+    """The renderer's payload: {input, target, weight?, image?, options}.
 
     store="inline" puts the tensors in the payload; store="file" writes input and target as .npy files into
     .cross_entropy_lens/ in `folder` (default os.getcwd(), the notebook's folder under VS Code's Jupyter)
@@ -145,6 +234,16 @@ def to_payload(logits, target, weight=None, ignore_index=-100, reduction="mean",
         payload["weight"] = _encode(w)
     if tokenizer is not None:
         payload["options"]["tokenizer"] = _tokenizer_option(tokenizer, x, t, int(class_dim), int(ignore_index))
+    if loss not in ("ce", "bce", "focal", "sigmoid-focal"):
+        raise ValueError("loss must be 'ce', 'bce', 'focal' or 'sigmoid-focal'")
+    if loss != "ce":
+        payload["options"]["loss"] = loss
+    if gamma is not None:
+        payload["options"]["gamma"] = float(gamma)
+    if alpha is not None:
+        payload["options"]["alpha"] = float(alpha)
+    if image is not None:
+        payload["image"] = _image_entry(image, store, folder)
     return payload
 
 
@@ -324,16 +423,21 @@ def _text(payload, x=None, t=None):
 
 
 def display(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-            class_names=None, input_kind="logits", class_dim=1, tokenizer=None, store="auto"):
+            class_names=None, input_kind="logits", class_dim=1, tokenizer=None, store="auto", image=None,
+            loss="ce", gamma=None, alpha=None):
     """Emits the MIME bundle with IPython.display (prints the text form outside IPython).
 
+    loss: "ce" (F.cross_entropy), "bce", "focal" (-alpha[t] (1 - p_t)^gamma log p_t, alpha from weight,
+    gamma default 2) or "sigmoid-focal" (torchvision's sigmoid_focal_loss; alpha default 0.25).
+
     store: "auto" (inline up to 16 MB, else .npy files in .cross_entropy_lens/ beside the notebook),
-    "inline" or "file"; see to_payload.
+    "inline" or "file"; see to_payload. image: the photo to draw the heatmaps over (see the module docstring).
     """
     x = _as_array(logits, "logits")
     t = _as_array(target, "target")
     payload = to_payload(x, t, weight, ignore_index, reduction, label_smoothing, class_names,
-                         input_kind, class_dim, tokenizer=tokenizer, store=store)
+                         input_kind, class_dim, tokenizer=tokenizer, store=store, image=image, loss=loss,
+                         gamma=gamma, alpha=alpha)
     bundle = {MIME: payload, "text/plain": _text(payload, x, t)}
     try:
         from IPython.display import display as ipy_display

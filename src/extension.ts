@@ -2,12 +2,18 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { COMMANDS, computeLoss, computeLossForSelectedFiles, computeLossFromSelection } from './host/commands';
+import { COMPARE_LOSSES_COMMAND, compareLosses } from './host/compareLosses';
+import { EVALUATE_FOLDER_COMMAND, evaluateFolder } from './host/evaluateFolder';
+import { DatasetPanel } from './host/datasetPanel';
+import type { EvalOptions } from './eval/types';
 import { registerHovers } from './host/hover';
 import { disposeLog } from './host/log';
 import { LossPanel, PANEL_VIEW_TYPE, type HostServices } from './host/lossPanel';
 import { registerNotebookRenderer } from './host/notebookRenderer';
 import { maxWorkersSetting } from './host/settings';
+import { recentMessages, type ShownMessage } from './host/notify';
 import type { LossOptions } from './kernel/types';
+import type { ViewSummary } from './protocol';
 import { Engine } from './worker/engine';
 
 let engine: Engine | null = null;
@@ -15,14 +21,33 @@ let engine: Engine | null = null;
 /** What tests and other extensions can reach through the exports of activate(). */
 export interface CrossEntropyLensApi {
   /** The panels open now, with their last result or error (tests read the numbers shown). */
-  panels(): ReadonlyArray<{ readonly value: number | null | undefined; readonly error: string | null }>;
+  panels(): ReadonlyArray<{
+    readonly value: number | null | undefined;
+    readonly error: string | null;
+    /** The last summary the view was sent (labels, options, class names, engine line), or null. */
+    readonly summary: ViewSummary | null;
+    /** The colormap the view was started with. */
+    readonly colormap: string;
+    readonly title: string;
+  }>;
+  /** The last notifications the extension showed (errors, warnings, information), oldest first. */
+  messages(): readonly ShownMessage[];
 }
 
 export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi {
   const services: HostServices = {
     extensionUri: context.extensionUri,
     engine: () => {
-      engine ??= new Engine({ distDir: path.join(context.extensionPath, 'dist'), maxWorkers: maxWorkersSetting() });
+      engine ??= new Engine({
+        distDir: path.join(context.extensionPath, 'dist'),
+        maxWorkers: maxWorkersSetting(),
+        // .npy inputs over 32 MiB stream through two reused 16 MiB blocks, keeping their maps: first touching
+        // fresh pages for a resident 176 MB batch cost about 1 s here, reading it again into reused ones
+        // about 0.1 s (a recompute with other options reads it again instead of finding it resident).
+        streamFilesOverBytes: 32 << 20,
+        blockBytes: 16 << 20,
+        keepStreamedMapsBytes: 512 << 20,
+      });
       return engine;
     },
   };
@@ -32,6 +57,12 @@ export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi 
       computeLossForSelectedFiles(services, clicked, selected, options),
     ),
     vscode.commands.registerCommand(COMMANDS.fromSelection, (options?: Partial<LossOptions>) => computeLossFromSelection(services, options)),
+    vscode.commands.registerCommand(COMPARE_LOSSES_COMMAND, (inputA?: vscode.Uri, inputB?: vscode.Uri, target?: vscode.Uri, options?: Partial<LossOptions>) =>
+      compareLosses(services, inputA, inputB, target, options),
+    ),
+    vscode.commands.registerCommand(EVALUATE_FOLDER_COMMAND, async (predDir?: vscode.Uri, labelDir?: vscode.Uri, options?: Partial<EvalOptions>) => {
+      await evaluateFolder(services, predDir, labelDir, options);
+    }),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state: unknown) {
         LossPanel.revive(services, panel, state);
@@ -49,12 +80,14 @@ export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi 
   );
   registerHovers(context, services);
   return {
-    panels: () => LossPanel.current().map((p) => ({ value: p.result?.value, error: p.lastErrorMessage })),
+    panels: () => LossPanel.current().map((p) => ({ value: p.result?.value, error: p.lastErrorMessage, summary: p.shownSummary, colormap: p.colormap, title: p.panel.title })),
+    messages: recentMessages,
   };
 }
 
 export async function deactivate(): Promise<void> {
   LossPanel.disposeAll();
+  DatasetPanel.disposeAll();
   await engine?.dispose();
   engine = null;
   disposeLog();

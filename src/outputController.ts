@@ -13,6 +13,8 @@ export interface OutputSession {
   /** The whole unreduced loss (for export), or null when it was not kept. */
   lossMap(): { readonly shape: readonly number[]; readonly data: ArrayLike<number> } | null;
   sampleMaps(n: number): Promise<SampleMaps>;
+  /** The loss, prediction and target maps at once, when sampleMaps has more to compute (absent: no such split). */
+  quickSampleMaps?(n: number): SampleMaps;
   classMaps(n: number): Promise<ClassMaps>;
   explain(n: number, index: readonly number[]): Promise<ElementDetail>;
   /** Token view: the hover details of loss-map element `row` (absent: not offered). */
@@ -94,6 +96,18 @@ export class OutputController {
     return this.error;
   }
 
+  /** The latest sample asked for: a slower reply for an earlier one is dropped, not shown over it. */
+  private latestSample = 0;
+
+  /** Paints the sample's loss at once where the session can, then sends it complete. */
+  private async sendSample(session: OutputSession, n: number): Promise<void> {
+    this.latestSample = n;
+    if (session.quickSampleMaps) this.deps.send({ type: 'sample', maps: { ...session.quickSampleMaps(n), pending: true } });
+    const maps = await session.sampleMaps(n);
+    if (this.latestSample !== n || this.session !== session || this.disposed) return;
+    this.deps.send({ type: 'sample', maps });
+  }
+
   async compute(): Promise<void> {
     this.running?.abort();
     const ac = new AbortController();
@@ -105,7 +119,7 @@ export class OutputController {
       if (ac.signal.aborted || this.disposed) return;
       this.session = session;
       this.deps.send({ type: 'summary', summary: session.summary });
-      if (hasSample(session.summary)) this.deps.send({ type: 'sample', maps: await session.sampleMaps(0) });
+      if (hasSample(session.summary)) await this.sendSample(session, 0);
     } catch (e) {
       if (this.running !== ac || this.disposed) return;
       this.session = null;
@@ -126,7 +140,7 @@ export class OutputController {
           if (this.error) this.deps.send({ type: 'error', message: this.error });
           else if (s) {
             this.deps.send({ type: 'summary', summary: s.summary });
-            if (hasSample(s.summary)) this.deps.send({ type: 'sample', maps: await s.sampleMaps(0) });
+            if (hasSample(s.summary)) await this.sendSample(s, 0);
           }
           return;
         case 'setOptions':
@@ -137,7 +151,7 @@ export class OutputController {
           await this.compute();
           return;
         case 'selectSample':
-          if (s) this.deps.send({ type: 'sample', maps: await s.sampleMaps(m.n) });
+          if (s) await this.sendSample(s, m.n);
           return;
         case 'requestClassMaps':
           if (s) this.deps.send({ type: 'classMaps', maps: await s.classMaps(m.n) });

@@ -10,6 +10,7 @@ import type { ClassStats, ElementExplanation, LossOptions, LossResult, WorstElem
 import type { DType, Tensor } from './tensor/tensor';
 import type { Vocabulary } from './tensor/vocab';
 import type { TokenRowDetails } from './kernel/tokenRow';
+import type { EvalImageRequest, EvalImageResponse } from './eval/types';
 
 /** A tensor living in shared memory: `data` is a view over a SharedArrayBuffer (or shared wasm memory). */
 export interface SharedTensorRef {
@@ -134,14 +135,20 @@ export type TokenRowSource =
   | { readonly kind: 'shared'; readonly x: SharedTensorRef };
 
 export type WorkerRequest =
+  /** Folder evaluation: one prediction / label pair reduced to its sums (src/worker/evalImage.ts). */
+  | EvalImageRequest
   | { readonly kind: 'init-wasm'; readonly module: WebAssembly.Module; readonly memory: WebAssembly.Memory; readonly generation: number }
   | (FastChunkJob & { readonly generation: number })
   | (FastRelayoutJob & { readonly generation: number })
   | GeneralJob
   /** Full validation of a general request (shape, dtype and range checks) before it is split. */
   | { readonly kind: 'validate'; readonly id: number; readonly job: Omit<GeneralJob, 'kind' | 'id' | 'n0' | 'n1'> }
-  /** Class probabilities of one sample (C, S) for the heatmap views, written into `out` (float32). */
-  | { readonly kind: 'probs'; readonly id: number; readonly x: SharedTensorRef; readonly C: number; readonly S: number; readonly inputKind: LossOptions['inputKind']; readonly loss: LossOptions['loss']; readonly out: SharedTensorRef }
+  /**
+   * Class probabilities of one sample (C, S) for the heatmap views, written into `out` (float32); with
+   * `confidence`, also its confidence maps (src/kernel/confidence.ts) there as float32 top1, margin, entropy
+   * (3 x S, in that order).
+   */
+  | { readonly kind: 'probs'; readonly id: number; readonly x: SharedTensorRef; readonly C: number; readonly S: number; readonly inputKind: LossOptions['inputKind']; readonly loss: LossOptions['loss']; readonly out: SharedTensorRef; readonly confidence?: SharedTensorRef }
   /** Test hook: make the worker fail in a chosen way, to prove the pool recovers. */
   | { readonly kind: 'crash'; readonly id: number; readonly how: 'throw' | 'exit' | 'oom' }
   /** Hovers: the literal index of a large document (src/hover/scan.ts). */
@@ -167,6 +174,7 @@ export type WorkerRequest =
   | { readonly kind: 'token-details'; readonly id: number; readonly source: TokenRowSource; readonly classDim: number; readonly row: number; readonly target: number; readonly inputKind: LossOptions['inputKind']; readonly topK: number };
 
 export type WorkerResponse =
+  | EvalImageResponse
   | { readonly kind: 'ready'; readonly generation: number }
   /** Partial statistics of the job, merged by the engine in job order (deterministic for any worker count). */
   | { readonly kind: 'done'; readonly id: number; readonly stats: StatsPartial }
@@ -228,6 +236,8 @@ export interface ViewSummary {
   readonly tokens?: TokenSummary | null;
   /** Class colours "#rrggbb" by class index (setting crossEntropyLens.classColors); absent or short: the palette. */
   readonly classColors?: readonly string[];
+  /** Focal loss: F.cross_entropy with the same weight, ignore_index and reduction, shown beside it. */
+  readonly ceValue?: number | null;
   /** Run-vs-run comparison (Compare Losses…): this summary is run B's; absent or null outside a comparison. */
   readonly compare?: CompareSummary | null;
 }
@@ -289,7 +299,7 @@ export interface SummaryLabels {
 
 /** The view's summary of a kernel or engine result (the panel host, the renderer and tests build it here). */
 export function toViewSummary(
-  r: Pick<LossResult, 'options' | 'value' | 'numerator' | 'denominator' | 'targetKind' | 'lossShape' | 'stats'>,
+  r: Pick<LossResult, 'options' | 'value' | 'numerator' | 'denominator' | 'targetKind' | 'lossShape' | 'stats' | 'ceValue'>,
   labels: SummaryLabels,
 ): ViewSummary {
   const s = r.stats;
@@ -310,6 +320,7 @@ export function toViewSummary(
     nanCount: s.nanCount,
     infCount: s.infCount,
     worst: s.worst,
+    ...(r.ceValue === undefined ? {} : { ceValue: r.ceValue }),
   };
 }
 
@@ -329,6 +340,11 @@ export interface SampleMaps {
   readonly confidence?: ConfidenceMaps | null;
   /** Compare Losses…: B's loss minus A's for this sample (NaN where ignored); absent outside a comparison. */
   readonly delta?: Float32Array | null;
+  /**
+   * p(target) and the confidence maps of this sample follow in a second 'sample' message: the host paints
+   * the loss first (they need the sample's input values and a worker job), so a mode that needs them waits.
+   */
+  readonly pending?: boolean;
 }
 
 /** Softmax probability of every class for one sample: (C, ...shape), for the small-multiples grid. */
@@ -403,3 +419,66 @@ export interface HostToRenderer {
   readonly outputId: string;
   readonly msg: HostToView;
 }
+
+// -------------------------------------------------------------------------------------------------------
+// Dataset view (Evaluate Folder…, src/host/datasetPanel.ts) <-> extension host. Webview messages travel as
+// JSON, so figures that may be NaN or infinite are sent as null, and a thumbnail's float32 bytes as base64.
+
+/** One evaluated image as the dataset view lists it. */
+export interface DatasetImageRow {
+  /** Position in stem order (the CLI's perImage order). */
+  readonly index: number;
+  readonly name: string;
+  readonly value: number | null;
+  readonly pixelAccuracy: number | null;
+  readonly miou: number | null;
+  readonly worstClass: number | null;
+  /** The mean-pooled loss map (src/worker/evalImage.ts lossThumbnail): float32 little-endian, base64. */
+  readonly thumbnail: { readonly h: number; readonly w: number; readonly base64: string } | null;
+}
+
+/** The `eval --json` figures the dataset view shows (perImage comes as rows instead). */
+export interface DatasetSummary {
+  readonly images: number;
+  readonly value: number | null;
+  readonly pixelAccuracy: number | null;
+  readonly miou: number | null;
+  readonly miouPerImage: number | null;
+  readonly ece: number | null;
+  readonly mce: number | null;
+  readonly calibration: {
+    readonly edges: ReadonlyArray<number | null>;
+    readonly count: ReadonlyArray<number | null>;
+    readonly confidence: ReadonlyArray<number | null>;
+    readonly accuracy: ReadonlyArray<number | null>;
+  };
+  readonly boundary: { readonly width: number; readonly share: number | null; readonly meanInside: number | null; readonly meanOutside: number | null };
+  readonly perClass: ReadonlyArray<{
+    readonly class: number;
+    readonly count: number;
+    readonly iou: number | null;
+    readonly accuracy: number | null;
+    readonly dice: number | null;
+    readonly meanLoss: number | null;
+    readonly share: number | null;
+  }>;
+  readonly unmatched: readonly string[];
+}
+
+export type DatasetRunState = 'running' | 'done' | 'cancelled' | 'error';
+
+export type HostToDataset =
+  /** A run begins (also sent again, with everything so far, when the view reloads). */
+  | { readonly type: 'start'; readonly predDir: string; readonly labelDir: string; readonly total: number; readonly classNames: readonly string[] }
+  /** Images completed since the last message, in completion order. */
+  | { readonly type: 'images'; readonly rows: readonly DatasetImageRow[] }
+  | { readonly type: 'progress'; readonly done: number; readonly total: number }
+  /** The figures over the images so far (`final`: over all of them, exactly the CLI's report). */
+  | { readonly type: 'summary'; readonly summary: DatasetSummary; readonly final: boolean }
+  | { readonly type: 'state'; readonly state: DatasetRunState; readonly message?: string; readonly seconds?: number };
+
+export type DatasetToHost =
+  | { readonly type: 'ready' }
+  | { readonly type: 'cancel' }
+  /** Open the loss panel on the image at this stem-order index. */
+  | { readonly type: 'openImage'; readonly index: number };

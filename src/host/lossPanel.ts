@@ -6,12 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LossOptions } from '../kernel/types';
-import { toViewSummary, type HostToView, type ViewSummary, type ViewToHost } from '../protocol';
+import { toViewSummary, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../protocol';
 import { splitMemberSpec } from '../tensor/load';
 import type { Tensor } from '../tensor/tensor';
 import type { Engine, EngineRequest, TensorSource } from '../worker/engine';
 import { LossSession } from '../worker/session';
 import { log, messageOf, showError } from './log';
+import { showInformationMessage } from './notify';
 import { autoRecomputeSetting, classColorsSetting, classNamesSetting, colormapSetting, lossOptionsFromSettings, vocabularySetting } from './settings';
 import { classColorsFor } from './classColors';
 import { findImageFor, imageMime, MAX_IMAGE_BYTES } from './imageFor';
@@ -21,6 +22,8 @@ import { resolveVocabularyPath } from './vocabularyPath';
 import { saveExport, type ExportKind } from './exportFile';
 import { classNamesFor } from './tensorFiles';
 import { MAX_PROB_VALUES, probsAffordable, probsValuesRead, pTargetFromLoss, pTargetPlan } from './sampleProbs';
+import { compareTitle, PanelComparison } from './comparePanel';
+import { pickInputLike } from './comparePick';
 
 export const PANEL_VIEW_TYPE = 'crossEntropyLens.panel';
 
@@ -44,7 +47,18 @@ export interface PanelRequest {
   readonly weight: SourceSpec | null;
   /** Options set in the panel; settings fill the rest. */
   readonly options: Partial<LossOptions>;
+  /** Compare Losses…: run A's input; the panel shows `input` as run B with B - A (absent: one run). */
+  readonly baseline?: SourceSpec | null;
+  /**
+   * The photo to draw over, given by the caller (a notebook output's display(..., image=...)): a checked file,
+   * or bytes as base64 (the request is kept in the webview's state, which holds JSON). Choose image… wins.
+   */
+  readonly image?: PanelImage;
 }
+
+export type PanelImage =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'inline'; readonly name: string; readonly mime: 'image/png' | 'image/jpeg'; readonly base64: string };
 
 export interface HostServices {
   readonly extensionUri: vscode.Uri;
@@ -63,7 +77,11 @@ function labelOf(s: SourceSpec): string {
 }
 
 function keyOf(r: PanelRequest): string {
-  return JSON.stringify([r.input, r.target]);
+  return JSON.stringify([r.input, r.target, r.baseline ?? null]);
+}
+
+function titleOf(r: PanelRequest): string {
+  return r.baseline ? compareTitle(labelOf(r.baseline), labelOf(r.input)) : `Loss: ${path.basename(labelOf(r.input))}`;
 }
 
 function nonce(): string {
@@ -79,9 +97,14 @@ const NOTIFY_AFTER_MS = 300;
 export class LossPanel {
   private static readonly open = new Map<string, LossPanel>();
   private session: LossSession | null = null;
+  /** Compare Losses…: run A against this session's run B (null outside a comparison). */
+  private comparison: PanelComparison | null = null;
   private running: AbortController | null = null;
   private readonly disposables: vscode.Disposable[] = [];
   private lastError: string | null = null;
+  /** For the test API: the last summary posted to the view, and the colormap its HTML was given. */
+  private lastSummary: ViewSummary | null = null;
+  private htmlColormap = '';
   private lastSeconds = 0;
   private watchTimer: ReturnType<typeof setTimeout> | undefined;
   /** The last vocabulary read (by path, size and modification time), kept across recomputes. */
@@ -132,7 +155,7 @@ export class LossPanel {
     private request: PanelRequest,
   ) {
     LossPanel.open.set(keyOf(request), this);
-    panel.title = `Loss: ${path.basename(labelOf(request.input))}`;
+    panel.title = titleOf(request);
     panel.webview.html = this.html();
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: ViewToHost) => void this.onMessage(m)),
@@ -140,6 +163,16 @@ export class LossPanel {
     );
     this.watch();
     void this.compute();
+  }
+
+  /** What the view was last sent to show (tests read it through the API of activate()). */
+  get shownSummary(): ViewSummary | null {
+    return this.lastSummary;
+  }
+
+  /** The colormap the view starts with (setting crossEntropyLens.colormap when the panel was made). */
+  get colormap(): string {
+    return this.htmlColormap;
   }
 
   get lastErrorMessage(): string | null {
@@ -153,8 +186,9 @@ export class LossPanel {
   private html(): string {
     const w = this.panel.webview;
     const n = nonce();
+    this.htmlColormap = colormapSetting();
     const script = w.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'dist', 'panel.js'));
-    const css = w.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'media', 'view.css'));
+    const css = w.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'dist', 'view.css'));
     // No inline script or style without the nonce; no remote anything.
     const csp = [
       "default-src 'none'",
@@ -173,13 +207,14 @@ export class LossPanel {
 <title>Cross-Entropy Loss</title>
 </head>
 <body>
-<div id="root" data-colormap="${colormapSetting()}"></div>
+<div id="root" data-colormap="${this.htmlColormap}"></div>
 <script nonce="${n}" src="${script}"></script>
 </body>
 </html>`;
   }
 
   private post(msg: HostToView): void {
+    if (msg.type === 'summary') this.lastSummary = msg.summary;
     void this.panel.webview.postMessage(msg);
   }
 
@@ -236,7 +271,11 @@ export class LossPanel {
       if (ac.signal.aborted) return;
       await this.loadVocabulary(session);
       if (ac.signal.aborted) return;
+      const base = this.request.baseline;
+      const comparison = base ? await PanelComparison.compute(this.services.engine(), req, session, toSource(base), { a: labelOf(base), b: labelOf(this.request.input) }, ac.signal) : null;
+      if (ac.signal.aborted) return;
       this.session = session;
+      this.comparison = comparison;
       this.lastSeconds = (performance.now() - started) / 1000;
       log().info(`computed ${labelOf(this.request.input)} vs ${labelOf(this.request.target)} in ${this.lastSeconds.toFixed(3)} s`);
       this.post({ type: 'summary', summary: await this.summary(session, this.lastSeconds) });
@@ -303,7 +342,7 @@ export class LossPanel {
       mapsAvailable: r.maps !== null,
     });
     const classColors = await classColorsFor(this.request.input.kind === 'file' ? this.request.input.path : null, classColorsSetting());
-    return { ...base, tokens: this.tokens(s), ...(classColors.length ? { classColors } : {}) };
+    return { ...base, tokens: this.tokens(s), ...(classColors.length ? { classColors } : {}), ...(this.comparison ? { compare: this.comparison.summary } : {}) };
   }
 
   private tokens(s: LossSession): ViewSummary['tokens'] {
@@ -319,6 +358,9 @@ export class LossPanel {
     return src.kind === 'tensor' ? src.tensor.data : null;
   }
 
+  /** The latest sample the view asked for (a slower reply for an earlier one is dropped). */
+  private latestSample = 0;
+
   private async sendSample(n: number): Promise<void> {
     const s = this.session;
     // An empty loss map (batch or spatial size 0) has no sample to draw: the summary says so alone.
@@ -328,12 +370,21 @@ export class LossPanel {
     // (see sampleProbs.ts); above that, exp(-loss) where the loss determines it, else none.
     const r = s.result;
     const plan = pTargetPlan({ options: r.options, targetKind: r.targetKind, geometry: s.geometry, inputShape: r.input.shape, hasWeight: this.request.weight !== null });
+    // A comparison's maps carry B - A for the sample (lossPanel's only part in it: comparePanel.ts).
+    const withDelta = (m: SampleMaps): SampleMaps => (this.comparison ? this.comparison.withDelta(m) : m);
     if (plan === 'worker') {
-      this.post({ type: 'sample', maps: await s.sampleMapsWithProbs(n) });
+      // Paint first: the loss, prediction and target maps exist now; p(target) and the confidence maps need
+      // the sample's input values and a worker job, and follow (dropped if another sample was asked for).
+      this.latestSample = n;
+      if (r.targetKind !== 'probs') this.post({ type: 'sample', maps: withDelta({ ...s.sampleMaps(n), pending: true }) });
+      const full = await s.sampleMapsWithProbs(n);
+      if (this.latestSample !== n || this.session !== s) return;
+      this.post({ type: 'sample', maps: withDelta(full) });
       return;
     }
     const maps = s.sampleMaps(n);
-    this.post({ type: 'sample', maps: { ...maps, pTarget: plan === 'fromLoss' ? pTargetFromLoss(maps, s.geometry.C) : null } });
+    // Confidence maps need the sample's input values, over the limit here like p(target): none.
+    this.post({ type: 'sample', maps: withDelta({ ...maps, pTarget: plan === 'fromLoss' ? pTargetFromLoss(maps, s.geometry.C) : null, confidence: null }) });
   }
 
   private async onMessage(m: ViewToHost): Promise<void> {
@@ -385,6 +436,9 @@ export class LossPanel {
         case 'chooseImage':
           await this.chooseImage();
           return;
+        case 'compareWith':
+          await this.compareWith();
+          return;
       }
     } catch (e) {
       log().warn(`panel request ${m.type} failed: ${messageOf(e)}`);
@@ -392,6 +446,22 @@ export class LossPanel {
       else if (m.type === 'tokenDetails') this.post({ type: 'note', message: `no token details: ${messageOf(e)}` });
       else void showError(e, `panel ${m.type}`);
     }
+  }
+
+  /**
+   * Compare with…: another input (this one's shape first) becomes run B, this one run A; the panel shows B
+   * with B - A from then on (same target, weight and options).
+   */
+  private async compareWith(): Promise<void> {
+    const current = this.request.input;
+    const shape = this.session?.result.input.shape ?? (current.kind === 'inline' ? current.shape : []);
+    const picked = await pickInputLike(`Cross-Entropy Lens: compare ${path.basename(labelOf(current))} with…`, { name: path.basename(labelOf(current)), shape, spec: current.kind === 'file' ? current.path : undefined });
+    if (!picked) return;
+    LossPanel.open.delete(keyOf(this.request));
+    this.request = { ...this.request, input: { kind: 'file', path: picked.spec }, baseline: current };
+    LossPanel.open.set(keyOf(this.request), this);
+    this.panel.title = titleOf(this.request);
+    await this.compute();
   }
 
   /** The loss's own files (member specs reduced to their file): never shown as the overlay photo. */
@@ -412,7 +482,12 @@ export class LossPanel {
         return false;
       }
     };
-    const p = this.chosenImage ?? (await findImageFor(specs, isFile));
+    const given = this.request.image;
+    if (this.chosenImage === null && given?.kind === 'inline') {
+      this.post({ type: 'image', image: { name: given.name, mime: given.mime, bytes: new Uint8Array(Buffer.from(given.base64, 'base64')) } });
+      return;
+    }
+    const p = this.chosenImage ?? (given?.kind === 'file' ? given.path : await findImageFor(specs, isFile));
     const mime = p ? imageMime(p) : null;
     if (!p || !mime) {
       this.post({ type: 'image', image: null });
@@ -480,7 +555,7 @@ export class LossPanel {
     const mode = autoRecomputeSetting();
     if (mode === 'off') return;
     if (mode === 'ask') {
-      const pick = await vscode.window.showInformationMessage(`Cross-Entropy Lens: ${labelOf(this.request.input)} changed.`, 'Recompute');
+      const pick = await showInformationMessage(`Cross-Entropy Lens: ${labelOf(this.request.input)} changed.`, 'Recompute');
       if (pick !== 'Recompute') return;
     }
     await this.compute();

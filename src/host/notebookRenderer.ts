@@ -13,7 +13,9 @@ import { LossSession } from '../worker/session';
 import { saveExport } from './exportFile';
 import { log } from './log';
 import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './lossPanel';
-import { refHeader, resolveTensorRef, type RefContext } from './payloadFiles';
+import { loadRefImage, refHeader, resolveTensorRef, type RefContext } from './payloadFiles';
+import type { PayloadImage } from '../tensor/payloadImage';
+import type { HostToView } from '../protocol';
 
 /** Outputs whose sessions are kept (a notebook may hold many; each session holds its tensors). */
 const MAX_OUTPUTS = 32;
@@ -86,10 +88,17 @@ async function openWithEngine(services: HostServices, rp: ResolvedPayload, o: Ou
     summary,
     lossMap: () => (r.maps ? { shape: r.lossShape, data: r.maps.loss } : null),
     sampleMaps: (n) => session.sampleMapsWithProbs(n),
+    // Probability targets have nothing more to compute: one message.
+    ...(r.targetKind === 'probs' ? {} : { quickSampleMaps: (n: number) => session.sampleMaps(n) }),
     classMaps: (n) => session.classMaps(n),
     explain: (n, index) => session.explain(n, index),
     tokenDetails: (row) => session.tokenDetails(row),
   };
+}
+
+function imageMessages(image: PayloadImage): HostToView[] {
+  if (image.kind === 'inline') return [{ type: 'image', image: { name: image.name, mime: image.mime, bytes: image.bytes } }];
+  return image.kind === 'invalid' ? [{ type: 'note', message: image.message }] : [];
 }
 
 export function registerNotebookRenderer(services: HostServices): vscode.Disposable {
@@ -127,6 +136,16 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
       }
       return resolved;
     };
+    // The photo's file once checked (for Open in panel); inline photos travel as bytes.
+    let refImagePath: string | null = null;
+    const img = payload.image;
+    if (img?.kind === 'ref') {
+      void loadRefImage(img, refContext(editor)).then(({ image, path: p }) => {
+        if (outputs.get(outputId) !== controller) return;
+        refImagePath = p;
+        for (const m of imageMessages(image)) send(m);
+      });
+    }
     const controller = new OutputController({
       open: async (o, signal) => openWithEngine(services, await resolve(), o, signal),
       send,
@@ -139,6 +158,8 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
           target: panelSource(rp.target, 'notebook target'),
           weight: w ? inlineSource(w, 'weight') : null,
           options: { ...payload.options, ...o.options },
+          image: img?.kind === 'inline' ? { kind: 'inline', name: img.name, mime: img.mime, base64: Buffer.from(img.bytes).toString('base64') }
+            : refImagePath !== null ? { kind: 'file', path: refImagePath } : undefined,
         });
       },
       export: async (kind, data, session) => {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { LensError } from '../errors';
 import { parseNpyHeader } from '../tensor/npy';
 import type { TensorRef } from '../tensor/payload';
+import { checkedImage, MAX_PAYLOAD_IMAGE_BYTES, type PayloadImage } from '../tensor/payloadImage';
 import type { DType } from '../tensor/tensor';
 import { describeFsError } from '../worker/readTensorFile';
 import { readSmallRegularFile } from '../worker/regularFile';
@@ -117,3 +118,22 @@ export async function refHeader(file: string): Promise<{ dtype: DType; shape: nu
     throw e instanceof LensError ? e.withSource(path.basename(file)) : e;
   }
 }
+
+/**
+ * A referenced photo (display(..., image=...) of a large image): checked as the tensors are (trust, the
+ * workspace folder, links, size, sha256), then read for the view to decode. Inline photos the page shows itself.
+ */
+export async function loadRefImage(img: PayloadImage & { kind: 'ref' }, ctx: RefContext): Promise<{ image: PayloadImage; path: string | null }> {
+  if (img.ref.bytes > MAX_PAYLOAD_IMAGE_BYTES) {
+    return { image: { kind: 'invalid', message: `${img.name}: ${img.ref.bytes} bytes is over the ${MAX_PAYLOAD_IMAGE_BYTES >> 20} MB limit for a photo — no photo under the heatmap` }, path: null };
+  }
+  try {
+    const file = await resolveTensorRef(img.ref, ctx);
+    const r = await readSmallRegularFile(file, MAX_PAYLOAD_IMAGE_BYTES);
+    if (r.kind !== 'read') return { image: { kind: 'invalid', message: `${img.name}: ${r.kind === 'missing' ? 'data not present: re-run the cell' : r.reason} — no photo under the heatmap` }, path: null };
+    return { image: checkedImage(img.name, img.mime, new Uint8Array(r.bytes)), path: file };
+  } catch (e) {
+    return { image: { kind: 'invalid', message: `${img.name}: ${e instanceof Error ? e.message : String(e)} — no photo under the heatmap` }, path: null };
+  }
+}
+

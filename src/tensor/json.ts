@@ -389,7 +389,7 @@ function dtypeFromName(name: unknown, path: string): DType {
   return d;
 }
 
-function base64Bytes(text: string, path: string): Uint8Array {
+export function base64Bytes(text: string, path: string): Uint8Array {
   let bin: string;
   try {
     bin = atob(text.replace(/\s+/g, ''));

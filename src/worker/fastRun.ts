@@ -40,6 +40,9 @@ export interface FastContext {
   readonly state: FastState;
 }
 
+/** Bytes of the kept maps per element: float32 loss, int32 prediction and target, uint8 ignored. */
+const MAP_BYTES_PER_ELEMENT = 13;
+
 export async function runFast(cx: FastContext): Promise<EngineResult> {
   const { req, options, plan, ctl, state } = cx;
   if (plan.N * plan.S === 0) return emptyFast(cx);
@@ -86,7 +89,7 @@ export async function runFast(cx: FastContext): Promise<EngineResult> {
   const relaid = layout.blocked ? Array.from({ length: pieceCount(layout) }, deferred) : [];
   const staging: BlockStaging = { plan, layout, buf, reuse, relaid, onBytes, signal: ctl.signal, opts: cx.opts };
   // Maps kept for the view, copied out of the working memory sample by sample as each one finishes.
-  const keep = streamed ? null : keptMaps(N * S);
+  const keep = !streamed || N * S * MAP_BYTES_PER_ELEMENT <= (cx.opts.keepStreamedMapsBytes ?? 0) ? keptMaps(N * S) : null;
   const block: BlockRun = { cx, layout, buf, init, pool, topK, reuse, relaid, keep, progress };
   let loading: BlockLoad | null = null;
   let nextLoad: Promise<BlockLoad> | null = null;

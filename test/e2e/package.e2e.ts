@@ -14,8 +14,9 @@ const ALLOWED = [
   /^extension\/package\.json$/,
   /^extension\/(readme|changelog)\.md$/i,
   /^extension\/LICENSE(\.txt)?$/i,
-  /^extension\/dist\/(extension|worker|cli|panel|renderer)\.js$/,
+  /^extension\/dist\/(extension|worker|cli|panel|renderer|dataset)\.js$/,
   /^extension\/dist\/[\w.-]+\.wasm$/,
+  /^extension\/dist\/view\.css$/,
   /^extension\/media\/[\w./-]+\.(css|svg|png)$/,
   /^extension\/python\/cross_entropy_lens\.py$/,
 ];
