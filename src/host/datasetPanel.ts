@@ -4,6 +4,7 @@
 // view was sent (rows with their thumbnails, the last summary) so a reloaded view gets it all back.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { webviewHtml } from './webviewHtml';
 import { addCounts, emptyCounts } from '../eval/accumulate';
 import { finalizeReport } from '../eval/finalize';
 import { evaluatePairs } from '../eval/runEval';
@@ -30,13 +31,6 @@ export interface DatasetRun {
  * that 10,000 small images do not become 10,000 messages. */
 const ROWS_EVERY_MS = 100;
 const SUMMARY_EVERY_MS = 500;
-
-function nonce(): string {
-  let s = '';
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  for (let i = 0; i < 32; i++) s += chars.charAt(Math.floor(Math.random() * chars.length));
-  return s;
-}
 
 export class DatasetPanel {
   private static readonly open = new Set<DatasetPanel>();
@@ -83,32 +77,12 @@ export class DatasetPanel {
   }
 
   private html(): string {
-    const w = this.panel.webview;
-    const n = nonce();
-    const script = w.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'dist', 'dataset.js'));
-    const css = w.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'media', 'dataset.css'));
-    // No inline script or style without the nonce; no remote anything.
-    const csp = [
-      "default-src 'none'",
-      `img-src ${w.cspSource} data: blob:`,
-      `style-src ${w.cspSource} 'nonce-${n}'`,
-      `script-src 'nonce-${n}'`,
-      `font-src ${w.cspSource}`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}" nonce="${n}">
-<title>Cross-Entropy Lens: Dataset</title>
-</head>
-<body>
-<div id="root"></div>
-<script nonce="${n}" src="${script}"></script>
-</body>
-</html>`;
+    const ext = this.services.extensionUri;
+    return webviewHtml(this.panel.webview, {
+      script: vscode.Uri.joinPath(ext, 'dist', 'dataset.js'),
+      css: vscode.Uri.joinPath(ext, 'media', 'dataset.css'),
+      title: 'Cross-Entropy Lens: Dataset',
+    });
   }
 
   private post(msg: HostToDataset): void {

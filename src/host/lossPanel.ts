@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { webviewHtml } from './webviewHtml';
 import type { LossOptions } from '../kernel/types';
 import { toViewSummary, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../protocol';
 import { splitMemberSpec } from '../tensor/load';
@@ -82,13 +83,6 @@ function keyOf(r: PanelRequest): string {
 
 function titleOf(r: PanelRequest): string {
   return r.baseline ? compareTitle(labelOf(r.baseline), labelOf(r.input)) : `Loss: ${path.basename(labelOf(r.input))}`;
-}
-
-function nonce(): string {
-  let s = '';
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  for (let i = 0; i < 32; i++) s += chars.charAt(Math.floor(Math.random() * chars.length));
-  return s;
 }
 
 /** A long computation gets a notification with Cancel after this long. */
@@ -184,33 +178,14 @@ export class LossPanel {
   }
 
   private html(): string {
-    const w = this.panel.webview;
-    const n = nonce();
     this.htmlColormap = colormapSetting();
-    const script = w.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'dist', 'panel.js'));
-    const css = w.asWebviewUri(vscode.Uri.joinPath(this.services.extensionUri, 'dist', 'view.css'));
-    // No inline script or style without the nonce; no remote anything.
-    const csp = [
-      "default-src 'none'",
-      `img-src ${w.cspSource} data: blob:`,
-      `style-src ${w.cspSource} 'nonce-${n}'`,
-      `script-src 'nonce-${n}'`,
-      `font-src ${w.cspSource}`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}" nonce="${n}">
-<title>Cross-Entropy Loss</title>
-</head>
-<body>
-<div id="root" data-colormap="${this.htmlColormap}"></div>
-<script nonce="${n}" src="${script}"></script>
-</body>
-</html>`;
+    const ext = this.services.extensionUri;
+    return webviewHtml(this.panel.webview, {
+      script: vscode.Uri.joinPath(ext, 'dist', 'panel.js'),
+      css: vscode.Uri.joinPath(ext, 'dist', 'view.css'),
+      title: 'Cross-Entropy Loss',
+      rootData: { 'data-colormap': this.htmlColormap },
+    });
   }
 
   private post(msg: HostToView): void {

@@ -1,86 +1,11 @@
 // The whole view in a DOM (happy-dom) against a fake host that runs the real kernel: what it shows,
 // what it posts, and that untrusted strings stay text.
 import * as assert from 'node:assert/strict';
-// happy-dom is an ES module: its types come in with resolution-mode import, the code through import().
-import type { Window } from 'happy-dom' with { 'resolution-mode': 'import' };
 import { fmt6 } from '../../../media/view/format';
-import { DEFAULT_STATE, type ViewState } from '../../../media/view/state';
-import { createView, type ViewHandle } from '../../../media/view/view';
-import type { HostToView, ViewSummary, ViewToHost } from '../../../src/protocol';
-import { FakeHost, HOSTILE_NAME, VOC_NAMES, type CaseOptions } from './fakeHost';
-
-interface Harness {
-  win: Window;
-  root: HTMLElement;
-  view: ViewHandle;
-  host: FakeHost;
-  posted: ViewToHost[];
-  states: ViewState[];
-  $<T extends Element = HTMLElement>(sel: string): T;
-  $$<T extends Element = HTMLElement>(sel: string): T[];
-  settle(ms?: number): Promise<void>;
-  close(): void;
-}
-
-const SEG: CaseOptions = { lossShape: [2, 12, 16], C: 21, classNames: VOC_NAMES };
-
-async function setup(o: CaseOptions = SEG, viewOpts: { compact?: boolean; initialState?: ViewState } = {}, start = true): Promise<Harness> {
-  const { Window: HappyWindow } = await import('happy-dom');
-  const win = new HappyWindow({ url: 'http://localhost/', width: 1024, height: 768 });
-  const doc = win.document as unknown as Document;
-  const root = doc.createElement('div');
-  doc.body.appendChild(root);
-  const posted: ViewToHost[] = [];
-  const states: ViewState[] = [];
-  let view: ViewHandle | null = null;
-  // Messages cross asynchronously, as they do between a webview and its host.
-  let inFlight = 0;
-  const later = (fn: () => void): void => {
-    inFlight++;
-    setTimeout(() => {
-      inFlight--;
-      fn();
-    }, 0);
-  };
-  const host = new FakeHost(o, (m: HostToView) => later(() => view?.receive(m)));
-  view = createView(root, (m) => {
-    posted.push(m);
-    later(() => host.handle(m));
-  }, { ...viewOpts, onStateChange: (s) => states.push(s) });
-  const h: Harness = {
-    win, root, view, host, posted, states,
-    $: <T extends Element>(sel: string) => {
-      const e = root.querySelector(sel);
-      assert.ok(e, `no element ${sel}`);
-      return e as unknown as T;
-    },
-    $$: <T extends Element>(sel: string) => Array.from(root.querySelectorAll(sel)) as unknown as T[],
-    /** Wait ms, then until no message is in flight. */
-    settle: async (ms = 10) => {
-      await new Promise((r) => setTimeout(r, ms));
-      while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
-    },
-    close: () => {
-      view?.dispose();
-      void win.happyDOM.close();
-    },
-  };
-  if (start) {
-    posted.push({ type: 'ready' });
-    host.handle({ type: 'ready' });
-    await h.settle();
-  }
-  return h;
-}
-
-function change(h: Harness, el: HTMLInputElement | HTMLSelectElement, value: string): void {
-  el.value = value;
-  el.dispatchEvent(new h.win.Event('change', { bubbles: true }) as unknown as Event);
-}
-
-function key(h: Harness, el: HTMLElement, k: string): void {
-  el.dispatchEvent(new h.win.KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }) as unknown as Event);
-}
+import { DEFAULT_STATE } from '../../../media/view/state';
+import type { ViewSummary, ViewToHost } from '../../../src/protocol';
+import { HOSTILE_NAME } from './fakeHost';
+import { change, key, setup, SEG, type Harness } from './harness';
 
 describe('view: DOM', function () {
   let h: Harness;
