@@ -33,6 +33,8 @@ export async function computeLoss(services: HostServices, inputUri?: vscode.Uri,
       return;
     }
     const settings = lossOptionsFromSettings();
+    // The workers start while the user picks the files (the first computation then does not wait for them).
+    void services.engine().prepare();
     const all: TensorEntry[] = [];
     const inputPick = await pickStreaming('Cross-Entropy Lens: input (logits)', 'Pick the input tensor (shape and dtype from the header)', async (add, token) => {
       const uris = await findTensorFiles(token);

@@ -36,6 +36,7 @@ import { runFast, type FastState } from './fastRun';
 import { runGeneral } from './generalRun';
 import { pairMaskTarget } from './maskTarget';
 import { WorkerPool } from './pool';
+import { allocShared, share } from './shared';
 import { cancelled, runOne, unexpected } from './schedule';
 
 export type { ComputeControls, EngineOptions, EngineRequest, EngineResult, TensorSource } from './engineTypes';
@@ -96,7 +97,29 @@ export class Engine {
     return this.wasm() !== null;
   }
 
+  /**
+   * Starts the workers and their kernels with a tiny computation, so that the first real one does not wait
+   * for them (the pickers call this while the user chooses files: about 0.3 s on 2 cores). Never fails.
+   */
+  async prepare(): Promise<void> {
+    if (this.prepared) return this.prepared;
+    const warm = async (): Promise<void> => {
+      this.wasm(); // compiles the kernel module once
+      // One small job per worker, all at once, so the pool starts every worker (it starts them on demand).
+      const tiny = (): WorkerRequest => ({
+        kind: 'probs', id: 0, x: share({ dtype: 'float32', shape: [2], data: Float32Array.of(0, 1) }), C: 2, S: 1, inputKind: 'logits', loss: 'ce',
+        out: allocShared('float32', [2], 'f32'),
+      });
+      await Promise.all(Array.from({ length: this.maxWorkers }, () => this.getPool().run(tiny)));
+    };
+    this.prepared = warm().then(() => undefined, () => undefined);
+    return this.prepared;
+  }
+
+  private prepared: Promise<void> | null = null;
+
   async dispose(): Promise<void> {
+    this.prepared = null;
     await this.pool?.dispose();
     this.pool = null;
   }
