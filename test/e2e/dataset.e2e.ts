@@ -16,7 +16,9 @@ const C = 6;
 const H = 32;
 const W = 48;
 /** Images of the set that is cancelled part way. */
-const BIG = 60;
+// Enough images that the run outlasts the view's start by seconds with one worker (the Cancel test clicks it
+// in the view while the run goes on): 120 x [21, 256, 256] float16, 330 MB.
+const BIG = 120;
 
 const GENERATE = `
 import numpy as np
@@ -88,7 +90,7 @@ describe('Evaluate Folder… in real VS Code', function () {
     assert.equal(cli.status, 0, cli.stderr);
     report = JSON.parse(cli.stdout) as EvalJson;
     assert.equal(report.images, N);
-    vs = await VsCode.launch({ name: 'dataset', workspace: ws, extension: { kind: 'dev' }, settings: { 'crossEntropyLens.ignoreIndex': 255, 'workbench.list.openMode': 'doubleClick' } });
+    vs = await VsCode.launch({ name: 'dataset', workspace: ws, extension: { kind: 'dev' }, settings: { 'crossEntropyLens.ignoreIndex': 255, 'crossEntropyLens.maxWorkers': 1, 'workbench.list.openMode': 'doubleClick' } });
   });
 
   cleanUpAfterSuite(() => ({ vs, workspace: ws }));
