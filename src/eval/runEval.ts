@@ -21,6 +21,8 @@ export interface EvalRun {
   readonly onProgress?: (done: number, total: number) => void;
   /** Images in flight at once (default: the pool's size). */
   readonly concurrency?: number;
+  /** Test hook: awaited before each image is sent (the end-to-end Cancel test paces a run with it). */
+  readonly beforeImage?: () => Promise<void>;
 }
 
 export interface EvalOutcome {
@@ -63,6 +65,8 @@ export async function evaluatePairs(run: EvalRun): Promise<EvalOutcome> {
   const lane = async (): Promise<void> => {
     while (failures.length === 0 && next < pairs.length && !signal?.aborted) {
       const index = next++;
+      if (run.beforeImage) await run.beforeImage();
+      if (signal?.aborted) break;
       const msg: EvalImageRequest = { kind: 'eval-image', id: index, pair: pairs[index], options, wasmPath: run.wasmPath };
       try {
         const r = await runOne(() => pool, msg, signal);

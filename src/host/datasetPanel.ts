@@ -175,7 +175,10 @@ export class DatasetPanel {
     };
     this.replay();
     try {
-      const outcome = await evaluatePairs({ pairs, options, pool, wasmPath, signal: ac.signal, onImage, onProgress });
+      // End-to-end tests pace the run (CEL_E2E_EVAL_PACE_MS) so that Cancel finds it still going.
+      const pace = Number(process.env.CEL_E2E_EVAL_PACE_MS ?? 0);
+      const beforeImage = pace > 0 ? () => new Promise<void>((r) => setTimeout(r, pace)) : undefined;
+      const outcome = await evaluatePairs({ pairs, options, pool, wasmPath, signal: ac.signal, onImage, onProgress, beforeImage });
       this.flushRows();
       const report = finalizeReport(outcome.counts, outcome.records, options, outcome.classes, this.run.unmatched);
       this.report = report;

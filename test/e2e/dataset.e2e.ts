@@ -16,9 +16,10 @@ const C = 6;
 const H = 32;
 const W = 48;
 /** Images of the set that is cancelled part way. */
-// Enough images that the run outlasts the view's start by seconds with one worker (the Cancel test clicks it
-// in the view while the run goes on): 120 x [21, 256, 256] float16, 330 MB.
-const BIG = 120;
+// The Cancel test's set: 60 x [21, 256, 256] float16, evaluated at a pace of one image per 150 ms at most
+// (CEL_E2E_EVAL_PACE_MS, read by the extension host), so the run is still going when the test clicks Cancel.
+const BIG = 60;
+const PACE_MS = 150;
 
 const GENERATE = `
 import numpy as np
@@ -90,7 +91,12 @@ describe('Evaluate Folder… in real VS Code', function () {
     assert.equal(cli.status, 0, cli.stderr);
     report = JSON.parse(cli.stdout) as EvalJson;
     assert.equal(report.images, N);
-    vs = await VsCode.launch({ name: 'dataset', workspace: ws, extension: { kind: 'dev' }, settings: { 'crossEntropyLens.ignoreIndex': 255, 'crossEntropyLens.maxWorkers': 1, 'workbench.list.openMode': 'doubleClick' } });
+    process.env.CEL_E2E_EVAL_PACE_MS = String(PACE_MS);
+    try {
+      vs = await VsCode.launch({ name: 'dataset', workspace: ws, extension: { kind: 'dev' }, settings: { 'crossEntropyLens.ignoreIndex': 255, 'crossEntropyLens.maxWorkers': 1, 'workbench.list.openMode': 'doubleClick' } });
+    } finally {
+      delete process.env.CEL_E2E_EVAL_PACE_MS; // the server has it; later suites do not
+    }
   });
 
   cleanUpAfterSuite(() => ({ vs, workspace: ws }));
