@@ -10,7 +10,7 @@ import type { ClassStats, ElementExplanation, LossOptions, LossResult, WorstElem
 import type { DType, Tensor } from './tensor/tensor';
 import type { Vocabulary } from './tensor/vocab';
 import type { TokenRowDetails } from './kernel/tokenRow';
-import type { EvalImageRequest, EvalImageResponse } from './eval/types';
+import type { EvalClassFigures, EvalImageRequest, EvalImageResponse } from './eval/types';
 
 /** A tensor living in shared memory: `data` is a view over a SharedArrayBuffer (or shared wasm memory). */
 export interface SharedTensorRef {
@@ -453,15 +453,7 @@ export interface DatasetSummary {
     readonly accuracy: ReadonlyArray<number | null>;
   };
   readonly boundary: { readonly width: number; readonly share: number | null; readonly meanInside: number | null; readonly meanOutside: number | null };
-  readonly perClass: ReadonlyArray<{
-    readonly class: number;
-    readonly count: number;
-    readonly iou: number | null;
-    readonly accuracy: number | null;
-    readonly dice: number | null;
-    readonly meanLoss: number | null;
-    readonly share: number | null;
-  }>;
+  readonly perClass: readonly EvalClassFigures[];
   readonly unmatched: readonly string[];
 }
 

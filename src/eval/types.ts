@@ -127,20 +127,23 @@ export interface EvalImageRequest {
 
 export type EvalImageResponse = { readonly kind: 'eval-image-done'; readonly id: number; readonly result: ImageResult };
 
+/** One class's figures in the `eval --json` report (and in the dataset view's summary). */
+export interface EvalClassFigures {
+  readonly class: number;
+  readonly count: number;
+  readonly iou: number | null;
+  readonly accuracy: number | null;
+  readonly dice: number | null;
+  readonly meanLoss: number | null;
+  readonly share: number | null;
+}
+
 /** The `eval --json` report (DESIGN.md); NaN and infinities are written as strings by the CLI. */
 export interface EvalReport {
   readonly images: number;
   readonly value: number;
   readonly pixelAccuracy: number | null;
-  readonly perClass: ReadonlyArray<{
-    readonly class: number;
-    readonly count: number;
-    readonly iou: number | null;
-    readonly accuracy: number | null;
-    readonly dice: number | null;
-    readonly meanLoss: number | null;
-    readonly share: number | null;
-  }>;
+  readonly perClass: readonly EvalClassFigures[];
   readonly miou: number | null;
   readonly miouPerImage: number | null;
   readonly ece: number | null;

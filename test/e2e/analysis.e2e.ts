@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Frame, Page } from 'playwright-core';
+import type { Frame } from 'playwright-core';
 import { fmtCount } from '../../media/view/format';
-import { ROOT, VsCode, cleanUpAfterSuite, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, panelWithValue, sleep } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
@@ -41,23 +41,6 @@ print(json.dumps({"C": C, "pair": {"target": a, "predicted": b, "count": n}, "to
   "below06": int(((top1 < 0.6) & keep).sum()), "below09": int(((top1 < 0.9) & keep).sum()),
   "wrongAbove06": int(((pred != t) & (top1 > 0.6) & keep).sum())}))
 `;
-
-async function panelFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      try {
-        if ((await f.locator('.cel-output').count()) > 0) continue;
-        const el = f.locator('[data-testid="loss-value"]');
-        if ((await el.count()) > 0 && /\d/.test(await el.first().innerText())) return f;
-      } catch {
-        // frame navigated away
-      }
-    }
-    await sleep(250);
-  }
-  throw new Error('no loss panel with a value');
-}
 
 async function heatmapColours(frame: Frame): Promise<number> {
   return frame.locator('canvas[data-testid="heatmap"]').evaluate((c: HTMLCanvasElement) => {
@@ -109,7 +92,7 @@ describe('analysis views in real VS Code', function () {
     await rows.filter({ hasText: 'segmentation/target.npy' }).first().waitFor({ timeout: 30_000 });
     await input.fill('segmentation/target');
     await page.keyboard.press('Enter');
-    const frame = await panelFrame(page);
+    const frame = await panelWithValue(page);
 
     // The confusion matrix: open it, click the (target, predicted) cell NumPy found most frequent in sample 0.
     const before = await heatmapColours(frame);

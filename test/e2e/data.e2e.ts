@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Frame, Page } from 'playwright-core';
-import { ROOT, VsCode, cleanUpAfterSuite, fmt6, openFile, sleep } from './harness';
+import type { Frame } from 'playwright-core';
+import { ROOT, VsCode, cleanUpAfterSuite, fmt6, openFile, panelWithValue, sleep } from './harness';
 
 const STEM = 'frankfurt_000000_000294';
 const H = 48;
@@ -64,24 +64,6 @@ with open("paths.py", "w") as f:
 print(json.dumps({"seg": seg, "batch": batch, "inputBytes": payload["input"]["bytes"]}))
 `;
 
-/** The loss panel's frame (not a notebook output's), once it shows a number. */
-async function panelFrame(page: Page, timeoutMs = 90_000): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      try {
-        if ((await f.locator('.cel-output').count()) > 0) continue;
-        const el = f.locator('[data-testid="loss-value"]');
-        if ((await el.count()) > 0 && /\d/.test(await el.first().innerText())) return f;
-      } catch {
-        // frame navigated away
-      }
-    }
-    await sleep(250);
-  }
-  throw new Error('no loss panel with a value');
-}
-
 /** RGB of the heatmap canvas at map pixel (x, y); the canvas is drawn at the map's size. */
 async function canvasPixels(frame: Frame, points: readonly (readonly [number, number])[]): Promise<{ w: number; h: number; px: number[][] }> {
   return frame.locator('canvas[data-testid="heatmap"]').first().evaluate((c: HTMLCanvasElement, pts: (readonly [number, number])[]) => {
@@ -127,7 +109,7 @@ describe('the data people have, in real VS Code', function () {
     await input.fill('gtFine_labelIds');
     await page.keyboard.press('Enter');
 
-    const frame = await panelFrame(page);
+    const frame = await panelWithValue(page, 90_000);
     assert.equal((await frame.locator('[data-testid="loss-value"]').first().innerText()).trim(), fmt6(expected.seg));
     // The photo found by stem beside the files, named in the overlay controls.
     await frame.getByText(`${STEM}_leftImg8bit.png`).first().waitFor({ timeout: 30_000 });

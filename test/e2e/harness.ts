@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const CACHE = process.env.CEL_E2E_CACHE ?? path.join(ROOT, '.cache/e2e');
@@ -345,4 +345,22 @@ export async function panelShowing(page: Page, want: string, timeoutMs = 60_000)
     await sleep(250);
   }
   return seen;
+}
+
+/** The loss panel's frame (a webview frame that is not a notebook's output frame) once it shows a number. */
+export async function panelWithValue(page: Page, timeoutMs = 60_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try {
+        if ((await f.locator('.cel-output').count()) > 0) continue;
+        const el = f.locator('[data-testid="loss-value"]');
+        if ((await el.count()) > 0 && /\d/.test(await el.first().innerText())) return f;
+      } catch {
+        // frame navigated away
+      }
+    }
+    await sleep(250);
+  }
+  throw new Error('no loss panel with a value');
 }

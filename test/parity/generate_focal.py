@@ -36,35 +36,11 @@ import torch.nn.functional as F
 import torchvision
 from torchvision.ops import sigmoid_focal_loss
 
+# The cross-entropy generator's JSON number and self-check helpers (this script's folder is on sys.path).
+from generate import jnum, same
+
 REDUCTIONS = ['none', 'mean', 'sum']
 FLOATS = ['float16', 'float32', 'float64']
-
-
-def jnum(v):
-    v = float(v)
-    if math.isnan(v):
-        return 'NaN'
-    if math.isinf(v):
-        return 'Infinity' if v > 0 else '-Infinity'
-    return v
-
-
-def same(a, b, rtol=1e-12):
-    """Elementwise a == b up to rtol (absolute below 1), NaN == NaN, exact infinities."""
-    a = np.asarray(a, dtype=np.float64).ravel()
-    b = np.asarray(b, dtype=np.float64).ravel()
-    if a.shape != b.shape:
-        return False
-    for x, y in zip(a, b):
-        if math.isnan(y):
-            if not math.isnan(x):
-                return False
-        elif math.isinf(y):
-            if x != y:
-                return False
-        elif not abs(x - y) <= rtol * max(1.0, abs(y)):
-            return False
-    return True
 
 
 def check(cond, what):
