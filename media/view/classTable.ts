@@ -2,20 +2,20 @@
 // window). It scales to vocabularies (262,144 classes): the DOM holds only the rows in view (at most
 // MAX_ROWS; spacer rows above and below keep the scroll height), the order is computed once per data or
 // sort change (O(C), a radix sort; by name O(C log C)), a search is one O(C) pass per keystroke, a scroll
-// renders O(visible rows), and the chart shows the top BAR_LIMIT classes. LossView gives it data with
-// update() and hears back through ClassTableEvents (a row picked, a sort or chart choice to keep).
+// renders O(visible rows), and the chart (classBars.ts) shows the top BAR_LIMIT classes. LossView gives it
+// data with update() and hears back through ClassTableEvents (a row picked, a sort or chart choice to keep).
 import type { ClassStats } from '../../src/kernel/types';
+import { ClassBars, type BarsKey } from './classBars';
 import { rgbCss } from './colormap';
-import { append, clear, type Builder } from './dom';
+import { clear, type Builder } from './dom';
 import { classLabel, className, fmt6, fmtCount, fmtPct } from './format';
 import { classColor, type RGB } from './palette';
 import {
-  classSearch, classTableCsv, defaultSortFor, filterOrder, isDefaultSort, LARGE_CLASS_COUNT, nextSort, sortOrder, topClasses,
+  classSearch, classTableCsv, defaultSortFor, filterOrder, isDefaultSort, LARGE_CLASS_COUNT, nextSort, sortOrder,
   type ClassSearch, type SortKey, type SortSpec,
 } from './table';
 
-/** What the bar chart shows. */
-export type BarsKey = 'lossMean' | 'share';
+export { BAR_LIMIT, type BarsKey } from './classBars';
 
 export interface ClassTableEvents {
   /** A row was clicked (or its button pressed): LossView toggles the heatmap's class filter. */
@@ -47,16 +47,12 @@ const OVERSCAN = 10;
 const ROW_PX = 24;
 /** Height of the scroll area when the page cannot tell (hidden, or no layout): the CSS max-height. */
 const VIEW_PX = 420;
-/** Most bars in the chart; with more classes it shows the top ones by the chosen value. */
-export const BAR_LIMIT = 20;
 
 interface Column {
   readonly key: SortKey;
   readonly label: string;
   readonly cell: (r: ClassStats) => string;
 }
-
-const BAR_LABELS: Readonly<Record<BarsKey, string>> = { lossMean: 'mean loss', share: 'share of total loss' };
 
 export class ClassTable {
   /** The section to place in the page. */
@@ -67,9 +63,7 @@ export class ClassTable {
   private readonly wrap: HTMLElement;
   private readonly searchInput: HTMLInputElement;
   private readonly status: HTMLElement;
-  private readonly barsSelect: HTMLSelectElement;
-  private readonly barsCaption: HTMLElement;
-  private readonly barsEl: HTMLElement;
+  private readonly bars: ClassBars;
 
   private rows: readonly ClassStats[] = [];
   private names: readonly string[] = [];
@@ -80,14 +74,11 @@ export class ClassTable {
   /** The user's sort (from the stored state or a header click); explicit: not the untouched default. */
   private chosen: SortSpec;
   private explicit: boolean;
-  private bars: BarsKey;
   /** Positions into rows in table order, and those the search keeps. */
   private order: Int32Array = new Int32Array(0);
   private shown: Int32Array = new Int32Array(0);
   /** What the search looks in, built on the first search after a data change. */
   private search: ClassSearch | null = null;
-  /** The bars (table order up to BAR_LIMIT classes, else the top ones), kept until the data or the value change. */
-  private barRows: readonly ClassStats[] = [];
   private query = '';
   private rowPx = ROW_PX;
   private measured = false;
@@ -100,7 +91,6 @@ export class ClassTable {
   constructor(private readonly h: Builder, private readonly events: ClassTableEvents, init: ClassTableInit) {
     this.chosen = init.sort;
     this.explicit = !isDefaultSort(init.sort);
-    this.bars = init.bars;
     this.thead = h('thead');
     this.tbody = h('tbody');
     this.table = h('table', { class: 'cel-table', 'data-testid': 'class-table' },
@@ -112,19 +102,13 @@ export class ClassTable {
       placeholder: 'Filter by name or index', spellcheck: 'false', autocomplete: 'off',
     });
     this.status = h('span', { class: 'cel-table-status cel-dim', role: 'status', 'aria-live': 'polite' });
-    this.barsSelect = h('select', { 'aria-label': 'Bar chart value' },
-      h('option', { value: 'lossMean', text: BAR_LABELS.lossMean }), h('option', { value: 'share', text: BAR_LABELS.share }));
-    this.barsSelect.value = this.bars;
-    this.barsCaption = h('p', { class: 'cel-bars-caption cel-hint', hidden: true });
-    this.barsEl = h('div', { class: 'cel-bars', role: 'img' });
+    this.bars = new ClassBars(h, init.bars, (bars) => this.events.change({ bars }));
     this.el = h('section', { class: 'cel-classes', 'aria-label': 'Per-class statistics' },
       h('h3', { text: 'Per class' }),
       h('p', { class: 'cel-hint', text: 'Click a row to show only that class on the heatmap; click it again to show all.' }),
       h('div', { class: 'cel-table-tools' }, this.searchInput, this.status),
       this.wrap,
-      h('div', { class: 'cel-bars-head' }, h('h4', { text: 'Per class:' }), this.barsSelect),
-      this.barsCaption,
-      this.barsEl);
+      ...this.bars.els);
     this.wire();
   }
 
@@ -147,18 +131,17 @@ export class ClassTable {
     this.applySearch();
     // The same classes recomputed keep their place; another table starts at the top.
     if (!sameCount) this.wrap.scrollTop = 0;
-    this.chooseBars();
     this.renderHead();
     this.renderRows(true);
     this.renderBars();
   }
 
-  /** Mark the class the heatmap is filtered to: the rows in view and the bars change in place. */
   /** Class colours (setting crossEntropyLens.classColors or the palette); applied at the next update. */
   setColours(colour: (c: number) => RGB): void {
     this.colour = colour;
   }
 
+  /** Mark the class the heatmap is filtered to: the rows in view and the bars change in place. */
   setSelected(c: number | null): void {
     this.selected = c;
     for (const tr of Array.from(this.tbody.querySelectorAll('tr[data-class]'))) {
@@ -166,9 +149,7 @@ export class ClassTable {
       tr.classList.toggle('cel-selected', on);
       tr.querySelector('.cel-rowbtn')?.setAttribute('aria-pressed', on ? 'true' : 'false');
     }
-    for (const bar of Array.from(this.barsEl.querySelectorAll('.cel-bar-row'))) {
-      bar.classList.toggle('cel-selected', Number(bar.getAttribute('data-class')) === c);
-    }
+    this.bars.setSelected(c);
   }
 
   /** Every class as CSV in the table's order (the search does not apply: the export is the whole table). */
@@ -201,12 +182,6 @@ export class ClassTable {
       this.searchInput.value = '';
       this.setQuery('');
     });
-    this.barsSelect.addEventListener('change', () => {
-      this.bars = this.barsSelect.value === 'share' ? 'share' : 'lossMean';
-      this.events.change({ bars: this.bars });
-      this.chooseBars();
-      if (this.rows.length) this.renderBars();
-    });
   }
 
   private columns(): Column[] {
@@ -231,7 +206,6 @@ export class ClassTable {
     this.order = sortOrder(this.rows, this.chosen, this.names);
     this.applySearch();
     this.wrap.scrollTop = 0;
-    this.chooseBars();
     this.renderHead();
     this.renderRows(true);
     this.renderBars();
@@ -388,39 +362,8 @@ export class ClassTable {
     this.focusClass(this.rows[this.shown[pos]].index, true);
   }
 
-  /**
-   * The chart's classes: up to BAR_LIMIT classes all of them in table order; above that the top BAR_LIMIT by
-   * the chosen value (one O(C) pass, on a data, sort or value change only).
-   */
-  private chooseBars(): void {
-    this.barRows = this.rows.length <= BAR_LIMIT ? Array.from(this.order, (p) => this.rows[p]) : topClasses(this.rows, this.bars, BAR_LIMIT);
-  }
-
-  /** The chart (O(BAR_LIMIT)), with a caption when it shows the top classes only. */
+  /** The chart follows the table's rows and order; colours are read when it draws, as the rows' are. */
   private renderBars(): void {
-    const h = this.h;
-    const names = this.names;
-    const key = this.bars;
-    const C = this.rows.length;
-    clear(this.barsEl);
-    const list = this.barRows;
-    let max = 0;
-    for (const r of list) if (Number.isFinite(r[key]) && r[key] > max) max = r[key];
-    const top = C > BAR_LIMIT;
-    this.barsCaption.hidden = !top;
-    this.barsCaption.textContent = top ? `The top ${list.length} of ${fmtCount(C)} classes by ${BAR_LABELS[key]}.` : '';
-    this.barsEl.setAttribute('aria-label', top
-      ? `Bar chart of ${BAR_LABELS[key]}: the top ${list.length} of ${fmtCount(C)} classes`
-      : `Bar chart of ${BAR_LABELS[key]} per class`);
-    for (const r of list) {
-      const v = r[key];
-      const fill = h('div', { class: 'cel-bar-fill' });
-      fill.style.width = `${max > 0 && Number.isFinite(v) ? Math.max(0, (v / max) * 100) : 0}%`;
-      fill.style.backgroundColor = rgbCss(this.colour(r.index));
-      append(this.barsEl, h('div', { class: 'cel-bar-row' + (this.selected === r.index ? ' cel-selected' : ''), 'data-class': r.index },
-        h('span', { class: 'cel-bar-label', text: className(names, r.index), title: classLabel(names, r.index) }),
-        h('div', { class: 'cel-bar-track' }, fill),
-        h('span', { class: 'cel-bar-value', text: key === 'share' ? fmtPct(v) : r.count ? fmt6(v) : '-' })));
-    }
+    this.bars.update({ rows: this.rows, order: this.order, names: this.names, colour: (c) => this.colour(c), selected: this.selected });
   }
 }

@@ -1,9 +1,10 @@
 // The token view of a language-model loss: each sequence as text, one span per token shaded by its loss
 // (ignored tokens, i.e. padding, greyed), the summary in language-model terms (mean loss, perplexity, bits
-// per token), the worst tokens, and a hover (or keyboard focus) that shows the target token, its loss,
-// p(target), the target's rank and the top-5 predictions, asked from the host on demand and cached.
-// Long sequences render in chunks of CHUNK spans, one timer tick each, so a 32k-token sequence never blocks
-// the page; every interaction goes through a few listeners on the container (none per token).
+// per token), the worst tokens, a sequence picker (tokenSequence.ts), and a hover (or keyboard focus) that
+// shows the target token, its loss, p(target), the target's rank and the top-5 predictions, asked from the
+// host on demand and cached (tokenTooltip.ts). Long sequences render in chunks of CHUNK spans, one timer
+// tick each, so a 32k-token sequence never blocks the page; every interaction goes through a few listeners
+// on the container (none per token).
 import type { SampleMaps, TokenDetails, ViewSummary } from '../../src/protocol';
 import { renderTokens, type TokenSegment } from '../../src/tensor/tokenText';
 import type { Vocabulary } from '../../src/tensor/vocab';
@@ -12,6 +13,8 @@ import { append, clear, type Builder } from './dom';
 import { fmt6, fmtCount, fmtShape } from './format';
 import type { Timers } from './state';
 import { labelOf, lmStats, tokenLines } from './tokenModel';
+import { SequencePicker } from './tokenSequence';
+import { TokenTooltip } from './tokenTooltip';
 
 export { LM_CLASS_COUNT, lmStats, tokenClassNames, tokenViewAuto, tokenViewCapable } from './tokenModel';
 
@@ -19,9 +22,6 @@ export { LM_CLASS_COUNT, lmStats, tokenClassNames, tokenViewAuto, tokenViewCapab
 export const TOKEN_CHUNK = 1024;
 /** Most tokens of one sequence shown (the rest is counted in a note). */
 export const MAX_SHOWN_TOKENS = 65_536;
-/** Token details kept (by loss-map row). */
-const DETAILS_CACHE = 512;
-const HOVER_DEBOUNCE_MS = 40;
 export interface TokenViewEvents {
   /** Show sequence n (LossView selects the sample and hands its maps back through setSequence). */
   selectSequence(n: number): void;
@@ -36,14 +36,10 @@ export class TokenView {
   private readonly perplexityEl: HTMLElement;
   private readonly bitsEl: HTMLElement;
   private readonly statsNote: HTMLElement;
-  private readonly seqGroup: HTMLElement;
-  private readonly seqInput: HTMLInputElement;
-  private readonly seqCount: HTMLElement;
-  private readonly seqPrev: HTMLButtonElement;
-  private readonly seqNext: HTMLButtonElement;
+  private readonly picker: SequencePicker;
   private readonly stage: HTMLElement;
   private readonly textEl: HTMLElement;
-  private readonly tooltip: HTMLElement;
+  private readonly tip: TokenTooltip;
   private readonly legendEl: HTMLElement;
   private readonly statusEl: HTMLElement;
   private readonly moreEl: HTMLElement;
@@ -59,11 +55,8 @@ export class TokenView {
   private shown = 0;
   private gen = 0;
   private chunkTimer: number | null = null;
-  private hoverTimer: number | null = null;
   private active: number | null = null;
   private pendingActive: number | null = null;
-  private readonly details = new Map<number, TokenDetails>();
-  private readonly asked = new Set<number>();
   private readonly cleanups: Array<() => void> = [];
 
   constructor(private readonly h: Builder, private readonly events: TokenViewEvents, private readonly timers: Timers, private colormap: ColormapName) {
@@ -76,18 +69,14 @@ export class TokenView {
       h('dt', { text: 'mean loss' }), h('dd', {}, this.meanEl),
       h('dt', { text: 'perplexity' }), h('dd', {}, this.perplexityEl),
       h('dt', { text: 'bits per token' }), h('dd', {}, this.bitsEl));
-    this.seqInput = h('input', { type: 'number', min: 0, step: 1, value: 0, class: 'cel-num', 'aria-label': 'Sequence index' });
-    this.seqCount = h('span', { class: 'cel-dim' });
-    this.seqPrev = h('button', { type: 'button', class: 'cel-icon', 'aria-label': 'Previous sequence', title: 'Previous sequence', text: '‹' });
-    this.seqNext = h('button', { type: 'button', class: 'cel-icon', 'aria-label': 'Next sequence', title: 'Next sequence', text: '›' });
-    this.seqGroup = h('div', { class: 'cel-group cel-token-seq' }, h('span', { class: 'cel-label', text: 'Sequence' }), this.seqPrev, this.seqInput, this.seqNext, this.seqCount);
+    this.picker = new SequencePicker(h, () => this.maps?.n ?? null, (n) => this.events.selectSequence(n), (t, type, fn) => this.listen(t, type, fn));
     this.textEl = h('div', {
       class: 'cel-token-text', 'data-testid': 'token-view', tabindex: 0, role: 'application',
       'aria-roledescription': 'token text',
       'aria-label': 'Tokens shaded by loss. Left and right arrows move between tokens and show their details; Escape hides them.',
     });
-    this.tooltip = h('div', { class: 'cel-token-tip', role: 'tooltip', 'data-testid': 'token-tooltip', hidden: true });
-    this.stage = h('div', { class: 'cel-token-stage' }, this.textEl, this.tooltip);
+    this.tip = new TokenTooltip(h, timers, (row) => this.events.requestDetails(row));
+    this.stage = h('div', { class: 'cel-token-stage' }, this.textEl, this.tip.el);
     this.moreEl = h('p', { class: 'cel-dim', hidden: true });
     this.legendEl = h('div', { class: 'cel-token-legend cel-dim' });
     this.statusEl = h('div', { class: 'cel-token-status', 'aria-live': 'polite' });
@@ -95,7 +84,7 @@ export class TokenView {
     this.worstSection = h('div', { class: 'cel-token-worst-wrap' }, h('h4', { text: 'Worst tokens' }), this.worstList);
     this.el = h('section', { class: 'cel-tokens', 'aria-label': 'Token view', hidden: true },
       h('div', { class: 'cel-token-head' }, h('h3', { text: 'Tokens' }), stats, this.statsNote),
-      this.noteEl, this.seqGroup, this.stage, this.moreEl, this.legendEl, this.statusEl, this.worstSection);
+      this.noteEl, this.picker.el, this.stage, this.moreEl, this.legendEl, this.statusEl, this.worstSection);
     this.wire();
   }
 
@@ -106,8 +95,7 @@ export class TokenView {
   update(s: ViewSummary): void {
     this.summary = s;
     this.vocab = s.tokens?.vocabulary ?? null;
-    this.details.clear();
-    this.asked.clear();
+    this.tip.forget();
     this.hideTooltip();
     this.active = null;
     const st = lmStats(s);
@@ -117,10 +105,7 @@ export class TokenView {
     const o = s.options;
     this.statsNote.textContent = s.weight || o.labelSmoothing ? ' (with the loss\'s class weights / label smoothing)' : '';
     this.noteEl.textContent = s.tokens?.note ?? 'No vocabulary: token ids are shown.';
-    const B = s.lossShape.length === 2 ? s.lossShape[0] : 1;
-    this.seqGroup.hidden = B <= 1;
-    this.seqInput.max = String(Math.max(0, B - 1));
-    this.seqCount.textContent = `of ${fmtCount(B)}`;
+    this.picker.setShape(s.lossShape);
     this.renderWorst();
     if (this.maps && !this.fits(this.maps)) this.maps = null;
     this.renderText();
@@ -132,8 +117,7 @@ export class TokenView {
     this.maps = maps;
     this.hideTooltip();
     this.active = null;
-    this.seqInput.value = String(Math.max(0, maps.n));
-    this.syncSeqButtons();
+    this.picker.show(maps.n);
     this.renderText();
     if (this.pendingActive !== null) {
       const t = this.pendingActive;
@@ -143,11 +127,8 @@ export class TokenView {
   }
 
   setDetails(d: TokenDetails): void {
-    if (!d || typeof d.row !== 'number') return;
-    this.details.set(d.row, d);
-    if (this.details.size > DETAILS_CACHE) this.details.delete(this.details.keys().next().value as number);
-    this.asked.delete(d.row);
-    if (this.active !== null && this.rowOf(this.active) === d.row && !this.tooltip.hidden) this.renderTooltip(this.active);
+    if (!this.tip.store(d)) return;
+    if (this.active !== null && this.rowOf(this.active) === d.row && !this.tip.hidden) this.renderTooltip(this.active);
   }
 
   setColormap(name: ColormapName): void {
@@ -159,7 +140,7 @@ export class TokenView {
   dispose(): void {
     this.gen++;
     if (this.chunkTimer !== null) this.timers.clearTimeout(this.chunkTimer);
-    if (this.hoverTimer !== null) this.timers.clearTimeout(this.hoverTimer);
+    this.tip.dispose();
     for (const c of this.cleanups) c();
   }
 
@@ -283,64 +264,27 @@ export class TokenView {
     this.renderTooltip(t);
     if (fromKeyboard) this.statusEl.textContent = this.lines(t).join('; ');
     const row = this.rowOf(t);
-    if (this.hoverTimer !== null) this.timers.clearTimeout(this.hoverTimer);
-    this.hoverTimer = null;
-    if (this.details.has(row) || this.asked.has(row)) return;
-    const ask = (): void => {
-      this.hoverTimer = null;
-      if (this.active !== t || !this.maps || this.rowOf(t) !== row || this.details.has(row)) return;
-      this.asked.add(row);
-      this.events.requestDetails(row);
-    };
-    if (fromKeyboard) ask();
-    else this.hoverTimer = this.timers.setTimeout(ask, HOVER_DEBOUNCE_MS);
+    this.tip.want(row, fromKeyboard, () => this.active === t && !!this.maps && this.rowOf(t) === row);
   }
 
   private hideTooltip(): void {
-    this.tooltip.hidden = true;
+    this.tip.hide();
     if (this.active !== null) this.spans[this.active]?.classList.remove('cel-tok-active');
-    if (this.hoverTimer !== null) this.timers.clearTimeout(this.hoverTimer);
-    this.hoverTimer = null;
   }
 
   private lines(t: number): string[] {
     const m = this.maps;
     if (!m || !this.summary) return [];
-    return tokenLines(m, this.vocab, this.details.get(this.rowOf(t)), t);
+    return tokenLines(m, this.vocab, this.tip.detailsOf(this.rowOf(t)), t);
   }
 
   private renderTooltip(t: number): void {
-    const h = this.h;
-    clear(this.tooltip);
-    this.lines(t).forEach((l, j) => this.tooltip.appendChild(h('div', { class: j === 0 ? 'cel-tip-head' : '', text: l })));
-    const d = this.maps ? this.details.get(this.rowOf(t)) : undefined;
-    if (d && d.top.length) {
-      const v = d.vocabulary ?? this.vocab;
-      this.tooltip.appendChild(h('table', { class: 'cel-tip-top' },
-        h('thead', {}, h('tr', {}, h('th', { text: 'top tokens' }), h('th', { text: 'p' }))),
-        h('tbody', {}, ...d.top.map((x) => h('tr', { class: x.id === d.target ? 'cel-target-row' : '' }, h('td', { text: labelOf(v, x.id) }), h('td', { text: fmt6(x.prob) }))))));
-    } else {
-      this.tooltip.appendChild(h('div', { class: 'cel-dim', text: 'top tokens…' }));
-    }
-    this.tooltip.hidden = false;
-    this.positionTooltip(t);
-  }
-
-  private positionTooltip(t: number): void {
-    const span = this.spans[t];
-    if (!span) return;
-    const sr = this.stage.getBoundingClientRect();
-    const r = span.getBoundingClientRect();
-    const width = this.stage.clientWidth || 0;
-    const tw = this.tooltip.offsetWidth || 240;
-    let x = r.left - sr.left;
-    if (width > 0 && x + tw > width) x = Math.max(0, width - tw);
-    this.tooltip.style.left = `${Math.max(0, x)}px`;
-    this.tooltip.style.top = `${r.bottom - sr.top + 4}px`;
+    const d = this.maps ? this.tip.detailsOf(this.rowOf(t)) : undefined;
+    this.tip.show(this.lines(t), d, this.vocab, this.spans[t], this.stage);
   }
 
   // ---------------------------------------------------------------------------------------------------
-  // Worst tokens and sequence choice.
+  // Worst tokens.
 
   private renderWorst(): void {
     const s = this.summary as ViewSummary;
@@ -370,37 +314,18 @@ export class TokenView {
     this.events.selectSequence(seq);
   }
 
-  private syncSeqButtons(): void {
-    const s = this.summary;
-    const B = s && s.lossShape.length === 2 ? s.lossShape[0] : 1;
-    const n = this.maps ? Math.max(0, this.maps.n) : Number(this.seqInput.value) || 0;
-    this.seqPrev.disabled = n <= 0;
-    this.seqNext.disabled = n >= B - 1;
-  }
-
   private listen<K extends keyof HTMLElementEventMap>(target: HTMLElement, type: K, fn: (e: HTMLElementEventMap[K]) => void): void {
     target.addEventListener(type, fn as EventListener);
     this.cleanups.push(() => target.removeEventListener(type, fn as EventListener));
   }
 
   private wire(): void {
-    const go = (n: number): void => {
-      const s = this.summary;
-      if (!s || s.lossShape.length !== 2) return;
-      const m = Math.min(s.lossShape[0] - 1, Math.max(0, Math.round(n)));
-      if (!Number.isFinite(m)) return;
-      this.seqInput.value = String(m);
-      this.events.selectSequence(m);
-    };
-    this.listen(this.seqInput, 'change', () => go(Number(this.seqInput.value)));
-    this.listen(this.seqPrev, 'click', () => go((this.maps?.n ?? 0) - 1));
-    this.listen(this.seqNext, 'click', () => go((this.maps?.n ?? 0) + 1));
     // One set of listeners on the container serves every token.
     const el = this.textEl;
     this.listen(el, 'mouseover', (e) => {
       const t = this.tokenAt(e.target);
       if (t !== null && t !== this.active) this.activate(t, false);
-      else if (t !== null && this.tooltip.hidden) this.renderTooltip(t);
+      else if (t !== null && this.tip.hidden) this.renderTooltip(t);
     });
     this.listen(el, 'mouseleave', () => {
       if (this.h.doc.activeElement !== el) this.hideTooltip();

@@ -19,7 +19,8 @@ import { f32, normalizeMaps, sameShape, ViewModel, type ViewContext } from './mo
 import { ProbabilityMaps } from './multiples';
 import { Notices } from './notices';
 import { colourOf } from './overlay';
-import { geometryFor, isConfidenceMode, sliceAndIndex, type ViewMode } from './raster';
+import { geometryFor, isConfidenceMode, type ViewMode } from './raster';
+import { SampleNavigator } from './sampleNavigator';
 import { DEFAULT_STATE, sanitizeState, Store, windowTimers, type ViewState } from './state';
 import { SummaryHeader } from './summary';
 import { tokenClassNames, tokenViewAuto, tokenViewCapable, TokenView } from './tokenView';
@@ -65,10 +66,9 @@ class LossView {
   private readonly confusion: ConfusionMatrix;
   private readonly compare: CompareSection;
   private readonly tokenView: TokenView;
+  private readonly nav: SampleNavigator;
   /** The token view is shown for the current result. */
   private tokensOn = false;
-  /** Element whose info to show once the requested sample arrives (worst-list pick). */
-  private pendingInfo: number | null = null;
   private disposed = false;
 
   constructor(private readonly root: HTMLElement, post: (msg: ViewToHost) => void, opts: ViewOptions) {
@@ -107,7 +107,7 @@ class LossView {
       if (scroll) this.heatmap.viewport.scrollIntoView?.({ block: 'nearest' });
     });
     this.map = new MapSection(ctx, model, this.breakdown, {
-      goSample: (n) => this.goSample(n),
+      goSample: (n) => this.nav.goSample(n),
       redraw: (multiples) => this.redraw(multiples),
       colormap: (name) => {
         this.tokenView.setColormap(name);
@@ -134,7 +134,7 @@ class LossView {
       csv: () => (model.summary ? this.classTable.csv() : null),
       note: (text) => this.notices.note(text),
     });
-    this.worst = new WorstList(h, (index) => this.goToElement(index));
+    this.worst = new WorstList(h, (index) => this.nav.goToElement(index));
     this.confusion = new ConfusionMatrix(ctx, model, (pair) => this.filters.setPair(pair));
     this.compare = new CompareSection(ctx, model);
     this.multiples = new ProbabilityMaps(ctx, model, (c) => {
@@ -142,9 +142,10 @@ class LossView {
       this.redraw(true);
       this.heatmap.viewport.scrollIntoView?.({ block: 'nearest' });
     });
+    this.nav = new SampleNavigator(ctx, model, this.map, this.multiples);
     // Token view (media/view/tokenView.ts), above the heatmap when shown.
     this.tokenView = new TokenView(h, {
-      selectSequence: (n) => this.goSample(n),
+      selectSequence: (n) => this.nav.goSample(n),
       requestDetails: (row) => post({ type: 'tokenDetails', row }),
     }, timers, store.state.colormap);
 
@@ -263,16 +264,9 @@ class LossView {
     this.heatmap.painter.invalidate();
     // The host follows every summary with sample 0's maps (the strip's for classification) unasked: asking
     // again would make it compute and send them twice. Another sample is asked for.
-    if (want === (spatial ? 0 : -1)) this.requestSample(want, false);
-    else this.requestSample(want);
+    this.nav.request(want, want !== (spatial ? 0 : -1));
     this.heatmap.layout();
     this.heatmap.render();
-  }
-
-  private requestSample(n: number, ask = true): void {
-    this.heatmap.setLoading(n);
-    if (ask) this.ctx.post({ type: 'selectSample', n });
-    if (this.multiples.wanted) this.ctx.post({ type: 'requestClassMaps', n });
   }
 
   private setSample(raw: SampleMaps): void {
@@ -304,8 +298,7 @@ class LossView {
     this.heatmap.painter.invalidate();
     this.heatmap.layout();
     this.heatmap.render();
-    if (this.pendingInfo !== null && this.pendingInfo < g.count) this.heatmap.showCellInfo(this.pendingInfo, true);
-    this.pendingInfo = null;
+    this.nav.arrived(g.count);
     this.compare.renderMap();
     if (this.tokensOn) this.tokenView.setSequence(maps);
   }
@@ -349,51 +342,6 @@ class LossView {
   private explainPixel(i: number): void {
     const ref = this.model.elementRef(this.state.slice, i);
     if (ref) this.breakdown.open(ref.n, ref.index);
-  }
-
-  /** Shows sample n (heatmap toolbar, token view sequence choice). */
-  private goSample(n: number): void {
-    const s = this.model.summary;
-    if (!s || s.lossShape.length < 2) return;
-    const N = s.lossShape[0];
-    const m = Math.min(N - 1, Math.max(0, Math.round(n)));
-    if (!Number.isFinite(m)) return;
-    if (m === this.state.n && this.model.maps?.n === m) {
-      this.map.sync();
-      return;
-    }
-    this.update({ n: m, pixel: null });
-    this.model.classMaps = null;
-    this.heatmap.tooltip.hide();
-    this.map.sync();
-    this.requestSample(m);
-    this.multiples.render();
-  }
-
-  /** Select the sample of a loss-map index and centre the element on the heatmap. */
-  private goToElement(index: readonly number[]): void {
-    const s = this.model.summary;
-    if (!s || !s.mapsAvailable) return;
-    const spatial = s.lossShape.length >= 2;
-    const g = geometryFor(spatial ? s.lossShape.slice(1) : s.lossShape);
-    if (!g) return;
-    const n = spatial ? index[0] : -1;
-    const [slice, i] = spatial ? sliceAndIndex(g, index.slice(1)) : [0, index[0]];
-    this.update({ slice });
-    this.heatmap.centreOn(i);
-    const maps = this.model.maps;
-    if (spatial && (n !== this.state.n || !maps || maps.n !== n)) {
-      this.update({ n });
-      this.model.classMaps = null;
-      this.heatmap.tooltip.hide();
-      this.map.sync();
-      this.pendingInfo = i;
-      this.requestSample(n);
-      this.heatmap.applyTransform();
-    } else {
-      this.heatmap.render();
-      this.heatmap.showCellInfo(i, true);
-    }
   }
 
   /** Shows or hides the token view for the current result (fresh: a new summary to give it). */
