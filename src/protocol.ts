@@ -171,7 +171,12 @@ export type WorkerRequest =
   /** Token view: a vocabulary file (tokenizer.json, vocab.json, vocab.txt) read as a regular file and parsed. */
   | { readonly kind: 'vocabulary'; readonly id: number; readonly path: string }
   /** Token view: top classes, p(target), rank and loss of loss-map element `row` (src/kernel/tokenRow.ts). */
-  | { readonly kind: 'token-details'; readonly id: number; readonly source: TokenRowSource; readonly classDim: number; readonly row: number; readonly target: number; readonly inputKind: LossOptions['inputKind']; readonly topK: number };
+  | { readonly kind: 'token-details'; readonly id: number; readonly source: TokenRowSource; readonly classDim: number; readonly row: number; readonly target: number; readonly inputKind: LossOptions['inputKind']; readonly topK: number }
+  /**
+   * Engine.prepare(): write one byte per 4 KiB page of bytes [start, end) of the working memory (sent with
+   * its init-wasm), so that the OS allocates those pages before the first computation needs them.
+   */
+  | { readonly kind: 'prefault'; readonly id: number; readonly generation: number; readonly start: number; readonly end: number };
 
 export type WorkerResponse =
   | EvalImageResponse
@@ -189,7 +194,8 @@ export type WorkerResponse =
   | { readonly kind: 'hover-lookup-done'; readonly id: number; readonly target: HoverTarget; readonly warm: readonly WarmLiteral[] }
   | { readonly kind: 'find-literals-done'; readonly id: number; readonly literals: readonly FoundLiteral[] }
   | { readonly kind: 'vocabulary-done'; readonly id: number; readonly vocabulary: Vocabulary }
-  | { readonly kind: 'token-details-done'; readonly id: number; readonly details: TokenRowDetails };
+  | { readonly kind: 'token-details-done'; readonly id: number; readonly details: TokenRowDetails }
+  | { readonly kind: 'prefault-done'; readonly id: number };
 
 // -------------------------------------------------------------------------------------------------------
 // Host <-> view (the loss panel webview and the notebook renderer share the view and these messages).

@@ -35,7 +35,8 @@ import { closeFiles, planFast } from './fastPlan';
 import { runFast, type FastState } from './fastRun';
 import { runGeneral } from './generalRun';
 import { pairMaskTarget } from './maskTarget';
-import { WorkerPool } from './pool';
+import { streamedWorkingBytes } from './memoryLayout';
+import { WorkerPool, type WasmInit } from './pool';
 import { allocShared, share } from './shared';
 import { cancelled, runOne, unexpected } from './schedule';
 
@@ -99,24 +100,62 @@ export class Engine {
 
   /**
    * Starts the workers and their kernels with a tiny computation, so that the first real one does not wait
-   * for them (the pickers call this while the user chooses files: about 0.3 s on 2 cores). Never fails.
+   * for them (the pickers call this while the user chooses files: about 0.3 s on 2 cores), then faults in
+   * the working memory a streamed request uses (see prefault). Never fails.
    */
   async prepare(): Promise<void> {
     if (this.prepared) return this.prepared;
-    const warm = async (): Promise<void> => {
-      this.wasm(); // compiles the kernel module once
-      // One small job per worker, all at once, so the pool starts every worker (it starts them on demand).
-      const tiny = (): WorkerRequest => ({
-        kind: 'probs', id: 0, x: share({ dtype: 'float32', shape: [2], data: Float32Array.of(0, 1) }), C: 2, S: 1, inputKind: 'logits', loss: 'ce',
-        out: allocShared('float32', [2], 'f32'),
-      });
-      await Promise.all(Array.from({ length: this.maxWorkers }, () => this.getPool().run(tiny)));
-    };
-    this.prepared = warm().then(() => undefined, () => undefined);
-    return this.prepared;
+    let pool: WorkerPool;
+    let module: WebAssembly.Module | null;
+    try {
+      module = this.wasm(); // compiles the kernel module once
+      pool = this.getPool();
+    } catch {
+      this.prepared = Promise.resolve();
+      return this.prepared;
+    }
+    // One small job per worker, all at once, so the pool starts every worker (it starts them on demand).
+    const tiny = (): WorkerRequest => ({
+      kind: 'probs', id: 0, x: share({ dtype: 'float32', shape: [2], data: Float32Array.of(0, 1) }), C: 2, S: 1, inputKind: 'logits', loss: 'ce',
+      out: allocShared('float32', [2], 'f32'),
+    });
+    const started = Promise.all(Array.from({ length: this.maxWorkers }, () => pool.run(tiny)));
+    // The prefault writes into the working memory, so it takes its turn in the fast requests' queue: it
+    // waits for one already running, and a request made meanwhile waits for it (it would fault the same
+    // pages itself otherwise).
+    const faulted = Promise.all([this.fastQueue, started]).then(() => (module ? this.prefault(pool, module) : undefined));
+    const done = faulted.then(() => undefined, () => undefined);
+    this.fastQueue = done;
+    this.prepared = done;
+    return done;
   }
 
   private prepared: Promise<void> | null = null;
+
+  /**
+   * Grows the working memory to what a streamed request uses with this engine's block size (at most what
+   * is kept between requests) and has the workers write one byte per OS page of it, each a share of the
+   * range: a fresh page costs a page fault on its first write (~20 us on a small VM, so ~0.3 s for 64 MiB),
+   * which the first computation would otherwise pay on the caller's time.
+   */
+  private async prefault(pool: WorkerPool, module: WebAssembly.Module): Promise<void> {
+    // Disposed while the workers started: allocate nothing.
+    if (this.pool !== pool) return;
+    const want = Math.ceil(streamedWorkingBytes(this.wasmReserved, this.opts.blockBytes) / 65536);
+    const pages = Math.min(want, Math.floor((this.opts.keepMemoryBytes ?? KEEP_MEMORY_BYTES) / 65536));
+    if (pages <= 0) return;
+    const { memory, generation } = this.workingMemory(pages);
+    const end = pages * 65536;
+    const W = this.maxWorkers;
+    const span = Math.ceil(pages / W) * 65536;
+    const init: WasmInit = { module, memory, generation };
+    await Promise.all(Array.from({ length: W }, (_, i) => pool.run(() => ({ kind: 'prefault', id: i, generation, start: i * span, end: Math.min(end, (i + 1) * span) }), init)));
+  }
+
+  /** Bytes of the working memory now (0 before the first fast request or prepare()); for tests. */
+  get workingMemoryBytes(): number {
+    return this.memory?.memory.buffer.byteLength ?? 0;
+  }
 
   async dispose(): Promise<void> {
     this.prepared = null;

@@ -10,6 +10,8 @@ import type { FastPlan } from './fastPlan';
 export const FAST_JOB_LOGITS = 1 << 22;
 /** Samples smaller than this are read (or copied) several at a time. */
 const LOAD_UNIT_BYTES = 8 << 20;
+/** Logits per streamed block unless the engine's options say otherwise. */
+export const DEFAULT_BLOCK_BYTES = 64 << 20;
 /**
  * Samples of at least this many pixels from files are kept in the kernel's 16-pixel block layout: the
  * kernel then reads memory in order (~1.6 instead of ~2.5 ns per logit on large images). Smaller ones stay
@@ -142,7 +144,7 @@ export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout
     throw new LensError('io', `input of ${(logitBytes / 2 ** 30).toFixed(1)} GiB is too large to compute in memory`);
   }
   const perSample = C * S * xElem;
-  const blockSamples = streamed ? Math.max(1, Math.floor((settings.blockBytes ?? 64 << 20) / perSample)) : N;
+  const blockSamples = streamed ? Math.max(1, Math.floor((settings.blockBytes ?? DEFAULT_BLOCK_BYTES) / perSample)) : N;
   if (streamed && perSample > 1.5 * 2 ** 30) {
     throw new LensError('io', `one sample of ${fmtShape(plan.inputShape)} is ${(perSample / 2 ** 30).toFixed(1)} GiB; the stream reads whole samples — split the file along a spatial axis`);
   }
@@ -219,6 +221,20 @@ export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout
     streamed, blockSamples, jobPixels, jobsPerSample, jobsPerBlock, accLen, confLen, wOff, confOff,
     rows, rowKernel, xDtype, blocked, xSample, regions, stage, top, pages, blocks, blockPieces, pieceBase,
   };
+}
+
+/**
+ * About the bytes of working memory a streamed file request touches with blocks of `blockBytes` logits, as
+ * fastLayout lays it out: the kernel's static data, two staging regions of one block's logits each (the
+ * next block reads while the current one computes) and the two areas that rows read from disk pass through
+ * on their way to the 16-pixel block layout (a load unit each, or a block when that is smaller).
+ * Engine.prepare() faults these pages in before the first request. Left out: a block's targets, loss and
+ * predictions (12 bytes a pixel, 3 / C of its float32 logits) and the O(C) accumulators, which depend on
+ * the file; and a block holds whole samples, so samples larger than blockBytes take more. The request
+ * grows the memory for those itself.
+ */
+export function streamedWorkingBytes(reservedBytes: number, blockBytes = DEFAULT_BLOCK_BYTES): number {
+  return reservedBytes + 2 * blockBytes + 2 * Math.min(LOAD_UNIT_BYTES, blockBytes);
 }
 
 /** Pieces over all blocks (one relayout each when blocked). */

@@ -28,6 +28,24 @@ function replyError(id: number, e: unknown): void {
   reply({ kind: 'error', id, message: e instanceof Error ? e.message : String(e), lensKind: isLensError(e) ? e.kind : null });
 }
 
+/** The working memory this worker was last given (init-wasm), for prefault jobs. */
+let working: { readonly memory: WebAssembly.Memory; readonly generation: number } | null = null;
+
+/** Bytes between the bytes a prefault job writes: the OS allocates memory in 4 KiB pages. */
+const OS_PAGE_BYTES = 4096;
+
+/**
+ * Writes one byte per OS page of [start, end) of the working memory, so that the OS allocates the pages now
+ * rather than in the first computation (a read alone may map them to the shared zero page). An atomic OR with
+ * zero writes each byte's own value back: a computation writing there at the same time loses nothing.
+ */
+function prefault(job: Extract<WorkerRequest, { kind: 'prefault' }>): void {
+  if (!working || working.generation !== job.generation) throw new Error('working memory not initialised for this request');
+  const bytes = new Uint8Array(working.memory.buffer);
+  const end = Math.min(job.end, bytes.length);
+  for (let i = job.start; i < end; i += OS_PAGE_BYTES) Atomics.or(bytes, i, 0);
+}
+
 function runGeneral(job: GeneralJob): StatsPartial {
   const input = viewOf(job.input);
   const target = viewOf(job.target);
@@ -48,6 +66,11 @@ parentPort!.on('message', (msg: WorkerRequest) => {
     switch (msg.kind) {
       case 'init-wasm':
         initWasm(msg.module, msg.memory, msg.generation);
+        working = { memory: msg.memory, generation: msg.generation };
+        return;
+      case 'prefault':
+        prefault(msg);
+        reply({ kind: 'prefault-done', id });
         return;
       case 'general':
         reply({ kind: 'done', id, stats: runGeneral(msg) });
@@ -120,6 +143,12 @@ parentPort!.on('message', (msg: WorkerRequest) => {
           for (;;) hog.push(new Array<number>(1 << 20).fill(1.5));
         }
         throw new Error('deliberate failure (test hook)');
+      default: {
+        // A request this build does not know (a stale dist/worker.js, say): answered, or its caller would
+        // wait forever. The `never` keeps TypeScript reporting kinds added to WorkerRequest but not here.
+        const unknown: never = msg;
+        throw new Error(`unknown worker job kind '${String((unknown as { kind?: unknown }).kind)}'`);
+      }
     }
   } catch (e) {
     reply({
