@@ -20,6 +20,21 @@ export interface ComputeControls {
   readonly signal?: AbortSignal;
   /** Fraction done in [0, 1]. */
   readonly onProgress?: (fraction: number) => void;
+  /**
+   * Sample 0's maps as soon as they are final, while the rest of the batch computes (a view paints them
+   * first). Called at most once, only by the fast path for batches of several spatial samples whose maps it
+   * keeps; the arrays are copies, the same values as the result's maps for sample 0.
+   */
+  readonly onFirstSample?: (maps: FirstSampleMaps) => void;
+}
+
+/** One sample's maps in C order: shape is the loss shape without the batch axis. */
+export interface FirstSampleMaps {
+  readonly shape: readonly number[];
+  readonly loss: Float32Array;
+  readonly target: Int32Array;
+  readonly predicted: Int32Array;
+  readonly ignored: Uint8Array;
 }
 
 export interface EngineResult {

@@ -156,7 +156,9 @@ async function computeBlock(br: BlockRun, k: number, current: BlockLoad, merged:
   const { jobs, sizes, covers, left, slots } = blockJobs({ layout, C, S, options, topK: br.topK, generation: br.init.generation, reuse: br.reuse, relaid: br.relaid }, k, current);
   // Copies samples [n0, n1] of this block out of the working memory.
   const copy = (n0: number, n1: number): void => {
-    if (keep) copyOut(keep, buf, r, S, options.ignoreIndex, b0, n0, n1);
+    if (!keep) return;
+    copyOut(keep, buf, r, S, options.ignoreIndex, b0, n0, n1);
+    if (b0 + n0 === 0) handFirstSample(cx, keep);
   };
   let rowJobsLeft = jobs.length;
   return runJobs(br.pool, jobs, br.init, cx.ctl.signal, (i) => {
@@ -176,6 +178,28 @@ async function computeBlock(br: BlockRun, k: number, current: BlockLoad, merged:
     if (!(e instanceof BadTargetFound)) throw e;
     throw await firstBadTarget(plan, options.ignoreIndex, b0, nb, e);
   });
+}
+
+/**
+ * Sample 0's maps to ctl.onFirstSample, once they are copied out: for a batch of several spatial samples
+ * (one sample, or the strip of classification rows, is the whole result anyway), in C order (a Fortran-order
+ * input's maps are reordered only when the result is assembled).
+ */
+function handFirstSample(cx: FastContext, keep: KeptMaps): void {
+  const { plan, ctl } = cx;
+  if (!ctl.onFirstSample || plan.N < 2 || plan.S < 2 || plan.fortran !== null) return;
+  const S = plan.S;
+  try {
+    ctl.onFirstSample({
+      shape: plan.lossShape.slice(1),
+      loss: keep.loss.slice(0, S),
+      target: keep.target.slice(0, S),
+      predicted: keep.predicted.slice(0, S),
+      ignored: keep.ignored.slice(0, S),
+    });
+  } catch {
+    // the caller's trouble showing them is not the computation's
+  }
 }
 
 /**
