@@ -4,6 +4,7 @@
 import type { LossOptions } from './kernel/types';
 import type { ClassMaps, ElementDetail, HostToView, SampleMaps, SummaryLabels, TokenDetails, ViewSummary, ViewToHost } from './protocol';
 import { LensError } from './errors';
+import { SampleSender } from './sampleSender';
 import type { Payload } from './tensor/payload';
 import type { Tensor } from './tensor/tensor';
 
@@ -58,7 +59,8 @@ export function outputLabels(
 
 export interface OutputControllerDeps {
   open(overrides: OutputOverrides, signal: AbortSignal): Promise<OutputSession>;
-  send(msg: HostToView): void;
+  /** Sends to the view; a thenable it returns settles once the message is on its way (awaited before more work). */
+  send(msg: HostToView): unknown;
   /** Where errors end up besides the view (a log); optional. */
   onError?(message: string, during: ViewToHost['type'] | 'compute'): void;
   openInPanel?(overrides: OutputOverrides): Promise<void>;
@@ -96,16 +98,12 @@ export class OutputController {
     return this.error;
   }
 
-  /** The latest sample asked for: a slower reply for an earlier one is dropped, not shown over it. */
-  private latestSample = 0;
+  private readonly samples = new SampleSender((msg) => this.deps.send(msg));
 
   /** Paints the sample's loss at once where the session can, then sends it complete. */
-  private async sendSample(session: OutputSession, n: number): Promise<void> {
-    this.latestSample = n;
-    if (session.quickSampleMaps) this.deps.send({ type: 'sample', maps: { ...session.quickSampleMaps(n), pending: true } });
-    const maps = await session.sampleMaps(n);
-    if (this.latestSample !== n || this.session !== session || this.disposed) return;
-    this.deps.send({ type: 'sample', maps });
+  private sendSample(session: OutputSession, n: number): Promise<void> {
+    const quick = session.quickSampleMaps?.bind(session);
+    return this.samples.send(n, { quick: quick ? () => quick(n) : undefined, complete: () => session.sampleMaps(n) }, () => this.session === session && !this.disposed);
   }
 
   async compute(): Promise<void> {

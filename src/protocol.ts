@@ -330,6 +330,12 @@ export function toViewSummary(
   };
 }
 
+/**
+ * Class indices of a sample's maps: Int32Array as computed, or a narrower integer array with the same
+ * values on the way to a view (src/sampleWire.ts).
+ */
+export type IndexArray = Int32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
+
 /** The per-element maps of one sample (for classification inputs, all samples as one strip). */
 export interface SampleMaps {
   /** Sample index, or -1 for the strip of an (N, C) input. */
@@ -337,8 +343,8 @@ export interface SampleMaps {
   /** Shape of the map: spatial dims of one sample ([H, W], or [D, H, W]), or [N] for the strip. */
   readonly shape: readonly number[];
   readonly loss: Float32Array;
-  readonly target: Int32Array;
-  readonly predicted: Int32Array;
+  readonly target: IndexArray;
+  readonly predicted: IndexArray;
   readonly ignored: Uint8Array;
   /** Softmax probability of the target class (class-index targets), else null. */
   readonly pTarget: Float32Array | null;

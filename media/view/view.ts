@@ -70,6 +70,11 @@ class LossView {
   /** The token view is shown for the current result. */
   private tokensOn = false;
   private disposed = false;
+  /**
+   * Maps that came before the first summary: the host sends sample 0's as soon as they exist, while the
+   * rest of the batch computes, and they are painted when the summary they belong to arrives.
+   */
+  private early: SampleMaps | null = null;
 
   constructor(private readonly root: HTMLElement, post: (msg: ViewToHost) => void, opts: ViewOptions) {
     const doc = root.ownerDocument;
@@ -198,6 +203,7 @@ class LossView {
   }
 
   private showError(message: string): void {
+    this.early = null;
     this.notices.error(message);
     this.resultsEl.hidden = true;
     this.resultsEl.classList.remove('cel-stale');
@@ -265,13 +271,19 @@ class LossView {
     // The host follows every summary with sample 0's maps (the strip's for classification) unasked: asking
     // again would make it compute and send them twice. Another sample is asked for.
     this.nav.request(want, want !== (spatial ? 0 : -1));
+    const early = first ? this.early : null;
+    this.early = null;
+    if (early && early.n === want) return this.setSample(early);
     this.heatmap.layout();
     this.heatmap.render();
   }
 
   private setSample(raw: SampleMaps): void {
     const model = this.model;
-    if (!model.summary) return;
+    if (!model.summary) {
+      this.early = raw;
+      return;
+    }
     const g = geometryFor(raw.shape);
     const need = g ? g.count * g.slices : 0;
     const maps = normalizeMaps(raw, need);

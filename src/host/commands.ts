@@ -50,13 +50,19 @@ export async function computeLoss(services: HostServices, inputUri?: vscode.Uri,
     const input = inputPick.browse ? await browse('Input tensor') : inputPick.entry;
     if (!input) return;
     const ranked = rankTargets(input, all, { ...settings, ...options });
-    const targetPick = await pickStreaming('Cross-Entropy Lens: target', `Targets that fit ${input.name} ${describeEntry(input)}`, async (add) => {
-      add(ranked.map(item));
-    });
-    if (!targetPick) return;
-    const target = targetPick.browse ? await browse('Target tensor') : targetPick.entry;
+    // The panel opens beside while the user picks the target, so its webview is loaded by then.
+    const early = LossPanel.openEarly(services, fileSpec(input));
+    let target: TensorEntry | undefined;
+    try {
+      const targetPick = await pickStreaming('Cross-Entropy Lens: target', `Targets that fit ${input.name} ${describeEntry(input)}`, async (add) => {
+        add(ranked.map(item));
+      });
+      target = targetPick?.browse ? await browse('Target tensor') : targetPick?.entry;
+    } finally {
+      if (!target) early.dispose();
+    }
     if (!target) return;
-    LossPanel.show(services, { input: fileSpec(input), target: fileSpec(target), weight: null, options: options ?? {} });
+    LossPanel.show(services, { input: fileSpec(input), target: fileSpec(target), weight: null, options: options ?? {} }, early);
   } catch (e) {
     void showError(e, 'Compute Loss');
   }

@@ -4,7 +4,8 @@
 // view was sent (rows with their thumbnails, the last summary) so a reloaded view gets it all back.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { webviewHtml } from './webviewHtml';
+import { readAsset, webviewHtml } from './webviewHtml';
+import { showError } from './log';
 import { addCounts, emptyCounts } from '../eval/accumulate';
 import { finalizeReport } from '../eval/finalize';
 import { evaluatePairs } from '../eval/runEval';
@@ -69,20 +70,22 @@ export class DatasetPanel {
     readonly run: DatasetRun,
   ) {
     DatasetPanel.open.add(this);
-    panel.webview.html = this.html();
+    void this.setPage();
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: DatasetToHost) => this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
     );
   }
 
-  private html(): string {
+  private async setPage(): Promise<void> {
     const ext = this.services.extensionUri;
-    return webviewHtml(this.panel.webview, {
-      script: vscode.Uri.joinPath(ext, 'dist', 'dataset.js'),
-      css: vscode.Uri.joinPath(ext, 'media', 'dataset.css'),
-      title: 'Cross-Entropy Lens: Dataset',
-    });
+    try {
+      const [script, css] = await Promise.all([readAsset(vscode.Uri.joinPath(ext, 'dist', 'dataset.js').fsPath), readAsset(vscode.Uri.joinPath(ext, 'media', 'dataset.css').fsPath)]);
+      this.panel.webview.html = webviewHtml(this.panel.webview, { script, css, title: 'Cross-Entropy Lens: Dataset' });
+    } catch (e) {
+      // A disposed panel throws on .html; a missing bundle is a broken installation, worth saying so.
+      if (!(e instanceof Error && /disposed/i.test(e.message))) void showError(e, 'opening the dataset view');
+    }
   }
 
   private post(msg: HostToDataset): void {

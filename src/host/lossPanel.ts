@@ -5,12 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { webviewHtml } from './webviewHtml';
+import { readAsset, webviewHtml } from './webviewHtml';
+import { forView } from '../sampleWire';
+import { SampleSender } from '../sampleSender';
 import type { LossOptions } from '../kernel/types';
 import { toViewSummary, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../protocol';
 import { splitMemberSpec } from '../tensor/load';
 import type { Tensor } from '../tensor/tensor';
 import type { Engine, EngineRequest, TensorSource } from '../worker/engine';
+import type { FirstSampleMaps } from '../worker/engineTypes';
 import { LossSession } from '../worker/session';
 import { log, messageOf, showError } from './log';
 import { showInformationMessage } from './notify';
@@ -61,6 +64,13 @@ export type PanelImage =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'inline'; readonly name: string; readonly mime: 'image/png' | 'image/jpeg'; readonly base64: string };
 
+/** A panel opened before its request is known (LossPanel.openEarly). */
+export interface EarlyPanel {
+  /** The panel and the colormap its page has, for show(); null once the user has closed it. */
+  adopt(): { readonly panel: vscode.WebviewPanel; readonly colormap: string; readonly pageIntact: boolean } | null;
+  dispose(): void;
+}
+
 export interface HostServices {
   readonly extensionUri: vscode.Uri;
   engine(): Engine;
@@ -106,22 +116,71 @@ export class LossPanel {
   /** Where the session's vocabulary came from, or why none was read (for the token view's note). */
   private vocabWhere = '';
   private vocabError: string | null = null;
+  /**
+   * The webview's page is loading and keeps what is posted until it runs (true from setting its HTML until
+   * its first 'ready'); a page that was hidden is gone (retainContextWhenHidden is off), and the next one
+   * starts empty.
+   */
+  private pageGetsQueued = true;
+  /** No computation has run in this panel yet, and its view starts at sample 0 (not a revived panel). */
+  private fresh = true;
   /** The overlay image picked with Choose image… (else one found by stem beside the input or target). */
   private chosenImage: string | null = null;
 
-  static show(services: HostServices, request: PanelRequest): LossPanel {
+  /**
+   * Opens the panel for an input while the user still picks its target (Compute Loss… from the palette), so
+   * its webview loads during the pick instead of after it (about a second in code-server). Nothing else
+   * happens until show() adopts it; the caller disposes it when the pick is given up.
+   */
+  static openEarly(services: HostServices, input: SourceSpec): EarlyPanel {
+    const panel = LossPanel.createPanel(services, true);
+    panel.title = `Loss: ${path.basename(labelOf(input))}`;
+    const colormap = colormapSetting();
+    void LossPanel.setPage(services, panel, colormap);
+    let disposed = false;
+    let pageIntact = true;
+    const watching = [
+      panel.onDidDispose(() => (disposed = true)),
+      panel.onDidChangeViewState((e) => {
+        if (!e.webviewPanel.visible) pageIntact = false;
+      }),
+    ];
+    const stop = (): void => watching.forEach((d) => d.dispose());
+    return {
+      adopt: () => {
+        stop();
+        return disposed ? null : { panel, colormap, pageIntact };
+      },
+      dispose: () => {
+        stop();
+        panel.dispose();
+      },
+    };
+  }
+
+  /** Shows the request's panel: an open one for the same tensors, else `early`'s, else a new one. */
+  static show(services: HostServices, request: PanelRequest, early?: EarlyPanel): LossPanel {
     const existing = LossPanel.open.get(keyOf(request));
     if (existing) {
+      early?.dispose();
       existing.panel.reveal();
       existing.request = request;
       void existing.compute();
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Cross-Entropy Loss', vscode.ViewColumn.Beside, {
+    const loaded = early?.adopt();
+    if (loaded) {
+      loaded.panel.reveal(undefined, false);
+      return new LossPanel(services, loaded.panel, request, loaded.colormap, true, loaded.pageIntact);
+    }
+    return new LossPanel(services, LossPanel.createPanel(services, false), request);
+  }
+
+  private static createPanel(services: HostServices, preserveFocus: boolean): vscode.WebviewPanel {
+    return vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Cross-Entropy Loss', { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')],
     });
-    return new LossPanel(services, panel, request);
   }
 
   static revive(services: HostServices, panel: vscode.WebviewPanel, state: unknown): LossPanel | null {
@@ -131,7 +190,8 @@ export class LossPanel {
       return null;
     }
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')] };
-    return new LossPanel(services, panel, request);
+    // A restored view may show another sample than 0, so no early maps for it.
+    return new LossPanel(services, panel, request, undefined, false);
   }
 
   static disposeAll(): void {
@@ -147,11 +207,22 @@ export class LossPanel {
     private readonly services: HostServices,
     readonly panel: vscode.WebviewPanel,
     private request: PanelRequest,
+    /** The colormap of a webview whose page is loaded already (an early panel); absent: load the page now. */
+    loadedColormap?: string,
+    fresh = true,
+    /** An early panel's page has not been hidden since it loaded (false: it was, and is gone). */
+    pageIntact?: boolean,
   ) {
+    this.fresh = fresh;
     LossPanel.open.set(keyOf(request), this);
     panel.title = titleOf(request);
-    panel.webview.html = this.html();
+    this.htmlColormap = loadedColormap ?? colormapSetting();
+    if (loadedColormap === undefined) void LossPanel.setPage(services, panel, this.htmlColormap);
+    if (pageIntact === false) this.pageGetsQueued = false;
     this.disposables.push(
+      panel.onDidChangeViewState((e) => {
+        if (!e.webviewPanel.visible) this.pageGetsQueued = false;
+      }),
       panel.webview.onDidReceiveMessage((m: ViewToHost) => void this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
     );
@@ -177,20 +248,26 @@ export class LossPanel {
     return this.session?.result ?? null;
   }
 
-  private html(): string {
-    this.htmlColormap = colormapSetting();
-    const ext = this.services.extensionUri;
-    return webviewHtml(this.panel.webview, {
-      script: vscode.Uri.joinPath(ext, 'dist', 'panel.js'),
-      css: vscode.Uri.joinPath(ext, 'dist', 'view.css'),
-      title: 'Cross-Entropy Loss',
-      rootData: { 'data-colormap': this.htmlColormap },
-    });
+  /** Loads the view's page (the colormap setting is its starting colormap). */
+  private static async setPage(services: HostServices, panel: vscode.WebviewPanel, colormap: string): Promise<void> {
+    const dist = vscode.Uri.joinPath(services.extensionUri, 'dist');
+    try {
+      const [script, css] = await Promise.all([readAsset(vscode.Uri.joinPath(dist, 'panel.js').fsPath), readAsset(vscode.Uri.joinPath(dist, 'view.css').fsPath)]);
+      panel.webview.html = webviewHtml(panel.webview, { script, css, title: 'Cross-Entropy Loss', rootData: { 'data-colormap': colormap } });
+    } catch (e) {
+      // A disposed panel throws on .html; a missing bundle is a broken installation, worth saying so.
+      if (!(e instanceof Error && /disposed/i.test(e.message))) void showError(e, 'opening the loss panel');
+    }
   }
 
-  private post(msg: HostToView): void {
+  /** Posts to the view; settles once the workbench has taken the message (false or rejected: not delivered). */
+  private async post(msg: HostToView): Promise<void> {
     if (msg.type === 'summary') this.lastSummary = msg.summary;
-    void this.panel.webview.postMessage(msg);
+    try {
+      await this.panel.webview.postMessage(forView(msg));
+    } catch {
+      // a disposed panel: nothing is waiting for it
+    }
   }
 
   private engineRequest(): EngineRequest {
@@ -235,13 +312,24 @@ export class LossPanel {
     log().info(`computing ${labelOf(this.request.input)} vs ${labelOf(this.request.target)}`);
     try {
       const req = this.engineRequest();
+      // A new panel's view shows sample 0 first: its maps go as soon as they exist, while the rest of the
+      // batch computes, and the view paints them with the summary (not for a comparison: they need run A).
+      let firstSent = false;
+      const onFirstSample = this.fresh && !this.request.baseline
+        ? (m: FirstSampleMaps): void => {
+          firstSent = !ac.signal.aborted;
+          if (firstSent) void this.post({ type: 'sample', maps: { n: 0, ...m, pTarget: null, pending: true } });
+        }
+        : undefined;
+      this.fresh = false;
       const session = await LossSession.open(this.services.engine(), req, {
         signal: ac.signal,
         onProgress: (f) => {
           lastFraction = f;
           reportFraction?.(f);
-          this.post({ type: 'progress', fraction: f, message: 'computing' });
+          void this.post({ type: 'progress', fraction: f, message: 'computing' });
         },
+        onFirstSample,
       });
       if (ac.signal.aborted) return;
       await this.loadVocabulary(session);
@@ -253,8 +341,8 @@ export class LossPanel {
       this.comparison = comparison;
       this.lastSeconds = (performance.now() - started) / 1000;
       log().info(`computed ${labelOf(this.request.input)} vs ${labelOf(this.request.target)} in ${this.lastSeconds.toFixed(3)} s`);
-      this.post({ type: 'summary', summary: await this.summary(session, this.lastSeconds) });
-      await this.sendSample(0);
+      void this.post({ type: 'summary', summary: await this.summary(session, this.lastSeconds) });
+      await this.sendSample(0, firstSent);
       await this.sendImage();
     } catch (e) {
       if (this.running !== ac) return; // superseded by a newer computation
@@ -333,10 +421,10 @@ export class LossPanel {
     return src.kind === 'tensor' ? src.tensor.data : null;
   }
 
-  /** The latest sample the view asked for (a slower reply for an earlier one is dropped). */
-  private latestSample = 0;
+  private readonly samples = new SampleSender((msg) => this.post(msg));
 
-  private async sendSample(n: number): Promise<void> {
+  /** quickSent: the view has this sample's loss, prediction and target maps already (sent during the computation). */
+  private async sendSample(n: number, quickSent = false): Promise<void> {
     const s = this.session;
     // An empty loss map (batch or spatial size 0) has no sample to draw: the summary says so alone.
     if (!s || !s.result.maps || s.result.stats.elementCount === 0) return;
@@ -350,22 +438,28 @@ export class LossPanel {
     if (plan === 'worker') {
       // Paint first: the loss, prediction and target maps exist now; p(target) and the confidence maps need
       // the sample's input values and a worker job, and follow (dropped if another sample was asked for).
-      this.latestSample = n;
-      if (r.targetKind !== 'probs') this.post({ type: 'sample', maps: withDelta({ ...s.sampleMaps(n), pending: true }) });
-      const full = await s.sampleMapsWithProbs(n);
-      if (this.latestSample !== n || this.session !== s) return;
-      this.post({ type: 'sample', maps: withDelta(full) });
+      await this.samples.send(n, {
+        quick: r.targetKind === 'probs' || quickSent ? undefined : () => withDelta(s.sampleMaps(n)),
+        complete: async () => withDelta(await s.sampleMapsWithProbs(n)),
+      }, () => this.session === s);
       return;
     }
     const maps = s.sampleMaps(n);
     // Confidence maps need the sample's input values, over the limit here like p(target): none.
-    this.post({ type: 'sample', maps: withDelta({ ...maps, pTarget: plan === 'fromLoss' ? pTargetFromLoss(maps, s.geometry.C) : null, confidence: null }) });
+    await this.post({ type: 'sample', maps: withDelta({ ...maps, pTarget: plan === 'fromLoss' ? pTargetFromLoss(maps, s.geometry.C) : null, confidence: null }) });
   }
 
   private async onMessage(m: ViewToHost): Promise<void> {
     try {
       switch (m.type) {
         case 'ready':
+          if (this.pageGetsQueued) {
+            // The page's first 'ready': what was posted while it loaded is delivered to it, sending the
+            // result again would double the largest messages.
+            this.pageGetsQueued = false;
+            this.post({ type: 'hostState', state: this.request });
+            return;
+          }
           // A shown-again view restores itself from the host: the latest outcome, error or result.
           if (this.lastError) this.post({ type: 'error', message: this.lastError });
           else if (this.session) {

@@ -9,6 +9,7 @@ import { OutputController, outputLabels, outputWeight, type OutputOverrides, typ
 import type { TensorSource } from '../worker/engineTypes';
 import { RENDERER_ID, toViewSummary, type HostToRenderer, type RendererToHost } from '../protocol';
 import { toWire } from '../wire';
+import { forView } from '../sampleWire';
 import { LossSession } from '../worker/session';
 import { saveExport } from './exportFile';
 import { log } from './log';
@@ -112,9 +113,7 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
 
   const start = (editor: vscode.NotebookEditor, outputId: string, raw: unknown): void => {
     drop(outputId);
-    const send = (msg: HostToRenderer['msg']): void => {
-      void messaging.postMessage(toWire({ outputId, msg } satisfies HostToRenderer), editor);
-    };
+    const send = (msg: HostToRenderer['msg']): Thenable<boolean> => messaging.postMessage(toWire({ outputId, msg: forView(msg) } satisfies HostToRenderer), editor);
     let payload: PayloadWithRefs;
     try {
       payload = decodePayloadWithRefs(raw);

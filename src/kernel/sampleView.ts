@@ -68,7 +68,7 @@ export function sampleTensor(t: Tensor, n: number, o: LossOptions, g: SampleGeom
 
 /** Softmax probability of each element's target class (NaN where ignored); for bce, p of the label. */
 export function targetProbabilities(
-  targetKind: LossResult['targetKind'], probs: Float32Array, target: Int32Array, ignored: Uint8Array, g: SampleGeometry,
+  targetKind: LossResult['targetKind'], probs: Float32Array, target: ArrayLike<number>, ignored: Uint8Array, g: SampleGeometry,
 ): Float32Array {
   const pTarget = new Float32Array(g.S);
   if (targetKind === 'binary') {

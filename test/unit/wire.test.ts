@@ -19,6 +19,19 @@ describe('wire form', function () {
     );
   });
 
+  it('keeps the narrow integer arrays of compacted sample maps, with their kind', function () {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -0x8000, max: 0xffff }), { maxLength: 200 }), (values) => {
+        const arrays = { i8: Int8Array.from(values), u8: Uint8Array.from(values), i16: Int16Array.from(values), u16: Uint16Array.from(values) };
+        const back = roundTrip(arrays) as typeof arrays;
+        for (const [k, a] of Object.entries(arrays) as Array<[keyof typeof arrays, (typeof arrays)[keyof typeof arrays]]>) {
+          assert.equal(back[k].constructor, a.constructor, k);
+          assert.deepEqual(Array.from(back[k]), Array.from(a), k);
+        }
+      }),
+    );
+  });
+
   it('keeps a subarray view to its own elements', function () {
     const whole = Float32Array.of(1, 2, 3, 4, 5);
     assert.deepEqual(Array.from(roundTrip(whole.subarray(1, 3)) as Float32Array), [2, 3]);
