@@ -378,7 +378,11 @@ export interface ElementDetail {
 
 export type HostToView =
   | { readonly type: 'progress'; readonly fraction: number; readonly message: string }
-  | { readonly type: 'summary'; readonly summary: ViewSummary }
+  /**
+   * earlySample: sample 0's maps of this very computation were sent before it (during the computation), so
+   * the view paints the ones it holds; without it, maps that came before are another computation's.
+   */
+  | { readonly type: 'summary'; readonly summary: ViewSummary; readonly earlySample?: boolean }
   | { readonly type: 'sample'; readonly maps: SampleMaps }
   | { readonly type: 'classMaps'; readonly maps: ClassMaps }
   | { readonly type: 'detail'; readonly detail: ElementDetail }

@@ -7,7 +7,7 @@ import type { HostToView, IndexArray, SampleMaps } from './protocol';
 
 /** `a` in the narrowest integer array holding its values (itself when nothing narrower does). */
 export function narrowIndices(a: IndexArray): IndexArray {
-  if (!(a instanceof Int32Array)) return a;
+  if (!(a instanceof Int32Array)) return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice();
   let lo = 0;
   let hi = 0;
   for (let i = 0; i < a.length; i++) {

@@ -171,7 +171,7 @@ class LossView {
     if (this.disposed || !msg || typeof msg !== 'object') return;
     switch (msg.type) {
       case 'progress': return this.notices.progress(msg.fraction, msg.message);
-      case 'summary': return this.setSummary(msg.summary);
+      case 'summary': return this.setSummary(msg.summary, msg.earlySample === true);
       case 'sample': return this.setSample(msg.maps);
       case 'classMaps': return this.setClassMaps(msg.maps);
       case 'detail': return this.setDetail(msg.detail);
@@ -211,7 +211,8 @@ class LossView {
     this.header.el.hidden = this.model.summary === null;
   }
 
-  private setSummary(raw: ViewSummary): void {
+  /** earlySample: the maps held from before the summary are this computation's (see HostToView). */
+  private setSummary(raw: ViewSummary, earlySample = false): void {
     const model = this.model;
     const first = model.summary === null;
     // With a vocabulary and no class names of its own, classes are named by their token text everywhere
@@ -271,7 +272,7 @@ class LossView {
     // The host follows every summary with sample 0's maps (the strip's for classification) unasked: asking
     // again would make it compute and send them twice. Another sample is asked for.
     this.nav.request(want, want !== (spatial ? 0 : -1));
-    const early = first ? this.early : null;
+    const early = first && earlySample ? this.early : null;
     this.early = null;
     if (early && early.n === want) return this.setSample(early);
     this.heatmap.layout();
@@ -281,7 +282,9 @@ class LossView {
   private setSample(raw: SampleMaps): void {
     const model = this.model;
     if (!model.summary) {
-      this.early = raw;
+      // Widened now, while the summary is on its way, instead of on the way to the first paint.
+      const eg = geometryFor(raw.shape);
+      this.early = eg ? { ...normalizeMaps(raw, eg.count * eg.slices), pending: raw.pending } : raw;
       return;
     }
     const g = geometryFor(raw.shape);

@@ -33,36 +33,38 @@ export async function computeLoss(services: HostServices, inputUri?: vscode.Uri,
       return;
     }
     const settings = lossOptionsFromSettings();
-    // The workers start while the user picks the files (the first computation then does not wait for them).
+    // The workers start while the user picks the files (the first computation then does not wait for them),
+    // and the panel opens beside at once, so its webview is loaded by then (about a second under
+    // code-server); it closes again if the pick is given up.
     void services.engine().prepare();
-    const all: TensorEntry[] = [];
-    const inputPick = await pickStreaming('Cross-Entropy Lens: input (logits)', 'Pick the input tensor (shape and dtype from the header)', async (add, token) => {
-      const uris = await findTensorFiles(token);
-      // Read headers a few dozen at a time so the list fills in as it goes on a large workspace.
-      for (let i = 0; i < uris.length && !token.isCancellationRequested; i += 32) {
-        const batch = (await Promise.all(uris.slice(i, i + 32).map((u) => tensorsIn(u)))).flat();
-        all.push(...batch);
-        const inputs = batch.filter(isInputCandidate);
-        if (inputs.length) add(inputs.map(item));
-      }
-    });
-    if (!inputPick) return;
-    const input = inputPick.browse ? await browse('Input tensor') : inputPick.entry;
-    if (!input) return;
-    const ranked = rankTargets(input, all, { ...settings, ...options });
-    // The panel opens beside while the user picks the target, so its webview is loaded by then.
-    const early = LossPanel.openEarly(services, fileSpec(input));
-    let target: TensorEntry | undefined;
+    const early = LossPanel.openEarly(services);
+    let shown = false;
     try {
+      const all: TensorEntry[] = [];
+      const inputPick = await pickStreaming('Cross-Entropy Lens: input (logits)', 'Pick the input tensor (shape and dtype from the header)', async (add, token) => {
+        const uris = await findTensorFiles(token);
+        // Read headers a few dozen at a time so the list fills in as it goes on a large workspace.
+        for (let i = 0; i < uris.length && !token.isCancellationRequested; i += 32) {
+          const batch = (await Promise.all(uris.slice(i, i + 32).map((u) => tensorsIn(u)))).flat();
+          all.push(...batch);
+          const inputs = batch.filter(isInputCandidate);
+          if (inputs.length) add(inputs.map(item));
+        }
+      }, undefined, true);
+      const input = inputPick?.browse ? await browse('Input tensor') : inputPick?.entry;
+      if (!input) return;
+      early.retitle(fileSpec(input));
+      const ranked = rankTargets(input, all, { ...settings, ...options });
       const targetPick = await pickStreaming('Cross-Entropy Lens: target', `Targets that fit ${input.name} ${describeEntry(input)}`, async (add) => {
         add(ranked.map(item));
-      });
-      target = targetPick?.browse ? await browse('Target tensor') : targetPick?.entry;
+      }, undefined, true);
+      const target = targetPick?.browse ? await browse('Target tensor') : targetPick?.entry;
+      if (!target) return;
+      LossPanel.show(services, { input: fileSpec(input), target: fileSpec(target), weight: null, options: options ?? {} }, early);
+      shown = true;
     } finally {
-      if (!target) early.dispose();
+      if (!shown) early.dispose();
     }
-    if (!target) return;
-    LossPanel.show(services, { input: fileSpec(input), target: fileSpec(target), weight: null, options: options ?? {} }, early);
   } catch (e) {
     void showError(e, 'Compute Loss');
   }

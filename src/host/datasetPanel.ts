@@ -79,12 +79,19 @@ export class DatasetPanel {
 
   private async setPage(): Promise<void> {
     const ext = this.services.extensionUri;
+    let script: string;
+    let css: string;
     try {
-      const [script, css] = await Promise.all([readAsset(vscode.Uri.joinPath(ext, 'dist', 'dataset.js').fsPath), readAsset(vscode.Uri.joinPath(ext, 'media', 'dataset.css').fsPath)]);
-      this.panel.webview.html = webviewHtml(this.panel.webview, { script, css, title: 'Cross-Entropy Lens: Dataset' });
+      [script, css] = await Promise.all([readAsset(vscode.Uri.joinPath(ext, 'dist', 'dataset.js').fsPath), readAsset(vscode.Uri.joinPath(ext, 'media', 'dataset.css').fsPath)]);
     } catch (e) {
-      // A disposed panel throws on .html; a missing bundle is a broken installation, worth saying so.
-      if (!(e instanceof Error && /disposed/i.test(e.message))) void showError(e, 'opening the dataset view');
+      // The extension's own files missing: a broken installation, worth saying so.
+      void showError(e, 'opening the dataset view');
+      return;
+    }
+    try {
+      this.panel.webview.html = webviewHtml(this.panel.webview, { script, css, title: 'Cross-Entropy Lens: Dataset' });
+    } catch {
+      // closed while its files were read
     }
   }
 

@@ -66,8 +66,10 @@ export type PanelImage =
 
 /** A panel opened before its request is known (LossPanel.openEarly). */
 export interface EarlyPanel {
+  /** Names the panel after the input once it is chosen. */
+  retitle(input: SourceSpec): void;
   /** The panel and the colormap its page has, for show(); null once the user has closed it. */
-  adopt(): { readonly panel: vscode.WebviewPanel; readonly colormap: string; readonly pageIntact: boolean } | null;
+  adopt(): { readonly panel: vscode.WebviewPanel; readonly colormap: string; readonly pageGetsQueued: boolean } | null;
   dispose(): void;
 }
 
@@ -122,34 +124,43 @@ export class LossPanel {
    * starts empty.
    */
   private pageGetsQueued = true;
-  /** No computation has run in this panel yet, and its view starts at sample 0 (not a revived panel). */
+  /** Counts the pages the view has had: a hidden page is gone with what it was sent. */
+  private page = 0;
+  /** The view has had no summary yet, and starts at sample 0 (not a revived panel). */
   private fresh = true;
   /** The overlay image picked with Choose image… (else one found by stem beside the input or target). */
   private chosenImage: string | null = null;
 
   /**
-   * Opens the panel for an input while the user still picks its target (Compute Loss… from the palette), so
-   * its webview loads during the pick instead of after it (about a second in code-server). Nothing else
-   * happens until show() adopts it; the caller disposes it when the pick is given up.
+   * Opens a panel while the user still picks its files (Compute Loss… from the palette), so its webview
+   * loads during the pick instead of after it (about a second in code-server). Nothing else happens until
+   * show() adopts it; the caller disposes it when the pick is given up.
    */
-  static openEarly(services: HostServices, input: SourceSpec): EarlyPanel {
+  static openEarly(services: HostServices): EarlyPanel {
     const panel = LossPanel.createPanel(services, true);
-    panel.title = `Loss: ${path.basename(labelOf(input))}`;
     const colormap = colormapSetting();
     void LossPanel.setPage(services, panel, colormap);
     let disposed = false;
-    let pageIntact = true;
+    // What is posted after adoption reaches the page as it loads only if it has not loaded yet (its first
+    // 'ready' unseen) and has not been hidden (which drops it).
+    let pageGetsQueued = true;
     const watching = [
       panel.onDidDispose(() => (disposed = true)),
       panel.onDidChangeViewState((e) => {
-        if (!e.webviewPanel.visible) pageIntact = false;
+        if (!e.webviewPanel.visible) pageGetsQueued = false;
+      }),
+      panel.webview.onDidReceiveMessage((m: ViewToHost) => {
+        if (m?.type === 'ready') pageGetsQueued = false;
       }),
     ];
     const stop = (): void => watching.forEach((d) => d.dispose());
     return {
+      retitle: (input) => {
+        if (!disposed) panel.title = `Loss: ${path.basename(labelOf(input))}`;
+      },
       adopt: () => {
         stop();
-        return disposed ? null : { panel, colormap, pageIntact };
+        return disposed ? null : { panel, colormap, pageGetsQueued };
       },
       dispose: () => {
         stop();
@@ -171,7 +182,7 @@ export class LossPanel {
     const loaded = early?.adopt();
     if (loaded) {
       loaded.panel.reveal(undefined, false);
-      return new LossPanel(services, loaded.panel, request, loaded.colormap, true, loaded.pageIntact);
+      return new LossPanel(services, loaded.panel, request, loaded.colormap, true, loaded.pageGetsQueued);
     }
     return new LossPanel(services, LossPanel.createPanel(services, false), request);
   }
@@ -210,18 +221,20 @@ export class LossPanel {
     /** The colormap of a webview whose page is loaded already (an early panel); absent: load the page now. */
     loadedColormap?: string,
     fresh = true,
-    /** An early panel's page has not been hidden since it loaded (false: it was, and is gone). */
-    pageIntact?: boolean,
+    /** An early panel's page still keeps what is posted for when it runs (see EarlyPanel.adopt). */
+    pageGetsQueued = true,
   ) {
     this.fresh = fresh;
     LossPanel.open.set(keyOf(request), this);
     panel.title = titleOf(request);
     this.htmlColormap = loadedColormap ?? colormapSetting();
     if (loadedColormap === undefined) void LossPanel.setPage(services, panel, this.htmlColormap);
-    if (pageIntact === false) this.pageGetsQueued = false;
+    this.pageGetsQueued = pageGetsQueued;
     this.disposables.push(
       panel.onDidChangeViewState((e) => {
-        if (!e.webviewPanel.visible) this.pageGetsQueued = false;
+        if (e.webviewPanel.visible) return;
+        this.pageGetsQueued = false;
+        this.page++;
       }),
       panel.webview.onDidReceiveMessage((m: ViewToHost) => void this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
@@ -251,12 +264,19 @@ export class LossPanel {
   /** Loads the view's page (the colormap setting is its starting colormap). */
   private static async setPage(services: HostServices, panel: vscode.WebviewPanel, colormap: string): Promise<void> {
     const dist = vscode.Uri.joinPath(services.extensionUri, 'dist');
+    let script: string;
+    let css: string;
     try {
-      const [script, css] = await Promise.all([readAsset(vscode.Uri.joinPath(dist, 'panel.js').fsPath), readAsset(vscode.Uri.joinPath(dist, 'view.css').fsPath)]);
-      panel.webview.html = webviewHtml(panel.webview, { script, css, title: 'Cross-Entropy Loss', rootData: { 'data-colormap': colormap } });
+      [script, css] = await Promise.all([readAsset(vscode.Uri.joinPath(dist, 'panel.js').fsPath), readAsset(vscode.Uri.joinPath(dist, 'view.css').fsPath)]);
     } catch (e) {
-      // A disposed panel throws on .html; a missing bundle is a broken installation, worth saying so.
-      if (!(e instanceof Error && /disposed/i.test(e.message))) void showError(e, 'opening the loss panel');
+      // The extension's own files missing: a broken installation, worth saying so.
+      void showError(e, 'opening the loss panel');
+      return;
+    }
+    try {
+      panel.webview.html = webviewHtml(panel.webview, { script, css, title: 'Cross-Entropy Loss', rootData: { 'data-colormap': colormap } });
+    } catch {
+      // closed while its files were read
     }
   }
 
@@ -314,14 +334,14 @@ export class LossPanel {
       const req = this.engineRequest();
       // A new panel's view shows sample 0 first: its maps go as soon as they exist, while the rest of the
       // batch computes, and the view paints them with the summary (not for a comparison: they need run A).
-      let firstSent = false;
+      let firstSentTo: number | null = null;
       const onFirstSample = this.fresh && !this.request.baseline
         ? (m: FirstSampleMaps): void => {
-          firstSent = !ac.signal.aborted;
-          if (firstSent) void this.post({ type: 'sample', maps: { n: 0, ...m, pTarget: null, pending: true } });
+          if (ac.signal.aborted) return;
+          firstSentTo = this.page;
+          void this.post({ type: 'sample', maps: { n: 0, ...m, pTarget: null, pending: true } });
         }
         : undefined;
-      this.fresh = false;
       const session = await LossSession.open(this.services.engine(), req, {
         signal: ac.signal,
         onProgress: (f) => {
@@ -341,8 +361,13 @@ export class LossPanel {
       this.comparison = comparison;
       this.lastSeconds = (performance.now() - started) / 1000;
       log().info(`computed ${labelOf(this.request.input)} vs ${labelOf(this.request.target)} in ${this.lastSeconds.toFixed(3)} s`);
-      void this.post({ type: 'summary', summary: await this.summary(session, this.lastSeconds) });
-      await this.sendSample(0, firstSent);
+      const summary = await this.summary(session, this.lastSeconds);
+      if (ac.signal.aborted) return;
+      // The early maps count only while the page they went to is still the view's.
+      const earlySample = firstSentTo === this.page;
+      void this.post({ type: 'summary', summary, earlySample });
+      this.fresh = false;
+      await this.sendSample(0, earlySample);
       await this.sendImage();
     } catch (e) {
       if (this.running !== ac) return; // superseded by a newer computation

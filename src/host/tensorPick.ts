@@ -28,8 +28,11 @@ export async function pickStreaming(
   placeholder: string,
   load: (add: (items: Item[]) => void, token: vscode.CancellationToken) => Promise<void>,
   order?: (a: Item, b: Item) => number,
+  /** Stays open when the focus moves (a click in the panel that opened beside it must not cancel the pick). */
+  ignoreFocusOut = false,
 ): Promise<Item | undefined> {
   const qp = vscode.window.createQuickPick<Item>();
+  qp.ignoreFocusOut = ignoreFocusOut;
   qp.title = title;
   qp.placeholder = placeholder;
   qp.matchOnDescription = true;

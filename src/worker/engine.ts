@@ -149,7 +149,8 @@ export class Engine {
     const W = this.maxWorkers;
     const span = Math.ceil(pages / W) * 65536;
     const init: WasmInit = { module, memory, generation };
-    await Promise.all(Array.from({ length: W }, (_, i) => pool.run(() => ({ kind: 'prefault', id: i, generation, start: i * span, end: Math.min(end, (i + 1) * span) }), init)));
+    const replies = await Promise.all(Array.from({ length: W }, (_, i) => pool.run(() => ({ kind: 'prefault', id: i, generation, start: i * span, end: Math.min(end, (i + 1) * span) }), init)));
+    for (const r of replies) if (r.kind !== 'prefault-done') throw unexpected(r);
   }
 
   /** Bytes of the working memory now (0 before the first fast request or prepare()); for tests. */

@@ -48,6 +48,19 @@ describe('webview page', function () {
     assert.equal(new Function(`${inlineSafe('return "</script>";', 'script')}`)(), '</script>');
   });
 
+  it('the built bundles hold nothing that changes how their inline <script> element is parsed', function () {
+    const dist = path.resolve(__dirname, '../../dist');
+    for (const name of ['panel.js', 'dataset.js']) {
+      const file = path.join(dist, name);
+      assert.ok(fs.existsSync(file), `${file} is missing: run npm run build first`);
+      const text = fs.readFileSync(file, 'utf8');
+      assert.equal(/<!--/.test(text), false, `${name} contains "<!--"`);
+      const { doc } = page(text);
+      assert.equal(doc.querySelectorAll('script').length, 1, name);
+      assert.equal(doc.querySelector('script')?.textContent, inlineSafe(text, 'script'), `${name} is the script's whole text`);
+    }
+  });
+
   it('escapes the root element\'s attribute values and the title', function () {
     const { doc } = page('', '', { 'data-colormap': '"><script>alert(1)</script>' });
     assert.equal(doc.getElementById('root')?.getAttribute('data-colormap'), '"><script>alert(1)</script>');

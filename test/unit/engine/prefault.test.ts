@@ -89,6 +89,17 @@ describe('Engine.prepare: working memory faulted in ahead', function () {
     }
   });
 
+  it('a worker knows prefault jobs: it refuses one for a memory it was not given, by name', async function () {
+    const engine = new Engine({ distDir: DIST, maxWorkers: 1 });
+    try {
+      const r = await engine.runRaw({ kind: 'prefault', id: 3, generation: 12345, start: 0, end: 65536 });
+      assert.equal(r.kind, 'error');
+      assert.match(r.kind === 'error' ? r.message : '', /working memory not initialised/);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   it('dispose() during prepare() ends both', async function () {
     // Right away (the workers are starting) and once the prefault is under way (the memory has grown).
     const early = new Engine({ distDir: DIST, maxWorkers: 2 });

@@ -45,7 +45,7 @@ describe('view: sample maps that come before their summary', function () {
     early.h.view.receive({ type: 'sample', maps: compactSampleMaps({ ...early.h.host.sample(0), pending: true }) });
     await early.h.settle();
     assert.equal(early.paints.last().length, 0, 'nothing to paint without a summary');
-    early.h.view.receive({ type: 'summary', summary: early.h.host.summary() });
+    early.h.view.receive({ type: 'summary', summary: early.h.host.summary(), earlySample: true });
     await early.h.settle();
 
     assert.equal(usual.paints.last().length, 16 * 12 * 4);
@@ -53,10 +53,25 @@ describe('view: sample maps that come before their summary', function () {
     assert.deepEqual(early.h.posted.filter((m) => m.type === 'selectSample'), []);
   });
 
-  it('are dropped when the view shows another sample (it asks for that one)', async function () {
+  it('are not painted with a summary that does not claim them (another computation\'s)', async function () {
+    const { h, paints } = await view();
+    h.view.receive({ type: 'sample', maps: { ...h.host.sample(1), n: 0, pending: true } });
+    h.view.receive({ type: 'summary', summary: h.host.summary() });
+    await h.settle();
+    assert.equal(paints.last().length, 0, 'the held maps are not painted');
+    h.view.receive({ type: 'sample', maps: h.host.sample(0) });
+    await h.settle();
+    const usual = await view();
+    usual.h.view.receive({ type: 'summary', summary: usual.h.host.summary() });
+    usual.h.view.receive({ type: 'sample', maps: usual.h.host.sample(0) });
+    await usual.h.settle();
+    assert.deepEqual(paints.last(), usual.paints.last());
+  });
+
+  it('a view showing another sample asks for that one and paints it', async function () {
     const { h, paints } = await view({ ...DEFAULT_STATE, n: 1 });
     h.view.receive({ type: 'sample', maps: { ...h.host.sample(0), pending: true } });
-    h.view.receive({ type: 'summary', summary: h.host.summary() });
+    h.view.receive({ type: 'summary', summary: h.host.summary(), earlySample: true });
     await h.settle();
     assert.deepEqual(h.posted.filter((m) => m.type === 'selectSample'), [{ type: 'selectSample', n: 1 }]);
     // The host answers with sample 1, which is what is painted.
@@ -71,7 +86,7 @@ describe('view: sample maps that come before their summary', function () {
     const { h, paints } = await view();
     h.view.receive({ type: 'sample', maps: { ...h.host.sample(0), pending: true } });
     h.view.receive({ type: 'error', message: 'x.npy: bad' });
-    h.view.receive({ type: 'summary', summary: h.host.summary() });
+    h.view.receive({ type: 'summary', summary: h.host.summary(), earlySample: true });
     await h.settle();
     assert.equal(paints.last().length, 0, 'no stale maps painted');
   });
