@@ -218,8 +218,16 @@ describe('Evaluate Folder… in real VS Code', function () {
     // code-server's open dialog is a quick input holding a path: type the folder and accept.
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await page.locator('.quick-input-widget', { hasText: 'predictions folder' }).first().waitFor({ state: 'visible', timeout: 30_000 });
-    await input.fill(`${path.join(ws, 'preds')}/`);
-    await sleep(500);
+    // The dialog puts the default folder in its input once it has listed it, over anything typed before:
+    // type after that, and again until the input holds the path.
+    const want = `${path.join(ws, 'preds')}/`;
+    const ready = Date.now() + 30_000;
+    while ((await input.inputValue()) === '' && Date.now() < ready) await sleep(100);
+    for (let k = 0; k < 10 && (await input.inputValue()) !== want; k++) {
+      await input.fill(want);
+      await sleep(500);
+    }
+    assert.equal(await input.inputValue(), want);
     await input.press('Enter');
     const rows = page.locator('.quick-input-widget .monaco-list-row');
     await rows.filter({ hasText: `${N} of ${N + 1} predictions have a label here` }).first().waitFor({ timeout: 30_000 });
