@@ -7,7 +7,7 @@ import type { HostToView, IndexArray, SampleMaps } from './protocol';
 
 /** `a` in the narrowest integer array holding its values (itself when nothing narrower does). */
 export function narrowIndices(a: IndexArray): IndexArray {
-  if (!(a instanceof Int32Array)) return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice();
+  if (!(a instanceof Int32Array)) return ownBuffer(a);
   let lo = 0;
   let hi = 0;
   for (let i = 0; i < a.length; i++) {
@@ -26,7 +26,7 @@ export function narrowIndices(a: IndexArray): IndexArray {
  * `a` over a buffer of its own: VS Code posts a typed array's whole underlying buffer (with an offset), so a
  * view into a batch's maps would carry the batch.
  */
-export function ownBuffer<T extends Float32Array | Int32Array | Uint8Array>(a: T): T {
+export function ownBuffer<T extends Float32Array | IndexArray>(a: T): T {
   return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : (a.slice() as T);
 }
 

@@ -281,15 +281,14 @@ class LossView {
 
   private setSample(raw: SampleMaps): void {
     const model = this.model;
-    if (!model.summary) {
-      // Widened now, while the summary is on its way, instead of on the way to the first paint.
-      const eg = geometryFor(raw.shape);
-      this.early = eg ? { ...normalizeMaps(raw, eg.count * eg.slices), pending: raw.pending } : raw;
-      return;
-    }
     const g = geometryFor(raw.shape);
     const need = g ? g.count * g.slices : 0;
     const maps = normalizeMaps(raw, need);
+    if (!model.summary) {
+      // Kept widened, so that is done while the summary is on its way rather than on the way to the paint.
+      this.early = { ...maps, pending: raw.pending };
+      return;
+    }
     if (!g || maps.loss.length < need || maps.target.length < need || maps.predicted.length < need || maps.ignored.length < need) {
       this.notices.note(`The maps of sample ${raw.n} do not match their shape ${fmtShape(raw.shape)}.`);
       return;

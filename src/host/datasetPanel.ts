@@ -4,8 +4,7 @@
 // view was sent (rows with their thumbnails, the last summary) so a reloaded view gets it all back.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readAsset, webviewHtml } from './webviewHtml';
-import { showError } from './log';
+import { setWebviewPage } from './webviewPage';
 import { addCounts, emptyCounts } from '../eval/accumulate';
 import { finalizeReport } from '../eval/finalize';
 import { evaluatePairs } from '../eval/runEval';
@@ -77,22 +76,10 @@ export class DatasetPanel {
     );
   }
 
-  private async setPage(): Promise<void> {
+  private setPage(): Promise<void> {
     const ext = this.services.extensionUri;
-    let script: string;
-    let css: string;
-    try {
-      [script, css] = await Promise.all([readAsset(vscode.Uri.joinPath(ext, 'dist', 'dataset.js').fsPath), readAsset(vscode.Uri.joinPath(ext, 'media', 'dataset.css').fsPath)]);
-    } catch (e) {
-      // The extension's own files missing: a broken installation, worth saying so.
-      void showError(e, 'opening the dataset view');
-      return;
-    }
-    try {
-      this.panel.webview.html = webviewHtml(this.panel.webview, { script, css, title: 'Cross-Entropy Lens: Dataset' });
-    } catch {
-      // closed while its files were read
-    }
+    return setWebviewPage(this.panel.webview, { script: vscode.Uri.joinPath(ext, 'dist', 'dataset.js').fsPath, css: vscode.Uri.joinPath(ext, 'media', 'dataset.css').fsPath },
+      { title: 'Cross-Entropy Lens: Dataset' }, 'opening the dataset view');
   }
 
   private post(msg: HostToDataset): void {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readAsset, webviewHtml } from './webviewHtml';
+import { setWebviewPage } from './webviewPage';
 import { forView } from '../sampleWire';
 import { SampleSender } from '../sampleSender';
 import type { LossOptions } from '../kernel/types';
@@ -127,11 +127,11 @@ export class LossPanel {
    * its first 'ready'); a page that was hidden is gone (retainContextWhenHidden is off), and the next one
    * starts empty.
    */
-  private pageGetsQueued = true;
+  private pageGetsQueued: boolean;
   /** Counts the pages the view has had: a hidden page is gone with what it was sent. */
   private page = 0;
   /** The view has had no summary yet, and starts at sample 0 (not a revived panel). */
-  private fresh = true;
+  private fresh: boolean;
   /** The overlay image picked with Choose image… (else one found by stem beside the input or target). */
   private chosenImage: string | null = null;
 
@@ -186,16 +186,17 @@ export class LossPanel {
     const loaded = early?.adopt();
     if (loaded) {
       loaded.panel.reveal(undefined, false);
-      return new LossPanel(services, loaded.panel, request, loaded.colormap, true, loaded.pageGetsQueued);
+      return new LossPanel(services, loaded.panel, request, { loadedColormap: loaded.colormap, pageGetsQueued: loaded.pageGetsQueued });
     }
     return new LossPanel(services, LossPanel.createPanel(services, false), request);
   }
 
   private static createPanel(services: HostServices, preserveFocus: boolean): vscode.WebviewPanel {
-    return vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Cross-Entropy Loss', { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')],
-    });
+    return vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Cross-Entropy Loss', { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, LossPanel.webviewOptions(services));
+  }
+
+  private static webviewOptions(services: HostServices): vscode.WebviewOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')] };
   }
 
   static revive(services: HostServices, panel: vscode.WebviewPanel, state: unknown): LossPanel | null {
@@ -204,9 +205,9 @@ export class LossPanel {
       panel.dispose();
       return null;
     }
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')] };
+    panel.webview.options = LossPanel.webviewOptions(services);
     // A restored view may show another sample than 0, so no early maps for it.
-    return new LossPanel(services, panel, request, undefined, false);
+    return new LossPanel(services, panel, request, { fresh: false });
   }
 
   static disposeAll(): void {
@@ -222,18 +223,21 @@ export class LossPanel {
     private readonly services: HostServices,
     readonly panel: vscode.WebviewPanel,
     private request: PanelRequest,
-    /** The colormap of a webview whose page is loaded already (an early panel); absent: load the page now. */
-    loadedColormap?: string,
-    fresh = true,
-    /** An early panel's page still keeps what is posted for when it runs (see EarlyPanel.adopt). */
-    pageGetsQueued = true,
+    opts: {
+      /** The colormap of a webview whose page is loaded already (an early panel); absent: load the page now. */
+      readonly loadedColormap?: string;
+      /** False for a revived panel (see `fresh`). */
+      readonly fresh?: boolean;
+      /** An early panel's page still keeps what is posted for when it runs (see EarlyPanel.adopt). */
+      readonly pageGetsQueued?: boolean;
+    } = {},
   ) {
-    this.fresh = fresh;
+    this.fresh = opts.fresh ?? true;
+    this.pageGetsQueued = opts.pageGetsQueued ?? true;
     LossPanel.open.set(keyOf(request), this);
     panel.title = titleOf(request);
-    this.htmlColormap = loadedColormap ?? colormapSetting();
-    if (loadedColormap === undefined) void LossPanel.setPage(services, panel, this.htmlColormap);
-    this.pageGetsQueued = pageGetsQueued;
+    this.htmlColormap = opts.loadedColormap ?? colormapSetting();
+    if (opts.loadedColormap === undefined) void LossPanel.setPage(services, panel, this.htmlColormap);
     this.disposables.push(
       panel.onDidChangeViewState((e) => {
         if (e.webviewPanel.visible) return;
@@ -266,22 +270,10 @@ export class LossPanel {
   }
 
   /** Loads the view's page (the colormap setting is its starting colormap). */
-  private static async setPage(services: HostServices, panel: vscode.WebviewPanel, colormap: string): Promise<void> {
+  private static setPage(services: HostServices, panel: vscode.WebviewPanel, colormap: string): Promise<void> {
     const dist = vscode.Uri.joinPath(services.extensionUri, 'dist');
-    let script: string;
-    let css: string;
-    try {
-      [script, css] = await Promise.all([readAsset(vscode.Uri.joinPath(dist, 'panel.js').fsPath), readAsset(vscode.Uri.joinPath(dist, 'view.css').fsPath)]);
-    } catch (e) {
-      // The extension's own files missing: a broken installation, worth saying so.
-      void showError(e, 'opening the loss panel');
-      return;
-    }
-    try {
-      panel.webview.html = webviewHtml(panel.webview, { script, css, title: 'Cross-Entropy Loss', rootData: { 'data-colormap': colormap } });
-    } catch {
-      // closed while its files were read
-    }
+    return setWebviewPage(panel.webview, { script: vscode.Uri.joinPath(dist, 'panel.js').fsPath, css: vscode.Uri.joinPath(dist, 'view.css').fsPath },
+      { title: 'Cross-Entropy Loss', rootData: { 'data-colormap': colormap } }, 'opening the loss panel');
   }
 
   /** Posts to the view; settles once the workbench has taken the message (false or rejected: not delivered). */
@@ -482,20 +474,18 @@ export class LossPanel {
     try {
       switch (m.type) {
         case 'ready':
-          if (this.pageGetsQueued) {
-            // The page's first 'ready': what was posted while it loaded is delivered to it, sending the
-            // result again would double the largest messages.
-            this.pageGetsQueued = false;
-            this.post({ type: 'hostState', state: this.request });
-            return;
+          // A shown-again view restores itself from the host: the latest outcome, error or result. Not on a
+          // page's first 'ready': what was posted while it loaded is delivered to it, and sending the result
+          // again would double the largest messages.
+          if (!this.pageGetsQueued) {
+            if (this.lastError) this.post({ type: 'error', message: this.lastError });
+            else if (this.session) {
+              this.post({ type: 'summary', summary: await this.summary(this.session, this.lastSeconds) });
+              await this.sendSample(0);
+              await this.sendImage();
+            }
           }
-          // A shown-again view restores itself from the host: the latest outcome, error or result.
-          if (this.lastError) this.post({ type: 'error', message: this.lastError });
-          else if (this.session) {
-            this.post({ type: 'summary', summary: await this.summary(this.session, this.lastSeconds) });
-            await this.sendSample(0);
-            await this.sendImage();
-          }
+          this.pageGetsQueued = false;
           this.post({ type: 'hostState', state: this.request });
           return;
         case 'setOptions': {
