@@ -115,41 +115,9 @@ function memberBytes(zip: ZipReader, e: Entry): Uint8Array {
   return zip.read(e);
 }
 
-// Compressed bytes per push while inflating a prefix. Deflate expands at most about 1032:1, so the first
-// push yields at most about 4 MB whatever the stream holds; later pushes are sized from the ratio seen so
-// far, so that the last one overshoots the bytes asked for by little.
-const FIRST_STEP = 4 << 10;
-const MAX_STEP = 1 << 20;
-
 /** The first `maxBytes` of a member (all of it, CRC-checked, when that is no more than its size). */
 function memberPrefix(zip: ZipReader, e: Entry, maxBytes: number): NpzMemberHead {
-  if (maxBytes >= e.size) return { bytes: memberBytes(zip, e), complete: true };
-  zip.checkMethod(e);
-  const comp = zip.raw(e);
-  const want = Math.max(0, Math.floor(maxBytes));
-  if (e.method === 0) {
-    if (e.size !== e.compressedSize) throw corrupt(`stored member ${memberLabel(e.name)} has mismatched sizes`);
-    return { bytes: comp.subarray(0, want), complete: false };
-  }
-  const out = new Uint8Array(want);
-  let got = 0;
-  const inf = new Inflate((chunk) => {
-    const n = Math.min(chunk.length, want - got);
-    out.set(chunk.subarray(0, n), got);
-    got += n;
-  });
-  try {
-    for (let off = 0, step = FIRST_STEP; off < comp.length && got < want; ) {
-      inf.push(comp.subarray(off, off + step), off + step >= comp.length);
-      off += step;
-      const ratio = Math.max(1, got / off);
-      step = Math.min(MAX_STEP, Math.max(FIRST_STEP / 4, Math.ceil((want - got) / ratio)));
-    }
-  } catch (err) {
-    throw corrupt(`member ${memberLabel(e.name)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
-  }
-  if (got < want) throw corrupt(`member ${memberLabel(e.name)} inflates to ${got} of ${e.size} bytes`);
-  return { bytes: out, complete: false };
+  return zip.prefix(e, maxBytes);
 }
 
 function stripNpy(fileName: string): string {

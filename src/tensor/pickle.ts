@@ -30,33 +30,47 @@ export class PySet {
 
 /** A dict (or collections.OrderedDict): insertion-ordered, keyed by hashable values. */
 export class PyDict {
-  private readonly index = new Map<string, number>();
+  // Plain keys (str, int, float, bool, None) are Map keys themselves, so a memoized key fetched again is the
+  // same JS string and V8 hashes it once; compound keys (bytes, tuples, globals) go by their encoding.
+  private readonly index = new Map<string | number | bigint | symbol, number>();
+  private readonly compound = new Map<string, number>();
   readonly keys: PyValue[] = [];
   readonly values: PyValue[] = [];
   /** Attributes a BUILD set on an OrderedDict (a state_dict's _metadata); kept, never interpreted. */
   attrs: PyValue = null;
   constructor(readonly ordered = false) {}
 
+  private slot(key: PyValue): { map: Map<string | number | bigint | symbol, number>; k: string | number | bigint | symbol } {
+    const plain = plainKey(key);
+    if (plain !== undefined) return { map: this.index, k: plain };
+    return { map: this.compound as Map<string | number | bigint | symbol, number>, k: compoundKey(key) };
+  }
+
   set(key: PyValue, value: PyValue): void {
-    const h = hashKey(key);
-    const at = this.index.get(h);
+    const { map, k } = this.slot(key);
+    const at = map.get(k);
     if (at !== undefined) {
       this.values[at] = value;
       return;
     }
-    this.index.set(h, this.keys.length);
+    map.set(k, this.keys.length);
     this.keys.push(key);
     this.values.push(value);
   }
 
   has(key: PyValue): boolean {
-    const h = tryHashKey(key);
-    return h !== undefined && this.index.has(h);
+    return this.get(key) !== undefined;
   }
 
   get(key: PyValue): PyValue | undefined {
-    const h = tryHashKey(key);
-    const at = h === undefined ? undefined : this.index.get(h);
+    let at: number | undefined;
+    try {
+      const { map, k } = this.slot(key);
+      at = map.get(k);
+    } catch (e) {
+      if (e instanceof LensError && e.message.includes('not hashable')) return undefined;
+      throw e;
+    }
     return at === undefined ? undefined : this.values[at];
   }
 
@@ -159,31 +173,88 @@ export function globalLabel(module: string, name: string): string {
   return /^[A-Za-z_][\w.]{0,99}$/.test(q) ? q : quoteSnippet(q, 60);
 }
 
-function tryHashKey(key: PyValue): string | undefined {
-  try {
-    return hashKey(key);
-  } catch {
-    return undefined;
+/**
+ * What hashing dict keys may cost in one unpickle, in characters. A memoized key can be set again for a few
+ * bytes of pickle (LONG_BINGET, SETITEM), so without a budget a 1.3 KB file setting a 1 MB key 10,000 times
+ * asks for 10 GB of hashing. Each set or lookup is charged its key's length; the budget grows with the
+ * pickle, so any file's keys cost time linear in its size. Lookups outside an unpickle (member paths) are
+ * not charged.
+ */
+interface KeyBudget {
+  left: number;
+}
+const UNCHARGED: KeyBudget = { left: Number.POSITIVE_INFINITY };
+let activeBudget: KeyBudget = UNCHARGED;
+
+/** Characters of key hashing allowed for a pickle of `n` bytes. */
+export function keyHashBudget(n: number): number {
+  return (64 << 20) + 8 * n;
+}
+
+function charge(n: number): void {
+  activeBudget.left -= n;
+  if (activeBudget.left < 0) {
+    throw new LensError('format', 'its dict keys take too long to hash (a large key set again and again: not how torch.save writes a file) — re-save the file with torch.save');
   }
 }
 
-// Python hashes 1, 1.0 and True alike; so do these keys. A budget of visited parts keeps a key built from
-// shared tuples (t1 = (t0, t0), t2 = (t1, t1), ...) from costing 2^depth.
-function hashKey(key: PyValue, depth = 0, budget = { left: 4096 }): string {
-  if (depth > DEFAULT_PICKLE_LIMITS.maxKeyDepth) throw bad('a dict key nests too deeply');
-  if (--budget.left < 0) throw bad('a dict key is too large');
-  if (key === null) return 'N';
-  if (typeof key === 'string') return `s${key}`;
-  if (typeof key === 'boolean') return `n${key ? 1 : 0}`;
-  if (typeof key === 'number') return Object.is(key, -0) ? 'n0' : `n${key}`;
-  if (typeof key === 'bigint') return `n${key}`;
-  if (key instanceof PyBytes) {
-    budget.left -= key.bytes.length;
-    if (budget.left < 0) throw bad('a dict key is too large');
-    return `b${Array.from(key.bytes).join(',')}`;
+const NONE_KEY = Symbol('None');
+// One character per byte, distinct for each byte value: a bytes key's encoding.
+const LATIN1 = new TextDecoder('latin1');
+
+// Python hashes 1, 1.0 and True alike; so do these keys.
+function plainKey(key: PyValue): string | number | bigint | symbol | undefined {
+  if (typeof key === 'string') {
+    charge(key.length);
+    return key;
   }
-  if (key instanceof PyTuple) return `t(${key.items.map((k) => hashKey(k, depth + 1, budget)).join(',')})`;
-  if (key instanceof PyGlobal) return `g${key.qualname}`;
+  if (typeof key === 'number') return Object.is(key, -0) ? 0 : key;
+  if (typeof key === 'boolean') return key ? 1 : 0;
+  if (typeof key === 'bigint') return key;
+  if (key === null) return NONE_KEY;
+  return undefined;
+}
+
+// Each bytes or tuple object is encoded once; its encoding's length is charged at every use.
+const encodings = new WeakMap<object, string>();
+
+function compoundKey(key: PyValue): string {
+  const k = encodeKey(key, 0, { left: MAX_KEY_CHARS });
+  charge(k.length);
+  return k;
+}
+
+/** Longest encoding of one compound key (a 4,000-item tuple of small integers takes about 16,000). */
+const MAX_KEY_CHARS = 1 << 16;
+
+// `chars` counts the encoding's characters, shared parts included each time they appear, so a key built from
+// shared tuples (t1 = (t0, t0), t2 = (t1, t1), ...) is refused instead of costing 2^depth.
+function encodeKey(key: PyValue, depth: number, chars: { left: number }): string {
+  if (depth > DEFAULT_PICKLE_LIMITS.maxKeyDepth) throw bad('a dict key nests too deeply');
+  const spend = (k: string): string => {
+    chars.left -= k.length + 1;
+    if (chars.left < 0) throw bad('a dict key is too large');
+    return k;
+  };
+  if (key === null) return spend('N');
+  if (typeof key === 'string') return spend(`s${key.length}:${key}`);
+  if (typeof key === 'boolean') return spend(`n${key ? 1 : 0}`);
+  if (typeof key === 'number') return spend(Object.is(key, -0) ? 'n0' : `n${key}`);
+  if (typeof key === 'bigint') return spend(`n${key}`);
+  if (key instanceof PyGlobal) return spend(`g${key.qualname}`);
+  if (key instanceof PyBytes || key instanceof PyTuple) {
+    const known = encodings.get(key);
+    if (known !== undefined) return spend(known);
+    let k: string;
+    if (key instanceof PyBytes) {
+      if (key.bytes.length >= chars.left) throw bad('a dict key is too large');
+      k = spend(`b${LATIN1.decode(key.bytes)}`);
+    } else {
+      k = `t(${key.items.map((x) => encodeKey(x, depth + 1, chars)).join(',')})`;
+    }
+    encodings.set(key, k);
+    return k;
+  }
   throw bad(`a dict key of type ${pyTypeName(key)} is not hashable`);
 }
 
@@ -192,6 +263,16 @@ function hashKey(key: PyValue, depth = 0, budget = { left: 4096 }): string {
  * refused global or opcode, a truncated or malformed stream, or a limit exceeded.
  */
 export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
+  const outer = activeBudget;
+  activeBudget = { left: keyHashBudget(bytes.length) };
+  try {
+    return run(bytes, opts);
+  } finally {
+    activeBudget = outer;
+  }
+}
+
+function run(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
   const lim: PickleLimits = { ...DEFAULT_PICKLE_LIMITS, ...opts.limits };
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const utf8 = new TextDecoder('utf-8');

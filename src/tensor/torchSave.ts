@@ -237,8 +237,9 @@ function info(name: string, ref: TensorRef): TorchTensorInfo {
 }
 
 /** Every tensor reachable from `root` with its path (each container visited once: shared or cyclic structure stays finite). */
-function listTensors(root: PyValue, prefix: string): { tensors: TorchTensorInfo[]; truncated: boolean } {
+function listTensors(root: PyValue, prefix: string): { tensors: TorchTensorInfo[]; refs: TensorRef[]; truncated: boolean } {
   const tensors: TorchTensorInfo[] = [];
+  const refs: TensorRef[] = [];
   const seen = new Set<object>();
   let truncated = false;
   const walk = (v: PyValue, path: string, depth: number): void => {
@@ -249,6 +250,7 @@ function listTensors(root: PyValue, prefix: string): { tensors: TorchTensorInfo[
     const ref = asTensorRef(v);
     if (ref !== undefined) {
       tensors.push(info(path, ref));
+      refs.push(ref);
       return;
     }
     if (!isContainer(v) || seen.has(v)) return;
@@ -260,7 +262,7 @@ function listTensors(root: PyValue, prefix: string): { tensors: TorchTensorInfo[
     for (const [seg, child] of children(v)) walk(child, path === '' ? seg : `${path}.${seg}`, depth + 1);
   };
   walk(root, prefix, 0);
-  return { tensors, truncated };
+  return { tensors, refs, truncated };
 }
 
 /**
@@ -268,26 +270,32 @@ function listTensors(root: PyValue, prefix: string): { tensors: TorchTensorInfo[
  * a dict the longest run of segments that names a key is tried first, then shorter ones.
  */
 function resolvePath(root: PyValue, segs: readonly string[]): PyValue | undefined {
+  // Shared containers make many (container, segment) states reachable by many splits of the dots; each
+  // state that failed is remembered, so the search costs (containers x segments) at most, not 2^segments.
+  const failed = new Map<object, Set<number>>();
   const go = (v: PyValue, i: number, depth: number): PyValue | undefined => {
     if (i === segs.length) return v;
-    if (depth > MAX_DEPTH) return undefined;
+    if (depth > MAX_DEPTH || !isContainer(v)) return undefined;
+    if (failed.get(v)?.has(i) === true) return undefined;
+    let found: PyValue | undefined;
     if (v instanceof PyDict) {
-      for (let j = segs.length; j > i; j--) {
-        const key = segs.slice(i, j).join('.');
+      let key = segs.slice(i).join('.');
+      for (let j = segs.length; j > i && found === undefined; j--) {
+        if (j < segs.length) key = key.slice(0, key.length - segs[j].length - 1);
         let child = v.get(key);
         if (child === undefined && /^-?\d{1,15}$/.test(key)) child = v.get(Number(key));
-        if (child === undefined) continue;
-        const found = go(child, j, depth + 1);
-        if (found !== undefined) return found;
+        if (child !== undefined) found = go(child, j, depth + 1);
       }
-      return undefined;
-    }
-    if (v instanceof PyList || v instanceof PyTuple) {
+    } else {
       const s = segs[i];
-      if (!/^\d{1,9}$/.test(s) || Number(s) >= v.items.length) return undefined;
-      return go(v.items[Number(s)], i + 1, depth + 1);
+      if (/^\d{1,9}$/.test(s) && Number(s) < v.items.length) found = go(v.items[Number(s)], i + 1, depth + 1);
     }
-    return undefined;
+    if (found === undefined) {
+      let set = failed.get(v);
+      if (set === undefined) failed.set(v, (set = new Set()));
+      set.add(i);
+    }
+    return found;
   };
   return go(root, 0, 0);
 }
@@ -315,6 +323,13 @@ const MAX_ELEMENTS = 2 ** 31 - 1;
  * a huge tensor; up to this many bytes it is materialized, beyond it refused.
  */
 const MAX_BROADCAST_BYTES = 256 << 20;
+/** Storage bytes one open file keeps for tensors that share storages. */
+const MAX_CACHED_STORAGE_BYTES = 64 << 20;
+/**
+ * Largest data.pkl read. A state_dict of 100k tensors is a few megabytes; a deflated pickle could otherwise
+ * inflate to a gigabyte from a megabyte of file.
+ */
+export const MAX_PICKLE_BYTES = 64 << 20;
 
 type Words = Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array | Int8Array | Int16Array | Int32Array;
 
@@ -383,6 +398,14 @@ function narrowInt64(words: Int32Array, shape: readonly number[]): Int32Array {
   return out;
 }
 
+/** Elements from the view's first to its last, inclusive (0 for an empty view). */
+function viewExtent(ref: TensorRef): number {
+  if (numel(ref.shape) === 0) return 0;
+  let extent = 1;
+  for (let d = 0; d < ref.shape.length; d++) extent += (ref.shape[d] - 1) * ref.stride[d];
+  return extent;
+}
+
 function materialize(ref: TensorRef, storageBytes: Uint8Array, littleEndian: boolean): Tensor {
   const { storage, offset, shape, stride } = ref;
   const dtype = storage.dtype;
@@ -395,14 +418,8 @@ function materialize(ref: TensorRef, storageBytes: Uint8Array, littleEndian: boo
       `a tensor of size ${fmtShape(shape)} (stride ${fmtShape(stride)}) repeats its ${storage.numel}-element storage into ${n} elements, more than a broadcast view is expanded to here — save t.contiguous() or a slice`,
     );
   }
-  if (storageBytes.length < storage.numel * item) {
-    throw corrupt(`storage data/${memberLabel(storage.key)} holds ${storageBytes.length} of ${storage.numel * item} bytes — truncated?`);
-  }
-  let extent = 0;
-  if (n > 0) {
-    extent = 1;
-    for (let d = 0; d < shape.length; d++) extent += (shape[d] - 1) * stride[d];
-  }
+  const extent = viewExtent(ref);
+  if (storageBytes.length < (offset + extent) * item) throw new Error('materialize: the storage prefix is shorter than the view');
   // A copy of just the span the view touches: aligned for typed views, byte-swapped when needed.
   const span = storageBytes.slice(offset * item, (offset + extent) * item);
   if (item > 1 && littleEndian !== PLATFORM_LITTLE_ENDIAN) swapBytes(span, item);
@@ -460,6 +477,8 @@ export interface TorchSaveFile {
   readonly bare: boolean;
   /** The tensor at a member path ('' for a bare tensor), reading only the storages it uses. */
   get(member: string): Tensor;
+  /** The tensor listed at `tensors[index]`, without resolving its name again. */
+  tensorAt(index: number): Tensor;
 }
 
 /**
@@ -483,21 +502,39 @@ export function readTorchSave(file: Uint8Array | ByteView, source?: string): Tor
     const zip = new ZipReader(bytes, 'torch.save (zip) file');
     const prefix = archivePrefix(zip);
     if (prefix === undefined) throw corrupt(`the zip holds no data.pkl — expected a file written by ${RE_SAVE}`);
-    const pkl = zip.read(zip.get(`${prefix}data.pkl`)!);
+    const pklEntry = zip.get(`${prefix}data.pkl`)!;
+    if (pklEntry.size > MAX_PICKLE_BYTES) throw corrupt(`data.pkl is ${pklEntry.size} bytes, over the ${MAX_PICKLE_BYTES >> 20} MB of pickle read here — a checkpoint's data.pkl is far smaller`);
+    const pkl = zip.read(pklEntry);
     const order = zip.get(`${prefix}byteorder`);
     const byteorder = order === undefined ? 'little' : new TextDecoder().decode(zip.read(order)).trim();
     if (byteorder !== 'little' && byteorder !== 'big') throw corrupt(`byteorder ${quoteSnippet(byteorder)}`);
     const storages = new Map<string, StorageRef>();
     const root = unpickle(pkl, { findGlobal, persistentLoad: (pid) => persistentLoad(pid, storages) });
-    const { tensors, truncated } = listTensors(root, '');
+    const { tensors, refs, truncated } = listTensors(root, '');
     const bare = asTensorRef(root) !== undefined;
+    // Storage bytes already read, kept for tensors that share a storage, up to a bound: a hover asks for
+    // several tensors, and keeps no more than it shows.
     const cache = new Map<string, Uint8Array>();
-    const storageBytes = (key: string): Uint8Array => {
-      let b = cache.get(key);
-      if (b === undefined) {
-        const e = zip.get(`${prefix}data/${key}`);
-        if (e === undefined) throw corrupt(`storage data/${memberLabel(key)} is missing from the archive — truncated?`);
-        b = zip.read(e);
+    let cached = 0;
+    const storageBytes = (ref: TensorRef): Uint8Array => {
+      const { key, dtype, numel: count } = ref.storage;
+      const item = ITEM_SIZE[dtype];
+      const needed = (ref.offset + viewExtent(ref)) * item;
+      const hit = cache.get(key);
+      if (hit !== undefined && hit.length >= needed) return hit;
+      const e = zip.get(`${prefix}data/${key}`);
+      if (e === undefined) throw corrupt(`storage data/${memberLabel(key)} is missing from the archive — truncated?`);
+      // torch.save writes exactly numel x itemsize bytes: a larger entry is not a storage it wrote, and a
+      // deflated one could inflate to gigabytes behind a six-element tensor.
+      const declared = count * item;
+      if (e.size > declared) {
+        throw corrupt(`storage data/${memberLabel(key)} holds ${e.size} bytes, more than its ${count} ${dtype} elements take (${declared}) — re-save the file`);
+      }
+      if (e.size < declared) throw corrupt(`storage data/${memberLabel(key)} holds ${e.size} of ${declared} bytes — truncated?`);
+      // Only the part the view reaches is inflated (a deflated storage); all of it is CRC-checked when read whole.
+      const b = zip.prefix(e, needed).bytes;
+      if (b.length <= MAX_CACHED_STORAGE_BYTES - cached) {
+        cached += b.length - (hit?.length ?? 0);
         cache.set(key, b);
       }
       return b;
@@ -512,10 +549,20 @@ export function readTorchSave(file: Uint8Array | ByteView, source?: string): Tor
       }
       return v;
     };
+    const little = byteorder === 'little';
     return {
       tensors,
       truncated,
       bare,
+      tensorAt(index: number): Tensor {
+        const ref = refs[index];
+        if (ref === undefined) throw new RangeError(`tensorAt(${index}) of ${refs.length} tensors`);
+        try {
+          return materialize(ref, storageBytes(ref), little);
+        } catch (e) {
+          throw src(e);
+        }
+      },
       get(member: string): Tensor {
         try {
           const v = valueAt(member);
@@ -526,7 +573,7 @@ export function readTorchSave(file: Uint8Array | ByteView, source?: string): Tor
             if (inside.length === 0) throw new LensError('format', `${what} ${describeValue(v)}, not a tensor, and no tensor is inside it`);
             throw new LensError('option', `${what} ${describeValue(v)}, not a tensor; tensors in it: ${describeTensors(inside)} — name one as ${source ?? 'file.pt'}:${memberLabel(inside[0].name)}`);
           }
-          return materialize(ref, storageBytes(ref.storage.key), byteorder === 'little');
+          return materialize(ref, storageBytes(ref), little);
         } catch (e) {
           throw src(e);
         }

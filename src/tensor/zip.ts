@@ -3,7 +3,7 @@
 // front; an entry's bytes are taken (in place when stored) and CRC-checked only when asked for, so members
 // or storages that nothing asks for are never touched. npz.ts adds its incremental inflating of .npy headers.
 
-import { inflateSync } from 'fflate';
+import { Inflate, inflateSync } from 'fflate';
 import { LensError } from '../errors';
 import { wholeView, type ByteView } from './byteView';
 import { crc32 } from './crc32';
@@ -48,6 +48,12 @@ export interface DirectoryRange {
 
 /** Bytes at the end of a zip file that hold its end-of-central-directory records, zip64 included. */
 export const ZIP_TAIL_BYTES = 22 + 65535 + 20 + 56;
+
+// Compressed bytes per push while inflating a prefix. Deflate expands at most about 1032:1, so the first
+// push yields at most about 4 MB whatever the stream holds; later pushes are sized from the ratio seen so
+// far, so that the last one overshoots the bytes asked for by little.
+const FIRST_STEP = 4 << 10;
+const MAX_STEP = 1 << 20;
 
 export class ZipReader {
   private readonly b: ByteView;
@@ -221,5 +227,39 @@ export class ZipReader {
     }
     this.checkCrc(e, out);
     return out;
+  }
+
+  /**
+   * The first `maxBytes` of an entry, inflating no further than that: all of it, CRC-checked, when that is
+   * no more than its size; else a prefix, which no CRC can check (a stored entry's is a view in place).
+   */
+  prefix(e: ZipEntry, maxBytes: number): { readonly bytes: Uint8Array; readonly complete: boolean } {
+    if (maxBytes >= e.size) return { bytes: this.read(e), complete: true };
+    this.checkMethod(e);
+    const comp = this.raw(e);
+    const want = Math.max(0, Math.floor(maxBytes));
+    if (e.method === 0) {
+      if (e.size !== e.compressedSize) throw this.corrupt(`stored ${this.label(e)} has mismatched sizes`);
+      return { bytes: comp.subarray(0, want), complete: false };
+    }
+    const out = new Uint8Array(want);
+    let got = 0;
+    const inf = new Inflate((chunk) => {
+      const n = Math.min(chunk.length, want - got);
+      out.set(chunk.subarray(0, n), got);
+      got += n;
+    });
+    try {
+      for (let off = 0, step = FIRST_STEP; off < comp.length && got < want; ) {
+        inf.push(comp.subarray(off, off + step), off + step >= comp.length);
+        off += step;
+        const ratio = Math.max(1, got / off);
+        step = Math.min(MAX_STEP, Math.max(FIRST_STEP / 4, Math.ceil((want - got) / ratio)));
+      }
+    } catch (err) {
+      throw this.corrupt(`${this.label(e)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
+    }
+    if (got < want) throw this.corrupt(`${this.label(e)} inflates to ${got} of ${e.size} bytes`);
+    return { bytes: out, complete: false };
   }
 }

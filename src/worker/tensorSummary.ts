@@ -243,6 +243,8 @@ function summarizeTorch(path: string, fd: number, member: string | undefined, si
   }
   const file = readTorchSave(readAt(fd, path, size, 0), path);
   const listed = pick(file.tensors);
+  // Tensors are read by their place in the listing: resolving each listed name again could cost far more.
+  const indexOf = new Map<TorchTensorInfo, number>(file.tensors.map((t, i) => [t, i]));
   let budget = CHECKPOINT_STATS_BYTES;
   const arrays: ArraySummary[] = [];
   for (const t of listed.slice(0, MAX_MEMBERS)) {
@@ -252,7 +254,7 @@ function summarizeTorch(path: string, fd: number, member: string | undefined, si
     if (bytes <= budget) {
       budget -= bytes;
       try {
-        stats = tensorStats(file.get(t.name));
+        stats = tensorStats(file.tensorAt(indexOf.get(t)!));
       } catch (e) {
         if (!(e instanceof LensError)) throw e;
         error = e.message;
