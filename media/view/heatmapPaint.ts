@@ -2,6 +2,7 @@
 // composited over the overlay photo and with contours (media/view/overlay.ts). Each stage is cached by a
 // key of what it depends on, so a pan or a hover never re-rasterizes.
 import type { OverlayImage } from '../../src/protocol';
+import { photoProblem } from '../../src/tensor/imageHeader';
 import type { ViewContext, ViewModel } from './model';
 import { putPixels } from './model';
 import { composite, contours, drawContours, type OverlayControls, type Photo } from './overlay';
@@ -119,13 +120,19 @@ export class HeatmapPainter {
       this.overlay.setPhoto(null);
       return true;
     }
+    const bytes = img.bytes instanceof Uint8Array ? img.bytes : Uint8Array.from(img.bytes as ArrayLike<number>);
+    // createImageBitmap allocates what the header claims before reading a pixel: the size is checked first.
+    const problem = photoProblem(bytes);
+    if (problem !== null) {
+      this.overlay.setPhoto(null, `${img.name}: ${problem}`);
+      return true; // drawn again without the previous photo
+    }
     const w = this.ctx.win;
     if (!w || typeof w.createImageBitmap !== 'function' || typeof w.Blob !== 'function') {
       this.overlay.setPhoto(null, `${img.name}: this page cannot decode images`);
       return false;
     }
     try {
-      const bytes = img.bytes instanceof Uint8Array ? img.bytes : Uint8Array.from(img.bytes as ArrayLike<number>);
       const bmp = await w.createImageBitmap(new w.Blob([bytes as Uint8Array<ArrayBuffer>], { type: img.mime }));
       if (seq !== this.imageSeq) return false;
       this.bitmap = { source: bmp, width: bmp.width, height: bmp.height, name: img.name };

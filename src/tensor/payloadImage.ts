@@ -2,8 +2,10 @@
 // display(..., image=...) writes it. Inline { mime, data: base64, name? } or, for large photos, a reference
 // { file, bytes, sha256, mime, name? } that only the extension host loads (the checks of
 // src/host/payloadFiles.ts). The image is display only: a bad one is a note beside the loss, never an error
-// that hides it, so decoding returns what went wrong instead of throwing.
+// that hides it, so decoding returns what went wrong instead of throwing. Its size is checked from its header
+// (src/tensor/imageHeader.ts) here, before any decoder sees it.
 import { isLensError } from '../errors';
+import { photoProblem } from './imageHeader';
 import { base64Bytes } from './json';
 import { parseTensorRef, type TensorRef } from './payload';
 
@@ -77,5 +79,7 @@ export function checkedImage(name: string, mime: ImageMime, bytes: Uint8Array): 
   const actual = sniffImageMime(bytes);
   if (actual === null) return invalid(`${name} is not a PNG or JPEG file`);
   if (actual !== mime) return invalid(`${name} is ${actual === 'image/png' ? 'a PNG' : 'a JPEG'}, not ${mime}`);
+  const problem = photoProblem(bytes);
+  if (problem !== null) return invalid(`${name}: ${problem}`);
   return { kind: 'inline', name, mime, bytes };
 }

@@ -2,17 +2,26 @@
 // them. 8-bit gray holds the class; a palette PNG (VOC, ADE20K) holds the class as its palette index, never
 // the colour; 16-bit gray holds exact values up to 65535. Gray + alpha reads the gray channel while every
 // pixel is opaque. RGB masks hold colours, not classes: they need a colour table (src/tensor/colorTable.ts).
-// Pixels are decoded by fast-png; the header (IHDR, the first 33 bytes) is read here, so pickers and hovers
-// learn size and bit depth without decoding, and a header that declares an absurd size is refused before any
-// pixel is inflated.
-import { decode } from 'fast-png';
+// The header (IHDR, the first 33 bytes) is read on its own, so pickers and hovers learn size and bit depth
+// without decoding. Decoding is ours, not a general PNG library's: a mask needs IHDR, IDAT and IEND (PLTE and
+// tRNS are checked for their place), every other chunk is skipped without being inflated, the image data's
+// exact inflated size is known from IHDR and checked against the limits before anything is inflated, and
+// inflation stops at the first byte beyond it. A general decoder inflates an ICC profile or compressed text
+// too, and a 1.4 MB iCCP chunk can inflate to 1.5 GB.
 import { Unzlib } from 'fflate';
 import { fmtShape, LensError } from '../errors';
 import { mapColorsToClasses, type ColorTable } from './colorTable';
+import { crc32 } from './crc32';
 import type { DType, Tensor } from './tensor';
 
 /** Largest mask decoded: 2^28 pixels (16384 x 16384). A header above it is a PNG bomb or not a mask. */
 export const MAX_MASK_PIXELS = 2 ** 28;
+/**
+ * Largest image data a mask may inflate to (a filter byte and the packed samples of each row): that of a
+ * 16384 x 16384 8-bit gray mask. So the pixel limit holds for the bytes too, whatever the colour type and
+ * bit depth: a 16-bit or RGBA mask may have fewer pixels, never more bytes to inflate.
+ */
+export const MAX_MASK_RAW_BYTES = 16384 * (1 + 16384);
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 /** Bytes from the start of the file through the IHDR chunk's CRC. */
@@ -98,64 +107,247 @@ function checkSize(h: PngHeader): void {
       `the PNG header declares ${h.width} x ${h.height} = ${pixels} pixels, above the ${MAX_MASK_PIXELS} pixels a mask may have (a corrupt file or a PNG bomb) — it is not decoded`,
     );
   }
+  const raw = rawByteCount(h);
+  if (raw > MAX_MASK_RAW_BYTES) {
+    throw new LensError(
+      'format',
+      `the PNG header declares ${h.width} x ${h.height} ${h.bitDepth}-bit ${colorTypeName(h.colorType)} pixels, ${raw} bytes of image data, above the ${MAX_MASK_RAW_BYTES} of a mask at the limit of ${MAX_MASK_PIXELS} pixels (16384 x 16384 8-bit gray; a corrupt file or a PNG bomb) — it is not decoded`,
+    );
+  }
 }
 
-/** Bytes the zlib stream of an image with this header inflates to (both interlace methods, with slack). */
-function rawBytesBound(h: PngHeader): number {
-  const bitsPerPixel = h.bitDepth * COLOR_TYPES[h.colorType].channels;
-  const rowBytes = Math.ceil((h.width * bitsPerPixel) / 8);
-  // Adam7 adds at most one filter byte and one partial byte per row of each of its 7 passes.
-  return h.height * (1 + rowBytes) + (h.interlaced ? 14 * h.height + 64 : 0);
+/** One pass over the image: the whole image, or one of Adam7's seven, as the rows the zlib stream holds. */
+interface Pass {
+  readonly x0: number;
+  readonly y0: number;
+  readonly dx: number;
+  readonly dy: number;
+  /** Pixels per row and rows of this pass. */
+  readonly width: number;
+  readonly height: number;
+  /** Bytes of one row without its filter byte. */
+  readonly stride: number;
+}
+
+const ADAM7: ReadonlyArray<readonly [number, number, number, number]> = [
+  [0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2],
+];
+
+function bitsPerPixel(h: PngHeader): number {
+  return h.bitDepth * COLOR_TYPES[h.colorType].channels;
+}
+
+/** The passes that hold pixels (an Adam7 pass of a small image may be empty and then has no bytes at all). */
+function passesOf(h: PngHeader): Pass[] {
+  const bits = bitsPerPixel(h);
+  const grid: ReadonlyArray<readonly [number, number, number, number]> = h.interlaced ? ADAM7 : [[0, 0, 1, 1]];
+  const out: Pass[] = [];
+  for (const [x0, y0, dx, dy] of grid) {
+    const width = Math.ceil((h.width - x0) / dx);
+    const height = Math.ceil((h.height - y0) / dy);
+    if (width > 0 && height > 0) out.push({ x0, y0, dx, dy, width, height, stride: Math.ceil((width * bits) / 8) });
+  }
+  return out;
+}
+
+/** Bytes the image data inflates to, exactly: a filter byte and the packed samples of every row of every pass. */
+function rawByteCount(h: PngHeader): number {
+  return passesOf(h).reduce((a, p) => a + p.height * (1 + p.stride), 0);
 }
 
 /**
- * Inflates the IDAT stream once, counting, and refuses data that inflates beyond what the header declares
- * (a zlib bomb in a small image) before the decoder gathers it all in memory.
+ * The chunks decoding uses: IDAT's pieces, after checking every chunk's length, CRC and place. Ancillary
+ * chunks are skipped unread, compressed ones (iCCP, zTXt, iTXt) included: a mask needs none of them, and a
+ * profile of a few KB can inflate to gigabytes. PLTE and tRNS are checked for their place only: a palette
+ * mask holds the index, never the colour.
  */
-function checkInflatedSize(bytes: Uint8Array, h: PngHeader): void {
-  const bound = rawBytesBound(h);
-  let produced = 0;
-  const tooLarge = new LensError('format', `the image data inflates beyond the ${bound} bytes its header (${h.width} x ${h.height}) allows — a corrupt file or a PNG bomb`);
-  const z = new Unzlib((chunk) => {
-    produced += chunk.length;
-    if (produced > bound) throw tooLarge;
-  });
-  const SLICE = 1024;
-  for (let o = 8; o + 8 <= bytes.length;) {
+function imageData(bytes: Uint8Array): Uint8Array[] {
+  if (u32(bytes, 29) !== crc32(bytes.subarray(12, 29))) throw new LensError('format', 'the IHDR chunk fails its CRC check — the file is corrupt');
+  const idat: Uint8Array[] = [];
+  let idatEnded = false;
+  let plte = false;
+  for (let o = PNG_HEADER_BYTES; ;) {
+    if (o + 8 > bytes.length) throw new LensError('format', `the PNG ends after ${bytes.length} bytes, before its IEND chunk — truncated?`);
     const len = u32(bytes, o);
-    const type = String.fromCharCode(bytes[o + 4], bytes[o + 5], bytes[o + 6], bytes[o + 7]);
-    const start = o + 8;
-    if (start + len + 4 > bytes.length) return; // truncated: the decoder says so
+    const codes = bytes.subarray(o + 4, o + 8);
+    if (!codes.every((c) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a))) {
+      throw new LensError('format', `the chunk at byte ${o} has no valid type (${Array.from(codes, (c) => c.toString(16).padStart(2, '0')).join(' ')}) — the file is corrupt`);
+    }
+    const type = String.fromCharCode(...codes);
+    if (len > 0x7fffffff) throw new LensError('format', `the ${type} chunk at byte ${o} declares ${len} bytes, more than PNG allows — the file is corrupt`);
+    const end = o + 8 + len;
+    if (end + 4 > bytes.length) throw new LensError('format', `the PNG ends inside its ${type} chunk (byte ${o}, ${len} bytes declared) — truncated?`);
+    if (u32(bytes, end) !== crc32(bytes.subarray(o + 4, end))) throw new LensError('format', `the ${type} chunk at byte ${o} fails its CRC check — the file is corrupt`);
+    const data = bytes.subarray(o + 8, end);
+    if (type === 'IEND') break;
     if (type === 'IDAT') {
-      // Small slices: one push of a highly compressed slice can inflate to at most about 1000x its size.
-      for (let s = start; s < start + len; s += SLICE) {
-        try {
-          z.push(bytes.subarray(s, Math.min(start + len, s + SLICE)));
-        } catch (e) {
-          if (e === tooLarge) throw e;
-          return; // a corrupt stream: the decoder names it
-        }
+      if (idatEnded) throw new LensError('format', `an IDAT chunk at byte ${o} after other chunks followed the image data — the file is corrupt`);
+      idat.push(data);
+    } else {
+      if (idat.length > 0) idatEnded = true;
+      if (type === 'IHDR') throw new LensError('format', `a second IHDR chunk at byte ${o} — the file is corrupt`);
+      if (type === 'PLTE') {
+        if (idat.length > 0) throw new LensError('format', 'the PLTE chunk comes after the image data — the file is corrupt');
+        if (plte) throw new LensError('format', 'a second PLTE chunk — the file is corrupt');
+        if (len === 0 || len % 3 !== 0 || len > 768) throw new LensError('format', `a PLTE chunk of ${len} bytes (PNG allows 1 to 256 colours of 3 bytes) — the file is corrupt`);
+        plte = true;
+      } else if (type !== 'tRNS' && (codes[0] & 0x20) === 0) {
+        // An upper-case first letter: a critical chunk, which a decoder that does not know it may not skip.
+        throw new LensError('format', `an unknown critical chunk ${type} — not a PNG this decoder can read safely`);
       }
     }
-    if (type === 'IEND') return;
-    o = start + len + 4;
+    o = end + 4;
+  }
+  if (idat.length === 0) throw new LensError('format', 'a PNG without image data (no IDAT chunk) — the file is corrupt');
+  return idat;
+}
+
+/** Deflate writes at most 258 bytes per 2 bits (about 1032:1); a header asking for more cannot be this file. */
+const MAX_DEFLATE_RATIO = 1032;
+/** Compressed bytes given to the inflater at a time: one slice inflates to at most about 4 MB. */
+const SLICE = 4096;
+
+/** Paeth predictor (PNG specification, 9.4). */
+function paeth(a: number, b: number, c: number): number {
+  const p = a + b - c;
+  const pa = Math.abs(p - a);
+  const pb = Math.abs(p - b);
+  const pc = Math.abs(p - c);
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/** Reverses a row's filter in place, against the pass's previous row (zeros for its first). */
+function unfilter(filter: number, row: Uint8Array, prev: Uint8Array, bpp: number, y: number): void {
+  const n = row.length;
+  switch (filter) {
+    case 0:
+      return;
+    case 1:
+      for (let i = bpp; i < n; i++) row[i] = (row[i] + row[i - bpp]) & 0xff;
+      return;
+    case 2:
+      for (let i = 0; i < n; i++) row[i] = (row[i] + prev[i]) & 0xff;
+      return;
+    case 3:
+      for (let i = 0; i < n; i++) row[i] = (row[i] + (((i >= bpp ? row[i - bpp] : 0) + prev[i]) >> 1)) & 0xff;
+      return;
+    case 4:
+      for (let i = 0; i < n; i++) row[i] = (row[i] + paeth(i >= bpp ? row[i - bpp] : 0, prev[i], i >= bpp ? prev[i - bpp] : 0)) & 0xff;
+      return;
+    default:
+      throw new LensError('format', `row ${y} of the image data has unknown filter type ${filter} — the file is corrupt`);
   }
 }
 
-/** Unpacks 1-, 2- or 4-bit samples (rows padded to whole bytes) into one byte per pixel. */
-function unpackBits(packed: Uint8Array, width: number, height: number, depth: number): Uint8Array {
-  const rowBytes = Math.ceil((width * depth) / 8);
-  const out = new Uint8Array(width * height);
-  const perByte = 8 / depth;
-  const mask = (1 << depth) - 1;
-  for (let y = 0; y < height; y++) {
-    const row = y * rowBytes;
-    for (let x = 0; x < width; x++) {
-      const byte = packed[row + Math.floor(x / perByte)];
-      out[y * width + x] = (byte >> (8 - depth * ((x % perByte) + 1))) & mask;
-    }
+/** Decoded samples: one value per pixel (gray, palette index, the gray of gray+alpha) or 3/4 bytes (RGB(A)). */
+interface Samples {
+  readonly values: Uint8Array | Uint16Array;
+  /** First pixel (raster order) of a gray+alpha mask that is not fully opaque, and its alpha. */
+  readonly transparent: { readonly index: number; readonly alpha: number } | null;
+}
+
+/**
+ * Inflates the image data straight into the pixels, a row at a time: the inflater is fed small slices and
+ * stops the moment the stream yields one byte more than the header's rows hold (a zlib bomb is refused, never
+ * inflated in full), and nothing but the output and two rows is allocated.
+ */
+function decodePixels(h: PngHeader, idat: readonly Uint8Array[]): Samples {
+  const expected = rawByteCount(h);
+  const compressed = idat.reduce((a, d) => a + d.length, 0);
+  if (expected > compressed * MAX_DEFLATE_RATIO + 1024) {
+    throw new LensError('format', `${compressed} bytes of image data cannot inflate to the ${expected} bytes its header (${h.width} x ${h.height}) declares — truncated or corrupt`);
   }
-  return out;
+  const channels = COLOR_TYPES[h.colorType].channels;
+  const wide = h.bitDepth === 16;
+  const colour = isColorPng(h);
+  const n = h.width * h.height;
+  const values = colour ? new Uint8Array(n * channels) : wide ? new Uint16Array(n) : new Uint8Array(n);
+  const alphaMax = wide ? 65535 : 255;
+  let transparent: Samples['transparent'] = null;
+  const bpp = Math.max(1, bitsPerPixel(h) >> 3);
+  const passes = passesOf(h);
+  let p = 0;
+  let y = 0;
+  let fill = 0;
+  let row = new Uint8Array(1 + passes[0].stride);
+  let prev = new Uint8Array(1 + passes[0].stride);
+  let produced = 0;
+  let done = false;
+  const tooLarge = (): LensError =>
+    new LensError('format', `the image data inflates beyond the ${expected} bytes its header (${h.width} x ${h.height}, ${h.bitDepth}-bit ${colorTypeName(h.colorType)}) allows — a corrupt file or a PNG bomb; it is not inflated further`);
+
+  const emit = (pass: Pass, r: number, s: Uint8Array): void => {
+    const yy = pass.y0 + r * pass.dy;
+    const base = yy * h.width + pass.x0;
+    if (h.bitDepth < 8) {
+      const depth = h.bitDepth;
+      const mask = (1 << depth) - 1;
+      // Samples are packed from the high bits down; a row ends on a whole byte.
+      for (let b = 0, i = 0; i < pass.width; b++) {
+        const v = s[b];
+        for (let shift = 8 - depth; shift >= 0 && i < pass.width; shift -= depth, i++) values[base + i * pass.dx] = (v >> shift) & mask;
+      }
+    } else if (colour) {
+      for (let i = 0; i < pass.width; i++) {
+        const at = (base + i * pass.dx) * channels;
+        for (let k = 0; k < channels; k++) values[at + k] = s[i * channels + k];
+      }
+    } else if (channels === 1 && !wide && pass.dx === 1) {
+      values.set(s, base);
+    } else {
+      const step = channels * (wide ? 2 : 1);
+      for (let i = 0; i < pass.width; i++) {
+        const at = i * step;
+        values[base + i * pass.dx] = wide ? (s[at] << 8) | s[at + 1] : s[at];
+        if (channels === 2) {
+          const a = wide ? (s[at + 2] << 8) | s[at + 3] : s[at + 1];
+          const index = base + i * pass.dx;
+          if (a !== alphaMax && (transparent === null || index < transparent.index)) transparent = { index, alpha: a };
+        }
+      }
+    }
+  };
+
+  const onData = (chunk: Uint8Array): void => {
+    produced += chunk.length;
+    if (produced > expected) throw tooLarge();
+    for (let i = 0; i < chunk.length;) {
+      const take = Math.min(row.length - fill, chunk.length - i);
+      row.set(chunk.subarray(i, i + take), fill);
+      fill += take;
+      i += take;
+      if (fill < row.length) break;
+      const pass = passes[p];
+      const samples = row.subarray(1);
+      unfilter(row[0], samples, prev.subarray(1), bpp, pass.y0 + y * pass.dy);
+      emit(pass, y, samples);
+      [row, prev] = [prev, row];
+      fill = 0;
+      if (++y === pass.height) {
+        y = 0;
+        if (++p === passes.length) {
+          done = true;
+        } else {
+          row = new Uint8Array(1 + passes[p].stride);
+          prev = new Uint8Array(1 + passes[p].stride);
+        }
+      }
+    }
+  };
+
+  const z = new Unzlib((chunk) => onData(chunk));
+  const push = (data: Uint8Array, final: boolean): void => {
+    try {
+      z.push(data, final);
+    } catch (e) {
+      if (e instanceof LensError) throw e;
+      throw new LensError('format', `the image data does not inflate (${e instanceof Error ? e.message : String(e)}) — is the PNG truncated or corrupt?`);
+    }
+  };
+  for (const d of idat) for (let s = 0; s < d.length; s += SLICE) push(d.subarray(s, Math.min(d.length, s + SLICE)), false);
+  push(new Uint8Array(0), true);
+  if (!done) throw new LensError('format', `the image data inflates to ${produced} of the ${expected} bytes its header declares: the PNG holds fewer pixels than its header declares — truncated?`);
+  return { values, transparent };
 }
 
 export interface PngMaskOptions {
@@ -170,6 +362,9 @@ export interface PngMaskOptions {
  */
 export function decodePngMask(bytes: Uint8Array, opts: PngMaskOptions = {}): Tensor {
   const h = readPngHeader(bytes);
+  if (bytes[26] !== 0 || bytes[27] !== 0) {
+    throw new LensError('format', `a PNG with unknown ${bytes[26] !== 0 ? `compression method ${bytes[26]}` : `filter method ${bytes[27]}`} — the file is corrupt`);
+  }
   checkSize(h);
   const shape = pngMaskShape(h);
   if (isColorPng(h) && opts.colorTable === undefined) {
@@ -181,46 +376,19 @@ export function decodePngMask(bytes: Uint8Array, opts: PngMaskOptions = {}): Ten
   if (h.interlaced && h.bitDepth < 8) {
     throw new LensError('format', `an interlaced ${h.bitDepth}-bit PNG is not supported — save it without interlacing (PIL never interlaces)`);
   }
-  checkInflatedSize(bytes, h);
-  let png: ReturnType<typeof decode>;
-  try {
-    png = decode(bytes, { checkCrc: true });
-  } catch (e) {
-    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new LensError('format', `cannot decode the PNG (${why.slice(0, 120)}) — is it truncated or corrupt?`);
-  }
-  const n = h.width * h.height;
-  if (png.width !== h.width || png.height !== h.height) throw new LensError('format', 'the PNG decoder disagrees with the header — the file is corrupt');
-  const data = png.data;
-  if (h.colorType === 2 || h.colorType === 6) {
-    const classes = mapColorsToClasses(data, h.colorType === 2 ? 3 : 4, h.width, opts.colorTable!);
+  const { values, transparent } = decodePixels(h, imageData(bytes));
+  if (isColorPng(h)) {
+    const classes = mapColorsToClasses(values, h.colorType === 2 ? 3 : 4, h.width, opts.colorTable!);
     return { dtype: classes instanceof Uint8Array ? 'uint8' : 'int32', shape, data: classes };
   }
-  if (h.colorType === 4) {
-    const max = h.bitDepth === 16 ? 65535 : 255;
-    const gray = h.bitDepth === 16 ? new Uint16Array(n) : new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      const a = data[2 * i + 1];
-      if (a !== max) {
-        throw new LensError(
-          'format',
-          `a gray+alpha mask with transparent pixels (first at pixel [${Math.floor(i / h.width)}, ${i % h.width}], alpha ${a}) — save the mask without alpha (PIL mode L or P)`,
-        );
-      }
-      gray[i] = data[2 * i];
-    }
-    return { dtype: pngMaskDType(h), shape, data: gray };
+  if (transparent !== null) {
+    throw new LensError(
+      'format',
+      `a gray+alpha mask with transparent pixels (first at pixel [${Math.floor(transparent.index / h.width)}, ${transparent.index % h.width}], alpha ${transparent.alpha}) — save the mask without alpha (PIL mode L or P)`,
+    );
   }
   // Gray or palette: the stored value (for a palette, its index) is the class.
-  if (h.bitDepth === 16) {
-    const v = data instanceof Uint16Array ? data : Uint16Array.from(data);
-    if (v.length < n) throw new LensError('format', 'the PNG holds fewer pixels than its header declares — truncated?');
-    return { dtype: 'uint16', shape, data: v.length === n ? v : v.slice(0, n) };
-  }
-  const bytesOut = data instanceof Uint8Array ? data : Uint8Array.from(data);
-  const values = h.bitDepth < 8 ? unpackBits(bytesOut, h.width, h.height, h.bitDepth) : bytesOut;
-  if (values.length < n) throw new LensError('format', 'the PNG holds fewer pixels than its header declares — truncated?');
-  return { dtype: 'uint8', shape, data: values.length === n ? values : values.slice(0, n) };
+  return { dtype: pngMaskDType(h), shape, data: values };
 }
 
 /**

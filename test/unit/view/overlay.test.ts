@@ -203,9 +203,11 @@ describe('overlay: controls and view', function () {
     for (let t = 0; t < 200 && painted.length === 0; t++) await new Promise((r) => setTimeout(r, 10));
     const heat = painted;
     assert.equal(heat.length, 16 * 12 * 4);
-    view.receive({ type: 'image', image: { name: 'x.jpg', mime: 'image/jpeg', bytes: new Uint8Array([0xff, 0xd8, 0xff]) } });
+    // SOI and a baseline frame header (SOF0) for 32 x 24: the view checks the size from it before decoding.
+    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xc0, 0, 11, 8, 0, 24, 0, 32, 1, 1, 0x11, 0]);
+    view.receive({ type: 'image', image: { name: 'x.jpg', mime: 'image/jpeg', bytes: jpeg } });
     for (let t = 0; t < 100 && painted === heat; t++) await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(decoded, [{ type: 'image/jpeg', size: 3 }]);
+    assert.deepEqual(decoded, [{ type: 'image/jpeg', size: jpeg.length }]);
     assert.match(root.querySelector('.cel-overlay-note')?.textContent ?? '', /x\.jpg \(32×24 scaled to the map's 16×12\)/);
     const expect = (opacity: number): number[] => heat.map((v, i) => {
       if (i % 4 === 3) return 255;
