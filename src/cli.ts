@@ -5,6 +5,7 @@ import { readPalette, readWeight } from './cli/inputs';
 import { jsonReport, tensorInfo, textReport } from './cli/report';
 import { runCompare } from './cli/compareCommand';
 import { runEval, runMerge } from './cli/evalCommand';
+import { escapeControls } from './cli/terminalText';
 import { isLensError, LensError } from './errors';
 import { Engine, type EngineRequest, type TensorSource } from './worker/engine';
 import { describePairing, pairMaskTarget, type MaskPairing } from './worker/maskTarget';
@@ -106,11 +107,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (isLensError(e)) {
-      process.stderr.write(`error: ${e.message}\n`);
+      // Messages quote file names and file contents: nothing in them may drive the terminal.
+      process.stderr.write(`error: ${escapeControls(e.message)}\n`);
       return e.kind === 'cancelled' ? 130 : 2;
     }
     const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`error: internal error: ${msg.split('\n')[0]} — please report this with the command line\n`);
+    process.stderr.write(`error: internal error: ${escapeControls(msg.split('\n')[0])} — please report this with the command line\n`);
     return 1;
   }
 }

@@ -12,6 +12,7 @@ import type { CompareSummary } from '../protocol';
 import { parseArgs } from './args';
 import { readPalette, readWeight } from './inputs';
 import { fmt6, jsonNumber, jsonReport, tensorInfo } from './report';
+import { escapeControls } from './terminalText';
 
 export const COMPARE_USAGE = `usage: cross-entropy-lens compare INPUT_A INPUT_B TARGET [options]
 
@@ -67,7 +68,8 @@ function textSummary(s: CompareSummary, a: EngineResult, b: EngineResult, inA: s
     ? `${name} (reduction none), B - A per element`
     : `${name} (${o.reduction}): A ${fmt6(s.valueA)}, B ${fmt6(s.valueB)}, B - A ${signed(s.delta)}`);
   const info = (r: EngineResult['input']): string => `${fmtShape(r.shape)} ${r.dtype}`;
-  lines.push(`  A       ${inA}  ${info(a.input)}`, `  B       ${inB}  ${info(b.input)}`, `  target  ${target}  ${info(a.target)}`);
+  const file = escapeControls;
+  lines.push(`  A       ${file(inA)}  ${info(a.input)}`, `  B       ${file(inB)}  ${info(b.input)}`, `  target  ${file(target)}  ${info(a.target)}`);
   lines.push(`  ${s.improved} of ${compared} elements improved (B lower), ${s.regressed} regressed (B higher)${a.stats.ignoredCount ? `; ${a.stats.ignoredCount} ignored` : ''}`);
   const rows = s.perClass.filter((c) => !Number.isNaN(c.meanA) || !Number.isNaN(c.meanB));
   if (rows.length) {

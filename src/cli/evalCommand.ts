@@ -10,11 +10,13 @@ import { WorkerPool } from '../worker/pool';
 import { readTensorFile } from '../worker/readTensorFile';
 import { finalizeReport } from '../eval/finalize';
 import { pairFolders } from '../eval/files';
-import { mergeParts, partFromJson, shardSums } from '../eval/merge';
+import { mergeParts, shardSums } from '../eval/merge';
+import { checkPart } from '../eval/partSchema';
 import { parseShard, shardPairs } from '../eval/pairing';
 import { evaluatePairs } from '../eval/runEval';
-import type { EvalOptions, EvalReport, ShardSums } from '../eval/types';
+import type { EvalOptions, EvalReport } from '../eval/types';
 import { parseInlineList } from './args';
+import { escapeControls } from './terminalText';
 
 export const EVAL_USAGE = `usage: cross-entropy-lens eval PRED_DIR LABEL_DIR [options]
        cross-entropy-lens merge PART.json... [--json]
@@ -128,9 +130,16 @@ function pct(v: number | null): string {
   return v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`;
 }
 
+/** Up to five names, escaped for the terminal, and how many there are beyond. */
+function someNames(names: readonly string[]): string {
+  return `${names.slice(0, 5).map(escapeControls).join(', ')}${names.length > 5 ? `, … (${names.length} in all)` : ''}`;
+}
+
 export function textSummary(r: EvalReport, seconds: number | null, shard: { index: number; count: number } | null): string {
   const lines: string[] = [];
-  lines.push(`images           ${r.images}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}${r.unmatched.length ? `; unmatched files: ${r.unmatched.slice(0, 5).join(', ')}${r.unmatched.length > 5 ? `, … (${r.unmatched.length} in all)` : ''}` : ''}`);
+  const unreadable = r.unreadable ?? [];
+  lines.push(`images           ${r.images}${shard ? ` (shard ${shard.index}/${shard.count})` : ''}${r.unmatched.length ? `; unmatched files: ${someNames(r.unmatched)}` : ''}`);
+  if (unreadable.length > 0) lines.push(`unreadable       ${someNames(unreadable.map((u) => `${u.name} (${u.reason})`))}`);
   lines.push(`value            ${fmt(r.value)}  (mean cross-entropy over all non-ignored pixels)`);
   lines.push(`pixel accuracy   ${pct(r.pixelAccuracy)}`);
   lines.push(`mIoU             ${pct(r.miou)}  (per-image mean ${pct(r.miouPerImage)})`);
@@ -139,9 +148,10 @@ export function textSummary(r: EvalReport, seconds: number | null, shard: { inde
   const worst = [...r.perImage].sort((a, b) => (Number.isNaN(b.value) ? 1 : 0) - (Number.isNaN(a.value) ? 1 : 0) || b.value - a.value).slice(0, 5);
   if (worst.length > 0) {
     lines.push('worst images');
-    const width = Math.max(...worst.map((w) => w.name.length));
-    for (const w of worst) {
-      lines.push(`  ${w.name.padEnd(width)}  loss ${fmt(w.value)}  accuracy ${pct(w.pixelAccuracy)}  mIoU ${pct(w.miou)}  worst class ${w.worstClass ?? 'n/a'}`);
+    const shown = worst.map((w) => escapeControls(w.name));
+    const width = Math.max(...shown.map((n) => n.length));
+    for (const [k, w] of worst.entries()) {
+      lines.push(`  ${shown[k].padEnd(width)}  loss ${fmt(w.value)}  accuracy ${pct(w.pixelAccuracy)}  mIoU ${pct(w.miou)}  worst class ${w.worstClass ?? 'n/a'}`);
     }
   }
   const classes = r.perClass.filter((c) => c.count > 0 && c.meanLoss !== null).sort((a, b) => b.meanLoss! - a.meanLoss!).slice(0, 5);
@@ -170,10 +180,10 @@ export async function runEval(argv: readonly string[], distDir: string, signal?:
   } finally {
     await pool.dispose();
   }
-  const report = finalizeReport(outcome.counts, outcome.records, options, outcome.classes, pairing.unmatched);
+  const report = finalizeReport(outcome.counts, outcome.records, options, outcome.classes, pairing.unmatched, pairing.unreadable);
   if (parsed.json) {
     if (shard === null) return toJson(report);
-    const sums = shardSums(outcome.counts, outcome.records, options, outcome.classes, shard, pairing.pairs.length, pairing.unmatched);
+    const sums = shardSums(outcome.counts, outcome.records, options, outcome.classes, shard, pairing.pairs.length, pairing.unmatched, pairing.unreadable);
     return toJson({ ...report, sums });
   }
   return textSummary(report, (performance.now() - started) / 1000, shard);
@@ -188,7 +198,7 @@ export async function runMerge(argv: readonly string[]): Promise<string> {
     else if (a.startsWith('--')) throw new LensError('option', `unknown option ${a} for merge (see merge --help)`);
     else files.push(a);
   }
-  const parts: ShardSums[] = files.map((f) => {
+  const parts = files.map((f) => {
     let text: string;
     try {
       text = fs.readFileSync(f, 'utf8');
@@ -202,8 +212,8 @@ export async function runMerge(argv: readonly string[]): Promise<string> {
     } catch {
       throw new LensError('format', `${f}: not JSON — write parts with eval ... --shard I/N --json > PART.json`);
     }
-    return partFromJson(parsed, f);
+    return checkPart(parsed, f);
   });
-  const { report } = mergeParts(parts, files);
+  const { report } = mergeParts(parts.map((p) => p.sums), files, parts.map((p) => p.prefix));
   return json ? toJson(report) : textSummary(report, null, null);
 }

@@ -1,6 +1,7 @@
 // What the CLI prints: one JSON object (--json) or a short human report.
 import { fmtShape } from '../errors';
 import type { LossResult } from '../kernel/types';
+import { escapeControls } from './terminalText';
 
 /** What the reports need: a kernel LossResult or an engine result. */
 export type Reported = Pick<LossResult, 'value' | 'options' | 'lossShape' | 'numerator' | 'denominator' | 'targetKind' | 'stats' | 'ceValue'>;
@@ -101,8 +102,8 @@ export function textReport(r: Reported, input: TensorInfo, target: TensorInfo, s
     lines.push(`${name} (${o.reduction}): ${fmt6(r.value)}${focal && typeof r.ceValue === 'number' ? `; cross-entropy ${fmt6(r.ceValue)}` : ''}`);
   }
   const paired = (t: TensorInfo): string => (t.note ? `; ${t.note}` : t.pairedAs ? `; paired as ${fmtShape(t.pairedAs)}` : '');
-  lines.push(`  input   ${input.path}  ${fmtShape(input.shape)} ${input.dtype} (${elementwise ? 'logits' : o.inputKind}${o.classDim !== 1 ? `, class dim ${o.classDim}` : ''}${paired(input)})`);
-  lines.push(`  target  ${target.path}  ${fmtShape(target.shape)} ${target.dtype} (${r.targetKind === 'index' ? 'class indices' : r.targetKind === 'probs' ? 'class probabilities' : 'binary'}${paired(target)})`);
+  lines.push(`  input   ${escapeControls(input.path)}  ${fmtShape(input.shape)} ${input.dtype} (${elementwise ? 'logits' : o.inputKind}${o.classDim !== 1 ? `, class dim ${o.classDim}` : ''}${paired(input)})`);
+  lines.push(`  target  ${escapeControls(target.path)}  ${fmtShape(target.shape)} ${target.dtype} (${r.targetKind === 'index' ? 'class indices' : r.targetKind === 'probs' ? 'class probabilities' : 'binary'}${paired(target)})`);
   const extras: string[] = [];
   if (r.targetKind === 'index') extras.push(`ignore_index ${o.ignoreIndex}: ${s.ignoredCount} of ${s.elementCount} ignored`);
   if (o.labelSmoothing) extras.push(`label_smoothing ${o.labelSmoothing}`);
@@ -122,7 +123,8 @@ export function textReport(r: Reported, input: TensorInfo, target: TensorInfo, s
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]): string => '  ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  if (s.perClass.length === 0) lines.push('  no classes: the input\'s class axis is empty');
+  if (s.numClasses === 0) lines.push('  no classes: the input\'s class axis is empty');
+  else if (s.perClass.length === 0) lines.push(`  ${s.numClasses} classes, no elements: no per-class figures`);
   else lines.push(line(header));
   for (const row of rows) lines.push(line(row));
   if (s.perClass.length > MAX_ROWS) lines.push(`  … ${s.perClass.length - MAX_ROWS} more classes (use --json for all)`);

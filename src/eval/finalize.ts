@@ -19,7 +19,7 @@
 //   1 / sqrt(f_c), enet = 1 / ln(1.02 + f_c), each 0 for an absent class; each value* is
 //   sum_c w_c L_c / sum_c w_c n_c with those weights (F.cross_entropy with that weight, without smoothing).
 import { meanIou, weightedByClass } from './accumulate';
-import type { EvalCounts, EvalOptions, EvalReport, ImageRecord } from './types';
+import type { EvalCounts, EvalOptions, EvalReport, ImageRecord, UnreadableEntry } from './types';
 
 function ratio(a: number, b: number): number | null {
   return b === 0 ? null : a / b;
@@ -79,7 +79,9 @@ function classWeights(counts: EvalCounts): { frequency: number[]; medianFrequenc
 }
 
 /** The report of `records` (stem order) with their integer totals. */
-export function finalizeReport(counts: EvalCounts, records: readonly ImageRecord[], options: EvalOptions, C: number, unmatched: readonly string[]): EvalReport {
+export function finalizeReport(
+  counts: EvalCounts, records: readonly ImageRecord[], options: EvalOptions, C: number, unmatched: readonly string[], unreadable: readonly UnreadableEntry[] = [],
+): EvalReport {
   const B = options.bins;
   const f = floatTotals(records, C, B);
   const n = counts.pixels;
@@ -143,5 +145,7 @@ export function finalizeReport(counts: EvalCounts, records: readonly ImageRecord
     },
     perImage: records.map((r) => ({ name: r.name, value: r.value, pixelAccuracy: r.pixelAccuracy, miou: r.miou, worstClass: r.worstClass })),
     unmatched: [...unmatched],
+    // Only when there are some: reports of ordinary folders keep exactly the contract's fields.
+    ...(unreadable.length > 0 ? { unreadable: unreadable.map((u) => ({ name: u.name, reason: u.reason })) } : {}),
   };
 }

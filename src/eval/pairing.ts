@@ -1,7 +1,7 @@
 // Pairs prediction files with label files by stem (DESIGN.md, eval): the file name without its extension,
 // less one known suffix. Pure: the caller lists the folders (src/eval/files.ts).
 import { LensError } from '../errors';
-import type { EvalPair } from './types';
+import type { EvalPair, UnreadableEntry } from './types';
 
 /** Suffixes stripped from prediction stems, longest first so that no suffix hides a longer one. */
 export const PREDICTION_SUFFIXES: readonly string[] = ['_logits', '_output', '_pred'];
@@ -53,8 +53,13 @@ export function compareStems(a: string, b: string): number {
 export interface Pairing {
   /** Pairs in stem order. */
   readonly pairs: readonly EvalPair[];
-  /** File names with no partner: predictions first, then labels, each in name order. */
+  /**
+   * File names with no partner: predictions first, then labels, each in name order. Unreadable entries
+   * are among them (a consumer that knows only this list still sees them left out).
+   */
   readonly unmatched: readonly string[];
+  /** Entries named like tensor files that cannot be read, with why: predictions first, then labels. */
+  readonly unreadable: readonly UnreadableEntry[];
 }
 
 function byStem(names: readonly string[], stem: (n: string) => string, folder: string): Map<string, string> {
@@ -72,13 +77,15 @@ function byStem(names: readonly string[], stem: (n: string) => string, folder: s
 
 /**
  * Pairs the tensor files of two folders (file names, not paths; `join` makes the paths). Files whose
- * extension is not a tensor or mask format are left out (not listed as unmatched).
+ * extension is not a tensor or mask format are left out (not listed as unmatched). `unreadable` entries of
+ * each folder take no part in pairing and are listed as unmatched.
  */
 export function pairFiles(
   predictionNames: readonly string[],
   labelNames: readonly string[],
   join: (folder: 'prediction' | 'label', name: string) => string,
   folders: { readonly prediction: string; readonly label: string } = { prediction: 'predictions', label: 'labels' },
+  unreadable: { readonly prediction: readonly UnreadableEntry[]; readonly label: readonly UnreadableEntry[] } = { prediction: [], label: [] },
 ): Pairing {
   const preds = byStem(predictionNames.filter(isPredictionFile), predictionStem, folders.prediction);
   const labels = byStem(labelNames.filter(isLabelFile), labelStem, folders.label);
@@ -91,7 +98,12 @@ export function pairFiles(
   }
   const unmatchedLabel = [...labels].filter(([stem]) => !preds.has(stem)).map(([, name]) => name);
   pairs.sort((a, b) => compareStems(a.stem, b.stem));
-  return { pairs, unmatched: [...unmatchedPred.sort(compareStems), ...unmatchedLabel.sort(compareStems)] };
+  const byName = (a: UnreadableEntry, b: UnreadableEntry): number => compareStems(a.name, b.name);
+  const badPred = [...unreadable.prediction].sort(byName);
+  const badLabel = [...unreadable.label].sort(byName);
+  unmatchedPred.push(...badPred.map((u) => u.name));
+  unmatchedLabel.push(...badLabel.map((u) => u.name));
+  return { pairs, unmatched: [...unmatchedPred.sort(compareStems), ...unmatchedLabel.sort(compareStems)], unreadable: [...badPred, ...badLabel] };
 }
 
 /** Parses `--shard I/N` (0 <= I < N). */

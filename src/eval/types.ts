@@ -108,6 +108,12 @@ export interface LossThumbnail {
   readonly data: Float32Array;
 }
 
+/** A folder entry named like a tensor file that cannot be read (a link loop, a FIFO, a folder), and why. */
+export interface UnreadableEntry {
+  readonly name: string;
+  readonly reason: string;
+}
+
 /** A pair of files evaluated together. */
 export interface EvalPair {
   readonly stem: string;
@@ -166,6 +172,8 @@ export interface EvalReport {
   };
   readonly perImage: ReadonlyArray<{ readonly name: string; readonly value: number; readonly pixelAccuracy: number | null; readonly miou: number | null; readonly worstClass: number | null }>;
   readonly unmatched: readonly string[];
+  /** Present only when some entries could not be read (their names are in unmatched too). */
+  readonly unreadable?: readonly UnreadableEntry[];
 }
 
 /** What a shard's output adds to its report so that `merge` can rebuild the single run's report. */
@@ -195,4 +203,6 @@ export interface ShardSums {
   /** This shard's images, in stem order. */
   readonly images: readonly ImageRecord[];
   readonly unmatched: readonly string[];
+  /** As in EvalReport: present only when some entries could not be read. */
+  readonly unreadable?: readonly UnreadableEntry[];
 }

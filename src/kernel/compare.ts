@@ -1,6 +1,7 @@
 // Compare Losses…: two runs (inputs A and B) against one target with the same options, element by element.
 // Pure and linear: one pass over the elements and one over the classes (never C x C), so it serves both the
 // CLI and the panel host on any loss map the engine keeps.
+import { perClassLength } from './classLimits';
 
 export interface CompareInputs {
   /** Unreduced losses of run A and run B (what reduction='none' returns), flat, same length. */
@@ -10,7 +11,7 @@ export interface CompareInputs {
   readonly targetClass: ArrayLike<number>;
   /** 1 where the element is ignored (ignore_index). */
   readonly ignored: ArrayLike<number>;
-  /** Classes reported in perClass: 0 .. numClasses - 1. */
+  /** Classes reported in perClass: 0 .. numClasses - 1 (none for an empty map above EMPTY_PER_CLASS_MAX). */
   readonly numClasses: number;
 }
 
@@ -36,7 +37,8 @@ export function compareLossMaps(i: CompareInputs): CompareMaps {
   if (i.lossB.length !== n || i.targetClass.length !== n || i.ignored.length !== n) {
     throw new RangeError(`compareLossMaps: maps of different lengths (${n}, ${i.lossB.length}, ${i.targetClass.length}, ${i.ignored.length})`);
   }
-  const C = i.numClasses;
+  // An empty loss map of many classes has no class means to list (and must not allocate C of them).
+  const C = perClassLength(i.numClasses, n);
   const delta = new Float32Array(n);
   const sumA = new Float64Array(C);
   const sumB = new Float64Array(C);

@@ -89,7 +89,9 @@ export function crossEntropyMaps(p: CeProblem): LossMaps {
   // for an input without classes.
   const ignoredLoss = eps > 0 ? 0 * (eps / C) : 0;
 
-  for (let n = 0; n < N; n++) {
+  // Without spatial elements there is nothing to add; rowStats would still walk all C classes per sample
+  // (an empty [1, 2^30, 0, 0] took seconds).
+  for (let n = 0; S > 0 && n < N; n++) {
     const base = n * C * S;
     rowStats(x, base, C, S, kind, mx, am, lsum);
     const out = n * S;

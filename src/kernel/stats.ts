@@ -2,6 +2,7 @@
 // Built in two steps so parallel work merges exactly: accumulate a StatsPartial per chunk (counts are
 // integers in float64, so they merge exactly in any order; float sums merge in chunk order), then finalize.
 import { unravelIndex } from '../errors';
+import { perClassLength } from './classLimits';
 import { keepsMatrix, mergePairs, topPairs, topPairsOfMatrix, type PairCounts } from './confusion';
 import type { FocalMaps } from './focal';
 import type { ClassStats, LossStats, WorstElement } from './types';
@@ -48,15 +49,17 @@ export interface StatsPartial {
 
 /**
  * Statistics that count nothing yet; `withConfusion`: a matrix for small C, pair counts above that;
- * `withCe`: per-class cross-entropy sums (focal).
+ * `withCe`: per-class cross-entropy sums (focal). `elements`: loss elements the statistics will count; none
+ * leaves out the per-class arrays above a small C (perClassLength), so a header's claim of C allocates nothing.
  */
-export function emptyPartial(C: number, withConfusion: boolean, withCe = false): StatsPartial {
-  const z = (): Float64Array => new Float64Array(C);
-  const matrix = withConfusion && keepsMatrix(C);
+export function emptyPartial(C: number, withConfusion: boolean, withCe = false, elements = Infinity): StatsPartial {
+  const K = perClassLength(C, elements);
+  const z = (): Float64Array => new Float64Array(K);
+  const matrix = withConfusion && keepsMatrix(C) && K === C;
   return {
     C, numerator: 0, denominator: 0, nllSum: 0, smoothSum: 0, ceNumerator: 0, ceDenominator: 0, ignored: 0, nan: 0, inf: 0,
     lossSum: z(), count: z(), predicted: z(), ignoredPerClass: z(), tp: z(), positives: z(), correct: z(),
-    ceSum: new Float64Array(withCe ? C : 0),
+    ceSum: new Float64Array(withCe ? K : 0),
     confusion: new Float64Array(matrix ? C * C : 0),
     pairs: withConfusion && !matrix ? new Map() : null,
     worst: [],
@@ -98,8 +101,8 @@ export function accumulateStats(p: Problem, m: FocalMaps, topK: number, flatOffs
   const C = p.C;
   const isBce = isElementwise(p);
   const ceMap = m.ce?.map ?? null;
-  const s = emptyPartial(C, !isBce, ceMap !== null);
   const M = m.lossMap.length;
+  const s = emptyPartial(C, !isBce, ceMap !== null, M);
   const k = Math.max(0, Math.floor(topK));
   const inner = isBce ? p.inner : 1;
   for (let i = 0; i < M; i++) {
@@ -134,7 +137,7 @@ export function accumulateStats(p: Problem, m: FocalMaps, topK: number, flatOffs
     if (k > 0) pushWorst(s.worst, { flat: i + flatOffset, loss, target: tc, predicted: pc }, k);
   }
   if (!isBce) {
-    for (let c = 0; c < C; c++) {
+    for (let c = 0; c < s.count.length; c++) {
       if (s.pairs === null) s.tp[c] = s.confusion[c * C + c];
       s.positives[c] = s.count[c];
       s.correct[c] = s.tp[c];
@@ -176,14 +179,16 @@ export function mergeInto(a: StatsPartial, b: StatsPartial, topK: number): void 
 
 export function finalizeStats(s: StatsPartial, lossShape: readonly number[], weight: ArrayLike<number> | null, elementCount: number): LossStats {
   const C = s.C;
+  // Per-class figures as far as the partial holds them: none for an empty loss map of many classes.
+  const K = Math.min(C, s.count.length);
   let total = 0;
   let correctAll = 0;
-  for (let c = 0; c < C; c++) {
+  for (let c = 0; c < K; c++) {
     total += s.lossSum[c];
     correctAll += s.correct[c];
   }
   const perClass: ClassStats[] = [];
-  for (let c = 0; c < C; c++) {
+  for (let c = 0; c < K; c++) {
     const tp = s.tp[c];
     perClass.push({
       index: c,

@@ -81,6 +81,7 @@ export interface WorstElement {
 
 export interface LossStats {
   readonly numClasses: number;
+  /** One entry per class; none for a loss map without elements of more than EMPTY_PER_CLASS_MAX classes. */
   readonly perClass: readonly ClassStats[];
   /**
    * Row = target class, column = predicted class; row-major numClasses x numClasses while numClasses is

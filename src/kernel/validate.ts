@@ -4,6 +4,7 @@
 import { LensError, fmtShape, unravelIndex } from '../errors';
 import type { Tensor, TensorData } from '../tensor/tensor';
 import { isFloatDType, numel } from '../tensor/tensor';
+import { MAX_CLASSES, tooManyClassesError } from './classLimits';
 import { broadcastTo, moveAxis } from './layout';
 import { normalizeAxis } from './options';
 import type { LossOptions, LossRequest } from './types';
@@ -117,6 +118,8 @@ function buildCe(req: LossRequest, options: LossOptions): CeProblem {
   const spatial = nd <= 2 ? [] : shape.slice(2);
   const S = numel(spatial);
   const lossShape = nd === 1 ? [] : [N, ...spatial];
+  // Without loss elements no per-class figure is needed and any C gives PyTorch's answer (mean NaN, sum 0).
+  if (C > MAX_CLASSES && N * S > 0) throw tooManyClassesError(C, originalInputShape);
 
   const w = weightVector(req.weight ?? null, C, shape);
 

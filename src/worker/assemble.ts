@@ -115,7 +115,7 @@ export function assembleFast(o: FastOutcome): EngineResult {
  * with statistics that counted nothing.
  */
 export function emptyFastResult(plan: FastPlan, options: LossOptions): EngineResult {
-  const merged = emptyPartial(plan.C, true);
+  const merged = emptyPartial(plan.C, true, false, 0);
   return {
     options, value: reducedValue(options, plan.C, 'index', merged), lossShape: plan.lossShape, numerator: 0, denominator: 0,
     targetKind: 'index', stats: finalizeStats(merged, plan.lossShape, plan.weight ? plan.weight.data : null, 0),

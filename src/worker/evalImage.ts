@@ -9,6 +9,7 @@
 // the pure-TS reference kernel (float64 for float64 input) the same two ways.
 import * as fs from 'node:fs';
 import { fmtShape, LensError, unravelIndex } from '../errors';
+import { MAX_CLASSES, tooManyClassesError } from '../kernel/classLimits';
 import { computeSlice } from '../kernel/partial';
 import { ceAccLength, CE_ACC, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../kernel/wasmKernel';
 import { accumulateImage, type PixelMaps } from '../eval/accumulate';
@@ -36,7 +37,10 @@ export function predictionGeometry(shape: readonly number[], classDim: number, f
   if (d !== 1 && d !== 3) {
     throw new LensError('option', `${file}: --class-dim ${classDim} on ${fmtShape(four)} — classes are axis 1 ([1, C, H, W]) or -1 ([1, H, W, C]); a [C, H, W] file counts as [1, C, H, W]`);
   }
-  return d === 1 ? { C: four[1], H: four[2], W: four[3], channelsLast: false } : { C: four[3], H: four[1], W: four[2], channelsLast: true };
+  const g = d === 1 ? { C: four[1], H: four[2], W: four[3], channelsLast: false } : { C: four[3], H: four[1], W: four[2], channelsLast: true };
+  // Every image's sums and the report hold per-class arrays of length C, even for an image without pixels.
+  if (g.C > MAX_CLASSES) throw tooManyClassesError(g.C, shape).withSource(file);
+  return g;
 }
 
 /** Label values as int32 class indices; [H, W] or [1, H, W] matching the prediction. */

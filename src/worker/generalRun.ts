@@ -75,7 +75,7 @@ export async function runGeneral(cx: GeneralContext): Promise<EngineResult> {
     progress.stop();
   }
   const C = problem.C;
-  const merged = emptyPartial(C, !isElementwise(problem), problem.loss === 'focal');
+  const merged = emptyPartial(C, !isElementwise(problem), problem.loss === 'focal', M);
   for (const p of partials) mergeInto(merged, p, topK);
   const stats = finalizeStats(merged, problem.lossShape, classWeights(problem), M);
   const value = reducedValue(options, C, problem.targetKind, merged);
@@ -115,7 +115,7 @@ interface GeneralStream {
 
 function planGeneralStream(req: EngineRequest, opts: EngineOptions): GeneralStream | null {
   if (req.input.kind !== 'file' || !isNpyPath(req.input.path)) return null;
-  const input = openNpy(req.input.path);
+  const input = openNpy(req.input.path, req.input.pin);
   const h = input.header;
   const fortran = h.fortranOrder && h.shape.length > 1;
   if (fortran || numel(h.shape) * h.itemSize <= (opts.inMemoryBytes ?? 1 << 30) || h.shape.length < 2) {
@@ -160,7 +160,7 @@ async function runGeneralStreamed(cx: GeneralContext, st: GeneralStream): Promis
   const pool = cx.getPool();
   const shared = { weight: weight ? share(weight) : null, posWeight: posWeight ? share(posWeight) : null };
   const C = problem.C;
-  const merged = emptyPartial(C, !isElementwise(problem), problem.loss === 'focal');
+  const merged = emptyPartial(C, !isElementwise(problem), problem.loss === 'focal', numel(problem.lossShape));
   const out = req.outFile ? new NpyStreamWriter(req.outFile, problem.lossShape) : null;
   const progress = new Progress(ctl.onProgress, N);
   const checkRange = (problem.loss === 'ce' || problem.loss === 'focal') && problem.targetKind === 'index';
