@@ -1,18 +1,23 @@
 // `compare INPUT_A INPUT_B TARGET [options]` (contract in DESIGN.md): both inputs against one target with the
 // same options, through one engine; prints each run's report and B - A (reduced, per element, per class).
 import { fmtShape, isLensError, LensError } from '../errors';
-import { Engine, type EngineRequest, type EngineResult, type TensorSource } from '../worker/engine';
+import { Engine, type EngineOptions, type EngineRequest, type EngineResult, type TensorSource } from '../worker/engine';
 import { compareResults, compareSummary, checkSameShape } from '../worker/compareSession';
 import { pairMaskTarget } from '../worker/maskTarget';
 import { closeNpy, isNpyPath, openNpy } from '../worker/npyFile';
 import { NpyStreamWriter } from '../worker/npyStreamWriter';
 import { readCompanionWeight, readTensorFile } from '../worker/readTensorFile';
 import { splitMemberSpec } from '../tensor/load';
+import { DEFAULT_SAMPLING } from '../hover/files';
+import { summarizeTensorFile } from '../worker/tensorSummary';
 import type { CompareSummary } from '../protocol';
 import { parseArgs } from './args';
 import { readPalette, readWeight } from './inputs';
 import { fmt6, jsonNumber, jsonReport, tensorInfo } from './report';
 import { escapeControls } from './terminalText';
+
+/** Per-element maps kept for each run of a comparison: 1 GiB is about 80 million elements. */
+export const COMPARE_MAPS_BYTES = 1 << 30;
 
 export const COMPARE_USAGE = `usage: cross-entropy-lens compare INPUT_A INPUT_B TARGET [options]
 
@@ -24,9 +29,21 @@ options: as for cross-entropy-lens INPUT TARGET (--weight, --ignore-index, --red
   --json                       print {a, b, delta, improved, regressed, perClass}
   --out DELTA.npy              write B's unreduced loss minus A's as float32 .npy (NaN where ignored)`;
 
-/** The stored shape of a .npy input from its header alone; null for other formats (read whole by the engine). */
-function npyShape(spec: string): readonly number[] | null {
-  if (!isNpyPath(spec) || splitMemberSpec(spec).member !== undefined) return null;
+/**
+ * The stored shape of an input from its header alone: a .npy file, or a named member of a torch.save,
+ * .safetensors or .npz file (from its listing; no storage is read for large files); null otherwise (the
+ * engine reads it and names any problem).
+ */
+function headerShape(spec: string): readonly number[] | null {
+  const { member } = splitMemberSpec(spec);
+  if (member !== undefined && /\.(pt|pth|bin|safetensors|npz)$/i.test(splitMemberSpec(spec).path)) {
+    try {
+      return summarizeTensorFile(spec, { ...DEFAULT_SAMPLING, overBytes: 0 }).arrays[0]?.shape ?? null;
+    } catch {
+      return null;
+    }
+  }
+  if (!isNpyPath(spec) || member !== undefined) return null;
   let f;
   try {
     f = openNpy(spec);
@@ -83,21 +100,22 @@ function textSummary(s: CompareSummary, a: EngineResult, b: EngineResult, inA: s
   return lines.join('\n');
 }
 
-export async function runCompare(argv: readonly string[], distDir: string, signal?: AbortSignal): Promise<string> {
+/** engineOptions: tests make the engine stream small files (its in-memory budget), as large ones do. */
+export async function runCompare(argv: readonly string[], distDir: string, signal?: AbortSignal, engineOptions: Omit<EngineOptions, 'distDir'> = {}): Promise<string> {
   const parsed = parseArgs(argv, ['INPUT_A', 'INPUT_B', 'TARGET']);
   if (parsed.kind !== 'run') return COMPARE_USAGE;
   const a = parsed.args;
   const [inA, inB, target] = a.files ?? [];
-  // A shape mismatch is named before any computing when both headers say it (.npy); else after.
-  const shapeA = npyShape(inA);
-  const shapeB = npyShape(inB);
+  // A shape mismatch is named before any computing when both headers say it; else after.
+  const shapeA = headerShape(inA);
+  const shapeB = headerShape(inB);
   if (shapeA && shapeB) checkSameShape(inA, shapeA, inB, shapeB);
   const started = performance.now();
   const companion = a.weight === null ? readCompanionWeight(inA) : undefined;
   const weight: TensorSource | null = a.weight !== null ? { kind: 'tensor', tensor: readWeight(a.weight, '--weight') } : companion ? { kind: 'tensor', tensor: companion } : null;
   const posWeight: TensorSource | null = a.posWeight === null ? null : { kind: 'tensor', tensor: readWeight(a.posWeight, '--pos-weight') };
-  // Both runs keep their per-element losses, so nothing streams below the engine's in-memory budget.
-  const engine = new Engine({ distDir });
+  // Both runs keep their per-element losses (13 bytes an element), streamed inputs too, up to this much each.
+  const engine = new Engine({ keepStreamedMapsBytes: COMPARE_MAPS_BYTES, ...engineOptions, distDir });
   let ra: EngineResult;
   let rb: EngineResult;
   const palette = a.palette ? readPalette(a.palette) : undefined;

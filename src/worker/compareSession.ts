@@ -21,7 +21,7 @@ export function compareResults(a: Run, b: Run, labelA: string, labelB: string): 
   for (const [r, label] of [[a, labelA], [b, labelB]] as const) {
     if (!r.maps) {
       // Streaming keeps statistics only; comparing block by block is not built yet.
-      throw new LensError('io', `${label}: too large to compare for now — its logits streamed from disk, so no per-element losses were kept (compare holds inputs up to 1 GiB of logits)`);
+      throw new LensError('io', `${label}: too large to compare — its per-element losses would take more than the memory a comparison keeps (1 GiB of maps per run, about 80 million elements); compare a slice of the batch`);
     }
   }
   return compareLossMaps({ lossA: a.maps!.loss, lossB: b.maps!.loss, targetClass: a.maps!.targetClass, ignored: a.maps!.ignored, numClasses: a.stats.numClasses });

@@ -197,9 +197,37 @@ describe('compare (src/cli/compareCommand.ts, in-process)', function () {
     await assert.rejects(runCompare([fix('a.npy'), fix('t.npy')], DIST), /expected INPUT_A, INPUT_B and TARGET files, got 2 files/);
   });
 
-  it('refuses runs whose maps streamed (too large for now)', function () {
+  it('compares inputs that stream (over the engine\'s in-memory budget) as it compares resident ones: PyTorch\'s numbers', async function () {
+    // A 64 KiB budget makes the 480-byte logits stream in blocks, the path a file over 1 GiB takes.
+    const streamed = JSON.parse(await runCompare([fix('a.npy'), fix('b.npy'), fix('t.npy'), '--ignore-index', '255', '--json'], DIST, undefined, { inMemoryBytes: 64, streamFilesOverBytes: 64 })) as Json;
+    assert.equal((streamed.a as Json).streamed, true, 'run A streamed');
+    assert.equal((streamed.b as Json).streamed, true, 'run B streamed');
+    checkAgainstTorch(streamed, expected.plain, 1e-5);
+  });
+
+  it('refuses runs whose maps were not kept (beyond the memory a comparison keeps), in one line', function () {
     const run = { input: { shape: [2, 3], dtype: 'float32' }, lossShape: [2], stats: { numClasses: 3 }, maps: null } as unknown as Parameters<typeof compareResults>[0];
-    assert.throws(() => compareResults(run, run, 'big_a.npy', 'big_b.npy'), /big_a\.npy: too large to compare for now/);
+    assert.throws(() => compareResults(run, run, 'big_a.npy', 'big_b.npy'), /big_a\.npy: too large to compare — .*1 GiB of maps per run/);
+  });
+
+  it('checks both inputs\' shapes from their headers before computing run A (torch.save members)', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-cmp-pt-'));
+    try {
+      // Run A alone would fail on its labels (9 is out of bounds for 4 classes): the shape error must come first.
+      const py = spawnSync('/usr/bin/python3', ['-c', `import torch
+torch.save({'logits': torch.zeros(2, 4, 3, 5)}, 'a.pt')
+torch.save({'logits': torch.zeros(2, 4, 3, 4)}, 'b.pt')
+import numpy as np
+np.save('t.npy', np.full((2, 3, 5), 9, dtype=np.int64))`], { cwd: dir, encoding: 'utf8' });
+      assert.equal(py.status, 0, py.stderr);
+      await assert.rejects(runCompare([path.join(dir, 'a.pt:logits'), path.join(dir, 'b.pt:logits'), path.join(dir, 't.npy')], DIST), (e: unknown) => {
+        assert.ok(isLensError(e) && e.kind === 'shape', String(e));
+        assert.match(e.message, /a\.pt:logits is \[2, 4, 3, 5\] but .*b\.pt:logits is \[2, 4, 3, 4\]/);
+        return true;
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('as a process: exit 2 and one error line for a shape mismatch', function () {

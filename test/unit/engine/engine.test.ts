@@ -9,6 +9,7 @@ import { computeLoss } from '../../../src/kernel/index';
 import { decodeNpy, encodeNpy } from '../../../src/tensor/npy';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { Engine, type EngineRequest, type EngineResult } from '../../../src/worker/engine';
+import { boundShare, simdElementOk } from '../../parity/simdBound';
 import { DIST, randomLogits, randomTargets, sparseNpy, writeNpy } from './helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-engine-'));
@@ -161,8 +162,8 @@ describe('engine: general path (pure-TS kernel in workers)', function () {
     const ref = computeLoss({ input: cl, target: clTarget, options: { classDim: -1 } });
     const r = await engine({ maxWorkers: 2 }).compute({ input: t(cl), target: t(clTarget), options: { classDim: -1 } });
     assert.equal(r.engine, 'wasm-simd');
-    for (let i = 0; i < ref.lossMap.length; i++) assert.ok(Math.abs(r.maps!.loss[i] - ref.lossMap[i]) <= 1e-5 * Math.max(1, ref.lossMap[i]), `element ${i}`);
-    assert.ok(Math.abs(r.value! - ref.value!) <= 2e-5 * Math.abs(ref.value!));
+    for (let i = 0; i < ref.lossMap.length; i++) assert.ok(simdElementOk(r.maps!.loss[i], ref.lossMap[i]), `element ${i}: ${r.maps!.loss[i]} vs ${ref.lossMap[i]}`);
+    assert.ok(Math.abs(r.value! - ref.value!) <= 2e-6 * Math.abs(ref.value!));
     assert.deepEqual(Array.from(r.maps!.predicted), Array.from(ref.predicted));
     assert.deepEqual(r.stats.confusion, ref.stats.confusion);
   });
@@ -183,7 +184,7 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
   });
 
   for (const labelSmoothing of [0, 0.1]) {
-    it(`agrees with the float64 reference within 1e-5 per element (label_smoothing ${labelSmoothing})`, async function () {
+    it(`agrees with the float64 reference within 2e-6 |l| + 2e-7 per element (label_smoothing ${labelSmoothing})`, async function () {
       const input = randomLogits([3, 7, 33, 41], 21, 10);
       const target = randomTargets([3, 33, 41], 7, 22);
       const weight: Tensor = { dtype: 'float32', shape: [7], data: Float32Array.from([1, 0.5, 2, 1, 1, 3, 0.25]) };
@@ -191,9 +192,10 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
       const ref = computeLoss({ input, target, weight, options, topK: 5 });
       const r = await engine({ maxWorkers: 2 }).compute({ input: t(input), target: t(target), weight: t(weight), options, topK: 5 });
       assert.equal(r.engine, 'wasm-simd');
-      let maxErr = 0;
-      for (let i = 0; i < ref.lossMap.length; i++) maxErr = Math.max(maxErr, Math.abs(r.maps!.loss[i] - ref.lossMap[i]));
-      assert.ok(maxErr <= 1e-5, `max abs error ${maxErr}`);
+      // The kernel's documented bound 2e-6 |l| + 2e-7 (1 = at the bound).
+      let worst = 0;
+      for (let i = 0; i < ref.lossMap.length; i++) worst = Math.max(worst, boundShare(r.maps!.loss[i], ref.lossMap[i]));
+      assert.ok(worst <= 1, `worst element ${worst.toFixed(2)} x the bound 2e-6 |l| + 2e-7`);
       assert.deepEqual(Array.from(r.maps!.predicted), Array.from(ref.predicted));
       assert.deepEqual(Array.from(r.stats.confusion), Array.from(ref.stats.confusion));
       assert.deepEqual(r.stats.perClass.map((c) => [c.count, c.ignored, c.predicted, c.accuracy, c.iou]), ref.stats.perClass.map((c) => [c.count, c.ignored, c.predicted, c.accuracy, c.iou]));
@@ -261,9 +263,10 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
       for (const maxWorkers of [1, 3]) results.push(await engine({ maxWorkers }).compute({ input: t(input), target: t(target), weight: t(weight), options, topK: 7 }));
       const r = results[0];
       assert.equal(r.engine, 'wasm-simd');
-      let maxErr = 0;
-      for (let i = 0; i < ref.lossMap.length; i++) maxErr = Math.max(maxErr, Math.abs(r.maps!.loss[i] - ref.lossMap[i]));
-      assert.ok(maxErr <= 1e-5, `max abs error ${maxErr}`);
+      // The kernel's documented bound 2e-6 |l| + 2e-7 (1 = at the bound).
+      let worst = 0;
+      for (let i = 0; i < ref.lossMap.length; i++) worst = Math.max(worst, boundShare(r.maps!.loss[i], ref.lossMap[i]));
+      assert.ok(worst <= 1, `worst element ${worst.toFixed(2)} x the bound 2e-6 |l| + 2e-7`);
       assert.deepEqual(Array.from(r.maps!.predicted), Array.from(ref.predicted));
       assert.deepEqual(Array.from(r.maps!.targetClass), Array.from(ref.targetClass));
       assert.deepEqual(Array.from(r.maps!.ignored), Array.from(ref.ignoredMask));
@@ -311,9 +314,10 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
       const req = { input: { kind: 'file' as const, path: xf }, target: { kind: 'file' as const, path: tf }, options, topK: 6 };
       const whole = await engine({ maxWorkers: 2 }).compute(req);
       assert.equal(whole.engine, 'wasm-simd');
-      let maxErr = 0;
-      for (let i = 0; i < ref.lossMap.length; i++) maxErr = Math.max(maxErr, Math.abs(whole.maps!.loss[i] - ref.lossMap[i]));
-      assert.ok(maxErr <= 1e-5, `max abs error ${maxErr}`);
+      // The kernel's documented bound 2e-6 |l| + 2e-7 (1 = at the bound).
+      let worst = 0;
+      for (let i = 0; i < ref.lossMap.length; i++) worst = Math.max(worst, boundShare(whole.maps!.loss[i], ref.lossMap[i]));
+      assert.ok(worst <= 1, `worst element ${worst.toFixed(2)} x the bound 2e-6 |l| + 2e-7`);
       assert.deepEqual(Array.from(whole.maps!.predicted), Array.from(ref.predicted));
       assert.deepEqual(Array.from(whole.maps!.targetClass), Array.from(ref.targetClass));
       assert.deepEqual(Array.from(whole.maps!.ignored), Array.from(ref.ignoredMask));
@@ -453,9 +457,10 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
         results.push(await engine({ maxWorkers }).compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, weight: w, options, topK: 6 }));
       }
       const r = results[0];
-      let maxErr = 0;
-      for (let i = 0; i < ref.lossMap.length; i++) maxErr = Math.max(maxErr, Math.abs(r.maps!.loss[i] - ref.lossMap[i]));
-      assert.ok(maxErr <= 1e-5, `max abs error ${maxErr}`);
+      // The kernel's documented bound 2e-6 |l| + 2e-7 (1 = at the bound).
+      let worst = 0;
+      for (let i = 0; i < ref.lossMap.length; i++) worst = Math.max(worst, boundShare(r.maps!.loss[i], ref.lossMap[i]));
+      assert.ok(worst <= 1, `worst element ${worst.toFixed(2)} x the bound 2e-6 |l| + 2e-7`);
       assert.deepEqual(Array.from(r.maps!.predicted), Array.from(ref.predicted));
       assert.deepEqual(Array.from(r.stats.confusion), Array.from(ref.stats.confusion));
       assert.deepEqual(r.stats.worst.map((w) => w.index), ref.stats.worst.map((w) => w.index));
@@ -558,7 +563,7 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
     writeNpy(tf, target);
     const r = await engine().compute({ input: { kind: 'file', path: be }, target: { kind: 'file', path: tf }, options: { ignoreIndex: 255 } });
     assert.equal(r.engine, 'wasm-simd');
-    for (let i = 0; i < ref.lossMap.length; i++) assert.ok(Math.abs(r.maps!.loss[i] - ref.lossMap[i]) <= 1e-5);
+    for (let i = 0; i < ref.lossMap.length; i++) assert.ok(simdElementOk(r.maps!.loss[i], ref.lossMap[i]), `element ${i}: ${r.maps!.loss[i]} vs ${ref.lossMap[i]}`);
   });
 });
 
