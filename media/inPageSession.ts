@@ -1,6 +1,7 @@
 // The notebook renderer's fallback when it cannot reach the extension host (renderer messaging is
 // optional): the same pure kernel as the engine's reference path, run in the page. Payloads are bounded
 // (MAX_PAYLOAD_BYTES), so this stays in the seconds range at worst.
+import { optionsFromShapes } from '../src/kernel/roles';
 import { computeLoss } from '../src/kernel/index';
 import { sampleProbabilities } from '../src/kernel/softmax';
 import { sampleConfidence } from '../src/kernel/confidence';
@@ -18,9 +19,10 @@ export const IN_PAGE_ENGINE = 'typescript, in the notebook page';
 export function openInPage(payload: Payload, overrides: OutputOverrides, now: () => number = () => performance.now()): OutputSession {
   const started = now();
   const weight = outputWeight(payload, overrides);
-  const result = computeLoss({ input: payload.input, target: payload.target, weight, options: { ...payload.options, ...overrides.options }, topK: 20 });
+  const fitted = optionsFromShapes({ ...payload.options, ...overrides.options }, payload.input, payload.target);
+  const result = computeLoss({ input: payload.input, target: payload.target, weight, options: fitted.options, topK: 20 });
   const seconds = (now() - started) / 1000;
-  const base = toViewSummary(result, outputLabels(payload, weight, { seconds, engine: IN_PAGE_ENGINE, mapsAvailable: true }));
+  const base = toViewSummary(result, outputLabels(payload, weight, { seconds, engine: IN_PAGE_ENGINE, mapsAvailable: true, ...(fitted.classLastFromShapes ? { classLastFromShapes: true } : {}) }));
   const tokens = tokenSummary(payload.tokenizer ?? null, { targetClass: result.targetClass, predicted: result.predicted, perClass: result.stats.perClass, worst: result.stats.worst }, 'from the notebook output');
   const summary: ViewSummary = { ...base, tokens };
   return new InPageSession(payload, weight, result, summary);

@@ -191,12 +191,20 @@ def _image_entry(image, store, folder):
     return entry
 
 
+def class_dim_from_shapes(input_shape, target_shape):
+    """1 (PyTorch's class axis), or -1 when the target fits only with the classes on the input's last axis."""
+    x, t = tuple(input_shape), tuple(target_shape)
+    fits_1 = len(x) >= 2 and (t == x[:1] + x[2:] or t == x)
+    fits_last = len(x) >= 3 and t == x[:-1]
+    return -1 if fits_last and not fits_1 else 1
+
+
 def _meta(entry, a):
     return {"dtype": np.dtype(a.dtype).name, "shape": list(a.shape)} if "file" in entry else entry
 
 
 def to_payload(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-               class_names=None, input_kind="logits", class_dim=1, tokenizer=None, store="auto", folder=None,
+               class_names=None, input_kind="logits", class_dim=None, tokenizer=None, store="auto", folder=None,
                image=None, loss="ce", gamma=None, alpha=None):
     """The renderer's payload: {input, target, weight?, image?, options}.
 
@@ -225,15 +233,19 @@ def to_payload(logits, target, weight=None, ignore_index=-100, reduction="mean",
             "reduction": reduction,
             "labelSmoothing": float(label_smoothing),
             "inputKind": input_kind,
-            "classDim": int(class_dim),
             "classNames": [str(n) for n in class_names] if class_names is not None else None,
         },
     }
+    # class_dim=None leaves the class axis to the shapes, as the extension finds it: 1, or the last axis when
+    # only that fits ([B, T, V] logits with [B, T] labels).
+    if class_dim is not None:
+        payload["options"]["classDim"] = int(class_dim)
     w = _as_array(weight, "weight")
     if w is not None:
         payload["weight"] = _encode(w)
     if tokenizer is not None:
-        payload["options"]["tokenizer"] = _tokenizer_option(tokenizer, x, t, int(class_dim), int(ignore_index))
+        axis = int(class_dim) if class_dim is not None else class_dim_from_shapes(x.shape, t.shape)
+        payload["options"]["tokenizer"] = _tokenizer_option(tokenizer, x, t, axis, int(ignore_index))
     if loss not in ("ce", "bce", "focal", "sigmoid-focal"):
         raise ValueError("loss must be 'ce', 'bce', 'focal' or 'sigmoid-focal'")
     if loss != "ce":
@@ -423,7 +435,7 @@ def _text(payload, x=None, t=None):
 
 
 def display(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-            class_names=None, input_kind="logits", class_dim=1, tokenizer=None, store="auto", image=None,
+            class_names=None, input_kind="logits", class_dim=None, tokenizer=None, store="auto", image=None,
             loss="ce", gamma=None, alpha=None):
     """Emits the MIME bundle with IPython.display (prints the text form outside IPython).
 

@@ -7,10 +7,12 @@ import { EVALUATE_FOLDER_COMMAND, evaluateFolder } from './host/evaluateFolder';
 import { DatasetPanel } from './host/datasetPanel';
 import type { EvalOptions } from './eval/types';
 import { registerHovers } from './host/hover';
+import { INSTALL_HELPER_COMMAND, disposeInstallHelperOutput, installNotebookHelper } from './host/installHelper';
 import { disposeLog } from './host/log';
 import { LossPanel, PANEL_VIEW_TYPE, type HostServices } from './host/lossPanel';
 import { registerNotebookRenderer } from './host/notebookRenderer';
 import { maxWorkersSetting } from './host/settings';
+import { useEngineForListings } from './host/tensorFiles';
 import { recentMessages, type ShownMessage } from './host/notify';
 import type { LossOptions } from './kernel/types';
 import type { ViewSummary } from './protocol';
@@ -63,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi 
     vscode.commands.registerCommand(EVALUATE_FOLDER_COMMAND, async (predDir?: vscode.Uri, labelDir?: vscode.Uri, options?: Partial<EvalOptions>) => {
       await evaluateFolder(services, predDir, labelDir, options);
     }),
+    vscode.commands.registerCommand(INSTALL_HELPER_COMMAND, (python?: string) => installNotebookHelper(context.extensionPath, python)),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state: unknown) {
         LossPanel.revive(services, panel, state);
@@ -78,6 +81,7 @@ export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi 
       }
     }),
   );
+  useEngineForListings(services.engine);
   registerHovers(context, services);
   return {
     panels: () => LossPanel.current().map((p) => ({ value: p.result?.value, error: p.lastErrorMessage, summary: p.shownSummary, colormap: p.colormap, title: p.panel.title })),
@@ -91,4 +95,5 @@ export async function deactivate(): Promise<void> {
   await engine?.dispose();
   engine = null;
   disposeLog();
+  disposeInstallHelperOutput();
 }

@@ -45,7 +45,7 @@ export interface OutputTensors {
 
 /** What an output's summary says about its tensors, wherever it was computed. */
 export function outputLabels(
-  payload: OutputTensors, weight: Tensor | null, how: Pick<SummaryLabels, 'seconds' | 'engine' | 'mapsAvailable'>,
+  payload: OutputTensors, weight: Tensor | null, how: Pick<SummaryLabels, 'seconds' | 'engine' | 'mapsAvailable' | 'classLastFromShapes'>,
 ): SummaryLabels {
   return {
     title: 'notebook output',

@@ -11,6 +11,8 @@ import type { DType, Tensor } from './tensor/tensor';
 import type { Vocabulary } from './tensor/vocab';
 import type { TokenRowDetails } from './kernel/tokenRow';
 import type { EvalClassFigures, EvalImageRequest, EvalImageResponse } from './eval/types';
+import type { ListingFormat, TensorListing } from './worker/tensorListing';
+import type { FileIdentity } from './worker/regularFile';
 
 /** A tensor living in shared memory: `data` is a view over a SharedArrayBuffer (or shared wasm memory). */
 export interface SharedTensorRef {
@@ -131,7 +133,7 @@ export interface HoverLookupQuery {
 /** Token view: where a token-details job reads its row of class values. */
 export type TokenRowSource =
   /** A tensor file: a C-order .npy is read by the row's byte range only; other files whole (cached per worker). */
-  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'file'; readonly path: string; readonly pin?: FileIdentity }
   | { readonly kind: 'shared'; readonly x: SharedTensorRef };
 
 export type WorkerRequest =
@@ -159,6 +161,8 @@ export type WorkerRequest =
   | { readonly kind: 'parse-literal'; readonly id: number; readonly literal: LiteralText }
   /** Hovers: header and statistics of a .npy/.npz file, sampled when large (src/hover/files.ts). */
   | { readonly kind: 'tensor-file-summary'; readonly id: number; readonly path: string; readonly sampling?: SamplingPolicy }
+  /** Pickers: the tensors of a .safetensors or torch.save file (src/worker/tensorListing.ts), parsed off the host. */
+  | { readonly kind: 'list-tensor-file'; readonly id: number; readonly path: string; readonly format: ListingFormat }
   /**
    * Hovers on a large document: what is at `offset` (null: nothing, just scan), and up to `warm.max` large
    * paired literals. The worker keeps the index under `key`, so later hovers landing on it do not scan again.
@@ -191,6 +195,7 @@ export type WorkerResponse =
   | { readonly kind: 'hover-report-done'; readonly id: number; readonly report: HoverReport }
   | { readonly kind: 'parse-literal-done'; readonly id: number; readonly tensor: Tensor }
   | { readonly kind: 'tensor-file-summary-done'; readonly id: number; readonly summary: FileSummary }
+  | { readonly kind: 'list-tensor-file-done'; readonly id: number; readonly listing: TensorListing }
   | { readonly kind: 'hover-lookup-done'; readonly id: number; readonly target: HoverTarget; readonly warm: readonly WarmLiteral[] }
   | { readonly kind: 'find-literals-done'; readonly id: number; readonly literals: readonly FoundLiteral[] }
   | { readonly kind: 'vocabulary-done'; readonly id: number; readonly vocabulary: Vocabulary }
@@ -211,6 +216,8 @@ export interface TensorLabel {
 /** Everything the view shows that is not per-pixel. Plain data (JSON-safe except NaN/Infinity numbers). */
 export interface ViewSummary {
   readonly title: string;
+  /** The class axis was set last because only that fits the shapes (the summary says so). */
+  readonly classLastFromShapes?: boolean;
   readonly input: TensorLabel;
   readonly target: TensorLabel;
   readonly weight: readonly number[] | null;
@@ -301,7 +308,21 @@ export interface SummaryLabels {
   readonly seconds: number;
   readonly engine: string;
   readonly mapsAvailable: boolean;
+  /** The class axis was set last because only that fits the shapes (roles.ts fitPair); the summary says so. */
+  readonly classLastFromShapes?: boolean;
 }
+
+/**
+ * A mechanical way out of an error, offered as one button beside it (never applied silently): e.g. every
+ * target value outside [0, C) is 255, so "Use ignore_index 255" recomputes with that.
+ */
+export interface ErrorFix {
+  readonly label: string;
+  readonly options: Partial<LossOptions>;
+}
+
+/** What the summary and pickers say of a class axis found from the shapes. */
+export const CLASS_LAST_NOTE = 'class axis: last, from the shapes';
 
 /** The view's summary of a kernel or engine result (the panel host, the renderer and tests build it here). */
 export function toViewSummary(
@@ -387,7 +408,7 @@ export type HostToView =
   | { readonly type: 'classMaps'; readonly maps: ClassMaps }
   | { readonly type: 'detail'; readonly detail: ElementDetail }
   | { readonly type: 'tokenDetails'; readonly details: TokenDetails }
-  | { readonly type: 'error'; readonly message: string }
+  | { readonly type: 'error'; readonly message: string; readonly fix?: ErrorFix }
   /** Opaque host data the view keeps in its saved state, so a reloaded window can recompute. */
   | { readonly type: 'hostState'; readonly state: unknown }
   /** The renderer computed in the page (no host messaging): shown as a small note. */

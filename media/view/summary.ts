@@ -1,6 +1,6 @@
 // The summary header: title, the reduced loss (data-testid "loss-value") with how it was reduced, the
 // input/target/weight facts, a line of counts, and the options form under it (media/view/options.ts).
-import type { ViewSummary } from '../../src/protocol';
+import { CLASS_LAST_NOTE, type ViewSummary } from '../../src/protocol';
 import { append, clear, type Builder } from './dom';
 import { fmt6, fmtCount, fmtPct, fmtSeconds, fmtShape } from './format';
 import { OptionsForm, type OptionsEvents } from './options';
@@ -73,7 +73,8 @@ export class SummaryHeader {
       h('span', { class: 'cel-file', text: t.label, title: t.label }),
       h('span', { class: 'cel-dim', text: ` ${fmtShape(t.shape)} ${t.dtype} · ${extra}` }),
     ];
-    fact('input', ...tensor(s.input, `${kind}${o.classDim !== 1 ? `, class dim ${o.classDim}` : ''}`));
+    const axis = s.classLastFromShapes === true && o.classDim === -1 ? `, ${CLASS_LAST_NOTE}` : o.classDim !== 1 ? `, class dim ${o.classDim}` : '';
+    fact('input', ...tensor(s.input, `${kind}${axis}`));
     fact('target', ...tensor(s.target, tkind));
     if (s.weight) fact('weight', h('span', { class: 'cel-dim', text: s.weight.length > 12 ? `${s.weight.slice(0, 12).map(fmt6).join(', ')}, … (${s.weight.length})` : s.weight.map(fmt6).join(', ') }));
 

@@ -6,12 +6,6 @@ import { tokenLabel } from '../../src/tensor/tokenText';
 import { tokenIndex, type Vocabulary } from '../../src/tensor/vocab';
 import { fmt6, fmtCount } from './format';
 
-/**
- * Above this many classes a [T] loss with index targets is taken for a language model by default (ImageNet's
- * [N, 1000] stays a classification: its strip of N images is no token sequence).
- */
-export const LM_CLASS_COUNT = 1000;
-
 /** The view can show this result as tokens: cross-entropy with class-index targets, a loss [B, T] or [T], C > 1. */
 export function tokenViewCapable(s: ViewSummary): boolean {
   const ls = s.lossShape;
@@ -19,8 +13,8 @@ export function tokenViewCapable(s: ViewSummary): boolean {
 }
 
 /**
- * Shown without asking: a class-last input [B, T, V] (loss [B, T]), or [T, V] (loss [T]) with a vocabulary
- * or at least LM_CLASS_COUNT classes (fewer classes and no vocabulary reads as plain classification).
+ * Shown without asking: a class-last input [B, T, V] (loss [B, T]), or [T, V] (loss [T]) with a vocabulary.
+ * A class count alone says nothing: ImageNet-21k's [N, 21841] is a classification, not N tokens.
  */
 export function tokenViewAuto(s: ViewSummary): boolean {
   if (!tokenViewCapable(s)) return false;
@@ -28,7 +22,7 @@ export function tokenViewAuto(s: ViewSummary): boolean {
   if (nd !== s.lossShape.length + 1) return false;
   const classLast = normalizeAxis(s.options.classDim, nd) === nd - 1;
   if (!classLast) return false;
-  return s.lossShape.length === 2 || !!s.tokens?.vocabulary || s.perClass.length > LM_CLASS_COUNT;
+  return s.lossShape.length === 2 || !!s.tokens?.vocabulary;
 }
 
 /** Class names from the vocabulary (token text with visible whitespace), for the per-class table; null without one. */

@@ -16,7 +16,7 @@ import { labelOf, lmStats, tokenLines } from './tokenModel';
 import { SequencePicker } from './tokenSequence';
 import { TokenTooltip } from './tokenTooltip';
 
-export { LM_CLASS_COUNT, lmStats, tokenClassNames, tokenViewAuto, tokenViewCapable } from './tokenModel';
+export { lmStats, tokenClassNames, tokenViewAuto, tokenViewCapable } from './tokenModel';
 
 /** Spans added per timer tick. */
 export const TOKEN_CHUNK = 1024;

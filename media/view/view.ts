@@ -3,7 +3,7 @@
 // createElement/textContent only (class names and file names are untrusted text). LossView composes one
 // component per section (each file under media/view/ with its stylesheet beside it) over a shared ViewModel
 // (model.ts) and the state store (state.ts), and routes messages and cross-section actions between them.
-import type { ClassMaps, ElementDetail, HostToView, OverlayImage, SampleMaps, ViewSummary, ViewToHost } from '../../src/protocol';
+import type { ClassMaps, ElementDetail, ErrorFix, HostToView, OverlayImage, SampleMaps, ViewSummary, ViewToHost } from '../../src/protocol';
 import { ExportActions } from './actions';
 import { Breakdown } from './breakdown';
 import { ClassTable } from './classTable';
@@ -176,7 +176,7 @@ class LossView {
       case 'classMaps': return this.setClassMaps(msg.maps);
       case 'detail': return this.setDetail(msg.detail);
       case 'tokenDetails': return this.tokenView.setDetails(msg.details);
-      case 'error': return this.showError(msg.message);
+      case 'error': return this.showError(msg.message, msg.fix);
       case 'note': return this.notices.note(msg.message);
       case 'image': return void this.setImage(msg.image);
     }
@@ -202,9 +202,9 @@ class LossView {
     this.ctx.store.update(patch);
   }
 
-  private showError(message: string): void {
+  private showError(message: string, fix?: ErrorFix): void {
     this.early = null;
-    this.notices.error(message);
+    this.notices.error(message, fix, (f) => this.ctx.post({ type: 'setOptions', options: f.options }));
     this.resultsEl.hidden = true;
     this.resultsEl.classList.remove('cel-stale');
     // The options stay editable so a bad choice can be corrected in place.

@@ -3,7 +3,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LensError } from '../errors';
-import { assignRoles, checkPair, isInputCandidate, rankTargets, type TensorMeta } from '../kernel/roles';
+import { maskRangeNote } from '../kernel/labelFix';
+import { assignRoles, fitPair, isInputCandidate, fittedOptions, rankTargets, type RoleChoice, type TensorMeta } from '../kernel/roles';
 import type { LossOptions } from '../kernel/types';
 import { HOST_FIND_CHARS } from '../hover/limits';
 import { findTensorLiterals, type TensorLiteral } from '../tensor/printed';
@@ -14,7 +15,7 @@ import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './l
 import { showError } from './log';
 import { lossOptionsFromSettings } from './settings';
 import { describeEntry, findTensorFiles, tensorsIn, type TensorEntry } from './tensorFiles';
-import { browse, item, pickStreaming } from './tensorPick';
+import { browse, item, pickStreaming, targetItem, type Item } from './tensorPick';
 
 export const COMMANDS = {
   computeLoss: 'crossEntropyLens.computeLoss',
@@ -54,19 +55,50 @@ export async function computeLoss(services: HostServices, inputUri?: vscode.Uri,
       const input = inputPick?.browse ? await browse('Input tensor') : inputPick?.entry;
       if (!input) return;
       early.retitle(fileSpec(input));
-      const ranked = rankTargets(input, all, { ...settings, ...options });
-      const targetPick = await pickStreaming('Cross-Entropy Lens: target', `Targets that fit ${input.name} ${describeEntry(input)}`, async (add) => {
-        add(ranked.map(item));
+      const opts = { ...settings, ...options };
+      const ranked = rankTargets(input, all, opts);
+      const targetPick = await pickStreaming('Cross-Entropy Lens: target', `Targets that fit ${input.name} ${describeEntry(input)}`, async (add, token, update) => {
+        const items = ranked.map((e) => targetItem(input, e, opts));
+        add(items);
+        await noteMaskLabels(services, input, items, token, update);
       }, undefined, true);
       const target = targetPick?.browse ? await browse('Target tensor') : targetPick?.entry;
       if (!target) return;
-      LossPanel.show(services, { input: fileSpec(input), target: fileSpec(target), weight: null, options: options ?? {} }, early);
+      LossPanel.show(services, { input: fileSpec(input), target: fileSpec(target), weight: null, ...fittedOptions(fitPair(input, target, opts), options) }, early);
       shown = true;
     } finally {
       if (!shown) early.dispose();
     }
   } catch (e) {
     void showError(e, 'Compute Loss');
+  }
+}
+
+/** Masks offered as targets this many at a time are read (in the workers) for labels outside the classes. */
+const MASK_NOTES = 64;
+
+/**
+ * A PNG mask holding labels outside [0, C) says so in the target list ("holds 255 (void?)"), read in the
+ * workers after the list shows, so the pick never waits for it.
+ */
+async function noteMaskLabels(services: HostServices, input: TensorEntry, items: readonly Item[], token: vscode.CancellationToken, update: (item: Item) => void): Promise<void> {
+  const C = input.shape[input.shape.length === 3 ? 0 : 1];
+  if (C === undefined) return;
+  const masks = items.filter((i) => i.entry?.mask === true).slice(0, MASK_NOTES);
+  const ac = new AbortController();
+  const sub = token.onCancellationRequested(() => ac.abort());
+  try {
+    await Promise.all(masks.map(async (it) => {
+      try {
+        const summary = await services.engine().tensorFileSummary(it.entry!.spec, ac.signal);
+        const note = summary.mask?.classes ? maskRangeNote(summary.mask.classes, C) : null;
+        if (note !== null && !token.isCancellationRequested) update({ ...it, description: `${it.description ?? ''} · ${note}` });
+      } catch {
+        // A mask that cannot be read now says so when it is picked.
+      }
+    }));
+  } finally {
+    sub.dispose();
   }
 }
 
@@ -78,7 +110,7 @@ export async function computeLossForSelectedFiles(services: HostServices, clicke
       throw new LensError('option', `select 2 or 3 tensor files in the explorer (input, target and optionally weight); got ${uris.length}`);
     }
     const a = assignRoles(metas, { ...lossOptionsFromSettings(), ...options });
-    let choice: { input: TensorMeta; target: TensorMeta; weight: TensorMeta | null };
+    let choice: RoleChoice;
     if (a.kind === 'none') throw new LensError('shape', a.reason);
     if (a.kind === 'ok') choice = a;
     else {
@@ -90,7 +122,7 @@ export async function computeLossForSelectedFiles(services: HostServices, clicke
       choice = pick.o;
     }
     const spec = (m: TensorMeta): SourceSpec => ({ kind: 'file', path: (m as TensorEntry).spec });
-    LossPanel.show(services, { input: spec(choice.input), target: spec(choice.target), weight: choice.weight ? spec(choice.weight) : null, options: options ?? {} });
+    LossPanel.show(services, { input: spec(choice.input), target: spec(choice.target), weight: choice.weight ? spec(choice.weight) : null, ...fittedOptions(choice, options) });
   } catch (e) {
     void showError(e, 'Compute Cross-Entropy Loss for selected files');
   }
@@ -123,7 +155,7 @@ export async function computeLossFromSelection(services: HostServices, options?:
       input = inlineSource(tensors[idx(pickRoles.input)], `${where} (input)`);
       target = inlineSource(tensors[idx(pickRoles.target)], `${where} (target)`);
       const weight = pickRoles.weight ? inlineSource(tensors[idx(pickRoles.weight)], `${where} (weight)`) : null;
-      LossPanel.show(services, { input, target, weight, options: options ?? {} });
+      LossPanel.show(services, { input, target, weight, ...fittedOptions(pickRoles, options) });
       return;
     }
     // One tensor: ask for the other one.
@@ -163,8 +195,12 @@ export async function computeLossFromSelection(services: HostServices, options?:
     input = role === 'target' ? inlineSource(only, where) : other;
     target = role === 'target' ? other : inlineSource(only, where);
     if (input.kind === 'inline' && target.kind === 'inline') {
-      const err = checkPair(meta('input', toTensor(input)), meta('target', toTensor(target)), settings);
-      if (err) throw new LensError('shape', err);
+      const mi = meta('input', toTensor(input));
+      const mt = meta('target', toTensor(target));
+      const fit = fitPair(mi, mt, settings);
+      if (fit.kind === 'misfit') throw new LensError('shape', fit.reason);
+      LossPanel.show(services, { input, target, weight: null, ...fittedOptions(fit, options) });
+      return;
     }
     LossPanel.show(services, { input, target, weight: null, options: options ?? {} });
   } catch (e) {

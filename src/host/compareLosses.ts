@@ -3,7 +3,7 @@
 // skip the pickers for programmatic use.
 import * as vscode from 'vscode';
 import { LensError } from '../errors';
-import { isInputCandidate, rankTargets } from '../kernel/roles';
+import { fitPair, fittedOptions, isInputCandidate, rankTargets } from '../kernel/roles';
 import type { LossOptions } from '../kernel/types';
 import { checkSameShape } from '../worker/compareSession';
 import { pickInputLike } from './comparePick';
@@ -11,7 +11,7 @@ import { LossPanel, type HostServices } from './lossPanel';
 import { showError } from './log';
 import { lossOptionsFromSettings } from './settings';
 import { describeEntry, tensorsIn, type TensorEntry } from './tensorFiles';
-import { browse, item, pickStreaming, scanTensorEntries } from './tensorPick';
+import { browse, item, pickStreaming, scanTensorEntries, targetItem } from './tensorPick';
 
 export const COMPARE_LOSSES_COMMAND = 'crossEntropyLens.compareLosses';
 
@@ -49,20 +49,23 @@ export async function compareLosses(services: HostServices, inputAUri?: vscode.U
     // Only inputs of one shape compare against one target: say so now rather than after computing A.
     checkSameShape(a.name, a.shape, b.name, b.shape);
     let targetSpec: string | undefined = targetUri?.fsPath;
+    let fitted: ReturnType<typeof fittedOptions> = { options: options ?? {} };
     if (!targetSpec) {
       const input = a;
       const opts = { ...lossOptionsFromSettings(), ...options };
       const known = all.length > 0;
       const pick = await pickStreaming('Cross-Entropy Lens: compare losses — target', `Targets that fit ${input.name} ${describeEntry(input)}`, async (add, token) => {
-        if (known) add(rankTargets(input, all, opts).map(item));
+        if (known) add(rankTargets(input, all, opts).map((e) => targetItem(input, e, opts)));
         // Input A given as an argument: nothing was scanned yet.
-        else await scanTensorEntries(token, (batch) => add(rankTargets(input, batch, opts).map(item)));
+        else await scanTensorEntries(token, (batch) => add(rankTargets(input, batch, opts).map((e) => targetItem(input, e, opts))));
       });
       if (!pick) return;
-      targetSpec = (pick.browse ? await browse('Target tensor') : pick.entry)?.spec;
-      if (!targetSpec) return;
+      const target = pick.browse ? await browse('Target tensor') : pick.entry;
+      if (!target) return;
+      targetSpec = target.spec;
+      fitted = fittedOptions(fitPair(input, target, opts), options);
     }
-    LossPanel.show(services, { input: file(b.spec), target: file(targetSpec), weight: null, options: options ?? {}, baseline: file(a.spec) });
+    LossPanel.show(services, { input: file(b.spec), target: file(targetSpec), weight: null, ...fitted, baseline: file(a.spec) });
   } catch (e) {
     void showError(e, 'Compare Losses');
   }

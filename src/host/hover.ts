@@ -26,6 +26,7 @@ import {
 } from '../hover/scan';
 import type { FileSummary } from '../hover/files';
 import type { HoverLookupQuery, SharedText } from '../protocol';
+import { fitPair, fittedOptions, type TensorMeta } from '../kernel/roles';
 import { splitMemberSpec } from '../tensor/load';
 import { readShared } from '../worker/sharedText';
 import { documentLength, shareDocument } from './documentText';
@@ -442,7 +443,9 @@ async function openPanelForLiterals(services: HostServices, provider: LensHoverP
       return inlineSource(t, `${where} ${s.name ?? 'literal'} (line ${line})`);
     };
     const [input, tgt, weight] = await Promise.all([read(pair.input), read(pair.target), pair.weight === null ? null : read(pair.weight)]);
-    LossPanel.show(services, { input, target: tgt, weight, options: {} });
+    const meta = (id: string, s: SourceSpec): TensorMeta => ({ id, name: id, shape: s.kind === 'inline' ? s.shape : [], dtype: s.kind === 'inline' ? s.dtype : 'float32' });
+    const fit = fitPair(meta('input', input), meta('target', tgt), lossOptionsFromSettings(doc.uri), weight === null ? undefined : meta('weight', weight));
+    LossPanel.show(services, { input, target: tgt, weight, ...fittedOptions(fit) });
   } catch (e) {
     void showError(e, 'Open the loss panel from a hover');
   }

@@ -9,7 +9,9 @@ import { setWebviewPage } from './webviewPage';
 import { forView } from '../sampleWire';
 import { SampleSender } from '../sampleSender';
 import type { LossOptions } from '../kernel/types';
-import { toViewSummary, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../protocol';
+import { ignoreIndexFix } from '../kernel/labelFix';
+import { resolveOptions } from '../kernel/options';
+import { toViewSummary, type ErrorFix, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../protocol';
 import { splitMemberSpec } from '../tensor/load';
 import type { Tensor } from '../tensor/tensor';
 import type { Engine, EngineRequest, TensorSource } from '../worker/engine';
@@ -20,6 +22,7 @@ import { showInformationMessage } from './notify';
 import { autoRecomputeSetting, classColorsSetting, classNamesSetting, colormapSetting, lossOptionsFromSettings, vocabularySetting } from './settings';
 import { classColorsFor } from './classColors';
 import { findImageFor, imageMime, MAX_IMAGE_BYTES } from './imageFor';
+import { photoProblem } from '../tensor/imageHeader';
 import { readSmallRegularFile } from '../worker/regularFile';
 import type { Vocabulary } from '../tensor/vocab';
 import { resolveVocabularyPath } from './vocabularyPath';
@@ -28,6 +31,7 @@ import { classNamesFor } from './tensorFiles';
 import { MAX_PROB_VALUES, probsAffordable, probsValuesRead, pTargetFromLoss, pTargetPlan } from './sampleProbs';
 import { compareTitle, PanelComparison } from './comparePanel';
 import { pickInputLike } from './comparePick';
+import type { FileIdentity } from '../worker/regularFile';
 
 export const PANEL_VIEW_TYPE = 'crossEntropyLens.panel';
 
@@ -37,7 +41,8 @@ export const PANEL_VIEW_TYPE = 'crossEntropyLens.panel';
  * would hold the extension host thread.
  */
 export type SourceSpec =
-  | { readonly kind: 'file'; readonly path: string }
+  /** With `pin`, only the very file a check looked at (a notebook reference: see FileIdentity). */
+  | { readonly kind: 'file'; readonly path: string; readonly pin?: FileIdentity }
   | { readonly kind: 'inline'; readonly label: string; readonly dtype: Tensor['dtype']; readonly shape: readonly number[]; readonly data: ArrayLike<number> };
 
 /** An inline source over a tensor's own typed data (no copy). */
@@ -51,6 +56,8 @@ export interface PanelRequest {
   readonly weight: SourceSpec | null;
   /** Options set in the panel; settings fill the rest. */
   readonly options: Partial<LossOptions>;
+  /** options.classDim is -1 because only that fits the shapes (the summary says so while it stays -1). */
+  readonly classLastFromShapes?: boolean;
   /** Compare Losses…: run A's input; the panel shows `input` as run B with B - A (absent: one run). */
   readonly baseline?: SourceSpec | null;
   /**
@@ -79,7 +86,7 @@ export interface HostServices {
 }
 
 function toSource(s: SourceSpec): TensorSource {
-  if (s.kind === 'file') return { kind: 'file', path: s.path };
+  if (s.kind === 'file') return { kind: 'file', path: s.path, pin: s.pin };
   const float = s.dtype.startsWith('float');
   const data = float ? (s.data instanceof Float64Array ? s.data : Float64Array.from(s.data)) : s.data instanceof Int32Array ? s.data : Int32Array.from(s.data);
   return { kind: 'tensor', tensor: { dtype: s.dtype.startsWith('float') ? 'float64' : s.dtype, shape: s.shape, data }, label: s.label };
@@ -112,6 +119,7 @@ export class LossPanel {
   private running: AbortController | null = null;
   private readonly disposables: vscode.Disposable[] = [];
   private lastError: string | null = null;
+  private lastFix: ErrorFix | null = null;
   /** For the test API: the last summary posted to the view, and the colormap its HTML was given. */
   private lastSummary: ViewSummary | null = null;
   private htmlColormap = '';
@@ -304,6 +312,7 @@ export class LossPanel {
     const ac = new AbortController();
     this.running = ac;
     this.lastError = null;
+    this.lastFix = null;
     this.post({ type: 'hostState', state: this.request });
     let reportFraction: ((f: number) => void) | null = null;
     let lastFraction = 0;
@@ -369,7 +378,10 @@ export class LossPanel {
       if (this.running !== ac) return; // superseded by a newer computation
       const msg = messageOf(e);
       this.lastError = msg;
-      this.post({ type: 'error', message: msg });
+      const fix = await this.tryFix(msg, ac.signal);
+      if (this.running !== ac) return;
+      this.lastFix = fix;
+      this.post(fix === null ? { type: 'error', message: msg } : { type: 'error', message: msg, fix });
       // Not awaited: the notification stays until the user dismisses it, and the computation is over now.
       void showError(e, `computing ${labelOf(this.request.input)} vs ${labelOf(this.request.target)}`);
     } finally {
@@ -411,6 +423,22 @@ export class LossPanel {
     }
   }
 
+  /**
+   * A fix worth offering for an error: ignoring the out-of-range label it names, when computing again with
+   * that label ignored succeeds (so every label outside [0, C) was that one value). Never applied here.
+   */
+  private async tryFix(message: string, signal: AbortSignal): Promise<ErrorFix | null> {
+    const req = this.engineRequest();
+    const fix = ignoreIndexFix(message, resolveOptions(req.options));
+    if (fix === null) return null;
+    try {
+      await LossSession.open(this.services.engine(), { ...req, options: { ...req.options, ...fix.options } }, { signal });
+      return signal.aborted ? null : fix;
+    } catch {
+      return null;
+    }
+  }
+
   private async summary(s: LossSession, seconds: number): Promise<ViewSummary> {
     const r = s.result;
     const names = await classNamesFor(this.request.input.kind === 'file' ? this.request.input.path : null, classNamesSetting());
@@ -424,6 +452,7 @@ export class LossPanel {
       seconds,
       engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}${r.streamed ? ', streamed' : ''}`,
       mapsAvailable: r.maps !== null,
+      ...(this.request.classLastFromShapes === true ? { classLastFromShapes: true } : {}),
     });
     const classColors = await classColorsFor(this.request.input.kind === 'file' ? this.request.input.path : null, classColorsSetting());
     return { ...base, tokens: this.tokens(s), ...(classColors.length ? { classColors } : {}), ...(this.comparison ? { compare: this.comparison.summary } : {}) };
@@ -478,7 +507,7 @@ export class LossPanel {
           // page's first 'ready': what was posted while it loaded is delivered to it, and sending the result
           // again would double the largest messages.
           if (!this.pageGetsQueued) {
-            if (this.lastError) this.post({ type: 'error', message: this.lastError });
+            if (this.lastError) this.post(this.lastFix === null ? { type: 'error', message: this.lastError } : { type: 'error', message: this.lastError, fix: this.lastFix });
             else if (this.session) {
               this.post({ type: 'summary', summary: await this.summary(this.session, this.lastSeconds) });
               await this.sendSample(0);
@@ -572,7 +601,14 @@ export class LossPanel {
     };
     const given = this.request.image;
     if (this.chosenImage === null && given?.kind === 'inline') {
-      this.post({ type: 'image', image: { name: given.name, mime: given.mime, bytes: new Uint8Array(Buffer.from(given.base64, 'base64')) } });
+      const bytes = new Uint8Array(Buffer.from(given.base64, 'base64'));
+      const problem = photoProblem(bytes);
+      if (problem !== null) {
+        this.post({ type: 'image', image: null });
+        this.post({ type: 'note', message: `${given.name}: ${problem} — no image under the heatmap` });
+        return;
+      }
+      this.post({ type: 'image', image: { name: given.name, mime: given.mime, bytes } });
       return;
     }
     const p = this.chosenImage ?? (given?.kind === 'file' ? given.path : await findImageFor(specs, isFile));
@@ -585,6 +621,13 @@ export class LossPanel {
     if (r.kind !== 'read') {
       this.post({ type: 'image', image: null });
       this.post({ type: 'note', message: `${vscode.workspace.asRelativePath(p, false)}: ${r.kind === 'missing' ? 'not found' : r.reason} — no image under the heatmap` });
+      return;
+    }
+    // The size from the header, before the view's createImageBitmap allocates whatever the header claims.
+    const problem = photoProblem(r.bytes);
+    if (problem !== null) {
+      this.post({ type: 'image', image: null });
+      this.post({ type: 'note', message: `${vscode.workspace.asRelativePath(p, false)}: ${problem} — no image under the heatmap` });
       return;
     }
     // A copy with its own buffer (a Node Buffer may be a view into a shared pool).

@@ -3,8 +3,10 @@
 // output's view. One OutputController per output; the oldest are dropped beyond a bound.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
+import { LensError } from '../errors';
 import { decodePayloadWithRefs, isTensorRef, type PayloadWithRefs, type TensorRef } from '../tensor/payload';
 import type { Tensor } from '../tensor/tensor';
+import { optionsFromShapes } from '../kernel/roles';
 import { OutputController, outputLabels, outputWeight, type OutputOverrides, type OutputSession, type OutputTensors } from '../outputController';
 import type { TensorSource } from '../worker/engineTypes';
 import { RENDERER_ID, toViewSummary, type HostToRenderer, type RendererToHost } from '../protocol';
@@ -14,7 +16,8 @@ import { LossSession } from '../worker/session';
 import { saveExport } from './exportFile';
 import { log } from './log';
 import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './lossPanel';
-import { loadRefImage, refHeader, resolveTensorRef, type RefContext } from './payloadFiles';
+import { checkTensorRef, loadRefImage, sharedCheck, type RefContext } from './payloadFiles';
+import { CHANGED_SINCE_CHECK, type FileIdentity } from '../worker/regularFile';
 import type { PayloadImage } from '../tensor/payloadImage';
 import type { HostToView } from '../protocol';
 
@@ -22,8 +25,13 @@ import type { HostToView } from '../protocol';
 const MAX_OUTPUTS = 32;
 
 
-/** An output's input or target: inline, or a reference's checked file with its .npy header. */
-type Resolved = { readonly kind: 'tensor'; readonly tensor: Tensor } | { readonly kind: 'file'; readonly path: string; readonly meta: { dtype: Tensor['dtype']; shape: number[] } };
+/**
+ * An output's input or target: inline, or a reference's checked file with its .npy header and its identity
+ * (the engine refuses any other file at that path: see FileIdentity).
+ */
+type Resolved =
+  | { readonly kind: 'tensor'; readonly tensor: Tensor }
+  | { readonly kind: 'file'; readonly path: string; readonly pin: FileIdentity; readonly meta: { dtype: Tensor['dtype']; shape: number[] } };
 
 /** The payload with its references checked and located (once per output: hashing a batch takes a while). */
 interface ResolvedPayload {
@@ -32,10 +40,10 @@ interface ResolvedPayload {
   readonly target: Resolved;
 }
 
-async function resolveOne(t: Tensor | TensorRef, ctx: RefContext): Promise<Resolved> {
+async function resolveOne(t: Tensor | TensorRef, ctx: RefContext, signal: AbortSignal): Promise<Resolved> {
   if (!isTensorRef(t)) return { kind: 'tensor', tensor: t };
-  const file = await resolveTensorRef(t, ctx);
-  return { kind: 'file', path: file, meta: await refHeader(file) };
+  const checked = await checkTensorRef(t, ctx, { signal });
+  return { kind: 'file', path: checked.path, pin: checked.pin, meta: checked.value };
 }
 
 function refContext(editor: vscode.NotebookEditor): RefContext {
@@ -48,11 +56,11 @@ function refContext(editor: vscode.NotebookEditor): RefContext {
 }
 
 function engineSource(r: Resolved, label: string): TensorSource {
-  return r.kind === 'tensor' ? { kind: 'tensor', tensor: r.tensor, label } : { kind: 'file', path: r.path };
+  return r.kind === 'tensor' ? { kind: 'tensor', tensor: r.tensor, label } : { kind: 'file', path: r.path, pin: r.pin };
 }
 
 function panelSource(r: Resolved, label: string): SourceSpec {
-  return r.kind === 'tensor' ? inlineSource(r.tensor, label) : { kind: 'file', path: r.path };
+  return r.kind === 'tensor' ? inlineSource(r.tensor, label) : { kind: 'file', path: r.path, pin: r.pin };
 }
 
 function tensorsOf(rp: ResolvedPayload): OutputTensors {
@@ -64,6 +72,8 @@ async function openWithEngine(services: HostServices, rp: ResolvedPayload, o: Ou
   const started = performance.now();
   const payload = rp.payload;
   const weight = outputWeight(payload, o);
+  const tensors = tensorsOf(rp);
+  const fitted = optionsFromShapes({ ...payload.options, ...o.options }, tensors.input, tensors.target);
   const session = await LossSession.open(
     services.engine(),
     {
@@ -72,17 +82,18 @@ async function openWithEngine(services: HostServices, rp: ResolvedPayload, o: Ou
       weight: weight ? { kind: 'tensor', tensor: weight, label: 'weight' } : null,
       // The output describes itself: its options, with PyTorch's defaults for the rest (not settings, so a
       // notebook shows the same numbers on every machine).
-      options: { ...payload.options, ...o.options },
+      options: fitted.options,
       topK: 20,
     },
     { signal },
   );
   const r = session.result;
   session.vocabulary = payload.tokenizer ?? null;
-  const base = toViewSummary(r, outputLabels(tensorsOf(rp), weight, {
+  const base = toViewSummary(r, outputLabels(tensors, weight, {
     seconds: (performance.now() - started) / 1000,
     engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`,
     mapsAvailable: r.maps !== null,
+    ...(fitted.classLastFromShapes ? { classLastFromShapes: true } : {}),
   }));
   const summary = { ...base, tokens: session.tokenSummary('from the notebook output') };
   return {
@@ -106,9 +117,13 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
   const messaging = vscode.notebooks.createRendererMessaging(RENDERER_ID);
   const outputs = new Map<string, OutputController>();
 
+  /** What an output holds besides its controller: its reference check and photo load, stopped when it goes. */
+  const stops = new Map<string, () => void>();
   const drop = (id: string): void => {
     outputs.get(id)?.dispose();
     outputs.delete(id);
+    stops.get(id)?.();
+    stops.delete(id);
   };
 
   const start = (editor: vscode.NotebookEditor, outputId: string, raw: unknown): void => {
@@ -121,44 +136,53 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
       send({ type: 'error', message: `Cross-Entropy Lens output: ${e instanceof Error ? e.message : String(e)}` });
       return;
     }
-    let resolved: Promise<ResolvedPayload> | null = null;
-    // Shared by every compute of this output (not cancelled with one: a later compute awaits the same check).
-    const resolve = (): Promise<ResolvedPayload> => {
-      if (resolved === null) {
-        const ctx = refContext(editor); // now: the folder may have been trusted since the last try
-        const p = (async () => ({ payload, input: await resolveOne(payload.input, ctx), target: await resolveOne(payload.target, ctx) }))();
-        resolved = p;
-        // A failed check is tried again next time (the user may have re-run the cell or trusted the folder).
-        p.catch(() => {
-          if (resolved === p) resolved = null;
-        });
-      }
-      return resolved;
-    };
-    // The photo's file once checked (for Open in panel); inline photos travel as bytes.
-    let refImagePath: string | null = null;
+    // Shared by every compute of this output; cancelled once no compute waits for it (see sharedCheck). A
+    // failed check is tried again next time (the user may have re-run the cell or trusted the folder).
+    const check = sharedCheck(async (signal): Promise<ResolvedPayload> => {
+      const ctx = refContext(editor); // now: the folder may have been trusted since the last try
+      return { payload, input: await resolveOne(payload.input, ctx, signal), target: await resolveOne(payload.target, ctx, signal) };
+    });
+    const resolve = (signal?: AbortSignal): Promise<ResolvedPayload> => check.get(signal);
+    const imageLoad = new AbortController();
+    stops.set(outputId, () => {
+      check.dispose();
+      imageLoad.abort();
+    });
+    // The photo's bytes once checked: Open in panel is given them, not a path to read again.
+    let refImage: (PayloadImage & { kind: 'inline' }) | null = null;
     const img = payload.image;
     if (img?.kind === 'ref') {
-      void loadRefImage(img, refContext(editor)).then(({ image, path: p }) => {
+      void loadRefImage(img, refContext(editor), imageLoad.signal).then(({ image }) => {
         if (outputs.get(outputId) !== controller) return;
-        refImagePath = p;
+        if (image.kind === 'inline') refImage = image;
         for (const m of imageMessages(image)) send(m);
       });
     }
     const controller = new OutputController({
-      open: async (o, signal) => openWithEngine(services, await resolve(), o, signal),
+      open: async (o, signal) => {
+        try {
+          return await openWithEngine(services, await resolve(signal), o, signal);
+        } catch (e) {
+          // The file is no longer the one checked (the helper rewrites a damaged cache file in place): the
+          // check is done again, once, rather than refusing every later compute of this output.
+          if (!(e instanceof LensError && e.message.includes(CHANGED_SINCE_CHECK))) throw e;
+          check.dispose();
+          return openWithEngine(services, await resolve(signal), o, signal);
+        }
+      },
       send,
       onError: (message, during) => log().warn(`notebook output ${during}: ${message}`),
       openInPanel: async (o) => {
         const w = outputWeight(payload, o);
         const rp = await resolve();
+        const tensors = tensorsOf(rp);
+        const shown = img?.kind === 'inline' ? img : refImage;
         LossPanel.show(services, {
           input: panelSource(rp.input, 'notebook input'),
           target: panelSource(rp.target, 'notebook target'),
           weight: w ? inlineSource(w, 'weight') : null,
-          options: { ...payload.options, ...o.options },
-          image: img?.kind === 'inline' ? { kind: 'inline', name: img.name, mime: img.mime, base64: Buffer.from(img.bytes).toString('base64') }
-            : refImagePath !== null ? { kind: 'file', path: refImagePath } : undefined,
+          ...optionsFromShapes({ ...payload.options, ...o.options }, tensors.input, tensors.target),
+          image: shown !== null ? { kind: 'inline', name: shown.name, mime: shown.mime, base64: Buffer.from(shown.bytes).toString('base64') } : undefined,
         });
       },
       export: async (kind, data, session) => {

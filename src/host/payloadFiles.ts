@@ -2,6 +2,10 @@
 // beside the notebook). Outputs are untrusted: a file is used only when the workspace is trusted, it
 // resolves (links followed) inside the workspace folder that holds the notebook, it is a regular file, and
 // its size and sha256 match what the cell wrote. Every refusal is one line saying why and what to do.
+// The checks and the read are one descriptor: the file is opened once (the last path component not followed
+// if it became a link after the path checks), where that descriptor really points is checked against the
+// workspace folder, and the size, hash and header are read through it. The engine, which opens the file again
+// by path to stream it, gets the descriptor's identity (device, inode, size, mtime) and refuses any other file.
 // No vscode import: the host passes in the folders and the trust flag, so this is unit-testable.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -12,7 +16,7 @@ import type { TensorRef } from '../tensor/payload';
 import { checkedImage, MAX_PAYLOAD_IMAGE_BYTES, type PayloadImage } from '../tensor/payloadImage';
 import type { DType } from '../tensor/tensor';
 import { describeFsError } from '../worker/readTensorFile';
-import { readSmallRegularFile } from '../worker/regularFile';
+import { identityOf, readSmallRegularFile, sameIdentity, type FileIdentity } from '../worker/regularFile';
 
 export interface RefContext {
   /** The notebook's folder (the helper's os.getcwd() under VS Code's Jupyter); null for an untitled notebook. */
@@ -25,9 +29,12 @@ export interface RefContext {
 export const RERUN = 're-run the cell';
 export const NOT_TRUSTED = 'the workspace is not trusted: trust it to load data written beside the notebook';
 
-// O_NONBLOCK does not exist on Windows, which has no FIFOs that open() could block on.
-const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
-const HASH_CHUNK = 4 << 20;
+// O_NONBLOCK does not exist on Windows, which has no FIFOs that open() could block on. O_NOFOLLOW: the path
+// opened is the one resolved by the checks, so a link there now was put there since (and is refused).
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOFOLLOW ?? 0);
+/** Bytes hashed between two looks at the cancellation: about a millisecond of work, so a cancel is prompt. */
+const HASH_CHUNK = 1 << 20;
+const HEADER_BYTES = 1 << 16;
 
 function inside(folder: string, p: string): boolean {
   const rel = path.relative(folder, p);
@@ -46,11 +53,87 @@ function missing(ref: TensorRef): LensError {
   return new LensError('io', `data not present: ${RERUN} (${ref.file} is not beside the notebook)`);
 }
 
+function cancelledCheck(): LensError {
+  return new LensError('cancelled', 'cancelled');
+}
+
+export interface RefCheckOptions {
+  /** The request's cancellation: a cancelled check stops hashing within a chunk and rejects ('cancelled'). */
+  readonly signal?: AbortSignal;
+  /** Test hook: runs after the path checks and before the file is opened (a swap there must be refused). */
+  readonly afterPathCheck?: () => Promise<void> | void;
+}
+
+/** A reference checked and read through one descriptor. */
+export interface CheckedRef<T> {
+  /** The real path of the file the descriptor read. */
+  readonly path: string;
+  /** That file's identity: the engine refuses any other file at `path` (see FileIdentity). */
+  readonly pin: FileIdentity;
+  readonly value: T;
+}
+
 /**
- * Checks a reference and returns the real path of its file, ready for the engine's .npy reader; throws a
- * one-line LensError ('io') saying why not and what to do.
+ * Where an open descriptor's file is: Linux says it in /proc/self/fd; elsewhere the path is resolved again
+ * and must still lead to the very file opened. Null when the file was deleted or replaced meanwhile.
  */
-export async function resolveTensorRef(ref: TensorRef, ctx: RefContext, signal?: AbortSignal): Promise<string> {
+async function descriptorPath(fh: fs.promises.FileHandle, opened: string, st: fs.Stats): Promise<string | null> {
+  if (process.platform === 'linux') {
+    try {
+      const where = await fs.promises.readlink(`/proc/self/fd/${fh.fd}`);
+      if (path.isAbsolute(where)) return where.endsWith(' (deleted)') ? null : where;
+    } catch {
+      // no /proc here: check by path below
+    }
+  }
+  const again = await realpathOrNull(opened);
+  if (again === null) return null;
+  try {
+    return sameIdentity(await fs.promises.stat(again), identityOf(st)) ? again : null;
+  } catch {
+    return null;
+  }
+}
+
+/** sha256 of the descriptor's first `bytes`, in chunks, stopping when `signal` is aborted. */
+async function hashOf(fh: fs.promises.FileHandle, bytes: number, signal: AbortSignal | undefined): Promise<{ hex: string; read: number }> {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, Math.max(1, bytes)));
+  let pos = 0;
+  while (pos < bytes) {
+    if (signal?.aborted) throw cancelledCheck();
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, bytes - pos), pos);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+  if (signal?.aborted) throw cancelledCheck();
+  return { hex: hash.digest('hex'), read: pos };
+}
+
+/** Reads up to `length` bytes from the start of the descriptor. */
+async function headOf(fh: fs.promises.FileHandle, length: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, done, length - done, done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return buf.subarray(0, done);
+}
+
+/**
+ * Checks a reference (trust, workspace folder, links, regular file, size, sha256) on one descriptor and
+ * hands that descriptor to `use` for the data; throws a one-line LensError ('io', or 'cancelled') saying
+ * why not and what to do.
+ */
+export async function withCheckedRef<T>(
+  ref: TensorRef,
+  ctx: RefContext,
+  opts: RefCheckOptions,
+  use: (fh: fs.promises.FileHandle, size: number) => Promise<T>,
+): Promise<CheckedRef<T>> {
   const fail = (why: string): LensError => new LensError('io', `${ref.file}: ${why}`);
   if (!ctx.trusted) throw new LensError('io', NOT_TRUSTED);
   const notebookDir = ctx.notebookDir;
@@ -75,6 +158,8 @@ export async function resolveTensorRef(ref: TensorRef, ctx: RefContext, signal?:
     throw fail(`${describeFsError(e)}: ${RERUN}`);
   }
   if (!inside(root, real)) throw fail(`refers outside the workspace folder ${root} (through a link to ${real}): ${RERUN} to write the data inside it`);
+  if (opts.signal?.aborted) throw cancelledCheck();
+  await opts.afterPathCheck?.();
 
   let fh: fs.promises.FileHandle;
   try {
@@ -82,31 +167,132 @@ export async function resolveTensorRef(ref: TensorRef, ctx: RefContext, signal?:
   } catch (e) {
     const code = (e as NodeJS.ErrnoException | undefined)?.code;
     if (code === 'ENOENT') throw missing(ref);
+    if (code === 'ELOOP') throw fail(`changed while it was being checked (it is a link now): ${RERUN}`);
     throw fail(`${describeFsError(e)}: ${RERUN}`);
   }
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw fail(`is not a regular file: ${RERUN}`);
+    // A folder on the way swapped for a link since the path checks: the descriptor says where it really is.
+    const where = await descriptorPath(fh, real, st);
+    if (where === null) throw fail(`changed while it was being checked (it was moved or replaced): ${RERUN}`);
+    if (!inside(root, where)) throw fail(`refers outside the workspace folder ${root} (the file opened is ${where}): ${RERUN} to write the data inside it`);
+    // The size first: a file of another size is refused without reading a byte of it.
     if (st.size !== ref.bytes) throw fail(`the file changed since the cell ran (${st.size} bytes, the output says ${ref.bytes}): ${RERUN}`);
-    // Streamed in chunks: a 176 MB batch is never held whole.
-    const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(Math.min(HASH_CHUNK, Math.max(1, ref.bytes)));
-    let pos = 0;
-    while (pos < ref.bytes) {
-      if (signal?.aborted) throw new LensError('cancelled', 'cancelled');
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, ref.bytes - pos), pos);
-      if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
-      pos += bytesRead;
-    }
-    if (pos !== ref.bytes || hash.digest('hex') !== ref.sha256) throw fail(`the file changed since the cell ran (sha256 differs): ${RERUN}`);
+    const { hex, read } = await hashOf(fh, ref.bytes, opts.signal);
+    if (read !== ref.bytes || hex !== ref.sha256) throw fail(`the file changed since the cell ran (sha256 differs): ${RERUN}`);
+    const pin = identityOf(st);
+    // Written to while it was hashed: what was hashed is not what is there now.
+    if (!sameIdentity(await fh.stat(), pin)) throw fail(`changed while it was being checked: ${RERUN}`);
+    return { path: where, pin, value: await use(fh, st.size) };
   } finally {
     await fh.close();
   }
-  return real;
 }
 
-/** The dtype and shape in a checked reference's .npy header (for the output's labels). */
+/**
+ * Checks a reference and returns the real path of its file; throws a one-line LensError ('io') saying why
+ * not and what to do. The engine should get the pin too (checkTensorRef): a path alone is opened again later.
+ */
+export async function resolveTensorRef(ref: TensorRef, ctx: RefContext, signal?: AbortSignal): Promise<string> {
+  return (await withCheckedRef(ref, ctx, { signal }, async () => undefined)).path;
+}
+
+/** A checked tensor reference: its file's path and identity for the engine, and its .npy header's dtype and shape. */
+export type CheckedTensorRef = CheckedRef<{ readonly dtype: DType; readonly shape: number[] }>;
+
+/**
+ * Checks a tensor reference (a .npy the helper wrote) and reads its header through the same descriptor.
+ * The engine reads the data with `{ kind: 'file', path, pin }`, so a swap after this check is refused.
+ */
+export async function checkTensorRef(ref: TensorRef, ctx: RefContext, opts: RefCheckOptions = {}): Promise<CheckedTensorRef> {
+  if (!/\.npy$/i.test(ref.file)) throw new LensError('io', `${ref.file}: a tensor reference names a .npy file the helper wrote: ${RERUN}`);
+  return withCheckedRef(ref, ctx, opts, async (fh, size) => {
+    try {
+      const h = parseNpyHeader(await headOf(fh, Math.min(size, HEADER_BYTES)));
+      return { dtype: h.dtype, shape: [...h.shape] };
+    } catch (e) {
+      throw e instanceof LensError ? e.withSource(path.basename(ref.file)) : e;
+    }
+  });
+}
+
+/**
+ * One check of a notebook output's references shared by every compute of that output (hashing a batch takes
+ * a while). It starts on first need and is cancelled when every caller waiting for it has cancelled: a
+ * compute replaced by another one keeps it going (the new one asks in the same turn), a closed output
+ * stops it. A check that fails or is cancelled starts again on the next call.
+ */
+export function sharedCheck<T>(run: (signal: AbortSignal) => Promise<T>): { get(signal?: AbortSignal): Promise<T>; dispose(): void } {
+  interface Running {
+    readonly promise: Promise<T>;
+    readonly ac: AbortController;
+    waiters: number;
+    settled: boolean;
+  }
+  let current: Running | null = null;
+  const stop = (c: Running): void => {
+    if (c.settled || c.waiters > 0) return;
+    c.ac.abort();
+    if (current === c) current = null;
+  };
+  return {
+    get(signal?: AbortSignal): Promise<T> {
+      if (signal?.aborted) return Promise.reject(cancelledCheck());
+      if (current === null) {
+        const ac = new AbortController();
+        const c: Running = { promise: run(ac.signal), ac, waiters: 0, settled: false };
+        current = c;
+        c.promise.then(
+          () => {
+            c.settled = true;
+          },
+          () => {
+            c.settled = true;
+            if (current === c) current = null;
+          },
+        );
+      }
+      const c = current;
+      c.waiters++;
+      return new Promise<T>((resolve, reject) => {
+        let left = false;
+        const leave = (): void => {
+          if (left) return;
+          left = true;
+          c.waiters--;
+          signal?.removeEventListener('abort', onAbort);
+        };
+        const onAbort = (): void => {
+          leave();
+          reject(cancelledCheck());
+          queueMicrotask(() => stop(c));
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        c.promise.then(
+          (v) => {
+            leave();
+            resolve(v);
+          },
+          (e: unknown) => {
+            leave();
+            reject(e);
+          },
+        );
+      });
+    },
+    dispose(): void {
+      if (current === null) return;
+      current.ac.abort();
+      current = null;
+    },
+  };
+}
+
+/**
+ * The dtype and shape in a .npy header, read by path (checkTensorRef reads it through the checked
+ * descriptor instead; this opens the file again).
+ */
 export async function refHeader(file: string): Promise<{ dtype: DType; shape: number[] }> {
   const r = await readSmallRegularFile(file, 1 << 16, { head: true });
   if (r.kind === 'missing') throw new LensError('io', `${path.basename(file)}: data not present: ${RERUN}`);
@@ -121,19 +307,17 @@ export async function refHeader(file: string): Promise<{ dtype: DType; shape: nu
 
 /**
  * A referenced photo (display(..., image=...) of a large image): checked as the tensors are (trust, the
- * workspace folder, links, size, sha256), then read for the view to decode. Inline photos the page shows itself.
+ * workspace folder, links, size, sha256) and read through the same descriptor for the view to decode.
+ * Inline photos the page shows itself.
  */
-export async function loadRefImage(img: PayloadImage & { kind: 'ref' }, ctx: RefContext): Promise<{ image: PayloadImage; path: string | null }> {
+export async function loadRefImage(img: PayloadImage & { kind: 'ref' }, ctx: RefContext, signal?: AbortSignal): Promise<{ image: PayloadImage; path: string | null }> {
   if (img.ref.bytes > MAX_PAYLOAD_IMAGE_BYTES) {
     return { image: { kind: 'invalid', message: `${img.name}: ${img.ref.bytes} bytes is over the ${MAX_PAYLOAD_IMAGE_BYTES >> 20} MB limit for a photo — no photo under the heatmap` }, path: null };
   }
   try {
-    const file = await resolveTensorRef(img.ref, ctx);
-    const r = await readSmallRegularFile(file, MAX_PAYLOAD_IMAGE_BYTES);
-    if (r.kind !== 'read') return { image: { kind: 'invalid', message: `${img.name}: ${r.kind === 'missing' ? 'data not present: re-run the cell' : r.reason} — no photo under the heatmap` }, path: null };
-    return { image: checkedImage(img.name, img.mime, new Uint8Array(r.bytes)), path: file };
+    const checked = await withCheckedRef(img.ref, ctx, { signal }, (fh, size) => headOf(fh, size));
+    return { image: checkedImage(img.name, img.mime, checked.value), path: checked.path };
   } catch (e) {
     return { image: { kind: 'invalid', message: `${img.name}: ${e instanceof Error ? e.message : String(e)} — no photo under the heatmap` }, path: null };
   }
 }
-

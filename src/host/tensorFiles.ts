@@ -1,6 +1,8 @@
 // Tensor files in the workspace and what their headers say (shape, dtype), for the pickers and the
 // explorer command. Headers only: a .npy costs one small read, whatever its size. Files are found by glob,
 // so only regular files are read (src/worker/regularFile.ts): a link to a device or a FIFO is skipped.
+// .safetensors headers and torch.save pickles are parsed in a worker (src/worker/tensorListing.ts): a hostile
+// one takes seconds of synchronous parsing, which on this thread would freeze every editor.
 import * as vscode from 'vscode';
 import { isLensError } from '../errors';
 import type { TensorMeta } from '../kernel/roles';
@@ -8,11 +10,12 @@ import { parseJsonTensorFile } from '../tensor/json';
 import { parseNpyHeader } from '../tensor/npy';
 import { readNpz } from '../tensor/npz';
 import { describePngHeader, isColorPng, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES } from '../tensor/pngMask';
-import { parseSafetensorsHeader, safetensorsHeaderEnd } from '../tensor/safetensors';
+import { safetensorsHeaderEnd } from '../tensor/safetensors';
 import type { TensorRole } from '../tensor/npz';
 import { readClassNamesBeside } from '../worker/classNames';
 import { readSmallRegularFile } from '../worker/regularFile';
-import { torchSaveListing } from '../worker/torchSaveListing';
+import type { Engine } from '../worker/engine';
+import type { ListingFormat, TensorListing } from '../worker/tensorListing';
 import { log } from './log';
 
 export const TENSOR_GLOB = '**/*.{npy,npz,json,pt,pth,bin,safetensors}';
@@ -30,6 +33,26 @@ export interface TensorEntry extends TensorMeta {
   readonly role?: TensorRole;
   /** What the Quick Pick adds to shape and dtype (a PNG mask: "8-bit palette PNG mask"). */
   readonly note?: string;
+}
+
+let listingEngine: (() => Engine) | null = null;
+
+/** The engine whose workers list .safetensors and torch.save files (set once at activation). */
+export function useEngineForListings(engine: () => Engine): void {
+  listingEngine = engine;
+}
+
+// Each file whose listing was cut short is logged once, not on every scan.
+const loggedOmissions = new Set<string>();
+
+async function listInWorker(path: string, format: ListingFormat): Promise<TensorListing> {
+  if (listingEngine === null) throw new Error('tensor listings need the engine: call useEngineForListings() at activation');
+  const listing = await listingEngine().listTensorFile(path, format);
+  if (listing.omitted > 0 && !loggedOmissions.has(path)) {
+    loggedOmissions.add(path);
+    log().warn(`${path}: ${listing.omitted} more tensors than the first ${listing.tensors.length} are not offered in the pickers`);
+  }
+  return listing;
 }
 
 export async function findTensorFiles(token?: vscode.CancellationToken): Promise<vscode.Uri[]> {
@@ -74,21 +97,17 @@ export async function tensorsIn(uri: vscode.Uri): Promise<TensorEntry[]> {
       // alone give the listing, whatever the checkpoint's size.
       const head = await readSmallRegularFile(p, 4, { head: true });
       if (head.kind !== 'read' || head.bytes[0] !== 0x50 || head.bytes[1] !== 0x4b) return [];
-      return (await torchSaveListing(p)).map((t) =>
+      return (await listInWorker(p, 'torch')).tensors.map((t) =>
         t.name === ''
           ? { id: p, spec: p, uri, name, shape: t.shape, dtype: t.dtype }
           : { id: `${p}:${t.name}`, spec: `${p}:${t.name}`, uri, name: `${name}:${t.name}`, shape: t.shape, dtype: t.dtype },
       );
     }
     if (/\.safetensors$/i.test(p)) {
-      // The JSON header only: its length is in the first 8 bytes.
+      // A plausible header length in the first 8 bytes, else not worth a worker's time.
       const first = await readSmallRegularFile(p, 8, { head: true });
-      const end = first.kind === 'read' ? safetensorsHeaderEnd(first.bytes) : undefined;
-      if (end === undefined) return [];
-      const head = await readSmallRegularFile(p, end, { head: true });
-      if (head.kind !== 'read') return [];
-      const size = (await vscode.workspace.fs.stat(uri)).size;
-      return parseSafetensorsHeader(head.bytes, size).map((t) => ({ id: `${p}:${t.name}`, spec: `${p}:${t.name}`, uri, name: `${name}:${t.name}`, shape: t.shape, dtype: t.dtype }));
+      if (first.kind !== 'read' || safetensorsHeaderEnd(first.bytes) === undefined) return [];
+      return (await listInWorker(p, 'safetensors')).tensors.map((t) => ({ id: `${p}:${t.name}`, spec: `${p}:${t.name}`, uri, name: `${name}:${t.name}`, shape: t.shape, dtype: t.dtype }));
     }
     if (/\.json$/i.test(p)) {
       const file = await readSmallRegularFile(p, MAX_JSON_BYTES);

@@ -2,6 +2,9 @@
 // a Browse… entry for files outside the workspace. No panel here, so the panel may use them too.
 import * as vscode from 'vscode';
 import { LensError } from '../errors';
+import { fitPair, type TensorMeta } from '../kernel/roles';
+import type { LossOptions } from '../kernel/types';
+import { CLASS_LAST_NOTE } from '../protocol';
 import { describeEntry, findTensorFiles, tensorsIn, type TensorEntry } from './tensorFiles';
 
 export interface Item extends vscode.QuickPickItem {
@@ -11,6 +14,13 @@ export interface Item extends vscode.QuickPickItem {
 
 export function item(e: TensorEntry): Item {
   return { label: e.name, description: describeEntry(e), entry: e };
+}
+
+/** A target's item, saying when it fits only with the class axis last. */
+export function targetItem(input: TensorMeta, e: TensorEntry, opts: Partial<LossOptions>): Item {
+  const it = item(e);
+  const fit = fitPair(input, e, opts);
+  return fit.kind === 'fits' && fit.classLastFromShapes ? { ...it, description: `${it.description ?? ''} · ${CLASS_LAST_NOTE}` } : it;
 }
 
 export const BROWSE: Item = { label: '$(folder-opened) Browse…', description: 'a tensor file outside the workspace', browse: true, alwaysShow: true };
@@ -26,7 +36,8 @@ const REFRESH_MS = 150;
 export async function pickStreaming(
   title: string,
   placeholder: string,
-  load: (add: (items: Item[]) => void, token: vscode.CancellationToken) => Promise<void>,
+  /** update: replaces a listed item (found by its entry's id), e.g. when a description is known later. */
+  load: (add: (items: Item[]) => void, token: vscode.CancellationToken, update: (item: Item) => void) => Promise<void>,
   order?: (a: Item, b: Item) => number,
   /** Stays open when the focus moves (a click in the panel that opened beside it must not cancel the pick). */
   ignoreFocusOut = false,
@@ -53,14 +64,24 @@ export async function pickStreaming(
     lastRefresh = Date.now();
     // The item the user moved to (or filtered down to) stays active; otherwise the list's first match is.
     const keep = qp.activeItems.filter((i) => !i.browse);
-    qp.items = [...(order ? [...listed].sort(order) : listed), BROWSE];
-    if (keep.length) qp.activeItems = keep;
+    const items = [...(order ? [...listed].sort(order) : listed), BROWSE];
+    qp.items = items;
+    // An item that update() replaced is a new object: the old one is in no list, and made active it would
+    // leave nothing active, so Enter would accept nothing and the pick would close as if dismissed.
+    const active = keep.flatMap((k) => items.find((i) => i === k || (k.entry !== undefined && i.entry?.id === k.entry.id)) ?? []);
+    if (active.length) qp.activeItems = active;
   };
   void load((items) => {
     listed.push(...items);
     // The first items show at once; later ones are gathered for a while.
     if (shown === 0 || Date.now() - lastRefresh >= REFRESH_MS) refresh();
-  }, cts.token).finally(() => {
+  }, cts.token, (changed) => {
+    const at = listed.findIndex((i) => i.entry !== undefined && i.entry.id === changed.entry?.id);
+    if (at < 0) return;
+    listed[at] = changed;
+    shown = -1;
+    refresh();
+  }).finally(() => {
     refresh();
     qp.busy = false;
   });

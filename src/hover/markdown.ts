@@ -2,6 +2,7 @@
 // file (names, paths, error messages that quote data) is escaped: a hover must never render what a file
 // says as links, images or HTML. Numbers are formatted like the CLI (six significant digits).
 
+import { CLASS_LAST_NOTE } from '../protocol';
 import { fmt6 } from '../cli/report';
 import { fmtShape } from '../errors';
 import type { FileSummary, MaskSummary } from './files';
@@ -50,7 +51,7 @@ function optionsLine(l: LossReport & { ok: true }): string {
   const o = l.options;
   const parts: string[] = [];
   if (l.targetKind === 'index') parts.push(`ignore_index ${o.ignoreIndex} (${l.ignoredCount} of ${l.elementCount} ignored)`);
-  parts.push(`label_smoothing ${o.labelSmoothing}`, `input ${o.inputKind}`, `class dim ${o.classDim}`);
+  parts.push(`label_smoothing ${o.labelSmoothing}`, `input ${o.inputKind}`, l.classLastFromShapes ? CLASS_LAST_NOTE : `class dim ${o.classDim}`);
   return parts.join(' · ');
 }
 

@@ -4,6 +4,7 @@
 
 import { LensError, unravelIndex } from '../errors';
 import { computeLoss } from '../kernel/index';
+import { fitPair, type TensorMeta } from '../kernel/roles';
 import { normalizeAxis, resolveOptions } from '../kernel/options';
 import { sampleProbabilities } from '../kernel/softmax';
 import type { InputKind, LossOptions } from '../kernel/types';
@@ -124,6 +125,8 @@ export type LossReport =
       readonly rows: readonly LossRow[];
       readonly ignoredCount: number;
       readonly elementCount: number;
+      /** The settings' class axis did not fit; the last one did (roles.ts fitPair). */
+      readonly classLastFromShapes: boolean;
     }
   | { readonly ok: false; readonly error: string };
 
@@ -263,8 +266,16 @@ export function tensorReport(t: Tensor, options: LossOptions): TensorReport {
   return { ok: true, shape: t.shape, dtype: t.dtype, stats: tensorStats(t.data as TensorData), preview: preview(t, options) };
 }
 
-function lossReport(input: Tensor, target: Tensor, weight: Tensor | null, options: LossOptions): LossReport {
+function metaOf(id: string, t: Tensor): TensorMeta {
+  return { id, name: id, shape: t.shape, dtype: t.dtype };
+}
+
+function lossReport(input: Tensor, target: Tensor, weight: Tensor | null, settings: LossOptions): LossReport {
   try {
+    // As the pickers do: a pair that fits only with the class axis last ([B, T, V] with [B, T]) computes so.
+    const fit = fitPair(metaOf('input', input), metaOf('target', target), settings, weight === null ? undefined : metaOf('weight', weight));
+    const classLastFromShapes = fit.kind === 'fits' && fit.classLastFromShapes;
+    const options: LossOptions = classLastFromShapes ? { ...settings, classDim: -1 } : settings;
     const r = computeLoss({ input, target, weight, options, topK: 0 });
     const rows: LossRow[] = [];
     for (let i = 0; i < Math.min(LOSS_ROWS, r.lossMap.length); i++) {
@@ -272,7 +283,7 @@ function lossReport(input: Tensor, target: Tensor, weight: Tensor | null, option
     }
     return {
       ok: true, options: r.options, value: r.value, numerator: r.numerator, denominator: r.denominator, lossShape: r.lossShape,
-      targetKind: r.targetKind, rows, ignoredCount: r.stats.ignoredCount, elementCount: r.stats.elementCount,
+      targetKind: r.targetKind, rows, ignoredCount: r.stats.ignoredCount, elementCount: r.stats.elementCount, classLastFromShapes,
     };
   } catch (e) {
     return { ok: false, error: message(e) };

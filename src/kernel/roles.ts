@@ -40,6 +40,45 @@ export function checkPair(input: TensorMeta, target: TensorMeta, options?: Parti
   }
 }
 
+/**
+ * How a pair computes: with the options as given, or (when only that fits) with the class axis last, found
+ * from the shapes: a [B, T, V] input with a [B, T] target, [N, H, W, C] with [N, H, W]. Where both fit the
+ * options decide, so a setting is never overridden.
+ */
+export type PairFit =
+  | { readonly kind: 'fits'; readonly classLastFromShapes: boolean }
+  | { readonly kind: 'misfit'; readonly reason: string };
+
+export function fitPair(input: TensorMeta, target: TensorMeta, options?: Partial<LossOptions>, weight?: TensorMeta): PairFit {
+  const err = checkPair(input, target, options, weight);
+  if (err === null) return { kind: 'fits', classLastFromShapes: false };
+  if (!input.mask && !target.mask && input.shape.length >= 3 && resolveOptions(options).classDim !== -1 && checkPair(input, target, { ...options, classDim: -1 }, weight) === null) {
+    return { kind: 'fits', classLastFromShapes: true };
+  }
+  return { kind: 'misfit', reason: err };
+}
+
+/** A panel request's options for a fitted pair: the caller's, with the class axis last when the shapes said so. */
+export function fittedOptions(
+  fit: PairFit | { readonly classLastFromShapes: boolean },
+  given: Partial<LossOptions> = {},
+): { readonly options: Partial<LossOptions>; readonly classLastFromShapes?: true } {
+  return 'classLastFromShapes' in fit && fit.classLastFromShapes ? { options: { ...given, classDim: -1 }, classLastFromShapes: true } : { options: given };
+}
+
+/**
+ * Options for a pair that names its own (a notebook payload, a hover's literals): a class axis it gives is
+ * kept; without one, the shapes decide as fitPair says.
+ */
+export function optionsFromShapes(
+  given: Partial<LossOptions>,
+  input: Pick<TensorMeta, 'shape' | 'dtype'>,
+  target: Pick<TensorMeta, 'shape' | 'dtype'>,
+): { readonly options: Partial<LossOptions>; readonly classLastFromShapes?: true } {
+  if (given.classDim !== undefined) return { options: given };
+  return fittedOptions(fitPair({ id: 'input', name: 'input', ...input }, { id: 'target', name: 'target', ...target }, given), given);
+}
+
 function baseName(name: string): string {
   const file = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\'), name.lastIndexOf(':')) + 1);
   const dot = file.lastIndexOf('.');
@@ -59,7 +98,7 @@ export function roleScore(name: string, role: keyof typeof ROLE_NAMES): number {
 /** Target candidates that compute with `input`, likely names first (then class indices before probabilities). */
 export function rankTargets<T extends TensorMeta>(input: TensorMeta, candidates: readonly T[], options?: Partial<LossOptions>): T[] {
   return candidates
-    .filter((c) => c.id !== input.id && checkPair(input, c, options) === null)
+    .filter((c) => c.id !== input.id && fitPair(input, c, options).kind === 'fits')
     .map((c, i) => ({ c, i, score: roleScore(c.name, 'target') * 2 + (isFloatDType(c.dtype) ? 0 : 1) }))
     .sort((a, b) => b.score - a.score || a.i - b.i)
     .map((x) => x.c);
@@ -71,9 +110,17 @@ export function isInputCandidate(m: TensorMeta): boolean {
   return (isFloatDType(m.dtype) && m.shape.length >= 1) || m.shape.length >= 2;
 }
 
+export interface RoleChoice {
+  readonly input: TensorMeta;
+  readonly target: TensorMeta;
+  readonly weight: TensorMeta | null;
+  /** The pair fits only with the class axis last (see fitPair). */
+  readonly classLastFromShapes: boolean;
+}
+
 export type RoleAssignment =
-  | { readonly kind: 'ok'; readonly input: TensorMeta; readonly target: TensorMeta; readonly weight: TensorMeta | null }
-  | { readonly kind: 'ambiguous'; readonly options: ReadonlyArray<{ readonly input: TensorMeta; readonly target: TensorMeta; readonly weight: TensorMeta | null }> }
+  | ({ readonly kind: 'ok' } & RoleChoice)
+  | { readonly kind: 'ambiguous'; readonly options: readonly RoleChoice[] }
   | { readonly kind: 'none'; readonly reason: string };
 
 /**
@@ -82,23 +129,25 @@ export type RoleAssignment =
  */
 export function assignRoles(metas: readonly TensorMeta[], options?: Partial<LossOptions>): RoleAssignment {
   if (metas.length < 2 || metas.length > 3) return { kind: 'none', reason: `select 2 or 3 tensor files (input, target and optionally weight), not ${metas.length}` };
-  const found: Array<{ input: TensorMeta; target: TensorMeta; weight: TensorMeta | null; score: number }> = [];
+  const found: Array<RoleChoice & { score: number }> = [];
   let firstError = '';
   for (const input of metas) {
     for (const target of metas) {
       if (target === input) continue;
       const rest = metas.filter((m) => m !== input && m !== target);
       const weight = rest[0] ?? null;
-      const err = checkPair(input, target, options, weight ?? undefined);
-      if (err === null) {
-        const score = roleScore(input.name, 'input') + roleScore(target.name, 'target') + (weight ? roleScore(weight.name, 'weight') : 0);
-        found.push({ input, target, weight, score });
-      } else if (!firstError) firstError = err;
+      const fit = fitPair(input, target, options, weight ?? undefined);
+      if (fit.kind === 'fits') {
+        // A pair that needs no change of the class axis is the likelier reading.
+        const score = roleScore(input.name, 'input') + roleScore(target.name, 'target') + (weight ? roleScore(weight.name, 'weight') : 0) - (fit.classLastFromShapes ? 0.5 : 0);
+        found.push({ input, target, weight, classLastFromShapes: fit.classLastFromShapes, score });
+      } else if (!firstError) firstError = fit.reason;
     }
   }
   if (found.length === 0) return { kind: 'none', reason: firstError || 'no input/target pair among the selected tensors' };
   found.sort((a, b) => b.score - a.score);
   const best = found.filter((f) => f.score === found[0].score);
-  if (best.length === 1) return { kind: 'ok', input: best[0].input, target: best[0].target, weight: best[0].weight };
-  return { kind: 'ambiguous', options: found.map(({ input, target, weight }) => ({ input, target, weight })) };
+  const choice = ({ input, target, weight, classLastFromShapes }: RoleChoice): RoleChoice => ({ input, target, weight, classLastFromShapes });
+  if (best.length === 1) return { kind: 'ok', ...choice(best[0]) };
+  return { kind: 'ambiguous', options: found.map(choice) };
 }

@@ -39,6 +39,7 @@ import { streamedWorkingBytes } from './memoryLayout';
 import { WorkerPool, type WasmInit } from './pool';
 import { allocShared, share } from './shared';
 import { cancelled, runOne, unexpected } from './schedule';
+import type { ListingFormat, TensorListing } from './tensorListing';
 
 export type { ComputeControls, EngineOptions, EngineRequest, EngineResult, TensorSource } from './engineTypes';
 
@@ -192,6 +193,16 @@ export class Engine {
     const r = await this.runOne({ kind: 'tensor-file-summary', id: 0, path, sampling }, signal);
     if (r.kind !== 'tensor-file-summary-done') throw unexpected(r);
     return r.summary;
+  }
+
+  /**
+   * The tensors of a .safetensors or torch.save file for the pickers (see src/worker/tensorListing.ts):
+   * parsed in a worker, so that a hostile header never holds the caller's thread.
+   */
+  async listTensorFile(path: string, format: ListingFormat, signal?: AbortSignal): Promise<TensorListing> {
+    const r = await this.runOne({ kind: 'list-tensor-file', id: 0, path, format }, signal);
+    if (r.kind !== 'list-tensor-file-done') throw unexpected(r);
+    return r.listing;
   }
 
   /**

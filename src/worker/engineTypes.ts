@@ -2,8 +2,15 @@
 // plan, stage, schedule and assemble a computation can name them (src/worker/engine.ts re-exports them).
 import type { LossOptions, LossResult, LossStats } from '../kernel/types';
 import type { Tensor } from '../tensor/tensor';
+import type { FileIdentity } from './regularFile';
 
-export type TensorSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'tensor'; readonly tensor: Tensor; readonly label?: string };
+/**
+ * A file (with `pin`: only the very file a check looked at, e.g. a notebook reference whose size and sha256
+ * were checked; any other is refused when opened) or an in-memory tensor.
+ */
+export type TensorSource =
+  | { readonly kind: 'file'; readonly path: string; readonly pin?: FileIdentity }
+  | { readonly kind: 'tensor'; readonly tensor: Tensor; readonly label?: string };
 
 export interface EngineRequest {
   readonly input: TensorSource;

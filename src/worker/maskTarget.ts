@@ -117,14 +117,14 @@ export interface MaskPairing {
 function inputShapeOf(src: TensorSource): { shape: readonly number[]; loaded: Tensor | null } {
   if (src.kind === 'tensor') return { shape: src.tensor.shape, loaded: src.tensor };
   if (isNpyPath(src.path)) {
-    const f = openNpy(src.path);
+    const f = openNpy(src.path, src.pin);
     try {
       return { shape: f.header.shape, loaded: null };
     } finally {
       closeNpy(f);
     }
   }
-  const t = readTensorFile(src.path, 'input');
+  const t = readTensorFile(src.path, 'input', src.pin);
   return { shape: t.shape, loaded: t };
 }
 
@@ -146,7 +146,8 @@ export function pairMaskTarget(req: EngineRequest, table?: ColorTable): { req: E
   }
   let input = req.input;
   if (paired.input !== inShape) {
-    const t = loaded ?? readTensorFile((req.input as { path: string }).path, 'input');
+    const src = req.input as Extract<TensorSource, { kind: 'file' }>;
+    const t = loaded ?? readTensorFile(src.path, 'input', src.pin);
     input = { kind: 'tensor', tensor: { ...t, shape: paired.input }, label: req.input.kind === 'file' ? req.input.path : req.input.label ?? 'input' };
   } else if (loaded !== null && req.input.kind === 'file') {
     // Already read whole to learn its shape: do not read it again.

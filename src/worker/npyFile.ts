@@ -6,7 +6,7 @@ import { halfToFloat } from '../tensor/float16';
 import { splitMemberSpec } from '../tensor/load';
 import { parseNpyHeader, type NpyHeader } from '../tensor/npy';
 import { describeFsError } from './readTensorFile';
-import { openRegularFileSync } from './regularFile';
+import { openRegularFileSync, type FileIdentity } from './regularFile';
 
 export interface NpyFile {
   readonly path: string;
@@ -24,12 +24,13 @@ export function isNpyPath(p: string): boolean {
   return p.toLowerCase().endsWith('.npy') && splitMemberSpec(p).member === undefined;
 }
 
-export function openNpy(path: string): NpyFile {
+/** Opens a .npy for range reads; with `pin`, only the very file a check looked at (see FileIdentity). */
+export function openNpy(path: string, pin?: FileIdentity): NpyFile {
   let fd: number;
   let size: number;
   try {
     // Range reads need a regular file; a link to a device or a FIFO is refused before any read.
-    ({ fd, size } = openRegularFileSync(path));
+    ({ fd, size } = openRegularFileSync(path, pin));
   } catch (e) {
     throw e instanceof LensError ? e.withSource(path) : new LensError('io', `${path}: ${describeFsError(e)}`);
   }

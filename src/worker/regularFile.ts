@@ -29,10 +29,34 @@ export interface OpenedFile {
 }
 
 /**
- * Opens a regular file for reading; throws a LensError ('io', without the path: callers add it) for a
- * missing file, a directory, a device, a FIFO or a socket. The caller closes `fd`.
+ * Which file a check looked at: device, inode, size and modification time from fstat on the descriptor it
+ * read. A later open by path that finds another identity (the file swapped for a link elsewhere, replaced,
+ * or rewritten) is refused, so data checked once (a notebook reference's size and sha256) is the data read.
  */
-export function openRegularFileSync(path: string): OpenedFile {
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+export function identityOf(st: fs.Stats): FileIdentity {
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+export function sameIdentity(st: fs.Stats, pin: FileIdentity): boolean {
+  return st.dev === pin.dev && st.ino === pin.ino && st.size === pin.size && st.mtimeMs === pin.mtimeMs;
+}
+
+/** The refusal for a pinned file that is no longer the one checked (no path: callers add it). */
+export const CHANGED_SINCE_CHECK = 'is not the file that was checked: it was replaced or changed since its size and sha256 were checked — re-run the cell that wrote it';
+
+/**
+ * Opens a regular file for reading; throws a LensError ('io', without the path: callers add it) for a
+ * missing file, a directory, a device, a FIFO or a socket, or, with `pin`, a file other than the one
+ * pinned. The caller closes `fd`.
+ */
+export function openRegularFileSync(path: string, pin?: FileIdentity): OpenedFile {
   let fd: number;
   try {
     fd = fs.openSync(path, OPEN_FLAGS);
@@ -43,6 +67,7 @@ export function openRegularFileSync(path: string): OpenedFile {
     const st = fs.fstatSync(fd);
     const why = notRegular(st);
     if (why !== null) throw new LensError('io', why);
+    if (pin !== undefined && !sameIdentity(st, pin)) throw new LensError('io', CHANGED_SINCE_CHECK);
     return { fd, size: st.size };
   } catch (e) {
     fs.closeSync(fd);

@@ -4,7 +4,7 @@
 import { LensError } from '../errors';
 import { normalizeAxis } from '../kernel/options';
 import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../kernel/sampleView';
-import type { ClassMaps, ConfidenceMaps, ElementDetail, SampleMaps, SharedTensorRef, TokenDetails, TokenSummary } from '../protocol';
+import type { ClassMaps, ConfidenceMaps, ElementDetail, SampleMaps, SharedTensorRef, TokenDetails, TokenRowSource, TokenSummary } from '../protocol';
 import { tokenSummary, withDetailStrings } from '../tokenSummary';
 import type { Vocabulary } from '../tensor/vocab';
 import type { Tensor } from '../tensor/tensor';
@@ -124,8 +124,8 @@ export class LossSession {
     if (!Number.isInteger(row) || row < 0 || row >= rows) throw new LensError('value', `token ${row} is outside [0, ${rows - 1}]`);
     const target = r.maps ? r.maps.targetClass[row] : Number((this.targetWhole().data as ArrayLike<number>)[row]);
     const src = this.request.input;
-    let source: { kind: 'file'; path: string } | { kind: 'shared'; x: SharedTensorRef };
-    if (src.kind === 'file') source = { kind: 'file', path: src.path };
+    let source: TokenRowSource;
+    if (src.kind === 'file') source = { kind: 'file', path: src.path, pin: src.pin };
     else {
       this.sharedInput ??= share(src.tensor);
       source = { kind: 'shared', x: this.sharedInput };
@@ -189,7 +189,7 @@ export class LossSession {
     const nd = this.result.input.shape.length;
     const standard = !g.strip && nd >= 2 && (o.loss === 'bce' || o.loss === 'sigmoid-focal' || normalizeAxis(o.classDim, nd) === 1);
     if (src.kind === 'file' && standard && isNpyPath(src.path)) {
-      const f = openNpy(src.path);
+      const f = openNpy(src.path, src.pin);
       try {
         if (!f.header.fortranOrder && (f.header.dtype === 'float32' || f.header.dtype === 'float16')) {
           const ref = allocShared('float32', [g.C * g.S], 'f32');
@@ -212,18 +212,18 @@ export class LossSession {
 
   private inputWhole(): Tensor {
     const src = this.request.input;
-    this.wholeInput ??= src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, 'input');
+    this.wholeInput ??= src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, 'input', src.pin);
     return this.wholeInput;
   }
 
   private targetWhole(): Tensor {
     const src = this.request.target;
-    this.wholeTarget ??= src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, 'target');
+    this.wholeTarget ??= src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, 'target', src.pin);
     return this.wholeTarget;
   }
 
   private weightTensor(): Tensor {
     const w = this.request.weight!;
-    return w.kind === 'tensor' ? w.tensor : readTensorFile(w.path, 'weight');
+    return w.kind === 'tensor' ? w.tensor : readTensorFile(w.path, 'weight', w.pin);
   }
 }

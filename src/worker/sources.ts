@@ -10,7 +10,7 @@ export type Loadable = { readonly kind: 'file'; readonly file: NpyFile } | { rea
 export function describe(src: TensorSource): Loadable | { readonly kind: 'header-free' } {
   if (src.kind === 'tensor') return { kind: 'tensor', tensor: src.tensor };
   if (!isNpyPath(src.path)) return { kind: 'header-free' };
-  return { kind: 'file', file: openNpy(src.path) };
+  return { kind: 'file', file: openNpy(src.path, src.pin) };
 }
 
 export function meta(l: Loadable): { dtype: Tensor['dtype']; shape: readonly number[]; fortran: boolean } {
@@ -20,5 +20,5 @@ export function meta(l: Loadable): { dtype: Tensor['dtype']; shape: readonly num
 }
 
 export function loadWhole(src: TensorSource, role: 'input' | 'target' | 'weight'): Tensor {
-  return src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, role);
+  return src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, role, src.pin);
 }

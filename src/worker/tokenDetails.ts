@@ -12,6 +12,7 @@ import { decodeRawData } from '../tensor/npy';
 import type { Tensor } from '../tensor/tensor';
 import { closeNpy, isNpyPath, openNpy, readRaw } from './npyFile';
 import { readTensorFile } from './readTensorFile';
+import { CHANGED_SINCE_CHECK, sameIdentity, type FileIdentity } from './regularFile';
 import { viewOf } from './shared';
 
 type TokenDetailsJob = Extract<WorkerRequest, { kind: 'token-details' }>;
@@ -21,20 +22,23 @@ const MAX_SPAN_ELEMENTS = 64 << 20;
 
 let whole: { key: string; tensor: Tensor } | null = null;
 
-function wholeFile(path: string): Tensor {
+function wholeFile(path: string, pin: FileIdentity | undefined): Tensor {
   let key = path;
   try {
     const st = fs.statSync(splitMemberSpec(path).path);
-    key = `${path}|${st.size}|${st.mtimeMs}`;
-  } catch {
+    // A cached tensor is only the pinned file's while the path still names that file.
+    if (pin !== undefined && !sameIdentity(st, pin)) throw new LensError('io', `${path}: ${CHANGED_SINCE_CHECK}`);
+    key = `${path}|${st.dev}|${st.ino}|${st.size}|${st.mtimeMs}`;
+  } catch (e) {
+    if (e instanceof LensError) throw e;
     // readTensorFile names the problem
   }
-  if (whole?.key !== key) whole = { key, tensor: readTensorFile(path, 'input') };
+  if (whole?.key !== key) whole = { key, tensor: readTensorFile(path, 'input', pin) };
   return whole.tensor;
 }
 
-async function fromNpy(job: TokenDetailsJob, path: string): Promise<TokenRowDetails | null> {
-  const f = openNpy(path);
+async function fromNpy(job: TokenDetailsJob, path: string, pin: FileIdentity | undefined): Promise<TokenRowDetails | null> {
+  const f = openNpy(path, pin);
   try {
     const h = f.header;
     if (h.fortranOrder) return null;
@@ -57,10 +61,10 @@ export async function runTokenDetails(job: TokenDetailsJob): Promise<TokenRowDet
     return tokenRowDetails(x.data, at.offset, at.stride, at.C, job.target, job.inputKind, job.topK);
   }
   if (isNpyPath(src.path)) {
-    const r = await fromNpy(job, src.path);
+    const r = await fromNpy(job, src.path, src.pin);
     if (r) return r;
   }
-  const t = wholeFile(src.path);
+  const t = wholeFile(src.path, src.pin);
   if (t.shape.length === 0) throw new LensError('shape', `${src.path}: a 0-d input has no token rows`);
   const at = tokenRowLayout(t.shape, job.classDim, job.row);
   return tokenRowDetails(t.data, at.offset, at.stride, at.C, job.target, job.inputKind, job.topK);

@@ -1,7 +1,8 @@
 // The tensors of a torch.save file (name, shape, dtype) for pickers and hovers, from the zip's end records,
 // its central directory and data.pkl alone: a few kilobytes of a checkpoint of any size, never the storages.
-// The steps are one generator that asks for byte ranges, driven by async reads on the extension host (the
-// pickers) and by sync reads in a worker (hovers), so both read exactly the same bytes.
+// The steps are one generator that asks for byte ranges, driven by sync reads in a worker (the pickers'
+// list-tensor-file job, hovers) or by async reads, so every caller reads exactly the same bytes. The parse
+// itself is synchronous: the extension host calls neither driver directly (src/worker/tensorListing.ts).
 import * as fs from 'node:fs';
 import { LensError } from '../errors';
 import { SparseBytes } from '../tensor/byteView';

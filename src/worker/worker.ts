@@ -16,6 +16,7 @@ import { workerScanLimits } from '../hover/limits';
 import { findLiteralsShared, hoverLookup, hoverReportShared } from './hoverJobs';
 import { hoverReport, parseLiteral } from '../hover/report';
 import { summarizeTensorFile } from './tensorSummary';
+import { listTensorFile } from './tensorListing';
 import { runTokenDetails } from './tokenDetails';
 import { readVocabularyFile } from './vocabularyJob';
 import { evalImage } from './evalImage';
@@ -134,6 +135,9 @@ parentPort!.on('message', (msg: WorkerRequest) => {
         return;
       case 'tensor-file-summary':
         reply({ kind: 'tensor-file-summary-done', id, summary: summarizeTensorFile(msg.path, msg.sampling) });
+        return;
+      case 'list-tensor-file':
+        reply({ kind: 'list-tensor-file-done', id, listing: listTensorFile(msg.path, msg.format) });
         return;
       case 'crash':
         if (msg.how === 'exit') process.exit(3);
