@@ -1,6 +1,7 @@
 // Compare Losses… end to end in real VS Code: two checkpoints of the sample segmentation model against one
 // target, through the palette's three Quick Picks; the panel shows run B's loss, a drawn B - A map and per-class
-// changes equal to `node dist/cli.js compare --json` on the same files. Then "Compare with…" in an open panel.
+// changes equal to `node dist/cli.js compare --json` on the same files, whose values and per-class changes
+// are checked against PyTorch first. Then "Compare with…" in an open panel.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -8,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
-import { ROOT, VsCode, cleanUpAfterSuite, fmt6, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, filterPick, fmt6, sleep } from './harness';
+import { assertMatchesTorch, toNumber, torchReport } from './reference';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
@@ -21,10 +23,38 @@ interface CompareJson {
   perClass: Array<{ class: number; deltaMeanLoss: number | string }>;
 }
 
-function compareJson(cwd: string, ...files: string[]): CompareJson {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'compare', ...files, '--ignore-index', '255', '--json'], { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+/**
+ * `compare --json` on A, B and the target, once PyTorch (reference.py, float64) has agreed with its A and B
+ * values, its delta and every class's change of mean loss. The CLI's numbers are returned: the panel shows
+ * the same engine's, to the digit.
+ */
+function compareJson(cwd: string, a: string, b: string, target: string): CompareJson {
+  const flags = ['--ignore-index', '255'];
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'compare', a, b, target, ...flags, '--json'], { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as CompareJson;
+  const cli = JSON.parse(r.stdout) as CompareJson;
+  const ta = torchReport(ROOT, cwd, [a, target, ...flags, '--per-class']);
+  const tb = torchReport(ROOT, cwd, [b, target, ...flags, '--per-class']);
+  assertMatchesTorch(cli.a.value, ta.value, `compare: A (${a})`);
+  assertMatchesTorch(cli.b.value, tb.value, `compare: B (${b})`);
+  // The delta of two values each within the tolerance: held to the sum of the two tolerances.
+  const tolDelta = 2e-6 * (Math.abs(toNumber(ta.value)) + Math.abs(toNumber(tb.value))) + 4e-7;
+  assert.ok(Math.abs(cli.delta - (toNumber(tb.value) - toNumber(ta.value))) <= tolDelta, `compare: delta ${cli.delta}, PyTorch ${toNumber(tb.value) - toNumber(ta.value)}`);
+  const classes = ta.perClass ?? [];
+  assert.ok(classes.length > 0 && classes.some((c) => c.count > 0), 'PyTorch lists the classes');
+  for (const c of classes) {
+    const ours = cli.perClass.find((p) => p.class === c.class);
+    assert.ok(ours, `compare --json lists class ${c.class}`);
+    if (c.count === 0) {
+      assert.ok(typeof ours.deltaMeanLoss !== 'number' || Number.isNaN(ours.deltaMeanLoss), `class ${c.class} has no elements: ${ours.deltaMeanLoss}`);
+      continue;
+    }
+    const ma = toNumber(c.meanLoss);
+    const mb = toNumber(tb.perClass![c.class].meanLoss);
+    const tol = 2e-6 * (Math.abs(ma) + Math.abs(mb)) + 4e-7;
+    assert.ok(Math.abs(toNumber(ours.deltaMeanLoss as number) - (mb - ma)) <= tol, `class ${c.class}: change ${ours.deltaMeanLoss}, PyTorch ${mb - ma} (means ${ma} -> ${mb})`);
+  }
+  return cli;
 }
 
 /** The frame of our webview showing a drawn comparison. */
@@ -63,12 +93,11 @@ async function singleRunFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
   throw new Error('no single-run panel with Compare with… appeared');
 }
 
-async function pick(page: Page, filter: string, want: RegExp): Promise<void> {
-  const rows = page.locator('.quick-input-widget .monaco-list-row');
-  await rows.filter({ hasText: want }).first().waitFor({ timeout: 30_000 });
-  await page.locator('.quick-input-widget .quick-input-box input').fill(filter);
+/** Picks the first row matching `want` after typing `filter`, in the stage whose title matches `title`. */
+async function pick(page: Page, title: RegExp, filter: string, want: RegExp): Promise<void> {
+  await filterPick(page, title, filter, want);
   await sleep(300);
-  assert.match(await rows.first().innerText(), want);
+  assert.match(await page.locator('.quick-input-widget .monaco-list-row').first().innerText(), want);
   await page.keyboard.press('Enter');
 }
 
@@ -116,10 +145,10 @@ describe('Compare Losses… in real VS Code', function () {
     const expected = compareJson(ws, 'segmentation/logits.npy', 'segmentation/logits_epoch2.npy', 'segmentation/target.npy');
     assert.ok(expected.improved > 0 && expected.regressed > 0, 'the fixture moves pixels both ways');
     await vs.runCommand('Cross-Entropy Lens: Compare Losses…');
-    await pick(page, 'segmentation/logits.npy', /segmentation\/logits\.npy/);
+    await pick(page, /input A/, 'segmentation/logits.npy', /segmentation\/logits\.npy/);
     // B: the other checkpoint of A's shape is listed first.
-    await pick(page, 'logits_epoch2', /segmentation\/logits_epoch2\.npy.*same shape/s);
-    await pick(page, 'segmentation/target', /segmentation\/target\.npy/);
+    await pick(page, /input B/, 'logits_epoch2', /segmentation\/logits_epoch2\.npy.*same shape/s);
+    await pick(page, /compare losses — target/, 'segmentation/target', /segmentation\/target\.npy/);
     const frame = await compareFrame(page);
     await checkPanel(frame, expected);
     const counts = await frame.locator('[data-testid="compare-counts"]').innerText();
@@ -133,11 +162,11 @@ describe('Compare Losses… in real VS Code', function () {
     await vs.runCommand('View: Close All Editor Groups');
     const expected = compareJson(ws, 'segmentation/logits_epoch2.npy', 'segmentation/logits.npy', 'segmentation/target.npy');
     await vs.runCommand('Cross-Entropy Lens: Compute Loss…');
-    await pick(page, 'logits_epoch2', /segmentation\/logits_epoch2\.npy/);
-    await pick(page, 'segmentation/target', /segmentation\/target\.npy/);
+    await pick(page, /^Cross-Entropy Lens: input/, 'logits_epoch2', /segmentation\/logits_epoch2\.npy/);
+    await pick(page, /^Cross-Entropy Lens: target/, 'segmentation/target', /segmentation\/target\.npy/);
     const frame = await singleRunFrame(page);
     await frame.locator('button:has-text("Compare with…")').click();
-    await pick(page, 'segmentation/logits.npy', /segmentation\/logits\.npy/);
+    await pick(page, /compare \S+ with/, 'segmentation/logits.npy', /segmentation\/logits\.npy/);
     await checkPanel(await compareFrame(page), expected);
   });
 });

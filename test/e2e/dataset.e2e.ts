@@ -1,8 +1,9 @@
 // Evaluate Folder… end to end in real VS Code: an ADE20K-like set (float32 logits .npy, PNG label masks
 // with 255 as "ignore", photos beside the predictions) written by NumPy and PIL; the command run from the
 // explorer's context menu on the predictions folder, the labels folder picked from the Quick Pick. The
-// dataset view must show the CLI's pooled value, its reliability diagram and image table, and a click on the
-// worst image must open a loss panel showing the CLI's single-pair value for that pair.
+// dataset view must show the CLI's pooled value (checked against PyTorch over the same folders), its
+// reliability diagram and image table, and no progress notification once done; a click on the worst image
+// must open a loss panel showing the CLI's (and PyTorch's) single-pair value for that pair.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { ROOT, VsCode, cleanUpAfterSuite, cliValue, fmt6, panelShowing, sleep } from './harness';
+import { assertMatchesTorch, torchEval } from './reference';
 
 const N = 5;
 const C = 6;
@@ -77,6 +79,18 @@ async function datasetFrame(page: Page, timeoutMs = 90_000): Promise<Frame> {
   throw new Error('no dataset view finished within the time');
 }
 
+/** No "evaluating …" progress toast left in the workbench within a few seconds. */
+async function noEvaluatingToast(page: Page, timeoutMs = 3000): Promise<void> {
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'evaluating' });
+  const deadline = Date.now() + timeoutMs;
+  let left = await toast.allInnerTexts();
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(100);
+    left = await toast.allInnerTexts();
+  }
+  assert.deepEqual(left.map((t) => t.replace(/\s+/g, ' ').trim()), [], 'the progress notification is gone once the view says done');
+}
+
 describe('Evaluate Folder… in real VS Code', function () {
   let vs: VsCode;
   let ws: string;
@@ -91,6 +105,15 @@ describe('Evaluate Folder… in real VS Code', function () {
     assert.equal(cli.status, 0, cli.stderr);
     report = JSON.parse(cli.stdout) as EvalJson;
     assert.equal(report.images, N);
+    // PyTorch over the same folders, paired by stem: the pooled value (all images as one batch) and each image's.
+    const torch = torchEval(ROOT, ws, ['preds', 'labels', '--ignore-index', '255']);
+    assert.equal(torch.images, N);
+    assertMatchesTorch(report.value, torch.value, 'eval: pooled value, CLI vs PyTorch');
+    for (const img of torch.perImage) {
+      const ours = report.perImage.find((p) => p.name === img.name);
+      assert.ok(ours, `eval --json lists ${img.name}`);
+      assertMatchesTorch(ours.value, img.value, `eval: ${img.name}, CLI vs PyTorch`);
+    }
     process.env.CEL_E2E_EVAL_PACE_MS = String(PACE_MS);
     try {
       vs = await VsCode.launch({ name: 'dataset', workspace: ws, extension: { kind: 'dev' }, settings: { 'crossEntropyLens.ignoreIndex': 255, 'crossEntropyLens.maxWorkers': 1, 'workbench.list.openMode': 'doubleClick' } });
@@ -127,6 +150,8 @@ describe('Evaluate Folder… in real VS Code', function () {
     await page.locator('.quick-input-widget .quick-input-box input').press('Enter');
 
     const frame = await datasetFrame(page);
+    // The progress notification goes once the view says done (a review saw it stay at "10/12 images").
+    await noEvaluatingToast(page);
     const text = async (sel: string): Promise<string> => (await frame.locator(sel).first().innerText()).trim();
     assert.equal(await text('[data-testid="dataset-value"]'), fmt6(report.value));
     assert.equal(await text('[data-testid="dataset-images"]'), String(N));
@@ -199,8 +224,11 @@ describe('Evaluate Folder… in real VS Code', function () {
       }
     }
     assert.ok(frame, 'the dataset view shows Cancel while it runs');
+    // The run's progress notification is there while it runs (so the checks that it is gone can fail).
+    await page.locator('.notifications-toasts .notification-toast', { hasText: 'evaluating scores' }).first().waitFor({ timeout: 10_000 });
     await frame.locator('[data-testid="dataset-cancel"]').click();
     await frame.waitForFunction(() => document.querySelector('.ds-progress')?.getAttribute('data-state') === 'cancelled', undefined, { timeout: 30_000 });
+    await noEvaluatingToast(page);
     const said = (await frame.locator('[data-testid="dataset-state"]').innerText()).trim();
     const m = /cancelled after (\d+) of (\d+) images/.exec(said);
     assert.ok(m, said);
@@ -233,6 +261,7 @@ describe('Evaluate Folder… in real VS Code', function () {
     await rows.filter({ hasText: `${N} of ${N + 1} predictions have a label here` }).first().waitFor({ timeout: 30_000 });
     await input.press('Enter');
     const frame = await datasetFrame(page);
+    await noEvaluatingToast(page);
     assert.equal((await frame.locator('[data-testid="dataset-value"]').first().innerText()).trim(), fmt6(report.value));
   });
 });

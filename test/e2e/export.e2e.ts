@@ -1,6 +1,6 @@
 // Export from the loss panel through VS Code's real save dialog (CSV of the class table, .npy of the loss
-// map, PNG of the heatmap), checked against the CLI on the same files; and the input Quick Pick on a
-// workspace with thousands of tensor files.
+// map, PNG of the heatmap), the map checked against the CLI and PyTorch on the same files; and the input
+// Quick Pick on a workspace with thousands of tensor files.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
 import { ROOT, VsCode, cleanUpAfterSuite, sleep } from './harness';
+import { torchReport } from './reference';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 const MANY = 3000;
@@ -114,19 +115,35 @@ describe('export and large workspaces in real VS Code', function () {
     assert.equal(csv.length, 1 + 5, csv.join('\n'));
     for (const name of ['background', 'road', 'car', 'person', 'sky']) assert.ok(csv.some((l) => l.includes(name)), `no row for ${name}`);
 
-    // .npy: the unreduced loss map, equal to what the CLI writes with --out on the same files.
+    // .npy: the unreduced loss map, equal to what the CLI writes with --out on the same files, and both to
+    // PyTorch's reduction='none' (float64) within float32 rounding.
     await frame.getByRole('button', { name: 'Export .npy' }).click();
     await acceptSaveDialog(page);
     const exported = decodeNpy(new Uint8Array(await waitForFile(path.join(ws, 'segmentation', 'logits-loss.npy'))));
+    const pair = ['segmentation/logits.npy', 'segmentation/target.npy', '--ignore-index', '255'];
     const cliOut = path.join(ws, 'cli-loss.npy');
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'segmentation/logits.npy', 'segmentation/target.npy', '--ignore-index', '255', '--out', cliOut], { cwd: ws, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...pair, '--out', cliOut], { cwd: ws, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const ref = decodeNpy(new Uint8Array(fs.readFileSync(cliOut)));
+    const cliMap = decodeNpy(new Uint8Array(fs.readFileSync(cliOut)));
+    const torchOut = path.join(ws, 'torch-loss.npy');
+    torchReport(ROOT, ws, [...pair, '--out', torchOut]);
+    const torchMap = decodeNpy(new Uint8Array(fs.readFileSync(torchOut)));
     assert.deepEqual(exported.shape, [2, 64, 64]);
-    assert.deepEqual(exported.shape, ref.shape);
-    let maxDiff = 0;
-    for (let i = 0; i < ref.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(Number(exported.data[i]) - Number(ref.data[i])));
-    assert.ok(maxDiff <= 1e-6, `max |panel - CLI| = ${maxDiff}`);
+    assert.deepEqual(cliMap.shape, exported.shape);
+    assert.deepEqual(torchMap.shape, exported.shape);
+    let maxPanelCli = 0;
+    let worst = { i: -1, excess: 0 };
+    for (let i = 0; i < torchMap.data.length; i++) {
+      const want = Number(torchMap.data[i]);
+      maxPanelCli = Math.max(maxPanelCli, Math.abs(Number(exported.data[i]) - Number(cliMap.data[i])));
+      // Ignored pixels are 0 in both; the rest within 2e-6 relative (float32 storage is 6e-8).
+      for (const got of [Number(exported.data[i]), Number(cliMap.data[i])]) {
+        const excess = Math.abs(got - want) - (2e-6 * Math.abs(want) + 2e-7);
+        if (!(excess <= worst.excess)) worst = { i, excess };
+      }
+    }
+    assert.ok(maxPanelCli <= 1e-6, `max |panel - CLI| = ${maxPanelCli}`);
+    assert.equal(worst.i, -1, `element ${worst.i}: panel ${exported.data[worst.i]}, CLI ${cliMap.data[worst.i]}, PyTorch ${torchMap.data[worst.i]}`);
 
     // PNG: a real PNG of the heatmap, at least one pixel per map cell.
     await frame.getByRole('button', { name: 'Export PNG' }).click();

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { assertMatchesTorch, torchReport } from './reference';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const CACHE = process.env.CEL_E2E_CACHE ?? path.join(ROOT, '.cache/e2e');
@@ -301,16 +302,53 @@ export function sleep(ms: number): Promise<void> {
 // -----------------------------------------------------------------------------------------------------
 // What several suites ask of the workbench and of the CLI.
 
-/** The CLI's reduced loss on files (paths relative to `cwd`), from its --json output. */
-export function cliValue(cwd: string, ...args: string[]): number {
+/** The CLI's --json report on files (paths relative to `cwd`). */
+export function cliJson<T = { value: number }>(cwd: string, ...args: string[]): T {
   // --json lists every class: 32,000 of them are several MB, over spawnSync's default 1 MB buffer.
   const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), ...args, '--json'], { cwd, encoding: 'utf8', maxBuffer: 512 << 20 });
   assert.equal(r.status, 0, r.error ? String(r.error) : r.stderr);
-  return (JSON.parse(r.stdout) as { value: number }).value;
+  return JSON.parse(r.stdout) as T;
+}
+
+/**
+ * The reduced loss on files (paths relative to `cwd`) as the CLI computes it, once PyTorch (reference.py,
+ * float64, same arguments) has agreed with it. The CLI's number is the one returned: the view shows the same
+ * engine's value, so its 6-digit string must match the CLI's exactly, and the CLI is held to PyTorch here.
+ */
+export function cliValue(cwd: string, ...args: string[]): number {
+  const value = cliJson(cwd, ...args).value;
+  assertMatchesTorch(value, torchReport(ROOT, cwd, args).value, `${args.join(' ')}: CLI vs PyTorch`);
+  return value;
 }
 
 /** A loss as the view shows it: 6 significant digits. */
 export const fmt6 = (v: number): string => Number(v.toPrecision(6)).toString();
+
+/**
+ * In the Quick Pick whose title matches `title` (each stage of a command has its own), types `filter` until
+ * the first row matches `want`; returns that row's text. Rows below the widget's fold are not in the DOM
+ * (the sample workspace lists dozens of tensors), and a stage opens a moment after the previous one was
+ * accepted: until then the previous list still shows, and is never typed into.
+ */
+export async function filterPick(page: Page, title: RegExp, filter: string, want: string | RegExp, timeoutMs = 30_000): Promise<string> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  const titleEl = page.locator('.quick-input-widget .quick-input-title');
+  const first = page.locator('.quick-input-widget .monaco-list-row').first();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await input.isVisible()) && title.test(await titleEl.innerText({ timeout: 1000 }))) {
+        if ((await input.inputValue()) !== filter) await input.fill(filter, { timeout: 1000 });
+        const text = (await first.innerText({ timeout: 1000 })).replace(/\s+/g, ' ');
+        if (typeof want === 'string' ? text.includes(want) : want.test(text)) return text;
+      }
+    } catch {
+      // the widget changed under us: look again
+    }
+    if (Date.now() > deadline) throw new Error(`no Quick Pick ${title} listing ${want} first for "${filter}" within ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
 
 /** Opens a workspace file by name with Quick Open (Ctrl+P), as a person does. */
 export async function openFile(page: Page, name: string): Promise<void> {

@@ -1,16 +1,20 @@
 // The loss panel end to end in real VS Code: the palette flow, the explorer flow, the selection flow and
-// an error case, each checked against the CLI's numbers on the same files.
+// an error case, each checked against the CLI's numbers on the same files (each checked against PyTorch).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, openFile, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, filterPick, fmt6, openFile, sleep } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
-/** The CLI's value on the same files, with the sample workspace's setting (ignore_index 255). */
+/** The CLI's value on the same files, with the sample workspace's setting (ignore_index 255), PyTorch agreeing. */
 const cliValue = (...args: string[]): number => cliIn(EXAMPLES, ...args, '--ignore-index', '255');
+
+/** The titles of Compute Loss…'s two Quick Picks. */
+const INPUT_PICK = /^Cross-Entropy Lens: input/;
+const TARGET_PICK = /^Cross-Entropy Lens: target/;
 
 /** The frame of our webview (VS Code nests it in two iframes). */
 async function viewFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
@@ -85,10 +89,8 @@ describe('the loss panel in real VS Code', function () {
     const expected = cliValue('segmentation/logits.npy', 'segmentation/target.npy');
     await vs.runCommand('Cross-Entropy Lens: Compute Loss…');
     const rows = page.locator('.quick-input-widget .monaco-list-row');
-    await rows.filter({ hasText: 'segmentation/logits.npy' }).first().waitFor({ timeout: 30_000 });
-    await assert.doesNotReject(rows.filter({ hasText: '[2, 5, 64, 64] float32' }).first().waitFor({ timeout: 5000 }));
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.fill('segmentation/logits');
+    const listed = await filterPick(page, INPUT_PICK, 'segmentation/logits', 'segmentation/logits.npy');
+    assert.match(listed, /\[2, 5, 64, 64\] float32/, 'shape and dtype from the header');
     await page.keyboard.press('Enter');
     await rows.filter({ hasText: 'segmentation/target.npy' }).first().waitFor({ timeout: 30_000 });
     const first = await rows.first().innerText();
@@ -271,7 +273,7 @@ describe('the loss panel in real VS Code', function () {
     const typed = await labels('Cross-Entropy Lens: Compute Loss');
     assert.match(typed[0] ?? '', /Compute Loss…/, `first row: ${typed.join(' | ')}`);
     await input.press('Enter');
-    await rows.filter({ hasText: 'segmentation/logits.npy' }).first().waitFor({ timeout: 30_000 });
+    await filterPick(page, INPUT_PICK, 'segmentation/logits', 'segmentation/logits.npy');
     await page.keyboard.press('Escape');
 
     await editor.click();
@@ -312,13 +314,9 @@ describe('the loss panel in real VS Code', function () {
     sparse(path.join(dir, 'target.npy'), '<i8', [24, 1024, 1024], 8);
     await vs.runCommand('View: Close All Editors');
     await vs.runCommand('Cross-Entropy Lens: Compute Loss…');
-    const rows = page.locator('.quick-input-widget .monaco-list-row');
-    await rows.filter({ hasText: 'big/logits.npy' }).first().waitFor({ timeout: 30_000 });
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.fill('big/logits');
+    await filterPick(page, INPUT_PICK, 'big/logits', 'big/logits.npy');
     await page.keyboard.press('Enter');
-    await rows.filter({ hasText: 'big/target.npy' }).first().waitFor({ timeout: 30_000 });
-    await input.fill('big/target');
+    await filterPick(page, TARGET_PICK, 'big/target', 'big/target.npy');
     await page.keyboard.press('Enter');
     const toast = page.locator('.notification-toast', { hasText: 'computing loss' }).first();
     await toast.waitFor({ timeout: 15_000 });

@@ -1,7 +1,7 @@
 // Settings that take effect, in real VS Code (code-server + Chromium): the host-side suite
 // (test/e2e/host/settings.test.ts) in a workspace of its own, then what needs the workbench itself: the
 // autoRecompute "ask" notification's Recompute button, the colormap and class names the panel shows, and an
-// export whose write fails. Expected values come from the CLI on the same files.
+// export whose write fails. Expected values come from the CLI on the same files, checked against PyTorch.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

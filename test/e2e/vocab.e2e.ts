@@ -2,7 +2,8 @@
 // a tokenizer.json beside it opens from the palette to the token view (token text from the tokenizer,
 // perplexity = exp of the CLI's loss, a hovered token's top-5 checked against NumPy), and an ImageNet-shaped
 // pair [50000, 1000] with classes.json opens with its class table searchable (only the matching row, and at
-// most MAX_ROWS rows in the DOM). Every expected number comes from the CLI or from NumPy, never the view.
+// most MAX_ROWS rows in the DOM). No crossEntropyLens settings: the LM's class axis is found from the shapes.
+// Every expected number comes from PyTorch or NumPy (the CLI's value checked against PyTorch), never the view.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -130,8 +131,16 @@ async function panelFrame(page: Page, want: string, timeoutMs = 90_000): Promise
   return { frame: null, seen };
 }
 
-/** Palette → Compute Loss… → the input, then the target, each picked by typing its path. */
-async function computeFromPalette(vs: VsCode, input: string, target: string): Promise<void> {
+/** What the panel's summary says of the input (shape, dtype, kind and how the class axis was chosen). */
+async function inputFact(frame: Frame): Promise<string> {
+  return frame.locator('dl.cel-facts').evaluate((dl) => {
+    const dt = Array.from(dl.querySelectorAll('dt')).find((d) => d.textContent === 'input');
+    return dt?.nextElementSibling?.textContent ?? `no input line in: ${dl.textContent ?? ''}`;
+  });
+}
+
+/** Palette → Compute Loss… → the input, then the target, each picked by typing its path; returns the target's row text. */
+async function computeFromPalette(vs: VsCode, input: string, target: string): Promise<string> {
   const page = vs.workbench;
   const t0 = Date.now();
   const mark = (what: string): void => console.log(`      ${new Date().toISOString().slice(11, 23)} +${((Date.now() - t0) / 1000).toFixed(1)} s ${what}`);
@@ -148,8 +157,10 @@ async function computeFromPalette(vs: VsCode, input: string, target: string): Pr
   mark('target listed');
   await box.fill(target.replace(/\.npy$/, ''));
   await rows.first().filter({ hasText: target }).waitFor({ timeout: 10_000 });
+  const row = (await rows.first().innerText()).replace(/\s+/g, ' ');
   await page.keyboard.press('Enter');
   mark('target picked');
+  return row;
 }
 
 describe('vocabulary-scale results in real VS Code', function () {
@@ -166,24 +177,24 @@ describe('vocabulary-scale results in real VS Code', function () {
     t0 = Date.now();
     writeImagenet(path.join(workspace, 'imagenet'));
     console.log(`      ImageNet files written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    vs = await VsCode.launch({
-      name: 'vocab',
-      workspace,
-      extension: { kind: 'dev' },
-      settings: { 'crossEntropyLens.classDim': -1, 'crossEntropyLens.ignoreIndex': -100 },
-    });
+    // No crossEntropyLens settings: the class axis comes from the shapes, ignore_index is PyTorch's default.
+    vs = await VsCode.launch({ name: 'vocab', workspace, extension: { kind: 'dev' } });
   });
 
   cleanUpAfterSuite(() => ({ vs, workspace }));
 
-  it('LM [2, 64, 32000] with a tokenizer.json: token view with the tokenizer\'s text, perplexity = exp(CLI loss), a hovered token\'s top-5 = NumPy\'s', async function () {
+  it('LM [2, 64, 32000] with a tokenizer.json, default settings: the class axis found from the shapes; token view with the tokenizer\'s text, perplexity = exp(loss), a hovered token\'s top-5 = NumPy\'s', async function () {
     const page = vs!.workbench;
+    // PyTorch's F.cross_entropy(x.permute(0, 2, 1), t) (reference.py, class dim -1) vouches for the CLI's value.
     const cli = cliValue(workspace, 'lm/logits.npy', 'lm/target.npy', '--class-dim', '-1', '--ignore-index', '-100');
     assert.ok(Number.isFinite(cli) && cli > 0, `CLI value ${cli}`);
     const t0 = Date.now();
-    await computeFromPalette(vs!, 'lm/logits.npy', 'lm/target.npy');
+    // [2, 64] fits [2, 64, 32000] only with the class axis last: the picker offers it and says so.
+    const row = await computeFromPalette(vs!, 'lm/logits.npy', 'lm/target.npy');
+    assert.ok(row.includes('class axis: last, from the shapes'), `target row: ${row}`);
     const { frame, seen } = await panelFrame(page, fmt6(cli));
-    assert.ok(frame, `no panel showed the CLI's loss ${fmt6(cli)} (last seen: ${seen})`);
+    assert.ok(frame, `no panel showed PyTorch's loss ${fmt6(cli)} (last seen: ${seen})`);
+    assert.match(await inputFact(frame), /class axis: last, from the shapes/);
     const view = frame.locator('[data-testid="token-view"]');
     await view.waitFor({ state: 'visible', timeout: 30_000 });
     // All 64 tokens of sequence 0 rendered (the ignored tail included).
@@ -202,7 +213,7 @@ describe('vocabulary-scale results in real VS Code', function () {
     assert.doesNotMatch((await view.locator('[data-t="10"]').getAttribute('class')) ?? '', /cel-tok-ignored/);
     assert.ok(!/\u2039\d+\u203a/.test(text), 'no id shown as ‹id› (padding shows ‹-100›): every target has a string');
 
-    // Perplexity: exp of the CLI's mean loss, 6 significant digits.
+    // Perplexity: exp of the mean loss, 6 significant digits.
     const ppl = (await frame.locator('[data-testid="perplexity"]').innerText()).trim();
     assert.equal(ppl, fmt6(Math.exp(cli)));
 
@@ -234,20 +245,22 @@ describe('vocabulary-scale results in real VS Code', function () {
     await vs!.screenshot('token-view');
   });
 
-  it('ImageNet-shaped [50000, 1000] with classes.json: the CLI\'s loss, and the class table searchable ("white shark")', async function () {
+  it('ImageNet-shaped [50000, 1000] with classes.json, default settings: PyTorch\'s loss, a class table (no token view) searchable ("white shark")', async function () {
     const page = vs!.workbench;
     await vs!.runCommand('View: Close All Editors');
-    const cli = cliValue(workspace, 'imagenet/logits.npy', 'imagenet/target.npy', '--class-dim', '-1', '--ignore-index', '-100');
+    const cli = cliValue(workspace, 'imagenet/logits.npy', 'imagenet/target.npy');
     assert.ok(Number.isFinite(cli) && cli > 0, `CLI value ${cli}`);
     const t0 = Date.now();
-    await computeFromPalette(vs!, 'imagenet/logits.npy', 'imagenet/target.npy');
+    const row = await computeFromPalette(vs!, 'imagenet/logits.npy', 'imagenet/target.npy');
+    assert.ok(!row.includes('class axis'), `a 2-D pair fits as it is: ${row}`);
     const { frame, seen } = await panelFrame(page, fmt6(cli), 120_000);
-    assert.ok(frame, `no panel showed the CLI's loss ${fmt6(cli)} (last seen: ${seen})`);
+    assert.ok(frame, `no panel showed PyTorch's loss ${fmt6(cli)} (last seen: ${seen})`);
+    assert.doesNotMatch(await inputFact(frame), /class axis/);
     console.log(`      ${new Date().toISOString().slice(11, 23)} palette pick to loss value (200 MB): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
     const table = frame.locator('[data-testid="class-table"]');
     await table.waitFor({ state: 'visible', timeout: 30_000 });
-    // A classification of 50,000 images is not shown as a sequence of 50,000 tokens.
+    // A classification of 50,000 images is not shown as a sequence of 50,000 tokens, whatever its class count.
     assert.equal(await frame.locator('[data-testid="token-view"]').isVisible(), false, 'no token view for [50000, 1000]');
     const dataRows = table.locator('tbody tr[data-class]');
     await dataRows.first().waitFor({ timeout: 30_000 });

@@ -1,6 +1,6 @@
 // Each crossEntropyLens.* setting changes what the panel computes or shows, and the commands' error paths
 // show one clear message, checked inside the real extension host. Expected numbers come from the CLI on the
-// same files with the same flags (the CLI is parity-tested against PyTorch), never from the panel itself.
+// same files with the same flags, each checked against PyTorch (reference.py), never from the panel itself.
 // Runs only in the workspace test/e2e/settings.e2e.ts makes (it holds MARKER): the suite writes files
 // into the workspace and changes its settings, restoring them after each test.
 import * as assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CrossEntropyLensApi } from '../../../src/extension';
 import { encodeNpy } from '../../../src/tensor/npy';
+import { assertMatchesTorch, torchReport } from '../reference';
 
 // Both also in settings.e2e.ts (this file imports `vscode`, which only the extension host has).
 const SETTINGS_SUITE = 'settings and command errors in the real extension host';
@@ -82,6 +83,8 @@ describe(SETTINGS_SUITE, function () {
   let api: CrossEntropyLensApi;
   let dir: string;
   let cliPath: string;
+  /** The repository (reference.py lives in its test/e2e). */
+  let root: string;
   /** Settings changed by the running test, with their workspace values before it. */
   const changed = new Map<string, unknown>();
   /** The workspace's own values of our settings, cleared for the suite (every test starts from the defaults). */
@@ -103,9 +106,11 @@ describe(SETTINGS_SUITE, function () {
     assert.equal(r.status, 0, `CLI ${args.join(' ')}: ${r.error ? String(r.error) : r.stderr}`);
     return JSON.parse(r.stdout) as { value: number | null; lossShape: number[] };
   }
+  /** The CLI's value, once PyTorch (reference.py on the same files and flags) has agreed with it. */
   const cliValue = (...args: string[]): number => {
     const v = cli(...args).value;
     assert.equal(typeof v, 'number', `CLI ${args.join(' ')} gave ${String(v)}`);
+    assertMatchesTorch(v, torchReport(root, dir, args).value, `${args.join(' ')}: CLI vs PyTorch`);
     return v as number;
   };
 
@@ -166,7 +171,8 @@ describe(SETTINGS_SUITE, function () {
       found.set(key, value);
       await c.update(key, undefined, vscode.ConfigurationTarget.Workspace);
     }
-    cliPath = path.join(process.env.CEL_ROOT ?? ext.extensionPath, 'dist/cli.js');
+    root = process.env.CEL_ROOT ?? ext.extensionPath;
+    cliPath = path.join(root, 'dist/cli.js');
     dir = fs.mkdtempSync(path.join(folder.uri.fsPath, 'host-'));
 
     const shape = [2, 4, 8, 8];
@@ -207,6 +213,7 @@ describe(SETTINGS_SUITE, function () {
     assert.equal(p.summary!.value, null, 'reduction none has no single value');
     assert.equal(p.summary!.options.reduction, 'none');
     assert.deepEqual(p.summary!.lossShape, none.lossShape);
+    assert.deepEqual(none.lossShape, torchReport(root, dir, ['logits.npy', 'target.npy', '--reduction', 'none']).lossShape, 'CLI vs PyTorch');
   });
 
   it('labelSmoothing changes the value as the CLI computes it', async function () {
@@ -264,20 +271,25 @@ describe(SETTINGS_SUITE, function () {
     }
   });
 
-  /** Rewrites the watched input with other values and returns the CLI value of the new file. */
-  function rewriteInput(seed: number): number {
+  /**
+   * Rewrites the watched input with other values and returns the CLI value of the new file, checked against
+   * PyTorch unless `timed`: PyTorch's start-up (seconds here) would block this extension host inside a timed
+   * wait, so the caller checks after it.
+   */
+  function rewriteInput(seed: number, timed = false): number {
     writeNpy('watched.npy', 'float32', [2, 4, 8, 8], values(2 * 4 * 64, seed));
-    return cliValue('watched.npy', 'target.npy');
+    return timed ? (cli('watched.npy', 'target.npy').value as number) : cliValue('watched.npy', 'target.npy');
   }
 
   it('autoRecompute auto: rewriting the input recomputes the panel', async function () {
     const first = rewriteInput(10);
     close((await openPanel('watched.npy', 'target.npy')).summary!.value, first, 'before the rewrite');
     const t0 = Date.now();
-    const second = rewriteInput(11);
+    const second = rewriteInput(11, true);
     assert.ok(Math.abs(second - first) > 1e-3);
     await panelResult((p) => Math.abs((p.summary!.value ?? NaN) - second) <= 1e-6 * Math.max(1, second), 30_000);
     recomputeMs = Date.now() - t0;
+    assertMatchesTorch(second, torchReport(root, dir, ['watched.npy', 'target.npy']).value, 'watched.npy after the rewrite: CLI vs PyTorch');
   });
 
   it('autoRecompute off: rewriting the input leaves the panel as it was', async function () {
@@ -285,7 +297,7 @@ describe(SETTINGS_SUITE, function () {
     const first = rewriteInput(20);
     close((await openPanel('watched.npy', 'target.npy')).summary!.value, first, 'before the rewrite');
     const t0 = Date.now();
-    rewriteInput(21);
+    rewriteInput(21, true);
     // Well past the time the auto mode took to show a rewrite.
     await new Promise((r) => setTimeout(r, Math.max(3000, 3 * recomputeMs)));
     close(api.panels()[0].summary!.value, first, 'after the rewrite');
@@ -297,7 +309,7 @@ describe(SETTINGS_SUITE, function () {
     const first = rewriteInput(30);
     close((await openPanel('watched.npy', 'target.npy')).summary!.value, first, 'before the rewrite');
     const t0 = Date.now();
-    rewriteInput(31);
+    rewriteInput(31, true);
     const asked = await until('the question', () => messagesSince(t0).find((m) => /watched\.npy changed/.test(m.text)), 30_000);
     assert.equal(asked.severity, 'info');
     assert.deepEqual(asked.items, ['Recompute']);
