@@ -33,6 +33,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+# The cross-entropy generator's JSON number helper (this script's folder is on sys.path).
+from generate import jnum
+
 MAX_LOGITS = 48_000
 
 GEOMETRIES = ['rows-narrow', 'rows-wide', 'class-last-narrow', 'class-last-wide',
@@ -40,13 +43,6 @@ GEOMETRIES = ['rows-narrow', 'rows-wide', 'class-last-narrow', 'class-last-wide'
 REGIMES = ['plain', 'confident', 'wide', 'offset']
 
 
-def jnum(v):
-    v = float(v)
-    if math.isnan(v):
-        return 'NaN'
-    if math.isinf(v):
-        return 'Infinity' if v > 0 else '-Infinity'
-    return v
 
 
 class Gen:
