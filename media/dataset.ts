@@ -1,15 +1,7 @@
-// Webview entry for the dataset view (dist/dataset.js, an IIFE): wires the webview's message channel to the
-// view in media/dataset/view.ts and asks the host for everything so far once loaded.
+// Webview entry for the dataset view (dist/dataset.js, an IIFE): starts the page (media/dataset/page.ts) on
+// the webview's message channel, state store and root element.
 import { vscodeApi, webviewRoot } from './webview';
-import type { DatasetToHost, HostToDataset } from '../src/protocol';
-import { createDatasetView } from './dataset/view';
+import type { DatasetToHost } from '../src/protocol';
+import { startDatasetPage } from './dataset/page';
 
-function main(): void {
-  const vscode = vscodeApi<DatasetToHost>();
-  const root = webviewRoot();
-  const view = createDatasetView(root, (msg) => vscode.postMessage(msg));
-  window.addEventListener('message', (e: MessageEvent<HostToDataset>) => view.receive(e.data));
-  vscode.postMessage({ type: 'ready' });
-}
-
-main();
+startDatasetPage(vscodeApi<DatasetToHost>(), webviewRoot(), window);

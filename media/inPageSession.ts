@@ -89,7 +89,7 @@ class InPageSession implements OutputSession {
     const x = this.payload.input;
     const at = tokenRowLayout(x.shape, x.shape.length === 1 ? 0 : o.classDim, row);
     const target = r.targetClass[row];
-    const d = tokenRowDetails(x.data, at.offset, at.stride, at.C, target, o.inputKind, 5);
+    const d = tokenRowDetails(x.data, at.offset, at.stride, at.C, target, o.inputKind, 5, { weight: this.weight ? this.weight.data : null, labelSmoothing: o.labelSmoothing, ignoreIndex: o.ignoreIndex });
     return withDetailStrings(d, row, target, at.C, this.payload.tokenizer ?? null);
   }
 

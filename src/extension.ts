@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { COMMANDS, computeLoss, computeLossForSelectedFiles, computeLossFromSelection } from './host/commands';
 import { COMPARE_LOSSES_COMMAND, compareLosses } from './host/compareLosses';
 import { EVALUATE_FOLDER_COMMAND, evaluateFolder } from './host/evaluateFolder';
-import { DatasetPanel } from './host/datasetPanel';
+import { DATASET_VIEW_TYPE, DatasetPanel } from './host/datasetPanel';
 import type { EvalOptions } from './eval/types';
 import { registerHovers } from './host/hover';
 import { INSTALL_HELPER_COMMAND, disposeInstallHelperOutput, installNotebookHelper } from './host/installHelper';
@@ -69,6 +69,11 @@ export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi 
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state: unknown) {
         LossPanel.revive(services, panel, state);
+      },
+    }),
+    vscode.window.registerWebviewPanelSerializer(DATASET_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel, state: unknown) {
+        DatasetPanel.revive(services, panel, state);
       },
     }),
     registerNotebookRenderer(services),

@@ -9,8 +9,8 @@ import type { StatsPartial } from './kernel/stats';
 import type { ClassStats, ElementExplanation, LossOptions, LossResult, WorstElement } from './kernel/types';
 import type { DType, Tensor } from './tensor/tensor';
 import type { Vocabulary } from './tensor/vocab';
-import type { TokenRowDetails } from './kernel/tokenRow';
-import type { EvalClassFigures, EvalImageRequest, EvalImageResponse } from './eval/types';
+import type { TokenLossTerms, TokenRowDetails } from './kernel/tokenRow';
+import type { EvalClassFigures, EvalImageRequest, EvalImageResponse, EvalOptions } from './eval/types';
 import type { ListingFormat, TensorListing } from './worker/tensorListing';
 import type { FileIdentity } from './worker/regularFile';
 
@@ -174,8 +174,16 @@ export type WorkerRequest =
   | { readonly kind: 'find-literals'; readonly id: number; readonly text: SharedText }
   /** Token view: a vocabulary file (tokenizer.json, vocab.json, vocab.txt) read as a regular file and parsed. */
   | { readonly kind: 'vocabulary'; readonly id: number; readonly path: string }
-  /** Token view: top classes, p(target), rank and loss of loss-map element `row` (src/kernel/tokenRow.ts). */
-  | { readonly kind: 'token-details'; readonly id: number; readonly source: TokenRowSource; readonly classDim: number; readonly row: number; readonly target: number; readonly inputKind: LossOptions['inputKind']; readonly topK: number }
+  /**
+   * Token view: top classes, p(target), rank and loss of loss-map element `row` (src/kernel/tokenRow.ts);
+   * `terms` are the result's weight, label smoothing and ignore index, so the loss is the loss map's.
+   */
+  | { readonly kind: 'token-details'; readonly id: number; readonly source: TokenRowSource; readonly classDim: number; readonly row: number; readonly target: number; readonly inputKind: LossOptions['inputKind']; readonly topK: number; readonly terms: TokenLossTerms }
+  /**
+   * Sample values read in their stored order (`x`, shaped as one sample) rewritten with axis `from` first
+   * into `out` (same storage): the (C, S) layout the probability job and the breakdown read.
+   */
+  | { readonly kind: 'move-axis'; readonly id: number; readonly x: SharedTensorRef; readonly from: number; readonly out: SharedTensorRef }
   /**
    * Engine.prepare(): write one byte per 4 KiB page of bytes [start, end) of the working memory (sent with
    * its init-wasm), so that the OS allocates those pages before the first computation needs them.
@@ -188,6 +196,7 @@ export type WorkerResponse =
   /** Partial statistics of the job, merged by the engine in job order (deterministic for any worker count). */
   | { readonly kind: 'done'; readonly id: number; readonly stats: StatsPartial }
   | { readonly kind: 'probs-done'; readonly id: number }
+  | { readonly kind: 'move-axis-done'; readonly id: number }
   /** A class-index target out of range: the engine raises the kernel's error for it. */
   | { readonly kind: 'bad-target'; readonly id: number; readonly flat: number; readonly value: number }
   | { readonly kind: 'error'; readonly id: number; readonly message: string; readonly lensKind: string | null }
@@ -496,6 +505,16 @@ export interface DatasetSummary {
 
 export type DatasetRunState = 'running' | 'done' | 'cancelled' | 'error';
 
+/**
+ * What a dataset view evaluates: kept in the webview's state (JSON), so that after a window reload the
+ * serializer runs the same evaluation again (src/host/datasetMessages.ts parseDatasetRequest reads it back).
+ */
+export interface DatasetRequest {
+  readonly predDir: string;
+  readonly labelDir: string;
+  readonly options: EvalOptions;
+}
+
 export type HostToDataset =
   /** A run begins (also sent again, with everything so far, when the view reloads). */
   | { readonly type: 'start'; readonly predDir: string; readonly labelDir: string; readonly total: number; readonly classNames: readonly string[] }
@@ -504,7 +523,9 @@ export type HostToDataset =
   | { readonly type: 'progress'; readonly done: number; readonly total: number }
   /** The figures over the images so far (`final`: over all of them, exactly the CLI's report). */
   | { readonly type: 'summary'; readonly summary: DatasetSummary; readonly final: boolean }
-  | { readonly type: 'state'; readonly state: DatasetRunState; readonly message?: string; readonly seconds?: number };
+  | { readonly type: 'state'; readonly state: DatasetRunState; readonly message?: string; readonly seconds?: number }
+  /** The run's request, for the page to keep in its saved state. */
+  | { readonly type: 'hostState'; readonly state: DatasetRequest };
 
 export type DatasetToHost =
   | { readonly type: 'ready' }

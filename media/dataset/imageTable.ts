@@ -25,6 +25,8 @@ const COLUMNS: ReadonlyArray<{ key: ImageSortKey | null; label: string; numeric:
 
 export interface ImageTableEvents {
   open(index: number): void;
+  /** The user picked another sort (the page keeps it in its saved state). */
+  sorted?(sort: ImageSort): void;
 }
 
 export class ImageTable {
@@ -100,6 +102,7 @@ export class ImageTable {
         // A new column starts worst first: the highest loss, the lowest accuracy and mIoU.
         const descending = active ? !s.descending : key === 'value';
         this.setSort({ key, descending });
+        this.events.sorted?.(this.store.sort);
       });
       this.header.appendChild(h('span', { class: cls, role: 'columnheader', 'aria-sort': active ? (s.descending ? 'descending' : 'ascending') : 'none' }, btn));
     }

@@ -6,7 +6,7 @@ import { builder, clear } from '../view/dom';
 import { ClassSection } from './classTable';
 import { HistogramSection } from './histogram';
 import { ImageTable } from './imageTable';
-import { decodeFloat32, ImageStore } from './model';
+import { decodeFloat32, ImageStore, type ImageSort } from './model';
 import { ProgressSection } from './progress';
 import { ReliabilitySection } from './reliability';
 import { SummarySection } from './summary';
@@ -21,10 +21,17 @@ export interface DatasetViewHandle {
 /** Histogram and row refreshes at most this often while images stream in. */
 const REFRESH_MS = 200;
 
-export function createDatasetView(root: HTMLElement, post: (msg: DatasetToHost) => void): DatasetViewHandle {
+export interface DatasetViewOptions {
+  /** The sort to start with (the page's saved one); worst first by default. */
+  readonly sort?: ImageSort;
+  /** Called when the user sorts the image table. */
+  readonly onSort?: (sort: ImageSort) => void;
+}
+
+export function createDatasetView(root: HTMLElement, post: (msg: DatasetToHost) => void, opts: DatasetViewOptions = {}): DatasetViewHandle {
   const doc = root.ownerDocument;
   const h = builder(doc);
-  const store = new ImageStore();
+  const store = new ImageStore(opts.sort);
   const title = h('h1', { class: 'ds-title' }, 'Dataset');
   const folders = h('div', { class: 'ds-folders' });
   const progress = new ProgressSection(h, () => post({ type: 'cancel' }));
@@ -32,7 +39,7 @@ export function createDatasetView(root: HTMLElement, post: (msg: DatasetToHost) 
   const reliability = new ReliabilitySection(h);
   const hist = new HistogramSection(h);
   const classes = new ClassSection(h);
-  const images = new ImageTable(h, store, { open: (index) => post({ type: 'openImage', index }) });
+  const images = new ImageTable(h, store, { open: (index) => post({ type: 'openImage', index }), sorted: opts.onSort });
   let classNames: readonly string[] = [];
   let total = 0;
   clear(root);
@@ -88,6 +95,9 @@ export function createDatasetView(root: HTMLElement, post: (msg: DatasetToHost) 
           if (refreshTimer !== undefined) clearTimeout(refreshTimer);
           refresh();
         }
+        return;
+      case 'hostState':
+        // Kept by the page entry (media/dataset.ts), not shown.
         return;
     }
   };

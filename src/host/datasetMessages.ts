@@ -1,7 +1,8 @@
-// What the dataset view is sent, made from the evaluation's results (pure; no VS Code import, so unit tests
-// use it too). Webview messages are JSON: NaN and infinities become null, a thumbnail's bytes base64.
-import type { EvalReport, ImageResult } from '../eval/types';
-import type { DatasetImageRow, DatasetSummary } from '../protocol';
+// What the dataset view is sent, made from the evaluation's results, and the request it keeps for a window
+// reload (pure; no VS Code import, so unit tests use it too). Webview messages are JSON: NaN and infinities
+// become null, a thumbnail's bytes base64.
+import type { EvalOptions, EvalReport, ImageResult } from '../eval/types';
+import type { DatasetImageRow, DatasetRequest, DatasetSummary } from '../protocol';
 
 const finite = (v: number | null): number | null => (v !== null && Number.isFinite(v) ? v : null);
 
@@ -40,4 +41,34 @@ export function toDatasetRow(result: ImageResult, index: number): DatasetImageRo
     worstClass: r.worstClass,
     thumbnail: t && bytes ? { h: t.h, w: t.w, base64: bytes.toString('base64') } : null,
   };
+}
+
+/** The request a dataset view keeps in its saved state (plain JSON: folders and options only). */
+export function toDatasetRequest(run: { readonly predDir: string; readonly labelDir: string; readonly options: EvalOptions }): DatasetRequest {
+  const o = run.options;
+  return {
+    predDir: run.predDir,
+    labelDir: run.labelDir,
+    options: { ignoreIndex: o.ignoreIndex, labelSmoothing: o.labelSmoothing, classDim: o.classDim, bins: o.bins, boundary: o.boundary, weight: o.weight ? [...o.weight] : null },
+  };
+}
+
+const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= lo && v <= hi;
+
+/**
+ * A saved request read back after a window reload, or null where it is not one (state from an older
+ * version, or edited): the serializer then closes the view rather than evaluate with made-up options.
+ */
+export function parseDatasetRequest(v: unknown): DatasetRequest | null {
+  if (v === null || typeof v !== 'object') return null;
+  const r = v as Partial<Record<keyof DatasetRequest, unknown>>;
+  if (typeof r.predDir !== 'string' || r.predDir === '' || typeof r.labelDir !== 'string' || r.labelDir === '') return null;
+  const o = r.options;
+  if (o === null || typeof o !== 'object') return null;
+  const { ignoreIndex, labelSmoothing, classDim, bins, boundary, weight } = o as Partial<Record<keyof EvalOptions, unknown>>;
+  // The bounds eval's flags and merge's part schema accept (src/eval/partSchema.ts).
+  if (!isInt(ignoreIndex, -(2 ** 31), 2 ** 31 - 1) || !isInt(classDim, -4, 3) || !isInt(bins, 1, 100000) || !isInt(boundary, 0, 100000)) return null;
+  if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing <= 1)) return null;
+  if (weight !== null && !(Array.isArray(weight) && weight.every((w) => typeof w === 'number' && Number.isFinite(w)))) return null;
+  return { predDir: r.predDir, labelDir: r.labelDir, options: { ignoreIndex, labelSmoothing, classDim, bins, boundary, weight: weight === null ? null : [...(weight as number[])] } };
 }

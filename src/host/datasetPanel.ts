@@ -1,22 +1,26 @@
 // The dataset view of Evaluate Folder…: a webview that lists a folder evaluation's images as they complete
 // and shows the pooled figures. The evaluation itself is src/eval/runEval.ts on the engine's worker pool,
 // exactly what `eval PRED_DIR LABEL_DIR` runs, so the final figures are the CLI's. The host keeps what the
-// view was sent (rows with their thumbnails, the last summary) so a reloaded view gets it all back.
+// view was sent (rows with their thumbnails, the last summary) so a reloaded view gets it all back; after a
+// window reload (the host's memory gone) the serializer runs the evaluation again from the view's state.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { setWebviewPage } from './webviewPage';
 import { addCounts, emptyCounts } from '../eval/accumulate';
 import { finalizeReport } from '../eval/finalize';
+import { pairFolders } from '../eval/files';
 import { evaluatePairs } from '../eval/runEval';
 import type { EvalCounts, EvalOptions, EvalPair, EvalReport, ImageRecord, ImageResult } from '../eval/types';
 import type { LossOptions } from '../kernel/types';
 import type { DatasetImageRow, DatasetRunState, DatasetSummary, DatasetToHost, HostToDataset } from '../protocol';
-import { toDatasetRow, toDatasetSummary } from './datasetMessages';
+import { parseDatasetRequest, toDatasetRequest, toDatasetRow, toDatasetSummary } from './datasetMessages';
 import { LossPanel, type HostServices } from './lossPanel';
 import { log, messageOf } from './log';
 import { classNamesSetting } from './settings';
 
 export const DATASET_VIEW_TYPE = 'crossEntropyLens.dataset';
+
+const titleOf = (predDir: string): string => `Dataset: ${path.basename(predDir)}`;
 
 /** What one evaluation runs on. */
 export interface DatasetRun {
@@ -48,11 +52,46 @@ export class DatasetPanel {
   report: EvalReport | null = null;
 
   static create(services: HostServices, run: DatasetRun): DatasetPanel {
-    const panel = vscode.window.createWebviewPanel(DATASET_VIEW_TYPE, `Dataset: ${path.basename(run.predDir)}`, vscode.ViewColumn.Active, {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')],
-    });
+    const panel = vscode.window.createWebviewPanel(DATASET_VIEW_TYPE, titleOf(run.predDir), vscode.ViewColumn.Active, DatasetPanel.webviewOptions(services));
     return new DatasetPanel(services, panel, run);
+  }
+
+  private static webviewOptions(services: HostServices): vscode.WebviewOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')] };
+  }
+
+  /**
+   * The serializer's half of a window reload: the view's saved state holds the run's request (folders and
+   * options; the page keeps its sort itself), and the evaluation runs again from it. Rows with their
+   * thumbnails are not kept in the state: 10,000 images' worth would be hundreds of MB of JSON, and the
+   * folders may have changed since. A state that is not a request closes the view.
+   */
+  static revive(services: HostServices, panel: vscode.WebviewPanel, state: unknown): DatasetPanel | null {
+    const request = parseDatasetRequest((state as { host?: unknown } | null | undefined)?.host);
+    if (!request) {
+      panel.dispose();
+      return null;
+    }
+    panel.webview.options = DatasetPanel.webviewOptions(services);
+    panel.title = titleOf(request.predDir);
+    let pairing: { pairs: readonly EvalPair[]; unmatched: readonly string[] } = { pairs: [], unmatched: [] };
+    let problem: string | null = null;
+    try {
+      pairing = pairFolders(request.predDir, request.labelDir);
+      if (pairing.pairs.length === 0) problem = `no prediction in ${request.predDir} has a label of the same stem in ${request.labelDir} any more`;
+    } catch (e) {
+      problem = messageOf(e);
+    }
+    const p = new DatasetPanel(services, panel, { ...request, pairs: pairing.pairs, unmatched: pairing.unmatched });
+    if (problem !== null) {
+      p.setState('error', problem);
+      return p;
+    }
+    // In the status bar, not as a notification: nobody asked for this run just now, and the view has Cancel.
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Cross-Entropy Lens: evaluating ${path.basename(request.predDir)}` }, () =>
+      p.evaluate(services).catch(() => undefined),
+    );
+    return p;
   }
 
   static current(): DatasetPanel[] {
@@ -89,6 +128,7 @@ export class DatasetPanel {
   /** Everything so far, for a view that (re)loaded. */
   private replay(): void {
     this.flushRows();
+    this.post({ type: 'hostState', state: toDatasetRequest(this.run) });
     this.post({ type: 'start', predDir: this.run.predDir, labelDir: this.run.labelDir, total: this.run.pairs.length, classNames: this.classNames });
     if (this.rows.length > 0) this.post({ type: 'images', rows: this.rows });
     this.post({ type: 'progress', done: this.done, total: this.run.pairs.length });

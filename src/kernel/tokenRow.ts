@@ -52,7 +52,10 @@ export interface TokenTop {
 }
 
 export interface TokenRowDetails {
-  /** -log p(target) in float64 (NaN when the target is not a class: an ignored token). */
+  /**
+   * The token's loss as reduction='none' gives it, in float64: -log p(target), scaled by the target's class
+   * weight and mixed with the smoothing term when the result has them (NaN for an ignored token).
+   */
   readonly loss: number;
   readonly pTarget: number;
   /** 1 = the most likely class; ties rank together (classes strictly above + 1); 0 when there is no target class. */
@@ -95,12 +98,37 @@ function above(a: number, ia: number, b: number, ib: number): boolean {
   return a > b || (a === b && ia < ib);
 }
 
+/** What of the result's options a token's loss depends on beyond its row and target. */
+export interface TokenLossTerms {
+  /** Class weights (F.cross_entropy's weight, C values), or null. */
+  readonly weight: ArrayLike<number> | null;
+  readonly labelSmoothing: number;
+  readonly ignoreIndex: number;
+}
+
+const PLAIN: TokenLossTerms = { weight: null, labelSmoothing: 0, ignoreIndex: -100 };
+
+/**
+ * PyTorch's reduction='none' value for one row (the loss map's): (1 - eps) w[t] (-log p_t) + eps / C
+ * sum_c w[c] (-log p_c). The hover must show the loss map's number, so weight and smoothing enter here too.
+ */
+function rowLoss(lp: Float64Array, target: number, C: number, terms: TokenLossTerms): number {
+  const w = terms.weight;
+  const eps = terms.labelSmoothing;
+  const nll = -lp[target] * (w ? w[target] : 1);
+  if (!(eps > 0)) return nll;
+  let smooth = 0;
+  for (let c = 0; c < C; c++) smooth -= lp[c] * (w ? w[c] : 1);
+  return (1 - eps) * nll + (eps / C) * smooth;
+}
+
 /** What the token view's hover shows for one row: O(C) time, O(C) memory for the row's log-probabilities. */
 export function tokenRowDetails(
-  x: ArrayLike<number>, offset: number, stride: number, C: number, target: number, kind: InputKind, k = 5,
+  x: ArrayLike<number>, offset: number, stride: number, C: number, target: number, kind: InputKind, k = 5, terms: TokenLossTerms = PLAIN,
 ): TokenRowDetails {
   const lp = logProbs(x, offset, stride, C, kind);
   const hasTarget = Number.isInteger(target) && target >= 0 && target < C;
+  const ignored = target === terms.ignoreIndex;
   let rank = 0;
   if (hasTarget) {
     const t = lp[target];
@@ -131,7 +159,7 @@ export function tokenRowDetails(
     }
   }
   return {
-    loss: hasTarget ? -lp[target] : NaN,
+    loss: hasTarget && !ignored ? rowLoss(lp, target, C, terms) : NaN,
     pTarget: hasTarget ? Math.exp(lp[target]) : NaN,
     rank,
     top: ids.map((id, i) => ({ id, prob: Math.exp(vals[i]) })),

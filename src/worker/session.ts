@@ -7,9 +7,9 @@ import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTen
 import type { ClassMaps, ConfidenceMaps, ElementDetail, SampleMaps, SharedTensorRef, TokenDetails, TokenRowSource, TokenSummary } from '../protocol';
 import { tokenSummary, withDetailStrings } from '../tokenSummary';
 import type { Vocabulary } from '../tensor/vocab';
-import type { Tensor } from '../tensor/tensor';
+import { numel, type Tensor } from '../tensor/tensor';
 import type { ComputeControls, Engine, EngineRequest, EngineResult } from './engine';
-import { closeNpy, isNpyPath, openNpy, readF32 } from './npyFile';
+import { closeNpy, isNpyPath, openNpy, readF32, readLittleEndianInto } from './npyFile';
 import { pairMaskTarget } from './maskTarget';
 import { readTensorFile } from './readTensorFile';
 import { allocShared, share, viewOf } from './shared';
@@ -27,6 +27,7 @@ export class LossSession {
   private readonly sampleCache = new Map<number, SampleValues>();
   /** The in-memory input in shared memory, once a token's details were asked for (workers read rows there). */
   private sharedInput: SharedTensorRef | null = null;
+  private weights: Float64Array | null | undefined;
   /** Token strings for the token view (the whole vocabulary; the view is sent subsets), or null. */
   vocabulary: Vocabulary | null = null;
   readonly geometry: SampleGeometry;
@@ -131,7 +132,8 @@ export class LossSession {
       source = { kind: 'shared', x: this.sharedInput };
     }
     const nd = r.input.shape.length;
-    const reply = await this.engine.runRaw({ kind: 'token-details', id: 0, source, classDim: nd === 1 ? 0 : o.classDim, row, target, inputKind: o.inputKind, topK: 5 });
+    const terms = { weight: this.weightValues(), labelSmoothing: o.labelSmoothing, ignoreIndex: o.ignoreIndex };
+    const reply = await this.engine.runRaw({ kind: 'token-details', id: 0, source, classDim: nd === 1 ? 0 : o.classDim, row, target, inputKind: o.inputKind, topK: 5, terms });
     if (reply.kind === 'error') throw new LensError((reply.lensKind as LensError['kind']) ?? 'io', reply.message);
     if (reply.kind !== 'token-details-done') throw new LensError('io', `unexpected worker answer ${reply.kind}`);
     return withDetailStrings(reply.details, row, target, this.geometry.C, this.vocabulary);
@@ -176,30 +178,24 @@ export class LossSession {
 
   /**
    * The input values of sample n as (C, S) (for bce: the sample's own layout), in shared memory for the
-   * probability job. A float32/float16 .npy range is read straight into it as float32: no float64 copy and no
-   * second copy into shared memory on this thread (5.5 M values for a [21, 512, 512] sample).
+   * probability job. Sample n is one contiguous block of the input in C order whatever its class axis, so a
+   * .npy is read by that block's byte range (float32/float16 as float32, float64 as it is) straight into
+   * shared memory, with no copy on this thread; a class axis that is not first in the sample (class-last
+   * [B, T, V]) is moved first by a worker. The host thread then spends no time proportional to the input:
+   * reading a whole [2, 64, 32000] .npy and moving its axis here took 0.7 s of it.
    */
   private async sampleValues(n: number): Promise<SampleValues> {
     const hit = this.sampleCache.get(n);
     if (hit) return hit;
     const g = this.geometry;
-    let out: SampleValues | null = null;
-    const src = this.request.input;
     const o = this.result.options;
-    const nd = this.result.input.shape.length;
-    const standard = !g.strip && nd >= 2 && (o.loss === 'bce' || o.loss === 'sigmoid-focal' || normalizeAxis(o.classDim, nd) === 1);
-    if (src.kind === 'file' && standard && isNpyPath(src.path)) {
-      const f = openNpy(src.path, src.pin);
-      try {
-        if (!f.header.fortranOrder && (f.header.dtype === 'float32' || f.header.dtype === 'float16')) {
-          const ref = allocShared('float32', [g.C * g.S], 'f32');
-          const data = viewOf(ref).data as Float32Array;
-          await readF32(f, n * g.C * g.S, g.C * g.S, data, 0);
-          out = { ref, data };
-        }
-      } finally {
-        closeNpy(f);
-      }
+    const shape = this.result.input.shape;
+    const nd = shape.length;
+    let out: SampleValues | null = null;
+    if (!g.strip && nd >= 2) {
+      const stored = await this.storedSample(n);
+      const classAxis = o.loss === 'bce' || o.loss === 'sigmoid-focal' ? 1 : normalizeAxis(o.classDim, nd) ?? 1;
+      if (stored) out = classAxis === 1 ? stored : await this.classAxisFirst(stored, shape.slice(1), classAxis - 1);
     }
     if (out === null) {
       const ref = share({ dtype: 'float64', shape: [g.C * g.S], data: sampleTensor(this.inputWhole(), n, o, g) });
@@ -208,6 +204,51 @@ export class LossSession {
     this.sampleCache.clear();
     this.sampleCache.set(n, out);
     return out;
+  }
+
+  /**
+   * Sample n's block of the input as stored, flat, in shared memory: a range read of a C-order .npy, or a
+   * copy of the in-memory tensor's block; null where neither applies (other formats are read whole).
+   */
+  private async storedSample(n: number): Promise<SampleValues | null> {
+    const src = this.request.input;
+    const per = numel(this.result.input.shape.slice(1));
+    if (src.kind === 'tensor') {
+      const d = src.tensor.data;
+      if (!(d instanceof Float32Array || d instanceof Float64Array) || d.length !== per * this.geometry.samples) return null;
+      const ref = share({ dtype: d instanceof Float32Array ? 'float32' : 'float64', shape: [per], data: d.subarray(n * per, (n + 1) * per) });
+      return { ref, data: viewOf(ref).data as Float32Array | Float64Array };
+    }
+    if (!isNpyPath(src.path)) return null;
+    const f = openNpy(src.path, src.pin);
+    try {
+      const h = f.header;
+      // A mask target may have paired a [C, H, W] file as [1, C, H, W]: the same values, the same offsets.
+      if (h.fortranOrder || numel(h.shape) !== per * this.geometry.samples) return null;
+      if (h.dtype === 'float32' || h.dtype === 'float16') {
+        const ref = allocShared('float32', [per], 'f32');
+        const data = viewOf(ref).data as Float32Array;
+        await readF32(f, n * per, per, data, 0);
+        return { ref, data };
+      }
+      if (h.dtype === 'float64') {
+        const ref = allocShared('float64', [per], 'f64');
+        await readLittleEndianInto(f, n * per, per, new Uint8Array(ref.buffer, 0, per * 8));
+        return { ref, data: viewOf(ref).data as Float64Array };
+      }
+      return null;
+    } finally {
+      closeNpy(f);
+    }
+  }
+
+  /** `stored` (one sample of `sampleShape`) with its axis `axis` moved first, by a worker. */
+  private async classAxisFirst(stored: SampleValues, sampleShape: readonly number[], axis: number): Promise<SampleValues> {
+    const ref = allocShared(stored.ref.dtype, [stored.data.length], stored.ref.storage);
+    const r = await this.engine.runRaw({ kind: 'move-axis', id: 0, x: { ...stored.ref, shape: sampleShape }, from: axis, out: ref });
+    if (r.kind === 'error') throw new LensError((r.lensKind as LensError['kind']) ?? 'io', r.message);
+    if (r.kind !== 'move-axis-done') throw new LensError('io', `unexpected worker answer ${r.kind}`);
+    return { ref, data: viewOf(ref).data as Float32Array | Float64Array };
   }
 
   private inputWhole(): Tensor {
@@ -220,6 +261,12 @@ export class LossSession {
     const src = this.request.target;
     this.wholeTarget ??= src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, 'target', src.pin);
     return this.wholeTarget;
+  }
+
+  /** The class weights as float64 (read once: every hover sends them with its job), or null. */
+  private weightValues(): Float64Array | null {
+    if (this.weights === undefined) this.weights = this.request.weight ? Float64Array.from(this.weightTensor().data as ArrayLike<number>) : null;
+    return this.weights;
   }
 
   private weightTensor(): Tensor {

@@ -47,7 +47,7 @@ async function fromNpy(job: TokenDetailsJob, path: string, pin: FileIdentity | u
     if (at.C === 0 || span > MAX_SPAN_ELEMENTS) return null;
     const bytes = await readRaw(f, at.offset, span);
     const values = decodeRawData(bytes, { dtype: h.dtype, shape: [span], littleEndian: h.littleEndian, fortranOrder: false }).data;
-    return tokenRowDetails(values, 0, at.stride, at.C, job.target, job.inputKind, job.topK);
+    return tokenRowDetails(values, 0, at.stride, at.C, job.target, job.inputKind, job.topK, job.terms);
   } finally {
     closeNpy(f);
   }
@@ -58,7 +58,7 @@ export async function runTokenDetails(job: TokenDetailsJob): Promise<TokenRowDet
   if (src.kind === 'shared') {
     const x = viewOf(src.x);
     const at = tokenRowLayout(x.shape, job.classDim, job.row);
-    return tokenRowDetails(x.data, at.offset, at.stride, at.C, job.target, job.inputKind, job.topK);
+    return tokenRowDetails(x.data, at.offset, at.stride, at.C, job.target, job.inputKind, job.topK, job.terms);
   }
   if (isNpyPath(src.path)) {
     const r = await fromNpy(job, src.path, src.pin);
@@ -67,5 +67,5 @@ export async function runTokenDetails(job: TokenDetailsJob): Promise<TokenRowDet
   const t = wholeFile(src.path, src.pin);
   if (t.shape.length === 0) throw new LensError('shape', `${src.path}: a 0-d input has no token rows`);
   const at = tokenRowLayout(t.shape, job.classDim, job.row);
-  return tokenRowDetails(t.data, at.offset, at.stride, at.C, job.target, job.inputKind, job.topK);
+  return tokenRowDetails(t.data, at.offset, at.stride, at.C, job.target, job.inputKind, job.topK, job.terms);
 }

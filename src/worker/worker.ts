@@ -8,6 +8,7 @@ import { resolveOptions } from '../kernel/options';
 import { buildProblem } from '../kernel/validate';
 import { sampleProbabilities } from '../kernel/softmax';
 import { sampleConfidence } from '../kernel/confidence';
+import { moveAxis } from '../kernel/layout';
 import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
 import { viewOf } from './shared';
 import { runFastChunk, runFastRelayout, initWasm } from './fastChunk';
@@ -96,6 +97,12 @@ parentPort!.on('message', (msg: WorkerRequest) => {
           into.set(c.entropy, 2 * msg.S);
         }
         reply({ kind: 'probs-done', id });
+        return;
+      }
+      case 'move-axis': {
+        const out = viewOf(msg.out).data as Float32Array | Float64Array;
+        out.set(moveAxis(viewOf(msg.x), msg.from, 0).data as Float32Array | Float64Array);
+        reply({ kind: 'move-axis-done', id });
         return;
       }
       case 'eval-image':

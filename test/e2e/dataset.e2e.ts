@@ -264,4 +264,71 @@ describe('Evaluate Folder… in real VS Code', function () {
     await noEvaluatingToast(page);
     assert.equal((await frame.locator('[data-testid="dataset-value"]').first().innerText()).trim(), fmt6(report.value));
   });
+
+  it('survives Developer: Reload Window: the dataset view comes back with the same pooled value and its sort', async function () {
+    const page = vs.workbench;
+    await vs.runCommand('View: Close All Editors');
+    await page.locator('.tab', { hasText: 'Dataset:' }).first().waitFor({ state: 'detached', timeout: 10_000 });
+    const explorerRow = (name: string) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Evaluate Folder…' }).first();
+    await explorerRow('preds').waitFor({ timeout: 30_000 });
+    // Run alone, this test may find the extension's menu contributions not registered yet: reopen the menu.
+    for (const deadline = Date.now() + 60_000; ;) {
+      await explorerRow('preds').click({ button: 'right' });
+      try {
+        await menuItem.waitFor({ timeout: 3000 });
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await page.keyboard.press('Escape');
+      }
+    }
+    await menuItem.hover();
+    await page.keyboard.press('Enter');
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    await rows.filter({ hasText: `${N} of ${N + 1} predictions have a label here` }).first().waitFor({ timeout: 30_000 });
+    await page.locator('.quick-input-widget .quick-input-box input').press('Enter');
+    const frame = await datasetFrame(page);
+
+    const names = (f: Frame): Promise<string[]> =>
+      f.locator('[data-testid="image-table"] [data-index]').evaluateAll((els) =>
+        els.sort((a, b) => Number(a.getAttribute('data-pos')) - Number(b.getAttribute('data-pos'))).map((e) => e.querySelector('[data-col="name"]')?.textContent?.trim() ?? ''));
+    const sortedBy = (f: Frame): Promise<string | null> =>
+      f.locator('[data-testid="image-table"] [aria-sort="ascending"], [data-testid="image-table"] [aria-sort="descending"]').first()
+        .evaluate((th) => `${th.querySelector('button')?.getAttribute('data-sort')} ${th.getAttribute('aria-sort')}`);
+    // Names, descending (a click on the column, another for the direction): neither the default column nor
+    // its direction, and an order unlike worst first (which mIoU here would repeat), so a reset would show.
+    const byName = frame.locator('[data-testid="image-table"] button[data-sort="name"]');
+    await byName.click();
+    await frame.waitForFunction(() => document.querySelector('[data-testid="image-table"] [aria-sort="ascending"] button')?.getAttribute('data-sort') === 'name', undefined, { timeout: 10_000 });
+    await byName.click();
+    await frame.waitForFunction(() => document.querySelector('[data-testid="image-table"] [aria-sort="descending"] button')?.getAttribute('data-sort') === 'name', undefined, { timeout: 10_000 });
+    const before = await names(frame);
+    assert.deepEqual(before, report.perImage.map((p) => p.name).sort().reverse());
+    assert.notDeepEqual(before, [...report.perImage].sort((a, b) => b.value - a.value).map((p) => p.name), 'the order differs from worst first');
+    // Only a page loaded after the reload counts.
+    await frame.evaluate('window.celBeforeReload = true');
+
+    await vs.runCommand('Developer: Reload Window');
+    await page.waitForTimeout(3000);
+    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    let again: Frame | null = null;
+    for (const deadline = Date.now() + 90_000; again === null && Date.now() < deadline; await sleep(250)) {
+      for (const f of page.frames()) {
+        try {
+          if ((await f.locator('[data-testid="dataset-summary"]').count()) === 0) continue;
+          if ((await f.evaluate('window.celBeforeReload === true')) === true) continue;
+          if ((await f.locator('.ds-progress').first().getAttribute('data-state')) === 'done') again = f;
+        } catch {
+          // frame navigated away
+        }
+      }
+    }
+    assert.ok(again, 'the dataset view is back after the reload, its evaluation done');
+    assert.equal((await again.locator('[data-testid="dataset-value"]').first().innerText()).trim(), fmt6(report.value));
+    assert.equal((await again.locator('[data-testid="dataset-images"]').first().innerText()).trim(), String(N));
+    assert.equal(await sortedBy(again), 'name descending');
+    assert.deepEqual(await names(again), before);
+    await vs.screenshot('dataset-after-reload');
+  });
 });

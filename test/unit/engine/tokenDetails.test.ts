@@ -2,10 +2,13 @@
 // from a .npy by its byte range (a 6.6 GB sparse file answers at once) or from an in-memory input, and
 // checked against a float64 softmax written here; and the vocabulary read and parsed in a worker.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { openInPage } from '../../../media/inPageSession';
 import { encodeNpyHeader } from '../../../src/tensor/npy';
+import type { Payload } from '../../../src/tensor/payload';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { Engine } from '../../../src/worker/engine';
 import { LossSession } from '../../../src/worker/session';
@@ -125,19 +128,54 @@ describe('engine: token details for the token view', function () {
     fs.writeSync(fd, new Uint8Array(values.buffer), 0, values.byteLength, header.length + row * shape[2] * 4);
     fs.closeSync(fd);
     const t0 = performance.now();
-    const reply = await engine.runRaw({ kind: 'token-details', id: 0, source: { kind: 'file', path: big }, classDim: -1, row, target: 1234, inputKind: 'logits', topK: 5 });
+    const reply = await engine.runRaw({ kind: 'token-details', id: 0, source: { kind: 'file', path: big }, classDim: -1, row, target: 1234, inputKind: 'logits', topK: 5, terms: { weight: null, labelSmoothing: 0, ignoreIndex: -100 } });
     const ms = performance.now() - t0;
     assert.equal(reply.kind, 'token-details-done', JSON.stringify(reply));
     if (reply.kind !== 'token-details-done') return;
     checkAgainst(reply.details, reference(Array.from(values), 1234), 'big row');
     assert.ok(ms < 3000, `${ms.toFixed(0)} ms for one row`);
     // A zero row of the same file: every class equally likely, rank 1 (nothing strictly above).
-    const zero = await engine.runRaw({ kind: 'token-details', id: 0, source: { kind: 'file', path: big }, classDim: -1, row: 3, target: 7, inputKind: 'logits', topK: 5 });
+    const zero = await engine.runRaw({ kind: 'token-details', id: 0, source: { kind: 'file', path: big }, classDim: -1, row: 3, target: 7, inputKind: 'logits', topK: 5, terms: { weight: null, labelSmoothing: 0, ignoreIndex: -100 } });
     assert.equal(zero.kind, 'token-details-done');
     if (zero.kind !== 'token-details-done') return;
     assert.equal(zero.details.rank, 1);
     assert.ok(close(zero.details.loss, Math.log(shape[2])));
     assert.deepEqual(zero.details.top.map((t) => t.id), [0, 1, 2, 3, 4]);
+  });
+
+  it('with class weights and label smoothing 0.1, a token\'s loss is PyTorch\'s reduction=\'none\' value and the loss map\'s', async function () {
+    const weight: Tensor = { dtype: 'float32', shape: [V], data: Float32Array.from({ length: V }, (_, c) => 0.25 + ((c * 7) % 5) * 0.4) };
+    const wf = path.join(dir, 'weight.npy');
+    writeNpy(wf, weight);
+    const py = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys, numpy as np, torch, torch.nn.functional as F
+x = torch.from_numpy(np.load(sys.argv[1]).astype(np.float64))
+t = torch.from_numpy(np.load(sys.argv[2]).astype(np.int64))
+w = torch.from_numpy(np.load(sys.argv[3]).astype(np.float64))
+l = F.cross_entropy(x.permute(0, 2, 1), t, weight=w, label_smoothing=0.1, reduction='none')
+print(json.dumps(l.flatten().tolist()))
+`, xf, tf, wf], { encoding: 'utf8' });
+    assert.equal(py.status, 0, py.stderr);
+    const torchLoss = JSON.parse(py.stdout) as number[];
+    const options = { classDim: -1, labelSmoothing: 0.1 };
+    const s = await LossSession.open(engine, { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, weight: { kind: 'file', path: wf }, options });
+    const map = s.result.maps!.loss;
+    const page = openInPage({ input: x, target, weight } as unknown as Payload, { options, weight: undefined });
+    for (let k = 0; k < B * T; k++) {
+      const d = await s.tokenDetails(k);
+      if (tdata[k] === -100) {
+        assert.ok(Number.isNaN(d.loss), `row ${k}: padding has no loss`);
+        continue;
+      }
+      const want = torchLoss[k];
+      // The plain -log p(target) differs from this by far more than the tolerance (a weight of 0.25 to 1.85).
+      assert.ok(close(d.loss, want, 1e-9), `row ${k}: loss ${d.loss} vs PyTorch ${want}`);
+      assert.ok(Math.abs(d.loss - map[k]) <= 2e-6 * Math.abs(want) + 2e-7, `row ${k}: loss ${d.loss} vs the loss map's ${map[k]}`);
+      // p(target) and the top-5 are probabilities: weights and smoothing do not enter.
+      checkAgainst({ ...d, loss: NaN }, { ...reference(rowOf(xd, k), tdata[k]), loss: NaN }, `row ${k}`);
+      const inPage = await page.tokenDetails!(k);
+      assert.ok(close(inPage.loss, want, 1e-9), `row ${k}, in the notebook page: loss ${inPage.loss} vs PyTorch ${want}`);
+    }
   });
 
   it('reads a vocabulary in a worker; a directory or a missing file is one clear error', async function () {
