@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = process.env.CEL_E2E_CACHE ?? path.join(ROOT, '.cache/e2e');
-const STATE = path.join(ROOT, '.cache/start');
+// CEL_START_STATE: another state folder (the examples e2e suite runs this script in a temporary one).
+const STATE = process.env.CEL_START_STATE ?? path.join(ROOT, '.cache/start');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const extDir = path.join(STATE, 'extensions', `${pkg.publisher}.${pkg.name}-${pkg.version}`);
 const userDir = path.join(STATE, 'user-data', 'User');
@@ -20,6 +21,36 @@ for (const entry of ['package.json', 'dist', 'media', 'python', 'README.md', 'LI
   const src = path.join(ROOT, entry);
   if (fs.existsSync(src)) fs.cpSync(src, path.join(extDir, entry), { recursive: true, filter: (s) => !s.endsWith('.ts') });
 }
+
+// A small companion extension, for npm start only: it opens the extension's walkthrough (the samples, each
+// with the command that shows it) once per npm start (a reload of the page in the same start leaves it closed).
+// The user settings keep "workbench.startupEditor": "none", so VS Code for the Web's own setup walkthrough
+// does not take its place.
+const WALKTHROUGH = `${pkg.publisher}.${pkg.name}#samples`;
+const startDir = path.join(STATE, 'extensions', `${pkg.publisher}.npm-start-0.0.1`);
+fs.rmSync(startDir, { recursive: true, force: true });
+fs.mkdirSync(startDir, { recursive: true });
+fs.writeFileSync(path.join(startDir, 'package.json'), JSON.stringify({
+  name: 'npm-start',
+  displayName: 'Cross-Entropy Lens: npm start',
+  description: 'Opens the Cross-Entropy Lens walkthrough when npm start opens examples/ (written by scripts/start.mjs).',
+  publisher: pkg.publisher,
+  version: '0.0.1',
+  engines: { vscode: '^1.90.0' },
+  main: './extension.js',
+  activationEvents: ['onStartupFinished'],
+  extensionDependencies: [`${pkg.publisher}.${pkg.name}`],
+}, null, 2));
+fs.writeFileSync(path.join(startDir, 'extension.js'), `// Written by scripts/start.mjs.
+const vscode = require('vscode');
+exports.activate = async (context) => {
+  const start = process.env.CEL_START_ID ?? '';
+  if (context.globalState.get('openedFor') === start) return;
+  await context.globalState.update('openedFor', start);
+  await vscode.commands.executeCommand('workbench.action.openWalkthrough', ${JSON.stringify(WALKTHROUGH)}, false);
+};
+`);
+
 fs.mkdirSync(userDir, { recursive: true });
 const settingsFile = path.join(userDir, 'settings.json');
 if (!fs.existsSync(settingsFile)) {
@@ -48,7 +79,7 @@ const server = spawn(process.execPath, [
   '--extensions-dir', path.join(STATE, 'extensions'), '--user-data-dir', path.join(STATE, 'user-data'),
   '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
   path.join(ROOT, 'examples'),
-], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, CEL_START_ID: String(Date.now()) } });
 
 let announced = false;
 const onOutput = (chunk) => {
