@@ -21,6 +21,7 @@ import { decodeNpy, encodeNpy } from '../src/tensor/npy';
 import type { Tensor } from '../src/tensor/tensor';
 import { Engine } from '../src/worker/engine';
 import { measureHover } from './hover';
+import { warnIfLoaded } from './quiet';
 import { measureLargeC, measureStreamedClassLast } from './largeC';
 import { TorchChild } from './torchChild';
 import { xorshift } from './random';
@@ -191,7 +192,7 @@ async function main(): Promise<void> {
       hover10MB,
       largeC,
       streamedClassLast,
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAvg1mStart: loadAtStart[0], loadAvg1mEnd: os.loadavg()[0] },
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAvg1mStart: loadAtStart[0], loadAvg1mEnd: os.loadavg()[0], loadWarning: warnIfLoaded(loadAtStart[0]) },
     };
     if (asJson) {
       console.log(JSON.stringify(result));

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { warnIfLoaded } from './quiet';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -91,6 +92,7 @@ const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >>
 
 function main(): void {
   if (!fs.existsSync(CLI)) throw new Error('dist/cli.js missing: run npm run build first');
+  const loadAtStart = os.loadavg()[0];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-evalbench-'));
   try {
     const g0 = performance.now();
@@ -125,6 +127,7 @@ function main(): void {
       torchPeakRssMB: Math.max(...theirs.map((o) => o.rss ?? 0)),
       check,
       loadAverage: os.loadavg(),
+      loadWarning: warnIfLoaded(loadAtStart),
     };
     if (asJson) console.log(JSON.stringify(result));
     else {
