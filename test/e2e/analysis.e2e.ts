@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame } from 'playwright-core';
 import { fmtCount } from '../../media/view/format';
-import { ROOT, VsCode, cleanUpAfterSuite, panelWithValue, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, filterPick, panelWithValue, sleep } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
@@ -84,13 +84,10 @@ describe('analysis views in real VS Code', function () {
   it('a confusion-matrix cell click filters the heatmap; the confidence threshold changes the marked count', async function () {
     const page = vs.workbench;
     await vs.runCommand('Cross-Entropy Lens: Compute Loss…');
-    const rows = page.locator('.quick-input-widget .monaco-list-row');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await rows.filter({ hasText: 'segmentation/logits.npy' }).first().waitFor({ timeout: 30_000 });
-    await input.fill('segmentation/logits');
+    // The sample workspace lists dozens of tensors: filter until the wanted row leads, then accept it.
+    await filterPick(page, /^Cross-Entropy Lens: input/, 'segmentation/logits', 'segmentation/logits.npy');
     await page.keyboard.press('Enter');
-    await rows.filter({ hasText: 'segmentation/target.npy' }).first().waitFor({ timeout: 30_000 });
-    await input.fill('segmentation/target');
+    await filterPick(page, /^Cross-Entropy Lens: target/, 'segmentation/target', 'segmentation/target.npy');
     await page.keyboard.press('Enter');
     const frame = await panelWithValue(page);
 

@@ -91,6 +91,28 @@ async function noEvaluatingToast(page: Page, timeoutMs = 3000): Promise<void> {
   assert.deepEqual(left.map((t) => t.replace(/\s+/g, ' ').trim()), [], 'the progress notification is gone once the view says done');
 }
 
+/**
+ * Explorer → the folder's context menu → Evaluate Folder…. Right after start-up (or a reload) the extension's
+ * menu contributions may not be registered yet: the menu is reopened until they are.
+ */
+async function evaluateFromExplorer(page: Page, folder: string): Promise<void> {
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: folder }).first();
+  const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Evaluate Folder…' }).first();
+  await row.waitFor({ timeout: 30_000 });
+  for (const deadline = Date.now() + 60_000; ;) {
+    await row.click({ button: 'right' });
+    try {
+      await menuItem.waitFor({ timeout: 3000 });
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
+  await menuItem.hover();
+  await page.keyboard.press('Enter');
+}
+
 describe('Evaluate Folder… in real VS Code', function () {
   let vs: VsCode;
   let ws: string;
@@ -126,23 +148,7 @@ describe('Evaluate Folder… in real VS Code', function () {
 
   it('explorer → Evaluate Folder…: the CLI\'s pooled value, a reliability diagram, the images worst first; the worst opens with the CLI\'s loss', async function () {
     const page = vs.workbench;
-    const explorerRow = (name: string) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
-    await explorerRow('preds').waitFor({ timeout: 30_000 });
-    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Evaluate Folder…' }).first();
-    // Right after start-up the extension's contributions may not be registered yet: reopen the menu until
-    // they are.
-    for (const deadline = Date.now() + 60_000; ;) {
-      await explorerRow('preds').click({ button: 'right' });
-      try {
-        await menuItem.waitFor({ timeout: 3000 });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw e;
-        await page.keyboard.press('Escape');
-      }
-    }
-    await menuItem.hover();
-    await page.keyboard.press('Enter');
+    await evaluateFromExplorer(page, 'preds');
     // The labels folder: the workspace's folders whose label stems match the predictions, best first.
     const rows = page.locator('.quick-input-widget .monaco-list-row');
     await rows.filter({ hasText: `${N} of ${N + 1} predictions have a label here` }).first().waitFor({ timeout: 30_000 });
@@ -269,22 +275,7 @@ describe('Evaluate Folder… in real VS Code', function () {
     const page = vs.workbench;
     await vs.runCommand('View: Close All Editors');
     await page.locator('.tab', { hasText: 'Dataset:' }).first().waitFor({ state: 'detached', timeout: 10_000 });
-    const explorerRow = (name: string) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
-    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Evaluate Folder…' }).first();
-    await explorerRow('preds').waitFor({ timeout: 30_000 });
-    // Run alone, this test may find the extension's menu contributions not registered yet: reopen the menu.
-    for (const deadline = Date.now() + 60_000; ;) {
-      await explorerRow('preds').click({ button: 'right' });
-      try {
-        await menuItem.waitFor({ timeout: 3000 });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw e;
-        await page.keyboard.press('Escape');
-      }
-    }
-    await menuItem.hover();
-    await page.keyboard.press('Enter');
+    await evaluateFromExplorer(page, 'preds');
     const rows = page.locator('.quick-input-widget .monaco-list-row');
     await rows.filter({ hasText: `${N} of ${N + 1} predictions have a label here` }).first().waitFor({ timeout: 30_000 });
     await page.locator('.quick-input-widget .quick-input-box input').press('Enter');
