@@ -16,7 +16,7 @@ import type { TensorRef } from '../tensor/payload';
 import { checkedImage, MAX_PAYLOAD_IMAGE_BYTES, type PayloadImage } from '../tensor/payloadImage';
 import type { DType } from '../tensor/tensor';
 import { describeFsError } from '../worker/readTensorFile';
-import { identityOf, readSmallRegularFile, sameIdentity, type FileIdentity } from '../worker/regularFile';
+import { identityOf, sameIdentity, type FileIdentity } from '../worker/regularFile';
 
 export interface RefContext {
   /** The notebook's folder (the helper's os.getcwd() under VS Code's Jupyter); null for an untitled notebook. */
@@ -190,14 +190,6 @@ export async function withCheckedRef<T>(
   }
 }
 
-/**
- * Checks a reference and returns the real path of its file; throws a one-line LensError ('io') saying why
- * not and what to do. The engine should get the pin too (checkTensorRef): a path alone is opened again later.
- */
-export async function resolveTensorRef(ref: TensorRef, ctx: RefContext, signal?: AbortSignal): Promise<string> {
-  return (await withCheckedRef(ref, ctx, { signal }, async () => undefined)).path;
-}
-
 /** A checked tensor reference: its file's path and identity for the engine, and its .npy header's dtype and shape. */
 export type CheckedTensorRef = CheckedRef<{ readonly dtype: DType; readonly shape: number[] }>;
 
@@ -287,22 +279,6 @@ export function sharedCheck<T>(run: (signal: AbortSignal) => Promise<T>): { get(
       current = null;
     },
   };
-}
-
-/**
- * The dtype and shape in a .npy header, read by path (checkTensorRef reads it through the checked
- * descriptor instead; this opens the file again).
- */
-export async function refHeader(file: string): Promise<{ dtype: DType; shape: number[] }> {
-  const r = await readSmallRegularFile(file, 1 << 16, { head: true });
-  if (r.kind === 'missing') throw new LensError('io', `${path.basename(file)}: data not present: ${RERUN}`);
-  if (r.kind === 'refused') throw new LensError('io', `${path.basename(file)}: ${r.reason}: ${RERUN}`);
-  try {
-    const h = parseNpyHeader(r.bytes);
-    return { dtype: h.dtype, shape: [...h.shape] };
-  } catch (e) {
-    throw e instanceof LensError ? e.withSource(path.basename(file)) : e;
-  }
 }
 
 /**

@@ -10,7 +10,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readPayload, readPayloadWithRefs } from '../../media/rendererCore';
 import { LensError } from '../../src/errors';
-import { NOT_TRUSTED, refHeader, resolveTensorRef, type RefContext } from '../../src/host/payloadFiles';
+import { NOT_TRUSTED, checkTensorRef, type RefContext } from '../../src/host/payloadFiles';
+
+/** The real path a checked reference's file has (what the engine is given, with its identity). */
+const resolveTensorRef = async (ref: TensorRef, c: RefContext): Promise<string> => (await checkTensorRef(ref, c)).path;
 import { encodeNpy } from '../../src/tensor/npy';
 import { decodePayload, decodePayloadWithRefs, isTensorRef, MAX_REF_BYTES, REF_IN_PAGE_MESSAGE, type TensorRef } from '../../src/tensor/payload';
 
@@ -105,9 +108,9 @@ describe('host checks before loading a reference (src/host/payloadFiles.ts)', ()
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('loads a file inside the workspace folder whose size and hash match', async () => {
-    const file = await resolveTensorRef(good, ctx());
-    assert.equal(file, path.join(nb, '.cross_entropy_lens', 'good.npy'));
-    assert.deepEqual(await refHeader(file), { dtype: 'float32', shape: [2, 3] });
+    const checked = await checkTensorRef(good, ctx());
+    assert.equal(checked.path, path.join(nb, '.cross_entropy_lens', 'good.npy'));
+    assert.deepEqual(checked.value, { dtype: 'float32', shape: [2, 3] });
     // A link that stays inside the folder is fine.
     fs.mkdirSync(path.join(ws, 'data'), { recursive: true });
     fs.writeFileSync(path.join(ws, 'data', 'real.npy'), bytes);

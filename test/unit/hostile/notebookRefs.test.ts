@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LensError } from '../../../src/errors';
-import { checkTensorRef, resolveTensorRef, sharedCheck, type RefContext } from '../../../src/host/payloadFiles';
+import { checkTensorRef, sharedCheck, type RefContext } from '../../../src/host/payloadFiles';
 import { encodeNpy } from '../../../src/tensor/npy';
 import type { TensorRef } from '../../../src/tensor/payload';
 import { Engine } from '../../../src/worker/engine';
@@ -241,14 +241,6 @@ describe('hostile notebook references: what was checked is what is read', functi
     assert.equal(e.kind, 'cancelled');
     assert.ok(after < 500, `stopped ${after.toFixed(0)} ms after the cancel`);
     assert.ok(cancelAt - t0 < 3000, 'the hash had started');
-    // The same through the compat entry point with a signal.
-    const ac2 = new AbortController();
-    const p2 = resolveTensorRef(ref, ctx(), ac2.signal);
-    await new Promise((r) => setTimeout(r, 100));
-    const c2 = performance.now();
-    ac2.abort();
-    await refusal(p2, /cancelled/);
-    assert.ok(performance.now() - c2 < 500);
   });
 
   it('the renderer\'s shared check: one compute replaced by the next keeps it; the last one cancelled stops the hash within 500 ms', async () => {
