@@ -6,7 +6,7 @@ import { decodeTensorFile, findCompanionWeight, splitMemberSpec } from '../tenso
 import type { TensorRole } from '../tensor/npz';
 import { readSafetensorsHeader, resolveSafetensorsMember, safetensorsHeaderEnd, safetensorsTensor, type SafetensorsHeader } from '../tensor/safetensors';
 import type { Tensor } from '../tensor/tensor';
-import { openRegularFileSync, type FileIdentity, type OpenedFile } from './regularFile';
+import { openRegularFileSync, readAtSync as readAt, type FileIdentity, type OpenedFile } from './regularFile';
 
 /** Largest file read whole; larger .npy files need the streaming engine. */
 const MAX_WHOLE_READ = 2 ** 31 - 1;
@@ -19,18 +19,6 @@ function openForRead(path: string, pin: FileIdentity | undefined): OpenedFile {
     if (e instanceof LensError) throw new LensError(e.kind, `${path}: ${e.message}${/directory/.test(e.message) ? ', expected a .npy, .npz or .json file' : ''}`);
     throw e;
   }
-}
-
-/** `length` bytes from `position`, fewer when the file ends first. */
-function readAt(fd: number, length: number, position: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < out.length) {
-    const n = fs.readSync(fd, out, done, out.length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done === out.length ? out : out.subarray(0, done);
 }
 
 function tooLarge(path: string, bytes: number): LensError {

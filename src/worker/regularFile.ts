@@ -76,6 +76,18 @@ export function openRegularFileSync(path: string, pin?: FileIdentity): OpenedFil
 }
 
 /** A small file's bytes, or why it was not read. */
+/** `length` bytes of a descriptor from `position`, fewer when the file ends first (the caller says what that means). */
+export function readAtSync(fd: number, length: number, position: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, out, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? out : out.subarray(0, done);
+}
+
 export type SmallFile =
   | { readonly kind: 'read'; readonly bytes: Uint8Array }
   | { readonly kind: 'missing' }

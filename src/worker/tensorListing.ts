@@ -8,7 +8,7 @@ import { LensError } from '../errors';
 import { readSafetensorsHeader, safetensorsHeaderEnd } from '../tensor/safetensors';
 import type { DType } from '../tensor/tensor';
 import { describeFsError } from './readTensorFile';
-import { openRegularFileSync } from './regularFile';
+import { openRegularFileSync, readAtSync } from './regularFile';
 import { torchSaveListingSync } from './torchSaveListing';
 
 /** Most tensors one listing returns (a picker shows no more; the rest are counted in `omitted`). */
@@ -29,21 +29,10 @@ export interface TensorListing {
   readonly omitted: number;
 }
 
-function readExactly(fd: number, length: number, position: number): Uint8Array {
-  const buf = new Uint8Array(length);
-  let got = 0;
-  while (got < length) {
-    const n = fs.readSync(fd, buf, got, length - got, position + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return got === length ? buf : buf.subarray(0, got);
-}
-
 function listSafetensors(fd: number, size: number): TensorListing {
-  const end = safetensorsHeaderEnd(readExactly(fd, Math.min(8, size), 0));
+  const end = safetensorsHeaderEnd(readAtSync(fd, Math.min(8, size), 0));
   if (end === undefined || end > size) throw new LensError('format', 'not a valid .safetensors file: the header length is missing or larger than the file');
-  const h = readSafetensorsHeader(readExactly(fd, end, 0), size);
+  const h = readSafetensorsHeader(readAtSync(fd, end, 0), size);
   const n = Math.min(h.length, MAX_LISTED_TENSORS);
   const tensors = Array.from({ length: n }, (_, i) => {
     const t = h.info(i);
@@ -54,7 +43,7 @@ function listSafetensors(fd: number, size: number): TensorListing {
 
 function listTorch(path: string, fd: number, size: number): TensorListing {
   // Many tools write .bin files: only a zip (PK) is a torch.save file here; anything else lists nothing.
-  const head = readExactly(fd, Math.min(2, size), 0);
+  const head = readAtSync(fd, Math.min(2, size), 0);
   if (head.length < 2 || head[0] !== 0x50 || head[1] !== 0x4b) return { tensors: [], omitted: 0 };
   const all = torchSaveListingSync(path, fd, size);
   return { tensors: all.slice(0, MAX_LISTED_TENSORS).map((t) => ({ name: t.name, shape: t.shape, dtype: t.dtype })), omitted: Math.max(0, all.length - MAX_LISTED_TENSORS) };

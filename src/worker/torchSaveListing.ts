@@ -8,6 +8,7 @@ import { LensError } from '../errors';
 import { SparseBytes } from '../tensor/byteView';
 import { archivePrefix, torchSaveTensors, type TorchTensorInfo } from '../tensor/torchSave';
 import { ZIP_TAIL_BYTES, ZipReader } from '../tensor/zip';
+import { readAtSync } from './regularFile';
 
 /** Largest central directory or data.pkl read for a listing (a state_dict of 100k tensors stays far below). */
 export const MAX_LISTING_PART_BYTES = 64 << 20;
@@ -99,14 +100,7 @@ export function torchSaveListingSync(path: string, fd: number, size: number): To
   let next = steps.next();
   while (!next.done) {
     const { offset, length } = next.value;
-    const buf = new Uint8Array(length);
-    let got = 0;
-    while (got < length) {
-      const n = fs.readSync(fd, buf, got, length - got, offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    next = steps.next(buf.subarray(0, got));
+    next = steps.next(readAtSync(fd, length, offset));
   }
   return next.value;
 }
