@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LensError } from '../errors';
 import { maskRangeNote } from '../kernel/labelFix';
+import { pairMaskShapes } from '../tensor/pngMask';
 import { assignRoles, fitPair, isInputCandidate, fittedOptions, rankTargets, type RoleChoice, type TensorMeta } from '../kernel/roles';
 import type { LossOptions } from '../kernel/types';
 import { HOST_FIND_CHARS } from '../hover/limits';
@@ -82,14 +83,14 @@ const MASK_NOTES = 64;
  * workers after the list shows, so the pick never waits for it.
  */
 async function noteMaskLabels(services: HostServices, input: TensorEntry, items: readonly Item[], token: vscode.CancellationToken, update: (item: Item) => void): Promise<void> {
-  const C = input.shape[input.shape.length === 3 ? 0 : 1];
-  if (C === undefined) return;
   const masks = items.filter((i) => i.entry?.mask === true).slice(0, MASK_NOTES);
   const ac = new AbortController();
   const sub = token.onCancellationRequested(() => ac.abort());
   try {
     await Promise.all(masks.map(async (it) => {
       try {
+        // The classes as the mask pairs with this input ([C, H, W] or [1, C, H, W]), as the computation will.
+        const C = pairMaskShapes(input.shape, it.entry!.shape).input[1];
         const summary = await services.engine().tensorFileSummary(it.entry!.spec, ac.signal);
         const note = summary.mask?.classes ? maskRangeNote(summary.mask.classes, C) : null;
         if (note !== null && !token.isCancellationRequested) update({ ...it, description: `${it.description ?? ''} · ${note}` });

@@ -428,10 +428,11 @@ export class LossPanel {
    * that label ignored succeeds (so every label outside [0, C) was that one value). Never applied here.
    */
   private async tryFix(message: string, signal: AbortSignal): Promise<ErrorFix | null> {
-    const req = this.engineRequest();
-    const fix = ignoreIndexFix(message, resolveOptions(req.options));
-    if (fix === null) return null;
+    // Any failure here (options that do not resolve: the error being explained may be theirs) means no fix.
     try {
+      const req = this.engineRequest();
+      const fix = ignoreIndexFix(message, resolveOptions(req.options));
+      if (fix === null) return null;
       await LossSession.open(this.services.engine(), { ...req, options: { ...req.options, ...fix.options } }, { signal });
       return signal.aborted ? null : fix;
     } catch {

@@ -56,11 +56,12 @@ export async function pickStreaming(
   });
   qp.show();
   const listed: Item[] = [];
-  let shown = 0;
+  // Whether the list changed since it was last sent (an item added or replaced).
+  let dirty = false;
   let lastRefresh = 0;
   const refresh = (): void => {
-    if (shown === listed.length) return;
-    shown = listed.length;
+    if (!dirty) return;
+    dirty = false;
     lastRefresh = Date.now();
     // The item the user moved to (or filtered down to) stays active; otherwise the list's first match is.
     const keep = qp.activeItems.filter((i) => !i.browse);
@@ -71,16 +72,19 @@ export async function pickStreaming(
     const active = keep.flatMap((k) => items.find((i) => i === k || (k.entry !== undefined && i.entry?.id === k.entry.id)) ?? []);
     if (active.length) qp.activeItems = active;
   };
+  // The first items show at once; later changes are gathered for a while (load's end sends the rest).
+  const changed = (): void => {
+    dirty = true;
+    if (lastRefresh === 0 || Date.now() - lastRefresh >= REFRESH_MS) refresh();
+  };
   void load((items) => {
     listed.push(...items);
-    // The first items show at once; later ones are gathered for a while.
-    if (shown === 0 || Date.now() - lastRefresh >= REFRESH_MS) refresh();
-  }, cts.token, (changed) => {
-    const at = listed.findIndex((i) => i.entry !== undefined && i.entry.id === changed.entry?.id);
+    changed();
+  }, cts.token, (item) => {
+    const at = listed.findIndex((i) => i.entry !== undefined && i.entry.id === item.entry?.id);
     if (at < 0) return;
-    listed[at] = changed;
-    shown = -1;
-    refresh();
+    listed[at] = item;
+    changed();
   }).finally(() => {
     refresh();
     qp.busy = false;
