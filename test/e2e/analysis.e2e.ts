@@ -3,14 +3,10 @@
 // changes the marked count as NumPy's softmax says it must.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Frame } from 'playwright-core';
 import { fmtCount } from '../../media/view/format';
-import { ROOT, VsCode, cleanUpAfterSuite, filterPick, panelWithValue, sleep } from './harness';
+import { VsCode, cleanUpAfterSuite, copySamples, filterPick, panelWithValue, sleep } from './harness';
 
-const EXAMPLES = path.join(ROOT, 'examples');
 
 interface Expected {
   readonly C: number;
@@ -70,8 +66,7 @@ describe('analysis views in real VS Code', function () {
 
   before(async function () {
     this.timeout(300_000);
-    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-analysis-'));
-    fs.cpSync(EXAMPLES, ws, { recursive: true });
+    ws = copySamples('cel-analysis-');
     const r = spawnSync('/usr/bin/python3', ['-c', NUMPY], { cwd: ws, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     expected = JSON.parse(r.stdout) as Expected;

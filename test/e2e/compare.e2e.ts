@@ -5,14 +5,12 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
-import { ROOT, VsCode, cleanUpAfterSuite, filterPick, fmt6, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, filterPick, fmt6, sleep, copySamples } from './harness';
 import { assertMatchesTorch, toNumber, torchReport } from './reference';
 
-const EXAMPLES = path.join(ROOT, 'examples');
 
 interface CompareJson {
   a: { value: number };
@@ -129,8 +127,7 @@ describe('Compare Losses… in real VS Code', function () {
   let ws: string;
 
   before(async function () {
-    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-cmp-ws-'));
-    fs.cpSync(EXAMPLES, ws, { recursive: true });
+    ws = copySamples('cel-cmp-ws-');
     // A second "checkpoint": the sample logits, shifted per pixel so some pixels get better and some worse.
     const a = decodeNpy(new Uint8Array(fs.readFileSync(path.join(ws, 'segmentation/logits.npy'))));
     const data = Float32Array.from(a.data as ArrayLike<number>, (v, i) => v + 1.5 * Math.sin(i * 0.37) + (i % 7 === 0 ? 2 : 0));

@@ -30,6 +30,10 @@ def ce(x, t, **kw):
 out = {}
 x, t = np.load("lm/logits.npy"), np.load("lm/target.npy")
 out["lm"] = ce(np.moveaxis(x, -1, 1), t)
+t = np.load("segmentation/target.npy")
+out["segmentation"] = ce(np.load("segmentation/logits.npy"), t, ignore_index=255)
+out["segmentationVoid"] = int((t == 255).sum())
+out["segmentationPixels"] = int(t.size)
 total, count = 0.0, 0
 for p in sorted(glob.glob("ade20k_val/predictions/*_logits.npy")):
     stem = os.path.basename(p)[: -len("_logits.npy")]
@@ -67,6 +71,9 @@ print(json.dumps(out))
 
 interface Expected {
   lm: number;
+  segmentation: number;
+  segmentationVoid: number;
+  segmentationPixels: number;
   ade: number;
   adeImages: number;
   cityscapes: number;
@@ -250,6 +257,25 @@ describe('the sample workspace of npm start (examples/) in real VS Code', functi
     // Back: the palette from where the focus is (runCommand's usual click goes to the hidden side bar).
     await vs!.runCommand('View: Toggle Primary Side Bar Visibility', { fromEditor: true });
     await page.locator('.part.sidebar .composite.title').first().waitFor({ state: 'visible', timeout: 10_000 });
+  });
+
+  it('segmentation sample, default settings: PyTorch\'s error for its 255 border, and "Use ignore_index 255" gives PyTorch\'s loss', async function () {
+    const page = vs!.workbench;
+    await closeEditors(vs!);
+    await vs!.runCommand('Cross-Entropy Lens: Compute Loss…');
+    await pick(page, INPUT, 'segmentation/logits.npy', 'segmentation/logits');
+    await pick(page, TARGET, 'segmentation/target.npy', 'segmentation/target');
+    const frame = await frameWith(page, '[data-testid="error"]');
+    const error = frame.locator('[data-testid="error"]');
+    await error.waitFor({ state: 'visible', timeout: 60_000 });
+    assert.match(await error.innerText(), /\b255\b.*out of bounds|out of bounds.*\b255\b/s, 'PyTorch\'s error under ignore_index -100');
+    const fix = frame.locator('[data-testid="error-fix"]');
+    await fix.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.equal((await fix.innerText()).trim(), 'Use ignore_index 255');
+    await fix.click();
+    assert.equal(await lossShown(frame, fmt6(expected.segmentation)), fmt6(expected.segmentation), 'F.cross_entropy(..., ignore_index=255)');
+    const meta = (await frame.locator('.cel-meta').innerText()).replace(/\u202f/g, '');
+    assert.match(meta, new RegExp(`ignore_index 255: ${expected.segmentationVoid} of ${expected.segmentationPixels} ignored`));
   });
 
   it('Cityscapes triple (torch.save logits, labelIds PNG) from the palette: PyTorch\'s loss over the photo', async function () {

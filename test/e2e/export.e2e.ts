@@ -4,14 +4,12 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
-import { ROOT, VsCode, cleanUpAfterSuite, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, copySamples, filterPick, sleep } from './harness';
 import { torchReport } from './reference';
 
-const EXAMPLES = path.join(ROOT, 'examples');
 const MANY = 3000;
 
 async function viewFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
@@ -59,8 +57,7 @@ describe('export and large workspaces in real VS Code', function () {
   let ws: string;
 
   before(async function () {
-    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-export-'));
-    fs.cpSync(EXAMPLES, ws, { recursive: true });
+    ws = copySamples('cel-export-');
     // Thousands of small tensor files, as a workspace of saved batches has.
     const many = path.join(ws, 'many');
     fs.mkdirSync(many);
@@ -98,12 +95,10 @@ describe('export and large workspaces in real VS Code', function () {
   it('exports the class table as CSV, the loss map as .npy and the heatmap as PNG through the save dialog', async function () {
     const page = vs.workbench;
     await vs.runCommand('Cross-Entropy Lens: Compute Loss…');
-    const rows = page.locator('.quick-input-widget .monaco-list-row');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.fill('segmentation/logits');
-    await rows.filter({ hasText: 'segmentation/logits.npy' }).first().waitFor({ timeout: 60_000 });
+    // Filtered until the wanted row leads: the 3,000 batches of the test before fit this input too.
+    await filterPick(page, /^Cross-Entropy Lens: input/, 'segmentation/logits', 'segmentation/logits.npy', 60_000);
     await page.keyboard.press('Enter');
-    await rows.filter({ hasText: 'segmentation/target.npy' }).first().waitFor({ timeout: 30_000 });
+    await filterPick(page, /: target$/, 'segmentation/target', 'segmentation/target.npy', 60_000);
     await page.keyboard.press('Enter');
     const frame = await viewFrame(page);
 

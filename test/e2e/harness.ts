@@ -77,6 +77,28 @@ function stageHostRunner(extensionsDir: string): void {
   for (const f of ['runner.js', 'tests.js']) fs.copyFileSync(path.join(HOST_RUNNER_BUILD, f), path.join(dest, f));
 }
 
+/** Copies a test-only extension folder into `extensionsDir/publisher.name-version`. */
+function stageExtraExtension(folder: string, extensionsDir: string): void {
+  const manifest = path.join(folder, 'package.json');
+  if (!fs.existsSync(manifest)) throw new Error(`${folder} is not an extension folder: no package.json`);
+  const { publisher, name, version } = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { publisher: string; name: string; version: string };
+  if (`${publisher}.${name}` === EXTENSION_ID) throw new Error(`${folder} has the product's id ${EXTENSION_ID}`);
+  fs.cpSync(folder, path.join(extensionsDir, `${publisher}.${name}-${version}`), { recursive: true });
+}
+
+/**
+ * A copy of examples/ in a fresh temporary folder, with `crossEntropyLens.ignoreIndex` 255 as the copy's
+ * workspace setting: the suites that use it test views of the segmentation sample, whose border is void (255).
+ * examples/ itself has no settings (the first minute is tested on it with the defaults, in examples.e2e.ts).
+ */
+export function copySamples(prefix: string): string {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.cpSync(path.join(ROOT, 'examples'), ws, { recursive: true });
+  fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+  fs.writeFileSync(path.join(ws, '.vscode/settings.json'), JSON.stringify({ 'crossEntropyLens.ignoreIndex': 255 }, null, 2));
+  return ws;
+}
+
 export function writeUserSettings(userDataDir: string, extra: Record<string, unknown> = {}): void {
   const user = path.join(userDataDir, 'User');
   fs.mkdirSync(user, { recursive: true });
@@ -115,6 +137,11 @@ export interface LaunchOptions {
   readonly settings?: Record<string, unknown>;
   /** Open Chromium on the workbench (default true). */
   readonly browser?: boolean;
+  /**
+   * Folders of test-only extensions (each with a package.json), staged into the extensions folder before
+   * launch as `publisher.name-version`, e.g. test/e2e/debugpy-ext (DEBUGPY_EXTENSION in debugHarness.ts).
+   */
+  readonly extraExtensions?: readonly string[];
 }
 
 export class VsCode {
@@ -140,6 +167,7 @@ export class VsCode {
     // Staged folders first: an install writes extensions.json, and VS Code then loads only what it lists
     // plus what it finds on its first scan.
     if (o.hostTests) stageHostRunner(extensionsDir);
+    for (const folder of o.extraExtensions ?? []) stageExtraExtension(folder, extensionsDir);
     if (o.extension.kind === 'dev') stageExtension(extensionsDir);
     if (o.extension.kind === 'vsix') installVsix(o.extension.file, extensionsDir, userDataDir, dir);
     const port = await freePort();

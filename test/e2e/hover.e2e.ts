@@ -3,11 +3,10 @@
 // with that value; a .npy path in Python source shows the file's header.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { bigJsonPair } from '../../bench/hover';
-import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, openFile, panelShowing, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, openFile, panelShowing, sleep, copySamples } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 const cliValue = (...args: string[]): number => cliIn(EXAMPLES, ...args);
@@ -65,8 +64,7 @@ describe('hover tooltips in real VS Code', function () {
   let ws: string;
 
   before(async function () {
-    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-hover-'));
-    fs.cpSync(EXAMPLES, ws, { recursive: true });
+    ws = copySamples('cel-hover-');
     fs.writeFileSync(path.join(ws, 'paths.py'), 'import numpy as np\nlogits = np.load("segmentation/logits.npy")\n');
     fs.writeFileSync(path.join(ws, 'big.json'), bigJsonPair(10));
     vs = await VsCode.launch({ name: 'hover', workspace: ws, extension: { kind: 'dev' } });

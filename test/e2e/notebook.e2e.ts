@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { encodeNpy } from '../../src/tensor/npy';
 import { PAYLOAD_MIME } from '../../src/tensor/payload';
-import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, openFile, panelShowing, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, openFile, panelShowing, sleep, copySamples } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 const cliValue = (...args: string[]): number => cliIn(EXAMPLES, ...args);
@@ -50,8 +50,7 @@ describe('the notebook renderer in real VS Code', function () {
   let ws: string;
 
   before(async function () {
-    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-nb-'));
-    fs.cpSync(EXAMPLES, ws, { recursive: true });
+    ws = copySamples('cel-nb-');
     const output = (data: unknown): unknown => ({ output_type: 'display_data', metadata: {}, data: { [PAYLOAD_MIME]: data, 'text/plain': ['fallback'] } });
     const hostile = {
       cells: [

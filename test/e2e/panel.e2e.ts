@@ -2,10 +2,9 @@
 // an error case, each checked against the CLI's numbers on the same files (each checked against PyTorch).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, filterPick, fmt6, openFile, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, filterPick, fmt6, openFile, sleep, copySamples } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
@@ -76,8 +75,7 @@ describe('the loss panel in real VS Code', function () {
 
   before(async function () {
     // A copy of the examples, so the tests can rewrite files without touching the repository.
-    tmpWorkspace = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-ws-'));
-    fs.cpSync(EXAMPLES, tmpWorkspace, { recursive: true });
+    tmpWorkspace = copySamples('cel-ws-');
     // Single clicks in the explorer only select (no editor steals focus between the clicks of a multi-select).
     vs = await VsCode.launch({ name: 'panel', workspace: tmpWorkspace, extension: { kind: 'dev' }, settings: { 'workbench.list.openMode': 'doubleClick' } });
   });

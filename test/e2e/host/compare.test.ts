@@ -11,9 +11,10 @@ describe('Compare Losses… from code (real extension host)', function () {
     this.timeout(60_000);
     const ext = vscode.extensions.getExtension<CrossEntropyLensApi>(ID)!;
     const api = await ext.activate();
-    const [x] = await vscode.workspace.findFiles('segmentation/logits.npy');
-    const [t] = await vscode.workspace.findFiles('segmentation/target.npy');
-    assert.ok(x && t, 'the sample workspace holds the segmentation pair');
+    // The checkpoints sample: its labels are all in range under the default ignore_index.
+    const [x] = await vscode.workspace.findFiles('checkpoints/epoch10_logits.npy');
+    const [t] = await vscode.workspace.findFiles('checkpoints/target.npy');
+    assert.ok(x && t, 'the sample workspace holds the checkpoints pair');
     await vscode.commands.executeCommand('crossEntropyLens.compareLosses', x, x, t);
     const deadline = Date.now() + 45_000;
     let found: NonNullable<ReturnType<CrossEntropyLensApi['panels']>[number]['summary']>['compare'] = null;
@@ -25,7 +26,7 @@ describe('Compare Losses… from code (real extension host)', function () {
     assert.equal(found.delta, 0);
     assert.equal(found.improved, 0);
     assert.equal(found.regressed, 0);
-    assert.ok(found.perClass.length === 5 && found.perClass.every((c) => c.deltaMeanLoss === 0), JSON.stringify(found.perClass));
+    assert.ok(found.perClass.length === 10 && found.perClass.every((c) => c.deltaMeanLoss === 0), JSON.stringify(found.perClass));
     // The panel would sit beside the UI tests that follow this suite.
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
