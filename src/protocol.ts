@@ -330,6 +330,44 @@ export interface ErrorFix {
   readonly options: Partial<LossOptions>;
 }
 
+/**
+ * A panel opened from a paused Python debug session (src/debug/): where its values came from, the exception
+ * it explains (if opened by *Explain*), and, with *Update on each stop*, the loss at each stop.
+ */
+export interface DebugContext {
+  /** Where the values were read, e.g. "train_step (train.py:42)". */
+  readonly origin: string;
+  readonly explanation: DebugExplanation | null;
+  /** The panel recomputes at each later stop in the same function (checkbox data-testid "follow-stops"). */
+  readonly follow: boolean;
+  /** The loss at each stop while following, oldest first (data-testid "stop-history"). */
+  readonly history: readonly DebugStop[];
+}
+
+export interface DebugStop {
+  /** Counts the stops seen since the panel opened (1 for the first). */
+  readonly stop: number;
+  /** The reduced loss at that stop; null where the stop's values could not be computed. */
+  readonly value: number | null;
+  /** The stop's frame, e.g. "train.py:42"; or why it has no value. */
+  readonly where: string;
+}
+
+/** An exception raised inside a PyTorch loss call, as Explain shows it. */
+export interface DebugExplanation {
+  /** PyTorch's exception as raised: "RuntimeError: only batches of spatial targets supported ...". */
+  readonly raised: string;
+  /** The call it was raised in, with the arguments read from its frame: "F.cross_entropy(input [4, 21, 64, 64] float32, ...)". */
+  readonly call: string;
+  /** The lens's own message for the same values and options (null where the lens computes them without error). */
+  readonly lensMessage: string | null;
+  /**
+   * A mechanical fix: the line to copy, and what it does. The panel's loss is the loss after it (PyTorch's
+   * semantics on the fixed values); null: no mechanical fix, the panel shows the error.
+   */
+  readonly fix: { readonly code: string; readonly note: string } | null;
+}
+
 /** What the summary and pickers say of a class axis found from the shapes. */
 export const CLASS_LAST_NOTE = 'class axis: last, from the shapes';
 
@@ -423,7 +461,9 @@ export type HostToView =
   /** The renderer computed in the page (no host messaging): shown as a small note. */
   | { readonly type: 'note'; readonly message: string }
   /** The photo the maps are drawn over (PNG or JPEG bytes, decoded by the view), or null for none. */
-  | { readonly type: 'image'; readonly image: OverlayImage | null };
+  | { readonly type: 'image'; readonly image: OverlayImage | null }
+  /** A panel from a debug session: its origin, explanation and stop history (null: not from one). */
+  | { readonly type: 'debug'; readonly debug: DebugContext | null };
 
 /** A display image for the overlay: encoded bytes the view decodes itself (never a loss input). */
 export interface OverlayImage {
@@ -445,7 +485,11 @@ export type ViewToHost =
   /** Overlay: ask the host to pick an image (an open dialog for PNG/JPEG files). */
   | { readonly type: 'chooseImage' }
   /** "Compare with…" in an open panel: pick another input to compare this one against. */
-  | { readonly type: 'compareWith' };
+  | { readonly type: 'compareWith' }
+  /** Debug panel: *Update on each stop* turned on or off. */
+  | { readonly type: 'followStops'; readonly on: boolean }
+  /** Copy text (a fix's line of code) to the clipboard through the host (a webview's clipboard access varies). */
+  | { readonly type: 'copyText'; readonly text: string };
 
 // -------------------------------------------------------------------------------------------------------
 // Notebook renderer <-> extension host (vscode.notebooks.createRendererMessaging). Messages travel as JSON
