@@ -7,6 +7,7 @@ import classTable from './classTable.css';
 import compare from './compare.css';
 import confidence from './confidence.css';
 import confusion from './confusion.css';
+import debugSection from './debugSection.css';
 import heatmap from './heatmap.css';
 import heatmapControls from './heatmapControls.css';
 import legend from './legend.css';
@@ -21,5 +22,5 @@ import worst from './worst.css';
 
 /** In cascade order (base first). */
 export const VIEW_STYLES: readonly string[] = [
-  base, notices, summary, options, heatmap, heatmapControls, confidence, tooltip, legend, actions, overlay, breakdown, classTable, worst, compare, confusion, multiples, tokenView,
+  base, notices, debugSection, summary, options, heatmap, heatmapControls, confidence, tooltip, legend, actions, overlay, breakdown, classTable, worst, compare, confusion, multiples, tokenView,
 ];

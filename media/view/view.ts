@@ -13,6 +13,7 @@ import { ConfidenceControls, confidenceLines } from './confidence';
 import { ConfusionMatrix } from './confusion';
 import { HeatmapFilters } from './filters';
 import { CompareSection, deltaLines } from './compare';
+import { DebugSection } from './debugSection';
 import type { Heatmap } from './heatmap';
 import { MapSection } from './mapSection';
 import { f32, normalizeMaps, sameShape, ViewModel, type ViewContext } from './model';
@@ -52,6 +53,8 @@ class LossView {
   private readonly ctx: ViewContext;
   private readonly model = new ViewModel();
   private readonly notices: Notices;
+  /** From a debug session (origin, explanation, stops): above the summary and the error, whichever shows. */
+  private readonly debug: DebugSection;
   private readonly header: SummaryHeader;
   private readonly resultsEl: HTMLElement;
   private readonly map: MapSection;
@@ -91,6 +94,7 @@ class LossView {
     if (opts.compact) root.classList.add('cel-compact');
 
     this.notices = new Notices(h);
+    this.debug = new DebugSection(h, post);
     this.header = new SummaryHeader(h, {
       submit: (options, weight) => {
         this.resultsEl.classList.add('cel-stale');
@@ -160,7 +164,7 @@ class LossView {
       this.confusion.el, this.multiples.el);
 
     const n = this.notices;
-    append(root, n.progressEl, n.noteEl, n.waitingEl, this.header.el, n.errorEl, this.resultsEl);
+    append(root, n.progressEl, n.noteEl, this.debug.el, n.waitingEl, this.header.el, n.errorEl, this.resultsEl);
     this.map.sync();
   }
 
@@ -179,6 +183,8 @@ class LossView {
       case 'error': return this.showError(msg.message, msg.fix);
       case 'note': return this.notices.note(msg.message);
       case 'image': return void this.setImage(msg.image);
+      // Not kept in the saved state: the host sends it again after the page's 'ready'.
+      case 'debug': return this.debug.update(msg.debug);
     }
   }
 

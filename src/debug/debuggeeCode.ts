@@ -126,6 +126,10 @@ def apply_transform(v, k, tr):
         return v.argmax(int(tr['dim'])) if k == 'torch' else v.argmax(axis=int(tr['dim']))
     if op == 'long':
         return v.long() if k == 'torch' else v.astype('int64')
+    if op == 'float':
+        return v.float() if k == 'torch' else v.astype('float32')
+    if op == 'unsqueeze':
+        return v.unsqueeze(int(tr['dim'])) if k == 'torch' else np.expand_dims(v, int(tr['dim']))
     if op == 'movedim':
         return v.movedim(int(tr['source']), int(tr['destination'])) if k == 'torch' else np.moveaxis(v, int(tr['source']), int(tr['destination']))
     raise LensDebugError('unknown transform ' + repr(op))
@@ -327,7 +331,7 @@ def op_call(a):
     # The arguments of the loss call whose frame this is: a functional's own locals, or an nn module's forward
     # (input and target from its locals, the rest from the module's attributes).
     owner = L.get('self') if a.get('module') else None
-    out = {'tensors': {}, 'scalars': {}}
+    out = {'tensors': {}, 'scalars': {}, 'owner': type(owner).__name__ if owner is not None else None}
     for name in LOSS_ARGS:
         ref = None
         if name in L and L[name] is not None:

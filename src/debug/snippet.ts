@@ -37,6 +37,8 @@ export interface ListedValue extends ValueMeta {
 export type Transform =
   | { readonly op: 'argmax'; readonly dim: number }
   | { readonly op: 'long' }
+  | { readonly op: 'float' }
+  | { readonly op: 'unsqueeze'; readonly dim: number }
   | { readonly op: 'movedim'; readonly source: number; readonly destination: number };
 
 /** JSON numbers the debuggee could not write as numbers. */
@@ -80,6 +82,8 @@ export interface CallArguments {
   readonly tensors: Readonly<Record<string, ListedValue>>;
   /** ignore_index, reduction, label_smoothing (and the deprecated size_average/reduce) as Python had them. */
   readonly scalars: Readonly<Record<string, string | number | boolean | null>>;
+  /** The class of `self` in an nn module's forward (CrossEntropyLoss…), else null. */
+  readonly owner: string | null;
 }
 
 export type DebuggeeRequest =
