@@ -7,6 +7,8 @@ import { EVALUATE_FOLDER_COMMAND, evaluateFolder } from './host/evaluateFolder';
 import { DATASET_VIEW_TYPE, DatasetPanel } from './host/datasetPanel';
 import type { EvalOptions } from './eval/types';
 import { registerHovers } from './host/hover';
+import { DebugPanel } from './debug/debugPanel';
+import { disposeDebug, registerDebug } from './debug/register';
 import { INSTALL_HELPER_COMMAND, disposeInstallHelperOutput, installNotebookHelper } from './host/installHelper';
 import { disposeLog } from './host/log';
 import { LossPanel, PANEL_VIEW_TYPE, type HostServices } from './host/lossPanel';
@@ -34,6 +36,8 @@ export interface CrossEntropyLensApi {
   }>;
   /** The last notifications the extension showed (errors, warnings, information), oldest first. */
   messages(): readonly ShownMessage[];
+  /** The panels opened from a debug session: whether each follows its breakpoint, and its stop history. */
+  debugPanels(): ReturnType<typeof DebugPanel.current>;
 }
 
 export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi {
@@ -88,13 +92,16 @@ export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi 
   );
   useEngineForListings(services.engine);
   registerHovers(context, services);
+  registerDebug(context, services);
   return {
     panels: () => LossPanel.current().map((p) => ({ value: p.result?.value, error: p.lastErrorMessage, summary: p.shownSummary, colormap: p.colormap, title: p.panel.title })),
     messages: recentMessages,
+    debugPanels: () => DebugPanel.current(),
   };
 }
 
 export async function deactivate(): Promise<void> {
+  disposeDebug();
   LossPanel.disposeAll();
   DatasetPanel.disposeAll();
   await engine?.dispose();

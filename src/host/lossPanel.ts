@@ -11,7 +11,7 @@ import { SampleSender } from '../sampleSender';
 import type { LossOptions } from '../kernel/types';
 import { ignoreIndexFix } from '../kernel/labelFix';
 import { resolveOptions } from '../kernel/options';
-import { toViewSummary, type ErrorFix, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../protocol';
+import { toViewSummary, type DebugContext, type ErrorFix, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../protocol';
 import { splitMemberSpec } from '../tensor/load';
 import type { Tensor } from '../tensor/tensor';
 import type { Engine, EngineRequest, TensorSource } from '../worker/engine';
@@ -54,6 +54,10 @@ export interface PanelRequest {
   readonly input: SourceSpec;
   readonly target: SourceSpec;
   readonly weight: SourceSpec | null;
+  /** binary_cross_entropy_with_logits's pos_weight (a call explained from a debug session). */
+  readonly posWeight?: SourceSpec | null;
+  /** Values read from a debug session (temporary files): the panel is not restored after a reload. */
+  readonly fromDebug?: true;
   /** Options set in the panel; settings fill the rest. */
   readonly options: Partial<LossOptions>;
   /** options.classDim is -1 because only that fits the shapes (the summary says so while it stays -1). */
@@ -78,6 +82,18 @@ export interface EarlyPanel {
   /** The panel and the colormap its page has, for show(); null once the user has closed it. */
   adopt(): { readonly panel: vscode.WebviewPanel; readonly colormap: string; readonly pageGetsQueued: boolean } | null;
   dispose(): void;
+}
+
+/**
+ * What a panel opened from a debug session adds (src/debug/debugPanel.ts): the debug section's context, the
+ * view's debug messages, and the end of the panel (its temporary files are deleted then).
+ */
+export interface PanelAttachment {
+  debugContext(): DebugContext | null;
+  onViewMessage(m: ViewToHost & { type: 'followStops' | 'copyText' }): void;
+  /** Each computation's outcome: the reduced value, or the error shown. */
+  onResult(value: number | null, error: string | null): void;
+  onDispose(): void;
 }
 
 export interface HostServices {
@@ -142,6 +158,7 @@ export class LossPanel {
   private fresh: boolean;
   /** The overlay image picked with Choose image… (else one found by stem beside the input or target). */
   private chosenImage: string | null = null;
+  private readonly attachment: PanelAttachment | null;
 
   /**
    * Opens a panel while the user still picks its files (Compute Loss… from the palette), so its webview
@@ -182,8 +199,8 @@ export class LossPanel {
   }
 
   /** Shows the request's panel: an open one for the same tensors, else `early`'s, else a new one. */
-  static show(services: HostServices, request: PanelRequest, early?: EarlyPanel): LossPanel {
-    const existing = LossPanel.open.get(keyOf(request));
+  static show(services: HostServices, request: PanelRequest, early?: EarlyPanel, attachment?: PanelAttachment): LossPanel {
+    const existing = attachment ? undefined : LossPanel.open.get(keyOf(request));
     if (existing) {
       early?.dispose();
       existing.panel.reveal();
@@ -194,9 +211,9 @@ export class LossPanel {
     const loaded = early?.adopt();
     if (loaded) {
       loaded.panel.reveal(undefined, false);
-      return new LossPanel(services, loaded.panel, request, { loadedColormap: loaded.colormap, pageGetsQueued: loaded.pageGetsQueued });
+      return new LossPanel(services, loaded.panel, request, { loadedColormap: loaded.colormap, pageGetsQueued: loaded.pageGetsQueued, attachment });
     }
-    return new LossPanel(services, LossPanel.createPanel(services, false), request);
+    return new LossPanel(services, LossPanel.createPanel(services, false), request, { attachment });
   }
 
   private static createPanel(services: HostServices, preserveFocus: boolean): vscode.WebviewPanel {
@@ -209,7 +226,8 @@ export class LossPanel {
 
   static revive(services: HostServices, panel: vscode.WebviewPanel, state: unknown): LossPanel | null {
     const request = (state as { host?: PanelRequest } | undefined)?.host;
-    if (!request || !request.input || !request.target) {
+    // A debug panel's values were temporary files of a session that is over.
+    if (!request || !request.input || !request.target || request.fromDebug) {
       panel.dispose();
       return null;
     }
@@ -238,8 +256,10 @@ export class LossPanel {
       readonly fresh?: boolean;
       /** An early panel's page still keeps what is posted for when it runs (see EarlyPanel.adopt). */
       readonly pageGetsQueued?: boolean;
+      readonly attachment?: PanelAttachment;
     } = {},
   ) {
+    this.attachment = opts.attachment ?? null;
     this.fresh = opts.fresh ?? true;
     this.pageGetsQueued = opts.pageGetsQueued ?? true;
     LossPanel.open.set(keyOf(request), this);
@@ -255,8 +275,27 @@ export class LossPanel {
       panel.webview.onDidReceiveMessage((m: ViewToHost) => void this.onMessage(m)),
       panel.onDidDispose(() => this.dispose()),
     );
-    this.watch();
+    if (!this.attachment) this.watch();
+    this.postDebug();
     void this.compute();
+  }
+
+  /** Sends the view the debug section's context (a panel from a debug session; others have none). */
+  postDebug(): void {
+    if (this.attachment) void this.post({ type: 'debug', debug: this.attachment.debugContext() });
+  }
+
+  /**
+   * Computes another request in this panel (a debug panel following its breakpoint: new values each stop);
+   * resolves with the value shown, or the error.
+   */
+  async replaceRequest(request: PanelRequest): Promise<{ readonly value: number | null; readonly error: string | null }> {
+    LossPanel.open.delete(keyOf(this.request));
+    this.request = request;
+    LossPanel.open.set(keyOf(request), this);
+    this.panel.title = titleOf(request);
+    await this.compute();
+    return { value: this.lastError === null ? this.session?.result.value ?? null : null, error: this.lastError };
   }
 
   /** What the view was last sent to show (tests read it through the API of activate()). */
@@ -301,6 +340,7 @@ export class LossPanel {
       input: toSource(r.input),
       target: toSource(r.target),
       weight: r.weight ? toSource(r.weight) : null,
+      ...(r.posWeight ? { posWeight: toSource(r.posWeight) } : {}),
       options: { ...lossOptionsFromSettings(scope), ...r.options },
       topK: 20,
     };
@@ -371,6 +411,7 @@ export class LossPanel {
       // The early maps count only while the page they went to is still the view's.
       const earlySample = firstSentTo === this.page;
       void this.post({ type: 'summary', summary, earlySample });
+      this.attachment?.onResult(session.result.value, null);
       this.fresh = false;
       await this.sendSample(0, earlySample);
       await this.sendImage();
@@ -382,6 +423,7 @@ export class LossPanel {
       if (this.running !== ac) return;
       this.lastFix = fix;
       this.post(fix === null ? { type: 'error', message: msg } : { type: 'error', message: msg, fix });
+      this.attachment?.onResult(null, msg);
       // Not awaited: the notification stays until the user dismisses it, and the computation is over now.
       void showError(e, `computing ${labelOf(this.request.input)} vs ${labelOf(this.request.target)}`);
     } finally {
@@ -517,6 +559,7 @@ export class LossPanel {
           }
           this.pageGetsQueued = false;
           this.post({ type: 'hostState', state: this.request });
+          this.postDebug();
           return;
         case 'setOptions': {
           const weight: SourceSpec | null | undefined =
@@ -556,6 +599,10 @@ export class LossPanel {
           return;
         case 'compareWith':
           await this.compareWith();
+          return;
+        case 'followStops':
+        case 'copyText':
+          this.attachment?.onViewMessage(m);
           return;
       }
     } catch (e) {
@@ -698,5 +745,6 @@ export class LossPanel {
     clearTimeout(this.watchTimer);
     LossPanel.open.delete(keyOf(this.request));
     for (const d of this.disposables) d.dispose();
+    this.attachment?.onDispose();
   }
 }
