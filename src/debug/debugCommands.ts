@@ -171,7 +171,7 @@ export async function lossExceptionAt(e: StopEvent): Promise<boolean> {
 /** The notification offered when a Python session stops on an exception raised inside a PyTorch loss call. */
 export async function offerExplain(services: DebugServices, e: StopEvent): Promise<void> {
   if (!(await lossExceptionAt(e))) return;
-  const what = e.text ? `${e.text}${e.description ? `: ${e.description.split('\n')[0]}` : ''}` : 'An exception';
+  const what = e.text ? `${exceptionType(e.text)}${e.description ? `: ${e.description.split('\n')[0]}` : ''}` : 'An exception';
   const choice = await vscode.window.showWarningMessage(`Cross-Entropy Lens: ${what.length > 200 ? `${what.slice(0, 199)}…` : what} (raised in a PyTorch loss call)`, 'Explain with Cross-Entropy Lens');
   if (choice) await explainDebugException(services, e);
 }
@@ -217,11 +217,17 @@ function fixed<T extends { input: DebugValue; target: DebugValue }>(raw: T, fix:
   return { ...raw, input: { ...raw.input, transform: fix.inputTransform }, target: { ...raw.target, transform: fix.targetTransform } };
 }
 
+/** An exception's type as the debugger names it, without debugpy's note: "RuntimeError", "ValueError". */
+export function exceptionType(id: string | undefined): string {
+  return id?.trim().split(/\s/)[0]?.split('.').pop() || 'Exception';
+}
+
 /** PyTorch's exception as raised: "RuntimeError: …" (DAP exceptionInfo; the stop's text where it has none). */
 async function exceptionText(session: vscode.DebugSession, threadId: number): Promise<string> {
   try {
     const info = (await session.customRequest('exceptionInfo', { threadId })) as { exceptionId?: string; description?: string };
-    const id = info.exceptionId?.split('.').pop() ?? 'Exception';
+    // debugpy may add a note to the type ("RuntimeError       (note: full exception trace is shown but…)").
+    const id = exceptionType(info.exceptionId);
     return info.description ? `${id}: ${info.description}` : id;
   } catch (e) {
     log().warn(`exceptionInfo: ${messageOf(e)}`);

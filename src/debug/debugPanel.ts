@@ -172,7 +172,7 @@ async function readValues(transfers: DebugTransfers, client: FrameClient, spec: 
   const one = async (v: DebugValue, role: string, progress: (f: number) => void): Promise<SourceSpec> => {
     const saved = await transfers.save(client, v.ref, v.transform, role, progress);
     list.push(saved);
-    return { kind: 'file', path: saved.path };
+    return { kind: 'file', path: saved.path, label: saved.saved.label };
   };
   try {
     return await vscode.window.withProgress(

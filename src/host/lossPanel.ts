@@ -42,7 +42,7 @@ export const PANEL_VIEW_TYPE = 'crossEntropyLens.panel';
  */
 export type SourceSpec =
   /** With `pin`, only the very file a check looked at (a notebook reference: see FileIdentity). */
-  | { readonly kind: 'file'; readonly path: string; readonly pin?: FileIdentity }
+  | { readonly kind: 'file'; readonly path: string; readonly pin?: FileIdentity; readonly label?: string }
   | { readonly kind: 'inline'; readonly label: string; readonly dtype: Tensor['dtype']; readonly shape: readonly number[]; readonly data: ArrayLike<number> };
 
 /** An inline source over a tensor's own typed data (no copy). */
@@ -109,7 +109,8 @@ function toSource(s: SourceSpec): TensorSource {
 }
 
 function labelOf(s: SourceSpec): string {
-  return s.kind === 'file' ? vscode.workspace.asRelativePath(s.path, false) : s.label;
+  // A debug value's file is a temporary one: it is shown by the expression it was read from.
+  return s.kind === 'file' ? s.label ?? vscode.workspace.asRelativePath(s.path, false) : s.label;
 }
 
 function keyOf(r: PanelRequest): string {
@@ -709,7 +710,8 @@ export class LossPanel {
   private async export(kind: ExportKind, data?: string): Promise<void> {
     const base = path.basename(labelOf(this.request.input)).replace(/\.[^.]*$/, '');
     const defaults = { png: `${base}-loss.png`, csv: `${base}-classes.csv`, npy: `${base}-loss.npy` };
-    const dir = this.request.input.kind === 'file' ? path.dirname(this.request.input.path) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
+    // Beside the input, unless that is a debug value's temporary file (deleted with the panel).
+    const dir = this.request.input.kind === 'file' && !this.request.fromDebug ? path.dirname(this.request.input.path) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
     await saveExport(kind, data, vscode.Uri.file(path.join(dir, defaults[kind])), () => {
       const r = this.session?.result;
       return r?.maps ? { shape: r.lossShape, data: r.maps.loss } : null;
