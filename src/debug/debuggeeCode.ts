@@ -240,6 +240,8 @@ def num(x):
     return x
 
 def op_stats(a):
+    # One pass per figure over the tensor as it is (no float64 copy, no boolean-mask gather): the finite
+    # values' min/max (non-finite ones replaced by +/-inf), the mean accumulated in float64.
     v, k, label = tensor_at(a['ref'])
     m = dict(meta(v, k), label=label)
     if m['numel'] == 0:
@@ -247,30 +249,49 @@ def op_stats(a):
     if k == 'torch':
         with torch.no_grad():
             t = v.detach()
-            if t.is_complex() or t.layout != torch.strided:
+            if t.is_complex() or t.layout != torch.strided or t.dtype == torch.bool:
                 return m
-            f = t.double() if t.is_floating_point() else t
             if t.is_floating_point():
-                nan = torch.isnan(f)
-                inf = torch.isinf(f)
-                m['nan'], m['inf'] = int(nan.sum()), int(inf.sum())
-                fin = f[~(nan | inf)]
+                lo, hi = t.min(), t.max()
+                if bool(torch.isfinite(lo)) and bool(torch.isfinite(hi)):
+                    # min and max propagate NaN and are +/-inf with any inf: all finite. PyTorch's own mean
+                    # (float32 reductions are what is fast in every build; conversions are not).
+                    m['nan'], m['inf'] = 0, 0
+                    m['min'], m['max'], m['mean'] = num(lo), num(hi), num(t.mean())
+                    return m
+                finite = torch.isfinite(t)
+                nan = int(torch.isnan(t).sum())
+                m['nan'], m['inf'] = nan, int(t.numel() - int(finite.sum()) - nan)
+                n = t.numel() - m['nan'] - m['inf']
+                if n == 0:
+                    return m
+                lo = torch.where(finite, t, torch.full((), float('inf'), dtype=t.dtype, device=t.device)).min()
+                hi = torch.where(finite, t, torch.full((), float('-inf'), dtype=t.dtype, device=t.device)).max()
+                total = torch.where(finite, t, torch.zeros((), dtype=t.dtype, device=t.device)).sum(dtype=torch.float64)
+                m['min'], m['max'], m['mean'] = num(lo), num(hi), num(float(total) / n)
             else:
                 m['nan'], m['inf'] = 0, 0
-                fin = f
-            if fin.numel():
-                m['min'], m['max'] = num(fin.min()), num(fin.max())
-                m['mean'] = num(fin.double().mean())
+                m['min'], m['max'] = num(t.min()), num(t.max())
+                m['mean'] = num(float(t.sum()) / t.numel())
     else:
         arr = v
-        if arr.dtype.kind not in 'biuf':
+        if arr.dtype.kind not in 'iuf':
             return m
-        f = arr.astype('float64')
-        nan, inf = np.isnan(f), np.isinf(f)
-        m['nan'], m['inf'] = int(nan.sum()), int(inf.sum())
-        fin = f[~(nan | inf)]
-        if fin.size:
-            m['min'], m['max'], m['mean'] = num(fin.min()), num(fin.max()), num(fin.mean())
+        if arr.dtype.kind == 'f':
+            finite = np.isfinite(arr)
+            nan = int(np.isnan(arr).sum())
+            m['nan'], m['inf'] = nan, int(arr.size - int(finite.sum()) - nan)
+            n = arr.size - m['nan'] - m['inf']
+            if n == 0:
+                return m
+            if n == arr.size:
+                m['min'], m['max'], m['mean'] = num(arr.min()), num(arr.max()), num(float(arr.sum(dtype='float64')) / n)
+            else:
+                m['min'], m['max'] = num(np.where(finite, arr, np.inf).min()), num(np.where(finite, arr, -np.inf).max())
+                m['mean'] = num(float(np.where(finite, arr, 0).sum(dtype='float64')) / n)
+        else:
+            m['nan'], m['inf'] = 0, 0
+            m['min'], m['max'], m['mean'] = num(arr.min()), num(arr.max()), num(float(arr.sum(dtype='float64')) / arr.size)
     return m
 
 def op_facts(a):

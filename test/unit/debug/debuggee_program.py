@@ -45,7 +45,7 @@ def step():
         p = probs.astype(np.float64)
         fin = p[np.isfinite(p)]
         json.dump({"min": float(fin.min()), "max": float(fin.max()), "mean": float(fin.mean()), "nan": int(np.isnan(p).sum()), "inf": int(np.isinf(p).sum()),
-                   "logitsMean": float(logits.detach().double().mean())}, f)
+                   "logitsMean": float(logits.detach().mean())}, f)
     breakpoint()  # stop 1
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     big = torch.zeros(1 << 20)  # 4 MiB, over the file size limit set here
