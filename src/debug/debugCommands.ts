@@ -10,8 +10,9 @@ import type { DType } from '../tensor/tensor';
 import { browse } from '../host/tensorPick';
 import { log, messageOf, showError } from '../host/log';
 import { lossOptionsFromSettings } from '../host/settings';
+import { LossPanel } from '../host/lossPanel';
 import { LossSession } from '../worker/session';
-import { DebugPanel, type DebugServices, type DebugValue } from './debugPanel';
+import { DebugPanel, type DebugPanelSpec, type DebugServices, type DebugValue } from './debugPanel';
 import { FrameClient } from './frameClient';
 import { describeCall, extraKeywords, findLossFrame, functionOfModule, optionsOfCall, proposeFix, type LossFix } from './lossCall';
 import { parseEvaluateName, type ListedValue, type ValueMeta, type ValueRef } from './snippet';
@@ -123,37 +124,59 @@ async function pickTargetAndOpen(services: DebugServices, client: FrameClient, i
     const note = fit.kind === 'fits' && fit.classLastFromShapes ? ` · ${CLASS_LAST_NOTE}` : '';
     return { label: c.value.label, description: describeValue(c.value) + note, value: c.value };
   });
-  const picked = await vscode.window.showQuickPick<ValueItem>([...items, BROWSE_ITEM], {
-    title: `Cross-Entropy Lens: target for ${input.label} [${input.shape.join(', ')}]`,
-    placeHolder: items.length ? 'Values in the paused frame that fit the input, likely names first' : 'No value in the paused frame fits the input: Browse… for a file',
-    matchOnDescription: true,
-  });
-  if (!picked) return;
-  if (picked.browse) {
-    const file = await browse('Target tensor');
-    if (!file) return;
-    await openPair(services, client, input, null, file.spec, fittedOptions(fitPair(inputMeta, file, opts)));
-    return;
+  // While the target is picked: the input is written and read, the workers start, the panel's page loads.
+  const prefetch = services.transfers.save(client, input.ref, [], 'input');
+  prefetch.catch(() => undefined); // its error, if any, is the panel's to show once it is awaited
+  void services.host.engine().prepare();
+  const early = LossPanel.openEarly(services.host);
+  let opened = false;
+  try {
+    const picked = await vscode.window.showQuickPick<ValueItem>([...items, BROWSE_ITEM], {
+      title: `Cross-Entropy Lens: target for ${input.label} [${input.shape.join(', ')}]`,
+      placeHolder: items.length ? 'Values in the paused frame that fit the input, likely names first' : 'No value in the paused frame fits the input: Browse… for a file',
+      matchOnDescription: true,
+      ignoreFocusOut: true,
+    });
+    if (!picked) return;
+    early.retitle({ kind: 'file', path: input.label, label: input.label });
+    let target: DebugPanelSpec['target'];
+    let fitted: ReturnType<typeof fittedOptions>;
+    if (picked.browse) {
+      const file = await browse('Target tensor');
+      if (!file) return;
+      target = { file: file.spec };
+      fitted = fittedOptions(fitPair(inputMeta, file, opts));
+    } else if (picked.value) {
+      const targetMeta = metaOf(picked.value);
+      target = { ref: picked.value.ref, transform: [] };
+      fitted = targetMeta ? fittedOptions(fitPair(inputMeta, targetMeta, opts)) : { options: {} };
+    } else return;
+    await DebugPanel.open(services, client, {
+      input: { ref: input.ref, transform: [] },
+      target,
+      options: fitted.options,
+      ...(fitted.classLastFromShapes ? { classLastFromShapes: true } : {}),
+      explanation: null,
+    }, { input: prefetch, early });
+    opened = true;
+  } finally {
+    if (!opened) {
+      early.dispose();
+      void prefetch.then((v) => services.transfers.release([v]), () => undefined);
+    }
   }
-  if (picked.value) await openPair(services, client, input, picked.value);
 }
 
-async function openPair(
-  services: DebugServices,
-  client: FrameClient,
-  input: ListedValue,
-  target: ListedValue | null,
-  targetFile?: string,
-  fitted?: ReturnType<typeof fittedOptions>,
-): Promise<void> {
+/** A pair given by value paths (the debug hover's link, programmatic use): the class axis from the shapes. */
+async function openPair(services: DebugServices, client: FrameClient, input: ListedValue, target: ListedValue): Promise<void> {
   const inputMeta = metaOf(input);
-  const targetMeta = target ? metaOf(target) : null;
-  const f = fitted ?? (inputMeta && targetMeta ? fittedOptions(fitPair(inputMeta, targetMeta, lossOptionsFromSettings())) : { options: {} });
+  const targetMeta = metaOf(target);
+  const f = inputMeta && targetMeta ? fittedOptions(fitPair(inputMeta, targetMeta, lossOptionsFromSettings())) : { options: {} };
   await DebugPanel.open(services, client, {
     input: { ref: input.ref, transform: [] },
-    target: target ? { ref: target.ref, transform: [] } : { file: targetFile! },
+    target: { ref: target.ref, transform: [] },
     options: f.options,
-    ...(f.classLastFromShapes ? { classLastFromShapes: true } : {}),
+    ...('classLastFromShapes' in f && f.classLastFromShapes ? { classLastFromShapes: true } : {}),
     explanation: null,
   });
 }

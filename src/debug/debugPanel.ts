@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { LossOptions } from '../kernel/types';
 import type { DebugContext, DebugExplanation, DebugStop } from '../protocol';
-import { LossPanel, type HostServices, type PanelAttachment, type PanelRequest, type SourceSpec } from '../host/lossPanel';
+import { LossPanel, type EarlyPanel, type HostServices, type PanelAttachment, type PanelRequest, type SourceSpec } from '../host/lossPanel';
 import { log, messageOf } from '../host/log';
 import { FrameClient } from './frameClient';
 import type { DebugStops, StopEvent } from './stops';
@@ -63,11 +63,20 @@ export class DebugPanel implements PanelAttachment {
     DebugPanel.all.add(this);
   }
 
-  /** Reads the spec's values in the client's frame and opens a panel on them. */
-  static async open(services: DebugServices, client: FrameClient, spec: DebugPanelSpec): Promise<DebugPanel> {
-    const values = await readValues(services.transfers, client, spec);
+  /**
+   * Reads the spec's values in the client's frame and opens a panel on them. `input`: the input's file, read
+   * already (while the user picked the target); `early`: a panel whose page loaded during the picks.
+   */
+  static async open(services: DebugServices, client: FrameClient, spec: DebugPanelSpec, opts: { readonly input?: Promise<LocalValue>; readonly early?: EarlyPanel } = {}): Promise<DebugPanel> {
+    let values: ReadValues;
+    try {
+      values = await readValues(services.transfers, client, spec, opts.input);
+    } catch (e) {
+      opts.early?.dispose();
+      throw e;
+    }
     const p = new DebugPanel(services, client, spec, values.list);
-    p.panel = LossPanel.show(services.host, p.request(values), undefined, p);
+    p.panel = LossPanel.show(services.host, p.request(values), opts.early, p);
     return p;
   }
 
@@ -167,10 +176,10 @@ interface ReadValues {
 }
 
 /** Saves the spec's values in the frame (a progress notification while a remote value is copied). */
-async function readValues(transfers: DebugTransfers, client: FrameClient, spec: DebugPanelSpec): Promise<ReadValues> {
+async function readValues(transfers: DebugTransfers, client: FrameClient, spec: DebugPanelSpec, input?: Promise<LocalValue>): Promise<ReadValues> {
   const list: LocalValue[] = [];
   const one = async (v: DebugValue, role: string, progress: (f: number) => void): Promise<SourceSpec> => {
-    const saved = await transfers.save(client, v.ref, v.transform, role, progress);
+    const saved = role === 'input' && input ? await input : await transfers.save(client, v.ref, v.transform, role, progress);
     list.push(saved);
     return { kind: 'file', path: saved.path, label: saved.saved.label };
   };

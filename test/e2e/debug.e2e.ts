@@ -57,6 +57,14 @@ def train_step(step, g):
     return logits
 
 
+def big_step(g):
+    logits = torch.randn(8, 21, 512, 512, generator=g).requires_grad_()
+    target = torch.randint(0, 21, (8, 512, 512), generator=g)
+    record("big", F.cross_entropy(logits.detach().double(), target).item())
+    breakpoint()
+    return logits
+
+
 def one_hot_step(g):
     logits = torch.randn(2, 4, 8, 8, generator=g)
     one_hot = F.one_hot(torch.randint(0, 4, (2, 8, 8), generator=g), 4).permute(0, 3, 1, 2)
@@ -69,6 +77,7 @@ segmentation_step(g)
 lm_step(g)
 for step in range(3):
     train_step(step, g)
+big_step(g)
 one_hot_step(g)
 `;
 
@@ -200,6 +209,27 @@ describe('loss at a breakpoint: real debugpy sessions in real VS Code', function
     assert.equal(lines.length, 3, lines.join('\n'));
     lines.forEach((l, i) => assert.match(l, new RegExp(`^stop ${i + 1}: ${fmt6(expected()[`step${i}`]!).replace('.', '\\.')} — train_step \\(train\\.py:\\d+\\)$`), l));
     await vs!.screenshot('debug-follow');
+  });
+
+  it('a [8, 21, 512, 512] float32 batch that requires grad: from choosing the target to the painted heatmap (timed)', async function () {
+    await vs!.runCommand('View: Close All Editors');
+    await continueDebugging(vs!);
+    await waitForStop(vs!);
+    const page = vs!.workbench;
+    await vs!.runCommand('Cross-Entropy Lens: Compute Loss from Debug Variables…');
+    await filterPick(page, /^Cross-Entropy Lens: input \(logits\) in big_step/, 'logits', 'logits');
+    await page.keyboard.press('Enter');
+    await filterPick(page, /^Cross-Entropy Lens: target for logits/, '', 'target');
+    const t0 = Date.now();
+    await page.keyboard.press('Enter');
+    const frame = await panelFrame(page, '[data-testid="heatmap"]');
+    const want = fmt6(expected().big!);
+    assert.equal(await lossShown(frame, want), want);
+    await frame.waitForFunction(() => {
+      const c = document.querySelector('[data-testid="heatmap"]') as HTMLCanvasElement | null;
+      return c !== null && c.width > 0 && c.height > 0;
+    });
+    console.log(`      debug target chosen to painted heatmap, [8, 21, 512, 512] float32 requiring grad: ${((Date.now() - t0) / 1000).toFixed(2)} s`);
   });
 
   it('F.cross_entropy with a one-hot [N, C, H, W] target stops on the exception; Explain shows the message, the fix target.argmax(1) and PyTorch\'s loss after it', async function () {
