@@ -37,7 +37,11 @@ async function main(): Promise<void> {
     const ask = async <T>(req: Parameters<typeof debuggeeExpression>[0]): Promise<T> => parseReply(await dap.evaluate(debuggeeExpression(req), frame.id)) as T;
     const saves: number[] = [];
     let files: string[] = [];
-    for (let i = 0; i < 3; i++) {
+    // As a panel that follows its breakpoint does: the previous stop's files are deleted before the next
+    // ones are written. The first write of a session finds no freed page-cache pages to reuse (about 15 us
+    // per fresh 4 KiB page on this VM): it is reported apart.
+    for (let i = 0; i < 4; i++) {
+      for (const f of files) fs.rmSync(f, { force: true });
       const t0 = performance.now();
       const a = await ask<DebuggeeReplies['save']>({ op: 'save', ref: { root: 'logits', steps: [] }, name: `l${i}`, dir: null, transform: [] });
       saves.push((performance.now() - t0) / 1000);
@@ -62,14 +66,14 @@ async function main(): Promise<void> {
     const report = {
       loadAverage: { start: load, end: os.loadavg()[0] },
       ...(warning ? { loadWarning: warning } : {}),
-      transfer: { bytes, seconds: median(saves), mbPerSecond: bytes / 1e6 / median(saves) },
+      transfer: { bytes, firstSeconds: saves[0]!, firstMbPerSecond: bytes / 1e6 / saves[0]!, seconds: median(saves.slice(1)), mbPerSecond: bytes / 1e6 / median(saves.slice(1)) },
       hoverStats: { elements: 10_000_000, ms: median(hover) },
       engineFromFiles: { seconds: median(compute) },
     };
     if (json) console.log(JSON.stringify(report));
     else {
       console.log(`load average ${load.toFixed(2)}`);
-      console.log(`transfer of [8, 21, 512, 512] float32 requiring grad (${(bytes / 1e6).toFixed(0)} MB): ${report.transfer.seconds.toFixed(3)} s, ${report.transfer.mbPerSecond.toFixed(0)} MB/s`);
+      console.log(`transfer of [8, 21, 512, 512] float32 requiring grad (${(bytes / 1e6).toFixed(0)} MB): first ${report.transfer.firstSeconds.toFixed(3)} s (${report.transfer.firstMbPerSecond.toFixed(0)} MB/s), then ${report.transfer.seconds.toFixed(3)} s (${report.transfer.mbPerSecond.toFixed(0)} MB/s)`);
       console.log(`debug hover statistics of 10^7 elements: ${report.hoverStats.ms.toFixed(0)} ms`);
       console.log(`engine on the transferred files: ${report.engineFromFiles.seconds.toFixed(3)} s`);
     }

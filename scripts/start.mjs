@@ -51,6 +51,13 @@ exports.activate = async (context) => {
 };
 `);
 
+// VS Code's Python Debugger cannot be installed in code-server here: the debug sample's launch configuration
+// (examples/.vscode/launch.json, type debugpy) runs through the stand-in the e2e suites use, which starts
+// Debian's debugpy adapter (test/e2e/debugpy-ext; never packaged).
+const debugpyDir = path.join(STATE, 'extensions', 'cross-entropy-lens-tests.debugpy-0.0.1');
+fs.rmSync(debugpyDir, { recursive: true, force: true });
+fs.cpSync(path.join(ROOT, 'test/e2e/debugpy-ext'), debugpyDir, { recursive: true });
+
 fs.mkdirSync(userDir, { recursive: true });
 const settingsFile = path.join(userDir, 'settings.json');
 if (!fs.existsSync(settingsFile)) {

@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { RESULTS_DIR, ROOT, VsCode, checkPrerequisites, cleanUpAfterSuite, fmt6, freePort, openFile, sleep } from './harness';
+import { RESULTS_DIR, ROOT, VsCode, checkPrerequisites, cleanUpAfterSuite, filterPick, fmt6, freePort, openFile, sleep } from './harness';
+import { DEBUGPY_EXTENSION, startDebugging, stopDebugging, waitForStop } from './debugHarness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 const CS_STEM = 'frankfurt_000000_000019';
@@ -20,7 +21,7 @@ const WALKTHROUGH_TITLE = 'See your loss with Cross-Entropy Lens';
 
 /** PyTorch's F.cross_entropy on each sample (float64, default options unless the sample says otherwise). */
 const EXPECTED = `
-import glob, json, os, struct
+import glob, json, os, struct, sys
 import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 
@@ -66,6 +67,18 @@ x = np.load(os.path.join("notebook", ref["input"]["file"]))
 t = np.load(os.path.join("notebook", ref["target"]["file"]))
 out["notebook"] = ce(x, t, ignore_index=ref["options"]["ignoreIndex"])
 out["notebookShape"] = list(x.shape)
+# debug/train_step.py's first stop, as the program's own PyTorch computes it there (float64).
+import runpy
+steps = []
+def at_breakpoint(*args, **kwargs):
+    f = sys._getframe(1).f_locals
+    steps.append(F.cross_entropy(f["logits"].detach().double(), f["target"]).item())
+sys.breakpointhook = at_breakpoint
+try:
+    runpy.run_path("debug/train_step.py", run_name="__main__")
+except RuntimeError:
+    pass
+out["debugStep0"] = steps[0]
 print(json.dumps(out))
 `;
 
@@ -83,6 +96,7 @@ interface Expected {
   safetensors: number;
   notebook: number;
   notebookShape: number[];
+  debugStep0: number;
 }
 
 function timer(): () => string {
@@ -200,7 +214,8 @@ describe('the sample workspace of npm start (examples/) in real VS Code', functi
     assert.equal(r.status, 0, r.stderr);
     expected = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Expected;
     // examples/ itself, as npm start opens it; no settings beyond the harness's start-up ones.
-    vs = await VsCode.launch({ name: 'examples', workspace: EXAMPLES, extension: { kind: 'dev' } });
+    // With the debugpy stand-in npm start stages too (VS Code's Python Debugger cannot be installed here).
+    vs = await VsCode.launch({ name: 'examples', workspace: EXAMPLES, extension: { kind: 'dev' }, extraExtensions: [DEBUGPY_EXTENSION] });
   });
 
   cleanUpAfterSuite(() => ({ vs }));
@@ -453,6 +468,25 @@ describe('the sample workspace of npm start (examples/) in real VS Code', functi
     assert.match(last, /\[4, 3\]/);
     assert.match(last, /cross-entropy/i);
     await editorShot(page, 'hover');
+  });
+  it('debug/train_step.py under the debugger (launch.json from the samples): Compute Loss from Debug Variables… gives PyTorch\'s loss of the paused step', async function () {
+    const page = vs!.workbench;
+    await closeEditors(vs!);
+    await startDebugging(vs!);
+    try {
+      await waitForStop(vs!);
+      await vs!.runCommand('Cross-Entropy Lens: Compute Loss from Debug Variables…');
+      await filterPick(page, /^Cross-Entropy Lens: input \(logits\) in train_step/, 'logits', 'logits');
+      await page.keyboard.press('Enter');
+      await filterPick(page, /^Cross-Entropy Lens: target for logits/, '', 'target');
+      await page.keyboard.press('Enter');
+      const frame = await frameWith(page, '[data-testid="heatmap"]');
+      assert.equal(await lossShown(frame, fmt6(expected.debugStep0)), fmt6(expected.debugStep0));
+      await frame.locator('[data-testid="follow-stops"]').waitFor({ state: 'visible', timeout: 10_000 });
+      await vs!.screenshot('debug-sample');
+    } finally {
+      await stopDebugging(vs!);
+    }
   });
 });
 
