@@ -146,11 +146,15 @@ describe('the debuggee code in a real debugpy session', function () {
     assert.deepEqual(Array.from(decodeNpy(new Uint8Array(fs.readFileSync(moved.path))).data as ArrayLike<number>), Array.from(logits.data as ArrayLike<number>));
   });
 
-  it('one-line errors: a value that is not a tensor, a name not in the frame, a dtype the lens does not read; nothing left behind', async function () {
+  it('one-line errors: a value that is not a tensor, a name not in the frame, a dtype the lens does not read, a device nothing can be copied from; nothing left behind', async function () {
     await assert.rejects(ask({ op: 'save', ref: { root: 'n', steps: [] }, name: 'n', dir: null, transform: [] }), (e: Error) => e instanceof DebuggeeError && /^n is a int, not a torch\.Tensor or numpy\.ndarray$/.test(e.message));
     await assert.rejects(ask({ op: 'stats', ref: { root: 'nope', steps: [] } }), /nope is not defined in this frame/);
     const before = [...dirs].flatMap((d) => fs.readdirSync(d));
     await assert.rejects(ask({ op: 'save', ref: { root: 'cplx', steps: [] }, name: 'cplx', dir: [...dirs][0]!, transform: [] }), /dtype complex64, which the lens does not read/);
+    const meta = await ask({ op: 'save', ref: { root: 'meta', steps: [] }, name: 'meta', dir: [...dirs][0]!, transform: [] }).then(() => null, (e: Error) => e);
+    assert.ok(meta instanceof DebuggeeError, String(meta));
+    assert.doesNotMatch(meta.message, /\n/);
+    assert.match(meta.message, /meta/i);
     assert.deepEqual([...dirs].flatMap((d) => fs.readdirSync(d)), before);
   });
 

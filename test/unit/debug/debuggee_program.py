@@ -37,6 +37,7 @@ def step():
     probs[1, 2] = np.inf
     z = np.zeros((0, 3), np.float32)
     cplx = torch.zeros(3, dtype=torch.complex64)
+    meta = torch.empty(2, 3, device="meta")  # a device nothing can be copied from
     n = 3
     one_hot = F.one_hot(target, 3).permute(0, 3, 1, 2)
     for k, v in {"logits": logits, "target": target, "evil": batch[evil], "outputs_logits": outputs.logits, "xs0": xs[0], "xs1": xs[1], "probs": probs, "z": z}.items():
