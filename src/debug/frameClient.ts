@@ -2,7 +2,7 @@
 // and a frame, and the requests of snippet.ts sent to it as DAP evaluate requests through VS Code.
 import * as vscode from 'vscode';
 import { LensError } from '../errors';
-import { debuggeeExpression, DebuggeeError, parseReply, type DebuggeeReplies, type DebuggeeRequest } from './snippet';
+import { askDebuggee, type DebuggeeReplies, type DebuggeeRequest } from './snippet';
 
 export const PYTHON_DEBUG_TYPES: readonly string[] = ['debugpy', 'python'];
 
@@ -62,22 +62,12 @@ export class FrameClient {
     }
   }
 
-  /** Runs one request in the frame; the debuggee's own failure is one line. */
-  async ask<K extends DebuggeeRequest['op']>(request: DebuggeeRequest & { op: K }): Promise<DebuggeeReplies[K]> {
-    let result: string;
-    try {
-      // 'clipboard': debugpy returns the whole repr there (65,536 characters at most in the other contexts).
-      const r = (await this.session.customRequest('evaluate', { expression: debuggeeExpression(request), frameId: this.frameId, context: 'clipboard' })) as { result?: string };
-      result = r.result ?? '';
-    } catch (e) {
-      const m = e instanceof Error ? e.message : String(e);
-      throw new LensError('io', `the debuggee did not answer (${m.split('\n')[0]}): it may have ended or be running`);
-    }
-    try {
-      return parseReply<K>(result);
-    } catch (e) {
-      if (e instanceof DebuggeeError) throw new LensError('value', e.message);
-      throw new LensError('io', `the debuggee's reply could not be read: ${e instanceof Error ? e.message : String(e)}`);
-    }
+  /** Runs one request in the frame; every failure is one line (askDebuggee). */
+  ask<K extends DebuggeeRequest['op']>(request: DebuggeeRequest & { op: K }): Promise<DebuggeeReplies[K]> {
+    // 'clipboard': debugpy returns the whole repr there (65,536 characters at most in the other contexts).
+    return askDebuggee<K>(async (expression) => {
+      const r = (await this.session.customRequest('evaluate', { expression, frameId: this.frameId, context: 'clipboard' })) as { result?: string };
+      return r.result ?? '';
+    }, request);
   }
 }

@@ -4,6 +4,7 @@
 // The expression is fixed code (DEBUGGEE_CODE) plus the request as a JSON string literal: nothing taken from
 // the debuggee (a variable name, a dict key, the debugger's evaluateName) ever becomes code. A value is named
 // by a ValueRef, a path the debuggee walks with getattr and [] on string or integer keys.
+import { LensError } from '../errors';
 import { DEBUGGEE_CODE } from './debuggeeCode';
 
 /** One step into a value: an attribute, a dict key, or a sequence index. */
@@ -237,4 +238,25 @@ export function parsePyStringLiteral(s: string, start: number): { value: string;
     i += 2 + width;
   }
   return null;
+}
+
+/**
+ * Runs one request through `evaluate` (the DAP evaluate request in the paused frame; its `result`), each
+ * failure one line: the debuggee's own (DebuggeeError's message), a debugger that did not answer (the
+ * debuggee ended or runs), a reply that is not the lens's.
+ */
+export async function askDebuggee<K extends DebuggeeRequest['op']>(evaluate: (expression: string) => Promise<string>, request: DebuggeeRequest & { op: K }): Promise<DebuggeeReplies[K]> {
+  let result: string;
+  try {
+    result = await evaluate(debuggeeExpression(request));
+  } catch (e) {
+    const m = e instanceof Error ? e.message : String(e);
+    throw new LensError('io', `the debuggee did not answer (${m.split('\n')[0]}): it may have ended or be running`);
+  }
+  try {
+    return parseReply<K>(result);
+  } catch (e) {
+    if (e instanceof DebuggeeError) throw new LensError('value', e.message);
+    throw new LensError('io', `the debuggee's reply could not be read: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }

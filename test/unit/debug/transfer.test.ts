@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DapClient, type Frame } from './dapClient';
-import { debuggeeExpression, parseReply, type DebuggeeReplies, type DebuggeeRequest } from '../../../src/debug/snippet';
+import { askDebuggee, type DebuggeeReplies, type DebuggeeRequest } from '../../../src/debug/snippet';
 import { DebugTransfers } from '../../../src/debug/transfer';
 import type { FrameClient } from '../../../src/debug/frameClient';
 import { decodeNpy } from '../../../src/tensor/npy';
@@ -28,7 +28,7 @@ describe('debug values as files: where the debuggee wrote them, or copied throug
     // The transfer needs only ask() and the session's id of a FrameClient.
     client = {
       session: { id: 'test-session' },
-      ask: async <K extends DebuggeeRequest['op']>(req: DebuggeeRequest & { op: K }): Promise<DebuggeeReplies[K]> => parseReply<K>(await dap.evaluate(debuggeeExpression(req), frame.id)),
+      ask: <K extends DebuggeeRequest['op']>(req: DebuggeeRequest & { op: K }): Promise<DebuggeeReplies[K]> => askDebuggee<K>((e) => dap.evaluate(e, frame.id), req),
     } as unknown as FrameClient;
   });
 
@@ -77,6 +77,18 @@ describe('debug values as files: where the debuggee wrote them, or copied throug
     const err = await t.save(client, { root: 'big', steps: [] }, [], 'input').then(() => null, (e: Error) => e);
     assert.ok(err);
     assert.match(err.message, /^big is 68 MB on a machine whose files are not visible here: values up to 64 MB are copied through the debugger; save it there with np\.save and open the file$/);
+    t.endSession('test-session');
+    assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('cross-entropy-lens-debug-')).sort(), before);
+  });
+
+  it('a debuggee that dies during a save: one line, and nothing left here', async function () {
+    delete process.env.CEL_DEBUG_COPY;
+    const t = new DebugTransfers();
+    const before = fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('cross-entropy-lens-debug-')).sort();
+    // Reading bomb.value runs os._exit in the debuggee.
+    const err = await t.save(client, { root: 'bomb', steps: [['attr', 'value']] }, [], 'input').then(() => null, (e: Error) => e);
+    assert.ok(err);
+    assert.match(err.message, /^the debuggee did not answer \([^\n]*\): it may have ended or be running$/);
     t.endSession('test-session');
     assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('cross-entropy-lens-debug-')).sort(), before);
   });
