@@ -10,6 +10,7 @@ import { isLensError, LensError } from './errors';
 import { Engine, type EngineRequest, type TensorSource } from './worker/engine';
 import { describePairing, pairMaskTarget, type MaskPairing } from './worker/maskTarget';
 import { readCompanionWeight } from './worker/readTensorFile';
+import { labelIssuesOfRun, labelIssuesText } from './cli/labelIssuesCli';
 
 declare const PACKAGE_VERSION: string | undefined;
 
@@ -49,12 +50,20 @@ export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
   } finally {
     await engine.dispose();
   }
+  // The loss computed first: its checks (shapes, labels in range) are PyTorch's, and come before any flag.
+  const issues = a.labelIssues ? labelIssuesOfRun(a, result.options, pairing) : null;
   const seconds = (performance.now() - started) / 1000;
   const ii = tensorInfo(a.input, result.input, pairing?.input ? { stored: pairing.input.slice(1) } : undefined);
   const ti = tensorInfo(a.target, result.target, pairing ? { stored: pairing.stored, note: describePairing(pairing) } : undefined);
-  return a.json
-    ? jsonReport(result, ii, ti, seconds, { engine: result.engine, workers: result.workers, streamed: result.streamed })
-    : textReport(result, ii, ti, seconds);
+  if (a.json) {
+    const json = jsonReport(result, ii, ti, seconds, { engine: result.engine, workers: result.workers, streamed: result.streamed });
+    if (!issues) return json;
+    // Appended as fields of the same object (the report's own text is kept as it is written).
+    const extra = JSON.stringify({ labelIssues: issues.labelIssues, labelQuality: issues.labelQuality });
+    return `${json.replace(/\}\s*$/, '')},${extra.slice(1)}`;
+  }
+  const text = textReport(result, ii, ti, seconds);
+  return issues ? `${text}\n${labelIssuesText(issues)}` : text;
 }
 
 /** Subcommands (DESIGN.md): each module parses its own arguments and returns what to print. */

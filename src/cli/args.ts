@@ -17,6 +17,10 @@ export interface CliArgs {
   readonly palette?: string | null;
   /** Every positional file in order (input first, target last): `compare` reads INPUT_B here. */
   readonly files?: readonly string[];
+  /** --label-issues: confident learning's likely label errors (docs/label-issues.md). */
+  readonly labelIssues?: boolean;
+  /** --issues-out FILE.npy: the boolean mask of reported labels, in the target's shape. */
+  readonly issuesOut?: string | null;
 }
 
 export type ParsedArgs = { readonly kind: 'run'; readonly args: CliArgs } | { readonly kind: 'help' } | { readonly kind: 'version' };
@@ -48,13 +52,16 @@ options:
   --palette voc|classes.json   colours of an RGB PNG mask: the VOC palette, or a JSON file with "colors"
   --json                       print one JSON object
   --out LOSS.npy               write the unreduced loss map as float32 .npy
+  --label-issues               likely label errors, as cleanlab finds them (confident learning; class-index
+                               targets, cross-entropy): --json adds labelIssues and labelQuality
+  --issues-out MASK.npy        with --label-issues: the boolean mask of reported labels (the target's shape)
   -h, --help                   show this help
   --version                    print the version`;
 
 const VALUE_FLAGS = new Set([
   '--weight', '--ignore-index', '--reduction', '--label-smoothing', '--input-kind', '--class-dim', '--loss', '--pos-weight', '--out', '--top-k',
   '--gamma', '--alpha',
-  '--palette',
+  '--palette', '--issues-out',
 ]);
 
 function bad(msg: string): never {
@@ -88,6 +95,7 @@ export function parseArgs(argv: readonly string[], files: readonly string[] = ['
   const positional: string[] = [];
   const values = new Map<string, string>();
   let json = false;
+  let labelIssues = false;
   let onlyPositional = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -103,6 +111,10 @@ export function parseArgs(argv: readonly string[], files: readonly string[] = ['
     if (a === '--version') return { kind: 'version' };
     if (a === '--json') {
       json = true;
+      continue;
+    }
+    if (a === '--label-issues') {
+      labelIssues = true;
       continue;
     }
     const eq = a.indexOf('=');
@@ -150,6 +162,8 @@ export function parseArgs(argv: readonly string[], files: readonly string[] = ['
   const topK = topKText === undefined ? 10 : parseInteger('--top-k', topKText);
   if (topK < 0) bad(`--top-k must be >= 0, got ${topK}`);
   if (get('--pos-weight') !== undefined && (options.loss ?? 'ce') !== 'bce') bad('--pos-weight applies to --loss bce only');
+  if (labelIssues && loss !== 'ce') bad(`--label-issues needs class-index labels and cross-entropy; --loss ${loss} has no label to flag`);
+  if (get('--issues-out') !== undefined && !labelIssues) bad('--issues-out writes the mask of --label-issues: give both');
   return {
     kind: 'run',
     args: {
@@ -163,6 +177,8 @@ export function parseArgs(argv: readonly string[], files: readonly string[] = ['
       out: get('--out') ?? null,
       topK,
       palette: get('--palette') ?? null,
+      labelIssues,
+      issuesOut: get('--issues-out') ?? null,
     },
   };
 }

@@ -1,0 +1,164 @@
+// Confident learning's label issues, as cleanlab 2.x computes them with default arguments
+// (docs/label-issues.md; its outputs are the reference fixtures, its code is not used): per-class thresholds
+// from the mean self-confidence of each given class (pass 1), then per example its self-confidence, its
+// predicted class and whether that prediction is confident (pass 2); the number of issues T is the count
+// of confident predictions that disagree with the label, the candidates are the T examples of lowest
+// self-confidence, and a candidate is reported unless its label is (nearly) the prediction.
+// Pure: the CLI, the workers and tests share it. Ignored examples are left out before anything here.
+import { LensError } from '../errors';
+import { argsortNumpy } from './numpyOrder';
+
+/** Added to or subtracted from a probability in cleanlab's comparisons (docs/label-issues.md §2). */
+export const EPS = 1e-6;
+/** Thresholds are never below this. */
+export const THRESHOLD_FLOOR = 2e-6;
+/** find_label_issues_batched's batch size (examples). */
+export const BATCH = 10_000;
+/** The image score's softmin temperature (cleanlab.segmentation.rank, method softmin). */
+export const SOFTMIN_TEMPERATURE = 0.1;
+/** Rows of the given → predicted table (cleanlab.segmentation.summary.common_label_issues' top). */
+export const COMMON_ISSUES_TOP = 20;
+
+/**
+ * classification: find_label_issues_batched (a candidate is dropped when its label is the argmax once 1e-6
+ * is added to its probability); segmentation: cleanlab.segmentation.filter.find_label_issues (dropped when
+ * the first argmax is the label, nothing added).
+ */
+export type IssueRule = 'classification' | 'segmentation';
+
+/**
+ * Pass 1: running per-class means of the given class's probability over batches, as the batched label
+ * inspector combines them: t = (n t + c m) / max(n + c, 1), each batch mean and each t floored at 2e-6. A
+ * class never labelled keeps 2e-6.
+ */
+export class ThresholdPass {
+  private readonly t: Float64Array;
+  private readonly n: Float64Array;
+  private readonly batchSum: Float64Array;
+  private readonly batchCount: Float64Array;
+  private inBatch = 0;
+
+  /** batchSize: examples per batch (Infinity: one batch, as a segmentation set given as one image is). */
+  constructor(readonly classes: number, private readonly batchSize: number = BATCH) {
+    if (classes < 2) throw new LensError('option', `label issues need at least 2 classes (the input has ${classes})`);
+    this.t = new Float64Array(classes);
+    this.n = new Float64Array(classes);
+    this.batchSum = new Float64Array(classes);
+    this.batchCount = new Float64Array(classes);
+  }
+
+  add(label: number, pLabel: number): void {
+    this.batchSum[label] += pLabel;
+    this.batchCount[label] += 1;
+    if (++this.inBatch >= this.batchSize) this.endBatch();
+  }
+
+  private endBatch(): void {
+    for (let k = 0; k < this.classes; k++) {
+      const c = this.batchCount[k]!;
+      const m = c > 0 ? Math.max(this.batchSum[k]! / c, THRESHOLD_FLOOR) : 0;
+      this.t[k] = Math.max((this.n[k]! * this.t[k]! + c * m) / Math.max(this.n[k]! + c, 1), THRESHOLD_FLOOR);
+      this.n[k] += c;
+      this.batchSum[k] = 0;
+      this.batchCount[k] = 0;
+    }
+    this.inBatch = 0;
+  }
+
+  /** The thresholds (the last, partial batch included) and how many examples each class has. */
+  finish(): { readonly thresholds: Float64Array; readonly examplesPerClass: Float64Array } {
+    if (this.inBatch > 0 || this.n.every((x) => x === 0)) this.endBatch();
+    return { thresholds: this.t, examplesPerClass: this.n };
+  }
+}
+
+/** What pass 2 keeps of one example. */
+export interface ExampleScore {
+  /** Self-confidence: the probability of the given label. */
+  readonly score: number;
+  /** The first argmax of the probabilities. */
+  readonly predicted: number;
+  /** The prediction disagrees with the label and reaches its class's threshold (counted in T). */
+  readonly confidentError: boolean;
+  /** The example may be reported (the rule's "label is not the prediction"). */
+  readonly reportable: boolean;
+}
+
+/** Pass 2 for one example's probability vector (any accessor: class axis 1 or last). */
+export function scoreExample(label: number, probs: (k: number) => number, classes: number, thresholds: Float64Array, rule: IssueRule): ExampleScore {
+  let predicted = 0;
+  let best = probs(0);
+  for (let k = 1; k < classes; k++) {
+    const p = probs(k);
+    if (p > best) {
+      best = p;
+      predicted = k;
+    }
+  }
+  const score = probs(label);
+  const confidentError = predicted !== label && best >= thresholds[predicted]! - EPS;
+  let reportable: boolean;
+  if (rule === 'segmentation') reportable = predicted !== label;
+  else {
+    // The first argmax once 1e-6 is added to the label's probability: the label unless another class
+    // beats it, or equals it at a lower index.
+    const lifted = score + EPS;
+    reportable = false;
+    for (let k = 0; k < classes && !reportable; k++) {
+      if (k === label) continue;
+      const p = probs(k);
+      if (p > lifted || (p === lifted && k < label)) reportable = true;
+    }
+  }
+  return { score, predicted, confidentError, reportable };
+}
+
+/**
+ * The reported examples: the T of lowest score in NumPy's argsort order (its introsort's order among equal
+ * scores, as cleanlab sorts), minus those not reportable; ascending indices.
+ */
+export function selectIssues(scores: Float64Array, reportable: Uint8Array, T: number): Int32Array {
+  const order = argsortNumpy(scores);
+  const picked: number[] = [];
+  for (let r = 0; r < Math.min(T, order.length); r++) {
+    const i = order[r]!;
+    if (reportable[i]) picked.push(i);
+  }
+  return Int32Array.from(picked.sort((a, b) => a - b));
+}
+
+/**
+ * An image's label quality: the softmin of its pixels' scores, sum s_i w_i with w = softmax((1 - s) / 0.1)
+ * (cleanlab.segmentation.rank.get_label_quality_scores' default); null for an image without pixels.
+ */
+export function softminScore(scores: ArrayLike<number>): number | null {
+  const n = scores.length;
+  if (n === 0) return null;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, (1 - scores[i]!) / SOFTMIN_TEMPERATURE);
+  let den = 0;
+  let num = 0;
+  for (let i = 0; i < n; i++) {
+    const w = Math.exp((1 - scores[i]!) / SOFTMIN_TEMPERATURE - max);
+    den += w;
+    num += scores[i]! * w;
+  }
+  return num / den;
+}
+
+export interface CommonIssue {
+  readonly given: number;
+  readonly predicted: number;
+  readonly count: number;
+}
+
+/** The given → predicted table of the reported examples: counts descending, then given, then predicted. */
+export function commonIssues(pairs: Iterable<readonly [given: number, predicted: number]>, top = COMMON_ISSUES_TOP): CommonIssue[] {
+  const counts = new Map<string, CommonIssue>();
+  for (const [given, predicted] of pairs) {
+    const key = `${given},${predicted}`;
+    const c = counts.get(key);
+    counts.set(key, { given, predicted, count: (c?.count ?? 0) + 1 });
+  }
+  return [...counts.values()].sort((a, b) => b.count - a.count || a.given - b.given || a.predicted - b.predicted).slice(0, top);
+}
