@@ -11,6 +11,7 @@ import { Engine, type EngineRequest, type TensorSource } from './worker/engine';
 import { describePairing, pairMaskTarget, type MaskPairing } from './worker/maskTarget';
 import { readCompanionWeight } from './worker/readTensorFile';
 import { labelIssuesOfRun, labelIssuesText } from './cli/labelIssuesCli';
+import type { PairIssues } from './labels/pairIssues';
 
 declare const PACKAGE_VERSION: string | undefined;
 
@@ -35,12 +36,15 @@ export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
   const engine = new Engine({ distDir: __dirname, streamFilesOverBytes: CLI_BLOCK_BYTES, blockBytes: CLI_BLOCK_BYTES });
   let result;
   let pairing: MaskPairing | null = null;
+  let issues: PairIssues | null = null;
   try {
     let req: EngineRequest = { input: file(a.input), target: file(a.target), weight, posWeight, options: a.options, topK: a.topK, outFile: a.out ?? undefined };
     // A PNG mask target: read here (with --palette for an RGB mask) so the report can say how it paired.
     const mask = pairMaskTarget(req, a.palette ? readPalette(a.palette) : undefined);
     if (mask) ({ req, pairing } = mask);
     result = await engine.compute(req, { signal });
+    // The loss computed first: its checks (shapes, labels in range) are PyTorch's, and come before any flag.
+    if (a.labelIssues) issues = await labelIssuesOfRun(engine, a, result.options, pairing, signal);
   } catch (e) {
     // Kernel errors name shapes but not files; say which pair they came from.
     if (isLensError(e) && e.kind !== 'io' && e.kind !== 'cancelled' && !e.message.startsWith(a.input) && !e.message.startsWith(a.target)) {
@@ -50,8 +54,6 @@ export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
   } finally {
     await engine.dispose();
   }
-  // The loss computed first: its checks (shapes, labels in range) are PyTorch's, and come before any flag.
-  const issues = a.labelIssues ? labelIssuesOfRun(a, result.options, pairing) : null;
   const seconds = (performance.now() - started) / 1000;
   const ii = tensorInfo(a.input, result.input, pairing?.input ? { stored: pairing.input.slice(1) } : undefined);
   const ti = tensorInfo(a.target, result.target, pairing ? { stored: pairing.stored, note: describePairing(pairing) } : undefined);

@@ -1,5 +1,6 @@
 // Messages between the engine (host side) and its worker threads. The panel and notebook renderer
 // messages join this module with their issues, so every side shares one typed vocabulary.
+import type { PairIssues } from './labels/pairIssues';
 import type { LensErrorKind } from './errors';
 import type { FileSummary, SamplingPolicy } from './hover/files';
 import type { HoverReport, LiteralText, ReportRequest } from './hover/report';
@@ -163,6 +164,8 @@ export type WorkerRequest =
   | { readonly kind: 'tensor-file-summary'; readonly id: number; readonly path: string; readonly sampling?: SamplingPolicy }
   /** Pickers: the tensors of a .safetensors or torch.save file (src/worker/tensorListing.ts), parsed off the host. */
   | { readonly kind: 'list-tensor-file'; readonly id: number; readonly path: string; readonly format: ListingFormat }
+  /** Label issues of one pair of files (src/worker/labelIssuesJob.ts; a PNG mask target as the CLI pairs it). */
+  | { readonly kind: 'label-issues'; readonly id: number; readonly request: LabelIssuesJob }
   /**
    * Hovers on a large document: what is at `offset` (null: nothing, just scan), and up to `warm.max` large
    * paired literals. The worker keeps the index under `key`, so later hovers landing on it do not scan again.
@@ -205,6 +208,7 @@ export type WorkerResponse =
   | { readonly kind: 'parse-literal-done'; readonly id: number; readonly tensor: Tensor }
   | { readonly kind: 'tensor-file-summary-done'; readonly id: number; readonly summary: FileSummary }
   | { readonly kind: 'list-tensor-file-done'; readonly id: number; readonly listing: TensorListing }
+  | { readonly kind: 'label-issues-done'; readonly id: number; readonly issues: PairIssues }
   | { readonly kind: 'hover-lookup-done'; readonly id: number; readonly target: HoverTarget; readonly warm: readonly WarmLiteral[] }
   | { readonly kind: 'find-literals-done'; readonly id: number; readonly literals: readonly FoundLiteral[] }
   | { readonly kind: 'vocabulary-done'; readonly id: number; readonly vocabulary: Vocabulary }
@@ -328,6 +332,19 @@ export interface SummaryLabels {
 export interface ErrorFix {
   readonly label: string;
   readonly options: Partial<LossOptions>;
+}
+
+/** A label-issues job: the pair's files, the options that decide examples and probabilities, the mask's colours. */
+export interface LabelIssuesJob {
+  readonly input: string;
+  readonly target: string;
+  readonly classDim: number;
+  readonly ignoreIndex: number;
+  readonly inputKind: import('./kernel/types').InputKind;
+  /** One sample's [C, H, W] logits paired with an [H, W] mask: the input's shape as computed. */
+  readonly inputShape?: readonly number[];
+  readonly mask?: boolean;
+  readonly palette?: import('./tensor/colorTable').ColorTable;
 }
 
 /**

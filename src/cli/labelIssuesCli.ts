@@ -7,19 +7,29 @@ import { LensError } from '../errors';
 import type { LossOptions } from '../kernel/types';
 import { readPalette } from './inputs';
 import { fmt6 } from './report';
-import { pairLabelIssues, type PairIssues } from '../labels/pairIssues';
+import type { PairIssues } from '../labels/pairIssues';
 import { encodeNpy } from '../tensor/npy';
-import { readMaskTarget, type MaskPairing } from '../worker/maskTarget';
-import { readTensorFile } from '../worker/readTensorFile';
+import type { MaskPairing } from '../worker/maskTarget';
+import type { Engine } from '../worker/engine';
 
-export function labelIssuesOfRun(a: CliArgs, options: LossOptions, pairing: MaskPairing | null): PairIssues {
-  let input = readTensorFile(a.input, 'input');
-  if (pairing?.input) input = { ...input, shape: pairing.input };
-  const target = pairing ? readMaskTarget(a.target, a.palette ? readPalette(a.palette) : undefined) : readTensorFile(a.target, 'target');
-  const r = pairLabelIssues(input, target, { classDim: options.classDim, ignoreIndex: options.ignoreIndex, inputKind: options.inputKind });
+/**
+ * The pair's label issues, computed in one of the engine's workers (the loss was computed first, so the
+ * shapes and labels are PyTorch-valid); --issues-out written here.
+ */
+export async function labelIssuesOfRun(engine: Engine, a: CliArgs, options: LossOptions, pairing: MaskPairing | null, signal?: AbortSignal): Promise<PairIssues> {
+  const r = await engine.labelIssues({
+    input: a.input,
+    target: a.target,
+    classDim: options.classDim,
+    ignoreIndex: options.ignoreIndex,
+    inputKind: options.inputKind,
+    ...(pairing?.input ? { inputShape: pairing.input } : {}),
+    ...(pairing ? { mask: true } : {}),
+    ...(pairing && a.palette ? { palette: readPalette(a.palette) } : {}),
+  }, signal);
   if (a.issuesOut) {
     try {
-      fs.writeFileSync(a.issuesOut, encodeNpy({ dtype: 'bool', shape: target.shape, data: r.mask }));
+      fs.writeFileSync(a.issuesOut, encodeNpy({ dtype: 'bool', shape: r.maskShape, data: r.mask }));
     } catch (e) {
       throw new LensError('io', `${a.issuesOut}: cannot write the issue mask (${e instanceof Error ? e.message : String(e)})`);
     }

@@ -31,6 +31,8 @@ export interface PairIssues {
   readonly labelQuality: ReadonlyArray<number | null>;
   /** 1 where a label is reported, in the target's shape (C order). */
   readonly mask: Uint8Array;
+  /** The target's shape, as stored (the mask's). */
+  readonly maskShape: readonly number[];
 }
 
 function axisLayout(shape: readonly number[], classDim: number): { N: number; C: number; S: number; classLast: boolean } {
@@ -139,5 +141,6 @@ export function pairLabelIssues(input: Tensor, target: Tensor, o: LabelIssuesOpt
     },
     labelQuality,
     mask,
+    maskShape: target.shape,
   };
 }

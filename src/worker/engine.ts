@@ -24,7 +24,8 @@ import * as path from 'node:path';
 import { LensError } from '../errors';
 import { resolveOptions } from '../kernel/options';
 import { instantiateCeKernel, simdSupported } from '../kernel/wasmKernel';
-import type { HoverLookupQuery, SharedText, WorkerRequest, WorkerResponse } from '../protocol';
+import type { HoverLookupQuery, LabelIssuesJob, SharedText, WorkerRequest, WorkerResponse } from '../protocol';
+import type { PairIssues } from '../labels/pairIssues';
 import type { FileSummary, SamplingPolicy } from '../hover/files';
 import type { HoverReport, LiteralText, ReportRequest } from '../hover/report';
 import type { DocumentSyntax, HoverTarget, LiteralIndex, LiteralSpan, WarmLiteral } from '../hover/scan';
@@ -203,6 +204,13 @@ export class Engine {
     const r = await this.runOne({ kind: 'list-tensor-file', id: 0, path, format }, signal);
     if (r.kind !== 'list-tensor-file-done') throw unexpected(r);
     return r.listing;
+  }
+
+  /** Likely label errors of one pair of files (confident learning, src/labels/), computed in a worker. */
+  async labelIssues(request: LabelIssuesJob, signal?: AbortSignal): Promise<PairIssues> {
+    const r = await this.runOne({ kind: 'label-issues', id: 0, request }, signal);
+    if (r.kind !== 'label-issues-done') throw unexpected(r);
+    return r.issues;
   }
 
   /**

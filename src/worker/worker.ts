@@ -21,6 +21,7 @@ import { listTensorFile } from './tensorListing';
 import { runTokenDetails } from './tokenDetails';
 import { readVocabularyFile } from './vocabularyJob';
 import { evalImage } from './evalImage';
+import { runLabelIssues } from './labelIssuesJob';
 
 function reply(msg: WorkerResponse): void {
   parentPort!.postMessage(msg);
@@ -145,6 +146,9 @@ parentPort!.on('message', (msg: WorkerRequest) => {
         return;
       case 'list-tensor-file':
         reply({ kind: 'list-tensor-file-done', id, listing: listTensorFile(msg.path, msg.format) });
+        return;
+      case 'label-issues':
+        reply({ kind: 'label-issues-done', id, issues: runLabelIssues(msg.request) });
         return;
       case 'crash':
         if (msg.how === 'exit') process.exit(3);
