@@ -14,8 +14,8 @@ import { LossPanel } from '../host/lossPanel';
 import { LossSession } from '../worker/session';
 import { DebugPanel, type DebugPanelSpec, type DebugServices, type DebugValue } from './debugPanel';
 import { FrameClient } from './frameClient';
-import { describeCall, extraKeywords, findLossFrame, functionOfModule, optionsOfCall, proposeFix, type LossFix } from './lossCall';
-import { parseEvaluateName, type ListedValue, type ValueMeta, type ValueRef } from './snippet';
+import { describeCall, extraKeywords, findLossFrame, functionOfCall, optionsOfCall, proposeFix, type LossFix, type LossFunction } from './lossCall';
+import { parseEvaluateName, type CallArguments, type ListedValue, type ValueMeta, type ValueRef } from './snippet';
 import type { StopEvent } from './stops';
 import type { LocalValue } from './transfer';
 
@@ -181,34 +181,59 @@ async function openPair(services: DebugServices, client: FrameClient, input: Lis
   });
 }
 
-/** Whether a stop is an exception raised in a PyTorch loss call (the notification's condition). */
-export async function lossExceptionAt(e: StopEvent): Promise<boolean> {
-  if (e.reason !== 'exception') return false;
-  try {
-    return findLossFrame((await FrameClient.stack(e.session, e.threadId)).map((f) => ({ name: f.name, path: f.source?.path }))) !== null;
-  } catch {
-    return false;
+/**
+ * The loss call a paused thread is in: the frame of F.cross_entropy (nll_loss, binary_cross_entropy_with_
+ * logits, a loss module's forward) in the stack, or, where the debugger hides library frames (justMyCode),
+ * found through the exception's traceback from the top frame. Null when there is none.
+ */
+async function locateLossCall(at: Pick<StopEvent, 'session' | 'threadId'>): Promise<{ client: FrameClient; call: CallArguments; fn: LossFunction | null } | null> {
+  const frames = await FrameClient.stack(at.session, at.threadId);
+  const lf = findLossFrame(frames.map((f) => ({ name: f.name, path: f.source?.path })));
+  if (lf) {
+    const client = FrameClient.at(at.session, at.threadId, frames[lf.index]!);
+    const call = await client.ask({ op: 'call', module: lf.module });
+    return { client, call, fn: functionOfCall(call, lf.fn, lf.module) };
   }
+  // debugpy keeps the exception in the frame it paused in (the top user frame, or the outermost one for an
+  // uncaught exception): the first frames and the last are tried.
+  const tried = [...frames.slice(0, 4), ...frames.slice(-1)].filter((f, i, all) => all.indexOf(f) === i);
+  for (const f of tried) {
+    const client = FrameClient.at(at.session, at.threadId, f);
+    try {
+      const call = await client.ask({ op: 'call', module: false, traceback: true });
+      return { client, call, fn: functionOfCall(call, null, call.owner !== null) };
+    } catch {
+      // no exception here, or not one raised in a loss call
+    }
+  }
+  return null;
 }
 
-/** The notification offered when a Python session stops on an exception raised inside a PyTorch loss call. */
+/** The notification offered when a Python session stops on an exception raised inside a PyTorch loss call it computes. */
 export async function offerExplain(services: DebugServices, e: StopEvent): Promise<void> {
-  if (!(await lossExceptionAt(e))) return;
+  if (e.reason !== 'exception') return;
+  const found = await locateLossCall(e).catch(() => null);
+  if (!found?.fn) return; // not in a loss call, or one the lens does not compute (MSELoss…)
   const what = e.text ? `${exceptionType(e.text)}${e.description ? `: ${e.description.split('\n')[0]}` : ''}` : 'An exception';
   const choice = await vscode.window.showWarningMessage(`Cross-Entropy Lens: ${what.length > 200 ? `${what.slice(0, 199)}…` : what} (raised in a PyTorch loss call)`, 'Explain with Cross-Entropy Lens');
-  if (choice) await explainDebugException(services, e);
+  if (!choice) return;
+  // A notification clicked after the session went on would explain another stop.
+  if (services.stops.seqOf(e.session.id) !== e.seq) {
+    void vscode.window.showInformationMessage('Cross-Entropy Lens: the session has moved on since that exception; run Explain Loss Error at Breakpoint while it is paused on one');
+    return;
+  }
+  await explainDebugException(services, e);
 }
 
 export async function explainDebugException(services: DebugServices, at?: Pick<StopEvent, 'session' | 'threadId'>): Promise<void> {
   try {
     const where = at ?? (await FrameClient.focused());
-    const frames = await FrameClient.stack(where.session, where.threadId);
-    const lf = findLossFrame(frames.map((f) => ({ name: f.name, path: f.source?.path })));
-    if (!lf) throw new LensError('option', 'the paused thread is not inside a PyTorch loss call (F.cross_entropy, nll_loss, binary_cross_entropy_with_logits, or a loss module\'s forward)');
-    const client = FrameClient.at(where.session, where.threadId, frames[lf.index]!);
+    const found = await locateLossCall(where);
+    if (!found) {
+      throw new LensError('option', 'the paused thread is not inside a PyTorch loss call (F.cross_entropy, nll_loss, binary_cross_entropy_with_logits, or a loss module\'s forward), and its exception was not raised in one');
+    }
+    const { client, call, fn } = found;
     const raised = await exceptionText(where.session, where.threadId);
-    const call = await client.ask({ op: 'call', module: lf.module });
-    const fn = lf.module ? functionOfModule(call.owner ?? '') : lf.fn;
     if (!fn) throw new LensError('option', `${call.owner ?? 'this module'} is not a loss the lens computes (CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss)`);
     const input = call.tensors.input;
     const target = call.tensors.target;
@@ -228,7 +253,9 @@ export async function explainDebugException(services: DebugServices, at?: Pick<S
       // Offered only when the lens computes the fixed call (PyTorch's semantics): else the error stays.
       if (fix && (await lensError(services, client, fixed(raw, fix), { ...o.options, ...fix.options })) !== null) fix = null;
     }
-    const explanation: DebugExplanation = { raised, call: describeCall(fn, call), lensMessage, fix: fix ? { code: fix.code, note: fix.note } : null };
+    // PyTorch reduces float16/bfloat16 inputs in that precision; the lens computes the same values exactly.
+    const lowPrecision = /^(b?float16|half)$/.test(input.dtype) ? ` PyTorch computes ${input.dtype} in that precision; the loss shown is the exact loss of the same values.` : '';
+    const explanation: DebugExplanation = { raised, call: describeCall(fn, call), lensMessage, fix: fix ? { code: fix.code, note: fix.note + lowPrecision } : null };
     const chosen = fix ? fixed(raw, fix) : raw;
     await DebugPanel.open(services, client, { ...chosen, options: { ...o.options, ...(fix?.options ?? {}) }, explanation });
   } catch (e) {

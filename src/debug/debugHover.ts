@@ -32,15 +32,21 @@ function dottedNameAt(doc: vscode.TextDocument, pos: vscode.Position): { ref: Va
   return { ref: { root: parts[0]!, steps: parts.slice(1).map((a) => ['attr', a] as const) }, range: new vscode.Range(pos.line, prefixStart, word.end.line, word.end.character) };
 }
 
+/** A number from the debuggee's reply, as shown: anything that is not a number or NaN/±Infinity is not shown. */
 function num(v: PyNumber | undefined): string {
-  return v === undefined ? '–' : typeof v === 'number' ? fmt6(v) : v;
+  if (typeof v === 'number') return fmt6(v);
+  return v === 'NaN' || v === 'Infinity' || v === '-Infinity' ? v : '–';
+}
+
+function count(v: number | undefined): string {
+  return typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : '–';
 }
 
 export function statsMarkdown(s: ValueStats): string {
   const head = `**${escapeMarkdown(s.label)}**: ${escapeMarkdown(describeValue(s))}`;
   if (s.numel === 0) return `${head}  \nno elements`;
   const parts = s.min === undefined ? [] : [`min ${num(s.min)}`, `max ${num(s.max)}`, `mean ${num(s.mean)}`];
-  if (s.nan !== undefined) parts.push(`NaN ${s.nan}`, `Inf ${s.inf ?? 0}`);
+  if (s.nan !== undefined) parts.push(`NaN ${count(s.nan)}`, `Inf ${count(s.inf ?? 0)}`);
   return parts.length ? `${head}  \n${parts.join(' · ')}` : head;
 }
 
@@ -92,7 +98,8 @@ export class DebugHoverProvider implements vscode.HoverProvider {
       const s = await LossSession.open(this.services.host.engine(), { input: { kind: 'file', path: files[0]!.path }, target: { kind: 'file', path: files[1]!.path }, weight: null, options: { ...opts, ...fitted.options }, topK: 1 }, {});
       const value = s.result.value;
       const args: DebugLossArgs = { input: input.ref, target: target.value.ref };
-      const link = `[Open in panel](command:${DEBUG_COMMANDS.computeLossFromDebug}?${encodeURIComponent(JSON.stringify([args]))})`;
+      // Parentheses too: a ')' in a dict key would end the Markdown link early.
+      const link = `[Open in panel](command:${DEBUG_COMMANDS.computeLossFromDebug}?${encodeURIComponent(JSON.stringify([args])).replace(/\(/g, '%28').replace(/\)/g, '%29')})`;
       const reduction = { ...opts, ...fitted.options }.reduction;
       return `**Cross-entropy** with ${escapeMarkdown(target.value.label)} (${reduction}${fitted.classLastFromShapes ? ', class axis last' : ''}): **${value === null ? 'per element' : fmt6(value)}** · ${link}`;
     } finally {

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { LossOptions } from '../kernel/types';
 import type { DebugContext, DebugExplanation, DebugStop } from '../protocol';
 import { LossPanel, type EarlyPanel, type HostServices, type PanelAttachment, type PanelRequest, type SourceSpec } from '../host/lossPanel';
-import { log, messageOf } from '../host/log';
+import { messageOf } from '../host/log';
 import { FrameClient } from './frameClient';
 import type { DebugStops, StopEvent } from './stops';
 import type { Transform, ValueRef } from './snippet';
@@ -136,11 +136,20 @@ export class DebugPanel implements PanelAttachment {
     const stop = ++this.stopCount;
     if (!this.follow) return;
     // One stop at a time, in order: a fast loop's stops queue behind the computation of the previous one.
-    this.following = this.following.then(() => this.recomputeAt(e, stop)).catch((err) => log().warn(`following a stop: ${messageOf(err)}`));
+    this.following = this.following.then(() => this.recomputeAt(e, stop)).catch((err) => {
+      this.history.push({ stop, value: null, where: messageOf(err) });
+      this.panel?.postDebug();
+    });
   }
 
   private async recomputeAt(e: StopEvent, stop: number): Promise<void> {
     if (this.disposed) return;
+    // A stop the session has already left (it went on while an earlier one computed): its values are gone.
+    if (this.services.stops.seqOf(e.session.id) !== e.seq) {
+      this.history.push({ stop, value: null, where: 'skipped: the session went on before this stop was read' });
+      this.panel?.postDebug();
+      return;
+    }
     const frames = await FrameClient.stack(e.session, e.threadId);
     const top = frames[0];
     if (!top) return;
@@ -161,7 +170,16 @@ export class DebugPanel implements PanelAttachment {
     const old = this.values;
     this.values = values.list;
     this.pendingStop = { stop, where: client.where };
-    await this.panel.replaceRequest(this.request(values));
+    // The options and weights set in the panel since it opened stay; only the values are the new stop's.
+    const now = this.panel.requestNow;
+    const next = this.request(values);
+    await this.panel.replaceRequest({
+      ...now,
+      input: next.input,
+      target: next.target,
+      ...(this.spec.weight ? { weight: next.weight } : {}),
+      ...(this.spec.posWeight ? { posWeight: next.posWeight } : {}),
+    });
     this.services.transfers.release(old);
   }
 }

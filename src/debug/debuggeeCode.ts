@@ -7,7 +7,7 @@
 //
 // Kept self-contained and compatible with Python 3.8+: the debuggee may be any interpreter with torch.
 export const DEBUGGEE_CODE = String.raw`
-import base64, json, os, re, stat, sys, tempfile
+import base64, collections.abc, itertools, json, os, re, stat, sys, tempfile
 DIR_PREFIX = 'cross-entropy-lens-debug-'
 MAX_TOP = 2000
 MAX_CHILDREN = 64
@@ -50,8 +50,9 @@ def children(v):
                     out.append((['attr', name], '.' + name, getattr(v, name)))
                 except Exception:
                     pass
-    elif isinstance(v, dict):
-        for i, key in enumerate(list(v.keys())[:MAX_CHILDREN]):
+    elif isinstance(v, collections.abc.Mapping):
+        # dicts, and mappings that are not dicts (Hugging Face's BatchEncoding is a UserDict)
+        for i, key in enumerate(itertools.islice(v.keys(), MAX_CHILDREN)):
             if isinstance(key, bool) or not isinstance(key, (str, int)):
                 continue
             try:
@@ -74,7 +75,7 @@ def op_list(a):
         if k is not None:
             values.append(dict(meta(v, k), label=name, ref={'root': name, 'steps': []}))
             continue
-        if isinstance(v, (dict, list, tuple)) or is_dataclass_value(v):
+        if isinstance(v, (collections.abc.Mapping, list, tuple)) or is_dataclass_value(v):
             for step, suffix, child in children(v):
                 ck = kind_of(child)
                 if ck is not None and len(values) < MAX_VALUES:
@@ -201,13 +202,20 @@ def op_save(a):
             raise LensDebugError(label + ' has dtype ' + str(arr.dtype) + ', which the lens does not read')
         if arr.dtype.byteorder == '>':
             arr = arr.astype(arr.dtype.newbyteorder('<'))
+        shape = [int(d) for d in arr.shape]  # before ascontiguousarray, which makes a 0-d array 1-D
         arr = np.ascontiguousarray(arr)
-        descr, shape = arr.dtype.str, [int(d) for d in arr.shape]
+        descr = arr.dtype.str
         nbytes = int(arr.nbytes)
         view = memoryview(arr.reshape(-1)).cast('B') if nbytes else memoryview(b'')
     d = private_dir(a.get('dir'))
+    made = d != a.get('dir')
     path = os.path.join(d, name + '.npy')
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0), 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0), 0o600)
+    except BaseException:
+        if made:
+            os.rmdir(d)
+        raise
     try:
         write_all(fd, memoryview(npy_header(descr, shape)))
         write_all(fd, view)
@@ -215,6 +223,8 @@ def op_save(a):
         os.close(fd)
         try:
             os.unlink(path)
+            if made:
+                os.rmdir(d)  # a folder made for this save, which the host never heard of
         except OSError:
             pass
         raise
@@ -228,7 +238,7 @@ def op_describe(a):
             v, k, label = tensor_at(ref)
             out.append(dict(meta(v, k), label=label))
         except Exception as e:
-            out.append({'error': type(e).__name__ + ': ' + str(e)})
+            out.append({'error': (type(e).__name__ + ': ' + str(e)).splitlines()[0]})
     return {'values': out}
 
 def num(x):
@@ -348,26 +358,60 @@ def scalar(v):
 LOSS_ARGS = ('input', 'target', 'weight', 'pos_weight')
 LOSS_SCALARS = ('ignore_index', 'reduction', 'label_smoothing', 'size_average', 'reduce')
 
+LOSS_FUNCTIONS = ('cross_entropy', 'nll_loss', 'binary_cross_entropy_with_logits')
+
+def loss_frame_kind(f):
+    path = f.f_code.co_filename.replace('\\', '/')
+    if path.endswith('torch/nn/functional.py') and f.f_code.co_name in LOSS_FUNCTIONS:
+        return 'functional'
+    if path.endswith('torch/nn/modules/loss.py') and f.f_code.co_name == 'forward':
+        return 'module'
+    return None
+
 def op_call(a):
-    # The arguments of the loss call whose frame this is: a functional's own locals, or an nn module's forward
-    # (input and target from its locals, the rest from the module's attributes).
-    owner = L.get('self') if a.get('module') else None
-    out = {'tensors': {}, 'scalars': {}, 'owner': type(owner).__name__ if owner is not None else None}
+    # The arguments of the loss call: a functional's own locals, or an nn module's forward (input and target
+    # from its locals, the rest from the module's attributes). With 'traceback' (the frame is a user frame
+    # stopped on an exception, library frames hidden by justMyCode), the call's frame is found in the
+    # exception's traceback and its values are named by paths through it.
+    locs, base, fn = L, [], None
+    module = bool(a.get('module'))
+    if a.get('traceback'):
+        exc = L.get('__exception__', G.get('__exception__'))
+        tb = exc[2] if isinstance(exc, tuple) and len(exc) == 3 else None
+        steps = [['index', 2]]
+        found = None
+        while tb is not None:
+            kind = loss_frame_kind(tb.tb_frame)
+            if kind == 'functional' or (kind == 'module' and found is None):
+                found = (tb.tb_frame, steps + [['attr', 'tb_frame'], ['attr', 'f_locals']], kind)
+            tb = tb.tb_next
+            steps = steps + [['attr', 'tb_next']]
+        if found is None:
+            raise LensDebugError('the exception was not raised in a PyTorch loss call')
+        frame, base, kind = found
+        locs, module = frame.f_locals, kind == 'module'
+        if kind == 'functional':
+            fn = frame.f_code.co_name
+    owner = locs.get('self') if module else None
+    out = {'tensors': {}, 'scalars': {}, 'owner': type(owner).__name__ if owner is not None else None,
+           'ownerMro': [c.__name__ for c in type(owner).__mro__] if owner is not None else [], 'function': fn}
+    def ref_of(steps):
+        return {'root': '__exception__', 'steps': base + steps} if base else {'root': steps[0][1], 'steps': steps[1:]}
     for name in LOSS_ARGS:
         ref = None
-        if name in L and L[name] is not None:
-            ref = {'root': name, 'steps': []}
+        if name in locs and locs[name] is not None:
+            ref = ref_of([['key', name]])
         elif owner is not None and getattr(owner, name, None) is not None:
-            ref = {'root': 'self', 'steps': [['attr', name]]}
+            ref = ref_of([['key', 'self'], ['attr', name]])
         if ref is not None:
             try:
                 v, k, label = tensor_at(ref)
-                out['tensors'][name] = dict(meta(v, k), label=label, ref=ref)
+                out['tensors'][name] = dict(meta(v, k), label=name if not base else name, ref=ref)
             except Exception:
                 pass
     for name in LOSS_SCALARS:
-        if name in L:
-            out['scalars'][name] = scalar(L[name])
+        if name in locs:
+            out['scalars'][name] = scalar(locs[name])
         elif owner is not None and hasattr(owner, name):
             out['scalars'][name] = scalar(getattr(owner, name))
     return out
@@ -381,8 +425,14 @@ def op_read(a):
     return {'data': base64.b64encode(data).decode('ascii')}
 
 def op_remove(a):
+    # A folder of the lens, or one file in it ('path': another save of the session may still be using it).
     d = a['dir']
     check_dir(d)
+    if a.get('path'):
+        if os.path.dirname(a['path']) != d:
+            raise LensDebugError('not a file of that folder: ' + a['path'])
+        os.unlink(a['path'])
+        return {'removed': a['path']}
     for entry in os.listdir(d):
         os.unlink(os.path.join(d, entry))
     os.rmdir(d)

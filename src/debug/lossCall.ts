@@ -35,12 +35,21 @@ export function findLossFrame(frames: ReadonlyArray<{ readonly name: string; rea
   return null;
 }
 
-/** The functional a loss module's forward calls (its class name, read in the debuggee). */
-export function functionOfModule(className: string): LossFunction | null {
-  if (className === 'CrossEntropyLoss') return 'cross_entropy';
-  if (className === 'NLLLoss') return 'nll_loss';
-  if (className === 'BCEWithLogitsLoss') return 'binary_cross_entropy_with_logits';
+/** The functional a loss module's forward calls: its class, or the first of its bases, that the lens knows. */
+export function functionOfModule(classNames: string | readonly string[]): LossFunction | null {
+  for (const name of typeof classNames === 'string' ? [classNames] : classNames) {
+    if (name === 'CrossEntropyLoss') return 'cross_entropy';
+    if (name === 'NLLLoss') return 'nll_loss';
+    if (name === 'BCEWithLogitsLoss') return 'binary_cross_entropy_with_logits';
+  }
   return null;
+}
+
+/** The loss function of a call read in the debuggee (its functional, or its module's class and bases). */
+export function functionOfCall(call: { readonly function?: string | null; readonly owner: string | null; readonly ownerMro?: readonly string[] }, frameFn: LossFunction | null, module: boolean): LossFunction | null {
+  if (call.function && (FUNCTIONS as readonly string[]).includes(call.function)) return call.function as LossFunction;
+  if (module || call.owner) return functionOfModule(call.ownerMro?.length ? call.ownerMro : call.owner ?? '');
+  return frameFn;
 }
 
 export type CallOptions = Pick<LossOptions, 'loss' | 'reduction' | 'ignoreIndex' | 'labelSmoothing' | 'inputKind' | 'classDim'>;

@@ -85,6 +85,10 @@ export interface CallArguments {
   readonly scalars: Readonly<Record<string, string | number | boolean | null>>;
   /** The class of `self` in an nn module's forward (CrossEntropyLoss…), else null. */
   readonly owner: string | null;
+  /** That class's MRO names (a subclass of CrossEntropyLoss is one). */
+  readonly ownerMro?: readonly string[];
+  /** The functional found through a traceback (cross_entropy…); null for a module's forward or in place. */
+  readonly function?: string | null;
 }
 
 export type DebuggeeRequest =
@@ -93,9 +97,11 @@ export type DebuggeeRequest =
   | { readonly op: 'save'; readonly ref: ValueRef; readonly name: string; readonly dir: string | null; readonly transform: readonly Transform[] }
   | { readonly op: 'stats'; readonly ref: ValueRef }
   | { readonly op: 'facts'; readonly ref: ValueRef; readonly classes: number; readonly ignoreIndex: number | null }
-  | { readonly op: 'call'; readonly module: boolean }
+  /** traceback: the frame is a user frame stopped on an exception; the call's frame is found in its traceback. */
+  | { readonly op: 'call'; readonly module: boolean; readonly traceback?: boolean }
   | { readonly op: 'read'; readonly path: string; readonly offset: number; readonly length: number }
-  | { readonly op: 'remove'; readonly dir: string };
+  /** A folder of the lens, or with `path` one file in it. */
+  | { readonly op: 'remove'; readonly dir: string; readonly path?: string };
 
 /** The reply of each request, by op. */
 export interface DebuggeeReplies {

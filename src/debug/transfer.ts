@@ -40,6 +40,10 @@ function ownFolder(dir: string): boolean {
 interface SessionFiles {
   /** The debuggee's folder (its path on its machine), reused by each save. */
   remoteDir: string | null;
+  /** Every folder the debuggee made for the session (two first saves at once may each make one). */
+  readonly dirs: Set<string>;
+  /** Saves under way: a copied value's folder is removed only when no other save may still use it. */
+  inflight: number;
   /** This machine's folder for copies of a remote session's values. */
   copyDir: string | null;
 }
@@ -53,10 +57,18 @@ export class DebugTransfers {
    */
   async save(client: FrameClient, ref: ValueRef, transform: readonly Transform[], role: string, onProgress?: (fraction: number) => void): Promise<LocalValue> {
     const files = this.files(client.session.id);
-    const saved = await client.ask({ op: 'save', ref, name: randomName(role.replace(/[^A-Za-z0-9_-]/g, '')), dir: files.remoteDir, transform });
-    files.remoteDir = saved.dir;
-    if (this.visibleHere(saved)) return { path: saved.path, saved, copied: false };
-    return { path: await this.copy(client, saved, files, onProgress), saved, copied: true };
+    files.inflight++;
+    try {
+      const saved = await client.ask({ op: 'save', ref, name: randomName(role.replace(/[^A-Za-z0-9_-]/g, '')), dir: files.remoteDir, transform });
+      // The reply names its own file in its own folder, or it is not the lens's.
+      if (path.dirname(saved.path) !== saved.dir || !path.basename(saved.dir).startsWith(DIR_PREFIX)) throw new LensError('io', `the debuggee answered a file outside the lens's folder: ${saved.path}`);
+      files.remoteDir = saved.dir;
+      files.dirs.add(saved.dir);
+      if (this.visibleHere(saved)) return { path: saved.path, saved, copied: false };
+      return { path: await this.copy(client, saved, files, onProgress), saved, copied: true };
+    } finally {
+      files.inflight--;
+    }
   }
 
   /** The debuggee's file is this very file: same path, size, and a private lens folder owned by this user. */
@@ -94,13 +106,18 @@ export class DebugTransfers {
       fs.closeSync(fd);
       return local;
     } finally {
-      // The debuggee's copy is not needed once here (or once refused): nothing stays on its machine.
+      // The debuggee's copy is not needed once here (or once refused): nothing stays on its machine. Its
+      // folder goes too unless another save of the session is under way (it may be writing there).
+      const alone = files.inflight <= 1;
       try {
-        await client.ask({ op: 'remove', dir: saved.dir });
+        await client.ask(alone ? { op: 'remove', dir: saved.dir } : { op: 'remove', dir: saved.dir, path: saved.path });
       } catch {
         // the session may have gone on; its folder is the debuggee's temp folder
       }
-      files.remoteDir = null;
+      if (alone) {
+        files.remoteDir = null;
+        files.dirs.delete(saved.dir);
+      }
     }
   }
 
@@ -116,7 +133,7 @@ export class DebugTransfers {
     const files = this.sessions.get(sessionId);
     if (!files) return;
     this.sessions.delete(sessionId);
-    for (const d of [files.remoteDir, files.copyDir]) if (d && ownFolder(d)) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of [...files.dirs, files.copyDir]) if (d && ownFolder(d)) fs.rmSync(d, { recursive: true, force: true });
   }
 
   dispose(): void {
@@ -125,7 +142,7 @@ export class DebugTransfers {
 
   private files(sessionId: string): SessionFiles {
     let f = this.sessions.get(sessionId);
-    if (!f) this.sessions.set(sessionId, (f = { remoteDir: null, copyDir: null }));
+    if (!f) this.sessions.set(sessionId, (f = { remoteDir: null, dirs: new Set(), copyDir: null, inflight: 0 }));
     return f;
   }
 }

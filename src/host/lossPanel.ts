@@ -286,6 +286,11 @@ export class LossPanel {
     if (this.attachment) void this.post({ type: 'debug', debug: this.attachment.debugContext() });
   }
 
+  /** The request shown now, with the options and weights set in the panel since it opened. */
+  get requestNow(): PanelRequest {
+    return this.request;
+  }
+
   /**
    * Computes another request in this panel (a debug panel following its breakpoint: new values each stop);
    * resolves with the value shown, or the error.

@@ -39,11 +39,11 @@ export class DapClient {
     proc.stdout!.on('data', (d: Buffer) => this.onData(d));
   }
 
-  /** Starts the adapter and launches `program` (justMyCode off, exceptions stop when uncaught). */
-  static async launch(program: string, cwd: string, args: readonly string[] = []): Promise<DapClient> {
+  /** Starts the adapter and launches `program` (justMyCode off unless asked, exceptions stop when uncaught). */
+  static async launch(program: string, cwd: string, args: readonly string[] = [], justMyCode = false): Promise<DapClient> {
     const c = new DapClient(spawn('/usr/bin/python3', ['-m', 'debugpy.adapter'], { stdio: ['pipe', 'pipe', 'pipe'] }));
     await c.request('initialize', { adapterID: 'debugpy', clientID: 'cel-test', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
-    const launched = c.request('launch', { program, cwd, args, justMyCode: false, console: 'internalConsole', python: ['/usr/bin/python3'] });
+    const launched = c.request('launch', { program, cwd, args, justMyCode, console: 'internalConsole', python: ['/usr/bin/python3'] });
     await c.nextEvent('initialized');
     await c.request('setExceptionBreakpoints', { filters: ['uncaught'] });
     await c.request('configurationDone', {});
