@@ -53,6 +53,8 @@ export function statsMarkdown(s: ValueStats): string {
 export class DebugHoverProvider implements vscode.HoverProvider {
   /** The focused frame's listing, kept until the session's next stop. */
   private listing: { key: string; values: readonly ListedValue[] } | null = null;
+  /** Loss lines of this stop by input (a hover moved back and forth computes once per stop). */
+  private readonly lossLines = new Map<string, string | null>();
 
   constructor(private readonly services: DebugServices) {}
 
@@ -83,7 +85,19 @@ export class DebugHoverProvider implements vscode.HoverProvider {
     const inputMeta = metaOf(input);
     if (!inputMeta || input.numel > LOSS_ELEMENTS) return null;
     const key = `${client.session.id}|${this.services.stops.seqOf(client.session.id)}|${client.frameId}`;
-    if (this.listing?.key !== key) this.listing = { key, values: (await client.ask({ op: 'list' })).values };
+    if (this.listing?.key !== key) {
+      this.listing = { key, values: (await client.ask({ op: 'list' })).values };
+      this.lossLines.clear();
+    }
+    const lineKey = JSON.stringify(input.ref);
+    if (this.lossLines.has(lineKey)) return this.lossLines.get(lineKey)!;
+    const line = await this.computeLossLine(client, input, inputMeta, token);
+    if (!token.isCancellationRequested) this.lossLines.set(lineKey, line);
+    return line;
+  }
+
+  private async computeLossLine(client: FrameClient, input: ListedValue, inputMeta: NonNullable<ReturnType<typeof metaOf>>, token: vscode.CancellationToken): Promise<string | null> {
+    if (!this.listing) return null;
     const opts = lossOptionsFromSettings();
     const candidates = this.listing.values.flatMap((v) => {
       const m = metaOf(v);

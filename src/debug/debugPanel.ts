@@ -50,6 +50,8 @@ export class DebugPanel implements PanelAttachment {
   private readonly listener: vscode.Disposable;
   private following: Promise<void> = Promise.resolve();
   private disposed = false;
+  /** The session is over: its temporary files are deleted, and there are no more stops to follow. */
+  private ended = false;
 
   private constructor(
     private readonly services: DebugServices,
@@ -59,7 +61,15 @@ export class DebugPanel implements PanelAttachment {
   ) {
     this.values = values;
     this.pendingStop = { stop: 1, where: client.where };
-    this.listener = services.stops.onStop((e) => this.onStop(e));
+    this.listener = vscode.Disposable.from(
+      services.stops.onStop((e) => this.onStop(e)),
+      services.stops.onEnd((session) => {
+        if (session.id !== client.session.id || this.disposed) return;
+        this.ended = true;
+        this.follow = false;
+        this.panel?.postDebug();
+      }),
+    );
     DebugPanel.all.add(this);
   }
 
@@ -102,7 +112,10 @@ export class DebugPanel implements PanelAttachment {
   }
 
   debugContext(): DebugContext {
-    return { origin: this.client.where, explanation: this.spec.explanation, follow: this.follow, history: this.history };
+    // After the session, what the view holds stays; what it would ask for next (another sample's details)
+    // would read files that are gone: the origin says so.
+    const origin = this.ended ? `${this.client.where} — the debug session has ended; its values were temporary` : this.client.where;
+    return { origin, explanation: this.spec.explanation, follow: this.follow, history: this.history };
   }
 
   onViewMessage(m: { type: 'followStops'; on: boolean } | { type: 'copyText'; text: string }): void {

@@ -179,6 +179,14 @@ def op_save(a):
     name = a.get('name')
     if not isinstance(name, str) or not re.fullmatch(r'[A-Za-z0-9_-]{1,64}', name):
         raise LensDebugError('bad file name')
+    limit = a.get('maxBytes')
+    if isinstance(limit, int):
+        # Refused before anything is copied to the CPU or written (a session whose files are copied through
+        # the debugger, which takes values up to this size).
+        item = 4 if (k == 'torch' and v.dtype == torch.bfloat16) else (v.element_size() if k == 'torch' else v.itemsize)
+        size = int(source['numel']) * int(item)
+        if size > limit:
+            raise LensDebugError('%s is %d MB on a machine whose files are not visible here: values up to %d MB are copied through the debugger; save it there with np.save and open the file' % (label, round(size / 2**20), limit >> 20))
     if k == 'torch':
         t = v.detach()
         if t.dtype == torch.bfloat16:

@@ -94,7 +94,8 @@ export interface CallArguments {
 export type DebuggeeRequest =
   | { readonly op: 'list' }
   | { readonly op: 'describe'; readonly refs: readonly ValueRef[] }
-  | { readonly op: 'save'; readonly ref: ValueRef; readonly name: string; readonly dir: string | null; readonly transform: readonly Transform[] }
+  /** maxBytes: refuse a value larger than this before copying or writing it (a session known to be remote). */
+  | { readonly op: 'save'; readonly ref: ValueRef; readonly name: string; readonly dir: string | null; readonly transform: readonly Transform[]; readonly maxBytes?: number }
   | { readonly op: 'stats'; readonly ref: ValueRef }
   | { readonly op: 'facts'; readonly ref: ValueRef; readonly classes: number; readonly ignoreIndex: number | null }
   /** traceback: the frame is a user frame stopped on an exception; the call's frame is found in its traceback. */

@@ -44,6 +44,8 @@ interface SessionFiles {
   readonly dirs: Set<string>;
   /** Saves under way: a copied value's folder is removed only when no other save may still use it. */
   inflight: number;
+  /** A save was copied through the debugger: the session's files are not visible here. */
+  remote: boolean;
   /** This machine's folder for copies of a remote session's values. */
   copyDir: string | null;
 }
@@ -59,12 +61,16 @@ export class DebugTransfers {
     const files = this.files(client.session.id);
     files.inflight++;
     try {
-      const saved = await client.ask({ op: 'save', ref, name: randomName(role.replace(/[^A-Za-z0-9_-]/g, '')), dir: files.remoteDir, transform });
+      const saved = await client.ask({
+        op: 'save', ref, name: randomName(role.replace(/[^A-Za-z0-9_-]/g, '')), dir: files.remoteDir, transform,
+        ...(files.remote ? { maxBytes: MAX_REMOTE_BYTES } : {}),
+      });
       // The reply names its own file in its own folder, or it is not the lens's.
       if (path.dirname(saved.path) !== saved.dir || !path.basename(saved.dir).startsWith(DIR_PREFIX)) throw new LensError('io', `the debuggee answered a file outside the lens's folder: ${saved.path}`);
       files.remoteDir = saved.dir;
       files.dirs.add(saved.dir);
       if (this.visibleHere(saved)) return { path: saved.path, saved, copied: false };
+      files.remote = true;
       return { path: await this.copy(client, saved, files, onProgress), saved, copied: true };
     } finally {
       files.inflight--;
@@ -142,7 +148,7 @@ export class DebugTransfers {
 
   private files(sessionId: string): SessionFiles {
     let f = this.sessions.get(sessionId);
-    if (!f) this.sessions.set(sessionId, (f = { remoteDir: null, dirs: new Set(), copyDir: null, inflight: 0 }));
+    if (!f) this.sessions.set(sessionId, (f = { remoteDir: null, dirs: new Set(), copyDir: null, inflight: 0, remote: false }));
     return f;
   }
 }

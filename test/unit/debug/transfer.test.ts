@@ -9,6 +9,7 @@ import { DapClient, type Frame } from './dapClient';
 import { askDebuggee, type DebuggeeReplies, type DebuggeeRequest } from '../../../src/debug/snippet';
 import { DebugTransfers } from '../../../src/debug/transfer';
 import type { FrameClient } from '../../../src/debug/frameClient';
+import type { LensError } from '../../../src/errors';
 import { decodeNpy } from '../../../src/tensor/npy';
 
 describe('debug values as files: where the debuggee wrote them, or copied through the debugger', function () {
@@ -77,6 +78,13 @@ describe('debug values as files: where the debuggee wrote them, or copied throug
     const err = await t.save(client, { root: 'big', steps: [] }, [], 'input').then(() => null, (e: Error) => e);
     assert.ok(err);
     assert.match(err.message, /^big is 68 MB on a machine whose files are not visible here: values up to 64 MB are copied through the debugger; save it there with np\.save and open the file$/);
+    // Now that the session is known to be remote, the debuggee refuses before copying or writing anything.
+    const again = await t.save(client, { root: 'big', steps: [] }, [], 'input').then(() => null, (e: Error) => e);
+    assert.ok(again);
+    assert.equal(again.message, err.message);
+    // The host's refusal (after the copy was written) is an io error; the debuggee's (before) a value error.
+    assert.equal((err as LensError).kind, 'io');
+    assert.equal((again as LensError).kind, 'value');
     t.endSession('test-session');
     assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('cross-entropy-lens-debug-')).sort(), before);
   });
