@@ -1,6 +1,7 @@
 // Messages between the engine (host side) and its worker threads. The panel and notebook renderer
 // messages join this module with their issues, so every side shares one typed vocabulary.
 import type { PairIssues } from './labels/pairIssues';
+import type { ImagePass2 } from './labels/labelIssues';
 import type { LensErrorKind } from './errors';
 import type { FileSummary, SamplingPolicy } from './hover/files';
 import type { HoverReport, LiteralText, ReportRequest } from './hover/report';
@@ -166,6 +167,8 @@ export type WorkerRequest =
   | { readonly kind: 'list-tensor-file'; readonly id: number; readonly path: string; readonly format: ListingFormat }
   /** Label issues of one pair of files (src/worker/labelIssuesJob.ts; a PNG mask target as the CLI pairs it). */
   | { readonly kind: 'label-issues'; readonly id: number; readonly request: LabelIssuesJob }
+  /** eval --label-issues: one image's pass 1 (per-class sums) or pass 2 (with the folder's thresholds). */
+  | { readonly kind: 'label-issues-image'; readonly id: number; readonly prediction: string; readonly label: string; readonly classDim: number; readonly ignoreIndex: number; readonly thresholds: readonly number[] | null }
   /**
    * Hovers on a large document: what is at `offset` (null: nothing, just scan), and up to `warm.max` large
    * paired literals. The worker keeps the index under `key`, so later hovers landing on it do not scan again.
@@ -209,6 +212,7 @@ export type WorkerResponse =
   | { readonly kind: 'tensor-file-summary-done'; readonly id: number; readonly summary: FileSummary }
   | { readonly kind: 'list-tensor-file-done'; readonly id: number; readonly listing: TensorListing }
   | { readonly kind: 'label-issues-done'; readonly id: number; readonly issues: PairIssues }
+  | { readonly kind: 'label-issues-image-done'; readonly id: number; readonly pass1: { readonly sums: number[]; readonly counts: number[] } | null; readonly pass2: ImagePass2 | null }
   | { readonly kind: 'hover-lookup-done'; readonly id: number; readonly target: HoverTarget; readonly warm: readonly WarmLiteral[] }
   | { readonly kind: 'find-literals-done'; readonly id: number; readonly literals: readonly FoundLiteral[] }
   | { readonly kind: 'vocabulary-done'; readonly id: number; readonly vocabulary: Vocabulary }

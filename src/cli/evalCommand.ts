@@ -14,6 +14,7 @@ import { mergeParts, shardSums } from '../eval/merge';
 import { checkPart } from '../eval/partSchema';
 import { parseShard, shardPairs } from '../eval/pairing';
 import { evaluatePairs } from '../eval/runEval';
+import { folderLabelIssues, type FolderLabelIssues } from '../eval/labelIssuesRun';
 import type { EvalOptions, EvalReport } from '../eval/types';
 import { parseInlineList } from './args';
 import { escapeControls } from './terminalText';
@@ -34,6 +35,9 @@ options:
   --bins B                calibration bins (default 15)
   --boundary W            boundary band half width: a (2W+1) x (2W+1) window (default 3)
   --shard I/N             evaluate pairs I, I+N, I+2N, ... in stem order; merge the parts with merge
+  --label-issues          likely label errors, as cleanlab's segmentation functions find them over all the
+                          folder's pixels (docs/label-issues.md): two more streaming passes; the report gains
+                          labelIssues, each perImage entry labelIssues (count) and labelQuality (softmin)
   --json                  print one JSON object`;
 
 const DEFAULTS = { ignoreIndex: -100, labelSmoothing: 0, classDim: 1, bins: 15, boundary: 3 };
@@ -65,17 +69,23 @@ interface EvalArgs {
   readonly options: EvalOptions;
   readonly shard: { index: number; count: number } | null;
   readonly json: boolean;
+  readonly labelIssues: boolean;
 }
 
 function parseEvalArgs(argv: readonly string[]): EvalArgs | 'help' {
   const positional: string[] = [];
   const values = new Map<string, string>();
   let json = false;
+  let labelIssues = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-h' || a === '--help') return 'help';
     if (a === '--json') {
       json = true;
+      continue;
+    }
+    if (a === '--label-issues') {
+      labelIssues = true;
       continue;
     }
     if (!a.startsWith('--')) {
@@ -105,7 +115,9 @@ function parseEvalArgs(argv: readonly string[]): EvalArgs | 'help' {
     weight: weightSpec === undefined ? null : readWeight(weightSpec),
   };
   const shardText = get('--shard');
-  return { predDir: positional[0], labelDir: positional[1], options, shard: shardText === undefined ? null : parseShard(shardText), json };
+  // The thresholds are the whole folder's: shards need a merge between the passes (merge --thresholds).
+  if (labelIssues && shardText !== undefined) bad('--label-issues with --shard is not supported yet: run it over the whole folder');
+  return { predDir: positional[0], labelDir: positional[1], options, shard: shardText === undefined ? null : parseShard(shardText), json, labelIssues };
 }
 
 /** JSON with NaN and infinities as the strings "NaN", "Infinity", "-Infinity" (DESIGN.md). */
@@ -172,21 +184,36 @@ export async function runEval(argv: readonly string[], distDir: string, signal?:
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   const pool = new WorkerPool(path.join(distDir, 'worker.js'), Math.max(1, Math.min(cores, pairs.length)));
   let outcome;
+  let issues: FolderLabelIssues | null = null;
   try {
     // Progress on a terminal only: piped output (--json > part.json) stays clean.
     const tty = process.stderr.isTTY === true;
     const onProgress = tty ? (done: number, total: number): void => void process.stderr.write(`\reval: ${done}/${total} images${done === total ? '\n' : ''}`) : undefined;
     outcome = await evaluatePairs({ pairs, options, pool, wasmPath, signal, onProgress });
+    if (parsed.labelIssues && pairs.length > 0) issues = await folderLabelIssues(pairs, options, outcome.classes, pool, signal);
   } finally {
     await pool.dispose();
   }
-  const report = finalizeReport(outcome.counts, outcome.records, options, outcome.classes, pairing.unmatched, pairing.unreadable);
+  const plain = finalizeReport(outcome.counts, outcome.records, options, outcome.classes, pairing.unmatched, pairing.unreadable);
+  const report = issues === null ? plain : withLabelIssues(plain, issues);
   if (parsed.json) {
     if (shard === null) return toJson(report);
     const sums = shardSums(outcome.counts, outcome.records, options, outcome.classes, shard, pairing.pairs.length, pairing.unmatched, pairing.unreadable);
     return toJson({ ...report, sums });
   }
-  return textSummary(report, (performance.now() - started) / 1000, shard);
+  const text = textSummary(report, (performance.now() - started) / 1000, shard);
+  if (issues === null) return text;
+  const worst = report.perImage.map((p, i) => ({ name: p.name, q: issues!.quality[i] ?? null, n: issues!.perImage[i] ?? 0 })).filter((x) => x.q !== null).sort((a, b) => a.q! - b.q!).slice(0, 5);
+  return `${text}\nlabel issues     ${issues.count} of ${issues.examples} pixels likely mislabelled; most likely first: ${worst.map((w) => `${escapeControls(w.name)} (${w.n}, quality ${fmt(w.q, 4)})`).join(', ')}`;
+}
+
+/** The report with the folder's label issues: its summary, and each image's count and quality. */
+function withLabelIssues(r: EvalReport, li: FolderLabelIssues): EvalReport & { labelIssues: unknown } {
+  return {
+    ...r,
+    perImage: r.perImage.map((p, i) => ({ ...p, labelIssues: li.perImage[i] ?? 0, labelQuality: li.quality[i] ?? null })),
+    labelIssues: { count: li.count, numIssuesEstimate: li.numIssuesEstimate, examples: li.examples, thresholds: li.thresholds, commonIssues: li.commonIssues },
+  };
 }
 
 export async function runMerge(argv: readonly string[]): Promise<string> {

@@ -162,3 +162,88 @@ export function commonIssues(pairs: Iterable<readonly [given: number, predicted:
   }
   return [...counts.values()].sort((a, b) => b.count - a.count || a.given - b.given || a.predicted - b.predicted).slice(0, top);
 }
+
+/**
+ * A folder's pixels are pooled as one image (segmentation's rule), streamed image by image. A reportable pixel
+ * (its first argmax not its label) has a self-confidence of at most 0.5 (its label's probability is at most
+ * its prediction's, and the two add to at most 1); so only the pixels scoring at most 0.5 are kept, exactly,
+ * and the others counted: the T lowest of all scores are the T lowest kept ones when T is at most their
+ * number, and otherwise every reportable pixel is a candidate. Memory follows the low-scoring pixels.
+ */
+export const LOW_SCORE = 0.5;
+
+/** What pass 2 keeps of one image. */
+export interface ImagePass2 {
+  /** Confident disagreements (the image's part of T). */
+  readonly T: number;
+  /** The image's label quality (softmin of its pixels' scores); null without labelled pixels. */
+  readonly quality: number | null;
+  readonly pixels: number;
+  /** Scores at most LOW_SCORE, in pixel order, with whether each is reportable and its given and predicted class. */
+  readonly low: readonly number[];
+  readonly lowReportable: readonly number[];
+  readonly lowGiven: readonly number[];
+  readonly lowPredicted: readonly number[];
+}
+
+/** Thresholds from the images' per-class sums (one batch: every labelled pixel of the folder as one image). */
+export function thresholdsFromSums(parts: ReadonlyArray<{ readonly sums: readonly number[]; readonly counts: readonly number[] }>, classes: number): Float64Array {
+  const sum = new Float64Array(classes);
+  const count = new Float64Array(classes);
+  for (const part of parts) {
+    for (let k = 0; k < classes; k++) {
+      sum[k] += part.sums[k] ?? 0;
+      count[k] += part.counts[k] ?? 0;
+    }
+  }
+  const t = new Float64Array(classes);
+  for (let k = 0; k < classes; k++) {
+    const c = count[k]!;
+    const m = c > 0 ? Math.max(sum[k]! / c, THRESHOLD_FLOOR) : 0;
+    t[k] = Math.max((c * m) / Math.max(c, 1), THRESHOLD_FLOOR);
+  }
+  return t;
+}
+
+export interface FolderIssues {
+  readonly count: number;
+  readonly numIssuesEstimate: number;
+  readonly examples: number;
+  /** Per image (in the order given): its reported pixels. */
+  readonly perImage: readonly number[];
+  readonly commonIssues: readonly CommonIssue[];
+}
+
+/**
+ * The reported pixels of a folder from its images' pass 2 (in stem order). Among scores equal at the cut-off,
+ * NumPy's argsort order over the kept scores decides (cleanlab's over all pixels may take others of them).
+ */
+export function folderIssues(images: readonly ImagePass2[]): FolderIssues {
+  const T = images.reduce((a, im) => a + im.T, 0);
+  const nLow = images.reduce((a, im) => a + im.low.length, 0);
+  const scores = new Float64Array(nLow);
+  const reportable = new Uint8Array(nLow);
+  const owner = new Int32Array(nLow);
+  const given = new Int32Array(nLow);
+  const predicted = new Int32Array(nLow);
+  let at = 0;
+  images.forEach((im, i) => {
+    for (let j = 0; j < im.low.length; j++, at++) {
+      scores[at] = im.low[j]!;
+      reportable[at] = im.lowReportable[j]!;
+      owner[at] = i;
+      given[at] = im.lowGiven[j]!;
+      predicted[at] = im.lowPredicted[j]!;
+    }
+  });
+  const picked = T >= nLow ? Int32Array.from(reportable.keys()).filter((i) => reportable[i] === 1) : selectIssues(scores, reportable, T);
+  const perImage = new Array<number>(images.length).fill(0);
+  for (const i of picked) perImage[owner[i]!] += 1;
+  return {
+    count: picked.length,
+    numIssuesEstimate: T,
+    examples: images.reduce((a, im) => a + im.pixels, 0),
+    perImage,
+    commonIssues: commonIssues(Array.from(picked, (i) => [given[i]!, predicted[i]!] as const)),
+  };
+}

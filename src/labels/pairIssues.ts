@@ -5,7 +5,7 @@
 import { LensError } from '../errors';
 import type { InputKind } from '../kernel/types';
 import type { Tensor } from '../tensor/tensor';
-import { BATCH, commonIssues, scoreExample, selectIssues, softminScore, ThresholdPass, type CommonIssue, type IssueRule } from './labelIssues';
+import { BATCH, commonIssues, LOW_SCORE, scoreExample, selectIssues, softminScore, ThresholdPass, type CommonIssue, type ImagePass2, type IssueRule } from './labelIssues';
 
 export interface LabelIssuesOptions {
   /** 1 (PyTorch's) or -1 (classes last); for a 1-D input, 0. */
@@ -46,11 +46,15 @@ function axisLayout(shape: readonly number[], classDim: number): { N: number; C:
   return { N: shape[0]!, C: shape[1]!, S: shape.slice(2).reduce((a, b) => a * b, 1), classLast: false };
 }
 
-export function pairLabelIssues(input: Tensor, target: Tensor, o: LabelIssuesOptions): PairIssues {
+/** The labelled examples of a pair and a reader of their probabilities (float64 softmax of logits). */
+function examplesOf(input: Tensor, target: Tensor, o: LabelIssuesOptions): {
+  readonly N: number; readonly C: number; readonly S: number; readonly M: number; readonly spatial: boolean;
+  readonly labels: Int32Array; readonly kept: number[]; readonly p: Float64Array; readonly fill: (e: number) => void;
+} {
   if (!/^u?int|^bool/.test(target.dtype)) throw new LensError('dtype', `label issues need class-index labels; the target is ${target.dtype} (probabilities)`);
   const { N, C, S, classLast } = axisLayout(input.shape, o.classDim);
+  if (C < 2) throw new LensError('option', `label issues need at least 2 classes (the input has ${C})`);
   const spatial = !classLast && input.shape.length >= 3;
-  const rule: IssueRule = spatial ? 'segmentation' : 'classification';
   const x = input.data as ArrayLike<number>;
   const y = target.data as ArrayLike<number | bigint>;
   const M = N * S;
@@ -65,13 +69,11 @@ export function pairLabelIssues(input: Tensor, target: Tensor, o: LabelIssuesOpt
   }
   // The probabilities of example e (flat over samples and positions), written into p.
   const p = new Float64Array(C);
-  const base = (e: number): [number, number] => {
+  const fill = (e: number): void => {
     const n = Math.floor(e / S);
     const s = e - n * S;
-    return classLast ? [e * C, 1] : [n * C * S + s, S];
-  };
-  const fill = (e: number): void => {
-    const [b, step] = base(e);
+    const b = classLast ? e * C : n * C * S + s;
+    const step = classLast ? 1 : S;
     if (o.inputKind === 'probs') {
       for (let k = 0; k < C; k++) p[k] = x[b + k * step]!;
       return;
@@ -90,6 +92,52 @@ export function pairLabelIssues(input: Tensor, target: Tensor, o: LabelIssuesOpt
     }
     for (let k = 0; k < C; k++) p[k]! /= sum;
   };
+  return { N, C, S, M, spatial, labels, kept, p, fill };
+}
+
+/** Folder evaluation, pass 1 for one image: per class, the sum and the count of the labelled class's probability. */
+export function imageThresholdSums(input: Tensor, target: Tensor, o: LabelIssuesOptions): { readonly sums: number[]; readonly counts: number[] } {
+  const { C, labels, kept, p, fill } = examplesOf(input, target, o);
+  const sums = new Array<number>(C).fill(0);
+  const counts = new Array<number>(C).fill(0);
+  for (const e of kept) {
+    fill(e);
+    sums[labels[e]!] += p[labels[e]!]!;
+    counts[labels[e]!] += 1;
+  }
+  return { sums, counts };
+}
+
+/** Folder evaluation, pass 2 for one image (segmentation's rule: every pixel of the folder pooled). */
+export function imagePass2(input: Tensor, target: Tensor, o: LabelIssuesOptions, thresholds: readonly number[]): ImagePass2 {
+  const { C, labels, kept, p, fill } = examplesOf(input, target, o);
+  const t = Float64Array.from(thresholds);
+  if (t.length !== C) throw new LensError('shape', `the thresholds hold ${t.length} classes, the prediction ${C}`);
+  const at = (k: number): number => p[k]!;
+  const all = new Float64Array(kept.length);
+  const low: number[] = [];
+  const lowReportable: number[] = [];
+  const lowGiven: number[] = [];
+  const lowPredicted: number[] = [];
+  let T = 0;
+  kept.forEach((e, i) => {
+    fill(e);
+    const s = scoreExample(labels[e]!, at, C, t, 'segmentation');
+    all[i] = s.score;
+    if (s.confidentError) T++;
+    if (s.score <= LOW_SCORE) {
+      low.push(s.score);
+      lowReportable.push(s.reportable ? 1 : 0);
+      lowGiven.push(labels[e]!);
+      lowPredicted.push(s.predicted);
+    }
+  });
+  return { T, quality: softminScore(all), pixels: kept.length, low, lowReportable, lowGiven, lowPredicted };
+}
+
+export function pairLabelIssues(input: Tensor, target: Tensor, o: LabelIssuesOptions): PairIssues {
+  const { N, C, S, M, spatial, labels, kept, p, fill } = examplesOf(input, target, o);
+  const rule: IssueRule = spatial ? 'segmentation' : 'classification';
   const at = (k: number): number => p[k]!;
 
   // Pass 1: thresholds. A segmentation set is one image of all its labelled pixels: one batch.

@@ -1,7 +1,8 @@
 // Label issues of one pair of files, in a worker (the CLI's --label-issues; the panel's mode next): the
 // tensors read here, the issues found as src/labels/pairIssues.ts says.
-import type { LabelIssuesJob } from '../protocol';
-import { pairLabelIssues, type PairIssues } from '../labels/pairIssues';
+import type { LabelIssuesJob, WorkerRequest } from '../protocol';
+import { imagePass2, imageThresholdSums, pairLabelIssues, type PairIssues } from '../labels/pairIssues';
+import type { ImagePass2 } from '../labels/labelIssues';
 import { readMaskTarget } from './maskTarget';
 import { readTensorFile } from './readTensorFile';
 
@@ -10,4 +11,14 @@ export function runLabelIssues(job: LabelIssuesJob): PairIssues {
   if (job.inputShape) input = { ...input, shape: job.inputShape };
   const target = job.mask ? readMaskTarget(job.target, job.palette) : readTensorFile(job.target, 'target');
   return pairLabelIssues(input, target, { classDim: job.classDim, ignoreIndex: job.ignoreIndex, inputKind: job.inputKind });
+}
+
+/** eval --label-issues, one image: [C, H, W] or [1, C, H, W] logits (or channels-last) and its [H, W] label. */
+export function runLabelIssuesImage(job: Extract<WorkerRequest, { kind: 'label-issues-image' }>): { pass1: { sums: number[]; counts: number[] } | null; pass2: ImagePass2 | null } {
+  const pred = readTensorFile(job.prediction, 'input');
+  const input = pred.shape.length === 3 ? { ...pred, shape: [1, ...pred.shape] } : pred;
+  const label = readMaskTarget(job.label);
+  const target = label.shape.length === 2 ? { ...label, shape: [1, ...label.shape] } : label;
+  const o = { classDim: job.classDim, ignoreIndex: job.ignoreIndex, inputKind: 'logits' as const };
+  return job.thresholds === null ? { pass1: imageThresholdSums(input, target, o), pass2: null } : { pass1: null, pass2: imagePass2(input, target, o, job.thresholds) };
 }

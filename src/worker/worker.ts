@@ -21,7 +21,7 @@ import { listTensorFile } from './tensorListing';
 import { runTokenDetails } from './tokenDetails';
 import { readVocabularyFile } from './vocabularyJob';
 import { evalImage } from './evalImage';
-import { runLabelIssues } from './labelIssuesJob';
+import { runLabelIssues, runLabelIssuesImage } from './labelIssuesJob';
 
 function reply(msg: WorkerResponse): void {
   parentPort!.postMessage(msg);
@@ -149,6 +149,9 @@ parentPort!.on('message', (msg: WorkerRequest) => {
         return;
       case 'label-issues':
         reply({ kind: 'label-issues-done', id, issues: runLabelIssues(msg.request) });
+        return;
+      case 'label-issues-image':
+        reply({ kind: 'label-issues-image-done', id, ...runLabelIssuesImage(msg) });
         return;
       case 'crash':
         if (msg.how === 'exit') process.exit(3);

@@ -1,0 +1,47 @@
+// Label issues of a folder, streamed image by image (pass 1: per-class sums; pass 2: each image's low scores,
+// its part of T and its quality), against cleanlab's segmentation outputs on the same pixels pooled.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { folderIssues, thresholdsFromSums } from '../../../src/labels/labelIssues';
+import { imagePass2, imageThresholdSums } from '../../../src/labels/pairIssues';
+import { decodeNpy } from '../../../src/tensor/npy';
+import type { Tensor } from '../../../src/tensor/tensor';
+
+const DIR = path.resolve(__dirname, '../../fixtures/label-issues');
+interface SegCase {
+  readonly id: string;
+  readonly kind: string;
+  readonly K: number;
+  readonly files: Record<string, string>;
+  readonly expect: { thresholds: number[]; numIssues: number; numIssuesEstimate: number; issuesPerImage: number[]; imageScores: Array<number | null>; commonLabelIssues: unknown[] };
+}
+const manifest = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as { cases: SegCase[] };
+const load = (f: string): Tensor => decodeNpy(new Uint8Array(fs.readFileSync(path.join(DIR, f))));
+
+/** Image n of [N, ...] as its own tensor [1, ...]. */
+function slice(t: Tensor, n: number): Tensor {
+  const per = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  return { dtype: t.dtype, shape: [1, ...t.shape.slice(1)], data: (t.data as Float32Array).subarray(n * per, (n + 1) * per) };
+}
+
+describe('label issues of a folder, image by image, equal cleanlab\'s on the pooled pixels', function () {
+  for (const c of manifest.cases.filter((x) => x.kind === 'segmentation')) {
+    it(`${c.id}: the count, each image's count and score, the thresholds and the table`, function () {
+      const logits = load(c.files.logits!);
+      const labels = load(c.files.labels!);
+      const N = logits.shape[0]!;
+      const o = { classDim: 1, ignoreIndex: 255, inputKind: 'logits' as const };
+      const p1 = Array.from({ length: N }, (_, n) => imageThresholdSums(slice(logits, n), slice(labels, n), o));
+      const t = thresholdsFromSums(p1, c.K);
+      c.expect.thresholds.forEach((want, k) => assert.ok(Math.abs(t[k]! - want) <= 1e-9 * want, `threshold ${k}: ${t[k]} vs ${want}`));
+      const p2 = Array.from({ length: N }, (_, n) => imagePass2(slice(logits, n), slice(labels, n), o, Array.from(t)));
+      const r = folderIssues(p2);
+      assert.equal(r.numIssuesEstimate, c.expect.numIssuesEstimate);
+      assert.equal(r.count, c.expect.numIssues);
+      assert.deepEqual(r.perImage, c.expect.issuesPerImage);
+      c.expect.imageScores.forEach((s, n) => (s === null ? assert.equal(p2[n]!.quality, null) : assert.ok(Math.abs(p2[n]!.quality! - s) <= 1e-9 * s, `image ${n}`)));
+      assert.deepEqual(r.commonIssues.map((x) => ({ ...x })), c.expect.commonLabelIssues);
+    });
+  }
+});
