@@ -546,6 +546,16 @@ export interface DatasetImageRow {
   readonly worstClass: number | null;
   /** The mean-pooled loss map (src/worker/evalImage.ts lossThumbnail): float32 little-endian, base64. */
   readonly thumbnail: { readonly h: number; readonly w: number; readonly base64: string } | null;
+  /** After Find likely label errors: the image's reported pixels and its label quality (softmin; null: no labelled pixel). */
+  readonly labelIssues?: number;
+  readonly labelQuality?: number | null;
+}
+
+/** One image's label-issue figures (eval --label-issues' perImage fields). */
+export interface DatasetLabelIssueRow {
+  readonly index: number;
+  readonly labelIssues: number;
+  readonly labelQuality: number | null;
 }
 
 /** The `eval --json` figures the dataset view shows (perImage comes as rows instead). */
@@ -590,10 +600,16 @@ export type HostToDataset =
   | { readonly type: 'summary'; readonly summary: DatasetSummary; readonly final: boolean }
   | { readonly type: 'state'; readonly state: DatasetRunState; readonly message?: string; readonly seconds?: number }
   /** The run's request, for the page to keep in its saved state. */
-  | { readonly type: 'hostState'; readonly state: DatasetRequest };
+  | { readonly type: 'hostState'; readonly state: DatasetRequest }
+  /** Find likely label errors: under way, done (every image's figures and the folder's count), or failed. */
+  | { readonly type: 'labelIssues'; readonly state: 'running' }
+  | { readonly type: 'labelIssues'; readonly state: 'done'; readonly rows: readonly DatasetLabelIssueRow[]; readonly count: number; readonly examples: number }
+  | { readonly type: 'labelIssues'; readonly state: 'error'; readonly message: string };
 
 export type DatasetToHost =
   | { readonly type: 'ready' }
   | { readonly type: 'cancel' }
   /** Open the loss panel on the image at this stem-order index. */
-  | { readonly type: 'openImage'; readonly index: number };
+  | { readonly type: 'openImage'; readonly index: number }
+  /** Find likely label errors over the evaluated folder (eval --label-issues' two passes). */
+  | { readonly type: 'findLabelIssues' };

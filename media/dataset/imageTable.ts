@@ -23,6 +23,12 @@ const COLUMNS: ReadonlyArray<{ key: ImageSortKey | null; label: string; numeric:
   { key: 'worstClass', label: 'worst class', numeric: true },
 ];
 
+/** Shown once Find likely label errors has run (label quality ascending: most likely mislabelled first). */
+const LABEL_COLUMNS: ReadonlyArray<{ key: ImageSortKey; label: string; numeric: boolean }> = [
+  { key: 'labelIssues', label: 'label issues', numeric: true },
+  { key: 'labelQuality', label: 'label quality', numeric: true },
+];
+
 export interface ImageTableEvents {
   open(index: number): void;
   /** The user picked another sort (the page keeps it in its saved state). */
@@ -35,6 +41,7 @@ export class ImageTable {
   private readonly spacer: HTMLElement;
   private readonly header: HTMLElement;
   private readonly count: HTMLElement;
+  private readonly table: HTMLElement;
   private classNames: readonly string[] = [];
   /** Rows in the DOM by their position in the sorted order. */
   private drawn = new Map<number, HTMLElement>();
@@ -50,7 +57,7 @@ export class ImageTable {
     this.count = h('span', { class: 'ds-img-count' });
     this.el = h('section', { class: 'ds-section ds-images' },
       h('h2', {}, 'Images ', this.count),
-      h('div', { class: 'ds-img-table', 'data-testid': 'image-table', role: 'table', 'aria-label': 'images' }, this.header, this.scroller),
+      (this.table = h('div', { class: 'ds-img-table', 'data-testid': 'image-table', role: 'table', 'aria-label': 'images' }, this.header, this.scroller)),
     );
     this.scroller.addEventListener('scroll', () => this.render());
     this.scroller.addEventListener('click', (e) => {
@@ -85,11 +92,18 @@ export class ImageTable {
     this.redraw();
   }
 
+  /** Label-issue figures arrived: their columns show, most likely mislabelled first. */
+  showLabelIssues(): void {
+    this.setSort({ key: 'labelQuality', descending: false });
+    this.events.sorted?.(this.store.sort);
+  }
+
   private renderHeader(): void {
     const h = this.h;
     clear(this.header);
     const s = this.store.sort;
-    for (const c of COLUMNS) {
+    this.table.classList.toggle('ds-with-issues', this.store.hasLabelIssues);
+    for (const c of [...COLUMNS, ...(this.store.hasLabelIssues ? LABEL_COLUMNS : [])]) {
       const cls = `ds-cell ds-col-${c.key ?? 'map'}${c.numeric ? ' ds-num' : ''}`;
       if (c.key === null) {
         this.header.appendChild(h('span', { class: cls, role: 'columnheader' }, c.label));
@@ -99,8 +113,9 @@ export class ImageTable {
       const active = s.key === key;
       const btn = h('button', { class: 'ds-sort', type: 'button', 'data-sort': key, title: `sort by ${c.label}` }, c.label + (active ? (s.descending ? ' ▼' : ' ▲') : ''));
       btn.addEventListener('click', () => {
-        // A new column starts worst first: the highest loss, the lowest accuracy and mIoU.
-        const descending = active ? !s.descending : key === 'value';
+        // A new column starts worst first: the highest loss and count of label issues, the lowest accuracy,
+        // mIoU and label quality.
+        const descending = active ? !s.descending : key === 'value' || key === 'labelIssues';
         this.setSort({ key, descending });
         this.events.sorted?.(this.store.sort);
       });
@@ -160,6 +175,12 @@ export class ImageTable {
       h('span', { class: 'ds-cell ds-col-pixelAccuracy ds-num', role: 'cell' }, fmtPct(r.pixelAccuracy)),
       h('span', { class: 'ds-cell ds-col-miou ds-num', role: 'cell' }, fmtPct(r.miou)),
       h('span', { class: 'ds-cell ds-col-worstClass ds-num', role: 'cell' }, r.worstClass === null ? '-' : className(this.classNames, r.worstClass)),
+      ...(this.store.hasLabelIssues
+        ? [
+          h('span', { class: 'ds-cell ds-col-labelIssues ds-num', role: 'cell', 'data-col': 'labelIssues' }, String(r.labelIssues ?? '-')),
+          h('span', { class: 'ds-cell ds-col-labelQuality ds-num', role: 'cell', 'data-col': 'labelQuality' }, r.labelQuality === null || r.labelQuality === undefined ? '-' : fmt6(r.labelQuality)),
+        ]
+        : []),
     );
     el.style.top = `${pos * ROW_PX}px`;
     return el;

@@ -1,9 +1,9 @@
 // The dataset view's data (pure; no DOM): the images received so far, their sort order, the histogram of
 // their losses and the thumbnails' shared colour scale. Rows arrive in completion order; the view shows
 // them sorted, worst first unless the user sorts otherwise.
-import type { DatasetImageRow } from '../../src/protocol';
+import type { DatasetImageRow, DatasetLabelIssueRow } from '../../src/protocol';
 
-export type ImageSortKey = 'name' | 'value' | 'pixelAccuracy' | 'miou' | 'worstClass';
+export type ImageSortKey = 'name' | 'value' | 'pixelAccuracy' | 'miou' | 'worstClass' | 'labelIssues' | 'labelQuality';
 export interface ImageSort {
   readonly key: ImageSortKey;
   readonly descending: boolean;
@@ -21,8 +21,8 @@ export function compareRows(a: DatasetImageRow, b: DatasetImageRow, sort: ImageS
     const c = a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
     return (sort.descending ? -c : c) || a.index - b.index;
   }
-  const va = a[sort.key];
-  const vb = b[sort.key];
+  const va = a[sort.key] ?? null;
+  const vb = b[sort.key] ?? null;
   if (va === null || vb === null) return va === null ? (vb === null ? a.index - b.index : 1) : -1;
   const c = va - vb;
   return (sort.descending ? -c : c) || a.index - b.index;
@@ -43,6 +43,7 @@ export class ImageStore {
   }
 
   clear(): void {
+    this.hasLabelIssues = false;
     this.byIndex.clear();
     this.thumbs.clear();
     this.order = [];
@@ -68,6 +69,19 @@ export class ImageStore {
 
   setSort(sort: ImageSort): void {
     this.sort = sort;
+    this.dirty = true;
+  }
+
+  /** Whether the rows carry label-issue figures (Find likely label errors ran). */
+  hasLabelIssues = false;
+
+  /** Each image's label-issue figures, merged into its row. */
+  setLabelIssues(rows: readonly DatasetLabelIssueRow[]): void {
+    for (const r of rows) {
+      const row = this.byIndex.get(r.index);
+      if (row) this.byIndex.set(r.index, { ...row, labelIssues: r.labelIssues, labelQuality: r.labelQuality });
+    }
+    this.hasLabelIssues = true;
     this.dirty = true;
   }
 

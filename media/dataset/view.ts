@@ -40,6 +40,13 @@ export function createDatasetView(root: HTMLElement, post: (msg: DatasetToHost) 
   const hist = new HistogramSection(h);
   const classes = new ClassSection(h);
   const images = new ImageTable(h, store, { open: (index) => post({ type: 'openImage', index }), sorted: opts.onSort });
+  // Find likely label errors: enabled once the evaluation is done; its outcome in one line beside it.
+  const findIssues = h('button', { type: 'button', class: 'ds-find-issues', 'data-testid': 'find-label-issues', disabled: true, title: 'confident learning over every labelled pixel, as cleanlab finds label errors' }, 'Find likely label errors');
+  const issuesLine = h('span', { class: 'ds-issues-line', 'data-testid': 'dataset-label-issues' });
+  findIssues.addEventListener('click', () => {
+    (findIssues as HTMLButtonElement).disabled = true;
+    post({ type: 'findLabelIssues' });
+  });
   let classNames: readonly string[] = [];
   let total = 0;
   clear(root);
@@ -47,6 +54,7 @@ export function createDatasetView(root: HTMLElement, post: (msg: DatasetToHost) 
   root.append(
     h('header', { class: 'ds-header' }, title, folders, progress.el),
     h('div', { class: 'ds-grid' }, summary.el, reliability.el, hist.el),
+    h('div', { class: 'ds-issues' }, findIssues, ' ', issuesLine),
     images.el,
     classes.el,
   );
@@ -65,6 +73,7 @@ export function createDatasetView(root: HTMLElement, post: (msg: DatasetToHost) 
     switch (msg.type) {
       case 'start':
         store.clear();
+        issuesLine.textContent = '';
         total = msg.total;
         classNames = msg.classNames;
         images.setClassNames(classNames);
@@ -89,7 +98,21 @@ export function createDatasetView(root: HTMLElement, post: (msg: DatasetToHost) 
         reliability.show(msg.summary.calibration);
         classes.show(msg.summary.perClass, classNames);
         return;
+      case 'labelIssues':
+        if (msg.state === 'running') {
+          (findIssues as HTMLButtonElement).disabled = true;
+          issuesLine.textContent = 'finding likely label errors…';
+        } else if (msg.state === 'error') {
+          (findIssues as HTMLButtonElement).disabled = false;
+          issuesLine.textContent = `no label errors found: ${msg.message}`;
+        } else {
+          store.setLabelIssues(msg.rows);
+          issuesLine.textContent = `${msg.count.toLocaleString('en-US')} of ${msg.examples.toLocaleString('en-US')} labelled pixels likely mislabelled; images most likely mislabelled first`;
+          images.showLabelIssues();
+        }
+        return;
       case 'state':
+        (findIssues as HTMLButtonElement).disabled = msg.state !== 'done' || store.hasLabelIssues;
         progress.setState(msg.state, msg.message, msg.seconds);
         if (msg.state !== 'running') {
           if (refreshTimer !== undefined) clearTimeout(refreshTimer);

@@ -10,6 +10,7 @@ import { addCounts, emptyCounts } from '../eval/accumulate';
 import { finalizeReport } from '../eval/finalize';
 import { pairFolders } from '../eval/files';
 import { evaluatePairs } from '../eval/runEval';
+import { folderLabelIssues } from '../eval/labelIssuesRun';
 import type { EvalCounts, EvalOptions, EvalPair, EvalReport, ImageRecord, ImageResult } from '../eval/types';
 import type { LossOptions } from '../kernel/types';
 import type { DatasetImageRow, DatasetRunState, DatasetSummary, DatasetToHost, HostToDataset } from '../protocol';
@@ -134,6 +135,33 @@ export class DatasetPanel {
     this.post({ type: 'progress', done: this.done, total: this.run.pairs.length });
     if (this.summary) this.post({ type: 'summary', ...this.summary });
     this.post({ type: 'state', ...this.state });
+    if (this.labelIssues) this.post(this.labelIssues);
+  }
+
+  /** The last label-issues message (a reloaded view gets it again). */
+  private labelIssues: HostToDataset & { type: 'labelIssues' } | null = null;
+  /** The evaluated folder's classes (label issues need them). */
+  private classes = 0;
+
+  /** Find likely label errors: eval --label-issues' two passes over the evaluated folder, on the engine's pool. */
+  private async findLabelIssues(): Promise<void> {
+    if (this.state.state !== 'done' || this.classes === 0 || this.running) return;
+    const ac = new AbortController();
+    this.running = ac;
+    this.labelIssues = { type: 'labelIssues', state: 'running' };
+    this.post(this.labelIssues);
+    try {
+      const { pool } = this.services.engine().evalResources();
+      const r = await folderLabelIssues(this.run.pairs, this.run.options, this.classes, pool, ac.signal);
+      const rows = r.perImage.map((n, index) => ({ index, labelIssues: n, labelQuality: r.quality[index] ?? null }));
+      this.labelIssues = { type: 'labelIssues', state: 'done', rows, count: r.count, examples: r.examples };
+    } catch (e) {
+      log().error(`Find likely label errors: ${messageOf(e)}`);
+      this.labelIssues = { type: 'labelIssues', state: 'error', message: messageOf(e) };
+    } finally {
+      this.running = null;
+    }
+    this.post(this.labelIssues);
   }
 
   private onMessage(m: DatasetToHost): void {
@@ -143,6 +171,9 @@ export class DatasetPanel {
         return;
       case 'cancel':
         this.running?.abort();
+        return;
+      case 'findLabelIssues':
+        void this.findLabelIssues();
         return;
       case 'openImage': {
         const pair = this.run.pairs[m.index];
@@ -219,6 +250,7 @@ export class DatasetPanel {
       this.flushRows();
       const report = finalizeReport(outcome.counts, outcome.records, options, outcome.classes, this.run.unmatched);
       this.report = report;
+      this.classes = outcome.classes;
       this.summary = { summary: toDatasetSummary(report), final: true };
       this.post({ type: 'summary', ...this.summary });
       this.setState('done', undefined, (performance.now() - started) / 1000);
