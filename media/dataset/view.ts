@@ -107,6 +107,7 @@ export function createDatasetView(root: HTMLElement, post: (msg: DatasetToHost) 
           issuesLine.textContent = `no label errors found: ${msg.message}`;
         } else {
           store.setLabelIssues(msg.rows);
+          (findIssues as HTMLButtonElement).disabled = true;
           issuesLine.textContent = `${msg.count.toLocaleString('en-US')} of ${msg.examples.toLocaleString('en-US')} labelled pixels likely mislabelled; images most likely mislabelled first`;
           images.showLabelIssues();
         }

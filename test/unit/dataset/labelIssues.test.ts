@@ -38,6 +38,7 @@ describe('dataset view: Find likely label errors', function () {
     assert.deepEqual(Array.from(root.querySelectorAll('.ds-img-row [data-col="labelIssues"]'), (e) => e.textContent), ['12', '3', '0']);
     assert.deepEqual(Array.from(root.querySelectorAll('.ds-img-row [data-col="labelQuality"]'), (e) => e.textContent), ['0.01', '0.4', '0.9']);
     assert.match((root.querySelector('[data-testid="dataset-label-issues"]') as HTMLElement).textContent ?? '', /^15 of 300 labelled pixels likely mislabelled/);
+    assert.equal(button.disabled, true, 'found once: the button rests');
     assert.equal(view.store.sort.key, 'labelQuality');
     assert.equal(view.store.sort.descending, false);
     // The header sorts by the new columns too.
