@@ -53,6 +53,16 @@ export class ThresholdPass {
     if (++this.inBatch >= this.batchSize) this.endBatch();
   }
 
+  /** Per-class sums and counts of one part of the current batch (a folder's image; one batch only). */
+  addSums(sums: readonly number[], counts: readonly number[]): void {
+    if (this.batchSize !== Infinity) throw new LensError('option', 'label issues: sums are added to a single batch only');
+    for (let k = 0; k < this.classes; k++) {
+      this.batchSum[k] += sums[k] ?? 0;
+      this.batchCount[k] += counts[k] ?? 0;
+      this.inBatch += counts[k] ?? 0;
+    }
+  }
+
   private endBatch(): void {
     for (let k = 0; k < this.classes; k++) {
       const c = this.batchCount[k]!;
@@ -188,21 +198,9 @@ export interface ImagePass2 {
 
 /** Thresholds from the images' per-class sums (one batch: every labelled pixel of the folder as one image). */
 export function thresholdsFromSums(parts: ReadonlyArray<{ readonly sums: readonly number[]; readonly counts: readonly number[] }>, classes: number): Float64Array {
-  const sum = new Float64Array(classes);
-  const count = new Float64Array(classes);
-  for (const part of parts) {
-    for (let k = 0; k < classes; k++) {
-      sum[k] += part.sums[k] ?? 0;
-      count[k] += part.counts[k] ?? 0;
-    }
-  }
-  const t = new Float64Array(classes);
-  for (let k = 0; k < classes; k++) {
-    const c = count[k]!;
-    const m = c > 0 ? Math.max(sum[k]! / c, THRESHOLD_FLOOR) : 0;
-    t[k] = Math.max((c * m) / Math.max(c, 1), THRESHOLD_FLOOR);
-  }
-  return t;
+  const pass = new ThresholdPass(classes, Infinity);
+  for (const part of parts) pass.addSums(part.sums, part.counts);
+  return pass.finish().thresholds;
 }
 
 export interface FolderIssues {
