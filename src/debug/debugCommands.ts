@@ -12,12 +12,11 @@ import { log, messageOf, showError } from '../host/log';
 import { lossOptionsFromSettings } from '../host/settings';
 import { LossPanel } from '../host/lossPanel';
 import { LossSession } from '../worker/session';
-import { DebugPanel, type DebugPanelSpec, type DebugServices, type DebugValue } from './debugPanel';
+import { DebugPanel, readValues, type DebugPanelSpec, type DebugServices, type DebugValue } from './debugPanel';
 import { FrameClient } from './frameClient';
 import { describeCall, extraKeywords, findLossFrame, functionOfCall, optionsOfCall, proposeFix, type LossFix, type LossFunction } from './lossCall';
 import { parseEvaluateName, type CallArguments, type ListedValue, type ValueMeta, type ValueRef } from './snippet';
 import type { StopEvent } from './stops';
-import type { LocalValue } from './transfer';
 
 export const DEBUG_COMMANDS = {
   computeLossFromDebug: 'crossEntropyLens.computeLossFromDebug',
@@ -292,28 +291,13 @@ async function lensError(
   v: { input: DebugValue; target: DebugValue; weight: DebugValue | null; posWeight: DebugValue | null },
   options: Partial<LossOptions>,
 ): Promise<string | null> {
-  const saved: LocalValue[] = [];
+  const read = await readValues(services.transfers, client, v);
   try {
-    const save = async (x: DebugValue, role: string): Promise<{ kind: 'file'; path: string }> => {
-      const s = await services.transfers.save(client, x.ref, x.transform, role);
-      saved.push(s);
-      return { kind: 'file', path: s.path };
-    };
-    const req = {
-      input: await save(v.input, 'input'),
-      target: await save(v.target, 'target'),
-      weight: v.weight ? await save(v.weight, 'weight') : null,
-      ...(v.posWeight ? { posWeight: await save(v.posWeight, 'pos_weight') } : {}),
-      options,
-      topK: 1,
-    };
-    try {
-      await LossSession.open(services.host.engine(), req, {});
-      return null;
-    } catch (e) {
-      return messageOf(e);
-    }
+    await LossSession.open(services.host.engine(), { input: read.input, target: read.target, weight: read.weight, ...(read.posWeight ? { posWeight: read.posWeight } : {}), options, topK: 1 }, {});
+    return null;
+  } catch (e) {
+    return messageOf(e);
   } finally {
-    services.transfers.release(saved);
+    services.transfers.release(read.list);
   }
 }

@@ -197,19 +197,21 @@ export class DebugPanel implements PanelAttachment {
   }
 }
 
-interface ReadValues {
-  readonly input: SourceSpec;
-  readonly target: SourceSpec;
-  readonly weight: SourceSpec | null;
-  readonly posWeight: SourceSpec | null;
+type FileSpec = Extract<SourceSpec, { kind: 'file' }>;
+
+export interface ReadValues {
+  readonly input: FileSpec;
+  readonly target: FileSpec;
+  readonly weight: FileSpec | null;
+  readonly posWeight: FileSpec | null;
   /** The files read for this panel (deleted when it moves on or closes). */
   readonly list: LocalValue[];
 }
 
 /** Saves the spec's values in the frame (a progress notification while a remote value is copied). */
-async function readValues(transfers: DebugTransfers, client: FrameClient, spec: DebugPanelSpec, input?: Promise<LocalValue>): Promise<ReadValues> {
+export async function readValues(transfers: DebugTransfers, client: FrameClient, spec: Pick<DebugPanelSpec, 'input' | 'target' | 'weight' | 'posWeight'>, input?: Promise<LocalValue>): Promise<ReadValues> {
   const list: LocalValue[] = [];
-  const one = async (v: DebugValue, role: string, progress: (f: number) => void): Promise<SourceSpec> => {
+  const one = async (v: DebugValue, role: string, progress: (f: number) => void): Promise<FileSpec> => {
     const saved = role === 'input' && input ? await input : await transfers.save(client, v.ref, v.transform, role, progress);
     list.push(saved);
     return { kind: 'file', path: saved.path, label: saved.saved.label };
