@@ -8,29 +8,11 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { pairLabelIssues } from '../../../src/labels/pairIssues';
 import { decodeNpy } from '../../../src/tensor/npy';
+import { CASES, FIXTURES as DIR, loadFixture, type Case } from './fixtures';
 import type { Tensor } from '../../../src/tensor/tensor';
 
-const DIR = path.resolve(__dirname, '../../fixtures/label-issues');
 const ROOT = path.resolve(__dirname, '../../..');
-
-interface Case {
-  readonly id: string;
-  readonly kind: 'segmentation' | 'classification' | 'lm-tokens';
-  readonly K: number;
-  readonly classAxis: number;
-  readonly ignoreIndex?: number;
-  readonly files: Record<string, string>;
-  readonly expect: Record<string, unknown> & {
-    thresholds?: number[];
-    numIssuesEstimate?: number;
-    imageScores?: Array<number | null>;
-    commonLabelIssues?: Array<{ given: number; predicted: number; count: number }>;
-    batched?: { thresholds: number[]; numIssuesEstimate: number; numIssues: number };
-  };
-}
-
-const manifest = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as { cases: Case[] };
-const load = (c: Case, key: string): Tensor => decodeNpy(new Uint8Array(fs.readFileSync(path.join(DIR, c.files[key]!))));
+const load = (c: Case, key: string): Tensor => loadFixture(c.files[key]!);
 const indicesOf = (mask: Uint8Array): number[] => Array.from(mask.keys()).filter((i) => mask[i]);
 
 function closeRel(got: number, want: number, what: string): void {
@@ -39,7 +21,7 @@ function closeRel(got: number, want: number, what: string): void {
 
 describe('label issues equal cleanlab\'s (fixtures written by cleanlab 2.9.0)', function () {
   this.timeout(120_000);
-  for (const c of manifest.cases) {
+  for (const c of CASES) {
     it(`${c.id} (${c.kind}, K = ${c.K}): the issues exactly, thresholds and quality scores within 1e-9, the swap table`, function () {
       const logits = load(c, 'logits');
       const labels = load(c, 'labels');
@@ -89,7 +71,7 @@ describe('label issues equal cleanlab\'s (fixtures written by cleanlab 2.9.0)', 
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-li-'));
     try {
       for (const id of ['seg-k7', 'lm-4x64x1000', 'cls-n1000-k10']) {
-        const c = manifest.cases.find((x) => x.id === id)!;
+        const c = CASES.find((x) => x.id === id)!;
         const maskFile = path.join(out, `${id}.npy`);
         const args = [path.join(ROOT, 'dist/cli.js'), path.join(DIR, c.files.logits!), path.join(DIR, c.files.labels!), '--label-issues', '--issues-out', maskFile, '--json'];
         if (c.kind === 'segmentation') args.push('--ignore-index', '255');

@@ -5,26 +5,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { decodeNpy, encodeNpy } from '../../../src/tensor/npy';
-import type { Tensor } from '../../../src/tensor/tensor';
+import { encodeNpy } from '../../../src/tensor/npy';
+import { loadFixture as load, SEGMENTATION_CASES } from './fixtures';
 
-const DIR = path.resolve(__dirname, '../../fixtures/label-issues');
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
-interface SegCase {
-  readonly id: string;
-  readonly kind: string;
-  readonly K: number;
-  readonly files: Record<string, string>;
-  readonly expect: { thresholds: number[]; numIssues: number; numIssuesEstimate: number; issuesPerImage: number[]; imageScores: Array<number | null>; commonLabelIssues: unknown[] };
-}
-const manifest = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as { cases: SegCase[] };
-const load = (f: string): Tensor => decodeNpy(new Uint8Array(fs.readFileSync(path.join(DIR, f))));
 
 describe('eval --label-issues (the CLI over a folder) equals cleanlab on the pooled pixels', function () {
   this.timeout(120_000);
   for (const id of ['seg-k2', 'seg-k7', 'seg-k19']) {
     it(`${id}: one file pair per image`, function () {
-      const c = manifest.cases.find((x) => x.id === id)!;
+      const c = SEGMENTATION_CASES.find((x) => x.id === id)!;
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-eval-li-'));
       try {
         const logits = load(c.files.logits!);

@@ -1,23 +1,10 @@
 // Label issues of a folder, streamed image by image (pass 1: per-class sums; pass 2: each image's low scores,
 // its part of T and its quality), against cleanlab's segmentation outputs on the same pixels pooled.
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { folderIssues, thresholdsFromSums } from '../../../src/labels/labelIssues';
 import { imagePass2, imageThresholdSums } from '../../../src/labels/pairIssues';
-import { decodeNpy } from '../../../src/tensor/npy';
 import type { Tensor } from '../../../src/tensor/tensor';
-
-const DIR = path.resolve(__dirname, '../../fixtures/label-issues');
-interface SegCase {
-  readonly id: string;
-  readonly kind: string;
-  readonly K: number;
-  readonly files: Record<string, string>;
-  readonly expect: { thresholds: number[]; numIssues: number; numIssuesEstimate: number; issuesPerImage: number[]; imageScores: Array<number | null>; commonLabelIssues: unknown[] };
-}
-const manifest = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as { cases: SegCase[] };
-const load = (f: string): Tensor => decodeNpy(new Uint8Array(fs.readFileSync(path.join(DIR, f))));
+import { loadFixture as load, SEGMENTATION_CASES } from './fixtures';
 
 /** Image n of [N, ...] as its own tensor [1, ...]. */
 function slice(t: Tensor, n: number): Tensor {
@@ -26,7 +13,7 @@ function slice(t: Tensor, n: number): Tensor {
 }
 
 describe('label issues of a folder, image by image, equal cleanlab\'s on the pooled pixels', function () {
-  for (const c of manifest.cases.filter((x) => x.kind === 'segmentation')) {
+  for (const c of SEGMENTATION_CASES) {
     it(`${c.id}: the count, each image's count and score, the thresholds and the table`, function () {
       const logits = load(c.files.logits!);
       const labels = load(c.files.labels!);
