@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { ROOT, VsCode, cleanUpAfterSuite, cliValue, fmt6, panelShowing, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, cliValue, datasetFrame, evaluateFromExplorer, fmt6, panelShowing, sleep } from './harness';
 import { assertMatchesTorch, torchEval } from './reference';
 
 const N = 5;
@@ -59,26 +59,6 @@ interface EvalJson {
   readonly unmatched: readonly string[];
 }
 
-/** The frame of the dataset view, once its run is done. */
-async function datasetFrame(page: Page, timeoutMs = 90_000): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      try {
-        if ((await f.locator('[data-testid="dataset-summary"]').count()) === 0) continue;
-        const state = (await f.locator('.ds-progress').first().getAttribute('data-state')) ?? '';
-        if (state === 'done') return f;
-        if (state === 'error') throw new Error(`the evaluation failed: ${await f.locator('.ds-state').first().innerText()}`);
-      } catch (e) {
-        if (e instanceof Error && e.message.startsWith('the evaluation failed')) throw e;
-        // frame navigated away
-      }
-    }
-    await sleep(250);
-  }
-  throw new Error('no dataset view finished within the time');
-}
-
 /** No "evaluating …" progress toast left in the workbench within a few seconds. */
 async function noEvaluatingToast(page: Page, timeoutMs = 3000): Promise<void> {
   const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'evaluating' });
@@ -89,28 +69,6 @@ async function noEvaluatingToast(page: Page, timeoutMs = 3000): Promise<void> {
     left = await toast.allInnerTexts();
   }
   assert.deepEqual(left.map((t) => t.replace(/\s+/g, ' ').trim()), [], 'the progress notification is gone once the view says done');
-}
-
-/**
- * Explorer → the folder's context menu → Evaluate Folder…. Right after start-up (or a reload) the extension's
- * menu contributions may not be registered yet: the menu is reopened until they are.
- */
-async function evaluateFromExplorer(page: Page, folder: string): Promise<void> {
-  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: folder }).first();
-  const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Evaluate Folder…' }).first();
-  await row.waitFor({ timeout: 30_000 });
-  for (const deadline = Date.now() + 60_000; ;) {
-    await row.click({ button: 'right' });
-    try {
-      await menuItem.waitFor({ timeout: 3000 });
-      break;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await page.keyboard.press('Escape');
-    }
-  }
-  await menuItem.hover();
-  await page.keyboard.press('Enter');
 }
 
 describe('Evaluate Folder… in real VS Code', function () {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { VsCode, cleanUpAfterSuite, filterPick, fmt6, sleep } from './harness';
+import { VsCode, cleanUpAfterSuite, filterPick, fmt6, lossShown, sleep } from './harness';
 import {
   DEBUGPY_EXTENSION, continueDebugging, debugpyProcesses, showEditorHover, startDebugging, stopDebugging, variableContextMenu, waitForStop, writeLaunchConfig,
 } from './debugHarness';
@@ -95,18 +95,6 @@ async function panelFrame(page: Page, selector: string, timeoutMs = 90_000): Pro
     await sleep(250);
   }
   throw new Error(`no panel showing ${selector} within ${timeoutMs} ms`);
-}
-
-async function lossShown(frame: Frame, want: string, timeoutMs = 60_000): Promise<string> {
-  const el = frame.locator('[data-testid="loss-value"]').first();
-  const deadline = Date.now() + timeoutMs;
-  let seen = '';
-  while (Date.now() < deadline) {
-    seen = (await el.innerText().catch(() => '')).trim();
-    if (seen === want) break;
-    await sleep(200);
-  }
-  return seen;
 }
 
 describe('loss at a breakpoint: real debugpy sessions in real VS Code', function () {

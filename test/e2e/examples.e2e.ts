@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { RESULTS_DIR, ROOT, VsCode, checkPrerequisites, cleanUpAfterSuite, filterPick, fmt6, freePort, openFile, sleep } from './harness';
+import { RESULTS_DIR, ROOT, VsCode, checkPrerequisites, cleanUpAfterSuite, filterPick, fmt6, freePort, lossShown, openFile, sleep } from './harness';
 import { DEBUGPY_EXTENSION, startDebugging, stopDebugging, waitForStop } from './debugHarness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
@@ -128,28 +128,8 @@ function listing(dir: string): string[] {
  * is waited for, never typed into.
  */
 async function pick(page: Page, title: RegExp | null, shown: string, filter: string = shown, timeoutMs = 60_000): Promise<void> {
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  const titleEl = page.locator('.quick-input-widget .quick-input-title');
-  const first = page.locator('.quick-input-widget .monaco-list-row').first();
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await input.isVisible()) {
-        const titleNow = title ? await titleEl.innerText({ timeout: 1000 }) : '';
-        if (!title || title.test(titleNow)) {
-          if ((await input.inputValue()) !== filter) await input.fill(filter);
-          if (((await first.innerText({ timeout: 1000 })) ?? '').includes(shown)) {
-            await page.keyboard.press('Enter');
-            return;
-          }
-        }
-      }
-    } catch {
-      // the widget changed under us: look again
-    }
-    if (Date.now() > deadline) throw new Error(`no Quick Pick ${title ?? ''} listing ${shown} first for "${filter}" within ${timeoutMs} ms`);
-    await sleep(200);
-  }
+  await filterPick(page, title, filter, shown, timeoutMs);
+  await page.keyboard.press('Enter');
 }
 
 const INPUT = /input \(logits\)/;
@@ -173,19 +153,6 @@ async function frameWith(page: Page, selector: string, timeoutMs = 90_000): Prom
     await sleep(250);
   }
   throw new Error(`no panel with ${selector} within ${timeoutMs} ms`);
-}
-
-/** Waits until the frame's loss value reads `want`; returns what it read last. */
-async function lossShown(frame: Frame, want: string, timeoutMs = 60_000): Promise<string> {
-  const el = frame.locator('[data-testid="loss-value"]').first();
-  const deadline = Date.now() + timeoutMs;
-  let seen = '';
-  while (Date.now() < deadline) {
-    seen = (await el.innerText().catch(() => '')).trim();
-    if (seen === want) break;
-    await sleep(200);
-  }
-  return seen;
 }
 
 /** A picture of the editor area for the walkthrough's step media (test-results/walkthrough/NAME.png). */

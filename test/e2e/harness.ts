@@ -349,6 +349,61 @@ export function cliValue(cwd: string, ...args: string[]): number {
   return value;
 }
 
+/** Waits until the frame's loss value (data-testid loss-value) reads `want`; returns what it read last. */
+export async function lossShown(frame: Frame, want: string, timeoutMs = 60_000): Promise<string> {
+  const el = frame.locator('[data-testid="loss-value"]').first();
+  const deadline = Date.now() + timeoutMs;
+  let seen = '';
+  while (Date.now() < deadline) {
+    seen = (await el.innerText().catch(() => '')).trim();
+    if (seen === want) break;
+    await sleep(200);
+  }
+  return seen;
+}
+
+/** The frame of the dataset view once its run is done (an evaluation that failed throws its message). */
+export async function datasetFrame(page: Page, timeoutMs = 90_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try {
+        if ((await f.locator('[data-testid="dataset-summary"]').count()) === 0) continue;
+        const state = (await f.locator('.ds-progress').first().getAttribute('data-state')) ?? '';
+        if (state === 'done') return f;
+        if (state === 'error') throw new Error(`the evaluation failed: ${await f.locator('.ds-state').first().innerText()}`);
+      } catch (e) {
+        if (e instanceof Error && e.message.startsWith('the evaluation failed')) throw e;
+        // frame navigated away
+      }
+    }
+    await sleep(250);
+  }
+  throw new Error('no dataset view finished within the time');
+}
+
+/**
+ * Explorer → the folder's context menu → Evaluate Folder…. Right after start-up (or a reload) the extension's
+ * menu contributions may not be registered yet: the menu is reopened until they are.
+ */
+export async function evaluateFromExplorer(page: Page, folder: string): Promise<void> {
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: folder }).first();
+  const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Evaluate Folder…' }).first();
+  await row.waitFor({ timeout: 30_000 });
+  for (const deadline = Date.now() + 60_000; ;) {
+    await row.click({ button: 'right' });
+    try {
+      await menuItem.waitFor({ timeout: 3000 });
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
+  await menuItem.hover();
+  await page.keyboard.press('Enter');
+}
+
 /** A loss as the view shows it: 6 significant digits. */
 export const fmt6 = (v: number): string => Number(v.toPrecision(6)).toString();
 
@@ -356,16 +411,17 @@ export const fmt6 = (v: number): string => Number(v.toPrecision(6)).toString();
  * In the Quick Pick whose title matches `title` (each stage of a command has its own), types `filter` until
  * the first row matches `want`; returns that row's text. Rows below the widget's fold are not in the DOM
  * (the sample workspace lists dozens of tensors), and a stage opens a moment after the previous one was
- * accepted: until then the previous list still shows, and is never typed into.
+ * accepted: until then the previous list still shows, and is never typed into. A null `title`: any Quick Pick
+ * (one without a title, such as Welcome: Open Walkthrough…'s).
  */
-export async function filterPick(page: Page, title: RegExp, filter: string, want: string | RegExp, timeoutMs = 30_000): Promise<string> {
+export async function filterPick(page: Page, title: RegExp | null, filter: string, want: string | RegExp, timeoutMs = 30_000): Promise<string> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
   const titleEl = page.locator('.quick-input-widget .quick-input-title');
   const first = page.locator('.quick-input-widget .monaco-list-row').first();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      if ((await input.isVisible()) && title.test(await titleEl.innerText({ timeout: 1000 }))) {
+      if ((await input.isVisible()) && (title === null || title.test(await titleEl.innerText({ timeout: 1000 })))) {
         if ((await input.inputValue()) !== filter) await input.fill(filter, { timeout: 1000 });
         const text = (await first.innerText({ timeout: 1000 })).replace(/\s+/g, ' ');
         if (typeof want === 'string' ? text.includes(want) : want.test(text)) return text;
@@ -373,7 +429,7 @@ export async function filterPick(page: Page, title: RegExp, filter: string, want
     } catch {
       // the widget changed under us: look again
     }
-    if (Date.now() > deadline) throw new Error(`no Quick Pick ${title} listing ${want} first for "${filter}" within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`no Quick Pick ${title ?? "(any)"} listing ${want} first for "${filter}" within ${timeoutMs} ms`);
     await sleep(200);
   }
 }

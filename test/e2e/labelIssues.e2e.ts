@@ -7,8 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Frame, Page } from 'playwright-core';
-import { ROOT, VsCode, cleanUpAfterSuite, sleep } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, datasetFrame, evaluateFromExplorer } from './harness';
 
 const GENERATE = String.raw`
 import json, os
@@ -35,23 +34,6 @@ for n in range(N):
 print(json.dumps({"flipped": ["img%02d" % n for n in FLIPPED]}))
 `;
 
-/** The frame of the dataset view, once its run is done. */
-async function datasetFrame(page: Page, timeoutMs = 90_000): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      try {
-        if ((await f.locator('[data-testid="dataset-summary"]').count()) === 0) continue;
-        if ((await f.locator('.ds-progress').first().getAttribute('data-state')) === 'done') return f;
-      } catch {
-        // frame navigated away
-      }
-    }
-    await sleep(250);
-  }
-  throw new Error('no dataset view finished within the time');
-}
-
 describe('likely label errors in the dataset view (real VS Code)', function () {
   let vs: VsCode;
   let ws: string;
@@ -76,21 +58,7 @@ describe('likely label errors in the dataset view (real VS Code)', function () {
     const inFlipped = report.perImage.filter((p) => flipped.some((f) => p.name.startsWith(f))).reduce((a, p) => a + p.labelIssues, 0);
     assert.ok(report.labelIssues.count > 0 && inFlipped === report.labelIssues.count, `the issues are in the flipped images (${inFlipped} of ${report.labelIssues.count})`);
 
-    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'preds' }).first();
-    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Evaluate Folder…' }).first();
-    await row.waitFor({ timeout: 30_000 });
-    for (const deadline = Date.now() + 60_000; ;) {
-      await row.click({ button: 'right' });
-      try {
-        await menuItem.waitFor({ timeout: 3000 });
-        break;
-      } catch (e) {
-        if (Date.now() > deadline) throw e;
-        await page.keyboard.press('Escape');
-      }
-    }
-    await menuItem.hover();
-    await page.keyboard.press('Enter');
+    await evaluateFromExplorer(page, 'preds');
     await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'labels' }).first().waitFor({ timeout: 30_000 });
     await page.locator('.quick-input-widget .quick-input-box input').press('Enter');
 
