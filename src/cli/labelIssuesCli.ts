@@ -42,7 +42,9 @@ export function labelIssuesText(r: PairIssues): string {
   const what = li.rule === 'segmentation' ? 'pixels' : 'examples';
   const lines = [`label issues: ${li.count} of ${li.examples} ${what} likely mislabelled (${li.numIssuesEstimate} confident disagreements; cleanlab's rule)`];
   if (li.commonIssues.length) lines.push(`  given -> predicted: ${li.commonIssues.slice(0, 5).map((c) => `${c.given} -> ${c.predicted} (${c.count})`).join(', ')}`);
-  const q = r.labelQuality.filter((x): x is number => x !== null);
-  if (q.length) lines.push(`  lowest label quality: ${fmt6(Math.min(...q.slice(0, 1_000_000)))}`);
+  // A loop, not Math.min(...q): a spread of a million scores overflows the call stack.
+  let lowest = Infinity;
+  for (const x of r.labelQuality) if (x !== null && x < lowest) lowest = x;
+  if (lowest !== Infinity) lines.push(`  lowest label quality: ${fmt6(lowest)}`);
   return lines.join('\n');
 }

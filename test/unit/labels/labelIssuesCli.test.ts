@@ -2,8 +2,36 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { assertOneLineError, runCliBounded } from '../hostile/boundedCli';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { assertOneLineError, CLI, runCliBounded } from '../hostile/boundedCli';
 import { encodeNpy } from '../../../src/tensor/npy';
+
+describe('--label-issues: the text report at a large size', function () {
+  this.timeout(60_000);
+  it('400,000 samples: the lowest label quality is found without spreading every score into one call', function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-li-big-'));
+    try {
+      const n = 400_000;
+      const x = new Float32Array(n * 4);
+      for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.37) * 2;
+      const t = Array.from({ length: n }, (_, i) => (i * 7) % 4);
+      const xf = path.join(dir, 'x.npy');
+      const tf = path.join(dir, 't.npy');
+      fs.writeFileSync(xf, encodeNpy({ dtype: 'float32', shape: [n, 4], data: x }));
+      fs.writeFileSync(tf, encodeNpy({ dtype: 'int64', shape: [n], data: t }));
+      const r = spawnSync(process.execPath, [CLI, xf, tf, '--label-issues'], { encoding: 'utf8', maxBuffer: 16 << 20 });
+      assert.equal(r.status, 0, r.stderr);
+      // The lowest self-confidence over all samples, from NumPy's float64 softmax of the same file.
+      const py = spawnSync('/usr/bin/python3', ['-c', 'import numpy as np, sys; x = np.load(sys.argv[1]).astype(np.float64); t = np.load(sys.argv[2]); p = np.exp(x - x.max(1, keepdims=True)); p /= p.sum(1, keepdims=True); print(repr(float(p[np.arange(len(t)), t].min())))', xf, tf], { encoding: 'utf8' });
+      assert.equal(py.status, 0, py.stderr);
+      const lowest = Number(py.stdout.trim());
+      assert.match(r.stdout, new RegExp(`lowest label quality: ${Number(lowest.toPrecision(6)).toString().replace('.', '\\.')}`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('--label-issues: bad input is one line', function () {
   this.timeout(60_000);
