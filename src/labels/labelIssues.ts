@@ -194,6 +194,8 @@ export interface ImagePass2 {
   readonly lowReportable: readonly number[];
   readonly lowGiven: readonly number[];
   readonly lowPredicted: readonly number[];
+  /** Where each low score sits: its flat position in the image's label map (ignored pixels counted). */
+  readonly lowIndex: readonly number[];
 }
 
 /** Thresholds from the images' per-class sums (one batch: every labelled pixel of the folder as one image). */
@@ -209,6 +211,8 @@ export interface FolderIssues {
   readonly examples: number;
   /** Per image (in the order given): its reported pixels. */
   readonly perImage: readonly number[];
+  /** Per image: the flat positions of its reported pixels in its label map, ascending. */
+  readonly flagged: readonly Int32Array[];
   readonly commonIssues: readonly CommonIssue[];
 }
 
@@ -237,11 +241,21 @@ export function folderIssues(images: readonly ImagePass2[]): FolderIssues {
   const picked = T >= nLow ? Int32Array.from(reportable.keys()).filter((i) => reportable[i] === 1) : selectIssues(scores, reportable, T);
   const perImage = new Array<number>(images.length).fill(0);
   for (const i of picked) perImage[owner[i]!] += 1;
+  const flagged = perImage.map((n) => new Int32Array(n));
+  const filled = new Array<number>(images.length).fill(0);
+  const start = new Int32Array(images.length);
+  for (let i = 1; i < images.length; i++) start[i] = start[i - 1]! + images[i - 1]!.low.length;
+  // picked is ascending over the images' low scores in order, so each image's positions come ascending.
+  for (const i of picked) {
+    const im = owner[i]!;
+    flagged[im]![filled[im]!++] = images[im]!.lowIndex[i - start[im]!]!;
+  }
   return {
     count: picked.length,
     numIssuesEstimate: T,
     examples: images.reduce((a, im) => a + im.pixels, 0),
     perImage,
+    flagged,
     commonIssues: commonIssues(Array.from(picked, (i) => [given[i]!, predicted[i]!] as const)),
   };
 }

@@ -119,6 +119,7 @@ export function imagePass2(input: Tensor, target: Tensor, o: LabelIssuesOptions,
   const lowReportable: number[] = [];
   const lowGiven: number[] = [];
   const lowPredicted: number[] = [];
+  const lowIndex: number[] = [];
   let T = 0;
   kept.forEach((e, i) => {
     fill(e);
@@ -130,9 +131,10 @@ export function imagePass2(input: Tensor, target: Tensor, o: LabelIssuesOptions,
       lowReportable.push(s.reportable ? 1 : 0);
       lowGiven.push(labels[e]!);
       lowPredicted.push(s.predicted);
+      lowIndex.push(e);
     }
   });
-  return { T, quality: softminScore(all), pixels: kept.length, low, lowReportable, lowGiven, lowPredicted };
+  return { T, quality: softminScore(all), pixels: kept.length, low, lowReportable, lowGiven, lowPredicted, lowIndex };
 }
 
 export function pairLabelIssues(input: Tensor, target: Tensor, o: LabelIssuesOptions): PairIssues {

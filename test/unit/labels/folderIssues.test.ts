@@ -29,6 +29,14 @@ describe('label issues of a folder, image by image, equal cleanlab\'s on the poo
       assert.deepEqual(r.perImage, c.expect.issuesPerImage);
       c.expect.imageScores.forEach((s, n) => (s === null ? assert.equal(p2[n]!.quality, null) : assert.ok(Math.abs(p2[n]!.quality! - s) <= 1e-9 * s, `image ${n}`)));
       assert.deepEqual(r.commonIssues.map((x) => ({ ...x })), c.expect.commonLabelIssues);
+      // Each image's flagged positions (what the panel marks) are cleanlab's issue mask of that image.
+      const issues = load(c.files.issues!).data as Uint8Array;
+      const per = issues.length / N;
+      for (let n = 0; n < N; n++) {
+        const want: number[] = [];
+        for (let i = 0; i < per; i++) if (issues[n * per + i]) want.push(i);
+        assert.deepEqual(Array.from(r.flagged[n]!), want, `image ${n}'s flagged pixels`);
+      }
     });
   }
 });
