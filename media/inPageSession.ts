@@ -8,8 +8,10 @@ import { sampleConfidence } from '../src/kernel/confidence';
 import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../src/kernel/sampleView';
 import { tokenRowDetails, tokenRowLayout } from '../src/kernel/tokenRow';
 import type { LossResult } from '../src/kernel/types';
-import { outputLabels, outputWeight, type OutputOverrides, type OutputSession } from '../src/outputController';
-import { toViewSummary, type ClassMaps, type ElementDetail, type SampleMaps, type TokenDetails, type ViewSummary } from '../src/protocol';
+import { OUTPUT_ISSUES_ORIGIN, outputLabels, outputWeight, type OutputOverrides, type OutputSession } from '../src/outputController';
+import { pairLabelIssues } from '../src/labels/pairIssues';
+import { flaggedOfMask, viewLabelIssues } from '../src/labels/viewIssues';
+import { toViewSummary, type ClassMaps, type ElementDetail, type SampleMaps, type TokenDetails, type ViewLabelIssuesDone, type ViewSummary } from '../src/protocol';
 import { tokenSummary, withDetailStrings } from '../src/tokenSummary';
 import type { Payload } from '../src/tensor/payload';
 import type { Tensor } from '../src/tensor/tensor';
@@ -91,6 +93,15 @@ class InPageSession implements OutputSession {
     const target = r.targetClass[row];
     const d = tokenRowDetails(x.data, at.offset, at.stride, at.C, target, o.inputKind, 5, { weight: this.weight ? this.weight.data : null, labelSmoothing: o.labelSmoothing, ignoreIndex: o.ignoreIndex });
     return withDetailStrings(d, row, target, at.C, this.payload.tokenizer ?? null);
+  }
+
+  /** cleanlab's rules on the payload's own tensors, in the page (payloads are bounded: MAX_PAYLOAD_BYTES). */
+  async labelIssues(): Promise<ViewLabelIssuesDone> {
+    const r = this.result;
+    const o = r.options;
+    if (o.loss !== 'ce' || r.targetKind !== 'index') throw new Error('likely label errors need cross-entropy with class-index labels (confident learning flags labels)');
+    const pair = pairLabelIssues(this.payload.input, this.payload.target, { classDim: o.classDim, ignoreIndex: o.ignoreIndex, inputKind: o.inputKind });
+    return viewLabelIssues({ flagged: flaggedOfMask(pair.mask), target: r.targetClass, predicted: r.predicted, classes: this.g.C, examples: pair.labelIssues.examples, origin: OUTPUT_ISSUES_ORIGIN, rule: pair.labelIssues.rule });
   }
 
   async explain(n: number, index: readonly number[]): Promise<ElementDetail> {

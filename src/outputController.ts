@@ -2,7 +2,7 @@
 // worker-thread engine (renderer messaging) or the page's own pure kernel (no messaging). Pure code: it
 // only routes ViewToHost requests to a session and sends HostToView answers.
 import type { LossOptions } from './kernel/types';
-import type { ClassMaps, ElementDetail, HostToView, SampleMaps, SummaryLabels, TokenDetails, ViewSummary, ViewToHost } from './protocol';
+import type { ClassMaps, ElementDetail, HostToView, SampleMaps, SummaryLabels, TokenDetails, ViewLabelIssues, ViewLabelIssuesDone, ViewSummary, ViewToHost } from './protocol';
 import { LensError } from './errors';
 import { SampleSender } from './sampleSender';
 import type { Payload } from './tensor/payload';
@@ -20,7 +20,12 @@ export interface OutputSession {
   explain(n: number, index: readonly number[]): Promise<ElementDetail>;
   /** Token view: the hover details of loss-map element `row` (absent: not offered). */
   tokenDetails?(row: number): Promise<TokenDetails>;
+  /** Likely label errors of this result (absent: not offered). */
+  labelIssues?(signal: AbortSignal): Promise<ViewLabelIssuesDone>;
 }
+
+/** What the label-errors view says of a notebook output's thresholds. */
+export const OUTPUT_ISSUES_ORIGIN = "thresholds and cut-off from this output's own labels";
 
 /** What the user changed in the view: options on top of the payload's, and maybe new class weights. */
 export interface OutputOverrides {
@@ -86,6 +91,8 @@ export class OutputController {
   private running: AbortController | null = null;
   private overrides: OutputOverrides = { options: {}, weight: undefined };
   private disposed = false;
+  /** The label issues of `session` (found once per result; a new result drops them). */
+  private issues: { readonly session: OutputSession; readonly issues: ViewLabelIssues; readonly run: AbortController } | null = null;
 
   constructor(private readonly deps: OutputControllerDeps) {}
 
@@ -168,6 +175,9 @@ export class OutputController {
           if (this.deps.export && s) await this.deps.export(m.kind, m.data, s);
           else this.deps.send({ type: 'note', message: 'export needs the Cross-Entropy Lens extension host (not available here)' });
           return;
+        case 'findLabelIssues':
+          if (s) await this.findLabelIssues(s);
+          return;
       }
     } catch (e) {
       const msg = messageOf(e);
@@ -177,7 +187,33 @@ export class OutputController {
     }
   }
 
+  private async findLabelIssues(s: OutputSession): Promise<void> {
+    const known = this.issues?.session === s ? this.issues : null;
+    if (known && known.issues.state !== 'error') {
+      if (known.issues.state === 'done') this.deps.send({ type: 'labelIssues', issues: known.issues });
+      return;
+    }
+    if (!s.labelIssues) {
+      this.deps.send({ type: 'labelIssues', issues: { state: 'error', message: 'likely label errors are not offered for this output' } });
+      return;
+    }
+    const run = new AbortController();
+    this.issues?.run.abort();
+    this.issues = { session: s, issues: { state: 'running' }, run };
+    this.deps.send({ type: 'labelIssues', issues: { state: 'running' } });
+    let issues: ViewLabelIssues;
+    try {
+      issues = await s.labelIssues(run.signal);
+    } catch (e) {
+      issues = { state: 'error', message: messageOf(e) };
+    }
+    if (run.signal.aborted || this.session !== s || this.disposed) return;
+    this.issues = { session: s, issues, run };
+    this.deps.send({ type: 'labelIssues', issues });
+  }
+
   dispose(): void {
+    this.issues?.run.abort();
     this.disposed = true;
     this.running?.abort();
     this.session = null;

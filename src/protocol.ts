@@ -338,10 +338,13 @@ export interface ErrorFix {
   readonly options: Partial<LossOptions>;
 }
 
-/** A label-issues job: the pair's files, the options that decide examples and probabilities, the mask's colours. */
+/**
+ * A label-issues job: the pair (files, or a panel's or notebook's tensors as its session paired them), the
+ * options that decide examples and probabilities, the mask's colours.
+ */
 export interface LabelIssuesJob {
-  readonly input: string;
-  readonly target: string;
+  readonly input: string | import('./worker/engineTypes').TensorSource;
+  readonly target: string | import('./worker/engineTypes').TensorSource;
   readonly classDim: number;
   readonly ignoreIndex: number;
   readonly inputKind: import('./kernel/types').InputKind;
@@ -484,7 +487,43 @@ export type HostToView =
   /** The photo the maps are drawn over (PNG or JPEG bytes, decoded by the view), or null for none. */
   | { readonly type: 'image'; readonly image: OverlayImage | null }
   /** A panel from a debug session: its origin, explanation and stop history (null: not from one). */
-  | { readonly type: 'debug'; readonly debug: DebugContext | null };
+  | { readonly type: 'debug'; readonly debug: DebugContext | null }
+  /** Likely label errors of the result on screen (asked for with findLabelIssues, or sent with a dataset row). */
+  | { readonly type: 'labelIssues'; readonly issues: ViewLabelIssues };
+
+/**
+ * Likely label errors (confident learning, cleanlab's rules: src/labels/) as the view shows them: the
+ * reported elements, where they sit in the loss map, and the given → predicted table.
+ */
+export type ViewLabelIssues =
+  | { readonly state: 'running' }
+  | { readonly state: 'error'; readonly message: string }
+  | ViewLabelIssuesDone;
+
+export interface ViewLabelIssuesDone {
+  readonly state: 'done';
+  /** Reported elements (pixels, tokens or samples) of the loss on screen. */
+  readonly count: number;
+  /** Labelled (non-ignored) elements of the loss on screen. */
+  readonly examples: number;
+  /** What the thresholds and the cut-off were computed over, e.g. "this pair" or "the folder preds (200 images)". */
+  readonly origin: string;
+  /** 'segmentation': pixels pooled as one image; 'classification': samples or tokens. */
+  readonly rule: 'segmentation' | 'classification';
+  /** Flat positions of the reported elements in the loss map (C order over its shape), ascending. */
+  readonly flagged: Int32Array;
+  /** Reported elements per given class (length C). */
+  readonly perClass: readonly number[];
+  /** Given → predicted pairs of the reported elements, most frequent first (at most LABEL_ISSUE_TABLE_ROWS). */
+  readonly table: ReadonlyArray<{ readonly given: number; readonly predicted: number; readonly count: number }>;
+  /** Pairs in all (the table may hold fewer). */
+  readonly pairs: number;
+  /** The view switches to the label-errors mode when this arrives (a dataset row opened for it). */
+  readonly show?: boolean;
+}
+
+/** Rows of the given → predicted table sent to a view (a vocabulary-sized class set can have many more pairs). */
+export const LABEL_ISSUE_TABLE_ROWS = 200;
 
 /** A display image for the overlay: encoded bytes the view decodes itself (never a loss input). */
 export interface OverlayImage {
@@ -510,7 +549,9 @@ export type ViewToHost =
   /** Debug panel: *Update on each stop* turned on or off. */
   | { readonly type: 'followStops'; readonly on: boolean }
   /** Copy text (a fix's line of code) to the clipboard through the host (a webview's clipboard access varies). */
-  | { readonly type: 'copyText'; readonly text: string };
+  | { readonly type: 'copyText'; readonly text: string }
+  /** The label-errors mode was chosen: find the likely label errors of the result on screen. */
+  | { readonly type: 'findLabelIssues' };
 
 // -------------------------------------------------------------------------------------------------------
 // Notebook renderer <-> extension host (vscode.notebooks.createRendererMessaging). Messages travel as JSON

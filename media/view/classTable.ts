@@ -12,7 +12,7 @@ import { classLabel, className, fmt6, fmtCount, fmtPct } from './format';
 import { classColor, type RGB } from './palette';
 import {
   classSearch, classTableCsv, defaultSortFor, filterOrder, isDefaultSort, LARGE_CLASS_COUNT, nextSort, sortOrder,
-  type ClassSearch, type SortKey, type SortSpec,
+  type ClassRow, type ClassSearch, type SortKey, type SortSpec,
 } from './table';
 
 export { BAR_LIMIT, type BarsKey } from './classBars';
@@ -37,6 +37,8 @@ export interface ClassTableOptions {
   readonly withCe?: boolean;
   /** The class the heatmap is filtered to (its row is marked), or null. */
   readonly selected?: number | null;
+  /** Likely label errors per given class (the label-errors mode found them): a Flagged column. */
+  readonly flagged?: readonly number[] | null;
 }
 
 /** Most row elements the table ever holds; up to this many classes (after the search) are all in the DOM. */
@@ -51,7 +53,7 @@ const VIEW_PX = 420;
 interface Column {
   readonly key: SortKey;
   readonly label: string;
-  readonly cell: (r: ClassStats) => string;
+  readonly cell: (r: ClassRow) => string;
 }
 
 export class ClassTable {
@@ -65,10 +67,11 @@ export class ClassTable {
   private readonly status: HTMLElement;
   private readonly bars: ClassBars;
 
-  private rows: readonly ClassStats[] = [];
+  private rows: readonly ClassRow[] = [];
   private names: readonly string[] = [];
   private withWeight = false;
   private withCe = false;
+  private withFlagged = false;
   private selected: number | null = null;
   private cols: Column[] = [];
   /** The user's sort (from the stored state or a header click); explicit: not the untouched default. */
@@ -120,7 +123,9 @@ export class ClassTable {
   /** New statistics (a summary arrived): sort once, search once, render the rows in view and the chart. */
   update(stats: readonly ClassStats[], names: readonly string[], opts: ClassTableOptions = {}): void {
     const sameCount = stats.length === this.rows.length;
-    this.rows = stats;
+    const flagged = opts.flagged ?? null;
+    this.withFlagged = flagged !== null;
+    this.rows = flagged === null ? stats : stats.map((r) => ({ ...r, flagged: flagged[r.index] ?? 0 }));
     this.names = names;
     this.withWeight = opts.withWeight ?? false;
     this.withCe = opts.withCe ?? false;
@@ -196,6 +201,7 @@ export class ClassTable {
       { key: 'share', label: 'Share', cell: (r) => fmtPct(r.share) },
       { key: 'accuracy', label: 'Accuracy', cell: (r) => fmtPct(r.accuracy) },
       { key: 'iou', label: 'IoU', cell: (r) => fmtPct(r.iou) },
+      ...(this.withFlagged ? [{ key: 'flagged' as SortKey, label: 'Label errors', cell: (r: ClassRow) => fmtCount(r.flagged ?? 0) }] : []),
     ];
   }
 

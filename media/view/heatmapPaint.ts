@@ -43,13 +43,14 @@ export class HeatmapPainter {
       this.domainKey = dKey;
     }
     const pair = s.pairFilter;
+    const issues = s.mode === 'labelIssues' ? this.model.flaggedOfSample() : null;
     const rKey = [dKey, s.colormap, s.classFilter, s.showIgnored, s.slice, s.probClass, probPlane ? 'p' : '-', this.model.coloursKey,
-      pair ? `${pair.target}>${pair.predicted}` : '-', isConfidenceMode(s.mode) ? s.confidenceThreshold : '-'].join('|');
+      pair ? `${pair.target}>${pair.predicted}` : '-', isConfidenceMode(s.mode) ? s.confidenceThreshold : '-', s.mode === 'labelIssues' ? this.model.labelIssuesSeq : '-'].join('|');
     let fresh = false;
     if (rKey !== this.rasterKey) {
       this.rgba = rasterize(maps, g, s.slice, {
         mode: s.mode, colormap: s.colormap, classFilter: s.classFilter, showIgnored: s.showIgnored, domain: this.domain, classProb: probPlane,
-        classColours: this.model.colours, pair, threshold: s.confidenceThreshold,
+        classColours: this.model.colours, pair, threshold: s.confidenceThreshold, flagged: issues?.mask ?? null,
       }, this.rgba ?? undefined);
       this.rasterKey = rKey;
       fresh = true;

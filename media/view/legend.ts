@@ -75,6 +75,16 @@ export class Legend {
       append(el, h('div', { class: 'cel-legend-notes' }, this.swatch(COLORS.wrong, 'confidently wrong'), this.swatch(COLORS.correct, 'the rest (faint)'), ...extras));
       return;
     }
+    if (s.mode === 'labelIssues') {
+      const li = this.model.labelIssues;
+      const here = this.model.flaggedOfSample();
+      const status = li === null || li.state === 'running' ? 'finding likely label errors…' : li.state === 'error' ? `no label errors: ${li.message}` : null;
+      const label = here === null ? 'likely label error' : `likely label error (${here.count.toLocaleString('en-US')} in this ${this.model.spatial ? 'sample' : 'map'}${li?.state === 'done' && this.model.sampleCount > 1 ? `, ${li.count.toLocaleString('en-US')} in all` : ''})`;
+      append(el, h('div', { class: 'cel-legend-notes', 'data-testid': 'label-issues-legend' },
+        this.swatch(COLORS.flagged, label), h('span', { class: 'cel-dim', text: 'others: target class, faint' }),
+        status === null ? null : h('span', { class: 'cel-dim', text: status }), ...extras));
+      return;
+    }
     if (s.mode === 'error') {
       append(el, h('div', { class: 'cel-legend-notes' }, this.swatch(COLORS.correct, 'correct'), this.swatch(COLORS.wrong, 'wrong'), ...extras));
       return;

@@ -1,7 +1,8 @@
 // What the view currently shows, shared by its components: the summary, the selected sample's maps and
 // their geometry, the class probability maps, element details from the host, and the class colours.
 // LossView writes it as messages arrive; components read it.
-import type { ClassMaps, ElementDetail, SampleMaps, ViewSummary, ViewToHost } from '../../src/protocol';
+import type { ClassMaps, ElementDetail, SampleMaps, ViewLabelIssues, ViewSummary, ViewToHost } from '../../src/protocol';
+import { flaggedInSample } from '../../src/labels/viewIssues';
 import type { Builder } from './dom';
 import { classColourTable } from './overlay';
 import { multiIndex, type Geometry } from './raster';
@@ -68,7 +69,42 @@ export class ViewModel {
   /** Class colours (flat RGB) for the label modes, the legend and the table. */
   colours: Uint8Array = classColourTable(null, 1);
   coloursKey = '';
+  /** Likely label errors of the result on screen (null: not asked for, or a new result). */
+  labelIssues: ViewLabelIssues | null = null;
+  /** Counts label-issue updates (the painter's cache key). */
+  labelIssuesSeq = 0;
+  /** The label-errors mode asked the host for them for the result on screen. */
+  labelIssuesAsked = false;
+  private flaggedCache: { readonly seq: number; readonly n: number; readonly mask: Uint8Array; readonly count: number } | null = null;
   private readonly details = new Map<string, ElementDetail>();
+
+  setLabelIssues(issues: ViewLabelIssues | null): void {
+    this.labelIssues = issues;
+    this.labelIssuesSeq++;
+    this.flaggedCache = null;
+  }
+
+  /** The sample on screen's reported elements as a 0/1 mask over its map, and their number (null: none known). */
+  flaggedOfSample(): { readonly mask: Uint8Array; readonly count: number } | null {
+    const li = this.labelIssues;
+    const maps = this.maps;
+    const g = this.geometry;
+    if (!li || li.state !== 'done' || !maps || !g) return null;
+    const c = this.flaggedCache;
+    if (c && c.seq === this.labelIssuesSeq && c.n === maps.n) return c;
+    const S = g.count * g.slices;
+    const at = flaggedInSample(li.flagged, maps.n, S);
+    const mask = new Uint8Array(S);
+    let count = 0;
+    for (const i of at) {
+      if (i >= 0 && i < S) {
+        mask[i] = 1;
+        count++;
+      }
+    }
+    this.flaggedCache = { seq: this.labelIssuesSeq, n: maps.n, mask, count };
+    return this.flaggedCache;
+  }
 
   /** The class colours for C classes (setting crossEntropyLens.classColors, else the palette); true if they changed. */
   setColours(classColors: readonly string[] | null, C: number): boolean {

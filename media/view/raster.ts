@@ -3,11 +3,11 @@ import { colormapLUT, NAN_RGBA, type ColormapName } from './colormap';
 import { PALETTE_FLAT } from './palette';
 import { computeDomain, fixedDomain, lutIndex, NAN_INDEX, type Domain, type Scale } from './scale';
 
-export type ViewMode = 'loss' | 'classLoss' | 'pTarget' | 'predicted' | 'target' | 'error' | 'classProb' | ConfidenceMode;
+export type ViewMode = 'loss' | 'classLoss' | 'pTarget' | 'predicted' | 'target' | 'error' | 'classProb' | ConfidenceMode | 'labelIssues';
 /** Modes drawn from SampleMaps.confidence (offered only when the host sent it). */
 export type ConfidenceMode = 'top1' | 'margin' | 'entropy' | 'confWrong';
 export const CONFIDENCE_MODES: readonly ConfidenceMode[] = ['top1', 'margin', 'entropy', 'confWrong'];
-export const VIEW_MODES: readonly ViewMode[] = ['loss', 'classLoss', 'pTarget', 'predicted', 'target', 'error', 'classProb', ...CONFIDENCE_MODES];
+export const VIEW_MODES: readonly ViewMode[] = ['loss', 'classLoss', 'pTarget', 'predicted', 'target', 'error', 'classProb', ...CONFIDENCE_MODES, 'labelIssues'];
 export const MODE_LABELS: Readonly<Record<ViewMode, string>> = {
   loss: 'Loss per element',
   classLoss: 'Loss, selected class only',
@@ -20,6 +20,7 @@ export const MODE_LABELS: Readonly<Record<ViewMode, string>> = {
   margin: 'Margin (top-1 minus top-2)',
   entropy: 'Entropy of the prediction',
   confWrong: 'Confidently wrong',
+  labelIssues: 'Likely label errors',
 };
 
 export function isConfidenceMode(mode: ViewMode): mode is ConfidenceMode {
@@ -38,6 +39,8 @@ export function isContinuousMode(mode: ViewMode): boolean {
 export const COLORS = {
   correct: [64, 64, 64, 255],
   wrong: [255, 96, 32, 255],
+  /** A likely label error (the label-errors mode): a magenta no class palette colour is close to. */
+  flagged: [255, 0, 200, 255],
   ignoredLight: [235, 235, 235, 255],
   ignoredDark: [110, 110, 110, 255],
   masked: [0, 0, 0, 0],
@@ -168,6 +171,8 @@ export interface RasterOptions {
   readonly pair?: ClassPair | null;
   /** Confidence modes: the threshold that marks elements (see isMarked); unmarked ones are drawn faint. */
   readonly threshold?: number;
+  /** Label-errors mode: 1 for each of the sample's elements reported as a likely label error (null: not known yet). */
+  readonly flagged?: ArrayLike<number> | null;
 }
 
 export interface DomainRequest {
@@ -251,7 +256,11 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
         rgba[o + 2] = lut[q + 2];
         rgba[o + 3] = 255;
       }
-    } else if (mode === 'predicted' || mode === 'target') {
+    } else if (mode === 'predicted' || mode === 'target' || mode === 'labelIssues') {
+      if (mode === 'labelIssues' && opts.flagged?.[k]) {
+        put(rgba, o, COLORS.flagged);
+        continue;
+      }
       const c = mode === 'predicted' ? predicted[k] : target[k];
       if (c >= 0 && Number.isInteger(c)) {
         const q = (c % tableSize) * 3;
@@ -259,7 +268,8 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
         rgba[o + 1] = table[q + 1];
         rgba[o + 2] = table[q + 2];
       }
-      rgba[o + 3] = 255;
+      // Label errors stand out over the target's colours, drawn faint (over a photo: mostly the photo).
+      rgba[o + 3] = mode === 'labelIssues' ? UNMARKED_ALPHA : 255;
     } else if (mode === 'error') {
       put(rgba, o, ignored[k] ? COLORS.masked : predicted[k] === target[k] ? COLORS.correct : COLORS.wrong);
     } else if (mode === 'confWrong') {

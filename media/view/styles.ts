@@ -6,6 +6,7 @@ import breakdown from './breakdown.css';
 import classTable from './classTable.css';
 import compare from './compare.css';
 import confidence from './confidence.css';
+import labelIssues from './labelIssues.css';
 import confusion from './confusion.css';
 import debugSection from './debugSection.css';
 import heatmap from './heatmap.css';
@@ -22,5 +23,5 @@ import worst from './worst.css';
 
 /** In cascade order (base first). */
 export const VIEW_STYLES: readonly string[] = [
-  base, notices, debugSection, summary, options, heatmap, heatmapControls, confidence, tooltip, legend, actions, overlay, breakdown, classTable, worst, compare, confusion, multiples, tokenView,
+  base, notices, debugSection, summary, options, heatmap, heatmapControls, confidence, labelIssues, tooltip, legend, actions, overlay, breakdown, classTable, worst, compare, confusion, multiples, tokenView,
 ];

@@ -2,13 +2,13 @@
 import type { ClassStats } from '../../src/kernel/types';
 import { className } from './format';
 
-export type SortKey = 'class' | 'name' | 'count' | 'ignored' | 'weight' | 'lossMean' | 'ceMean' | 'lossSum' | 'share' | 'accuracy' | 'iou';
+export type SortKey = 'class' | 'name' | 'count' | 'ignored' | 'weight' | 'lossMean' | 'ceMean' | 'lossSum' | 'share' | 'accuracy' | 'iou' | 'flagged';
 export type SortDir = 'asc' | 'desc';
 export interface SortSpec {
   readonly key: SortKey;
   readonly dir: SortDir;
 }
-export const SORT_KEYS: readonly SortKey[] = ['class', 'name', 'count', 'ignored', 'weight', 'lossMean', 'ceMean', 'lossSum', 'share', 'accuracy', 'iou'];
+export const SORT_KEYS: readonly SortKey[] = ['class', 'name', 'count', 'ignored', 'weight', 'lossMean', 'ceMean', 'lossSum', 'share', 'accuracy', 'iou', 'flagged'];
 export const DEFAULT_SORT: SortSpec = { key: 'class', dir: 'asc' };
 
 /** Direction a column starts in when first clicked: numbers largest first, the class column in order. */
@@ -43,9 +43,12 @@ export function isDefaultSort(spec: SortSpec): boolean {
 
 type NumericKey = Exclude<SortKey, 'name'>;
 
-function valueOf(row: ClassStats, key: NumericKey): number {
-  // ceMean exists for focal results only: without it the column sorts as empty (NaN, last).
-  return key === 'class' ? row.index : key === 'ceMean' ? row.ceMean ?? NaN : row[key];
+/** A table row: a class's statistics, and its likely label errors once they are known. */
+export type ClassRow = ClassStats & { readonly flagged?: number };
+
+function valueOf(row: ClassRow, key: NumericKey): number {
+  // ceMean exists for focal results only, flagged once label errors are known: without them the column sorts as empty (NaN, last).
+  return key === 'class' ? row.index : key === 'ceMean' ? row.ceMean ?? NaN : key === 'flagged' ? row.flagged ?? NaN : row[key];
 }
 
 // Scratch views for turning a float64 into two uint32 words (platform byte order).
@@ -123,7 +126,7 @@ function indexOrder(rows: readonly ClassStats[]): Int32Array {
  * class index order; 'name' with a locale collator, O(C log C) comparisons (the slowest column at
  * vocabulary scale: about a second for 262,144 names).
  */
-export function sortOrder(rows: readonly ClassStats[], spec: SortSpec, names: readonly string[] = []): Int32Array {
+export function sortOrder(rows: readonly ClassRow[], spec: SortSpec, names: readonly string[] = []): Int32Array {
   const sign = spec.dir === 'asc' ? 1 : -1;
   const key = spec.key;
   const base = indexOrder(rows);

@@ -3,7 +3,7 @@
 // createElement/textContent only (class names and file names are untrusted text). LossView composes one
 // component per section (each file under media/view/ with its stylesheet beside it) over a shared ViewModel
 // (model.ts) and the state store (state.ts), and routes messages and cross-section actions between them.
-import type { ClassMaps, ElementDetail, ErrorFix, HostToView, OverlayImage, SampleMaps, ViewSummary, ViewToHost } from '../../src/protocol';
+import type { ClassMaps, ElementDetail, ErrorFix, HostToView, OverlayImage, SampleMaps, ViewLabelIssues, ViewSummary, ViewToHost } from '../../src/protocol';
 import { ExportActions } from './actions';
 import { Breakdown } from './breakdown';
 import { ClassTable } from './classTable';
@@ -12,11 +12,12 @@ import { fmtShape } from './format';
 import { ConfidenceControls, confidenceLines } from './confidence';
 import { ConfusionMatrix } from './confusion';
 import { HeatmapFilters } from './filters';
+import { labelIssueLines, LabelIssuesSection } from './labelIssues';
 import { CompareSection, deltaLines } from './compare';
 import { DebugSection } from './debugSection';
 import type { Heatmap } from './heatmap';
 import { MapSection } from './mapSection';
-import { f32, normalizeMaps, sameShape, ViewModel, type ViewContext } from './model';
+import { f32, i32, normalizeMaps, sameShape, ViewModel, type ViewContext } from './model';
 import { ProbabilityMaps } from './multiples';
 import { Notices } from './notices';
 import { colourOf } from './overlay';
@@ -70,6 +71,7 @@ class LossView {
   private readonly compare: CompareSection;
   private readonly tokenView: TokenView;
   private readonly nav: SampleNavigator;
+  private readonly issues: LabelIssuesSection;
   /** The token view is shown for the current result. */
   private tokensOn = false;
   private disposed = false;
@@ -115,6 +117,13 @@ class LossView {
       this.heatmap.render();
       if (scroll) this.heatmap.viewport.scrollIntoView?.({ block: 'nearest' });
     });
+    this.issues = new LabelIssuesSection(ctx, model, {
+      pair: (pair) => {
+        if (this.state.mode !== 'labelIssues') this.update({ mode: 'labelIssues' });
+        this.filters.setPair(pair);
+        this.map.sync();
+      },
+    });
     this.map = new MapSection(ctx, model, this.breakdown, {
       goSample: (n) => this.nav.goSample(n),
       redraw: (multiples) => this.redraw(multiples),
@@ -133,10 +142,11 @@ class LossView {
       needClassMaps: () => this.multiples.ensure(),
       modeAvailable: (m) => this.modeAvailable(m),
       explainSingle: () => this.breakdown.open(-1, [0]),
-    }, [this.confidence, this.filters.line]);
+    }, [this.confidence, this.filters.line, this.issues]);
     this.heatmap = this.map.heatmap;
     this.heatmap.tooltip.addLines((k) => confidenceLines(model, k));
     this.heatmap.tooltip.addLines((k) => deltaLines(model, k));
+    this.heatmap.tooltip.addLines((k) => labelIssueLines(model, k));
 
     this.actions = new ExportActions(ctx, {
       heatmap: () => (model.geometry && model.maps ? this.heatmap.canvas : null),
@@ -185,6 +195,7 @@ class LossView {
       case 'image': return void this.setImage(msg.image);
       // Not kept in the saved state: the host sends it again after the page's 'ready'.
       case 'debug': return this.debug.update(msg.debug);
+      case 'labelIssues': return this.setLabelIssues(msg.issues);
     }
   }
 
@@ -230,8 +241,10 @@ class LossView {
     this.header.el.hidden = false;
     this.resultsEl.hidden = false;
     this.resultsEl.classList.remove('cel-stale');
-    // Maps and details belong to the previous options.
+    // Maps, details and label errors belong to the previous options.
     model.clearDetails();
+    model.setLabelIssues(null);
+    model.labelIssuesAsked = false;
     model.classMaps = null;
     this.breakdown.reset();
     this.heatmap.tooltip.hide();
@@ -241,7 +254,7 @@ class LossView {
 
     if (model.setColours(s.classColors ?? null, C)) this.classTable.setColours((c) => colourOf(model.colours, c));
     this.header.render(s);
-    this.classTable.update(s.perClass, s.classNames, { withWeight: s.weight !== null, withCe: s.options.loss === 'focal', selected: this.state.classFilter });
+    this.updateClassTable();
     this.worst.render(s);
     this.confusion.render();
     this.compare.render();
@@ -278,6 +291,8 @@ class LossView {
     // The host follows every summary with sample 0's maps (the strip's for classification) unasked: asking
     // again would make it compute and send them twice. Another sample is asked for.
     this.nav.request(want, want !== (spatial ? 0 : -1));
+    // A label-errors mode kept from before (a reload, new options) asks for this result's.
+    if (this.state.mode === 'labelIssues') this.ensureLabelIssues();
     const early = first && earlySample ? this.early : null;
     this.early = null;
     if (early && early.n === want) return this.setSample(early);
@@ -323,6 +338,37 @@ class LossView {
     if (this.tokensOn) this.tokenView.setSequence(maps);
   }
 
+  private setLabelIssues(raw: ViewLabelIssues): void {
+    const model = this.model;
+    if (!model.summary || !raw || typeof raw !== 'object') return;
+    const issues: ViewLabelIssues = raw.state === 'done' ? { ...raw, flagged: i32(raw.flagged) } : raw;
+    model.setLabelIssues(issues);
+    model.labelIssuesAsked = true;
+    if (issues.state === 'done' && issues.show && this.state.mode !== 'labelIssues') this.update({ mode: 'labelIssues' });
+    this.updateClassTable();
+    this.map.sync();
+    this.heatmap.render();
+  }
+
+  /** The label-errors mode on screen without its label errors: ask the host once per result. */
+  private ensureLabelIssues(): void {
+    const model = this.model;
+    if (!model.summary || model.labelIssuesAsked || !this.modeAvailable('labelIssues')) return;
+    model.labelIssuesAsked = true;
+    model.setLabelIssues({ state: 'running' });
+    this.ctx.post({ type: 'findLabelIssues' });
+  }
+
+  private updateClassTable(): void {
+    const s = this.model.summary;
+    if (!s) return;
+    const li = this.model.labelIssues;
+    this.classTable.update(s.perClass, s.classNames, {
+      withWeight: s.weight !== null, withCe: s.options.loss === 'focal', selected: this.state.classFilter,
+      flagged: li?.state === 'done' ? li.perClass : null,
+    });
+  }
+
   private setClassMaps(m: ClassMaps): void {
     if (!this.model.summary) return;
     this.model.classMaps = { n: m.n, shape: m.shape, probs: f32(m.probs) as Float32Array };
@@ -350,10 +396,15 @@ class LossView {
     // p(target) exists for class-index targets only.
     if (mode === 'pTarget') return !maps || maps.pTarget !== null;
     if (isConfidenceMode(mode)) return !!maps?.confidence;
+    if (mode === 'labelIssues') {
+      const s = this.model.summary;
+      return !!s && s.options.loss === 'ce' && s.targetKind === 'index' && s.mapsAvailable && s.perClass.length >= 2;
+    }
     return true;
   }
 
   private redraw(multiples: boolean): void {
+    if (this.state.mode === 'labelIssues') this.ensureLabelIssues();
     this.heatmap.render();
     if (multiples) this.multiples.render();
     this.compare.renderMap();

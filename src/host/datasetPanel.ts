@@ -140,6 +140,8 @@ export class DatasetPanel {
 
   /** The last label-issues message (a reloaded view gets it again). */
   private labelIssues: HostToDataset & { type: 'labelIssues' } | null = null;
+  /** Each image's reported pixels under the folder's cut-off (the panel opened on a row marks them). */
+  private flagged: readonly Int32Array[] | null = null;
   /** The evaluated folder's classes (label issues need them). */
   private classes = 0;
 
@@ -155,6 +157,7 @@ export class DatasetPanel {
       const r = await folderLabelIssues(this.run.pairs, this.run.options, this.classes, pool, ac.signal);
       const rows = r.perImage.map((n, index) => ({ index, labelIssues: n, labelQuality: r.quality[index] ?? null }));
       this.labelIssues = { type: 'labelIssues', state: 'done', rows, count: r.count, examples: r.examples };
+      this.flagged = r.flagged;
     } catch (e) {
       log().error(`Find likely label errors: ${messageOf(e)}`);
       this.labelIssues = { type: 'labelIssues', state: 'error', message: messageOf(e) };
@@ -181,7 +184,11 @@ export class DatasetPanel {
         const o = this.run.options;
         // The options of the evaluation, so the panel's value is this row's value (and the CLI's on the pair).
         const options: Partial<LossOptions> = { loss: 'ce', reduction: 'mean', inputKind: 'logits', ignoreIndex: o.ignoreIndex, labelSmoothing: o.labelSmoothing, classDim: o.classDim };
-        LossPanel.show(this.services, { input: { kind: 'file', path: pair.prediction }, target: { kind: 'file', path: pair.label }, weight: null, options });
+        // After Find likely label errors the panel opens in the label-errors mode, marking the pixels the
+        // folder's cut-off reported in this image (its own cut-off would differ: pixels compete folder-wide).
+        const flagged = this.flagged?.[m.index];
+        const labelIssues = flagged ? { origin: `the folder ${path.basename(this.run.predDir)} (${this.run.pairs.length} images, pixels pooled)`, flagged: Array.from(flagged) } : undefined;
+        LossPanel.show(this.services, { input: { kind: 'file', path: pair.prediction }, target: { kind: 'file', path: pair.label }, weight: null, options, ...(labelIssues ? { labelIssues } : {}) });
         return;
       }
     }

@@ -11,7 +11,7 @@ import { SampleSender } from '../sampleSender';
 import type { LossOptions } from '../kernel/types';
 import { ignoreIndexFix } from '../kernel/labelFix';
 import { resolveOptions } from '../kernel/options';
-import { toViewSummary, type DebugContext, type ErrorFix, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../protocol';
+import { toViewSummary, type DebugContext, type ErrorFix, type HostToView, type SampleMaps, type ViewLabelIssues, type ViewSummary, type ViewToHost } from '../protocol';
 import { splitMemberSpec } from '../tensor/load';
 import type { Tensor } from '../tensor/tensor';
 import type { Engine, EngineRequest, TensorSource } from '../worker/engine';
@@ -69,6 +69,12 @@ export interface PanelRequest {
    * or bytes as base64 (the request is kept in the webview's state, which holds JSON). Choose image… wins.
    */
   readonly image?: PanelImage;
+  /**
+   * Likely label errors found over a whole folder (the dataset view's Find likely label errors): this image's
+   * reported positions under the folder's cut-off. The panel opens in the label-errors mode; options changed
+   * in the panel drop them (the panel then finds this pair's own).
+   */
+  readonly labelIssues?: { readonly origin: string; readonly flagged: readonly number[] };
 }
 
 export type PanelImage =
@@ -160,6 +166,11 @@ export class LossPanel {
   /** The overlay image picked with Choose image… (else one found by stem beside the input or target). */
   private chosenImage: string | null = null;
   private readonly attachment: PanelAttachment | null;
+  /** Likely label errors of the session on screen (null: not asked for since it was computed). */
+  private issues: ViewLabelIssues | null = null;
+  private issuesRun: AbortController | null = null;
+  /** The request came with a folder's label errors that the view has not been told to show yet. */
+  private showIssues = false;
 
   /**
    * Opens a panel while the user still picks its files (Compute Loss… from the palette), so its webview
@@ -206,6 +217,7 @@ export class LossPanel {
       early?.dispose();
       existing.panel.reveal();
       existing.request = request;
+      existing.showIssues = request.labelIssues !== undefined;
       void existing.compute();
       return existing;
     }
@@ -262,6 +274,7 @@ export class LossPanel {
   ) {
     this.attachment = opts.attachment ?? null;
     this.fresh = opts.fresh ?? true;
+    this.showIssues = request.labelIssues !== undefined;
     this.pageGetsQueued = opts.pageGetsQueued ?? true;
     LossPanel.open.set(keyOf(request), this);
     panel.title = titleOf(request);
@@ -359,6 +372,8 @@ export class LossPanel {
     this.running = ac;
     this.lastError = null;
     this.lastFix = null;
+    this.issuesRun?.abort();
+    this.issues = null;
     this.post({ type: 'hostState', state: this.request });
     let reportFraction: ((f: number) => void) | null = null;
     let lastFraction = 0;
@@ -421,6 +436,7 @@ export class LossPanel {
       this.fresh = false;
       await this.sendSample(0, earlySample);
       await this.sendImage();
+      if (this.request.labelIssues) this.folderIssues(session, this.request.labelIssues);
     } catch (e) {
       if (this.running !== ac) return; // superseded by a newer computation
       const msg = messageOf(e);
@@ -561,6 +577,7 @@ export class LossPanel {
               this.post({ type: 'summary', summary: await this.summary(this.session, this.lastSeconds) });
               await this.sendSample(0);
               await this.sendImage();
+              if (this.issues) this.post({ type: 'labelIssues', issues: this.issues });
             }
           }
           this.pageGetsQueued = false;
@@ -570,7 +587,9 @@ export class LossPanel {
         case 'setOptions': {
           const weight: SourceSpec | null | undefined =
             m.weight === undefined ? this.request.weight : m.weight === null ? null : { kind: 'inline', label: 'weights', dtype: 'float64', shape: [m.weight.length], data: [...m.weight] };
-          this.request = { ...this.request, options: { ...this.request.options, ...m.options }, weight };
+          // A folder's label errors hold for the folder's options only.
+          const { labelIssues: _folder, ...rest } = this.request;
+          this.request = { ...rest, options: { ...this.request.options, ...m.options }, weight };
           await this.compute();
           return;
         }
@@ -610,6 +629,9 @@ export class LossPanel {
         case 'copyText':
           this.attachment?.onViewMessage(m);
           return;
+        case 'findLabelIssues':
+          await this.findLabelIssues();
+          return;
       }
     } catch (e) {
       log().warn(`panel request ${m.type} failed: ${messageOf(e)}`);
@@ -617,6 +639,41 @@ export class LossPanel {
       else if (m.type === 'tokenDetails') this.post({ type: 'note', message: `no token details: ${messageOf(e)}` });
       else void showError(e, `panel ${m.type}`);
     }
+  }
+
+  /** The view's label issues from a folder's cut-off (sent with the result; the first time, shown). */
+  private folderIssues(session: LossSession, given: NonNullable<PanelRequest['labelIssues']>): void {
+    try {
+      this.issues = session.labelIssuesAt(Int32Array.from(given.flagged), given.origin, this.showIssues);
+    } catch (e) {
+      this.issues = { state: 'error', message: messageOf(e) };
+    }
+    this.showIssues = false;
+    void this.post({ type: 'labelIssues', issues: this.issues });
+  }
+
+  /** The label-errors mode asked for this pair's likely label errors: found in a worker, once per result. */
+  private async findLabelIssues(): Promise<void> {
+    const s = this.session;
+    if (!s) return;
+    if (this.request.labelIssues) return this.folderIssues(s, this.request.labelIssues);
+    if (this.issues && this.issues.state !== 'error') {
+      void this.post({ type: 'labelIssues', issues: this.issues });
+      return;
+    }
+    const ac = new AbortController();
+    this.issuesRun = ac;
+    this.issues = { state: 'running' };
+    void this.post({ type: 'labelIssues', issues: this.issues });
+    let issues: ViewLabelIssues;
+    try {
+      issues = await s.labelIssues(`thresholds and cut-off from this ${s.result.lossShape.length >= 2 ? 'batch' : 'input'}'s own labels`, ac.signal);
+    } catch (e) {
+      issues = { state: 'error', message: messageOf(e) };
+    }
+    if (ac.signal.aborted || this.session !== s) return;
+    this.issues = issues;
+    void this.post({ type: 'labelIssues', issues });
   }
 
   /**

@@ -7,7 +7,7 @@ import { LensError } from '../errors';
 import { decodePayloadWithRefs, isTensorRef, type PayloadWithRefs, type TensorRef } from '../tensor/payload';
 import type { Tensor } from '../tensor/tensor';
 import { optionsFromShapes } from '../kernel/roles';
-import { OutputController, outputLabels, outputWeight, type OutputOverrides, type OutputSession, type OutputTensors } from '../outputController';
+import { OUTPUT_ISSUES_ORIGIN, OutputController, outputLabels, outputWeight, type OutputOverrides, type OutputSession, type OutputTensors } from '../outputController';
 import type { TensorSource } from '../worker/engineTypes';
 import { RENDERER_ID, toViewSummary, type HostToRenderer, type RendererToHost } from '../protocol';
 import { toWire } from '../wire';
@@ -105,6 +105,7 @@ async function openWithEngine(services: HostServices, rp: ResolvedPayload, o: Ou
     classMaps: (n) => session.classMaps(n),
     explain: (n, index) => session.explain(n, index),
     tokenDetails: (row) => session.tokenDetails(row),
+    labelIssues: (signal) => session.labelIssues(OUTPUT_ISSUES_ORIGIN, signal),
   };
 }
 

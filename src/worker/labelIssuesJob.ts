@@ -1,15 +1,16 @@
-// Label issues of one pair of files, in a worker (the CLI's --label-issues; the panel's mode next): the
-// tensors read here, the issues found as src/labels/pairIssues.ts says.
+// Label issues of one pair, in a worker (the CLI's --label-issues, the panel's and notebook's label-errors
+// mode): the tensors read here, the issues found as src/labels/pairIssues.ts says.
 import type { LabelIssuesJob, WorkerRequest } from '../protocol';
 import { imagePass2, imageThresholdSums, pairLabelIssues, type PairIssues } from '../labels/pairIssues';
 import type { ImagePass2 } from '../labels/labelIssues';
 import { readMaskTarget } from './maskTarget';
 import { readTensorFile } from './readTensorFile';
+import { loadWhole } from './sources';
 
 export function runLabelIssues(job: LabelIssuesJob): PairIssues {
-  let input = readTensorFile(job.input, 'input');
+  let input = typeof job.input === 'string' ? readTensorFile(job.input, 'input') : loadWhole(job.input, 'input');
   if (job.inputShape) input = { ...input, shape: job.inputShape };
-  const target = job.mask ? readMaskTarget(job.target, job.palette) : readTensorFile(job.target, 'target');
+  const target = typeof job.target !== 'string' ? loadWhole(job.target, 'target') : job.mask ? readMaskTarget(job.target, job.palette) : readTensorFile(job.target, 'target');
   return pairLabelIssues(input, target, { classDim: job.classDim, ignoreIndex: job.ignoreIndex, inputKind: job.inputKind });
 }
 

@@ -4,7 +4,8 @@
 import { LensError } from '../errors';
 import { normalizeAxis } from '../kernel/options';
 import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../kernel/sampleView';
-import type { ClassMaps, ConfidenceMaps, ElementDetail, SampleMaps, SharedTensorRef, TokenDetails, TokenRowSource, TokenSummary } from '../protocol';
+import type { ClassMaps, ConfidenceMaps, ElementDetail, SampleMaps, SharedTensorRef, TokenDetails, TokenRowSource, TokenSummary, ViewLabelIssuesDone } from '../protocol';
+import { flaggedOfMask, viewLabelIssues } from '../labels/viewIssues';
 import { tokenSummary, withDetailStrings } from '../tokenSummary';
 import type { Vocabulary } from '../tensor/vocab';
 import { numel, type Tensor } from '../tensor/tensor';
@@ -68,6 +69,35 @@ export class LossSession {
    * sampleMaps plus p(target) and, for class-index cross-entropy, the confidence maps: both need the sample's
    * input values and come from one worker job.
    */
+  /**
+   * Likely label errors of this pair (cleanlab's rules, src/labels/), found in a worker from the tensors as
+   * this session paired them; `origin` says so in the view.
+   */
+  async labelIssues(origin: string, signal?: AbortSignal): Promise<ViewLabelIssuesDone> {
+    const r = this.labelIssueResult();
+    const o = r.options;
+    const pair = await this.engine.labelIssues({ input: this.request.input, target: this.request.target, classDim: o.classDim, ignoreIndex: o.ignoreIndex, inputKind: o.inputKind }, signal);
+    return viewLabelIssues({ flagged: flaggedOfMask(pair.mask), target: r.maps.targetClass, predicted: r.maps.predicted, classes: this.geometry.C, examples: pair.labelIssues.examples, origin, rule: pair.labelIssues.rule });
+  }
+
+  /**
+   * The view's label issues from reported positions found elsewhere (a folder's pooled cut-off: the dataset
+   * view's Find likely label errors), for this single image's loss map.
+   */
+  labelIssuesAt(flagged: Int32Array, origin: string, show: boolean): ViewLabelIssuesDone {
+    const r = this.labelIssueResult();
+    const n = r.maps.targetClass.length;
+    for (const i of flagged) if (!(i >= 0 && i < n)) throw new LensError('value', `a reported position ${i} is outside this loss map of ${n} elements`);
+    return viewLabelIssues({ flagged, target: r.maps.targetClass, predicted: r.maps.predicted, classes: this.geometry.C, examples: r.stats.elementCount - r.stats.ignoredCount, origin, rule: 'segmentation', show });
+  }
+
+  private labelIssueResult(): EngineResult & { maps: NonNullable<EngineResult['maps']> } {
+    const r = this.result;
+    if (r.options.loss !== 'ce' || r.targetKind !== 'index') throw new LensError('option', 'likely label errors need cross-entropy with class-index labels (confident learning flags labels)');
+    if (!r.maps) throw new LensError('io', 'likely label errors need the per-element maps, which were not kept for this large input (it streamed): run the CLI with --label-issues');
+    return r as EngineResult & { maps: NonNullable<EngineResult['maps']> };
+  }
+
   async sampleMapsWithProbs(n: number): Promise<SampleMaps> {
     const m = this.sampleMaps(n);
     if (this.result.targetKind === 'probs') return m;

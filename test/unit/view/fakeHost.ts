@@ -3,6 +3,8 @@
 import { computeLoss, explainElement, type LossOptions, type LossRequest, type LossResult } from '../../../src/kernel/index';
 import { toViewSummary, type ClassMaps, type CompareSummary, type ConfidenceMaps, type ElementDetail, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../../../src/protocol';
 import type { Tensor } from '../../../src/tensor/tensor';
+import { pairLabelIssues } from '../../../src/labels/pairIssues';
+import { flaggedOfMask, viewLabelIssues } from '../../../src/labels/viewIssues';
 
 export const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
 
@@ -252,6 +254,14 @@ export class FakeHost {
           this.send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
         }
         return;
+      case 'findLabelIssues': {
+        // The host's own code path: cleanlab's rules on the request's tensors, laid out for the view.
+        this.send({ type: 'labelIssues', issues: { state: 'running' } });
+        const o = this.result.options;
+        const pair = pairLabelIssues(this.req.input, this.req.target, { classDim: o.classDim, ignoreIndex: o.ignoreIndex, inputKind: o.inputKind });
+        this.send({ type: 'labelIssues', issues: viewLabelIssues({ flagged: flaggedOfMask(pair.mask), target: this.result.targetClass, predicted: this.result.predicted, classes: this.o.C, examples: pair.labelIssues.examples, origin: 'this batch', rule: pair.labelIssues.rule }) });
+        return;
+      }
       default:
         return;
     }

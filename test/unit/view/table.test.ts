@@ -115,10 +115,10 @@ function parseCsv(text: string): string[][] {
 }
 
 /** The comparator sort the table used before the radix sort: the reference the fast one must equal. */
-function referenceSort(rs: readonly ClassStats[], spec: SortSpec): number[] {
+function referenceSort(rs: ReadonlyArray<ClassStats & { flagged?: number }>, spec: SortSpec): number[] {
   const sign = spec.dir === 'asc' ? 1 : -1;
   const key = spec.key as Exclude<SortKey, 'name'>;
-  const val = (r: ClassStats): number => (key === 'class' ? r.index : r[key] ?? NaN);
+  const val = (r: ClassStats & { flagged?: number }): number => (key === 'class' ? r.index : r[key] ?? NaN);
   return [...rs].sort((a, b) => {
     const va = val(a);
     const vb = val(b);
@@ -154,6 +154,9 @@ describe('view: class table at vocabulary scale (sort, search, top classes)', fu
         assert.deepEqual(Array.from(sortOrder(many, { key, dir })), referenceSort(many, { key, dir }), `${key} ${dir}`);
       }
     }
+    // The label-errors column: counts with ties, and rows without one (no label errors known) last.
+    const flagged = many.map((r, i) => (i % 7 === 0 ? r : { ...r, flagged: Math.floor(rnd() * 5) }));
+    for (const dir of ['asc', 'desc'] as const) assert.deepEqual(Array.from(sortOrder(flagged, { key: 'flagged', dir })), referenceSort(flagged, { key: 'flagged', dir }), `flagged ${dir}`);
     // Rows not in index order still tie by index.
     const shuffled = [...many].reverse();
     const order = Array.from(sortOrder(shuffled, { key: 'share', dir: 'desc' }), (p) => shuffled[p].index);
