@@ -43,6 +43,19 @@ for p in sorted(glob.glob("ade20k_val/predictions/*_logits.npy")):
     count += y.size
 out["ade"] = total / count
 out["adeImages"] = len(glob.glob("ade20k_val/predictions/*_logits.npy"))
+# Its likely label errors as cleanlab's segmentation functions find them (every pixel pooled as one 1 x M
+# image), from the NumPy model of cleanlab that the label-issue fixtures check against cleanlab itself.
+sys.path.insert(0, os.environ["CEL_PARITY_DIR"])
+import label_issues_reference as lir
+stems = [os.path.basename(p)[: -len("_logits.npy")] for p in sorted(glob.glob("ade20k_val/predictions/*_logits.npy"))]
+ax = np.stack([np.load(f"ade20k_val/predictions/{s}_logits.npy").astype(np.float64) for s in stems])
+ay = np.stack([np.array(Image.open(f"ade20k_val/labels/{s}.png")) for s in stems]).astype(np.int64)
+N_, K_, H_, W_ = ax.shape
+ap = lir.softmax64(ax, 1)
+aiss = lir.segmentation_issues(ay.reshape(1, 1, -1), np.moveaxis(ap, 1, -1).reshape(1, 1, -1, K_).transpose(0, 3, 1, 2))["issues"].reshape(N_, H_, W_)
+self_conf = np.take_along_axis(ap, ay[:, None], 1)[:, 0]
+quality = [lir.softmin(self_conf[n]) for n in range(N_)]
+out["adeIssues"] = {"count": int(aiss.sum()), "perImage": {s: int(aiss[n].sum()) for n, s in enumerate(stems)}, "first": stems[int(np.argmin(quality))]}
 cs = torch.load("cityscapes/${CS_STEM}_logits.pt")
 out["cityscapes"] = ce(cs.double().numpy(), np.array(Image.open("cityscapes/${CS_STEM}_gtFine_labelIds.png"))[None])
 target = np.load("checkpoints/target.npy")
@@ -97,6 +110,7 @@ interface Expected {
   notebook: number;
   notebookShape: number[];
   debugStep0: number;
+  adeIssues: { count: number; perImage: Record<string, number>; first: string };
 }
 
 function timer(): () => string {
@@ -177,7 +191,7 @@ describe('the sample workspace of npm start (examples/) in real VS Code', functi
   before(async function () {
     this.timeout(300_000);
     before0 = listing(EXAMPLES);
-    const r = spawnSync('/usr/bin/python3', ['-c', EXPECTED], { cwd: EXAMPLES, encoding: 'utf8', maxBuffer: 1 << 20 });
+    const r = spawnSync('/usr/bin/python3', ['-c', EXPECTED], { cwd: EXAMPLES, encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, CEL_PARITY_DIR: path.join(ROOT, 'test', 'parity') } });
     assert.equal(r.status, 0, r.stderr);
     expected = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Expected;
     // examples/ itself, as npm start opens it; no settings beyond the harness's start-up ones.
@@ -365,6 +379,35 @@ describe('the sample workspace of npm start (examples/) in real VS Code', functi
     await sleep(500);
     await vs!.screenshot('dataset');
     await editorShot(page, 'dataset');
+
+    // Find likely label errors: the planted mistake (a car labelled road in image 4) comes first, with
+    // cleanlab's counts; its row opens the loss panel marking those pixels.
+    const issues = expected.adeIssues;
+    await frame.locator('[data-testid="find-label-issues"]').click();
+    await frame.waitForFunction(() => /likely mislabelled/.test(document.querySelector('[data-testid="dataset-label-issues"]')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    assert.match(await frame.locator('[data-testid="dataset-label-issues"]').innerText(), new RegExp(`^${issues.count.toLocaleString('en-US')} of `));
+    const firstRow = frame.locator('[data-testid="image-table"] .ds-img-row').first();
+    assert.match(await firstRow.locator('[data-col="name"]').innerText(), new RegExp(issues.first));
+    assert.equal(Number(await firstRow.locator('[data-col="labelIssues"]').innerText()), issues.perImage[issues.first]);
+    await firstRow.click();
+    let panel: Frame | null = null;
+    for (const deadline = Date.now() + 60_000; !panel && Date.now() < deadline; await sleep(250)) {
+      for (const f of page.frames()) {
+        try {
+          if ((await f.locator('[data-testid="label-issue-count"]').count()) > 0) panel = f;
+        } catch {
+          // frame navigated away
+        }
+      }
+    }
+    assert.ok(panel, 'the loss panel shows the image\'s likely label errors');
+    assert.equal((await panel.locator('[data-testid="label-issue-count"]').innerText()).trim(), String(issues.perImage[issues.first]));
+    // The table's top pair (road given where the model sees a car) filters the heatmap and scrolls to it.
+    await panel.locator('[data-testid="label-issue-table"] tbody tr').first().click();
+    await panel.locator('[data-testid="label-issue-table"] tbody tr[aria-pressed="true"]').waitFor({ timeout: 10_000 });
+    await sleep(500);
+    await vs!.screenshot('label-issues');
+    await editorShot(page, 'label-issues');
   });
 
   it('notebook/losses.ipynb: the batch stored by reference renders PyTorch\'s loss', async function () {
