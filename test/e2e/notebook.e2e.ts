@@ -3,6 +3,7 @@
 // Open in panel hands the data to the full panel; a hostile notebook's strings stay text and a malformed
 // output says what is wrong.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -106,6 +107,32 @@ describe('the notebook renderer in real VS Code', function () {
     // the button gets from a person who scrolled it into view.
     await frame.locator('.cel-output', { hasText: SEGMENTATION }).getByRole('button', { name: 'Open in panel' }).dispatchEvent('click');
     assert.equal(await panelShowing(page, want), want);
+  });
+
+  it('the Likely label errors mode of an output the host computes: the count of cleanlab\'s rules', async function () {
+    const page = vs.workbench;
+    await openFile(page, 'losses.ipynb');
+    const frame = await outputFrame(page, 2, SEGMENTATION);
+    // cleanlab's segmentation rules on the output's own files (255 left out, the rest pooled as one 1 x M
+    // image), from the NumPy model of cleanlab that the label-issue fixtures check against cleanlab itself.
+    const py = spawnSync('/usr/bin/python3', ['-c', `
+import sys, numpy as np
+sys.path.insert(0, sys.argv[1])
+import label_issues_reference as lir
+x = np.load("segmentation/logits.npy").astype(np.float64); y = np.load("segmentation/target.npy").astype(np.int64)
+p = np.moveaxis(lir.softmax64(x, 1), 1, -1).reshape(-1, x.shape[1]); yy = y.reshape(-1)
+keep = yy != 255
+r = lir.segmentation_issues(yy[keep].reshape(1, 1, -1), p[keep].T.reshape(1, x.shape[1], 1, -1))
+print(int(r["issues"].sum()))`, path.join(ROOT, 'test', 'parity')], { cwd: EXAMPLES, encoding: 'utf8' });
+    assert.equal(py.status, 0, py.stderr);
+    const want = Number(py.stdout.trim());
+    assert.ok(want > 0, 'the sample batch has likely label errors');
+    const out = frame.locator('.cel-output', { hasText: SEGMENTATION });
+    await out.locator('select[aria-label="View mode"]').selectOption('labelIssues');
+    const count = out.locator('[data-testid="label-issue-count"]');
+    await count.waitFor({ timeout: 60_000 });
+    assert.equal((await count.innerText()).trim(), want.toLocaleString('en-US'));
+    assert.ok((await out.locator('[data-testid="label-issue-table"] tbody tr').count()) > 0);
   });
 
   it('a hostile output stays text; a malformed one renders an inline error', async function () {
