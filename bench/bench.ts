@@ -17,9 +17,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { computeLoss } from '../src/kernel/index';
+import { instantiateCeKernel } from '../src/kernel/wasmKernel';
 import { decodeNpy, encodeNpy } from '../src/tensor/npy';
 import type { Tensor } from '../src/tensor/tensor';
 import { Engine } from '../src/worker/engine';
+import { measureFocal } from './focalCase';
 import { measureHover } from './hover';
 import { warnIfLoaded } from './quiet';
 import { measureLargeC, measureStreamedClassLast } from './largeC';
@@ -53,6 +55,20 @@ async function best(fn: () => Promise<unknown> | unknown, reps = REPS): Promise<
     b = Math.min(b, (performance.now() - t0) / 1000);
   }
   return b;
+}
+
+/**
+ * The arithmetic anchor over the logits: the kernel module's expAnchor (exp of every logit with the kernel's
+ * own polynomial, summed, one thread) on a copy of them in a module memory of their size. Returns the run.
+ */
+function anchorRun(xs: Float32Array): () => number {
+  const reserve = 1 << 16;
+  const pages = Math.ceil((reserve + xs.length * 4) / 65536);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  const k = instantiateCeKernel(new WebAssembly.Module(fs.readFileSync(path.join(DIST, 'ce.wasm'))), memory);
+  new Float32Array(memory.buffer, reserve, xs.length).set(xs);
+  k.expAnchor(reserve, Math.min(xs.length, 1 << 16)); // tier up before timing
+  return () => k.expAnchor(reserve, xs.length);
 }
 
 async function main(): Promise<void> {
@@ -137,6 +153,7 @@ async function main(): Promise<void> {
       }
       return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
     });
+    const arithmeticAnchor_s = await best(anchorRun(xs), REPS);
 
     // Scaling sweep: one worker, cost per logit.
     const sweep: Array<{ C: number; HW: number; s: number; nsPerLogit: number }> = [];
@@ -173,6 +190,7 @@ async function main(): Promise<void> {
     }
 
     const hover10MB = await measureHover(DIST, REPS);
+    const focal = await measureFocal(DIST, quick ? 2 : 3);
 
     // Printed as they finish (each takes tens of seconds); the segmentation report follows them.
     fs.rmSync(path.join(dir, 'ref.npy'), { force: true });
@@ -186,10 +204,14 @@ async function main(): Promise<void> {
       medianRoundRatio: medianRatio,
       pureTs_s,
       readLimit_s,
+      arithmeticAnchor_s,
+      // The kernel (1 worker, input in the engine's memory) against what its exps alone cost on one thread.
+      kernelOverAnchor: ours.workers1_s / arithmeticAnchor_s,
       maxAbsErr,
       sweep,
       endToEnd: { cli_s, torchScript_s },
       hover10MB,
+      focal,
       largeC,
       streamedClassLast,
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAvg1mStart: loadAtStart[0], loadAvg1mEnd: os.loadavg()[0], loadWarning: warnIfLoaded(loadAtStart[0]) },
@@ -210,6 +232,7 @@ async function main(): Promise<void> {
     log(`  PyTorch, 2 threads   ${f(torch.threads2_s)}`);
     log(`  pure-TS kernel       ${f(pureTs_s)}`);
     log(`  memory-read limit    ${f(readLimit_s)}  (one pass summing the logits)`);
+    log(`  arithmetic anchor    ${f(arithmeticAnchor_s)}  (one SIMD pass: exp of every logit with the kernel's polynomial, summed; 1 worker is ${(ours.workers1_s / arithmeticAnchor_s).toFixed(2)}x it)`);
     log(`  max |ours - PyTorch float64| = ${maxAbsErr === null ? '-' : maxAbsErr.toExponential(2)}`);
     log(`scaling (1 worker, N=1): ns per logit`);
     for (const c of [2, 21, 150, 1000]) {
@@ -221,6 +244,8 @@ async function main(): Promise<void> {
     log(`  Python + PyTorch     ${f(torchScript_s)}  ${torchScript_s ? `(CLI is ${(torchScript_s / cli_s).toFixed(2)}x faster)` : ''}`);
     log(`hover on a 10 MB JSON pair (first hover: scan, then parse + loss, in a worker)`);
     log(`  total ${hover10MB.total_ms.toFixed(0)} ms = scan ${hover10MB.scan_ms.toFixed(0)} + pair ${hover10MB.report_ms.toFixed(0)} ms  (JSON.parse alone ${hover10MB.jsonParse_ms.toFixed(0)} ms)`);
+    log(`focal losses on the segmentation case (2 workers, tensors in memory)`);
+    log(`  cross-entropy ${f(focal.ce_s)}, focal ${f(focal.focal_s)}, sigmoid focal ${f(focal.sigmoidFocal_s)}: ${focal.ratioToCe.toFixed(2)}x cross-entropy`);
     log(`machine: ${result.machine.cpus} × ${result.machine.model}, Node ${process.version}; load average (1 min) ${loadAtStart[0].toFixed(1)} at the start, ${result.machine.loadAvg1mEnd.toFixed(1)} at the end`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,52 @@
+// The focal figure of npm run bench (--json: focal {ce_s, focal_s, sigmoidFocal_s, ratioToCe}): the Engine's
+// time for cross-entropy, focal (gamma 2, per-class alpha) and torchvision's sigmoid focal loss (alpha 0.25,
+// gamma 2, one-hot float targets) on the segmentation case [8, 21, 512, 512] float32, tensors in memory,
+// 2 workers, best of `reps`, in one run. ratioToCe is the larger focal time over ce_s. bench/focal.ts prints
+// the same cases with .npy sources.
+import type { Tensor } from '../src/tensor/tensor';
+import { Engine, type EngineRequest } from '../src/worker/engine';
+import { xorshift } from './random';
+
+export interface FocalFigures {
+  readonly ce_s: number;
+  readonly focal_s: number;
+  readonly sigmoidFocal_s: number;
+  readonly ratioToCe: number;
+}
+
+export async function measureFocal(dist: string, reps: number): Promise<FocalFigures> {
+  const [N, C, H, W] = [8, 21, 512, 512];
+  const S = H * W;
+  const rnd = xorshift();
+  const x = new Float32Array(N * C * S);
+  for (let i = 0; i < x.length; i++) x[i] = (rnd() - 0.5) * 8;
+  const t = new Int32Array(N * S);
+  for (let i = 0; i < t.length; i++) t[i] = rnd() < 0.05 ? 255 : Math.floor(rnd() * C);
+  // One-hot float targets for the sigmoid form (an ignored pixel: all zeros).
+  const oneHot = new Float32Array(N * C * S);
+  for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) if (t[n * S + s]! < C) oneHot[(n * C + t[n * S + s]!) * S + s] = 1;
+  const input: Tensor = { dtype: 'float32', shape: [N, C, H, W], data: x };
+  const target: Tensor = { dtype: 'int64', shape: [N, H, W], data: t };
+  const floatTarget: Tensor = { dtype: 'float32', shape: [N, C, H, W], data: oneHot };
+  const weight: Tensor = { dtype: 'float32', shape: [C], data: Float32Array.from({ length: C }, (_, c) => 0.25 + c / C) };
+  const engine = new Engine({ distDir: dist, maxWorkers: 2 });
+  const time = async (req: EngineRequest): Promise<number> => {
+    await engine.compute(req);
+    let best = Infinity;
+    for (let k = 0; k < reps; k++) {
+      const t0 = performance.now();
+      await engine.compute(req);
+      best = Math.min(best, (performance.now() - t0) / 1000);
+    }
+    return best;
+  };
+  try {
+    const src = { kind: 'tensor' as const, tensor: input };
+    const ce_s = await time({ input: src, target: { kind: 'tensor', tensor: target }, options: { ignoreIndex: 255, reduction: 'none' } });
+    const focal_s = await time({ input: src, target: { kind: 'tensor', tensor: target }, weight: { kind: 'tensor', tensor: weight }, options: { loss: 'focal', gamma: 2, ignoreIndex: 255, reduction: 'none' } });
+    const sigmoidFocal_s = await time({ input: src, target: { kind: 'tensor', tensor: floatTarget }, options: { loss: 'sigmoid-focal', gamma: 2, alpha: 0.25, reduction: 'none' } });
+    return { ce_s, focal_s, sigmoidFocal_s, ratioToCe: Math.max(focal_s, sigmoidFocal_s) / ce_s };
+  } finally {
+    await engine.dispose();
+  }
+}
