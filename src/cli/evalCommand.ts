@@ -8,14 +8,14 @@ import { simdSupported } from '../kernel/wasmKernel';
 import { splitMemberSpec } from '../tensor/load';
 import { WorkerPool } from '../worker/pool';
 import { readTensorFile } from '../worker/readTensorFile';
-import { finalizeReport } from '../eval/finalize';
+import { finalizeReport, withLabelIssues } from '../eval/finalize';
 import { pairFolders } from '../eval/files';
 import { mergeParts, shardSums } from '../eval/merge';
 import { checkPart } from '../eval/partSchema';
 import { parseShard, shardPairs } from '../eval/pairing';
 import { evaluatePairs } from '../eval/runEval';
-import { folderLabelIssues, type FolderLabelIssues } from '../eval/labelIssuesRun';
-import type { EvalOptions, EvalReport } from '../eval/types';
+import { folderLabelIssues } from '../eval/labelIssuesRun';
+import type { EvalOptions, EvalReport, FolderLabelIssues } from '../eval/types';
 import { parseInlineList } from './args';
 import { escapeControls } from './terminalText';
 
@@ -205,15 +205,6 @@ export async function runEval(argv: readonly string[], distDir: string, signal?:
   if (issues === null) return text;
   const worst = report.perImage.map((p, i) => ({ name: p.name, q: issues!.quality[i] ?? null, n: issues!.perImage[i] ?? 0 })).filter((x) => x.q !== null).sort((a, b) => a.q! - b.q!).slice(0, 5);
   return `${text}\nlabel issues     ${issues.count} of ${issues.examples} pixels likely mislabelled; most likely first: ${worst.map((w) => `${escapeControls(w.name)} (${w.n}, quality ${fmt(w.q, 4)})`).join(', ')}`;
-}
-
-/** The report with the folder's label issues: its summary, and each image's count and quality. */
-function withLabelIssues(r: EvalReport, li: FolderLabelIssues): EvalReport & { labelIssues: unknown } {
-  return {
-    ...r,
-    perImage: r.perImage.map((p, i) => ({ ...p, labelIssues: li.perImage[i] ?? 0, labelQuality: li.quality[i] ?? null })),
-    labelIssues: { count: li.count, numIssuesEstimate: li.numIssuesEstimate, examples: li.examples, thresholds: li.thresholds, commonIssues: li.commonIssues },
-  };
 }
 
 export async function runMerge(argv: readonly string[]): Promise<string> {

@@ -1,6 +1,7 @@
 // Types shared by folder evaluation's pure core (pairing, accumulation, finalisation, merging), its worker
 // job and its front ends. Everything here is plain data: a part file written by `eval --shard` is these
 // records as JSON, and `merge` reads them back.
+import type { FolderIssues } from '../labels/labelIssues';
 
 /** What an evaluation computes with; a shard's parts merge only when these agree. */
 export interface EvalOptions {
@@ -176,9 +177,19 @@ export interface EvalReport {
   readonly unreadable?: readonly UnreadableEntry[];
 }
 
+/** A folder's label issues (eval --label-issues): the pooled result and each image's quality. */
+export interface FolderLabelIssues extends FolderIssues {
+  readonly thresholds: readonly number[];
+  /** Per image, in the order of the pairs: its label quality (null without labelled pixels). */
+  readonly quality: ReadonlyArray<number | null>;
+}
+
 /** What a shard's output adds to its report so that `merge` can rebuild the single run's report. */
+/** What a shard's part says it is (ShardSums.format). */
+export const PART_FORMAT = 'cross-entropy-lens-eval-part';
+
 export interface ShardSums {
-  readonly format: 'cross-entropy-lens-eval-part';
+  readonly format: typeof PART_FORMAT;
   readonly version: 1;
   readonly shard: { readonly index: number; readonly count: number };
   /** Pairs in the whole folder (all shards). */
