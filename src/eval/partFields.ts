@@ -2,6 +2,7 @@
 // violation is one line, `FILE: <field path> <what is wrong>`, and nothing is sized by a claimed count
 // before it is checked. Pure.
 import { LensError, quoteSnippet } from '../errors';
+import { unpack, type PackedKind, type Unpacked } from './packedArrays';
 
 /** A short description of a JSON value for a message (never the value in full). */
 export function describe(v: unknown): string {
@@ -70,5 +71,13 @@ export class Part {
   str(path: string, v: unknown): string {
     if (typeof v !== 'string') this.expected(path, v, 'a string');
     return v;
+  }
+
+  /** `n` values of `kind` packed as base64 (src/eval/packedArrays.ts), the text's length checked first. */
+  packed<K extends PackedKind>(path: string, v: unknown, n: number, kind: K): Unpacked<K> {
+    if (typeof v !== 'string') this.expected(path, v, 'base64 text');
+    const r = unpack(v, n, kind);
+    if (typeof r === 'string') this.fail(path, r);
+    return r;
   }
 }

@@ -9,6 +9,7 @@
 // writes them (per-class counts add up to the pixels, and so on).
 import { LensError, quoteSnippet } from '../errors';
 import { MAX_CLASSES } from '../kernel/classLimits';
+import { checkSection } from './labelIssueParts';
 import { describe, Part, type Obj } from './partFields';
 import { compareStems } from './pairing';
 import { CONFUSION_MAX_CLASSES, PART_FORMAT, type EvalOptions, type ImageRecord, type ShardSums, type UnreadableEntry } from './types';
@@ -159,9 +160,12 @@ export function checkPart(json: unknown, file: string): CheckedPart {
       return { name: p.str(`unreadable[${k}].name`, u.name), reason: p.str(`unreadable[${k}].reason`, u.reason) };
     });
   }
+  // eval --label-issues --shard: pass 1 or pass 2 of each image (src/eval/labelIssueParts.ts).
+  const labelIssues = s.labelIssues === undefined ? undefined : checkSection(p, s.labelIssues, { shard: { index, count }, classes, options: opts, images });
   const sums: ShardSums = {
     format: PART_FORMAT, version: 1, shard: { index, count }, totalPairs, classes, options: opts, counts: c, images, unmatched,
     ...(unreadable !== undefined ? { unreadable } : {}),
+    ...(labelIssues !== undefined ? { labelIssues } : {}),
   };
   return { sums, prefix };
 }
