@@ -271,7 +271,7 @@ export async function runEval(argv: readonly string[], distDir: string, signal?:
 
 /** What merge --thresholds prints without --json. */
 function thresholdsText(t: LabelIssueThresholds): string {
-  const shown = t.thresholds.slice(0, 20).map((x) => fmt(x, 4)).join(' ');
+  const shown = t.thresholds.slice(0, 20).map((x) => String(Number(x.toPrecision(4)))).join(' ');
   return [
     `thresholds       ${t.classes} classes from ${t.images} images (${t.pixels} labelled pixels)`,
     `                 ${shown}${t.classes > 20 ? ` … (${t.classes} in all)` : ''}`,
