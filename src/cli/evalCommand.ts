@@ -8,19 +8,23 @@ import { simdSupported } from '../kernel/wasmKernel';
 import { splitMemberSpec } from '../tensor/load';
 import { WorkerPool } from '../worker/pool';
 import { readTensorFile } from '../worker/readTensorFile';
-import { finalizeReport } from '../eval/finalize';
+import { finalizeReport, folderLabelIssuesOf, withLabelIssues } from '../eval/finalize';
 import { pairFolders } from '../eval/files';
-import { mergeParts, shardSums } from '../eval/merge';
+import {
+  checkThresholdsClasses, checkThresholdsFit, checkThresholdsPixels, MAKE_STAGE1, MAKE_THRESHOLDS, packSection, readThresholds, stage1Section, stage2Section,
+} from '../eval/labelIssueParts';
+import { mergeReport, mergeThresholds, shardSums } from '../eval/merge';
 import { checkPart } from '../eval/partSchema';
 import { parseShard, shardPairs } from '../eval/pairing';
 import { evaluatePairs } from '../eval/runEval';
-import { folderLabelIssues, type FolderLabelIssues } from '../eval/labelIssuesRun';
-import type { EvalOptions, EvalReport } from '../eval/types';
+import { folderLabelIssues, labelIssuesPass1, labelIssuesPass2 } from '../eval/labelIssuesRun';
+import type { EvalOptions, EvalPair, EvalReport, FolderLabelIssues, LabelIssuesPart, LabelIssueThresholds } from '../eval/types';
 import { parseInlineList } from './args';
 import { escapeControls } from './terminalText';
 
 export const EVAL_USAGE = `usage: cross-entropy-lens eval PRED_DIR LABEL_DIR [options]
        cross-entropy-lens merge PART.json... [--json]
+       cross-entropy-lens merge --thresholds PART.json... [--json]
 
 Evaluates every prediction in PRED_DIR ([C, H, W] or [1, C, H, W] logits: .npy, .npz, .pt, .safetensors)
 against the label of the same stem in LABEL_DIR ([H, W]: PNG mask or integer array). Stems drop the
@@ -38,11 +42,21 @@ options:
   --label-issues          likely label errors, as cleanlab's segmentation functions find them over all the
                           folder's pixels (docs/label-issues.md): two more streaming passes; the report gains
                           labelIssues, each perImage entry labelIssues (count) and labelQuality (softmin)
-  --json                  print one JSON object`;
+  --thresholds FILE       with --label-issues: the thresholds of merge --thresholds, for pass 2 only
+  --json                  print one JSON object
+
+merge PART.json... combines the --json parts of every shard I/N of one run into the single run's report.
+
+--label-issues with --shard runs in two stages, since the thresholds are the whole folder's:
+  1. eval PRED_DIR LABEL_DIR --label-issues --shard I/N --json > stage1-I.json      (each I: pass 1)
+  2. merge --thresholds stage1-*.json --json > thresholds.json
+  3. eval PRED_DIR LABEL_DIR --label-issues --thresholds thresholds.json --shard I/N --json > stage2-I.json
+  4. merge stage2-*.json --json                     (exactly the single run's eval --label-issues --json)
+Give every stage the same folders and options.`;
 
 const DEFAULTS = { ignoreIndex: -100, labelSmoothing: 0, classDim: 1, bins: 15, boundary: 3 };
 
-const EVAL_FLAGS = new Set(['--ignore-index', '--weight', '--label-smoothing', '--class-dim', '--bins', '--boundary', '--shard']);
+const EVAL_FLAGS = new Set(['--ignore-index', '--weight', '--label-smoothing', '--class-dim', '--bins', '--boundary', '--shard', '--thresholds']);
 
 function bad(msg: string): never {
   throw new LensError('option', `${msg} (see eval --help)`);
@@ -70,6 +84,8 @@ interface EvalArgs {
   readonly shard: { index: number; count: number } | null;
   readonly json: boolean;
   readonly labelIssues: boolean;
+  /** --thresholds FILE: pass 2 only, with the thresholds that merge --thresholds wrote. */
+  readonly thresholds: string | null;
 }
 
 function parseEvalArgs(argv: readonly string[]): EvalArgs | 'help' {
@@ -115,9 +131,13 @@ function parseEvalArgs(argv: readonly string[]): EvalArgs | 'help' {
     weight: weightSpec === undefined ? null : readWeight(weightSpec),
   };
   const shardText = get('--shard');
-  // The thresholds are the whole folder's: shards need a merge between the passes (merge --thresholds).
-  if (labelIssues && shardText !== undefined) bad('--label-issues with --shard is not supported yet: run it over the whole folder');
-  return { predDir: positional[0], labelDir: positional[1], options, shard: shardText === undefined ? null : parseShard(shardText), json, labelIssues };
+  const shard = shardText === undefined ? null : parseShard(shardText);
+  const thresholds = get('--thresholds') ?? null;
+  if (thresholds !== null && !labelIssues) bad('--thresholds FILE gives --label-issues its thresholds: add --label-issues');
+  if (thresholds !== null && thresholds.trim() === '') bad('--thresholds needs a file');
+  // The thresholds are the whole folder's: shards write parts for merges between the passes (merge --thresholds).
+  if (labelIssues && shard !== null && !json) bad(`--label-issues with --shard writes a part for merge: add --json (${thresholds === null ? MAKE_STAGE1 : 'eval ... --label-issues --thresholds FILE --shard I/N --json > PART.json'})`);
+  return { predDir: positional[0], labelDir: positional[1], options, shard, json, labelIssues, thresholds };
 }
 
 /** JSON with NaN and infinities as the strings "NaN", "Infinity", "-Infinity" (DESIGN.md). */
@@ -172,12 +192,52 @@ export function textSummary(r: EvalReport, seconds: number | null, shard: { inde
   return lines.join('\n');
 }
 
+/** A JSON file that `merge` or `eval --thresholds` reads: one line naming it when it cannot be read or parsed. */
+function readJsonFile(file: string, notJson: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new LensError('io', `${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message.split('\n')[0]}`);
+  }
+  try {
+    return fromJson(text);
+  } catch {
+    throw new LensError('format', `${file}: not JSON — ${notJson}`);
+  }
+}
+
+/**
+ * eval --label-issues over `pairs`: both passes (a single run), pass 2 with given thresholds, or, for a shard,
+ * the section its part carries (stage 1: pass 1; stage 2: pass 2 under the thresholds file).
+ */
+async function labelIssuesOf(
+  parsed: EvalArgs, pairs: readonly EvalPair[], classes: number, given: LabelIssueThresholds | null, pool: WorkerPool, signal?: AbortSignal,
+): Promise<{ issues: FolderLabelIssues | null; section: LabelIssuesPart | null }> {
+  const { options, shard } = parsed;
+  const file = parsed.thresholds ?? '';
+  if (given !== null && pairs.length > 0) checkThresholdsClasses(given, file, classes);
+  if (shard !== null) {
+    if (given === null) return { issues: null, section: stage1Section(await labelIssuesPass1(pairs, options, pool, signal), shard) };
+    return { issues: null, section: stage2Section(await labelIssuesPass2(pairs, options, given.thresholds, pool, signal), shard, given) };
+  }
+  if (pairs.length === 0) return { issues: null, section: null };
+  if (given === null) return { issues: await folderLabelIssues(pairs, options, classes, pool, signal), section: null };
+  const pass2 = await labelIssuesPass2(pairs, options, given.thresholds, pool, signal);
+  checkThresholdsPixels(given, file, pass2.reduce((a, im) => a + im.pixels, 0));
+  return { issues: folderLabelIssuesOf(pass2, given.thresholds), section: null };
+}
+
 export async function runEval(argv: readonly string[], distDir: string, signal?: AbortSignal): Promise<string> {
   const parsed = parseEvalArgs(argv);
   if (parsed === 'help') return EVAL_USAGE;
   const started = performance.now();
   const { options, shard } = parsed;
+  const given = parsed.thresholds === null ? null : readThresholds(readJsonFile(parsed.thresholds, `make it with ${MAKE_THRESHOLDS}`), parsed.thresholds);
   const pairing = pairFolders(parsed.predDir, parsed.labelDir);
+  // Before any image is read: the thresholds must be of this folder's pairs, with these options.
+  if (given !== null) checkThresholdsFit(given, parsed.thresholds!, options, pairing.pairs.map((p) => p.stem));
   const pairs = shardPairs(pairing.pairs, shard);
   const wasmFile = path.join(distDir, 'ce.wasm');
   const wasmPath = simdSupported() && fs.existsSync(wasmFile) ? wasmFile : null;
@@ -185,12 +245,13 @@ export async function runEval(argv: readonly string[], distDir: string, signal?:
   const pool = new WorkerPool(path.join(distDir, 'worker.js'), Math.max(1, Math.min(cores, pairs.length)));
   let outcome;
   let issues: FolderLabelIssues | null = null;
+  let section: LabelIssuesPart | null = null;
   try {
     // Progress on a terminal only: piped output (--json > part.json) stays clean.
     const tty = process.stderr.isTTY === true;
     const onProgress = tty ? (done: number, total: number): void => void process.stderr.write(`\reval: ${done}/${total} images${done === total ? '\n' : ''}`) : undefined;
     outcome = await evaluatePairs({ pairs, options, pool, wasmPath, signal, onProgress });
-    if (parsed.labelIssues && pairs.length > 0) issues = await folderLabelIssues(pairs, options, outcome.classes, pool, signal);
+    if (parsed.labelIssues) ({ issues, section } = await labelIssuesOf(parsed, pairs, outcome.classes, given, pool, signal));
   } finally {
     await pool.dispose();
   }
@@ -199,7 +260,8 @@ export async function runEval(argv: readonly string[], distDir: string, signal?:
   if (parsed.json) {
     if (shard === null) return toJson(report);
     const sums = shardSums(outcome.counts, outcome.records, options, outcome.classes, shard, pairing.pairs.length, pairing.unmatched, pairing.unreadable);
-    return toJson({ ...report, sums });
+    // A shard's report has no label issues of its own (they are the whole folder's): its part carries the pass.
+    return toJson({ ...report, sums: section === null ? sums : { ...sums, labelIssues: packSection(section) } });
   }
   const text = textSummary(report, (performance.now() - started) / 1000, shard);
   if (issues === null) return text;
@@ -207,40 +269,34 @@ export async function runEval(argv: readonly string[], distDir: string, signal?:
   return `${text}\nlabel issues     ${issues.count} of ${issues.examples} pixels likely mislabelled; most likely first: ${worst.map((w) => `${escapeControls(w.name)} (${w.n}, quality ${fmt(w.q, 4)})`).join(', ')}`;
 }
 
-/** The report with the folder's label issues: its summary, and each image's count and quality. */
-function withLabelIssues(r: EvalReport, li: FolderLabelIssues): EvalReport & { labelIssues: unknown } {
-  return {
-    ...r,
-    perImage: r.perImage.map((p, i) => ({ ...p, labelIssues: li.perImage[i] ?? 0, labelQuality: li.quality[i] ?? null })),
-    labelIssues: { count: li.count, numIssuesEstimate: li.numIssuesEstimate, examples: li.examples, thresholds: li.thresholds, commonIssues: li.commonIssues },
-  };
+/** What merge --thresholds prints without --json. */
+function thresholdsText(t: LabelIssueThresholds): string {
+  const shown = t.thresholds.slice(0, 20).map((x) => String(Number(x.toPrecision(4)))).join(' ');
+  return [
+    `thresholds       ${t.classes} classes from ${t.images} images (${t.pixels} labelled pixels)`,
+    `                 ${shown}${t.classes > 20 ? ` … (${t.classes} in all)` : ''}`,
+    `write the file with --json (${MAKE_THRESHOLDS}) and give it to each shard's stage 2: eval ... --label-issues --thresholds thresholds.json --shard I/N --json`,
+  ].join('\n');
 }
 
 export async function runMerge(argv: readonly string[]): Promise<string> {
   let json = false;
+  let thresholds = false;
   const files: string[] = [];
   for (const a of argv) {
     if (a === '-h' || a === '--help') return EVAL_USAGE;
     if (a === '--json') json = true;
+    else if (a === '--thresholds') thresholds = true;
     else if (a.startsWith('--')) throw new LensError('option', `unknown option ${a} for merge (see merge --help)`);
     else files.push(a);
   }
-  const parts = files.map((f) => {
-    let text: string;
-    try {
-      text = fs.readFileSync(f, 'utf8');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new LensError('io', `${f}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message.split('\n')[0]}`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = fromJson(text);
-    } catch {
-      throw new LensError('format', `${f}: not JSON — write parts with eval ... --shard I/N --json > PART.json`);
-    }
-    return checkPart(parsed, f);
-  });
-  const { report } = mergeParts(parts.map((p) => p.sums), files, parts.map((p) => p.prefix));
+  const parts = files.map((f) => checkPart(readJsonFile(f, 'write parts with eval ... --shard I/N --json > PART.json'), f));
+  const sums = parts.map((p) => p.sums);
+  const prefixes = parts.map((p) => p.prefix);
+  if (thresholds) {
+    const t = mergeThresholds(sums, files, prefixes);
+    return json ? toJson(t) : thresholdsText(t);
+  }
+  const report = mergeReport(sums, files, prefixes);
   return json ? toJson(report) : textSummary(report, null, null);
 }

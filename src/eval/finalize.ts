@@ -18,8 +18,9 @@
 // - weights: f_c = n_c / n; medianFrequency = median(f over present classes) / f_c, sqrtInverse =
 //   1 / sqrt(f_c), enet = 1 / ln(1.02 + f_c), each 0 for an absent class; each value* is
 //   sum_c w_c L_c / sum_c w_c n_c with those weights (F.cross_entropy with that weight, without smoothing).
+import { folderIssues, type ImagePass2 } from '../labels/labelIssues';
 import { meanIou, weightedByClass } from './accumulate';
-import type { EvalCounts, EvalOptions, EvalReport, ImageRecord, UnreadableEntry } from './types';
+import type { EvalCounts, EvalOptions, EvalReport, FolderLabelIssues, ImageRecord, UnreadableEntry } from './types';
 
 function ratio(a: number, b: number): number | null {
   return b === 0 ? null : a / b;
@@ -147,5 +148,22 @@ export function finalizeReport(
     unmatched: [...unmatched],
     // Only when there are some: reports of ordinary folders keep exactly the contract's fields.
     ...(unreadable.length > 0 ? { unreadable: unreadable.map((u) => ({ name: u.name, reason: u.reason })) } : {}),
+  };
+}
+
+/**
+ * A folder's label issues from its images' pass 2 under `thresholds`, the images in stem order (the order
+ * decides among scores equal at the cut-off, as in the single run; src/labels/labelIssues.ts folderIssues).
+ */
+export function folderLabelIssuesOf(pass2: readonly ImagePass2[], thresholds: readonly number[]): FolderLabelIssues {
+  return { ...folderIssues(pass2), thresholds, quality: pass2.map((p) => p.quality) };
+}
+
+/** The report with the folder's label issues: its summary, and each image's count and quality. */
+export function withLabelIssues(r: EvalReport, li: FolderLabelIssues): EvalReport & { labelIssues: unknown } {
+  return {
+    ...r,
+    perImage: r.perImage.map((p, i) => ({ ...p, labelIssues: li.perImage[i] ?? 0, labelQuality: li.quality[i] ?? null })),
+    labelIssues: { count: li.count, numIssuesEstimate: li.numIssuesEstimate, examples: li.examples, thresholds: li.thresholds, commonIssues: li.commonIssues },
   };
 }

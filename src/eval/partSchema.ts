@@ -9,84 +9,16 @@
 // writes them (per-class counts add up to the pixels, and so on).
 import { LensError, quoteSnippet } from '../errors';
 import { MAX_CLASSES } from '../kernel/classLimits';
+import { checkSection } from './labelIssueParts';
+import { describe, Part, type Obj } from './partFields';
 import { compareStems } from './pairing';
-import { CONFUSION_MAX_CLASSES, type EvalOptions, type ImageRecord, type ShardSums, type UnreadableEntry } from './types';
+import { CONFUSION_MAX_CLASSES, PART_FORMAT, type EvalOptions, type ImageRecord, type ShardSums, type UnreadableEntry } from './types';
 
-export const PART_FORMAT = 'cross-entropy-lens-eval-part';
+export { PART_FORMAT } from './types';
 /** eval's own bounds on --bins and --boundary (src/cli/evalCommand.ts). */
 const MAX_BINS = 100000;
 const MAX_BOUNDARY = 100000;
 const WRITE_PARTS = 'write parts with eval ... --shard I/N --json > PART.json';
-
-/** A short description of a JSON value for a message (never the value in full). */
-function describe(v: unknown): string {
-  if (v === undefined) return 'missing';
-  if (v === null) return 'null';
-  if (typeof v === 'number') return String(v);
-  if (typeof v === 'string') return `the string ${quoteSnippet(v, 20)}`;
-  if (typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  return 'an object';
-}
-
-type Obj = Readonly<Record<string, unknown>>;
-
-/** Field checks of one part; `fail` names the file and the path of the field. */
-class Part {
-  constructor(
-    private readonly file: string,
-    private readonly prefix: string,
-  ) {}
-
-  fail(path: string, what: string): never {
-    throw new LensError('format', `${this.file}: ${this.prefix}${path} ${what}`);
-  }
-
-  expected(path: string, v: unknown, what: string): never {
-    return this.fail(path, `is ${describe(v)}, expected ${what}`);
-  }
-
-  object(path: string, v: unknown): Obj {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.expected(path, v, 'an object');
-    return v as Obj;
-  }
-
-  array(path: string, v: unknown, length?: number, of = 'entries'): readonly unknown[] {
-    if (!Array.isArray(v)) this.expected(path, v, length === undefined ? 'an array' : `an array of ${length} ${of}`);
-    if (length !== undefined && v.length !== length) this.fail(path, `has ${v.length} entries, expected ${length} ${of}`);
-    return v;
-  }
-
-  int(path: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-      this.expected(path, v, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`);
-    }
-    return v;
-  }
-
-  count(path: string, v: unknown): number {
-    return this.int(path, v, 0);
-  }
-
-  counts(path: string, v: unknown, length: number, of: string): number[] {
-    const a = this.array(path, v, length, of);
-    return a.map((x, i) => this.count(`${path}[${i}]`, x));
-  }
-
-  num(path: string, v: unknown): number {
-    if (typeof v !== 'number') this.expected(path, v, 'a number');
-    return v;
-  }
-
-  numOrNull(path: string, v: unknown): number | null {
-    return v === null ? null : this.num(path, v);
-  }
-
-  str(path: string, v: unknown): string {
-    if (typeof v !== 'string') this.expected(path, v, 'a string');
-    return v;
-  }
-}
 
 function options(p: Part, v: unknown, classes: number): EvalOptions {
   const o = p.object('options', v);
@@ -228,9 +160,12 @@ export function checkPart(json: unknown, file: string): CheckedPart {
       return { name: p.str(`unreadable[${k}].name`, u.name), reason: p.str(`unreadable[${k}].reason`, u.reason) };
     });
   }
+  // eval --label-issues --shard: pass 1 or pass 2 of each image (src/eval/labelIssueParts.ts).
+  const labelIssues = s.labelIssues === undefined ? undefined : checkSection(p, s.labelIssues, { shard: { index, count }, classes, options: opts, images });
   const sums: ShardSums = {
     format: PART_FORMAT, version: 1, shard: { index, count }, totalPairs, classes, options: opts, counts: c, images, unmatched,
     ...(unreadable !== undefined ? { unreadable } : {}),
+    ...(labelIssues !== undefined ? { labelIssues } : {}),
   };
   return { sums, prefix };
 }

@@ -1,6 +1,7 @@
 // Types shared by folder evaluation's pure core (pairing, accumulation, finalisation, merging), its worker
 // job and its front ends. Everything here is plain data: a part file written by `eval --shard` is these
 // records as JSON, and `merge` reads them back.
+import type { FolderIssues, ImagePass2 } from '../labels/labelIssues';
 
 /** What an evaluation computes with; a shard's parts merge only when these agree. */
 export interface EvalOptions {
@@ -177,8 +178,11 @@ export interface EvalReport {
 }
 
 /** What a shard's output adds to its report so that `merge` can rebuild the single run's report. */
+/** What a shard's part says it is (ShardSums.format). */
+export const PART_FORMAT = 'cross-entropy-lens-eval-part';
+
 export interface ShardSums {
-  readonly format: 'cross-entropy-lens-eval-part';
+  readonly format: typeof PART_FORMAT;
   readonly version: 1;
   readonly shard: { readonly index: number; readonly count: number };
   /** Pairs in the whole folder (all shards). */
@@ -205,4 +209,60 @@ export interface ShardSums {
   readonly unmatched: readonly string[];
   /** As in EvalReport: present only when some entries could not be read. */
   readonly unreadable?: readonly UnreadableEntry[];
+  /** eval --label-issues --shard: stage 1 (pass-1 sums) or stage 2 (pass 2 under merged thresholds). */
+  readonly labelIssues?: LabelIssuesPart;
+}
+
+/** Stage 1 of a sharded eval --label-issues, one image: pass 1 (src/labels/pairIssues.ts imageThresholdSums). */
+export interface Pass1Image {
+  /** The image's index in stem order over the whole folder (shard.index + k * shard.count for its k-th image). */
+  readonly index: number;
+  /** [class, sum of that class's probability over the pixels labelled with it, their count], ascending, classes with pixels only. */
+  readonly sums: ReadonlyArray<readonly [number, number, number]>;
+}
+
+export interface LabelIssuesStage1 {
+  readonly stage: 1;
+  /** One per image of the shard, in its order. */
+  readonly images: readonly Pass1Image[];
+}
+
+/** Stage 2 of a sharded eval --label-issues, one image: pass 2 under the folder's thresholds. */
+export interface Pass2Image extends ImagePass2 {
+  readonly index: number;
+}
+
+export interface LabelIssuesStage2 {
+  readonly stage: 2;
+  /** The thresholds file the shard ran with (each part carries it; the merge checks that they agree). */
+  readonly thresholds: LabelIssueThresholds;
+  readonly images: readonly Pass2Image[];
+}
+
+export type LabelIssuesPart = LabelIssuesStage1 | LabelIssuesStage2;
+
+export const THRESHOLDS_FORMAT = 'cross-entropy-lens-label-issue-thresholds';
+
+/** What `merge --thresholds` writes and `eval --label-issues --thresholds FILE` reads. */
+export interface LabelIssueThresholds {
+  readonly format: typeof THRESHOLDS_FORMAT;
+  readonly version: 1;
+  readonly classes: number;
+  /** Pairs in the whole folder. */
+  readonly images: number;
+  /** 'sha256:' and the hex digest of the JSON array of the pairs' stems in stem order. */
+  readonly listing: string;
+  /** Labelled (non-ignored) pixels of all images. */
+  readonly pixels: number;
+  /** The options the thresholds depend on. */
+  readonly options: { readonly ignoreIndex: number; readonly classDim: number };
+  /** Per class, as the single run's pass 1 gives them. */
+  readonly thresholds: readonly number[];
+}
+
+/** A folder's label issues (eval --label-issues): the pooled result and each image's quality. */
+export interface FolderLabelIssues extends FolderIssues {
+  readonly thresholds: readonly number[];
+  /** Per image, in the order of the pairs: its label quality (null without labelled pixels). */
+  readonly quality: ReadonlyArray<number | null>;
 }

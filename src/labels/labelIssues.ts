@@ -54,7 +54,7 @@ export class ThresholdPass {
   }
 
   /** Per-class sums and counts of one part of the current batch (a folder's image; one batch only). */
-  addSums(sums: readonly number[], counts: readonly number[]): void {
+  addSums(sums: ArrayLike<number>, counts: ArrayLike<number>): void {
     if (this.batchSize !== Infinity) throw new LensError('option', 'label issues: sums are added to a single batch only');
     for (let k = 0; k < this.classes; k++) {
       this.batchSum[k] += sums[k] ?? 0;
@@ -190,12 +190,12 @@ export interface ImagePass2 {
   readonly quality: number | null;
   readonly pixels: number;
   /** Scores at most LOW_SCORE, in pixel order, with whether each is reportable and its given and predicted class. */
-  readonly low: readonly number[];
-  readonly lowReportable: readonly number[];
-  readonly lowGiven: readonly number[];
-  readonly lowPredicted: readonly number[];
+  readonly low: ArrayLike<number>;
+  readonly lowReportable: ArrayLike<number>;
+  readonly lowGiven: ArrayLike<number>;
+  readonly lowPredicted: ArrayLike<number>;
   /** Where each low score sits: its flat position in the image's label map (ignored pixels counted). */
-  readonly lowIndex: readonly number[];
+  readonly lowIndex: ArrayLike<number>;
 }
 
 /** Thresholds from the images' per-class sums (one batch: every labelled pixel of the folder as one image). */

@@ -5,8 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { encodeNpy } from '../../../src/tensor/npy';
-import { loadFixture as load, SEGMENTATION_CASES } from './fixtures';
+import { SEGMENTATION_CASES, writeCaseFolders } from './fixtures';
 
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 
@@ -17,17 +16,7 @@ describe('eval --label-issues (the CLI over a folder) equals cleanlab on the poo
       const c = SEGMENTATION_CASES.find((x) => x.id === id)!;
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-eval-li-'));
       try {
-        const logits = load(c.files.logits!);
-        const labels = load(c.files.labels!);
-        const [N, K, H, W] = logits.shape as [number, number, number, number];
-        fs.mkdirSync(path.join(dir, 'pred'));
-        fs.mkdirSync(path.join(dir, 'labels'));
-        for (let n = 0; n < N; n++) {
-          const x = (logits.data as Float32Array).subarray(n * K * H * W, (n + 1) * K * H * W);
-          const y = (labels.data as Uint8Array).subarray(n * H * W, (n + 1) * H * W);
-          fs.writeFileSync(path.join(dir, 'pred', `img${n}.npy`), encodeNpy({ dtype: 'float32', shape: [K, H, W], data: x }));
-          fs.writeFileSync(path.join(dir, 'labels', `img${n}.npy`), encodeNpy({ dtype: 'uint8', shape: [H, W], data: y }));
-        }
+        writeCaseFolders(c, dir);
         const r = spawnSync(process.execPath, [CLI, 'eval', path.join(dir, 'pred'), path.join(dir, 'labels'), '--ignore-index', '255', '--label-issues', '--json'], { encoding: 'utf8', maxBuffer: 16 << 20 });
         assert.equal(r.status, 0, r.stderr);
         const report = JSON.parse(r.stdout) as {
@@ -51,9 +40,9 @@ describe('eval --label-issues (the CLI over a folder) equals cleanlab on the poo
     });
   }
 
-  it('with --shard: one line saying it is not supported yet', function () {
+  it('with --shard but without --json: one line saying the part needs --json', function () {
     const r = spawnSync(process.execPath, [CLI, 'eval', '/nonexistent', '/nonexistent', '--label-issues', '--shard', '0/2'], { encoding: 'utf8' });
     assert.equal(r.status, 2);
-    assert.match(r.stderr.trim(), /^error: --label-issues with --shard is not supported yet: run it over the whole folder \(see eval --help\)$/);
+    assert.match(r.stderr.trim(), /^error: --label-issues with --shard writes a part for merge: add --json \(eval PRED_DIR LABEL_DIR --label-issues --shard I\/N --json > PART\.json\) \(see eval --help\)$/);
   });
 });
