@@ -16,8 +16,8 @@
 // 600 MB; at N = 1000, 256 x 256 ours only (the script's float64 probabilities alone take N*K*H*W*8
 // bytes; the script is run only up to 1 GiB of them), streaming in at most 600 MB. The bench exits 1 when
 // a goal is missed.
-// cleanlab is not a dependency (AGPL): PYTHONPATH must reach it (default /tmp/cleanlab-src, a v2.9.x
-// checkout); without it the bench says so and reports ours only. Needs `npm run build` (dist/) and
+// cleanlab is not a dependency (AGPL): the env variable CLEANLAB_PATH (default /tmp/cleanlab-src, a v2.9.x
+// checkout) is put on the script's PYTHONPATH; without cleanlab the bench says so and reports ours only. Needs `npm run build` (dist/) and
 // /usr/bin/python3 with numpy and PIL.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
