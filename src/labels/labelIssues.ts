@@ -223,39 +223,64 @@ export interface FolderIssues {
 export function folderIssues(images: readonly ImagePass2[]): FolderIssues {
   const T = images.reduce((a, im) => a + im.T, 0);
   const nLow = images.reduce((a, im) => a + im.low.length, 0);
+  // Only the scores and whether each is reportable are pooled (9 bytes a pixel): the classes and positions
+  // are read from each image's own arrays, walking the picked pixels in order.
   const scores = new Float64Array(nLow);
   const reportable = new Uint8Array(nLow);
-  const owner = new Int32Array(nLow);
-  const given = new Int32Array(nLow);
-  const predicted = new Int32Array(nLow);
   let at = 0;
-  images.forEach((im, i) => {
-    for (let j = 0; j < im.low.length; j++, at++) {
-      scores[at] = im.low[j]!;
-      reportable[at] = im.lowReportable[j]!;
-      owner[at] = i;
-      given[at] = im.lowGiven[j]!;
-      predicted[at] = im.lowPredicted[j]!;
-    }
-  });
-  const picked = T >= nLow ? Int32Array.from(reportable.keys()).filter((i) => reportable[i] === 1) : selectIssues(scores, reportable, T);
-  const perImage = new Array<number>(images.length).fill(0);
-  for (const i of picked) perImage[owner[i]!] += 1;
-  const flagged = perImage.map((n) => new Int32Array(n));
-  const filled = new Array<number>(images.length).fill(0);
-  const start = new Int32Array(images.length);
-  for (let i = 1; i < images.length; i++) start[i] = start[i - 1]! + images[i - 1]!.low.length;
-  // picked is ascending over the images' low scores in order, so each image's positions come ascending.
-  for (const i of picked) {
-    const im = owner[i]!;
-    flagged[im]![filled[im]!++] = images[im]!.lowIndex[i - start[im]!]!;
+  for (const im of images) {
+    if (im.low instanceof Float64Array) scores.set(im.low, at);
+    else for (let j = 0; j < im.low.length; j++) scores[at + j] = im.low[j]!;
+    if (im.lowReportable instanceof Uint8Array) reportable.set(im.lowReportable, at);
+    else for (let j = 0; j < im.low.length; j++) reportable[at + j] = im.lowReportable[j]!;
+    at += im.low.length;
   }
+  const picked = T >= nLow ? Int32Array.from(reportable.keys()).filter((i) => reportable[i] === 1) : lowestReportable(scores, reportable, T);
+  const perImage = new Array<number>(images.length).fill(0);
+  const flagged: Int32Array[] = [];
+  const pairs: Array<readonly [number, number]> = [];
+  // picked is ascending over the images' low scores in order: one walk gives each image its pixels, ascending.
+  let k = 0;
+  let start = 0;
+  images.forEach((im, i) => {
+    const end = start + im.low.length;
+    const from = k;
+    while (k < picked.length && picked[k]! < end) {
+      const j = picked[k]! - start;
+      pairs.push([im.lowGiven[j]!, im.lowPredicted[j]!]);
+      k++;
+    }
+    perImage[i] = k - from;
+    const own = new Int32Array(k - from);
+    for (let q = from; q < k; q++) own[q - from] = im.lowIndex[picked[q]! - start]!;
+    flagged.push(own);
+    start = end;
+  });
   return {
     count: picked.length,
     numIssuesEstimate: T,
     examples: images.reduce((a, im) => a + im.pixels, 0),
     perImage,
     flagged,
-    commonIssues: commonIssues(Array.from(picked, (i) => [given[i]!, predicted[i]!] as const)),
+    commonIssues: commonIssues(pairs),
   };
+}
+
+/**
+ * selectIssues over many scores: when the T lowest end at a score that no left-out score equals, they are
+ * the same set whatever the order among equal scores, so a native sort of a copy finds the cut-off; only a
+ * tie split by the cut-off needs NumPy's argsort order (selectIssues).
+ */
+function lowestReportable(scores: Float64Array, reportable: Uint8Array, T: number): Int32Array {
+  if (T <= 0) return new Int32Array(0);
+  const sorted = Float64Array.from(scores).sort();
+  const cut = sorted[T - 1]!;
+  // NaN sorts last in both orders; a NaN cut-off (more NaN than room) goes the exact way.
+  if (Number.isNaN(cut) || (T < sorted.length && sorted[T] === cut)) return selectIssues(scores, reportable, T);
+  let n = 0;
+  for (let i = 0; i < scores.length; i++) if (scores[i]! <= cut && reportable[i]) n++;
+  const out = new Int32Array(n);
+  let w = 0;
+  for (let i = 0; i < scores.length; i++) if (scores[i]! <= cut && reportable[i]) out[w++] = i;
+  return out;
 }

@@ -108,18 +108,23 @@ export function imageThresholdSums(input: Tensor, target: Tensor, o: LabelIssues
   return { sums, counts };
 }
 
-/** Folder evaluation, pass 2 for one image (segmentation's rule: every pixel of the folder pooled). */
-export function imagePass2(input: Tensor, target: Tensor, o: LabelIssuesOptions, thresholds: readonly number[]): ImagePass2 {
+/**
+ * Folder evaluation, pass 2 for one image (segmentation's rule: every pixel of the folder pooled). The low
+ * pixels come as typed arrays of their exact length (21 bytes a pixel), which a worker hands over without a copy.
+ */
+export function imagePass2(input: Tensor, target: Tensor, o: LabelIssuesOptions, thresholds: readonly number[]): ImagePass2 & { readonly low: Float64Array; readonly lowReportable: Uint8Array; readonly lowGiven: Int32Array; readonly lowPredicted: Int32Array; readonly lowIndex: Int32Array } {
   const { C, labels, kept, p, fill } = examplesOf(input, target, o);
   const t = Float64Array.from(thresholds);
   if (t.length !== C) throw new LensError('shape', `the thresholds hold ${t.length} classes, the prediction ${C}`);
   const at = (k: number): number => p[k]!;
   const all = new Float64Array(kept.length);
-  const low: number[] = [];
-  const lowReportable: number[] = [];
-  const lowGiven: number[] = [];
-  const lowPredicted: number[] = [];
-  const lowIndex: number[] = [];
+  // Sized for every pixel, cut to the low ones at the end (one image's worth at a time).
+  const low = new Float64Array(kept.length);
+  const lowReportable = new Uint8Array(kept.length);
+  const lowGiven = new Int32Array(kept.length);
+  const lowPredicted = new Int32Array(kept.length);
+  const lowIndex = new Int32Array(kept.length);
+  let n = 0;
   let T = 0;
   kept.forEach((e, i) => {
     fill(e);
@@ -127,14 +132,18 @@ export function imagePass2(input: Tensor, target: Tensor, o: LabelIssuesOptions,
     all[i] = s.score;
     if (s.confidentError) T++;
     if (s.score <= LOW_SCORE) {
-      low.push(s.score);
-      lowReportable.push(s.reportable ? 1 : 0);
-      lowGiven.push(labels[e]!);
-      lowPredicted.push(s.predicted);
-      lowIndex.push(e);
+      low[n] = s.score;
+      lowReportable[n] = s.reportable ? 1 : 0;
+      lowGiven[n] = labels[e]!;
+      lowPredicted[n] = s.predicted;
+      lowIndex[n] = e;
+      n++;
     }
   });
-  return { T, quality: softminScore(all), pixels: kept.length, low, lowReportable, lowGiven, lowPredicted, lowIndex };
+  return {
+    T, quality: softminScore(all), pixels: kept.length,
+    low: low.slice(0, n), lowReportable: lowReportable.slice(0, n), lowGiven: lowGiven.slice(0, n), lowPredicted: lowPredicted.slice(0, n), lowIndex: lowIndex.slice(0, n),
+  };
 }
 
 export function pairLabelIssues(input: Tensor, target: Tensor, o: LabelIssuesOptions): PairIssues {

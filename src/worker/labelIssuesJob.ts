@@ -2,7 +2,6 @@
 // mode): the tensors read here, the issues found as src/labels/pairIssues.ts says.
 import type { LabelIssuesJob, WorkerRequest } from '../protocol';
 import { imagePass2, imageThresholdSums, pairLabelIssues, type PairIssues } from '../labels/pairIssues';
-import type { ImagePass2 } from '../labels/labelIssues';
 import { readMaskTarget } from './maskTarget';
 import { readTensorFile } from './readTensorFile';
 import { loadWhole } from './sources';
@@ -15,7 +14,7 @@ export function runLabelIssues(job: LabelIssuesJob): PairIssues {
 }
 
 /** eval --label-issues, one image: [C, H, W] or [1, C, H, W] logits (or channels-last) and its [H, W] label. */
-export function runLabelIssuesImage(job: Extract<WorkerRequest, { kind: 'label-issues-image' }>): { pass1: { sums: number[]; counts: number[] } | null; pass2: ImagePass2 | null } {
+export function runLabelIssuesImage(job: Extract<WorkerRequest, { kind: 'label-issues-image' }>): { pass1: { sums: number[]; counts: number[] } | null; pass2: ReturnType<typeof imagePass2> | null } {
   const pred = readTensorFile(job.prediction, 'input');
   const input = pred.shape.length === 3 ? { ...pred, shape: [1, ...pred.shape] } : pred;
   const label = readMaskTarget(job.label);

@@ -23,8 +23,8 @@ import { readVocabularyFile } from './vocabularyJob';
 import { evalImage } from './evalImage';
 import { runLabelIssues, runLabelIssuesImage } from './labelIssuesJob';
 
-function reply(msg: WorkerResponse): void {
-  parentPort!.postMessage(msg);
+function reply(msg: WorkerResponse, transfer: readonly ArrayBuffer[] = []): void {
+  parentPort!.postMessage(msg, transfer as ArrayBuffer[]);
 }
 
 function replyError(id: number, e: unknown): void {
@@ -150,9 +150,13 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       case 'label-issues':
         reply({ kind: 'label-issues-done', id, issues: runLabelIssues(msg.request) });
         return;
-      case 'label-issues-image':
-        reply({ kind: 'label-issues-image-done', id, ...runLabelIssuesImage(msg) });
+      case 'label-issues-image': {
+        const r = runLabelIssuesImage(msg);
+        // A folder's low pixels add up: handed over, not copied (the arrays are the job's own).
+        const p2 = r.pass2;
+        reply({ kind: 'label-issues-image-done', id, ...r }, p2 ? [p2.low, p2.lowReportable, p2.lowGiven, p2.lowPredicted, p2.lowIndex].map((a) => a.buffer as ArrayBuffer) : []);
         return;
+      }
       case 'crash':
         if (msg.how === 'exit') process.exit(3);
         if (msg.how === 'oom') {

@@ -1,7 +1,7 @@
 // Label issues of a folder, streamed image by image (pass 1: per-class sums; pass 2: each image's low scores,
 // its part of T and its quality), against cleanlab's segmentation outputs on the same pixels pooled.
 import * as assert from 'node:assert/strict';
-import { folderIssues, thresholdsFromSums } from '../../../src/labels/labelIssues';
+import { folderIssues, selectIssues, thresholdsFromSums, type ImagePass2 } from '../../../src/labels/labelIssues';
 import { imagePass2, imageThresholdSums } from '../../../src/labels/pairIssues';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { loadFixture as load, SEGMENTATION_CASES } from './fixtures';
@@ -39,4 +39,42 @@ describe('label issues of a folder, image by image, equal cleanlab\'s on the poo
       }
     });
   }
+});
+
+describe('label issues of a folder: the cut-off among equal scores', function () {
+  // Images' low pixels built by hand: many equal scores, so that the T-th lowest often ties with the next.
+  function images(seed: number, n: number): ImagePass2[] {
+    let s = seed;
+    const rnd = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    return Array.from({ length: n }, () => {
+      const m = 5 + Math.floor(rnd() * 40);
+      const low = Float64Array.from({ length: m }, () => Math.floor(rnd() * 6) / 16);
+      const lowGiven = Int32Array.from({ length: m }, () => Math.floor(rnd() * 3));
+      const lowPredicted = Int32Array.from(lowGiven, (g) => (rnd() < 0.7 ? (g + 1) % 3 : g));
+      return { T: Math.floor(rnd() * m * 0.6), quality: 0.1, pixels: m * 3, low, lowReportable: Uint8Array.from(lowGiven, (g, j) => (g !== lowPredicted[j] ? 1 : 0)), lowGiven, lowPredicted, lowIndex: Int32Array.from({ length: m }, (_, j) => j * 3) };
+    });
+  }
+
+  it('takes the pixels NumPy\'s argsort of the pooled scores takes, whether or not a tie straddles the cut-off', function () {
+    let split = 0;
+    let whole = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const ims = images(seed, 1 + (seed % 7));
+      const scores = Float64Array.from(ims.flatMap((im) => Array.from(im.low)));
+      const reportable = Uint8Array.from(ims.flatMap((im) => Array.from(im.lowReportable)));
+      const T = ims.reduce((a, im) => a + im.T, 0);
+      if (T === 0 || T >= scores.length) continue;
+      const sorted = Float64Array.from(scores).sort();
+      if (sorted[T] === sorted[T - 1]) split++;
+      else whole++;
+      const want = selectIssues(scores, reportable, T);
+      const r = folderIssues(ims);
+      assert.equal(r.count, want.length, `seed ${seed}`);
+      // Back to (image, position) pairs.
+      const starts = ims.map((_, i) => ims.slice(0, i).reduce((a, im) => a + im.low.length, 0));
+      const wantPerImage = ims.map((im, i) => Array.from(want).filter((k) => k >= starts[i]! && k < starts[i]! + im.low.length).map((k) => im.lowIndex[k - starts[i]!]!));
+      assert.deepEqual(r.flagged.map((f) => Array.from(f)), wantPerImage, `seed ${seed}`);
+    }
+    assert.ok(split > 5 && whole > 5, `both cases seen (${split} split ties, ${whole} clean cut-offs)`);
+  });
 });
