@@ -78,3 +78,30 @@ describe('label issues of a folder: the cut-off among equal scores', function ()
     assert.ok(split > 5 && whole > 5, `both cases seen (${split} split ties, ${whole} clean cut-offs)`);
   });
 });
+
+describe('label issues of a folder: probabilities plane by plane', function () {
+  it('give bit for bit what the per-pixel path gives (the same image with its classes last)', function () {
+    const C = 7;
+    const H = 19;
+    const W = 23;
+    const S = H * W;
+    let seed = 3;
+    const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const x = Float32Array.from({ length: C * S }, () => (rnd() - 0.5) * 12);
+    x[5] = -Infinity; // a -inf logit stays on both paths
+    const y = Uint8Array.from({ length: S }, () => (rnd() < 0.1 ? 255 : Math.floor(rnd() * C)));
+    const last = new Float32Array(C * S);
+    for (let k = 0; k < C; k++) for (let s = 0; s < S; s++) last[s * C + k] = x[k * S + s]!;
+    const planes = { input: { dtype: 'float32' as const, shape: [1, C, H, W], data: x }, o: { classDim: 1, ignoreIndex: 255, inputKind: 'logits' as const } };
+    const pixels = { input: { dtype: 'float32' as const, shape: [1, H, W, C], data: last }, o: { classDim: -1, ignoreIndex: 255, inputKind: 'logits' as const } };
+    const target: Tensor = { dtype: 'uint8', shape: [1, H, W], data: y };
+    const a1 = imageThresholdSums(planes.input, target, planes.o);
+    const b1 = imageThresholdSums(pixels.input, target, pixels.o);
+    assert.deepEqual(a1, b1);
+    const t = thresholdsFromSums([a1], C);
+    const a2 = imagePass2(planes.input, target, planes.o, Array.from(t));
+    const b2 = imagePass2(pixels.input, target, pixels.o, Array.from(t));
+    assert.deepEqual(a2, b2);
+    assert.ok(a2.low.length > 10 && a2.T > 0, 'the image has low and confidently wrong pixels');
+  });
+});
