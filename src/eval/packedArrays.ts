@@ -1,7 +1,8 @@
 // Numeric arrays packed for the JSON files that sharded runs write (label-issue parts): base64 of their
 // little-endian bytes, which keeps float64 values exact and is about a third the size of their decimal text.
 // Unpacking is strict: only the standard alphabet with its padding, and the length is checked against the
-// declared element count before anything is decoded or allocated. Pure.
+// declared element count before anything is decoded or allocated. Pure (no Node Buffer).
+import { base64ToBytes, bytesToBase64 } from '../wire';
 
 export type PackedKind = 'f64' | 'i32' | 'u8';
 
@@ -13,7 +14,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 function pack(n: number, kind: PackedKind, put: (view: DataView, i: number) => void): string {
   const view = new DataView(new ArrayBuffer(n * BYTES[kind]));
   for (let i = 0; i < n; i++) put(view, i);
-  return Buffer.from(view.buffer).toString('base64');
+  return bytesToBase64(new Uint8Array(view.buffer));
 }
 
 export function packF64(values: ArrayLike<number>): string {
@@ -42,7 +43,7 @@ export function unpack<K extends PackedKind>(text: string, n: number, kind: K): 
     return `has ${text.length} base64 characters, expected ${want} (${n} ${NAMES[kind]} value${n === 1 ? '' : 's'}, little-endian)`;
   }
   if (!BASE64.test(text)) return `is not base64 (characters outside A-Z a-z 0-9 + / or misplaced '=' padding)`;
-  const bytes = Buffer.from(text, 'base64');
+  const bytes = base64ToBytes(text);
   if (bytes.length !== n * BYTES[kind]) return `decodes to ${bytes.length} bytes, expected ${n * BYTES[kind]} (${n} ${NAMES[kind]} values)`;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   if (kind === 'f64') {
