@@ -1,13 +1,7 @@
 // `eval PRED_DIR LABEL_DIR` and `merge PART.json...` (DESIGN.md): folder evaluation from the command line
 // over the pure core in src/eval/. Each parses its own arguments and returns the text to print.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { LensError } from '../errors';
-import { simdSupported } from '../kernel/wasmKernel';
-import { splitMemberSpec } from '../tensor/load';
-import { WorkerPool } from '../worker/pool';
-import { readTensorFile } from '../worker/readTensorFile';
 import { finalizeReport } from '../eval/finalize';
 import { pairFolders } from '../eval/files';
 import { mergeParts, shardSums } from '../eval/merge';
@@ -16,8 +10,10 @@ import { parseShard, shardPairs } from '../eval/pairing';
 import { evaluatePairs } from '../eval/runEval';
 import { folderLabelIssues, type FolderLabelIssues } from '../eval/labelIssuesRun';
 import type { EvalOptions, EvalReport } from '../eval/types';
-import { parseInlineList } from './args';
-import { escapeControls } from './terminalText';
+import { evalWorkers } from './evalWorkers';
+import { EVAL_OPTION_FLAGS, evalOptions, optionError } from './evalOptions';
+import { fromJson, toJson } from './json';
+import { escapeControls, fmt, pct, someNames } from './terminalText';
 
 export const EVAL_USAGE = `usage: cross-entropy-lens eval PRED_DIR LABEL_DIR [options]
        cross-entropy-lens merge PART.json... [--json]
@@ -40,27 +36,10 @@ options:
                           labelIssues, each perImage entry labelIssues (count) and labelQuality (softmin)
   --json                  print one JSON object`;
 
-const DEFAULTS = { ignoreIndex: -100, labelSmoothing: 0, classDim: 1, bins: 15, boundary: 3 };
-
-const EVAL_FLAGS = new Set(['--ignore-index', '--weight', '--label-smoothing', '--class-dim', '--bins', '--boundary', '--shard']);
+const EVAL_FLAGS = new Set([...EVAL_OPTION_FLAGS, '--shard']);
 
 function bad(msg: string): never {
-  throw new LensError('option', `${msg} (see eval --help)`);
-}
-
-function integer(flag: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^[+-]?\d+$/.test(v.trim())) bad(`${flag} expects an integer, got '${v}'`);
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min || n > max) bad(`${flag} expects an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '...' : max}], got ${v}`);
-  return n;
-}
-
-function readWeight(spec: string): number[] {
-  const list = parseInlineList(spec);
-  if (list && !fs.existsSync(splitMemberSpec(spec).path)) return list;
-  const t = readTensorFile(spec, 'weight');
-  if (t.shape.length !== 1) throw new LensError('shape', `--weight ${spec}: shape [${t.shape.join(', ')}], expected one weight per class [C]`);
-  return Array.from(t.data);
+  return optionError('eval', msg);
 }
 
 interface EvalArgs {
@@ -101,51 +80,14 @@ function parseEvalArgs(argv: readonly string[]): EvalArgs | 'help' {
   }
   if (positional.length !== 2) bad(`eval expects PRED_DIR and LABEL_DIR, got ${positional.length} argument${positional.length === 1 ? '' : 's'}`);
   const get = (f: string): string | undefined => values.get(f);
-  const lsText = get('--label-smoothing');
-  const ls = lsText === undefined ? DEFAULTS.labelSmoothing : Number(lsText);
-  if (lsText !== undefined && (lsText.trim() === '' || !(ls >= 0 && ls <= 1))) bad(`--label-smoothing expects a number in [0, 1], got '${lsText}'`);
-  const classDim = get('--class-dim') === undefined ? DEFAULTS.classDim : integer('--class-dim', get('--class-dim')!, -4, 3);
-  const weightSpec = get('--weight');
-  const options: EvalOptions = {
-    ignoreIndex: get('--ignore-index') === undefined ? DEFAULTS.ignoreIndex : integer('--ignore-index', get('--ignore-index')!, -(2 ** 31), 2 ** 31 - 1),
-    labelSmoothing: ls,
-    classDim,
-    bins: get('--bins') === undefined ? DEFAULTS.bins : integer('--bins', get('--bins')!, 1, 100000),
-    boundary: get('--boundary') === undefined ? DEFAULTS.boundary : integer('--boundary', get('--boundary')!, 0, 100000),
-    weight: weightSpec === undefined ? null : readWeight(weightSpec),
-  };
+  const options = evalOptions('eval', get);
   const shardText = get('--shard');
   // The thresholds are the whole folder's: shards need a merge between the passes (merge --thresholds).
   if (labelIssues && shardText !== undefined) bad('--label-issues with --shard is not supported yet: run it over the whole folder');
   return { predDir: positional[0], labelDir: positional[1], options, shard: shardText === undefined ? null : parseShard(shardText), json, labelIssues };
 }
 
-/** JSON with NaN and infinities as the strings "NaN", "Infinity", "-Infinity" (DESIGN.md). */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
-}
-
-/** Parses toJson's output back (numbers written as "NaN"/"Infinity" strings become numbers again). */
-export function fromJson(text: string): unknown {
-  return JSON.parse(text, (key: string, v: unknown) => {
-    // An image's name stays a string whatever it reads; unmatched file names always have an extension.
-    if (key === 'name') return v;
-    return v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v;
-  });
-}
-
-function fmt(v: number | null, digits = 6): string {
-  return v === null ? 'n/a' : Number.isFinite(v) ? v.toPrecision(digits) : String(v);
-}
-
-function pct(v: number | null): string {
-  return v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`;
-}
-
-/** Up to five names, escaped for the terminal, and how many there are beyond. */
-function someNames(names: readonly string[]): string {
-  return `${names.slice(0, 5).map(escapeControls).join(', ')}${names.length > 5 ? `, … (${names.length} in all)` : ''}`;
-}
+export { fromJson, toJson } from './json';
 
 export function textSummary(r: EvalReport, seconds: number | null, shard: { index: number; count: number } | null): string {
   const lines: string[] = [];
@@ -179,10 +121,7 @@ export async function runEval(argv: readonly string[], distDir: string, signal?:
   const { options, shard } = parsed;
   const pairing = pairFolders(parsed.predDir, parsed.labelDir);
   const pairs = shardPairs(pairing.pairs, shard);
-  const wasmFile = path.join(distDir, 'ce.wasm');
-  const wasmPath = simdSupported() && fs.existsSync(wasmFile) ? wasmFile : null;
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  const pool = new WorkerPool(path.join(distDir, 'worker.js'), Math.max(1, Math.min(cores, pairs.length)));
+  const { pool, wasmPath } = evalWorkers(distDir, pairs.length);
   let outcome;
   let issues: FolderLabelIssues | null = null;
   try {
@@ -225,7 +164,7 @@ export async function runMerge(argv: readonly string[]): Promise<string> {
     else if (a.startsWith('--')) throw new LensError('option', `unknown option ${a} for merge (see merge --help)`);
     else files.push(a);
   }
-  const parts = files.map((f) => {
+  const parsed = files.map((f) => {
     let text: string;
     try {
       text = fs.readFileSync(f, 'utf8');
@@ -233,14 +172,13 @@ export async function runMerge(argv: readonly string[]): Promise<string> {
       const code = (e as NodeJS.ErrnoException).code;
       throw new LensError('io', `${f}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message.split('\n')[0]}`);
     }
-    let parsed: unknown;
     try {
-      parsed = fromJson(text);
+      return fromJson(text);
     } catch {
       throw new LensError('format', `${f}: not JSON — write parts with eval ... --shard I/N --json > PART.json`);
     }
-    return checkPart(parsed, f);
   });
+  const parts = parsed.map((p, k) => checkPart(p, files[k]));
   const { report } = mergeParts(parts.map((p) => p.sums), files, parts.map((p) => p.prefix));
   return json ? toJson(report) : textSummary(report, null, null);
 }
