@@ -13,10 +13,12 @@ import type { EvalOptions, EvalReport } from '../eval/types';
 import { evalWorkers } from './evalWorkers';
 import { EVAL_OPTION_FLAGS, evalOptions, optionError } from './evalOptions';
 import { fromJson, toJson } from './json';
+import { mergeRunsOutput } from './runsCommand';
+import { checkRunsPart, isRunsPart } from '../eval/runs/part';
 import { escapeControls, fmt, pct, someNames } from './terminalText';
 
 export const EVAL_USAGE = `usage: cross-entropy-lens eval PRED_DIR LABEL_DIR [options]
-       cross-entropy-lens merge PART.json... [--json]
+       cross-entropy-lens merge PART.json... [--json]   (parts of eval --shard, or of runs --shard)
 
 Evaluates every prediction in PRED_DIR ([C, H, W] or [1, C, H, W] logits: .npy, .npz, .pt, .safetensors)
 against the label of the same stem in LABEL_DIR ([H, W]: PNG mask or integer array). Stems drop the
@@ -175,9 +177,16 @@ export async function runMerge(argv: readonly string[]): Promise<string> {
     try {
       return fromJson(text);
     } catch {
-      throw new LensError('format', `${f}: not JSON — write parts with eval ... --shard I/N --json > PART.json`);
+      throw new LensError('format', `${f}: not JSON — write parts with eval ... --shard I/N --json (or runs ... --shard I/N --losses FILE --json) > PART.json`);
     }
   });
+  // Parts of `runs --shard` merge as runs; one kind per merge.
+  const runs = parsed.map(isRunsPart);
+  if (runs.some((r) => r)) {
+    const other = runs.findIndex((r) => !r);
+    if (other >= 0) throw new LensError('option', `${files[other]} is not a runs part, but ${files[runs.indexOf(true)]} is — merge the parts of one evaluation`);
+    return mergeRunsOutput(parsed.map((p, k) => checkRunsPart(p, files[k])), files, json);
+  }
   const parts = parsed.map((p, k) => checkPart(p, files[k]));
   const { report } = mergeParts(parts.map((p) => p.sums), files, parts.map((p) => p.prefix));
   return json ? toJson(report) : textSummary(report, null, null);
