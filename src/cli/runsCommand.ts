@@ -161,6 +161,11 @@ export function mergeRunsOutput(parts: readonly CheckedRunsPart[], files: readon
   return json ? toJson(report) : runsText(report, null, null);
 }
 
+/** A share as a percentage: two decimals, or three significant digits below 1% (0.00% hides a few pixels). */
+function share(v: number): string {
+  return v >= 0.01 ? pct(v) : `${(100 * v).toPrecision(3)}%`;
+}
+
 function signed(v: number): string {
   return Number.isNaN(v) ? 'NaN' : `${v >= 0 ? '+' : ''}${fmt(v, 4)}`;
 }
@@ -180,7 +185,7 @@ export function runsText(r: RunsReport, seconds: number | null, shard: { index: 
   const rose = r.changed.filter((c) => c.delta > 0).slice(0, 5);
   lines.push(`loss rose most   ${rose.length === 0 ? 'none (no image\'s value rose from the first run to the last)' : rose.map((c) => `${escapeControls(c.name)} (${signed(c.delta)})`).join(', ')}`);
   const hard = r.persistent.filter((p) => p.share !== null && p.share > 0).slice(0, 5);
-  lines.push(`hard in all runs ${hard.length === 0 ? 'none' : hard.map((p) => `${escapeControls(p.name)} (${pct(p.share)} of its pixels)`).join(', ')}  (loss above each run's 90th percentile in every run)`);
+  lines.push(`hard in all runs ${hard.length === 0 ? 'none' : hard.map((p) => `${escapeControls(p.name)} (${share(p.share!)} of its pixels)`).join(', ')}  (loss above each run's 90th percentile in every run)`);
   const moved = r.perClass
     .map((c) => ({ c, d: (c.meanLoss[c.meanLoss.length - 1] ?? NaN) - (c.meanLoss[0] ?? NaN) }))
     .filter((x) => !Number.isNaN(x.d))
