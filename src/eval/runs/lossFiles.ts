@@ -43,10 +43,13 @@ function readFully(fd: number, into: Uint8Array, position: number, what: string)
 
 function writeFully(fd: number, from: Uint8Array, position: number | null, what: string): void {
   let done = 0;
-  while (done < from.length) {
-    done += fs.writeSync(fd, from, done, from.length - done, position === null ? null : position + done);
+  try {
+    while (done < from.length) done += fs.writeSync(fd, from, done, from.length - done, position === null ? null : position + done);
+  } catch (e) {
+    // A full disk (ENOSPC) or a quota: one line, not an internal error.
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new LensError('io', `${what}: cannot write the losses (${code === 'ENOSPC' ? 'no space left on the device' : code ?? (e as Error).message.split('\n')[0]}; they take 4 bytes per pixel and run)`);
   }
-  if (done !== from.length) throw new LensError('io', `${what}: short write`);
 }
 
 const bytesOf = (a: Float32Array, n = a.length): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, n * 4);
