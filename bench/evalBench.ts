@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeAdeSet } from './adeSet';
 import { warnIfLoaded } from './quiet';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -26,27 +27,6 @@ const asJson = process.argv.includes('--json');
 const log = (s: string): void => {
   if (!asJson) console.log(s);
 };
-
-const GENERATE = `
-import os, sys
-import numpy as np
-from PIL import Image
-out, n = sys.argv[1], int(sys.argv[2])
-rng = np.random.default_rng(150)
-C, H, W = 150, 256, 256
-os.makedirs(os.path.join(out, 'pred'), exist_ok=True)
-os.makedirs(os.path.join(out, 'labels'), exist_ok=True)
-for i in range(n):
-    # blocky labels: a coarse grid of classes upsampled, plus 5% ignored pixels
-    coarse = rng.integers(0, C, size=(16, 16))
-    t = np.kron(coarse, np.ones((16, 16), dtype=np.int64))
-    t[rng.random((H, W)) < 0.05] = 255
-    x = rng.standard_normal((C, H, W), dtype=np.float32)
-    rows, cols = np.nonzero(t != 255)
-    x[t[rows, cols], rows, cols] += 3.0
-    np.save(os.path.join(out, 'pred', f'img{i:04d}_logits.npy'), x.astype(np.float16))
-    Image.fromarray(t.astype(np.uint8), mode='L').save(os.path.join(out, 'labels', f'img{i:04d}_gt.png'))
-`;
 
 // The same figures with PyTorch as one would write them: pooled mean loss, confusion matrix, ECE (15 bins).
 const TORCH = `
@@ -96,8 +76,7 @@ function main(): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-evalbench-'));
   try {
     const g0 = performance.now();
-    const gen = spawnSync(PY, ['-c', GENERATE, dir, String(N)], { encoding: 'utf8' });
-    if (gen.status !== 0) throw new Error(`generating the set failed: ${gen.stderr}`);
+    writeAdeSet(dir, N);
     log(`generated ${N} pairs [150, 256, 256] float16 + PNG in ${((performance.now() - g0) / 1000).toFixed(1)} s (${dir})`);
     const pred = path.join(dir, 'pred');
     const labels = path.join(dir, 'labels');

@@ -5,6 +5,7 @@ import { readPalette, readWeight } from './cli/inputs';
 import { jsonReport, tensorInfo, textReport } from './cli/report';
 import { runCompare } from './cli/compareCommand';
 import { runEval, runMerge } from './cli/evalCommand';
+import { runRuns } from './cli/runsCommand';
 import { escapeControls } from './cli/terminalText';
 import { isLensError, LensError } from './errors';
 import { Engine, type EngineRequest, type TensorSource } from './worker/engine';
@@ -77,12 +78,14 @@ async function runSubcommand(name: string, argv: readonly string[], signal: Abor
       return runEval(argv, __dirname, signal);
     case 'merge':
       return runMerge(argv);
+    case 'runs':
+      return runRuns(argv, __dirname, signal);
     default:
       return null;
   }
 }
 
-const SUBCOMMANDS = new Set(['compare', 'eval', 'merge']);
+const SUBCOMMANDS = new Set(['compare', 'eval', 'merge', 'runs']);
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {

@@ -28,7 +28,8 @@ export type ParsedArgs = { readonly kind: 'run'; readonly args: CliArgs } | { re
 export const USAGE = `usage: cross-entropy-lens INPUT TARGET [options]
        cross-entropy-lens compare INPUT_A INPUT_B TARGET [options]   (B - A; compare --help)
        cross-entropy-lens eval PRED_DIR LABEL_DIR [options]          (a validation set; eval --help)
-       cross-entropy-lens merge PART.json... [--json]                (shards of eval --shard I/N)
+       cross-entropy-lens runs LABEL_DIR RUN_DIR... [options]        (checkpoints over one set; runs --help)
+       cross-entropy-lens merge PART.json... [--json]                (shards of eval or runs --shard I/N)
 
 Computes torch.nn.functional.cross_entropy (or binary_cross_entropy_with_logits, focal loss, torchvision's
 sigmoid_focal_loss) exactly as PyTorch does.

@@ -1,13 +1,8 @@
 // `eval PRED_DIR LABEL_DIR` and `merge PART.json...` (DESIGN.md): folder evaluation from the command line
 // over the pure core in src/eval/. Each parses its own arguments and returns the text to print.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { LensError } from '../errors';
-import { simdSupported } from '../kernel/wasmKernel';
-import { splitMemberSpec } from '../tensor/load';
-import { WorkerPool } from '../worker/pool';
-import { readTensorFile } from '../worker/readTensorFile';
+import type { WorkerPool } from '../worker/pool';
 import { finalizeReport, folderLabelIssuesOf, withLabelIssues } from '../eval/finalize';
 import { pairFolders } from '../eval/files';
 import {
@@ -19,11 +14,15 @@ import { parseShard, shardPairs } from '../eval/pairing';
 import { evaluatePairs } from '../eval/runEval';
 import { folderLabelIssues, labelIssuesPass1, labelIssuesPass2 } from '../eval/labelIssuesRun';
 import type { EvalOptions, EvalPair, EvalReport, FolderLabelIssues, LabelIssuesPart, LabelIssueThresholds } from '../eval/types';
-import { parseInlineList } from './args';
-import { escapeControls } from './terminalText';
+import { checkRunsPart, isRunsPart } from '../eval/runs/part';
+import { evalWorkers } from './evalWorkers';
+import { EVAL_OPTION_FLAGS, evalOptions, optionError } from './evalOptions';
+import { fromJson, toJson } from './json';
+import { mergeRunsOutput } from './runsCommand';
+import { escapeControls, fmt, pct, someNames } from './terminalText';
 
 export const EVAL_USAGE = `usage: cross-entropy-lens eval PRED_DIR LABEL_DIR [options]
-       cross-entropy-lens merge PART.json... [--json]
+       cross-entropy-lens merge PART.json... [--json]   (parts of eval --shard, or of runs --shard)
        cross-entropy-lens merge --thresholds PART.json... [--json]
 
 Evaluates every prediction in PRED_DIR ([C, H, W] or [1, C, H, W] logits: .npy, .npz, .pt, .safetensors)
@@ -54,27 +53,10 @@ merge PART.json... combines the --json parts of every shard I/N of one run into 
   4. merge stage2-*.json --json                     (exactly the single run's eval --label-issues --json)
 Give every stage the same folders and options.`;
 
-const DEFAULTS = { ignoreIndex: -100, labelSmoothing: 0, classDim: 1, bins: 15, boundary: 3 };
-
-const EVAL_FLAGS = new Set(['--ignore-index', '--weight', '--label-smoothing', '--class-dim', '--bins', '--boundary', '--shard', '--thresholds']);
+const EVAL_FLAGS = new Set([...EVAL_OPTION_FLAGS, '--shard', '--thresholds']);
 
 function bad(msg: string): never {
-  throw new LensError('option', `${msg} (see eval --help)`);
-}
-
-function integer(flag: string, v: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^[+-]?\d+$/.test(v.trim())) bad(`${flag} expects an integer, got '${v}'`);
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min || n > max) bad(`${flag} expects an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '...' : max}], got ${v}`);
-  return n;
-}
-
-function readWeight(spec: string): number[] {
-  const list = parseInlineList(spec);
-  if (list && !fs.existsSync(splitMemberSpec(spec).path)) return list;
-  const t = readTensorFile(spec, 'weight');
-  if (t.shape.length !== 1) throw new LensError('shape', `--weight ${spec}: shape [${t.shape.join(', ')}], expected one weight per class [C]`);
-  return Array.from(t.data);
+  return optionError('eval', msg);
 }
 
 interface EvalArgs {
@@ -117,19 +99,7 @@ function parseEvalArgs(argv: readonly string[]): EvalArgs | 'help' {
   }
   if (positional.length !== 2) bad(`eval expects PRED_DIR and LABEL_DIR, got ${positional.length} argument${positional.length === 1 ? '' : 's'}`);
   const get = (f: string): string | undefined => values.get(f);
-  const lsText = get('--label-smoothing');
-  const ls = lsText === undefined ? DEFAULTS.labelSmoothing : Number(lsText);
-  if (lsText !== undefined && (lsText.trim() === '' || !(ls >= 0 && ls <= 1))) bad(`--label-smoothing expects a number in [0, 1], got '${lsText}'`);
-  const classDim = get('--class-dim') === undefined ? DEFAULTS.classDim : integer('--class-dim', get('--class-dim')!, -4, 3);
-  const weightSpec = get('--weight');
-  const options: EvalOptions = {
-    ignoreIndex: get('--ignore-index') === undefined ? DEFAULTS.ignoreIndex : integer('--ignore-index', get('--ignore-index')!, -(2 ** 31), 2 ** 31 - 1),
-    labelSmoothing: ls,
-    classDim,
-    bins: get('--bins') === undefined ? DEFAULTS.bins : integer('--bins', get('--bins')!, 1, 100000),
-    boundary: get('--boundary') === undefined ? DEFAULTS.boundary : integer('--boundary', get('--boundary')!, 0, 100000),
-    weight: weightSpec === undefined ? null : readWeight(weightSpec),
-  };
+  const options = evalOptions('eval', get);
   const shardText = get('--shard');
   const shard = shardText === undefined ? null : parseShard(shardText);
   const thresholds = get('--thresholds') ?? null;
@@ -140,32 +110,7 @@ function parseEvalArgs(argv: readonly string[]): EvalArgs | 'help' {
   return { predDir: positional[0], labelDir: positional[1], options, shard, json, labelIssues, thresholds };
 }
 
-/** JSON with NaN and infinities as the strings "NaN", "Infinity", "-Infinity" (DESIGN.md). */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
-}
-
-/** Parses toJson's output back (numbers written as "NaN"/"Infinity" strings become numbers again). */
-export function fromJson(text: string): unknown {
-  return JSON.parse(text, (key: string, v: unknown) => {
-    // An image's name stays a string whatever it reads; unmatched file names always have an extension.
-    if (key === 'name') return v;
-    return v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v;
-  });
-}
-
-function fmt(v: number | null, digits = 6): string {
-  return v === null ? 'n/a' : Number.isFinite(v) ? v.toPrecision(digits) : String(v);
-}
-
-function pct(v: number | null): string {
-  return v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`;
-}
-
-/** Up to five names, escaped for the terminal, and how many there are beyond. */
-function someNames(names: readonly string[]): string {
-  return `${names.slice(0, 5).map(escapeControls).join(', ')}${names.length > 5 ? `, … (${names.length} in all)` : ''}`;
-}
+export { fromJson, toJson } from './json';
 
 export function textSummary(r: EvalReport, seconds: number | null, shard: { index: number; count: number } | null): string {
   const lines: string[] = [];
@@ -239,10 +184,7 @@ export async function runEval(argv: readonly string[], distDir: string, signal?:
   // Before any image is read: the thresholds must be of this folder's pairs, with these options.
   if (given !== null) checkThresholdsFit(given, parsed.thresholds!, options, pairing.pairs.map((p) => p.stem));
   const pairs = shardPairs(pairing.pairs, shard);
-  const wasmFile = path.join(distDir, 'ce.wasm');
-  const wasmPath = simdSupported() && fs.existsSync(wasmFile) ? wasmFile : null;
-  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  const pool = new WorkerPool(path.join(distDir, 'worker.js'), Math.max(1, Math.min(cores, pairs.length)));
+  const { pool, wasmPath } = evalWorkers(distDir, pairs.length);
   let outcome;
   let issues: FolderLabelIssues | null = null;
   let section: LabelIssuesPart | null = null;
@@ -290,7 +232,16 @@ export async function runMerge(argv: readonly string[]): Promise<string> {
     else if (a.startsWith('--')) throw new LensError('option', `unknown option ${a} for merge (see merge --help)`);
     else files.push(a);
   }
-  const parts = files.map((f) => checkPart(readJsonFile(f, 'write parts with eval ... --shard I/N --json > PART.json'), f));
+  const parsed = files.map((f) => readJsonFile(f, 'write parts with eval ... --shard I/N --json (or runs ... --shard I/N --losses FILE --json) > PART.json'));
+  // Parts of `runs --shard` merge as runs; one kind per merge.
+  const runs = parsed.map(isRunsPart);
+  if (runs.some((r) => r)) {
+    if (thresholds) throw new LensError('option', `${files[runs.indexOf(true)]} is a runs part: merge --thresholds takes the stage-1 parts of eval --label-issues --shard`);
+    const other = runs.findIndex((r) => !r);
+    if (other >= 0) throw new LensError('option', `${files[other]} is not a runs part, but ${files[runs.indexOf(true)]} is — merge the parts of one evaluation`);
+    return mergeRunsOutput(parsed.map((p, k) => checkRunsPart(p, files[k])), files, json);
+  }
+  const parts = parsed.map((p, k) => checkPart(p, files[k]));
   const sums = parts.map((p) => p.sums);
   const prefixes = parts.map((p) => p.prefix);
   if (thresholds) {

@@ -15,3 +15,17 @@ export function escapeControls(text: string): string {
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
+
+/** A number to `digits` significant digits (n/a for null). */
+export function fmt(v: number | null, digits = 6): string {
+  return v === null ? 'n/a' : Number.isFinite(v) ? v.toPrecision(digits) : String(v);
+}
+
+export function pct(v: number | null): string {
+  return v === null ? 'n/a' : `${(100 * v).toFixed(2)}%`;
+}
+
+/** Up to five names, escaped for the terminal, and how many there are beyond. */
+export function someNames(names: readonly string[]): string {
+  return `${names.slice(0, 5).map(escapeControls).join(', ')}${names.length > 5 ? `, … (${names.length} in all)` : ''}`;
+}

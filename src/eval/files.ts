@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../errors';
 import { isLabelFile, isPredictionFile, pairFiles, type Pairing } from './pairing';
+import { pairRunFiles, type RunsPairing } from './runs/pairing';
 import type { UnreadableEntry } from './types';
 
-interface Listing {
+export interface Listing {
   readonly names: string[];
   readonly unreadable: UnreadableEntry[];
 }
@@ -62,7 +63,7 @@ function unreadableReason(file: string, d: fs.Dirent): string | null {
   return null;
 }
 
-function listFolder(dir: string, what: string, wanted: (name: string) => boolean): Listing {
+export function listFolder(dir: string, what: string, wanted: (name: string) => boolean): Listing {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -91,4 +92,14 @@ export function pairFolders(predDir: string, labelDir: string): Pairing {
     preds.names, labels.names, (folder, name) => path.join(folder === 'prediction' ? predDir : labelDir, name), { prediction: predDir, label: labelDir },
     { prediction: preds.unreadable, label: labels.unreadable },
   );
+}
+
+/** Lists LABEL_DIR and each run folder and pairs them for `runs` (see runs/pairing.ts). */
+export function pairRunFolders(labelDir: string, runs: ReadonlyArray<{ readonly name: string; readonly folder: string }>): RunsPairing {
+  const labels = listFolder(labelDir, 'labels', isLabelFile);
+  const listed = runs.map((r) => {
+    const l = listFolder(r.folder, `run ${r.name}`, isPredictionFile);
+    return { name: r.name, folder: r.folder, files: l.names, unreadable: l.unreadable };
+  });
+  return pairRunFiles({ folder: labelDir, files: labels.names, unreadable: labels.unreadable }, listed, (folder, name) => path.join(folder, name));
 }

@@ -62,7 +62,8 @@ export interface Pairing {
   readonly unreadable: readonly UnreadableEntry[];
 }
 
-function byStem(names: readonly string[], stem: (n: string) => string, folder: string): Map<string, string> {
+/** File names by stem, in name order; two files of one stem in a folder are an error naming both. */
+export function byStem(names: readonly string[], stem: (n: string) => string, folder: string): Map<string, string> {
   const map = new Map<string, string>();
   for (const name of [...names].sort(compareStems)) {
     const s = stem(name);

@@ -123,8 +123,11 @@ export interface CheckedPart {
   readonly prefix: string;
 }
 
-/** A part from parsed JSON (a shard's whole report with `sums`, or the sums alone), every field checked. */
-export function checkPart(json: unknown, file: string): CheckedPart {
+/**
+ * A part from parsed JSON (a shard's whole report with `sums`, or the sums alone), every field checked; `at`
+ * is where the part sits in its file when it is inside another (a runs part's `runs[k].`), for messages.
+ */
+export function checkPart(json: unknown, file: string, at = ''): CheckedPart {
   const top = json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Obj) : null;
   const whole = top !== null && top.format !== PART_FORMAT;
   const o = whole ? top.sums : top;
@@ -132,7 +135,7 @@ export function checkPart(json: unknown, file: string): CheckedPart {
     throw new LensError('format', `${file}: not an eval part — ${WRITE_PARTS}`);
   }
   const s = o as Obj;
-  const prefix = whole ? 'sums.' : '';
+  const prefix = at + (whole ? 'sums.' : '');
   const p = new Part(file, prefix);
   if (s.version !== 1) p.fail('version', `is ${describe(s.version)}; this build reads eval part version 1`);
   const sh = p.object('shard', s.shard);
@@ -171,7 +174,7 @@ export function checkPart(json: unknown, file: string): CheckedPart {
 }
 
 /** The first option two parts differ in, as a field path, or null. */
-function optionDiff(a: EvalOptions, b: EvalOptions): string | null {
+export function optionDiff(a: EvalOptions, b: EvalOptions): string | null {
   for (const key of ['ignoreIndex', 'labelSmoothing', 'classDim', 'bins', 'boundary'] as const) {
     if (!Object.is(a[key], b[key])) return key;
   }
@@ -183,16 +186,16 @@ function optionDiff(a: EvalOptions, b: EvalOptions): string | null {
   return null;
 }
 
-function optionValue(o: EvalOptions, path: string): unknown {
+export function optionValue(o: EvalOptions, path: string): unknown {
   const m = /^weight\[(\d+)\]$/.exec(path);
   return m ? o.weight?.[Number(m[1])] : o[path as keyof EvalOptions];
 }
 
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+export function sameStrings(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function sameUnreadable(a: readonly UnreadableEntry[] = [], b: readonly UnreadableEntry[] = []): boolean {
+export function sameUnreadable(a: readonly UnreadableEntry[] = [], b: readonly UnreadableEntry[] = []): boolean {
   return a.length === b.length && a.every((x, i) => x.name === b[i].name && x.reason === b[i].reason);
 }
 

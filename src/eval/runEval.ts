@@ -21,6 +21,8 @@ export interface EvalRun {
   readonly onProgress?: (done: number, total: number) => void;
   /** Images in flight at once (default: the pool's size). */
   readonly concurrency?: number;
+  /** Ask each image's non-ignored losses back (ImageResult.losses), for `runs`. */
+  readonly keepLosses?: boolean;
   /** Test hook: awaited before each image is sent (the end-to-end Cancel test paces a run with it). */
   readonly beforeImage?: () => Promise<void>;
 }
@@ -67,7 +69,7 @@ export async function evaluatePairs(run: EvalRun): Promise<EvalOutcome> {
       const index = next++;
       if (run.beforeImage) await run.beforeImage();
       if (signal?.aborted) break;
-      const msg: EvalImageRequest = { kind: 'eval-image', id: index, pair: pairs[index], options, wasmPath: run.wasmPath };
+      const msg: EvalImageRequest = { kind: 'eval-image', id: index, pair: pairs[index], options, wasmPath: run.wasmPath, ...(run.keepLosses === true ? { keepLosses: true } : {}) };
       try {
         const r = await runOne(() => pool, msg, signal);
         if (r.kind !== 'eval-image-done') throw new LensError('io', `unexpected worker reply ${r.kind}`);

@@ -96,6 +96,8 @@ export interface ImageResult {
   readonly shape: readonly [number, number];
   /** The loss map mean-pooled to at most THUMBNAIL_MAX x THUMBNAIL_MAX, for the dataset view's rows. */
   readonly thumbnail?: LossThumbnail;
+  /** With EvalImageRequest.keepLosses: the per-pixel loss of the non-ignored pixels in raster order (float32). */
+  readonly losses?: Float32Array;
 }
 
 /** Largest side of a loss thumbnail: 32 x 32 float32 is 4 KB per image (40 MB for 10,000), the only per-pixel data kept. */
@@ -130,6 +132,8 @@ export interface EvalImageRequest {
   readonly options: EvalOptions;
   /** dist/ce.wasm, or null for the pure-TS kernel. */
   readonly wasmPath: string | null;
+  /** Send back the non-ignored pixels' losses too (`runs` keeps them on disk for its percentiles). */
+  readonly keepLosses?: boolean;
 }
 
 export type EvalImageResponse = { readonly kind: 'eval-image-done'; readonly id: number; readonly result: ImageResult };

@@ -206,6 +206,14 @@ export function lossThumbnail(loss: ArrayLike<number>, target: ArrayLike<number>
   return { h, w, data };
 }
 
+/** The losses of the non-ignored pixels in raster order, as float32 (a float64 map is rounded). */
+function keptLosses(maps: PixelMaps, pixels: number, ignoreIndex: number): Float32Array {
+  const out = new Float32Array(pixels);
+  let k = 0;
+  for (let i = 0; i < maps.target.length; i++) if (maps.target[i] !== ignoreIndex) out[k++] = maps.loss[i];
+  return out;
+}
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A .npy the kernel can read as stored: float16 / float32, C order, native (little-endian) bytes. */
@@ -241,7 +249,8 @@ export function evalImage(job: EvalImageRequest): ImageResult {
         ? runWasm(job.wasmPath, { kind: 'array', data: pred!.data }, target, g, options, pair.label, pair.prediction)
         : runReference(pred!, target, g, options, pair.label, pair.prediction);
     const result = accumulateImage(pair.stem, r.maps, g.C, g.H, g.W, options, r.weighted);
-    return { ...result, thumbnail: lossThumbnail(r.maps.loss, r.maps.target, g.H, g.W, options.ignoreIndex) };
+    const thumbnail = lossThumbnail(r.maps.loss, r.maps.target, g.H, g.W, options.ignoreIndex);
+    return job.keepLosses === true ? { ...result, thumbnail, losses: keptLosses(r.maps, result.record.pixels, options.ignoreIndex) } : { ...result, thumbnail };
   } finally {
     if (direct !== null) closeNpy(direct);
   }
