@@ -12,7 +12,8 @@ import { mergeReport, mergeThresholds, shardSums } from '../eval/merge';
 import { checkPart } from '../eval/partSchema';
 import { parseShard, shardPairs } from '../eval/pairing';
 import { evaluatePairs } from '../eval/runEval';
-import { folderLabelIssues, labelIssuesPass1, labelIssuesPass2 } from '../eval/labelIssuesRun';
+import { labelIssuesPass1, labelIssuesPass2, type ImagePass1 } from '../eval/labelIssuesRun';
+import { thresholdsFromSums } from '../labels/labelIssues';
 import type { EvalOptions, EvalPair, EvalReport, FolderLabelIssues, LabelIssuesPart, LabelIssueThresholds } from '../eval/types';
 import { checkRunsPart, isRunsPart } from '../eval/runs/part';
 import { evalWorkers } from './evalWorkers';
@@ -158,17 +159,22 @@ function readJsonFile(file: string, notJson: string): unknown {
  * the section its part carries (stage 1: pass 1; stage 2: pass 2 under the thresholds file).
  */
 async function labelIssuesOf(
-  parsed: EvalArgs, pairs: readonly EvalPair[], classes: number, given: LabelIssueThresholds | null, pool: WorkerPool, signal?: AbortSignal,
+  parsed: EvalArgs, pairs: readonly EvalPair[], classes: number, given: LabelIssueThresholds | null, pass1: readonly ImagePass1[] | null, pool: WorkerPool, signal?: AbortSignal,
 ): Promise<{ issues: FolderLabelIssues | null; section: LabelIssuesPart | null }> {
   const { options, shard } = parsed;
   const file = parsed.thresholds ?? '';
   if (given !== null && pairs.length > 0) checkThresholdsClasses(given, file, classes);
+  // Pass 1 came with the evaluation itself (EvalRun.labelSums); it is read again only if it did not.
+  const firstPass = async (): Promise<readonly ImagePass1[]> => pass1 ?? labelIssuesPass1(pairs, options, pool, signal);
   if (shard !== null) {
-    if (given === null) return { issues: null, section: stage1Section(await labelIssuesPass1(pairs, options, pool, signal), shard) };
+    if (given === null) return { issues: null, section: stage1Section(await firstPass(), shard) };
     return { issues: null, section: stage2Section(await labelIssuesPass2(pairs, options, given.thresholds, pool, signal), shard, given) };
   }
   if (pairs.length === 0) return { issues: null, section: null };
-  if (given === null) return { issues: await folderLabelIssues(pairs, options, classes, pool, signal), section: null };
+  if (given === null) {
+    const thresholds = Array.from(thresholdsFromSums(await firstPass(), classes));
+    return { issues: folderLabelIssuesOf(await labelIssuesPass2(pairs, options, thresholds, pool, signal), thresholds), section: null };
+  }
   const pass2 = await labelIssuesPass2(pairs, options, given.thresholds, pool, signal);
   checkThresholdsPixels(given, file, pass2.reduce((a, im) => a + im.pixels, 0));
   return { issues: folderLabelIssuesOf(pass2, given.thresholds), section: null };
@@ -192,8 +198,11 @@ export async function runEval(argv: readonly string[], distDir: string, signal?:
     // Progress on a terminal only: piped output (--json > part.json) stays clean.
     const tty = process.stderr.isTTY === true;
     const onProgress = tty ? (done: number, total: number): void => void process.stderr.write(`\reval: ${done}/${total} images${done === total ? '\n' : ''}`) : undefined;
-    outcome = await evaluatePairs({ pairs, options, pool, wasmPath, signal, onProgress });
-    if (parsed.labelIssues) ({ issues, section } = await labelIssuesOf(parsed, pairs, outcome.classes, given, pool, signal));
+    const wantSums = parsed.labelIssues && given === null;
+    const sums: Array<ImagePass1 | undefined> = new Array<ImagePass1 | undefined>(pairs.length);
+    outcome = await evaluatePairs({ pairs, options, pool, wasmPath, signal, onProgress, labelSums: wantSums, onImage: (r, i) => void (sums[i] = r.labelSums) });
+    const pass1 = wantSums && sums.every((x) => x !== undefined) ? (sums as ImagePass1[]) : null;
+    if (parsed.labelIssues) ({ issues, section } = await labelIssuesOf(parsed, pairs, outcome.classes, given, pass1, pool, signal));
   } finally {
     await pool.dispose();
   }

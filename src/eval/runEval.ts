@@ -23,6 +23,8 @@ export interface EvalRun {
   readonly concurrency?: number;
   /** Ask each image's non-ignored losses back (ImageResult.losses), for `runs`. */
   readonly keepLosses?: boolean;
+  /** Ask each image's label-issue pass 1 back (ImageResult.labelSums), for eval --label-issues. */
+  readonly labelSums?: boolean;
   /** Test hook: awaited before each image is sent (the end-to-end Cancel test paces a run with it). */
   readonly beforeImage?: () => Promise<void>;
 }
@@ -69,7 +71,7 @@ export async function evaluatePairs(run: EvalRun): Promise<EvalOutcome> {
       const index = next++;
       if (run.beforeImage) await run.beforeImage();
       if (signal?.aborted) break;
-      const msg: EvalImageRequest = { kind: 'eval-image', id: index, pair: pairs[index], options, wasmPath: run.wasmPath, ...(run.keepLosses === true ? { keepLosses: true } : {}) };
+      const msg: EvalImageRequest = { kind: 'eval-image', id: index, pair: pairs[index], options, wasmPath: run.wasmPath, ...(run.keepLosses === true ? { keepLosses: true } : {}), ...(run.labelSums === true ? { labelSums: true } : {}) };
       try {
         const r = await runOne(() => pool, msg, signal);
         if (r.kind !== 'eval-image-done') throw new LensError('io', `unexpected worker reply ${r.kind}`);

@@ -98,6 +98,8 @@ export interface ImageResult {
   readonly thumbnail?: LossThumbnail;
   /** With EvalImageRequest.keepLosses: the per-pixel loss of the non-ignored pixels in raster order (float32). */
   readonly losses?: Float32Array;
+  /** With EvalImageRequest.labelSums: label issues' pass 1 for this image (src/labels/pairIssues.ts imageThresholdSums). */
+  readonly labelSums?: { readonly sums: number[]; readonly counts: number[] };
 }
 
 /** Largest side of a loss thumbnail: 32 x 32 float32 is 4 KB per image (40 MB for 10,000), the only per-pixel data kept. */
@@ -134,6 +136,11 @@ export interface EvalImageRequest {
   readonly wasmPath: string | null;
   /** Send back the non-ignored pixels' losses too (`runs` keeps them on disk for its percentiles). */
   readonly keepLosses?: boolean;
+  /**
+   * Compute label issues' pass 1 on the logits already read (eval --label-issues): the per-class sums of
+   * the labels' float64 probabilities, as the label-issues job would after reading the pair again.
+   */
+  readonly labelSums?: boolean;
 }
 
 export type EvalImageResponse = { readonly kind: 'eval-image-done'; readonly id: number; readonly result: ImageResult };

@@ -15,6 +15,7 @@ import { ceAccLength, CE_ACC, ceRowsFor, instantiateCeKernel, warmUpCeKernel, wa
 import { accumulateImage, type PixelMaps } from '../eval/accumulate';
 import { THUMBNAIL_MAX, type EvalImageRequest, type EvalOptions, type ImageResult, type LossThumbnail } from '../eval/types';
 import type { Tensor } from '../tensor/tensor';
+import { imageThresholdSums } from '../labels/pairIssues';
 import { readMaskTarget } from './maskTarget';
 import { closeNpy, isNpyPath, openNpy, type NpyFile } from './npyFile';
 import { readTensorFile } from './readTensorFile';
@@ -104,7 +105,9 @@ function fillLogits(src: Logits, k: CeWasmKernel, buf: ArrayBufferLike, xAt: num
   if (half) k.widenToF32(rawAt, xAt, n, 'float16');
 }
 
-function runWasm(path: string, src: Logits, target: Int32Array, g: Geometry, o: EvalOptions, labelFile: string, predFile: string): { maps: PixelMaps; weighted: { num: number; den: number } | null } {
+function runWasm(
+  path: string, src: Logits, target: Int32Array, g: Geometry, o: EvalOptions, labelFile: string, predFile: string, withLogits?: (x: Float32Array) => void,
+): { maps: PixelMaps; weighted: { num: number; den: number } | null } {
   const { k, memory } = kernelFor(path);
   const { C } = g;
   const S = g.H * g.W;
@@ -138,6 +141,8 @@ function runWasm(path: string, src: Logits, target: Int32Array, g: Geometry, o: 
   fn(xAt, t2At, 0, C, S, 0, S, -1, 0, topAt, 0, accAt, 0);
   const loss = new Float32Array(buf, lossAt, S).slice();
   const topLoss = new Float32Array(buf, topAt, S).slice();
+  // The labels are valid now (the kernel checked them); the logits are still in place.
+  withLogits?.(new Float32Array(buf, xAt, C * S));
   let weighted: { num: number; den: number } | null = null;
   if (o.weight !== null && o.labelSmoothing > 0) {
     new Float32Array(buf, wAt, C).set(o.weight);
@@ -242,15 +247,24 @@ export function evalImage(job: EvalImageRequest): ImageResult {
     }
     const label = readMaskTarget(pair.label);
     const target = labelTargets(label, g, pair.label, pair.prediction, shape);
+    // eval --label-issues: pass 1 on these very logits (float16 widened exactly either way), not a second read.
+    let labelSums: ImageResult['labelSums'];
+    const sumsOf = (x: ArrayLike<number>): void => {
+      const input: Tensor = { dtype: x instanceof Float64Array ? 'float64' : 'float32', shape: g.channelsLast ? [1, g.H, g.W, g.C] : [1, g.C, g.H, g.W], data: x as Float32Array | Float64Array };
+      labelSums = imageThresholdSums(input, { dtype: 'int32', shape: [1, g.H, g.W], data: target }, { classDim: g.channelsLast ? -1 : 1, ignoreIndex: options.ignoreIndex, inputKind: 'logits' });
+    };
+    const withLogits = job.labelSums === true ? sumsOf : undefined;
     // float16 data arrive widened to float32 (exactly); float64 keeps its precision in the reference kernel.
     const r = direct !== null
-      ? runWasm(job.wasmPath!, { kind: 'npy', file: direct }, target, g, options, pair.label, pair.prediction)
+      ? runWasm(job.wasmPath!, { kind: 'npy', file: direct }, target, g, options, pair.label, pair.prediction, withLogits)
       : job.wasmPath !== null && pred!.data instanceof Float32Array
-        ? runWasm(job.wasmPath, { kind: 'array', data: pred!.data }, target, g, options, pair.label, pair.prediction)
+        ? runWasm(job.wasmPath, { kind: 'array', data: pred!.data }, target, g, options, pair.label, pair.prediction, withLogits)
         : runReference(pred!, target, g, options, pair.label, pair.prediction);
+    if (withLogits && labelSums === undefined) withLogits(pred!.data as ArrayLike<number>);
     const result = accumulateImage(pair.stem, r.maps, g.C, g.H, g.W, options, r.weighted);
     const thumbnail = lossThumbnail(r.maps.loss, r.maps.target, g.H, g.W, options.ignoreIndex);
-    return job.keepLosses === true ? { ...result, thumbnail, losses: keptLosses(r.maps, result.record.pixels, options.ignoreIndex) } : { ...result, thumbnail };
+    const extra = { ...(job.keepLosses === true ? { losses: keptLosses(r.maps, result.record.pixels, options.ignoreIndex) } : {}), ...(labelSums ? { labelSums } : {}) };
+    return { ...result, thumbnail, ...extra };
   } finally {
     if (direct !== null) closeNpy(direct);
   }

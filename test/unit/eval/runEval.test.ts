@@ -9,6 +9,7 @@ import { isLensError } from '../../../src/errors';
 import { pairFolders } from '../../../src/eval/files';
 import { finalizeReport } from '../../../src/eval/finalize';
 import { evaluatePairs } from '../../../src/eval/runEval';
+import { labelIssuesPass1 } from '../../../src/eval/labelIssuesRun';
 import type { EvalOptions } from '../../../src/eval/types';
 import { WorkerPool } from '../../../src/worker/pool';
 
@@ -83,6 +84,21 @@ describe('eval orchestration (evaluatePairs)', function () {
       assert.deepEqual(r.perImage, []);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives label issues\' pass 1 with the evaluation, bit for bit what the label-issues job gives after reading the pair again', async () => {
+    // float16 and float32 .npy (read into the kernel's memory), the float64 reference kernel, and channels-last.
+    for (const [dir, o, wasm] of [
+      [BASIC, options, true], [BASIC, options, false],
+      [path.join(ROOT, 'test/fixtures/eval/channels_last'), { ...options, classDim: -1, weight: null }, true],
+    ] as const) {
+      const pairing = pairFolders(path.join(dir, 'pred'), path.join(dir, 'labels'));
+      const sums: unknown[] = new Array(pairing.pairs.length);
+      await evaluatePairs({ pairs: pairing.pairs, options: o, pool, wasmPath: wasm ? path.join(DIST, 'ce.wasm') : null, labelSums: true, onImage: (r, i) => void (sums[i] = r.labelSums) });
+      const again = await labelIssuesPass1(pairing.pairs, o, pool);
+      assert.ok(pairing.pairs.length > 1);
+      assert.deepEqual(sums, again, `${path.basename(dir)}, ${wasm ? 'wasm' : 'reference'} kernel`);
     }
   });
 });
