@@ -16,6 +16,7 @@ import { labelIssuesPass1, labelIssuesPass2, type ImagePass1 } from '../eval/lab
 import { thresholdsFromSums } from '../labels/labelIssues';
 import type { EvalOptions, EvalPair, EvalReport, FolderLabelIssues, LabelIssuesPart, LabelIssueThresholds } from '../eval/types';
 import { checkRunsPart, isRunsPart } from '../eval/runs/part';
+import { parseCommandFlags } from './commandFlags';
 import { evalWorkers } from './evalWorkers';
 import { EVAL_OPTION_FLAGS, evalOptions, optionError } from './evalOptions';
 import { fromJson, toJson } from './json';
@@ -72,34 +73,12 @@ interface EvalArgs {
 }
 
 function parseEvalArgs(argv: readonly string[]): EvalArgs | 'help' {
-  const positional: string[] = [];
-  const values = new Map<string, string>();
-  let json = false;
-  let labelIssues = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '-h' || a === '--help') return 'help';
-    if (a === '--json') {
-      json = true;
-      continue;
-    }
-    if (a === '--label-issues') {
-      labelIssues = true;
-      continue;
-    }
-    if (!a.startsWith('--')) {
-      positional.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const flag = eq >= 0 ? a.slice(0, eq) : a;
-    if (!EVAL_FLAGS.has(flag)) bad(`unknown option ${flag} for eval`);
-    if (values.has(flag)) bad(`${flag} given twice`);
-    if (eq < 0 && i + 1 >= argv.length) bad(`${flag} needs a value`);
-    values.set(flag, eq >= 0 ? a.slice(eq + 1) : argv[++i]);
-  }
+  const flags = parseCommandFlags(argv, 'eval', EVAL_FLAGS, ['--json', '--label-issues'], bad);
+  if (flags === 'help') return 'help';
+  const { positional, get } = flags;
+  const json = flags.switches.has('--json');
+  const labelIssues = flags.switches.has('--label-issues');
   if (positional.length !== 2) bad(`eval expects PRED_DIR and LABEL_DIR, got ${positional.length} argument${positional.length === 1 ? '' : 's'}`);
-  const get = (f: string): string | undefined => values.get(f);
   const options = evalOptions('eval', get);
   const shardText = get('--shard');
   const shard = shardText === undefined ? null : parseShard(shardText);

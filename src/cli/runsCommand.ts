@@ -12,6 +12,7 @@ import { RUNS_PART_FORMAT, type CheckedRunsPart, type RunsPartSums } from '../ev
 import { runsReport, type RunsReport } from '../eval/runs/report';
 import type { EvalOptions } from '../eval/types';
 import { EVAL_OPTION_FLAGS, evalOptions, optionError } from './evalOptions';
+import { parseCommandFlags } from './commandFlags';
 import { evalWorkers } from './evalWorkers';
 import { toJson } from './json';
 import { escapeControls, fmt, pct, someNames } from './terminalText';
@@ -73,33 +74,15 @@ function runNames(folders: readonly string[], given: string | undefined): string
 }
 
 function parseRunsArgs(argv: readonly string[]): RunsArgs | 'help' {
-  const positional: string[] = [];
-  const values = new Map<string, string>();
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '-h' || a === '--help') return 'help';
-    if (a === '--json') {
-      json = true;
-      continue;
-    }
-    if (!a.startsWith('--')) {
-      positional.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const flag = eq >= 0 ? a.slice(0, eq) : a;
-    if (!RUNS_FLAGS.has(flag)) bad(`unknown option ${flag} for runs`);
-    if (values.has(flag)) bad(`${flag} given twice`);
-    if (eq < 0 && i + 1 >= argv.length) bad(`${flag} needs a value`);
-    values.set(flag, eq >= 0 ? a.slice(eq + 1) : argv[++i]);
-  }
+  const flags = parseCommandFlags(argv, 'runs', RUNS_FLAGS, ['--json'], bad);
+  if (flags === 'help') return 'help';
+  const { positional, get } = flags;
+  const json = flags.switches.has('--json');
   if (positional.length < 3) {
     bad(positional.length < 2
       ? `runs expects LABEL_DIR and at least two RUN_DIRs, got ${positional.length} argument${positional.length === 1 ? '' : 's'}`
       : 'runs expects at least two RUN_DIRs after LABEL_DIR, got one (for one folder use eval PRED_DIR LABEL_DIR)');
   }
-  const get = (f: string): string | undefined => values.get(f);
   const folders = positional.slice(1);
   const names = runNames(folders, get('--names'));
   const options = evalOptions('runs', get);

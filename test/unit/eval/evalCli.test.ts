@@ -1,6 +1,7 @@
 // `eval` and `merge` through the real CLI functions (src/cli/evalCommand.ts, with dist/worker.js and
 // dist/ce.wasm) on the generated sets in test/fixtures/eval/. Expected figures come from
 // test/eval/generate_eval.py: PyTorch / NumPy in float64 over all pixels concatenated.
+import { compareJson, type Json } from './jsonCompare';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,43 +15,12 @@ const FIX = path.join(ROOT, 'test/fixtures/eval');
 
 /** Relative tolerance of figures that pass through the float32 kernel (losses, confidences). */
 const F32 = 2e-6;
-/** Figures that are ratios of exact counts, or float64 throughout. */
-const EXACT = 1e-9;
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 /** Fields (by key) that are pure count ratios or counts: held to EXACT. */
 const COUNT_FIELDS = new Set(['images', 'count', 'pixelAccuracy', 'iou', 'accuracy', 'dice', 'miou', 'miouPerImage', 'frequency', 'medianFrequency', 'sqrtInverse', 'enet', 'edges', 'worstClass', 'class', 'width']);
 
-function num(v: Json): number {
-  return v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : (v as number);
-}
-
 function compare(actual: Json, want: Json, where: string, tol: number): void {
-  if (want === null || typeof want === 'string' && !['NaN', 'Infinity', '-Infinity'].includes(want) || typeof want === 'boolean') {
-    assert.deepEqual(actual, want, where);
-    return;
-  }
-  if (typeof want === 'number' || typeof want === 'string') {
-    const a = num(actual);
-    const w = num(want);
-    assert.equal(typeof a, 'number', `${where}: ${JSON.stringify(actual)} is not a number`);
-    if (Number.isNaN(w)) return assert.ok(Number.isNaN(a), `${where}: ${a}, want NaN`);
-    const err = Math.abs(a - w) / Math.max(1e-300, Math.abs(w));
-    assert.ok(a === w || err <= tol, `${where}: ${a} vs reference ${w} (relative ${err.toExponential(2)} > ${tol})`);
-    return;
-  }
-  if (Array.isArray(want)) {
-    assert.ok(Array.isArray(actual), `${where}: not a list`);
-    assert.equal((actual as Json[]).length, want.length, `${where}: length`);
-    want.forEach((w, i) => compare((actual as Json[])[i], w, `${where}[${i}]`, tol));
-    return;
-  }
-  assert.ok(actual !== null && typeof actual === 'object' && !Array.isArray(actual), `${where}: not an object`);
-  for (const [k, w] of Object.entries(want)) {
-    if (k.startsWith('_')) continue;
-    compare((actual as Record<string, Json>)[k], w, `${where}.${k}`, COUNT_FIELDS.has(k) ? EXACT : tol);
-  }
+  compareJson(actual, want, where, tol, { countFields: COUNT_FIELDS });
 }
 
 function expected(set: string, name: string): { args: string[]; ref: Json } {

@@ -2,6 +2,7 @@
 // test/parity/generate_runs.py, whose expected.json holds every field from PyTorch / NumPy in float64. Also:
 // each run's figures equal `eval` on that run's folder, --names, shards merged byte for byte, the
 // unmatched rule, and bad input as one line.
+import { compareJson, type Json } from './jsonCompare';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -22,10 +23,8 @@ const RUNS = ['ep1', 'ep2', 'ep3', 'ep4'];
  * above it does not depend on that error).
  */
 const F32 = 2e-6;
-const EXACT = 1e-9;
 const COUNT_FIELDS = new Set(['images', 'class', 'pixelAccuracy', 'miou', 'iou', 'share']);
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 interface Run {
   readonly code: number | null;
@@ -54,36 +53,8 @@ function oneLineError(r: Run, pattern: RegExp): void {
   assert.match(lines[0], pattern);
 }
 
-function num(v: Json): number {
-  return v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : (v as number);
-}
-
 function compare(actual: Json, want: Json, where: string, tol: number): void {
-  if (want === null || typeof want === 'boolean' || (typeof want === 'string' && !['NaN', 'Infinity', '-Infinity'].includes(want))) {
-    assert.deepEqual(actual, want, where);
-    return;
-  }
-  if (typeof want === 'number' || typeof want === 'string') {
-    const a = num(actual);
-    const w = num(want);
-    assert.equal(typeof a, 'number', `${where}: ${JSON.stringify(actual)} is not a number`);
-    if (Number.isNaN(w)) return assert.ok(Number.isNaN(a), `${where}: ${a}, want NaN`);
-    const err = Math.abs(a - w) / Math.max(1e-300, Math.abs(w));
-    assert.ok(a === w || err <= tol, `${where}: ${a} vs reference ${w} (relative ${err.toExponential(2)} > ${tol})`);
-    return;
-  }
-  if (Array.isArray(want)) {
-    assert.ok(Array.isArray(actual), `${where}: not a list`);
-    assert.equal((actual as Json[]).length, want.length, `${where}: length`);
-    want.forEach((w, i) => compare((actual as Json[])[i], w, `${where}[${i}]`, tol));
-    return;
-  }
-  assert.ok(actual !== null && typeof actual === 'object' && !Array.isArray(actual), `${where}: not an object`);
-  assert.deepEqual(Object.keys(actual).sort(), Object.keys(want).filter((k) => !k.startsWith('_')).sort(), `${where}: fields`);
-  for (const [k, w] of Object.entries(want)) {
-    if (k.startsWith('_')) continue;
-    compare((actual as Record<string, Json>)[k], w, `${where}.${k}`, COUNT_FIELDS.has(k) ? EXACT : tol);
-  }
+  compareJson(actual, want, where, tol, { countFields: COUNT_FIELDS, sameFields: true });
 }
 
 const expected = (): { _args: string[] } & Record<string, Json> => JSON.parse(fs.readFileSync(path.join(FIX, 'expected.json'), 'utf8')) as { _args: string[] } & Record<string, Json>;
