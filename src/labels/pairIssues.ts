@@ -49,7 +49,7 @@ function axisLayout(shape: readonly number[], classDim: number): { N: number; C:
 /** The labelled examples of a pair and a reader of their probabilities (float64 softmax of logits). */
 function examplesOf(input: Tensor, target: Tensor, o: LabelIssuesOptions): {
   readonly N: number; readonly C: number; readonly S: number; readonly M: number; readonly spatial: boolean;
-  readonly labels: Int32Array; readonly kept: number[]; readonly p: Float64Array; readonly fill: (e: number) => void;
+  readonly labels: Int32Array; readonly kept: Int32Array; readonly p: Float64Array; readonly fill: (e: number) => void;
 } {
   if (!/^u?int|^bool/.test(target.dtype)) throw new LensError('dtype', `label issues need class-index labels; the target is ${target.dtype} (probabilities)`);
   const { N, C, S, classLast } = axisLayout(input.shape, o.classDim);
@@ -58,15 +58,19 @@ function examplesOf(input: Tensor, target: Tensor, o: LabelIssuesOptions): {
   const x = input.data as ArrayLike<number>;
   const y = target.data as ArrayLike<number | bigint>;
   const M = N * S;
-  const labels = new Int32Array(M);
-  const kept: number[] = [];
+  // Typed integer labels are copied as they are (Number() on each of a million pixels showed in profiles).
+  const labels = y instanceof Int32Array || y instanceof Uint8Array || y instanceof Int16Array || y instanceof Uint16Array || y instanceof Int8Array
+    ? Int32Array.from(y as ArrayLike<number>) : Int32Array.from({ length: M }, (_, e) => Number(y[e]));
+  let n = 0;
   for (let e = 0; e < M; e++) {
-    const v = Number(y[e]);
-    labels[e] = v;
+    const v = labels[e]!;
     if (v === o.ignoreIndex) continue;
-    if (!Number.isInteger(v) || v < 0 || v >= C) throw new LensError('value', `label issues: target value ${v} at flat index ${e} is outside 0..${C - 1}`);
-    kept.push(e);
+    if (!(v >= 0 && v < C) || !Number.isInteger(Number(y[e]))) throw new LensError('value', `label issues: target value ${Number(y[e])} at flat index ${e} is outside 0..${C - 1}`);
+    n++;
   }
+  const kept = new Int32Array(n);
+  n = 0;
+  for (let e = 0; e < M; e++) if (labels[e] !== o.ignoreIndex) kept[n++] = e;
   // The probabilities of example e (flat over samples and positions), written into p.
   const p = new Float64Array(C);
   const fill = (e: number): void => {
@@ -99,13 +103,14 @@ function examplesOf(input: Tensor, target: Tensor, o: LabelIssuesOptions): {
 const CHUNK = 2048;
 
 /**
- * The probabilities of class-major logits ([N, C, ...spatial], the class axis 1), plane by plane over chunks
+ * The softmax terms of class-major logits ([N, C, ...spatial], the class axis 1), plane by plane over chunks
  * of pixels: per pixel the same float operations in the same order as examplesOf's fill (the running max
- * over the classes in order, the exps summed in class order, each divided by the sum), so the same bits,
- * but reading memory in order instead of one value per plane. visit(e0, len, p) gets pixels [e0, e0 + len)
- * (flat over samples and positions) with p[k * len + j] the probability of class k at pixel e0 + j.
+ * over the classes in order, the exps summed in class order), so the same bits, but reading memory in order
+ * instead of one value per plane. visit(e0, len, ex, sum) gets pixels [e0, e0 + len) (flat over samples and
+ * positions) with ex[k * len + j] the exp of class k at pixel e0 + j and sum[j] their sum: the probability is
+ * ex / sum, divided only where it is needed (fill divides every class).
  */
-function planeProbabilities(x: ArrayLike<number>, N: number, C: number, S: number, visit: (e0: number, len: number, p: Float64Array) => void): void {
+function planeProbabilities(x: ArrayLike<number>, N: number, C: number, S: number, visit: (e0: number, len: number, ex: Float64Array, sum: Float64Array) => void): void {
   const L = Math.min(S, CHUNK);
   const m = new Float64Array(L);
   const sum = new Float64Array(L);
@@ -129,13 +134,36 @@ function planeProbabilities(x: ArrayLike<number>, N: number, C: number, S: numbe
           sum[j] += ex;
         }
       }
-      for (let k = 0; k < C; k++) {
-        const q = k * len;
-        for (let j = 0; j < len; j++) p[q + j] /= sum[j]!;
-      }
-      visit(n * S + s0, len, p);
+      visit(n * S + s0, len, p, sum);
     }
   }
+}
+
+/**
+ * The first argmax over the classes of the probabilities ex_k / sum at pixel j, and that probability, as
+ * scoreExample finds them on the divided values, dividing only near the top: division by the sum is
+ * monotone, so the largest quotient is the largest ex over the sum, and an earlier class ties with it only
+ * if its quotient rounds to the same value, which needs its ex within a few ulps of the largest (a relative
+ * 1e-9 margin is ample). A NaN sum (NaN or infinite logits) makes every probability NaN: class 0, as there.
+ */
+function firstArgmax(ex: Float64Array, j: number, len: number, C: number, sum: number): { predicted: number; best: number } {
+  if (Number.isNaN(sum)) return { predicted: 0, best: ex[j]! / sum };
+  let a = 0;
+  let top = ex[j]!;
+  for (let k = 1; k < C; k++) {
+    const v = ex[k * len + j]!;
+    if (v > top) {
+      top = v;
+      a = k;
+    }
+  }
+  const best = top / sum;
+  const near = top * (1 - 1e-9);
+  for (let k = 0; k < a; k++) {
+    const v = ex[k * len + j]!;
+    if (v >= near && v / sum === best) return { predicted: k, best };
+  }
+  return { predicted: a, best };
 }
 
 /** Whether planeProbabilities serves a pair: logits with the classes on axis 1 and enough pixels per sample. */
@@ -154,11 +182,11 @@ export function imageThresholdSums(input: Tensor, target: Tensor, o: LabelIssues
   if (planes) {
     // The kept pixels in order, as below.
     let at = 0;
-    planeProbabilities(input.data as ArrayLike<number>, planes.N, C, planes.S, (e0, len, q) => {
+    planeProbabilities(input.data as ArrayLike<number>, planes.N, C, planes.S, (e0, len, ex, sum) => {
       for (; at < kept.length && kept[at]! < e0 + len; at++) {
         const e = kept[at]!;
         const y = labels[e]!;
-        sums[y] += q[y * len + e - e0]!;
+        sums[y] += ex[y * len + e - e0]! / sum[e - e0]!;
         counts[y] += 1;
       }
     });
@@ -194,21 +222,14 @@ export function imagePass2(input: Tensor, target: Tensor, o: LabelIssuesOptions,
   if (planes) {
     // scoreExample's segmentation rule inlined over the chunk's planes, the kept pixels in order.
     let i = 0;
-    planeProbabilities(input.data as ArrayLike<number>, planes.N, C, planes.S, (e0, len, q) => {
+    planeProbabilities(input.data as ArrayLike<number>, planes.N, C, planes.S, (e0, len, ex, sums) => {
       for (; i < kept.length && kept[i]! < e0 + len; i++) {
         const e = kept[i]!;
         const j = e - e0;
         const y = labels[e]!;
-        let predicted = 0;
-        let best = q[j]!;
-        for (let k = 1; k < C; k++) {
-          const v = q[k * len + j]!;
-          if (v > best) {
-            best = v;
-            predicted = k;
-          }
-        }
-        const score = q[y * len + j]!;
+        const sum = sums[j]!;
+        const { predicted, best } = firstArgmax(ex, j, len, C, sum);
+        const score = ex[y * len + j]! / sum;
         all[i] = score;
         if (predicted !== y && best >= t[predicted]! - EPS) T++;
         if (score <= LOW_SCORE) {

@@ -89,6 +89,13 @@ describe('label issues of a folder: probabilities plane by plane', function () {
     const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
     const x = Float32Array.from({ length: C * S }, () => (rnd() - 0.5) * 12);
     x[5] = -Infinity; // a -inf logit stays on both paths
+    // Ties for the top class, exact and within float rounding, and a NaN logit: the first argmax as fill finds it.
+    for (let s = 7; s < 60; s++) {
+      x[2 * S + s] = 9;
+      x[4 * S + s] = s % 3 === 0 ? 9 : Math.fround(9 + (s % 3 === 1 ? 1 : -1) * 2 ** -20 * (s % 5));
+      x[0 * S + s] = s % 4 === 0 ? 9 : x[0 * S + s]!;
+    }
+    x[6 * S + 61] = NaN;
     const y = Uint8Array.from({ length: S }, () => (rnd() < 0.1 ? 255 : Math.floor(rnd() * C)));
     const last = new Float32Array(C * S);
     for (let k = 0; k < C; k++) for (let s = 0; s < S; s++) last[s * C + k] = x[k * S + s]!;
