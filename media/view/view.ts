@@ -13,6 +13,7 @@ import { ConfidenceControls, confidenceLines } from './confidence';
 import { ConfusionMatrix } from './confusion';
 import { HeatmapFilters } from './filters';
 import { CompareSection, deltaLines } from './compare';
+import { RunSlider } from './runSlider';
 import { DebugSection } from './debugSection';
 import type { Heatmap } from './heatmap';
 import { MapSection } from './mapSection';
@@ -68,6 +69,7 @@ class LossView {
   private readonly confidence: ConfidenceControls;
   private readonly confusion: ConfusionMatrix;
   private readonly compare: CompareSection;
+  private readonly runSlider: RunSlider;
   private readonly tokenView: TokenView;
   private readonly nav: SampleNavigator;
   /** The token view is shown for the current result. */
@@ -146,6 +148,7 @@ class LossView {
     this.worst = new WorstList(h, (index) => this.nav.goToElement(index));
     this.confusion = new ConfusionMatrix(ctx, model, (pair) => this.filters.setPair(pair));
     this.compare = new CompareSection(ctx, model);
+    this.runSlider = new RunSlider(h, post);
     this.multiples = new ProbabilityMaps(ctx, model, (c) => {
       store.update({ mode: 'classProb', probClass: c });
       this.redraw(true);
@@ -164,7 +167,7 @@ class LossView {
       this.confusion.el, this.multiples.el);
 
     const n = this.notices;
-    append(root, n.progressEl, n.noteEl, this.debug.el, n.waitingEl, this.header.el, n.errorEl, this.resultsEl);
+    append(root, n.progressEl, n.noteEl, this.debug.el, n.waitingEl, this.header.el, this.runSlider.el, n.errorEl, this.resultsEl);
     this.map.sync();
   }
 
@@ -241,6 +244,7 @@ class LossView {
 
     if (model.setColours(s.classColors ?? null, C)) this.classTable.setColours((c) => colourOf(model.colours, c));
     this.header.render(s);
+    this.runSlider.render(s.runs);
     this.classTable.update(s.perClass, s.classNames, { withWeight: s.weight !== null, withCe: s.options.loss === 'focal', selected: this.state.classFilter });
     this.worst.render(s);
     this.confusion.render();

@@ -39,12 +39,12 @@ interface FolderItem extends vscode.QuickPickItem {
 
 const BROWSE: FolderItem = { label: '$(folder-opened) Browse…', description: 'a folder outside this list', browse: true, alwaysShow: true };
 
-async function openFolderDialog(title: string, defaultUri: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
+export async function openFolderDialog(title: string, defaultUri: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
   const uris = await vscode.window.showOpenDialog({ title, canSelectFolders: true, canSelectFiles: false, canSelectMany: false, defaultUri, openLabel: 'Select' });
   return uris?.[0];
 }
 
-function defaultFolder(): vscode.Uri | undefined {
+export function defaultFolder(): vscode.Uri | undefined {
   return vscode.workspace.workspaceFolders?.[0]?.uri;
 }
 
@@ -75,7 +75,7 @@ async function labelFolderCandidates(predDir: string, token: vscode.Cancellation
     .map(([dir, hits]) => ({ label: vscode.workspace.asRelativePath(dir, false), description: `${hits} of ${predStems.size} predictions have a label here`, folder: dir }));
 }
 
-async function pickLabelFolder(predDir: string): Promise<string | undefined> {
+export async function pickLabelFolder(predDir: string): Promise<string | undefined> {
   const cts = new vscode.CancellationTokenSource();
   try {
     const candidates = await labelFolderCandidates(predDir, cts.token);
