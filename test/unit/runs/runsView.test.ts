@@ -47,9 +47,8 @@ describe('runs view', function () {
     const posted: RunsToHost[] = [];
     const states: unknown[] = [];
     const listeners: Array<(e: MessageEvent<HostToRuns>) => void> = [];
-    const view = startRunsPage({ postMessage: (m) => posted.push(m), getState: () => saved, setState: (s) => states.push(s) }, root, {
-      addEventListener: ((_: string, l: (e: MessageEvent<HostToRuns>) => void) => listeners.push(l)) as Window['addEventListener'],
-    } as Pick<globalThis.Window, 'addEventListener'>);
+    const win2 = { addEventListener: (_: string, l: (e: MessageEvent<HostToRuns>) => void) => void listeners.push(l) } as unknown as Pick<globalThis.Window, 'addEventListener'>;
+    const view = startRunsPage({ postMessage: (m) => posted.push(m), getState: () => saved, setState: (s) => states.push(s) }, root, win2);
     const send = (m: HostToRuns): void => listeners.forEach((l) => l({ data: m } as MessageEvent<HostToRuns>));
     return { root, posted, states, send, view };
   }

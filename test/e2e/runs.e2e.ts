@@ -1,0 +1,151 @@
+// Evaluate Checkpoints… end to end in real VS Code: three checkpoints of six images (float32 logits .npy,
+// PNG label masks with 255 on the border) written by NumPy and PIL, where every image improves from run to
+// run except img04, planted to regress in the last run. The command runs from the explorer's context menu on
+// the folder holding the three run folders; the labels folder is picked from the Quick Pick. The runs view
+// must list img04 first under *regressed*; clicking it opens the loss panel comparing the first run with the
+// last, and its run slider, moved to each run, must show that run's loss equal to the CLI's per-image value
+// (`runs --json`) and PyTorch's (float64, test/e2e/reference.py over each run folder).
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { ROOT, VsCode, cleanUpAfterSuite, evaluateFromExplorer, fmt6, panelShowing, panelWithValue, sleep } from './harness';
+import { assertMatchesTorch, torchEval } from './reference';
+
+const RUNS = ['ep1', 'ep2', 'ep3'];
+const N = 6;
+const PLANTED = 'img04';
+
+const GENERATE = `
+import numpy as np
+from PIL import Image
+import os
+rng = np.random.default_rng(25)
+N, C, H, W = ${N}, 5, 24, 32
+runs = ${JSON.stringify(RUNS)}
+os.makedirs("labels", exist_ok=True)
+labels = []
+for i in range(1, N + 1):
+    lab = rng.integers(0, C, (H, W)).astype(np.uint8)
+    lab[:2, :] = 255
+    lab[:, -2:] = 255
+    labels.append(lab)
+    Image.fromarray(lab, mode="L").save(f"labels/img{i:02d}_gt.png")
+noise = [rng.standard_normal((C, H, W)).astype(np.float32) for _ in range(N)]
+yy, xx = np.mgrid[0:H, 0:W]
+for k, run in enumerate(runs):
+    os.makedirs(f"checkpoints/{run}", exist_ok=True)
+    for i in range(1, N + 1):
+        lab = labels[i - 1]
+        logits = noise[i - 1].copy()
+        # Each run learns more (a larger margin on the true class), except the planted image in the last run,
+        # whose margin goes to the wrong class.
+        margin = 0.5 + 1.0 * k
+        if i == ${Number(PLANTED.slice(3))} and k == len(runs) - 1:
+            logits[(np.minimum(lab, C - 1) + 1) % C, yy, xx] += 3.0
+        else:
+            logits[np.minimum(lab, C - 1), yy, xx] += margin + 0.1 * i
+        np.save(f"checkpoints/{run}/img{i:02d}_logits.npy", logits.astype(np.float32))
+`;
+
+interface RunsJson {
+  readonly images: number;
+  readonly runs: ReadonlyArray<{ readonly name: string; readonly value: number }>;
+  readonly perImage: ReadonlyArray<{ readonly name: string; readonly value: readonly number[] }>;
+  readonly changed: ReadonlyArray<{ readonly name: string; readonly delta: number }>;
+}
+
+/** The runs view's frame once its evaluation is done (a failed one throws its message). */
+async function runsFrame(page: Page, timeoutMs = 120_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try {
+        if ((await f.locator('[data-testid="runs-curves"]').count()) === 0) continue;
+        const state = (await f.locator('.rv-progress').first().getAttribute('data-state')) ?? '';
+        if (state === 'done') return f;
+        if (state === 'error') throw new Error(`the evaluation failed: ${await f.locator('.rv-state').first().innerText()}`);
+      } catch (e) {
+        if (e instanceof Error && e.message.startsWith('the evaluation failed')) throw e;
+        // frame navigated away
+      }
+    }
+    await sleep(250);
+  }
+  throw new Error('no runs view finished within the time');
+}
+
+describe('Evaluate Checkpoints… in real VS Code', function () {
+  let vs: VsCode;
+  let ws: string;
+  let cli: RunsJson;
+  /** PyTorch's per-image values, per run (reference.py eval over each run folder). */
+  let torch: Array<Map<string, number>>;
+
+  before(async function () {
+    this.timeout(400_000);
+    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-runs-'));
+    const g = spawnSync('/usr/bin/python3', ['-c', GENERATE], { cwd: ws, encoding: 'utf8' });
+    assert.equal(g.status, 0, g.stderr);
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'runs', 'labels', ...RUNS.map((x) => `checkpoints/${x}`), '--ignore-index', '255', '--json'], { cwd: ws, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    cli = JSON.parse(r.stdout) as RunsJson;
+    assert.equal(cli.images, N);
+    assert.equal(cli.changed[0].name, PLANTED, 'the planted image rose most (CLI)');
+    torch = RUNS.map((run) => {
+      const t = torchEval(ROOT, ws, [`checkpoints/${run}`, 'labels', '--ignore-index', '255']);
+      return new Map(t.perImage.map((p) => [p.name, typeof p.value === 'number' ? p.value : NaN]));
+    });
+    cli.perImage.forEach((img) => img.value.forEach((v, k) => assertMatchesTorch(v, torch[k].get(img.name), `runs: ${img.name} in ${RUNS[k]}, CLI vs PyTorch`)));
+    vs = await VsCode.launch({ name: 'runs', workspace: ws, extension: { kind: 'dev' }, settings: { 'crossEntropyLens.ignoreIndex': 255, 'crossEntropyLens.maxWorkers': 1, 'workbench.list.openMode': 'doubleClick' } });
+  });
+
+  cleanUpAfterSuite(() => ({ vs, workspace: ws }));
+
+  it('explorer → Evaluate Checkpoints… on the run folders: the planted image first in regressed; the run slider shows each run\'s CLI and PyTorch value', async function () {
+    const page = vs.workbench;
+    await evaluateFromExplorer(page, 'checkpoints', 'Evaluate Checkpoints…');
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    await rows.filter({ hasText: `${N} of ${N} predictions have a label here` }).first().waitFor({ timeout: 30_000 });
+    assert.match(await rows.first().innerText(), /labels/);
+    await page.locator('.quick-input-widget .quick-input-box input').press('Enter');
+
+    const frame = await runsFrame(page);
+    // The pooled curves carry the CLI's per-run values.
+    const values = await frame.locator('[data-testid="runs-curves"] [data-col="value"]').allInnerTexts();
+    assert.deepEqual(values.map((v) => v.trim()), cli.runs.map((x) => fmt6(x.value)));
+    assert.equal(await frame.locator('[data-testid="runs-curves"] svg').count(), 3);
+    assert.ok((await frame.locator('[data-testid="runs-classes"] .rv-multiple').count()) >= 5, 'one multiple per class');
+
+    const regressedTab = frame.locator('[data-testid="runs-images"] [data-tab="regressed"]');
+    assert.equal(await regressedTab.getAttribute('aria-selected'), 'true');
+    const top = frame.locator('[data-testid="runs-images"] .rv-row[data-pos="0"]');
+    assert.equal((await top.getAttribute('data-name')) ?? '', PLANTED);
+    const planted = cli.perImage.find((p) => p.name === PLANTED)!;
+    assert.equal((await top.locator('[data-col="delta"]').innerText()).trim(), `+${fmt6(cli.changed[0].delta)}`);
+    await vs.screenshot('runs');
+
+    // The image in the loss panel: last run against the first, with the run slider on the last run.
+    await top.click();
+    const lastValue = fmt6(planted.value[RUNS.length - 1]);
+    assert.equal(await panelShowing(page, lastValue), lastValue, 'the panel opens on the last run');
+    const panel = await panelWithValue(page);
+    await panel.locator('[data-testid="compare-delta"]').first().waitFor({ timeout: 30_000 });
+    const slider = panel.locator('[data-testid="run-slider"]');
+    await slider.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.equal(await slider.inputValue(), String(RUNS.length - 1));
+    // Step through the runs with the keyboard, as a person does: Home to the first, then right.
+    for (let k = 0; k < RUNS.length; k++) {
+      await slider.focus();
+      await page.keyboard.press(k === 0 ? 'Home' : 'ArrowRight');
+      const want = fmt6(planted.value[k]);
+      assert.equal(want, fmt6(torch[k].get(PLANTED)!), `PyTorch agrees on ${RUNS[k]} to 6 digits`);
+      assert.equal(await panelShowing(page, want), want, `run ${RUNS[k]}: the panel shows the CLI's per-image value`);
+      assert.equal(await slider.inputValue(), String(k));
+      assert.match(await panel.locator('[data-testid="run-name"]').innerText(), new RegExp(`^${RUNS[k]} \\(${k + 1} of ${RUNS.length}\\)`));
+    }
+    await vs.screenshot('runs-slider');
+  });
+});
