@@ -7,10 +7,13 @@ import { lineChart } from './lineChart';
 
 type RunRow = RunsViewReport['runs'][number];
 
-const CURVES: ReadonlyArray<{ key: 'value' | 'miou' | 'ece'; label: string; fmt: (v: number | null) => string }> = [
-  { key: 'value', label: 'loss', fmt: fmt6 },
-  { key: 'miou', label: 'mIoU', fmt: fmtPct },
-  { key: 'ece', label: 'ECE', fmt: fmt6 },
+/** Axis ticks: four significant digits fit the chart's margin (the table has six). */
+const tick4 = (v: number): string => String(Number(v.toPrecision(4)));
+
+const CURVES: ReadonlyArray<{ key: 'value' | 'miou' | 'ece'; label: string; fmt: (v: number | null) => string; tick: (v: number) => string }> = [
+  { key: 'value', label: 'loss', fmt: fmt6, tick: tick4 },
+  { key: 'miou', label: 'mIoU', fmt: fmtPct, tick: fmtPct },
+  { key: 'ece', label: 'ECE', fmt: fmt6, tick: tick4 },
 ];
 
 export class CurvesSection {
@@ -29,7 +32,7 @@ export class CurvesSection {
     clear(this.charts);
     for (const c of CURVES) {
       const values = runs.map((r) => r[c.key]);
-      const svg = lineChart(h.doc, { values, width: 240, height: 110, ticks: c.fmt, pointTitle: (k) => `${runs[k].name}: ${c.label} ${c.fmt(values[k])}` });
+      const svg = lineChart(h.doc, { values, width: 240, height: 110, ticks: c.tick, pointTitle: (k) => `${runs[k].name}: ${c.label} ${c.fmt(values[k])}` });
       this.charts.appendChild(h('figure', { class: 'rv-curve', 'data-curve': c.key }, svg, h('figcaption', {}, c.label)));
     }
     clear(this.table);

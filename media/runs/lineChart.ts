@@ -29,7 +29,7 @@ export function yRange(values: ReadonlyArray<number | null>): { lo: number; hi: 
 
 export function lineChart(doc: Document, spec: LineChartSpec): SVGSVGElement {
   const { values, width, height } = spec;
-  const padL = spec.ticks ? 42 : 3;
+  const padL = spec.ticks ? 50 : 3;
   const pad = 4;
   const svg = svgEl(doc, 'svg', { class: `rv-svg ${spec.cls ?? ''}`, width, height, viewBox: `0 0 ${width} ${height}`, role: 'img' });
   svg.appendChild(svgEl(doc, 'rect', { class: 'rv-frame', x: padL, y: 0.5, width: width - padL - 0.5, height: height - 1 }));

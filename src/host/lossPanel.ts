@@ -123,6 +123,8 @@ function keyOf(r: PanelRequest): string {
 }
 
 function titleOf(r: PanelRequest): string {
+  // An image from the runs view: its stem and the two runs compared (the files share one name).
+  if (r.runs && r.input.kind === 'file') return `${path.basename(r.input.path).replace(/\.[^.]*$/, '')}: ${r.runs.names[0]} vs ${r.runs.names[r.runs.index]}`;
   return r.baseline ? compareTitle(labelOf(r.baseline), labelOf(r.input)) : `Loss: ${path.basename(labelOf(r.input))}`;
 }
 
