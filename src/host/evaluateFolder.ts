@@ -48,6 +48,15 @@ export function defaultFolder(): vscode.Uri | undefined {
   return vscode.workspace.workspaceFolders?.[0]?.uri;
 }
 
+/** How many leading path components two folders share. */
+export function sharedPrefixDepth(a: string, b: string): number {
+  const x = path.resolve(a).split(path.sep);
+  const y = path.resolve(b).split(path.sep);
+  let k = 0;
+  while (k < x.length && k < y.length && x[k] === y[k]) k++;
+  return k;
+}
+
 /**
  * Workspace folders holding label files, those whose stems match most predictions first: the labels
  * folder is usually a sibling (labels/, gt/, annotations/) with the same stems.
@@ -69,9 +78,12 @@ async function labelFolderCandidates(predDir: string, token: vscode.Cancellation
     const hit = predStems.has(labelStem(name)) ? 1 : 0;
     byFolder.set(dir, (byFolder.get(dir) ?? 0) + hit);
   }
+  // Equal matches: the folder nearest the predictions first (runs/labels for runs/checkpoints/epoch05, not
+  // another set's labels/ that happens to use the same stems).
+  const near = (dir: string): number => sharedPrefixDepth(dir, predDir);
   return [...byFolder.entries()]
     .filter(([, hits]) => hits > 0)
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .sort((a, b) => b[1] - a[1] || near(b[0]) - near(a[0]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .map(([dir, hits]) => ({ label: vscode.workspace.asRelativePath(dir, false), description: `${hits} of ${predStems.size} predictions have a label here`, folder: dir }));
 }
 

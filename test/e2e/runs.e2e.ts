@@ -1,7 +1,8 @@
 // Evaluate Checkpoints… end to end in real VS Code: three checkpoints of six images (float32 logits .npy,
 // PNG label masks with 255 on the border) written by NumPy and PIL, where every image improves from run to
-// run except img04, planted to regress in the last run. The command runs from the explorer's context menu on
-// the folder holding the three run folders; the labels folder is picked from the Quick Pick. The runs view
+// run except img04, planted to regress in the last run, under val/ beside a decoy archive/labels with the same
+// stems. The command runs from the explorer's context menu on the folder holding the three run folders; the
+// labels folder beside them must come first in the Quick Pick. The runs view
 // must list img04 first under *regressed*; clicking it opens the loss panel comparing the first run with the
 // last, and its run slider, moved to each run, must show that run's loss equal to the CLI's per-image value
 // (`runs --json`) and PyTorch's (float64, test/e2e/reference.py over each run folder).
@@ -25,18 +26,21 @@ import os
 rng = np.random.default_rng(25)
 N, C, H, W = ${N}, 5, 24, 32
 runs = ${JSON.stringify(RUNS)}
-os.makedirs("labels", exist_ok=True)
+os.makedirs("val/labels", exist_ok=True)
+os.makedirs("archive/labels", exist_ok=True)
 labels = []
 for i in range(1, N + 1):
     lab = rng.integers(0, C, (H, W)).astype(np.uint8)
     lab[:2, :] = 255
     lab[:, -2:] = 255
     labels.append(lab)
-    Image.fromarray(lab, mode="L").save(f"labels/img{i:02d}_gt.png")
+    Image.fromarray(lab, mode="L").save(f"val/labels/img{i:02d}_gt.png")
+    # A decoy: another set's labels under the same stems, of another size (evaluating with them fails).
+    Image.fromarray(np.zeros((8, 8), np.uint8), mode="L").save(f"archive/labels/img{i:02d}_gt.png")
 noise = [rng.standard_normal((C, H, W)).astype(np.float32) for _ in range(N)]
 yy, xx = np.mgrid[0:H, 0:W]
 for k, run in enumerate(runs):
-    os.makedirs(f"checkpoints/{run}", exist_ok=True)
+    os.makedirs(f"val/checkpoints/{run}", exist_ok=True)
     for i in range(1, N + 1):
         lab = labels[i - 1]
         logits = noise[i - 1].copy()
@@ -47,7 +51,7 @@ for k, run in enumerate(runs):
             logits[(np.minimum(lab, C - 1) + 1) % C, yy, xx] += 3.0
         else:
             logits[np.minimum(lab, C - 1), yy, xx] += margin + 0.1 * i
-        np.save(f"checkpoints/{run}/img{i:02d}_logits.npy", logits.astype(np.float32))
+        np.save(f"val/checkpoints/{run}/img{i:02d}_logits.npy", logits.astype(np.float32))
 `;
 
 interface RunsJson {
@@ -89,13 +93,13 @@ describe('Evaluate Checkpoints… in real VS Code', function () {
     ws = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-runs-'));
     const g = spawnSync('/usr/bin/python3', ['-c', GENERATE], { cwd: ws, encoding: 'utf8' });
     assert.equal(g.status, 0, g.stderr);
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'runs', 'labels', ...RUNS.map((x) => `checkpoints/${x}`), '--ignore-index', '255', '--json'], { cwd: ws, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'runs', 'val/labels', ...RUNS.map((x) => `val/checkpoints/${x}`), '--ignore-index', '255', '--json'], { cwd: ws, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     cli = JSON.parse(r.stdout) as RunsJson;
     assert.equal(cli.images, N);
     assert.equal(cli.changed[0].name, PLANTED, 'the planted image rose most (CLI)');
     torch = RUNS.map((run) => {
-      const t = torchEval(ROOT, ws, [`checkpoints/${run}`, 'labels', '--ignore-index', '255']);
+      const t = torchEval(ROOT, ws, [`val/checkpoints/${run}`, 'val/labels', '--ignore-index', '255']);
       return new Map(t.perImage.map((p) => [p.name, typeof p.value === 'number' ? p.value : NaN]));
     });
     cli.perImage.forEach((img) => img.value.forEach((v, k) => assertMatchesTorch(v, torch[k].get(img.name), `runs: ${img.name} in ${RUNS[k]}, CLI vs PyTorch`)));
@@ -106,10 +110,12 @@ describe('Evaluate Checkpoints… in real VS Code', function () {
 
   it('explorer → Evaluate Checkpoints… on the run folders: the planted image first in regressed; the run slider shows each run\'s CLI and PyTorch value', async function () {
     const page = vs.workbench;
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'val' }).first().click();
     await evaluateFromExplorer(page, 'checkpoints', 'Evaluate Checkpoints…');
     const rows = page.locator('.quick-input-widget .monaco-list-row');
-    await rows.filter({ hasText: `${N} of ${N} predictions have a label here` }).first().waitFor({ timeout: 30_000 });
-    assert.match(await rows.first().innerText(), /labels/);
+    await rows.filter({ hasText: `${N} of ${N} predictions have a label here` }).nth(1).waitFor({ timeout: 30_000 });
+    // Both label folders match every stem: the one beside the runs comes first.
+    assert.match(await rows.first().innerText(), /val\/labels/);
     await page.locator('.quick-input-widget .quick-input-box input').press('Enter');
 
     const frame = await runsFrame(page);
