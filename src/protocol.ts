@@ -653,6 +653,11 @@ export type HostToRuns =
   /** Run `run` (0-based) has `done` of `total` images evaluated. */
   | { readonly type: 'progress'; readonly run: number; readonly done: number; readonly total: number }
   | { readonly type: 'report'; readonly report: RunsViewReport; readonly seconds: number }
+  /**
+   * Per image (perImage index), its mean-pooled loss map in the last run minus the first (at most 32 x 32
+   * float32, little-endian, base64; NaN where every pixel of a cell is ignored).
+   */
+  | { readonly type: 'deltaThumbnails'; readonly rows: ReadonlyArray<{ readonly index: number; readonly h: number; readonly w: number; readonly base64: string }> }
   | { readonly type: 'state'; readonly state: DatasetRunState; readonly message?: string }
   | { readonly type: 'hostState'; readonly state: RunsRequest };
 

@@ -5,6 +5,7 @@
 import type { RunsViewReport } from '../../src/protocol';
 import { clear, type Builder } from '../view/dom';
 import { fmt6 } from '../view/format';
+import { decodeDeltaThumbs, paintDelta, type DeltaThumb } from './deltaThumb';
 import { imageTabs, type ImageTab, type RankedImage } from './model';
 
 export const ROW_PX = 26;
@@ -27,6 +28,8 @@ export class ImageList {
   private perImage: RunsViewReport['perImage'] = [];
   private runNames: readonly string[] = [];
   private drawn = new Map<number, HTMLElement>();
+  private thumbs = new Map<number, DeltaThumb>();
+  private thumbScale = 0;
 
   constructor(private readonly h: Builder, private tab: ImageTab, private readonly events: { open(index: number): void; tab?(tab: ImageTab): void }) {
     const tabs = h('div', { class: 'rv-tabs', role: 'tablist' });
@@ -41,7 +44,7 @@ export class ImageList {
     this.scroller = h('div', { class: 'rv-scroll', tabindex: -1, role: 'tabpanel' }, this.spacer);
     this.el = h('section', { class: 'rv-section', 'data-testid': 'runs-images' },
       h('h2', {}, 'Images by change in loss, first run to last'), tabs, this.note,
-      h('div', { class: 'rv-row rv-head', role: 'row' }, h('span', { class: 'rv-num' }, '#'), h('span', {}, 'image'), h('span', { class: 'rv-num' }, 'first run'), h('span', { class: 'rv-num' }, 'last run'), h('span', { class: 'rv-num' }, 'change')),
+      h('div', { class: 'rv-row rv-head', role: 'row' }, h('span', { class: 'rv-num' }, '#'), h('span', { title: 'loss map, last run minus first (blue: lower, red: higher)' }, 'Δ'), h('span', {}, 'image'), h('span', { class: 'rv-num' }, 'first run'), h('span', { class: 'rv-num' }, 'last run'), h('span', { class: 'rv-num' }, 'change')),
       this.scroller);
     this.scroller.addEventListener('scroll', () => this.render());
     this.scroller.addEventListener('click', (e) => {
@@ -86,6 +89,14 @@ export class ImageList {
     this.perImage = report.perImage;
     this.runNames = report.runs.map((r) => r.name);
     this.markTab();
+    this.redraw();
+  }
+
+  /** The last-minus-first loss thumbnails arrived: the rows are drawn again with them. */
+  setDeltaThumbnails(rows: ReadonlyArray<{ index: number; h: number; w: number; base64: string }>): void {
+    const { thumbs, scale } = decodeDeltaThumbs(rows);
+    this.thumbs = thumbs;
+    this.thumbScale = scale;
     this.redraw();
   }
 
@@ -137,8 +148,12 @@ export class ImageList {
     const h = this.h;
     const img = this.perImage[r.index];
     const values = img?.value ?? [];
+    const canvas = h('canvas', { class: 'rv-thumb', 'aria-hidden': 'true', 'data-testid': 'runs-delta-thumb' });
+    const thumb = this.thumbs.get(r.index);
+    if (thumb) paintDelta(canvas, thumb, this.thumbScale);
     const el = h('div', { class: 'rv-row', role: 'row', tabindex: 0, 'data-index': r.index, 'data-pos': pos, 'data-name': img?.name ?? '', title: `open ${img?.name ?? ''} in the loss panel` },
       h('span', { class: 'rv-rank rv-num' }, String(pos + 1)),
+      h('span', { class: 'rv-thumb-cell' }, canvas),
       h('span', { class: 'rv-name', 'data-col': 'name' }, img?.name ?? ''),
       h('span', { class: 'rv-num', 'data-col': 'first' }, fmt6(values[0] ?? null)),
       h('span', { class: 'rv-num', 'data-col': 'last' }, fmt6(values[values.length - 1] ?? null)),
@@ -162,6 +177,7 @@ export class ImageList {
   clear(): void {
     this.lists = { regressed: [], improved: [] };
     this.perImage = [];
+    this.thumbs = new Map();
     clear(this.spacer);
     this.drawn.clear();
     this.markTab();

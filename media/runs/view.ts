@@ -82,6 +82,9 @@ export function createRunsView(root: HTMLElement, post: (msg: RunsToHost) => voi
         else if (shown === null) stateEl.textContent = 'done';
         return;
       }
+      case 'deltaThumbnails':
+        images.setDeltaThumbnails(msg.rows);
+        return;
       case 'hostState':
         return;
     }

@@ -2,7 +2,7 @@
 // no VS Code import, so unit tests use it too). Webview messages are JSON: NaN and infinities become null.
 import * as path from 'node:path';
 import type { RunsReport } from '../eval/runs/report';
-import type { EvalOptions } from '../eval/types';
+import type { EvalOptions, LossThumbnail } from '../eval/types';
 import type { RunsRequest, RunsViewReport } from '../protocol';
 import { parseDatasetRequest } from './datasetMessages';
 
@@ -57,4 +57,20 @@ export function runNamesOf(folders: readonly string[]): string[] {
   const base = folders.map((f) => path.basename(f));
   const named = folders.map((f, k) => (base.filter((b) => b === base[k]).length > 1 ? `${path.basename(path.dirname(f))}/${base[k]}` : base[k]));
   return named.map((n, k) => (named.filter((m) => m === n).length > 1 ? `${n} (${k + 1})` : n));
+}
+
+/**
+ * An image's thumbnail in the last run minus the first: the loss thumbnails are means over each cell's
+ * non-ignored pixels, the same pixels in every run (one label), so the difference of the means is the mean of
+ * the per-pixel differences. Null where the two do not have the same size (they always do for one label).
+ */
+export function deltaThumbnail(first: LossThumbnail | undefined, last: LossThumbnail | undefined): LossThumbnail | null {
+  if (!first || !last || first.h !== last.h || first.w !== last.w) return null;
+  const data = new Float32Array(first.data.length);
+  for (let k = 0; k < data.length; k++) data[k] = last.data[k] - first.data[k];
+  return { h: first.h, w: first.w, data };
+}
+
+export function thumbnailRow(index: number, t: LossThumbnail): { index: number; h: number; w: number; base64: string } {
+  return { index, h: t.h, w: t.w, base64: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64') };
 }

@@ -9,11 +9,12 @@ import { evaluateRuns } from '../eval/runs/evaluateRuns';
 import { lossFigures } from '../eval/runs/figures';
 import { runsReport, type RunsReport } from '../eval/runs/report';
 import type { RunsPairing } from '../eval/runs/pairing';
+import type { LossThumbnail } from '../eval/types';
 import type { LossOptions } from '../kernel/types';
 import type { DatasetRunState, HostToRuns, RunsRequest, RunsToHost, RunsViewReport } from '../protocol';
 import { LossPanel, type HostServices } from './lossPanel';
 import { log, messageOf } from './log';
-import { parseRunsRequest, toRunsView } from './runsMessages';
+import { deltaThumbnail, parseRunsRequest, thumbnailRow, toRunsView } from './runsMessages';
 import { classNamesSetting } from './settings';
 import { setWebviewPage } from './webviewPage';
 
@@ -29,6 +30,7 @@ export class RunsPanel {
   private state: { state: DatasetRunState; message?: string } = { state: 'running' };
   private progress: HostToRuns & { type: 'progress' } = { type: 'progress', run: 0, done: 0, total: 0 };
   private shown: { report: RunsViewReport; seconds: number } | null = null;
+  private deltas: HostToRuns & { type: 'deltaThumbnails' } | null = null;
   private running: AbortController | null = null;
   private readonly classNames = classNamesSetting();
   private readonly disposables: vscode.Disposable[] = [];
@@ -104,6 +106,7 @@ export class RunsPanel {
     this.post({ type: 'start', labelDir: this.request.labelDir, runs: this.request.runs.map((r) => r.name), images: this.pairing.stems.length, classNames: this.classNames });
     this.post(this.progress);
     if (this.shown) this.post({ type: 'report', ...this.shown });
+    if (this.deltas) this.post(this.deltas);
     this.post({ type: 'state', ...this.state });
   }
 
@@ -162,10 +165,21 @@ export class RunsPanel {
     const names = this.request.runs.map((r) => r.name);
     const started = performance.now();
     let lastPost = 0;
+    // The first run's loss thumbnails (4 KB per image), until the last run's arrive to subtract them from.
+    const R = this.pairing.pairs.length;
+    const firstThumbs: Array<LossThumbnail | undefined> = new Array<LossThumbnail | undefined>(this.pairing.stems.length);
+    const deltaRows: Array<ReturnType<typeof thumbnailRow>> = [];
     this.replay();
     try {
       const outcome = await evaluateRuns({
         pairs: this.pairing.pairs, options: this.request.options, pool, wasmPath, signal: ac.signal,
+        onImage: (run, result, index) => {
+          if (run === 0) firstThumbs[index] = result.thumbnail;
+          if (run !== R - 1) return;
+          const d = deltaThumbnail(firstThumbs[index], result.thumbnail);
+          firstThumbs[index] = undefined;
+          if (d) deltaRows.push(thumbnailRow(index, d));
+        },
         onProgress: (run, done, total) => {
           this.progress = { type: 'progress', run, done, total };
           onProgress?.(run, done, total);
@@ -188,6 +202,8 @@ export class RunsPanel {
       const seconds = (performance.now() - started) / 1000;
       this.shown = { report: toRunsView(report), seconds };
       this.post({ type: 'report', ...this.shown });
+      this.deltas = { type: 'deltaThumbnails', rows: deltaRows };
+      this.post(this.deltas);
       this.setState('done');
       return report;
     } catch (e) {

@@ -131,7 +131,20 @@ describe('Evaluate Checkpoints… in real VS Code', function () {
     assert.equal((await top.getAttribute('data-name')) ?? '', PLANTED);
     const planted = cli.perImage.find((p) => p.name === PLANTED)!;
     assert.equal((await top.locator('[data-col="delta"]').innerText()).trim(), `+${fmt6(cli.changed[0].delta)}`);
+    // Its delta thumbnail is painted, mostly red (the loss rose nearly everywhere), and an improved one mostly blue.
+    const redMinusBlue = (row: ReturnType<Frame['locator']>): Promise<number> => row.locator('canvas').evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let s = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) s += d[i] - d[i + 2];
+      return s;
+    });
+    await frame.locator('[data-testid="runs-delta-thumb"]').first().waitFor({ timeout: 10_000 });
+    assert.ok((await redMinusBlue(top)) > 0, 'the regressed image\'s delta thumbnail is red');
     await vs.screenshot('runs');
+    await frame.locator('[data-testid="runs-images"] [data-tab="improved"]').click();
+    assert.ok((await redMinusBlue(top)) < 0, 'the most improved image\'s delta thumbnail is blue');
+    await frame.locator('[data-testid="runs-images"] [data-tab="regressed"]').click();
+    assert.equal((await top.getAttribute('data-name')) ?? '', PLANTED);
 
     // The image in the loss panel: last run against the first, with the run slider on the last run.
     await top.click();

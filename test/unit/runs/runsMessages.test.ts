@@ -3,7 +3,9 @@
 // run names unique.
 import * as assert from 'node:assert/strict';
 import type { RunsReport } from '../../../src/eval/runs/report';
-import { parseRunsRequest, runNamesOf, toRunsRequest, toRunsView } from '../../../src/host/runsMessages';
+import { deltaThumbnail, parseRunsRequest, runNamesOf, thumbnailRow, toRunsRequest, toRunsView } from '../../../src/host/runsMessages';
+import { decodeDeltaThumbs, deltaPixels } from '../../../media/runs/deltaThumb';
+import { diverging } from '../../../media/view/compare';
 
 const report: RunsReport = {
   images: 2,
@@ -41,5 +43,22 @@ describe('runs view messages', function () {
     assert.deepEqual(runNamesOf(['/r/epoch10', '/r/epoch30']), ['epoch10', 'epoch30']);
     assert.deepEqual(runNamesOf(['/x/run1/ckpt', '/x/run2/ckpt', '/x/best']), ['run1/ckpt', 'run2/ckpt', 'best']);
     assert.deepEqual(runNamesOf(['/a/run/ckpt', '/b/run/ckpt']), ['run/ckpt (1)', 'run/ckpt (2)']);
+  });
+
+  it('delta thumbnails: last minus first per cell, through base64 to the view, on a scale symmetric about 0', function () {
+    const first = { h: 1, w: 3, data: new Float32Array([1, 2, NaN]) };
+    const last = { h: 1, w: 3, data: new Float32Array([3, 1, NaN]) };
+    const d = deltaThumbnail(first, last);
+    assert.ok(d);
+    assert.deepEqual([...d.data], [2, -1, NaN]);
+    assert.equal(deltaThumbnail(first, { h: 3, w: 1, data: last.data }), null, 'sizes differ');
+    assert.equal(deltaThumbnail(undefined, last), null);
+    const { thumbs, scale } = decodeDeltaThumbs([thumbnailRow(7, d)]);
+    assert.equal(scale, 2);
+    assert.deepEqual([...thumbs.get(7)!.data], [2, -1, NaN]);
+    const px = deltaPixels(thumbs.get(7)!.data, scale);
+    assert.deepEqual([...px.subarray(0, 4)], [...diverging(1), 255], 'the largest rise: full red');
+    assert.deepEqual([...px.subarray(4, 8)], [...diverging(-0.5), 255]);
+    assert.equal(px[11], 0, 'NaN transparent');
   });
 });

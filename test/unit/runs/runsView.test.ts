@@ -83,6 +83,13 @@ describe('runs view', function () {
     assert.deepEqual(Array.from(images.querySelectorAll('.rv-row[data-index] [data-col="delta"]'), (e) => e.textContent), ['+2', '+0.25']);
     (images.querySelector('[data-tab="improved"]') as HTMLButtonElement).click();
     assert.deepEqual(names(), ['c', 'a'], 'improved: the largest fall first');
+    // Delta thumbnails arrive after the report: the rows get them.
+    const b64 = (a: number[]): string => Buffer.from(new Float32Array(a).buffer).toString('base64');
+    send({ type: 'deltaThumbnails', rows: [{ index: 2, h: 1, w: 2, base64: b64([-1, 0]) }, { index: 0, h: 1, w: 2, base64: b64([-0.5, 0]) }] });
+    const thumb = images.querySelector('.rv-row[data-index="2"] canvas') as HTMLCanvasElement;
+    assert.equal(thumb.getAttribute('data-testid'), 'runs-delta-thumb');
+    assert.equal(thumb.width, 2);
+    assert.equal(thumb.height, 1);
     (images.querySelector('.rv-row[data-index="2"] [data-col="name"]') as HTMLElement).click();
     assert.deepEqual(posted.at(-1), { type: 'openImage', index: 2 });
   });
