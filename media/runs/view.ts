@@ -7,6 +7,7 @@ import { fmtSeconds } from '../view/format';
 import { ClassesSection } from './classes';
 import { CurvesSection } from './curves';
 import { ImageList } from './imageList';
+import { PersistentSection } from './persistent';
 import type { RunsPageState } from './state';
 
 export interface RunsViewHandle {
@@ -36,7 +37,9 @@ export function createRunsView(root: HTMLElement, post: (msg: RunsToHost) => voi
   const curves = new CurvesSection(h);
   const classes = new ClassesSection(h, state.classSort, (classSort) => keep({ classSort }));
   const images = new ImageList(h, state.tab, { open: (index) => post({ type: 'openImage', index }), tab: (tab) => keep({ tab }) });
-  const results = h('div', { class: 'rv-results', hidden: true }, curves.el, images.el, classes.el);
+  const persistent = new PersistentSection(h, (index) => post({ type: 'openImage', index }));
+  const unmatched = h('div', { class: 'rv-unmatched', 'data-testid': 'runs-unmatched', hidden: true });
+  const results = h('div', { class: 'rv-results', hidden: true }, unmatched, curves.el, images.el, persistent.el, classes.el);
   clear(root);
   root.classList.add('rv-root');
   root.append(h('header', {}, h('h1', { class: 'rv-title' }, 'Runs'), folders, progress), results);
@@ -67,6 +70,10 @@ export function createRunsView(root: HTMLElement, post: (msg: RunsToHost) => voi
         curves.show(msg.report.runs);
         classes.show(msg.report.perClass, msg.report.runs.map((r) => r.name), classNames);
         images.show(msg.report);
+        persistent.show(msg.report);
+        unmatched.hidden = msg.report.unmatched.length === 0;
+        unmatched.textContent = msg.report.unmatched.length === 0 ? ''
+          : `left out (not in every run, or no label): ${msg.report.unmatched.slice(0, 8).join(', ')}${msg.report.unmatched.length > 8 ? `, … (${msg.report.unmatched.length})` : ''}`;
         stateEl.textContent = `done in ${fmtSeconds(msg.seconds)}`;
         return;
       case 'state': {

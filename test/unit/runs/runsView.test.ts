@@ -92,6 +92,13 @@ describe('runs view', function () {
     assert.equal(thumb.height, 1);
     (images.querySelector('.rv-row[data-index="2"] [data-col="name"]') as HTMLElement).click();
     assert.deepEqual(posted.at(-1), { type: 'openImage', index: 2 });
+    // Hard in every run: only images with a share above 0, the CLI's order; a click opens one.
+    const hard = root.querySelector('[data-testid="runs-persistent"]')!;
+    assert.deepEqual(Array.from(hard.querySelectorAll('li'), (e) => e.getAttribute('data-name')), ['b']);
+    assert.match(hard.querySelector('li')?.textContent ?? '', /^b 50\.0%$/);
+    (hard.querySelector('li .rv-name') as HTMLElement).click();
+    assert.deepEqual(posted.at(-1), { type: 'openImage', index: 1 });
+    assert.equal((root.querySelector('[data-testid="runs-unmatched"]') as HTMLElement).hidden, true);
   });
 
   it('keeps the tab, the sort and the host request in the page state, and starts from them', async function () {
