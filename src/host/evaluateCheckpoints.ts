@@ -42,17 +42,21 @@ function checkpointSubfolders(dir: string): string[] {
 
 /** The run folders from the explorer's arguments, else from an open dialog (several folders). */
 async function runFolders(clicked: vscode.Uri | undefined, selected: readonly vscode.Uri[] | undefined): Promise<string[] | undefined> {
-  const chosen = (selected && selected.length > 0 ? selected : clicked ? [clicked] : []).map((u) => u.fsPath);
+  let chosen = (selected && selected.length > 0 ? selected : clicked ? [clicked] : []).map((u) => u.fsPath);
+  if (chosen.length === 0) {
+    // Several folders, or the one that holds them (code-server's simple dialog picks one folder only).
+    const picked = await vscode.window.showOpenDialog({
+      title: 'Cross-Entropy Lens: checkpoint folders (one folder of predictions per run), or the folder holding them',
+      canSelectFolders: true, canSelectFiles: false, canSelectMany: true, defaultUri: defaultFolder(), openLabel: 'Select',
+    });
+    if (!picked) return undefined;
+    chosen = picked.map((u) => u.fsPath);
+  }
   if (chosen.length === 1) {
     const subs = checkpointSubfolders(chosen[0]);
     if (subs.length >= 2) return subs;
   }
-  if (chosen.length >= 2) return chosen;
-  const picked = await vscode.window.showOpenDialog({
-    title: 'Cross-Entropy Lens: checkpoint folders (one folder of predictions per run, in run order)',
-    canSelectFolders: true, canSelectFiles: false, canSelectMany: true, defaultUri: defaultFolder(), openLabel: 'Select',
-  });
-  return picked?.map((u) => u.fsPath);
+  return chosen;
 }
 
 /**
@@ -66,8 +70,9 @@ export async function evaluateCheckpoints(
     const folders = await runFolders(clicked, selected);
     if (!folders || folders.length === 0) return undefined;
     if (folders.length < 2) throw new LensError('io', `Evaluate Checkpoints needs at least two run folders (got ${path.basename(folders[0])} alone; for one folder use Evaluate Folder…)`);
-    // Runs in the order given, except an explorer multi-selection, which comes in click order: by name then.
-    const ordered = selected && selected.length >= 2 ? [...folders].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })) : folders;
+    // Several folders chosen together (an explorer multi-selection, a dialog) come in no order that means
+    // anything: by name then (epoch2 before epoch10), as the subfolders of one folder are.
+    const ordered = [...folders].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
     const label = labelDir?.fsPath ?? (await pickLabelFolder(ordered[0]));
     if (!label) return undefined;
     const names = runNamesOf(ordered);

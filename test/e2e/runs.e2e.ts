@@ -167,4 +167,25 @@ describe('Evaluate Checkpoints… in real VS Code', function () {
     }
     await vs.screenshot('runs-slider');
   });
+  it('explorer multi-selection of the three run folders → Evaluate Checkpoints…: the same runs, in name order', async function () {
+    const page = vs.workbench;
+    await vs.runCommand('View: Close All Editors');
+    const row = (name: string) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+    if (!(await row('ep1').isVisible())) await row('checkpoints').click();
+    await row('ep1').waitFor({ timeout: 10_000 });
+    // Selected out of order: the runs still go ep1, ep2, ep3.
+    await row('ep3').click();
+    await row('ep1').click({ modifiers: ['Control'] });
+    await row('ep2').click({ modifiers: ['Control'] });
+    await evaluateFromExplorer(page, 'ep2', 'Evaluate Checkpoints…');
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    await rows.filter({ hasText: `${N} of ${N} predictions have a label here` }).first().waitFor({ timeout: 30_000 });
+    assert.match(await rows.first().innerText(), /val\/labels/);
+    await page.locator('.quick-input-widget .quick-input-box input').press('Enter');
+    const frame = await runsFrame(page);
+    assert.deepEqual((await frame.locator('[data-testid="runs-curves"] tbody td:first-child').allInnerTexts()).map((t) => t.trim()), RUNS);
+    const values = await frame.locator('[data-testid="runs-curves"] [data-col="value"]').allInnerTexts();
+    assert.deepEqual(values.map((v) => v.trim()), cli.runs.map((x) => fmt6(x.value)));
+    assert.equal((await frame.locator('[data-testid="runs-images"] .rv-row[data-pos="0"]').getAttribute('data-name')) ?? '', PLANTED);
+  });
 });
