@@ -188,4 +188,33 @@ describe('Evaluate Checkpoints… in real VS Code', function () {
     assert.deepEqual(values.map((v) => v.trim()), cli.runs.map((x) => fmt6(x.value)));
     assert.equal((await frame.locator('[data-testid="runs-images"] .rv-row[data-pos="0"]').getAttribute('data-name')) ?? '', PLANTED);
   });
+  it('survives Developer: Reload Window: the runs view comes back with the same values, its tab and its sort', async function () {
+    const page = vs.workbench;
+    const frame = await runsFrame(page);
+    await frame.locator('[data-testid="runs-images"] [data-tab="improved"]').click();
+    await frame.locator('[data-testid="runs-classes"] [data-sort="drop"]').click();
+    await frame.evaluate('window.celBeforeReload = true');
+    await vs.runCommand('Developer: Reload Window');
+    await page.waitForTimeout(3000);
+    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    let again: Frame | null = null;
+    for (const deadline = Date.now() + 120_000; again === null && Date.now() < deadline; await sleep(250)) {
+      for (const f of page.frames()) {
+        try {
+          if ((await f.locator('[data-testid="runs-curves"]').count()) === 0) continue;
+          if ((await f.evaluate('window.celBeforeReload === true')) === true) continue;
+          if ((await f.locator('.rv-progress').first().getAttribute('data-state')) === 'done') again = f;
+        } catch {
+          // frame navigated away
+        }
+      }
+    }
+    assert.ok(again, 'a runs view is back and done after the reload');
+    const values = await again.locator('[data-testid="runs-curves"] [data-col="value"]').allInnerTexts();
+    assert.deepEqual(values.map((v) => v.trim()), cli.runs.map((x) => fmt6(x.value)));
+    assert.equal(await again.locator('[data-testid="runs-images"] [data-tab="improved"]').getAttribute('aria-selected'), 'true');
+    assert.equal(await again.locator('[data-testid="runs-classes"] [data-sort="drop"]').getAttribute('aria-pressed'), 'true');
+    const improved = cli.changed.filter((c) => c.delta < 0).reverse();
+    assert.equal((await again.locator('[data-testid="runs-images"] .rv-row[data-pos="0"]').getAttribute('data-name')) ?? '', improved[0].name, 'the most improved first');
+  });
 });
