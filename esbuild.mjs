@@ -22,6 +22,7 @@ const builds = [
   { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node20', banner: { js: '#!/usr/bin/env node' }, define: { PACKAGE_VERSION: JSON.stringify(pkg.version) } },
   { entryPoints: ['media/panel.ts'], outfile: 'dist/panel.js', platform: 'browser', format: 'iife', target: 'es2022' },
   { entryPoints: ['media/dataset.ts'], outfile: 'dist/dataset.js', platform: 'browser', format: 'iife', target: 'es2022' },
+  { entryPoints: ['media/runs.ts'], outfile: 'dist/runs.js', platform: 'browser', format: 'iife', target: 'es2022' },
   { entryPoints: ['media/renderer.ts'], outfile: 'dist/renderer.js', platform: 'browser', format: 'esm', target: 'es2022', loader: { '.css': 'text' } },
   // The panel's stylesheet as one file: its components' @imports would each be a request through the
   // webview's resource loader (a remote round trip under code-server or Remote-SSH) before the first paint.

@@ -5,6 +5,8 @@ import { COMMANDS, computeLoss, computeLossForSelectedFiles, computeLossFromSele
 import { COMPARE_LOSSES_COMMAND, compareLosses } from './host/compareLosses';
 import { EVALUATE_FOLDER_COMMAND, evaluateFolder } from './host/evaluateFolder';
 import { DATASET_VIEW_TYPE, DatasetPanel } from './host/datasetPanel';
+import { EVALUATE_CHECKPOINTS_COMMAND, evaluateCheckpoints } from './host/evaluateCheckpoints';
+import { RUNS_VIEW_TYPE, RunsPanel } from './host/runsPanel';
 import type { EvalOptions } from './eval/types';
 import { registerHovers } from './host/hover';
 import { DebugPanel } from './debug/debugPanel';
@@ -69,6 +71,9 @@ export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi 
     vscode.commands.registerCommand(EVALUATE_FOLDER_COMMAND, async (predDir?: vscode.Uri, labelDir?: vscode.Uri, options?: Partial<EvalOptions>) => {
       await evaluateFolder(services, predDir, labelDir, options);
     }),
+    vscode.commands.registerCommand(EVALUATE_CHECKPOINTS_COMMAND, async (clicked?: vscode.Uri, selected?: vscode.Uri[], labelDir?: vscode.Uri, options?: Partial<EvalOptions>) => {
+      await evaluateCheckpoints(services, clicked, selected, labelDir, options);
+    }),
     vscode.commands.registerCommand(INSTALL_HELPER_COMMAND, (python?: string) => installNotebookHelper(context.extensionPath, python)),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state: unknown) {
@@ -78,6 +83,11 @@ export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi 
     vscode.window.registerWebviewPanelSerializer(DATASET_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state: unknown) {
         DatasetPanel.revive(services, panel, state);
+      },
+    }),
+    vscode.window.registerWebviewPanelSerializer(RUNS_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel, state: unknown) {
+        RunsPanel.revive(services, panel, state);
       },
     }),
     registerNotebookRenderer(services),
@@ -104,6 +114,7 @@ export async function deactivate(): Promise<void> {
   disposeDebug();
   LossPanel.disposeAll();
   DatasetPanel.disposeAll();
+  RunsPanel.disposeAll();
   await engine?.dispose();
   engine = null;
   disposeLog();

@@ -270,6 +270,14 @@ export interface ViewSummary {
   readonly ceValue?: number | null;
   /** Run-vs-run comparison (Compare Losses…): this summary is run B's; absent or null outside a comparison. */
   readonly compare?: CompareSummary | null;
+  /** An image opened from the runs view: its checkpoints' names and the one shown (the run slider). */
+  readonly runs?: RunSliderState | null;
+}
+
+/** The run slider of a panel opened from the runs view: which run's prediction the panel shows. */
+export interface RunSliderState {
+  readonly names: readonly string[];
+  readonly index: number;
 }
 
 /** Compare Losses…: inputs A and B against one target, same options; the panel shows B with B - A. */
@@ -551,7 +559,9 @@ export type ViewToHost =
   /** Copy text (a fix's line of code) to the clipboard through the host (a webview's clipboard access varies). */
   | { readonly type: 'copyText'; readonly text: string }
   /** The label-errors mode was chosen: find the likely label errors of the result on screen. */
-  | { readonly type: 'findLabelIssues' };
+  | { readonly type: 'findLabelIssues' }
+  /** The run slider (a panel opened from the runs view): show run `index`'s prediction. */
+  | { readonly type: 'selectRun'; readonly index: number };
 
 // -------------------------------------------------------------------------------------------------------
 // Notebook renderer <-> extension host (vscode.notebooks.createRendererMessaging). Messages travel as JSON
@@ -654,3 +664,46 @@ export type DatasetToHost =
   | { readonly type: 'openImage'; readonly index: number }
   /** Find likely label errors over the evaluated folder (eval --label-issues' two passes). */
   | { readonly type: 'findLabelIssues' };
+
+// -------------------------------------------------------------------------------------------------------
+// Runs view (Evaluate Checkpoints…, src/host/runsPanel.ts) <-> extension host. The report is `runs --json`'s
+// (src/eval/runs/report.ts) with non-finite figures as null (JSON has no NaN) and `changed` by stem index.
+
+export interface RunsViewReport {
+  readonly images: number;
+  readonly runs: ReadonlyArray<{ readonly name: string; readonly value: number | null; readonly pixelAccuracy: number | null; readonly miou: number | null; readonly ece: number | null; readonly p90: number | null }>;
+  readonly perClass: ReadonlyArray<{ readonly class: number; readonly meanLoss: ReadonlyArray<number | null>; readonly iou: ReadonlyArray<number | null> }>;
+  /** Stem order; value per run. */
+  readonly perImage: ReadonlyArray<{ readonly name: string; readonly value: ReadonlyArray<number | null> }>;
+  /** The CLI's changed[] (last run minus first, largest increase first), each with its perImage index. */
+  readonly changed: ReadonlyArray<{ readonly index: number; readonly delta: number | null }>;
+  /** The CLI's persistent[], each with its perImage index. */
+  readonly persistent: ReadonlyArray<{ readonly index: number; readonly share: number | null }>;
+  readonly unmatched: readonly string[];
+}
+
+/** What a runs view evaluates, kept in the webview's state for a window reload (runsMessages.ts parses it). */
+export interface RunsRequest {
+  readonly labelDir: string;
+  readonly runs: ReadonlyArray<{ readonly name: string; readonly folder: string }>;
+  readonly options: EvalOptions;
+}
+
+export type HostToRuns =
+  | { readonly type: 'start'; readonly labelDir: string; readonly runs: readonly string[]; readonly images: number; readonly classNames: readonly string[] }
+  /** Run `run` (0-based) has `done` of `total` images evaluated. */
+  | { readonly type: 'progress'; readonly run: number; readonly done: number; readonly total: number }
+  | { readonly type: 'report'; readonly report: RunsViewReport; readonly seconds: number }
+  /**
+   * Per image (perImage index), its mean-pooled loss map in the last run minus the first (at most 32 x 32
+   * float32, little-endian, base64; NaN where every pixel of a cell is ignored).
+   */
+  | { readonly type: 'deltaThumbnails'; readonly rows: ReadonlyArray<{ readonly index: number; readonly h: number; readonly w: number; readonly base64: string }> }
+  | { readonly type: 'state'; readonly state: DatasetRunState; readonly message?: string }
+  | { readonly type: 'hostState'; readonly state: RunsRequest };
+
+export type RunsToHost =
+  | { readonly type: 'ready' }
+  | { readonly type: 'cancel' }
+  /** Open the image at this stem-order index in the loss panel, first run against last, with the run slider. */
+  | { readonly type: 'openImage'; readonly index: number };

@@ -14,6 +14,7 @@ import { ConfusionMatrix } from './confusion';
 import { HeatmapFilters } from './filters';
 import { labelIssueLines, LabelIssuesSection } from './labelIssues';
 import { CompareSection, deltaLines } from './compare';
+import { RunSlider } from './runSlider';
 import { DebugSection } from './debugSection';
 import type { Heatmap } from './heatmap';
 import { MapSection } from './mapSection';
@@ -69,6 +70,7 @@ class LossView {
   private readonly confidence: ConfidenceControls;
   private readonly confusion: ConfusionMatrix;
   private readonly compare: CompareSection;
+  private readonly runSlider: RunSlider;
   private readonly tokenView: TokenView;
   private readonly nav: SampleNavigator;
   private readonly issues: LabelIssuesSection;
@@ -156,6 +158,7 @@ class LossView {
     this.worst = new WorstList(h, (index) => this.nav.goToElement(index));
     this.confusion = new ConfusionMatrix(ctx, model, (pair) => this.filters.setPair(pair));
     this.compare = new CompareSection(ctx, model);
+    this.runSlider = new RunSlider(h, post);
     this.multiples = new ProbabilityMaps(ctx, model, (c) => {
       store.update({ mode: 'classProb', probClass: c });
       this.redraw(true);
@@ -174,7 +177,7 @@ class LossView {
       this.confusion.el, this.multiples.el);
 
     const n = this.notices;
-    append(root, n.progressEl, n.noteEl, this.debug.el, n.waitingEl, this.header.el, n.errorEl, this.resultsEl);
+    append(root, n.progressEl, n.noteEl, this.debug.el, n.waitingEl, this.header.el, this.runSlider.el, n.errorEl, this.resultsEl);
     this.map.sync();
   }
 
@@ -254,6 +257,7 @@ class LossView {
 
     if (model.setColours(s.classColors ?? null, C)) this.classTable.setColours((c) => colourOf(model.colours, c));
     this.header.render(s);
+    this.runSlider.render(s.runs);
     this.updateClassTable();
     this.worst.render(s);
     this.confusion.render();

@@ -39,13 +39,22 @@ interface FolderItem extends vscode.QuickPickItem {
 
 const BROWSE: FolderItem = { label: '$(folder-opened) Browse…', description: 'a folder outside this list', browse: true, alwaysShow: true };
 
-async function openFolderDialog(title: string, defaultUri: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
+export async function openFolderDialog(title: string, defaultUri: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
   const uris = await vscode.window.showOpenDialog({ title, canSelectFolders: true, canSelectFiles: false, canSelectMany: false, defaultUri, openLabel: 'Select' });
   return uris?.[0];
 }
 
-function defaultFolder(): vscode.Uri | undefined {
+export function defaultFolder(): vscode.Uri | undefined {
   return vscode.workspace.workspaceFolders?.[0]?.uri;
+}
+
+/** How many leading path components two folders share. */
+export function sharedPrefixDepth(a: string, b: string): number {
+  const x = path.resolve(a).split(path.sep);
+  const y = path.resolve(b).split(path.sep);
+  let k = 0;
+  while (k < x.length && k < y.length && x[k] === y[k]) k++;
+  return k;
 }
 
 /**
@@ -69,13 +78,16 @@ async function labelFolderCandidates(predDir: string, token: vscode.Cancellation
     const hit = predStems.has(labelStem(name)) ? 1 : 0;
     byFolder.set(dir, (byFolder.get(dir) ?? 0) + hit);
   }
+  // Equal matches: the folder nearest the predictions first (runs/labels for runs/checkpoints/epoch05, not
+  // another set's labels/ that happens to use the same stems).
+  const near = (dir: string): number => sharedPrefixDepth(dir, predDir);
   return [...byFolder.entries()]
     .filter(([, hits]) => hits > 0)
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .sort((a, b) => b[1] - a[1] || near(b[0]) - near(a[0]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .map(([dir, hits]) => ({ label: vscode.workspace.asRelativePath(dir, false), description: `${hits} of ${predStems.size} predictions have a label here`, folder: dir }));
 }
 
-async function pickLabelFolder(predDir: string): Promise<string | undefined> {
+export async function pickLabelFolder(predDir: string): Promise<string | undefined> {
   const cts = new vscode.CancellationTokenSource();
   try {
     const candidates = await labelFolderCandidates(predDir, cts.token);

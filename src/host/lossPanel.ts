@@ -75,6 +75,11 @@ export interface PanelRequest {
    * in the panel drop them (the panel then finds this pair's own).
    */
   readonly labelIssues?: { readonly origin: string; readonly flagged: readonly number[] };
+  /**
+   * An image opened from the runs view: every run's prediction of it, in run order, for the run slider;
+   * `input` is predictions[index] (the baseline stays the first run's).
+   */
+  readonly runs?: { readonly names: readonly string[]; readonly predictions: readonly string[]; readonly index: number };
 }
 
 export type PanelImage =
@@ -124,6 +129,8 @@ function keyOf(r: PanelRequest): string {
 }
 
 function titleOf(r: PanelRequest): string {
+  // An image from the runs view: its stem and the two runs compared (the files share one name).
+  if (r.runs && r.input.kind === 'file') return `${path.basename(r.input.path).replace(/\.[^.]*$/, '')}: ${r.runs.names[0]} vs ${r.runs.names[r.runs.index]}`;
   return r.baseline ? compareTitle(labelOf(r.baseline), labelOf(r.input)) : `Loss: ${path.basename(labelOf(r.input))}`;
 }
 
@@ -520,7 +527,8 @@ export class LossPanel {
       ...(this.request.classLastFromShapes === true ? { classLastFromShapes: true } : {}),
     });
     const classColors = await classColorsFor(this.request.input.kind === 'file' ? this.request.input.path : null, classColorsSetting());
-    return { ...base, tokens: this.tokens(s), ...(classColors.length ? { classColors } : {}), ...(this.comparison ? { compare: this.comparison.summary } : {}) };
+    const runs = this.request.runs ? { runs: { names: [...this.request.runs.names], index: this.request.runs.index } } : {};
+    return { ...base, tokens: this.tokens(s), ...(classColors.length ? { classColors } : {}), ...(this.comparison ? { compare: this.comparison.summary } : {}), ...runs };
   }
 
   private tokens(s: LossSession): ViewSummary['tokens'] {
@@ -625,6 +633,9 @@ export class LossPanel {
         case 'compareWith':
           await this.compareWith();
           return;
+        case 'selectRun':
+          await this.selectRun(m.index);
+          return;
         case 'followStops':
         case 'copyText':
           this.attachment?.onViewMessage(m);
@@ -687,6 +698,17 @@ export class LossPanel {
     if (!picked) return;
     LossPanel.open.delete(keyOf(this.request));
     this.request = { ...this.request, input: { kind: 'file', path: picked.spec }, baseline: current };
+    LossPanel.open.set(keyOf(this.request), this);
+    this.panel.title = titleOf(this.request);
+    await this.compute();
+  }
+
+  /** The run slider: the same image, target and options on run `index`'s prediction. */
+  private async selectRun(index: number): Promise<void> {
+    const runs = this.request.runs;
+    if (!runs || !Number.isSafeInteger(index) || index < 0 || index >= runs.predictions.length || index === runs.index) return;
+    LossPanel.open.delete(keyOf(this.request));
+    this.request = { ...this.request, input: { kind: 'file', path: runs.predictions[index] }, runs: { ...runs, index } };
     LossPanel.open.set(keyOf(this.request), this);
     this.panel.title = titleOf(this.request);
     await this.compute();

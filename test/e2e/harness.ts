@@ -383,12 +383,12 @@ export async function datasetFrame(page: Page, timeoutMs = 90_000): Promise<Fram
 }
 
 /**
- * Explorer → the folder's context menu → Evaluate Folder…. Right after start-up (or a reload) the extension's
+ * Explorer → the folder's context menu → Evaluate Folder… (or `command`, another folder command). Right after start-up (or a reload) the extension's
  * menu contributions may not be registered yet: the menu is reopened until they are.
  */
-export async function evaluateFromExplorer(page: Page, folder: string): Promise<void> {
+export async function evaluateFromExplorer(page: Page, folder: string, command = 'Evaluate Folder…'): Promise<void> {
   const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: folder }).first();
-  const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Evaluate Folder…' }).first();
+  const menuItem = page.locator('.monaco-menu .action-label', { hasText: command }).first();
   await row.waitFor({ timeout: 30_000 });
   for (const deadline = Date.now() + 60_000; ;) {
     await row.click({ button: 'right' });

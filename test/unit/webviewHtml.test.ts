@@ -50,7 +50,7 @@ describe('webview page', function () {
 
   it('the built bundles hold nothing that changes how their inline <script> element is parsed', function () {
     const dist = path.resolve(__dirname, '../../dist');
-    for (const name of ['panel.js', 'dataset.js']) {
+    for (const name of ['panel.js', 'dataset.js', 'runs.js']) {
       const file = path.join(dist, name);
       assert.ok(fs.existsSync(file), `${file} is missing: run npm run build first`);
       const text = fs.readFileSync(file, 'utf8');

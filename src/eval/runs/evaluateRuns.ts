@@ -6,7 +6,7 @@
 import { LensError } from '../../errors';
 import type { WorkerPool } from '../../worker/pool';
 import { evaluatePairs, type EvalOutcome } from '../runEval';
-import type { EvalOptions, EvalPair } from '../types';
+import type { EvalOptions, EvalPair, ImageResult } from '../types';
 import { LossSpill } from './lossFiles';
 import { LossHistogram } from './percentile';
 
@@ -19,6 +19,8 @@ export interface RunsRun {
   readonly signal?: AbortSignal;
   /** Run k, images done in it and its total. */
   readonly onProgress?: (run: number, done: number, total: number) => void;
+  /** Each image of run k as it completes (the runs view keeps the first and last runs' loss thumbnails). */
+  readonly onImage?: (run: number, result: ImageResult, index: number) => void;
   /** Where the spill's temporary folder goes (default: the system's). */
   readonly tempDir?: string;
 }
@@ -52,6 +54,7 @@ export async function evaluateRuns(run: RunsRun): Promise<RunsOutcome> {
           if (losses === undefined) throw new LensError('io', 'a compute worker sent no losses back');
           spill.write(r, index, losses, pair.label);
           histograms[r].add(new Uint32Array(losses.buffer, losses.byteOffset, losses.length));
+          run.onImage?.(r, result, index);
         },
       });
       outcomes.push(outcome);

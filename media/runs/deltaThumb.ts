@@ -1,0 +1,45 @@
+// The images list's thumbnails: each image's loss map in the last run minus the first, mean-pooled (at most
+// 32 x 32), on the compare panel's diverging scale (blue: lower in the last run, red: higher), symmetric about
+// 0 and shared by every row so equal changes look equal. NaN cells (all pixels ignored) are transparent.
+import { decodeFloat32 } from '../dataset/model';
+import { diverging } from '../view/compare';
+
+export interface DeltaThumb {
+  readonly h: number;
+  readonly w: number;
+  readonly data: Float32Array;
+}
+
+export function decodeDeltaThumbs(rows: ReadonlyArray<{ index: number; h: number; w: number; base64: string }>): { thumbs: Map<number, DeltaThumb>; scale: number } {
+  const thumbs = new Map<number, DeltaThumb>();
+  let scale = 0;
+  for (const r of rows) {
+    const data = decodeFloat32(r.base64);
+    if (data.length !== r.h * r.w) continue;
+    thumbs.set(r.index, { h: r.h, w: r.w, data });
+    for (const v of data) if (Number.isFinite(v) && Math.abs(v) > scale) scale = Math.abs(v);
+  }
+  return { thumbs, scale };
+}
+
+export function deltaPixels(data: Float32Array, scale: number): Uint8ClampedArray {
+  const out = new Uint8ClampedArray(data.length * 4);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (Number.isNaN(v)) continue;
+    const [r, g, b] = diverging(scale > 0 ? v / scale : 0);
+    out.set([r, g, b, 255], i * 4);
+  }
+  return out;
+}
+
+export function paintDelta(canvas: HTMLCanvasElement, t: DeltaThumb, scale: number): void {
+  canvas.width = t.w;
+  canvas.height = t.h;
+  const ctx = canvas.getContext('2d');
+  // No 2D context (a test DOM without canvas): the row still shows its figures.
+  if (!ctx) return;
+  const img = ctx.createImageData(t.w, t.h);
+  img.data.set(deltaPixels(t.data, scale));
+  ctx.putImageData(img, 0, 0);
+}

@@ -1,0 +1,227 @@
+// The runs view of Evaluate Checkpoints…: a webview over `runs LABEL_DIR RUN_DIR...` run on the engine's
+// worker pool (src/eval/runs: each run evaluated as `eval` does, then the loss figures), so every figure it
+// shows is the CLI's. The host keeps the last report so a reloaded view gets it back; after a window reload
+// the serializer runs the evaluation again from the request in the view's state.
+import * as vscode from 'vscode';
+import { pairRunFolders } from '../eval/files';
+import { finalizeReport } from '../eval/finalize';
+import { evaluateRuns } from '../eval/runs/evaluateRuns';
+import { lossFigures } from '../eval/runs/figures';
+import { runsReport, type RunsReport } from '../eval/runs/report';
+import type { RunsPairing } from '../eval/runs/pairing';
+import type { LossThumbnail } from '../eval/types';
+import type { LossOptions } from '../kernel/types';
+import type { DatasetRunState, HostToRuns, RunsRequest, RunsToHost, RunsViewReport } from '../protocol';
+import { LossPanel, type HostServices } from './lossPanel';
+import { log, messageOf } from './log';
+import { deltaThumbnail, parseRunsRequest, thumbnailRow, toRunsView } from './runsMessages';
+import { classNamesSetting } from './settings';
+import { setWebviewPage } from './webviewPage';
+
+export const RUNS_VIEW_TYPE = 'crossEntropyLens.runs';
+
+const titleOf = (r: RunsRequest): string => `Runs: ${r.runs.map((x) => x.name).join(', ')}`;
+
+/** Progress messages to the view at most this often (50 runs x 2,000 images would be 100,000 of them). */
+const PROGRESS_EVERY_MS = 100;
+
+export class RunsPanel {
+  private static readonly open = new Set<RunsPanel>();
+  private state: { state: DatasetRunState; message?: string } = { state: 'running' };
+  private progress: HostToRuns & { type: 'progress' } = { type: 'progress', run: 0, done: 0, total: 0 };
+  private shown: { report: RunsViewReport; seconds: number } | null = null;
+  private deltas: HostToRuns & { type: 'deltaThumbnails' } | null = null;
+  private running: AbortController | null = null;
+  private readonly classNames = classNamesSetting();
+  private readonly disposables: vscode.Disposable[] = [];
+  /** The final report, exactly `runs --json`'s (tests and the API read the numbers from here). */
+  report: RunsReport | null = null;
+
+  static create(services: HostServices, request: RunsRequest, pairing: RunsPairing): RunsPanel {
+    const panel = vscode.window.createWebviewPanel(RUNS_VIEW_TYPE, titleOf(request), vscode.ViewColumn.Active, RunsPanel.webviewOptions(services));
+    return new RunsPanel(services, panel, request, pairing);
+  }
+
+  private static webviewOptions(services: HostServices): vscode.WebviewOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')] };
+  }
+
+  /** The serializer's half of a window reload: the evaluation runs again from the saved request. */
+  static revive(services: HostServices, panel: vscode.WebviewPanel, state: unknown): RunsPanel | null {
+    const request = parseRunsRequest((state as { host?: unknown } | null | undefined)?.host);
+    if (!request) {
+      panel.dispose();
+      return null;
+    }
+    panel.webview.options = RunsPanel.webviewOptions(services);
+    panel.title = titleOf(request);
+    let pairing: RunsPairing = { stems: [], pairs: request.runs.map(() => []), unmatched: [], unreadable: [] };
+    let problem: string | null = null;
+    try {
+      pairing = pairRunFolders(request.labelDir, request.runs);
+      if (pairing.stems.length === 0) problem = `no image has a label in ${request.labelDir} and a prediction in every run any more`;
+    } catch (e) {
+      problem = messageOf(e);
+    }
+    const p = new RunsPanel(services, panel, request, pairing);
+    if (problem !== null) {
+      p.setState('error', problem);
+      return p;
+    }
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Cross-Entropy Lens: evaluating checkpoints' }, () => p.evaluate().catch(() => undefined));
+    return p;
+  }
+
+  static current(): RunsPanel[] {
+    return [...RunsPanel.open];
+  }
+
+  static disposeAll(): void {
+    for (const p of [...RunsPanel.open]) p.panel.dispose();
+  }
+
+  private constructor(
+    private readonly services: HostServices,
+    readonly panel: vscode.WebviewPanel,
+    readonly request: RunsRequest,
+    readonly pairing: RunsPairing,
+  ) {
+    RunsPanel.open.add(this);
+    const ext = services.extensionUri;
+    void setWebviewPage(panel.webview, { script: vscode.Uri.joinPath(ext, 'dist', 'runs.js').fsPath, css: vscode.Uri.joinPath(ext, 'media', 'runs.css').fsPath },
+      { title: 'Cross-Entropy Lens: Runs' }, 'opening the runs view');
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: RunsToHost) => this.onMessage(m)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  private post(msg: HostToRuns): void {
+    void this.panel.webview.postMessage(msg);
+  }
+
+  /** Everything so far, for a view that (re)loaded. */
+  private replay(): void {
+    this.post({ type: 'hostState', state: this.request });
+    this.post({ type: 'start', labelDir: this.request.labelDir, runs: this.request.runs.map((r) => r.name), images: this.pairing.stems.length, classNames: this.classNames });
+    this.post(this.progress);
+    if (this.shown) this.post({ type: 'report', ...this.shown });
+    if (this.deltas) this.post(this.deltas);
+    this.post({ type: 'state', ...this.state });
+  }
+
+  private onMessage(m: RunsToHost): void {
+    switch (m.type) {
+      case 'ready':
+        this.replay();
+        return;
+      case 'cancel':
+        this.running?.abort();
+        return;
+      case 'openImage':
+        this.openImage(m.index);
+        return;
+    }
+  }
+
+  /**
+   * The image in the loss panel: the last run compared with the first (delta map, per-class change), with
+   * the run slider over every run's prediction, under the evaluation's options so each run's value there is
+   * its per-image value here.
+   */
+  private openImage(index: number): void {
+    const pairs = this.pairing.pairs.map((p) => p[index]);
+    if (pairs.some((p) => p === undefined)) return;
+    const o = this.request.options;
+    const options: Partial<LossOptions> = { loss: 'ce', reduction: 'mean', inputKind: 'logits', ignoreIndex: o.ignoreIndex, labelSmoothing: o.labelSmoothing, classDim: o.classDim };
+    const last = pairs.length - 1;
+    LossPanel.show(this.services, {
+      input: { kind: 'file', path: pairs[last].prediction },
+      baseline: { kind: 'file', path: pairs[0].prediction },
+      target: { kind: 'file', path: pairs[0].label },
+      weight: null,
+      options,
+      runs: { names: this.request.runs.map((r) => r.name), predictions: pairs.map((p) => p.prediction), index: last },
+    });
+  }
+
+  private setState(state: DatasetRunState, message?: string): void {
+    this.state = { state, message };
+    this.post({ type: 'state', ...this.state });
+  }
+
+  cancel(): void {
+    this.running?.abort();
+  }
+
+  /**
+   * Runs the evaluation (exactly runsCommand.ts's, on the extension's pool); resolves when it ends (done,
+   * cancelled or failed: failures are shown in the view and rethrown).
+   */
+  async evaluate(onProgress?: (run: number, done: number, total: number) => void): Promise<RunsReport | null> {
+    const ac = new AbortController();
+    this.running = ac;
+    const { pool, wasmPath } = this.services.engine().evalResources();
+    const names = this.request.runs.map((r) => r.name);
+    const started = performance.now();
+    let lastPost = 0;
+    // The first run's loss thumbnails (4 KB per image), until the last run's arrive to subtract them from.
+    const R = this.pairing.pairs.length;
+    const firstThumbs: Array<LossThumbnail | undefined> = new Array<LossThumbnail | undefined>(this.pairing.stems.length);
+    const deltaRows: Array<ReturnType<typeof thumbnailRow>> = [];
+    this.replay();
+    try {
+      const outcome = await evaluateRuns({
+        pairs: this.pairing.pairs, options: this.request.options, pool, wasmPath, signal: ac.signal,
+        onImage: (run, result, index) => {
+          if (run === 0) firstThumbs[index] = result.thumbnail;
+          if (run !== R - 1) return;
+          const d = deltaThumbnail(firstThumbs[index], result.thumbnail);
+          firstThumbs[index] = undefined;
+          if (d) deltaRows.push(thumbnailRow(index, d));
+        },
+        onProgress: (run, done, total) => {
+          this.progress = { type: 'progress', run, done, total };
+          onProgress?.(run, done, total);
+          const now = performance.now();
+          if (now - lastPost > PROGRESS_EVERY_MS || done === total) {
+            lastPost = now;
+            this.post(this.progress);
+          }
+        },
+      });
+      const { outcomes, spill } = outcome;
+      let report: RunsReport;
+      try {
+        const reports = outcomes.map((o) => finalizeReport(o.counts, o.records, this.request.options, o.classes, []));
+        report = runsReport(names, reports, lossFigures(spill, outcome.histograms), spill.pixels, this.pairing.unmatched, this.pairing.unreadable);
+      } finally {
+        spill.close();
+      }
+      this.report = report;
+      const seconds = (performance.now() - started) / 1000;
+      this.shown = { report: toRunsView(report), seconds };
+      this.post({ type: 'report', ...this.shown });
+      this.deltas = { type: 'deltaThumbnails', rows: deltaRows };
+      this.post(this.deltas);
+      this.setState('done');
+      return report;
+    } catch (e) {
+      if (ac.signal.aborted) {
+        this.setState('cancelled', 'cancelled');
+        return null;
+      }
+      log().error(`Evaluate Checkpoints: ${messageOf(e)}`);
+      this.setState('error', messageOf(e));
+      throw e;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private dispose(): void {
+    this.running?.abort();
+    RunsPanel.open.delete(this);
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,145 @@
+// The runs view (media/runs): the report's curves as numbers and SVG, the per-class multiples sorted by their
+// change, the images of the regressed and improved tabs in the CLI's changed[] order and virtualized, a
+// click asking the host for the image, and the tab and sort kept in the page state.
+import * as assert from 'node:assert/strict';
+import type { Window } from 'happy-dom' with { 'resolution-mode': 'import' };
+import { imageTabs, sortClasses, classChanges } from '../../../media/runs/model';
+import { startRunsPage } from '../../../media/runs/page';
+import type { HostToRuns, RunsToHost, RunsViewReport } from '../../../src/protocol';
+
+const report: RunsViewReport = {
+  images: 4,
+  runs: [
+    { name: 'ep1', value: 1.5, pixelAccuracy: 0.5, miou: 0.25, ece: 0.2, p90: 3 },
+    { name: 'ep2', value: 1.0, pixelAccuracy: 0.6, miou: 0.4, ece: 0.1, p90: 2 },
+    { name: 'ep3', value: 0.75, pixelAccuracy: 0.7, miou: null, ece: 0.05, p90: 1.5 },
+  ],
+  perClass: [
+    { class: 0, meanLoss: [1, 0.5, 0.25], iou: [0.5, 0.6, 0.7] },
+    { class: 1, meanLoss: [1, 1.5, 2], iou: [0.5, 0.4, 0.3] },
+    { class: 2, meanLoss: [null, 1, 1], iou: [null, 0.2, 0.2] },
+    { class: 3, meanLoss: [2, 2, 2.5], iou: [0.1, 0.1, 0.1] },
+  ],
+  perImage: [
+    { name: 'a', value: [1, 1, 0.5] },
+    { name: 'b', value: [1, 2, 3] },
+    { name: 'c', value: [2, 1, 1] },
+    { name: 'd', value: [1, 1, 1.25] },
+  ],
+  // The CLI's order: largest increase first.
+  changed: [{ index: 1, delta: 2 }, { index: 3, delta: 0.25 }, { index: 0, delta: -0.5 }, { index: 2, delta: -1 }],
+  persistent: [{ index: 1, share: 0.5 }, { index: 0, share: 0 }, { index: 2, share: 0 }, { index: 3, share: 0 }],
+  unmatched: [],
+};
+
+describe('runs view', function () {
+  let win: Window;
+  afterEach(function () {
+    void win?.happyDOM.close();
+  });
+
+  async function open(saved: unknown = undefined): Promise<{ root: HTMLElement; posted: RunsToHost[]; states: unknown[]; send: (m: HostToRuns) => void; view: ReturnType<typeof startRunsPage> }> {
+    const { Window: HappyWindow } = await import('happy-dom');
+    win = new HappyWindow({ url: 'http://localhost/', width: 1024, height: 768 });
+    const doc = win.document as unknown as Document;
+    const root = doc.createElement('div');
+    doc.body.appendChild(root);
+    const posted: RunsToHost[] = [];
+    const states: unknown[] = [];
+    const listeners: Array<(e: MessageEvent<HostToRuns>) => void> = [];
+    const win2 = { addEventListener: (_: string, l: (e: MessageEvent<HostToRuns>) => void) => void listeners.push(l) } as unknown as Pick<globalThis.Window, 'addEventListener'>;
+    const view = startRunsPage({ postMessage: (m) => posted.push(m), getState: () => saved, setState: (s) => states.push(s) }, root, win2);
+    const send = (m: HostToRuns): void => listeners.forEach((l) => l({ data: m } as MessageEvent<HostToRuns>));
+    return { root, posted, states, send, view };
+  }
+
+  it('shows the curves, the classes by change and the regressed images first; a click opens the image', async function () {
+    const { root, posted, send } = await open();
+    assert.deepEqual(posted, [{ type: 'ready' }]);
+    send({ type: 'start', labelDir: '/l', runs: ['ep1', 'ep2', 'ep3'], images: 4, classNames: [] });
+    send({ type: 'state', state: 'running' });
+    send({ type: 'progress', run: 1, done: 2, total: 4 });
+    assert.match(root.querySelector('[data-testid="runs-progress"]')?.textContent ?? '', /^ep2 \(2 of 3\): 2 \/ 4 images/);
+    send({ type: 'report', report, seconds: 1.5 });
+    send({ type: 'state', state: 'done' });
+
+    const curves = root.querySelector('[data-testid="runs-curves"]')!;
+    assert.deepEqual(Array.from(curves.querySelectorAll('[data-col="value"]'), (e) => e.textContent), ['1.5', '1', '0.75']);
+    assert.deepEqual(Array.from(curves.querySelectorAll('[data-col="miou"]'), (e) => e.textContent), ['25.0%', '40.0%', '-']);
+    assert.equal(curves.querySelectorAll('svg').length, 3);
+    // mIoU's null in the last run breaks its line: two points, one polyline.
+    assert.equal(curves.querySelector('[data-curve="miou"] polyline')?.getAttribute('points')?.split(' ').length, 2);
+
+    const classes = root.querySelector('[data-testid="runs-classes"]')!;
+    const order = (): string[] => Array.from(classes.querySelectorAll('.rv-multiple'), (e) => e.getAttribute('data-class') ?? '');
+    assert.deepEqual(order(), ['1', '3', '0', '2'], 'largest rise first; no change (class 2 absent in the first run) last');
+    (classes.querySelector('[data-sort="drop"]') as HTMLButtonElement).click();
+    assert.deepEqual(order(), ['0', '3', '1', '2']);
+
+    const images = root.querySelector('[data-testid="runs-images"]')!;
+    const names = (): string[] => Array.from(images.querySelectorAll('.rv-row[data-index] [data-col="name"]'), (e) => e.textContent ?? '');
+    assert.deepEqual(names(), ['b', 'd'], 'regressed: the largest rise first');
+    assert.equal(images.querySelector('[data-tab="regressed"]')?.getAttribute('aria-selected'), 'true');
+    assert.deepEqual(Array.from(images.querySelectorAll('.rv-row[data-index] [data-col="delta"]'), (e) => e.textContent), ['+2', '+0.25']);
+    (images.querySelector('[data-tab="improved"]') as HTMLButtonElement).click();
+    assert.deepEqual(names(), ['c', 'a'], 'improved: the largest fall first');
+    // Delta thumbnails arrive after the report: the rows get them.
+    const b64 = (a: number[]): string => Buffer.from(new Float32Array(a).buffer).toString('base64');
+    send({ type: 'deltaThumbnails', rows: [{ index: 2, h: 1, w: 2, base64: b64([-1, 0]) }, { index: 0, h: 1, w: 2, base64: b64([-0.5, 0]) }] });
+    const thumb = images.querySelector('.rv-row[data-index="2"] canvas') as HTMLCanvasElement;
+    assert.equal(thumb.getAttribute('data-testid'), 'runs-delta-thumb');
+    assert.equal(thumb.width, 2);
+    assert.equal(thumb.height, 1);
+    (images.querySelector('.rv-row[data-index="2"] [data-col="name"]') as HTMLElement).click();
+    assert.deepEqual(posted.at(-1), { type: 'openImage', index: 2 });
+    // Hard in every run: only images with a share above 0, the CLI's order; a click opens one.
+    const hard = root.querySelector('[data-testid="runs-persistent"]')!;
+    assert.deepEqual(Array.from(hard.querySelectorAll('li'), (e) => e.getAttribute('data-name')), ['b']);
+    assert.match(hard.querySelector('li')?.textContent ?? '', /^b 50\.0%$/);
+    (hard.querySelector('li .rv-name') as HTMLElement).click();
+    assert.deepEqual(posted.at(-1), { type: 'openImage', index: 1 });
+    assert.equal((root.querySelector('[data-testid="runs-unmatched"]') as HTMLElement).hidden, true);
+  });
+
+  it('keeps the tab, the sort and the host request in the page state, and starts from them', async function () {
+    const { send, states, view } = await open({ tab: 'improved', classSort: 'class', host: { old: true } });
+    send({ type: 'hostState', state: { labelDir: '/l', runs: [{ name: 'a', folder: '/a' }, { name: 'b', folder: '/b' }], options: { ignoreIndex: 255, labelSmoothing: 0, classDim: 1, bins: 15, boundary: 3, weight: null } } });
+    send({ type: 'report', report, seconds: 1 });
+    assert.equal(view.images.currentTab, 'improved');
+    assert.deepEqual(view.classes.order(), [0, 1, 2, 3]);
+    view.images.setTab('regressed');
+    const last = states.at(-1) as { tab: string; classSort: string; host: { labelDir: string } };
+    assert.equal(last.tab, 'regressed');
+    assert.equal(last.classSort, 'class');
+    assert.equal(last.host.labelDir, '/l');
+  });
+
+  it('puts only the rows in view in the DOM (2,000 images, 50 runs)', async function () {
+    const { root, send } = await open();
+    const R = 50;
+    const N = 2000;
+    const big: RunsViewReport = {
+      images: N,
+      runs: Array.from({ length: R }, (_, k) => ({ name: `ep${k}`, value: 1 / (k + 1), pixelAccuracy: 0.5, miou: 0.5, ece: 0.1, p90: 1 })),
+      perClass: [{ class: 0, meanLoss: Array.from({ length: R }, (_, k) => k), iou: Array.from({ length: R }, () => 0.5) }],
+      perImage: Array.from({ length: N }, (_, i) => ({ name: `img${i}`, value: Array.from({ length: R }, (_, k) => (i % 2 ? k : -k)) })),
+      changed: Array.from({ length: N }, (_, i) => ({ index: i, delta: N - 2 * i - 1 })),
+      persistent: [],
+      unmatched: [],
+    };
+    send({ type: 'report', report: big, seconds: 1 });
+    const rows = root.querySelectorAll('[data-testid="runs-images"] .rv-row[data-index]').length;
+    assert.ok(rows > 0 && rows < 50, `${rows} rows in the DOM`);
+    assert.ok(root.querySelectorAll('*').length < 1500, `${root.querySelectorAll('*').length} elements in all`);
+  });
+
+  it('model: tabs and class sorts', function () {
+    assert.deepEqual(imageTabs([{ index: 0, delta: 1 }, { index: 1, delta: 0 }, { index: 2, delta: -1 }, { index: 3, delta: -2 }, { index: 4, delta: null }]), {
+      regressed: [{ index: 0, delta: 1 }],
+      improved: [{ index: 3, delta: -2 }, { index: 2, delta: -1 }],
+    });
+    const c = classChanges(report.perClass);
+    assert.deepEqual(c.map((x) => x.change), [-0.75, 1, null, 0.5]);
+    assert.deepEqual(sortClasses(c, 'rise').map((x) => x.class), [1, 3, 0, 2]);
+  });
+});
