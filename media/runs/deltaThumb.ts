@@ -38,7 +38,7 @@ export function paintDelta(canvas: HTMLCanvasElement, t: DeltaThumb, scale: numb
   canvas.height = t.h;
   const ctx = canvas.getContext('2d');
   // No 2D context (a test DOM without canvas): the row still shows its figures.
-  if (!ctx) return;
+  if (!ctx || typeof ctx.createImageData !== 'function') return;
   const img = ctx.createImageData(t.w, t.h);
   img.data.set(deltaPixels(t.data, scale));
   ctx.putImageData(img, 0, 0);

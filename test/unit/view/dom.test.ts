@@ -271,7 +271,7 @@ describe('view: DOM', function () {
 
   it('3-D samples get a slice slider over the first spatial axis', async function () {
     h = await setup({ lossShape: [1, 3, 6, 8], C: 4 });
-    const slider = h.$<HTMLInputElement>('input[type="range"]');
+    const slider = h.$<HTMLInputElement>('input[aria-label="Slice along the first spatial axis"]');
     assert.equal(slider.max, '2');
     slider.value = '2';
     slider.dispatchEvent(new h.win.Event('input') as unknown as Event);
