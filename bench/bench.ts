@@ -17,7 +17,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { computeLoss } from '../src/kernel/index';
-import { instantiateCeKernel } from '../src/kernel/wasmKernel';
 import { decodeNpy, encodeNpy } from '../src/tensor/npy';
 import type { Tensor } from '../src/tensor/tensor';
 import { Engine } from '../src/worker/engine';
@@ -55,20 +54,6 @@ async function best(fn: () => Promise<unknown> | unknown, reps = REPS): Promise<
     b = Math.min(b, (performance.now() - t0) / 1000);
   }
   return b;
-}
-
-/**
- * The arithmetic anchor over the logits: the kernel module's expAnchor (exp of every logit with the kernel's
- * own polynomial, summed, one thread) on a copy of them in a module memory of their size. Returns the run.
- */
-function anchorRun(xs: Float32Array): () => number {
-  const reserve = 1 << 16;
-  const pages = Math.ceil((reserve + xs.length * 4) / 65536);
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  const k = instantiateCeKernel(new WebAssembly.Module(fs.readFileSync(path.join(DIST, 'ce.wasm'))), memory);
-  new Float32Array(memory.buffer, reserve, xs.length).set(xs);
-  k.expAnchor(reserve, Math.min(xs.length, 1 << 16)); // tier up before timing
-  return () => k.expAnchor(reserve, xs.length);
 }
 
 async function main(): Promise<void> {
@@ -153,7 +138,6 @@ async function main(): Promise<void> {
       }
       return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
     });
-    const arithmeticAnchor_s = await best(anchorRun(xs), REPS);
 
     // Scaling sweep: one worker, cost per logit.
     const sweep: Array<{ C: number; HW: number; s: number; nsPerLogit: number }> = [];
@@ -204,9 +188,6 @@ async function main(): Promise<void> {
       medianRoundRatio: medianRatio,
       pureTs_s,
       readLimit_s,
-      arithmeticAnchor_s,
-      // The kernel (1 worker, input in the engine's memory) against what its exps alone cost on one thread.
-      kernelOverAnchor: ours.workers1_s / arithmeticAnchor_s,
       maxAbsErr,
       sweep,
       endToEnd: { cli_s, torchScript_s },
@@ -232,7 +213,6 @@ async function main(): Promise<void> {
     log(`  PyTorch, 2 threads   ${f(torch.threads2_s)}`);
     log(`  pure-TS kernel       ${f(pureTs_s)}`);
     log(`  memory-read limit    ${f(readLimit_s)}  (one pass summing the logits)`);
-    log(`  arithmetic anchor    ${f(arithmeticAnchor_s)}  (one SIMD pass: exp of every logit with the kernel's polynomial, summed; 1 worker is ${(ours.workers1_s / arithmeticAnchor_s).toFixed(2)}x it)`);
     log(`  max |ours - PyTorch float64| = ${maxAbsErr === null ? '-' : maxAbsErr.toExponential(2)}`);
     log(`scaling (1 worker, N=1): ns per logit`);
     for (const c of [2, 21, 150, 1000]) {

@@ -91,11 +91,6 @@ export interface CeWasmKernel {
    * kept). The ranges must not overlap.
    */
   widenToF32(src: number, dst: number, n: number, dtype: 'float16' | 'bfloat16'): void;
-  /**
-   * The benchmark's arithmetic anchor (bench/bench.ts): exp of each of n float32 values at x with the
-   * kernel's own polynomial, summed, and nothing else. Not used by the engine.
-   */
-  expAnchor(x: number, n: number): number;
 }
 
 /** Element types of the row kernels' logits. */
@@ -150,10 +145,10 @@ function wrap(instance: WebAssembly.Instance): CeWasmKernel {
   const ex = instance.exports;
   const ce = ex.ceIndexF32;
   const rb = ex.reservedBytes;
-  const { nextCandidate, ceIndexF32Blocked, toBlocks, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32, expAnchor } = ex;
+  const { nextCandidate, ceIndexF32Blocked, toBlocks, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32 } = ex;
   if (typeof ce !== 'function' || typeof rb !== 'function' || typeof nextCandidate !== 'function' || typeof ceIndexF32Blocked !== 'function' || typeof toBlocks !== 'function'
-    || typeof ceRowsF32 !== 'function' || typeof ceRowsF16 !== 'function' || typeof ceRowsBF16 !== 'function' || typeof widenToF32 !== 'function' || typeof expAnchor !== 'function') {
-    throw new Error('not the cross-entropy kernel module: an export (ceIndexF32, ceIndexF32Blocked, toBlocks, nextCandidate, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32, expAnchor, reservedBytes) is missing');
+    || typeof ceRowsF32 !== 'function' || typeof ceRowsF16 !== 'function' || typeof ceRowsBF16 !== 'function' || typeof widenToF32 !== 'function') {
+    throw new Error('not the cross-entropy kernel module: an export (ceIndexF32, ceIndexF32Blocked, toBlocks, nextCandidate, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32, reservedBytes) is missing');
   }
   const widen = widenToF32 as (src: number, dst: number, n: number, dtype: number) => void;
   return {
@@ -167,7 +162,6 @@ function wrap(instance: WebAssembly.Instance): CeWasmKernel {
     ceRowsBF16: ceRowsBF16 as CeFn,
     // The module's dtype codes: 1 float16, 2 bfloat16.
     widenToF32: (src, dst, n, dtype) => widen(src, dst, n, dtype === 'float16' ? 1 : 2),
-    expAnchor: expAnchor as CeWasmKernel['expAnchor'],
   };
 }
 

@@ -1542,30 +1542,3 @@ export function widenToF32(src: usize, dst: usize, n: i32, dtype: i32): void {
   }
   for (; i < n; i++) store<f32>(dst + (<usize>i << 2), elemAt(src, i, DT));
 }
-
-/**
- * The arithmetic anchor of the benchmark (bench/bench.ts), not used by the engine: one pass over n float32
- * values at x computing exp(v - 4) of each with the kernel's own degree-4 polynomial (exp2c) and adding them
- * up in four independent f32x4 sums, and nothing else: what the kernel's one exp per logit costs on this
- * machine, memory read included. Returns the sum, so the work cannot be left out.
- */
-export function expAnchor(x: usize, n: i32): f32 {
-  const log2e = f32x4.splat(1.4426950408889634);
-  const r = f32x4.splat(4.0);
-  let s0 = f32x4.splat(0);
-  let s1 = f32x4.splat(0);
-  let s2 = f32x4.splat(0);
-  let s3 = f32x4.splat(0);
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const p = x + (<usize>i << 2);
-    s0 = f32x4.add(s0, exp2c(f32x4.mul(f32x4.sub(v128.load(p), r), log2e), false));
-    s1 = f32x4.add(s1, exp2c(f32x4.mul(f32x4.sub(v128.load(p, 16), r), log2e), false));
-    s2 = f32x4.add(s2, exp2c(f32x4.mul(f32x4.sub(v128.load(p, 32), r), log2e), false));
-    s3 = f32x4.add(s3, exp2c(f32x4.mul(f32x4.sub(v128.load(p, 48), r), log2e), false));
-  }
-  const s = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
-  let total = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
-  for (; i < n; i++) total += <f32>Math.exp(<f64>(load<f32>(x + (<usize>i << 2)) - 4.0));
-  return total;
-}
