@@ -9,7 +9,7 @@ python3-torch). Deterministic: every sample has its own seeded generator, so a r
                     byte-level BPE tokenizer.json (V tokens, learned here from lm/corpus.txt) beside them
   ade20k_val/       an ADE20K-like validation folder for Evaluate Folder…: predictions/*_logits.npy
                     ([10, 64, 96] float16), labels/*.png (8-bit masks) with the photos beside them (*.jpg)
-  runs/             three checkpoints (checkpoints/epoch05, epoch15, epoch30) of six ADE-like scenes at half
+  runs/             three checkpoints (checkpoints/step05k, step15k, step30k) of six ADE-like scenes at half
                     size and their labels, for Evaluate Checkpoints…
   cityscapes/       one Cityscapes-style sample: the photo, the gtFine labelIds mask and torch.save logits
   checkpoints/      two checkpoints' logits for Compare Losses…, their target, and state.pt (torch.save dict)
@@ -315,11 +315,11 @@ for d in ("predictions", "labels"):
         json.dump(ADE_CLASSES, f)
 
 # Three checkpoints of one model on six of those scenes at half size ([10, 32, 48] float16), for Evaluate
-# Checkpoints…: each epoch more skilled, except ADE_val_00000005, which the last epoch sees as road nearly everywhere
+# Checkpoints…: each step more skilled, except ADE_val_00000005, which the last one sees as road nearly everywhere
 # (it regresses), and the night scene ADE_val_00000006, hard in every run. Own generator: the samples above
 # keep their bytes.
 runs_rng = np.random.default_rng(2505)
-RUN_SKILL = {"epoch05": 1.2, "epoch15": 2.4, "epoch30": 3.6}
+RUN_SKILL = {"step05k": 1.2, "step15k": 2.4, "step30k": 3.6}
 for i in range(1, 7):
     stem = f"ADE_val_{i:08d}"
     full = np.array(Image.open(out("ade20k_val", "labels", f"{stem}.png")))
@@ -327,7 +327,7 @@ for i in range(1, 7):
     Image.fromarray(lab.astype(np.uint8), mode="L").save(out("runs", "labels", f"{stem}.png"), optimize=True)
     Image.open(out("ade20k_val", "labels", f"{stem}.jpg")).resize((2 * lab.shape[1], 2 * lab.shape[0])).save(out("runs", "labels", f"{stem}.jpg"), quality=85)
     for k, (run, skill) in enumerate(RUN_SKILL.items()):
-        regress = i == 5 and run == "epoch30"
+        regress = i == 5 and run == "step30k"
         confusions = [(c, A["road"], 2.5) for c in range(len(ADE_CLASSES)) if c != A["road"]] if regress else []
         x = model_logits(runs_rng, lab, len(ADE_CLASSES), 0.9 if i == 6 else 2.0 if regress else skill, 0.9, 1, confusions)
         np.save(out("runs", "checkpoints", run, f"{stem}_logits.npy"), x.astype(np.float16))

@@ -30,16 +30,20 @@ export async function compareLosses(services: HostServices, inputAUri?: vscode.U
       return;
     }
     const all: TensorEntry[] = [];
+    // Input A picked before the scan got through the workspace cancels it: `all` is then only part of the
+    // workspace, and the targets are scanned again rather than looked for in it.
+    let scanned = false;
     let a: TensorEntry | undefined;
     if (inputAUri) a = await entryOf(inputAUri, 'input A');
     else {
-      const pick = await pickStreaming('Cross-Entropy Lens: compare losses — input A (the baseline)', 'Pick the first input (shape and dtype from the header)', (add, token) =>
-        scanTensorEntries(token, (batch) => {
+      const pick = await pickStreaming('Cross-Entropy Lens: compare losses — input A (the baseline)', 'Pick the first input (shape and dtype from the header)', async (add, token) => {
+        await scanTensorEntries(token, (batch) => {
           all.push(...batch);
           const inputs = batch.filter(isInputCandidate);
           if (inputs.length) add(inputs.map(item));
-        }),
-      );
+        });
+        scanned = !token.isCancellationRequested;
+      });
       if (!pick) return;
       a = pick.browse ? await browse('Input A') : pick.entry;
     }
@@ -53,10 +57,10 @@ export async function compareLosses(services: HostServices, inputAUri?: vscode.U
     if (!targetSpec) {
       const input = a;
       const opts = { ...lossOptionsFromSettings(), ...options };
-      const known = all.length > 0;
+      const known = scanned;
       const pick = await pickStreaming('Cross-Entropy Lens: compare losses — target', `Targets that fit ${input.name} ${describeEntry(input)}`, async (add, token) => {
         if (known) add(rankTargets(input, all, opts).map((e) => targetItem(input, e, opts)));
-        // Input A given as an argument: nothing was scanned yet.
+        // Input A given as an argument (nothing scanned yet), or picked before the scan was through.
         else await scanTensorEntries(token, (batch) => add(rankTargets(input, batch, opts).map((e) => targetItem(input, e, opts))));
       });
       if (!pick) return;

@@ -78,7 +78,7 @@ async function labelFolderCandidates(predDir: string, token: vscode.Cancellation
     const hit = predStems.has(labelStem(name)) ? 1 : 0;
     byFolder.set(dir, (byFolder.get(dir) ?? 0) + hit);
   }
-  // Equal matches: the folder nearest the predictions first (runs/labels for runs/checkpoints/epoch05, not
+  // Equal matches: the folder nearest the predictions first (runs/labels for runs/checkpoints/step05k, not
   // another set's labels/ that happens to use the same stems).
   const near = (dir: string): number => sharedPrefixDepth(dir, predDir);
   return [...byFolder.entries()]

@@ -56,6 +56,20 @@ aiss = lir.segmentation_issues(ay.reshape(1, 1, -1), np.moveaxis(ap, 1, -1).resh
 self_conf = np.take_along_axis(ap, ay[:, None], 1)[:, 0]
 quality = [lir.softmin(self_conf[n]) for n in range(N_)]
 out["adeIssues"] = {"count": int(aiss.sum()), "perImage": {s: int(aiss[n].sum()) for n, s in enumerate(stems)}, "first": stems[int(np.argmin(quality))]}
+# runs/ (steps, not epochs: the Compare test's filters epoch10/epoch30 must not match these files): each checkpoint's pooled loss over the six scenes, and the image whose loss rose most from the first to the last.
+runs_pooled, per_image = [], {}
+for run in ("step05k", "step15k", "step30k"):
+    total, count = 0.0, 0
+    for p in sorted(glob.glob(f"runs/checkpoints/{run}/*_logits.npy")):
+        stem = os.path.basename(p)[: -len("_logits.npy")]
+        y = np.array(Image.open(f"runs/labels/{stem}.png"))
+        s = ce(np.load(p)[None], y[None], reduction="sum")
+        total += s
+        count += y.size
+        per_image.setdefault(stem, []).append(s / y.size)
+    runs_pooled.append(total / count)
+out["runs"] = runs_pooled
+out["runsRegressed"] = max(per_image, key=lambda k: per_image[k][-1] - per_image[k][0])
 cs = torch.load("cityscapes/${CS_STEM}_logits.pt")
 out["cityscapes"] = ce(cs.double().numpy(), np.array(Image.open("cityscapes/${CS_STEM}_gtFine_labelIds.png"))[None])
 target = np.load("checkpoints/target.npy")
@@ -102,6 +116,8 @@ interface Expected {
   segmentationPixels: number;
   ade: number;
   adeImages: number;
+  runs: number[];
+  runsRegressed: string;
   cityscapes: number;
   epoch10: number;
   epoch30: number;
@@ -408,6 +424,45 @@ describe('the sample workspace of npm start (examples/) in real VS Code', functi
     await sleep(500);
     await vs!.screenshot('label-issues');
     await editorShot(page, 'label-issues');
+  });
+
+  it('runs/: Evaluate Checkpoints… on runs/checkpoints, each checkpoint\'s pooled loss and the regressing image first', async function () {
+    const page = vs!.workbench;
+    await closeEditors(vs!);
+    const runsRow = page.locator('.explorer-folders-view .monaco-list-row[aria-level="1"]', { hasText: /^runs$/ }).first();
+    const checkpoints = page.locator('.explorer-folders-view .monaco-list-row[aria-level="2"]', { hasText: 'checkpoints' }).first();
+    if (!(await checkpoints.isVisible())) await runsRow.click();
+    await checkpoints.waitFor({ timeout: 10_000 });
+    await checkpoints.click({ button: 'right' });
+    const menuItem = page.locator('.monaco-menu .action-label', { hasText: 'Evaluate Checkpoints…' }).first();
+    await menuItem.waitFor({ timeout: 10_000 });
+    await menuItem.hover();
+    await page.keyboard.press('Enter');
+    // runs/labels and ade20k_val/labels both hold the six stems: the one beside the runs comes first.
+    const rows = page.locator('.quick-input-widget .monaco-list-row');
+    await rows.filter({ hasText: '6 of 6 predictions have a label here' }).first().waitFor({ timeout: 30_000 });
+    assert.match(await rows.first().innerText(), /runs\/labels/);
+    await page.locator('.quick-input-widget .quick-input-box input').press('Enter');
+    let frame: Frame | null = null;
+    for (const deadline = Date.now() + 90_000; !frame && Date.now() < deadline; await sleep(250)) {
+      for (const f of page.frames()) {
+        try {
+          if ((await f.locator('[data-testid="runs-curves"]').count()) === 0) continue;
+          const state = (await f.locator('.rv-progress').first().getAttribute('data-state')) ?? '';
+          if (state === 'done') frame = f;
+          if (state === 'error') throw new Error(`the evaluation failed: ${await f.locator('.rv-state').first().innerText()}`);
+        } catch (e) {
+          if (e instanceof Error && e.message.startsWith('the evaluation failed')) throw e;
+          // frame navigated away
+        }
+      }
+    }
+    assert.ok(frame, 'the runs view finished');
+    const values = await frame.locator('[data-testid="runs-curves"] [data-col="value"]').allInnerTexts();
+    assert.deepEqual(values.map((v) => v.trim()), expected.runs.map(fmt6));
+    assert.equal((await frame.locator('[data-testid="runs-images"] .rv-row[data-pos="0"]').getAttribute('data-name')) ?? '', expected.runsRegressed);
+    await sleep(500);
+    await vs!.screenshot('runs');
   });
 
   it('notebook/losses.ipynb: the batch stored by reference renders PyTorch\'s loss', async function () {
