@@ -2,6 +2,7 @@
 // thumbnail per row. Virtualized: rows have a fixed height and only those in view (plus a margin) are in
 // the DOM, so 10,000 images scroll as fast as 10. Sorting by any column; worst first by default. A click or
 // Enter on a row opens that image in the loss panel.
+import { wireRowEvents } from '../rowEvents';
 import { clear, type Builder } from '../view/dom';
 import { className, fmt6, fmtPct } from '../view/format';
 import { type ImageSort, type ImageSortKey, type ImageStore } from './model';
@@ -59,22 +60,7 @@ export class ImageTable {
       h('h2', {}, 'Images ', this.count),
       (this.table = h('div', { class: 'ds-img-table', 'data-testid': 'image-table', role: 'table', 'aria-label': 'images' }, this.header, this.scroller)),
     );
-    this.scroller.addEventListener('scroll', () => this.render());
-    this.scroller.addEventListener('click', (e) => {
-      const row = (e.target as Element | null)?.closest?.('[data-index]');
-      if (row) this.events.open(Number(row.getAttribute('data-index')));
-    });
-    this.scroller.addEventListener('keydown', (e: KeyboardEvent) => {
-      const row = (e.target as Element | null)?.closest?.('[data-index]') as HTMLElement | null;
-      if (!row) return;
-      if (e.key === 'Enter' || e.key === ' ') {
-        e.preventDefault();
-        this.events.open(Number(row.getAttribute('data-index')));
-      } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-        e.preventDefault();
-        this.focusPosition(Number(row.getAttribute('data-pos')) + (e.key === 'ArrowDown' ? 1 : -1));
-      }
-    });
+    wireRowEvents(this.scroller, { render: () => this.render(), open: (i) => this.events.open(i), focusPosition: (p) => this.focusPosition(p) });
     this.renderHeader();
   }
 

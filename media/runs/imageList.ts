@@ -2,6 +2,7 @@
 // regressed (value rose; largest rise first, the CLI's changed[] order) and improved (largest fall first).
 // Virtualized like the dataset view's table: fixed-height rows, only those in view (plus a margin) in the
 // DOM, so 2,000 images x 50 runs cost a few dozen rows. A click or Enter opens the image in the loss panel.
+import { wireRowEvents } from '../rowEvents';
 import type { RunsViewReport } from '../../src/protocol';
 import { clear, type Builder } from '../view/dom';
 import { fmt6 } from '../view/format';
@@ -46,22 +47,7 @@ export class ImageList {
       h('h2', {}, 'Images by change in loss, first run to last'), tabs, this.note,
       h('div', { class: 'rv-row rv-head', role: 'row' }, h('span', { class: 'rv-num' }, '#'), h('span', { title: 'loss map, last run minus first (blue: lower, red: higher)' }, 'Δ'), h('span', {}, 'image'), h('span', { class: 'rv-num' }, 'first run'), h('span', { class: 'rv-num' }, 'last run'), h('span', { class: 'rv-num' }, 'change')),
       this.scroller);
-    this.scroller.addEventListener('scroll', () => this.render());
-    this.scroller.addEventListener('click', (e) => {
-      const row = (e.target as Element | null)?.closest?.('[data-index]');
-      if (row) this.events.open(Number(row.getAttribute('data-index')));
-    });
-    this.scroller.addEventListener('keydown', (e: KeyboardEvent) => {
-      const row = (e.target as Element | null)?.closest?.('[data-index]') as HTMLElement | null;
-      if (!row) return;
-      if (e.key === 'Enter' || e.key === ' ') {
-        e.preventDefault();
-        this.events.open(Number(row.getAttribute('data-index')));
-      } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-        e.preventDefault();
-        this.focusPosition(Number(row.getAttribute('data-pos')) + (e.key === 'ArrowDown' ? 1 : -1));
-      }
-    });
+    wireRowEvents(this.scroller, { render: () => this.render(), open: (i) => this.events.open(i), focusPosition: (p) => this.focusPosition(p) });
     this.markTab();
   }
 
