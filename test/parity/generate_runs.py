@@ -20,6 +20,8 @@ Reference definitions (DESIGN.md, runs):
   - changed: value in the last run minus the first, largest first (NaN last), ties in stem order.
   - persistent: per image, the share of its non-ignored pixels whose loss is > p90 in every run; largest
     first (images without pixels last), ties in stem order.
+  - hard.json (beside expected.json): per image, those pixels' flat positions in its H x W raster (row-major),
+    ascending: the panel's "Hard in every run" mode must mark exactly these.
 Our per-pixel losses come from the float32 kernel (relative error ~1e-7), so the generator keeps every
 pixel's float64 loss further than a relative 1e-5 from its run's p90 (the decision "above" is then the same
 in float32), every confidence 1e-5 away from a calibration bin edge (nudging the few that are not), and the deltas 1e-5 apart (their
@@ -170,11 +172,15 @@ def expected(runs):
         p90.append(p)
     pixels = [len(l) for l in losses[0]]
     above = []
-    for i in range(len(STEMS)):
+    hard = {}
+    for i, s in enumerate(STEMS):
         alive = np.ones(pixels[i], dtype=bool)
         for r in range(len(runs)):
             alive &= losses[r][i] > p90[r]
         above.append(int(alive.sum()))
+        # losses keep the non-ignored pixels in raster order: their positions are those of the valid labels.
+        valid = np.flatnonzero(runs[0][i][2].reshape(-1) != IGNORE)
+        hard[s] = [int(k) for k in valid[alive]]
     first, last = reports[0], reports[-1]
     deltas = [last['perImage'][i]['value'] - first['perImage'][i]['value'] for i in range(len(STEMS))]
     d = np.sort(np.array(deltas))
@@ -200,7 +206,12 @@ def expected(runs):
     ml = out['perClass'][3]['meanLoss']
     iou = out['perClass'][3]['iou']
     assert ml[LEARNED_AT] < 0.5 * ml[LEARNED_AT - 1] and iou[LEARNED_AT - 1] < 0.05 < 0.5 < iou[LEARNED_AT], (ml, iou)
-    return generate_eval.clean(out), {'p90': p90, 'above': above, 'pixels': pixels}
+    ys, xs = region(HARD)
+    planted = np.zeros((H, W), dtype=bool)
+    planted[ys, xs] = True
+    hard_planted = set(np.flatnonzero(planted & (runs[0][STEMS.index(HARD)][2] != IGNORE)).tolist())
+    assert hard_planted <= set(hard[HARD]), 'every labelled pixel of the planted region is hard in every run'
+    return generate_eval.clean(out), {'p90': p90, 'above': above, 'pixels': pixels, 'hard': hard}
 
 
 def main():
@@ -227,6 +238,9 @@ def main():
     ref['_args'] = ['--ignore-index', str(IGNORE)]
     with open(os.path.join(ROOT, 'expected.json'), 'w') as f:
         json.dump(ref, f, indent=1)
+    with open(os.path.join(ROOT, 'hard.json'), 'w') as f:
+        json.dump({'shape': [H, W], 'region': {HARD: [region(HARD)[0].start, region(HARD)[0].stop, region(HARD)[1].start, region(HARD)[1].stop]},
+                   'hard': info['hard']}, f)
     total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(ROOT) for f in fs)
     print(f'seed {seed}: p90 {info["p90"]}, above {info["above"]} of {info["pixels"]}; wrote {ROOT} ({total / 1024:.0f} KiB)')
 
