@@ -12,6 +12,7 @@
 // float32). Integer counts only: the figures do not depend on the order images are read in.
 import { LossHistogram, PercentileSelection } from './percentile';
 import { largest, type LossSource } from './lossFiles';
+import { keepAbove } from './hardPixels';
 
 /** The percentile of DESIGN.md's persistent[] (NumPy's default method). */
 export const PERSISTENT_PERCENTILE = 90;
@@ -61,9 +62,8 @@ export function lossFigures(src: LossSource, histograms: readonly LossHistogram[
     if (!comparable || n === 0) return 0;
     alive.fill(1, 0, n);
     for (let r = 0; r < R; r++) {
-      const p = percentile[r]!;
       src.read(i, r, buf);
-      for (let k = 0; k < n; k++) if (!(buf[k] > p)) alive[k] = 0;
+      keepAbove(alive, buf, n, percentile[r]!);
     }
     let count = 0;
     for (let k = 0; k < n; k++) count += alive[k];
