@@ -278,6 +278,30 @@ export interface ViewSummary {
 export interface RunSliderState {
   readonly names: readonly string[];
   readonly index: number;
+  /** The run compared against (the comparison's A; absent: the first). */
+  readonly base?: number;
+}
+
+/**
+ * "Hard in every run" of an image opened from the runs view: its non-ignored pixels whose loss is above, in
+ * every run, that run's 90th percentile (runs --json's persistent[] share is count / pixels).
+ */
+export type ViewHardPixels =
+  | { readonly state: 'running' }
+  /** Not computed, or not shown for this panel (its options ignore other pixels than the runs did): why. */
+  | { readonly state: 'error'; readonly message: string }
+  | ViewHardPixelsDone;
+
+export interface ViewHardPixelsDone {
+  readonly state: 'done';
+  readonly count: number;
+  /** Non-ignored pixels of the image under the runs' options. */
+  readonly pixels: number;
+  /** Flat positions of the hard pixels in the loss map (C order over its shape), ascending. */
+  readonly positions: Int32Array;
+  /** Each run's percentile used (null: that run had no pixels or a NaN loss), in run order. */
+  readonly percentiles: ReadonlyArray<number | null>;
+  readonly runs: readonly string[];
 }
 
 /** Compare Losses…: inputs A and B against one target, same options; the panel shows B with B - A. */
@@ -497,7 +521,9 @@ export type HostToView =
   /** A panel from a debug session: its origin, explanation and stop history (null: not from one). */
   | { readonly type: 'debug'; readonly debug: DebugContext | null }
   /** Likely label errors of the result on screen (asked for with findLabelIssues, or sent with a dataset row). */
-  | { readonly type: 'labelIssues'; readonly issues: ViewLabelIssues };
+  | { readonly type: 'labelIssues'; readonly issues: ViewLabelIssues }
+  /** "Hard in every run" of an image from the runs view (asked for with findHardPixels). */
+  | { readonly type: 'hardPixels'; readonly hard: ViewHardPixels };
 
 /**
  * Likely label errors (confident learning, cleanlab's rules: src/labels/) as the view shows them: the
@@ -561,7 +587,11 @@ export type ViewToHost =
   /** The label-errors mode was chosen: find the likely label errors of the result on screen. */
   | { readonly type: 'findLabelIssues' }
   /** The run slider (a panel opened from the runs view): show run `index`'s prediction. */
-  | { readonly type: 'selectRun'; readonly index: number };
+  | { readonly type: 'selectRun'; readonly index: number }
+  /** The run slider's "against": compare with run `index`'s prediction (the comparison's A). */
+  | { readonly type: 'selectBaseRun'; readonly index: number }
+  /** The "Hard in every run" mode was chosen (a panel opened from the runs view). */
+  | { readonly type: 'findHardPixels' };
 
 // -------------------------------------------------------------------------------------------------------
 // Notebook renderer <-> extension host (vscode.notebooks.createRendererMessaging). Messages travel as JSON

@@ -11,7 +11,7 @@ import { SampleSender } from '../sampleSender';
 import type { LossOptions } from '../kernel/types';
 import { ignoreIndexFix } from '../kernel/labelFix';
 import { resolveOptions } from '../kernel/options';
-import { toViewSummary, type DebugContext, type ErrorFix, type HostToView, type SampleMaps, type ViewLabelIssues, type ViewSummary, type ViewToHost } from '../protocol';
+import { toViewSummary, type DebugContext, type ErrorFix, type HostToView, type SampleMaps, type ViewHardPixels, type ViewLabelIssues, type ViewSummary, type ViewToHost } from '../protocol';
 import { splitMemberSpec } from '../tensor/load';
 import type { Tensor } from '../tensor/tensor';
 import type { Engine, EngineRequest, TensorSource } from '../worker/engine';
@@ -32,6 +32,8 @@ import { MAX_PROB_VALUES, probsAffordable, probsValuesRead, pTargetFromLoss, pTa
 import { compareTitle, PanelComparison } from './comparePanel';
 import { pickInputLike } from './comparePick';
 import type { FileIdentity } from '../worker/regularFile';
+import type { RunsLossOptions } from '../eval/runs/imageHard';
+import { PanelHardPixels } from './runsHard';
 
 export const PANEL_VIEW_TYPE = 'crossEntropyLens.panel';
 
@@ -77,9 +79,22 @@ export interface PanelRequest {
   readonly labelIssues?: { readonly origin: string; readonly flagged: readonly number[] };
   /**
    * An image opened from the runs view: every run's prediction of it, in run order, for the run slider;
-   * `input` is predictions[index] (the baseline stays the first run's).
+   * `input` is predictions[index], `baseline` predictions[base] (absent: the first run's).
    */
-  readonly runs?: { readonly names: readonly string[]; readonly predictions: readonly string[]; readonly index: number };
+  readonly runs?: PanelRuns;
+}
+
+export interface PanelRuns {
+  readonly names: readonly string[];
+  readonly predictions: readonly string[];
+  readonly index: number;
+  readonly base?: number;
+  /**
+   * The runs report's p90 per run and the evaluation's options, for "Hard in every run": fixed when the
+   * panel opens, so options changed in the panel do not change which pixels the runs found hard.
+   */
+  readonly percentiles?: ReadonlyArray<number | null>;
+  readonly options?: RunsLossOptions;
 }
 
 export type PanelImage =
@@ -130,7 +145,7 @@ function keyOf(r: PanelRequest): string {
 
 function titleOf(r: PanelRequest): string {
   // An image from the runs view: its stem and the two runs compared (the files share one name).
-  if (r.runs && r.input.kind === 'file') return `${path.basename(r.input.path).replace(/\.[^.]*$/, '')}: ${r.runs.names[0]} vs ${r.runs.names[r.runs.index]}`;
+  if (r.runs && r.input.kind === 'file') return `${path.basename(r.input.path).replace(/\.[^.]*$/, '')}: ${r.runs.names[r.runs.base ?? 0]} vs ${r.runs.names[r.runs.index]}`;
   return r.baseline ? compareTitle(labelOf(r.baseline), labelOf(r.input)) : `Loss: ${path.basename(labelOf(r.input))}`;
 }
 
@@ -178,6 +193,8 @@ export class LossPanel {
   private issuesRun: AbortController | null = null;
   /** The request came with a folder's label errors that the view has not been told to show yet. */
   private showIssues = false;
+  /** An image from the runs view: its pixels hard in every run (computed once, whatever run is shown). */
+  private readonly hardPixels: PanelHardPixels;
 
   /**
    * Opens a panel while the user still picks its files (Compute Loss… from the palette), so its webview
@@ -280,6 +297,7 @@ export class LossPanel {
     } = {},
   ) {
     this.attachment = opts.attachment ?? null;
+    this.hardPixels = new PanelHardPixels(services);
     this.fresh = opts.fresh ?? true;
     this.showIssues = request.labelIssues !== undefined;
     this.pageGetsQueued = opts.pageGetsQueued ?? true;
@@ -527,7 +545,8 @@ export class LossPanel {
       ...(this.request.classLastFromShapes === true ? { classLastFromShapes: true } : {}),
     });
     const classColors = await classColorsFor(this.request.input.kind === 'file' ? this.request.input.path : null, classColorsSetting());
-    const runs = this.request.runs ? { runs: { names: [...this.request.runs.names], index: this.request.runs.index } } : {};
+    const r0 = this.request.runs;
+    const runs = r0 ? { runs: { names: [...r0.names], index: r0.index, base: r0.base ?? 0 } } : {};
     return { ...base, tokens: this.tokens(s), ...(classColors.length ? { classColors } : {}), ...(this.comparison ? { compare: this.comparison.summary } : {}), ...runs };
   }
 
@@ -636,6 +655,12 @@ export class LossPanel {
         case 'selectRun':
           await this.selectRun(m.index);
           return;
+        case 'selectBaseRun':
+          await this.selectBaseRun(m.index);
+          return;
+        case 'findHardPixels':
+          await this.findHardPixels();
+          return;
         case 'followStops':
         case 'copyText':
           this.attachment?.onViewMessage(m);
@@ -712,6 +737,33 @@ export class LossPanel {
     LossPanel.open.set(keyOf(this.request), this);
     this.panel.title = titleOf(this.request);
     await this.compute();
+  }
+
+  /** The run slider's "against": the same image compared with run `index`'s prediction (run A). */
+  private async selectBaseRun(index: number): Promise<void> {
+    const runs = this.request.runs;
+    if (!runs || !Number.isSafeInteger(index) || index < 0 || index >= runs.predictions.length || index === (runs.base ?? 0)) return;
+    LossPanel.open.delete(keyOf(this.request));
+    this.request = { ...this.request, baseline: { kind: 'file', path: runs.predictions[index] }, runs: { ...runs, base: index } };
+    LossPanel.open.set(keyOf(this.request), this);
+    this.panel.title = titleOf(this.request);
+    await this.compute();
+  }
+
+  /** The "Hard in every run" mode: the image's hard pixels placed in the result on screen. */
+  private async findHardPixels(): Promise<void> {
+    const s = this.session;
+    if (!s) return;
+    void this.post({ type: 'hardPixels', hard: { state: 'running' } });
+    let hard: ViewHardPixels;
+    try {
+      hard = await this.hardPixels.find(this.request, s);
+    } catch (e) {
+      hard = { state: 'error', message: messageOf(e) };
+    }
+    // A newer result on screen: its summary made the view ask again.
+    if (this.session !== s) return;
+    void this.post({ type: 'hardPixels', hard });
   }
 
   /** The loss's own files (member specs reduced to their file): never shown as the overlay photo. */
@@ -828,6 +880,7 @@ export class LossPanel {
 
   private dispose(): void {
     this.running?.abort();
+    this.hardPixels.dispose();
     clearTimeout(this.watchTimer);
     LossPanel.open.delete(keyOf(this.request));
     for (const d of this.disposables) d.dispose();

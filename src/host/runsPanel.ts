@@ -127,7 +127,7 @@ export class RunsPanel {
   /**
    * The image in the loss panel: the last run compared with the first (delta map, per-class change), with
    * the run slider over every run's prediction, under the evaluation's options so each run's value there is
-   * its per-image value here.
+   * its per-image value here; with the report's percentiles for its "Hard in every run" mode.
    */
   private openImage(index: number): void {
     const pairs = this.pairing.pairs.map((p) => p[index]);
@@ -135,13 +135,17 @@ export class RunsPanel {
     const o = this.request.options;
     const options: Partial<LossOptions> = { loss: 'ce', reduction: 'mean', inputKind: 'logits', ignoreIndex: o.ignoreIndex, labelSmoothing: o.labelSmoothing, classDim: o.classDim };
     const last = pairs.length - 1;
+    const percentiles = this.report?.runs.map((r) => r.p90);
     LossPanel.show(this.services, {
       input: { kind: 'file', path: pairs[last].prediction },
       baseline: { kind: 'file', path: pairs[0].prediction },
       target: { kind: 'file', path: pairs[0].label },
       weight: null,
       options,
-      runs: { names: this.request.runs.map((r) => r.name), predictions: pairs.map((p) => p.prediction), index: last },
+      runs: {
+        names: this.request.runs.map((r) => r.name), predictions: pairs.map((p) => p.prediction), index: last, base: 0,
+        ...(percentiles ? { percentiles, options: { ignoreIndex: o.ignoreIndex, labelSmoothing: o.labelSmoothing, classDim: o.classDim } } : {}),
+      },
     });
   }
 
