@@ -142,7 +142,11 @@ export class HeatmapToolbar {
     this.probClassGroup.hidden = s.mode !== 'classProb';
     if (s.probClass !== null) this.probClassSelect.value = String(s.probClass);
     this.syncProbClassInput();
-    for (const opt of Array.from(this.modeSelect.options)) opt.disabled = !available(opt.value as ViewMode);
+    for (const opt of Array.from(this.modeSelect.options)) {
+      opt.disabled = !available(opt.value as ViewMode);
+      // Offered only where it exists at all (a panel opened from the runs view), not greyed out everywhere.
+      opt.hidden = opt.value === 'hardEveryRun' && opt.disabled;
+    }
     const summary = this.model.summary;
     if (s.classFilter !== null && summary) {
       this.filterChip.hidden = false;

@@ -43,9 +43,9 @@ export class HeatmapPainter {
       this.domainKey = dKey;
     }
     const pair = s.pairFilter;
-    const issues = s.mode === 'labelIssues' ? this.model.flaggedOfSample() : null;
+    const issues = s.mode === 'labelIssues' ? this.model.flaggedOfSample() : s.mode === 'hardEveryRun' ? this.model.hardOfSample() : null;
     const rKey = [dKey, s.colormap, s.classFilter, s.showIgnored, s.slice, s.probClass, probPlane ? 'p' : '-', this.model.coloursKey,
-      pair ? `${pair.target}>${pair.predicted}` : '-', isConfidenceMode(s.mode) ? s.confidenceThreshold : '-', s.mode === 'labelIssues' ? this.model.labelIssuesSeq : '-'].join('|');
+      pair ? `${pair.target}>${pair.predicted}` : '-', isConfidenceMode(s.mode) ? s.confidenceThreshold : '-', s.mode === 'labelIssues' ? this.model.labelIssuesSeq : s.mode === 'hardEveryRun' ? `h${this.model.hard.seq}` : '-'].join('|');
     let fresh = false;
     if (rKey !== this.rasterKey) {
       this.rgba = rasterize(maps, g, s.slice, {

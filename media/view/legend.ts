@@ -7,6 +7,7 @@ import type { ViewContext, ViewModel } from './model';
 import { colourOf, CONTOUR_BOTH, CONTOUR_PREDICTED, CONTOUR_TARGET, presentClasses } from './overlay';
 import { COLORS, isConfidenceMode, isContinuousMode } from './raster';
 import { valueAt, type Domain } from './scale';
+import { hardCountText, percentilesText } from './runs/hardState';
 
 export class Legend {
   readonly el: HTMLElement;
@@ -83,6 +84,15 @@ export class Legend {
       append(el, h('div', { class: 'cel-legend-notes', 'data-testid': 'label-issues-legend' },
         this.swatch(COLORS.flagged, label), h('span', { class: 'cel-dim', text: 'others: target class, faint' }),
         status === null ? null : h('span', { class: 'cel-dim', text: status }), ...extras));
+      return;
+    }
+    if (s.mode === 'hardEveryRun') {
+      const hard = this.model.hard.hard;
+      const label = hard?.state === 'done' ? `hard in every run: ${hardCountText(hard.count, hard.pixels)}` : 'hard in every run';
+      const status = hard === null || hard.state === 'running' ? 'evaluating every run…' : hard.state === 'error' ? hard.message
+        : `loss above p90 in each run (${percentilesText(hard.runs, hard.percentiles)})`;
+      append(el, h('div', { class: 'cel-legend-notes', 'data-testid': 'hard-every-run-legend' },
+        this.swatch(COLORS.hard, label), h('span', { class: 'cel-dim', text: 'others: target class, faint' }), h('span', { class: 'cel-dim', text: status }), ...extras));
       return;
     }
     if (s.mode === 'error') {

@@ -7,6 +7,7 @@ import type { Builder } from './dom';
 import { classColourTable } from './overlay';
 import { multiIndex, type Geometry } from './raster';
 import type { Store, Timers } from './state';
+import { HardPixelsState, type SampleMask } from './runs/hardState';
 
 /** What every component gets: the builder, the page, the host channel and the state store. */
 export interface ViewContext {
@@ -75,6 +76,8 @@ export class ViewModel {
   labelIssuesSeq = 0;
   /** The label-errors mode asked the host for them for the result on screen. */
   labelIssuesAsked = false;
+  /** "Hard in every run" of an image from the runs view (media/view/runs/). */
+  readonly hard = new HardPixelsState();
   private flaggedCache: { readonly seq: number; readonly n: number; readonly mask: Uint8Array; readonly count: number } | null = null;
   private readonly details = new Map<string, ElementDetail>();
 
@@ -104,6 +107,11 @@ export class ViewModel {
     }
     this.flaggedCache = { seq: this.labelIssuesSeq, n: maps.n, mask, count };
     return this.flaggedCache;
+  }
+
+  /** The sample on screen's pixels hard in every run (null: not known). */
+  hardOfSample(): SampleMask | null {
+    return this.maps ? this.hard.ofSample(this.maps.n, this.geometry) : null;
   }
 
   /** The class colours for C classes (setting crossEntropyLens.classColors, else the palette); true if they changed. */

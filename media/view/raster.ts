@@ -3,11 +3,11 @@ import { colormapLUT, NAN_RGBA, type ColormapName } from './colormap';
 import { PALETTE_FLAT } from './palette';
 import { computeDomain, fixedDomain, lutIndex, NAN_INDEX, type Domain, type Scale } from './scale';
 
-export type ViewMode = 'loss' | 'classLoss' | 'pTarget' | 'predicted' | 'target' | 'error' | 'classProb' | ConfidenceMode | 'labelIssues';
+export type ViewMode = 'loss' | 'classLoss' | 'pTarget' | 'predicted' | 'target' | 'error' | 'classProb' | ConfidenceMode | 'labelIssues' | 'hardEveryRun';
 /** Modes drawn from SampleMaps.confidence (offered only when the host sent it). */
 export type ConfidenceMode = 'top1' | 'margin' | 'entropy' | 'confWrong';
 export const CONFIDENCE_MODES: readonly ConfidenceMode[] = ['top1', 'margin', 'entropy', 'confWrong'];
-export const VIEW_MODES: readonly ViewMode[] = ['loss', 'classLoss', 'pTarget', 'predicted', 'target', 'error', 'classProb', ...CONFIDENCE_MODES, 'labelIssues'];
+export const VIEW_MODES: readonly ViewMode[] = ['loss', 'classLoss', 'pTarget', 'predicted', 'target', 'error', 'classProb', ...CONFIDENCE_MODES, 'labelIssues', 'hardEveryRun'];
 export const MODE_LABELS: Readonly<Record<ViewMode, string>> = {
   loss: 'Loss per element',
   classLoss: 'Loss, selected class only',
@@ -21,6 +21,7 @@ export const MODE_LABELS: Readonly<Record<ViewMode, string>> = {
   entropy: 'Entropy of the prediction',
   confWrong: 'Confidently wrong',
   labelIssues: 'Likely label errors',
+  hardEveryRun: 'Hard in every run',
 };
 
 export function isConfidenceMode(mode: ViewMode): mode is ConfidenceMode {
@@ -41,6 +42,8 @@ export const COLORS = {
   wrong: [255, 96, 32, 255],
   /** A likely label error (the label-errors mode): a magenta no class palette colour is close to. */
   flagged: [255, 0, 200, 255],
+  /** A pixel hard in every run (a panel from the runs view): a lime apart from label errors' magenta and the palette. */
+  hard: [0, 255, 0, 255],
   ignoredLight: [235, 235, 235, 255],
   ignoredDark: [110, 110, 110, 255],
   masked: [0, 0, 0, 0],
@@ -171,7 +174,10 @@ export interface RasterOptions {
   readonly pair?: ClassPair | null;
   /** Confidence modes: the threshold that marks elements (see isMarked); unmarked ones are drawn faint. */
   readonly threshold?: number;
-  /** Label-errors mode: 1 for each of the sample's elements reported as a likely label error (null: not known yet). */
+  /**
+   * Label-errors mode: 1 for each of the sample's elements reported as a likely label error; hard-in-every-run
+   * mode: 1 for each hard pixel (null: not known yet).
+   */
   readonly flagged?: ArrayLike<number> | null;
 }
 
@@ -256,9 +262,10 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
         rgba[o + 2] = lut[q + 2];
         rgba[o + 3] = 255;
       }
-    } else if (mode === 'predicted' || mode === 'target' || mode === 'labelIssues') {
-      if (mode === 'labelIssues' && opts.flagged?.[k]) {
-        put(rgba, o, COLORS.flagged);
+    } else if (mode === 'predicted' || mode === 'target' || mode === 'labelIssues' || mode === 'hardEveryRun') {
+      const marking = mode === 'labelIssues' || mode === 'hardEveryRun';
+      if (marking && opts.flagged?.[k]) {
+        put(rgba, o, mode === 'labelIssues' ? COLORS.flagged : COLORS.hard);
         continue;
       }
       const c = mode === 'predicted' ? predicted[k] : target[k];
@@ -268,8 +275,8 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
         rgba[o + 1] = table[q + 1];
         rgba[o + 2] = table[q + 2];
       }
-      // Label errors stand out over the target's colours, drawn faint (over a photo: mostly the photo).
-      rgba[o + 3] = mode === 'labelIssues' ? UNMARKED_ALPHA : 255;
+      // Marked pixels stand out over the target's colours, drawn faint (over a photo: mostly the photo).
+      rgba[o + 3] = marking ? UNMARKED_ALPHA : 255;
     } else if (mode === 'error') {
       put(rgba, o, ignored[k] ? COLORS.masked : predicted[k] === target[k] ? COLORS.correct : COLORS.wrong);
     } else if (mode === 'confWrong') {

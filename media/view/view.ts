@@ -3,7 +3,7 @@
 // createElement/textContent only (class names and file names are untrusted text). LossView composes one
 // component per section (each file under media/view/ with its stylesheet beside it) over a shared ViewModel
 // (model.ts) and the state store (state.ts), and routes messages and cross-section actions between them.
-import type { ClassMaps, ElementDetail, ErrorFix, HostToView, OverlayImage, SampleMaps, ViewLabelIssues, ViewSummary, ViewToHost } from '../../src/protocol';
+import type { ClassMaps, ElementDetail, ErrorFix, HostToView, OverlayImage, SampleMaps, ViewHardPixels, ViewLabelIssues, ViewSummary, ViewToHost } from '../../src/protocol';
 import { ExportActions } from './actions';
 import { Breakdown } from './breakdown';
 import { ClassTable } from './classTable';
@@ -15,6 +15,7 @@ import { HeatmapFilters } from './filters';
 import { labelIssueLines, LabelIssuesSection } from './labelIssues';
 import { CompareSection, deltaLines } from './compare';
 import { RunSlider } from './runSlider';
+import { hardPixelLines, HardPixelsSection } from './runs/hardSection';
 import { DebugSection } from './debugSection';
 import type { Heatmap } from './heatmap';
 import { MapSection } from './mapSection';
@@ -74,6 +75,7 @@ class LossView {
   private readonly tokenView: TokenView;
   private readonly nav: SampleNavigator;
   private readonly issues: LabelIssuesSection;
+  private readonly hard: HardPixelsSection;
   /** The token view is shown for the current result. */
   private tokensOn = false;
   private disposed = false;
@@ -126,6 +128,7 @@ class LossView {
         this.map.sync();
       },
     });
+    this.hard = new HardPixelsSection(ctx, model);
     this.map = new MapSection(ctx, model, this.breakdown, {
       goSample: (n) => this.nav.goSample(n),
       redraw: (multiples) => this.redraw(multiples),
@@ -144,11 +147,12 @@ class LossView {
       needClassMaps: () => this.multiples.ensure(),
       modeAvailable: (m) => this.modeAvailable(m),
       explainSingle: () => this.breakdown.open(-1, [0]),
-    }, [this.confidence, this.filters.line, this.issues]);
+    }, [this.confidence, this.filters.line, this.issues, this.hard]);
     this.heatmap = this.map.heatmap;
     this.heatmap.tooltip.addLines((k) => confidenceLines(model, k));
     this.heatmap.tooltip.addLines((k) => deltaLines(model, k));
     this.heatmap.tooltip.addLines((k) => labelIssueLines(model, k));
+    this.heatmap.tooltip.addLines((k) => hardPixelLines(model, k));
 
     this.actions = new ExportActions(ctx, {
       heatmap: () => (model.geometry && model.maps ? this.heatmap.canvas : null),
@@ -199,6 +203,7 @@ class LossView {
       // Not kept in the saved state: the host sends it again after the page's 'ready'.
       case 'debug': return this.debug.update(msg.debug);
       case 'labelIssues': return this.setLabelIssues(msg.issues);
+      case 'hardPixels': return this.setHardPixels(msg.hard);
     }
   }
 
@@ -248,6 +253,7 @@ class LossView {
     model.clearDetails();
     model.setLabelIssues(null);
     model.labelIssuesAsked = false;
+    model.hard.reset();
     model.classMaps = null;
     this.breakdown.reset();
     this.heatmap.tooltip.hide();
@@ -297,6 +303,7 @@ class LossView {
     this.nav.request(want, want !== (spatial ? 0 : -1));
     // A label-errors mode kept from before (a reload, new options) asks for this result's.
     if (this.state.mode === 'labelIssues') this.ensureLabelIssues();
+    if (this.state.mode === 'hardEveryRun') this.ensureHardPixels();
     const early = first && earlySample ? this.early : null;
     this.early = null;
     if (early && early.n === want) return this.setSample(early);
@@ -363,6 +370,24 @@ class LossView {
     this.ctx.post({ type: 'findLabelIssues' });
   }
 
+  private setHardPixels(raw: ViewHardPixels): void {
+    const model = this.model;
+    if (!model.summary || !raw || typeof raw !== 'object') return;
+    model.hard.set(raw.state === 'done' ? { ...raw, positions: i32(raw.positions) } : raw);
+    model.hard.asked = true;
+    this.map.sync();
+    this.heatmap.render();
+  }
+
+  /** The hard-in-every-run mode on screen without its pixels: ask the host once per result. */
+  private ensureHardPixels(): void {
+    const model = this.model;
+    if (!model.summary || model.hard.asked || !this.modeAvailable('hardEveryRun')) return;
+    model.hard.asked = true;
+    model.hard.set({ state: 'running' });
+    this.ctx.post({ type: 'findHardPixels' });
+  }
+
   private updateClassTable(): void {
     const s = this.model.summary;
     if (!s) return;
@@ -404,11 +429,17 @@ class LossView {
       const s = this.model.summary;
       return !!s && s.options.loss === 'ce' && s.targetKind === 'index' && s.mapsAvailable && s.perClass.length >= 2;
     }
+    // Only an image opened from the runs view has runs to compare (never the notebook renderer).
+    if (mode === 'hardEveryRun') {
+      const s = this.model.summary;
+      return !!s?.runs && s.runs.names.length >= 2 && s.mapsAvailable;
+    }
     return true;
   }
 
   private redraw(multiples: boolean): void {
     if (this.state.mode === 'labelIssues') this.ensureLabelIssues();
+    if (this.state.mode === 'hardEveryRun') this.ensureHardPixels();
     this.heatmap.render();
     if (multiples) this.multiples.render();
     this.compare.renderMap();
