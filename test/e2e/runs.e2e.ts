@@ -5,7 +5,9 @@
 // labels folder beside them must come first in the Quick Pick. The runs view
 // must list img04 first under *regressed*; clicking it opens the loss panel comparing the first run with the
 // last, and its run slider, moved to each run, must show that run's loss equal to the CLI's per-image value
-// (`runs --json`) and PyTorch's (float64, test/e2e/reference.py over each run folder).
+// (`runs --json`) and PyTorch's (float64, test/e2e/reference.py over each run folder). Its "Hard in every
+// run" mode must mark exactly the pixels NumPy finds above every run's p90 (float64 PyTorch losses), and
+// "against" another run must show the delta between PyTorch's values of those two runs.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -52,6 +54,34 @@ for k, run in enumerate(runs):
         else:
             logits[np.minimum(lab, C - 1), yy, xx] += margin + 0.1 * i
         np.save(f"val/checkpoints/{run}/img{i:02d}_logits.npy", logits.astype(np.float32))
+
+# Hard in every run, as NumPy finds it: per image, the flat positions of its labelled pixels whose float64
+# PyTorch loss is above every run's p90 (np.percentile over all labelled pixels of the run).
+import json
+import torch
+import torch.nn.functional as F
+losses = []
+for run in runs:
+    per = []
+    for i in range(1, N + 1):
+        x = torch.from_numpy(np.load(f"val/checkpoints/{run}/img{i:02d}_logits.npy").astype(np.float64))[None]
+        t = torch.from_numpy(labels[i - 1].astype(np.int64))[None]
+        per.append(F.cross_entropy(x, t, ignore_index=255, reduction="none")[0].numpy()[labels[i - 1] != 255])
+    losses.append(per)
+p90 = [float(np.percentile(np.concatenate(per), 90)) for per in losses]
+for k, per in enumerate(losses):
+    # Our float32 losses (and the CLI's p90 from them) are within ~1e-7 relative: no decision flips.
+    gap = float(np.min(np.abs(np.concatenate(per) - p90[k])) / p90[k])
+    assert gap > 1e-6, f"{runs[k]}: a loss lies {gap:.1e} (relative) from p90"
+hard = {}
+for i in range(N):
+    alive = np.ones(len(losses[0][i]), dtype=bool)
+    for k in range(len(runs)):
+        alive &= losses[k][i] > p90[k]
+    valid = np.flatnonzero(labels[i].reshape(-1) != 255)
+    hard[f"img{i + 1:02d}"] = {"positions": [int(v) for v in valid[alive]], "pixels": int(len(valid))}
+with open("hard.json", "w") as f:
+    json.dump({"width": W, "hard": hard}, f)
 `;
 
 interface RunsJson {
@@ -59,6 +89,13 @@ interface RunsJson {
   readonly runs: ReadonlyArray<{ readonly name: string; readonly value: number }>;
   readonly perImage: ReadonlyArray<{ readonly name: string; readonly value: readonly number[] }>;
   readonly changed: ReadonlyArray<{ readonly name: string; readonly delta: number }>;
+  readonly persistent: ReadonlyArray<{ readonly name: string; readonly share: number }>;
+}
+
+/** NumPy's hard-in-every-run pixels (GENERATE's hard.json). */
+interface HardJson {
+  readonly width: number;
+  readonly hard: Readonly<Record<string, { readonly positions: readonly number[]; readonly pixels: number }>>;
 }
 
 /** The runs view's frame once its evaluation is done (a failed one throws its message). */
@@ -87,6 +124,7 @@ describe('Evaluate Checkpoints… in real VS Code', function () {
   let cli: RunsJson;
   /** PyTorch's per-image values, per run (reference.py eval over each run folder). */
   let torch: Array<Map<string, number>>;
+  let hard: HardJson;
 
   before(async function () {
     this.timeout(400_000);
@@ -103,6 +141,9 @@ describe('Evaluate Checkpoints… in real VS Code', function () {
       return new Map(t.perImage.map((p) => [p.name, typeof p.value === 'number' ? p.value : NaN]));
     });
     cli.perImage.forEach((img) => img.value.forEach((v, k) => assertMatchesTorch(v, torch[k].get(img.name), `runs: ${img.name} in ${RUNS[k]}, CLI vs PyTorch`)));
+    hard = JSON.parse(fs.readFileSync(path.join(ws, 'hard.json'), 'utf8')) as HardJson;
+    for (const p of cli.persistent) assert.equal(p.share, hard.hard[p.name].positions.length / hard.hard[p.name].pixels, `${p.name}: the CLI's persistent share is NumPy's`);
+    assert.ok(hard.hard[PLANTED].positions.length > 0, 'the planted image has hard pixels');
     vs = await VsCode.launch({ name: 'runs', workspace: ws, extension: { kind: 'dev' }, settings: { 'crossEntropyLens.ignoreIndex': 255, 'crossEntropyLens.maxWorkers': 1, 'workbench.list.openMode': 'doubleClick' } });
   });
 
@@ -166,6 +207,49 @@ describe('Evaluate Checkpoints… in real VS Code', function () {
       assert.match(await panel.locator('[data-testid="run-name"]').innerText(), new RegExp(`^${RUNS[k]} \\(${k + 1} of ${RUNS.length}\\)`));
     }
     await vs.screenshot('runs-slider');
+
+    // Hard in every run: exactly NumPy's pixels, marked in their colour, and its count and share.
+    await panel.locator('select[aria-label="View mode"]').selectOption('hardEveryRun');
+    const want = hard.hard[PLANTED];
+    const wantText = `${want.positions.length} of ${want.pixels} labelled pixels (${((want.positions.length / want.pixels) * 100).toFixed(2)}%)`;
+    const count = panel.locator('[data-testid="hard-every-run-count"]');
+    await count.waitFor({ timeout: 60_000 });
+    assert.equal((await count.innerText()).trim(), wantText);
+    assert.equal(await panel.locator('[data-testid="hard-every-run"]').getAttribute('data-share'), String(cli.persistent.find((p) => p.name === PLANTED)!.share), 'the runs view\'s share');
+    const markedPixels = (): Promise<number[]> => panel.locator('canvas[data-testid="heatmap"]').evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const out: number[] = [];
+      for (let i = 0; i < c.width * c.height; i++) if (d[4 * i] === 0 && d[4 * i + 1] === 255 && d[4 * i + 2] === 0 && d[4 * i + 3] === 255) out.push(i);
+      return out;
+    });
+    // The count and the marks, once painted (the answer comes after the summary, the paint after it).
+    const settled = async (): Promise<void> => {
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(250)) {
+        if ((await count.count()) > 0 && (await count.innerText()).trim() === wantText && (await markedPixels()).length === want.positions.length) return;
+      }
+    };
+    await settled();
+    assert.deepEqual(await markedPixels(), want.positions, 'the marked pixels are NumPy\'s');
+    await vs.screenshot('runs-hard');
+
+    // Against ep2 instead of ep1: the delta is PyTorch's ep3 minus ep2 on this image; the mode and its pixels stay.
+    await panel.locator('[data-testid="run-baseline"]').selectOption('1');
+    const delta = torch[2].get(PLANTED)! - torch[1].get(PLANTED)!;
+    const head = panel.locator('.cel-compare-head');
+    let shown = NaN;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(250)) {
+      const m = /B − A: (\S+)$/.exec((await head.innerText()).trim());
+      if (m && (await head.innerText()).includes('A: val/checkpoints/ep2/')) {
+        shown = Number(m[1]);
+        break;
+      }
+    }
+    assert.ok(Math.abs(shown - delta) <= 1e-5 * Math.abs(delta), `B − A against ep2: ${shown}, PyTorch ${delta}`);
+    assert.equal(await panel.locator('[data-testid="run-baseline"]').inputValue(), '1');
+    await page.locator('.tab', { hasText: `${PLANTED}_logits: ep2 vs ep3` }).first().waitFor({ timeout: 10_000 });
+    await settled();
+    assert.equal((await count.innerText()).trim(), wantText, 'the same hard pixels against another run');
+    assert.deepEqual(await markedPixels(), want.positions, 'the same marked pixels against another run');
   });
   it('explorer multi-selection of the three run folders → Evaluate Checkpoints…: the same runs, in name order', async function () {
     const page = vs.workbench;
