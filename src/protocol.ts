@@ -68,6 +68,11 @@ export interface FastChunkJob {
    * off-diagonal (target, predicted) pairs of its elements into its partial instead.
    */
   readonly pairs: boolean;
+  /**
+   * Softmax focal loss: the kernel ran with class weights all ones (plain cross-entropy); the job turns
+   * each loss into alpha[t] (1 - p_t)^gamma (-log p_t) in place (src/worker/focalChunk.ts).
+   */
+  readonly focal?: { readonly alpha: Float64Array | null; readonly gamma: number } | null;
 }
 
 /**
