@@ -104,7 +104,7 @@ describe('sigmoid focal SIMD kernel (dist/focal.wasm) against the float64 refere
   const module = focalModule();
   const shapes: number[][] = [[3, 5, 7, 11], [2, 21, 97], [64, 3]];
   const targets: Array<[string, (i: number, r: number) => number]> = [
-    ['0/1', (i, r) => (r < 0.5 ? 0 : 1)],
+    ['0/1', (_i, r) => (r < 0.5 ? 0 : 1)],
     ['soft', (_i, r) => r],
     ['near 0/1', (i, r) => (i % 2 ? 1 - r * 1e-4 : r * 1e-4)],
   ];
