@@ -81,7 +81,7 @@ export function closeFiles(plan: FastPlan): void {
  * last axis (C-order rows).
  */
 export function planFast(req: EngineRequest, options: LossOptions, wasm: WebAssembly.Module | null): FastPlan | null {
-  // Focal with label smoothing stays on the reference path (its terms are not -log p_t).
+  // (Focal rejects label smoothing in resolveOptions; the check keeps the kernel's terms -log p_t regardless.)
   const focal = options.loss === 'focal' && options.labelSmoothing === 0;
   if (!wasm || (options.loss !== 'ce' && !focal) || options.inputKind !== 'logits') return null;
   const inDesc = describe(req.input);
