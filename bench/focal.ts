@@ -1,7 +1,6 @@
 // tsx bench/focal.ts [--reps R]: Engine time of the focal losses on the segmentation case
 // [8, 21, 512, 512] float32 logits, int64 targets with 5% ignore_index 255, per-class alpha weights, against
-// cross-entropy on the same data in the same run (cross-entropy takes the SIMD path; focal the float64
-// TypeScript path). In-memory tensors and .npy files, 2 workers. The dist folder: CROSS_ENTROPY_LENS_DIST or
+// cross-entropy on the same data in the same run (both take the SIMD path). In-memory tensors and .npy files, 2 workers. The dist folder: CROSS_ENTROPY_LENS_DIST or
 // dist/. Figures vary run to run on a shared machine: compare within one run.
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -1,4 +1,5 @@
-// Compiles the WebAssembly SIMD kernel (src/wasm/ce.ts, AssemblyScript) into two modules:
+// Compiles the WebAssembly SIMD kernels (AssemblyScript): src/wasm/focal.ts into <outDir>/focal.wasm
+// (shared memory), and src/wasm/ce.ts into two modules:
 //   <outDir>/ce.wasm           imports a shared env.memory (worker threads share one memory)
 //   <outDir>/ce.unshared.wasm  the same code importing an ordinary memory (pages without cross-origin
 //                              isolation, such as webviews, cannot create shared memory)
@@ -11,7 +12,6 @@ import * as path from 'node:path';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const COMMON = [
-  path.join(root, 'src/wasm/ce.ts'),
   '-O3',
   '--noAssert',
   '--runtime', 'stub',
@@ -27,14 +27,17 @@ const COMMON = [
 export async function buildWasm(outDir = 'dist') {
   const out = path.resolve(root, outDir);
   mkdirSync(out, { recursive: true });
+  const shared = ['--sharedMemory', '--maximumMemory', '65536', '--enable', 'threads'];
   const variants = [
     // A shared import must declare a maximum; 4 GiB accepts any memory the engine creates.
-    { file: 'ce.wasm', extra: ['--sharedMemory', '--maximumMemory', '65536', '--enable', 'threads'] },
-    { file: 'ce.unshared.wasm', extra: [] },
+    { src: 'src/wasm/ce.ts', file: 'ce.wasm', extra: shared },
+    { src: 'src/wasm/ce.ts', file: 'ce.unshared.wasm', extra: [] },
+    // torchvision's sigmoid focal loss: a module of its own over the same shared memory (workers only).
+    { src: 'src/wasm/focal.ts', file: 'focal.wasm', extra: shared },
   ];
   for (const v of variants) {
     let log = '';
-    const { error } = await asc.main([...COMMON, ...v.extra, '-o', path.join(out, v.file)], {
+    const { error } = await asc.main([path.join(root, v.src), ...COMMON, ...v.extra, '-o', path.join(out, v.file)], {
       stdout: { write: (s) => { log += s; return true; } },
       stderr: { write: (s) => { log += s; return true; } },
     });

@@ -68,6 +68,11 @@ export interface FastChunkJob {
    * off-diagonal (target, predicted) pairs of its elements into its partial instead.
    */
   readonly pairs: boolean;
+  /**
+   * Softmax focal loss: the kernel ran with class weights all ones (plain cross-entropy); the job turns
+   * each loss into alpha[t] (1 - p_t)^gamma (-log p_t) in place (src/worker/focalChunk.ts).
+   */
+  readonly focal?: { readonly alpha: Float64Array | null; readonly gamma: number } | null;
 }
 
 /**
@@ -87,6 +92,35 @@ export interface FastRelayoutJob {
 }
 
 /** General path: the pure-TS kernel on samples [n0, n1) of shared tensors, maps written to shared outputs. */
+/**
+ * torchvision's sigmoid focal loss on n float32 elements in the shared wasm memory (src/wasm/focal.ts):
+ * x, t, and the kernel's loss / pred / tc scratch are byte offsets there; the job copies its maps into the
+ * result's shared buffers at element e0 and returns per-class sums and worst elements as a StatsPartial.
+ */
+export interface SigmoidFocalJob {
+  readonly kind: 'sigmoid-focal-chunk';
+  readonly id: number;
+  /** dist/focal.wasm, compiled once per worker. */
+  readonly wasmPath: string;
+  readonly x: number;
+  readonly t: number;
+  readonly loss: number;
+  readonly pred: number;
+  readonly tc: number;
+  /** f64 accumulators (sigmoidFocalAccLength(C)), zeroed by the host. */
+  readonly acc: number;
+  readonly n: number;
+  readonly e0: number;
+  readonly C: number;
+  readonly inner: number;
+  readonly gamma: number;
+  readonly alpha: number;
+  readonly topK: number;
+  readonly outLoss: SharedArrayBuffer;
+  readonly outPred: SharedArrayBuffer;
+  readonly outTc: SharedArrayBuffer;
+}
+
 export interface GeneralJob {
   readonly kind: 'general';
   readonly id: number;
@@ -145,6 +179,7 @@ export type WorkerRequest =
   | (FastChunkJob & { readonly generation: number })
   | (FastRelayoutJob & { readonly generation: number })
   | GeneralJob
+  | (SigmoidFocalJob & { readonly generation: number })
   /** Full validation of a general request (shape, dtype and range checks) before it is split. */
   | { readonly kind: 'validate'; readonly id: number; readonly job: Omit<GeneralJob, 'kind' | 'id' | 'n0' | 'n1'> }
   /**

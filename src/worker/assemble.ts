@@ -1,7 +1,7 @@
 // Assembling results: the maps kept for the view (copied out of the working memory as samples finish),
 // confusion counts from the workers' regions, final statistics, Fortran-order maps into C order, and the
 // EngineResult of the fast path.
-import { reducedValue } from '../kernel/index';
+import { ceValueOf, reducedValue } from '../kernel/index';
 import { emptyPartial, finalizeStats, type StatsPartial } from '../kernel/stats';
 import type { LossOptions } from '../kernel/types';
 import type { EngineResult } from './engineTypes';
@@ -95,8 +95,9 @@ export function assembleFast(o: FastOutcome): EngineResult {
     const toC = plan.fortran.toC;
     merged.worst = merged.worst.map((w) => ({ ...w, flat: toC(w.flat) }));
   }
-  const stats = finalizeStats(merged, plan.lossShape, plan.weight ? plan.weight.data : null, N * S);
+  const stats = finalizeStats(merged, plan.lossShape, shownWeight(plan), N * S);
   const value = reducedValue(options, C, 'index', merged);
+  const ceValue = ceValueOf(options, merged);
   const maps: EngineResult['maps'] = keep
     ? plan.fortran
       ? { loss: toCOrder(keep.loss, plan.fortran.toC), predicted: toCOrder(keep.predicted, plan.fortran.toC), targetClass: toCOrder(keep.target, plan.fortran.toC), ignored: toCOrder(keep.ignored, plan.fortran.toC) }
@@ -107,7 +108,14 @@ export function assembleFast(o: FastOutcome): EngineResult {
     targetKind: 'index', stats, maps,
     input: { shape: plan.inputShape, dtype: plan.inputDtype }, target: { shape: plan.lossShape, dtype: plan.targetDtype },
     engine: 'wasm-simd', workers: o.workersUsed, streamed: o.streamed, reusedInput: o.reusedInput,
+    ...(ceValue === undefined ? {} : { ceValue }),
   };
+}
+
+/** The per-class weights the statistics report: cross-entropy's weight, or focal's alpha (not the kernel's ones). */
+function shownWeight(plan: FastPlan): ArrayLike<number> | null {
+  if (plan.focal) return plan.focal.alpha;
+  return plan.weight ? plan.weight.data : null;
 }
 
 /**
@@ -115,10 +123,12 @@ export function assembleFast(o: FastOutcome): EngineResult {
  * with statistics that counted nothing.
  */
 export function emptyFastResult(plan: FastPlan, options: LossOptions): EngineResult {
-  const merged = emptyPartial(plan.C, true, false, 0);
+  const merged = emptyPartial(plan.C, true, plan.focal !== null, 0);
+  const ceValue = ceValueOf(options, merged);
   return {
+    ...(ceValue === undefined ? {} : { ceValue }),
     options, value: reducedValue(options, plan.C, 'index', merged), lossShape: plan.lossShape, numerator: 0, denominator: 0,
-    targetKind: 'index', stats: finalizeStats(merged, plan.lossShape, plan.weight ? plan.weight.data : null, 0),
+    targetKind: 'index', stats: finalizeStats(merged, plan.lossShape, shownWeight(plan), 0),
     maps: { loss: new Float32Array(0), predicted: new Int32Array(0), targetClass: new Int32Array(0), ignored: new Uint8Array(0) },
     input: { shape: plan.inputShape, dtype: plan.inputDtype }, target: { shape: plan.lossShape, dtype: plan.targetDtype },
     engine: 'wasm-simd', workers: 0, streamed: false, reusedInput: false,

@@ -4,6 +4,8 @@
 //   shared wasm memory that all workers import; files larger than the in-memory budget stream in blocks
 //   of samples read straight from disk. Logits from files are laid out in 16-pixel blocks, which the
 //   kernel reads in order, and stay in the memory for recomputing with other options.
+//   Softmax focal takes it too (the kernel's cross-entropy, turned into focal per job); torchvision's
+//   sigmoid focal loss on float32 logits and targets takes its own SIMD kernel (sigmoidFocalRun.ts).
 // - general: everything else (probability targets, float64, probs/log-probs, channels-last, bce) runs the
 //   pure-TS reference kernel on slices of samples over SharedArrayBuffers.
 // Work is cut into jobs by the problem's size, never by the worker count, and partial statistics merge in
@@ -35,6 +37,7 @@ import type { ComputeControls, EngineOptions, EngineRequest, EngineResult } from
 import { closeFiles, planFast } from './fastPlan';
 import { runFast, type FastState } from './fastRun';
 import { runGeneral } from './generalRun';
+import { planSigmoidFocal, runSigmoidFocal } from './sigmoidFocalRun';
 import { pairMaskTarget } from './maskTarget';
 import { streamedWorkingBytes } from './memoryLayout';
 import { WorkerPool, type WasmInit } from './pool';
@@ -267,6 +270,20 @@ export class Engine {
         return await run;
       } finally {
         closeFiles(plan);
+        this.releaseLargeMemory();
+      }
+    }
+    const sigmoid = options.loss === 'sigmoid-focal' && this.wasm() ? planSigmoidFocal(req, options, this.opts) : null;
+    if (sigmoid) {
+      const run = this.fastQueue.then(() => runSigmoidFocal({
+        req, options, plan: sigmoid, ctl, distDir: this.distDir, module: this.wasm()!, reservedBytes: this.wasmReserved, maxWorkers: this.maxWorkers,
+        workingMemory: (pages) => this.workingMemory(pages), getPool: () => this.getPool(), state: this.fast,
+      }));
+      // It writes the working memory too: the next fast request waits for it and for its jobs.
+      this.fastQueue = run.catch(() => undefined).then(() => this.fast.draining);
+      try {
+        return await run;
+      } finally {
         this.releaseLargeMemory();
       }
     }

@@ -5,6 +5,7 @@ import { countPairs } from '../kernel/confusion';
 import { pushWorst, scalarPartial, type StatsPartial, emptyPartial } from '../kernel/stats';
 import { ceAccLength, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../kernel/wasmKernel';
 import type { FastChunkJob, FastRelayoutJob, WorkerResponse } from '../protocol';
+import { applyFocal, type FocalChunkSums, type FocalRange } from './focalChunk';
 
 let kernel: { generation: number; k: CeWasmKernel; memory: WebAssembly.Memory } | null = null;
 
@@ -51,10 +52,11 @@ export function runFastChunk(job: FastChunkJob & { generation: number }): Worker
     }
   }
   const acc = new Float64Array(buf, job.acc, ceAccLength(C));
+  const focal = job.focal ? focalPass(job, buf, acc) : null;
   // The per-class sums stay in this job's accumulators in the shared memory, where the host reads them
   // in job order (fastRun.ts): the partial carries the scalars, the worst elements and, with pairs (large
   // C), the pair map; the true positives go after the kernel's accumulators (memoryLayout.jobAccLength).
-  const s: StatsPartial = scalarPartial(C, job.pairs);
+  const s: StatsPartial = focal ? { ...scalarPartial(C, job.pairs), ceSum: focal.ceSum } : scalarPartial(C, job.pairs);
   if (job.pairs) {
     const tp = new Float64Array(buf, job.acc + ceAccLength(C) * 8, C);
     if (job.rowKernel) {
@@ -74,6 +76,13 @@ export function runFastChunk(job: FastChunkJob & { generation: number }): Worker
   s.ignored = acc[4];
   s.nan = acc[5];
   s.inf = acc[6];
+  if (focal) {
+    s.numerator = focal.numerator;
+    s.ceNumerator = focal.ceNumerator;
+    s.ceDenominator = focal.ceDenominator;
+    s.nan = focal.nan;
+    s.inf = focal.inf;
+  }
   if (job.topK > 0) {
     const ignore = job.ignoreIndex;
     const worst = s.worst;
@@ -102,4 +111,18 @@ export function runFastChunk(job: FastChunkJob & { generation: number }): Worker
     }
   }
   return { kind: 'done', id: job.id, stats: s };
+}
+
+/** Softmax focal: the kernel's cross-entropy in the job's ranges becomes focal loss (src/worker/focalChunk.ts). */
+function focalPass(job: FastChunkJob, buf: ArrayBufferLike, acc: Float64Array): FocalChunkSums {
+  const { C, S, s0, s1 } = job;
+  const ranges: FocalRange[] = [];
+  if (job.rowKernel) {
+    ranges.push({ loss: new Float32Array(buf, job.outLoss, job.samples), t: new Int32Array(buf, job.t, job.samples) });
+  } else {
+    for (let n = 0; n < job.samples; n++) {
+      ranges.push({ loss: new Float32Array(buf, job.outLoss + (n * S + s0) * 4, s1 - s0), t: new Int32Array(buf, job.t + (n * S + s0) * 4, s1 - s0) });
+    }
+  }
+  return applyFocal(ranges, acc, C, job.ignoreIndex, job.focal!.alpha, job.focal!.gamma);
 }

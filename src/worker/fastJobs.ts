@@ -3,6 +3,7 @@
 // problem's size only, never on the worker count, so the statistics are the same for any number of workers.
 import type { LossOptions } from '../kernel/types';
 import { sampleGroup, transposedSpan, type FastLayout } from './memoryLayout';
+import type { FastChunkJob } from '../protocol';
 import type { FastJob, Deferred } from './schedule';
 import type { BlockLoad } from './staging';
 
@@ -17,6 +18,8 @@ export interface JobContext {
   readonly generation: number;
   readonly reuse: boolean;
   readonly relaid: readonly Deferred[];
+  /** Softmax focal's alpha and gamma (see FastPlan.focal), or null. */
+  readonly focal: FastChunkJob['focal'];
 }
 
 export interface BlockJobs {
@@ -105,7 +108,7 @@ export function blockJobs(cx: JobContext, k: number, current: BlockLoad): BlockJ
           ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
           outLoss: r.loss, outPred: r.pred,
           acc: r.acc + slot * accLen * 8, confusion: confusionOf(worker), pairs,
-          topK, flatBase: b0, samples: 1,
+          topK, flatBase: b0, samples: 1, focal: cx.focal,
         }),
       });
     }
@@ -130,7 +133,7 @@ export function blockJobs(cx: JobContext, k: number, current: BlockLoad): BlockJ
           ignoreIndex: options.ignoreIndex, labelSmoothing: options.labelSmoothing,
           outLoss: r.loss + n * S * 4, outPred: r.pred + n * S * 4,
           acc: r.acc + slot * accLen * 8, confusion: confusionOf(worker), pairs,
-          topK, flatBase: (b0 + n) * S, samples: count,
+          topK, flatBase: (b0 + n) * S, samples: count, focal: cx.focal,
         }),
       });
     }

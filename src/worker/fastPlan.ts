@@ -34,6 +34,12 @@ export interface FastPlan {
    * C logits are one contiguous row, so the plan is N rows of C classes (S = 1), in the loss map's order.
    */
   readonly classLast: boolean;
+  /**
+   * Softmax focal loss (loss 'focal'): the kernel computes plain cross-entropy with `weight` all ones (its
+   * weighted, degree-5 exp, accurate enough for the focal factor to amplify), and each job turns it into
+   * alpha[t] (1 - p_t)^gamma (-log p_t) (src/worker/focalChunk.ts). alpha: the per-class weight (null: 1).
+   */
+  readonly focal: { readonly alpha: Float64Array | null; readonly gamma: number } | null;
 }
 
 /**
@@ -75,7 +81,9 @@ export function closeFiles(plan: FastPlan): void {
  * last axis (C-order rows).
  */
 export function planFast(req: EngineRequest, options: LossOptions, wasm: WebAssembly.Module | null): FastPlan | null {
-  if (!wasm || options.loss !== 'ce' || options.inputKind !== 'logits') return null;
+  // (Focal rejects label smoothing in resolveOptions; the check keeps the kernel's terms -log p_t regardless.)
+  const focal = options.loss === 'focal' && options.labelSmoothing === 0;
+  if (!wasm || (options.loss !== 'ce' && !focal) || options.inputKind !== 'logits') return null;
   const inDesc = describe(req.input);
   if (inDesc.kind === 'header-free') return null;
   const close = (): void => {
@@ -122,15 +130,16 @@ export function planFast(req: EngineRequest, options: LossOptions, wasm: WebAsse
     const p = buildProblem({ input: shapeOnly(im), target: shapeOnly(tm), weight }, options);
     // An input without classes (all targets ignored, or PyTorch's error above) takes the reference kernel:
     // the SIMD kernel takes its max over at least one class.
-    if (p.loss !== 'ce' || p.targetKind !== 'index' || p.C === 0) {
+    if (p.loss !== (focal ? 'focal' : 'ce') || p.targetKind !== 'index' || p.C === 0) {
       closeBoth();
       return null;
     }
-    const wf = weight ? Float32Array.from(weight.data as ArrayLike<number>) : null;
+    const wf = focal ? new Float32Array(p.C).fill(1) : weight ? Float32Array.from(weight.data as ArrayLike<number>) : null;
     const order = im.fortran ? fortranOrder(p.N, p.lossShape.slice(1)) : null;
     return {
       N: classLast ? p.N * p.S : order ? order.positions : p.N, C: p.C, S: classLast ? 1 : order ? p.N : p.S, input: inDesc, target: tDesc,
       fortran: order, classLast,
+      focal: focal ? { alpha: p.w, gamma: options.gamma } : null,
       weight: wf ? { dtype: 'float32', shape: [p.C], data: wf } : null,
       inputShape: im.shape, inputDtype: im.dtype, lossShape: p.lossShape, targetDtype: tm.dtype,
       inputItemSize: inDesc.kind === 'file' ? inDesc.file.header.itemSize : 4,

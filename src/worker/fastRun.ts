@@ -70,7 +70,7 @@ export async function runFast(cx: FastContext): Promise<EngineResult> {
 
   // The loss map is written in the order it is computed: Fortran order for a Fortran-order input.
   const out = req.outFile ? new NpyStreamWriter(req.outFile, plan.lossShape, plan.fortran !== null) : null;
-  const merged = emptyPartial(C, true);
+  const merged = emptyPartial(C, true, plan.focal !== null);
   // Reading and computing each count for half of the progress bar.
   const bytesPerSample = C * S * plan.inputItemSize + S * plan.targetItemSize;
   const progress = new Progress(ctl.onProgress, 2 * N * S);
@@ -153,7 +153,7 @@ async function computeBlock(br: BlockRun, k: number, current: BlockLoad, merged:
   const nb = b1 - b0;
   const r = layout.regions[k % layout.regions.length];
   new Float64Array(buf, r.acc, layout.jobsPerBlock * layout.accLen).fill(0);
-  const { jobs, sizes, covers, left, slots } = blockJobs({ layout, C, S, options, topK: br.topK, generation: br.init.generation, reuse: br.reuse, relaid: br.relaid }, k, current);
+  const { jobs, sizes, covers, left, slots } = blockJobs({ layout, C, S, options, topK: br.topK, generation: br.init.generation, reuse: br.reuse, relaid: br.relaid, focal: plan.focal }, k, current);
   // Copies samples [n0, n1] of this block out of the working memory.
   const copy = (n0: number, n1: number): void => {
     if (!keep) return;

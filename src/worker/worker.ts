@@ -12,6 +12,7 @@ import { moveAxis } from '../kernel/layout';
 import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
 import { viewOf } from './shared';
 import { runFastChunk, runFastRelayout, initWasm } from './fastChunk';
+import { runSigmoidFocalChunk } from './sigmoidFocalChunk';
 import { scanDocument } from '../hover/scan';
 import { workerScanLimits } from '../hover/limits';
 import { findLiteralsShared, hoverLookup, hoverReportShared } from './hoverJobs';
@@ -77,6 +78,10 @@ parentPort!.on('message', (msg: WorkerRequest) => {
         return;
       case 'general':
         reply({ kind: 'done', id, stats: runGeneral(msg) });
+        return;
+      case 'sigmoid-focal-chunk':
+        if (!working || working.generation !== msg.generation) throw new Error('wasm memory not initialised for this request');
+        reply({ kind: 'done', id, stats: runSigmoidFocalChunk(msg, working.memory) });
         return;
       case 'validate': {
         const j = msg.job;

@@ -1,0 +1,124 @@
+// Focal and sigmoid focal through the Engine's SIMD path (the path users get): they take wasm-simd, every
+// element within 2e-6 |l| + 2e-7 of the float64 reference (src/kernel/focal.ts), the reduced value and
+// cross-entropy companion within 2e-6 relative, the per-class statistics as the reference counts them, and
+// bit-identical results with 1 or 2 workers (jobs and their merge order depend on the problem only).
+import { strict as assert } from 'node:assert';
+import { computeLoss } from '../../../src/kernel/index';
+import type { Tensor } from '../../../src/tensor/tensor';
+import { Engine, type EngineRequest, type EngineResult } from '../../../src/worker/engine';
+import { simdBound } from '../../parity/simdBound';
+import { DIST, randomLogits, randomTargets, rng } from './helpers';
+
+function worstShare(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i];
+    if (!Number.isFinite(w)) {
+      assert.ok(Object.is(got[i], w) || (Number.isNaN(w) && Number.isNaN(got[i])), `element ${i}: ${got[i]} vs ${w}`);
+      continue;
+    }
+    const s = Math.abs(got[i] - w) / simdBound(w);
+    assert.ok(s <= 1, `element ${i}: ${got[i]} vs ${w} (${s.toFixed(2)} of the bound)`);
+    worst = Math.max(worst, s);
+  }
+  return worst;
+}
+
+function relClose(got: number | null | undefined, want: number | null | undefined, what: string): void {
+  assert.ok(typeof got === 'number' && typeof want === 'number', `${what}: ${got} vs ${want}`);
+  if (!Number.isFinite(want)) return assert.ok(Object.is(got, want) || (Number.isNaN(got) && Number.isNaN(want)), `${what}: ${got} vs ${want}`);
+  assert.ok(Math.abs(got - want) <= 2e-6 * Math.abs(want) + 1e-12, `${what}: ${got} vs ${want}`);
+}
+
+function sameResult(a: EngineResult, b: EngineResult, what: string): void {
+  assert.ok(Object.is(a.value, b.value), `${what}: value ${a.value} with 1 worker, ${b.value} with 2`);
+  const la = a.maps!.loss;
+  const lb = b.maps!.loss;
+  for (let i = 0; i < la.length; i++) if (!Object.is(la[i], lb[i])) assert.fail(`${what}: element ${i} ${la[i]} vs ${lb[i]}`);
+  assert.deepEqual(a.stats.perClass, b.stats.perClass, `${what}: per-class statistics differ between 1 and 2 workers`);
+}
+
+describe('Engine: focal and sigmoid focal on the SIMD path', function () {
+  this.timeout(180_000);
+  let one: Engine;
+  let two: Engine;
+  before(() => {
+    one = new Engine({ distDir: DIST, maxWorkers: 1 });
+    two = new Engine({ distDir: DIST, maxWorkers: 2 });
+  });
+  after(async () => {
+    await one?.dispose();
+    await two?.dispose();
+  });
+
+  const shape = [3, 6, 33, 37];
+  const C = shape[1];
+  // Confident pixels too (p_t near 1, where 1 - p_t must come from expm1), and hugely negative targets' logits.
+  const x = randomLogits(shape, 7, 40);
+  const t = randomTargets([3, 33, 37], C, 8, 255, 0.05);
+  const alpha: Tensor = { dtype: 'float32', shape: [C], data: Float32Array.from({ length: C }, (_, c) => 0.25 + c / C) };
+
+  for (const gamma of [0, 0.5, 2, 3]) {
+    for (const weighted of [false, true]) {
+      for (const reduction of ['mean', 'sum'] as const) {
+        it(`focal gamma ${gamma}${weighted ? ', alpha per class' : ''}, ${reduction}`, async () => {
+          const options = { loss: 'focal' as const, gamma, ignoreIndex: 255, reduction };
+          const req: EngineRequest = { input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t }, weight: weighted ? { kind: 'tensor', tensor: alpha } : null, options };
+          const [a, b] = [await one.compute(req), await two.compute(req)];
+          assert.equal(b.engine, 'wasm-simd', 'focal should take the SIMD path');
+          const ref = computeLoss({ input: x, target: t, weight: weighted ? alpha : null, options });
+          worstShare(b.maps!.loss, ref.lossMap);
+          relClose(b.value, ref.value, 'value');
+          relClose(b.ceValue, ref.ceValue, 'ceValue');
+          for (const pc of ref.stats.perClass) {
+            const got = b.stats.perClass[pc.index];
+            assert.ok(got.count === pc.count && got.predicted === pc.predicted && got.ignored === pc.ignored, `class ${pc.index}: counts differ`);
+            relClose(got.lossSum, pc.lossSum, `class ${pc.index} lossSum`);
+            relClose(got.ceMean, pc.ceMean, `class ${pc.index} ceMean`);
+            assert.equal(got.weight, pc.weight, `class ${pc.index}: weight shown`);
+          }
+          sameResult(a, b, 'focal');
+        });
+      }
+    }
+  }
+
+  it('float64 logits stay on the float64 path, for both focal forms', async () => {
+    const x64: Tensor = { dtype: 'float64', shape, data: Float64Array.from(x.data as Float32Array) };
+    const f = await two.compute({ input: { kind: 'tensor', tensor: x64 }, target: { kind: 'tensor', tensor: t }, options: { loss: 'focal', gamma: 2, ignoreIndex: 255 } });
+    assert.equal(f.engine, 'typescript', 'focal on float64 logits');
+    const s = await two.compute({ input: { kind: 'tensor', tensor: x64 }, target: { kind: 'tensor', tensor: { ...x64, data: new Float64Array(x64.data.length) } }, options: { loss: 'sigmoid-focal' } });
+    assert.equal(s.engine, 'typescript', 'sigmoid focal on float64 logits');
+  });
+
+  // Elementwise: a shape whose element count is no multiple of 4 or of a job, soft and 0/1 targets.
+  const sshape = [5, 7, 61, 67];
+  const sx = randomLogits(sshape, 11, 30);
+  const r = rng(12);
+  const n = sx.data.length;
+  const hard: Tensor = { dtype: 'float32', shape: sshape, data: Float32Array.from({ length: n }, () => (r() < 0.3 ? 1 : 0)) };
+  const soft: Tensor = { dtype: 'float32', shape: sshape, data: Float32Array.from({ length: n }, () => r()) };
+  for (const [name, st] of [['0/1', hard], ['soft', soft]] as const) {
+    for (const [gamma, alpha] of [[2, 0.25], [0, -1], [1.5, 0.25]]) {
+      it(`sigmoid focal, ${name} targets, gamma ${gamma}, alpha ${alpha}`, async () => {
+        const options = { loss: 'sigmoid-focal' as const, gamma, alpha, reduction: 'mean' as const };
+        const req: EngineRequest = { input: { kind: 'tensor', tensor: sx }, target: { kind: 'tensor', tensor: st }, options };
+        const [a, b] = [await one.compute(req), await two.compute(req)];
+        assert.equal(b.engine, 'wasm-simd', 'sigmoid focal should take the SIMD path');
+        const ref = computeLoss({ input: sx, target: st, options });
+        worstShare(b.maps!.loss, ref.lossMap);
+        relClose(b.value, ref.value, 'value');
+        for (let i = 0; i < n; i++) {
+          if (b.maps!.predicted[i] !== ref.predicted[i] || b.maps!.targetClass[i] !== ref.targetClass[i] || b.maps!.ignored[i] !== 0) assert.fail(`maps differ at ${i}`);
+        }
+        for (const pc of ref.stats.perClass) {
+          const got = b.stats.perClass[pc.index];
+          assert.ok(got.count === pc.count && got.predicted === pc.predicted && got.accuracy === pc.accuracy && got.iou === pc.iou, `class ${pc.index}: counts differ`);
+          relClose(got.lossSum, pc.lossSum, `class ${pc.index} lossSum`);
+        }
+        assert.deepEqual(b.stats.worst.map((w) => w.flat), ref.stats.worst.map((w) => w.flat), 'worst elements');
+        sameResult(a, b, 'sigmoid focal');
+      });
+    }
+  }
+});
