@@ -6,7 +6,7 @@ import { wireRowEvents } from '../rowEvents';
 import type { RunsViewReport } from '../../src/protocol';
 import { clear, type Builder } from '../view/dom';
 import { fmt6 } from '../view/format';
-import { decodeDeltaThumbs, paintDelta, type DeltaThumb } from './deltaThumb';
+import { decodeDeltaRow, paintDelta, type DeltaRow } from './deltaThumb';
 import { imageTabs, type ImageTab, type RankedImage } from './model';
 
 export const ROW_PX = 26;
@@ -29,7 +29,7 @@ export class ImageList {
   private perImage: RunsViewReport['perImage'] = [];
   private runNames: readonly string[] = [];
   private drawn = new Map<number, HTMLElement>();
-  private thumbs = new Map<number, DeltaThumb>();
+  private readonly thumbs = new Map<number, DeltaRow>();
   private thumbScale = 0;
 
   constructor(private readonly h: Builder, private tab: ImageTab, private readonly events: { open(index: number): void; tab?(tab: ImageTab): void }) {
@@ -78,10 +78,9 @@ export class ImageList {
     this.redraw();
   }
 
-  /** The last-minus-first loss thumbnails arrived: the rows are drawn again with them. */
-  setDeltaThumbnails(rows: ReadonlyArray<{ index: number; h: number; w: number; base64: string }>): void {
-    const { thumbs, scale } = decodeDeltaThumbs(rows);
-    this.thumbs = thumbs;
+  /** More of the last-minus-first loss thumbnails arrived: the rows in view are drawn again with them. */
+  addDeltaThumbnails(rows: readonly DeltaRow[], scale: number): void {
+    for (const r of rows) this.thumbs.set(r.index, r);
     this.thumbScale = scale;
     this.redraw();
   }
@@ -135,7 +134,8 @@ export class ImageList {
     const img = this.perImage[r.index];
     const values = img?.value ?? [];
     const canvas = h('canvas', { class: 'rv-thumb', 'aria-hidden': 'true', 'data-testid': 'runs-delta-thumb' });
-    const thumb = this.thumbs.get(r.index);
+    const row = this.thumbs.get(r.index);
+    const thumb = row ? decodeDeltaRow(row) : null;
     if (thumb) paintDelta(canvas, thumb, this.thumbScale);
     const el = h('div', { class: 'rv-row', role: 'row', tabindex: 0, 'data-index': r.index, 'data-pos': pos, 'data-name': img?.name ?? '', title: `open ${img?.name ?? ''} in the loss panel` },
       h('span', { class: 'rv-rank rv-num' }, String(pos + 1)),
@@ -163,7 +163,7 @@ export class ImageList {
   clear(): void {
     this.lists = { regressed: [], improved: [] };
     this.perImage = [];
-    this.thumbs = new Map();
+    this.thumbs.clear();
     clear(this.spacer);
     this.drawn.clear();
     this.markTab();

@@ -6,15 +6,15 @@ import * as vscode from 'vscode';
 import { pairRunFolders } from '../eval/files';
 import { finalizeReport } from '../eval/finalize';
 import { evaluateRuns } from '../eval/runs/evaluateRuns';
-import { lossFigures } from '../eval/runs/figures';
+import { lossFiguresInWorker } from '../eval/runs/figuresJob';
 import { runsReport, type RunsReport } from '../eval/runs/report';
 import type { RunsPairing } from '../eval/runs/pairing';
-import type { LossThumbnail } from '../eval/types';
+import type { EvalReport, LossThumbnail } from '../eval/types';
 import type { LossOptions } from '../kernel/types';
 import type { DatasetRunState, HostToRuns, RunsRequest, RunsToHost, RunsViewReport } from '../protocol';
 import { LossPanel, type HostServices } from './lossPanel';
 import { log, messageOf } from './log';
-import { deltaThumbnail, parseRunsRequest, thumbnailRow, toRunsView } from './runsMessages';
+import { deltaThumbnail, deltaThumbnailMessages, parseRunsRequest, pooledFigures, toRunsView, type DeltaRow } from './runsMessages';
 import { classNamesSetting } from './settings';
 import { setWebviewPage } from './webviewPage';
 
@@ -30,7 +30,9 @@ export class RunsPanel {
   private state: { state: DatasetRunState; message?: string } = { state: 'running' };
   private progress: HostToRuns & { type: 'progress' } = { type: 'progress', run: 0, done: 0, total: 0 };
   private shown: { report: RunsViewReport; seconds: number } | null = null;
-  private deltas: HostToRuns & { type: 'deltaThumbnails' } | null = null;
+  /** Each run's pooled figures as the run completes (replayed until the report has them all). */
+  private pooled: Array<HostToRuns & { type: 'runFigures' }> = [];
+  private deltas: ReadonlyArray<HostToRuns & { type: 'deltaThumbnails' }> = [];
   private running: AbortController | null = null;
   private readonly classNames = classNamesSetting();
   private readonly disposables: vscode.Disposable[] = [];
@@ -106,7 +108,8 @@ export class RunsPanel {
     this.post({ type: 'start', labelDir: this.request.labelDir, runs: this.request.runs.map((r) => r.name), images: this.pairing.stems.length, classNames: this.classNames });
     this.post(this.progress);
     if (this.shown) this.post({ type: 'report', ...this.shown });
-    if (this.deltas) this.post(this.deltas);
+    else for (const m of this.pooled) this.post(m);
+    for (const m of this.deltas) this.post(m);
     this.post({ type: 'state', ...this.state });
   }
 
@@ -168,7 +171,8 @@ export class RunsPanel {
     // The first run's loss thumbnails (4 KB per image), until the last run's arrive to subtract them from.
     const R = this.pairing.pairs.length;
     const firstThumbs: Array<LossThumbnail | undefined> = new Array<LossThumbnail | undefined>(this.pairing.stems.length);
-    const deltaRows: Array<ReturnType<typeof thumbnailRow>> = [];
+    const deltaRows: DeltaRow[] = [];
+    const reports: EvalReport[] = [];
     this.replay();
     try {
       const outcome = await evaluateRuns({
@@ -178,7 +182,15 @@ export class RunsPanel {
           if (run !== R - 1) return;
           const d = deltaThumbnail(firstThumbs[index], result.thumbnail);
           firstThumbs[index] = undefined;
-          if (d) deltaRows.push(thumbnailRow(index, d));
+          if (d) deltaRows.push({ index, thumbnail: d });
+        },
+        onRun: (run, o) => {
+          // O(classes + images) per run: milliseconds even for 2,000 images (see the runs view's tests).
+          const report = finalizeReport(o.counts, o.records, this.request.options, o.classes, []);
+          reports.push(report);
+          const m = { type: 'runFigures', run, figures: pooledFigures(names[run], report) } as const;
+          this.pooled.push(m);
+          this.post(m);
         },
         onProgress: (run, done, total) => {
           this.progress = { type: 'progress', run, done, total };
@@ -190,11 +202,12 @@ export class RunsPanel {
           }
         },
       });
-      const { outcomes, spill } = outcome;
+      const { spill } = outcome;
       let report: RunsReport;
       try {
-        const reports = outcomes.map((o) => finalizeReport(o.counts, o.records, this.request.options, o.classes, []));
-        report = runsReport(names, reports, lossFigures(spill, outcome.histograms), spill.pixels, this.pairing.unmatched, this.pairing.unreadable);
+        // Every run's losses read back twice: in a worker, the host thread only waits.
+        const figures = await lossFiguresInWorker(pool, spill.layout(), outcome.histograms, ac.signal);
+        report = runsReport(names, reports, figures, spill.pixels, this.pairing.unmatched, this.pairing.unreadable);
       } finally {
         spill.close();
       }
@@ -202,8 +215,8 @@ export class RunsPanel {
       const seconds = (performance.now() - started) / 1000;
       this.shown = { report: toRunsView(report), seconds };
       this.post({ type: 'report', ...this.shown });
-      this.deltas = { type: 'deltaThumbnails', rows: deltaRows };
-      this.post(this.deltas);
+      this.deltas = deltaThumbnailMessages(deltaRows);
+      for (const m of this.deltas) this.post(m);
       this.setState('done');
       return report;
     } catch (e) {

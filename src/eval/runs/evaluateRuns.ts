@@ -21,6 +21,8 @@ export interface RunsRun {
   readonly onProgress?: (run: number, done: number, total: number) => void;
   /** Each image of run k as it completes (the runs view keeps the first and last runs' loss thumbnails). */
   readonly onImage?: (run: number, result: ImageResult, index: number) => void;
+  /** Each run's outcome as soon as that run is done (the runs view shows its pooled figures then). */
+  readonly onRun?: (run: number, outcome: EvalOutcome) => void;
   /** Where the spill's temporary folder goes (default: the system's). */
   readonly tempDir?: string;
 }
@@ -58,6 +60,7 @@ export async function evaluateRuns(run: RunsRun): Promise<RunsOutcome> {
         },
       });
       outcomes.push(outcome);
+      run.onRun?.(r, outcome);
     }
   } catch (e) {
     spill.close();

@@ -85,7 +85,7 @@ describe('runs view', function () {
     assert.deepEqual(names(), ['c', 'a'], 'improved: the largest fall first');
     // Delta thumbnails arrive after the report: the rows get them.
     const b64 = (a: number[]): string => Buffer.from(new Float32Array(a).buffer).toString('base64');
-    send({ type: 'deltaThumbnails', rows: [{ index: 2, h: 1, w: 2, base64: b64([-1, 0]) }, { index: 0, h: 1, w: 2, base64: b64([-0.5, 0]) }] });
+    send({ type: 'deltaThumbnails', scale: 1, rows: [{ index: 2, h: 1, w: 2, base64: b64([-1, 0]) }, { index: 0, h: 1, w: 2, base64: b64([-0.5, 0]) }] });
     const thumb = images.querySelector('.rv-row[data-index="2"] canvas') as HTMLCanvasElement;
     assert.equal(thumb.getAttribute('data-testid'), 'runs-delta-thumb');
     assert.equal(thumb.width, 2);
@@ -99,6 +99,34 @@ describe('runs view', function () {
     (hard.querySelector('li .rv-name') as HTMLElement).click();
     assert.deepEqual(posted.at(-1), { type: 'openImage', index: 1 });
     assert.equal((root.querySelector('[data-testid="runs-unmatched"]') as HTMLElement).hidden, true);
+  });
+
+  it('draws each run\'s pooled figures as soon as that run is done, the rest pending, until the report', async function () {
+    const { root, send } = await open();
+    send({ type: 'start', labelDir: '/l', runs: ['ep1', 'ep2', 'ep3'], images: 4, classNames: [] });
+    send({ type: 'state', state: 'running' });
+    const curves = root.querySelector('[data-testid="runs-curves"]')!;
+    const results = root.querySelector('.rv-results') as HTMLElement;
+    assert.equal(results.hidden, true, 'nothing to show before the first run is done');
+    send({ type: 'runFigures', run: 0, figures: { name: 'ep1', value: 1.5, pixelAccuracy: 0.5, miou: 0.25, ece: 0.2 } });
+    assert.equal(results.hidden, false, 'the first run is done: the curves show');
+    assert.deepEqual(Array.from(curves.querySelectorAll('[data-col="value"]'), (e) => e.textContent), ['1.5']);
+    assert.deepEqual(Array.from(curves.querySelectorAll('tr[data-pending]'), (e) => e.getAttribute('data-run')), ['1', '2']);
+    send({ type: 'runFigures', run: 1, figures: { name: 'ep2', value: 1, pixelAccuracy: 0.6, miou: 0.4, ece: 0.1 } });
+    assert.deepEqual(Array.from(curves.querySelectorAll('[data-col="value"]'), (e) => e.textContent), ['1.5', '1']);
+    assert.deepEqual(Array.from(curves.querySelectorAll('tr[data-pending]'), (e) => e.getAttribute('data-run')), ['2']);
+    // Two runs known of three: the loss line joins them, at the x positions of all three runs.
+    const points = curves.querySelector('[data-curve="value"] polyline')?.getAttribute('points')?.split(' ') ?? [];
+    assert.equal(points.length, 2, `points ${points.join(' ')}`);
+    assert.equal(curves.querySelectorAll('[data-curve="value"] circle').length, 2);
+    assert.equal((root.querySelector('[data-testid="runs-images"]')!.closest('.rv-whole') as HTMLElement).hidden, true, 'the images wait for the report');
+    send({ type: 'report', report, seconds: 1 });
+    assert.equal(curves.querySelectorAll('tr[data-pending]').length, 0);
+    assert.deepEqual(Array.from(curves.querySelectorAll('[data-col="value"]'), (e) => e.textContent), ['1.5', '1', '0.75']);
+    assert.equal((root.querySelector('.rv-whole') as HTMLElement).hidden, false);
+    // A run's figures replayed after the report (a reloaded view) change nothing.
+    send({ type: 'runFigures', run: 2, figures: { name: 'ep3', value: 9, pixelAccuracy: 0, miou: 0, ece: 0 } });
+    assert.deepEqual(Array.from(curves.querySelectorAll('[data-col="value"]'), (e) => e.textContent), ['1.5', '1', '0.75']);
   });
 
   it('keeps the tab, the sort and the host request in the page state, and starts from them', async function () {
