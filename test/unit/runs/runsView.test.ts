@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import type { Window } from 'happy-dom' with { 'resolution-mode': 'import' };
 import { imageTabs, sortClasses, classChanges } from '../../../media/runs/model';
 import { startRunsPage } from '../../../media/runs/page';
+import { ROW_PX } from '../../../media/runs/imageList';
 import type { HostToRuns, RunsToHost, RunsViewReport } from '../../../src/protocol';
 
 const report: RunsViewReport = {
@@ -142,23 +143,54 @@ describe('runs view', function () {
     assert.equal(last.host.labelDir, '/l');
   });
 
-  it('puts only the rows in view in the DOM (2,000 images, 50 runs)', async function () {
+  it('50 runs x 2,000 images x 150 classes with every delta thumbnail: a bounded DOM, quickly, and scrolling shows the right rows', async function () {
     const { root, send } = await open();
     const R = 50;
     const N = 2000;
+    const C = 150;
     const big: RunsViewReport = {
       images: N,
       runs: Array.from({ length: R }, (_, k) => ({ name: `ep${k}`, value: 1 / (k + 1), pixelAccuracy: 0.5, miou: 0.5, ece: 0.1, p90: 1 })),
-      perClass: [{ class: 0, meanLoss: Array.from({ length: R }, (_, k) => k), iou: Array.from({ length: R }, () => 0.5) }],
+      perClass: Array.from({ length: C }, (_, c) => ({ class: c, meanLoss: Array.from({ length: R }, (_, k) => (c % 2 ? k : -k) / (c + 1)), iou: Array.from({ length: R }, () => 0.5) })),
       perImage: Array.from({ length: N }, (_, i) => ({ name: `img${i}`, value: Array.from({ length: R }, (_, k) => (i % 2 ? k : -k)) })),
+      // The CLI's order, largest rise first: stems 0..999 rose (by N - 1 - 2i), the rest fell.
       changed: Array.from({ length: N }, (_, i) => ({ index: i, delta: N - 2 * i - 1 })),
-      persistent: [],
+      persistent: Array.from({ length: N }, (_, i) => ({ index: i, share: 1 - i / N })),
       unmatched: [],
     };
+    const b64 = Buffer.from(new Float32Array(32 * 32).fill(0.25).buffer).toString('base64');
+    const started = performance.now();
+    send({ type: 'start', labelDir: '/l', runs: big.runs.map((r) => r.name), images: N, classNames: [] });
+    for (let k = 0; k < R; k++) send({ type: 'runFigures', run: k, figures: big.runs[k] });
     send({ type: 'report', report: big, seconds: 1 });
-    const rows = root.querySelectorAll('[data-testid="runs-images"] .rv-row[data-index]').length;
-    assert.ok(rows > 0 && rows < 50, `${rows} rows in the DOM`);
-    assert.ok(root.querySelectorAll('*').length < 1500, `${root.querySelectorAll('*').length} elements in all`);
+    for (let i = 0; i < N; i += 256) {
+      send({ type: 'deltaThumbnails', scale: 1, rows: Array.from({ length: Math.min(256, N - i) }, (_, j) => ({ index: i + j, h: 32, w: 32, base64: b64 })) });
+    }
+    send({ type: 'state', state: 'done' });
+    const ms = performance.now() - started;
+    const images = root.querySelector('[data-testid="runs-images"]')!;
+    const rows = (): Element[] => Array.from(images.querySelectorAll('.rv-row[data-index]'));
+    assert.ok(rows().length > 0 && rows().length < 50, `${rows().length} rows in the DOM`);
+    const elements = root.querySelectorAll('*').length;
+    console.log(`      (${elements} elements; report and thumbnails shown in ${ms.toFixed(0)} ms)`);
+    assert.ok(elements < 3000, `${elements} elements in all`);
+    // Generous: happy-dom on a shared 2-core machine (about 1 s unloaded); a DOM per image would take minutes.
+    assert.ok(ms < 8000, `shown in ${ms.toFixed(0)} ms`);
+    assert.equal(root.querySelector('[data-testid="runs-classes"]')!.querySelectorAll('.rv-multiple').length, C, 'one card per class');
+    assert.equal(images.querySelectorAll('canvas[width="32"]').length, rows().length, 'every row drawn has its thumbnail');
+
+    // Scrolled to rank 500 of the regressed tab: stem 500, which rose by N - 1001.
+    const scroller = images.querySelector('.rv-scroll') as HTMLElement;
+    scroller.scrollTop = 500 * ROW_PX;
+    scroller.dispatchEvent(new (scroller.ownerDocument.defaultView as unknown as typeof globalThis).Event('scroll'));
+    const pos = rows().map((r) => Number(r.getAttribute('data-pos')));
+    assert.ok(pos.includes(500) && Math.min(...pos) >= 500 - 10 && Math.max(...pos) < 500 + 50, `positions ${Math.min(...pos)}..${Math.max(...pos)}`);
+    const at500 = rows().find((r) => r.getAttribute('data-pos') === '500')!;
+    assert.equal(at500.getAttribute('data-name'), 'img500');
+    assert.equal(at500.querySelector('[data-col="delta"]')?.textContent, `+${N - 1001}`);
+    assert.equal(at500.querySelector('canvas')?.getAttribute('width'), '32', 'its thumbnail drawn');
+    assert.ok(rows().length < 50, `${rows().length} rows after scrolling`);
+    assert.ok(root.querySelectorAll('*').length < 3000, `${root.querySelectorAll('*').length} elements after scrolling`);
   });
 
   it('model: tabs and class sorts', function () {
