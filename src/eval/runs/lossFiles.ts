@@ -5,7 +5,8 @@
 //
 // Two layouts, one reader interface (LossSource):
 // - LossSpill: the run's own temporary folder, one file per run, each image's losses appended as the image
-//   completes (any order) with its offset noted; removed by close().
+//   completes (any order) with its offset noted; removed by close(), or if the process is killed first, by
+//   a later evaluation (staleSpills.ts).
 // - A part's losses file (`runs --shard I/N --losses FILE`): image-major in stem order, for each image its
 //   losses in run 0, run 1, ... (non-ignored pixels in raster order), raw float32 little-endian; size and
 //   SHA-256 are recorded in the part so that merge can tell a wrong or damaged file.
@@ -15,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LensError } from '../../errors';
+import { spillPrefix } from './staleSpills';
 
 export interface LossSource {
   readonly runs: number;
@@ -93,7 +95,7 @@ export class LossSpill implements LossSource {
   private readonly offsets: Float64Array[];
 
   constructor(readonly runs: number, images: number, parent = os.tmpdir()) {
-    this.dir = fs.mkdtempSync(path.join(parent, 'cross-entropy-lens-runs-'));
+    this.dir = fs.mkdtempSync(path.join(parent, spillPrefix()));
     try {
       for (let r = 0; r < runs; r++) this.fds.push(fs.openSync(this.fileOf(r), 'w+'));
     } catch (e) {

@@ -1,9 +1,12 @@
 // The runs' loss figures (90th percentiles, pixels above them in every run) computed in a worker, as the
 // runs view does: the same numbers as lossFigures on the calling thread (the CLI's path) on the runs fixture,
 // the whole report byte for byte the CLI's, and the calling thread free meanwhile on a spill large enough
-// that the synchronous computation holds it for hundreds of milliseconds.
+// that the synchronous computation holds it for hundreds of milliseconds. A run's start sweeps spill folders
+// left by killed evaluations.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { evalOptions } from '../../../src/cli/evalOptions';
 import { toJson } from '../../../src/cli/json';
@@ -15,11 +18,17 @@ import { lossFiguresInWorker } from '../../../src/eval/runs/figuresJob';
 import { LaidOutLosses, LossSpill } from '../../../src/eval/runs/lossFiles';
 import { LossHistogram } from '../../../src/eval/runs/percentile';
 import { runsReport } from '../../../src/eval/runs/report';
+import { SPILL_PREFIX, STALE_AFTER_MS } from '../../../src/eval/runs/staleSpills';
 import { WorkerPool } from '../../../src/worker/pool';
 import { DIST, ROOT } from './helpers';
 
 const FIX = path.join(ROOT, 'test/fixtures/runs');
 const RUNS = ['ep1', 'ep2', 'ep3', 'ep4'];
+
+/** A pid that was a process and is no more. */
+function deadPid(): number {
+  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+}
 
 const copyOf = (h: LossHistogram): LossHistogram => new LossHistogram(h.counts.slice(), h.nan);
 
@@ -36,7 +45,14 @@ describe('engine: the runs loss figures in a worker', function () {
     const options = evalOptions('runs', (flag) => (flag === '--ignore-index' ? '255' : undefined));
     const pairing = pairRunFolders(path.join(FIX, 'labels'), RUNS.map((name) => ({ name, folder: path.join(FIX, name) })));
     const wasmPath = path.join(DIST, 'ce.wasm');
-    const outcome = await evaluateRuns({ pairs: pairing.pairs, options, pool, wasmPath });
+    // A spill folder a killed evaluation left a day ago: the evaluation's start removes it.
+    const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-runs-figures-'));
+    const stale = path.join(tempDir, `${SPILL_PREFIX}${deadPid()}-Ab12Cd`);
+    fs.mkdirSync(stale);
+    const dayAgo = (Date.now() - STALE_AFTER_MS - 60_000) / 1000;
+    fs.utimesSync(stale, dayAgo, dayAgo);
+    const outcome = await evaluateRuns({ pairs: pairing.pairs, options, pool, wasmPath, tempDir });
+    assert.equal(fs.existsSync(stale), false, 'the stale spill folder was removed');
     const { spill } = outcome;
     try {
       const here = lossFigures(spill, outcome.histograms.map(copyOf));
@@ -56,6 +72,7 @@ describe('engine: the runs loss figures in a worker', function () {
       assert.equal(toJson(report), cli.stdout.trimEnd());
     } finally {
       spill.close();
+      fs.rmSync(tempDir, { recursive: true, force: true });
     }
   });
 
