@@ -12,11 +12,11 @@ import type { RunsPairing } from '../eval/runs/pairing';
 import type { EvalReport, LossThumbnail } from '../eval/types';
 import type { LossOptions } from '../kernel/types';
 import type { DatasetRunState, HostToRuns, RunsRequest, RunsToHost, RunsViewReport } from '../protocol';
+import { EvaluationPanel, evaluationWebviewOptions } from './evaluationPanel';
 import { LossPanel, type HostServices } from './lossPanel';
 import { log, messageOf } from './log';
 import { deltaThumbnail, deltaThumbnailMessages, parseRunsRequest, pooledFigures, toRunsView, type DeltaRow } from './runsMessages';
 import { classNamesSetting } from './settings';
-import { setWebviewPage } from './webviewPage';
 
 export const RUNS_VIEW_TYPE = 'crossEntropyLens.runs';
 
@@ -25,7 +25,7 @@ const titleOf = (r: RunsRequest): string => `Runs: ${r.runs.map((x) => x.name).j
 /** Progress messages to the view at most this often (50 runs x 2,000 images would be 100,000 of them). */
 const PROGRESS_EVERY_MS = 100;
 
-export class RunsPanel {
+export class RunsPanel extends EvaluationPanel<HostToRuns, RunsToHost> {
   private static readonly open = new Set<RunsPanel>();
   private state: { state: DatasetRunState; message?: string } = { state: 'running' };
   private progress: HostToRuns & { type: 'progress' } = { type: 'progress', run: 0, done: 0, total: 0 };
@@ -33,19 +33,13 @@ export class RunsPanel {
   /** Each run's pooled figures as the run completes (replayed until the report has them all). */
   private pooled: Array<HostToRuns & { type: 'runFigures' }> = [];
   private deltas: ReadonlyArray<HostToRuns & { type: 'deltaThumbnails' }> = [];
-  private running: AbortController | null = null;
   private readonly classNames = classNamesSetting();
-  private readonly disposables: vscode.Disposable[] = [];
   /** The final report, exactly `runs --json`'s (tests and the API read the numbers from here). */
   report: RunsReport | null = null;
 
   static create(services: HostServices, request: RunsRequest, pairing: RunsPairing): RunsPanel {
-    const panel = vscode.window.createWebviewPanel(RUNS_VIEW_TYPE, titleOf(request), vscode.ViewColumn.Active, RunsPanel.webviewOptions(services));
+    const panel = vscode.window.createWebviewPanel(RUNS_VIEW_TYPE, titleOf(request), vscode.ViewColumn.Active, evaluationWebviewOptions(services));
     return new RunsPanel(services, panel, request, pairing);
-  }
-
-  private static webviewOptions(services: HostServices): vscode.WebviewOptions {
-    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')] };
   }
 
   /** The serializer's half of a window reload: the evaluation runs again from the saved request. */
@@ -55,7 +49,7 @@ export class RunsPanel {
       panel.dispose();
       return null;
     }
-    panel.webview.options = RunsPanel.webviewOptions(services);
+    panel.webview.options = evaluationWebviewOptions(services);
     panel.title = titleOf(request);
     let pairing: RunsPairing = { stems: [], pairs: request.runs.map(() => []), unmatched: [], unreadable: [] };
     let problem: string | null = null;
@@ -83,27 +77,16 @@ export class RunsPanel {
   }
 
   private constructor(
-    private readonly services: HostServices,
-    readonly panel: vscode.WebviewPanel,
+    services: HostServices,
+    panel: vscode.WebviewPanel,
     readonly request: RunsRequest,
     readonly pairing: RunsPairing,
   ) {
+    super(services, panel, { bundle: 'runs', title: 'Cross-Entropy Lens: Runs', during: 'opening the runs view' });
     RunsPanel.open.add(this);
-    const ext = services.extensionUri;
-    void setWebviewPage(panel.webview, { script: vscode.Uri.joinPath(ext, 'dist', 'runs.js').fsPath, css: vscode.Uri.joinPath(ext, 'media', 'runs.css').fsPath },
-      { title: 'Cross-Entropy Lens: Runs' }, 'opening the runs view');
-    this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: RunsToHost) => this.onMessage(m)),
-      panel.onDidDispose(() => this.dispose()),
-    );
   }
 
-  private post(msg: HostToRuns): void {
-    void this.panel.webview.postMessage(msg);
-  }
-
-  /** Everything so far, for a view that (re)loaded. */
-  private replay(): void {
+  protected replay(): void {
     this.post({ type: 'hostState', state: this.request });
     this.post({ type: 'start', labelDir: this.request.labelDir, runs: this.request.runs.map((r) => r.name), images: this.pairing.stems.length, classNames: this.classNames });
     this.post(this.progress);
@@ -113,14 +96,8 @@ export class RunsPanel {
     this.post({ type: 'state', ...this.state });
   }
 
-  private onMessage(m: RunsToHost): void {
+  protected onMessage(m: RunsToHost): void {
     switch (m.type) {
-      case 'ready':
-        this.replay();
-        return;
-      case 'cancel':
-        this.running?.abort();
-        return;
       case 'openImage':
         this.openImage(m.index);
         return;
@@ -151,10 +128,6 @@ export class RunsPanel {
   private setState(state: DatasetRunState, message?: string): void {
     this.state = { state, message };
     this.post({ type: 'state', ...this.state });
-  }
-
-  cancel(): void {
-    this.running?.abort();
   }
 
   /**
@@ -232,9 +205,7 @@ export class RunsPanel {
     }
   }
 
-  private dispose(): void {
-    this.running?.abort();
+  protected onDispose(): void {
     RunsPanel.open.delete(this);
-    for (const d of this.disposables) d.dispose();
   }
 }
