@@ -58,12 +58,6 @@ export class VirtualRows {
     }
   }
 
-  /** After new rows, another order or other thumbnails: the drawn rows are built again. */
-  redraw(): void {
-    this.clear();
-    this.render();
-  }
-
   /** Every drawn row out of the DOM. */
   clear(): void {
     for (const el of this.drawn.values()) el.remove();

@@ -111,7 +111,8 @@ export class ImageTable {
 
   /** After new rows, a new sort or a new colour scale: the drawn rows are rebuilt (positions changed). */
   redraw(): void {
-    this.rows.redraw();
+    this.rows.clear();
+    this.render();
   }
 
   /** The rows that should be in the DOM: those in view, plus OVERSCAN each side. */
