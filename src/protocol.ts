@@ -15,6 +15,8 @@ import type { TokenLossTerms, TokenRowDetails } from './kernel/tokenRow';
 import type { EvalClassFigures, EvalImageRequest, EvalImageResponse, EvalOptions } from './eval/types';
 import type { ListingFormat, TensorListing } from './worker/tensorListing';
 import type { FileIdentity } from './worker/regularFile';
+import type { LossFigures } from './eval/runs/figures';
+import type { LossLayout } from './eval/runs/lossFiles';
 
 /** A tensor living in shared memory: `data` is a view over a SharedArrayBuffer (or shared wasm memory). */
 export interface SharedTensorRef {
@@ -229,7 +231,13 @@ export type WorkerRequest =
    * Engine.prepare(): write one byte per 4 KiB page of bytes [start, end) of the working memory (sent with
    * its init-wasm), so that the OS allocates those pages before the first computation needs them.
    */
-  | { readonly kind: 'prefault'; readonly id: number; readonly generation: number; readonly start: number; readonly end: number };
+  | { readonly kind: 'prefault'; readonly id: number; readonly generation: number; readonly start: number; readonly end: number }
+  /**
+   * runs: each run's 90th percentile and per image its pixels above it in every run (src/eval/runs/figures.ts),
+   * read from the losses kept on disk; `histograms` are the runs' level-1 histograms from the pass over the
+   * logits (handed over, not copied).
+   */
+  | { readonly kind: 'loss-figures'; readonly id: number; readonly layout: LossLayout; readonly histograms: ReadonlyArray<{ readonly counts: Float64Array; readonly nan: number }> };
 
 export type WorkerResponse =
   | EvalImageResponse
@@ -252,7 +260,8 @@ export type WorkerResponse =
   | { readonly kind: 'find-literals-done'; readonly id: number; readonly literals: readonly FoundLiteral[] }
   | { readonly kind: 'vocabulary-done'; readonly id: number; readonly vocabulary: Vocabulary }
   | { readonly kind: 'token-details-done'; readonly id: number; readonly details: TokenRowDetails }
-  | { readonly kind: 'prefault-done'; readonly id: number };
+  | { readonly kind: 'prefault-done'; readonly id: number }
+  | { readonly kind: 'loss-figures-done'; readonly id: number; readonly figures: LossFigures };
 
 // -------------------------------------------------------------------------------------------------------
 // Host <-> view (the loss panel webview and the notebook renderer share the view and these messages).
@@ -734,9 +743,19 @@ export type DatasetToHost =
 // Runs view (Evaluate Checkpoints…, src/host/runsPanel.ts) <-> extension host. The report is `runs --json`'s
 // (src/eval/runs/report.ts) with non-finite figures as null (JSON has no NaN) and `changed` by stem index.
 
+/** One run's figures pooled over all its images: `eval`'s for the run's folder (known once the run is done). */
+export interface RunsPooledFigures {
+  readonly name: string;
+  readonly value: number | null;
+  readonly pixelAccuracy: number | null;
+  readonly miou: number | null;
+  readonly ece: number | null;
+}
+
 export interface RunsViewReport {
   readonly images: number;
-  readonly runs: ReadonlyArray<{ readonly name: string; readonly value: number | null; readonly pixelAccuracy: number | null; readonly miou: number | null; readonly ece: number | null; readonly p90: number | null }>;
+  /** Each run's pooled figures and p90 (which needs every run's losses first). */
+  readonly runs: ReadonlyArray<RunsPooledFigures & { readonly p90: number | null }>;
   readonly perClass: ReadonlyArray<{ readonly class: number; readonly meanLoss: ReadonlyArray<number | null>; readonly iou: ReadonlyArray<number | null> }>;
   /** Stem order; value per run. */
   readonly perImage: ReadonlyArray<{ readonly name: string; readonly value: ReadonlyArray<number | null> }>;
@@ -758,12 +777,16 @@ export type HostToRuns =
   | { readonly type: 'start'; readonly labelDir: string; readonly runs: readonly string[]; readonly images: number; readonly classNames: readonly string[] }
   /** Run `run` (0-based) has `done` of `total` images evaluated. */
   | { readonly type: 'progress'; readonly run: number; readonly done: number; readonly total: number }
+  /** Run `run` is done: its pooled figures, before the report (which waits for every run). */
+  | { readonly type: 'runFigures'; readonly run: number; readonly figures: RunsPooledFigures }
   | { readonly type: 'report'; readonly report: RunsViewReport; readonly seconds: number }
   /**
    * Per image (perImage index), its mean-pooled loss map in the last run minus the first (at most 32 x 32
-   * float32, little-endian, base64; NaN where every pixel of a cell is ignored).
+   * float32, little-endian, base64; NaN where every pixel of a cell is ignored). Sent in several messages
+   * of a few hundred rows each, which add to the rows so far; `scale` (the largest |change| of all rows)
+   * is the same in each.
    */
-  | { readonly type: 'deltaThumbnails'; readonly rows: ReadonlyArray<{ readonly index: number; readonly h: number; readonly w: number; readonly base64: string }> }
+  | { readonly type: 'deltaThumbnails'; readonly scale: number; readonly rows: ReadonlyArray<{ readonly index: number; readonly h: number; readonly w: number; readonly base64: string }> }
   | { readonly type: 'state'; readonly state: DatasetRunState; readonly message?: string }
   | { readonly type: 'hostState'; readonly state: RunsRequest };
 

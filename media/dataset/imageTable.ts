@@ -2,7 +2,7 @@
 // thumbnail per row. Virtualized: rows have a fixed height and only those in view (plus a margin) are in
 // the DOM, so 10,000 images scroll as fast as 10. Sorting by any column; worst first by default. A click or
 // Enter on a row opens that image in the loss panel.
-import { wireRowEvents } from '../rowEvents';
+import { VirtualRows } from '../virtualRows';
 import { clear, type Builder } from '../view/dom';
 import { className, fmt6, fmtPct } from '../view/format';
 import { type ImageSort, type ImageSortKey, type ImageStore } from './model';
@@ -38,14 +38,11 @@ export interface ImageTableEvents {
 
 export class ImageTable {
   readonly el: HTMLElement;
-  private readonly scroller: HTMLElement;
-  private readonly spacer: HTMLElement;
   private readonly header: HTMLElement;
   private readonly count: HTMLElement;
   private readonly table: HTMLElement;
   private classNames: readonly string[] = [];
-  /** Rows in the DOM by their position in the sorted order. */
-  private drawn = new Map<number, HTMLElement>();
+  private readonly rows: VirtualRows;
 
   constructor(
     private readonly h: Builder,
@@ -53,14 +50,17 @@ export class ImageTable {
     private readonly events: ImageTableEvents,
   ) {
     this.header = h('div', { class: 'ds-img-head', role: 'row', 'aria-rowindex': 1 });
-    this.spacer = h('div', { class: 'ds-img-spacer' });
-    this.scroller = h('div', { class: 'ds-img-scroll', tabindex: -1 }, this.spacer);
+    const spacer = h('div', { class: 'ds-img-spacer' });
+    const scroller = h('div', { class: 'ds-img-scroll', tabindex: -1 }, spacer);
     this.count = h('span', { class: 'ds-img-count' });
     this.el = h('section', { class: 'ds-section ds-images' },
       h('h2', {}, 'Images ', this.count),
-      (this.table = h('div', { class: 'ds-img-table', 'data-testid': 'image-table', role: 'table', 'aria-label': 'images' }, this.header, this.scroller)),
+      (this.table = h('div', { class: 'ds-img-table', 'data-testid': 'image-table', role: 'table', 'aria-label': 'images' }, this.header, scroller)),
     );
-    wireRowEvents(this.scroller, { render: () => this.render(), open: (i) => this.events.open(i), focusPosition: (p) => this.focusPosition(p) });
+    this.rows = new VirtualRows(scroller, spacer, {
+      rowPx: ROW_PX, overscan: OVERSCAN, fallbackViewportPx: FALLBACK_VIEWPORT_PX,
+      count: () => this.store.size, row: (pos) => this.row(pos), open: (i) => this.events.open(i),
+    });
     this.renderHeader();
   }
 
@@ -111,41 +111,18 @@ export class ImageTable {
 
   /** After new rows, a new sort or a new colour scale: the drawn rows are rebuilt (positions changed). */
   redraw(): void {
-    for (const el of this.drawn.values()) el.remove();
-    this.drawn.clear();
+    this.rows.clear();
     this.render();
-  }
-
-  private viewport(): number {
-    return this.scroller.clientHeight > 0 ? this.scroller.clientHeight : FALLBACK_VIEWPORT_PX;
   }
 
   /** The rows that should be in the DOM: those in view, plus OVERSCAN each side. */
   visibleRange(): { first: number; last: number } {
-    const n = this.store.size;
-    const top = this.scroller.scrollTop;
-    const first = Math.max(0, Math.floor(top / ROW_PX) - OVERSCAN);
-    const last = Math.min(n - 1, Math.ceil((top + this.viewport()) / ROW_PX) + OVERSCAN);
-    return { first, last };
+    return this.rows.visibleRange();
   }
 
   render(): void {
-    const rows = this.store.sorted();
-    this.count.textContent = `(${rows.length})`;
-    this.spacer.style.height = `${rows.length * ROW_PX}px`;
-    const { first, last } = this.visibleRange();
-    for (const [pos, el] of this.drawn) {
-      if (pos < first || pos > last) {
-        el.remove();
-        this.drawn.delete(pos);
-      }
-    }
-    for (let pos = first; pos <= last; pos++) {
-      if (this.drawn.has(pos)) continue;
-      const el = this.row(pos);
-      this.drawn.set(pos, el);
-      this.spacer.appendChild(el);
-    }
+    this.count.textContent = `(${this.store.size})`;
+    this.rows.render();
   }
 
   private row(pos: number): HTMLElement {
@@ -154,7 +131,7 @@ export class ImageTable {
     const canvas = h('canvas', { class: 'ds-thumb', 'aria-hidden': 'true' });
     const data = this.store.thumbnail(r.index);
     if (r.thumbnail && data) paintThumbnail(canvas, r.thumbnail.h, r.thumbnail.w, data, this.store.thumbMax);
-    const el = h('div', { class: 'ds-img-row', role: 'row', tabindex: 0, 'data-index': r.index, 'data-pos': pos, 'aria-rowindex': pos + 2, title: `open ${r.name} in the loss panel` },
+    return h('div', { class: 'ds-img-row', role: 'row', tabindex: 0, 'data-index': r.index, 'data-pos': pos, 'aria-rowindex': pos + 2, title: `open ${r.name} in the loss panel` },
       h('span', { class: 'ds-cell ds-col-map', role: 'cell' }, canvas),
       h('span', { class: 'ds-cell ds-col-name', role: 'cell', 'data-col': 'name' }, r.name),
       h('span', { class: 'ds-cell ds-col-value ds-num', role: 'cell', 'data-col': 'value' }, fmt6(r.value)),
@@ -168,18 +145,5 @@ export class ImageTable {
         ]
         : []),
     );
-    el.style.top = `${pos * ROW_PX}px`;
-    return el;
-  }
-
-  private focusPosition(pos: number): void {
-    const n = this.store.size;
-    if (pos < 0 || pos >= n) return;
-    const top = pos * ROW_PX;
-    if (top < this.scroller.scrollTop) this.scroller.scrollTop = top;
-    else if (top + ROW_PX > this.scroller.scrollTop + this.viewport()) this.scroller.scrollTop = top + ROW_PX - this.viewport();
-    this.render();
-    this.drawn.get(pos)?.focus();
   }
 }
-

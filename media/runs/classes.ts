@@ -1,6 +1,7 @@
 // Per-class mean loss over the runs as small multiples (data-testid "runs-classes"): one sparkline per
 // class with its first and last value and the change, sortable by the change (largest rise or drop first)
-// or by class. One card per class: classes, not images, so the DOM stays small whatever the set's size.
+// or by class. One card per class: classes, not images, so the DOM stays small whatever the set's size; with
+// many runs a card's values are one hover text rather than a dot each.
 import type { RunsViewReport } from '../../src/protocol';
 import { clear, type Builder } from '../view/dom';
 import { className, fmt6 } from '../view/format';
@@ -12,6 +13,9 @@ const SORTS: ReadonlyArray<{ key: ClassSortKey; label: string }> = [
   { key: 'drop', label: 'largest drop first' },
   { key: 'class', label: 'class order' },
 ];
+
+/** Runs up to which each sparkline point is a dot with its own hover text. */
+export const DOTS_UP_TO = 12;
 
 function signed(v: number | null): string {
   return v === null ? '-' : `${v > 0 ? '+' : ''}${fmt6(v)}`;
@@ -66,7 +70,11 @@ export class ClassesSection {
     clear(this.grid);
     for (const c of sortClasses(this.items, this.sort)) {
       const name = className(this.classNames, c.class);
-      const svg = lineChart(h.doc, { values: c.meanLoss, width: 120, height: 36, cls: 'rv-spark', pointTitle: (k) => `${this.runNames[k] ?? k}: ${fmt6(c.meanLoss[k])}` });
+      const title = (k: number): string => `${this.runNames[k] ?? k}: ${fmt6(c.meanLoss[k])}`;
+      // A dot per run only for a few runs: 150 classes x 50 runs would be 15,000 elements.
+      const svg = c.meanLoss.length <= DOTS_UP_TO
+        ? lineChart(h.doc, { values: c.meanLoss, width: 120, height: 36, cls: 'rv-spark', pointTitle: title })
+        : lineChart(h.doc, { values: c.meanLoss, width: 120, height: 36, cls: 'rv-spark', title: c.meanLoss.map((_, k) => title(k)).join('\n') });
       const first = c.meanLoss[0] ?? null;
       const last = c.meanLoss[c.meanLoss.length - 1] ?? null;
       this.grid.appendChild(h('div', { class: 'rv-multiple', 'data-class': c.class, 'data-change': c.change === null ? '' : String(c.change), 'data-trend': c.change === null ? 'none' : c.change > 0 ? 'up' : c.change < 0 ? 'down' : 'flat' },

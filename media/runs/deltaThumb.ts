@@ -1,6 +1,7 @@
 // The images list's thumbnails: each image's loss map in the last run minus the first, mean-pooled (at most
 // 32 x 32), on the compare panel's diverging scale (blue: lower in the last run, red: higher), symmetric about
-// 0 and shared by every row so equal changes look equal. NaN cells (all pixels ignored) are transparent.
+// 0 and shared by every row so equal changes look equal (the host sends that scale with the rows). NaN cells
+// (all pixels ignored) are transparent.
 import { decodeFloat32 } from '../dataset/model';
 import { diverging } from '../view/compare';
 
@@ -10,16 +11,17 @@ export interface DeltaThumb {
   readonly data: Float32Array;
 }
 
-export function decodeDeltaThumbs(rows: ReadonlyArray<{ index: number; h: number; w: number; base64: string }>): { thumbs: Map<number, DeltaThumb>; scale: number } {
-  const thumbs = new Map<number, DeltaThumb>();
-  let scale = 0;
-  for (const r of rows) {
-    const data = decodeFloat32(r.base64);
-    if (data.length !== r.h * r.w) continue;
-    thumbs.set(r.index, { h: r.h, w: r.w, data });
-    for (const v of data) if (Number.isFinite(v) && Math.abs(v) > scale) scale = Math.abs(v);
-  }
-  return { thumbs, scale };
+export interface DeltaRow {
+  readonly index: number;
+  readonly h: number;
+  readonly w: number;
+  readonly base64: string;
+}
+
+/** A row's thumbnail, decoded when its row is drawn (2,000 decoded at once would be 8 MB); null if malformed. */
+export function decodeDeltaRow(r: DeltaRow): DeltaThumb | null {
+  const data = decodeFloat32(r.base64);
+  return data.length === r.h * r.w ? { h: r.h, w: r.w, data } : null;
 }
 
 export function deltaPixels(data: Float32Array, scale: number): Uint8ClampedArray {

@@ -1,12 +1,12 @@
 // The images ranked by their change from the first run to the last (data-testid "runs-images"), in two tabs:
 // regressed (value rose; largest rise first, the CLI's changed[] order) and improved (largest fall first).
-// Virtualized like the dataset view's table: fixed-height rows, only those in view (plus a margin) in the
-// DOM, so 2,000 images x 50 runs cost a few dozen rows. A click or Enter opens the image in the loss panel.
-import { wireRowEvents } from '../rowEvents';
+// Virtualized as the dataset view's table is (media/virtualRows.ts): fixed-height rows, only those in view
+// (plus a margin) in the DOM, so 2,000 images x 50 runs cost a few dozen rows. A click or Enter opens the image in the loss panel.
+import { VirtualRows } from '../virtualRows';
 import type { RunsViewReport } from '../../src/protocol';
-import { clear, type Builder } from '../view/dom';
+import type { Builder } from '../view/dom';
 import { fmt6 } from '../view/format';
-import { decodeDeltaThumbs, paintDelta, type DeltaThumb } from './deltaThumb';
+import { decodeDeltaRow, paintDelta, type DeltaRow } from './deltaThumb';
 import { imageTabs, type ImageTab, type RankedImage } from './model';
 
 export const ROW_PX = 26;
@@ -21,15 +21,13 @@ const TABS: ReadonlyArray<{ key: ImageTab; label: string }> = [
 
 export class ImageList {
   readonly el: HTMLElement;
-  private readonly scroller: HTMLElement;
-  private readonly spacer: HTMLElement;
+  private readonly rows: VirtualRows;
   private readonly tabButtons = new Map<ImageTab, HTMLButtonElement>();
   private readonly note: HTMLElement;
   private lists: Record<ImageTab, RankedImage[]> = { regressed: [], improved: [] };
   private perImage: RunsViewReport['perImage'] = [];
   private runNames: readonly string[] = [];
-  private drawn = new Map<number, HTMLElement>();
-  private thumbs = new Map<number, DeltaThumb>();
+  private readonly thumbs = new Map<number, DeltaRow>();
   private thumbScale = 0;
 
   constructor(private readonly h: Builder, private tab: ImageTab, private readonly events: { open(index: number): void; tab?(tab: ImageTab): void }) {
@@ -41,13 +39,16 @@ export class ImageList {
       tabs.appendChild(b);
     }
     this.note = h('div', { class: 'rv-list-note' });
-    this.spacer = h('div', { class: 'rv-spacer' });
-    this.scroller = h('div', { class: 'rv-scroll', tabindex: -1, role: 'tabpanel' }, this.spacer);
+    const spacer = h('div', { class: 'rv-spacer' });
+    const scroller = h('div', { class: 'rv-scroll', tabindex: -1, role: 'tabpanel' }, spacer);
     this.el = h('section', { class: 'rv-section', 'data-testid': 'runs-images' },
       h('h2', {}, 'Images by change in loss, first run to last'), tabs, this.note,
       h('div', { class: 'rv-row rv-head', role: 'row' }, h('span', { class: 'rv-num' }, '#'), h('span', { title: 'loss map, last run minus first (blue: lower, red: higher)' }, 'Δ'), h('span', {}, 'image'), h('span', { class: 'rv-num' }, 'first run'), h('span', { class: 'rv-num' }, 'last run'), h('span', { class: 'rv-num' }, 'change')),
-      this.scroller);
-    wireRowEvents(this.scroller, { render: () => this.render(), open: (i) => this.events.open(i), focusPosition: (p) => this.focusPosition(p) });
+      scroller);
+    this.rows = new VirtualRows(scroller, spacer, {
+      rowPx: ROW_PX, overscan: OVERSCAN, fallbackViewportPx: FALLBACK_VIEWPORT_PX,
+      count: () => this.lists[this.tab].length, row: (pos) => this.row(pos, this.lists[this.tab][pos]), open: (i) => this.events.open(i),
+    });
     this.markTab();
   }
 
@@ -56,7 +57,7 @@ export class ImageList {
   }
 
   setTab(tab: ImageTab): void {
-    if (tab !== this.tab) this.scroller.scrollTop = 0;
+    if (tab !== this.tab) this.rows.scrollToTop();
     this.tab = tab;
     this.markTab();
     this.redraw();
@@ -78,10 +79,9 @@ export class ImageList {
     this.redraw();
   }
 
-  /** The last-minus-first loss thumbnails arrived: the rows are drawn again with them. */
-  setDeltaThumbnails(rows: ReadonlyArray<{ index: number; h: number; w: number; base64: string }>): void {
-    const { thumbs, scale } = decodeDeltaThumbs(rows);
-    this.thumbs = thumbs;
+  /** More of the last-minus-first loss thumbnails arrived: the rows in view are drawn again with them. */
+  addDeltaThumbnails(rows: readonly DeltaRow[], scale: number): void {
+    for (const r of rows) this.thumbs.set(r.index, r);
     this.thumbScale = scale;
     this.redraw();
   }
@@ -92,42 +92,22 @@ export class ImageList {
   }
 
   redraw(): void {
-    for (const el of this.drawn.values()) el.remove();
-    this.drawn.clear();
+    this.rows.clear();
     this.render();
   }
 
-  private viewport(): number {
-    return this.scroller.clientHeight > 0 ? this.scroller.clientHeight : FALLBACK_VIEWPORT_PX;
-  }
-
   visibleRange(): { first: number; last: number } {
-    const n = this.lists[this.tab].length;
-    const top = this.scroller.scrollTop;
-    return { first: Math.max(0, Math.floor(top / ROW_PX) - OVERSCAN), last: Math.min(n - 1, Math.ceil((top + this.viewport()) / ROW_PX) + OVERSCAN) };
+    return this.rows.visibleRange();
   }
 
   render(): void {
     const list = this.lists[this.tab];
-    this.spacer.style.height = `${list.length * ROW_PX}px`;
     const first = this.runNames[0] ?? 'first';
     const last = this.runNames[this.runNames.length - 1] ?? 'last';
     this.note.textContent = list.length === 0
       ? `no image's loss ${this.tab === 'regressed' ? 'rose' : 'fell'} from ${first} to ${last}`
       : `${first} → ${last}; click an image to compare the two runs and step through every run`;
-    const { first: lo, last: hi } = this.visibleRange();
-    for (const [pos, el] of this.drawn) {
-      if (pos < lo || pos > hi) {
-        el.remove();
-        this.drawn.delete(pos);
-      }
-    }
-    for (let pos = lo; pos <= hi; pos++) {
-      if (this.drawn.has(pos)) continue;
-      const el = this.row(pos, list[pos]);
-      this.drawn.set(pos, el);
-      this.spacer.appendChild(el);
-    }
+    this.rows.render();
   }
 
   private row(pos: number, r: RankedImage): HTMLElement {
@@ -135,9 +115,10 @@ export class ImageList {
     const img = this.perImage[r.index];
     const values = img?.value ?? [];
     const canvas = h('canvas', { class: 'rv-thumb', 'aria-hidden': 'true', 'data-testid': 'runs-delta-thumb' });
-    const thumb = this.thumbs.get(r.index);
+    const row = this.thumbs.get(r.index);
+    const thumb = row ? decodeDeltaRow(row) : null;
     if (thumb) paintDelta(canvas, thumb, this.thumbScale);
-    const el = h('div', { class: 'rv-row', role: 'row', tabindex: 0, 'data-index': r.index, 'data-pos': pos, 'data-name': img?.name ?? '', title: `open ${img?.name ?? ''} in the loss panel` },
+    return h('div', { class: 'rv-row', role: 'row', tabindex: 0, 'data-index': r.index, 'data-pos': pos, 'data-name': img?.name ?? '', title: `open ${img?.name ?? ''} in the loss panel` },
       h('span', { class: 'rv-rank rv-num' }, String(pos + 1)),
       h('span', { class: 'rv-thumb-cell' }, canvas),
       h('span', { class: 'rv-name', 'data-col': 'name' }, img?.name ?? ''),
@@ -145,27 +126,14 @@ export class ImageList {
       h('span', { class: 'rv-num', 'data-col': 'last' }, fmt6(values[values.length - 1] ?? null)),
       h('span', { class: 'rv-num rv-change', 'data-col': 'delta' }, `${r.delta > 0 ? '+' : ''}${fmt6(r.delta)}`),
     );
-    el.style.top = `${pos * ROW_PX}px`;
-    return el;
-  }
-
-  private focusPosition(pos: number): void {
-    const n = this.lists[this.tab].length;
-    if (pos < 0 || pos >= n) return;
-    const top = pos * ROW_PX;
-    if (top < this.scroller.scrollTop) this.scroller.scrollTop = top;
-    else if (top + ROW_PX > this.scroller.scrollTop + this.viewport()) this.scroller.scrollTop = top + ROW_PX - this.viewport();
-    this.render();
-    this.drawn.get(pos)?.focus();
   }
 
   /** Clears the list (a new evaluation starts). */
   clear(): void {
     this.lists = { regressed: [], improved: [] };
     this.perImage = [];
-    this.thumbs = new Map();
-    clear(this.spacer);
-    this.drawn.clear();
+    this.thumbs.clear();
+    this.rows.clear();
     this.markTab();
   }
 }

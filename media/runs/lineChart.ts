@@ -11,6 +11,8 @@ export interface LineChartSpec {
   /** Draw axis ticks (min and max) at the left. */
   readonly ticks?: (v: number) => string;
   readonly cls?: string;
+  /** Hover text of the whole chart (where points have none of their own). */
+  readonly title?: string;
 }
 
 /** The y range of the finite values (a flat series gets a small range so it sits in the middle). */
@@ -32,6 +34,7 @@ export function lineChart(doc: Document, spec: LineChartSpec): SVGSVGElement {
   const padL = spec.ticks ? 50 : 3;
   const pad = 4;
   const svg = svgEl(doc, 'svg', { class: `rv-svg ${spec.cls ?? ''}`, width, height, viewBox: `0 0 ${width} ${height}`, role: 'img' });
+  if (spec.title !== undefined) svgTitle(doc, svg, spec.title);
   svg.appendChild(svgEl(doc, 'rect', { class: 'rv-frame', x: padL, y: 0.5, width: width - padL - 0.5, height: height - 1 }));
   const range = yRange(values);
   if (!range) return svg;

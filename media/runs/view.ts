@@ -1,7 +1,8 @@
 // The runs view: progress, the pooled curves, per-class multiples and the images by change, fed by the
-// host's messages (src/protocol.ts HostToRuns). Environment-free: the webview entry (media/runs.ts) and
+// host's messages (src/protocol.ts HostToRuns). The curves draw each run as soon as it is done; the other
+// sections wait for the report. Environment-free: the webview entry (media/runs.ts) and
 // unit tests (happy-dom) both create it on a root element.
-import type { HostToRuns, RunsToHost, RunsViewReport } from '../../src/protocol';
+import type { HostToRuns, RunsPooledFigures, RunsToHost, RunsViewReport } from '../../src/protocol';
 import { builder, clear } from '../view/dom';
 import { fmtSeconds } from '../view/format';
 import { ClassesSection } from './classes';
@@ -39,18 +40,22 @@ export function createRunsView(root: HTMLElement, post: (msg: RunsToHost) => voi
   const images = new ImageList(h, state.tab, { open: (index) => post({ type: 'openImage', index }), tab: (tab) => keep({ tab }) });
   const persistent = new PersistentSection(h, (index) => post({ type: 'openImage', index }));
   const unmatched = h('div', { class: 'rv-unmatched', 'data-testid': 'runs-unmatched', hidden: true });
-  const results = h('div', { class: 'rv-results', hidden: true }, unmatched, curves.el, images.el, persistent.el, classes.el);
+  const whole = h('div', { class: 'rv-whole', hidden: true }, images.el, persistent.el, classes.el);
+  const results = h('div', { class: 'rv-results', hidden: true }, unmatched, curves.el, whole);
   clear(root);
   root.classList.add('rv-root');
   root.append(h('header', {}, h('h1', { class: 'rv-title' }, 'Runs'), folders, progress), results);
 
   let runs: readonly string[] = [];
   let shown: RunsViewReport | null = null;
+  /** Runs done so far, until the report (which needs every run) replaces them. */
+  let pooled: Array<RunsPooledFigures | undefined> = [];
   let classNames: readonly string[] = [];
 
   const receive = (msg: HostToRuns): void => {
     switch (msg.type) {
       case 'start':
+        if (msg.runs.join('\n') !== runs.join('\n')) pooled = [];
         runs = msg.runs;
         classNames = msg.classNames;
         clear(folders);
@@ -64,9 +69,16 @@ export function createRunsView(root: HTMLElement, post: (msg: RunsToHost) => voi
         bar.value = msg.run * msg.total + msg.done;
         progressText.textContent = `${runs[msg.run] ?? `run ${msg.run + 1}`} (${msg.run + 1} of ${runs.length}): ${msg.done} / ${msg.total} images`;
         return;
+      case 'runFigures':
+        if (shown !== null) return;
+        pooled[msg.run] = msg.figures;
+        results.hidden = false;
+        curves.show(runs.map((name, k) => pooled[k] ?? { name, pending: true }));
+        return;
       case 'report':
         shown = msg.report;
         results.hidden = false;
+        whole.hidden = false;
         curves.show(msg.report.runs);
         classes.show(msg.report.perClass, msg.report.runs.map((r) => r.name), classNames);
         images.show(msg.report);
@@ -90,7 +102,7 @@ export function createRunsView(root: HTMLElement, post: (msg: RunsToHost) => voi
         return;
       }
       case 'deltaThumbnails':
-        images.setDeltaThumbnails(msg.rows);
+        images.addDeltaThumbnails(msg.rows, msg.scale);
         return;
       case 'hostState':
         return;

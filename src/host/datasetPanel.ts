@@ -5,7 +5,6 @@
 // window reload (the host's memory gone) the serializer runs the evaluation again from the view's state.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { setWebviewPage } from './webviewPage';
 import { addCounts, emptyCounts } from '../eval/accumulate';
 import { finalizeReport } from '../eval/finalize';
 import { pairFolders } from '../eval/files';
@@ -15,6 +14,7 @@ import type { EvalCounts, EvalOptions, EvalPair, EvalReport, ImageRecord, ImageR
 import type { LossOptions } from '../kernel/types';
 import type { DatasetImageRow, DatasetRunState, DatasetSummary, DatasetToHost, HostToDataset } from '../protocol';
 import { parseDatasetRequest, toDatasetRequest, toDatasetRow, toDatasetSummary } from './datasetMessages';
+import { EvaluationPanel, evaluationWebviewOptions } from './evaluationPanel';
 import { LossPanel, type HostServices } from './lossPanel';
 import { log, messageOf } from './log';
 import { classNamesSetting } from './settings';
@@ -37,28 +37,22 @@ export interface DatasetRun {
 const ROWS_EVERY_MS = 100;
 const SUMMARY_EVERY_MS = 500;
 
-export class DatasetPanel {
+export class DatasetPanel extends EvaluationPanel<HostToDataset, DatasetToHost> {
   private static readonly open = new Set<DatasetPanel>();
   private readonly rows: DatasetImageRow[] = [];
   private pending: DatasetImageRow[] = [];
   private summary: { summary: DatasetSummary; final: boolean } | null = null;
   private state: { state: DatasetRunState; message?: string; seconds?: number } = { state: 'running' };
   private done = 0;
-  private running: AbortController | null = null;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private lastSummaryAt = 0;
   private readonly classNames = classNamesSetting();
-  private readonly disposables: vscode.Disposable[] = [];
   /** The final report (tests and the API read the numbers from here). */
   report: EvalReport | null = null;
 
   static create(services: HostServices, run: DatasetRun): DatasetPanel {
-    const panel = vscode.window.createWebviewPanel(DATASET_VIEW_TYPE, titleOf(run.predDir), vscode.ViewColumn.Active, DatasetPanel.webviewOptions(services));
+    const panel = vscode.window.createWebviewPanel(DATASET_VIEW_TYPE, titleOf(run.predDir), vscode.ViewColumn.Active, evaluationWebviewOptions(services));
     return new DatasetPanel(services, panel, run);
-  }
-
-  private static webviewOptions(services: HostServices): vscode.WebviewOptions {
-    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')] };
   }
 
   /**
@@ -73,7 +67,7 @@ export class DatasetPanel {
       panel.dispose();
       return null;
     }
-    panel.webview.options = DatasetPanel.webviewOptions(services);
+    panel.webview.options = evaluationWebviewOptions(services);
     panel.title = titleOf(request.predDir);
     let pairing: { pairs: readonly EvalPair[]; unmatched: readonly string[] } = { pairs: [], unmatched: [] };
     let problem: string | null = null;
@@ -104,30 +98,15 @@ export class DatasetPanel {
   }
 
   private constructor(
-    private readonly services: HostServices,
-    readonly panel: vscode.WebviewPanel,
+    services: HostServices,
+    panel: vscode.WebviewPanel,
     readonly run: DatasetRun,
   ) {
+    super(services, panel, { bundle: 'dataset', title: 'Cross-Entropy Lens: Dataset', during: 'opening the dataset view' });
     DatasetPanel.open.add(this);
-    void this.setPage();
-    this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: DatasetToHost) => this.onMessage(m)),
-      panel.onDidDispose(() => this.dispose()),
-    );
   }
 
-  private setPage(): Promise<void> {
-    const ext = this.services.extensionUri;
-    return setWebviewPage(this.panel.webview, { script: vscode.Uri.joinPath(ext, 'dist', 'dataset.js').fsPath, css: vscode.Uri.joinPath(ext, 'media', 'dataset.css').fsPath },
-      { title: 'Cross-Entropy Lens: Dataset' }, 'opening the dataset view');
-  }
-
-  private post(msg: HostToDataset): void {
-    void this.panel.webview.postMessage(msg);
-  }
-
-  /** Everything so far, for a view that (re)loaded. */
-  private replay(): void {
+  protected replay(): void {
     this.flushRows();
     this.post({ type: 'hostState', state: toDatasetRequest(this.run) });
     this.post({ type: 'start', predDir: this.run.predDir, labelDir: this.run.labelDir, total: this.run.pairs.length, classNames: this.classNames });
@@ -167,14 +146,8 @@ export class DatasetPanel {
     this.post(this.labelIssues);
   }
 
-  private onMessage(m: DatasetToHost): void {
+  protected onMessage(m: DatasetToHost): void {
     switch (m.type) {
-      case 'ready':
-        this.replay();
-        return;
-      case 'cancel':
-        this.running?.abort();
-        return;
       case 'findLabelIssues':
         void this.findLabelIssues();
         return;
@@ -207,11 +180,6 @@ export class DatasetPanel {
   private setState(state: DatasetRunState, message?: string, seconds?: number): void {
     this.state = { state, message, seconds };
     this.post({ type: 'state', ...this.state });
-  }
-
-  /** Stops a running evaluation (the notification's Cancel). */
-  cancel(): void {
-    this.running?.abort();
   }
 
   /**
@@ -276,10 +244,8 @@ export class DatasetPanel {
     }
   }
 
-  private dispose(): void {
-    this.running?.abort();
+  protected onDispose(): void {
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     DatasetPanel.open.delete(this);
-    for (const d of this.disposables) d.dispose();
   }
 }

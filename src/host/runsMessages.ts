@@ -2,8 +2,8 @@
 // no VS Code import, so unit tests use it too). Webview messages are JSON: NaN and infinities become null.
 import * as path from 'node:path';
 import type { RunsReport } from '../eval/runs/report';
-import type { EvalOptions, LossThumbnail } from '../eval/types';
-import type { RunsRequest, RunsViewReport } from '../protocol';
+import type { EvalOptions, EvalReport, LossThumbnail } from '../eval/types';
+import type { HostToRuns, RunsPooledFigures, RunsRequest, RunsViewReport } from '../protocol';
 import { parseDatasetRequest } from './datasetMessages';
 
 const finite = (v: number | null): number | null => (v !== null && Number.isFinite(v) ? v : null);
@@ -15,13 +15,18 @@ export function toRunsView(r: RunsReport): RunsViewReport {
   const at = (name: string): number => indexOf.get(name) ?? -1;
   return {
     images: r.images,
-    runs: r.runs.map((x) => ({ name: x.name, value: finite(x.value), pixelAccuracy: finite(x.pixelAccuracy), miou: finite(x.miou), ece: finite(x.ece), p90: finite(x.p90) })),
+    runs: r.runs.map((x) => ({ ...pooledFigures(x.name, x), p90: finite(x.p90) })),
     perClass: r.perClass.map((c) => ({ class: c.class, meanLoss: c.meanLoss.map(finite), iou: c.iou.map(finite) })),
     perImage: r.perImage.map((p) => ({ name: p.name, value: p.value.map(finite) })),
     changed: r.changed.map((c) => ({ index: at(c.name), delta: finite(c.delta) })),
     persistent: r.persistent.map((p) => ({ index: at(p.name), share: finite(p.share) })),
     unmatched: r.unmatched,
   };
+}
+
+/** A run's pooled figures from its eval report, for the view while the other runs are still evaluated. */
+export function pooledFigures(name: string, r: Pick<EvalReport, 'value' | 'pixelAccuracy' | 'miou' | 'ece'>): RunsPooledFigures {
+  return { name, value: finite(r.value), pixelAccuracy: finite(r.pixelAccuracy), miou: finite(r.miou), ece: finite(r.ece) };
 }
 
 export function toRunsRequest(run: { readonly labelDir: string; readonly runs: RunsRequest['runs']; readonly options: EvalOptions }): RunsRequest {
@@ -73,4 +78,27 @@ export function deltaThumbnail(first: LossThumbnail | undefined, last: LossThumb
 
 export function thumbnailRow(index: number, t: LossThumbnail): { index: number; h: number; w: number; base64: string } {
   return { index, h: t.h, w: t.w, base64: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64') };
+}
+
+export interface DeltaRow {
+  readonly index: number;
+  readonly thumbnail: LossThumbnail;
+}
+
+/** Rows per deltaThumbnails message: 256 x 32 x 32 float32 in base64 is about 1.4 MB. */
+export const DELTA_ROWS_PER_MESSAGE = 256;
+
+/**
+ * The delta thumbnails as messages of at most DELTA_ROWS_PER_MESSAGE rows (2,000 images in one would be an
+ * 11 MB message), each with the colour scale of them all (the largest |change|), so every row is drawn on
+ * the same scale whichever messages the view has so far.
+ */
+export function deltaThumbnailMessages(rows: readonly DeltaRow[], perMessage = DELTA_ROWS_PER_MESSAGE): Array<HostToRuns & { type: 'deltaThumbnails' }> {
+  let scale = 0;
+  for (const r of rows) for (const v of r.thumbnail.data) if (Number.isFinite(v) && Math.abs(v) > scale) scale = Math.abs(v);
+  const out: Array<HostToRuns & { type: 'deltaThumbnails' }> = [];
+  for (let k = 0; k < rows.length; k += perMessage) {
+    out.push({ type: 'deltaThumbnails', scale, rows: rows.slice(k, k + perMessage).map((r) => thumbnailRow(r.index, r.thumbnail)) });
+  }
+  return out;
 }

@@ -6,17 +6,17 @@ import * as vscode from 'vscode';
 import { pairRunFolders } from '../eval/files';
 import { finalizeReport } from '../eval/finalize';
 import { evaluateRuns } from '../eval/runs/evaluateRuns';
-import { lossFigures } from '../eval/runs/figures';
+import { lossFiguresInWorker } from '../eval/runs/figuresJob';
 import { runsReport, type RunsReport } from '../eval/runs/report';
 import type { RunsPairing } from '../eval/runs/pairing';
-import type { LossThumbnail } from '../eval/types';
+import type { EvalReport, LossThumbnail } from '../eval/types';
 import type { LossOptions } from '../kernel/types';
 import type { DatasetRunState, HostToRuns, RunsRequest, RunsToHost, RunsViewReport } from '../protocol';
+import { EvaluationPanel, evaluationWebviewOptions } from './evaluationPanel';
 import { LossPanel, type HostServices } from './lossPanel';
 import { log, messageOf } from './log';
-import { deltaThumbnail, parseRunsRequest, thumbnailRow, toRunsView } from './runsMessages';
+import { deltaThumbnail, deltaThumbnailMessages, parseRunsRequest, pooledFigures, toRunsView, type DeltaRow } from './runsMessages';
 import { classNamesSetting } from './settings';
-import { setWebviewPage } from './webviewPage';
 
 export const RUNS_VIEW_TYPE = 'crossEntropyLens.runs';
 
@@ -25,25 +25,21 @@ const titleOf = (r: RunsRequest): string => `Runs: ${r.runs.map((x) => x.name).j
 /** Progress messages to the view at most this often (50 runs x 2,000 images would be 100,000 of them). */
 const PROGRESS_EVERY_MS = 100;
 
-export class RunsPanel {
+export class RunsPanel extends EvaluationPanel<HostToRuns, RunsToHost> {
   private static readonly open = new Set<RunsPanel>();
   private state: { state: DatasetRunState; message?: string } = { state: 'running' };
   private progress: HostToRuns & { type: 'progress' } = { type: 'progress', run: 0, done: 0, total: 0 };
   private shown: { report: RunsViewReport; seconds: number } | null = null;
-  private deltas: HostToRuns & { type: 'deltaThumbnails' } | null = null;
-  private running: AbortController | null = null;
+  /** Each run's pooled figures as the run completes (replayed until the report has them all). */
+  private pooled: Array<HostToRuns & { type: 'runFigures' }> = [];
+  private deltas: ReadonlyArray<HostToRuns & { type: 'deltaThumbnails' }> = [];
   private readonly classNames = classNamesSetting();
-  private readonly disposables: vscode.Disposable[] = [];
   /** The final report, exactly `runs --json`'s (tests and the API read the numbers from here). */
   report: RunsReport | null = null;
 
   static create(services: HostServices, request: RunsRequest, pairing: RunsPairing): RunsPanel {
-    const panel = vscode.window.createWebviewPanel(RUNS_VIEW_TYPE, titleOf(request), vscode.ViewColumn.Active, RunsPanel.webviewOptions(services));
+    const panel = vscode.window.createWebviewPanel(RUNS_VIEW_TYPE, titleOf(request), vscode.ViewColumn.Active, evaluationWebviewOptions(services));
     return new RunsPanel(services, panel, request, pairing);
-  }
-
-  private static webviewOptions(services: HostServices): vscode.WebviewOptions {
-    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(services.extensionUri, 'dist'), vscode.Uri.joinPath(services.extensionUri, 'media')] };
   }
 
   /** The serializer's half of a window reload: the evaluation runs again from the saved request. */
@@ -53,7 +49,7 @@ export class RunsPanel {
       panel.dispose();
       return null;
     }
-    panel.webview.options = RunsPanel.webviewOptions(services);
+    panel.webview.options = evaluationWebviewOptions(services);
     panel.title = titleOf(request);
     let pairing: RunsPairing = { stems: [], pairs: request.runs.map(() => []), unmatched: [], unreadable: [] };
     let problem: string | null = null;
@@ -81,43 +77,27 @@ export class RunsPanel {
   }
 
   private constructor(
-    private readonly services: HostServices,
-    readonly panel: vscode.WebviewPanel,
+    services: HostServices,
+    panel: vscode.WebviewPanel,
     readonly request: RunsRequest,
     readonly pairing: RunsPairing,
   ) {
+    super(services, panel, { bundle: 'runs', title: 'Cross-Entropy Lens: Runs', during: 'opening the runs view' });
     RunsPanel.open.add(this);
-    const ext = services.extensionUri;
-    void setWebviewPage(panel.webview, { script: vscode.Uri.joinPath(ext, 'dist', 'runs.js').fsPath, css: vscode.Uri.joinPath(ext, 'media', 'runs.css').fsPath },
-      { title: 'Cross-Entropy Lens: Runs' }, 'opening the runs view');
-    this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: RunsToHost) => this.onMessage(m)),
-      panel.onDidDispose(() => this.dispose()),
-    );
   }
 
-  private post(msg: HostToRuns): void {
-    void this.panel.webview.postMessage(msg);
-  }
-
-  /** Everything so far, for a view that (re)loaded. */
-  private replay(): void {
+  protected replay(): void {
     this.post({ type: 'hostState', state: this.request });
     this.post({ type: 'start', labelDir: this.request.labelDir, runs: this.request.runs.map((r) => r.name), images: this.pairing.stems.length, classNames: this.classNames });
     this.post(this.progress);
     if (this.shown) this.post({ type: 'report', ...this.shown });
-    if (this.deltas) this.post(this.deltas);
+    else for (const m of this.pooled) this.post(m);
+    for (const m of this.deltas) this.post(m);
     this.post({ type: 'state', ...this.state });
   }
 
-  private onMessage(m: RunsToHost): void {
+  protected onMessage(m: RunsToHost): void {
     switch (m.type) {
-      case 'ready':
-        this.replay();
-        return;
-      case 'cancel':
-        this.running?.abort();
-        return;
       case 'openImage':
         this.openImage(m.index);
         return;
@@ -154,10 +134,6 @@ export class RunsPanel {
     this.post({ type: 'state', ...this.state });
   }
 
-  cancel(): void {
-    this.running?.abort();
-  }
-
   /**
    * Runs the evaluation (exactly runsCommand.ts's, on the extension's pool); resolves when it ends (done,
    * cancelled or failed: failures are shown in the view and rethrown).
@@ -172,7 +148,8 @@ export class RunsPanel {
     // The first run's loss thumbnails (4 KB per image), until the last run's arrive to subtract them from.
     const R = this.pairing.pairs.length;
     const firstThumbs: Array<LossThumbnail | undefined> = new Array<LossThumbnail | undefined>(this.pairing.stems.length);
-    const deltaRows: Array<ReturnType<typeof thumbnailRow>> = [];
+    const deltaRows: DeltaRow[] = [];
+    const reports: EvalReport[] = [];
     this.replay();
     try {
       const outcome = await evaluateRuns({
@@ -182,7 +159,15 @@ export class RunsPanel {
           if (run !== R - 1) return;
           const d = deltaThumbnail(firstThumbs[index], result.thumbnail);
           firstThumbs[index] = undefined;
-          if (d) deltaRows.push(thumbnailRow(index, d));
+          if (d) deltaRows.push({ index, thumbnail: d });
+        },
+        onRun: (run, o) => {
+          // O(classes + images) per run: milliseconds even for 2,000 images (see the runs view's tests).
+          const report = finalizeReport(o.counts, o.records, this.request.options, o.classes, []);
+          reports.push(report);
+          const m = { type: 'runFigures', run, figures: pooledFigures(names[run], report) } as const;
+          this.pooled.push(m);
+          this.post(m);
         },
         onProgress: (run, done, total) => {
           this.progress = { type: 'progress', run, done, total };
@@ -194,11 +179,12 @@ export class RunsPanel {
           }
         },
       });
-      const { outcomes, spill } = outcome;
+      const { spill } = outcome;
       let report: RunsReport;
       try {
-        const reports = outcomes.map((o) => finalizeReport(o.counts, o.records, this.request.options, o.classes, []));
-        report = runsReport(names, reports, lossFigures(spill, outcome.histograms), spill.pixels, this.pairing.unmatched, this.pairing.unreadable);
+        // Every run's losses read back twice: in a worker, the host thread only waits.
+        const figures = await lossFiguresInWorker(pool, spill.layout(), outcome.histograms, ac.signal);
+        report = runsReport(names, reports, figures, spill.pixels, this.pairing.unmatched, this.pairing.unreadable);
       } finally {
         spill.close();
       }
@@ -206,8 +192,8 @@ export class RunsPanel {
       const seconds = (performance.now() - started) / 1000;
       this.shown = { report: toRunsView(report), seconds };
       this.post({ type: 'report', ...this.shown });
-      this.deltas = { type: 'deltaThumbnails', rows: deltaRows };
-      this.post(this.deltas);
+      this.deltas = deltaThumbnailMessages(deltaRows);
+      for (const m of this.deltas) this.post(m);
       this.setState('done');
       return report;
     } catch (e) {
@@ -223,9 +209,7 @@ export class RunsPanel {
     }
   }
 
-  private dispose(): void {
-    this.running?.abort();
+  protected onDispose(): void {
     RunsPanel.open.delete(this);
-    for (const d of this.disposables) d.dispose();
   }
 }

@@ -100,9 +100,10 @@ export class WorkerPool {
    * Runs one message on a free worker. `make` builds the message for the worker it lands on (its index
    * selects per-worker scratch regions); `init` is sent first to a worker that has not seen that memory.
    * Aborting `signal` stops this job's worker only (it is replaced, as after a crash) and rejects; a job
-   * still waiting for a worker is never sent.
+   * still waiting for a worker is never sent. `transfer` lists buffers of the message handed over, not
+   * copied (they are unusable here afterwards).
    */
-  async run(make: (workerIndex: number) => WorkerRequest, init?: WasmInit, signal?: AbortSignal): Promise<WorkerResponse> {
+  async run(make: (workerIndex: number) => WorkerRequest, init?: WasmInit, signal?: AbortSignal, transfer: readonly ArrayBuffer[] = []): Promise<WorkerResponse> {
     const slot = await this.acquire();
     try {
       if (signal?.aborted) throw new LensError('cancelled', 'computation cancelled');
@@ -119,7 +120,7 @@ export class WorkerPool {
           slot.worker.postMessage({ kind: 'init-wasm', module: init.module, memory: init.memory, generation: init.generation } satisfies WorkerRequest);
           slot.generation = init.generation;
         }
-        slot.worker.postMessage(make(slot.index));
+        slot.worker.postMessage(make(slot.index), transfer as ArrayBuffer[]);
       });
     } finally {
       this.release(slot);

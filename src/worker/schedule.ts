@@ -16,9 +16,9 @@ export function unexpected(r: WorkerResponse): LensError {
 }
 
 /** Runs one message on any free worker; aborting stops that worker and rejects with 'cancelled'. */
-export function runOne(getPool: () => WorkerPool, msg: WorkerRequest, signal: AbortSignal | undefined): Promise<WorkerResponse> {
+export function runOne(getPool: () => WorkerPool, msg: WorkerRequest, signal: AbortSignal | undefined, transfer: readonly ArrayBuffer[] = []): Promise<WorkerResponse> {
   if (signal?.aborted) return Promise.reject(cancelled());
-  const run = getPool().run(() => msg, undefined, signal);
+  const run = getPool().run(() => msg, undefined, signal, transfer);
   return new Promise<WorkerResponse>((resolve, reject) => {
     // Answer a cancel at once, also while the job still waits for a busy pool.
     const onAbort = (): void => reject(cancelled());

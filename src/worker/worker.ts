@@ -23,6 +23,7 @@ import { runTokenDetails } from './tokenDetails';
 import { readVocabularyFile } from './vocabularyJob';
 import { evalImage } from './evalImage';
 import { runLabelIssues, runLabelIssuesImage } from './labelIssuesJob';
+import { runLossFigures } from './lossFiguresJob';
 
 function reply(msg: WorkerResponse, transfer: readonly ArrayBuffer[] = []): void {
   parentPort!.postMessage(msg, transfer as ArrayBuffer[]);
@@ -162,6 +163,9 @@ parentPort!.on('message', (msg: WorkerRequest) => {
         reply({ kind: 'label-issues-image-done', id, ...r }, p2 ? [p2.low, p2.lowReportable, p2.lowGiven, p2.lowPredicted, p2.lowIndex].map((a) => a.buffer as ArrayBuffer) : []);
         return;
       }
+      case 'loss-figures':
+        reply({ kind: 'loss-figures-done', id, figures: runLossFigures(msg) });
+        return;
       case 'crash':
         if (msg.how === 'exit') process.exit(3);
         if (msg.how === 'oom') {

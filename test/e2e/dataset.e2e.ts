@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { ROOT, VsCode, cleanUpAfterSuite, cliValue, datasetFrame, evaluateFromExplorer, fmt6, panelShowing, sleep } from './harness';
+import { DATASET_VIEW, ROOT, VsCode, cleanUpAfterSuite, cliValue, datasetFrame, evaluateFromExplorer, evaluationFrame, fmt6, markBeforeReload, panelShowing, sleep } from './harness';
 import { assertMatchesTorch, torchEval } from './reference';
 
 const N = 5;
@@ -256,24 +256,12 @@ describe('Evaluate Folder… in real VS Code', function () {
     assert.deepEqual(before, report.perImage.map((p) => p.name).sort().reverse());
     assert.notDeepEqual(before, [...report.perImage].sort((a, b) => b.value - a.value).map((p) => p.name), 'the order differs from worst first');
     // Only a page loaded after the reload counts.
-    await frame.evaluate('window.celBeforeReload = true');
+    await markBeforeReload(frame);
 
     await vs.runCommand('Developer: Reload Window');
     await page.waitForTimeout(3000);
     await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
-    let again: Frame | null = null;
-    for (const deadline = Date.now() + 90_000; again === null && Date.now() < deadline; await sleep(250)) {
-      for (const f of page.frames()) {
-        try {
-          if ((await f.locator('[data-testid="dataset-summary"]').count()) === 0) continue;
-          if ((await f.evaluate('window.celBeforeReload === true')) === true) continue;
-          if ((await f.locator('.ds-progress').first().getAttribute('data-state')) === 'done') again = f;
-        } catch {
-          // frame navigated away
-        }
-      }
-    }
-    assert.ok(again, 'the dataset view is back after the reload, its evaluation done');
+    const again = await evaluationFrame(page, DATASET_VIEW, { reloaded: true });
     assert.equal((await again.locator('[data-testid="dataset-value"]').first().innerText()).trim(), fmt6(report.value));
     assert.equal((await again.locator('[data-testid="dataset-images"]').first().innerText()).trim(), String(N));
     assert.equal(await sortedBy(again), 'name descending');

@@ -362,16 +362,38 @@ export async function lossShown(frame: Frame, want: string, timeoutMs = 60_000):
   return seen;
 }
 
-/** The frame of the dataset view once its run is done (an evaluation that failed throws its message). */
-export async function datasetFrame(page: Page, timeoutMs = 90_000): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
+/** How to tell an evaluation view's frame and read its progress (the dataset view, the runs view). */
+export interface EvaluationViewMarks {
+  /** A selector only that view's page has. */
+  readonly marker: string;
+  /** The element whose data-state is running / done / error / cancelled, and the one with its message. */
+  readonly progress: string;
+  readonly stateText: string;
+  readonly name: string;
+}
+
+export const DATASET_VIEW: EvaluationViewMarks = { marker: '[data-testid="dataset-summary"]', progress: '.ds-progress', stateText: '.ds-state', name: 'dataset view' };
+export const RUNS_VIEW: EvaluationViewMarks = { marker: '[data-testid="runs-curves"]', progress: '.rv-progress', stateText: '.rv-state', name: 'runs view' };
+
+/** Marks a view's page so that evaluationFrame(..., { reloaded: true }) passes it over. */
+export async function markBeforeReload(frame: Frame): Promise<void> {
+  await frame.evaluate('window.celBeforeReload = true');
+}
+
+/**
+ * The frame of an evaluation view once its evaluation is done (one that failed throws its message); with
+ * `reloaded`, only a page loaded after markBeforeReload.
+ */
+export async function evaluationFrame(page: Page, view: EvaluationViewMarks, o: { timeoutMs?: number; reloaded?: boolean } = {}): Promise<Frame> {
+  const deadline = Date.now() + (o.timeoutMs ?? 90_000);
   while (Date.now() < deadline) {
     for (const f of page.frames()) {
       try {
-        if ((await f.locator('[data-testid="dataset-summary"]').count()) === 0) continue;
-        const state = (await f.locator('.ds-progress').first().getAttribute('data-state')) ?? '';
+        if ((await f.locator(view.marker).count()) === 0) continue;
+        if (o.reloaded && (await f.evaluate('window.celBeforeReload === true')) === true) continue;
+        const state = (await f.locator(view.progress).first().getAttribute('data-state')) ?? '';
         if (state === 'done') return f;
-        if (state === 'error') throw new Error(`the evaluation failed: ${await f.locator('.ds-state').first().innerText()}`);
+        if (state === 'error') throw new Error(`the evaluation failed: ${await f.locator(view.stateText).first().innerText()}`);
       } catch (e) {
         if (e instanceof Error && e.message.startsWith('the evaluation failed')) throw e;
         // frame navigated away
@@ -379,7 +401,12 @@ export async function datasetFrame(page: Page, timeoutMs = 90_000): Promise<Fram
     }
     await sleep(250);
   }
-  throw new Error('no dataset view finished within the time');
+  throw new Error(`no ${view.name} finished within the time${o.reloaded ? ' after the reload' : ''}`);
+}
+
+/** The frame of the dataset view once its run is done (an evaluation that failed throws its message). */
+export function datasetFrame(page: Page, timeoutMs = 90_000): Promise<Frame> {
+  return evaluationFrame(page, DATASET_VIEW, { timeoutMs });
 }
 
 /**

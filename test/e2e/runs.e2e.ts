@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { ROOT, VsCode, cleanUpAfterSuite, evaluateFromExplorer, fmt6, panelShowing, panelWithValue, sleep } from './harness';
+import { ROOT, RUNS_VIEW, VsCode, cleanUpAfterSuite, evaluateFromExplorer, evaluationFrame, fmt6, markBeforeReload, panelShowing, panelWithValue } from './harness';
 import { assertMatchesTorch, torchEval } from './reference';
 
 const RUNS = ['ep1', 'ep2', 'ep3'];
@@ -99,24 +99,7 @@ interface HardJson {
 }
 
 /** The runs view's frame once its evaluation is done (a failed one throws its message). */
-async function runsFrame(page: Page, timeoutMs = 120_000): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      try {
-        if ((await f.locator('[data-testid="runs-curves"]').count()) === 0) continue;
-        const state = (await f.locator('.rv-progress').first().getAttribute('data-state')) ?? '';
-        if (state === 'done') return f;
-        if (state === 'error') throw new Error(`the evaluation failed: ${await f.locator('.rv-state').first().innerText()}`);
-      } catch (e) {
-        if (e instanceof Error && e.message.startsWith('the evaluation failed')) throw e;
-        // frame navigated away
-      }
-    }
-    await sleep(250);
-  }
-  throw new Error('no runs view finished within the time');
-}
+const runsFrame = (page: Page, o: { reloaded?: boolean } = {}): Promise<Frame> => evaluationFrame(page, RUNS_VIEW, { timeoutMs: 120_000, ...o });
 
 describe('Evaluate Checkpoints… in real VS Code', function () {
   let vs: VsCode;
@@ -277,23 +260,11 @@ describe('Evaluate Checkpoints… in real VS Code', function () {
     const frame = await runsFrame(page);
     await frame.locator('[data-testid="runs-images"] [data-tab="improved"]').click();
     await frame.locator('[data-testid="runs-classes"] [data-sort="drop"]').click();
-    await frame.evaluate('window.celBeforeReload = true');
+    await markBeforeReload(frame);
     await vs.runCommand('Developer: Reload Window');
     await page.waitForTimeout(3000);
     await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
-    let again: Frame | null = null;
-    for (const deadline = Date.now() + 120_000; again === null && Date.now() < deadline; await sleep(250)) {
-      for (const f of page.frames()) {
-        try {
-          if ((await f.locator('[data-testid="runs-curves"]').count()) === 0) continue;
-          if ((await f.evaluate('window.celBeforeReload === true')) === true) continue;
-          if ((await f.locator('.rv-progress').first().getAttribute('data-state')) === 'done') again = f;
-        } catch {
-          // frame navigated away
-        }
-      }
-    }
-    assert.ok(again, 'a runs view is back and done after the reload');
+    const again = await runsFrame(page, { reloaded: true });
     const values = await again.locator('[data-testid="runs-curves"] [data-col="value"]').allInnerTexts();
     assert.deepEqual(values.map((v) => v.trim()), cli.runs.map((x) => fmt6(x.value)));
     assert.equal(await again.locator('[data-testid="runs-images"] [data-tab="improved"]').getAttribute('aria-selected'), 'true');

@@ -2,13 +2,15 @@
 // `eval` evaluates its folder (evaluatePairs: one pass over the logits, images streaming through the
 // workers), with each image's non-ignored losses sent back, appended to the run's spill file and counted
 // into the run's level-1 histogram as they arrive. The figures that need whole runs (figures.ts) read the
-// spill back afterwards.
+// spill back afterwards. Spill folders that killed evaluations left behind are removed first (staleSpills.ts).
+import * as os from 'node:os';
 import { LensError } from '../../errors';
 import type { WorkerPool } from '../../worker/pool';
 import { evaluatePairs, type EvalOutcome } from '../runEval';
 import type { EvalOptions, EvalPair, ImageResult } from '../types';
 import { LossSpill } from './lossFiles';
 import { LossHistogram } from './percentile';
+import { removeStaleSpills } from './staleSpills';
 
 export interface RunsRun {
   /** Per run, its pairs of the same stems in stem order. */
@@ -21,6 +23,8 @@ export interface RunsRun {
   readonly onProgress?: (run: number, done: number, total: number) => void;
   /** Each image of run k as it completes (the runs view keeps the first and last runs' loss thumbnails). */
   readonly onImage?: (run: number, result: ImageResult, index: number) => void;
+  /** Each run's outcome as soon as that run is done (the runs view shows its pooled figures then). */
+  readonly onRun?: (run: number, outcome: EvalOutcome) => void;
   /** Where the spill's temporary folder goes (default: the system's). */
   readonly tempDir?: string;
 }
@@ -36,7 +40,9 @@ export interface RunsOutcome {
 export async function evaluateRuns(run: RunsRun): Promise<RunsOutcome> {
   const R = run.pairs.length;
   const images = run.pairs[0]?.length ?? 0;
-  const spill = new LossSpill(R, images, run.tempDir);
+  const tempDir = run.tempDir ?? os.tmpdir();
+  removeStaleSpills(tempDir);
+  const spill = new LossSpill(R, images, tempDir);
   const histograms = Array.from({ length: R }, () => new LossHistogram());
   const outcomes: EvalOutcome[] = [];
   let classes: { count: number; file: string } | null = null;
@@ -58,6 +64,7 @@ export async function evaluateRuns(run: RunsRun): Promise<RunsOutcome> {
         },
       });
       outcomes.push(outcome);
+      run.onRun?.(r, outcome);
     }
   } catch (e) {
     spill.close();

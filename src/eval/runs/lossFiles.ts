@@ -5,7 +5,8 @@
 //
 // Two layouts, one reader interface (LossSource):
 // - LossSpill: the run's own temporary folder, one file per run, each image's losses appended as the image
-//   completes (any order) with its offset noted; removed by close().
+//   completes (any order) with its offset noted; removed by close(), or if the process is killed first, by
+//   a later evaluation (staleSpills.ts).
 // - A part's losses file (`runs --shard I/N --losses FILE`): image-major in stem order, for each image its
 //   losses in run 0, run 1, ... (non-ignored pixels in raster order), raw float32 little-endian; size and
 //   SHA-256 are recorded in the part so that merge can tell a wrong or damaged file.
@@ -15,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LensError } from '../../errors';
+import { spillPrefix } from './staleSpills';
 
 export interface LossSource {
   readonly runs: number;
@@ -22,6 +24,28 @@ export interface LossSource {
   readonly pixels: readonly number[];
   /** Image i's losses in run r (pixels[i] values) into the start of `into`. */
   read(i: number, r: number, into: Float32Array): void;
+}
+
+/**
+ * Where each image's losses in each run lie, as plain data (paths, not descriptors) that a worker can open
+ * on its own: the loss figures are read there, off the extension host's thread (figuresJob.ts).
+ */
+export interface LossLayout {
+  readonly runs: number;
+  readonly pixels: readonly number[];
+  readonly files: readonly string[];
+  /** Image i in run r: files[fileOf[i * runs + r]] from byte at[i * runs + r]. */
+  readonly fileOf: Uint32Array;
+  readonly at: Float64Array;
+}
+
+function layoutOf(runs: number, pixels: readonly number[], files: readonly string[], place: (i: number, r: number) => readonly [number, number]): LossLayout {
+  const fileOf = new Uint32Array(pixels.length * runs);
+  const at = new Float64Array(pixels.length * runs);
+  for (let i = 0; i < pixels.length; i++) {
+    for (let r = 0; r < runs; r++) [fileOf[i * runs + r], at[i * runs + r]] = place(i, r);
+  }
+  return { runs, pixels: [...pixels], files: [...files], fileOf, at };
 }
 
 /** What a part records of its losses file. */
@@ -71,9 +95,9 @@ export class LossSpill implements LossSource {
   private readonly offsets: Float64Array[];
 
   constructor(readonly runs: number, images: number, parent = os.tmpdir()) {
-    this.dir = fs.mkdtempSync(path.join(parent, 'cross-entropy-lens-runs-'));
+    this.dir = fs.mkdtempSync(path.join(parent, spillPrefix()));
     try {
-      for (let r = 0; r < runs; r++) this.fds.push(fs.openSync(path.join(this.dir, `run${r}.f32`), 'w+'));
+      for (let r = 0; r < runs; r++) this.fds.push(fs.openSync(this.fileOf(r), 'w+'));
     } catch (e) {
       this.close();
       throw new LensError('io', `${this.dir}: cannot create the losses spill (${(e as Error).message.split('\n')[0]})`);
@@ -123,6 +147,14 @@ export class LossSpill implements LossSource {
       fs.closeSync(fd);
     }
     return { file: path.resolve(file), bytes, sha256: hash.digest('hex') };
+  }
+
+  layout(): LossLayout {
+    return layoutOf(this.runs, this.pixels, Array.from({ length: this.runs }, (_, r) => this.fileOf(r)), (i, r) => [r, this.offsets[r][i]]);
+  }
+
+  private fileOf(r: number): string {
+    return path.join(this.dir, `run${r}.f32`);
   }
 
   close(): void {
@@ -190,8 +222,40 @@ export class PartLosses implements LossSource {
     readFully(f.fd, bytesOf(into, this.pixels[i]), this.at[i] + r * this.pixels[i] * 4, f.path);
   }
 
+  layout(): LossLayout {
+    return layoutOf(this.runs, this.pixels, this.files.map((f) => f.path), (i, r) => [this.partOf[i], this.at[i] + r * this.pixels[i] * 4]);
+  }
+
   close(): void {
     closeLossFiles(this.files);
+  }
+}
+
+/** A layout's files opened for reading (in the worker that computes the figures); close() when done. */
+export class LaidOutLosses implements LossSource {
+  readonly runs: number;
+  readonly pixels: readonly number[];
+  private readonly fds: number[] = [];
+
+  constructor(private readonly layout: LossLayout) {
+    this.runs = layout.runs;
+    this.pixels = layout.pixels;
+    try {
+      for (const f of layout.files) this.fds.push(fs.openSync(f, 'r'));
+    } catch (e) {
+      this.close();
+      throw new LensError('io', `cannot read the losses kept for the runs (${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split('\n')[0]})`);
+    }
+  }
+
+  read(i: number, r: number, into: Float32Array): void {
+    const k = i * this.runs + r;
+    const f = this.layout.fileOf[k];
+    readFully(this.fds[f], bytesOf(into, this.pixels[i]), this.layout.at[k], this.layout.files[f]);
+  }
+
+  close(): void {
+    for (const fd of this.fds.splice(0)) fs.closeSync(fd);
   }
 }
 

@@ -34,8 +34,10 @@ function isNanBits(bits: number): boolean {
 
 /** Level 1: counts of the top 16 bits of the keys, and the NaNs apart. */
 export class LossHistogram {
-  readonly counts = new Float64Array(HIST);
-  nan = 0;
+  /** From counts and a NaN count made elsewhere (a histogram sent to a worker). */
+  constructor(readonly counts: Float64Array = new Float64Array(HIST), public nan = 0) {
+    if (counts.length !== HIST) throw new RangeError(`a loss histogram has ${HIST} bins, got ${counts.length}`);
+  }
 
   /** Adds float32 values given as their bits (a Uint32Array view of a Float32Array). */
   add(bits: Uint32Array): void {

@@ -116,6 +116,7 @@ describe('dataset view', function () {
       const inDom = f.$$('[data-testid="image-table"] [data-index]');
       assert.ok(inDom.length > 0 && inDom.length <= 100, `${inDom.length} rows in the DOM`);
       assert.equal(inDom.length, Math.ceil(FALLBACK_VIEWPORT_PX / ROW_PX) + OVERSCAN + 1);
+      assert.equal(f.$('.ds-img-count')?.textContent, '(10000)', 'the count of every image so far, not only those drawn');
       assert.deepEqual(domIndexes(f), want.slice(0, inDom.length));
       const first = f.$('[data-testid="image-table"] [data-pos="0"]');
       const top = all.find((r) => r.index === want[0])!;

@@ -1,10 +1,10 @@
 // What the runs view is sent (src/host/runsMessages.ts): the CLI's report with NaN as null and changed[] /
 // persistent[] pointing at perImage; the request kept for a window reload read back only when it is one;
-// run names unique.
+// run names unique; the delta thumbnails in messages of bounded size.
 import * as assert from 'node:assert/strict';
 import type { RunsReport } from '../../../src/eval/runs/report';
-import { deltaThumbnail, parseRunsRequest, runNamesOf, thumbnailRow, toRunsRequest, toRunsView } from '../../../src/host/runsMessages';
-import { decodeDeltaThumbs, deltaPixels } from '../../../media/runs/deltaThumb';
+import { DELTA_ROWS_PER_MESSAGE, deltaThumbnail, deltaThumbnailMessages, parseRunsRequest, runNamesOf, thumbnailRow, toRunsRequest, toRunsView } from '../../../src/host/runsMessages';
+import { decodeDeltaRow, deltaPixels } from '../../../media/runs/deltaThumb';
 import { diverging } from '../../../media/view/compare';
 
 const report: RunsReport = {
@@ -53,12 +53,26 @@ describe('runs view messages', function () {
     assert.deepEqual([...d.data], [2, -1, NaN]);
     assert.equal(deltaThumbnail(first, { h: 3, w: 1, data: last.data }), null, 'sizes differ');
     assert.equal(deltaThumbnail(undefined, last), null);
-    const { thumbs, scale } = decodeDeltaThumbs([thumbnailRow(7, d)]);
-    assert.equal(scale, 2);
-    assert.deepEqual([...thumbs.get(7)!.data], [2, -1, NaN]);
-    const px = deltaPixels(thumbs.get(7)!.data, scale);
+    const [msg] = deltaThumbnailMessages([{ index: 7, thumbnail: d }]);
+    assert.equal(msg.scale, 2);
+    assert.deepEqual(msg.rows, [thumbnailRow(7, d)]);
+    const t = decodeDeltaRow(msg.rows[0]);
+    assert.ok(t, 'the row decodes');
+    assert.deepEqual([...t.data], [2, -1, NaN]);
+    assert.equal(decodeDeltaRow({ ...msg.rows[0], w: 2 }), null, 'a size that does not match its data');
+    const px = deltaPixels(t.data, msg.scale);
     assert.deepEqual([...px.subarray(0, 4)], [...diverging(1), 255], 'the largest rise: full red');
     assert.deepEqual([...px.subarray(4, 8)], [...diverging(-0.5), 255]);
     assert.equal(px[11], 0, 'NaN transparent');
+  });
+
+  it('delta thumbnails go in messages of a bounded size, each with the scale of them all', function () {
+    const rows = Array.from({ length: 2000 }, (_, i) => ({ index: i, thumbnail: { h: 32, w: 32, data: new Float32Array(1024).fill(i === 1234 ? -3 : 0.5) } }));
+    const msgs = deltaThumbnailMessages(rows);
+    assert.equal(msgs.length, Math.ceil(2000 / DELTA_ROWS_PER_MESSAGE));
+    assert.deepEqual(msgs.flatMap((m) => m.rows.map((r) => r.index)), rows.map((r) => r.index), 'every row once, in order');
+    for (const m of msgs) assert.equal(m.scale, 3, 'the largest |change| of all rows, in every message');
+    const largest = Math.max(...msgs.map((m) => JSON.stringify(m).length));
+    assert.ok(largest < 1.5e6, `largest message ${largest} bytes`);
   });
 });
