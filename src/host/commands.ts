@@ -15,8 +15,8 @@ import { documentLength, shareDocument } from './documentText';
 import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './lossPanel';
 import { showError } from './log';
 import { lossOptionsFromSettings } from './settings';
-import { describeEntry, findTensorFiles, tensorsIn, type TensorEntry } from './tensorFiles';
-import { browse, item, pickStreaming, targetItem, type Item } from './tensorPick';
+import { describeEntry, tensorsIn, type TensorEntry } from './tensorFiles';
+import { browse, item, pickStreaming, scanTensorEntries, targetItem, type Item } from './tensorPick';
 
 export const COMMANDS = {
   computeLoss: 'crossEntropyLens.computeLoss',
@@ -43,25 +43,33 @@ export async function computeLoss(services: HostServices, inputUri?: vscode.Uri,
     let shown = false;
     try {
       const all: TensorEntry[] = [];
+      // An input picked before the scan got through the workspace cancels it: `all` is then only part of the
+      // workspace, and the target stage reads the rest rather than missing the target (Compare Losses… too).
+      let scanned = false;
       const inputPick = await pickStreaming('Cross-Entropy Lens: input (logits)', 'Pick the input tensor (shape and dtype from the header)', async (add, token) => {
-        const uris = await findTensorFiles(token);
-        // Read headers a few dozen at a time so the list fills in as it goes on a large workspace.
-        for (let i = 0; i < uris.length && !token.isCancellationRequested; i += 32) {
-          const batch = (await Promise.all(uris.slice(i, i + 32).map((u) => tensorsIn(u)))).flat();
+        await scanTensorEntries(token, (batch) => {
           all.push(...batch);
           const inputs = batch.filter(isInputCandidate);
           if (inputs.length) add(inputs.map(item));
-        }
+        });
+        scanned = !token.isCancellationRequested;
       }, undefined, true);
       const input = inputPick?.browse ? await browse('Input tensor') : inputPick?.entry;
       if (!input) return;
       early.retitle(fileSpec(input));
       const opts = { ...settings, ...options };
-      const ranked = rankTargets(input, all, opts);
+      const known = scanned;
       const targetPick = await pickStreaming('Cross-Entropy Lens: target', `Targets that fit ${input.name} ${describeEntry(input)}`, async (add, token, update) => {
-        const items = ranked.map((e) => targetItem(input, e, opts));
-        add(items);
-        await noteMaskLabels(services, input, items, token, update);
+        const seen = new Set(all.map((e) => e.spec));
+        add(rankTargets(input, all, opts).map((e) => targetItem(input, e, opts)));
+        if (!known) {
+          await scanTensorEntries(token, (batch) => {
+            const fresh = batch.filter((e) => !seen.has(e.spec));
+            all.push(...fresh);
+            add(rankTargets(input, fresh, opts).map((e) => targetItem(input, e, opts)));
+          });
+        }
+        await noteMaskLabels(services, input, rankTargets(input, all, opts).map((e) => targetItem(input, e, opts)), token, update);
       }, undefined, true);
       const target = targetPick?.browse ? await browse('Target tensor') : targetPick?.entry;
       if (!target) return;

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { ROOT, RUNS_VIEW, VsCode, cleanUpAfterSuite, evaluateFromExplorer, evaluationFrame, fmt6, markBeforeReload, panelShowing, panelWithValue } from './harness';
+import { ROOT, RUNS_VIEW, VsCode, cleanUpAfterSuite, evaluateFromExplorer, evaluationFrame, fmt6, markBeforeReload, panelShowing, panelWithValue, sleep } from './harness';
 import { assertMatchesTorch, torchEval } from './reference';
 
 const RUNS = ['ep1', 'ep2', 'ep3'];
