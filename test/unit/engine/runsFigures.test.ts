@@ -76,7 +76,7 @@ describe('engine: the runs loss figures in a worker', function () {
     }
   });
 
-  it('keep the calling thread responsive (ticks at most 100 ms apart) where the synchronous figures block it > 300 ms', async function () {
+  it('keep the calling thread responsive (ticks at most 100 ms apart) where the synchronous figures would block it', async function () {
     // 8 runs x 40 images x 100,000 pixels (128 MB of losses): each pixel's loss grows by run, so the pixels
     // above p90 in the first run are above it in every run.
     const R = 8;
@@ -119,8 +119,10 @@ describe('engine: the runs loss figures in a worker', function () {
       }
       const workerMs = performance.now() - t;
       console.log(`      (${R} runs x ${N * P} pixels: on the calling thread ${syncMs.toFixed(0)} ms; in a worker ${workerMs.toFixed(0)} ms, largest gap between ticks ${gap.toFixed(1)} ms)`);
-      assert.ok(syncMs > 300, `the synchronous figures took only ${syncMs.toFixed(0)} ms: the spill is too small to show anything`);
-      assert.ok(gap < 100, `the calling thread was held ${gap.toFixed(0)} ms`);
+      // Relative to the synchronous time (190 ms on a quiet machine, 900 ms under load): figures run on the
+      // calling thread would hold it about that long.
+      assert.ok(syncMs > 100, `the synchronous figures took only ${syncMs.toFixed(0)} ms: the spill is too small to show anything`);
+      assert.ok(gap < Math.min(100, syncMs / 3), `the calling thread was held ${gap.toFixed(0)} ms (the figures take ${syncMs.toFixed(0)} ms on it)`);
       assert.deepEqual(inWorker, here);
       assert.ok(here.above.every((n) => n > 0.05 * P && n < 0.15 * P), 'about a tenth of each image above p90 in every run');
     } finally {
