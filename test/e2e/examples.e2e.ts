@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { RESULTS_DIR, ROOT, VsCode, checkPrerequisites, cleanUpAfterSuite, filterPick, fmt6, freePort, lossShown, openFile, sleep } from './harness';
+import { RESULTS_DIR, ROOT, VsCode, checkPrerequisites, cleanUpAfterSuite, filterPick, fmt6, freePort, lossShown, openFile, panelShowing, panelWithValue, sleep } from './harness';
 import { DEBUGPY_EXTENSION, startDebugging, stopDebugging, waitForStop } from './debugHarness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
@@ -70,6 +70,7 @@ for run in ("step05k", "step15k", "step30k"):
     runs_pooled.append(total / count)
 out["runs"] = runs_pooled
 out["runsRegressed"] = max(per_image, key=lambda k: per_image[k][-1] - per_image[k][0])
+out["runsRegressedLast"] = per_image[out["runsRegressed"]][-1]
 cs = torch.load("cityscapes/${CS_STEM}_logits.pt")
 out["cityscapes"] = ce(cs.double().numpy(), np.array(Image.open("cityscapes/${CS_STEM}_gtFine_labelIds.png"))[None])
 target = np.load("checkpoints/target.npy")
@@ -118,6 +119,7 @@ interface Expected {
   adeImages: number;
   runs: number[];
   runsRegressed: string;
+  runsRegressedLast: number;
   cityscapes: number;
   epoch10: number;
   epoch30: number;
@@ -463,6 +465,17 @@ describe('the sample workspace of npm start (examples/) in real VS Code', functi
     assert.equal((await frame.locator('[data-testid="runs-images"] .rv-row[data-pos="0"]').getAttribute('data-name')) ?? '', expected.runsRegressed);
     await sleep(500);
     await vs!.screenshot('runs');
+    // The regressing image in the panel (last checkpoint against the first), then its pixels hard in every run.
+    await frame.locator('[data-testid="runs-images"] .rv-row[data-pos="0"]').click();
+    const last = fmt6(expected.runsRegressedLast);
+    assert.equal(await panelShowing(page, last), last, 'the panel opens on the last checkpoint with PyTorch\'s loss');
+    const panel = await panelWithValue(page);
+    await panel.locator('select[aria-label="View mode"]').selectOption('hardEveryRun');
+    const count = panel.locator('[data-testid="hard-every-run-count"]');
+    await count.waitFor({ timeout: 60_000 });
+    assert.match((await count.innerText()).trim(), /^[\d,]+ of [\d,]+ labelled pixels/);
+    await sleep(500);
+    await vs!.screenshot('runs-hard');
   });
 
   it('notebook/losses.ipynb: the batch stored by reference renders PyTorch\'s loss', async function () {
