@@ -61,15 +61,19 @@ export async function computeLoss(services: HostServices, inputUri?: vscode.Uri,
       const known = scanned;
       const targetPick = await pickStreaming('Cross-Entropy Lens: target', `Targets that fit ${input.name} ${describeEntry(input)}`, async (add, token, update) => {
         const seen = new Set(all.map((e) => e.spec));
-        add(rankTargets(input, all, opts).map((e) => targetItem(input, e, opts)));
+        const first = rankTargets(input, all, opts).map((e) => targetItem(input, e, opts));
+        add(first);
+        // The masks listed now get their notes at once, while the rest of the workspace is read.
+        const notes = [noteMaskLabels(services, input, first, token, update)];
         if (!known) {
           await scanTensorEntries(token, (batch) => {
             const fresh = batch.filter((e) => !seen.has(e.spec));
-            all.push(...fresh);
-            add(rankTargets(input, fresh, opts).map((e) => targetItem(input, e, opts)));
+            const items = rankTargets(input, fresh, opts).map((e) => targetItem(input, e, opts));
+            add(items);
+            notes.push(noteMaskLabels(services, input, items, token, update));
           });
         }
-        await noteMaskLabels(services, input, rankTargets(input, all, opts).map((e) => targetItem(input, e, opts)), token, update);
+        await Promise.all(notes);
       }, undefined, true);
       const target = targetPick?.browse ? await browse('Target tensor') : targetPick?.entry;
       if (!target) return;

@@ -456,7 +456,11 @@ export async function filterPick(page: Page, title: RegExp | null, filter: strin
     } catch {
       // the widget changed under us: look again
     }
-    if (Date.now() > deadline) throw new Error(`no Quick Pick ${title ?? "(any)"} listing ${want} first for "${filter}" within ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      const rows = await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts().catch(() => []);
+      const shown = rows.slice(0, 4).map((r) => r.replace(/\s+/g, ' ')).join(' | ');
+      throw new Error(`no Quick Pick ${title ?? "(any)"} listing ${want} first for "${filter}" within ${timeoutMs} ms (rows: ${shown || 'none'})`);
+    }
     await sleep(200);
   }
 }
