@@ -118,6 +118,7 @@ export interface SigmoidFocalJob {
   readonly gamma: number;
   readonly alpha: number;
   readonly topK: number;
+  /** The result's maps: loss float32, predicted and targetClass one byte (0/1) per element. */
   readonly outLoss: SharedArrayBuffer;
   readonly outPred: SharedArrayBuffer;
   readonly outTc: SharedArrayBuffer;
