@@ -82,7 +82,8 @@ export async function runSigmoidFocal(cx: SigmoidFocalContext): Promise<EngineRe
   const accBytes = Math.ceil((sigmoidFocalAccLength(C) * 8) / 128) * 128;
   const accBase = Math.ceil(cx.reservedBytes / 128) * 128;
   const regionBase = accBase + 2 * jobsPerBlock * accBytes;
-  const regionBytes = B * 14;
+  // Rounded so that the second region's f32 arrays stay 16-byte aligned like the first's (B * 14 need not be).
+  const regionBytes = Math.ceil((B * 14) / 128) * 128;
   const pages = Math.ceil((regionBase + 2 * regionBytes) / 65536);
   const { memory, generation } = cx.workingMemory(pages);
   const buf = memory.buffer;
