@@ -62,7 +62,10 @@ function runGeneral(job: GeneralJob): StatsPartial {
   // Int32Array, or Uint8Array for the 0/1 maps of an elementwise loss (generalOutputs).
   (viewOf(job.outPred).data as IndexArray).set(r.maps.predicted, off);
   (viewOf(job.outTargetClass).data as IndexArray).set(r.maps.targetClass, off);
-  (viewOf(job.outIgnored).data as Uint8Array).set(r.maps.ignoredMask, off);
+  // An elementwise loss ignores nothing: its mask is all zeros, which the fresh shared buffer already holds
+  // (writing them would only fault its pages in).
+  const elementwise = job.options.loss === 'bce' || job.options.loss === 'sigmoid-focal';
+  if (!elementwise) (viewOf(job.outIgnored).data as Uint8Array).set(r.maps.ignoredMask, off);
   return r.stats;
 }
 
