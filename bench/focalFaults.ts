@@ -1,8 +1,9 @@
 // tsx bench/focalFaults.ts [--reps R]: where the page faults of torchvision's sigmoid focal loss land (Linux
 // only). The segmentation case of bench/focalCase.ts ([8, 21, 512, 512] float32 logits, one-hot float
 // targets, reduction none, 2 workers, tensors in memory); for each rep after a warm-up: the Engine's time,
-// and each thread's minor faults and system time over the compute (/proc/self/task/*/stat), the main thread
-// apart from the others (the pool's workers and V8's helpers); then the resident set and its peak.
+// and each thread's minor faults and CPU time over the compute (/proc/self/task/*/stat), the main thread
+// apart from the others (the pool's workers and V8's helpers), with their user and system CPU time; then the
+// resident set and its peak.
 // Cross-entropy on the same logits is timed in the same run for comparison.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,6 +20,7 @@ const TICK_S = 0.01; // USER_HZ is 100 on Linux
 interface ThreadCounters {
   readonly name: string;
   readonly minflt: number;
+  readonly utime: number;
   readonly stime: number;
 }
 
@@ -29,8 +31,8 @@ function threads(): Map<number, ThreadCounters> {
       const s = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
       const close = s.lastIndexOf(')');
       const f = s.slice(close + 2).split(' ');
-      // Fields from the state (3rd) on: minflt is the 10th, stime the 15th.
-      out.set(Number(tid), { name: s.slice(s.indexOf('(') + 1, close), minflt: Number(f[7]), stime: Number(f[12]) * TICK_S });
+      // Fields from the state (3rd) on: minflt is the 10th, utime the 14th, stime the 15th.
+      out.set(Number(tid), { name: s.slice(s.indexOf('(') + 1, close), minflt: Number(f[7]), utime: Number(f[11]) * TICK_S, stime: Number(f[12]) * TICK_S });
     } catch {
       // a thread that ended meanwhile
     }
@@ -70,20 +72,20 @@ async function main(): Promise<void> {
         const s = (performance.now() - t0) / 1000;
         const after = threads();
         best = Math.min(best, s);
-        let main = { minflt: 0, stime: 0 };
-        let rest = { minflt: 0, stime: 0 };
+        let main = { minflt: 0, utime: 0, stime: 0 };
+        let rest = { minflt: 0, utime: 0, stime: 0 };
         const busy: string[] = [];
         for (const [tid, a] of after) {
-          const b = before.get(tid) ?? { name: a.name, minflt: 0, stime: 0 };
-          const d = { minflt: a.minflt - b.minflt, stime: a.stime - b.stime };
+          const b = before.get(tid) ?? { name: a.name, minflt: 0, utime: 0, stime: 0 };
+          const d = { minflt: a.minflt - b.minflt, utime: a.utime - b.utime, stime: a.stime - b.stime };
           if (tid === process.pid) main = d;
           else {
-            rest = { minflt: rest.minflt + d.minflt, stime: rest.stime + d.stime };
-            if (d.minflt > 1000) busy.push(`${a.name}#${tid} ${d.minflt} (${d.stime.toFixed(2)} s sys)`);
+            rest = { minflt: rest.minflt + d.minflt, utime: rest.utime + d.utime, stime: rest.stime + d.stime };
+            if (d.minflt > 1000) busy.push(`#${tid} ${d.minflt} (${d.utime.toFixed(2)} s user, ${d.stime.toFixed(2)} s sys)`);
           }
         }
         const m = r.maps!;
-        console.log(`${name.padEnd(14)} ${s.toFixed(3)} s; faults: main ${main.minflt} (${main.stime.toFixed(2)} s sys), other threads ${rest.minflt} (${rest.stime.toFixed(2)} s sys) [${busy.join(', ')}]; maps ${m.loss.constructor.name}/${m.predicted.constructor.name}/${m.targetClass.constructor.name}; rss ${rss0.toFixed(0)} -> ${rssMb().toFixed(0)} MB`);
+        console.log(`${name.padEnd(14)} ${s.toFixed(3)} s; faults: main ${main.minflt} (${main.utime.toFixed(2)} s user, ${main.stime.toFixed(2)} s sys), other threads ${rest.minflt} (${rest.utime.toFixed(2)} s user, ${rest.stime.toFixed(2)} s sys) [${busy.join(', ')}]; maps ${m.loss.constructor.name}/${m.predicted.constructor.name}/${m.targetClass.constructor.name}; rss ${rss0.toFixed(0)} -> ${rssMb().toFixed(0)} MB`);
       }
       console.log(`${name.padEnd(14)} best ${best.toFixed(3)} s`);
     }
