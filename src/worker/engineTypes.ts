@@ -55,8 +55,8 @@ export interface EngineResult {
   readonly stats: LossStats;
   /**
    * The unreduced loss, predictions and targets; null when the input streamed (too large to keep).
-   * Class indices are Int32Array, except where they can only be 0 or 1 (sigmoid focal on the SIMD path:
-   * Uint8Array, a quarter of the bytes to fault in on a map as large as the input).
+   * Class indices are Int32Array, except for the elementwise losses (bce, sigmoid focal), whose 0/1 maps are
+   * Uint8Array: a quarter of the pages to fault in on maps as large as the input.
    */
   readonly maps: {
     readonly loss: Float32Array | Float64Array;
