@@ -118,6 +118,7 @@ export interface SigmoidFocalJob {
   readonly gamma: number;
   readonly alpha: number;
   readonly topK: number;
+  /** The result's maps: loss float32, predicted and targetClass one byte (0/1) per element. */
   readonly outLoss: SharedArrayBuffer;
   readonly outPred: SharedArrayBuffer;
   readonly outTc: SharedArrayBuffer;
@@ -134,7 +135,10 @@ export interface GeneralJob {
   readonly n0: number;
   readonly n1: number;
   readonly topK: number;
-  /** Shared outputs for the whole loss map (the job writes its own range). */
+  /**
+   * Shared outputs for the whole loss map (the job writes its own range); outPred and outTargetClass are
+   * int32, or uint8 for an elementwise loss (bce, sigmoid focal: 0/1 only).
+   */
   readonly outLoss: SharedTensorRef;
   readonly outPred: SharedTensorRef;
   readonly outTargetClass: SharedTensorRef;

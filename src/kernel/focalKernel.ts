@@ -17,7 +17,7 @@ export interface SigmoidFocalKernel {
   setSigmoidFocal(gamma: number, alpha: number): void;
   /**
    * n elements: x, t f32 logits and targets; writes loss f32 (within 2e-6 |l| + 2e-7 of the float64
-   * reference, NaN/Inf exactly where it puts them), pred i32 (x > 0) and tc i32 (t >= 0.5). Element i is
+   * reference, NaN/Inf exactly where it puts them), pred u8 (x > 0) and tc u8 (t >= 0.5), one byte per element. Element i is
    * flat element e0 + i of an input whose class axis has C entries and `inner` elements after it; adds to
    * acc (f64, sigmoidFocalAccLength(C)). A lane's results do not depend on how ranges are split.
    */

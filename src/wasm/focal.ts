@@ -134,8 +134,8 @@ export function setSigmoidFocal(gamma: f64, alpha: f64): void {
 }
 
 /**
- * sigmoid_focal_loss of n elements: x, t f32 at byte offsets; writes loss (f32), pred (i32: x > 0) and
- * tc (i32: t >= 0.5) there. Element i is flat element e0 + i of the whole input, whose class axis has C
+ * sigmoid_focal_loss of n elements: x, t f32 at byte offsets; writes loss (f32), pred (u8: x > 0) and
+ * tc (u8: t >= 0.5) there (bytes: they only hold 0 or 1, and the result's maps are as large as the input). Element i is flat element e0 + i of the whole input, whose class axis has C
  * entries and `inner` elements after it: its class is ((e0 + i) / inner) % C. Adds to acc (f64, see
  * ACC_SCALARS). gamma and alpha come from setSigmoidFocal.
  */
@@ -146,7 +146,7 @@ export function sigmoidFocalF32(x: usize, t: usize, loss: usize, pred: usize, tc
   let inf: f64 = 0;
   const half = f32x4.splat(0.5);
   const zero = f32x4.splat(0);
-  const one = i32x4.splat(1);
+  const one = i8x16.splat(1);
   while (i < n) {
     // The run of elements [i, end) of one class.
     const flat = e0 + <f64>i;
@@ -197,23 +197,26 @@ export function sigmoidFocalF32(x: usize, t: usize, loss: usize, pred: usize, tc
       }
       const pm = v128.and(f32x4.gt(xv, zero), live);
       const tm = v128.and(f32x4.ge(tv, half), live);
+      // Both masks (all-ones or zero lanes) narrowed to bytes, 0/1: pred's 4 in the low word, tc's next.
+      const bytes = v128.and(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(pm, tm), zero), one);
+      const b: usize = <usize>i;
       if (left >= 4) {
         v128.store(loss + o, lv);
-        v128.store(pred + o, v128.and(pm, one));
-        v128.store(tc + o, v128.and(tm, one));
+        v128.store32_lane(pred + b, bytes, 0);
+        v128.store32_lane(tc + b, bytes, 1);
       } else {
         store<f32>(loss + o, f32x4.extract_lane(lv, 0));
-        store<i32>(pred + o, i32x4.extract_lane(pm, 0) & 1);
-        store<i32>(tc + o, i32x4.extract_lane(tm, 0) & 1);
+        store<u8>(pred + b, i8x16.extract_lane_u(bytes, 0));
+        store<u8>(tc + b, i8x16.extract_lane_u(bytes, 4));
         if (left > 1) {
           store<f32>(loss + o, f32x4.extract_lane(lv, 1), 4);
-          store<i32>(pred + o, i32x4.extract_lane(pm, 1) & 1, 4);
-          store<i32>(tc + o, i32x4.extract_lane(tm, 1) & 1, 4);
+          store<u8>(pred + b, i8x16.extract_lane_u(bytes, 1), 1);
+          store<u8>(tc + b, i8x16.extract_lane_u(bytes, 5), 1);
         }
         if (left > 2) {
           store<f32>(loss + o, f32x4.extract_lane(lv, 2), 8);
-          store<i32>(pred + o, i32x4.extract_lane(pm, 2) & 1, 8);
-          store<i32>(tc + o, i32x4.extract_lane(tm, 2) & 1, 8);
+          store<u8>(pred + b, i8x16.extract_lane_u(bytes, 2), 2);
+          store<u8>(tc + b, i8x16.extract_lane_u(bytes, 6), 2);
         }
       }
       const lz = v128.and(lv, live);

@@ -1,6 +1,7 @@
 // The engine's request, result and option types, apart from the Engine class so that the modules that
 // plan, stage, schedule and assemble a computation can name them (src/worker/engine.ts re-exports them).
 import type { LossOptions, LossResult, LossStats } from '../kernel/types';
+import type { IndexArray } from '../protocol';
 import type { Tensor } from '../tensor/tensor';
 import type { FileIdentity } from './regularFile';
 
@@ -52,11 +53,15 @@ export interface EngineResult {
   readonly denominator: number;
   readonly targetKind: LossResult['targetKind'];
   readonly stats: LossStats;
-  /** The unreduced loss, predictions and targets; null when the input streamed (too large to keep). */
+  /**
+   * The unreduced loss, predictions and targets; null when the input streamed (too large to keep).
+   * Class indices are Int32Array, except for the elementwise losses (bce, sigmoid focal), whose 0/1 maps are
+   * Uint8Array: a quarter of the pages to fault in on maps as large as the input.
+   */
   readonly maps: {
     readonly loss: Float32Array | Float64Array;
-    readonly predicted: Int32Array;
-    readonly targetClass: Int32Array;
+    readonly predicted: IndexArray;
+    readonly targetClass: IndexArray;
     readonly ignored: Uint8Array;
   } | null;
   readonly input: { readonly shape: readonly number[]; readonly dtype: string };

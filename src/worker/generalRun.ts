@@ -9,7 +9,7 @@ import { sliceAxis0, splittableSamples, weightPerSample } from '../kernel/partia
 import { classWeights, emptyPartial, finalizeStats, isElementwise, mergeInto, type StatsPartial } from '../kernel/stats';
 import type { LossOptions } from '../kernel/types';
 import { buildProblem, shapeOnly, targetRangeError } from '../kernel/validate';
-import type { GeneralJob, SharedTensorRef, WorkerRequest } from '../protocol';
+import type { GeneralJob, IndexArray, SharedTensorRef, WorkerRequest } from '../protocol';
 import { decodeRawData } from '../tensor/npy';
 import { numel, type Tensor, type TensorData } from '../tensor/tensor';
 import type { ComputeControls, EngineOptions, EngineRequest, EngineResult } from './engineTypes';
@@ -59,7 +59,7 @@ export async function runGeneral(cx: GeneralContext): Promise<EngineResult> {
   // Shapes come from a header-only problem build; the full checks run in a worker.
   const problem = buildProblem({ input: shapeOnly(input), target: shapeOnly(target), weight, posWeight }, options);
   const M = numel(problem.lossShape);
-  const outs = generalOutputs(problem.lossShape);
+  const outs = generalOutputs(problem.lossShape, isElementwise(problem));
   const job: GeneralJobBase = { ...base, ...outs };
   await runJobs(pool, [() => ({ kind: 'validate', id: 0, job })], undefined, ctl.signal, () => undefined, () => null, true);
 
@@ -82,8 +82,8 @@ export async function runGeneral(cx: GeneralContext): Promise<EngineResult> {
   const ceValue = ceValueOf(options, merged);
   const maps = {
     loss: viewOf(outs.outLoss).data as Float64Array,
-    predicted: viewOf(outs.outPred).data as Int32Array,
-    targetClass: viewOf(outs.outTargetClass).data as Int32Array,
+    predicted: viewOf(outs.outPred).data as IndexArray,
+    targetClass: viewOf(outs.outTargetClass).data as IndexArray,
     ignored: viewOf(outs.outIgnored).data as Uint8Array,
   };
   if (req.outFile) {
@@ -187,7 +187,7 @@ async function runGeneralStreamed(cx: GeneralContext, st: GeneralStream): Promis
         }
       }
       const lossShape = [nb, ...problem.lossShape.slice(1)];
-      const outs = generalOutputs(lossShape);
+      const outs = generalOutputs(lossShape, isElementwise(problem));
       // bce weights that vary along axis 0 go with their block of samples.
       const cut = (w: Tensor | null, whole: SharedTensorRef | null): SharedTensorRef | null =>
         isElementwise(problem) && weightPerSample(w, inShape.length) ? share(sliceAxis0(w, b0, b0 + nb)) : whole;
@@ -224,12 +224,16 @@ async function runGeneralStreamed(cx: GeneralContext, st: GeneralStream): Promis
 
 type GeneralJobBase = Omit<GeneralJob, 'kind' | 'id' | 'n0' | 'n1'>;
 
-/** Shared output maps for a loss map of this shape (each job writes its own samples). */
-function generalOutputs(lossShape: readonly number[]): Pick<GeneralJob, 'outLoss' | 'outPred' | 'outTargetClass' | 'outIgnored'> {
+/**
+ * Shared output maps for a loss map of this shape (each job writes its own samples). An elementwise loss
+ * (bce, sigmoid focal) predicts and targets 0 or 1 per element: a byte each, as on the SIMD path.
+ */
+function generalOutputs(lossShape: readonly number[], elementwise: boolean): Pick<GeneralJob, 'outLoss' | 'outPred' | 'outTargetClass' | 'outIgnored'> {
+  const [dtype, storage] = elementwise ? (['uint8', 'u8'] as const) : (['int32', 'i32'] as const);
   return {
     outLoss: allocShared('float64', lossShape, 'f64'),
-    outPred: allocShared('int32', lossShape, 'i32'),
-    outTargetClass: allocShared('int32', lossShape, 'i32'),
+    outPred: allocShared(dtype, lossShape, storage),
+    outTargetClass: allocShared(dtype, lossShape, storage),
     outIgnored: allocShared('uint8', lossShape, 'u8'),
   };
 }

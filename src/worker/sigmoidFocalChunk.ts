@@ -25,11 +25,11 @@ export function runSigmoidFocalChunk(job: SigmoidFocalJob, memory: WebAssembly.M
   k.setSigmoidFocal(job.gamma, job.alpha);
   k.sigmoidFocalF32(job.x, job.t, job.loss, job.pred, job.tc, n, e0, job.inner, C, job.acc);
   const loss = new Float32Array(buf, job.loss, n);
-  const pred = new Int32Array(buf, job.pred, n);
-  const tc = new Int32Array(buf, job.tc, n);
+  const pred = new Uint8Array(buf, job.pred, n);
+  const tc = new Uint8Array(buf, job.tc, n);
   new Float32Array(job.outLoss, e0 * 4, n).set(loss);
-  new Int32Array(job.outPred, e0 * 4, n).set(pred);
-  new Int32Array(job.outTc, e0 * 4, n).set(tc);
+  new Uint8Array(job.outPred, e0, n).set(pred);
+  new Uint8Array(job.outTc, e0, n).set(tc);
   const acc = new Float64Array(buf, job.acc, sigmoidFocalAccLength(C));
   const s = emptyPartial(C, false);
   s.numerator = acc[0];

@@ -20,7 +20,7 @@ import type { WasmInit, WorkerPool } from './pool';
 import { cancelled, Progress, runJobs } from './schedule';
 import { loadWhole } from './sources';
 
-/** Elements per block in the working memory (20 bytes each: x, t, loss, pred, tc). */
+/** Elements per block in the working memory (14 bytes each: x, t, loss f32, pred, tc u8). */
 const BLOCK_ELEMENTS = 1 << 21;
 /** Elements per job. */
 const JOB_ELEMENTS = 1 << 18;
@@ -82,17 +82,19 @@ export async function runSigmoidFocal(cx: SigmoidFocalContext): Promise<EngineRe
   const accBytes = Math.ceil((sigmoidFocalAccLength(C) * 8) / 128) * 128;
   const accBase = Math.ceil(cx.reservedBytes / 128) * 128;
   const regionBase = accBase + 2 * jobsPerBlock * accBytes;
-  const regionBytes = B * 20;
+  // Rounded so that the second region's f32 arrays stay 16-byte aligned like the first's (B * 14 need not be).
+  const regionBytes = Math.ceil((B * 14) / 128) * 128;
   const pages = Math.ceil((regionBase + 2 * regionBytes) / 65536);
   const { memory, generation } = cx.workingMemory(pages);
   const buf = memory.buffer;
   const init: WasmInit = { module: cx.module, memory, generation };
   const pool = cx.getPool();
   const wasmPath = path.join(cx.distDir, 'focal.wasm');
-  // The result's maps: shared, so the workers write them; `ignored` stays all zeros (never written).
+  // The result's maps: shared, so the workers write them; `ignored` stays all zeros (never written, so
+  // its pages are never faulted in here). predicted and targetClass only hold 0/1: one byte each.
   const outLoss = new SharedArrayBuffer(Math.max(8, M * 4));
-  const outPred = new SharedArrayBuffer(Math.max(8, M * 4));
-  const outTc = new SharedArrayBuffer(Math.max(8, M * 4));
+  const outPred = new SharedArrayBuffer(Math.max(8, M));
+  const outTc = new SharedArrayBuffer(Math.max(8, M));
   const merged = emptyPartial(C, false, false, M);
   const progress = new Progress(ctl.onProgress, Math.max(1, M));
   const blocks = Math.ceil(M / B);
@@ -120,7 +122,7 @@ export async function runSigmoidFocal(cx: SigmoidFocalContext): Promise<EngineRe
         sizes.push(m);
         jobs.push(() => ({
           kind: 'sigmoid-focal-chunk', id: j, generation, wasmPath,
-          x: r + i0 * 4, t: r + B * 4 + i0 * 4, loss: r + B * 8 + i0 * 4, pred: r + B * 12 + i0 * 4, tc: r + B * 16 + i0 * 4,
+          x: r + i0 * 4, t: r + B * 4 + i0 * 4, loss: r + B * 8 + i0 * 4, pred: r + B * 12 + i0, tc: r + B * 13 + i0,
           acc: acc0 + j * accBytes, n: m, e0: b0 + i0, C, inner, gamma: options.gamma, alpha: options.alpha, topK,
           outLoss, outPred, outTc,
         }));
@@ -133,7 +135,7 @@ export async function runSigmoidFocal(cx: SigmoidFocalContext): Promise<EngineRe
   } finally {
     progress.stop();
   }
-  const maps = { loss: new Float32Array(outLoss, 0, M), predicted: new Int32Array(outPred, 0, M), targetClass: new Int32Array(outTc, 0, M), ignored: new Uint8Array(new SharedArrayBuffer(Math.max(8, M)), 0, M) };
+  const maps = { loss: new Float32Array(outLoss, 0, M), predicted: new Uint8Array(outPred, 0, M), targetClass: new Uint8Array(outTc, 0, M), ignored: new Uint8Array(new SharedArrayBuffer(Math.max(8, M)), 0, M) };
   if (cx.req.outFile) {
     const w = new NpyStreamWriter(cx.req.outFile, problem.lossShape);
     try {

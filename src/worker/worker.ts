@@ -9,7 +9,7 @@ import { buildProblem } from '../kernel/validate';
 import { sampleProbabilities } from '../kernel/softmax';
 import { sampleConfidence } from '../kernel/confidence';
 import { moveAxis } from '../kernel/layout';
-import type { GeneralJob, WorkerRequest, WorkerResponse } from '../protocol';
+import type { GeneralJob, IndexArray, WorkerRequest, WorkerResponse } from '../protocol';
 import { viewOf } from './shared';
 import { runFastChunk, runFastRelayout, initWasm } from './fastChunk';
 import { runSigmoidFocalChunk } from './sigmoidFocalChunk';
@@ -59,9 +59,13 @@ function runGeneral(job: GeneralJob): StatsPartial {
   const r = computeSlice({ input, target, weight, posWeight, options: job.options }, job.n0, job.n1, job.topK);
   const off = r.flatOffset;
   (viewOf(job.outLoss).data as Float64Array).set(r.maps.lossMap, off);
-  (viewOf(job.outPred).data as Int32Array).set(r.maps.predicted, off);
-  (viewOf(job.outTargetClass).data as Int32Array).set(r.maps.targetClass, off);
-  (viewOf(job.outIgnored).data as Uint8Array).set(r.maps.ignoredMask, off);
+  // Int32Array, or Uint8Array for the 0/1 maps of an elementwise loss (generalOutputs).
+  (viewOf(job.outPred).data as IndexArray).set(r.maps.predicted, off);
+  (viewOf(job.outTargetClass).data as IndexArray).set(r.maps.targetClass, off);
+  // An elementwise loss ignores nothing: its mask is all zeros, which the fresh shared buffer already holds
+  // (writing them would only fault its pages in).
+  const elementwise = job.options.loss === 'bce' || job.options.loss === 'sigmoid-focal';
+  if (!elementwise) (viewOf(job.outIgnored).data as Uint8Array).set(r.maps.ignoredMask, off);
   return r.stats;
 }
 

@@ -88,6 +88,12 @@ describe('engine: general path (pure-TS kernel in workers)', function () {
       assert.equal(rs[1].workers, 2, `workers used with weight ${weight ? fmtShape(weight.shape) : 'none'}`);
       for (const r of rs) {
         assert.equal(Buffer.compare(Buffer.from(Float64Array.from(r.maps!.loss).buffer), Buffer.from(ref.lossMap.buffer)), 0);
+        // 0/1 maps in a byte per element, the reference's values (x > 0, t >= 0.5) in every job's range.
+        const m = r.maps!;
+        assert.ok(m.predicted instanceof Uint8Array && m.targetClass instanceof Uint8Array, `bce maps: predicted ${m.predicted.constructor.name}, targetClass ${m.targetClass.constructor.name}; want Uint8Array`);
+        for (let i = 0; i < n; i++) {
+          if (m.predicted[i] !== ref.predicted[i] || m.targetClass[i] !== ref.targetClass[i] || m.ignored[i] !== 0) assert.fail(`bce maps differ at ${i}: ${m.predicted[i]} ${m.targetClass[i]} ${m.ignored[i]} vs ${ref.predicted[i]} ${ref.targetClass[i]} 0`);
+        }
         assertClose(r.stats, ref.stats);
         assertClose(r.value, ref.value, 'value');
       }

@@ -3,9 +3,14 @@
 // cross-entropy companion within 2e-6 relative, the per-class statistics as the reference counts them, and
 // bit-identical results with 1 or 2 workers (jobs and their merge order depend on the problem only).
 import { strict as assert } from 'node:assert';
+import { normalizeMaps } from '../../../media/view/model';
 import { computeLoss } from '../../../src/kernel/index';
+import type { HostToView, SampleMaps } from '../../../src/protocol';
+import { forView } from '../../../src/sampleWire';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { Engine, type EngineRequest, type EngineResult } from '../../../src/worker/engine';
+import { LossSession } from '../../../src/worker/session';
+import { fromWire, toWire } from '../../../src/wire';
 import { simdBound } from '../../parity/simdBound';
 import { DIST, randomLogits, randomTargets, rng } from './helpers';
 
@@ -108,6 +113,12 @@ describe('Engine: focal and sigmoid focal on the SIMD path', function () {
         const ref = computeLoss({ input: sx, target: st, options });
         worstShare(b.maps!.loss, ref.lossMap);
         relClose(b.value, ref.value, 'value');
+        for (const m of [a.maps!, b.maps!]) {
+          // 0/1 only: a byte per element (a quarter of the pages an Int32Array would fault in).
+          assert.ok(m.predicted instanceof Uint8Array && m.targetClass instanceof Uint8Array, `predicted ${m.predicted.constructor.name}, targetClass ${m.targetClass.constructor.name}: want Uint8Array`);
+          assert.equal(m.predicted.length, n, 'predicted map length');
+          assert.equal(m.targetClass.length, n, 'targetClass map length');
+        }
         for (let i = 0; i < n; i++) {
           if (b.maps!.predicted[i] !== ref.predicted[i] || b.maps!.targetClass[i] !== ref.targetClass[i] || b.maps!.ignored[i] !== 0) assert.fail(`maps differ at ${i}`);
         }
@@ -121,4 +132,31 @@ describe('Engine: focal and sigmoid focal on the SIMD path', function () {
       });
     }
   }
+  it('sigmoid focal: a session gives each sample\'s byte maps to the view, the reference\'s values after the wire', async () => {
+    const st = hard;
+    const options = { loss: 'sigmoid-focal' as const, gamma: 2, alpha: 0.25, reduction: 'mean' as const };
+    const ref = computeLoss({ input: sx, target: st, options });
+    const s = await LossSession.open(two, { input: { kind: 'tensor', tensor: sx }, target: { kind: 'tensor', tensor: st }, options });
+    assert.equal(s.result.engine, 'wasm-simd', 'the session should have computed on the SIMD path');
+    const S = n / sshape[0];
+    for (const k of [0, sshape[0] - 1]) {
+      const m = await s.sampleMapsWithProbs(k);
+      assert.deepEqual(m.shape, sshape.slice(1), 'sample shape');
+      assert.ok(m.target instanceof Uint8Array && m.predicted instanceof Uint8Array, `sample ${k}: target ${m.target.constructor.name}, predicted ${m.predicted.constructor.name}`);
+      // Through the panel's wire form (the notebook renderer's JSON channel) and the view's widening.
+      const msg: HostToView = { type: 'sample', maps: m };
+      const sent = fromWire(JSON.parse(JSON.stringify(toWire(forView(msg))))) as { maps: SampleMaps };
+      const v = normalizeMaps(sent.maps, S);
+      assert.ok(v.pTarget !== null && v.pTarget.length === S, `sample ${k}: p(target) should come with the maps`);
+      for (let i = 0; i < S; i++) {
+        const f = k * S + i;
+        if (v.target[i] !== ref.targetClass[f] || v.predicted[i] !== ref.predicted[f] || v.ignored[i] !== 0 || m.target[i] !== ref.targetClass[f] || m.predicted[i] !== ref.predicted[f]) {
+          assert.fail(`sample ${k} element ${i}: target ${m.target[i]}/${v.target[i]} predicted ${m.predicted[i]}/${v.predicted[i]}, reference ${ref.targetClass[f]} ${ref.predicted[f]}`);
+        }
+        const p: number = 1 / (1 + Math.exp(-(sx.data as Float32Array)[f]));
+        const want: number = ref.targetClass[f] ? p : 1 - p;
+        if (!(Math.abs(v.pTarget![i] - want) <= 1e-5)) assert.fail(`sample ${k} element ${i}: p(target) ${v.pTarget![i]} vs ${want}`);
+      }
+    }
+  });
 });

@@ -18,43 +18,66 @@ function focalModule(): WebAssembly.Module {
 
 interface Run {
   loss: Float32Array;
-  pred: Int32Array;
-  tc: Int32Array;
+  pred: Uint8Array;
+  tc: Uint8Array;
   acc: Float64Array;
 }
+
+/** Bytes around each byte map that the kernel must leave alone (a wide store past n would land there). */
+const GUARD = 16;
+const GUARD_BYTE = 0xab;
 
 /** One kernel run over x, t (C classes, `inner` after the class axis), in calls of `split` elements. */
 function run(module: WebAssembly.Module, x: Float32Array, t: Float32Array, C: number, inner: number, gamma: number, alpha: number, split = x.length): Run {
   const n = x.length;
   const accLen = sigmoidFocalAccLength(C);
-  const bytes = 65536 + n * 20 + accLen * 8 + 1024;
+  const bytes = 65536 + n * 14 + 4 * GUARD + accLen * 8 + 1024;
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536), maximum: 65536, shared: true });
   const k = instantiateSigmoidFocal(module, memory);
   const X = 65536;
   const T = X + n * 4;
   const L = T + n * 4;
-  const P = L + n * 4;
-  const TC = P + n * 4;
-  const A = Math.ceil((TC + n * 4) / 8) * 8;
+  const P = L + n * 4 + GUARD;
+  const TC = P + n + 2 * GUARD;
+  const A = Math.ceil((TC + n + GUARD) / 8) * 8;
+  new Uint8Array(memory.buffer, P - GUARD, A - (P - GUARD)).fill(GUARD_BYTE);
   new Float32Array(memory.buffer, X, n).set(x);
   new Float32Array(memory.buffer, T, n).set(t);
   k.setSigmoidFocal(gamma, alpha);
   for (let i0 = 0; i0 < n; i0 += split) {
     const m = Math.min(split, n - i0);
-    k.sigmoidFocalF32(X + i0 * 4, T + i0 * 4, L + i0 * 4, P + i0 * 4, TC + i0 * 4, m, i0, inner, C, A);
+    k.sigmoidFocalF32(X + i0 * 4, T + i0 * 4, L + i0 * 4, P + i0, TC + i0, m, i0, inner, C, A);
+  }
+  for (const [at, len] of [[P - GUARD, GUARD], [P + n, 2 * GUARD], [TC + n, GUARD]]) {
+    const g = new Uint8Array(memory.buffer, at, len);
+    assert.ok(g.every((v) => v === GUARD_BYTE), `split ${split}: a byte map was written outside its ${n} bytes (at ${at - P})`);
   }
   return {
     loss: new Float32Array(memory.buffer, L, n).slice(),
-    pred: new Int32Array(memory.buffer, P, n).slice(),
-    tc: new Int32Array(memory.buffer, TC, n).slice(),
+    pred: new Uint8Array(memory.buffer, P, n).slice(),
+    tc: new Uint8Array(memory.buffer, TC, n).slice(),
     acc: new Float64Array(memory.buffer, A, accLen).slice(),
   };
 }
 
-function reference(x: Float32Array, t: Float32Array, shape: number[], gamma: number, alpha: number): Float64Array {
+function referenceMaps(x: Float32Array, t: Float32Array, shape: number[], gamma: number, alpha: number): ReturnType<typeof sigmoidFocalMaps> {
   const options = resolveOptions({ loss: 'sigmoid-focal', gamma, alpha });
   const inner = shape.slice(2).reduce((a, b) => a * b, 1);
-  return sigmoidFocalMaps({ loss: 'sigmoid-focal', targetKind: 'binary', x, t, w: null, pw: null, outer: shape[0], C: shape[1], inner, lossShape: shape, options }).lossMap;
+  return sigmoidFocalMaps({ loss: 'sigmoid-focal', targetKind: 'binary', x, t, w: null, pw: null, outer: shape[0], C: shape[1], inner, lossShape: shape, options });
+}
+
+function reference(x: Float32Array, t: Float32Array, shape: number[], gamma: number, alpha: number): Float64Array {
+  return referenceMaps(x, t, shape, gamma, alpha).lossMap;
+}
+
+/** The kernel's byte maps hold the reference's predicted and targetClass, element for element. */
+function checkClassMaps(r: Run, x: Float32Array, t: Float32Array, shape: number[], gamma: number, alpha: number, what: string): void {
+  const ref = referenceMaps(x, t, shape, gamma, alpha);
+  for (let i = 0; i < x.length; i++) {
+    if (r.pred[i] !== ref.predicted[i] || r.tc[i] !== ref.targetClass[i]) {
+      assert.fail(`${what} #${i} x=${x[i]} t=${t[i]}: pred ${r.pred[i]} tc ${r.tc[i]}, reference ${ref.predicted[i]} ${ref.targetClass[i]}`);
+    }
+  }
 }
 
 /** Worst share of the bound; fails with the first elements outside it. */
@@ -124,6 +147,7 @@ describe('sigmoid focal SIMD kernel (dist/focal.wasm) against the float64 refere
             const want = reference(x, t, shape, gamma, alpha);
             const r = run(module, x, t, C, inner, gamma, alpha);
             w = Math.max(w, check(r.loss, want, x, t, `${JSON.stringify(shape)} ${name}`));
+            checkClassMaps(r, x, t, shape, gamma, alpha, `${JSON.stringify(shape)} ${name}`);
             // Maps and per-class sums.
             let sum = 0;
             const per = new Float64Array(SF_PER_CLASS * C);
@@ -148,7 +172,9 @@ describe('sigmoid focal SIMD kernel (dist/focal.wasm) against the float64 refere
             // Any split into calls gives the same bits.
             for (const split of [1, 3, 5, 16]) {
               const s = run(module, x, t, C, inner, gamma, alpha, split);
-              for (let i = 0; i < n; i++) assert.ok(Object.is(s.loss[i], r.loss[i]), `${name} split ${split} #${i}: ${s.loss[i]} vs ${r.loss[i]}`);
+              for (let i = 0; i < n; i++) {
+                assert.ok(Object.is(s.loss[i], r.loss[i]) && s.pred[i] === r.pred[i] && s.tc[i] === r.tc[i], `${name} split ${split} #${i}: ${s.loss[i]} ${s.pred[i]} ${s.tc[i]} vs ${r.loss[i]} ${r.pred[i]} ${r.tc[i]}`);
+              }
             }
           }
         }
@@ -169,6 +195,7 @@ describe('sigmoid focal SIMD kernel (dist/focal.wasm) against the float64 refere
         const want = reference(x, t, [1, x.length], gamma, alpha);
         const r = run(module, x, t, x.length, 1, gamma, alpha);
         check(r.loss, want, x, t, `gamma ${gamma} alpha ${alpha}`);
+        checkClassMaps(r, x, t, [1, x.length], gamma, alpha, `gamma ${gamma} alpha ${alpha}`);
         let nan = 0;
         let inf = 0;
         for (const v of want) {
