@@ -2,8 +2,8 @@
 // - segmentation case [8,21,512,512] float32 logits, int64 targets with 5% ignore_index=255, reduction none
 //   plus per-class statistics: ours with 1 and 2 workers (the input in the engine's memory, as PyTorch's
 //   timing has it; and from tensors in JavaScript memory, copy included), PyTorch at 1 and 2 threads (timed
-//   inside Python, kernel only), alternating round by round; the pure-TS kernel, and the memory-read limit
-//   (one pass summing the logits here);
+//   inside Python, kernel only), alternating round by round; the pure-TS kernel, the memory-read limit
+//   (one pass summing the logits here) and the arithmetic anchor (bench/anchor.ts);
 // - a scaling sweep (C in 2, 21, 150, 1000; H = W from 64 to 1024), cost per logit;
 // - the CLI end to end (start, read both .npy, compute, write the loss map) against a Python script doing
 //   the same with PyTorch;
@@ -20,6 +20,7 @@ import { computeLoss } from '../src/kernel/index';
 import { decodeNpy, encodeNpy } from '../src/tensor/npy';
 import type { Tensor } from '../src/tensor/tensor';
 import { Engine } from '../src/worker/engine';
+import { measureAnchor } from './anchor';
 import { measureFocal } from './focalCase';
 import { measureHover } from './hover';
 import { warnIfLoaded } from './quiet';
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
       }
       return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
     });
+    const anchor_s = await measureAnchor(xs, REPS);
 
     // Scaling sweep: one worker, cost per logit.
     const sweep: Array<{ C: number; HW: number; s: number; nsPerLogit: number }> = [];
@@ -188,6 +190,8 @@ async function main(): Promise<void> {
       medianRoundRatio: medianRatio,
       pureTs_s,
       readLimit_s,
+      // One thread computing exp of every logit with the kernel's degree-4 polynomial and summing (bench/anchor.ts).
+      anchor: { s: anchor_s, kernelRatio1: ours.workers1_s / anchor_s },
       maxAbsErr,
       sweep,
       endToEnd: { cli_s, torchScript_s },
@@ -213,6 +217,7 @@ async function main(): Promise<void> {
     log(`  PyTorch, 2 threads   ${f(torch.threads2_s)}`);
     log(`  pure-TS kernel       ${f(pureTs_s)}`);
     log(`  memory-read limit    ${f(readLimit_s)}  (one pass summing the logits)`);
+    log(`  arithmetic anchor    ${f(anchor_s)}  (one SIMD pass: the kernel's exp of every logit, summed; 1 worker at ${(ours.workers1_s / anchor_s).toFixed(2)}x it)`);
     log(`  max |ours - PyTorch float64| = ${maxAbsErr === null ? '-' : maxAbsErr.toExponential(2)}`);
     log(`scaling (1 worker, N=1): ns per logit`);
     for (const c of [2, 21, 150, 1000]) {

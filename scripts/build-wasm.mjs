@@ -3,7 +3,8 @@
 //   <outDir>/ce.wasm           imports a shared env.memory (worker threads share one memory)
 //   <outDir>/ce.unshared.wasm  the same code importing an ordinary memory (pages without cross-origin
 //                              isolation, such as webviews, cannot create shared memory)
-// Usage: node scripts/build-wasm.mjs [outDir]   (default dist), or import { buildWasm } and await it.
+// Usage: node scripts/build-wasm.mjs [outDir]   (default dist), or import { buildWasm } and await it;
+//        node scripts/build-wasm.mjs --anchor FILE   the bench's arithmetic anchor (src/wasm/anchor.ts).
 import asc from 'assemblyscript/asc';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +46,20 @@ export async function buildWasm(outDir = 'dist') {
   }
 }
 
+/**
+ * The bench's arithmetic anchor (src/wasm/anchor.ts) into outFile, over an ordinary imported memory. Not
+ * part of buildWasm: the extension never loads it, so it stays out of dist/ and the .vsix.
+ */
+export async function buildAnchor(outFile) {
+  let log = '';
+  const { error } = await asc.main([path.join(root, 'src/wasm/anchor.ts'), ...COMMON, '-o', outFile], {
+    stdout: { write: (s) => { log += s; return true; } },
+    stderr: { write: (s) => { log += s; return true; } },
+  });
+  if (error) throw new Error(`asc failed for ${outFile}: ${error.message}\n${log}`);
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await buildWasm(process.argv[2] ?? 'dist');
+  if (process.argv[2] === '--anchor') await buildAnchor(path.resolve(process.argv[3]));
+  else await buildWasm(process.argv[2] ?? 'dist');
 }
