@@ -271,6 +271,7 @@ class LossView {
 
     if (model.setColours(s.classColors ?? null, C)) this.classTable.setColours((c) => colourOf(model.colours, c));
     this.header.render(s);
+    this.mark('cel-summary-shown');
     this.runSlider.render(s.runs);
     this.updateClassTable();
     this.worst.render(s);
@@ -354,7 +355,17 @@ class LossView {
     this.heatmap.render();
     this.nav.arrived(g.count);
     this.compare.renderMap();
-    if (this.tokensOn) this.tokenView.setSequence(maps);
+    if (this.tokensOn) this.showSequence(maps);
+  }
+
+  /** A User Timing mark (DevTools' Performance panel shows them; the first-paint tests read them). */
+  private mark(name: 'cel-summary-shown' | 'cel-tokens-shown'): void {
+    this.ctx.win?.performance?.mark?.(name);
+  }
+
+  private showSequence(maps: SampleMaps): void {
+    this.tokenView.setSequence(maps);
+    this.mark('cel-tokens-shown');
   }
 
   private setLabelIssues(raw: ViewLabelIssues): void {
@@ -470,7 +481,7 @@ class LossView {
     this.tokenView.el.hidden = !on;
     if (s && on && (fresh || !was)) {
       this.tokenView.update(s);
-      if (this.model.maps) this.tokenView.setSequence(this.model.maps);
+      if (this.model.maps) this.showSequence(this.model.maps);
     }
   }
 }
