@@ -2,7 +2,7 @@
 // the plain one (the same loss value, class table and confusion read-out), and says so when one arrives
 // damaged instead of showing a wrong table.
 import * as assert from 'node:assert/strict';
-import type { PackedSummary } from '../../../src/protocol';
+import type { PackedClassStats, PackedSummary } from '../../../src/protocol';
 import { forView } from '../../../src/sampleWire';
 import { setup, SEG, type Harness } from './harness';
 
@@ -39,8 +39,8 @@ describe('view: packed summaries', function () {
     const h = await setup(SEG, {}, false);
     open.push(h);
     const wire = forView({ type: 'summary', summary: h.host.summary() }) as { type: 'summary'; summary: PackedSummary };
-    const p = wire.summary.packed.perClass as { values: Float64Array };
-    h.view.receive({ ...wire, summary: { ...wire.summary, packed: { ...wire.summary.packed, perClass: { ...wire.summary.packed.perClass, values: p.values.subarray(1) } } } });
+    const p = wire.summary.packed.perClass as PackedClassStats;
+    h.view.receive({ ...wire, summary: { ...wire.summary, packed: { ...wire.summary.packed, perClass: { ...p, values: p.values.subarray(1) } } } });
     await h.settle();
     assert.equal(h.$$('[data-testid="class-table"] tbody tr[data-class]').length, 0, 'no class rows');
     assert.match(h.root.textContent ?? '', /arrived damaged/);
