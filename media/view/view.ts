@@ -246,6 +246,12 @@ class LossView {
 
   /** earlySample: the maps held from before the summary are this computation's (see HostToView). */
   private setSummary(raw: ViewSummary, earlySample = false): void {
+    this.showSummary(raw, earlySample);
+    // Every section holds the result now: the page paints it when this task ends.
+    this.mark('cel-summary-shown');
+  }
+
+  private showSummary(raw: ViewSummary, earlySample: boolean): void {
     const model = this.model;
     const first = model.summary === null;
     // With a vocabulary and no class names of its own, classes are named by their token text everywhere
@@ -271,7 +277,6 @@ class LossView {
 
     if (model.setColours(s.classColors ?? null, C)) this.classTable.setColours((c) => colourOf(model.colours, c));
     this.header.render(s);
-    this.mark('cel-summary-shown');
     this.runSlider.render(s.runs);
     this.updateClassTable();
     this.worst.render(s);
