@@ -296,8 +296,11 @@ export interface ViewSummary {
   readonly lossShape: readonly number[];
   readonly classNames: readonly string[];
   readonly perClass: readonly ClassStats[];
-  /** Row = target, column = predicted; row-major C x C (empty for bce, and above 1,024 classes). */
-  readonly confusion: readonly number[];
+  /**
+   * Row = target, column = predicted; row-major C x C (empty for bce, and above 1,024 classes). The
+   * statistics' own array (a million cells at C = 1,000: copying it into a plain array took 0.3 s here).
+   */
+  readonly confusion: ArrayLike<number>;
   /** The most frequent off-diagonal (target, predicted) pairs (at most 100). */
   readonly topConfusions: readonly ConfusionPair[];
   readonly ignoredCount: number;
@@ -376,6 +379,34 @@ export interface ConfidenceMaps {
   readonly margin: Float32Array;
   /** Entropy of the softmax distribution in nats. */
   readonly entropy: Float32Array;
+}
+
+/**
+ * Per-class rows packed for a view (src/summaryWire.ts): Float64 columns `fields` of the classes `rows`, and
+ * `rest`, the row every other class has (a class that neither occurs nor is predicted).
+ */
+export interface PackedClassStats {
+  readonly C: number;
+  readonly fields: readonly string[];
+  readonly rows: Int32Array;
+  /** rows.length x fields.length, row-major. */
+  readonly values: Float64Array;
+  readonly rest: Readonly<Record<string, number>> | null;
+}
+
+/** A confusion matrix packed for a view: its non-zero cells (flat indices) and their counts, or every cell (cells null). */
+export interface PackedConfusion {
+  readonly length: number;
+  readonly cells: Uint32Array | null;
+  readonly counts: Uint8Array | Uint16Array | Uint32Array | Float64Array;
+}
+
+/** A summary as it travels to a view: per-class rows and the confusion matrix packed (src/summaryWire.ts). */
+export interface PackedSummary extends Omit<ViewSummary, 'perClass' | 'confusion'> {
+  readonly packed: {
+    readonly perClass: PackedClassStats | readonly ClassStats[];
+    readonly confusion: PackedConfusion | ArrayLike<number>;
+  };
 }
 
 /** Token view (language-model inputs): token strings for the ids the view shows, and where they came from. */
@@ -490,7 +521,7 @@ export function toViewSummary(
     targetKind: r.targetKind,
     lossShape: r.lossShape,
     perClass: s.perClass,
-    confusion: Array.from(s.confusion),
+    confusion: s.confusion,
     topConfusions: s.topConfusions,
     ignoredCount: s.ignoredCount,
     elementCount: s.elementCount,
@@ -572,6 +603,11 @@ export type HostToView =
   | { readonly type: 'labelIssues'; readonly issues: ViewLabelIssues }
   /** "Hard in every run" of an image from the runs view (asked for with findHardPixels). */
   | { readonly type: 'hardPixels'; readonly hard: ViewHardPixels };
+
+/** A HostToView message as it travels to a view (src/sampleWire.ts forView): a summary may come packed. */
+export type HostToViewWire =
+  | Exclude<HostToView, { readonly type: 'summary' }>
+  | { readonly type: 'summary'; readonly summary: ViewSummary | PackedSummary; readonly earlySample?: boolean };
 
 /**
  * Likely label errors (confident learning, cleanlab's rules: src/labels/) as the view shows them: the
@@ -657,7 +693,7 @@ export type RendererToHost =
 
 export interface HostToRenderer {
   readonly outputId: string;
-  readonly msg: HostToView;
+  readonly msg: HostToViewWire;
 }
 
 // -------------------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 // computation), so the first paint waits on bytes. Class indices rarely need 32 bits: they travel in the
 // narrowest integer array that holds every value, and the view widens them again (model.ts normalizeMaps).
 // Pure code: the panel host, the notebook renderer's host and tests share it.
-import type { HostToView, IndexArray, SampleMaps } from './protocol';
+import type { HostToView, HostToViewWire, IndexArray, SampleMaps } from './protocol';
+import { packSummary } from './summaryWire';
 
 /** `a` in the narrowest integer array holding its values (itself when nothing narrower does). */
 export function narrowIndices(a: IndexArray): IndexArray {
@@ -45,7 +46,9 @@ export function compactSampleMaps(m: SampleMaps): SampleMaps {
   };
 }
 
-/** A message as it goes to a view: a sample's maps compacted, anything else as it is. */
-export function forView(msg: HostToView): HostToView {
-  return msg.type === 'sample' ? { ...msg, maps: compactSampleMaps(msg.maps) } : msg;
+/** A message as it goes to a view: a sample's maps compacted, a summary packed (src/summaryWire.ts), anything else as it is. */
+export function forView(msg: HostToView): HostToViewWire {
+  if (msg.type === 'sample') return { ...msg, maps: compactSampleMaps(msg.maps) };
+  if (msg.type === 'summary') return { ...msg, summary: packSummary(msg.summary) };
+  return msg;
 }

@@ -4,7 +4,7 @@
 // non-finite numbers a tagged string. Pure code: the host, the renderer and tests share it.
 import { LensError } from './errors';
 
-type TypedKind = 'f32' | 'f64' | 'i32' | 'i16' | 'u16' | 'i8' | 'u8';
+type TypedKind = 'f32' | 'f64' | 'i32' | 'u32' | 'i16' | 'u16' | 'i8' | 'u8';
 
 interface WireArray {
   readonly $typed: TypedKind;
@@ -43,6 +43,7 @@ function kindOf(v: ArrayBufferView): TypedKind | null {
   if (v instanceof Float32Array) return 'f32';
   if (v instanceof Float64Array) return 'f64';
   if (v instanceof Int32Array) return 'i32';
+  if (v instanceof Uint32Array) return 'u32';
   if (v instanceof Int16Array) return 'i16';
   if (v instanceof Uint16Array) return 'u16';
   if (v instanceof Int8Array) return 'i8';
@@ -108,6 +109,7 @@ function fromWireAt(value: unknown, depth: number): unknown {
       case 'f32': return bytes.length % 4 === 0 ? new Float32Array(bytes.buffer) : o;
       case 'f64': return bytes.length % 8 === 0 ? new Float64Array(bytes.buffer) : o;
       case 'i32': return bytes.length % 4 === 0 ? new Int32Array(bytes.buffer) : o;
+      case 'u32': return bytes.length % 4 === 0 ? new Uint32Array(bytes.buffer) : o;
       case 'i16': return bytes.length % 2 === 0 ? new Int16Array(bytes.buffer) : o;
       case 'u16': return bytes.length % 2 === 0 ? new Uint16Array(bytes.buffer) : o;
       case 'i8': return new Int8Array(bytes.buffer);

@@ -25,6 +25,18 @@ export function tokenViewAuto(s: ViewSummary): boolean {
   return s.lossShape.length === 2 || !!s.tokens?.vocabulary;
 }
 
+/** Two maps draw the same tokens: the same sequence with the same loss, target, prediction and ignored marks. */
+export function sameTokens(a: SampleMaps, b: SampleMaps): boolean {
+  if (a.n !== b.n || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) return false;
+  const n = a.loss.length;
+  if (b.loss.length !== n || a.target.length !== b.target.length || a.predicted.length !== b.predicted.length || a.ignored.length !== b.ignored.length) return false;
+  for (let i = 0; i < n; i++) if (!Object.is(a.loss[i], b.loss[i])) return false;
+  for (let i = 0; i < a.target.length; i++) if (a.target[i] !== b.target[i]) return false;
+  for (let i = 0; i < a.predicted.length; i++) if (a.predicted[i] !== b.predicted[i]) return false;
+  for (let i = 0; i < a.ignored.length; i++) if (a.ignored[i] !== b.ignored[i]) return false;
+  return true;
+}
+
 /** Class names from the vocabulary (token text with visible whitespace), for the per-class table; null without one. */
 export function tokenClassNames(s: ViewSummary): string[] | null {
   const v = s.tokens?.vocabulary;

@@ -12,7 +12,7 @@ import { lutColor, NAN_RGBA, rgbCss, type ColormapName } from './colormap';
 import { append, clear, type Builder } from './dom';
 import { fmt6, fmtCount, fmtShape } from './format';
 import type { Timers } from './state';
-import { labelOf, lmStats, tokenLines } from './tokenModel';
+import { labelOf, lmStats, sameTokens, tokenLines } from './tokenModel';
 import { SequencePicker } from './tokenSequence';
 import { TokenTooltip } from './tokenTooltip';
 
@@ -114,6 +114,13 @@ export class TokenView {
   /** The maps of the shown sequence (sample n of [B, T], or the [T] strip as n = -1). */
   setSequence(maps: SampleMaps): void {
     if (!this.summary || !this.fits(maps)) return;
+    if (this.maps && sameTokens(this.maps, maps)) {
+      // The same sequence's complete maps (p(target) and the confidence maps follow the first paint): the
+      // tokens stay as drawn and a tooltip being read stays open, with the new lines.
+      this.maps = maps;
+      if (this.active !== null && !this.tip.hidden) this.renderTooltip(this.active);
+      return;
+    }
     this.maps = maps;
     this.hideTooltip();
     this.active = null;

@@ -1,9 +1,10 @@
 // The loss view shared by the panel webview and the notebook renderer. Plain browser code: no VS Code
-// API. It receives HostToView messages, posts ViewToHost messages, and builds its DOM with
+// API. It receives HostToView messages (summaries packed: src/summaryWire.ts), posts ViewToHost messages, and builds its DOM with
 // createElement/textContent only (class names and file names are untrusted text). LossView composes one
 // component per section (each file under media/view/ with its stylesheet beside it) over a shared ViewModel
 // (model.ts) and the state store (state.ts), and routes messages and cross-section actions between them.
-import type { ClassMaps, ElementDetail, ErrorFix, HostToView, OverlayImage, SampleMaps, ViewHardPixels, ViewLabelIssues, ViewSummary, ViewToHost } from '../../src/protocol';
+import type { ClassMaps, ElementDetail, ErrorFix, HostToViewWire, OverlayImage, SampleMaps, ViewHardPixels, ViewLabelIssues, PackedSummary, ViewSummary, ViewToHost } from '../../src/protocol';
+import { unpackSummary } from '../../src/summaryWire';
 import { ExportActions } from './actions';
 import { Breakdown } from './breakdown';
 import { ClassTable } from './classTable';
@@ -43,7 +44,7 @@ export interface ViewOptions {
 }
 
 export interface ViewHandle {
-  receive(msg: HostToView): void;
+  receive(msg: HostToViewWire): void;
   dispose(): void;
 }
 
@@ -188,11 +189,11 @@ class LossView {
   // ---------------------------------------------------------------------------------------------------
   // Messages.
 
-  receive(msg: HostToView): void {
+  receive(msg: HostToViewWire): void {
     if (this.disposed || !msg || typeof msg !== 'object') return;
     switch (msg.type) {
       case 'progress': return this.notices.progress(msg.fraction, msg.message);
-      case 'summary': return this.setSummary(msg.summary, msg.earlySample === true);
+      case 'summary': return this.receiveSummary(msg.summary, msg.earlySample === true);
       case 'sample': return this.setSample(msg.maps);
       case 'classMaps': return this.setClassMaps(msg.maps);
       case 'detail': return this.setDetail(msg.detail);
@@ -236,8 +237,21 @@ class LossView {
     this.header.el.hidden = this.model.summary === null;
   }
 
+  /** A summary as it travelled (packed by the host: src/summaryWire.ts). */
+  private receiveSummary(wire: ViewSummary | PackedSummary, earlySample: boolean): void {
+    const s = unpackSummary(wire);
+    if (s === null) return this.notices.note('The summary of this result arrived damaged and is not shown.');
+    this.setSummary(s, earlySample);
+  }
+
   /** earlySample: the maps held from before the summary are this computation's (see HostToView). */
   private setSummary(raw: ViewSummary, earlySample = false): void {
+    this.showSummary(raw, earlySample);
+    // Every section holds the result now: the page paints it when this task ends.
+    this.mark('cel-summary-shown');
+  }
+
+  private showSummary(raw: ViewSummary, earlySample: boolean): void {
     const model = this.model;
     const first = model.summary === null;
     // With a vocabulary and no class names of its own, classes are named by their token text everywhere
@@ -346,7 +360,17 @@ class LossView {
     this.heatmap.render();
     this.nav.arrived(g.count);
     this.compare.renderMap();
-    if (this.tokensOn) this.tokenView.setSequence(maps);
+    if (this.tokensOn) this.showSequence(maps);
+  }
+
+  /** A User Timing mark (DevTools' Performance panel shows them; the first-paint tests read them). */
+  private mark(name: 'cel-summary-shown' | 'cel-tokens-shown'): void {
+    this.ctx.win?.performance?.mark?.(name);
+  }
+
+  private showSequence(maps: SampleMaps): void {
+    this.tokenView.setSequence(maps);
+    this.mark('cel-tokens-shown');
   }
 
   private setLabelIssues(raw: ViewLabelIssues): void {
@@ -462,7 +486,7 @@ class LossView {
     this.tokenView.el.hidden = !on;
     if (s && on && (fresh || !was)) {
       this.tokenView.update(s);
-      if (this.model.maps) this.tokenView.setSequence(this.model.maps);
+      if (this.model.maps) this.showSequence(this.model.maps);
     }
   }
 }

@@ -57,6 +57,8 @@ export async function computeLoss(services: HostServices, inputUri?: vscode.Uri,
       const input = inputPick?.browse ? await browse('Input tensor') : inputPick?.entry;
       if (!input) return;
       early.retitle(fileSpec(input));
+      // A tokenizer.json beside the input is parsed (in a worker) while the target is picked.
+      LossPanel.prefetchVocabulary(services, fileSpec(input));
       const opts = { ...settings, ...options };
       const known = scanned;
       const targetPick = await pickStreaming('Cross-Entropy Lens: target', `Targets that fit ${input.name} ${describeEntry(input)}`, async (add, token, update) => {

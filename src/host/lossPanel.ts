@@ -25,7 +25,8 @@ import { findImageFor, imageMime, MAX_IMAGE_BYTES } from './imageFor';
 import { photoProblem } from '../tensor/imageHeader';
 import { readSmallRegularFile } from '../worker/regularFile';
 import type { Vocabulary } from '../tensor/vocab';
-import { resolveVocabularyPath } from './vocabularyPath';
+import { resolveVocabularyPath, type VocabularyChoice } from './vocabularyPath';
+import { VocabularyCache } from './vocabularyCache';
 import { saveExport, type ExportKind } from './exportFile';
 import { classNamesFor } from './tensorFiles';
 import { MAX_PROB_VALUES, probsAffordable, probsValuesRead, pTargetFromLoss, pTargetPlan } from './sampleProbs';
@@ -36,6 +37,13 @@ import type { RunsLossOptions } from '../eval/runs/imageHard';
 import { PanelHardPixels } from './runsHard';
 
 export const PANEL_VIEW_TYPE = 'crossEntropyLens.panel';
+
+/** A vocabulary as read for a request: the parsed file and where it came from, or why none was read. */
+interface VocabularyRead {
+  readonly vocab: Vocabulary | null;
+  readonly where: string;
+  readonly error: string | null;
+}
 
 /**
  * A tensor as the panel remembers it: a file spec, or an inline tensor (from a selection or a hover). Inline
@@ -170,8 +178,6 @@ export class LossPanel {
   private htmlColormap = '';
   private lastSeconds = 0;
   private watchTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The last vocabulary read (by path, size and modification time), kept across recomputes. */
-  private vocabCache: { key: string; vocab: Vocabulary } | null = null;
   /** Where the session's vocabulary came from, or why none was read (for the token view's note). */
   private vocabWhere = '';
   private vocabError: string | null = null;
@@ -433,6 +439,7 @@ export class LossPanel {
           void this.post({ type: 'sample', maps: { n: 0, ...m, pTarget: null, pending: true } });
         }
         : undefined;
+      const vocabulary = this.readVocabulary();
       const session = await LossSession.open(this.services.engine(), req, {
         signal: ac.signal,
         onProgress: (f) => {
@@ -443,7 +450,7 @@ export class LossPanel {
         onFirstSample,
       });
       if (ac.signal.aborted) return;
-      await this.loadVocabulary(session);
+      this.applyVocabulary(session, await vocabulary);
       if (ac.signal.aborted) return;
       const base = this.request.baseline;
       const comparison = base ? await PanelComparison.compute(this.services.engine(), req, session, toSource(base), { a: labelOf(base), b: labelOf(this.request.input) }, ac.signal) : null;
@@ -480,36 +487,59 @@ export class LossPanel {
     }
   }
 
+  /** Vocabularies parsed in a worker, shared by every panel (src/host/vocabularyCache.ts). */
+  private static vocabularies: VocabularyCache | null = null;
+
+  private static vocabularyCache(services: HostServices): VocabularyCache {
+    LossPanel.vocabularies ??= new VocabularyCache((p) => LossSession.readVocabulary(services.engine(), p));
+    return LossPanel.vocabularies;
+  }
+
   /**
-   * The token view's vocabulary for a result it can show (cross-entropy, class-index targets, loss [B, T] or
-   * [T]): the setting crossEntropyLens.vocabulary, else one beside the input, read and parsed in a worker.
-   * A vocabulary that cannot be read is a note in the view, never a failed computation.
+   * The token view's vocabulary for an input: the setting crossEntropyLens.vocabulary, else one beside the
+   * input (null: none).
    */
-  private async loadVocabulary(session: LossSession): Promise<void> {
-    const r = session.result;
-    this.vocabWhere = '';
-    this.vocabError = null;
-    if (r.options.loss !== 'ce' || r.targetKind !== 'index' || r.lossShape.length < 1 || r.lossShape.length > 2) return;
-    const input = this.request.input.kind === 'file' ? this.request.input.path : null;
-    const scope = input ? vscode.Uri.file(splitMemberSpec(input).path) : undefined;
+  private static async vocabularyChoice(input: SourceSpec): Promise<VocabularyChoice | null> {
+    const file = input.kind === 'file' ? input.path : null;
+    const scope = file ? vscode.Uri.file(splitMemberSpec(file).path) : undefined;
     const folder = (scope ? vscode.workspace.getWorkspaceFolder(scope) : undefined) ?? vscode.workspace.workspaceFolders?.[0];
+    return resolveVocabularyPath(vocabularySetting(scope), folder?.uri.fsPath ?? null, file);
+  }
+
+  /**
+   * Starts reading the input's vocabulary, if it has one, while the rest of the request is picked: a
+   * tokenizer.json of a few MB then is parsed by the time the loss is. Never fails.
+   */
+  static prefetchVocabulary(services: HostServices, input: SourceSpec): void {
+    LossPanel.vocabularyChoice(input).then((choice) => {
+      if (choice) LossPanel.vocabularyCache(services).prefetch(choice.path);
+    }, () => undefined);
+  }
+
+  /**
+   * The token view's vocabulary for the request on screen, read and parsed in a worker (once: see
+   * vocabularyCache.ts); started with the computation, so the two overlap. Never rejects: a vocabulary that
+   * cannot be read is a note in the view, never a failed computation.
+   */
+  private async readVocabulary(): Promise<VocabularyRead> {
     try {
-      const choice = await resolveVocabularyPath(vocabularySetting(scope), folder?.uri.fsPath ?? null, input);
-      if (!choice) return;
-      let key = choice.path;
-      try {
-        const st = await fs.promises.stat(choice.path);
-        key = `${choice.path}|${st.size}|${st.mtimeMs}`;
-      } catch {
-        // the read below names the problem
-      }
-      if (this.vocabCache?.key !== key) this.vocabCache = { key, vocab: await LossSession.readVocabulary(this.services.engine(), choice.path) };
-      session.vocabulary = this.vocabCache.vocab;
-      this.vocabWhere = `${choice.from}: ${vscode.workspace.asRelativePath(choice.path, false)}`;
+      const choice = await LossPanel.vocabularyChoice(this.request.input);
+      if (!choice) return { vocab: null, where: '', error: null };
+      const vocab = await LossPanel.vocabularyCache(this.services).get(choice.path);
+      return { vocab, where: `${choice.from}: ${vscode.workspace.asRelativePath(choice.path, false)}`, error: null };
     } catch (e) {
-      this.vocabError = messageOf(e);
-      log().warn(`vocabulary not read: ${this.vocabError}`);
+      return { vocab: null, where: '', error: messageOf(e) };
     }
+  }
+
+  /** Gives the session its vocabulary when the token view can show the result (cross-entropy, class-index targets, loss [B, T] or [T]). */
+  private applyVocabulary(session: LossSession, read: VocabularyRead): void {
+    const r = session.result;
+    const usable = r.options.loss === 'ce' && r.targetKind === 'index' && r.lossShape.length >= 1 && r.lossShape.length <= 2;
+    this.vocabWhere = usable ? read.where : '';
+    this.vocabError = usable ? read.error : null;
+    if (this.vocabError !== null) log().warn(`vocabulary not read: ${this.vocabError}`);
+    if (usable) session.vocabulary = read.vocab;
   }
 
   /**

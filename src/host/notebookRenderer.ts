@@ -129,7 +129,7 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
 
   const start = (editor: vscode.NotebookEditor, outputId: string, raw: unknown): void => {
     drop(outputId);
-    const send = (msg: HostToRenderer['msg']): Thenable<boolean> => messaging.postMessage(toWire({ outputId, msg: forView(msg) } satisfies HostToRenderer), editor);
+    const send = (msg: HostToView): Thenable<boolean> => messaging.postMessage(toWire({ outputId, msg: forView(msg) } satisfies HostToRenderer), editor);
     let payload: PayloadWithRefs;
     try {
       payload = decodePayloadWithRefs(raw);

@@ -139,8 +139,33 @@ async function inputFact(frame: Frame): Promise<string> {
   });
 }
 
-/** Palette → Compute Loss… → the input, then the target, each picked by typing its path; returns the target's row text. */
-async function computeFromPalette(vs: VsCode, input: string, target: string): Promise<string> {
+/**
+ * Date.now() at the panel's first User Timing mark `name` (the view marks 'cel-summary-shown' when the loss
+ * value is in the page, 'cel-tokens-shown' when a sequence's tokens are): timeOrigin + startTime is the
+ * wall clock the test's Date.now() uses, so finding the frame late does not delay the figure.
+ */
+async function markedAt(frame: Frame, name: string): Promise<number> {
+  return (await frame.evaluate(`new Promise((resolve, reject) => {
+    const until = Date.now() + 30000;
+    (function check() {
+      const m = performance.getEntriesByName(${JSON.stringify(name)});
+      if (m.length > 0) return resolve(performance.timeOrigin + m[0].startTime);
+      if (Date.now() > until) return reject(new Error('no mark ${name} within 30 s'));
+      setTimeout(check, 20);
+    })();
+  })`)) as number;
+}
+
+/** "X s" from the target pick to a mark, with the load average beside it (the figures the suite prints). */
+function since(chosen: number, at: number): string {
+  return `${((at - chosen) / 1000).toFixed(2)} s`;
+}
+
+/**
+ * Palette → Compute Loss… → the input, then the target, each picked by typing its path; returns the target's
+ * row text and Date.now() when the target was chosen (Enter).
+ */
+async function computeFromPalette(vs: VsCode, input: string, target: string): Promise<{ row: string; chosen: number }> {
   const page = vs.workbench;
   const t0 = Date.now();
   const mark = (what: string): void => console.log(`      ${new Date().toISOString().slice(11, 23)} +${((Date.now() - t0) / 1000).toFixed(1)} s ${what}`);
@@ -158,9 +183,10 @@ async function computeFromPalette(vs: VsCode, input: string, target: string): Pr
   await box.fill(target.replace(/\.npy$/, ''));
   await rows.first().filter({ hasText: target }).waitFor({ timeout: 10_000 });
   const row = (await rows.first().innerText()).replace(/\s+/g, ' ');
+  const chosen = Date.now();
   await page.keyboard.press('Enter');
   mark('target picked');
-  return row;
+  return { row, chosen };
 }
 
 describe('vocabulary-scale results in real VS Code', function () {
@@ -190,7 +216,7 @@ describe('vocabulary-scale results in real VS Code', function () {
     assert.ok(Number.isFinite(cli) && cli > 0, `CLI value ${cli}`);
     const t0 = Date.now();
     // [2, 64] fits [2, 64, 32000] only with the class axis last: the picker offers it and says so.
-    const row = await computeFromPalette(vs!, 'lm/logits.npy', 'lm/target.npy');
+    const { row, chosen } = await computeFromPalette(vs!, 'lm/logits.npy', 'lm/target.npy');
     assert.ok(row.includes('class axis: last, from the shapes'), `target row: ${row}`);
     const { frame, seen } = await panelFrame(page, fmt6(cli));
     assert.ok(frame, `no panel showed PyTorch's loss ${fmt6(cli)} (last seen: ${seen})`);
@@ -200,6 +226,7 @@ describe('vocabulary-scale results in real VS Code', function () {
     // All 64 tokens of sequence 0 rendered (the ignored tail included).
     await frame.waitForFunction(() => document.querySelectorAll('[data-testid="token-view"] [data-t]').length === 64, undefined, { timeout: 30_000 });
     console.log(`      ${new Date().toISOString().slice(11, 23)} palette pick to token view: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`      LM [2, 64, 32000]: target pick to loss value ${since(chosen, await markedAt(frame, 'cel-summary-shown'))}, to token view ${since(chosen, await markedAt(frame, 'cel-tokens-shown'))} (goal 1.5 s; load average ${os.loadavg()[0].toFixed(1)})`);
 
     // Token text comes from the tokenizer: the planted sentence reads as text, ids 262 etc. as " the".
     const text = await view.evaluate((el) => el.textContent ?? '');
@@ -251,12 +278,13 @@ describe('vocabulary-scale results in real VS Code', function () {
     const cli = cliValue(workspace, 'imagenet/logits.npy', 'imagenet/target.npy');
     assert.ok(Number.isFinite(cli) && cli > 0, `CLI value ${cli}`);
     const t0 = Date.now();
-    const row = await computeFromPalette(vs!, 'imagenet/logits.npy', 'imagenet/target.npy');
+    const { row, chosen } = await computeFromPalette(vs!, 'imagenet/logits.npy', 'imagenet/target.npy');
     assert.ok(!row.includes('class axis'), `a 2-D pair fits as it is: ${row}`);
     const { frame, seen } = await panelFrame(page, fmt6(cli), 120_000);
     assert.ok(frame, `no panel showed PyTorch's loss ${fmt6(cli)} (last seen: ${seen})`);
     assert.doesNotMatch(await inputFact(frame), /class axis/);
     console.log(`      ${new Date().toISOString().slice(11, 23)} palette pick to loss value (200 MB): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`      ImageNet [50000, 1000]: target pick to loss value ${since(chosen, await markedAt(frame, 'cel-summary-shown'))} (goal 1.5 s; load average ${os.loadavg()[0].toFixed(1)})`);
 
     const table = frame.locator('[data-testid="class-table"]');
     await table.waitFor({ state: 'visible', timeout: 30_000 });

@@ -66,7 +66,7 @@ describe('view: confusion matrix section', function () {
     assert.equal(h.$$('.cel-cm-ylabel').length, 21);
     // Without layout the canvas's pixel size is its box: (5.5, 3.5) is row 3, column 5.
     pointer(h, canvas, 'pointermove', 5.5, 3.5);
-    const row = s.confusion.slice(3 * 21, 4 * 21).reduce((a, b) => a + b, 0);
+    const row = Array.from(s.confusion).slice(3 * 21, 4 * 21).reduce((a, b) => a + b, 0);
     const count = s.confusion[3 * 21 + 5];
     const readout = h.$('[data-testid="confusion-readout"]').textContent ?? '';
     assert.ok(readout.startsWith(`target 3 (bird) · predicted 5 (bottle) · count ${fmtCount(count)}`), readout);

@@ -271,6 +271,27 @@ describe('view: token view (language models)', function () {
     assert.deepEqual(asked, [5, 6]);
   });
 
+  it('the complete maps of the sequence on screen (p(target) after the first paint) keep its tokens and an open tooltip', async function () {
+    h = await setup(CASE);
+    const before = h.$$('[data-testid="token-view"] .cel-tok');
+    hover(h, before[5]);
+    await h.settle(80);
+    const tip = h.$('[data-testid="token-tooltip"]');
+    assert.equal(tip.hidden, false, 'the tooltip is open');
+    const quick = h.host.sample(0);
+    const pTarget = Float32Array.from(quick.loss, (l, i) => (quick.ignored[i] ? NaN : Math.exp(-l)));
+    h.view.receive({ type: 'sample', maps: { ...quick, pTarget } });
+    await h.settle();
+    const after = h.$$('[data-testid="token-view"] .cel-tok');
+    assert.equal(after.length, before.length, 'as many tokens');
+    assert.ok(after.every((s, i) => s === before[i]), 'the very spans: nothing was drawn again');
+    assert.equal(tip.hidden, false, 'the tooltip stays open');
+    // Another sequence is drawn anew.
+    h.view.receive({ type: 'sample', maps: h.host.sample(1) });
+    await h.settle();
+    assert.ok(h.$$('[data-testid="token-view"] .cel-tok')[0] !== before[0], 'sequence 1 drawn anew');
+  });
+
   it('keyboard: focus shows the first token, arrows move, Escape hides', async function () {
     h = await setup(CASE);
     const text = h.$('[data-testid="token-view"]');
