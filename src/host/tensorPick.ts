@@ -78,6 +78,8 @@ export async function pickStreaming(
     if (lastRefresh === 0 || Date.now() - lastRefresh >= REFRESH_MS) refresh();
   };
   void load((items) => {
+    // Nothing new: setting the same items again would reset the list under the user's typing.
+    if (items.length === 0) return;
     listed.push(...items);
     changed();
   }, cts.token, (item) => {
