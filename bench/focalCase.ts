@@ -14,7 +14,8 @@ export interface FocalFigures {
   readonly ratioToCe: number;
 }
 
-export async function measureFocal(dist: string, reps: number): Promise<FocalFigures> {
+/** The segmentation case's tensors: logits, index targets (5% ignored as 255), one-hot floats, class weights. */
+export function focalTensors(): { readonly input: Tensor; readonly target: Tensor; readonly floatTarget: Tensor; readonly weight: Tensor } {
   const [N, C, H, W] = [8, 21, 512, 512];
   const S = H * W;
   const rnd = xorshift();
@@ -25,10 +26,16 @@ export async function measureFocal(dist: string, reps: number): Promise<FocalFig
   // One-hot float targets for the sigmoid form (an ignored pixel: all zeros).
   const oneHot = new Float32Array(N * C * S);
   for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) if (t[n * S + s]! < C) oneHot[(n * C + t[n * S + s]!) * S + s] = 1;
-  const input: Tensor = { dtype: 'float32', shape: [N, C, H, W], data: x };
-  const target: Tensor = { dtype: 'int64', shape: [N, H, W], data: t };
-  const floatTarget: Tensor = { dtype: 'float32', shape: [N, C, H, W], data: oneHot };
-  const weight: Tensor = { dtype: 'float32', shape: [C], data: Float32Array.from({ length: C }, (_, c) => 0.25 + c / C) };
+  return {
+    input: { dtype: 'float32', shape: [N, C, H, W], data: x },
+    target: { dtype: 'int64', shape: [N, H, W], data: t },
+    floatTarget: { dtype: 'float32', shape: [N, C, H, W], data: oneHot },
+    weight: { dtype: 'float32', shape: [C], data: Float32Array.from({ length: C }, (_, c) => 0.25 + c / C) },
+  };
+}
+
+export async function measureFocal(dist: string, reps: number): Promise<FocalFigures> {
+  const { input, target, floatTarget, weight } = focalTensors();
   const engine = new Engine({ distDir: dist, maxWorkers: 2 });
   const time = async (req: EngineRequest): Promise<number> => {
     await engine.compute(req);

@@ -7,9 +7,8 @@
 // Cross-entropy on the same logits is timed in the same run for comparison.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Tensor } from '../src/tensor/tensor';
 import { Engine, type EngineRequest } from '../src/worker/engine';
-import { xorshift } from './random';
+import { focalTensors } from './focalCase';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = process.env.CROSS_ENTROPY_LENS_DIST ?? path.join(ROOT, 'dist');
@@ -45,19 +44,10 @@ function rssMb(): number {
 }
 
 async function main(): Promise<void> {
-  const [N, C, H, W] = [8, 21, 512, 512];
-  const S = H * W;
-  const rnd = xorshift();
-  const x = new Float32Array(N * C * S);
-  for (let i = 0; i < x.length; i++) x[i] = (rnd() - 0.5) * 8;
-  const t = new Int32Array(N * S);
-  for (let i = 0; i < t.length; i++) t[i] = rnd() < 0.05 ? 255 : Math.floor(rnd() * C);
-  const oneHot = new Float32Array(N * C * S);
-  for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) if (t[n * S + s]! < C) oneHot[(n * C + t[n * S + s]!) * S + s] = 1;
-  const input: Tensor = { dtype: 'float32', shape: [N, C, H, W], data: x };
+  const { input, target, floatTarget } = focalTensors();
   const cases: Array<[string, EngineRequest]> = [
-    ['ce', { input: { kind: 'tensor', tensor: input }, target: { kind: 'tensor', tensor: { dtype: 'int64', shape: [N, H, W], data: t } }, options: { ignoreIndex: 255, reduction: 'none' } }],
-    ['sigmoid focal', { input: { kind: 'tensor', tensor: input }, target: { kind: 'tensor', tensor: { dtype: 'float32', shape: [N, C, H, W], data: oneHot } }, options: { loss: 'sigmoid-focal', gamma: 2, alpha: 0.25, reduction: 'none' } }],
+    ['ce', { input: { kind: 'tensor', tensor: input }, target: { kind: 'tensor', tensor: target }, options: { ignoreIndex: 255, reduction: 'none' } }],
+    ['sigmoid focal', { input: { kind: 'tensor', tensor: input }, target: { kind: 'tensor', tensor: floatTarget }, options: { loss: 'sigmoid-focal', gamma: 2, alpha: 0.25, reduction: 'none' } }],
   ];
   const engine = new Engine({ distDir: DIST, maxWorkers: 2 });
   try {
