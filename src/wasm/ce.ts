@@ -8,36 +8,31 @@
 // Per-call state lives in locals and globals; each worker has its own instance, so globals are private.
 //
 // Numerics (test/unit/wasm checks them against the float64 reference):
-// - One pass over C per 16 pixels (4 x f32x4: one 64-byte line of every class row, which matters when
-//   rows are a power-of-two apart and alias in the caches). Per pixel a max m and argmax (first max), and
-//   sum_c exp(x[c] - r) against a reference r = x[class 0]: one exp per logit, no rescaling, no branch.
-//   Only if some logit exceeds r by more than JUMP (or r is -Inf) is the group redone with references
-//   that move up when passed by more than JUMP, rescaling the sum then. Rescaling at every new max (the
-//   usual online softmax) would compound the exp error over a rising row; here it happens at most once
-//   per JUMP of range, and lanes that never jump get bitwise the same sums either way.
-// - exp: 2^y = 2^n * p(y - n), p(0) = 1. Unweighted, p has degree 4 (relative error 2.9e-6 evaluated in
-//   f32: a loss error below 3.5e-6, inside the 1e-5 the kernel promises, and ~10% faster than degree 5);
-//   with class weights, whose factor scales the error, degree 5 (1.9e-7). The sum is accumulated in f32,
-//   like PyTorch's float32 kernel.
-// - log(sum) per pixel: exponent term in f64, mantissa term in f32 (atanh series).
-// - Loss = (r - x[t]) + log(sum) and everything after it in f64, stored as f32.
-// - Small losses (refine4): with r below the max m, a confident pixel's loss is two numbers of the size of
-//   m - r minus each other, and the sum's error (the polynomial's 2.9e-6 on exp(m - r), the f32 roundings
-//   of x - r and of its product with log2 e, ~1.2e-7 per unit of m - r, and the f32 sum's roundings next to
-//   its 1) stays in the loss as an absolute error of up to ~1e-5: 44% of a loss of 8.5e-6. So a lane whose
-//   loss is below REFINE_BASE + REFINE_SLOPE (m - r) = 2 + 0.075 (m - r), where that error could exceed
-//   2e-6 of the loss, is redone after the pass, 4 lanes at a time, over the same C logits (in cache): the
-//   sum e = sum_{c != argmax} exp(x[c] - m) (degree-5 exp, every argument <= 0, the max's exact 1 left out
-//   so a small e keeps its relative accuracy in f32), then loss = (m - x[t]) + log1p(e), log1p in f64
-//   (log1p2). Measured: every element within 2e-6 |loss| + 2e-7 of float64 on confident and adversarial
-//   pixels (test/unit/wasm/ceKernel.test.ts). The choice depends only on the lane's own values.
+// - Two passes over C per 16 pixels (4 x f32x4: one 64-byte line of every class row, which matters when
+//   rows are a power-of-two apart and alias in the caches). Pass 1 finds each pixel's max m and argmax
+//   (first max). Pass 2, over the same C lines (from L1 in the block layout), sums
+//   e = sum_{c != argmax} exp(x[c] - m): every argument is <= 0, so nothing overflows, no reference moves
+//   and nothing is rescaled; the max's exact 1 is left out, so a small e keeps its relative accuracy.
+//   Then loss = (m - x[t]) + log1p(e): m - x[t] >= 0 exactly in f64, and log1p(e) <= loss, so a relative
+//   error of e's becomes at most that relative error of the loss, confident pixels (losses of 1e-6 and
+//   less) included. There is no second look at any pixel. (The single pass this replaced summed against
+//   x[class 0] and had to redo every loss below ~2 against the max: half of the vectors of a 21-class
+//   batch, and all of a confident model's.)
+// - exp: 2^y = 2^n * p(y - n), p(0) = 1, p of degree 5 (relative error 1.9e-7 evaluated in f32; degree 4's
+//   2.9e-6 would pass straight into a confident pixel's loss). The sum is accumulated in f32, in class
+//   order, like PyTorch's float32 kernel. The f32 roundings of x - m and of its product with log2 e cost
+//   ~1.2e-7 per unit of m - x relative to a term of size e^(x - m), which stays below 5e-8 absolute.
+// - log1p(e) in f32 (log1p4: exponent, atanh series of the mantissa, and the part of e that rounding 1 + e
+//   lost, divided by 1 + e), within ~2e-7 of itself; the loss and everything after it in f64, stored as
+//   f32. Measured: every element within 2e-6 |loss| + 2e-7 of float64 (worst ~0.16 of that bound) on
+//   random, confident and adversarial pixels (test/unit/wasm/ceKernel.test.ts).
 // - Every lane runs the same operations whatever its group, so a pixel's results (loss bits, argmax) do
 //   not depend on how a range is split between calls.
-// - Rows with NaN or +Inf, or all -Inf, fail the fast path's check (sum NaN or r not finite; with label
+// - Pixels with NaN or +Inf, or all -Inf, fail the fast path's check (e NaN or m not finite; with label
 //   smoothing also a non-finite shifted sum); they are marked in outLoss and redone at the end by an exact
 //   float64 port of the reference loops (src/kernel/crossEntropy.ts) using the host's Math.exp/Math.log,
 //   so NaN and Inf land exactly where PyTorch puts them. A -Inf logit elsewhere stays on the fast path
-//   (exp gives ~2^-125, nothing next to the sum's 1).
+//   (exp's argument is clamped to 2^-125: nothing next to the loss's bound).
 //
 // Rows (logits [rows, C], row i's classes contiguous: classification [N, C], class-last [B, T, V] seen as
 // [B*T, V]; float32, or float16 / bfloat16 widened exactly while loaded). SIMD across the classes of one
@@ -75,12 +70,9 @@
 @external('env', 'log') declare function jsLog(x: f64): f64;
 
 const RESERVED: i32 = 65536;
-// A logit this far above its lane's reference moves the reference: the sum stays below C * e^JUMP (far
-// from f32 overflow) and 2^(JUMP log2 e) is within exp2c's range.
-const JUMP: f32 = 64;
 const LN2: f64 = 0.6931471805599453;
-// A loss below REFINE_BASE + REFINE_SLOPE * (max - reference) is recomputed against the max (refine4,
-// refineRow): the one-pass error (exp polynomial ~2.9e-6 of the sum, f32 sum roundings, and the f32
+// A row's loss below REFINE_BASE + REFINE_SLOPE * (max - reference) is recomputed against the max
+// (refineRow): the one-pass error (exp polynomial ~2.9e-6 of the sum, f32 sum roundings, and the f32
 // roundings of x - r and of its product with log2 e, ~1.2e-7 per unit of max - r) could exceed 2e-6 of it.
 const REFINE_BASE: f32 = 2;
 const REFINE_SLOPE: f32 = 0.075;
@@ -296,19 +288,6 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
   return f32x4.mul(q, i32x4.add(i32x4.shl(r, 23), one));
 }
 
-/**
- * The sum after one class when some lane jumped: d = v - ref, b = d > JUMP. Lanes in b move their
- * reference to v: sum * exp(-d) + 1; the others add exp(d). pmax with 1 selects between sum and 1 without
- * a blend (sum >= 1 always) and keeps a NaN sum NaN.
- */
-@inline function rescale(sum: v128, d: v128, b: v128, DEG5: bool): v128 {
-  const one = f32x4.splat(1.0);
-  const e = exp2c(f32x4.mul(v128.xor(d, v128.and(b, f32x4.splat(-0.0))), f32x4.splat(1.4426950408889634)), DEG5);
-  const a = f32x4.pmax(v128.and(b, sum), one);
-  const c = f32x4.pmax(v128.andnot(sum, b), one);
-  return f32x4.add(f32x4.mul(a, e), c);
-}
-
 /** log of the mantissa of v (v >= 1) scaled into [sqrt(1/2), sqrt(2)); the exponent comes from logExp. */
 @inline function logMant(v: v128): v128 {
   const ix = i32x4.sub(v, i32x4.splat(0x3f3504f3));
@@ -343,63 +322,33 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
 /**
  * sum_{c != am} exp(x[c] - m) for the n (1-4) lanes at p (class stride row): m the lanes' max, am their
  * first argmax. Every argument is <= 0 and the max's own 1 is left out, so a small sum keeps its relative
- * accuracy (degree-5 exp, f32 sum); log1p2 turns it into log sum_c exp(x[c] - m).
+ * accuracy (degree-5 exp, f32 sum); log1p4 turns it into log sum_c exp(x[c] - m).
  */
-function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 {
+function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 {
   const log2e = f32x4.splat(1.4426950408889634);
-  const two = i32x4.splat(2);
-  // Two classes per step, two sums (even and odd classes) added at the end: the order depends on C only.
-  let e0 = f32x4.splat(0), e1 = e0;
-  let cv0 = i32x4.splat(0), cv1 = i32x4.splat(1);
-  let c = 0;
-  if (n >= 4) {
-    for (; c + 2 <= C; c += 2) {
-      const t0 = exp2c(f32x4.mul(f32x4.sub(v128.load(p), m), log2e), true);
-      const t1 = exp2c(f32x4.mul(f32x4.sub(v128.load(p + row), m), log2e), true);
-      e0 = f32x4.add(e0, v128.andnot(t0, i32x4.eq(cv0, am)));
-      e1 = f32x4.add(e1, v128.andnot(t1, i32x4.eq(cv1, am)));
-      cv0 = i32x4.add(cv0, two);
-      cv1 = i32x4.add(cv1, two);
-      p += row << 1;
-    }
-  } else {
-    for (; c + 2 <= C; c += 2) {
-      const t0 = exp2c(f32x4.mul(f32x4.sub(loadPartial(p, n), m), log2e), true);
-      const t1 = exp2c(f32x4.mul(f32x4.sub(loadPartial(p + row, n), m), log2e), true);
-      e0 = f32x4.add(e0, v128.andnot(t0, i32x4.eq(cv0, am)));
-      e1 = f32x4.add(e1, v128.andnot(t1, i32x4.eq(cv1, am)));
-      cv0 = i32x4.add(cv0, two);
-      cv1 = i32x4.add(cv1, two);
-      p += row << 1;
-    }
+  const oneI = i32x4.splat(1);
+  // One sum in class order, as body's 16-lane pass adds them: a pixel's bits do not depend on its path.
+  let e = f32x4.splat(0);
+  let cv = i32x4.splat(0);
+  for (let c = 0; c < C; c++) {
+    const t = exp2c(f32x4.mul(f32x4.sub(loadPartial(p, n), m), log2e), true);
+    e = f32x4.add(e, v128.andnot(t, i32x4.eq(cv, am)));
+    cv = i32x4.add(cv, oneI);
+    p += row;
   }
-  if (c < C) {
-    const t0 = exp2c(f32x4.mul(f32x4.sub(n >= 4 ? v128.load(p) : loadPartial(p, n), m), log2e), true);
-    e0 = f32x4.add(e0, v128.andnot(t0, i32x4.eq(cv0, am)));
-  }
-  return f32x4.add(e0, e1);
+  return e;
 }
 
-/** log(1 + e) for 2 lanes, e >= 0 finite (f64): logPos on f64x2. 1 + e is exact for e's bits down to 2^-52. */
-@inline function log1p2(e: v128): v128 {
-  const u = f64x2.add(e, f64x2.splat(1.0));
-  const k = i64x2.shr_s(i64x2.sub(u, i64x2.splat(0x3fe6a09e667f3bcd)), 52);
-  const m = i64x2.sub(u, i64x2.shl(k, 52));
-  const s = f64x2.div(f64x2.sub(m, f64x2.splat(1.0)), f64x2.add(m, f64x2.splat(1.0)));
-  const s2 = f64x2.mul(s, s);
-  let q = f64x2.splat(1.0 / 19);
-  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 17));
-  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 15));
-  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 13));
-  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 11));
-  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 9));
-  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 7));
-  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 5));
-  q = f64x2.add(f64x2.mul(q, s2), f64x2.splat(1.0 / 3));
-  const kf = f64x2.convert_low_i32x4_s(i32x4.shuffle(k, k, 0, 2, 0, 2));
-  const t = f64x2.mul(f64x2.mul(f64x2.splat(2.0), s), f64x2.add(f64x2.splat(1.0), f64x2.mul(q, s2)));
-  return f64x2.add(f64x2.mul(kf, f64x2.splat(6.93147180369123816490e-01)),
-    f64x2.add(f64x2.mul(kf, f64x2.splat(1.90821492927058770002e-10)), t));
+/**
+ * log(1 + e) for 4 lanes, e >= 0 finite, in f32: log of u = fl(1 + e) (exponent and logMant), plus what
+ * rounding 1 + e lost, (e - (u - 1)) / u (both subtractions exact), so a tiny e keeps its relative
+ * accuracy. Within ~2e-7 of log1p(e) relative: a tenth of the per-element bound.
+ */
+@inline function log1p4(e: v128): v128 {
+  const one = f32x4.splat(1.0);
+  const u = f32x4.add(e, one);
+  const lu = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(logExp(u)), f32x4.splat(<f32>LN2)), logMant(u));
+  return f32x4.add(lu, f32x4.div(f32x4.sub(e, f32x4.sub(u, one)), u));
 }
 
 @inline function logExp(v: v128): v128 {
@@ -433,7 +382,6 @@ function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 
   const zero = f32x4.splat(0);
   const one = f32x4.splat(1.0);
   const oneI = i32x4.splat(1);
-  const jump = f32x4.splat(JUMP);
   const log2e = f32x4.splat(1.4426950408889634);
   const lanes = i32x4(0, 1, 2, 3);
   const ignoreV = i32x4.splat(ignoreIndex);
@@ -450,14 +398,13 @@ function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 
   let s = s0;
   while (s < s1) {
     let p: usize = x + (elem(0, s, C, S) << 2);
-    // Class 0 seeds the reference r, the max m (argmax 0) and the sum (exp(x0 - r) = 1).
-    let r0 = zero, r1 = zero, r2 = zero, r3 = zero;
-    let z0 = one, z1 = one, z2 = one, z3 = one;
+    const p0 = p;
+    // Pass 1 finds each lane's max m and first argmax; pass 2 sums e = sum_{c != argmax} exp(x[c] - m).
+    let e0 = zero, e1 = zero, e2 = zero, e3 = zero;
     let i0 = zero, i1 = zero, i2 = zero, i3 = zero;
     let l0 = zero, l1 = zero, l2 = zero, l3 = zero;
     let h0 = zero, h1 = zero, h2 = zero, h3 = zero;
     let x00 = zero, x01 = zero, x02 = zero, x03 = zero;
-    // Per-lane max (for the refinement of small losses).
     let mx0 = zero, mx1 = zero, mx2 = zero, mx3 = zero;
     let cv = oneI;
     let nVec = 1;
@@ -466,14 +413,12 @@ function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 
     // goes 1 to 4 lanes at a time through the same per-lane arithmetic.
     if ((s & 15) == 0 && s1 - s >= 16) {
       nVec = 4;
-      const p0 = p;
       x00 = v128.load(p);
       x01 = v128.load(p, 16);
       x02 = v128.load(p, 32);
       x03 = v128.load(p, 48);
       let m0 = x00, m1 = x01, m2 = x02, m3 = x03;
       p += row;
-      // Optimistic pass: the reference stays at class 0's logits (r = x0), no branch in the loop.
       for (let c = 1; c < C; c++) {
         const v0 = v128.load(p);
         const v1 = v128.load(p, 16);
@@ -488,10 +433,6 @@ function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 
         m1 = f32x4.pmax(m1, v1);
         m2 = f32x4.pmax(m2, v2);
         m3 = f32x4.pmax(m3, v3);
-        z0 = f32x4.add(z0, exp2c(f32x4.mul(f32x4.sub(v0, x00), log2e), DEG5));
-        z1 = f32x4.add(z1, exp2c(f32x4.mul(f32x4.sub(v1, x01), log2e), DEG5));
-        z2 = f32x4.add(z2, exp2c(f32x4.mul(f32x4.sub(v2, x02), log2e), DEG5));
-        z3 = f32x4.add(z3, exp2c(f32x4.mul(f32x4.sub(v3, x03), log2e), DEG5));
         if (SMOOTH) {
           // Label smoothing: sum_c w[c] (x[c] - x0) per lane in f64 (lanes 0-1 in l, 2-3 in h).
           const wc = WEIGHTED ? f64x2.splat(<f64>load<f32>(w + (<usize>c << 2))) : zero;
@@ -511,59 +452,34 @@ function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 
         cv = i32x4.add(cv, oneI);
         p += row;
       }
-      r0 = x00; r1 = x01; r2 = x02; r3 = x03;
       mx0 = m0; mx1 = m1; mx2 = m2; mx3 = m3;
-      // Some logit more than JUMP above class 0's (or class 0 at -Inf): redo the sums with references
-      // that move. Lanes that never jump get bitwise the same sums as in the optimistic pass.
-      const far = v128.or(
-        v128.or(f32x4.gt(f32x4.sub(m0, x00), jump), f32x4.gt(f32x4.sub(m1, x01), jump)),
-        v128.or(f32x4.gt(f32x4.sub(m2, x02), jump), f32x4.gt(f32x4.sub(m3, x03), jump)),
-      );
-      if (v128.any_true(far)) {
-        z0 = one; z1 = one; z2 = one; z3 = one;
-        p = p0 + row;
-        for (let c = 1; c < C; c++) {
-          const v0 = v128.load(p);
-          const v1 = v128.load(p, 16);
-          const v2 = v128.load(p, 32);
-          const v3 = v128.load(p, 48);
-          const d0 = f32x4.sub(v0, r0);
-          const d1 = f32x4.sub(v1, r1);
-          const d2 = f32x4.sub(v2, r2);
-          const d3 = f32x4.sub(v3, r3);
-          const b0 = f32x4.gt(d0, jump);
-          const b1 = f32x4.gt(d1, jump);
-          const b2 = f32x4.gt(d2, jump);
-          const b3 = f32x4.gt(d3, jump);
-          z0 = rescale(z0, d0, b0, DEG5);
-          z1 = rescale(z1, d1, b1, DEG5);
-          z2 = rescale(z2, d2, b2, DEG5);
-          z3 = rescale(z3, d3, b3, DEG5);
-          r0 = v128.bitselect(v0, r0, b0);
-          r1 = v128.bitselect(v1, r1, b1);
-          r2 = v128.bitselect(v2, r2, b2);
-          r3 = v128.bitselect(v3, r3, b3);
-          p += row;
-        }
+      // Pass 2 over the same C lines (in L1 in the block layout): every argument is <= 0, so nothing
+      // overflows and no reference moves; the max's own exact 1 is left out, so a small e keeps its
+      // relative accuracy in f32 and log1p4 gives the small losses of confident pixels to 2e-6 of
+      // themselves with no second look.
+      p = p0;
+      let cc = i32x4.splat(0);
+      for (let c = 0; c < C; c++) {
+        const t0 = exp2c(f32x4.mul(f32x4.sub(v128.load(p), m0), log2e), true);
+        const t1 = exp2c(f32x4.mul(f32x4.sub(v128.load(p, 16), m1), log2e), true);
+        const t2 = exp2c(f32x4.mul(f32x4.sub(v128.load(p, 32), m2), log2e), true);
+        const t3 = exp2c(f32x4.mul(f32x4.sub(v128.load(p, 48), m3), log2e), true);
+        e0 = f32x4.add(e0, v128.andnot(t0, i32x4.eq(cc, i0)));
+        e1 = f32x4.add(e1, v128.andnot(t1, i32x4.eq(cc, i1)));
+        e2 = f32x4.add(e2, v128.andnot(t2, i32x4.eq(cc, i2)));
+        e3 = f32x4.add(e3, v128.andnot(t3, i32x4.eq(cc, i3)));
+        cc = i32x4.add(cc, oneI);
+        p += row;
       }
     } else {
       n = min(s1 - s, 4 - (s & 3));
       x00 = loadPartial(p, n);
-      r0 = x00;
       let m0 = x00;
       p += row;
       for (let c = 1; c < C; c++) {
         const v0 = loadPartial(p, n);
         i0 = i32x4.max_s(i0, v128.and(f32x4.gt(v0, m0), cv));
         m0 = f32x4.pmax(m0, v0);
-        const d0 = f32x4.sub(v0, r0);
-        const b0 = f32x4.gt(d0, jump);
-        if (v128.any_true(b0)) {
-          z0 = rescale(z0, d0, b0, DEG5);
-          r0 = v128.bitselect(v0, r0, b0);
-        } else {
-          z0 = f32x4.add(z0, exp2c(f32x4.mul(d0, log2e), DEG5));
-        }
         if (SMOOTH) {
           const wc = WEIGHTED ? f64x2.splat(<f64>load<f32>(w + (<usize>c << 2))) : zero;
           const u0 = f32x4.sub(v0, x00);
@@ -574,13 +490,11 @@ function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 
         p += row;
       }
       mx0 = m0;
+      e0 = sumBelowMax(p0, row, C, n, m0, i0);
     }
 
-    // log(sum) = k ln2 + log(mantissa) and the fast-path check, for all vectors at once (straight-line
-    // code shares the constants).
-    let lm0 = logMant(z0), lm1 = logMant(z1), lm2 = logMant(z2), lm3 = logMant(z3);
-    let ke0 = logExp(z0), ke1 = logExp(z1), ke2 = logExp(z2), ke3 = logExp(z3);
-    let ok0 = finite(r0, z0), ok1 = finite(r1, z1), ok2 = finite(r2, z2), ok3 = finite(r3, z3);
+    // Fast-path results hold where the max is finite and the sum is not NaN (a NaN logit).
+    let ok0 = finite(mx0, e0), ok1 = finite(mx1, e1), ok2 = finite(mx2, e2), ok3 = finite(mx3, e3);
 
     // Per vector of 4 pixels (vector 0 each time; the others move down): loss, argmax out, statistics.
     for (let j = 0; j < nVec; j++) {
@@ -615,35 +529,16 @@ function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 
       xt = v128.load32_lane(x + <usize>i32x4.extract_lane(off, 2), xt, 2);
       xt = v128.load32_lane(x + <usize>i32x4.extract_lane(off, 3), xt, 3);
 
-      const ln2 = f64x2.splat(LN2);
-      let LLo = f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(ke0), ln2), f64x2.promote_low_f32x4(lm0));
-      let LHi = f64x2.add(
-        f64x2.mul(f64x2.convert_low_i32x4_s(i32x4.shuffle(ke0, ke0, 2, 3, 2, 3)), ln2),
-        f64x2.promote_low_f32x4(f32x4.shuffle(lm0, lm0, 2, 3, 2, 3)),
-      );
-      let rLo = f64x2.promote_low_f32x4(r0);
-      let rHi = f64x2.promote_low_f32x4(f32x4.shuffle(r0, r0, 2, 3, 2, 3));
+      // -log p[t] = (m - x[t]) + log(1 + e), in f64.
+      const L4 = log1p4(e0);
+      const LLo = f64x2.promote_low_f32x4(L4);
+      const LHi = f64x2.promote_low_f32x4(f32x4.shuffle(L4, L4, 2, 3, 2, 3));
+      const rLo = f64x2.promote_low_f32x4(mx0);
+      const rHi = f64x2.promote_low_f32x4(f32x4.shuffle(mx0, mx0, 2, 3, 2, 3));
       const xtLo = f64x2.promote_low_f32x4(xt);
       const xtHi = f64x2.promote_low_f32x4(f32x4.shuffle(xt, xt, 2, 3, 2, 3));
-      // -log p[t] = (r - x[t]) + log(sum)
       let nLo = f64x2.add(f64x2.sub(rLo, xtLo), LLo);
       let nHi = f64x2.add(f64x2.sub(rHi, xtHi), LHi);
-      // Small losses whose error bound (polynomial, f32 sum and argument roundings, which grow with the
-      // distance from the reference to the max) exceeds 2e-6 relative: redo the sum against the max.
-      const lim = f32x4.add(f32x4.splat(REFINE_BASE), f32x4.mul(f32x4.sub(mx0, r0), f32x4.splat(REFINE_SLOPE)));
-      const nF = f32x4.shuffle(f32x4.demote_f64x2_zero(nLo), f32x4.demote_f64x2_zero(nHi), 0, 1, 4, 5);
-      const fix = v128.andnot(f32x4.lt(nF, lim), skip);
-      if (v128.any_true(fix)) {
-        const e = refine4(x + (elem(0, s, C, S) << 2), row, C, n, mx0, i0);
-        const fixLo = i64x2.extend_low_i32x4_s(fix);
-        const fixHi = i64x2.extend_high_i32x4_s(fix);
-        rLo = v128.bitselect(f64x2.promote_low_f32x4(mx0), rLo, fixLo);
-        rHi = v128.bitselect(f64x2.promote_low_f32x4(f32x4.shuffle(mx0, mx0, 2, 3, 2, 3)), rHi, fixHi);
-        LLo = v128.bitselect(log1p2(f64x2.promote_low_f32x4(e)), LLo, fixLo);
-        LHi = v128.bitselect(log1p2(f64x2.promote_low_f32x4(f32x4.shuffle(e, e, 2, 3, 2, 3))), LHi, fixHi);
-        nLo = f64x2.add(f64x2.sub(rLo, xtLo), LLo);
-        nHi = f64x2.add(f64x2.sub(rHi, xtHi), LHi);
-      }
       const skipLo = i64x2.extend_low_i32x4_s(skip);
       const skipHi = i64x2.extend_high_i32x4_s(skip);
       if (w) {
@@ -762,15 +657,12 @@ function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 
       }
 
       s += n;
-      r0 = r1; r1 = r2; r2 = r3;
-      z0 = z1; z1 = z2; z2 = z3;
+      e0 = e1; e1 = e2; e2 = e3;
       i0 = i1; i1 = i2; i2 = i3;
       l0 = l1; l1 = l2; l2 = l3;
       h0 = h1; h1 = h2; h2 = h3;
       x00 = x01; x01 = x02; x02 = x03;
       mx0 = mx1; mx1 = mx2; mx2 = mx3;
-      lm0 = lm1; lm1 = lm2; lm2 = lm3;
-      ke0 = ke1; ke1 = ke2; ke2 = ke3;
       ok0 = ok1; ok1 = ok2; ok2 = ok3;
     }
   }
