@@ -27,8 +27,12 @@ export interface LargeCaseResult {
   target: string;
   inputMB: number;
   ours: { workers1_s: number; workers2_s: number };
+  /** PyTorch as called (fresh pages for its intermediates every call, see bench/torchChild.ts). */
   torch: { threads1_s: number | null; threads2_s: number | null };
   medianRoundRatio: { workers1: number | null; workers2: number | null };
+  /** PyTorch with its allocator reusing pages. */
+  torchWarm: { threads1_s: number | null; threads2_s: number | null };
+  medianRoundRatioWarm: { workers1: number | null; workers2: number | null };
   endToEnd: { cli_s: number; torchScript_s: number | null; ratio: number | null; cliPeakRssMB: number | null; rssOverInputMB: number | null };
 }
 
@@ -109,10 +113,13 @@ export async function measureLargeC(distDir: string, dir: string, rounds: number
     const options = { ignoreIndex: IGNORE, reduction: 'none' as const, ...(classLast ? { classDim: -1 } : {}) };
     const req = { input: { kind: 'file' as const, path: xf }, target: { kind: 'file' as const, path: tf }, options };
     const torch = new TorchChild(dir, IGNORE, { x: 'xl.npy', t: 'tl.npy', classLast });
-    const haveTorch = await torch.ready();
+    const torchWarm = new TorchChild(dir, IGNORE, { x: 'xl.npy', t: 'tl.npy', classLast, warmAllocator: true });
+    const haveTorch = (await torch.ready()) && (await torchWarm.ready());
     const ours = { workers1_s: Infinity, workers2_s: Infinity };
     const torchBest = { threads1_s: Infinity, threads2_s: Infinity };
     const ratios: Record<'workers1' | 'workers2', number[]> = { workers1: [], workers2: [] };
+    const warmBest = { threads1_s: Infinity, threads2_s: Infinity };
+    const warmRatios: Record<'workers1' | 'workers2', number[]> = { workers1: [], workers2: [] };
     for (const w of [1, 2] as const) {
       // One engine at a time, so that only one copy of the input is resident next to PyTorch's.
       const e = new Engine({ distDir, maxWorkers: w, keepMemoryBytes: 4 * 2 ** 30 });
@@ -128,12 +135,16 @@ export async function measureLargeC(distDir: string, dir: string, rounds: number
           const b = await torch.time(w);
           torchBest[`threads${w}_s`] = Math.min(torchBest[`threads${w}_s`], b);
           ratios[`workers${w}`].push(a / b);
+          const c = await torchWarm.time(w);
+          warmBest[`threads${w}_s`] = Math.min(warmBest[`threads${w}_s`], c);
+          warmRatios[`workers${w}`].push(a / c);
         }
       } finally {
         await e.dispose();
       }
     }
     torch.close();
+    torchWarm.close();
 
     // End to end, alternating: the CLI (mean, text report) and a Python script doing the same.
     const cliArgs = [cli, xf, tf, ...(classLast ? ['--class-dim', '-1'] : [])];
@@ -158,6 +169,8 @@ export async function measureLargeC(distDir: string, dir: string, rounds: number
     const res: LargeCaseResult = {
       shape, classLast, target: classLast ? 'int64, sequences padded with -100 (512, 448, 384, 320 of 512 tokens)' : 'int64', inputMB,
       ours, torch: { threads1_s: t1, threads2_s: t2 }, medianRoundRatio: { workers1: median(ratios.workers1), workers2: median(ratios.workers2) },
+      torchWarm: haveTorch ? warmBest : { threads1_s: null, threads2_s: null },
+      medianRoundRatioWarm: { workers1: median(warmRatios.workers1), workers2: median(warmRatios.workers2) },
       endToEnd: { cli_s, torchScript_s: script_s, ratio: script_s ? cli_s / script_s : null, cliPeakRssMB: rss, rssOverInputMB: rss === null ? null : rss - inputMB },
     };
     results.push(res);
@@ -166,6 +179,9 @@ export async function measureLargeC(distDir: string, dir: string, rounds: number
     log(`F.cross_entropy ${JSON.stringify(shape).replace(/,/g, ', ')} float32${classLast ? ' class-last, -100 padding' : ''} (${inputMB.toFixed(0)} MB), reduction none + per-class stats for ours`);
     log(`  ours 1 worker  ${f(ours.workers1_s)} vs PyTorch 1 thread  ${f(t1)}: ${x(t1 && ours.workers1_s / t1)} (median of ${rounds} rounds ${x(res.medianRoundRatio.workers1)})`);
     log(`  ours 2 workers ${f(ours.workers2_s)} vs PyTorch 2 threads ${f(t2)}: ${x(t2 && ours.workers2_s / t2)} (median ${x(res.medianRoundRatio.workers2)})`);
+    const w1 = res.torchWarm.threads1_s;
+    const w2 = res.torchWarm.threads2_s;
+    log(`  PyTorch warm (pages reused) 1 / 2 threads ${f(w1)} / ${f(w2)}: ours at ${x(w1 && ours.workers1_s / w1)} / ${x(w2 && ours.workers2_s / w2)} (medians ${x(res.medianRoundRatioWarm.workers1)} / ${x(res.medianRoundRatioWarm.workers2)})`);
     log(`  CLI end to end ${f(cli_s)} vs Python + PyTorch script ${f(script_s)}: ${x(res.endToEnd.ratio)}; CLI peak RSS ${rss === null ? '-' : rss.toFixed(0)} MB (input ${inputMB.toFixed(0)} MB)`);
   }
   return results;

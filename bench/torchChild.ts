@@ -1,6 +1,14 @@
 // PyTorch (/usr/bin/python3, Debian's python3-torch) in a child process that times one F.cross_entropy per
 // request, so the benchmarks can alternate it with our own runs: this machine's speed drifts by tens of
 // percent from one second to the next, and timing the two far apart would compare the drift.
+//
+// Two ways to run it. As called (the default): F.cross_entropy allocates its float32 log-softmax (as large
+// as the input) and its output afresh every call, glibc maps allocations above 32 MiB straight from the
+// kernel, and the first touch of each new page is a page fault. Warm (`warmAllocator`): glibc told never
+// to map (MALLOC_MMAP_MAX_=0) nor to give memory back (MALLOC_TRIM_THRESHOLD_), so from the second call on
+// PyTorch reuses the pages of the first, as our engine reuses its working memory. On a machine where a
+// page fault costs ~0.2 us the two differ little; on a VM where it costs 10 us (bench.ts measures it)
+// most of the as-called time is page faults, and only the warm figure says how fast PyTorch computes.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
 export class TorchChild {
@@ -14,7 +22,7 @@ export class TorchChild {
    * `classLast`: the input's last axis holds the classes ([B, T, V]), given to PyTorch as rows [B*T, V]
    * (what language-model code does; F.cross_entropy wants the classes on axis 1).
    */
-  constructor(dir: string, ignoreIndex: number, files: { x?: string; t?: string; classLast?: boolean } = {}) {
+  constructor(dir: string, ignoreIndex: number, files: { x?: string; t?: string; classLast?: boolean; warmAllocator?: boolean } = {}) {
     const flat = files.classLast ? '\nx = x.reshape(-1, x.shape[-1]); t = t.reshape(-1)' : '';
     const py = `
 import sys, time, numpy as np, torch, torch.nn.functional as F
@@ -32,7 +40,8 @@ for line in sys.stdin:
     else:
         break
 `;
-    this.proc = spawn('/usr/bin/python3', ['-c', py]);
+    const env = files.warmAllocator ? { ...process.env, MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: String(2 ** 50) } : process.env;
+    this.proc = spawn('/usr/bin/python3', ['-c', py], { env });
     this.proc.stdout.setEncoding('utf8');
     this.proc.stdout.on('data', (d: string) => {
       this.buf += d;
