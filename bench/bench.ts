@@ -22,6 +22,7 @@ import type { Tensor } from '../src/tensor/tensor';
 import { Engine } from '../src/worker/engine';
 import { measureAnchor } from './anchor';
 import { pageFaultMicros } from './pageFaults';
+import { measureKernelAlone } from './kernelAlone';
 import { measureFocal } from './focalCase';
 import { measureHover } from './hover';
 import { warnIfLoaded } from './quiet';
@@ -152,6 +153,7 @@ async function main(): Promise<void> {
       return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
     });
     const anchor_s = await measureAnchor(xs, REPS);
+    const kernelAlone_s = measureKernelAlone(DIST, xs, target.data as Int32Array, N, C, H * W, 255, REPS);
     const pageFault_us = pageFaultMicros();
 
     // Scaling sweep: one worker, cost per logit.
@@ -208,7 +210,9 @@ async function main(): Promise<void> {
       pureTs_s,
       readLimit_s,
       // One thread computing exp of every logit with the kernel's degree-5 polynomial and summing (bench/anchor.ts).
-      anchor: { s: anchor_s, kernelRatio1: ours.workers1_s / anchor_s },
+      // kernelRatio1: the engine with 1 worker over the anchor; kernelAloneRatio: the kernel without the engine
+      // around it (bench/kernelAlone.ts), one thread, over the anchor.
+      anchor: { s: anchor_s, kernelRatio1: ours.workers1_s / anchor_s, kernelAlone_s, kernelAloneRatio: kernelAlone_s / anchor_s },
       maxAbsErr,
       sweep,
       endToEnd: { cli_s, torchScript_s },
@@ -237,6 +241,7 @@ async function main(): Promise<void> {
     log(`  pure-TS kernel       ${f(pureTs_s)}`);
     log(`  memory-read limit    ${f(readLimit_s)}  (one pass summing the logits)`);
     log(`  arithmetic anchor    ${f(anchor_s)}  (one SIMD pass: the kernel's exp of every logit, summed; 1 worker at ${(ours.workers1_s / anchor_s).toFixed(2)}x it)`);
+    log(`  kernel alone         ${f(kernelAlone_s)}  (one thread, no engine around it: ${(kernelAlone_s / anchor_s).toFixed(2)}x the anchor)`);
     log(`  max |ours - PyTorch float64| = ${maxAbsErr === null ? '-' : maxAbsErr.toExponential(2)}`);
     log(`scaling (1 worker, N=1): ns per logit`);
     for (const c of [2, 21, 150, 1000]) {
