@@ -9,6 +9,7 @@ import type { HostToView, SampleMaps } from '../../../src/protocol';
 import { forView } from '../../../src/sampleWire';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { Engine, type EngineRequest, type EngineResult } from '../../../src/worker/engine';
+import { wholeMaps } from '../../../src/worker/resultMaps';
 import { LossSession } from '../../../src/worker/session';
 import { fromWire, toWire } from '../../../src/wire';
 import { simdBound } from '../../parity/simdBound';
@@ -35,10 +36,10 @@ function relClose(got: number | null | undefined, want: number | null | undefine
   assert.ok(Math.abs(got - want) <= 2e-6 * Math.abs(want) + 1e-12, `${what}: ${got} vs ${want}`);
 }
 
-function sameResult(a: EngineResult, b: EngineResult, what: string): void {
+async function sameResult(a: EngineResult, b: EngineResult, what: string): Promise<void> {
   assert.ok(Object.is(a.value, b.value), `${what}: value ${a.value} with 1 worker, ${b.value} with 2`);
-  const la = a.maps!.loss;
-  const lb = b.maps!.loss;
+  const la = (await wholeMaps(a))!.loss;
+  const lb = (await wholeMaps(b))!.loss;
   for (let i = 0; i < la.length; i++) if (!Object.is(la[i], lb[i])) assert.fail(`${what}: element ${i} ${la[i]} vs ${lb[i]}`);
   assert.deepEqual(a.stats.perClass, b.stats.perClass, `${what}: per-class statistics differ between 1 and 2 workers`);
 }
@@ -82,7 +83,7 @@ describe('Engine: focal and sigmoid focal on the SIMD path', function () {
             relClose(got.ceMean, pc.ceMean, `class ${pc.index} ceMean`);
             assert.equal(got.weight, pc.weight, `class ${pc.index}: weight shown`);
           }
-          sameResult(a, b, 'focal');
+          await sameResult(a, b, 'focal');
         });
       }
     }
@@ -111,16 +112,30 @@ describe('Engine: focal and sigmoid focal on the SIMD path', function () {
         const [a, b] = [await one.compute(req), await two.compute(req)];
         assert.equal(b.engine, 'wasm-simd', 'sigmoid focal should take the SIMD path');
         const ref = computeLoss({ input: sx, target: st, options });
-        worstShare(b.maps!.loss, ref.lossMap);
+        // Maps as large as the input are not kept (their fresh pages cost more than the kernel): the
+        // result computes them when asked.
+        for (const r of [a, b]) assert.ok(r.maps === null && r.mapsOnDemand !== undefined, 'sigmoid focal should keep no maps, only compute them on request');
+        const [ma, mb] = [(await wholeMaps(a))!, (await wholeMaps(b))!];
+        worstShare(mb.loss, ref.lossMap);
         relClose(b.value, ref.value, 'value');
-        for (const m of [a.maps!, b.maps!]) {
+        for (const m of [ma, mb]) {
           // 0/1 only: a byte per element (a quarter of the pages an Int32Array would fault in).
           assert.ok(m.predicted instanceof Uint8Array && m.targetClass instanceof Uint8Array, `predicted ${m.predicted.constructor.name}, targetClass ${m.targetClass.constructor.name}: want Uint8Array`);
           assert.equal(m.predicted.length, n, 'predicted map length');
           assert.equal(m.targetClass.length, n, 'targetClass map length');
         }
         for (let i = 0; i < n; i++) {
-          if (b.maps!.predicted[i] !== ref.predicted[i] || b.maps!.targetClass[i] !== ref.targetClass[i] || b.maps!.ignored[i] !== 0) assert.fail(`maps differ at ${i}`);
+          if (mb.predicted[i] !== ref.predicted[i] || mb.targetClass[i] !== ref.targetClass[i] || mb.ignored[i] !== 0) assert.fail(`maps differ at ${i}`);
+        }
+        // Any range is the whole maps' slice, bit for bit (a range's blocks and jobs start elsewhere).
+        for (const [start, count] of [[0, 1], [12345, 7], [n - 4099, 4099], [3 * 7 * 61 * 67 + 5, 61 * 67 * 9]]) {
+          const part = await b.mapsOnDemand!.range(start, count);
+          for (let i = 0; i < count; i++) {
+            const f = start + i;
+            if (!Object.is(part.loss[i], mb.loss[f]) || part.predicted[i] !== mb.predicted[f] || part.targetClass[i] !== mb.targetClass[f] || part.ignored[i] !== 0) {
+              assert.fail(`range [${start}, ${start + count}) element ${f}: ${part.loss[i]} vs ${mb.loss[f]}`);
+            }
+          }
         }
         for (const pc of ref.stats.perClass) {
           const got = b.stats.perClass[pc.index];
@@ -128,7 +143,7 @@ describe('Engine: focal and sigmoid focal on the SIMD path', function () {
           relClose(got.lossSum, pc.lossSum, `class ${pc.index} lossSum`);
         }
         assert.deepEqual(b.stats.worst.map((w) => w.flat), ref.stats.worst.map((w) => w.flat), 'worst elements');
-        sameResult(a, b, 'sigmoid focal');
+        await sameResult(a, b, 'sigmoid focal');
       });
     }
   }
