@@ -25,9 +25,13 @@ export class SampleSender {
     this.latest = n;
     // The complete maps' worker job starts once the quick maps are handed over: on a small machine it would
     // otherwise take the cores that carry the message to the view and paint it.
-    if (source.quick) {
-      const quick = await source.quick();
+    const quick = source.quick?.();
+    if (quick instanceof Promise) {
+      // Computed for the sample (maps on demand): dropped like the complete maps once out of date.
+      const maps = await quick;
       if (this.latest !== n || !current()) return;
+      await this.post({ type: 'sample', maps: { ...maps, pending: true } });
+    } else if (quick) {
       await this.post({ type: 'sample', maps: { ...quick, pending: true } });
     }
     const maps = await source.complete();
