@@ -173,9 +173,18 @@ interface RangeRun {
   readonly onBlock: ((b0: number, loss: Float32Array, pred: Uint8Array, tc: Uint8Array) => void) | null;
 }
 
+/** Elements copied from an in-memory tensor between turns of the event loop. */
+const COPY_PIECE = 1 << 18;
+
 async function load(o: Operand, start: number, dest: Float32Array): Promise<void> {
-  if (o.kind === 'tensor') dest.set(o.data.subarray(start, start + dest.length));
-  else await readF32(o.file, start, dest.length, dest, 0);
+  if (o.kind === 'npy') return readF32(o.file, start, dest.length, dest, 0);
+  // In pieces, giving the lanes a turn between them to hand the workers their next jobs: copying a whole
+  // block at once held this thread for milliseconds while the workers, done with their jobs, waited.
+  for (let i = 0; i < dest.length; i += COPY_PIECE) {
+    if (i > 0) await new Promise<void>((r) => setImmediate(r));
+    const n = Math.min(COPY_PIECE, dest.length - i);
+    dest.set(o.data.subarray(start + i, start + i + n), i);
+  }
 }
 
 /** Runs the kernel over [m0, m1) and returns the merged statistics of its jobs, in job order. */
