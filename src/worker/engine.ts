@@ -5,7 +5,8 @@
 //   of samples read straight from disk. Logits from files are laid out in 16-pixel blocks, which the
 //   kernel reads in order, and stay in the memory for recomputing with other options.
 //   Softmax focal takes it too (the kernel's cross-entropy, turned into focal per job); torchvision's
-//   sigmoid focal loss on float32 logits and targets takes its own SIMD kernel (sigmoidFocalRun.ts).
+//   sigmoid focal loss on float32 logits and targets takes its own SIMD kernel (sigmoidFocalRun.ts), and
+//   its result keeps no maps (as large as its input): they are computed again when asked (mapsOnDemand).
 // - general: everything else (probability targets, float64, probs/log-probs, channels-last, bce) runs the
 //   pure-TS reference kernel on slices of samples over SharedArrayBuffers.
 // Work is cut into jobs by the problem's size, never by the worker count, and partial statistics merge in
