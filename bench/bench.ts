@@ -255,6 +255,7 @@ async function main(): Promise<void> {
     log(`  total ${hover10MB.total_ms.toFixed(0)} ms = scan ${hover10MB.scan_ms.toFixed(0)} + pair ${hover10MB.report_ms.toFixed(0)} ms  (JSON.parse alone ${hover10MB.jsonParse_ms.toFixed(0)} ms)`);
     log(`focal losses on the segmentation case (2 workers, tensors in memory)`);
     log(`  cross-entropy ${f(focal.ce_s)}, focal ${f(focal.focal_s)}, sigmoid focal ${f(focal.sigmoidFocal_s)}: ${focal.ratioToCe.toFixed(2)}x cross-entropy`);
+    log(`  sigmoid focal's sample 0 maps, computed on request for the view: ${f(focal.sigmoidFocalSample_s)}`);
     log(`machine: ${result.machine.cpus} × ${result.machine.model}, Node ${process.version}; load average (1 min) ${loadAtStart[0].toFixed(1)} at the start, ${result.machine.loadAvg1mEnd.toFixed(1)} at the end; a fresh 4 KiB page costs ${pageFault_us.toFixed(1)} us`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     const pz = size(wire);
     console.log(`summary message: ${(pz.json / 1e6).toFixed(3)} MB JSON, ${(pz.buffers / 1e6).toFixed(3)} MB buffers`);
     const m0 = performance.now();
-    const sample = forView({ type: 'sample', maps: session.sampleMaps(0) });
+    const sample = forView({ type: 'sample', maps: await session.sampleMaps(0) });
     lap('sample 0 maps (took)', m0);
     const ss = size(sample);
     console.log(`sample message: ${(ss.json / 1e6).toFixed(3)} MB JSON, ${(ss.buffers / 1e6).toFixed(2)} MB buffers`);

@@ -74,8 +74,9 @@ async function main(): Promise<void> {
             if (d.minflt > 1000) busy.push(`#${tid} ${d.minflt} (${d.utime.toFixed(2)} s user, ${d.stime.toFixed(2)} s sys)`);
           }
         }
-        const m = r.maps!;
-        console.log(`${name.padEnd(14)} ${s.toFixed(3)} s; faults: main ${main.minflt} (${main.utime.toFixed(2)} s user, ${main.stime.toFixed(2)} s sys), other threads ${rest.minflt} (${rest.utime.toFixed(2)} s user, ${rest.stime.toFixed(2)} s sys) [${busy.join(', ')}]; maps ${m.loss.constructor.name}/${m.predicted.constructor.name}/${m.targetClass.constructor.name}; rss ${rss0.toFixed(0)} -> ${rssMb().toFixed(0)} MB`);
+        const m = r.maps;
+        const maps = m ? `${m.loss.constructor.name}/${m.predicted.constructor.name}/${m.targetClass.constructor.name}` : r.mapsOnDemand ? 'on demand' : 'none';
+        console.log(`${name.padEnd(14)} ${s.toFixed(3)} s; faults: main ${main.minflt} (${main.utime.toFixed(2)} s user, ${main.stime.toFixed(2)} s sys), other threads ${rest.minflt} (${rest.utime.toFixed(2)} s user, ${rest.stime.toFixed(2)} s sys) [${busy.join(', ')}]; maps ${maps}; rss ${rss0.toFixed(0)} -> ${rssMb().toFixed(0)} MB`);
       }
       console.log(`${name.padEnd(14)} best ${best.toFixed(3)} s`);
     }

@@ -11,17 +11,25 @@ import type { Tensor } from './tensor/tensor';
 /** A computed loss, as the view asks about it. */
 export interface OutputSession {
   readonly summary: ViewSummary;
-  /** The whole unreduced loss (for export), or null when it was not kept. */
-  lossMap(): { readonly shape: readonly number[]; readonly data: ArrayLike<number> } | null;
+  /** The whole unreduced loss (for export; a promise where it is computed on request), or null when it was not kept. */
+  lossMap(): LossMapExport | null | Promise<LossMapExport | null>;
   sampleMaps(n: number): Promise<SampleMaps>;
-  /** The loss, prediction and target maps at once, when sampleMaps has more to compute (absent: no such split). */
-  quickSampleMaps?(n: number): SampleMaps;
+  /**
+   * The loss, prediction and target maps first, when sampleMaps has more to compute (absent: no such split);
+   * a promise where they are computed for the sample (a result with maps on demand).
+   */
+  quickSampleMaps?(n: number): SampleMaps | Promise<SampleMaps>;
   classMaps(n: number): Promise<ClassMaps>;
   explain(n: number, index: readonly number[]): Promise<ElementDetail>;
   /** Token view: the hover details of loss-map element `row` (absent: not offered). */
   tokenDetails?(row: number): Promise<TokenDetails>;
   /** Likely label errors of this result (absent: not offered). */
   labelIssues?(signal: AbortSignal): Promise<ViewLabelIssuesDone>;
+}
+
+export interface LossMapExport {
+  readonly shape: readonly number[];
+  readonly data: ArrayLike<number>;
 }
 
 /** What the label-errors view says of a notebook output's thresholds. */

@@ -96,8 +96,8 @@ export interface FastRelayoutJob {
 /** General path: the pure-TS kernel on samples [n0, n1) of shared tensors, maps written to shared outputs. */
 /**
  * torchvision's sigmoid focal loss on n float32 elements in the shared wasm memory (src/wasm/focal.ts):
- * x, t, and the kernel's loss / pred / tc scratch are byte offsets there; the job copies its maps into the
- * result's shared buffers at element e0 and returns per-class sums and worst elements as a StatsPartial.
+ * x, t, and the kernel's loss / pred / tc outputs are byte offsets there (the host copies maps out of them
+ * where it keeps any); the job returns per-class sums and worst elements as a StatsPartial.
  */
 export interface SigmoidFocalJob {
   readonly kind: 'sigmoid-focal-chunk';
@@ -118,10 +118,6 @@ export interface SigmoidFocalJob {
   readonly gamma: number;
   readonly alpha: number;
   readonly topK: number;
-  /** The result's maps: loss float32, predicted and targetClass one byte (0/1) per element. */
-  readonly outLoss: SharedArrayBuffer;
-  readonly outPred: SharedArrayBuffer;
-  readonly outTc: SharedArrayBuffer;
 }
 
 export interface GeneralJob {

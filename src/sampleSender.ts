@@ -5,8 +5,11 @@
 import type { HostToView, SampleMaps } from './protocol';
 
 export interface SampleSource {
-  /** The maps the heatmap paints from, at once (absent: only the complete maps exist). */
-  readonly quick?: () => SampleMaps;
+  /**
+   * The maps the heatmap paints from, first (absent: only the complete maps exist): at once where the
+   * result kept them, else computed for the sample (a result with maps on demand).
+   */
+  readonly quick?: () => SampleMaps | Promise<SampleMaps>;
   readonly complete: () => Promise<SampleMaps>;
 }
 
@@ -22,7 +25,15 @@ export class SampleSender {
     this.latest = n;
     // The complete maps' worker job starts once the quick maps are handed over: on a small machine it would
     // otherwise take the cores that carry the message to the view and paint it.
-    if (source.quick) await this.post({ type: 'sample', maps: { ...source.quick(), pending: true } });
+    const quick = source.quick?.();
+    if (quick instanceof Promise) {
+      // Computed for the sample (maps on demand): dropped like the complete maps once out of date.
+      const maps = await quick;
+      if (this.latest !== n || !current()) return;
+      await this.post({ type: 'sample', maps: { ...maps, pending: true } });
+    } else if (quick) {
+      await this.post({ type: 'sample', maps: { ...quick, pending: true } });
+    }
     const maps = await source.complete();
     if (this.latest !== n || !current()) return;
     await this.post({ type: 'sample', maps });

@@ -2,7 +2,7 @@
 // same options, through one engine; prints each run's report and B - A (reduced, per element, per class).
 import { fmtShape, isLensError, LensError } from '../errors';
 import { Engine, type EngineOptions, type EngineRequest, type EngineResult, type TensorSource } from '../worker/engine';
-import { compareResults, compareSummary, checkSameShape } from '../worker/compareSession';
+import { compareRuns, compareSummary, checkSameShape } from '../worker/compareSession';
 import { pairMaskTarget } from '../worker/maskTarget';
 import { closeNpy, isNpyPath, openNpy } from '../worker/npyFile';
 import { NpyStreamWriter } from '../worker/npyStreamWriter';
@@ -11,6 +11,7 @@ import { splitMemberSpec } from '../tensor/load';
 import { DEFAULT_SAMPLING } from '../hover/files';
 import { summarizeTensorFile } from '../worker/tensorSummary';
 import type { CompareSummary } from '../protocol';
+import type { CompareMaps } from '../kernel/compare';
 import { parseArgs } from './args';
 import { readPalette, readWeight } from './inputs';
 import { fmt6, jsonNumber, jsonReport, tensorInfo } from './report';
@@ -118,6 +119,7 @@ export async function runCompare(argv: readonly string[], distDir: string, signa
   const engine = new Engine({ keepStreamedMapsBytes: COMPARE_MAPS_BYTES, ...engineOptions, distDir });
   let ra: EngineResult;
   let rb: EngineResult;
+  let m: CompareMaps;
   const palette = a.palette ? readPalette(a.palette) : undefined;
   // A PNG mask target is read and paired for each input (it may reshape a [C, H, W] input to [1, C, H, W]).
   const request = (input: string): EngineRequest => {
@@ -145,10 +147,11 @@ export async function runCompare(argv: readonly string[], distDir: string, signa
       }
       throw withPair(e, inB, target);
     }
+    // Maps computed on request (sigmoid focal) come from this engine: before it goes.
+    m = await compareRuns(ra, rb, inA, inB, signal);
   } finally {
     await engine.dispose();
   }
-  const m = compareResults(ra, rb, inA, inB);
   const summary = compareSummary(ra, rb, m, inA, inB);
   if (a.out) writeDelta(a.out, ra.lossShape, m.delta);
   const seconds = (performance.now() - started) / 1000;

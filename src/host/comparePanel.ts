@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { SampleGeometry } from '../kernel/sampleView';
 import type { CompareSummary, SampleMaps } from '../protocol';
 import type { Engine, EngineRequest, EngineResult, TensorSource } from '../worker/engine';
-import { compareResults, compareSummary, sampleDelta } from '../worker/compareSession';
+import { compareRuns, compareSummary, sampleDelta } from '../worker/compareSession';
 
 export class PanelComparison {
   private constructor(
@@ -28,7 +28,7 @@ export class PanelComparison {
     signal: AbortSignal,
   ): Promise<PanelComparison> {
     const a = await engine.compute({ ...requestB, input: baseline }, { signal });
-    const m = compareResults(a, b.result, labels.a, labels.b);
+    const m = await compareRuns(a, b.result, labels.a, labels.b, signal);
     return new PanelComparison(compareSummary(a, b.result, m, labels.a, labels.b), m.delta, b.geometry);
   }
 

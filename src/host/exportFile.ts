@@ -9,11 +9,12 @@ export type ExportKind = 'png' | 'csv' | 'npy';
 
 /**
  * Asks where to save (proposing `proposed`), then writes the file. `lossMap` gives the whole unreduced
- * loss and its shape, or null when it was not kept (a streamed input).
+ * loss and its shape (computed now where the result keeps its maps on demand), or null when it was not
+ * kept (a streamed input).
  */
 export async function saveExport(
   kind: ExportKind, data: string | undefined, proposed: vscode.Uri | undefined,
-  lossMap: () => { readonly shape: readonly number[]; readonly data: ArrayLike<number> } | null,
+  lossMap: () => Promise<{ readonly shape: readonly number[]; readonly data: ArrayLike<number> } | null>,
 ): Promise<void> {
   const target = await vscode.window.showSaveDialog({ defaultUri: proposed });
   if (!target) return;
@@ -25,7 +26,7 @@ export async function saveExport(
   } else if (kind === 'csv') {
     bytes = Buffer.from(data ?? '', 'utf8');
   } else {
-    const map = lossMap();
+    const map = await lossMap();
     if (!map) throw new LensError('io', 'no loss map to export (the input streamed; use the CLI with --out)');
     bytes = encodeNpy({ dtype: 'float32', shape: map.shape, data: Float32Array.from(map.data) });
   }

@@ -16,6 +16,7 @@ import { splitMemberSpec } from '../tensor/load';
 import type { Tensor } from '../tensor/tensor';
 import type { Engine, EngineRequest, TensorSource } from '../worker/engine';
 import type { FirstSampleMaps } from '../worker/engineTypes';
+import { hasMaps, wholeLossMap } from '../worker/resultMaps';
 import { LossSession } from '../worker/session';
 import { log, messageOf, showError } from './log';
 import { showInformationMessage } from './notify';
@@ -571,7 +572,7 @@ export class LossPanel {
       classNames: names,
       seconds,
       engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}${r.streamed ? ', streamed' : ''}`,
-      mapsAvailable: r.maps !== null,
+      mapsAvailable: hasMaps(r),
       ...(this.request.classLastFromShapes === true ? { classLastFromShapes: true } : {}),
     });
     const classColors = await classColorsFor(this.request.input.kind === 'file' ? this.request.input.path : null, classColorsSetting());
@@ -599,7 +600,7 @@ export class LossPanel {
   private async sendSample(n: number, quickSent = false): Promise<void> {
     const s = this.session;
     // An empty loss map (batch or spatial size 0) has no sample to draw: the summary says so alone.
-    if (!s || !s.result.maps || s.result.stats.elementCount === 0) return;
+    if (!s || !hasMaps(s.result) || s.result.stats.elementCount === 0) return;
     // p(target) from the worker's probability job only while the input values it needs are few: for the
     // strip of an (N, C) input or a class-last [B, T, V] they are the whole input, read on this thread
     // (see sampleProbs.ts); above that, exp(-loss) where the loss determines it, else none.
@@ -608,15 +609,17 @@ export class LossPanel {
     // A comparison's maps carry B - A for the sample (lossPanel's only part in it: comparePanel.ts).
     const withDelta = (m: SampleMaps): SampleMaps => (this.comparison ? this.comparison.withDelta(m) : m);
     if (plan === 'worker') {
-      // Paint first: the loss, prediction and target maps exist now; p(target) and the confidence maps need
-      // the sample's input values and a worker job, and follow (dropped if another sample was asked for).
+      // Paint first: the loss, prediction and target maps exist now (or take one job: maps on demand);
+      // p(target) and the confidence maps need the sample's input values and a worker job, and follow
+      // (dropped if another sample was asked for).
       await this.samples.send(n, {
-        quick: r.targetKind === 'probs' || quickSent ? undefined : () => withDelta(s.sampleMaps(n)),
+        quick: r.targetKind === 'probs' || quickSent ? undefined : async () => withDelta(await s.sampleMaps(n)),
         complete: async () => withDelta(await s.sampleMapsWithProbs(n)),
       }, () => this.session === s);
       return;
     }
-    const maps = s.sampleMaps(n);
+    const maps = await s.sampleMaps(n);
+    if (this.session !== s) return;
     // Confidence maps need the sample's input values, over the limit here like p(target): none.
     await this.post({ type: 'sample', maps: withDelta({ ...maps, pTarget: plan === 'fromLoss' ? pTargetFromLoss(maps, s.geometry.C) : null, confidence: null }) });
   }
@@ -878,10 +881,8 @@ export class LossPanel {
     const defaults = { png: `${base}-loss.png`, csv: `${base}-classes.csv`, npy: `${base}-loss.npy` };
     // Beside the input, unless that is a debug value's temporary file (deleted with the panel).
     const dir = this.request.input.kind === 'file' && !this.request.fromDebug ? path.dirname(this.request.input.path) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
-    await saveExport(kind, data, vscode.Uri.file(path.join(dir, defaults[kind])), () => {
-      const r = this.session?.result;
-      return r?.maps ? { shape: r.lossShape, data: r.maps.loss } : null;
-    });
+    const r = this.session?.result;
+    await saveExport(kind, data, vscode.Uri.file(path.join(dir, defaults[kind])), async () => (r ? wholeLossMap(r) : null));
   }
 
   /** Recomputes when a training script rewrites the files (setting crossEntropyLens.autoRecompute). */

@@ -12,6 +12,7 @@ import type { TensorSource } from '../worker/engineTypes';
 import { RENDERER_ID, toViewSummary, type HostToRenderer, type RendererToHost } from '../protocol';
 import { toWire } from '../wire';
 import { forView } from '../sampleWire';
+import { hasMaps, wholeLossMap } from '../worker/resultMaps';
 import { LossSession } from '../worker/session';
 import { saveExport } from './exportFile';
 import { log } from './log';
@@ -92,13 +93,13 @@ async function openWithEngine(services: HostServices, rp: ResolvedPayload, o: Ou
   const base = toViewSummary(r, outputLabels(tensors, weight, {
     seconds: (performance.now() - started) / 1000,
     engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`,
-    mapsAvailable: r.maps !== null,
+    mapsAvailable: hasMaps(r),
     ...(fitted.classLastFromShapes ? { classLastFromShapes: true } : {}),
   }));
   const summary = { ...base, tokens: session.tokenSummary('from the notebook output') };
   return {
     summary,
-    lossMap: () => (r.maps ? { shape: r.lossShape, data: r.maps.loss } : null),
+    lossMap: () => wholeLossMap(r),
     sampleMaps: (n) => session.sampleMapsWithProbs(n),
     // Probability targets have nothing more to compute: one message.
     ...(r.targetKind === 'probs' ? {} : { quickSampleMaps: (n: number) => session.sampleMaps(n) }),
@@ -189,7 +190,7 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
       export: async (kind, data, session) => {
         const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
         const names = { png: 'notebook-loss.png', csv: 'notebook-classes.csv', npy: 'notebook-loss.npy' };
-        await saveExport(kind, data, folder ? vscode.Uri.joinPath(folder, names[kind]) : undefined, () => session.lossMap());
+        await saveExport(kind, data, folder ? vscode.Uri.joinPath(folder, names[kind]) : undefined, async () => session.lossMap());
       },
     });
     outputs.set(outputId, controller);

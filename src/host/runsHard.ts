@@ -5,6 +5,7 @@ import type { HardMask } from '../eval/runs/hardPixels';
 import { hardPositions } from '../eval/runs/hardPixels';
 import { imageHardMask } from '../eval/runs/imageHard';
 import type { ViewHardPixels } from '../protocol';
+import { wholeMaps } from '../worker/resultMaps';
 import type { LossSession } from '../worker/session';
 import type { HostServices, PanelRequest } from './lossPanel';
 
@@ -20,7 +21,7 @@ export class PanelHardPixels {
     const label = request.target;
     if (!runs?.percentiles || !runs.options) return { state: 'error', message: 'this panel has no runs figures: open the image again from the runs view' };
     if (label.kind !== 'file') return { state: 'error', message: 'the target is not a file of the runs' };
-    const maps = session.result.maps;
+    const maps = await wholeMaps(session.result, this.ac.signal);
     if (!maps) return { state: 'error', message: 'the per-pixel maps were not kept for this input' };
     const key = JSON.stringify([runs.predictions, label.path, runs.options, runs.percentiles]);
     if (this.entry?.key !== key) {

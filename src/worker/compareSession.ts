@@ -6,6 +6,7 @@ import { compareLossMaps, type CompareMaps } from '../kernel/compare';
 import type { SampleGeometry } from '../kernel/sampleView';
 import type { CompareSummary } from '../protocol';
 import type { EngineResult } from './engineTypes';
+import { wholeMaps } from './resultMaps';
 
 /** Runs A and B must hold inputs of one shape (the target is shared, so their loss maps line up). */
 export function checkSameShape(labelA: string, shapeA: readonly number[], labelB: string, shapeB: readonly number[]): void {
@@ -14,6 +15,19 @@ export function checkSameShape(labelA: string, shapeA: readonly number[], labelB
 }
 
 type Run = Pick<EngineResult, 'input' | 'maps' | 'stats' | 'lossShape'>;
+
+/**
+ * compareResults on runs whose maps may be computed on request (EngineResult.mapsOnDemand): both runs' whole
+ * maps are computed first, on the engine that computed them (before it is disposed).
+ */
+export async function compareRuns(
+  a: Run & Pick<EngineResult, 'mapsOnDemand'>, b: Run & Pick<EngineResult, 'mapsOnDemand'>, labelA: string, labelB: string, signal?: AbortSignal,
+): Promise<CompareMaps> {
+  checkSameShape(labelA, a.input.shape, labelB, b.input.shape);
+  const mapsA = await wholeMaps(a, signal);
+  const mapsB = await wholeMaps(b, signal);
+  return compareResults({ ...a, maps: mapsA }, { ...b, maps: mapsB }, labelA, labelB);
+}
 
 /** B - A per element, improved/regressed counts and per-class means (labels name the runs in errors). */
 export function compareResults(a: Run, b: Run, labelA: string, labelB: string): CompareMaps {

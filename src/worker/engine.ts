@@ -5,7 +5,8 @@
 //   of samples read straight from disk. Logits from files are laid out in 16-pixel blocks, which the
 //   kernel reads in order, and stay in the memory for recomputing with other options.
 //   Softmax focal takes it too (the kernel's cross-entropy, turned into focal per job); torchvision's
-//   sigmoid focal loss on float32 logits and targets takes its own SIMD kernel (sigmoidFocalRun.ts).
+//   sigmoid focal loss on float32 logits and targets takes its own SIMD kernel (sigmoidFocalRun.ts), and
+//   its result keeps no maps (as large as its input): they are computed again when asked (mapsOnDemand).
 // - general: everything else (probability targets, float64, probs/log-probs, channels-last, bce) runs the
 //   pure-TS reference kernel on slices of samples over SharedArrayBuffers.
 // Work is cut into jobs by the problem's size, never by the worker count, and partial statistics merge in
@@ -33,11 +34,11 @@ import type { HoverReport, LiteralText, ReportRequest } from '../hover/report';
 import type { DocumentSyntax, HoverTarget, LiteralIndex, LiteralSpan, WarmLiteral } from '../hover/scan';
 import type { TensorLiteral } from '../tensor/printed';
 import type { Tensor } from '../tensor/tensor';
-import type { ComputeControls, EngineOptions, EngineRequest, EngineResult } from './engineTypes';
+import type { ComputeControls, EngineOptions, EngineRequest, EngineResult, MapsOnDemand } from './engineTypes';
 import { closeFiles, planFast } from './fastPlan';
 import { runFast, type FastState } from './fastRun';
 import { runGeneral } from './generalRun';
-import { planSigmoidFocal, runSigmoidFocal } from './sigmoidFocalRun';
+import { closeSigmoidFocal, planSigmoidFocal, runSigmoidFocal, sigmoidFocalMaps, type SigmoidFocalEngine, type SigmoidFocalSpec } from './sigmoidFocalRun';
 import { pairMaskTarget } from './maskTarget';
 import { streamedWorkingBytes } from './memoryLayout';
 import { WorkerPool, type WasmInit } from './pool';
@@ -45,7 +46,7 @@ import { allocShared, share } from './shared';
 import { cancelled, runOne, unexpected } from './schedule';
 import type { ListingFormat, TensorListing } from './tensorListing';
 
-export type { ComputeControls, EngineOptions, EngineRequest, EngineResult, TensorSource } from './engineTypes';
+export type { ComputeControls, ElementMaps, EngineOptions, EngineRequest, EngineResult, MapsOnDemand, TensorSource } from './engineTypes';
 
 /** Working memory kept between requests (larger ones are released after use). */
 const KEEP_MEMORY_BYTES = 512 << 20;
@@ -275,19 +276,46 @@ export class Engine {
     }
     const sigmoid = options.loss === 'sigmoid-focal' && this.wasm() ? planSigmoidFocal(req, options, this.opts) : null;
     if (sigmoid) {
-      const run = this.fastQueue.then(() => runSigmoidFocal({
-        req, options, plan: sigmoid, ctl, distDir: this.distDir, module: this.wasm()!, reservedBytes: this.wasmReserved, maxWorkers: this.maxWorkers,
-        workingMemory: (pages) => this.workingMemory(pages), getPool: () => this.getPool(), state: this.fast,
-      }));
-      // It writes the working memory too: the next fast request waits for it and for its jobs.
-      this.fastQueue = run.catch(() => undefined).then(() => this.fast.draining);
       try {
-        return await run;
+        return await this.inFastQueue(() => runSigmoidFocal({
+          ...this.sigmoidFocalEngine(), req, options, plan: sigmoid, ctl, maxWorkers: this.maxWorkers, onDemand: (spec) => this.sigmoidFocalOnDemand(spec),
+        }));
       } finally {
-        this.releaseLargeMemory();
+        closeSigmoidFocal(sigmoid);
       }
     }
     return runGeneral({ req, options, ctl, opts: this.opts, maxWorkers: this.maxWorkers, getPool: () => this.getPool() });
+  }
+
+  /**
+   * Runs `work` in its turn among the requests that write the working memory: after the one before it and
+   * the jobs it left running, and before the next.
+   */
+  private async inFastQueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.fastQueue.then(work);
+    this.fastQueue = run.catch(() => undefined).then(() => this.fast.draining);
+    try {
+      return await run;
+    } finally {
+      this.releaseLargeMemory();
+    }
+  }
+
+  private sigmoidFocalEngine(): SigmoidFocalEngine {
+    return {
+      distDir: this.distDir, module: this.wasm()!, reservedBytes: this.wasmReserved,
+      workingMemory: (pages) => this.workingMemory(pages), getPool: () => this.getPool(), state: this.fast,
+    };
+  }
+
+  /** A sigmoid focal result's maps, computed in the working memory when asked (see MapsOnDemand). */
+  private sigmoidFocalOnDemand(spec: SigmoidFocalSpec): MapsOnDemand {
+    return {
+      range: async (start, count, signal) => {
+        if (signal?.aborted) throw cancelled();
+        return this.inFastQueue(() => sigmoidFocalMaps(this.sigmoidFocalEngine(), spec, start, count, signal));
+      },
+    };
   }
 
   // ---------------------------------------------------------------------------------------------------

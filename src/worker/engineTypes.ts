@@ -54,16 +54,17 @@ export interface EngineResult {
   readonly targetKind: LossResult['targetKind'];
   readonly stats: LossStats;
   /**
-   * The unreduced loss, predictions and targets; null when the input streamed (too large to keep).
-   * Class indices are Int32Array, except for the elementwise losses (bce, sigmoid focal), whose 0/1 maps are
-   * Uint8Array: a quarter of the pages to fault in on maps as large as the input.
+   * The unreduced loss, predictions and targets; null when the input streamed (too large to keep), or when
+   * mapsOnDemand computes them on request. Class indices are Int32Array, except for the elementwise losses
+   * (bce, sigmoid focal), whose 0/1 maps are Uint8Array: a quarter of the pages to fault in on maps as large
+   * as the input.
    */
-  readonly maps: {
-    readonly loss: Float32Array | Float64Array;
-    readonly predicted: IndexArray;
-    readonly targetClass: IndexArray;
-    readonly ignored: Uint8Array;
-  } | null;
+  readonly maps: ResultMaps | null;
+  /**
+   * Set where `maps` is null because the maps are computed when asked, not kept: torchvision's sigmoid
+   * focal loss on the SIMD path (src/worker/sigmoidFocalRun.ts), whose maps are as large as its input.
+   */
+  readonly mapsOnDemand?: MapsOnDemand;
   readonly input: { readonly shape: readonly number[]; readonly dtype: string };
   readonly target: { readonly shape: readonly number[]; readonly dtype: string };
   readonly engine: 'wasm-simd' | 'typescript';
@@ -73,6 +74,31 @@ export interface EngineResult {
   readonly reusedInput: boolean;
   /** focal only: F.cross_entropy with the same weight, ignore_index and reduction (null for 'none'). */
   readonly ceValue?: number | null;
+}
+
+export interface ResultMaps {
+  readonly loss: Float32Array | Float64Array;
+  readonly predicted: IndexArray;
+  readonly targetClass: IndexArray;
+  readonly ignored: Uint8Array;
+}
+
+/** Maps of an elementwise loss over a range of its elements: 0/1 predictions and targets, a byte each. */
+export interface ElementMaps extends ResultMaps {
+  readonly loss: Float32Array;
+  readonly predicted: Uint8Array;
+  readonly targetClass: Uint8Array;
+}
+
+/**
+ * A result's maps, computed again on request by the same kernel over the same elements: the values the
+ * computation had, bit for bit. Its inputs are the request's tensors as they are (the caller keeps them
+ * unchanged), or its .npy files as they were (a file changed since is refused with a LensError). Each call
+ * takes its turn in the engine's queue of SIMD requests; the engine must not be disposed meanwhile.
+ */
+export interface MapsOnDemand {
+  /** Elements [start, start + count) of the maps, in C order over lossShape. */
+  range(start: number, count: number, signal?: AbortSignal): Promise<ElementMaps>;
 }
 
 export interface EngineOptions {

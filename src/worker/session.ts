@@ -9,10 +9,11 @@ import { flaggedOfMask, viewLabelIssues } from '../labels/viewIssues';
 import { tokenSummary, withDetailStrings } from '../tokenSummary';
 import type { Vocabulary } from '../tensor/vocab';
 import { numel, type Tensor } from '../tensor/tensor';
-import type { ComputeControls, Engine, EngineRequest, EngineResult } from './engine';
+import type { ComputeControls, ElementMaps, Engine, EngineRequest, EngineResult } from './engine';
 import { closeNpy, isNpyPath, openNpy, readF32, readLittleEndianInto } from './npyFile';
 import { pairMaskTarget } from './maskTarget';
 import { readTensorFile } from './readTensorFile';
+import { hasMaps } from './resultMaps';
 import { allocShared, share, viewOf } from './shared';
 
 /** One sample's input values in shared memory, and a view of them for this thread. */
@@ -47,23 +48,36 @@ export class LossSession {
     return new LossSession(engine, paired, await engine.compute(paired, ctl));
   }
 
-  sampleMaps(n: number): SampleMaps {
+  /**
+   * Sample n's loss, prediction, target and ignored maps: copies of the kept maps, or computed for this
+   * sample alone where the result keeps none (mapsOnDemand; the last sample's are kept for the next ask).
+   */
+  async sampleMaps(n: number): Promise<SampleMaps> {
     const g = this.geometry;
-    const maps = this.result.maps;
-    if (!maps) throw new LensError('io', 'per-pixel maps were not kept for this large input (it streamed); statistics only');
+    const r = this.result;
+    if (!hasMaps(r)) throw new LensError('io', 'per-pixel maps were not kept for this large input (it streamed); statistics only');
     const at = g.strip ? 0 : this.checkSample(n) * g.S;
     const len = g.S;
-    const loss = Float32Array.from(maps.loss.subarray(at, at + len));
-    return {
-      n: g.strip ? -1 : n,
-      shape: g.shape,
-      loss,
-      target: maps.targetClass.slice(at, at + len),
-      predicted: maps.predicted.slice(at, at + len),
-      ignored: maps.ignored.slice(at, at + len),
-      pTarget: null,
-    };
+    const head = { n: g.strip ? -1 : n, shape: g.shape, pTarget: null };
+    const maps = r.maps;
+    if (maps) {
+      const loss = Float32Array.from(maps.loss.subarray(at, at + len));
+      return { ...head, loss, target: maps.targetClass.slice(at, at + len), predicted: maps.predicted.slice(at, at + len), ignored: maps.ignored.slice(at, at + len) };
+    }
+    if (this.demanded?.at !== at) {
+      const entry = { at, maps: r.mapsOnDemand!.range(at, len) };
+      this.demanded = entry;
+      // A failure is not kept: the next ask computes again.
+      entry.maps.catch(() => {
+        if (this.demanded === entry) this.demanded = null;
+      });
+    }
+    const m = await this.demanded.maps;
+    return { ...head, loss: m.loss, target: m.targetClass, predicted: m.predicted, ignored: m.ignored };
   }
+
+  /** The sample maps computed on demand last (sampleMaps then sampleMapsWithProbs ask for the same sample). */
+  private demanded: { readonly at: number; readonly maps: Promise<ElementMaps> } | null = null;
 
   /**
    * sampleMaps plus p(target) and, for class-index cross-entropy, the confidence maps: both need the sample's
@@ -99,7 +113,7 @@ export class LossSession {
   }
 
   async sampleMapsWithProbs(n: number): Promise<SampleMaps> {
-    const m = this.sampleMaps(n);
+    const m = await this.sampleMaps(n);
     if (this.result.targetKind === 'probs') return m;
     const { probs, confidence } = await this.sampleProbs(n);
     const pTarget = targetProbabilities(this.result.targetKind, probs, m.target, m.ignored, this.geometry);

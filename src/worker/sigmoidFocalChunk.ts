@@ -1,6 +1,6 @@
 // torchvision's sigmoid focal loss inside a worker: the SIMD kernel (dist/focal.wasm) over one range of
-// elements in the shared wasm memory, the maps copied into the result's shared buffers (their first
-// write happens here, on the workers, in parallel), and the range's statistics as a StatsPartial.
+// elements in the shared wasm memory, its maps left there (in reused pages: the host copies out only what
+// it keeps), and the range's statistics as a StatsPartial.
 import * as fs from 'node:fs';
 import { SF_PER_CLASS, SF_SCALARS, sigmoidFocalAccLength, instantiateSigmoidFocal, type SigmoidFocalKernel } from '../kernel/focalKernel';
 import { emptyPartial, pushWorst, type StatsPartial } from '../kernel/stats';
@@ -27,9 +27,6 @@ export function runSigmoidFocalChunk(job: SigmoidFocalJob, memory: WebAssembly.M
   const loss = new Float32Array(buf, job.loss, n);
   const pred = new Uint8Array(buf, job.pred, n);
   const tc = new Uint8Array(buf, job.tc, n);
-  new Float32Array(job.outLoss, e0 * 4, n).set(loss);
-  new Uint8Array(job.outPred, e0, n).set(pred);
-  new Uint8Array(job.outTc, e0, n).set(tc);
   const acc = new Float64Array(buf, job.acc, sigmoidFocalAccLength(C));
   const s = emptyPartial(C, false);
   s.numerator = acc[0];

@@ -25,6 +25,7 @@ import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
 import { readNpz } from '../../src/tensor/npz';
 import { numel, type Tensor } from '../../src/tensor/tensor';
 import { Engine, type EngineRequest, type EngineResult, type TensorSource } from '../../src/worker/engine';
+import { wholeMaps } from '../../src/worker/resultMaps';
 import { close, fromJson, type JsonNumber } from './fixtures';
 import { simdElementOk } from './simdBound';
 
@@ -288,7 +289,9 @@ describe(`focal / sigmoid-focal parity with PyTorch ${manifest.torch} / torchvis
           if (r.streamed) streamed++;
           const simd = r.engine !== 'typescript';
           const bound = simd ? simdBound : float64Bound;
-          const got = fromResult(r);
+          // A result that keeps no maps computes them when asked (sigmoid focal): check those.
+          if (r.maps === null && !r.streamed && !r.mapsOnDemand) problems.push(`${route.name}: neither kept maps nor maps on demand, and it did not stream`);
+          const got = { ...fromResult(r), map: (await wholeMaps(r))?.loss ?? null };
           const written = route.outFile ? (decodeNpy(new Uint8Array(fs.readFileSync(route.outFile))).data as Float32Array) : null;
           const where = `${route.name} (${r.engine}${r.streamed ? ', streamed' : ''})`;
           problems.push(...checkComputed(got, c, l.expectedLoss!, bound, simd ? simdElementOk : bound).map((p) => `${where}: ${p}`));

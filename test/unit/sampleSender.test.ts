@@ -41,6 +41,20 @@ describe('SampleSender', function () {
     assert.deepEqual(posted.map((m) => [m.n, m.pending === true, m.pTarget !== null]), [[0, true, false], [1, false, true]]);
   });
 
+  it('quick maps computed for the sample (maps on demand): posted first when they come, dropped once another sample was asked for', async function () {
+    const posted: SampleMaps[] = [];
+    const sender = new SampleSender((msg: HostToView) => void (msg.type === 'sample' && posted.push(msg.maps)));
+    await sender.send(0, { quick: async () => maps(0, false), complete: async () => maps(0, true) }, () => true);
+    assert.deepEqual(posted.map((m) => [m.n, m.pending === true]), [[0, true], [0, false]]);
+    posted.length = 0;
+    const slowQuick = deferred<SampleMaps>();
+    const first = sender.send(1, { quick: () => slowQuick.promise, complete: async () => maps(1, true) }, () => true);
+    await sender.send(2, { quick: async () => maps(2, false), complete: async () => maps(2, true) }, () => true);
+    slowQuick.resolve(maps(1, false));
+    await first;
+    assert.deepEqual(posted.map((m) => [m.n, m.pending === true]), [[2, true], [2, false]], 'sample 1 was left before its maps came');
+  });
+
   it('drops the complete maps of a result no longer shown', async function () {
     const posted: HostToView[] = [];
     let shown = true;

@@ -94,7 +94,7 @@ describe('engine: confidence maps and comparison deltas for the view', function 
     let regressed = 0;
     const td = t.data as Int32Array;
     for (const n of [0, 2]) {
-      const m = cmp.withDelta(b.sampleMaps(n));
+      const m = cmp.withDelta(await b.sampleMaps(n));
       assert.ok(m.delta);
       assert.equal(m.delta.length, S);
       for (let s = 0; s < S; s++) {

@@ -180,7 +180,7 @@ describe('engine: empty tensors', function () {
     const e = engine();
     const s = await LossSession.open(e, { input: tensor(zeros('float32', [0, 3, 4, 4])), target: tensor(zeros('int64', [0, 4, 4])) });
     assert.equal(s.result.stats.elementCount, 0);
-    assert.throws(() => s.sampleMaps(0), (err: unknown) => isLensError(err) && /no samples/.test(err.message) && !err.message.includes('\n'));
+    await assert.rejects(s.sampleMaps(0), (err: unknown) => isLensError(err) && /no samples/.test(err.message) && !err.message.includes('\n'));
     // A zero spatial size: samples exist and their maps are empty.
     const z = await LossSession.open(e, { input: file(zeros('float32', [2, 3, 0])), target: tensor(zeros('int64', [2, 0])) });
     const m = await z.sampleMapsWithProbs(1);

@@ -3,16 +3,23 @@
 // cross-entropy companion within 2e-6 relative, the per-class statistics as the reference counts them, and
 // bit-identical results with 1 or 2 workers (jobs and their merge order depend on the problem only).
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isLensError } from '../../../src/errors';
+import { decodeNpy } from '../../../src/tensor/npy';
 import { normalizeMaps } from '../../../media/view/model';
 import { computeLoss } from '../../../src/kernel/index';
 import type { HostToView, SampleMaps } from '../../../src/protocol';
 import { forView } from '../../../src/sampleWire';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { Engine, type EngineRequest, type EngineResult } from '../../../src/worker/engine';
+import { compareRuns } from '../../../src/worker/compareSession';
+import { wholeMaps } from '../../../src/worker/resultMaps';
 import { LossSession } from '../../../src/worker/session';
 import { fromWire, toWire } from '../../../src/wire';
 import { simdBound } from '../../parity/simdBound';
-import { DIST, randomLogits, randomTargets, rng } from './helpers';
+import { DIST, randomLogits, randomTargets, rng, writeNpy } from './helpers';
 
 function worstShare(got: ArrayLike<number>, want: ArrayLike<number>): number {
   let worst = 0;
@@ -35,10 +42,10 @@ function relClose(got: number | null | undefined, want: number | null | undefine
   assert.ok(Math.abs(got - want) <= 2e-6 * Math.abs(want) + 1e-12, `${what}: ${got} vs ${want}`);
 }
 
-function sameResult(a: EngineResult, b: EngineResult, what: string): void {
+async function sameResult(a: EngineResult, b: EngineResult, what: string): Promise<void> {
   assert.ok(Object.is(a.value, b.value), `${what}: value ${a.value} with 1 worker, ${b.value} with 2`);
-  const la = a.maps!.loss;
-  const lb = b.maps!.loss;
+  const la = (await wholeMaps(a))!.loss;
+  const lb = (await wholeMaps(b))!.loss;
   for (let i = 0; i < la.length; i++) if (!Object.is(la[i], lb[i])) assert.fail(`${what}: element ${i} ${la[i]} vs ${lb[i]}`);
   assert.deepEqual(a.stats.perClass, b.stats.perClass, `${what}: per-class statistics differ between 1 and 2 workers`);
 }
@@ -82,7 +89,7 @@ describe('Engine: focal and sigmoid focal on the SIMD path', function () {
             relClose(got.ceMean, pc.ceMean, `class ${pc.index} ceMean`);
             assert.equal(got.weight, pc.weight, `class ${pc.index}: weight shown`);
           }
-          sameResult(a, b, 'focal');
+          await sameResult(a, b, 'focal');
         });
       }
     }
@@ -111,16 +118,30 @@ describe('Engine: focal and sigmoid focal on the SIMD path', function () {
         const [a, b] = [await one.compute(req), await two.compute(req)];
         assert.equal(b.engine, 'wasm-simd', 'sigmoid focal should take the SIMD path');
         const ref = computeLoss({ input: sx, target: st, options });
-        worstShare(b.maps!.loss, ref.lossMap);
+        // Maps as large as the input are not kept (their fresh pages cost more than the kernel): the
+        // result computes them when asked.
+        for (const r of [a, b]) assert.ok(r.maps === null && r.mapsOnDemand !== undefined, 'sigmoid focal should keep no maps, only compute them on request');
+        const [ma, mb] = [(await wholeMaps(a))!, (await wholeMaps(b))!];
+        worstShare(mb.loss, ref.lossMap);
         relClose(b.value, ref.value, 'value');
-        for (const m of [a.maps!, b.maps!]) {
+        for (const m of [ma, mb]) {
           // 0/1 only: a byte per element (a quarter of the pages an Int32Array would fault in).
           assert.ok(m.predicted instanceof Uint8Array && m.targetClass instanceof Uint8Array, `predicted ${m.predicted.constructor.name}, targetClass ${m.targetClass.constructor.name}: want Uint8Array`);
           assert.equal(m.predicted.length, n, 'predicted map length');
           assert.equal(m.targetClass.length, n, 'targetClass map length');
         }
         for (let i = 0; i < n; i++) {
-          if (b.maps!.predicted[i] !== ref.predicted[i] || b.maps!.targetClass[i] !== ref.targetClass[i] || b.maps!.ignored[i] !== 0) assert.fail(`maps differ at ${i}`);
+          if (mb.predicted[i] !== ref.predicted[i] || mb.targetClass[i] !== ref.targetClass[i] || mb.ignored[i] !== 0) assert.fail(`maps differ at ${i}`);
+        }
+        // Any range is the whole maps' slice, bit for bit (a range's blocks and jobs start elsewhere).
+        for (const [start, count] of [[0, 1], [12345, 7], [n - 4099, 4099], [3 * 7 * 61 * 67 + 5, 61 * 67 * 9]]) {
+          const part = await b.mapsOnDemand!.range(start, count);
+          for (let i = 0; i < count; i++) {
+            const f = start + i;
+            if (!Object.is(part.loss[i], mb.loss[f]) || part.predicted[i] !== mb.predicted[f] || part.targetClass[i] !== mb.targetClass[f] || part.ignored[i] !== 0) {
+              assert.fail(`range [${start}, ${start + count}) element ${f}: ${part.loss[i]} vs ${mb.loss[f]}`);
+            }
+          }
         }
         for (const pc of ref.stats.perClass) {
           const got = b.stats.perClass[pc.index];
@@ -128,7 +149,7 @@ describe('Engine: focal and sigmoid focal on the SIMD path', function () {
           relClose(got.lossSum, pc.lossSum, `class ${pc.index} lossSum`);
         }
         assert.deepEqual(b.stats.worst.map((w) => w.flat), ref.stats.worst.map((w) => w.flat), 'worst elements');
-        sameResult(a, b, 'sigmoid focal');
+        await sameResult(a, b, 'sigmoid focal');
       });
     }
   }
@@ -158,5 +179,78 @@ describe('Engine: focal and sigmoid focal on the SIMD path', function () {
         if (!(Math.abs(v.pTarget![i] - want) <= 1e-5)) assert.fail(`sample ${k} element ${i}: p(target) ${v.pTarget![i]} vs ${want}`);
       }
     }
+  });
+});
+
+describe('Engine: sigmoid focal maps on request', function () {
+  this.timeout(180_000);
+  let engine: Engine;
+  let tmp: string;
+  before(() => {
+    engine = new Engine({ distDir: DIST, maxWorkers: 2 });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-sigfocal-maps-'));
+  });
+  after(async () => {
+    await engine?.dispose();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const shape = [3, 5, 29, 31];
+  const x = randomLogits(shape, 21, 20);
+  const r = rng(22);
+  const t: Tensor = { dtype: 'float32', shape, data: Float32Array.from({ length: x.data.length }, () => (r() < 0.4 ? 1 : 0)) };
+  const options = { loss: 'sigmoid-focal' as const, gamma: 2, alpha: 0.25, reduction: 'none' as const };
+
+  it('from .npy files: read by ranges, the same maps as in memory, and --out writes them as computed', async () => {
+    const xf = path.join(tmp, 'x.npy');
+    const tf = path.join(tmp, 't.npy');
+    const out = path.join(tmp, 'loss.npy');
+    writeNpy(xf, x);
+    writeNpy(tf, t);
+    const mem = await engine.compute({ input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t }, options });
+    const files = await engine.compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options, outFile: out });
+    assert.equal(files.engine, 'wasm-simd');
+    assert.ok(files.maps === null && files.mapsOnDemand, 'no maps kept, maps on request');
+    const [a, b] = [(await wholeMaps(mem))!, (await wholeMaps(files))!];
+    const written = decodeNpy(new Uint8Array(fs.readFileSync(out)));
+    assert.deepEqual(written.shape, shape);
+    const w = written.data as Float32Array;
+    for (let i = 0; i < a.loss.length; i++) {
+      if (!Object.is(a.loss[i], b.loss[i]) || !Object.is(w[i], a.loss[i]) || a.predicted[i] !== b.predicted[i] || a.targetClass[i] !== b.targetClass[i]) assert.fail(`element ${i}: ${a.loss[i]} / ${b.loss[i]} / ${w[i]}`);
+    }
+    assert.deepEqual(files.stats.worst, mem.stats.worst);
+  });
+
+  it('refuses maps from a file changed since the computation, in one line', async () => {
+    const xf = path.join(tmp, 'x2.npy');
+    const tf = path.join(tmp, 't2.npy');
+    writeNpy(xf, x);
+    writeNpy(tf, t);
+    const res = await engine.compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options });
+    await res.mapsOnDemand!.range(0, 10);
+    // Other logits of the same shape: maps from them would not be this result's.
+    writeNpy(xf, randomLogits(shape, 23, 20));
+    fs.utimesSync(xf, new Date(), new Date(Date.now() + 5000));
+    await assert.rejects(res.mapsOnDemand!.range(0, 10), (e: unknown) => isLensError(e) && e.message.includes('changed on disk') && !e.message.includes('\n'));
+  });
+
+  it('a range outside the loss map is a one-line error', async () => {
+    const res = await engine.compute({ input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t }, options });
+    await assert.rejects(res.mapsOnDemand!.range(x.data.length - 3, 4), (e: unknown) => isLensError(e) && /outside the loss map/.test(e.message));
+  });
+
+  it('a comparison of two sigmoid focal runs computes both maps: B - A per element', async () => {
+    const x2 = randomLogits(shape, 24, 20);
+    const ra = await engine.compute({ input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t }, options });
+    const rb = await engine.compute({ input: { kind: 'tensor', tensor: x2 }, target: { kind: 'tensor', tensor: t }, options });
+    const m = await compareRuns(ra, rb, 'a', 'b');
+    const [a, b] = [(await wholeMaps(ra))!, (await wholeMaps(rb))!];
+    assert.equal(m.delta.length, a.loss.length);
+    let improved = 0;
+    for (let i = 0; i < a.loss.length; i++) {
+      assert.ok(Math.abs(m.delta[i] - (b.loss[i] - a.loss[i])) <= 1e-6 * Math.max(1, Math.abs(b.loss[i]), Math.abs(a.loss[i])), `element ${i}: delta ${m.delta[i]}`);
+      if (b.loss[i] < a.loss[i]) improved++;
+    }
+    assert.ok(improved > 0 && m.improved > 0, 'some elements improved');
   });
 });
