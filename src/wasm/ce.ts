@@ -156,6 +156,61 @@ export function ceIndexF32Blocked(
 }
 
 /**
+ * ceIndexF32 without class weights that also writes outTop: f32 (S), each pixel's -log max_c softmax(x)_c,
+ * the loss its argmax would have as target. Folder evaluation needs it for calibration; a second call with
+ * the argmax as target (no weight, no smoothing) would read every logit again, and its results are
+ * exactly these bits: the same reference, sum, refinement and exact fallback, taken from this pass (the
+ * argmax's logit is the max, bit for bit). Ignored pixels get 0. `blocked` selects ceIndexF32Blocked's layout.
+ */
+export function ceIndexF32Top(
+  x: usize, t: usize, C: i32, S: i32, s0: i32, s1: i32, ignoreIndex: i32, labelSmoothing: f64,
+  outLoss: usize, outPred: usize, outTop: usize, acc: usize, blocked: bool,
+): i32 {
+  gBlocked = blocked;
+  gOutTop = outTop;
+  const r = ceIndex(x, t, 0, C, S, s0, s1, ignoreIndex, labelSmoothing, outLoss, outPred, acc, 0);
+  gOutTop = 0;
+  return r;
+}
+
+/**
+ * Class rows [c0, c1) of one sample, stored at src as rows of S float32 (dtype 0), float16 (1) or bfloat16
+ * (2), into the 16-pixel block layout at dst as float32 (toBlocks' layout; 2-byte types widened exactly, as
+ * widenToF32 does). Lets a file be read a few rows at a time through a small staging area straight into
+ * the layout the kernel reads fastest. Lanes of a last, partial block past S are left as they were.
+ */
+export function rowsToBlocks(src: usize, dst: usize, C: i32, S: i32, c0: i32, c1: i32, dtype: i32): void {
+  if (dtype == DT_F16) blockRows(src, dst, C, S, c0, c1, DT_F16);
+  else if (dtype == DT_BF16) blockRows(src, dst, C, S, c0, c1, DT_BF16);
+  else blockRows(src, dst, C, S, c0, c1, DT_F32);
+}
+
+@inline function blockRows(src: usize, dst: usize, C: i32, S: i32, c0: i32, c1: i32, DT: i32): void {
+  const ES: usize = DT == DT_F32 ? 4 : 2;
+  const full = S >> 4;
+  const row: usize = <usize>S * ES;
+  // Block by block, the rows' lines of a block side by side: the writes are (c1 - c0) * 64 contiguous
+  // bytes, the reads c1 - c0 streams through a staging area that fits in the caches.
+  for (let g = 0; g < full; g++) {
+    let p = src + (<usize>g << 4) * ES;
+    let q = dst + ((<usize>g * <usize>C + <usize>c0) << 6);
+    for (let c = c0; c < c1; c++) {
+      v128.store(q, loadK(p, 0, DT));
+      v128.store(q, loadK(p, 1, DT), 16);
+      v128.store(q, loadK(p, 2, DT), 32);
+      v128.store(q, loadK(p, 3, DT), 48);
+      p += row;
+      q += 64;
+    }
+  }
+  for (let c = c0; c < c1; c++) {
+    for (let s = full << 4; s < S; s++) {
+      store<f32>(dst + ((<usize>full * <usize>C + <usize>c) << 6) + (<usize>(s & 15) << 2), elemAt(src + <usize>(c - c0) * row, s, DT));
+    }
+  }
+}
+
+/**
  * Copies class rows [c0, c1) of `samples` consecutive samples into the block layout at dst: src holds, per
  * sample, those rows of S floats one after another; dst holds whole samples of ceil(S / 16) * C * 16
  * floats. Lanes of a last, partial block past S are left as they were.
@@ -198,6 +253,8 @@ export function toBlocks(src: usize, dst: usize, C: i32, S: i32, samples: i32, c
 
 // Layout of the current call's logits: rows of S floats, or 16-pixel blocks (ceIndexF32Blocked).
 let gBlocked: bool = false;
+// Where ceIndexF32Top writes each pixel's top-class loss; 0 in every other call.
+let gOutTop: usize = 0;
 
 /** Element offset of logit (c, s) in the current layout. */
 @inline function elem(c: usize, s: i32, C: i32, S: i32): usize {
@@ -591,6 +648,7 @@ function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 
       const oob = v128.and(v128.andnot(i32x4.ge_u(tv, cV), ign), valid);
       if (v128.any_true(oob)) return s + ctz(i32x4.bitmask(oob));
 
+      const okPlain = ok0;
       let ok = ok0;
       if (SMOOTH) {
         // An infinite or NaN shifted sum (a -Inf logit, x0 infinite, 0 * Inf) takes the exact path.
@@ -621,8 +679,12 @@ function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 
         f64x2.mul(f64x2.convert_low_i32x4_s(i32x4.shuffle(ke0, ke0, 2, 3, 2, 3)), ln2),
         f64x2.promote_low_f32x4(f32x4.shuffle(lm0, lm0, 2, 3, 2, 3)),
       );
-      let rLo = f64x2.promote_low_f32x4(r0);
-      let rHi = f64x2.promote_low_f32x4(f32x4.shuffle(r0, r0, 2, 3, 2, 3));
+      const r0Lo = f64x2.promote_low_f32x4(r0);
+      const r0Hi = f64x2.promote_low_f32x4(f32x4.shuffle(r0, r0, 2, 3, 2, 3));
+      const L0Lo = LLo;
+      const L0Hi = LHi;
+      let rLo = r0Lo;
+      let rHi = r0Hi;
       const xtLo = f64x2.promote_low_f32x4(xt);
       const xtHi = f64x2.promote_low_f32x4(f32x4.shuffle(xt, xt, 2, 3, 2, 3));
       // -log p[t] = (r - x[t]) + log(sum)
@@ -633,8 +695,41 @@ function refine4(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 
       const lim = f32x4.add(f32x4.splat(REFINE_BASE), f32x4.mul(f32x4.sub(mx0, r0), f32x4.splat(REFINE_SLOPE)));
       const nF = f32x4.shuffle(f32x4.demote_f64x2_zero(nLo), f32x4.demote_f64x2_zero(nHi), 0, 1, 4, 5);
       const fix = v128.andnot(f32x4.lt(nF, lim), skip);
+      // ceIndexF32Top: the top-class loss (r - m) + log(sum), refined as the loss is, needs the sum against
+      // the max where the loss does not.
+      const outTop = gOutTop;
+      let topLo = zero, topHi = zero, fixT = zero, skipT = zero, badT = zero;
+      if (outTop) {
+        badT = v128.andnot(v128.andnot(valid, okPlain), ign);
+        skipT = v128.or(v128.or(ign, badT), v128.not(valid));
+        const mLo = f64x2.promote_low_f32x4(mx0);
+        const mHi = f64x2.promote_low_f32x4(f32x4.shuffle(mx0, mx0, 2, 3, 2, 3));
+        topLo = f64x2.add(f64x2.sub(r0Lo, mLo), L0Lo);
+        topHi = f64x2.add(f64x2.sub(r0Hi, mHi), L0Hi);
+        const tF = f32x4.shuffle(f32x4.demote_f64x2_zero(topLo), f32x4.demote_f64x2_zero(topHi), 0, 1, 4, 5);
+        fixT = v128.andnot(f32x4.lt(tF, lim), skipT);
+      }
+      let e = zero;
+      if (v128.any_true(v128.or(fix, fixT))) e = refine4(x + (elem(0, s, C, S) << 2), row, C, n, mx0, i0);
+      if (outTop) {
+        if (v128.any_true(fixT)) {
+          // (m - m) + log(1 + e): what a call with the argmax as target computes there.
+          const mLo = f64x2.promote_low_f32x4(mx0);
+          const mHi = f64x2.promote_low_f32x4(f32x4.shuffle(mx0, mx0, 2, 3, 2, 3));
+          const tLo = f64x2.add(f64x2.sub(mLo, mLo), log1p2(f64x2.promote_low_f32x4(e)));
+          const tHi = f64x2.add(f64x2.sub(mHi, mHi), log1p2(f64x2.promote_low_f32x4(f32x4.shuffle(e, e, 2, 3, 2, 3))));
+          topLo = v128.bitselect(tLo, topLo, i64x2.extend_low_i32x4_s(fixT));
+          topHi = v128.bitselect(tHi, topHi, i64x2.extend_high_i32x4_s(fixT));
+        }
+        topLo = v128.andnot(topLo, i64x2.extend_low_i32x4_s(skipT));
+        topHi = v128.andnot(topHi, i64x2.extend_high_i32x4_s(skipT));
+        let tOut = f32x4.shuffle(f32x4.demote_f64x2_zero(topLo), f32x4.demote_f64x2_zero(topHi), 0, 1, 4, 5);
+        // Lanes the plain pass could not take (NaN, +Inf, all -Inf) wait for slowPass, as their loss does.
+        tOut = v128.bitselect(i32x4.splat(MARK), tOut, badT);
+        if (n == 4) v128.store(outTop + (<usize>s << 2), tOut);
+        else storePartial(outTop + (<usize>s << 2), tOut, n);
+      }
       if (v128.any_true(fix)) {
-        const e = refine4(x + (elem(0, s, C, S) << 2), row, C, n, mx0, i0);
         const fixLo = i64x2.extend_low_i32x4_s(fix);
         const fixHi = i64x2.extend_high_i32x4_s(fix);
         rLo = v128.bitselect(f64x2.promote_low_f32x4(mx0), rLo, fixLo);
@@ -863,6 +958,11 @@ function slowPass(
     slowPixel(x, w, C, S, s, eps > 0);
     const pk = gArg;
     if (outPred) store<i32>(outPred + (<usize>s << 2), pk);
+    if (gOutTop) {
+      // The argmax as an unweighted target, as slowPass computes a marked pixel's loss (weight 1.0).
+      const tp: usize = gOutTop + (<usize>s << 2);
+      if (load<i32>(tp) == MARK) store<f32>(tp, <f32>(-1.0 * (<f64>load<f32>(x + (elem(<usize>pk, s, C, S) << 2)) - gMax - gLogSum)));
+    }
     const tc = load<i32>(t + (<usize>s << 2));
     if (tc == ignoreIndex) {
       store<f32>(lp, 0); // counted as ignored by the fast path already
