@@ -11,10 +11,10 @@ import * as fs from 'node:fs';
 import { fmtShape, LensError, unravelIndex } from '../errors';
 import { MAX_CLASSES, tooManyClassesError } from '../kernel/classLimits';
 import { computeSlice } from '../kernel/partial';
-import { ceAccLength, CE_ACC, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../kernel/wasmKernel';
+import { blockedLength, ceAccLength, CE_ACC, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../kernel/wasmKernel';
 import { accumulateImage, type PixelMaps } from '../eval/accumulate';
 import { THUMBNAIL_MAX, type EvalImageRequest, type EvalOptions, type ImageResult, type LossThumbnail } from '../eval/types';
-import type { Tensor } from '../tensor/tensor';
+import type { Tensor, TensorData } from '../tensor/tensor';
 import { imageThresholdSums } from '../labels/pairIssues';
 import { readMaskTarget } from './maskTarget';
 import { closeNpy, isNpyPath, openNpy, type NpyFile } from './npyFile';
@@ -44,8 +44,8 @@ export function predictionGeometry(shape: readonly number[], classDim: number, f
   return g;
 }
 
-/** Label values as int32 class indices; [H, W] or [1, H, W] matching the prediction. */
-function labelTargets(label: Tensor, g: Geometry, labelFile: string, predFile: string, predShape: readonly number[]): Int32Array {
+/** The label's integer values ([H, W] or [1, H, W] matching the prediction), as stored: int32 conversion is the caller's. */
+function labelValues(label: Tensor, g: Geometry, labelFile: string, predFile: string, predShape: readonly number[]): TensorData {
   const shape = label.shape.length === 3 && label.shape[0] === 1 ? label.shape.slice(1) : label.shape;
   if (shape.length !== 2 || shape[0] !== g.H || shape[1] !== g.W) {
     throw new LensError('shape', `${labelFile}: label ${fmtShape(label.shape)} does not match prediction ${predFile} ${fmtShape(predShape)} — expected [${g.H}, ${g.W}]`);
@@ -53,7 +53,7 @@ function labelTargets(label: Tensor, g: Geometry, labelFile: string, predFile: s
   if (label.dtype === 'float16' || label.dtype === 'float32' || label.dtype === 'float64' || label.dtype === 'bool') {
     throw new LensError('dtype', `${labelFile}: label dtype ${label.dtype} — labels are integer class indices (e.g. uint8 PNG, int64 .npy)`);
   }
-  return label.data instanceof Int32Array ? label.data : Int32Array.from(label.data);
+  return label.data;
 }
 
 function badLabel(labelFile: string, t: Int32Array, s: number, g: Geometry, o: EvalOptions, predFile: string): LensError {
@@ -83,11 +83,38 @@ const align = (n: number): number => Math.ceil(n / 64) * 64;
 
 /**
  * Where the logits come from: a decoded tensor, or (the common case, and the fast one) a little-endian,
- * C-order float16 / float32 .npy read straight into the kernel's memory, float16 widened there by the
- * kernel's SIMD widenToF32 (JavaScript's per-element widening took longer than the loss itself).
+ * C-order float16 / float32 .npy read straight into the kernel's memory.
  */
 type Logits = { readonly kind: 'array'; readonly data: Float32Array } | { readonly kind: 'npy'; readonly file: NpyFile };
 
+/** Staging for a .npy read a few class rows at a time: about this many bytes, at least one row. */
+const STAGE_BYTES = 1 << 20;
+
+function readExactly(f: NpyFile, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) {
+    const got = fs.readSync(f.fd, bytes, done, bytes.length - done, position + done);
+    if (got === 0) throw new LensError('io', `${f.path}: the file ended early (was it rewritten while reading?)`);
+    done += got;
+  }
+}
+
+/**
+ * A channels-first .npy into the 16-pixel block layout at xAt, a few class rows at a time through the
+ * staging area: the file is read once, float16 widened on the way, and the kernel then reads its memory in
+ * order. The staging area stays in the caches, and only the float32 logits take a full image's memory.
+ */
+function blockLogits(f: NpyFile, k: CeWasmKernel, buf: ArrayBufferLike, C: number, S: number, xAt: number, stageAt: number, rowsPerStage: number): void {
+  const item = f.header.itemSize;
+  const dtype = f.header.dtype === 'float16' ? 'float16' : 'float32';
+  for (let c0 = 0; c0 < C; c0 += rowsPerStage) {
+    const c1 = Math.min(C, c0 + rowsPerStage);
+    readExactly(f, new Uint8Array(buf, stageAt, (c1 - c0) * S * item), f.header.dataOffset + c0 * S * item);
+    k.rowsToBlocks(stageAt, xAt, C, S, c0, c1, dtype);
+  }
+}
+
+/** The logits as stored ((C, S) or channels-last rows), float16 widened to float32 at xAt through rawAt. */
 function fillLogits(src: Logits, k: CeWasmKernel, buf: ArrayBufferLike, xAt: number, rawAt: number, n: number): void {
   if (src.kind === 'array') {
     new Float32Array(buf, xAt, n).set(src.data);
@@ -95,25 +122,22 @@ function fillLogits(src: Logits, k: CeWasmKernel, buf: ArrayBufferLike, xAt: num
   }
   const f = src.file;
   const half = f.header.dtype === 'float16';
-  const bytes = new Uint8Array(buf, half ? rawAt : xAt, n * f.header.itemSize);
-  let done = 0;
-  while (done < bytes.length) {
-    const got = fs.readSync(f.fd, bytes, done, bytes.length - done, f.header.dataOffset + done);
-    if (got === 0) throw new LensError('io', `${f.path}: the file ended early (was it rewritten while reading?)`);
-    done += got;
-  }
+  readExactly(f, new Uint8Array(buf, half ? rawAt : xAt, n * f.header.itemSize), f.header.dataOffset);
   if (half) k.widenToF32(rawAt, xAt, n, 'float16');
 }
 
 function runWasm(
-  path: string, src: Logits, target: Int32Array, g: Geometry, o: EvalOptions, labelFile: string, predFile: string, withLogits?: (x: Float32Array) => void,
+  path: string, src: Logits, labels: TensorData, g: Geometry, o: EvalOptions, labelFile: string, predFile: string, withLogits?: (x: Float32Array, target: Int32Array) => void,
 ): { maps: PixelMaps; weighted: { num: number; den: number } | null } {
   const { k, memory } = kernelFor(path);
   const { C } = g;
   const S = g.H * g.W;
+  // Channels-first .npy files go through the block layout, unless label issues need the logits as stored.
+  const blocked = src.kind === 'npy' && !g.channelsLast && withLogits === undefined;
+  const rowsPerStage = blocked ? Math.max(1, Math.min(C, Math.floor(STAGE_BYTES / (S * src.file.header.itemSize)))) : 0;
   const accBytes = align(ceAccLength(C) * 8);
   const xAt = k.reservedBytes;
-  const tAt = xAt + align(C * S * 4);
+  const tAt = xAt + align((blocked ? blockedLength(C, S) : C * S) * 4);
   const t2At = tAt + align(S * 4);
   const lossAt = t2At + align(S * 4);
   const predAt = lossAt + align(S * 4);
@@ -121,37 +145,53 @@ function runWasm(
   const accAt = topAt + align(S * 4);
   const wAt = accAt + accBytes;
   const rawAt = wAt + align(C * 4);
-  const end = rawAt + (src.kind === 'npy' && src.file.header.dtype === 'float16' ? align(C * S * 2) : 0);
+  const end = rawAt + (blocked
+    ? align(rowsPerStage * S * src.file.header.itemSize)
+    : src.kind === 'npy' && src.file.header.dtype === 'float16' ? align(C * S * 2) : 0);
   const have = memory.buffer.byteLength;
   if (end > have) memory.grow(Math.ceil((end - have) / 65536));
   const buf = memory.buffer;
-  fillLogits(src, k, buf, xAt, rawAt, C * S);
-  new Int32Array(buf, tAt, S).set(target);
+  if (blocked) blockLogits(src.file, k, buf, C, S, xAt, rawAt, rowsPerStage);
+  else fillLogits(src, k, buf, xAt, rawAt, C * S);
+  // The labels go straight into the kernel's memory (a PNG's uint8, an .npy's integers).
+  const target = new Int32Array(buf, tAt, S);
+  // (Int32Array's set converts as Int32Array.from does.)
+  target.set(labels);
   const acc = new Float64Array(buf, accAt, ceAccLength(C));
-  const fn = g.channelsLast ? ceRowsFor(k, 'float32') : k.ceIndexF32;
   acc.fill(0);
-  const bad = fn(xAt, tAt, 0, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, lossAt, predAt, accAt, 0);
-  if (bad >= 0) throw badLabel(labelFile, target, bad, g, o, predFile);
-  const predicted = new Int32Array(buf, predAt, S).slice();
-  // The argmax as target: its loss is -log of the top-class probability. Ignored pixels are skipped (-1
-  // is never a class).
-  const t2 = new Int32Array(buf, t2At, S);
-  for (let s = 0; s < S; s++) t2[s] = target[s] === o.ignoreIndex ? -1 : predicted[s];
-  acc.fill(0);
-  fn(xAt, t2At, 0, C, S, 0, S, -1, 0, topAt, 0, accAt, 0);
-  const loss = new Float32Array(buf, lossAt, S).slice();
-  const topLoss = new Float32Array(buf, topAt, S).slice();
+  if (!g.channelsLast) {
+    // One pass gives the loss, the argmax and the top-class loss (ceIndexF32Top).
+    const bad = k.ceIndexF32Top(xAt, tAt, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, lossAt, predAt, topAt, accAt, blocked);
+    if (bad >= 0) throw badLabel(labelFile, target, bad, g, o, predFile);
+  } else {
+    const fn = ceRowsFor(k, 'float32');
+    const bad = fn(xAt, tAt, 0, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, lossAt, predAt, accAt, 0);
+    if (bad >= 0) throw badLabel(labelFile, target, bad, g, o, predFile);
+    // The argmax as target: its loss is -log of the top-class probability. Ignored pixels are skipped (-1
+    // is never a class).
+    const predicted = new Int32Array(buf, predAt, S);
+    const t2 = new Int32Array(buf, t2At, S);
+    for (let s = 0; s < S; s++) t2[s] = target[s] === o.ignoreIndex ? -1 : predicted[s];
+    acc.fill(0);
+    fn(xAt, t2At, 0, C, S, 0, S, -1, 0, topAt, 0, accAt, 0);
+  }
   // The labels are valid now (the kernel checked them); the logits are still in place.
-  withLogits?.(new Float32Array(buf, xAt, C * S));
+  withLogits?.(new Float32Array(buf, xAt, C * S), target);
   let weighted: { num: number; den: number } | null = null;
   if (o.weight !== null && o.labelSmoothing > 0) {
+    const fn = g.channelsLast ? ceRowsFor(k, 'float32') : blocked ? k.ceIndexF32Blocked : k.ceIndexF32;
     new Float32Array(buf, wAt, C).set(o.weight);
     acc.fill(0);
-    fn(xAt, tAt, wAt, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, topAt, 0, accAt, 0);
+    // Only its sums are needed: its per-pixel losses go to the spare slot, not over the maps returned.
+    fn(xAt, tAt, wAt, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, t2At, 0, accAt, 0);
     const eps = o.labelSmoothing;
     weighted = { num: (1 - eps) * acc[CE_ACC.nllSum] + (eps / C) * acc[CE_ACC.smoothSum], den: acc[CE_ACC.denominator] };
   }
-  return { maps: { loss, predicted, target, topLoss }, weighted };
+  // Views of this worker's own memory: valid until its next image, by which time this one is reduced.
+  return {
+    maps: { loss: new Float32Array(buf, lossAt, S), predicted: new Int32Array(buf, predAt, S), target, topLoss: new Float32Array(buf, topAt, S) },
+    weighted,
+  };
 }
 
 function runReference(pred: Tensor, target: Int32Array, g: Geometry, o: EvalOptions, labelFile: string, predFile: string): { maps: PixelMaps; weighted: { num: number; den: number } | null } {
@@ -245,22 +285,21 @@ export function evalImage(job: EvalImageRequest): ImageResult {
     if (options.weight !== null && options.weight.length !== g.C) {
       throw new LensError('option', `--weight has ${options.weight.length} entries, but ${pair.prediction} ${fmtShape(shape)} has ${g.C} classes`);
     }
-    const label = readMaskTarget(pair.label);
-    const target = labelTargets(label, g, pair.label, pair.prediction, shape);
+    const labels = labelValues(readMaskTarget(pair.label), g, pair.label, pair.prediction, shape);
     // eval --label-issues: pass 1 on these very logits (float16 widened exactly either way), not a second read.
     let labelSums: ImageResult['labelSums'];
-    const sumsOf = (x: ArrayLike<number>): void => {
+    const sumsOf = (x: ArrayLike<number>, target: Int32Array): void => {
       const input: Tensor = { dtype: x instanceof Float64Array ? 'float64' : 'float32', shape: g.channelsLast ? [1, g.H, g.W, g.C] : [1, g.C, g.H, g.W], data: x as Float32Array | Float64Array };
       labelSums = imageThresholdSums(input, { dtype: 'int32', shape: [1, g.H, g.W], data: target }, { classDim: g.channelsLast ? -1 : 1, ignoreIndex: options.ignoreIndex, inputKind: 'logits' });
     };
     const withLogits = job.labelSums === true ? sumsOf : undefined;
     // float16 data arrive widened to float32 (exactly); float64 keeps its precision in the reference kernel.
     const r = direct !== null
-      ? runWasm(job.wasmPath!, { kind: 'npy', file: direct }, target, g, options, pair.label, pair.prediction, withLogits)
+      ? runWasm(job.wasmPath!, { kind: 'npy', file: direct }, labels, g, options, pair.label, pair.prediction, withLogits)
       : job.wasmPath !== null && pred!.data instanceof Float32Array
-        ? runWasm(job.wasmPath, { kind: 'array', data: pred!.data }, target, g, options, pair.label, pair.prediction, withLogits)
-        : runReference(pred!, target, g, options, pair.label, pair.prediction);
-    if (withLogits && labelSums === undefined) withLogits(pred!.data as ArrayLike<number>);
+        ? runWasm(job.wasmPath, { kind: 'array', data: pred!.data }, labels, g, options, pair.label, pair.prediction, withLogits)
+        : runReference(pred!, labels instanceof Int32Array ? labels : Int32Array.from(labels), g, options, pair.label, pair.prediction);
+    if (withLogits && labelSums === undefined) withLogits(pred!.data as ArrayLike<number>, r.maps.target);
     const result = accumulateImage(pair.stem, r.maps, g.C, g.H, g.W, options, r.weighted);
     const thumbnail = lossThumbnail(r.maps.loss, r.maps.target, g.H, g.W, options.ignoreIndex);
     const extra = { ...(job.keepLosses === true ? { losses: keptLosses(r.maps, result.record.pixels, options.ignoreIndex) } : {}), ...(labelSums ? { labelSums } : {}) };
