@@ -71,11 +71,12 @@ export interface CeWasmKernel {
     outLoss: number, outPred: number, outTop: number, acc: number, blocked: boolean,
   ): number;
   /**
-   * Class rows [c0, c1) of one sample, at src as rows of S values of `dtype`, into the block layout at
-   * dst as float32 (16-bit types widened exactly, as widenToF32 does): a sample can be staged a few rows at
-   * a time. Lanes of a last partial block past S are left as they were.
+   * Class rows [c0, c1) of one sample of S pixels, at src as rows of `dtype` values `row` bytes apart,
+   * into the block layout at dst as float32 (16-bit types widened exactly, as widenToF32 does). row = S
+   * times the element size: a few class rows staged alone; a longer row: pixels [s0, s0 + S) of a larger
+   * image (src at its pixel s0), a tile. Lanes of a last partial block past S are left as they were.
    */
-  rowsToBlocks(src: number, dst: number, C: number, S: number, c0: number, c1: number, dtype: CeRowDtype): void;
+  rowsToBlocks(src: number, row: number, dst: number, C: number, S: number, c0: number, c1: number, dtype: CeRowDtype): void;
   /**
    * The first i in [i0, end) with t[i] != ignoreIndex and !(loss[i] < floor) (NaN losses qualify), or
    * end. loss: f32, t: i32, both byte offsets. floor is rounded to float32 (pass a float32 value).
@@ -169,14 +170,14 @@ function wrap(instance: WebAssembly.Instance): CeWasmKernel {
   }
   const widen = widenToF32 as (src: number, dst: number, n: number, dtype: number) => void;
   const top = ceIndexF32Top as (x: number, t: number, C: number, S: number, s0: number, s1: number, ii: number, eps: number, l: number, p: number, tp: number, acc: number, blocked: number) => number;
-  const toRows = rowsToBlocks as (src: number, dst: number, C: number, S: number, c0: number, c1: number, dtype: number) => void;
+  const toRows = rowsToBlocks as (src: number, row: number, dst: number, C: number, S: number, c0: number, c1: number, dtype: number) => void;
   return {
     reservedBytes: (rb as () => number)(),
     ceIndexF32: ce as CeFn,
     ceIndexF32Blocked: ceIndexF32Blocked as CeFn,
     toBlocks: toBlocks as CeWasmKernel['toBlocks'],
     ceIndexF32Top: (x, t, C, S, s0, s1, ii, eps, l, p, tp, acc, blocked) => top(x, t, C, S, s0, s1, ii, eps, l, p, tp, acc, blocked ? 1 : 0),
-    rowsToBlocks: (src, dst, C, S, c0, c1, dtype) => toRows(src, dst, C, S, c0, c1, dtype === 'float32' ? 0 : dtype === 'float16' ? 1 : 2),
+    rowsToBlocks: (src, row, dst, C, S, c0, c1, dtype) => toRows(src, row, dst, C, S, c0, c1, dtype === 'float32' ? 0 : dtype === 'float16' ? 1 : 2),
     nextCandidate: nextCandidate as CeWasmKernel['nextCandidate'],
     ceRowsF32: ceRowsF32 as CeFn,
     ceRowsF16: ceRowsF16 as CeFn,

@@ -174,21 +174,22 @@ export function ceIndexF32Top(
 }
 
 /**
- * Class rows [c0, c1) of one sample, stored at src as rows of S float32 (dtype 0), float16 (1) or bfloat16
- * (2), into the 16-pixel block layout at dst as float32 (toBlocks' layout; 2-byte types widened exactly, as
- * widenToF32 does). Lets a file be read a few rows at a time through a small staging area straight into
- * the layout the kernel reads fastest. Lanes of a last, partial block past S are left as they were.
+ * Class rows [c0, c1) of one sample of S pixels, stored at src as float32 (dtype 0), float16 (1) or bfloat16
+ * (2) rows `row` bytes apart, into the 16-pixel block layout at dst as float32 (toBlocks' layout; 2-byte
+ * types widened exactly, as widenToF32 does). With row = S * element size the rows are a few class rows
+ * of a file staged alone; with a longer row, pixels [s0, s0 + S) of a whole image (src at pixel s0), a
+ * tile the kernel then reads while it is still in the caches. Lanes of a last, partial block past S are
+ * left as they were.
  */
-export function rowsToBlocks(src: usize, dst: usize, C: i32, S: i32, c0: i32, c1: i32, dtype: i32): void {
-  if (dtype == DT_F16) blockRows(src, dst, C, S, c0, c1, DT_F16);
-  else if (dtype == DT_BF16) blockRows(src, dst, C, S, c0, c1, DT_BF16);
-  else blockRows(src, dst, C, S, c0, c1, DT_F32);
+export function rowsToBlocks(src: usize, row: usize, dst: usize, C: i32, S: i32, c0: i32, c1: i32, dtype: i32): void {
+  if (dtype == DT_F16) blockRows(src, row, dst, C, S, c0, c1, DT_F16);
+  else if (dtype == DT_BF16) blockRows(src, row, dst, C, S, c0, c1, DT_BF16);
+  else blockRows(src, row, dst, C, S, c0, c1, DT_F32);
 }
 
-@inline function blockRows(src: usize, dst: usize, C: i32, S: i32, c0: i32, c1: i32, DT: i32): void {
+@inline function blockRows(src: usize, row: usize, dst: usize, C: i32, S: i32, c0: i32, c1: i32, DT: i32): void {
   const ES: usize = DT == DT_F32 ? 4 : 2;
   const full = S >> 4;
-  const row: usize = <usize>S * ES;
   // Block by block, the rows' lines of a block side by side: the writes are (c1 - c0) * 64 contiguous
   // bytes, the reads c1 - c0 streams through a staging area that fits in the caches.
   for (let g = 0; g < full; g++) {

@@ -61,22 +61,65 @@ function badLabel(labelFile: string, t: Int32Array, s: number, g: Geometry, o: E
   return new LensError('value', `${labelFile}: label ${t[s]} at [${y}, ${x}] is not a class in [0, ${g.C}) nor the ignore index ${o.ignoreIndex} (prediction ${predFile} has ${g.C} classes)`);
 }
 
-// The kernel instance of this worker, on a memory of its own that grows to the largest image seen.
-let wasm: { path: string; k: CeWasmKernel; memory: WebAssembly.Memory } | null = null;
+// The kernel instance of this worker, on a memory of its own that grows to the largest image seen, and
+// the kernel variants already warmed up on it.
+let wasm: { path: string; k: CeWasmKernel; memory: WebAssembly.Memory; warm: Set<string> } | null = null;
 
-function kernelFor(path: string): { k: CeWasmKernel; memory: WebAssembly.Memory } {
+/**
+ * This worker's kernel, with the variants a job of these options and layout runs warmed up first, so that
+ * V8 compiles their optimised tier before the first image (a fresh instance starts in the baseline
+ * compiler, 3-5x slower). Only those variants: each one warmed is also compiled, in the background, on a
+ * machine whose cores the other worker needs.
+ */
+function kernelFor(path: string, o: EvalOptions, channelsLast: boolean): { k: CeWasmKernel; memory: WebAssembly.Memory } {
   if (wasm === null || wasm.path !== path) {
     const module = new WebAssembly.Module(fs.readFileSync(path));
-    const probe = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true });
-    const reserved = instantiateCeKernel(module, probe).reservedBytes;
-    const memory = new WebAssembly.Memory({ initial: reserved / 65536 + 1, maximum: 65536, shared: true });
+    // The reserved prefix is the module's constant; pages past it hold the warm-up until the first image.
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 65536, shared: true });
     const k = instantiateCeKernel(module, memory);
-    // Optimised tiers before the first image (see warmUpCeKernel).
+    const need = k.reservedBytes + WARM_BYTES - memory.buffer.byteLength;
+    if (need > 0) memory.grow(Math.ceil(need / 65536));
+    wasm = { path, k, memory, warm: new Set() };
+  }
+  const { k, memory, warm } = wasm;
+  const variant = channelsLast ? 'rows' : o.labelSmoothing > 0 ? 'smooth' : 'plain';
+  if (!warm.has(variant)) {
+    if (channelsLast) warmUpCeRows(k, memory, ['float32']);
+    else warmUpEval(k, memory, o.labelSmoothing);
+    warm.add(variant);
+  }
+  if (o.weight !== null && o.labelSmoothing > 0 && !warm.has('weighted')) {
     warmUpCeKernel(k, memory);
-    warmUpCeRows(k, memory, ['float32']);
-    wasm = { path, k, memory };
+    warm.add('weighted');
   }
   return wasm;
+}
+
+const WARM_C = 21;
+const WARM_S = 256;
+const WARM_BYTES = 2 * WARM_C * WARM_S * 4 + 4 * WARM_S * 4 + ceAccLength(WARM_C) * 8;
+
+/** Ten calls of this job's kernel pass (ceIndexF32Top) and of rowsToBlocks on a small problem past the reserved prefix. */
+function warmUpEval(k: CeWasmKernel, memory: WebAssembly.Memory, labelSmoothing: number): void {
+  const C = WARM_C;
+  const S = WARM_S;
+  const x = k.reservedBytes;
+  const blocks = x + C * S * 4;
+  const t = blocks + C * S * 4;
+  const loss = t + S * 4;
+  const pred = loss + S * 4;
+  const top = pred + S * 4;
+  const acc = top + S * 4;
+  const buf = memory.buffer;
+  const xs = new Float32Array(buf, x, C * S);
+  for (let i = 0; i < xs.length; i++) xs[i] = ((i * 7919) % 1000) / 100 - 5;
+  const ts = new Int32Array(buf, t, S);
+  for (let s = 0; s < S; s++) ts[s] = s % 20 === 19 ? -100 : (s * 13) % C;
+  for (let r = 0; r < 10; r++) {
+    k.rowsToBlocks(x, S * 4, blocks, C, S, 0, C, 'float32');
+    new Float64Array(buf, acc, ceAccLength(C)).fill(0);
+    k.ceIndexF32Top(blocks, t, C, S, 0, S, -100, labelSmoothing, loss, pred, top, acc, true);
+  }
 }
 
 const align = (n: number): number => Math.ceil(n / 64) * 64;
@@ -87,8 +130,12 @@ const align = (n: number): number => Math.ceil(n / 64) * 64;
  */
 type Logits = { readonly kind: 'array'; readonly data: Float32Array } | { readonly kind: 'npy'; readonly file: NpyFile };
 
-/** Staging for a .npy read a few class rows at a time: about this many bytes, at least one row. */
-const STAGE_BYTES = 1 << 20;
+/**
+ * Block-layout tiles hold about this many bytes of float32 logits (a multiple of 16 pixels): the kernel
+ * reads a tile right after it is written, from the caches rather than memory, and a worker's memory holds
+ * one tile, not a whole image's float32 logits.
+ */
+const TILE_BYTES = 512 << 10;
 
 function readExactly(f: NpyFile, bytes: Uint8Array, position: number): void {
   let done = 0;
@@ -96,21 +143,6 @@ function readExactly(f: NpyFile, bytes: Uint8Array, position: number): void {
     const got = fs.readSync(f.fd, bytes, done, bytes.length - done, position + done);
     if (got === 0) throw new LensError('io', `${f.path}: the file ended early (was it rewritten while reading?)`);
     done += got;
-  }
-}
-
-/**
- * A channels-first .npy into the 16-pixel block layout at xAt, a few class rows at a time through the
- * staging area: the file is read once, float16 widened on the way, and the kernel then reads its memory in
- * order. The staging area stays in the caches, and only the float32 logits take a full image's memory.
- */
-function blockLogits(f: NpyFile, k: CeWasmKernel, buf: ArrayBufferLike, C: number, S: number, xAt: number, stageAt: number, rowsPerStage: number): void {
-  const item = f.header.itemSize;
-  const dtype = f.header.dtype === 'float16' ? 'float16' : 'float32';
-  for (let c0 = 0; c0 < C; c0 += rowsPerStage) {
-    const c1 = Math.min(C, c0 + rowsPerStage);
-    readExactly(f, new Uint8Array(buf, stageAt, (c1 - c0) * S * item), f.header.dataOffset + c0 * S * item);
-    k.rowsToBlocks(stageAt, xAt, C, S, c0, c1, dtype);
   }
 }
 
@@ -129,15 +161,19 @@ function fillLogits(src: Logits, k: CeWasmKernel, buf: ArrayBufferLike, xAt: num
 function runWasm(
   path: string, src: Logits, labels: TensorData, g: Geometry, o: EvalOptions, labelFile: string, predFile: string, withLogits?: (x: Float32Array, target: Int32Array) => void,
 ): { maps: PixelMaps; weighted: { num: number; den: number } | null } {
-  const { k, memory } = kernelFor(path);
+  const { k, memory } = kernelFor(path, o, g.channelsLast);
   const { C } = g;
   const S = g.H * g.W;
-  // Channels-first .npy files go through the block layout, unless label issues need the logits as stored.
-  const blocked = src.kind === 'npy' && !g.channelsLast && withLogits === undefined;
-  const rowsPerStage = blocked ? Math.max(1, Math.min(C, Math.floor(STAGE_BYTES / (S * src.file.header.itemSize)))) : 0;
+  const weightedPass = o.weight !== null && o.labelSmoothing > 0;
+  // A channels-first .npy is read as stored and computed in block-layout tiles, unless label issues need
+  // all its logits as float32. The weighted pass's sums are one call's, so that it stays one tile.
+  const npy = src.kind === 'npy' ? src.file : null;
+  const tiled = npy !== null && !g.channelsLast && withLogits === undefined;
+  const tile = !tiled || weightedPass ? S : Math.max(16, Math.floor(TILE_BYTES / (C * 4 * 16)) * 16);
+  const item = npy?.header.itemSize ?? 4;
   const accBytes = align(ceAccLength(C) * 8);
   const xAt = k.reservedBytes;
-  const tAt = xAt + align((blocked ? blockedLength(C, S) : C * S) * 4);
+  const tAt = xAt + align((tiled ? blockedLength(C, tile) : C * S) * 4);
   const t2At = tAt + align(S * 4);
   const lossAt = t2At + align(S * 4);
   const predAt = lossAt + align(S * 4);
@@ -145,13 +181,11 @@ function runWasm(
   const accAt = topAt + align(S * 4);
   const wAt = accAt + accBytes;
   const rawAt = wAt + align(C * 4);
-  const end = rawAt + (blocked
-    ? align(rowsPerStage * S * src.file.header.itemSize)
-    : src.kind === 'npy' && src.file.header.dtype === 'float16' ? align(C * S * 2) : 0);
+  const end = rawAt + (tiled ? align(C * S * item) : npy !== null && npy.header.dtype === 'float16' ? align(C * S * 2) : 0);
   const have = memory.buffer.byteLength;
   if (end > have) memory.grow(Math.ceil((end - have) / 65536));
   const buf = memory.buffer;
-  if (blocked) blockLogits(src.file, k, buf, C, S, xAt, rawAt, rowsPerStage);
+  if (tiled) readExactly(npy, new Uint8Array(buf, rawAt, C * S * item), npy.header.dataOffset);
   else fillLogits(src, k, buf, xAt, rawAt, C * S);
   // The labels go straight into the kernel's memory (a PNG's uint8, an .npy's integers).
   const target = new Int32Array(buf, tAt, S);
@@ -159,9 +193,18 @@ function runWasm(
   target.set(labels);
   const acc = new Float64Array(buf, accAt, ceAccLength(C));
   acc.fill(0);
-  if (!g.channelsLast) {
-    // One pass gives the loss, the argmax and the top-class loss (ceIndexF32Top).
-    const bad = k.ceIndexF32Top(xAt, tAt, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, lossAt, predAt, topAt, accAt, blocked);
+  if (tiled) {
+    // Each tile: pixels [s0, s0 + n) widened into the block layout, then one pass gives their loss, argmax
+    // and top-class loss (ceIndexF32Top). A pixel's results do not depend on the split.
+    const dtype = npy.header.dtype === 'float16' ? 'float16' : 'float32';
+    for (let s0 = 0; s0 < S; s0 += tile) {
+      const n = Math.min(tile, S - s0);
+      k.rowsToBlocks(rawAt + s0 * item, S * item, xAt, C, n, 0, C, dtype);
+      const bad = k.ceIndexF32Top(xAt, tAt + 4 * s0, C, n, 0, n, o.ignoreIndex, o.labelSmoothing, lossAt + 4 * s0, predAt + 4 * s0, topAt + 4 * s0, accAt, true);
+      if (bad >= 0) throw badLabel(labelFile, target, s0 + bad, g, o, predFile);
+    }
+  } else if (!g.channelsLast) {
+    const bad = k.ceIndexF32Top(xAt, tAt, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, lossAt, predAt, topAt, accAt, false);
     if (bad >= 0) throw badLabel(labelFile, target, bad, g, o, predFile);
   } else {
     const fn = ceRowsFor(k, 'float32');
@@ -178,9 +221,9 @@ function runWasm(
   // The labels are valid now (the kernel checked them); the logits are still in place.
   withLogits?.(new Float32Array(buf, xAt, C * S), target);
   let weighted: { num: number; den: number } | null = null;
-  if (o.weight !== null && o.labelSmoothing > 0) {
-    const fn = g.channelsLast ? ceRowsFor(k, 'float32') : blocked ? k.ceIndexF32Blocked : k.ceIndexF32;
-    new Float32Array(buf, wAt, C).set(o.weight);
+  if (weightedPass) {
+    const fn = g.channelsLast ? ceRowsFor(k, 'float32') : tiled ? k.ceIndexF32Blocked : k.ceIndexF32;
+    new Float32Array(buf, wAt, C).set(o.weight!);
     acc.fill(0);
     // Only its sums are needed: its per-pixel losses go to the spare slot, not over the maps returned.
     fn(xAt, tAt, wAt, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, t2At, 0, accAt, 0);

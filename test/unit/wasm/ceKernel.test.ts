@@ -805,7 +805,7 @@ describe('wasm kernel: the top-class loss in the same pass', function () {
 });
 
 describe('wasm kernel: rowsToBlocks', function () {
-  it('stages float32, float16 and bfloat16 rows a few at a time into the block layout, as toBlocks and widenToF32 do', function () {
+  it('stages float32, float16 and bfloat16 rows a few at a time, or a tile of pixels, into the block layout, as toBlocks and widenToF32 do', function () {
     const a = new Arena(loadModule());
     const rand = rng(31);
     for (const [C, S] of [[1, 1], [3, 5], [21, 16], [21, 100], [7, 1030], [150, 333]]) {
@@ -835,9 +835,36 @@ describe('wasm kernel: rowsToBlocks', function () {
           for (let c0 = 0; c0 < C; c0 += rowsPer) {
             const c1 = Math.min(C, c0 + rowsPer);
             new Uint8Array(a.memory.buffer, stage, (c1 - c0) * S * eb).set(new Uint8Array(a.memory.buffer, raw + c0 * S * eb, (c1 - c0) * S * eb));
-            a.kernel.rowsToBlocks(stage, got, C, S, c0, c1, dtype);
+            a.kernel.rowsToBlocks(stage, S * eb, got, C, S, c0, c1, dtype);
           }
           assert.deepEqual(new Uint32Array(a.memory.buffer, got, per), new Uint32Array(a.memory.buffer, want, per), `C ${C} S ${S} ${dtype} rows ${rowsPer}`);
+        }
+        // Tiles: pixels [s0, s0 + n) of the whole image's rows (row = S elements), each into a block layout
+        // of n pixels, as toBlocks lays out those pixels alone.
+        for (const n of [1, 16, 17, 48, S]) {
+          for (const s0 of [0, 16, S - n].filter((v) => v >= 0 && v + n <= S)) {
+            a.reset();
+            const eb = dtype === 'float32' ? 4 : 2;
+            const raw = a.alloc(C * S * eb);
+            const part = a.alloc(C * n * 4);
+            const per = blockedLength(C, n);
+            const want = a.alloc(per * 4);
+            const got = a.alloc(per * 4);
+            const h = new Uint8Array(a.memory.buffer, raw, C * S * eb);
+            for (let i = 0; i < h.length; i++) h[i] = Math.floor(rand() * 256);
+            // The tile's float32 values, row by row, widened one at a time the way widenToF32 does.
+            const tmp = a.alloc(S * 4);
+            for (let c = 0; c < C; c++) {
+              if (dtype === 'float32') new Uint8Array(a.memory.buffer, tmp, S * 4).set(h.subarray(c * S * 4, (c + 1) * S * 4));
+              else a.kernel.widenToF32(raw + c * S * 2, tmp, S, dtype);
+              a.f32(part + c * n * 4, n).set(a.f32(tmp, S).subarray(s0, s0 + n));
+            }
+            a.f32(want, per).fill(-1);
+            a.f32(got, per).fill(-1);
+            a.kernel.toBlocks(part, want, C, n, 1, 0, C);
+            a.kernel.rowsToBlocks(raw + s0 * eb, S * eb, got, C, n, 0, C, dtype);
+            assert.deepEqual(new Uint32Array(a.memory.buffer, got, per), new Uint32Array(a.memory.buffer, want, per), `tile C ${C} S ${S} ${dtype} [${s0}, ${s0 + n})`);
+          }
         }
       }
     }
