@@ -65,12 +65,12 @@ export function meanIou(tp: ArrayLike<number>, fp: ArrayLike<number>, fn: ArrayL
 }
 
 // Confusion cells of one image: a C x C scratch reused between images (only the touched cells are listed and
-// cleared), so an image costs O(pixels), not O(C^2).
-let scratch: { C: number; cells: Float64Array } | null = null;
+// cleared), so an image costs O(pixels), not O(C^2). `touched` lists them (at most C * C).
+let scratch: { C: number; cells: Uint32Array; touched: Int32Array } | null = null;
 
-function confusionScratch(C: number): Float64Array {
-  if (scratch === null || scratch.C !== C) scratch = { C, cells: new Float64Array(C * C) };
-  return scratch.cells;
+function confusionScratch(C: number): { cells: Uint32Array; touched: Int32Array } {
+  if (scratch === null || scratch.C !== C) scratch = { C, cells: new Uint32Array(C * C), touched: new Int32Array(C * C) };
+  return scratch;
 }
 
 /**
@@ -95,8 +95,10 @@ export function accumulateImage(
   const binCorrect = new Float64Array(B);
   const binConf = new Float64Array(B);
   const withConfusion = C <= CONFUSION_MAX_CLASSES;
-  const cells = withConfusion ? confusionScratch(C) : null;
-  const touched: number[] = [];
+  const conf = withConfusion ? confusionScratch(C) : null;
+  const cells = conf?.cells ?? null;
+  const touched = conf?.touched ?? null;
+  let nTouched = 0;
   let pixels = 0;
   let correct = 0;
   let lossSum = 0;
@@ -123,8 +125,7 @@ export function accumulateImage(
     }
     if (cells !== null) {
       const cell = t * C + p;
-      if (cells[cell] === 0) touched.push(cell);
-      cells[cell]++;
+      if (cells[cell]++ === 0) touched![nTouched++] = cell;
     }
     const conf = Math.exp(-topLoss[i]);
     const b = calibrationBin(conf, B);
@@ -141,13 +142,23 @@ export function accumulateImage(
   }
   let confusion: Float64Array | null = null;
   if (cells !== null) {
-    touched.sort((a, b) => a - b);
-    confusion = new Float64Array(touched.length * 2);
-    touched.forEach((cell, k) => {
-      confusion![2 * k] = cell;
-      confusion![2 * k + 1] = cells[cell];
+    // In ascending order: a scan of all C * C cells where they are many, else a sort of those touched.
+    let list: ArrayLike<number>;
+    if (C * C <= 16 * nTouched) {
+      const all = touched!;
+      let k = 0;
+      for (let cell = 0; cell < C * C; cell++) if (cells[cell] !== 0) all[k++] = cell;
+      list = all;
+    } else {
+      list = touched!.subarray(0, nTouched).sort();
+    }
+    confusion = new Float64Array(nTouched * 2);
+    for (let k = 0; k < nTouched; k++) {
+      const cell = list[k];
+      confusion[2 * k] = cell;
+      confusion[2 * k + 1] = cells[cell];
       cells[cell] = 0;
-    });
+    }
   }
   const perClass: Array<readonly [number, number]> = [];
   let worstClass: number | null = null;

@@ -18,58 +18,71 @@ const POS = 0x7fffffff;
 const NEG = -0x80000000;
 
 /**
- * dst[i] = extreme of src over [i - w, i + w] clipped to [0, n), along one strided line.
- * g and h are scratch of length >= n: prefix and suffix extremes within blocks of k = 2w + 1.
+ * Both sliding extremes along one strided line: dMin[i] = min of sMin, dMax[i] = max of sMax over
+ * [i - w, i + w] clipped to [0, n). One loop does both (the minimum's and the maximum's inputs differ only
+ * at ignored pixels). gm, hm, gx, hx are scratch of length >= n: prefix and suffix extremes within blocks
+ * of k = 2w + 1.
  */
-function slideLine(
-  src: Int32Array, dst: Int32Array, base: number, stride: number, n: number, w: number, isMin: boolean,
-  g: Int32Array, h: Int32Array,
+function slideLines(
+  sMin: Int32Array, sMax: Int32Array, dMin: Int32Array, dMax: Int32Array, base: number, stride: number, n: number, w: number,
+  gm: Int32Array, hm: Int32Array, gx: Int32Array, hx: Int32Array,
 ): void {
   const k = 2 * w + 1;
   for (let start = 0; start < n; start += k) {
     const end = Math.min(start + k, n) - 1;
-    let acc = src[base + start * stride];
-    g[start] = acc;
+    let am = sMin[base + start * stride];
+    let ax = sMax[base + start * stride];
+    gm[start] = am;
+    gx[start] = ax;
     for (let i = start + 1; i <= end; i++) {
-      const v = src[base + i * stride];
-      acc = isMin ? (v < acc ? v : acc) : (v > acc ? v : acc);
-      g[i] = acc;
+      const at = base + i * stride;
+      const vm = sMin[at];
+      const vx = sMax[at];
+      am = vm < am ? vm : am;
+      ax = vx > ax ? vx : ax;
+      gm[i] = am;
+      gx[i] = ax;
     }
-    acc = src[base + end * stride];
-    h[end] = acc;
+    am = sMin[base + end * stride];
+    ax = sMax[base + end * stride];
+    hm[end] = am;
+    hx[end] = ax;
     for (let i = end - 1; i >= start; i--) {
-      const v = src[base + i * stride];
-      acc = isMin ? (v < acc ? v : acc) : (v > acc ? v : acc);
-      h[i] = acc;
+      const at = base + i * stride;
+      const vm = sMin[at];
+      const vx = sMax[at];
+      am = vm < am ? vm : am;
+      ax = vx > ax ? vx : ax;
+      hm[i] = am;
+      hx[i] = ax;
     }
   }
   for (let i = 0; i < n; i++) {
     const l = i - w < 0 ? 0 : i - w;
     const r = i + w >= n ? n - 1 : i + w;
-    let v: number;
+    const at = base + i * stride;
     if (Math.floor(l / k) !== Math.floor(r / k)) {
-      const a = h[l];
-      const b = g[r];
-      v = isMin ? (a < b ? a : b) : (a > b ? a : b);
-    } else {
+      const a = hm[l];
+      const b = gm[r];
+      dMin[at] = a < b ? a : b;
+      const c = hx[l];
+      const d = gx[r];
+      dMax[at] = c > d ? c : d;
+    } else if (l % k === 0) {
       // Within one block the window starts at the block's start (use the prefix up to r) or ends at its
       // end or the line's end (use the suffix from l).
-      v = l % k === 0 ? g[r] : h[l];
+      dMin[at] = gm[r];
+      dMax[at] = gx[r];
+    } else {
+      dMin[at] = hm[l];
+      dMax[at] = hx[l];
     }
-    dst[base + i * stride] = v;
   }
 }
 
-function extreme2d(src: Int32Array, H: number, W: number, w: number, isMin: boolean): Int32Array {
-  const tmp = new Int32Array(H * W);
-  const out = new Int32Array(H * W);
-  const n = Math.max(H, W);
-  const g = new Int32Array(n);
-  const h = new Int32Array(n);
-  for (let y = 0; y < H; y++) slideLine(src, tmp, y * W, 1, W, w, isMin, g, h);
-  for (let x = 0; x < W; x++) slideLine(tmp, out, x, W, H, w, isMin, g, h);
-  return out;
-}
+// Scratch of the last image size, reused: a folder's images are mostly one size, and six fresh
+// H x W arrays per image cost more in page faults than the passes over them.
+let scratch: { S: number; n: number; a: Int32Array[]; line: Int32Array[] } | null = null;
 
 /**
  * The band as a 0/1 map over [H, W] (row-major). `target` holds labels; pixels equal to ignoreIndex take no
@@ -79,17 +92,22 @@ export function boundaryBand(target: Int32Array, H: number, W: number, w: number
   const S = H * W;
   const band = new Uint8Array(S);
   if (w <= 0 || S === 0) return band;
-  const forMin = new Int32Array(S);
-  const forMax = new Int32Array(S);
+  const n = Math.max(H, W);
+  if (scratch === null || scratch.S !== S || scratch.n !== n) {
+    scratch = { S, n, a: Array.from({ length: 4 }, () => new Int32Array(S)), line: Array.from({ length: 4 }, () => new Int32Array(n)) };
+  }
+  const [forMin, forMax, tMin, tMax] = scratch.a;
+  const [gm, hm, gx, hx] = scratch.line;
   for (let i = 0; i < S; i++) {
     const t = target[i];
     const ignored = t === ignoreIndex;
     forMin[i] = ignored ? POS : t;
     forMax[i] = ignored ? NEG : t;
   }
-  const mn = extreme2d(forMin, H, W, w, true);
-  const mx = extreme2d(forMax, H, W, w, false);
-  for (let i = 0; i < S; i++) band[i] = mn[i] < mx[i] ? 1 : 0;
+  // Rows into tMin / tMax, then columns back into forMin / forMax (each column pass reads only its column).
+  for (let y = 0; y < H; y++) slideLines(forMin, forMax, tMin, tMax, y * W, 1, W, w, gm, hm, gx, hx);
+  for (let x = 0; x < W; x++) slideLines(tMin, tMax, forMin, forMax, x, W, H, w, gm, hm, gx, hx);
+  for (let i = 0; i < S; i++) band[i] = forMin[i] < forMax[i] ? 1 : 0;
   return band;
 }
 

@@ -141,6 +141,13 @@ export interface EvalImageRequest {
    * the labels' float64 probabilities, as the label-issues job would after reading the pair again.
    */
   readonly labelSums?: boolean;
+  /**
+   * Pixel ranges a channels-first .npy prediction is read in (one read per class row and range; default 1,
+   * the whole file in one read). A worker's first image pays for every page of memory it reads into, about
+   * 20 us per 4 KiB page on some virtual machines, which a few ranges cut to a fraction; each range costs
+   * a read per class row on every image, so a run gives more than one only to workers with few images.
+   */
+  readonly readRanges?: number;
 }
 
 export type EvalImageResponse = { readonly kind: 'eval-image-done'; readonly id: number; readonly result: ImageResult };

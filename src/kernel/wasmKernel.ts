@@ -61,6 +61,23 @@ export interface CeWasmKernel {
    */
   toBlocks(src: number, dst: number, C: number, S: number, samples: number, c0: number, c1: number): void;
   /**
+   * ceIndexF32 (or, with `blocked`, ceIndexF32Blocked) without class weights or a confusion matrix, that
+   * also writes outTop: f32 (S), each pixel's -log max_c softmax(x)_c (0 where ignored). Bitwise what a
+   * second call with each pixel's argmax as target (no weight, no label smoothing) writes as its loss,
+   * without reading the logits a second time.
+   */
+  ceIndexF32Top(
+    x: number, t: number, C: number, S: number, s0: number, s1: number, ignoreIndex: number, labelSmoothing: number,
+    outLoss: number, outPred: number, outTop: number, acc: number, blocked: boolean,
+  ): number;
+  /**
+   * Class rows [c0, c1) of one sample of S pixels, at src as rows of `dtype` values `row` bytes apart,
+   * into the block layout at dst as float32 (16-bit types widened exactly, as widenToF32 does). row = S
+   * times the element size: a few class rows staged alone; a longer row: pixels [s0, s0 + S) of a larger
+   * image (src at its pixel s0), a tile. Lanes of a last partial block past S are left as they were.
+   */
+  rowsToBlocks(src: number, row: number, dst: number, C: number, S: number, c0: number, c1: number, dtype: CeRowDtype): void;
+  /**
    * The first i in [i0, end) with t[i] != ignoreIndex and !(loss[i] < floor) (NaN losses qualify), or
    * end. loss: f32, t: i32, both byte offsets. floor is rounded to float32 (pass a float32 value).
    */
@@ -145,17 +162,22 @@ function wrap(instance: WebAssembly.Instance): CeWasmKernel {
   const ex = instance.exports;
   const ce = ex.ceIndexF32;
   const rb = ex.reservedBytes;
-  const { nextCandidate, ceIndexF32Blocked, toBlocks, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32 } = ex;
+  const { nextCandidate, ceIndexF32Blocked, toBlocks, ceIndexF32Top, rowsToBlocks, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32 } = ex;
   if (typeof ce !== 'function' || typeof rb !== 'function' || typeof nextCandidate !== 'function' || typeof ceIndexF32Blocked !== 'function' || typeof toBlocks !== 'function'
+    || typeof ceIndexF32Top !== 'function' || typeof rowsToBlocks !== 'function'
     || typeof ceRowsF32 !== 'function' || typeof ceRowsF16 !== 'function' || typeof ceRowsBF16 !== 'function' || typeof widenToF32 !== 'function') {
-    throw new Error('not the cross-entropy kernel module: an export (ceIndexF32, ceIndexF32Blocked, toBlocks, nextCandidate, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32, reservedBytes) is missing');
+    throw new Error('not the cross-entropy kernel module: an export (ceIndexF32, ceIndexF32Blocked, toBlocks, ceIndexF32Top, rowsToBlocks, nextCandidate, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32, reservedBytes) is missing');
   }
   const widen = widenToF32 as (src: number, dst: number, n: number, dtype: number) => void;
+  const top = ceIndexF32Top as (x: number, t: number, C: number, S: number, s0: number, s1: number, ii: number, eps: number, l: number, p: number, tp: number, acc: number, blocked: number) => number;
+  const toRows = rowsToBlocks as (src: number, row: number, dst: number, C: number, S: number, c0: number, c1: number, dtype: number) => void;
   return {
     reservedBytes: (rb as () => number)(),
     ceIndexF32: ce as CeFn,
     ceIndexF32Blocked: ceIndexF32Blocked as CeFn,
     toBlocks: toBlocks as CeWasmKernel['toBlocks'],
+    ceIndexF32Top: (x, t, C, S, s0, s1, ii, eps, l, p, tp, acc, blocked) => top(x, t, C, S, s0, s1, ii, eps, l, p, tp, acc, blocked ? 1 : 0),
+    rowsToBlocks: (src, row, dst, C, S, c0, c1, dtype) => toRows(src, row, dst, C, S, c0, c1, dtype === 'float32' ? 0 : dtype === 'float16' ? 1 : 2),
     nextCandidate: nextCandidate as CeWasmKernel['nextCandidate'],
     ceRowsF32: ceRowsF32 as CeFn,
     ceRowsF16: ceRowsF16 as CeFn,

@@ -148,6 +148,62 @@ export function ceIndexF32Blocked(
 }
 
 /**
+ * ceIndexF32 without class weights that also writes outTop: f32 (S), each pixel's -log max_c softmax(x)_c,
+ * the loss its argmax would have as target. Folder evaluation needs it for calibration; a second call with
+ * the argmax as target (no weight, no smoothing) would read every logit again, and its results are
+ * exactly these bits: (m - m) + log1p(e) from this pass, and the same exact fallback (the argmax's logit
+ * is the max, bit for bit). Ignored pixels get 0. `blocked` selects ceIndexF32Blocked's layout.
+ */
+export function ceIndexF32Top(
+  x: usize, t: usize, C: i32, S: i32, s0: i32, s1: i32, ignoreIndex: i32, labelSmoothing: f64,
+  outLoss: usize, outPred: usize, outTop: usize, acc: usize, blocked: bool,
+): i32 {
+  gBlocked = blocked;
+  gOutTop = outTop;
+  const r = ceIndex(x, t, 0, C, S, s0, s1, ignoreIndex, labelSmoothing, outLoss, outPred, acc, 0);
+  gOutTop = 0;
+  return r;
+}
+
+/**
+ * Class rows [c0, c1) of one sample of S pixels, stored at src as float32 (dtype 0), float16 (1) or bfloat16
+ * (2) rows `row` bytes apart, into the 16-pixel block layout at dst as float32 (toBlocks' layout; 2-byte
+ * types widened exactly, as widenToF32 does). With row = S * element size the rows are a few class rows
+ * of a file staged alone; with a longer row, pixels [s0, s0 + S) of a whole image (src at pixel s0), a
+ * tile the kernel then reads while it is still in the caches. Lanes of a last, partial block past S are
+ * left as they were.
+ */
+export function rowsToBlocks(src: usize, row: usize, dst: usize, C: i32, S: i32, c0: i32, c1: i32, dtype: i32): void {
+  if (dtype == DT_F16) blockRows(src, row, dst, C, S, c0, c1, DT_F16);
+  else if (dtype == DT_BF16) blockRows(src, row, dst, C, S, c0, c1, DT_BF16);
+  else blockRows(src, row, dst, C, S, c0, c1, DT_F32);
+}
+
+@inline function blockRows(src: usize, row: usize, dst: usize, C: i32, S: i32, c0: i32, c1: i32, DT: i32): void {
+  const ES: usize = DT == DT_F32 ? 4 : 2;
+  const full = S >> 4;
+  // Block by block, the rows' lines of a block side by side: the writes are (c1 - c0) * 64 contiguous
+  // bytes, the reads c1 - c0 streams through a staging area that fits in the caches.
+  for (let g = 0; g < full; g++) {
+    let p = src + (<usize>g << 4) * ES;
+    let q = dst + ((<usize>g * <usize>C + <usize>c0) << 6);
+    for (let c = c0; c < c1; c++) {
+      v128.store(q, loadK(p, 0, DT));
+      v128.store(q, loadK(p, 1, DT), 16);
+      v128.store(q, loadK(p, 2, DT), 32);
+      v128.store(q, loadK(p, 3, DT), 48);
+      p += row;
+      q += 64;
+    }
+  }
+  for (let c = c0; c < c1; c++) {
+    for (let s = full << 4; s < S; s++) {
+      store<f32>(dst + ((<usize>full * <usize>C + <usize>c) << 6) + (<usize>(s & 15) << 2), elemAt(src + <usize>(c - c0) * row, s, DT));
+    }
+  }
+}
+
+/**
  * Copies class rows [c0, c1) of `samples` consecutive samples into the block layout at dst: src holds, per
  * sample, those rows of S floats one after another; dst holds whole samples of ceil(S / 16) * C * 16
  * floats. Lanes of a last, partial block past S are left as they were.
@@ -190,6 +246,8 @@ export function toBlocks(src: usize, dst: usize, C: i32, S: i32, samples: i32, c
 
 // Layout of the current call's logits: rows of S floats, or 16-pixel blocks (ceIndexF32Blocked).
 let gBlocked: bool = false;
+// Where ceIndexF32Top writes each pixel's top-class loss; 0 in every other call.
+let gOutTop: usize = 0;
 
 /** Element offset of logit (c, s) in the current layout. */
 @inline function elem(c: usize, s: i32, C: i32, S: i32): usize {
@@ -505,6 +563,7 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
       const oob = v128.and(v128.andnot(i32x4.ge_u(tv, cV), ign), valid);
       if (v128.any_true(oob)) return s + ctz(i32x4.bitmask(oob));
 
+      const okPlain = ok0;
       let ok = ok0;
       if (SMOOTH) {
         // An infinite or NaN shifted sum (a -Inf logit, x0 infinite, 0 * Inf) takes the exact path.
@@ -539,6 +598,20 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
       const xtHi = f64x2.promote_low_f32x4(f32x4.shuffle(xt, xt, 2, 3, 2, 3));
       let nLo = f64x2.add(f64x2.sub(rLo, xtLo), LLo);
       let nHi = f64x2.add(f64x2.sub(rHi, xtHi), LHi);
+      // ceIndexF32Top: the argmax's own loss, (m - m) + log1p(e), bit for bit what a call with the argmax as
+      // target (no weight, no smoothing) computes.
+      const outTop = gOutTop;
+      if (outTop) {
+        const badT = v128.andnot(v128.andnot(valid, okPlain), ign);
+        const skipT = v128.or(v128.or(ign, badT), v128.not(valid));
+        const topLo = v128.andnot(f64x2.add(f64x2.sub(rLo, rLo), LLo), i64x2.extend_low_i32x4_s(skipT));
+        const topHi = v128.andnot(f64x2.add(f64x2.sub(rHi, rHi), LHi), i64x2.extend_high_i32x4_s(skipT));
+        let tOut = f32x4.shuffle(f32x4.demote_f64x2_zero(topLo), f32x4.demote_f64x2_zero(topHi), 0, 1, 4, 5);
+        // Lanes the plain pass could not take (NaN, +Inf, all -Inf) wait for slowPass, as their loss does.
+        tOut = v128.bitselect(i32x4.splat(MARK), tOut, badT);
+        if (n == 4) v128.store(outTop + (<usize>s << 2), tOut);
+        else storePartial(outTop + (<usize>s << 2), tOut, n);
+      }
       const skipLo = i64x2.extend_low_i32x4_s(skip);
       const skipHi = i64x2.extend_high_i32x4_s(skip);
       if (w) {
@@ -755,6 +828,11 @@ function slowPass(
     slowPixel(x, w, C, S, s, eps > 0);
     const pk = gArg;
     if (outPred) store<i32>(outPred + (<usize>s << 2), pk);
+    if (gOutTop) {
+      // The argmax as an unweighted target, as slowPass computes a marked pixel's loss (weight 1.0).
+      const tp: usize = gOutTop + (<usize>s << 2);
+      if (load<i32>(tp) == MARK) store<f32>(tp, <f32>(-1.0 * (<f64>load<f32>(x + (elem(<usize>pk, s, C, S) << 2)) - gMax - gLogSum)));
+    }
     const tc = load<i32>(t + (<usize>s << 2));
     if (tc == ignoreIndex) {
       store<f32>(lp, 0); // counted as ignored by the fast path already

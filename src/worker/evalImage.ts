@@ -11,10 +11,10 @@ import * as fs from 'node:fs';
 import { fmtShape, LensError, unravelIndex } from '../errors';
 import { MAX_CLASSES, tooManyClassesError } from '../kernel/classLimits';
 import { computeSlice } from '../kernel/partial';
-import { ceAccLength, CE_ACC, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../kernel/wasmKernel';
+import { blockedLength, ceAccLength, CE_ACC, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../kernel/wasmKernel';
 import { accumulateImage, type PixelMaps } from '../eval/accumulate';
 import { THUMBNAIL_MAX, type EvalImageRequest, type EvalOptions, type ImageResult, type LossThumbnail } from '../eval/types';
-import type { Tensor } from '../tensor/tensor';
+import type { Tensor, TensorData } from '../tensor/tensor';
 import { imageThresholdSums } from '../labels/pairIssues';
 import { readMaskTarget } from './maskTarget';
 import { closeNpy, isNpyPath, openNpy, type NpyFile } from './npyFile';
@@ -44,8 +44,8 @@ export function predictionGeometry(shape: readonly number[], classDim: number, f
   return g;
 }
 
-/** Label values as int32 class indices; [H, W] or [1, H, W] matching the prediction. */
-function labelTargets(label: Tensor, g: Geometry, labelFile: string, predFile: string, predShape: readonly number[]): Int32Array {
+/** The label's integer values ([H, W] or [1, H, W] matching the prediction), as stored: int32 conversion is the caller's. */
+function labelValues(label: Tensor, g: Geometry, labelFile: string, predFile: string, predShape: readonly number[]): TensorData {
   const shape = label.shape.length === 3 && label.shape[0] === 1 ? label.shape.slice(1) : label.shape;
   if (shape.length !== 2 || shape[0] !== g.H || shape[1] !== g.W) {
     throw new LensError('shape', `${labelFile}: label ${fmtShape(label.shape)} does not match prediction ${predFile} ${fmtShape(predShape)} — expected [${g.H}, ${g.W}]`);
@@ -53,7 +53,7 @@ function labelTargets(label: Tensor, g: Geometry, labelFile: string, predFile: s
   if (label.dtype === 'float16' || label.dtype === 'float32' || label.dtype === 'float64' || label.dtype === 'bool') {
     throw new LensError('dtype', `${labelFile}: label dtype ${label.dtype} — labels are integer class indices (e.g. uint8 PNG, int64 .npy)`);
   }
-  return label.data instanceof Int32Array ? label.data : Int32Array.from(label.data);
+  return label.data;
 }
 
 function badLabel(labelFile: string, t: Int32Array, s: number, g: Geometry, o: EvalOptions, predFile: string): LensError {
@@ -61,33 +61,95 @@ function badLabel(labelFile: string, t: Int32Array, s: number, g: Geometry, o: E
   return new LensError('value', `${labelFile}: label ${t[s]} at [${y}, ${x}] is not a class in [0, ${g.C}) nor the ignore index ${o.ignoreIndex} (prediction ${predFile} has ${g.C} classes)`);
 }
 
-// The kernel instance of this worker, on a memory of its own that grows to the largest image seen.
-let wasm: { path: string; k: CeWasmKernel; memory: WebAssembly.Memory } | null = null;
+// The kernel instance of this worker, on a memory of its own that grows to the largest image seen, and
+// the kernel variants already warmed up on it.
+let wasm: { path: string; k: CeWasmKernel; memory: WebAssembly.Memory; warm: Set<string> } | null = null;
 
-function kernelFor(path: string): { k: CeWasmKernel; memory: WebAssembly.Memory } {
+/**
+ * This worker's kernel, with the variants a job of these options and layout runs warmed up first, so that
+ * V8 compiles their optimised tier before the first image (a fresh instance starts in the baseline
+ * compiler, 3-5x slower). Only those variants: each one warmed is also compiled, in the background, on a
+ * machine whose cores the other worker needs.
+ */
+function kernelFor(path: string, o: EvalOptions, channelsLast: boolean): { k: CeWasmKernel; memory: WebAssembly.Memory } {
   if (wasm === null || wasm.path !== path) {
     const module = new WebAssembly.Module(fs.readFileSync(path));
-    const probe = new WebAssembly.Memory({ initial: 2, maximum: 2, shared: true });
-    const reserved = instantiateCeKernel(module, probe).reservedBytes;
-    const memory = new WebAssembly.Memory({ initial: reserved / 65536 + 1, maximum: 65536, shared: true });
+    // The reserved prefix is the module's constant; pages past it hold the warm-up until the first image.
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 65536, shared: true });
     const k = instantiateCeKernel(module, memory);
-    // Optimised tiers before the first image (see warmUpCeKernel).
+    const need = k.reservedBytes + WARM_BYTES - memory.buffer.byteLength;
+    if (need > 0) memory.grow(Math.ceil(need / 65536));
+    wasm = { path, k, memory, warm: new Set() };
+  }
+  const { k, memory, warm } = wasm;
+  const variant = channelsLast ? 'rows' : o.labelSmoothing > 0 ? 'smooth' : 'plain';
+  if (!warm.has(variant)) {
+    if (channelsLast) warmUpCeRows(k, memory, ['float32']);
+    else warmUpEval(k, memory, o.labelSmoothing);
+    warm.add(variant);
+  }
+  if (o.weight !== null && o.labelSmoothing > 0 && !warm.has('weighted')) {
     warmUpCeKernel(k, memory);
-    warmUpCeRows(k, memory, ['float32']);
-    wasm = { path, k, memory };
+    warm.add('weighted');
   }
   return wasm;
+}
+
+const WARM_C = 21;
+const WARM_S = 256;
+const WARM_BYTES = 2 * WARM_C * WARM_S * 4 + 4 * WARM_S * 4 + ceAccLength(WARM_C) * 8;
+
+/** Ten calls of this job's kernel pass (ceIndexF32Top) and of rowsToBlocks on a small problem past the reserved prefix. */
+function warmUpEval(k: CeWasmKernel, memory: WebAssembly.Memory, labelSmoothing: number): void {
+  const C = WARM_C;
+  const S = WARM_S;
+  const x = k.reservedBytes;
+  const blocks = x + C * S * 4;
+  const t = blocks + C * S * 4;
+  const loss = t + S * 4;
+  const pred = loss + S * 4;
+  const top = pred + S * 4;
+  const acc = top + S * 4;
+  const buf = memory.buffer;
+  const xs = new Float32Array(buf, x, C * S);
+  for (let i = 0; i < xs.length; i++) xs[i] = ((i * 7919) % 1000) / 100 - 5;
+  const ts = new Int32Array(buf, t, S);
+  for (let s = 0; s < S; s++) ts[s] = s % 20 === 19 ? -100 : (s * 13) % C;
+  // Most pixels confident, as a trained model's are: their small losses take the refinement, a function of
+  // its own to warm up.
+  for (let s = 0; s < S; s++) if (s % 4 !== 3) xs[((s * 13) % C) * S + s] += 12;
+  for (let r = 0; r < 10; r++) {
+    k.rowsToBlocks(x, S * 4, blocks, C, S, 0, C, 'float32');
+    new Float64Array(buf, acc, ceAccLength(C)).fill(0);
+    k.ceIndexF32Top(blocks, t, C, S, 0, S, -100, labelSmoothing, loss, pred, top, acc, true);
+  }
 }
 
 const align = (n: number): number => Math.ceil(n / 64) * 64;
 
 /**
  * Where the logits come from: a decoded tensor, or (the common case, and the fast one) a little-endian,
- * C-order float16 / float32 .npy read straight into the kernel's memory, float16 widened there by the
- * kernel's SIMD widenToF32 (JavaScript's per-element widening took longer than the loss itself).
+ * C-order float16 / float32 .npy read straight into the kernel's memory.
  */
 type Logits = { readonly kind: 'array'; readonly data: Float32Array } | { readonly kind: 'npy'; readonly file: NpyFile };
 
+/**
+ * Block-layout tiles hold about this many bytes of float32 logits (a multiple of 16 pixels): the kernel
+ * reads a tile right after it is written, from the caches rather than memory, and a worker's memory holds
+ * one tile, not a whole image's float32 logits.
+ */
+const TILE_BYTES = 512 << 10;
+
+function readExactly(f: NpyFile, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) {
+    const got = fs.readSync(f.fd, bytes, done, bytes.length - done, position + done);
+    if (got === 0) throw new LensError('io', `${f.path}: the file ended early (was it rewritten while reading?)`);
+    done += got;
+  }
+}
+
+/** The logits as stored ((C, S) or channels-last rows), float16 widened to float32 at xAt through rawAt. */
 function fillLogits(src: Logits, k: CeWasmKernel, buf: ArrayBufferLike, xAt: number, rawAt: number, n: number): void {
   if (src.kind === 'array') {
     new Float32Array(buf, xAt, n).set(src.data);
@@ -95,25 +157,29 @@ function fillLogits(src: Logits, k: CeWasmKernel, buf: ArrayBufferLike, xAt: num
   }
   const f = src.file;
   const half = f.header.dtype === 'float16';
-  const bytes = new Uint8Array(buf, half ? rawAt : xAt, n * f.header.itemSize);
-  let done = 0;
-  while (done < bytes.length) {
-    const got = fs.readSync(f.fd, bytes, done, bytes.length - done, f.header.dataOffset + done);
-    if (got === 0) throw new LensError('io', `${f.path}: the file ended early (was it rewritten while reading?)`);
-    done += got;
-  }
+  readExactly(f, new Uint8Array(buf, half ? rawAt : xAt, n * f.header.itemSize), f.header.dataOffset);
   if (half) k.widenToF32(rawAt, xAt, n, 'float16');
 }
 
 function runWasm(
-  path: string, src: Logits, target: Int32Array, g: Geometry, o: EvalOptions, labelFile: string, predFile: string, withLogits?: (x: Float32Array) => void,
+  path: string, src: Logits, labels: TensorData, g: Geometry, o: EvalOptions, labelFile: string, predFile: string,
+  withLogits?: (x: Float32Array, target: Int32Array) => void, readRanges = 1,
 ): { maps: PixelMaps; weighted: { num: number; den: number } | null } {
-  const { k, memory } = kernelFor(path);
+  const { k, memory } = kernelFor(path, o, g.channelsLast);
   const { C } = g;
   const S = g.H * g.W;
+  const weightedPass = o.weight !== null && o.labelSmoothing > 0;
+  // A channels-first .npy is read as stored and computed in block-layout tiles, unless label issues need
+  // all its logits as float32. The weighted pass's sums are one call's, so that it stays one tile.
+  const npy = src.kind === 'npy' ? src.file : null;
+  const tiled = npy !== null && !g.channelsLast && withLogits === undefined;
+  const tile = !tiled || weightedPass ? S : Math.max(16, Math.floor(TILE_BYTES / (C * 4 * 16)) * 16);
+  // Pixels staged at once: the whole image, or (EvalImageRequest.readRanges) whole tiles of a range of it.
+  const span = !tiled || weightedPass || readRanges <= 1 ? S : Math.min(S, Math.ceil(S / readRanges / tile) * tile);
+  const item = npy?.header.itemSize ?? 4;
   const accBytes = align(ceAccLength(C) * 8);
   const xAt = k.reservedBytes;
-  const tAt = xAt + align(C * S * 4);
+  const tAt = xAt + align((tiled ? blockedLength(C, tile) : C * S) * 4);
   const t2At = tAt + align(S * 4);
   const lossAt = t2At + align(S * 4);
   const predAt = lossAt + align(S * 4);
@@ -121,37 +187,66 @@ function runWasm(
   const accAt = topAt + align(S * 4);
   const wAt = accAt + accBytes;
   const rawAt = wAt + align(C * 4);
-  const end = rawAt + (src.kind === 'npy' && src.file.header.dtype === 'float16' ? align(C * S * 2) : 0);
+  const end = rawAt + (tiled ? align(C * span * item) : npy !== null && npy.header.dtype === 'float16' ? align(C * S * 2) : 0);
   const have = memory.buffer.byteLength;
   if (end > have) memory.grow(Math.ceil((end - have) / 65536));
   const buf = memory.buffer;
-  fillLogits(src, k, buf, xAt, rawAt, C * S);
-  new Int32Array(buf, tAt, S).set(target);
+  if (!tiled) fillLogits(src, k, buf, xAt, rawAt, C * S);
+  // The labels go straight into the kernel's memory (a PNG's uint8, an .npy's integers).
+  const target = new Int32Array(buf, tAt, S);
+  // (Int32Array's set converts as Int32Array.from does.)
+  target.set(labels);
   const acc = new Float64Array(buf, accAt, ceAccLength(C));
-  const fn = g.channelsLast ? ceRowsFor(k, 'float32') : k.ceIndexF32;
   acc.fill(0);
-  const bad = fn(xAt, tAt, 0, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, lossAt, predAt, accAt, 0);
-  if (bad >= 0) throw badLabel(labelFile, target, bad, g, o, predFile);
-  const predicted = new Int32Array(buf, predAt, S).slice();
-  // The argmax as target: its loss is -log of the top-class probability. Ignored pixels are skipped (-1
-  // is never a class).
-  const t2 = new Int32Array(buf, t2At, S);
-  for (let s = 0; s < S; s++) t2[s] = target[s] === o.ignoreIndex ? -1 : predicted[s];
-  acc.fill(0);
-  fn(xAt, t2At, 0, C, S, 0, S, -1, 0, topAt, 0, accAt, 0);
-  const loss = new Float32Array(buf, lossAt, S).slice();
-  const topLoss = new Float32Array(buf, topAt, S).slice();
-  // The labels are valid now (the kernel checked them); the logits are still in place.
-  withLogits?.(new Float32Array(buf, xAt, C * S));
-  let weighted: { num: number; den: number } | null = null;
-  if (o.weight !== null && o.labelSmoothing > 0) {
-    new Float32Array(buf, wAt, C).set(o.weight);
+  if (tiled) {
+    // Pixels [p0, p0 + m) of every class row staged (all in one read when that is the whole image), then
+    // each tile [s0, s0 + n) of them widened into the block layout, where one pass gives their loss, argmax
+    // and top-class loss (ceIndexF32Top). A pixel's results do not depend on the split.
+    const dtype = npy.header.dtype === 'float16' ? 'float16' : 'float32';
+    for (let p0 = 0; p0 < S; p0 += span) {
+      const m = Math.min(span, S - p0);
+      if (m === S) readExactly(npy, new Uint8Array(buf, rawAt, C * S * item), npy.header.dataOffset);
+      else for (let c = 0; c < C; c++) readExactly(npy, new Uint8Array(buf, rawAt + c * m * item, m * item), npy.header.dataOffset + (c * S + p0) * item);
+      for (let s0 = 0; s0 < m; s0 += tile) {
+        const n = Math.min(tile, m - s0);
+        const s = p0 + s0;
+        k.rowsToBlocks(rawAt + s0 * item, m * item, xAt, C, n, 0, C, dtype);
+        const bad = k.ceIndexF32Top(xAt, tAt + 4 * s, C, n, 0, n, o.ignoreIndex, o.labelSmoothing, lossAt + 4 * s, predAt + 4 * s, topAt + 4 * s, accAt, true);
+        if (bad >= 0) throw badLabel(labelFile, target, s + bad, g, o, predFile);
+      }
+    }
+  } else if (!g.channelsLast) {
+    const bad = k.ceIndexF32Top(xAt, tAt, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, lossAt, predAt, topAt, accAt, false);
+    if (bad >= 0) throw badLabel(labelFile, target, bad, g, o, predFile);
+  } else {
+    const fn = ceRowsFor(k, 'float32');
+    const bad = fn(xAt, tAt, 0, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, lossAt, predAt, accAt, 0);
+    if (bad >= 0) throw badLabel(labelFile, target, bad, g, o, predFile);
+    // The argmax as target: its loss is -log of the top-class probability. Ignored pixels are skipped (-1
+    // is never a class).
+    const predicted = new Int32Array(buf, predAt, S);
+    const t2 = new Int32Array(buf, t2At, S);
+    for (let s = 0; s < S; s++) t2[s] = target[s] === o.ignoreIndex ? -1 : predicted[s];
     acc.fill(0);
-    fn(xAt, tAt, wAt, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, topAt, 0, accAt, 0);
+    fn(xAt, t2At, 0, C, S, 0, S, -1, 0, topAt, 0, accAt, 0);
+  }
+  // The labels are valid now (the kernel checked them); the logits are still in place.
+  withLogits?.(new Float32Array(buf, xAt, C * S), target);
+  let weighted: { num: number; den: number } | null = null;
+  if (weightedPass) {
+    const fn = g.channelsLast ? ceRowsFor(k, 'float32') : tiled ? k.ceIndexF32Blocked : k.ceIndexF32;
+    new Float32Array(buf, wAt, C).set(o.weight!);
+    acc.fill(0);
+    // Only its sums are needed: its per-pixel losses go to the spare slot, not over the maps returned.
+    fn(xAt, tAt, wAt, C, S, 0, S, o.ignoreIndex, o.labelSmoothing, t2At, 0, accAt, 0);
     const eps = o.labelSmoothing;
     weighted = { num: (1 - eps) * acc[CE_ACC.nllSum] + (eps / C) * acc[CE_ACC.smoothSum], den: acc[CE_ACC.denominator] };
   }
-  return { maps: { loss, predicted, target, topLoss }, weighted };
+  // Views of this worker's own memory: valid until its next image, by which time this one is reduced.
+  return {
+    maps: { loss: new Float32Array(buf, lossAt, S), predicted: new Int32Array(buf, predAt, S), target, topLoss: new Float32Array(buf, topAt, S) },
+    weighted,
+  };
 }
 
 function runReference(pred: Tensor, target: Int32Array, g: Geometry, o: EvalOptions, labelFile: string, predFile: string): { maps: PixelMaps; weighted: { num: number; den: number } | null } {
@@ -245,22 +340,21 @@ export function evalImage(job: EvalImageRequest): ImageResult {
     if (options.weight !== null && options.weight.length !== g.C) {
       throw new LensError('option', `--weight has ${options.weight.length} entries, but ${pair.prediction} ${fmtShape(shape)} has ${g.C} classes`);
     }
-    const label = readMaskTarget(pair.label);
-    const target = labelTargets(label, g, pair.label, pair.prediction, shape);
+    const labels = labelValues(readMaskTarget(pair.label), g, pair.label, pair.prediction, shape);
     // eval --label-issues: pass 1 on these very logits (float16 widened exactly either way), not a second read.
     let labelSums: ImageResult['labelSums'];
-    const sumsOf = (x: ArrayLike<number>): void => {
+    const sumsOf = (x: ArrayLike<number>, target: Int32Array): void => {
       const input: Tensor = { dtype: x instanceof Float64Array ? 'float64' : 'float32', shape: g.channelsLast ? [1, g.H, g.W, g.C] : [1, g.C, g.H, g.W], data: x as Float32Array | Float64Array };
       labelSums = imageThresholdSums(input, { dtype: 'int32', shape: [1, g.H, g.W], data: target }, { classDim: g.channelsLast ? -1 : 1, ignoreIndex: options.ignoreIndex, inputKind: 'logits' });
     };
     const withLogits = job.labelSums === true ? sumsOf : undefined;
     // float16 data arrive widened to float32 (exactly); float64 keeps its precision in the reference kernel.
     const r = direct !== null
-      ? runWasm(job.wasmPath!, { kind: 'npy', file: direct }, target, g, options, pair.label, pair.prediction, withLogits)
+      ? runWasm(job.wasmPath!, { kind: 'npy', file: direct }, labels, g, options, pair.label, pair.prediction, withLogits, job.readRanges)
       : job.wasmPath !== null && pred!.data instanceof Float32Array
-        ? runWasm(job.wasmPath, { kind: 'array', data: pred!.data }, target, g, options, pair.label, pair.prediction, withLogits)
-        : runReference(pred!, target, g, options, pair.label, pair.prediction);
-    if (withLogits && labelSums === undefined) withLogits(pred!.data as ArrayLike<number>);
+        ? runWasm(job.wasmPath, { kind: 'array', data: pred!.data }, labels, g, options, pair.label, pair.prediction, withLogits)
+        : runReference(pred!, labels instanceof Int32Array ? labels : Int32Array.from(labels), g, options, pair.label, pair.prediction);
+    if (withLogits && labelSums === undefined) withLogits(pred!.data as ArrayLike<number>, r.maps.target);
     const result = accumulateImage(pair.stem, r.maps, g.C, g.H, g.W, options, r.weighted);
     const thumbnail = lossThumbnail(r.maps.loss, r.maps.target, g.H, g.W, options.ignoreIndex);
     const extra = { ...(job.keepLosses === true ? { losses: keptLosses(r.maps, result.record.pixels, options.ignoreIndex) } : {}), ...(labelSums ? { labelSums } : {}) };

@@ -707,3 +707,166 @@ describe('wasm kernel: small losses against the float64 reference', function () 
     assert.ok(Math.abs(out.acc[CE_ACC.numerator] - r.numerator) <= 2e-6 * r.numerator + 1e-12, `sum ${out.acc[CE_ACC.numerator]}, float64 ${r.numerator}`);
   });
 });
+
+// ceIndexF32Top: folder evaluation's one pass, which also gives each pixel's top-class loss. It replaces
+// two calls (the loss, then the argmax as target), so it must give their results bit for bit, whatever the
+// values (specials, confident pixels that take the refinement, class 0 far below the max), layout and range.
+describe('wasm kernel: the top-class loss in the same pass', function () {
+  /** The two calls ceIndexF32Top replaces, and ceIndexF32Top itself, on one case and range. */
+  function both(a: Arena, k: CeCase, s0: number, s1: number, blocked: boolean): { two: { first: CeOutputs; top: Float32Array }; one: { ret: number; loss: Float32Array; pred: Int32Array; top: Float32Array; acc: Float64Array } } {
+    const first = runCase(a, k, s0, s1, { blocked, confusion: false });
+    const t2 = Int32Array.from(k.t, (v, s) => (v === k.ignoreIndex || s < s0 || s >= s1 ? -1 : first.pred[s]));
+    const second = runCase(a, { ...k, t: t2, w: null, ignoreIndex: -1, labelSmoothing: 0 }, s0, s1, { blocked, confusion: false });
+    a.reset();
+    const { C, S } = k;
+    const xAt = a.alloc(C * S * 4 + 64) + 4 * ((C * 7 + S) % 16);
+    const blockAt = blocked ? a.alloc(blockedLength(C, S) * 4) : 0;
+    const tAt = a.alloc(S * 4);
+    const lossAt = a.alloc(S * 4);
+    const predAt = a.alloc(S * 4);
+    const topAt = a.alloc(S * 4);
+    const accAt = a.alloc(ceAccLength(C) * 8);
+    a.f32(xAt, C * S).set(k.x);
+    if (blocked) {
+      a.f32(blockAt, blockedLength(C, S)).fill(NaN);
+      a.kernel.toBlocks(xAt, blockAt, C, S, 1, 0, C);
+    }
+    a.i32(tAt, S).set(k.t);
+    a.f32(lossAt, S).fill(-12345);
+    a.i32(predAt, S).fill(-7);
+    a.f32(topAt, S).fill(-12345);
+    a.f64(accAt, ceAccLength(C)).fill(0);
+    const ret = a.kernel.ceIndexF32Top(blocked ? blockAt : xAt, tAt, C, S, s0, s1, k.ignoreIndex, k.labelSmoothing, lossAt, predAt, topAt, accAt, blocked);
+    const one = { ret, loss: a.f32(lossAt, S).slice(), pred: a.i32(predAt, S).slice(), top: a.f32(topAt, S).slice(), acc: a.f64(accAt, ceAccLength(C)).slice() };
+    return { two: { first, top: second.loss }, one };
+  }
+
+  function sameBits(k: CeCase, s0: number, s1: number, r: ReturnType<typeof both>, what: string): void {
+    assert.equal(r.one.ret, r.two.first.ret, `${what}: return`);
+    if (r.one.ret >= 0) return;
+    assert.deepEqual(new Uint32Array(r.one.loss.buffer), new Uint32Array(r.two.first.loss.buffer), `${what}: loss bits`);
+    assert.deepEqual(r.one.pred, r.two.first.pred, `${what}: pred`);
+    assert.deepEqual(Array.from(r.one.acc), Array.from(r.two.first.acc), `${what}: accumulators`);
+    for (let s = 0; s < k.S; s++) {
+      const inside = s >= s0 && s < s1;
+      if (!inside) {
+        assert.equal(r.one.top[s], -12345, `${what}: top[${s}] outside the range was written`);
+        continue;
+      }
+      // Bits, except that NaN equals NaN (its payload may differ between V8's two wasm compilers).
+      const a = r.one.top[s];
+      const b = r.two.top[s];
+      if (a !== a || b !== b) assert.ok(a !== a && b !== b, `${what}: top[${s}] ${a}, two calls ${b}`);
+      else assert.equal(new Uint32Array(Float32Array.of(a).buffer)[0], new Uint32Array(Float32Array.of(b).buffer)[0], `${what}: top[${s}] ${a}, two calls ${b}`);
+    }
+  }
+
+  it('random cases with special values, label smoothing and ignore_index: both layouts, any range', function () {
+    const a = new Arena(loadModule());
+    const rand = rng(2024);
+    for (let n = 0; n < 60; n++) {
+      const C = [1, 2, 5, 21, 150][n % 5];
+      const S = 1 + Math.floor(rand() * 700);
+      const sp = n % 2 ? { nan: 0.003, posInf: 0.002, negInf: 0.02, huge: 0.01, negInfRows: 0.01, negMaxRows: 0.005 } : NO_SPECIALS;
+      const k = makeCase(rand, C, S, { weights: false, eps: n % 3 === 0 ? 0.1 : 0, ignoreIndex: n % 4 === 0 ? 1 : 255, ignoreRate: 0.05, scale: [80, 8, 0.01][n % 3], sp });
+      const s0 = n % 5 === 1 ? 0 : Math.floor(rand() * S * 0.3);
+      const s1 = n % 5 === 1 ? S : S - Math.floor(rand() * (S - s0) * 0.3);
+      if (n % 11 === 3) k.t[s0 + Math.floor(rand() * (s1 - s0))] = C + 3;
+      for (const blocked of [false, true]) sameBits(k, s0, s1, both(a, k, s0, s1, blocked), `case ${n} (C ${C}, S ${S}, [${s0}, ${s1}))${blocked ? ' blocks' : ''}`);
+    }
+  });
+
+  it('confident pixels (the refinement), class 0 far below the max (the moving reference), ties at the max', function () {
+    const a = new Arena(loadModule());
+    const rand = rng(99);
+    const C = 150;
+    const S = 333;
+    for (const kind of ['confident', 'far', 'ties', 'mixed']) {
+      const x = new Float32Array(C * S);
+      const t = new Int32Array(S);
+      for (let s = 0; s < S; s++) {
+        for (let c = 0; c < C; c++) x[c * S + s] = (rand() + rand() + rand() - 1.5) * 4;
+        const am = Math.floor(rand() * C);
+        const pick = kind === 'mixed' ? ['confident', 'far', 'ties', 'plain'][s % 4] : kind;
+        if (pick === 'confident') x[am * S + s] += 8 + rand() * 30;
+        else if (pick === 'far') {
+          x[s] = -70 - rand() * 10;
+          x[am * S + s] += 2 + rand() * 20;
+        } else if (pick === 'ties') {
+          x[am * S + s] = 9;
+          x[((am + 17) % C) * S + s] = 9;
+        }
+        t[s] = rand() < 0.05 ? 255 : rand() < 0.7 ? am : Math.floor(rand() * C);
+      }
+      const k: CeCase = { C, S, x, t, w: null, ignoreIndex: 255, labelSmoothing: kind === 'far' ? 0.2 : 0 };
+      for (const blocked of [false, true]) sameBits(k, 0, S, both(a, k, 0, S, blocked), `${kind}${blocked ? ' blocks' : ''}`);
+    }
+  });
+});
+
+describe('wasm kernel: rowsToBlocks', function () {
+  it('stages float32, float16 and bfloat16 rows a few at a time, or a tile of pixels, into the block layout, as toBlocks and widenToF32 do', function () {
+    const a = new Arena(loadModule());
+    const rand = rng(31);
+    for (const [C, S] of [[1, 1], [3, 5], [21, 16], [21, 100], [7, 1030], [150, 333]]) {
+      for (const dtype of ['float32', 'float16', 'bfloat16'] as const) {
+        for (const rowsPer of [C, 4, 1]) {
+          a.reset();
+          const eb = dtype === 'float32' ? 4 : 2;
+          const raw = a.alloc(C * S * eb);
+          const wide = a.alloc(C * S * 4);
+          const per = blockedLength(C, S);
+          const want = a.alloc(per * 4);
+          const got = a.alloc(per * 4);
+          const stage = a.alloc(rowsPer * S * eb);
+          if (dtype === 'float32') {
+            const x = a.f32(raw, C * S);
+            for (let i = 0; i < x.length; i++) x[i] = (rand() - 0.5) * 100;
+            a.f32(wide, C * S).set(x);
+          } else {
+            // Every bit pattern now and then: subnormals, infinities and NaN (payloads) included.
+            const h = new Uint16Array(a.memory.buffer, raw, C * S);
+            for (let i = 0; i < h.length; i++) h[i] = Math.floor(rand() * 65536);
+            a.kernel.widenToF32(raw, wide, C * S, dtype);
+          }
+          a.f32(want, per).fill(-1);
+          a.f32(got, per).fill(-1);
+          a.kernel.toBlocks(wide, want, C, S, 1, 0, C);
+          for (let c0 = 0; c0 < C; c0 += rowsPer) {
+            const c1 = Math.min(C, c0 + rowsPer);
+            new Uint8Array(a.memory.buffer, stage, (c1 - c0) * S * eb).set(new Uint8Array(a.memory.buffer, raw + c0 * S * eb, (c1 - c0) * S * eb));
+            a.kernel.rowsToBlocks(stage, S * eb, got, C, S, c0, c1, dtype);
+          }
+          assert.deepEqual(new Uint32Array(a.memory.buffer, got, per), new Uint32Array(a.memory.buffer, want, per), `C ${C} S ${S} ${dtype} rows ${rowsPer}`);
+        }
+        // Tiles: pixels [s0, s0 + n) of the whole image's rows (row = S elements), each into a block layout
+        // of n pixels, as toBlocks lays out those pixels alone.
+        for (const n of [1, 16, 17, 48, S]) {
+          for (const s0 of [0, 16, S - n].filter((v) => v >= 0 && v + n <= S)) {
+            a.reset();
+            const eb = dtype === 'float32' ? 4 : 2;
+            const raw = a.alloc(C * S * eb);
+            const part = a.alloc(C * n * 4);
+            const per = blockedLength(C, n);
+            const want = a.alloc(per * 4);
+            const got = a.alloc(per * 4);
+            const h = new Uint8Array(a.memory.buffer, raw, C * S * eb);
+            for (let i = 0; i < h.length; i++) h[i] = Math.floor(rand() * 256);
+            // The tile's float32 values, row by row, widened one at a time the way widenToF32 does.
+            const tmp = a.alloc(S * 4);
+            for (let c = 0; c < C; c++) {
+              if (dtype === 'float32') new Uint8Array(a.memory.buffer, tmp, S * 4).set(h.subarray(c * S * 4, (c + 1) * S * 4));
+              else a.kernel.widenToF32(raw + c * S * 2, tmp, S, dtype);
+              a.f32(part + c * n * 4, n).set(a.f32(tmp, S).subarray(s0, s0 + n));
+            }
+            a.f32(want, per).fill(-1);
+            a.f32(got, per).fill(-1);
+            a.kernel.toBlocks(part, want, C, n, 1, 0, C);
+            a.kernel.rowsToBlocks(raw + s0 * eb, S * eb, got, C, n, 0, C, dtype);
+            assert.deepEqual(new Uint32Array(a.memory.buffer, got, per), new Uint32Array(a.memory.buffer, want, per), `tile C ${C} S ${S} ${dtype} [${s0}, ${s0 + n})`);
+          }
+        }
+      }
+    }
+  });
+});
