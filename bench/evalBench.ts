@@ -2,8 +2,9 @@
 // PyTorch script computing the same pooled loss, confusion matrix and ECE, on N synthetic ADE20K-shaped
 // pairs ([150, 256, 256] float16 logits .npy + 8-bit PNG labels with 5% ignore_index 255) in a temp
 // folder. Both run as processes, alternating round by round; the figures are the per-round medians of wall
-// time and each process's own peak RSS (/usr/bin/time %M). Goal at N = 200: at most 0.5x PyTorch's time,
-// peak RSS under 600 MB. Needs `npm run build` (dist/) and /usr/bin/python3 with torch, numpy and PIL.
+// time and each process's own peak RSS (/usr/bin/time %M). Goal (issue #24) at N = 20 and at N = 200: at most
+// 0.2x PyTorch's time, peak RSS at most 300 MB. Needs `npm run build` (dist/) and /usr/bin/python3 with torch,
+// numpy and PIL.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
