@@ -15,6 +15,10 @@ export class TorchChild {
   private readonly proc: ChildProcessWithoutNullStreams;
   private buf = '';
   private readonly waiting: Array<(line: string) => void> = [];
+  // Lines that came before anyone asked for them: a second child's 'ready' arrives while the bench still
+  // awaits the first's, and dropping it left the bench waiting forever.
+  private readonly early: string[] = [];
+  private exited = false;
   err = '';
 
   /**
@@ -49,18 +53,24 @@ for line in sys.stdin:
       while ((i = this.buf.indexOf('\n')) >= 0) {
         const line = this.buf.slice(0, i);
         this.buf = this.buf.slice(i + 1);
-        this.waiting.shift()?.(line);
+        const w = this.waiting.shift();
+        if (w) w(line);
+        else this.early.push(line);
       }
     });
     this.proc.stderr.setEncoding('utf8');
     this.proc.stderr.on('data', (d: string) => (this.err += d));
     this.proc.on('error', (e) => (this.err += String(e)));
     this.proc.on('exit', () => {
+      this.exited = true;
       for (const w of this.waiting.splice(0)) w('');
     });
   }
 
   private next(): Promise<string> {
+    const line = this.early.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.exited) return Promise.resolve('');
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
