@@ -438,7 +438,6 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
   const fromConf = confusion != 0 && 4 * <f64>C * <f64>C <= <f64>(s1 - s0);
   if (fromConf) confMarginals(acc, confusion, C, -1);
   const zero = f32x4.splat(0);
-  const one = f32x4.splat(1.0);
   const oneI = i32x4.splat(1);
   const log2e = f32x4.splat(1.4426950408889634);
   const lanes = i32x4(0, 1, 2, 3);

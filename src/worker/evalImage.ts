@@ -115,8 +115,8 @@ function warmUpEval(k: CeWasmKernel, memory: WebAssembly.Memory, labelSmoothing:
   for (let i = 0; i < xs.length; i++) xs[i] = ((i * 7919) % 1000) / 100 - 5;
   const ts = new Int32Array(buf, t, S);
   for (let s = 0; s < S; s++) ts[s] = s % 20 === 19 ? -100 : (s * 13) % C;
-  // Most pixels confident, as a trained model's are: their small losses take the refinement, a function of
-  // its own to warm up.
+  // Most pixels confident, as a trained model's are, so the warm-up sees the values real images bring (the
+  // two-pass kernel has no separate refinement any more: every pixel takes the same path).
   for (let s = 0; s < S; s++) if (s % 4 !== 3) xs[((s * 13) % C) * S + s] += 12;
   for (let r = 0; r < 10; r++) {
     k.rowsToBlocks(x, S * 4, blocks, C, S, 0, C, 'float32');
