@@ -53,7 +53,7 @@ export async function computeLoss(services: HostServices, inputUri?: vscode.Uri,
           if (inputs.length) add(inputs.map(item));
         });
         scanned = !token.isCancellationRequested;
-      }, undefined, true);
+      }, true);
       const input = inputPick?.browse ? await browse('Input tensor') : inputPick?.entry;
       if (!input) return;
       early.retitle(fileSpec(input));
@@ -76,7 +76,7 @@ export async function computeLoss(services: HostServices, inputUri?: vscode.Uri,
           });
         }
         await Promise.all(notes);
-      }, undefined, true);
+      }, true);
       const target = targetPick?.browse ? await browse('Target tensor') : targetPick?.entry;
       if (!target) return;
       LossPanel.show(services, { input: fileSpec(input), target: fileSpec(target), weight: null, ...fittedOptions(fitPair(input, target, opts), options) }, early);

@@ -13,16 +13,20 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * user cancelled.
  */
 export async function pickInputLike(title: string, a: { readonly name: string; readonly shape: readonly number[]; readonly spec?: string }): Promise<TensorEntry | undefined> {
-  const fits = (i: Item): boolean => i.entry !== undefined && sameShape(i.entry.shape, a.shape);
   const pick = await pickStreaming(
     title,
-    `Inputs of ${a.name}'s shape [${a.shape.join(', ')}] first`,
-    (add, token) =>
-      scanTensorEntries(token, (batch) => {
+    `Inputs of ${a.name}'s shape [${a.shape.join(', ')}] first, the others once the workspace is read`,
+    async (add, token) => {
+      // Rows never move once listed (see pickStreaming), so the others wait until no more of A's shape can come.
+      const others: Item[] = [];
+      await scanTensorEntries(token, (batch) => {
         const inputs = batch.filter((e) => isInputCandidate(e) && e.spec !== a.spec);
-        if (inputs.length) add(inputs.map((e) => (sameShape(e.shape, a.shape) ? { ...item(e), description: `${describeEntry(e)} · same shape` } : item(e))));
-      }),
-    (x, y) => Number(fits(y)) - Number(fits(x)),
+        const same = inputs.filter((e) => sameShape(e.shape, a.shape));
+        others.push(...inputs.filter((e) => !sameShape(e.shape, a.shape)).map(item));
+        if (same.length) add(same.map((e) => ({ ...item(e), description: `${describeEntry(e)} · same shape` })));
+      });
+      if (!token.isCancellationRequested) add(others);
+    },
   );
   if (!pick) return undefined;
   return pick.browse ? browse('Input B') : pick.entry;

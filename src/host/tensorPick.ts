@@ -31,14 +31,17 @@ export const BROWSE: Item = { label: '$(folder-opened) Browse…', description: 
  */
 const REFRESH_MS = 150;
 
-/** Shows a Quick Pick whose items arrive while files are read (headers only). */
-/** order: how the list is sorted as items arrive (a stable sort, so arrival order holds within ties). */
+/**
+ * Shows a Quick Pick whose items arrive while files are read (headers only). Items are only ever appended
+ * (update() replaces one in place): the workbench names the row accepted by its index in the list it shows,
+ * and the extension host reads that index in the list it last sent, so a row that moved between the two
+ * would be accepted as another file.
+ */
 export async function pickStreaming(
   title: string,
   placeholder: string,
   /** update: replaces a listed item (found by its entry's id), e.g. when a description is known later. */
   load: (add: (items: Item[]) => void, token: vscode.CancellationToken, update: (item: Item) => void) => Promise<void>,
-  order?: (a: Item, b: Item) => number,
   /** Stays open when the focus moves (a click in the panel that opened beside it must not cancel the pick). */
   ignoreFocusOut = false,
 ): Promise<Item | undefined> {
@@ -50,33 +53,76 @@ export async function pickStreaming(
   qp.busy = true;
   qp.items = [BROWSE];
   const cts = new vscode.CancellationTokenSource();
-  const picked = new Promise<Item | undefined>((resolve) => {
-    qp.onDidAccept(() => resolve(qp.selectedItems[0]));
-    qp.onDidHide(() => resolve(undefined));
-  });
-  qp.show();
   const listed: Item[] = [];
   // Whether the list changed since it was last sent (an item added or replaced).
   let dirty = false;
   let lastRefresh = 0;
-  const refresh = (): void => {
+  // Each new list makes the workbench focus the first match of its filter, which is right unless the user moved
+  // off it with the keyboard: only a row they moved to is made active again. The workbench reports focus
+  // changes of three kinds, told apart by their order alone (what this side knows of the filter and the list
+  // lags the workbench's, so the rows themselves cannot tell): typing (a report, then the new filter), the
+  // report that follows a list sent from here, and a move. A row kept on a guess that is wrong is one the
+  // workbench had focused anyway, or one hidden by a newer filter, which leaves no row focused: the accept
+  // handler below then focuses the first match again rather than end the command.
+  let moved: Item | undefined;
+  let pending: Item | undefined;
+  // The row the workbench last reported focused: while it puts a new list in place it reports none for a moment.
+  let lastFocused: Item | undefined;
+  let listSent = false;
+  const sameRow = (a: Item, b: Item): boolean => a === b || (a.entry !== undefined && a.entry.id === b.entry?.id);
+  qp.onDidChangeValue(() => {
+    moved = undefined;
+    pending = undefined;
+  });
+  qp.onDidChangeActive((now) => {
+    const k = now[0];
+    pending = undefined;
+    if (k !== undefined) lastFocused = k;
+    if (listSent) {
+      listSent = false;
+      if (k === undefined || moved === undefined || !sameRow(k, moved)) moved = undefined;
+      return;
+    }
+    moved = undefined;
+    // Browse… is focused by the workbench when nothing else matches yet: never a row to hold on to.
+    if (k === undefined || k.browse) return;
+    pending = k;
+    // A report that typing caused is followed by the new filter in the same batch of messages.
+    setImmediate(() => {
+      if (pending === k) moved = k;
+      pending = undefined;
+    });
+  });
+  const refresh = (keepActive = true): void => {
     if (!dirty) return;
     dirty = false;
     lastRefresh = Date.now();
-    // The item the user moved to (or filtered down to) stays active; otherwise the list's first match is.
-    const keep = qp.activeItems.filter((i) => !i.browse);
-    const items = [...(order ? [...listed].sort(order) : listed), BROWSE];
+    const keep = keepActive ? moved : undefined;
+    const items = [...listed, BROWSE];
     qp.items = items;
-    // An item that update() replaced is a new object: the old one is in no list, and made active it would
-    // leave nothing active, so Enter would accept nothing and the pick would close as if dismissed.
-    const active = keep.flatMap((k) => items.find((i) => i === k || (k.entry !== undefined && i.entry?.id === k.entry.id)) ?? []);
-    if (active.length) qp.activeItems = active;
+    listSent = true;
+    // An item that update() replaced is a new object, found by its entry.
+    const active = keep === undefined ? undefined : items.find((i) => sameRow(i, keep));
+    if (active !== undefined) qp.activeItems = [active];
   };
   // The first items show at once; later changes are gathered for a while (load's end sends the rest).
   const changed = (): void => {
     dirty = true;
     if (lastRefresh === 0 || Date.now() - lastRefresh >= REFRESH_MS) refresh();
   };
+  const picked = new Promise<Item | undefined>((resolve) => {
+    qp.onDidAccept(() => {
+      // Enter while no row was focused (the workbench putting a new list in place, or a kept row that a newer
+      // filter hides): the row the user last saw focused is the one they meant. Without one, closing would end
+      // the command as if it were dismissed, so the first match is focused again and the next Enter picks it.
+      const chosen = qp.selectedItems[0] ?? lastFocused;
+      if (chosen !== undefined) return resolve(chosen);
+      dirty = true;
+      refresh(false);
+    });
+    qp.onDidHide(() => resolve(undefined));
+  });
+  qp.show();
   void load((items) => {
     // Nothing new: setting the same items again would reset the list under the user's typing.
     if (items.length === 0) return;
