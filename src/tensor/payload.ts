@@ -279,13 +279,24 @@ export function decodePayloadWithRefs(value: unknown): PayloadWithRefs {
   if (looksLikeRef(v.weight)) throw new LensError('format', 'payload.weight must be inline (only input and target may be file references)');
   return {
     input: looksLikeRef(v.input) ? parseTensorRef(v.input, 'payload.input') : tensorAt(v.input, 'input'),
-    target: looksLikeRef(v.target) ? parseTensorRef(v.target, 'payload.target') : tensorAt(v.target, 'target'),
+    target: looksLikeRef(v.target) ? parseTensorRef(v.target, 'payload.target') : binaryTarget(tensorAt(v.target, 'target'), options),
     weight: v.weight === undefined || v.weight === null ? null : tensorAt(v.weight, 'weight'),
     options,
     classNames,
     tokenizer,
     image: decodePayloadImage(v.image),
   };
+}
+
+/**
+ * An inline target of a binary loss (bce, sigmoid focal) holds floating point values, whatever JSON makes of
+ * them: JSON numbers carry no dtype (Python's json writes 1.0, JavaScript reads back 1), so 0/1 labels written
+ * as floats would otherwise arrive as int64, which binary_cross_entropy_with_logits and sigmoid_focal_loss
+ * refuse. A target read from a file keeps its dtype.
+ */
+function binaryTarget(t: Tensor, options: Partial<LossOptions>): Tensor {
+  if ((options.loss !== 'bce' && options.loss !== 'sigmoid-focal') || t.dtype === 'float64' || t.dtype === 'float32' || t.dtype === 'bool') return t;
+  return { dtype: 'float64', shape: t.shape, data: Float64Array.from(t.data as ArrayLike<number>) };
 }
 
 /** A JSON.parse error for a message: engines may quote the input, so it is cut. */

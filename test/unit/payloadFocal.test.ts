@@ -46,6 +46,28 @@ print(json.dumps({
     assert.ok(Math.abs(sv - cases.sfl[1]) <= 1e-9 * Math.abs(cases.sfl[1]), `${sv} vs torchvision ${cases.sfl[1]}`);
   });
 
+  it('hand-written lists: a binary loss takes 0/1 targets as the floats PyTorch needs (JSON numbers carry no dtype)', function () {
+    const x = [[1.5, -2.25, 0.5], [3, -0.75, -4]];
+    const t = [[0, 1, 1], [1, 0, 0]];
+    const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, torch, torch.nn.functional as F
+from torchvision.ops import sigmoid_focal_loss
+x = torch.tensor(${JSON.stringify(x)}, dtype=torch.float64)
+t = torch.tensor(${JSON.stringify(t)}, dtype=torch.float64)
+print(json.dumps({"sfl": sigmoid_focal_loss(x, t, alpha=0.25, gamma=2.0, reduction="mean").item(), "bce": F.binary_cross_entropy_with_logits(x, t).item()}))
+`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const want = JSON.parse(r.stdout) as { sfl: number; bce: number };
+    for (const [loss, expected] of [['sigmoid-focal', want.sfl], ['bce', want.bce]] as const) {
+      const p = decodePayload({ input: x, target: t, options: { loss, gamma: 2, alpha: 0.25 } });
+      assert.equal(p.target.dtype, 'float64', loss);
+      const v = computeLoss({ input: p.input, target: p.target, weight: null, options: p.options, topK: 0 }).value as number;
+      assert.ok(Math.abs(v - expected) <= 1e-9 * Math.abs(expected), `${loss}: ${v} vs PyTorch ${expected}`);
+    }
+    // Cross-entropy keeps integer lists as class indices.
+    assert.equal(decodePayload({ input: x, target: [1, 0] }).target.dtype, 'int64');
+  });
+
   it('refuse a loss the extension does not know with one line', function () {
     assert.throws(() => decodePayload({ input: [[1, 2]], target: [0], options: { loss: 'hinge' } }), /payload\.options\.loss must be one of ce, bce, focal, sigmoid-focal/);
     assert.throws(() => decodePayload({ input: [[1, 2]], target: [0], options: { loss: 'focal', gamma: 'two' } }), /payload\.options\.gamma must be a number/);

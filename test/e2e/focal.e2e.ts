@@ -1,0 +1,134 @@
+// The focal losses end to end in real VS Code, each value from PyTorch (and torchvision's sigmoid_focal_loss)
+// in float64 on the same numbers: the panel's loss selector turns a file pair's cross-entropy into the focal
+// loss and its gamma field recomputes it; a notebook output asking for torchvision's sigmoid focal loss, and
+// one for binary_cross_entropy_with_logits, render torchvision's and PyTorch's values.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { PAYLOAD_MIME } from '../../src/tensor/payload';
+import { VsCode, cleanUpAfterSuite, filterPick, fmt6, lossShown, openFile, panelWithValue, sleep } from './harness';
+import { PYTHON } from './reference';
+
+/** NumPy writes the pair; PyTorch and torchvision give every expected value (float64 on the float32 numbers). */
+const MAKE = String.raw`
+import json, sys, numpy as np, torch, torch.nn.functional as F
+from torchvision.ops import sigmoid_focal_loss
+ws = sys.argv[1]
+rng = np.random.default_rng(7)
+x = (rng.standard_normal((2, 5, 24, 32)) * 3).astype(np.float32)
+t = rng.integers(0, 5, (2, 24, 32)).astype(np.int64)
+np.save(ws + "/pair/logits.npy", x)
+np.save(ws + "/pair/target.npy", t)
+xd = torch.from_numpy(x).double()
+tt = torch.from_numpy(t)
+lp = F.log_softmax(xd, 1).gather(1, tt[:, None])[:, 0]
+focal = lambda g: float((-(1 - lp.exp()) ** g * lp).mean())
+ml = (rng.standard_normal((3, 4, 5)) * 2).astype(np.float32)
+mt = (rng.random((3, 4, 5)) < 0.3).astype(np.float32)
+b = (rng.standard_normal((6, 3)) * 2).astype(np.float32)
+bt = (rng.random((6, 3)) < 0.5).astype(np.float32)
+json.dump({
+  "ce": float(F.cross_entropy(xd, tt)), "focal2": focal(2.0), "focal05": focal(0.5),
+  "ml": ml.astype(np.float64).tolist(), "mt": mt.tolist(),
+  "sigmoidFocal": float(sigmoid_focal_loss(torch.from_numpy(ml).double(), torch.from_numpy(mt).double(), alpha=0.25, gamma=2.0, reduction="mean")),
+  "b": b.astype(np.float64).tolist(), "bt": bt.tolist(),
+  "bce": float(F.binary_cross_entropy_with_logits(torch.from_numpy(b).double(), torch.from_numpy(bt).double())),
+}, sys.stdout)
+`;
+
+interface Expected {
+  readonly ce: number;
+  readonly focal2: number;
+  readonly focal05: number;
+  readonly ml: number[][][];
+  readonly mt: number[][][];
+  readonly sigmoidFocal: number;
+  readonly b: number[][];
+  readonly bt: number[][];
+  readonly bce: number;
+}
+
+/** The notebook output frame holding an output of ours with `text`. */
+async function outputWith(page: Page, text: string, timeoutMs = 90_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try {
+        if ((await f.locator('.cel-output', { hasText: text }).count()) > 0) return f;
+      } catch {
+        // frame navigated away
+      }
+    }
+    await sleep(250);
+  }
+  const shown: string[] = [];
+  for (const f of page.frames()) shown.push(...(await f.locator('.cel-output').allInnerTexts().catch(() => [])));
+  throw new Error(`no notebook output showing ${text} (outputs: ${shown.map((s) => s.replace(/\s+/g, ' ').slice(0, 300)).join(' | ') || 'none'})`);
+}
+
+async function outputLoss(frame: Frame, hasText: string): Promise<string> {
+  const el = frame.locator('.cel-output', { hasText }).locator('[data-testid="loss-value"]');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const t = (await el.innerText().catch(() => '')).trim();
+    if (/\d/.test(t) || Date.now() > deadline) return t;
+    await sleep(200);
+  }
+}
+
+describe('focal losses in real VS Code', function () {
+  let vs: VsCode;
+  let ws: string;
+  let expected: Expected;
+
+  before(async function () {
+    ws = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-focal-'));
+    fs.mkdirSync(path.join(ws, 'pair'));
+    const r = spawnSync(PYTHON, ['-c', MAKE, ws], { encoding: 'utf8', timeout: 300_000 });
+    assert.equal(r.status, 0, r.stderr);
+    expected = JSON.parse(r.stdout) as Expected;
+    const output = (data: unknown): unknown => ({ output_type: 'display_data', metadata: {}, data: { [PAYLOAD_MIME]: data, 'text/plain': ['fallback'] } });
+    const notebook = {
+      cells: [{ cell_type: 'code', execution_count: 1, metadata: {}, source: ['display(...)'], outputs: [
+        output({ input: expected.ml, target: expected.mt, options: { loss: 'sigmoid-focal', gamma: 2, alpha: 0.25 } }),
+        output({ input: expected.b, target: expected.bt, options: { loss: 'bce' } }),
+      ] }],
+      metadata: {}, nbformat: 4, nbformat_minor: 4,
+    };
+    fs.writeFileSync(path.join(ws, 'focal.ipynb'), JSON.stringify(notebook));
+    vs = await VsCode.launch({ name: 'focal', workspace: ws, extension: { kind: 'dev' } });
+  });
+
+  cleanUpAfterSuite(() => ({ vs, workspace: ws }));
+
+  it('the panel\'s loss selector: focal gives PyTorch\'s -(1 - p_t)^2 log p_t, and gamma 0.5 recomputes it', async function () {
+    const page = vs.workbench;
+    await vs.runCommand('Cross-Entropy Lens: Compute Loss…');
+    await filterPick(page, /input \(logits\)/, 'pair/logits', 'pair/logits.npy', 60_000);
+    await page.keyboard.press('Enter');
+    await filterPick(page, /: target$/, 'pair/target', 'pair/target.npy', 60_000);
+    await page.keyboard.press('Enter');
+    const frame = await panelWithValue(page);
+    assert.equal(await lossShown(frame, fmt6(expected.ce)), fmt6(expected.ce), 'cross-entropy first');
+    await frame.locator('[data-testid="loss-kind"]').selectOption('focal');
+    assert.equal(await lossShown(frame, fmt6(expected.focal2)), fmt6(expected.focal2), 'focal, gamma 2');
+    const gamma = frame.locator('[data-testid="focal-gamma"]');
+    await gamma.fill('0.5');
+    await gamma.press('Enter');
+    await gamma.blur();
+    assert.equal(await lossShown(frame, fmt6(expected.focal05)), fmt6(expected.focal05), 'focal, gamma 0.5');
+    await vs.screenshot('focal-panel');
+  });
+
+  it('notebook outputs asking for torchvision\'s sigmoid_focal_loss and for bce render their values', async function () {
+    const page = vs.workbench;
+    await openFile(page, 'focal.ipynb');
+    const frame = await outputWith(page, '[3, 4, 5]');
+    assert.equal(await outputLoss(frame, '[3, 4, 5]'), fmt6(expected.sigmoidFocal), 'sigmoid focal (alpha 0.25, gamma 2)');
+    const bceFrame = await outputWith(page, '[6, 3]');
+    assert.equal(await outputLoss(bceFrame, '[6, 3]'), fmt6(expected.bce), 'binary_cross_entropy_with_logits');
+  });
+});
