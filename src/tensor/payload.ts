@@ -279,7 +279,7 @@ export function decodePayloadWithRefs(value: unknown): PayloadWithRefs {
   if (looksLikeRef(v.weight)) throw new LensError('format', 'payload.weight must be inline (only input and target may be file references)');
   return {
     input: looksLikeRef(v.input) ? parseTensorRef(v.input, 'payload.input') : tensorAt(v.input, 'input'),
-    target: looksLikeRef(v.target) ? parseTensorRef(v.target, 'payload.target') : binaryTarget(tensorAt(v.target, 'target'), options),
+    target: looksLikeRef(v.target) ? parseTensorRef(v.target, 'payload.target') : binaryTarget(tensorAt(v.target, 'target'), Array.isArray(v.target), options),
     weight: v.weight === undefined || v.weight === null ? null : tensorAt(v.weight, 'weight'),
     options,
     classNames,
@@ -292,10 +292,10 @@ export function decodePayloadWithRefs(value: unknown): PayloadWithRefs {
  * An inline target of a binary loss (bce, sigmoid focal) holds floating point values, whatever JSON makes of
  * them: JSON numbers carry no dtype (Python's json writes 1.0, JavaScript reads back 1), so 0/1 labels written
  * as floats would otherwise arrive as int64, which binary_cross_entropy_with_logits and sigmoid_focal_loss
- * refuse. A target read from a file keeps its dtype.
+ * refuse. A {dtype, shape, data} record or a file keeps the dtype it names.
  */
-function binaryTarget(t: Tensor, options: Partial<LossOptions>): Tensor {
-  if ((options.loss !== 'bce' && options.loss !== 'sigmoid-focal') || t.dtype === 'float64' || t.dtype === 'float32' || t.dtype === 'bool') return t;
+function binaryTarget(t: Tensor, nestedList: boolean, options: Partial<LossOptions>): Tensor {
+  if (!nestedList || (options.loss !== 'bce' && options.loss !== 'sigmoid-focal') || t.dtype !== 'int64') return t;
   return { dtype: 'float64', shape: t.shape, data: Float64Array.from(t.data as ArrayLike<number>) };
 }
 

@@ -64,6 +64,8 @@ print(json.dumps({"sfl": sigmoid_focal_loss(x, t, alpha=0.25, gamma=2.0, reducti
       const v = computeLoss({ input: p.input, target: p.target, weight: null, options: p.options, topK: 0 }).value as number;
       assert.ok(Math.abs(v - expected) <= 1e-9 * Math.abs(expected), `${loss}: ${v} vs PyTorch ${expected}`);
     }
+    // A record names its dtype: int64 stays int64 (and PyTorch's refusal follows).
+    assert.equal(decodePayload({ input: x, target: { dtype: 'int64', shape: [2, 3], data: t.flat() }, options: { loss: 'sigmoid-focal' } }).target.dtype, 'int64');
     // Cross-entropy keeps integer lists as class indices.
     assert.equal(decodePayload({ input: x, target: [1, 0] }).target.dtype, 'int64');
   });
