@@ -82,16 +82,21 @@ function buildSigmoidFocal(req: LossRequest, options: LossOptions): BceProblem {
   if (req.weight || req.posWeight) {
     throw new LensError('option', `sigmoid-focal takes no ${req.weight ? 'weight' : 'pos_weight'} (torchvision's sigmoid_focal_loss has none): balance positives and negatives with alpha (CLI --alpha)`);
   }
-  const p = buildBce(req, options);
-  const td = req.target.dtype;
-  // torchvision subtracts the target from 1 and mixes it with float terms: PyTorch refuses integer and bool targets.
-  if (!isFloatDType(td)) {
-    throw new LensError(
-      'dtype',
-      `sigmoid-focal takes floating point targets (0/1 or soft), got dtype ${td}: PyTorch raises (${td === 'bool' ? 'subtraction with bool tensors is not supported' : "result type Float can't be cast to the desired output type Long"}) — cast with target.float() / target.astype(np.float32)`,
-    );
-  }
-  return { ...p, loss: 'sigmoid-focal' };
+  return { ...buildBce(req, options), loss: 'sigmoid-focal' };
+}
+
+/** PyTorch's scalar type names in its cast errors ("result type Float can't be cast to ... Long"). */
+const TORCH_TYPE_NAME: Partial<Record<Tensor['dtype'], string>> = { int64: 'Long', int32: 'Int', int16: 'Short', int8: 'Char', uint8: 'Byte' };
+
+/**
+ * binary_cross_entropy_with_logits (and torchvision's sigmoid_focal_loss on it) mixes the target with float
+ * terms in place: PyTorch refuses integer and bool targets, so the extension does too.
+ */
+function floatTargetOnly(dtype: Tensor['dtype'], loss: 'bce' | 'sigmoid-focal'): void {
+  if (isFloatDType(dtype)) return;
+  const what = loss === 'bce' ? 'bce (binary_cross_entropy_with_logits)' : 'sigmoid-focal';
+  const why = dtype === 'bool' ? 'subtraction with bool tensors is not supported' : `result type Float can't be cast to the desired output type ${TORCH_TYPE_NAME[dtype] ?? dtype}`;
+  throw new LensError('dtype', `${what} takes floating point targets (0/1 or soft), got dtype ${dtype}: PyTorch raises (${why}) — cast with target.float() / target.astype(np.float32)`);
 }
 
 function buildCe(req: LossRequest, options: LossOptions): CeProblem {
@@ -229,6 +234,7 @@ function buildBce(req: LossRequest, options: LossOptions): BceProblem {
     const what = options.loss === 'sigmoid-focal' ? 'sigmoid-focal (torchvision sigmoid_focal_loss)' : 'bce (binary_cross_entropy_with_logits)';
     throw new LensError('shape', `Target size ${fmtShape(target.shape)} must be the same as input size ${fmtShape(input.shape)} for ${what}: one 0/1 (or soft) target per logit`);
   }
+  floatTargetOnly(target.dtype, options.loss === 'sigmoid-focal' ? 'sigmoid-focal' : 'bce');
   const nd = input.shape.length;
   let axis = 0;
   if (nd >= 2) {

@@ -1,6 +1,7 @@
 // Focal and sigmoid-focal: option checks and their one-line messages, the CLI flags, and a few values
 // worked out by hand. Parity with PyTorch/torchvision is test/parity/focal.test.ts.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from '../../../src/cli/args';
 import { LensError } from '../../../src/errors';
 import { computeLoss, explainElement, resolveOptions, type LossOptions } from '../../../src/kernel/index';
@@ -86,6 +87,36 @@ describe('focal problem checks', function () {
   it('sigmoid-focal refuses integer and bool targets, as PyTorch does', function () {
     throwsLens(() => computeLoss({ input: logits, target: i64([2, 3], [1, 0, 1, 0, 0, 1]), options: { loss: 'sigmoid-focal' } }), 'dtype', /floating point targets/, /int64/, /\.float\(\)/);
     throwsLens(() => computeLoss({ input: logits, target: i64([2, 3], [1, 0, 1, 0, 0, 1], 'bool'), options: { loss: 'sigmoid-focal' } }), 'dtype', /bool/);
+  });
+
+  it('bce and sigmoid-focal refuse integer targets with PyTorch\'s own reason, for each integer dtype', function () {
+    this.timeout(60_000);
+    const dtypes = ['int64', 'int32', 'int16', 'int8', 'uint8'] as const;
+    const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, torch, torch.nn.functional as F
+from torchvision.ops import sigmoid_focal_loss
+out = {}
+for name in ${JSON.stringify(dtypes)}:
+    t = torch.tensor([[1, 0, 1], [0, 0, 1]], dtype=getattr(torch, name))
+    for loss, fn in (("bce", lambda: F.binary_cross_entropy_with_logits(torch.zeros(2, 3), t)), ("sigmoid-focal", lambda: sigmoid_focal_loss(torch.zeros(2, 3), t))):
+        try:
+            fn()
+            out[name + " " + loss] = None
+        except RuntimeError as e:
+            out[name + " " + loss] = str(e)
+print(json.dumps(out))
+`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const torchSays = JSON.parse(r.stdout) as Record<string, string | null>;
+    for (const dtype of dtypes) {
+      for (const loss of ['bce', 'sigmoid-focal'] as const) {
+        const reason = torchSays[`${dtype} ${loss}`];
+        assert.ok(reason, `PyTorch computed ${loss} on ${dtype} targets`);
+        const escaped = reason.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        throwsLens(() => computeLoss({ input: logits, target: i64([2, 3], [1, 0, 1, 0, 0, 1], dtype), options: { loss } }), 'dtype', new RegExp(escaped), new RegExp(`got dtype ${dtype}`));
+      }
+    }
+    throwsLens(() => computeLoss({ input: logits, target: i64([2, 3], [1, 0, 1, 0, 0, 1], 'bool'), options: { loss: 'bce' } }), 'dtype', /bool/);
   });
 
   it('sigmoid-focal names itself in a shape mismatch', function () {
