@@ -296,7 +296,7 @@ export function decodePayloadWithRefs(value: unknown): PayloadWithRefs {
  */
 function binaryTarget(t: Tensor, nestedList: boolean, options: Partial<LossOptions>): Tensor {
   if (!nestedList || (options.loss !== 'bce' && options.loss !== 'sigmoid-focal') || t.dtype !== 'int64') return t;
-  return { dtype: 'float64', shape: t.shape, data: Float64Array.from(t.data as ArrayLike<number>) };
+  return { dtype: 'float64', shape: t.shape, data: Float64Array.from(t.data) };
 }
 
 /** A JSON.parse error for a message: engines may quote the input, so it is cut. */

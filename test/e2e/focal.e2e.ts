@@ -7,9 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Frame, Page } from 'playwright-core';
 import { PAYLOAD_MIME } from '../../src/tensor/payload';
-import { VsCode, cleanUpAfterSuite, filterPick, fmt6, lossShown, openFile, panelWithValue, sleep } from './harness';
+import { VsCode, cleanUpAfterSuite, filterPick, fmt6, lossShown, openFile, outputFrame, outputLossText, panelWithValue } from './harness';
 import { PYTHON } from './reference';
 
 /** NumPy writes the pair; PyTorch and torchvision give every expected value (float64 on the float32 numbers). */
@@ -49,34 +48,6 @@ interface Expected {
   readonly b: number[][];
   readonly bt: number[][];
   readonly bce: number;
-}
-
-/** The notebook output frame holding an output of ours with `text`. */
-async function outputWith(page: Page, text: string, timeoutMs = 90_000): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      try {
-        if ((await f.locator('.cel-output', { hasText: text }).count()) > 0) return f;
-      } catch {
-        // frame navigated away
-      }
-    }
-    await sleep(250);
-  }
-  const shown: string[] = [];
-  for (const f of page.frames()) shown.push(...(await f.locator('.cel-output').allInnerTexts().catch(() => [])));
-  throw new Error(`no notebook output showing ${text} (outputs: ${shown.map((s) => s.replace(/\s+/g, ' ').slice(0, 300)).join(' | ') || 'none'})`);
-}
-
-async function outputLoss(frame: Frame, hasText: string): Promise<string> {
-  const el = frame.locator('.cel-output', { hasText }).locator('[data-testid="loss-value"]');
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const t = (await el.innerText().catch(() => '')).trim();
-    if (/\d/.test(t) || Date.now() > deadline) return t;
-    await sleep(200);
-  }
 }
 
 describe('focal losses in real VS Code', function () {
@@ -126,9 +97,9 @@ describe('focal losses in real VS Code', function () {
   it('notebook outputs asking for torchvision\'s sigmoid_focal_loss and for bce render their values', async function () {
     const page = vs.workbench;
     await openFile(page, 'focal.ipynb');
-    const frame = await outputWith(page, '[3, 4, 5]');
-    assert.equal(await outputLoss(frame, '[3, 4, 5]'), fmt6(expected.sigmoidFocal), 'sigmoid focal (alpha 0.25, gamma 2)');
-    const bceFrame = await outputWith(page, '[6, 3]');
-    assert.equal(await outputLoss(bceFrame, '[6, 3]'), fmt6(expected.bce), 'binary_cross_entropy_with_logits');
+    const frame = await outputFrame(page, 1, '[3, 4, 5]');
+    assert.equal(await outputLossText(frame, '[3, 4, 5]'), fmt6(expected.sigmoidFocal), 'sigmoid focal (alpha 0.25, gamma 2)');
+    const bceFrame = await outputFrame(page, 1, '[6, 3]');
+    assert.equal(await outputLossText(bceFrame, '[6, 3]'), fmt6(expected.bce), 'binary_cross_entropy_with_logits');
   });
 });

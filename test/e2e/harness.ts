@@ -465,6 +465,39 @@ export async function filterPick(page: Page, title: RegExp | null, filter: strin
   }
 }
 
+/**
+ * The notebook output frame that shows at least `count` outputs of ours, one of them holding `text` (outputs
+ * are not in cell order in the page; they are told apart by what they show). On failure it says which
+ * outputs there were, errors included.
+ */
+export async function outputFrame(page: Page, count: number, text: string, timeoutMs = 90_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try {
+        if ((await f.locator('.cel-output').count()) >= count && (await f.locator('.cel-output', { hasText: text }).count()) > 0) return f;
+      } catch {
+        // frame navigated away
+      }
+    }
+    await sleep(250);
+  }
+  const shown: string[] = [];
+  for (const f of page.frames()) shown.push(...(await f.locator('.cel-output').allInnerTexts().catch(() => [])));
+  throw new Error(`no notebook frame with ${count} Cross-Entropy Lens outputs, one showing ${text} (outputs: ${shown.map((o) => o.replace(/\s+/g, ' ').slice(0, 300)).join(' | ') || 'none'})`);
+}
+
+/** The loss value of the notebook output holding `hasText`, once it shows a number (or what it shows after 60 s). */
+export async function outputLossText(frame: Frame, hasText: string): Promise<string> {
+  const el = frame.locator('.cel-output', { hasText }).locator('[data-testid="loss-value"]');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const t = (await el.innerText().catch(() => '')).trim();
+    if (/\d/.test(t) || Date.now() > deadline) return t;
+    await sleep(200);
+  }
+}
+
 /** Opens a workspace file by name with Quick Open (Ctrl+P), as a person does. */
 export async function openFile(page: Page, name: string): Promise<void> {
   await page.locator('.part.sidebar .composite.title').first().click();

@@ -7,44 +7,17 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Frame, Page } from 'playwright-core';
 import { encodeNpy } from '../../src/tensor/npy';
 import { PAYLOAD_MIME } from '../../src/tensor/payload';
-import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, openFile, panelShowing, sleep, copySamples } from './harness';
+import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, openFile, outputFrame, outputLossText, panelShowing, copySamples } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 const cliValue = (...args: string[]): number => cliIn(EXAMPLES, ...args);
 const HOSTILE = '<img src=x onerror="document.title=1"><script>document.title=2</script>';
 
-/** The notebook output frame that shows `count` outputs of ours, one of them holding `text`. */
-async function outputFrame(page: Page, count: number, text: string, timeoutMs = 90_000): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      try {
-        if ((await f.locator('.cel-output').count()) >= count && (await f.locator('.cel-output', { hasText: text }).count()) > 0) return f;
-      } catch {
-        // frame navigated away
-      }
-    }
-    await sleep(250);
-  }
-  throw new Error(`no notebook frame with ${count} Cross-Entropy Lens outputs`);
-}
-
 /** Outputs are not in cell order in the page; they are told apart by what they show. */
 const SEGMENTATION = '[2, 5, 64, 64]';
 const CLASSIFICATION = '[8, 4]';
-
-async function lossText(frame: Frame, hasText: string): Promise<string> {
-  const el = frame.locator('.cel-output', { hasText }).locator('[data-testid="loss-value"]');
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const t = (await el.innerText().catch(() => '')).trim();
-    if (/\d/.test(t) || Date.now() > deadline) return t;
-    await sleep(200);
-  }
-}
 
 describe('the notebook renderer in real VS Code', function () {
   let vs: VsCode;
@@ -73,7 +46,7 @@ describe('the notebook renderer in real VS Code', function () {
     await openFile(page, 'losses.ipynb');
     const frame = await outputFrame(page, 2, SEGMENTATION);
     const expected = cliValue('segmentation/logits.npy', 'segmentation/target.npy', '--ignore-index', '255');
-    assert.equal(await lossText(frame, SEGMENTATION), fmt6(expected));
+    assert.equal(await outputLossText(frame, SEGMENTATION), fmt6(expected));
     const first = frame.locator('.cel-output', { hasText: SEGMENTATION });
     // The extension host computed it (worker engine), so no in-page note.
     assert.match(await first.innerText(), /engine (wasm-simd|typescript), \d+ worker/);
@@ -95,14 +68,14 @@ describe('the notebook renderer in real VS Code', function () {
     fs.writeFileSync(path.join(dir, 'y.npy'), encodeNpy({ dtype: 'int64', shape: [8], data: Int32Array.from(pair.labels) }));
     const clsExpected = cliValue(path.join(dir, 'x.npy'), path.join(dir, 'y.npy'), '--label-smoothing', '0.1');
     fs.rmSync(dir, { recursive: true, force: true });
-    assert.equal(await lossText(frame, CLASSIFICATION), fmt6(clsExpected));
+    assert.equal(await outputLossText(frame, CLASSIFICATION), fmt6(clsExpected));
     await vs.screenshot('notebook');
   });
 
   it('Open in panel hands the output to the full panel with the same loss', async function () {
     const page = vs.workbench;
     const frame = await outputFrame(page, 2, SEGMENTATION);
-    const want = await lossText(frame, SEGMENTATION);
+    const want = await outputLossText(frame, SEGMENTATION);
     // The output webview sits under the editor's overlays, which take the pointer; a click event is what
     // the button gets from a person who scrolled it into view.
     await frame.locator('.cel-output', { hasText: SEGMENTATION }).getByRole('button', { name: 'Open in panel' }).dispatchEvent('click');
