@@ -89,7 +89,10 @@ export async function runFast(cx: FastContext): Promise<EngineResult> {
   const relaid = layout.blocked ? Array.from({ length: pieceCount(layout) }, deferred) : [];
   const staging: BlockStaging = { plan, layout, buf, reuse, relaid, onBytes, signal: ctl.signal, opts: cx.opts };
   // Maps kept for the view, copied out of the working memory sample by sample as each one finishes.
-  const keep = !streamed || N * S * MAP_BYTES_PER_ELEMENT <= (cx.opts.keepStreamedMapsBytes ?? 0) ? keptMaps(N * S) : null;
+  // Allocated at the first copy, not here: zeroing 13 bytes an element (27 MB for a [8, 512, 512] batch)
+  // would hold back the first jobs by a few ms, while after them it overlaps the workers' computing.
+  let kept: KeptMaps | null = null;
+  const keep = !streamed || N * S * MAP_BYTES_PER_ELEMENT <= (cx.opts.keepStreamedMapsBytes ?? 0) ? (): KeptMaps => (kept ??= keptMaps(N * S)) : null;
   const block: BlockRun = { cx, layout, buf, init, pool, topK, reuse, relaid, keep, progress };
   let loading: BlockLoad | null = null;
   let nextLoad: Promise<BlockLoad> | null = null;
@@ -121,7 +124,7 @@ export async function runFast(cx: FastContext): Promise<EngineResult> {
     progress.stop();
   }
   return assembleFast({
-    plan, options, merged, confusion: new Float64Array(buf, confOff, W * confLen), confLen, W, keep, streamed, reusedInput: reuse,
+    plan, options, merged, confusion: new Float64Array(buf, confOff, W * confLen), confLen, W, keep: keep?.() ?? null, streamed, reusedInput: reuse,
     workersUsed: Math.min(W, pool.started),
   });
 }
@@ -136,7 +139,8 @@ interface BlockRun {
   readonly topK: number;
   readonly reuse: boolean;
   readonly relaid: readonly Deferred[];
-  readonly keep: KeptMaps | null;
+  /** The maps kept for the view (allocated when first asked for), or null when none are kept. */
+  readonly keep: (() => KeptMaps) | null;
   readonly progress: Progress;
 }
 
@@ -157,8 +161,9 @@ async function computeBlock(br: BlockRun, k: number, current: BlockLoad, merged:
   // Copies samples [n0, n1] of this block out of the working memory.
   const copy = (n0: number, n1: number): void => {
     if (!keep) return;
-    copyOut(keep, buf, r, S, options.ignoreIndex, b0, n0, n1);
-    if (b0 + n0 === 0) handFirstSample(cx, keep);
+    const maps = keep();
+    copyOut(maps, buf, r, S, options.ignoreIndex, b0, n0, n1);
+    if (b0 + n0 === 0) handFirstSample(cx, maps);
   };
   let rowJobsLeft = jobs.length;
   return runJobs(br.pool, jobs, br.init, cx.ctl.signal, (i) => {

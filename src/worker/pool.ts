@@ -1,17 +1,33 @@
 // A pool of worker_threads running dist/worker.js: started lazily up to `size`, kept warm between
-// requests, replaced when one dies. One message in flight per worker; callers queue behind busy ones.
+// requests, replaced when one dies. One message in flight per worker, callers waiting behind busy ones;
+// a batch of short jobs (runQueued) may put a second one in a worker's queue, so that the worker starts
+// it the moment the first ends instead of idling a message round trip (~0.4 ms a job, 10% of a 16-job
+// request at 3 ms a job).
 import { Worker } from 'node:worker_threads';
 import { LensError } from '../errors';
 import type { WorkerRequest, WorkerResponse } from '../protocol';
 
+interface Pending {
+  readonly resolve: (r: WorkerResponse) => void;
+  readonly reject: (e: Error) => void;
+}
+
 interface Slot {
   readonly index: number;
   worker: Worker;
-  busy: boolean;
+  /** Messages sent to the worker and not yet answered, oldest first (a worker answers in order). */
+  readonly pending: Pending[];
+  /** Taken by callers: at most one, or two when both are runQueued's (it can be taken before it is sent). */
+  taken: number;
+  /** Whether a taker is a plain run, whose cancellation stops the worker: nothing may queue behind it. */
+  exclusive: boolean;
   /** The wasm memory generation this worker has been initialised with. */
   generation: number;
-  pending: { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void } | null;
 }
+
+/** How many messages one caller kind may have on a worker at once. */
+const PLAIN = 1;
+const QUEUED = 2;
 
 export interface WasmInit {
   readonly module: WebAssembly.Module;
@@ -21,7 +37,7 @@ export interface WasmInit {
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
-  private readonly waiters: Array<{ resolve: (slot: Slot) => void; reject: (e: Error) => void }> = [];
+  private readonly waiters: Array<{ depth: number; resolve: (slot: Slot) => void; reject: (e: Error) => void }> = [];
   private disposed = false;
 
   constructor(
@@ -39,7 +55,7 @@ export class WorkerPool {
   }
 
   private spawn(index: number): Slot {
-    const slot: Slot = { index, worker: this.newWorker(), busy: false, generation: -1, pending: null };
+    const slot: Slot = { index, worker: this.newWorker(), pending: [], taken: 0, exclusive: false, generation: -1 };
     this.attach(slot);
     return slot;
   }
@@ -52,13 +68,10 @@ export class WorkerPool {
     const w = slot.worker;
     w.on('message', (msg: WorkerResponse) => {
       if (msg.kind === 'ready') return;
-      const p = slot.pending;
-      slot.pending = null;
-      p?.resolve(msg);
+      slot.pending.shift()?.resolve(msg);
     });
     const fail = (err: Error): void => {
-      const p = slot.pending;
-      slot.pending = null;
+      const lost = slot.pending.splice(0);
       // A dead worker is replaced at once, so the next request finds a healthy pool.
       if (!this.disposed) {
         slot.worker.removeAllListeners();
@@ -66,7 +79,7 @@ export class WorkerPool {
         slot.generation = -1;
         this.attach(slot);
       }
-      p?.reject(err);
+      for (const p of lost) p.reject(err);
     };
     w.on('error', (e) => fail(new LensError('io', `a compute worker failed: ${e.message.split('\n')[0]}`)));
     w.on('exit', (code) => {
@@ -74,26 +87,41 @@ export class WorkerPool {
     });
   }
 
-  private acquire(): Promise<Slot> {
+  /** Whether a caller allowed `depth` messages on a worker may take this slot now. */
+  private fits(slot: Slot, depth: number): boolean {
+    return slot.taken === 0 || (slot.taken < depth && !slot.exclusive);
+  }
+
+  private take(slot: Slot, depth: number): Slot {
+    slot.taken++;
+    slot.exclusive ||= depth === PLAIN;
+    return slot;
+  }
+
+  private acquire(depth: number): Promise<Slot> {
     if (this.disposed) return Promise.reject(new LensError('cancelled', 'the compute engine was shut down'));
-    const idle = this.slots.find((s) => !s.busy);
-    if (idle) {
-      idle.busy = true;
-      return Promise.resolve(idle);
-    }
+    // An idle worker first, then a new one, and only then a place in a busy worker's queue.
+    const idle = this.slots.find((s) => s.taken === 0);
+    if (idle) return Promise.resolve(this.take(idle, depth));
     if (this.slots.length < this.size) {
       const s = this.spawn(this.slots.length);
       this.slots.push(s);
-      s.busy = true;
-      return Promise.resolve(s);
+      return Promise.resolve(this.take(s, depth));
     }
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const queue = this.slots.find((s) => this.fits(s, depth));
+    if (queue) return Promise.resolve(this.take(queue, depth));
+    return new Promise((resolve, reject) => this.waiters.push({ depth, resolve, reject }));
   }
 
   private release(slot: Slot): void {
-    const next = this.waiters.shift();
-    if (next) next.resolve(slot);
-    else slot.busy = false;
+    slot.taken--;
+    if (slot.taken === 0) slot.exclusive = false;
+    // The longest waiter that may take this slot now (a plain one waits for the worker to be idle).
+    const i = this.waiters.findIndex((w) => this.fits(slot, w.depth));
+    if (i >= 0) {
+      const w = this.waiters.splice(i, 1)[0];
+      w.resolve(this.take(slot, w.depth));
+    }
   }
 
   /**
@@ -104,32 +132,51 @@ export class WorkerPool {
    * copied (they are unusable here afterwards).
    */
   async run(make: (workerIndex: number) => WorkerRequest, init?: WasmInit, signal?: AbortSignal, transfer: readonly ArrayBuffer[] = []): Promise<WorkerResponse> {
-    const slot = await this.acquire();
+    const slot = await this.acquire(PLAIN);
     try {
       if (signal?.aborted) throw new LensError('cancelled', 'computation cancelled');
       return await new Promise<WorkerResponse>((resolve, reject) => {
-        slot.pending = { resolve, reject };
+        let pending: Pending = { resolve, reject };
         if (signal) {
           const w = slot.worker;
           const stop = (): void => void w.terminate();
           signal.addEventListener('abort', stop, { once: true });
           const done = (): void => signal.removeEventListener('abort', stop);
-          slot.pending = { resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)) };
+          pending = { resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)) };
         }
-        if (init && slot.generation !== init.generation) {
-          slot.worker.postMessage({ kind: 'init-wasm', module: init.module, memory: init.memory, generation: init.generation } satisfies WorkerRequest);
-          slot.generation = init.generation;
-        }
-        slot.worker.postMessage(make(slot.index), transfer as ArrayBuffer[]);
+        this.send(slot, pending, make, init, transfer);
       });
     } finally {
       this.release(slot);
     }
   }
 
+  /**
+   * run() for one of a batch of short jobs that are not cancelled one by one (a cancelled batch lets its
+   * sent jobs finish): it may wait in a busy worker's queue behind another such job, never behind a plain
+   * run, whose cancellation stops the worker.
+   */
+  async runQueued(make: (workerIndex: number) => WorkerRequest, init?: WasmInit): Promise<WorkerResponse> {
+    const slot = await this.acquire(QUEUED);
+    try {
+      return await new Promise<WorkerResponse>((resolve, reject) => this.send(slot, { resolve, reject }, make, init, []));
+    } finally {
+      this.release(slot);
+    }
+  }
+
+  private send(slot: Slot, pending: Pending, make: (workerIndex: number) => WorkerRequest, init: WasmInit | undefined, transfer: readonly ArrayBuffer[]): void {
+    slot.pending.push(pending);
+    if (init && slot.generation !== init.generation) {
+      slot.worker.postMessage({ kind: 'init-wasm', module: init.module, memory: init.memory, generation: init.generation } satisfies WorkerRequest);
+      slot.generation = init.generation;
+    }
+    slot.worker.postMessage(make(slot.index), transfer as ArrayBuffer[]);
+  }
+
   /** Stops every busy worker now (cancellation of long work); they are replaced on their exit. */
   async terminateBusy(): Promise<void> {
-    const busy = this.slots.filter((s) => s.pending);
+    const busy = this.slots.filter((s) => s.pending.length > 0);
     await Promise.all(busy.map((s) => s.worker.terminate()));
   }
 
@@ -137,7 +184,7 @@ export class WorkerPool {
     this.disposed = true;
     for (const w of this.waiters.splice(0)) w.reject(new LensError('cancelled', 'the compute engine was shut down'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
-    for (const s of this.slots) s.pending?.reject(new LensError('cancelled', 'the compute engine was shut down'));
+    for (const s of this.slots) for (const p of s.pending.splice(0)) p.reject(new LensError('cancelled', 'the compute engine was shut down'));
     this.slots.length = 0;
   }
 }

@@ -64,9 +64,10 @@ export function deferred(): Deferred {
 }
 
 /**
- * Runs jobs on the pool, at most one in flight per worker, collecting each job's partial by index.
- * Stops dispatching on abort (in-flight fast jobs are a few milliseconds; general jobs are long, so their
- * workers are terminated when `terminateOnAbort`).
+ * Runs jobs on the pool, collecting each job's partial by index. Stops dispatching on abort. General jobs
+ * are long: one in flight per worker, and their workers are terminated when `terminateOnAbort`. Otherwise
+ * jobs are a few milliseconds and let finish: two lanes per worker keep one waiting in its queue
+ * (WorkerPool.runQueued), so it never idles between them.
  */
 export async function runJobs(
   pool: WorkerPool,
@@ -97,6 +98,9 @@ export async function runJobs(
     aborted = true;
     wakeOnAbort();
   }
+  const lanesPerWorker = terminateOnAbort ? 1 : 2;
+  const dispatch = (make: (worker: number) => WorkerRequest): Promise<WorkerResponse> =>
+    terminateOnAbort ? pool.run(make, init) : pool.runQueued(make, init);
   const lane = async (): Promise<void> => {
     while (next < jobs.length && !failure && !aborted) {
       const i = next++;
@@ -107,14 +111,14 @@ export async function runJobs(
         if (typeof job !== 'function') job.settles?.reject(e);
       };
       try {
-        if (typeof job === 'function') r = await pool.run(job, init);
+        if (typeof job === 'function') r = await dispatch(job);
         else {
           if (job.ready) await job.ready;
           if (aborted || failure) {
             drop(failure ?? cancelled());
             return;
           }
-          r = await pool.run(job.make, init);
+          r = await dispatch(job.make);
         }
       } catch (e) {
         failure ??= e as Error;
@@ -143,7 +147,7 @@ export async function runJobs(
       }
     }
   };
-  const all = Promise.all(Array.from({ length: Math.min(pool.size, jobs.length) }, lane));
+  const all = Promise.all(Array.from({ length: Math.min(lanesPerWorker * pool.size, jobs.length) }, lane));
   try {
     await Promise.race([all, abortedNow]);
   } finally {
