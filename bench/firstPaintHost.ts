@@ -3,7 +3,7 @@
 // each timed, and the size of every message the view is sent first. Under code-server a message reaches a
 // webview at a few MB/s, so the JSON part of the first messages weighs as much as the computation.
 // Usage: npm run build, then npx tsx bench/firstPaintHost.ts INPUT.npy TARGET.npy [--class-dim D]
-// [--vocab tokenizer.json]. Two rounds: the first as after the palette's pick (workers prepared, files not
+// [--vocab tokenizer.json] [--ignore-index I]. Two rounds: the first as after the palette's pick (workers prepared, files not
 // yet in the engine's memory), the second a recompute.
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     console.log(`-- round ${round} (load ${os.loadavg()[0].toFixed(2)})`);
     const session = await LossSession.open(engine, {
       input: { kind: 'file', path: input }, target: { kind: 'file', path: target }, weight: null,
-      options: { classDim }, topK: 20,
+      options: { classDim, ...(opt('--ignore-index') !== undefined ? { ignoreIndex: Number(opt('--ignore-index')) } : {}) }, topK: 20,
     }, { onFirstSample: () => lap('first sample maps', r0) });
     lap('computed', r0);
     if (vocabPath) {
