@@ -14,8 +14,9 @@ python3-torch). Deterministic: every sample has its own seeded generator, so a r
   cityscapes/       one Cityscapes-style sample: the photo, the gtFine labelIds mask and torch.save logits
   checkpoints/      two checkpoints' logits for Compare Losses…, their target, and state.pt (torch.save dict)
   model_outputs.safetensors   logits and labels as safetensors
+  multilabel/       multi-label tags: logits [16, 6] float32 and 0/1 float32 labels (sigmoid focal, bce)
   notebook/         losses.ipynb with stored outputs, one of them a batch stored by reference in
-                    notebook/.cross_entropy_lens/
+                    notebook/.cross_entropy_lens/, one the multi-label tags with torchvision's sigmoid focal
   debug/            train_step.py, a training loop to run under the debugger (.vscode/launch.json: "Debug
                     train_step.py"): it pauses in train_step, and its last step raises PyTorch's error for a
                     one-hot target (Explain with Cross-Entropy Lens)
@@ -405,6 +406,22 @@ with open(out("model_outputs.safetensors"), "wb") as f:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Multi-label tagging: one logit per tag, 0/1 float labels (binary_cross_entropy_with_logits and torchvision's
+# sigmoid_focal_loss take float targets of the input's shape). A model that is usually right, two photos it
+# tags confidently where the labels say no (a dog the labeller missed), and one tag it never learned (bicycle).
+TAGS = ["person", "dog", "cat", "car", "bicycle", "tree"]
+ml_rng = np.random.default_rng(606)
+ml_labels = (ml_rng.random((16, len(TAGS))) < 0.3).astype(np.float32)
+ml_labels[3, 1] = ml_labels[11, 1] = 0.0
+ml_logits = (np.where(ml_labels > 0, 1.0, -1.0) * ml_rng.uniform(1.5, 4.0, ml_labels.shape)
+             + ml_rng.normal(0.0, 0.8, ml_labels.shape))
+ml_logits[3, 1], ml_logits[11, 1] = 5.5, 4.8
+ml_logits[:, 4] = ml_rng.normal(-0.3, 0.4, 16)
+np.save(out("multilabel", "logits.npy"), ml_logits.astype(np.float32))
+np.save(out("multilabel", "labels.npy"), ml_labels)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # A notebook with stored outputs of our MIME type: VS Code renders them with the extension's notebook
 # renderer without running any kernel. The outputs are exactly what the cells' display() calls emit.
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
@@ -430,6 +447,8 @@ cls_payload = to_payload(np.array(cls_logits, dtype=np.float32), labels, label_s
 # notebook/.cross_entropy_lens/ (the kernel's working directory), and the output holds only the reference.
 NB = os.path.join(HERE, "notebook")
 ref_x, ref_t = np.load(os.path.join(HERE, "checkpoints", "epoch30_logits.npy")), np.load(os.path.join(HERE, "checkpoints", "target.npy"))
+ml_payload = to_payload(np.load(out("multilabel", "logits.npy")), np.load(out("multilabel", "labels.npy")),
+                        class_names=TAGS, loss="sigmoid-focal")
 ref_payload = to_payload(ref_x, ref_t, class_names=ADE_CLASSES, store="file", folder=NB)
 ref_text = _text(ref_payload, ref_x, ref_t)
 keep = {os.path.basename(ref_payload[k]["file"]) for k in ("input", "target")}
@@ -442,7 +461,7 @@ target = np.load("../checkpoints/target.npy")           # (4, 48, 64) int64
 # store="file": the batch goes into .cross_entropy_lens/<sha256>.npy beside the notebook, the output holds
 # only {file, bytes, sha256} (the default, store="auto", does this above 16 MB)
 display(logits, target, class_names=json.load(open("../checkpoints/classes.json")), store="file")
-""", ref_payload, 3)
+""", ref_payload, 4)
 ref_cell["outputs"][0]["data"]["text/plain"] = [ref_text]
 notebook = {
     "cells": [
@@ -464,6 +483,13 @@ import json
 pair = json.load(open("../classification/pair.json"))
 display(np.array(pair["logits"], dtype=np.float32), np.array(pair["labels"]), label_smoothing=0.1)
 """, cls_payload, 2),
+        code_cell("""
+tags = ["person", "dog", "cat", "car", "bicycle", "tree"]
+logits = np.load("../multilabel/logits.npy")   # (16, 6) float32: one logit per tag
+labels = np.load("../multilabel/labels.npy")   # (16, 6) float32: 1 where the photo has the tag
+# torchvision's sigmoid_focal_loss (alpha 0.25, gamma 2); loss="bce" for binary_cross_entropy_with_logits
+display(logits, labels, loss="sigmoid-focal", class_names=tags)
+""", ml_payload, 3),
         ref_cell,
     ],
     "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},

@@ -39,6 +39,35 @@ export function className(names: readonly string[] | null | undefined, c: number
   return name !== undefined && name !== '' ? name : String(c);
 }
 
+/**
+ * The class of an element of an elementwise loss (bce, sigmoid focal), whose target and prediction are 0/1
+ * for the class its position along the class axis names: that position, from the element's index in the
+ * loss map (which has the input's shape). Null for other losses, and for a loss map without a class axis
+ * (bce on [N] logits).
+ */
+export function binaryElementClass(s: { readonly targetKind: string; readonly lossShape: readonly number[]; readonly options: { readonly classDim?: number } }, index: readonly number[]): number | null {
+  if (s.targetKind !== 'binary') return null;
+  const rank = s.lossShape.length;
+  if (rank < 2 || index.length !== rank) return null;
+  const d = s.options.classDim ?? 1;
+  const axis = d < 0 ? d + rank : d;
+  return axis >= 0 && axis < rank ? index[axis] : null;
+}
+
+/**
+ * The tooltip's target and prediction lines for the element at `index` in the loss map: class indices
+ * (the target's argmax for probability targets), or for an elementwise loss the class the element stands
+ * for and its 0/1 target and prediction.
+ */
+export function targetLines(s: Parameters<typeof binaryElementClass>[0] & { readonly classNames: readonly string[] }, index: readonly number[], target: number, predicted: number, ignored: boolean): string[] {
+  if (s.targetKind === 'binary') {
+    const c = binaryElementClass(s, index);
+    return [...(c === null ? [] : [`class ${classLabel(s.classNames, c)}`]), `target ${target}`, `predicted ${predicted}`];
+  }
+  const t = s.targetKind === 'probs' ? `target argmax ${classLabel(s.classNames, target)}` : `target ${classLabel(s.classNames, target)}`;
+  return [ignored ? `${t} (ignored)` : t, `predicted ${classLabel(s.classNames, predicted)}`];
+}
+
 /** "3 (cat)" when a name exists, "3" otherwise. */
 export function classLabel(names: readonly string[] | null | undefined, c: number): string {
   const name = className(names, c);

@@ -3,7 +3,7 @@
 import type { Breakdown } from './breakdown';
 import { canExplain } from './breakdown';
 import { clear } from './dom';
-import { classLabel, className, fmt6 } from './format';
+import { classLabel, className, fmt6, targetLines } from './format';
 import { detailKey, type ViewContext, type ViewModel } from './model';
 
 const EXPLAIN_DEBOUNCE_MS = 50;
@@ -47,9 +47,8 @@ export class CellTooltip {
       lines.push(`(${axes.join(', ')}) = (${idx.join(', ')})`);
     }
     const ignored = maps.ignored[k] !== 0;
-    const tLabel = s.targetKind === 'probs' ? `target argmax ${classLabel(names, maps.target[k])}` : `target ${classLabel(names, maps.target[k])}`;
-    lines.push(ignored ? `${tLabel} (ignored)` : tLabel);
-    lines.push(`predicted ${classLabel(names, maps.predicted[k])}`);
+    const full = ref ? (ref.n >= 0 ? [ref.n, ...ref.index] : ref.index) : [];
+    lines.push(...targetLines(s, full, maps.target[k], maps.predicted[k], ignored));
     lines.push(`loss ${fmt6(maps.loss[k])}`);
     if (maps.pTarget && !ignored) lines.push(`p(target) ${fmt6(maps.pTarget[k])}`);
     if (state.mode === 'classProb') {

@@ -2,7 +2,17 @@
 // the element on the heatmap.
 import type { ViewSummary } from '../../src/protocol';
 import { clear, type Builder } from './dom';
-import { classLabel, fmt6, fmtShape } from './format';
+import { binaryElementClass, classLabel, fmt6, fmtShape } from './format';
+
+/**
+ * Target and prediction of a worst element: class indices, or for an elementwise loss the 0/1 of the class
+ * the element stands for ("dog: target 0 · predicted 1", not "target 0 (person)").
+ */
+function worstLabels(s: ViewSummary, w: ViewSummary['worst'][number]): string {
+  if (s.targetKind !== 'binary') return `target ${classLabel(s.classNames, w.target)} · predicted ${classLabel(s.classNames, w.predicted)}`;
+  const c = binaryElementClass(s, w.index);
+  return `${c === null ? '' : `${classLabel(s.classNames, c)}: `}target ${w.target} · predicted ${w.predicted}`;
+}
 
 export class WorstList {
   readonly el: HTMLElement;
@@ -21,7 +31,7 @@ export class WorstList {
       const b = h('button', { type: 'button', class: 'cel-worst-item' },
         h('span', { class: 'cel-mono', text: fmtShape(w.index) }),
         h('span', { class: 'cel-worst-loss', text: ` loss ${fmt6(w.loss)}` }),
-        h('span', { class: 'cel-dim', text: ` · target ${classLabel(s.classNames, w.target)} · predicted ${classLabel(s.classNames, w.predicted)}` }));
+        h('span', { class: 'cel-dim', text: ` · ${worstLabels(s, w)}` }));
       b.addEventListener('click', () => this.pick(w.index));
       this.list.appendChild(h('li', {}, b));
     }

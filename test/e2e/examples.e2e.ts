@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { RESULTS_DIR, ROOT, VsCode, checkPrerequisites, cleanUpAfterSuite, filterPick, fmt6, freePort, lossShown, openFile, panelShowing, panelWithValue, sleep } from './harness';
+import { RESULTS_DIR, ROOT, VsCode, checkPrerequisites, cleanUpAfterSuite, filterPick, fmt6, freePort, lossShown, openFile, outputFrame, outputLossText, panelShowing, panelWithValue, sleep } from './harness';
 import { DEBUGPY_EXTENSION, startDebugging, stopDebugging, waitForStop } from './debugHarness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
@@ -95,6 +95,12 @@ x = np.load(os.path.join("notebook", ref["input"]["file"]))
 t = np.load(os.path.join("notebook", ref["target"]["file"]))
 out["notebook"] = ce(x, t, ignore_index=ref["options"]["ignoreIndex"])
 out["notebookShape"] = list(x.shape)
+# The multi-label cell: torchvision's sigmoid_focal_loss (alpha 0.25, gamma 2, mean) on the files it loads.
+from torchvision.ops import sigmoid_focal_loss
+ml_x = torch.from_numpy(np.load("multilabel/logits.npy").astype(np.float64))
+ml_t = torch.from_numpy(np.load("multilabel/labels.npy").astype(np.float64))
+out["multilabel"] = sigmoid_focal_loss(ml_x, ml_t, alpha=0.25, gamma=2, reduction="mean").item()
+out["multilabelShape"] = list(ml_x.shape)
 # debug/train_step.py's first stop, as the program's own PyTorch computes it there (float64).
 import runpy
 steps = []
@@ -127,6 +133,8 @@ interface Expected {
   safetensors: number;
   notebook: number;
   notebookShape: number[];
+  multilabel: number;
+  multilabelShape: number[];
   debugStep0: number;
   adeIssues: { count: number; perImage: Record<string, number>; first: string };
 }
@@ -503,6 +511,10 @@ describe('the sample workspace of npm start (examples/) in real VS Code', functi
     assert.ok(frame, `an output showing ${shape} rendered`);
     assert.equal(text, fmt6(expected.notebook));
     console.log(`      Quick Open to the by-reference output's loss: ${time()}`);
+    // The multi-label cell asks for torchvision's sigmoid focal loss: its output shows torchvision's value.
+    const mlShape = `[${expected.multilabelShape.join(', ')}]`;
+    const mlFrame = await outputFrame(page, 1, mlShape);
+    assert.equal(await outputLossText(mlFrame, mlShape), fmt6(expected.multilabel), 'the multi-label output: sigmoid_focal_loss');
     // Bring the last cell (the by-reference batch) into view: focus the cell list, Ctrl+End, then its output.
     await page.locator('.notebook-editor .cell-list-container').first().click({ position: { x: 40, y: 10 } });
     await page.keyboard.press('Escape');
@@ -514,6 +526,15 @@ describe('the sample workspace of npm start (examples/) in real VS Code', functi
     await sleep(800);
     await vs!.screenshot('notebook');
     await editorShot(page, 'notebook');
+    // The multi-label cell, the one before the last (still focused), with its output in view.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('ArrowUp');
+    await sleep(500);
+    await page.mouse.move(900, 500);
+    await page.mouse.wheel(0, 250);
+    await page.mouse.move(150, 700);
+    await sleep(800);
+    await vs!.screenshot('multilabel');
   });
 
   it('printed_tensors.py: a hover on a printed tensor shows its shape and the pair\'s loss', async function () {
