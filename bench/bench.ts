@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { computeLoss } from '../src/kernel/index';
 import { decodeNpy, encodeNpy } from '../src/tensor/npy';
 import type { Tensor } from '../src/tensor/tensor';
-import { Engine } from '../src/worker/engine';
+import { Engine } from '../src/worker/engine/engine';
 import { measureAnchor } from './anchor';
 import { pageFaultMicros } from './pageFaults';
 import { measureKernelAlone } from './kernelAlone';

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DapClient } from '../test/unit/debug/dapClient';
 import { debuggeeExpression, parseReply, type DebuggeeReplies } from '../src/debug/snippet';
-import { Engine } from '../src/worker/engine';
+import { Engine } from '../src/worker/engine/engine';
 import { warnIfLoaded } from './quiet';
 
 const PROGRAM = `

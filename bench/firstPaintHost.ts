@@ -9,9 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { toViewSummary, type HostToView } from '../src/protocol';
 import { forView } from '../src/sampleWire';
-import { Engine } from '../src/worker/engine';
-import { readClassNamesBeside } from '../src/worker/classNames';
-import { LossSession } from '../src/worker/session';
+import { Engine } from '../src/worker/engine/engine';
+import { readClassNamesBeside } from '../src/worker/files/classNames';
+import { LossSession } from '../src/worker/engine/session';
 
 /** JSON bytes and typed-array bytes of a message as VS Code posts it (buffers travel beside the JSON). */
 function size(msg: unknown): { json: number; buffers: number } {

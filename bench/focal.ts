@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeNpy } from '../src/tensor/npy';
 import type { Tensor } from '../src/tensor/tensor';
-import { Engine, type EngineRequest } from '../src/worker/engine';
+import { Engine, type EngineRequest } from '../src/worker/engine/engine';
 import { xorshift } from './random';
 
 const ROOT = path.resolve(__dirname, '..');

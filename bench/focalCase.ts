@@ -6,7 +6,7 @@
 // sigmoidFocalSample_s is what the view waits for after the computation, sample 0's maps [21, 512, 512]
 // computed on demand. bench/focal.ts prints the same cases with .npy sources.
 import type { Tensor } from '../src/tensor/tensor';
-import { Engine, type EngineRequest } from '../src/worker/engine';
+import { Engine, type EngineRequest } from '../src/worker/engine/engine';
 import { xorshift } from './random';
 
 export interface FocalFigures {

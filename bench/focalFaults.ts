@@ -7,7 +7,7 @@
 // Cross-entropy on the same logits is timed in the same run for comparison.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Engine, type EngineRequest } from '../src/worker/engine';
+import { Engine, type EngineRequest } from '../src/worker/engine/engine';
 import { focalTensors } from './focalCase';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -3,7 +3,7 @@
 // document version reuses the cached index and report on the host, so only the first is measured here.
 import type { ReportRequest } from '../src/hover/report';
 import { findPair, literalAt } from '../src/hover/scan';
-import { Engine } from '../src/worker/engine';
+import { Engine } from '../src/worker/engine/engine';
 import { xorshift } from './random';
 
 /** {"logits": (N, 10) floats, "labels": (N) ints}, about `mb` MB of text. */

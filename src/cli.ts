@@ -8,9 +8,9 @@ import { runEval, runMerge } from './cli/evalCommand';
 import { runRuns } from './cli/runsCommand';
 import { escapeControls } from './cli/terminalText';
 import { isLensError, LensError } from './errors';
-import { Engine, type EngineRequest, type TensorSource } from './worker/engine';
-import { describePairing, pairMaskTarget, type MaskPairing } from './worker/maskTarget';
-import { readCompanionWeight } from './worker/readTensorFile';
+import { Engine, type EngineRequest, type TensorSource } from './worker/engine/engine';
+import { describePairing, pairMaskTarget, type MaskPairing } from './worker/files/maskTarget';
+import { readCompanionWeight } from './worker/files/readTensorFile';
 import { labelIssuesOfRun, labelIssuesText } from './cli/labelIssuesCli';
 import type { PairIssues } from './labels/pairIssues';
 

@@ -20,7 +20,7 @@ import { useEngineForListings } from './host/tensorFiles';
 import { recentMessages, type ShownMessage } from './host/notify';
 import type { LossOptions } from './kernel/types';
 import type { ViewSummary } from './protocol';
-import { Engine } from './worker/engine';
+import { Engine } from './worker/engine/engine';
 
 let engine: Engine | null = null;
 

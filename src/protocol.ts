@@ -13,8 +13,8 @@ import type { DType, Tensor } from './tensor/tensor';
 import type { Vocabulary } from './tensor/vocab';
 import type { TokenLossTerms, TokenRowDetails } from './kernel/tokenRow';
 import type { EvalClassFigures, EvalImageRequest, EvalImageResponse, EvalOptions } from './eval/types';
-import type { ListingFormat, TensorListing } from './worker/tensorListing';
-import type { FileIdentity } from './worker/regularFile';
+import type { ListingFormat, TensorListing } from './worker/jobs/tensorListing';
+import type { FileIdentity } from './worker/files/regularFile';
 import type { LossFigures } from './eval/runs/figures';
 import type { LossLayout } from './eval/runs/lossFiles';
 
@@ -72,7 +72,7 @@ export interface FastChunkJob {
   readonly pairs: boolean;
   /**
    * Softmax focal loss: the kernel ran with class weights all ones (plain cross-entropy); the job turns
-   * each loss into alpha[t] (1 - p_t)^gamma (-log p_t) in place (src/worker/focalChunk.ts).
+   * each loss into alpha[t] (1 - p_t)^gamma (-log p_t) in place (src/worker/fast/focalChunk.ts).
    */
   readonly focal?: { readonly alpha: Float64Array | null; readonly gamma: number } | null;
 }
@@ -175,7 +175,7 @@ export type TokenRowSource =
   | { readonly kind: 'shared'; readonly x: SharedTensorRef };
 
 export type WorkerRequest =
-  /** Folder evaluation: one prediction / label pair reduced to its sums (src/worker/evalImage.ts). */
+  /** Folder evaluation: one prediction / label pair reduced to its sums (src/worker/jobs/evalImage.ts). */
   | EvalImageRequest
   | { readonly kind: 'init-wasm'; readonly module: WebAssembly.Module; readonly memory: WebAssembly.Memory; readonly generation: number }
   | (FastChunkJob & { readonly generation: number })
@@ -200,9 +200,9 @@ export type WorkerRequest =
   | { readonly kind: 'parse-literal'; readonly id: number; readonly literal: LiteralText }
   /** Hovers: header and statistics of a .npy/.npz file, sampled when large (src/hover/files.ts). */
   | { readonly kind: 'tensor-file-summary'; readonly id: number; readonly path: string; readonly sampling?: SamplingPolicy }
-  /** Pickers: the tensors of a .safetensors or torch.save file (src/worker/tensorListing.ts), parsed off the host. */
+  /** Pickers: the tensors of a .safetensors or torch.save file (src/worker/jobs/tensorListing.ts), parsed off the host. */
   | { readonly kind: 'list-tensor-file'; readonly id: number; readonly path: string; readonly format: ListingFormat }
-  /** Label issues of one pair of files (src/worker/labelIssuesJob.ts; a PNG mask target as the CLI pairs it). */
+  /** Label issues of one pair of files (src/worker/jobs/labelIssuesJob.ts; a PNG mask target as the CLI pairs it). */
   | { readonly kind: 'label-issues'; readonly id: number; readonly request: LabelIssuesJob }
   /** eval --label-issues: one image's pass 1 (per-class sums) or pass 2 (with the folder's thresholds). */
   | { readonly kind: 'label-issues-image'; readonly id: number; readonly prediction: string; readonly label: string; readonly classDim: number; readonly ignoreIndex: number; readonly thresholds: readonly number[] | null }
@@ -450,8 +450,8 @@ export interface ErrorFix {
  * options that decide examples and probabilities, the mask's colours.
  */
 export interface LabelIssuesJob {
-  readonly input: string | import('./worker/engineTypes').TensorSource;
-  readonly target: string | import('./worker/engineTypes').TensorSource;
+  readonly input: string | import('./worker/engine/engineTypes').TensorSource;
+  readonly target: string | import('./worker/engine/engineTypes').TensorSource;
   readonly classDim: number;
   readonly ignoreIndex: number;
   readonly inputKind: import('./kernel/types').InputKind;
@@ -705,7 +705,7 @@ export interface DatasetImageRow {
   readonly pixelAccuracy: number | null;
   readonly miou: number | null;
   readonly worstClass: number | null;
-  /** The mean-pooled loss map (src/worker/evalImage.ts lossThumbnail): float32 little-endian, base64. */
+  /** The mean-pooled loss map (src/worker/jobs/evalImage.ts lossThumbnail): float32 little-endian, base64. */
   readonly thumbnail: { readonly h: number; readonly w: number; readonly base64: string } | null;
   /** After Find likely label errors: the image's reported pixels and its label quality (softmin; null: no labelled pixel). */
   readonly labelIssues?: number;

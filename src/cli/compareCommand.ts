@@ -1,15 +1,15 @@
 // `compare INPUT_A INPUT_B TARGET [options]` (contract in DESIGN.md): both inputs against one target with the
 // same options, through one engine; prints each run's report and B - A (reduced, per element, per class).
 import { fmtShape, isLensError, LensError } from '../errors';
-import { Engine, type EngineOptions, type EngineRequest, type EngineResult, type TensorSource } from '../worker/engine';
-import { compareRuns, compareSummary, checkSameShape } from '../worker/compareSession';
-import { pairMaskTarget } from '../worker/maskTarget';
-import { closeNpy, isNpyPath, openNpy } from '../worker/npyFile';
-import { NpyStreamWriter } from '../worker/npyStreamWriter';
-import { readCompanionWeight, readTensorFile } from '../worker/readTensorFile';
+import { Engine, type EngineOptions, type EngineRequest, type EngineResult, type TensorSource } from '../worker/engine/engine';
+import { compareRuns, compareSummary, checkSameShape } from '../worker/engine/compareSession';
+import { pairMaskTarget } from '../worker/files/maskTarget';
+import { closeNpy, isNpyPath, openNpy } from '../worker/files/npyFile';
+import { NpyStreamWriter } from '../worker/files/npyStreamWriter';
+import { readCompanionWeight, readTensorFile } from '../worker/files/readTensorFile';
 import { splitMemberSpec } from '../tensor/load';
 import { DEFAULT_SAMPLING } from '../hover/files';
-import { summarizeTensorFile } from '../worker/tensorSummary';
+import { summarizeTensorFile } from '../worker/jobs/tensorSummary';
 import type { CompareSummary } from '../protocol';
 import type { CompareMaps } from '../kernel/compare';
 import { parseArgs } from './args';

@@ -2,7 +2,7 @@
 // over the pure core in src/eval/. Each parses its own arguments and returns the text to print.
 import * as fs from 'node:fs';
 import { LensError } from '../errors';
-import type { WorkerPool } from '../worker/pool';
+import type { WorkerPool } from '../worker/engine/pool';
 import { finalizeReport, folderLabelIssuesOf, withLabelIssues } from '../eval/finalize';
 import { pairFolders } from '../eval/files';
 import {

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { LensError } from '../errors';
 import type { EvalOptions } from '../eval/types';
 import { splitMemberSpec } from '../tensor/load';
-import { readTensorFile } from '../worker/readTensorFile';
+import { readTensorFile } from '../worker/files/readTensorFile';
 import { parseInlineList } from './args';
 
 const DEFAULTS = { ignoreIndex: -100, labelSmoothing: 0, classDim: 1, bins: 15, boundary: 3 };

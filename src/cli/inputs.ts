@@ -5,7 +5,7 @@ import { LensError, isLensError } from '../errors';
 import { namedColorTable, parseColorTable, type ColorTable } from '../tensor/colorTable';
 import { splitMemberSpec } from '../tensor/load';
 import type { Tensor } from '../tensor/tensor';
-import { readTensorFile } from '../worker/readTensorFile';
+import { readTensorFile } from '../worker/files/readTensorFile';
 import { parseInlineList } from './args';
 
 export function readWeight(spec: string, what: string): Tensor {

@@ -9,8 +9,8 @@ import { readPalette } from './inputs';
 import { fmt6 } from './report';
 import type { PairIssues } from '../labels/pairIssues';
 import { encodeNpy } from '../tensor/npy';
-import type { MaskPairing } from '../worker/maskTarget';
-import type { Engine } from '../worker/engine';
+import type { MaskPairing } from '../worker/files/maskTarget';
+import type { Engine } from '../worker/engine/engine';
 
 /**
  * The pair's label issues, computed in one of the engine's workers (the loss was computed first, so the

@@ -11,7 +11,7 @@ import { browse } from '../host/tensorPick';
 import { log, messageOf, showError } from '../host/log';
 import { lossOptionsFromSettings } from '../host/settings';
 import { LossPanel } from '../host/lossPanel';
-import { LossSession } from '../worker/session';
+import { LossSession } from '../worker/engine/session';
 import { DebugPanel, readValues, type DebugPanelSpec, type DebugServices, type DebugValue } from './debugPanel';
 import { FrameClient } from './frameClient';
 import { describeCall, extraKeywords, findLossFrame, functionOfCall, optionsOfCall, proposeFix, type LossFix, type LossFunction } from './lossCall';

@@ -8,7 +8,7 @@ import { fitPair, fittedOptions, rankTargets, roleScore } from '../kernel/roles'
 import { escapeMarkdown } from '../hover/markdown';
 import { lossOptionsFromSettings } from '../host/settings';
 import { messageOf } from '../host/log';
-import { LossSession } from '../worker/session';
+import { LossSession } from '../worker/engine/session';
 import { DEBUG_COMMANDS, describeValue, metaOf, type DebugLossArgs } from './debugCommands';
 import type { DebugServices } from './debugPanel';
 import { FrameClient, isPythonSession } from './frameClient';

@@ -5,8 +5,8 @@
 // on its own pairs and merges in between (src/eval/labelIssueParts.ts).
 import { LensError } from '../errors';
 import { thresholdsFromSums, type ImagePass2 } from '../labels/labelIssues';
-import type { WorkerPool } from '../worker/pool';
-import { cancelled, runOne } from '../worker/schedule';
+import type { WorkerPool } from '../worker/engine/pool';
+import { cancelled, runOne } from '../worker/engine/schedule';
 import { folderLabelIssuesOf } from './finalize';
 import type { EvalOptions, EvalPair, FolderLabelIssues } from './types';
 

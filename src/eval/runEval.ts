@@ -3,8 +3,8 @@
 // logits and maps, and sends back only its sums and a loss thumbnail of at most 32 x 32), results stream to
 // onImage as they complete, and the totals come out in stem order (see finalize.ts for why that order).
 import { LensError } from '../errors';
-import type { WorkerPool } from '../worker/pool';
-import { cancelled, runOne } from '../worker/schedule';
+import type { WorkerPool } from '../worker/engine/pool';
+import { cancelled, runOne } from '../worker/engine/schedule';
 import { addCounts, emptyCounts } from './accumulate';
 import type { EvalCounts, EvalImageRequest, EvalOptions, EvalPair, ImageRecord, ImageResult } from './types';
 

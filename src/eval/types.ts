@@ -126,7 +126,7 @@ export interface EvalPair {
   readonly label: string;
 }
 
-/** Worker job: evaluate one pair (src/worker/evalImage.ts). */
+/** Worker job: evaluate one pair (src/worker/jobs/evalImage.ts). */
 export interface EvalImageRequest {
   readonly kind: 'eval-image';
   readonly id: number;

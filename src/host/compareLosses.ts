@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { LensError } from '../errors';
 import { fitPair, fittedOptions, isInputCandidate, rankTargets } from '../kernel/roles';
 import type { LossOptions } from '../kernel/types';
-import { checkSameShape } from '../worker/compareSession';
+import { checkSameShape } from '../worker/engine/compareSession';
 import { pickInputLike } from './comparePick';
 import { LossPanel, type HostServices } from './lossPanel';
 import { showError } from './log';

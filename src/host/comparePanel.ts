@@ -4,8 +4,8 @@
 import * as path from 'node:path';
 import type { SampleGeometry } from '../kernel/sampleView';
 import type { CompareSummary, SampleMaps } from '../protocol';
-import type { Engine, EngineRequest, EngineResult, TensorSource } from '../worker/engine';
-import { compareRuns, compareSummary, sampleDelta } from '../worker/compareSession';
+import type { Engine, EngineRequest, EngineResult, TensorSource } from '../worker/engine/engine';
+import { compareRuns, compareSummary, sampleDelta } from '../worker/engine/compareSession';
 
 export class PanelComparison {
   private constructor(

@@ -28,7 +28,7 @@ import type { FileSummary } from '../hover/files';
 import type { HoverLookupQuery, SharedText } from '../protocol';
 import { fitPair, fittedOptions, type TensorMeta } from '../kernel/roles';
 import { splitMemberSpec } from '../tensor/load';
-import { readShared } from '../worker/sharedText';
+import { readShared } from '../worker/engine/sharedText';
 import { documentLength, shareDocument } from './documentText';
 import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './lossPanel';
 import { log, messageOf, showError } from './log';

@@ -8,17 +8,17 @@ import { decodePayloadWithRefs, isTensorRef, type PayloadWithRefs, type TensorRe
 import type { Tensor } from '../tensor/tensor';
 import { optionsFromShapes } from '../kernel/roles';
 import { OUTPUT_ISSUES_ORIGIN, OutputController, outputLabels, outputWeight, type OutputOverrides, type OutputSession, type OutputTensors } from '../outputController';
-import type { TensorSource } from '../worker/engineTypes';
+import type { TensorSource } from '../worker/engine/engineTypes';
 import { RENDERER_ID, toViewSummary, type HostToRenderer, type RendererToHost } from '../protocol';
 import { toWire } from '../wire';
 import { forView } from '../sampleWire';
-import { hasMaps, wholeLossMap } from '../worker/resultMaps';
-import { LossSession } from '../worker/session';
+import { hasMaps, wholeLossMap } from '../worker/engine/resultMaps';
+import { LossSession } from '../worker/engine/session';
 import { saveExport } from './exportFile';
 import { log } from './log';
 import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './lossPanel';
 import { checkTensorRef, loadRefImage, sharedCheck, type RefContext } from './payloadFiles';
-import { CHANGED_SINCE_CHECK, type FileIdentity } from '../worker/regularFile';
+import { CHANGED_SINCE_CHECK, type FileIdentity } from '../worker/files/regularFile';
 import type { PayloadImage } from '../tensor/payloadImage';
 import type { HostToView } from '../protocol';
 

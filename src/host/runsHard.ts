@@ -5,8 +5,8 @@ import type { HardMask } from '../eval/runs/hardPixels';
 import { hardPositions } from '../eval/runs/hardPixels';
 import { imageHardMask } from '../eval/runs/imageHard';
 import type { ViewHardPixels } from '../protocol';
-import { wholeMaps } from '../worker/resultMaps';
-import type { LossSession } from '../worker/session';
+import { wholeMaps } from '../worker/engine/resultMaps';
+import type { LossSession } from '../worker/engine/session';
 import type { HostServices, PanelRequest } from './lossPanel';
 
 export class PanelHardPixels {

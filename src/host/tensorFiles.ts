@@ -1,7 +1,7 @@
 // Tensor files in the workspace and what their headers say (shape, dtype), for the pickers and the
 // explorer command. Headers only: a .npy costs one small read, whatever its size. Files are found by glob,
-// so only regular files are read (src/worker/regularFile.ts): a link to a device or a FIFO is skipped.
-// .safetensors headers and torch.save pickles are parsed in a worker (src/worker/tensorListing.ts): a hostile
+// so only regular files are read (src/worker/files/regularFile.ts): a link to a device or a FIFO is skipped.
+// .safetensors headers and torch.save pickles are parsed in a worker (src/worker/jobs/tensorListing.ts): a hostile
 // one takes seconds of synchronous parsing, which on this thread would freeze every editor.
 import * as vscode from 'vscode';
 import { isLensError } from '../errors';
@@ -12,10 +12,10 @@ import { readNpz } from '../tensor/npz';
 import { describePngHeader, isColorPng, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES } from '../tensor/pngMask';
 import { safetensorsHeaderEnd } from '../tensor/safetensors';
 import type { TensorRole } from '../tensor/npz';
-import { readClassNamesBeside } from '../worker/classNames';
-import { readSmallRegularFile } from '../worker/regularFile';
-import type { Engine } from '../worker/engine';
-import type { ListingFormat, TensorListing } from '../worker/tensorListing';
+import { readClassNamesBeside } from '../worker/files/classNames';
+import { readSmallRegularFile } from '../worker/files/regularFile';
+import type { Engine } from '../worker/engine/engine';
+import type { ListingFormat, TensorListing } from '../worker/jobs/tensorListing';
 import { log } from './log';
 
 export const TENSOR_GLOB = '**/*.{npy,npz,json,pt,pth,bin,safetensors}';

@@ -1,5 +1,5 @@
 // What a hover on a tensor-file path shows, as plain data, and how a large file is sampled. The reading
-// itself happens in a worker thread (src/worker/tensorSummary.ts); this part is pure so it is testable.
+// itself happens in a worker thread (src/worker/jobs/tensorSummary.ts); this part is pure so it is testable.
 
 import type { TensorStats } from './report';
 

@@ -1,6 +1,6 @@
 // Bytes of a file that may be only partly in memory. The zip and torch.save readers take a ByteView, so a
 // picker can list a multi-gigabyte checkpoint's tensors from its few kilobytes of directory and data.pkl
-// (src/worker/torchSaveListing.ts) while the whole-file path keeps its plain Uint8Array.
+// (src/worker/files/torchSaveListing.ts) while the whole-file path keeps its plain Uint8Array.
 import { LensError } from '../errors';
 
 export interface ByteView {

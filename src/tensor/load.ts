@@ -134,7 +134,7 @@ export function decodeTensorFile(source: string, bytes: Uint8Array, role: Tensor
     }
     if (ext === '.npz') return fromNpz(source, bytes, role, member);
     if (ext === '.json') return fromJson(source, bytes, role, member);
-    // A PNG label mask (target only; an RGB one needs a colour table: src/worker/maskTarget.ts).
+    // A PNG label mask (target only; an RGB one needs a colour table: src/worker/files/maskTarget.ts).
     if (ext === '.png' || hasPngSignature(bytes)) return fromPngMask(bytes, role, member);
     // .bin is generic (Hugging Face's torch.save checkpoints, but also anything else): it is sniffed below.
     if (ext === '.pt' || ext === '.pth') return decodeTorchSave(source, bytes, role, member);

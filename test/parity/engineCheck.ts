@@ -5,7 +5,7 @@
 // comparator's 1e-9. Shared by the committed-fixture runs (engineParity.test.ts) and the live runs
 // (parity.test.ts, engineLive.test.ts), so all of them hold the engine to the same figures.
 import { numel, type Tensor } from '../../src/tensor/tensor';
-import type { EngineResult } from '../../src/worker/engine';
+import type { EngineResult } from '../../src/worker/engine/engine';
 import { close, fromJson, type ComputedExpect } from './fixtures';
 import { boundShare, REFERENCE_ABS, SIMD_ABS, SIMD_REL, simdElementOk, simdValueOk } from './simdBound';
 

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeNpy } from '../../src/tensor/npy';
-import { Engine, type EngineRequest, type TensorSource } from '../../src/worker/engine';
+import { Engine, type EngineRequest, type TensorSource } from '../../src/worker/engine/engine';
 import { checkComputed, describeWorst, newWorst } from './engineCheck';
 import { fromJson, isErrorExpect, loadCase, loadManifest, type ComputedExpect, type JsonNumber, type ParityCase } from './fixtures';
 import { LIVE_SEED, PYTHON, torchAvailable } from './liveSeed';

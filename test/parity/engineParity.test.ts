@@ -36,9 +36,9 @@ import { resolveOptions } from '../../src/kernel/options';
 import { encodeNpy } from '../../src/tensor/npy';
 import { readNpz, type NpzArchive } from '../../src/tensor/npz';
 import { isIntegerDType, numel, type Tensor } from '../../src/tensor/tensor';
-import { Engine, type EngineRequest, type EngineResult, type TensorSource } from '../../src/worker/engine';
-import { closeFiles, planFast } from '../../src/worker/fastPlan';
-import { fastLayout } from '../../src/worker/memoryLayout';
+import { Engine, type EngineRequest, type EngineResult, type TensorSource } from '../../src/worker/engine/engine';
+import { closeFiles, planFast } from '../../src/worker/fast/fastPlan';
+import { fastLayout } from '../../src/worker/fast/memoryLayout';
 import { checkComputed, describeWorst, fmt, newWorst } from './engineCheck';
 import { fromJson, isErrorExpect, loadManifest, type ComputedExpect, type ErrorExpect, type ParityCase } from './fixtures';
 

@@ -24,8 +24,8 @@ import type { LossResult } from '../../src/kernel/types';
 import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
 import { readNpz } from '../../src/tensor/npz';
 import { numel, type Tensor } from '../../src/tensor/tensor';
-import { Engine, type EngineRequest, type EngineResult, type TensorSource } from '../../src/worker/engine';
-import { wholeMaps } from '../../src/worker/resultMaps';
+import { Engine, type EngineRequest, type EngineResult, type TensorSource } from '../../src/worker/engine/engine';
+import { wholeMaps } from '../../src/worker/engine/resultMaps';
 import { close, fromJson, type JsonNumber } from './fixtures';
 import { simdElementOk } from './simdBound';
 

@@ -11,7 +11,7 @@ import { CONFUSION_MATRIX_MAX_CLASSES, TOP_CONFUSIONS } from '../../src/kernel/c
 import { encodeNpy } from '../../src/tensor/npy';
 import { readNpz } from '../../src/tensor/npz';
 import type { Tensor } from '../../src/tensor/tensor';
-import { Engine, type EngineRequest, type TensorSource } from '../../src/worker/engine';
+import { Engine, type EngineRequest, type TensorSource } from '../../src/worker/engine/engine';
 import { boundShare, simdElementOk, simdValueOk } from './simdBound';
 
 const REPO = path.resolve(__dirname, '..', '..');

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LensError } from '../../src/errors';
-import { Engine } from '../../src/worker/engine';
+import { Engine } from '../../src/worker/engine/engine';
 import { checkComputed, describeWorst, fmt, newWorst } from './engineCheck';
 import { checkCase, isErrorExpect, loadCase, loadManifest, type Manifest } from './fixtures';
 import { LIVE_SEED, PYTHON, torchAvailable } from './liveSeed';

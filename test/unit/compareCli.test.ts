@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { runCompare } from '../../src/cli/compareCommand';
 import { isLensError } from '../../src/errors';
 import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
-import { compareResults } from '../../src/worker/compareSession';
+import { compareResults } from '../../src/worker/engine/compareSession';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DIST = path.join(ROOT, 'dist');

@@ -5,7 +5,7 @@
 // spill back afterwards. Spill folders that killed evaluations left behind are removed first (staleSpills.ts).
 import * as os from 'node:os';
 import { LensError } from '../../errors';
-import type { WorkerPool } from '../../worker/pool';
+import type { WorkerPool } from '../../worker/engine/pool';
 import { evaluatePairs, type EvalOutcome } from '../runEval';
 import type { EvalOptions, EvalPair, ImageResult } from '../types';
 import { LossSpill } from './lossFiles';

@@ -1,10 +1,10 @@
-// The loss figures of a runs evaluation computed on the worker pool (src/worker/lossFiguresJob.ts) rather
+// The loss figures of a runs evaluation computed on the worker pool (src/worker/jobs/lossFiguresJob.ts) rather
 // than on the calling thread: reading every run's losses back is seconds of synchronous work for a large
 // set, which on the extension host would freeze the editor. The histograms are handed to the worker (their
 // buffers are unusable here afterwards).
 import { LensError } from '../../errors';
-import type { WorkerPool } from '../../worker/pool';
-import { runOne, unexpected } from '../../worker/schedule';
+import type { WorkerPool } from '../../worker/engine/pool';
+import { runOne, unexpected } from '../../worker/engine/schedule';
 import type { LossFigures } from './figures';
 import type { LossLayout } from './lossFiles';
 import type { LossHistogram } from './percentile';

@@ -3,7 +3,7 @@
 // the jobs `runs` gives its images, so every loss is bit-identical to the ones its percentiles and
 // persistent[] were computed from; then figures.ts's decision (hardPixels.ts) against the runs' percentiles.
 import { LensError } from '../../errors';
-import type { WorkerPool } from '../../worker/pool';
+import type { WorkerPool } from '../../worker/engine/pool';
 import { evaluatePairs } from '../runEval';
 import type { EvalOptions } from '../types';
 import { hardInEveryRun, type HardMask } from './hardPixels';

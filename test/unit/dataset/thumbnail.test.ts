@@ -1,4 +1,4 @@
-// Loss thumbnails of folder evaluation: the worker's mean-pooled map (src/worker/evalImage.ts) against the
+// Loss thumbnails of folder evaluation: the worker's mean-pooled map (src/worker/jobs/evalImage.ts) against the
 // CLI's own per-pixel loss (`--reduction none --out`) pooled here, and the viridis painting of the view.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { pairFolders } from '../../../src/eval/files';
 import { evaluatePairs } from '../../../src/eval/runEval';
 import { THUMBNAIL_MAX, type EvalOptions, type ImageResult } from '../../../src/eval/types';
 import { decodeNpy } from '../../../src/tensor/npy';
-import { WorkerPool } from '../../../src/worker/pool';
+import { WorkerPool } from '../../../src/worker/engine/pool';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const DIST = path.join(ROOT, 'dist');

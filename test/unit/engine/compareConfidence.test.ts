@@ -7,8 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PanelComparison } from '../../../src/host/comparePanel';
 import type { Tensor } from '../../../src/tensor/tensor';
-import { Engine, type EngineRequest } from '../../../src/worker/engine';
-import { LossSession } from '../../../src/worker/session';
+import { Engine, type EngineRequest } from '../../../src/worker/engine/engine';
+import { LossSession } from '../../../src/worker/engine/session';
 import { DIST, randomLogits, randomTargets, writeNpy } from './helpers';
 
 /** float64 top-1, margin and entropy of the C values of one element. */

@@ -8,7 +8,7 @@ import { LensError, fmtShape } from '../../../src/errors';
 import { computeLoss } from '../../../src/kernel/index';
 import { decodeNpy, encodeNpy } from '../../../src/tensor/npy';
 import type { Tensor } from '../../../src/tensor/tensor';
-import { Engine, type EngineRequest, type EngineResult } from '../../../src/worker/engine';
+import { Engine, type EngineRequest, type EngineResult } from '../../../src/worker/engine/engine';
 import { boundShare, simdElementOk } from '../../parity/simdBound';
 import { DIST, randomLogits, randomTargets, sparseNpy, writeNpy } from './helpers';
 

@@ -7,8 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeNpy } from '../../../src/tensor/npy';
 import type { Tensor } from '../../../src/tensor/tensor';
-import { Engine, type EngineRequest } from '../../../src/worker/engine';
-import type { FirstSampleMaps } from '../../../src/worker/engineTypes';
+import { Engine, type EngineRequest } from '../../../src/worker/engine/engine';
+import type { FirstSampleMaps } from '../../../src/worker/engine/engineTypes';
 import { DIST, randomLogits, randomTargets } from './helpers';
 
 describe('Engine: sample 0\'s maps before the batch is done', function () {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { hardPositions } from '../../../src/eval/runs/hardPixels';
 import { imageHardMask } from '../../../src/eval/runs/imageHard';
 import { decodePngMask } from '../../../src/tensor/pngMask';
-import { WorkerPool } from '../../../src/worker/pool';
+import { WorkerPool } from '../../../src/worker/engine/pool';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const DIST = path.join(ROOT, 'dist');

@@ -9,8 +9,8 @@ import { LensError } from '../../../src/errors';
 import { hoverReport, type ReportRequest } from '../../../src/hover/report';
 import { findPair, literalAt, scanDocument } from '../../../src/hover/scan';
 import { encodeNpy } from '../../../src/tensor/npy';
-import { Engine } from '../../../src/worker/engine';
-import { summarizeTensorFile } from '../../../src/worker/tensorSummary';
+import { Engine } from '../../../src/worker/engine/engine';
+import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 import { bigJsonPair } from '../../../bench/hover';
 import { DIST } from './helpers';
 

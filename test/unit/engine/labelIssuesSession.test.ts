@@ -8,8 +8,8 @@ import { openInPage } from '../../../media/inPageSession';
 import { OutputController } from '../../../src/outputController';
 import type { HostToView, ViewLabelIssuesDone } from '../../../src/protocol';
 import type { Payload } from '../../../src/tensor/payload';
-import { Engine } from '../../../src/worker/engine';
-import { LossSession } from '../../../src/worker/session';
+import { Engine } from '../../../src/worker/engine/engine';
+import { LossSession } from '../../../src/worker/engine/session';
 import { CASES, FIXTURES, loadFixture, type Case } from '../labels/fixtures';
 import { DIST } from './helpers';
 

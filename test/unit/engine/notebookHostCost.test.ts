@@ -5,8 +5,8 @@
 import * as assert from 'node:assert/strict';
 import { toViewSummary, type ViewSummary } from '../../../src/protocol';
 import { decodePayload } from '../../../src/tensor/payload';
-import { Engine } from '../../../src/worker/engine';
-import { LossSession } from '../../../src/worker/session';
+import { Engine } from '../../../src/worker/engine/engine';
+import { LossSession } from '../../../src/worker/engine/session';
 import { DIST } from './helpers';
 
 describe('notebook host cost of a tiny output declaring many classes', function () {

@@ -10,8 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkTensorRef } from '../../../src/host/payloadFiles';
 import { decodePayloadWithRefs, isTensorRef } from '../../../src/tensor/payload';
-import { Engine } from '../../../src/worker/engine';
-import { LossSession } from '../../../src/worker/session';
+import { Engine } from '../../../src/worker/engine/engine';
+import { LossSession } from '../../../src/worker/engine/session';
 import { DIST, ROOT } from './helpers';
 
 describe('notebook output by reference: [8, 21, 512, 512] float32 through the file path', function () {

@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { LensError } from '../../../src/errors';
 import { parseLiteral } from '../../../src/hover/report';
-import { Engine } from '../../../src/worker/engine';
+import { Engine } from '../../../src/worker/engine/engine';
 import { DIST } from './helpers';
 
 describe('engine: parsing a literal in a worker', function () {

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { WorkerPool } from '../../../src/worker/pool';
+import { WorkerPool } from '../../../src/worker/engine/pool';
 import type { WorkerRequest, WorkerResponse } from '../../../src/protocol';
 
 const WORKER = `

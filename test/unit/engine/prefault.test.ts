@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { instantiateCeKernel } from '../../../src/kernel/wasmKernel';
-import { Engine, type EngineRequest } from '../../../src/worker/engine';
-import { streamedWorkingBytes } from '../../../src/worker/memoryLayout';
+import { Engine, type EngineRequest } from '../../../src/worker/engine/engine';
+import { streamedWorkingBytes } from '../../../src/worker/fast/memoryLayout';
 import { DIST, randomLogits, randomTargets, writeNpy } from './helpers';
 
 /** The bytes the kernel keeps at the start of the memory (the engine asks the kernel the same way). */

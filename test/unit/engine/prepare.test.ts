@@ -1,7 +1,7 @@
 // Engine.prepare(): the pickers start every worker while the user chooses files, so the first computation
 // does not wait for them; it never fails and a computation after it gives the same numbers.
 import * as assert from 'node:assert/strict';
-import { Engine } from '../../../src/worker/engine';
+import { Engine } from '../../../src/worker/engine/engine';
 import { DIST, randomLogits, randomTargets } from './helpers';
 
 describe('Engine.prepare', function () {

@@ -19,7 +19,7 @@ import { LaidOutLosses, LossSpill } from '../../../src/eval/runs/lossFiles';
 import { LossHistogram } from '../../../src/eval/runs/percentile';
 import { runsReport } from '../../../src/eval/runs/report';
 import { SPILL_PREFIX, STALE_AFTER_MS } from '../../../src/eval/runs/staleSpills';
-import { WorkerPool } from '../../../src/worker/pool';
+import { WorkerPool } from '../../../src/worker/engine/pool';
 import { DIST, ROOT } from './helpers';
 
 const FIX = path.join(ROOT, 'test/fixtures/runs');

@@ -9,9 +9,9 @@ import { performance } from 'node:perf_hooks';
 import { sampleGeometry, sampleTensor } from '../../../src/kernel/sampleView';
 import { resolveOptions } from '../../../src/kernel/options';
 import { encodeNpy } from '../../../src/tensor/npy';
-import { Engine } from '../../../src/worker/engine';
-import { readTensorFile } from '../../../src/worker/readTensorFile';
-import { LossSession } from '../../../src/worker/session';
+import { Engine } from '../../../src/worker/engine/engine';
+import { readTensorFile } from '../../../src/worker/files/readTensorFile';
+import { LossSession } from '../../../src/worker/engine/session';
 import { loopProbe } from '../hostile/listingProbe';
 
 async function main(distDir: string, input: string, target: string, outDir: string, n: number): Promise<void> {

@@ -6,8 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { computeLoss, explainElement } from '../../../src/kernel/index';
 import type { Tensor } from '../../../src/tensor/tensor';
-import { Engine } from '../../../src/worker/engine';
-import { LossSession } from '../../../src/worker/session';
+import { Engine } from '../../../src/worker/engine/engine';
+import { LossSession } from '../../../src/worker/engine/session';
 import { DIST, randomLogits, randomTargets, writeNpy } from './helpers';
 
 describe('engine: a session serves the view', function () {

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Engine } from '../../../src/worker/engine';
+import { Engine } from '../../../src/worker/engine/engine';
 import { DIST, randomLogits, randomTargets, writeNpy } from './helpers';
 
 describe('Engine: streamed inputs that keep their maps', function () {

@@ -10,8 +10,8 @@ import { openInPage } from '../../../media/inPageSession';
 import { encodeNpyHeader } from '../../../src/tensor/npy';
 import type { Payload } from '../../../src/tensor/payload';
 import type { Tensor } from '../../../src/tensor/tensor';
-import { Engine } from '../../../src/worker/engine';
-import { LossSession } from '../../../src/worker/session';
+import { Engine } from '../../../src/worker/engine/engine';
+import { LossSession } from '../../../src/worker/engine/session';
 import { DIST, randomLogits, rng, writeNpy } from './helpers';
 
 /** Independent reference: float64 softmax of one row, ranks by sorting, top 5 by sorting (ties: lower id). */

@@ -2,7 +2,7 @@
 // error naming it, instead of never answering and leaving its caller waiting; and it keeps working after.
 import * as assert from 'node:assert/strict';
 import type { WorkerRequest } from '../../../src/protocol';
-import { Engine } from '../../../src/worker/engine';
+import { Engine } from '../../../src/worker/engine/engine';
 import { DIST, randomLogits, randomTargets } from './helpers';
 
 describe('Worker: an unknown job kind', function () {

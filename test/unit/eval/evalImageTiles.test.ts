@@ -1,4 +1,4 @@
-// The eval worker job (src/worker/evalImage.ts) reads a channels-first .npy in block-layout tiles, the whole
+// The eval worker job (src/worker/jobs/evalImage.ts) reads a channels-first .npy in block-layout tiles, the whole
 // file at once or in pixel ranges (EvalImageRequest.readRanges). Every way must give bit for bit the sums
 // the logits give as stored in one kernel call: the label-issues path (labelSums) still takes that way, so
 // the two are compared, on odd sizes whose tiles and ranges end mid-block, float16 and float32, with label
@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeNpy } from '../../../src/tensor/npy';
 import { roundToHalf } from '../../../src/tensor/float16';
-import { evalImage } from '../../../src/worker/evalImage';
+import { evalImage } from '../../../src/worker/jobs/evalImage';
 import type { EvalImageRequest, EvalOptions, ImageResult } from '../../../src/eval/types';
 import { rng } from '../wasm/wasmHelpers';
 

@@ -11,7 +11,7 @@ import { finalizeReport } from '../../../src/eval/finalize';
 import { evaluatePairs } from '../../../src/eval/runEval';
 import { labelIssuesPass1 } from '../../../src/eval/labelIssuesRun';
 import type { EvalOptions } from '../../../src/eval/types';
-import { WorkerPool } from '../../../src/worker/pool';
+import { WorkerPool } from '../../../src/worker/engine/pool';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const DIST = path.join(ROOT, 'dist');

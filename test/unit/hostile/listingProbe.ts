@@ -1,7 +1,7 @@
 // Listing a tensor file through the engine's worker while watching this thread's event loop; run as a
 // script in a fresh process (node --import tsx listingProbe.ts DIST FILE) it prints what it saw as JSON.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { Engine } from '../../../src/worker/engine';
+import { Engine } from '../../../src/worker/engine/engine';
 
 /**
  * Watches this thread's event loop with a 5 ms timer: the longest gap between ticks, and the longest time

@@ -14,10 +14,10 @@ import { LensError } from '../../../src/errors';
 import { checkTensorRef, sharedCheck, type RefContext } from '../../../src/host/payloadFiles';
 import { encodeNpy } from '../../../src/tensor/npy';
 import type { TensorRef } from '../../../src/tensor/payload';
-import { Engine } from '../../../src/worker/engine';
-import { openNpy } from '../../../src/worker/npyFile';
-import { readTensorFile } from '../../../src/worker/readTensorFile';
-import { LossSession } from '../../../src/worker/session';
+import { Engine } from '../../../src/worker/engine/engine';
+import { openNpy } from '../../../src/worker/files/npyFile';
+import { readTensorFile } from '../../../src/worker/files/readTensorFile';
+import { LossSession } from '../../../src/worker/engine/session';
 import { DIST } from '../engine/helpers';
 
 // The module object itself (an `import * as` namespace is a frozen copy): the code under test sees patches.

@@ -59,7 +59,7 @@ interface Hover {
  * growth of VmHWM of the summarizeTensorFile call alone, not of loading the sources.
  */
 function hoverBounded(file: string): Hover {
-  const src = path.join(ROOT, 'src/worker/tensorSummary.ts');
+  const src = path.join(ROOT, 'src/worker/jobs/tensorSummary.ts');
   const script = `const fs = require('fs'); const hwm = () => Number(/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]);
 const { summarizeTensorFile } = require(${JSON.stringify(src)}); const before = hwm(); const t0 = performance.now();
 const s = summarizeTensorFile(${JSON.stringify(file)}); const ms = performance.now() - t0;

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeNpy } from '../../../src/tensor/npy';
-import { summarizeTensorFile } from '../../../src/worker/tensorSummary';
+import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 import { type BoundedRun, assertBounded, assertCleanJson, assertOneLineError, runCliBounded } from './boundedCli';
 import {
   reusedCompoundKeyPickle, reusedKeyPickle, sharedDictsPickle, stored, tensorArchiveWith, torchArchive, zerosBomb,

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileHoverMarkdown } from '../../../src/hover/markdown';
 import { scanDocument } from '../../../src/hover/scan';
 import { LensError } from '../../../src/errors';
-import { summarizeTensorFile } from '../../../src/worker/tensorSummary';
+import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 
 const FIX = path.resolve(__dirname, '../../fixtures/tensor');
 const TORCH = path.join(FIX, 'torch');

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { DEFAULT_SAMPLING, sampleRanges, type SamplingPolicy } from '../../../src/hover/files';
 import { encodeNpy } from '../../../src/tensor/npy';
 import { writeNpz } from '../../../src/tensor/npz';
-import { summarizeTensorFile } from '../../../src/worker/tensorSummary';
+import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-hover-files-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

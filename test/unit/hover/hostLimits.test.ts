@@ -9,7 +9,7 @@ import { isLensError } from '../../../src/errors';
 import { HOST_FIND_CHARS, HOST_SCAN_CHARS, SHARE_SLICE_CHARS } from '../../../src/hover/limits';
 import { scanDocument, type DocumentSyntax } from '../../../src/hover/scan';
 import { findTensorLiterals } from '../../../src/tensor/printed';
-import { readShared, shareText, stringSource, type TextSource } from '../../../src/worker/sharedText';
+import { readShared, shareText, stringSource, type TextSource } from '../../../src/worker/engine/sharedText';
 import { cpuMs, medianWork } from './timing';
 
 /** Hostile texts of exactly `n` characters, each the worst of its kind for the scanner. */

@@ -1,5 +1,5 @@
 // Structure-aware fuzzing of the .safetensors reader (src/tensor/safetensors.ts, its JSON reader
-// src/tensor/jsonBytes.ts, and the ranged file path in src/worker/readTensorFile.ts): valid files built
+// src/tensor/jsonBytes.ts, and the ranged file path in src/worker/files/readTensorFile.ts): valid files built
 // from random tensors (any header order, whitespace, escaped names, __metadata__, padding), then their
 // header JSON mutated field by field (dtype, shape, data_offsets, overlaps and gaps, huge and odd numbers,
 // duplicate names and keys, __metadata__ of any shape and depth), their 8-byte length field rewritten, and
@@ -15,8 +15,8 @@ import { LensError } from '../../../src/errors';
 import { floatToHalf } from '../../../src/tensor/float16';
 import { readSafetensors, type SafetensorsFile } from '../../../src/tensor/safetensors';
 import type { Tensor } from '../../../src/tensor/tensor';
-import { readTensorFile } from '../../../src/worker/readTensorFile';
-import { listTensorFile } from '../../../src/worker/tensorListing';
+import { readTensorFile } from '../../../src/worker/files/readTensorFile';
+import { listTensorFile } from '../../../src/worker/jobs/tensorListing';
 import { applyEdits, assertUserMessage, awkwardString, byteEdit, checkTensor, jsonNumberText, oddNumberText, total } from './fuzzKit';
 
 // The format's dtypes as this test knows them (not imported: the reader's table is under test).

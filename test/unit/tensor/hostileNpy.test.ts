@@ -6,9 +6,9 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { LensError } from '../../../src/errors';
 import { decodeNpy, parseNpyHeader } from '../../../src/tensor/npy';
-import { closeNpy, openNpy } from '../../../src/worker/npyFile';
-import { readTensorFile } from '../../../src/worker/readTensorFile';
-import { summarizeTensorFile } from '../../../src/worker/tensorSummary';
+import { closeNpy, openNpy } from '../../../src/worker/files/npyFile';
+import { readTensorFile } from '../../../src/worker/files/readTensorFile';
+import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 import { FIXTURES, fixture, fixtureJson, lensError } from './helpers';
 
 interface Case {

@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { crc32 } from '../../../src/tensor/crc32';
 import { readNpz } from '../../../src/tensor/npz';
-import { readTensorFile } from '../../../src/worker/readTensorFile';
-import { summarizeTensorFile } from '../../../src/worker/tensorSummary';
+import { readTensorFile } from '../../../src/worker/files/readTensorFile';
+import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 import { FIXTURES, fixture, fixtureJson, lensError } from './helpers';
 
 interface CrcCase {

@@ -11,7 +11,7 @@ import { DEFAULT_SAMPLING, npzSampleBytes, type SamplingPolicy } from '../../../
 import { fileHoverMarkdown } from '../../../src/hover/markdown';
 import { encodeNpy, encodeNpyHeader } from '../../../src/tensor/npy';
 import { writeNpz } from '../../../src/tensor/npz';
-import { summarizeTensorFile } from '../../../src/worker/tensorSummary';
+import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-npz-sampling-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -13,8 +13,8 @@ import {
 import { fileHoverMarkdown } from '../../../src/hover/markdown';
 import { assignRoles, checkPair, isInputCandidate, rankTargets } from '../../../src/kernel/roles';
 import { scanDocument } from '../../../src/hover/scan';
-import { readMaskTarget } from '../../../src/worker/maskTarget';
-import { summarizeTensorFile } from '../../../src/worker/tensorSummary';
+import { readMaskTarget } from '../../../src/worker/files/maskTarget';
+import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 import { FIXTURES, fixture, fixtureJson, lensError } from './helpers';
 
 interface Entry {
@@ -232,7 +232,7 @@ describe('PNG masks: class counts for hovers', () => {
   });
 });
 
-describe('PNG masks: reading from disk with a colour table (src/worker/maskTarget.ts)', () => {
+describe('PNG masks: reading from disk with a colour table (src/worker/files/maskTarget.ts)', () => {
   let dir: string;
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'png-mask-'));

@@ -6,11 +6,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeNpy } from '../../../src/tensor/npy';
-import { MAX_CLASS_NAMES_BYTES, readClassNamesBeside } from '../../../src/worker/classNames';
-import { closeNpy, openNpy } from '../../../src/worker/npyFile';
-import { readTensorFile } from '../../../src/worker/readTensorFile';
-import { readSmallRegularFile } from '../../../src/worker/regularFile';
-import { summarizeTensorFile } from '../../../src/worker/tensorSummary';
+import { MAX_CLASS_NAMES_BYTES, readClassNamesBeside } from '../../../src/worker/files/classNames';
+import { closeNpy, openNpy } from '../../../src/worker/files/npyFile';
+import { readTensorFile } from '../../../src/worker/files/readTensorFile';
+import { readSmallRegularFile } from '../../../src/worker/files/regularFile';
+import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-regular-files-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -7,8 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LensError } from '../../../src/errors';
 import { torchSaveTensors } from '../../../src/tensor/torchSave';
-import { torchSaveListing } from '../../../src/worker/torchSaveListing';
-import { summarizeTensorFile } from '../../../src/worker/tensorSummary';
+import { torchSaveListing } from '../../../src/worker/files/torchSaveListing';
+import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 import { DEFAULT_SAMPLING } from '../../../src/hover/files';
 
 const FIXTURES = path.resolve(__dirname, '../../fixtures/tensor/torch');

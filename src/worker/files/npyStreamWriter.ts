@@ -1,0 +1,48 @@
+// Writes a float32 .npy in pieces (header first), to a temporary name renamed into place at the end: the
+// loss map of a streamed input is written block by block, as it is computed.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LensError } from '../../errors';
+import { encodeNpyHeader } from '../../tensor/npy';
+import { numel } from '../../tensor/tensor';
+
+/** Writes a float32 .npy in pieces (header first), to a temporary name renamed into place at the end. */
+export class NpyStreamWriter {
+  private readonly tmp: string;
+  private readonly fd: number;
+  private written = 0;
+  private readonly total: number;
+  constructor(
+    private readonly file: string,
+    shape: readonly number[],
+    fortranOrder = false,
+  ) {
+    this.total = numel(shape);
+    this.tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+    const header = encodeNpyHeader('float32', shape, { fortranOrder });
+    try {
+      this.fd = fs.openSync(this.tmp, 'w');
+      fs.writeSync(this.fd, header);
+    } catch (e) {
+      throw new LensError('io', `${file}: cannot write the loss map: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  append(data: Float32Array): void {
+    fs.writeSync(this.fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    this.written += data.length;
+  }
+  finish(): void {
+    fs.closeSync(this.fd);
+    if (this.written !== this.total) throw new LensError('io', `${this.file}: wrote ${this.written} of ${this.total} values`);
+    fs.renameSync(this.tmp, this.file);
+  }
+  abort(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    fs.rmSync(this.tmp, { force: true });
+  }
+}
+

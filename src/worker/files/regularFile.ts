@@ -1,0 +1,129 @@
+// Opening files found by name rather than picked by the user (class names beside an input, workspace scans,
+// hover paths): only regular files are read. A link to /dev/zero or a FIFO named like a tensor file would
+// otherwise cost gigabytes or block a thread for ever. The type is checked with fstat on the opened file,
+// so a file swapped between a check and the read cannot slip through, and FIFOs are opened non-blocking so
+// that merely opening one does not wait for a writer.
+import * as fs from 'node:fs';
+import { LensError } from '../../errors';
+import { describeFsError } from './readTensorFile';
+
+// O_NONBLOCK does not exist on Windows, which has no FIFOs that open() could block on.
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
+
+function kindOf(st: fs.Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** Why `st` is not a file to read, or null when it is a regular file. */
+function notRegular(st: fs.Stats): string | null {
+  return st.isFile() ? null : `is ${kindOf(st)}, not a regular file`;
+}
+
+export interface OpenedFile {
+  readonly fd: number;
+  readonly size: number;
+}
+
+/**
+ * Which file a check looked at: device, inode, size and modification time from fstat on the descriptor it
+ * read. A later open by path that finds another identity (the file swapped for a link elsewhere, replaced,
+ * or rewritten) is refused, so data checked once (a notebook reference's size and sha256) is the data read.
+ */
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+export function identityOf(st: fs.Stats): FileIdentity {
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+export function sameIdentity(st: fs.Stats, pin: FileIdentity): boolean {
+  return st.dev === pin.dev && st.ino === pin.ino && st.size === pin.size && st.mtimeMs === pin.mtimeMs;
+}
+
+/** The refusal for a pinned file that is no longer the one checked (no path: callers add it). */
+export const CHANGED_SINCE_CHECK = 'is not the file that was checked: it was replaced or changed since its size and sha256 were checked — re-run the cell that wrote it';
+
+/**
+ * Opens a regular file for reading; throws a LensError ('io', without the path: callers add it) for a
+ * missing file, a directory, a device, a FIFO or a socket, or, with `pin`, a file other than the one
+ * pinned. The caller closes `fd`.
+ */
+export function openRegularFileSync(path: string, pin?: FileIdentity): OpenedFile {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, OPEN_FLAGS);
+  } catch (e) {
+    throw new LensError('io', describeFsError(e));
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const why = notRegular(st);
+    if (why !== null) throw new LensError('io', why);
+    if (pin !== undefined && !sameIdentity(st, pin)) throw new LensError('io', CHANGED_SINCE_CHECK);
+    return { fd, size: st.size };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e instanceof LensError ? e : new LensError('io', describeFsError(e));
+  }
+}
+
+/** A small file's bytes, or why it was not read. */
+/** `length` bytes of a descriptor from `position`, fewer when the file ends first (the caller says what that means). */
+export function readAtSync(fd: number, length: number, position: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, out, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done === length ? out : out.subarray(0, done);
+}
+
+export type SmallFile =
+  | { readonly kind: 'read'; readonly bytes: Uint8Array }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'refused'; readonly reason: string };
+
+/**
+ * Reads a regular file of at most `maxBytes`. A missing file is 'missing'; a device, FIFO, directory or a
+ * file over the cap is 'refused' with a reason (no path) and nothing is read. With `head`, a larger file is
+ * not refused: its first `maxBytes` are read (a .npy header). The read stops at the cap either way, in case
+ * the file grows after the fstat.
+ */
+export async function readSmallRegularFile(path: string, maxBytes: number, opts: { head?: boolean } = {}): Promise<SmallFile> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(path, OPEN_FLAGS);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
+    return { kind: 'refused', reason: describeFsError(e) };
+  }
+  try {
+    const st = await fh.stat();
+    const why = notRegular(st);
+    if (why !== null) return { kind: 'refused', reason: why };
+    if (st.size > maxBytes && opts.head !== true) return { kind: 'refused', reason: `is ${st.size} bytes, over the ${maxBytes} read for it` };
+    const buf = new Uint8Array(Math.min(st.size, maxBytes));
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesRead } = await fh.read(buf, done, buf.length - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return { kind: 'read', bytes: buf.subarray(0, done) };
+  } catch (e) {
+    return { kind: 'refused', reason: describeFsError(e) };
+  } finally {
+    await fh.close();
+  }
+}
