@@ -1,5 +1,5 @@
 // What our webview entries (media/panel.ts, media/dataset.ts) get from VS Code: its message and state API,
-// and the root element the host's HTML holds (src/host/webviewHtml.ts).
+// and the root element the host's HTML holds (src/host/panels/webviewHtml.ts).
 
 export interface VsCodeApi<ToHost> {
   postMessage(msg: ToHost): void;

@@ -693,7 +693,7 @@ export interface HostToRenderer {
 }
 
 // -------------------------------------------------------------------------------------------------------
-// Dataset view (Evaluate Folder…, src/host/datasetPanel.ts) <-> extension host. Webview messages travel as
+// Dataset view (Evaluate Folder…, src/host/evaluation/datasetPanel.ts) <-> extension host. Webview messages travel as
 // JSON, so figures that may be NaN or infinite are sent as null, and a thumbnail's float32 bytes as base64.
 
 /** One evaluated image as the dataset view lists it. */
@@ -743,7 +743,7 @@ export type DatasetRunState = 'running' | 'done' | 'cancelled' | 'error';
 
 /**
  * What a dataset view evaluates: kept in the webview's state (JSON), so that after a window reload the
- * serializer runs the same evaluation again (src/host/datasetMessages.ts parseDatasetRequest reads it back).
+ * serializer runs the same evaluation again (src/host/evaluation/datasetMessages.ts parseDatasetRequest reads it back).
  */
 export interface DatasetRequest {
   readonly predDir: string;
@@ -776,7 +776,7 @@ export type DatasetToHost =
   | { readonly type: 'findLabelIssues' };
 
 // -------------------------------------------------------------------------------------------------------
-// Runs view (Evaluate Checkpoints…, src/host/runsPanel.ts) <-> extension host. The report is `runs --json`'s
+// Runs view (Evaluate Checkpoints…, src/host/evaluation/runsPanel.ts) <-> extension host. The report is `runs --json`'s
 // (src/eval/runs/report.ts) with non-finite figures as null (JSON has no NaN) and `changed` by stem index.
 
 /** One run's figures pooled over all its images: `eval`'s for the run's folder (known once the run is done). */

@@ -1,6 +1,6 @@
 // What the dataset page keeps in the webview's saved state (JSON), so a window reload or a hidden tab's
 // reload brings the view back as it was: the image table's sort, and the host's request (opaque here; the
-// serializer in src/host/datasetPanel.ts reads it). Pure.
+// serializer in src/host/evaluation/datasetPanel.ts reads it). Pure.
 import { DEFAULT_IMAGE_SORT, type ImageSort, type ImageSortKey } from './model';
 
 export interface DatasetPageState {

@@ -1,5 +1,5 @@
 // What the runs page keeps in the webview's saved state (JSON): the images tab, the classes' sort, and the
-// host's request (opaque here; src/host/runsPanel.ts's serializer reads it). Pure.
+// host's request (opaque here; src/host/evaluation/runsPanel.ts's serializer reads it). Pure.
 import type { ClassSortKey, ImageTab } from './model';
 
 export interface RunsPageState {

@@ -7,10 +7,10 @@ import { fitPair, fittedOptions, isInputCandidate, rankTargets, type TensorMeta 
 import type { LossOptions } from '../kernel/types';
 import { CLASS_LAST_NOTE, type DebugExplanation } from '../protocol';
 import type { DType } from '../tensor/tensor';
-import { browse } from '../host/tensorPick';
+import { browse } from '../host/pick/tensorPick';
 import { log, messageOf, showError } from '../host/log';
 import { lossOptionsFromSettings } from '../host/settings';
-import { LossPanel } from '../host/lossPanel';
+import { LossPanel } from '../host/panels/lossPanel';
 import { LossSession } from '../worker/engine/session';
 import { DebugPanel, readValues, type DebugPanelSpec, type DebugServices, type DebugValue } from './debugPanel';
 import { FrameClient } from './frameClient';

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { LossOptions } from '../kernel/types';
 import type { DebugContext, DebugExplanation, DebugStop } from '../protocol';
-import { LossPanel, type EarlyPanel, type HostServices, type PanelAttachment, type PanelRequest, type SourceSpec } from '../host/lossPanel';
+import { LossPanel, type EarlyPanel, type HostServices, type PanelAttachment, type PanelRequest, type SourceSpec } from '../host/panels/lossPanel';
 import { messageOf } from '../host/log';
 import { FrameClient } from './frameClient';
 import type { DebugStops, StopEvent } from './stops';

@@ -1,7 +1,7 @@
 // Wiring of the debug-session features (activate() calls this): the stop tracker, the temporary files, the
 // three commands, the debug hover, and the Explain notification on exceptions raised in a loss call.
 import * as vscode from 'vscode';
-import type { HostServices } from '../host/lossPanel';
+import type { HostServices } from '../host/panels/lossPanel';
 import { log, messageOf } from '../host/log';
 import { computeLossFromDebug, DEBUG_COMMANDS, debugVariableLoss, explainDebugException, offerExplain, type DebugLossArgs } from './debugCommands';
 import { DebugHoverProvider } from './debugHover';

@@ -11,12 +11,12 @@ import { HOST_FIND_CHARS } from '../hover/limits';
 import { findTensorLiterals, type TensorLiteral } from '../tensor/printed';
 import { parseJsonTensor } from '../tensor/json';
 import type { Tensor } from '../tensor/tensor';
-import { documentLength, shareDocument } from './documentText';
-import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './lossPanel';
+import { documentLength, shareDocument } from './editor/documentText';
+import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './panels/lossPanel';
 import { showError } from './log';
 import { lossOptionsFromSettings } from './settings';
-import { describeEntry, tensorsIn, type TensorEntry } from './tensorFiles';
-import { browse, item, pickStreaming, scanTensorEntries, targetItem, type Item } from './tensorPick';
+import { describeEntry, tensorsIn, type TensorEntry } from './pick/tensorFiles';
+import { browse, item, pickStreaming, scanTensorEntries, targetItem, type Item } from './pick/tensorPick';
 
 export const COMMANDS = {
   computeLoss: 'crossEntropyLens.computeLoss',

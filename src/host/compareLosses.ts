@@ -6,12 +6,12 @@ import { LensError } from '../errors';
 import { fitPair, fittedOptions, isInputCandidate, rankTargets } from '../kernel/roles';
 import type { LossOptions } from '../kernel/types';
 import { checkSameShape } from '../worker/engine/compareSession';
-import { pickInputLike } from './comparePick';
-import { LossPanel, type HostServices } from './lossPanel';
+import { pickInputLike } from './pick/comparePick';
+import { LossPanel, type HostServices } from './panels/lossPanel';
 import { showError } from './log';
 import { lossOptionsFromSettings } from './settings';
-import { describeEntry, tensorsIn, type TensorEntry } from './tensorFiles';
-import { browse, item, pickStreaming, scanTensorEntries, targetItem } from './tensorPick';
+import { describeEntry, tensorsIn, type TensorEntry } from './pick/tensorFiles';
+import { browse, item, pickStreaming, scanTensorEntries, targetItem } from './pick/tensorPick';
 
 export const COMPARE_LOSSES_COMMAND = 'crossEntropyLens.compareLosses';
 

@@ -179,7 +179,7 @@ function optionsOf(v: unknown): { options: Partial<LossOptions>; classNames: str
 
 /**
  * A large tensor the Python helper wrote beside the notebook: { file, bytes, sha256 }. Only the extension
- * host loads it (inside the notebook's trusted workspace folder, size and hash checked: src/host/payloadFiles.ts).
+ * host loads it (inside the notebook's trusted workspace folder, size and hash checked: src/host/editor/payloadFiles.ts).
  */
 export interface TensorRef {
   readonly kind: 'ref';

@@ -1,7 +1,7 @@
 // The photo a notebook output's maps are drawn over: `image` in the payload, as the Python helper's
 // display(..., image=...) writes it. Inline { mime, data: base64, name? } or, for large photos, a reference
 // { file, bytes, sha256, mime, name? } that only the extension host loads (the checks of
-// src/host/payloadFiles.ts). The image is display only: a bad one is a note beside the loss, never an error
+// src/host/editor/payloadFiles.ts). The image is display only: a bad one is a note beside the loss, never an error
 // that hides it, so decoding returns what went wrong instead of throwing. Its size is checked from its header
 // (src/tensor/imageHeader.ts) here, before any decoder sees it.
 import { isLensError } from '../errors';

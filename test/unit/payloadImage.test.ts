@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { decode as decodePng } from 'fast-png';
 import type { OutputItem, RendererApi, RendererContext } from 'vscode-notebook-renderer';
 import { createRenderer } from '../../media/rendererCore';
-import { loadRefImage, NOT_TRUSTED, type RefContext } from '../../src/host/payloadFiles';
+import { loadRefImage, NOT_TRUSTED, type RefContext } from '../../src/host/editor/payloadFiles';
 import { decodePayloadWithRefs, isTensorRef, PAYLOAD_MIME } from '../../src/tensor/payload';
 import { decodePayloadImage, MAX_PAYLOAD_IMAGE_BYTES, type PayloadImage } from '../../src/tensor/payloadImage';
 

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readPayload, readPayloadWithRefs } from '../../media/rendererCore';
 import { LensError } from '../../src/errors';
-import { NOT_TRUSTED, checkTensorRef, type RefContext } from '../../src/host/payloadFiles';
+import { NOT_TRUSTED, checkTensorRef, type RefContext } from '../../src/host/editor/payloadFiles';
 
 /** The real path a checked reference's file has (what the engine is given, with its identity). */
 const resolveTensorRef = async (ref: TensorRef, c: RefContext): Promise<string> => (await checkTensorRef(ref, c)).path;
@@ -87,7 +87,7 @@ describe('payload { file, bytes, sha256 } references', () => {
   });
 });
 
-describe('host checks before loading a reference (src/host/payloadFiles.ts)', () => {
+describe('host checks before loading a reference (src/host/editor/payloadFiles.ts)', () => {
   let dir: string;
   let ws: string;
   let nb: string;

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { interpreterChoices, pipFailureLine, pipInstallCommand, setuptoolsProbe, stageHelper, whichOnPath } from '../../src/host/pipInstall';
+import { interpreterChoices, pipFailureLine, pipInstallCommand, setuptoolsProbe, stageHelper, whichOnPath } from '../../src/host/editor/pipInstall';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PYTHON_DIR = path.join(ROOT, 'python');

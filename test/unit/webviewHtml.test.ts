@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Window } from 'happy-dom';
-import { inlineSafe, readAsset, webviewHtml } from '../../src/host/webviewHtml';
+import { inlineSafe, readAsset, webviewHtml } from '../../src/host/panels/webviewHtml';
 
 const webview = { cspSource: 'https://file+.vscode-resource.vscode-cdn.net' };
 

@@ -2,7 +2,7 @@
 // in one piece (getText()) and posting it to a worker each block the extension host for hundreds of
 // milliseconds at tens of megabytes; a slice of SHARE_SLICE_CHARS takes about a millisecond, and the host
 // handles other events between slices. The workers (and the host, for a literal) read ranges of it back.
-// No `vscode` import: the adapter to a TextDocument is src/host/documentText.ts.
+// No `vscode` import: the adapter to a TextDocument is src/host/editor/documentText.ts.
 import { Buffer } from 'node:buffer';
 import { LensError } from '../../errors';
 import { SHARE_SLICE_CHARS } from '../../hover/limits';

@@ -9,7 +9,7 @@ import { readPageState, sanitizeSort } from '../../../media/dataset/state';
 import { DEFAULT_IMAGE_SORT } from '../../../media/dataset/model';
 import type { VsCodeApi } from '../../../media/webview';
 import type { EvalOptions } from '../../../src/eval/types';
-import { parseDatasetRequest, toDatasetRequest } from '../../../src/host/datasetMessages';
+import { parseDatasetRequest, toDatasetRequest } from '../../../src/host/evaluation/datasetMessages';
 import type { DatasetImageRow, DatasetRequest, DatasetToHost, HostToDataset } from '../../../src/protocol';
 
 const OPTIONS: EvalOptions = { ignoreIndex: 255, labelSmoothing: 0.1, classDim: 1, bins: 15, boundary: 3, weight: [0.5, 1, 2.25] };

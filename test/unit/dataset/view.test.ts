@@ -9,7 +9,7 @@ import { FALLBACK_VIEWPORT_PX, OVERSCAN, ROW_PX } from '../../../media/dataset/i
 import { createDatasetView, type DatasetViewHandle } from '../../../media/dataset/view';
 import { fromJson } from '../../../src/cli/evalCommand';
 import type { EvalReport } from '../../../src/eval/types';
-import { toDatasetSummary } from '../../../src/host/datasetMessages';
+import { toDatasetSummary } from '../../../src/host/evaluation/datasetMessages';
 import type { DatasetImageRow, DatasetToHost } from '../../../src/protocol';
 
 const ROOT = path.resolve(__dirname, '../../..');

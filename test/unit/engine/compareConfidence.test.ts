@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PanelComparison } from '../../../src/host/comparePanel';
+import { PanelComparison } from '../../../src/host/panels/comparePanel';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { Engine, type EngineRequest } from '../../../src/worker/engine/engine';
 import { LossSession } from '../../../src/worker/engine/session';

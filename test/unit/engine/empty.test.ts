@@ -197,7 +197,7 @@ describe('engine: empty tensors', function () {
     for (const [input, target] of pairs) {
       const payload: Payload = { input, target, weight: null, options: {}, classNames: [] };
       const sent: HostToView[] = [];
-      // What the extension host's renderer messaging does (src/host/notebookRenderer.ts), without vscode.
+      // What the extension host's renderer messaging does (src/host/editor/notebookRenderer.ts), without vscode.
       const c = new OutputController({
         open: async (o, signal): Promise<OutputSession> => {
           const s = await LossSession.open(e, { input: tensor(input), target: tensor(target), options: o.options, topK: 20 }, { signal });

@@ -1,6 +1,6 @@
 // A stranger's notebook must not be able to tie up the extension host: a 119-byte output that declares
 // [0, 8000] logits (nothing to compute, 8,000 classes) once cost the host 2.8 GB and 15 s (a C x C
-// confusion matrix per job, merged and copied). The host's steps here are the ones src/host/notebookRenderer.ts
+// confusion matrix per job, merged and copied). The host's steps here are the ones src/host/editor/notebookRenderer.ts
 // runs: decode the payload, open a LossSession on the engine, build the view summary.
 import * as assert from 'node:assert/strict';
 import { toViewSummary, type ViewSummary } from '../../../src/protocol';

@@ -1,6 +1,6 @@
 // A notebook output of real size: display() of a [8, 21, 512, 512] float32 batch (176 MB) goes by reference,
 // a .npy the helper wrote in .cross_entropy_lens/ beside the notebook. The host's steps here are the ones
-// src/host/notebookRenderer.ts runs: decode the payload, check the reference (trusted, inside the workspace,
+// src/host/editor/notebookRenderer.ts runs: decode the payload, check the reference (trusted, inside the workspace,
 // size and sha256), and open a LossSession on the engine with the file as a source (the engine streams the
 // .npy; nothing goes through JSON). The batch is written by /usr/bin/python3 with NumPy through the helper.
 import * as assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkTensorRef } from '../../../src/host/payloadFiles';
+import { checkTensorRef } from '../../../src/host/editor/payloadFiles';
 import { decodePayloadWithRefs, isTensorRef } from '../../../src/tensor/payload';
 import { Engine } from '../../../src/worker/engine/engine';
 import { LossSession } from '../../../src/worker/engine/session';

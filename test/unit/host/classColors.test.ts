@@ -1,9 +1,9 @@
-// Class colours for the label views: the setting, else classes.json's "colors" (src/host/classColors.ts).
+// Class colours for the label views: the setting, else classes.json's "colors" (src/host/panels/classColors.ts).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { classColorsFor, colourHex, parseClassColors } from '../../../src/host/classColors';
+import { classColorsFor, colourHex, parseClassColors } from '../../../src/host/panels/classColors';
 
 describe('classColors: colours by class index', () => {
   it('reads "#rrggbb" and [r, g, b] colours from a classes.json object', () => {

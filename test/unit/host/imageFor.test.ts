@@ -1,7 +1,7 @@
-// Finding the photo for a sample by stem beside its input or target (src/host/imageFor.ts).
+// Finding the photo for a sample by stem beside its input or target (src/host/panels/imageFor.ts).
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { findImageFor, imageCandidates, imageMime, imageStem } from '../../../src/host/imageFor';
+import { findImageFor, imageCandidates, imageMime, imageStem } from '../../../src/host/panels/imageFor';
 
 const D = path.join(path.sep, 'data');
 const at = (...files: string[]): ((p: string) => Promise<boolean>) => {

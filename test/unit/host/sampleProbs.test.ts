@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { computeLoss } from '../../../src/kernel';
 import { targetProbabilities } from '../../../src/kernel/sampleView';
 import { sampleProbabilities } from '../../../src/kernel/softmax';
-import { MAX_PROB_VALUES, probsValuesRead, pTargetFromLoss, pTargetPlan, type PTargetInputs } from '../../../src/host/sampleProbs';
+import { MAX_PROB_VALUES, probsValuesRead, pTargetFromLoss, pTargetPlan, type PTargetInputs } from '../../../src/host/panels/sampleProbs';
 import { sampleGeometry } from '../../../src/kernel/sampleView';
 import { resolveOptions } from '../../../src/kernel/options';
 
@@ -20,7 +20,7 @@ function rng(seed: number): () => number {
   };
 }
 
-describe('p(target) for the panel\'s sample (src/host/sampleProbs.ts)', function () {
+describe('p(target) for the panel\'s sample (src/host/panels/sampleProbs.ts)', function () {
   /** The plan for an input of this shape, with the geometry the session derives (LossSession.geometry). */
   const plan = (inputShape: number[], o: Partial<Omit<PTargetInputs, 'options'>> & { options?: Partial<PTargetInputs['options']> } = {}): string => {
     const options = { ...LOGITS, ...o.options };

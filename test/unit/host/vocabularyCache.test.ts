@@ -1,14 +1,14 @@
-// Vocabularies are parsed once and shared by every panel (src/host/vocabularyCache.ts): a prefetch while
+// Vocabularies are parsed once and shared by every panel (src/host/panels/vocabularyCache.ts): a prefetch while
 // the target is picked and the panel's own ask share one read; a rewritten file is read again; a failed
 // read is not kept.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { VocabularyCache } from '../../../src/host/vocabularyCache';
+import { VocabularyCache } from '../../../src/host/panels/vocabularyCache';
 import type { Vocabulary } from '../../../src/tensor/vocab';
 
-describe('vocabulary cache (src/host/vocabularyCache.ts)', function () {
+describe('vocabulary cache (src/host/panels/vocabularyCache.ts)', function () {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-vocab-cache-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LensError } from '../../../src/errors';
-import { checkTensorRef, sharedCheck, type RefContext } from '../../../src/host/payloadFiles';
+import { checkTensorRef, sharedCheck, type RefContext } from '../../../src/host/editor/payloadFiles';
 import { encodeNpy } from '../../../src/tensor/npy';
 import type { TensorRef } from '../../../src/tensor/payload';
 import { Engine } from '../../../src/worker/engine/engine';

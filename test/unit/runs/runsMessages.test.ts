@@ -1,9 +1,9 @@
-// What the runs view is sent (src/host/runsMessages.ts): the CLI's report with NaN as null and changed[] /
+// What the runs view is sent (src/host/evaluation/runsMessages.ts): the CLI's report with NaN as null and changed[] /
 // persistent[] pointing at perImage; the request kept for a window reload read back only when it is one;
 // run names unique; the delta thumbnails in messages of bounded size.
 import * as assert from 'node:assert/strict';
 import type { RunsReport } from '../../../src/eval/runs/report';
-import { DELTA_ROWS_PER_MESSAGE, deltaThumbnail, deltaThumbnailMessages, parseRunsRequest, runNamesOf, thumbnailRow, toRunsRequest, toRunsView } from '../../../src/host/runsMessages';
+import { DELTA_ROWS_PER_MESSAGE, deltaThumbnail, deltaThumbnailMessages, parseRunsRequest, runNamesOf, thumbnailRow, toRunsRequest, toRunsView } from '../../../src/host/evaluation/runsMessages';
 import { decodeDeltaRow, deltaPixels } from '../../../media/runs/deltaThumb';
 import { diverging } from '../../../media/view/compare';
 

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolveVocabularyPath } from '../../../src/host/vocabularyPath';
+import { resolveVocabularyPath } from '../../../src/host/panels/vocabularyPath';
 
 describe('vocabulary resolution (setting, beside the input, none)', function () {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-vocab-path-'));

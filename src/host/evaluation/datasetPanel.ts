@@ -5,19 +5,19 @@
 // window reload (the host's memory gone) the serializer runs the evaluation again from the view's state.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { addCounts, emptyCounts } from '../eval/accumulate';
-import { finalizeReport } from '../eval/finalize';
-import { pairFolders } from '../eval/files';
-import { evaluatePairs } from '../eval/runEval';
-import { folderLabelIssues } from '../eval/labelIssuesRun';
-import type { EvalCounts, EvalOptions, EvalPair, EvalReport, ImageRecord, ImageResult } from '../eval/types';
-import type { LossOptions } from '../kernel/types';
-import type { DatasetImageRow, DatasetRunState, DatasetSummary, DatasetToHost, HostToDataset } from '../protocol';
+import { addCounts, emptyCounts } from '../../eval/accumulate';
+import { finalizeReport } from '../../eval/finalize';
+import { pairFolders } from '../../eval/files';
+import { evaluatePairs } from '../../eval/runEval';
+import { folderLabelIssues } from '../../eval/labelIssuesRun';
+import type { EvalCounts, EvalOptions, EvalPair, EvalReport, ImageRecord, ImageResult } from '../../eval/types';
+import type { LossOptions } from '../../kernel/types';
+import type { DatasetImageRow, DatasetRunState, DatasetSummary, DatasetToHost, HostToDataset } from '../../protocol';
 import { parseDatasetRequest, toDatasetRequest, toDatasetRow, toDatasetSummary } from './datasetMessages';
 import { EvaluationPanel, evaluationWebviewOptions } from './evaluationPanel';
-import { LossPanel, type HostServices } from './lossPanel';
-import { log, messageOf } from './log';
-import { classNamesSetting } from './settings';
+import { LossPanel, type HostServices } from '../panels/lossPanel';
+import { log, messageOf } from '../log';
+import { classNamesSetting } from '../settings';
 
 export const DATASET_VIEW_TYPE = 'crossEntropyLens.dataset';
 

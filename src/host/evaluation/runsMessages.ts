@@ -1,9 +1,9 @@
 // What the runs view is sent, made from `runs`' report, and the request it keeps for a window reload (pure;
 // no VS Code import, so unit tests use it too). Webview messages are JSON: NaN and infinities become null.
 import * as path from 'node:path';
-import type { RunsReport } from '../eval/runs/report';
-import type { EvalOptions, EvalReport, LossThumbnail } from '../eval/types';
-import type { HostToRuns, RunsPooledFigures, RunsRequest, RunsViewReport } from '../protocol';
+import type { RunsReport } from '../../eval/runs/report';
+import type { EvalOptions, EvalReport, LossThumbnail } from '../../eval/types';
+import type { HostToRuns, RunsPooledFigures, RunsRequest, RunsViewReport } from '../../protocol';
 import { parseDatasetRequest } from './datasetMessages';
 
 const finite = (v: number | null): number | null => (v !== null && Number.isFinite(v) ? v : null);

@@ -4,8 +4,8 @@
 // vocab.json, vocab.txt, ...), else none (the view shows token ids).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { splitMemberSpec } from '../tensor/load';
-import { findVocabularyCandidates } from '../tensor/vocab';
+import { splitMemberSpec } from '../../tensor/load';
+import { findVocabularyCandidates } from '../../tensor/vocab';
 
 export interface VocabularyChoice {
   readonly path: string;

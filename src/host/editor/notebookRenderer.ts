@@ -3,24 +3,24 @@
 // output's view. One OutputController per output; the oldest are dropped beyond a bound.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { LensError } from '../errors';
-import { decodePayloadWithRefs, isTensorRef, type PayloadWithRefs, type TensorRef } from '../tensor/payload';
-import type { Tensor } from '../tensor/tensor';
-import { optionsFromShapes } from '../kernel/roles';
-import { OUTPUT_ISSUES_ORIGIN, OutputController, outputLabels, outputWeight, type OutputOverrides, type OutputSession, type OutputTensors } from '../outputController';
-import type { TensorSource } from '../worker/engine/engineTypes';
-import { RENDERER_ID, toViewSummary, type HostToRenderer, type RendererToHost } from '../protocol';
-import { toWire } from '../wire';
-import { forView } from '../sampleWire';
-import { hasMaps, wholeLossMap } from '../worker/engine/resultMaps';
-import { LossSession } from '../worker/engine/session';
-import { saveExport } from './exportFile';
-import { log } from './log';
-import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './lossPanel';
+import { LensError } from '../../errors';
+import { decodePayloadWithRefs, isTensorRef, type PayloadWithRefs, type TensorRef } from '../../tensor/payload';
+import type { Tensor } from '../../tensor/tensor';
+import { optionsFromShapes } from '../../kernel/roles';
+import { OUTPUT_ISSUES_ORIGIN, OutputController, outputLabels, outputWeight, type OutputOverrides, type OutputSession, type OutputTensors } from '../../outputController';
+import type { TensorSource } from '../../worker/engine/engineTypes';
+import { RENDERER_ID, toViewSummary, type HostToRenderer, type RendererToHost } from '../../protocol';
+import { toWire } from '../../wire';
+import { forView } from '../../sampleWire';
+import { hasMaps, wholeLossMap } from '../../worker/engine/resultMaps';
+import { LossSession } from '../../worker/engine/session';
+import { saveExport } from '../panels/exportFile';
+import { log } from '../log';
+import { LossPanel, inlineSource, type HostServices, type SourceSpec } from '../panels/lossPanel';
 import { checkTensorRef, loadRefImage, sharedCheck, type RefContext } from './payloadFiles';
-import { CHANGED_SINCE_CHECK, type FileIdentity } from '../worker/files/regularFile';
-import type { PayloadImage } from '../tensor/payloadImage';
-import type { HostToView } from '../protocol';
+import { CHANGED_SINCE_CHECK, type FileIdentity } from '../../worker/files/regularFile';
+import type { PayloadImage } from '../../tensor/payloadImage';
+import type { HostToView } from '../../protocol';
 
 /** Outputs whose sessions are kept (a notebook may hold many; each session holds its tensors). */
 const MAX_OUTPUTS = 32;

@@ -3,14 +3,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LensError } from '../errors';
-import { pairFolders } from '../eval/files';
-import { isLabelFile, isPredictionFile, labelStem, predictionStem } from '../eval/pairing';
-import type { EvalOptions } from '../eval/types';
+import { LensError } from '../../errors';
+import { pairFolders } from '../../eval/files';
+import { isLabelFile, isPredictionFile, labelStem, predictionStem } from '../../eval/pairing';
+import type { EvalOptions } from '../../eval/types';
 import { DatasetPanel } from './datasetPanel';
-import type { HostServices } from './lossPanel';
-import { showError } from './log';
-import { lossOptionsFromSettings } from './settings';
+import type { HostServices } from '../panels/lossPanel';
+import { showError } from '../log';
+import { lossOptionsFromSettings } from '../settings';
 
 export const EVALUATE_FOLDER_COMMAND = 'crossEntropyLens.evaluateFolder';
 

@@ -10,13 +10,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LensError } from '../errors';
-import { parseNpyHeader } from '../tensor/npy';
-import type { TensorRef } from '../tensor/payload';
-import { checkedImage, MAX_PAYLOAD_IMAGE_BYTES, type PayloadImage } from '../tensor/payloadImage';
-import type { DType } from '../tensor/tensor';
-import { describeFsError } from '../worker/files/readTensorFile';
-import { identityOf, sameIdentity, type FileIdentity } from '../worker/files/regularFile';
+import { LensError } from '../../errors';
+import { parseNpyHeader } from '../../tensor/npy';
+import type { TensorRef } from '../../tensor/payload';
+import { checkedImage, MAX_PAYLOAD_IMAGE_BYTES, type PayloadImage } from '../../tensor/payloadImage';
+import type { DType } from '../../tensor/tensor';
+import { describeFsError } from '../../worker/files/readTensorFile';
+import { identityOf, sameIdentity, type FileIdentity } from '../../worker/files/regularFile';
 
 export interface RefContext {
   /** The notebook's folder (the helper's os.getcwd() under VS Code's Jupyter); null for an untitled notebook. */

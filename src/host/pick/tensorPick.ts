@@ -1,10 +1,10 @@
 // The Quick Picks of tensor files that the commands share: a list that fills in while headers are read, with
 // a Browse… entry for files outside the workspace. No panel here, so the panel may use them too.
 import * as vscode from 'vscode';
-import { LensError } from '../errors';
-import { fitPair, type TensorMeta } from '../kernel/roles';
-import type { LossOptions } from '../kernel/types';
-import { CLASS_LAST_NOTE } from '../protocol';
+import { LensError } from '../../errors';
+import { fitPair, type TensorMeta } from '../../kernel/roles';
+import type { LossOptions } from '../../kernel/types';
+import { CLASS_LAST_NOTE } from '../../protocol';
 import { describeEntry, findTensorFiles, tensorsIn, type TensorEntry } from './tensorFiles';
 
 export interface Item extends vscode.QuickPickItem {

@@ -1,9 +1,9 @@
 // Saving what the view exports (the panel's and a notebook output's): a PNG of the heatmap or a CSV of the
 // class table as the view sent them, or the unreduced loss map as a float32 .npy from the host's result.
 import * as vscode from 'vscode';
-import { LensError } from '../errors';
-import { encodeNpy } from '../tensor/npy';
-import { showInformationMessage } from './notify';
+import { LensError } from '../../errors';
+import { encodeNpy } from '../../tensor/npy';
+import { showInformationMessage } from '../notify';
 
 export type ExportKind = 'png' | 'csv' | 'npy';
 

@@ -4,8 +4,8 @@
 // running evaluation, and on close the evaluation stopped and the listeners dropped. What each view sends and
 // keeps is its own (datasetPanel.ts, runsPanel.ts).
 import * as vscode from 'vscode';
-import type { HostServices } from './lossPanel';
-import { setWebviewPage } from './webviewPage';
+import type { HostServices } from '../panels/lossPanel';
+import { setWebviewPage } from '../panels/webviewPage';
 
 /** Scripts on; resources only from the extension's dist/ and media/. */
 export function evaluationWebviewOptions(services: HostServices): vscode.WebviewOptions {

@@ -1,12 +1,12 @@
 // The loss panel's "Hard in every run" for an image opened from the runs view: the image's hard pixels
 // (src/eval/runs/imageHard.ts, on the engine's worker pool, so off this thread and with the CLI's losses),
 // computed once per panel whatever run it shows, then placed in the maps of the result on screen.
-import type { HardMask } from '../eval/runs/hardPixels';
-import { hardPositions } from '../eval/runs/hardPixels';
-import { imageHardMask } from '../eval/runs/imageHard';
-import type { ViewHardPixels } from '../protocol';
-import { wholeMaps } from '../worker/engine/resultMaps';
-import type { LossSession } from '../worker/engine/session';
+import type { HardMask } from '../../eval/runs/hardPixels';
+import { hardPositions } from '../../eval/runs/hardPixels';
+import { imageHardMask } from '../../eval/runs/imageHard';
+import type { ViewHardPixels } from '../../protocol';
+import { wholeMaps } from '../../worker/engine/resultMaps';
+import type { LossSession } from '../../worker/engine/session';
 import type { HostServices, PanelRequest } from './lossPanel';
 
 export class PanelHardPixels {

@@ -1,7 +1,7 @@
 // Loading one of our webview pages (the loss panel, the dataset view) from the extension's own files: the
 // files are read here and inlined by webviewHtml.ts (kept free of the vscode module for its unit tests).
 import type * as vscode from 'vscode';
-import { showError } from './log';
+import { showError } from '../log';
 import { readAsset, webviewHtml, type WebviewPage } from './webviewHtml';
 
 /**

@@ -3,20 +3,20 @@
 // shows is the CLI's. The host keeps the last report so a reloaded view gets it back; after a window reload
 // the serializer runs the evaluation again from the request in the view's state.
 import * as vscode from 'vscode';
-import { pairRunFolders } from '../eval/files';
-import { finalizeReport } from '../eval/finalize';
-import { evaluateRuns } from '../eval/runs/evaluateRuns';
-import { lossFiguresInWorker } from '../eval/runs/figuresJob';
-import { runsReport, type RunsReport } from '../eval/runs/report';
-import type { RunsPairing } from '../eval/runs/pairing';
-import type { EvalReport, LossThumbnail } from '../eval/types';
-import type { LossOptions } from '../kernel/types';
-import type { DatasetRunState, HostToRuns, RunsRequest, RunsToHost, RunsViewReport } from '../protocol';
+import { pairRunFolders } from '../../eval/files';
+import { finalizeReport } from '../../eval/finalize';
+import { evaluateRuns } from '../../eval/runs/evaluateRuns';
+import { lossFiguresInWorker } from '../../eval/runs/figuresJob';
+import { runsReport, type RunsReport } from '../../eval/runs/report';
+import type { RunsPairing } from '../../eval/runs/pairing';
+import type { EvalReport, LossThumbnail } from '../../eval/types';
+import type { LossOptions } from '../../kernel/types';
+import type { DatasetRunState, HostToRuns, RunsRequest, RunsToHost, RunsViewReport } from '../../protocol';
 import { EvaluationPanel, evaluationWebviewOptions } from './evaluationPanel';
-import { LossPanel, type HostServices } from './lossPanel';
-import { log, messageOf } from './log';
+import { LossPanel, type HostServices } from '../panels/lossPanel';
+import { log, messageOf } from '../log';
 import { deltaThumbnail, deltaThumbnailMessages, parseRunsRequest, pooledFigures, toRunsView, type DeltaRow } from './runsMessages';
-import { classNamesSetting } from './settings';
+import { classNamesSetting } from '../settings';
 
 export const RUNS_VIEW_TYPE = 'crossEntropyLens.runs';
 

@@ -5,13 +5,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LensError } from '../errors';
-import { pairRunFolders } from '../eval/files';
-import { isPredictionFile } from '../eval/pairing';
-import type { EvalOptions } from '../eval/types';
+import { LensError } from '../../errors';
+import { pairRunFolders } from '../../eval/files';
+import { isPredictionFile } from '../../eval/pairing';
+import type { EvalOptions } from '../../eval/types';
 import { defaultFolder, evalOptionsFromSettings, pickLabelFolder } from './evaluateFolder';
-import type { HostServices } from './lossPanel';
-import { showError } from './log';
+import type { HostServices } from '../panels/lossPanel';
+import { showError } from '../log';
 import { runNamesOf, toRunsRequest } from './runsMessages';
 import { RunsPanel } from './runsPanel';
 

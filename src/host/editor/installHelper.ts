@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { showErrorMessage, showInformationMessage } from './notify';
+import { showErrorMessage, showInformationMessage } from '../notify';
 import { interpreterChoices, pipFailureLine, pipInstallCommand, setuptoolsProbe, stageHelper, whichOnPath, type Invocation } from './pipInstall';
 
 export const INSTALL_HELPER_COMMAND = 'crossEntropyLens.installNotebookHelper';

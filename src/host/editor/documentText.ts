@@ -1,8 +1,8 @@
 // A TextDocument as a TextSource (src/worker/engine/sharedText.ts): read a slice at a time, so a large document is
 // never copied in one piece on the extension host.
 import * as vscode from 'vscode';
-import type { SharedText } from '../protocol';
-import { shareText, type TextSource } from '../worker/engine/sharedText';
+import type { SharedText } from '../../protocol';
+import { shareText, type TextSource } from '../../worker/engine/sharedText';
 
 /** The document's length in characters (VS Code keeps line offsets: no copy of the text). */
 export function documentLength(doc: vscode.TextDocument): number {

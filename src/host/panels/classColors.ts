@@ -2,8 +2,8 @@
 // classes.json beside the input ({"names": [...], "colors": ["#rrggbb" | [r, g, b], ...]}), else none (the
 // view's palette). No VS Code API here, so it is unit-tested directly.
 import * as path from 'node:path';
-import { readSmallRegularFile } from '../worker/files/regularFile';
-import { MAX_CLASS_NAMES_BYTES } from '../worker/files/classNames';
+import { readSmallRegularFile } from '../../worker/files/regularFile';
+import { MAX_CLASS_NAMES_BYTES } from '../../worker/files/classNames';
 
 function hex2(v: number): string {
   return Math.max(0, Math.min(255, Math.round(v))).toString(16).padStart(2, '0');

@@ -1,8 +1,8 @@
 // What the dataset view is sent, made from the evaluation's results, and the request it keeps for a window
 // reload (pure; no VS Code import, so unit tests use it too). Webview messages are JSON: NaN and infinities
 // become null, a thumbnail's bytes base64.
-import type { EvalOptions, EvalReport, ImageResult } from '../eval/types';
-import type { DatasetImageRow, DatasetRequest, DatasetSummary } from '../protocol';
+import type { EvalOptions, EvalReport, ImageResult } from '../../eval/types';
+import type { DatasetImageRow, DatasetRequest, DatasetSummary } from '../../protocol';
 
 const finite = (v: number | null): number | null => (v !== null && Number.isFinite(v) ? v : null);
 

@@ -6,10 +6,10 @@
 // instead takes p(target) from the loss map where the loss alone determines it (cross-entropy of logits,
 // class-index targets, no class weights, no label smoothing: loss = -log p(target)), else sends none (the
 // view then offers no p(target) mode and its hover omits the line).
-import type { SampleMaps } from '../protocol';
-import type { SampleGeometry } from '../kernel/sampleView';
-import { normalizeAxis } from '../kernel/options';
-import type { LossOptions } from '../kernel/types';
+import type { SampleMaps } from '../../protocol';
+import type { SampleGeometry } from '../../kernel/sampleView';
+import { normalizeAxis } from '../../kernel/options';
+import type { LossOptions } from '../../kernel/types';
 
 /** Most input values read (and held as float64: 64 MB) to turn one sample into class probabilities on request. */
 export const MAX_PROB_VALUES = 1 << 23;

@@ -7,10 +7,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LensError, isLensError } from '../errors';
-import { commandUri, escapeMarkdown, fileHoverMarkdown, literalHoverMarkdown } from '../hover/markdown';
-import { HOST_REPORT_CHARS, HOST_SCAN_CHARS } from '../hover/limits';
-import { hoverReport, parseLiteral, type HoverReport, type LiteralText } from '../hover/report';
+import { LensError, isLensError } from '../../errors';
+import { commandUri, escapeMarkdown, fileHoverMarkdown, literalHoverMarkdown } from '../../hover/markdown';
+import { HOST_REPORT_CHARS, HOST_SCAN_CHARS } from '../../hover/limits';
+import { hoverReport, parseLiteral, type HoverReport, type LiteralText } from '../../hover/report';
 import {
   PairFinder,
   literalRange,
@@ -23,16 +23,16 @@ import {
   type LiteralSpan,
   type PathSpan,
   type WarmLiteral,
-} from '../hover/scan';
-import type { FileSummary } from '../hover/files';
-import type { HoverLookupQuery, SharedText } from '../protocol';
-import { fitPair, fittedOptions, type TensorMeta } from '../kernel/roles';
-import { splitMemberSpec } from '../tensor/load';
-import { readShared } from '../worker/engine/sharedText';
+} from '../../hover/scan';
+import type { FileSummary } from '../../hover/files';
+import type { HoverLookupQuery, SharedText } from '../../protocol';
+import { fitPair, fittedOptions, type TensorMeta } from '../../kernel/roles';
+import { splitMemberSpec } from '../../tensor/load';
+import { readShared } from '../../worker/engine/sharedText';
 import { documentLength, shareDocument } from './documentText';
-import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './lossPanel';
-import { log, messageOf, showError } from './log';
-import { lossOptionsFromSettings } from './settings';
+import { LossPanel, inlineSource, type HostServices, type SourceSpec } from '../panels/lossPanel';
+import { log, messageOf, showError } from '../log';
+import { lossOptionsFromSettings } from '../settings';
 
 /** Internal (not in the palette): opens the loss panel on the literal pair at a document offset. */
 export const OPEN_PANEL_FOR_LITERALS = 'crossEntropyLens.openPanelForLiterals';

@@ -1,6 +1,6 @@
 // Compare Losses… pickers: another input for run B, with the inputs of A's shape listed first (only those
 // can be compared against one target). Used by the command and by the panel's "Compare with…".
-import { isInputCandidate } from '../kernel/roles';
+import { isInputCandidate } from '../../kernel/roles';
 import { describeEntry, type TensorEntry } from './tensorFiles';
 import { browse, item, pickStreaming, scanTensorEntries, type Item } from './tensorPick';
 

@@ -4,19 +4,19 @@
 // .safetensors headers and torch.save pickles are parsed in a worker (src/worker/jobs/tensorListing.ts): a hostile
 // one takes seconds of synchronous parsing, which on this thread would freeze every editor.
 import * as vscode from 'vscode';
-import { isLensError } from '../errors';
-import type { TensorMeta } from '../kernel/roles';
-import { parseJsonTensorFile } from '../tensor/json';
-import { parseNpyHeader } from '../tensor/npy';
-import { readNpz } from '../tensor/npz';
-import { describePngHeader, isColorPng, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES } from '../tensor/pngMask';
-import { safetensorsHeaderEnd } from '../tensor/safetensors';
-import type { TensorRole } from '../tensor/npz';
-import { readClassNamesBeside } from '../worker/files/classNames';
-import { readSmallRegularFile } from '../worker/files/regularFile';
-import type { Engine } from '../worker/engine/engine';
-import type { ListingFormat, TensorListing } from '../worker/jobs/tensorListing';
-import { log } from './log';
+import { isLensError } from '../../errors';
+import type { TensorMeta } from '../../kernel/roles';
+import { parseJsonTensorFile } from '../../tensor/json';
+import { parseNpyHeader } from '../../tensor/npy';
+import { readNpz } from '../../tensor/npz';
+import { describePngHeader, isColorPng, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES } from '../../tensor/pngMask';
+import { safetensorsHeaderEnd } from '../../tensor/safetensors';
+import type { TensorRole } from '../../tensor/npz';
+import { readClassNamesBeside } from '../../worker/files/classNames';
+import { readSmallRegularFile } from '../../worker/files/regularFile';
+import type { Engine } from '../../worker/engine/engine';
+import type { ListingFormat, TensorListing } from '../../worker/jobs/tensorListing';
+import { log } from '../log';
 
 export const TENSOR_GLOB = '**/*.{npy,npz,json,pt,pth,bin,safetensors}';
 const EXCLUDE = '{**/node_modules/**,**/.git/**,**/.venv/**,**/__pycache__/**}';

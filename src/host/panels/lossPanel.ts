@@ -6,35 +6,35 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { setWebviewPage } from './webviewPage';
-import { forView } from '../sampleWire';
-import { SampleSender } from '../sampleSender';
-import type { LossOptions } from '../kernel/types';
-import { ignoreIndexFix } from '../kernel/labelFix';
-import { resolveOptions } from '../kernel/options';
-import { toViewSummary, type DebugContext, type ErrorFix, type HostToView, type SampleMaps, type ViewHardPixels, type ViewLabelIssues, type ViewSummary, type ViewToHost } from '../protocol';
-import { splitMemberSpec } from '../tensor/load';
-import type { Tensor } from '../tensor/tensor';
-import type { Engine, EngineRequest, TensorSource } from '../worker/engine/engine';
-import type { FirstSampleMaps } from '../worker/engine/engineTypes';
-import { hasMaps, wholeLossMap } from '../worker/engine/resultMaps';
-import { LossSession } from '../worker/engine/session';
-import { log, messageOf, showError } from './log';
-import { showInformationMessage } from './notify';
-import { autoRecomputeSetting, classColorsSetting, classNamesSetting, colormapSetting, lossOptionsFromSettings, vocabularySetting } from './settings';
+import { forView } from '../../sampleWire';
+import { SampleSender } from '../../sampleSender';
+import type { LossOptions } from '../../kernel/types';
+import { ignoreIndexFix } from '../../kernel/labelFix';
+import { resolveOptions } from '../../kernel/options';
+import { toViewSummary, type DebugContext, type ErrorFix, type HostToView, type SampleMaps, type ViewHardPixels, type ViewLabelIssues, type ViewSummary, type ViewToHost } from '../../protocol';
+import { splitMemberSpec } from '../../tensor/load';
+import type { Tensor } from '../../tensor/tensor';
+import type { Engine, EngineRequest, TensorSource } from '../../worker/engine/engine';
+import type { FirstSampleMaps } from '../../worker/engine/engineTypes';
+import { hasMaps, wholeLossMap } from '../../worker/engine/resultMaps';
+import { LossSession } from '../../worker/engine/session';
+import { log, messageOf, showError } from '../log';
+import { showInformationMessage } from '../notify';
+import { autoRecomputeSetting, classColorsSetting, classNamesSetting, colormapSetting, lossOptionsFromSettings, vocabularySetting } from '../settings';
 import { classColorsFor } from './classColors';
 import { findImageFor, imageMime, MAX_IMAGE_BYTES } from './imageFor';
-import { photoProblem } from '../tensor/imageHeader';
-import { readSmallRegularFile } from '../worker/files/regularFile';
-import type { Vocabulary } from '../tensor/vocab';
+import { photoProblem } from '../../tensor/imageHeader';
+import { readSmallRegularFile } from '../../worker/files/regularFile';
+import type { Vocabulary } from '../../tensor/vocab';
 import { resolveVocabularyPath, type VocabularyChoice } from './vocabularyPath';
 import { VocabularyCache } from './vocabularyCache';
 import { saveExport, type ExportKind } from './exportFile';
-import { classNamesFor } from './tensorFiles';
+import { classNamesFor } from '../pick/tensorFiles';
 import { MAX_PROB_VALUES, probsAffordable, probsValuesRead, pTargetFromLoss, pTargetPlan } from './sampleProbs';
 import { compareTitle, PanelComparison } from './comparePanel';
-import { pickInputLike } from './comparePick';
-import type { FileIdentity } from '../worker/files/regularFile';
-import type { RunsLossOptions } from '../eval/runs/imageHard';
+import { pickInputLike } from '../pick/comparePick';
+import type { FileIdentity } from '../../worker/files/regularFile';
+import type { RunsLossOptions } from '../../eval/runs/imageHard';
 import { PanelHardPixels } from './runsHard';
 
 export const PANEL_VIEW_TYPE = 'crossEntropyLens.panel';
@@ -488,7 +488,7 @@ export class LossPanel {
     }
   }
 
-  /** Vocabularies parsed in a worker, shared by every panel (src/host/vocabularyCache.ts). */
+  /** Vocabularies parsed in a worker, shared by every panel (src/host/panels/vocabularyCache.ts). */
   private static vocabularies: VocabularyCache | null = null;
 
   private static vocabularyCache(services: HostServices): VocabularyCache {
