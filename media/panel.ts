@@ -2,7 +2,7 @@
 // it wires the webview's message channel and state store to the shared view module.
 import { vscodeApi, webviewRoot } from './webview';
 import type { HostToView, ViewToHost } from '../src/protocol';
-import { isColormap } from './view/colormap';
+import { isColormap } from './view/render/colormap';
 import { DEFAULT_STATE, sanitizeState, type ViewState } from './view/state';
 import { createView } from './view/view';
 

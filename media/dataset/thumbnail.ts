@@ -1,7 +1,7 @@
 // Loss-map thumbnails: a float map painted through the viridis table onto a small canvas, on a scale shared
 // by every row (0 to the largest value seen) so that a darker thumbnail means a lower loss. NaN cells (all
 // pixels ignored) are transparent.
-import { colormapLUT } from '../view/colormap';
+import { colormapLUT } from '../view/render/colormap';
 
 /** RGBA bytes of `data` (h x w) on [0, vmax]. */
 export function thumbnailPixels(data: Float32Array, vmax: number): Uint8ClampedArray {

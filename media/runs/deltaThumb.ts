@@ -3,7 +3,7 @@
 // 0 and shared by every row so equal changes look equal (the host sends that scale with the rows). NaN cells
 // (all pixels ignored) are transparent.
 import { decodeFloat32 } from '../dataset/model';
-import { diverging } from '../view/compare';
+import { diverging } from '../view/analysis/compare';
 
 export interface DeltaThumb {
   readonly h: number;

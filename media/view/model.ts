@@ -4,8 +4,8 @@
 import type { ClassMaps, ElementDetail, SampleMaps, ViewLabelIssues, ViewSummary, ViewToHost } from '../../src/protocol';
 import { flaggedInSample } from '../../src/labels/viewIssues';
 import type { Builder } from './dom';
-import { classColourTable } from './overlay';
-import { multiIndex, type Geometry } from './raster';
+import { classColourTable } from './heatmap/overlay';
+import { multiIndex, type Geometry } from './render/raster';
 import type { Store, Timers } from './state';
 import { HardPixelsState, type SampleMask } from './runs/hardState';
 

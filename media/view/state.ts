@@ -1,8 +1,8 @@
 // The view's small serializable UI state (survives hide/show and reload via the host's state store).
-import { isColormap, type ColormapName } from './colormap';
-import { VIEW_MODES, type ViewMode } from './raster';
-import type { Scale } from './scale';
-import { DEFAULT_SORT, SORT_KEYS, type SortSpec } from './table';
+import { isColormap, type ColormapName } from './render/colormap';
+import { VIEW_MODES, type ViewMode } from './render/raster';
+import type { Scale } from './render/scale';
+import { DEFAULT_SORT, SORT_KEYS, type SortSpec } from './tables/table';
 
 export interface ViewState {
   /** Selected sample (index into the loss map's first axis). */

@@ -6,33 +6,33 @@
 import type { ClassMaps, ElementDetail, ErrorFix, HostToViewWire, OverlayImage, SampleMaps, ViewHardPixels, ViewLabelIssues, PackedSummary, ViewSummary, ViewToHost } from '../../src/protocol';
 import { unpackSummary } from '../../src/summaryWire';
 import { ExportActions } from './actions';
-import { Breakdown } from './breakdown';
-import { ClassTable } from './classTable';
+import { Breakdown } from './analysis/breakdown';
+import { ClassTable } from './tables/classTable';
 import { append, builder, clear } from './dom';
 import { fmtShape } from './format';
-import { ConfidenceControls, confidenceLines } from './confidence';
-import { ConfusionMatrix } from './confusion';
-import { HeatmapFilters } from './filters';
-import { labelIssueLines, LabelIssuesSection } from './labelIssues';
-import { CompareSection, deltaLines } from './compare';
-import { RunSlider } from './runSlider';
+import { ConfidenceControls, confidenceLines } from './analysis/confidence';
+import { ConfusionMatrix } from './tables/confusion';
+import { HeatmapFilters } from './heatmap/filters';
+import { labelIssueLines, LabelIssuesSection } from './analysis/labelIssues';
+import { CompareSection, deltaLines } from './analysis/compare';
+import { RunSlider } from './analysis/runSlider';
 import { hardPixelLines, HardPixelsSection } from './runs/hardSection';
 import { DebugSection } from './debugSection';
-import type { Heatmap } from './heatmap';
-import { MapSection } from './mapSection';
+import type { Heatmap } from './heatmap/heatmap';
+import { MapSection } from './heatmap/mapSection';
 import { f32, i32, normalizeMaps, sameShape, ViewModel, type ViewContext } from './model';
-import { ProbabilityMaps } from './multiples';
+import { ProbabilityMaps } from './analysis/multiples';
 import { Notices } from './notices';
-import { colourOf } from './overlay';
-import { geometryFor, isConfidenceMode, type ViewMode } from './raster';
-import { SampleNavigator } from './sampleNavigator';
+import { colourOf } from './heatmap/overlay';
+import { geometryFor, isConfidenceMode, type ViewMode } from './render/raster';
+import { SampleNavigator } from './heatmap/sampleNavigator';
 import { DEFAULT_STATE, sanitizeState, Store, windowTimers, type ViewState } from './state';
 import { SummaryHeader } from './summary';
-import { tokenClassNames, tokenViewAuto, tokenViewCapable, TokenView } from './tokenView';
-import { WorstList } from './worst';
+import { tokenClassNames, tokenViewAuto, tokenViewCapable, TokenView } from './tokens/tokenView';
+import { WorstList } from './tables/worst';
 
 export type { ViewState } from './state';
-export { PROB_CLASS_MENU_LIMIT } from './heatmapControls';
+export { PROB_CLASS_MENU_LIMIT } from './heatmap/heatmapControls';
 
 export interface ViewOptions {
   /** Notebook output: smaller heatmap, an "Open in panel" button. */
@@ -113,7 +113,7 @@ class LossView {
       note: (text) => this.notices.note(text),
     });
     this.confidence = new ConfidenceControls(ctx, model, () => this.heatmap.render());
-    // Class table and bars (media/view/classTable.ts).
+    // Class table and bars (media/view/tables/classTable.ts).
     this.classTable = new ClassTable(h, {
       pick: (c) => this.filters.toggleClass(c),
       change: (patch) => store.update(patch),
@@ -170,7 +170,7 @@ class LossView {
       this.heatmap.viewport.scrollIntoView?.({ block: 'nearest' });
     });
     this.nav = new SampleNavigator(ctx, model, this.map, this.multiples);
-    // Token view (media/view/tokenView.ts), above the heatmap when shown.
+    // Token view (media/view/tokens/tokenView.ts), above the heatmap when shown.
     this.tokenView = new TokenView(h, {
       selectSequence: (n) => this.nav.goSample(n),
       requestDetails: (row) => post({ type: 'tokenDetails', row }),

@@ -3,7 +3,7 @@
 import type { ViewHardPixels } from '../../../src/protocol';
 import { flaggedInSample } from '../../../src/labels/viewIssues';
 import { fmtCount, fmt6 } from '../format';
-import type { Geometry } from '../raster';
+import type { Geometry } from '../render/raster';
 
 export interface SampleMask {
   readonly mask: Uint8Array;

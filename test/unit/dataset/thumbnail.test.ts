@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { thumbnailPixels } from '../../../media/dataset/thumbnail';
-import { colormapLUT } from '../../../media/view/colormap';
+import { colormapLUT } from '../../../media/view/render/colormap';
 import { pairFolders } from '../../../src/eval/files';
 import { evaluatePairs } from '../../../src/eval/runEval';
 import { THUMBNAIL_MAX, type EvalOptions, type ImageResult } from '../../../src/eval/types';

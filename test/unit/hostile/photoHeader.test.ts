@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { OutputItem, RendererApi, RendererContext } from 'vscode-notebook-renderer';
 import { createRenderer } from '../../../media/rendererCore';
-import { HeatmapPainter } from '../../../media/view/heatmapPaint';
+import { HeatmapPainter } from '../../../media/view/heatmap/heatmapPaint';
 import { LensError } from '../../../src/errors';
 import { decodePayloadWithRefs, isTensorRef, PAYLOAD_MIME } from '../../../src/tensor/payload';
 import { MAX_PHOTO_PIXELS, photoProblem, readPhotoHeader } from '../../../src/tensor/imageHeader';

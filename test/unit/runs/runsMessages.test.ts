@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import type { RunsReport } from '../../../src/eval/runs/report';
 import { DELTA_ROWS_PER_MESSAGE, deltaThumbnail, deltaThumbnailMessages, parseRunsRequest, runNamesOf, thumbnailRow, toRunsRequest, toRunsView } from '../../../src/host/evaluation/runsMessages';
 import { decodeDeltaRow, deltaPixels } from '../../../media/runs/deltaThumb';
-import { diverging } from '../../../media/view/compare';
+import { diverging } from '../../../media/view/analysis/compare';
 
 const report: RunsReport = {
   images: 2,

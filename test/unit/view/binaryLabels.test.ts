@@ -4,7 +4,7 @@
 // from the real kernel on a multi-label pair; the expected worst element from the formula, in float64.
 import * as assert from 'node:assert/strict';
 import { binaryElementClass, fmt6, targetLines } from '../../../media/view/format';
-import { WorstList } from '../../../media/view/worst';
+import { WorstList } from '../../../media/view/tables/worst';
 import { builder } from '../../../media/view/dom';
 import { computeLoss } from '../../../src/kernel/index';
 import { toViewSummary, type ViewSummary } from '../../../src/protocol';

@@ -2,9 +2,9 @@
 // sorting, search, scrolling, keyboard, row picks and the top-classes chart, and small tables unchanged.
 import * as assert from 'node:assert/strict';
 import type { Window } from 'happy-dom' with { 'resolution-mode': 'import' };
-import { BAR_LIMIT, ClassTable, MAX_ROWS, type BarsKey, type ClassTableEvents } from '../../../media/view/classTable';
+import { BAR_LIMIT, ClassTable, MAX_ROWS, type BarsKey, type ClassTableEvents } from '../../../media/view/tables/classTable';
 import { builder } from '../../../media/view/dom';
-import { DEFAULT_SORT, type SortSpec } from '../../../media/view/table';
+import { DEFAULT_SORT, type SortSpec } from '../../../media/view/tables/table';
 import type { ClassStats } from '../../../src/kernel/types';
 
 const VOCAB = 262_144;

@@ -1,7 +1,7 @@
 // Colormap tables and the class palette.
 import * as assert from 'node:assert/strict';
-import { COLORMAPS, colormapFloats, colormapLUT, gradientCss, lutColor, NAN_RGBA } from '../../../media/view/colormap';
-import { classColor, deltaE, hexToRgb, INVALID_CLASS_RGB, PALETTE } from '../../../media/view/palette';
+import { COLORMAPS, colormapFloats, colormapLUT, gradientCss, lutColor, NAN_RGBA } from '../../../media/view/render/colormap';
+import { classColor, deltaE, hexToRgb, INVALID_CLASS_RGB, PALETTE } from '../../../media/view/render/palette';
 
 describe('view: colormaps', function () {
   it('has 256 entries per map, opaque', function () {

@@ -1,8 +1,8 @@
-// Compare with another run (ViewSummary.compare, SampleMaps.delta): media/view/compare.ts.
+// Compare with another run (ViewSummary.compare, SampleMaps.delta): media/view/analysis/compare.ts.
 import * as assert from 'node:assert/strict';
-import { deltaRgba, diverging, maxAbs, sortCompareRows } from '../../../media/view/compare';
+import { deltaRgba, diverging, maxAbs, sortCompareRows } from '../../../media/view/analysis/compare';
 import { fmt6, fmtCount } from '../../../media/view/format';
-import { geometryFor } from '../../../media/view/raster';
+import { geometryFor } from '../../../media/view/render/raster';
 import { pointer, SEG, setup, type Harness } from './harness';
 
 describe('view: compare (pure parts)', function () {

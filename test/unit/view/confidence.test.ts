@@ -1,8 +1,8 @@
 // Confidence modes (SampleMaps.confidence): top-1, margin, entropy and confidently wrong, the threshold
-// slider and the count of marked elements (media/view/confidence.ts, raster.ts).
+// slider and the count of marked elements (media/view/analysis/confidence.ts, raster.ts).
 import * as assert from 'node:assert/strict';
 import { fmtCount } from '../../../media/view/format';
-import { countMarked, geometryFor, isMarked, rasterize, UNMARKED_ALPHA } from '../../../media/view/raster';
+import { countMarked, geometryFor, isMarked, rasterize, UNMARKED_ALPHA } from '../../../media/view/render/raster';
 import { DEFAULT_STATE } from '../../../media/view/state';
 import { change, key, setup, SEG, type Harness } from './harness';
 

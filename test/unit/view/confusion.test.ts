@@ -1,9 +1,9 @@
-// The confusion matrix section (media/view/confusion.ts) and the heatmap filter it sets.
+// The confusion matrix section (media/view/tables/confusion.ts) and the heatmap filter it sets.
 import * as assert from 'node:assert/strict';
-import { colormapLUT } from '../../../media/view/colormap';
-import { AXIS_LABELS, confusionRgba, normalizeConfusion, positiveRange } from '../../../media/view/confusion';
+import { colormapLUT } from '../../../media/view/render/colormap';
+import { AXIS_LABELS, confusionRgba, normalizeConfusion, positiveRange } from '../../../media/view/tables/confusion';
 import { fmtCount } from '../../../media/view/format';
-import { countPair, geometryFor, rasterize } from '../../../media/view/raster';
+import { countPair, geometryFor, rasterize } from '../../../media/view/render/raster';
 import { pointer, setup, type Harness } from './harness';
 
 /** Opens the collapsed section as a click on its summary would. */

@@ -1,6 +1,6 @@
 // The step-by-step breakdown built from the kernel's explanation and the summary.
 import * as assert from 'node:assert/strict';
-import { buildBreakdown, MAX_ROWS } from '../../../media/view/explain';
+import { buildBreakdown, MAX_ROWS } from '../../../media/view/analysis/explain';
 import { computeLoss, explainElement, type LossRequest } from '../../../src/kernel/index';
 import type { ElementDetail, ViewSummary } from '../../../src/protocol';
 

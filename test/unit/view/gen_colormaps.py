@@ -1,4 +1,4 @@
-# Regenerates media/view/colormapData.ts from matplotlib's own tables (run with a Python that has
+# Regenerates media/view/render/colormapData.ts from matplotlib's own tables (run with a Python that has
 # matplotlib, e.g. Debian's python3-matplotlib: /usr/bin/python3 test/unit/view/gen_colormaps.py).
 # viridis, magma and turbo come verbatim from matplotlib/_cm_listed.py (turbo there is Google's
 # published turbo_colormap_data); the class palette is matplotlib's tab20, dark shades first.
@@ -7,7 +7,7 @@ import matplotlib
 import matplotlib._cm as cm
 import matplotlib._cm_listed as listed
 
-out = sys.argv[1] if len(sys.argv) > 1 else 'media/view/colormapData.ts'
+out = sys.argv[1] if len(sys.argv) > 1 else 'media/view/render/colormapData.ts'
 
 
 def flat(rows):

@@ -3,7 +3,7 @@
 // answer is what the section, the legend, the painted pixels and the hover lines show; the baseline menu
 // posts selectBaseRun. The pixels themselves are the runs' (test/unit/engine/hardPixels.test.ts).
 import * as assert from 'node:assert/strict';
-import { COLORS, geometryFor, rasterize, UNMARKED_ALPHA } from '../../../media/view/raster';
+import { COLORS, geometryFor, rasterize, UNMARKED_ALPHA } from '../../../media/view/render/raster';
 import { hardPixelLines } from '../../../media/view/runs/hardSection';
 import type { ViewHardPixels, ViewSummary } from '../../../src/protocol';
 import { change, setup, SEG, type Harness } from './harness';

@@ -1,4 +1,4 @@
-// The label-errors mode of the view (media/view/labelIssues.ts, raster.ts, legend.ts, classTable.ts): what
+// The label-errors mode of the view (media/view/analysis/labelIssues.ts, raster.ts, legend.ts, classTable.ts): what
 // the host sends is what the page shows — the count, the marked pixels, the given → predicted table whose
 // rows filter the heatmap, and the per-class column. The numbers themselves are cleanlab's (src/labels/,
 // tested against cleanlab's outputs in test/unit/labels/); here the fake host runs the same code.
@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { commonIssues } from '../../../src/labels/labelIssues';
 import { pairLabelIssues } from '../../../src/labels/pairIssues';
 import { flaggedInSample, flaggedOfMask, viewLabelIssues } from '../../../src/labels/viewIssues';
-import { COLORS, geometryFor, rasterize, UNMARKED_ALPHA } from '../../../media/view/raster';
+import { COLORS, geometryFor, rasterize, UNMARKED_ALPHA } from '../../../media/view/render/raster';
 import { syntheticRequest } from './fakeHost';
 import { change, key, setup, SEG, type Harness } from './harness';
 

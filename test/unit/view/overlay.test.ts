@@ -1,4 +1,4 @@
-// The overlay (media/view/overlay.ts): compositing over a photo, class colours, contours of target vs
+// The overlay (media/view/heatmap/overlay.ts): compositing over a photo, class colours, contours of target vs
 // predicted regions, the legend of classes present, and the controls in the view (happy-dom has no canvas
 // or image decoder, so the pixel work is checked as the pure functions the view paints with).
 import * as assert from 'node:assert/strict';
@@ -6,9 +6,9 @@ import type { Window } from 'happy-dom' with { 'resolution-mode': 'import' };
 import { builder } from '../../../media/view/dom';
 import {
   classColourTable, colourOf, composite, contours, drawContours, CONTOUR_BOTH, CONTOUR_PREDICTED, CONTOUR_TARGET, OverlayControls, presentClasses,
-} from '../../../media/view/overlay';
-import { PALETTE } from '../../../media/view/palette';
-import { geometryFor, rasterize } from '../../../media/view/raster';
+} from '../../../media/view/heatmap/overlay';
+import { PALETTE } from '../../../media/view/render/palette';
+import { geometryFor, rasterize } from '../../../media/view/render/raster';
 import { DEFAULT_STATE, sanitizeState } from '../../../media/view/state';
 import { createView, type ViewHandle } from '../../../media/view/view';
 import type { HostToView, ViewToHost } from '../../../src/protocol';

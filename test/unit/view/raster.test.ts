@@ -1,11 +1,11 @@
 // Rasterization of every view mode on a tiny hand-made map, checked byte for byte.
 import * as assert from 'node:assert/strict';
-import { lutColor } from '../../../media/view/colormap';
-import { hexToRgb } from '../../../media/view/palette';
+import { lutColor } from '../../../media/view/render/colormap';
+import { hexToRgb } from '../../../media/view/render/palette';
 import {
   COLORS, geometryFor, modeDomain, multiIndex, probabilityThumbnail, rasterize, sliceAndIndex, wrapWidth, downsample,
   type MapArrays, type RasterOptions, type ViewMode,
-} from '../../../media/view/raster';
+} from '../../../media/view/render/raster';
 
 // 2 x 3 map:   0 1 2
 //              3 4 5

@@ -1,4 +1,4 @@
-// The run slider (media/view/runSlider.ts): shown only in a panel whose summary carries the runs view's runs,
+// The run slider (media/view/analysis/runSlider.ts): shown only in a panel whose summary carries the runs view's runs,
 // at the run shown, naming it; a change asks the host for that run.
 import * as assert from 'node:assert/strict';
 import { change, SEG, setup, type Harness } from './harness';

@@ -4,7 +4,7 @@ import type { ClassStats } from '../../../src/kernel/types';
 import {
   classSearch, classTableCsv, csvField, csvNumber, defaultSortFor, filterOrder, nextSort, sortClasses, sortOrder, topClasses,
   type SortKey, type SortSpec,
-} from '../../../media/view/table';
+} from '../../../media/view/tables/table';
 
 function row(index: number, lossMean: number, count: number, extra: Partial<ClassStats> = {}): ClassStats {
   return { index, count, ignored: 0, lossSum: lossMean * count, lossMean, weight: 1, share: 0.1, accuracy: 0.5, iou: 0.25, predicted: count, precision: 0.5, ...extra } as ClassStats;

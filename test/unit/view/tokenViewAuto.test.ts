@@ -3,7 +3,7 @@
 // dim 1, or -1: the same axis) stays a classification and is not shown as N "tokens", whatever its class count.
 import * as assert from 'node:assert/strict';
 import type { ViewSummary } from '../../../src/protocol';
-import { tokenViewAuto, tokenViewCapable } from '../../../media/view/tokenView';
+import { tokenViewAuto, tokenViewCapable } from '../../../media/view/tokens/tokenView';
 
 function summary(inputShape: number[], lossShape: number[], classDim: number, vocabulary = false): ViewSummary {
   const C = inputShape[((classDim % inputShape.length) + inputShape.length) % inputShape.length];
@@ -18,7 +18,7 @@ function summary(inputShape: number[], lossShape: number[], classDim: number, vo
   } as unknown as ViewSummary;
 }
 
-describe('token view: shown by default for language models only (media/view/tokenView.ts)', function () {
+describe('token view: shown by default for language models only (media/view/tokens/tokenView.ts)', function () {
   it('ImageNet-shaped [50000, 1000] and ImageNet-21k [8192, 21841] strips are classifications (class dim 1 or -1)', function () {
     for (const shape of [[50_000, 1000], [8192, 21_841], [4096, 50_257]]) {
       for (const dim of [1, -1]) {

@@ -2,7 +2,7 @@
 import * as assert from 'node:assert/strict';
 import {
   cellToIndex, centred, clampTransform, cssTransform, ensureVisible, fitScale, mapToScreen, maxZoom, panBy, screenToCell, screenToMap, zoomAt,
-} from '../../../media/view/viewport';
+} from '../../../media/view/render/viewport';
 
 const view = { width: 200, height: 100 };
 const map = { width: 100, height: 100 };

@@ -1,10 +1,10 @@
 // The heatmap's hover read-out: where the element is, target, predicted, loss, p(target) and the values of
 // the mode shown; the top classes once the host's details arrive (asked for after a short pause).
-import type { Breakdown } from './breakdown';
-import { canExplain } from './breakdown';
-import { clear } from './dom';
-import { classLabel, className, fmt6, targetLines } from './format';
-import { detailKey, type ViewContext, type ViewModel } from './model';
+import type { Breakdown } from '../analysis/breakdown';
+import { canExplain } from '../analysis/breakdown';
+import { clear } from '../dom';
+import { classLabel, className, fmt6, targetLines } from '../format';
+import { detailKey, type ViewContext, type ViewModel } from '../model';
 
 const EXPLAIN_DEBOUNCE_MS = 50;
 

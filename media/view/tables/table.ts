@@ -1,6 +1,6 @@
 // Per-class table logic: sorting, search, the chart's top classes and CSV (pure; no DOM).
-import type { ClassStats } from '../../src/kernel/types';
-import { className } from './format';
+import type { ClassStats } from '../../../src/kernel/types';
+import { className } from '../format';
 
 export type SortKey = 'class' | 'name' | 'count' | 'ignored' | 'weight' | 'lossMean' | 'ceMean' | 'lossSum' | 'share' | 'accuracy' | 'iou' | 'flagged';
 export type SortDir = 'asc' | 'desc';

@@ -1,10 +1,10 @@
 // Token view logic without DOM: when a result reads as a language model's, the vocabulary's class names,
-// the language-model statistics and the token read-out lines (media/view/tokenView.ts draws them).
-import { normalizeAxis } from '../../src/kernel/options';
-import type { SampleMaps, TokenDetails, ViewSummary } from '../../src/protocol';
-import { tokenLabel } from '../../src/tensor/tokenText';
-import { tokenIndex, type Vocabulary } from '../../src/tensor/vocab';
-import { fmt6, fmtCount } from './format';
+// the language-model statistics and the token read-out lines (media/view/tokens/tokenView.ts draws them).
+import { normalizeAxis } from '../../../src/kernel/options';
+import type { SampleMaps, TokenDetails, ViewSummary } from '../../../src/protocol';
+import { tokenLabel } from '../../../src/tensor/tokenText';
+import { tokenIndex, type Vocabulary } from '../../../src/tensor/vocab';
+import { fmt6, fmtCount } from '../format';
 
 /** The view can show this result as tokens: cross-entropy with class-index targets, a loss [B, T] or [T], C > 1. */
 export function tokenViewCapable(s: ViewSummary): boolean {

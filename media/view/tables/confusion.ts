@@ -3,11 +3,11 @@
 // by CSS; class names label both axes up to AXIS_LABELS classes, and the hover (or keyboard) read-out names
 // the cell. Above 1,024 classes the summary has no matrix: the most frequent confusions are listed instead.
 // Picking a cell or an entry restricts the heatmap to those elements (LossView keeps the filter).
-import { colormapLUT, gradientCss, type ColormapName } from './colormap';
-import { append, clear } from './dom';
-import { classLabel, fmtCount, fmtPct } from './format';
-import { putPixels, type ViewContext, type ViewModel } from './model';
-import type { ClassPair } from './raster';
+import { colormapLUT, gradientCss, type ColormapName } from '../render/colormap';
+import { append, clear } from '../dom';
+import { classLabel, fmtCount, fmtPct } from '../format';
+import { putPixels, type ViewContext, type ViewModel } from '../model';
+import type { ClassPair } from '../render/raster';
 
 export type ConfusionNorm = 'row' | 'column' | 'none';
 

@@ -1,9 +1,9 @@
 // Confidence maps (SampleMaps.confidence): the threshold slider of the top-1, margin, entropy and
 // confidently-wrong modes, and how many elements of the sample it marks. The modes themselves are drawn by
-// rasterize (media/view/raster.ts); this component only controls and counts.
-import { fmt6, fmtCount } from './format';
-import type { ViewContext, ViewModel } from './model';
-import { countMarked, isConfidenceMode, type ConfidenceMode } from './raster';
+// rasterize (media/view/render/raster.ts); this component only controls and counts.
+import { fmt6, fmtCount } from '../format';
+import type { ViewContext, ViewModel } from '../model';
+import { countMarked, isConfidenceMode, type ConfidenceMode } from '../render/raster';
 
 const WHAT: Readonly<Record<ConfidenceMode, string>> = {
   top1: 'top-class probability below',

@@ -5,13 +5,13 @@
 // host on demand and cached (tokenTooltip.ts). Long sequences render in chunks of CHUNK spans, one timer
 // tick each, so a 32k-token sequence never blocks the page; every interaction goes through a few listeners
 // on the container (none per token).
-import type { SampleMaps, TokenDetails, ViewSummary } from '../../src/protocol';
-import { renderTokens, type TokenSegment } from '../../src/tensor/tokenText';
-import type { Vocabulary } from '../../src/tensor/vocab';
-import { lutColor, NAN_RGBA, rgbCss, type ColormapName } from './colormap';
-import { append, clear, type Builder } from './dom';
-import { fmt6, fmtCount, fmtShape } from './format';
-import type { Timers } from './state';
+import type { SampleMaps, TokenDetails, ViewSummary } from '../../../src/protocol';
+import { renderTokens, type TokenSegment } from '../../../src/tensor/tokenText';
+import type { Vocabulary } from '../../../src/tensor/vocab';
+import { lutColor, NAN_RGBA, rgbCss, type ColormapName } from '../render/colormap';
+import { append, clear, type Builder } from '../dom';
+import { fmt6, fmtCount, fmtShape } from '../format';
+import type { Timers } from '../state';
 import { labelOf, lmStats, sameTokens, tokenLines } from './tokenModel';
 import { SequencePicker } from './tokenSequence';
 import { TokenTooltip } from './tokenTooltip';

@@ -2,11 +2,11 @@
 // with the table's). It follows the table: the same classes, the same order while they fit in BAR_LIMIT
 // bars. Beyond that it shows the top BAR_LIMIT by the chosen value, so a 262,144-class vocabulary still
 // draws O(BAR_LIMIT) elements, and that choice is one O(C) pass per data, sort or value change.
-import type { ClassStats } from '../../src/kernel/types';
-import { rgbCss } from './colormap';
-import { append, clear, type Builder } from './dom';
-import { classLabel, className, fmt6, fmtCount, fmtPct } from './format';
-import { classColor, type RGB } from './palette';
+import type { ClassStats } from '../../../src/kernel/types';
+import { rgbCss } from '../render/colormap';
+import { append, clear, type Builder } from '../dom';
+import { classLabel, className, fmt6, fmtCount, fmtPct } from '../format';
+import { classColor, type RGB } from '../render/palette';
 import { topClasses } from './table';
 
 /** What the bar chart shows. */

@@ -1,13 +1,13 @@
 // The heatmap's legend: the colour scale of a continuous mode (ticks, clip and NaN notes), the error
 // colours, or the classes present in the slice; plus swatches for ignored, masked and contour pixels.
-import { gradientCss, NAN_RGBA } from './colormap';
-import { append, clear } from './dom';
-import { classLabel, fmt6 } from './format';
-import type { ViewContext, ViewModel } from './model';
+import { gradientCss, NAN_RGBA } from '../render/colormap';
+import { append, clear } from '../dom';
+import { classLabel, fmt6 } from '../format';
+import type { ViewContext, ViewModel } from '../model';
 import { colourOf, CONTOUR_BOTH, CONTOUR_PREDICTED, CONTOUR_TARGET, presentClasses } from './overlay';
-import { COLORS, isConfidenceMode, isContinuousMode } from './raster';
-import { valueAt, type Domain } from './scale';
-import { hardCountText, percentilesText } from './runs/hardState';
+import { COLORS, isConfidenceMode, isContinuousMode } from '../render/raster';
+import { valueAt, type Domain } from '../render/scale';
+import { hardCountText, percentilesText } from '../runs/hardState';
 
 export class Legend {
   readonly el: HTMLElement;

@@ -3,8 +3,8 @@
 // prediction (same target and options), so the loss shown is that run's per-image value. "against"
 // (data-testid "run-baseline") picks the run it is compared with (the comparison's A: delta map and
 // per-class change). Hidden in every other panel (ViewSummary.runs absent).
-import type { RunSliderState, ViewToHost } from '../../src/protocol';
-import { clear, type Builder } from './dom';
+import type { RunSliderState, ViewToHost } from '../../../src/protocol';
+import { clear, type Builder } from '../dom';
 
 export class RunSlider {
   readonly el: HTMLElement;

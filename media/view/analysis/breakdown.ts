@@ -1,9 +1,9 @@
 // The step-by-step breakdown of one element (softmax, log, weight, reduction), opened by a click or Enter
-// on the heatmap; the numbers come from the host's explainElement (media/view/explain.ts lays them out).
-import { append, clear } from './dom';
+// on the heatmap; the numbers come from the host's explainElement (media/view/analysis/explain.ts lays them out).
+import { append, clear } from '../dom';
 import { buildBreakdown, fmtIndex } from './explain';
-import { fmt6 } from './format';
-import { detailKey, type ViewContext, type ViewModel } from './model';
+import { fmt6 } from '../format';
+import { detailKey, type ViewContext, type ViewModel } from '../model';
 
 const EXPLAIN_TIMEOUT_MS = 8000;
 

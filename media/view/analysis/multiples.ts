@@ -1,9 +1,9 @@
 // Probability maps of every class (small multiples), asked for on demand: one thumbnail per class (at most
 // MAX_THUMBS); a click shows that class's probability in the main heatmap.
-import { clear } from './dom';
-import { classLabel } from './format';
-import { putPixels, type ViewContext, type ViewModel } from './model';
-import { probabilityThumbnail } from './raster';
+import { clear } from '../dom';
+import { classLabel } from '../format';
+import { putPixels, type ViewContext, type ViewModel } from '../model';
+import { probabilityThumbnail } from '../render/raster';
 
 const MAX_THUMBS = 64;
 const THUMB_SIDE = 96;

@@ -3,9 +3,9 @@
 // come from the host, so a move asks for them and waits: the heatmap shows it is loading, and an element
 // picked in a sample not yet on screen gets its info once that sample's maps arrive (arrived()).
 import type { MapSection } from './mapSection';
-import type { ViewContext, ViewModel } from './model';
-import type { ProbabilityMaps } from './multiples';
-import { geometryFor, sliceAndIndex } from './raster';
+import type { ViewContext, ViewModel } from '../model';
+import type { ProbabilityMaps } from '../analysis/multiples';
+import { geometryFor, sliceAndIndex } from '../render/raster';
 
 export class SampleNavigator {
   /** Element whose info to show once the requested sample arrives. */

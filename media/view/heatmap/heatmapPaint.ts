@@ -1,13 +1,13 @@
-// What the heatmap canvas shows: the sample's maps rasterized for the mode (media/view/raster.ts), then
-// composited over the overlay photo and with contours (media/view/overlay.ts). Each stage is cached by a
+// What the heatmap canvas shows: the sample's maps rasterized for the mode (media/view/render/raster.ts), then
+// composited over the overlay photo and with contours (media/view/heatmap/overlay.ts). Each stage is cached by a
 // key of what it depends on, so a pan or a hover never re-rasterizes.
-import type { OverlayImage } from '../../src/protocol';
-import { photoProblem } from '../../src/tensor/imageHeader';
-import type { ViewContext, ViewModel } from './model';
-import { putPixels } from './model';
+import type { OverlayImage } from '../../../src/protocol';
+import { photoProblem } from '../../../src/tensor/imageHeader';
+import type { ViewContext, ViewModel } from '../model';
+import { putPixels } from '../model';
 import { composite, contours, drawContours, type OverlayControls, type Photo } from './overlay';
-import { isConfidenceMode, modeDomain, rasterize, type Geometry } from './raster';
-import type { Domain } from './scale';
+import { isConfidenceMode, modeDomain, rasterize, type Geometry } from '../render/raster';
+import type { Domain } from '../render/scale';
 
 export class HeatmapPainter {
   domain: Domain | null = null;

@@ -2,17 +2,17 @@
 // nearest-neighbour cells), a marker for the selected element, the hover read-out, the legend and a live
 // status line. Pointer: hover, drag to pan, click to explain, wheel to zoom. Keys: arrows move the selected
 // element, Enter explains it, + and - zoom, 0 fits, Escape hides the read-out.
-import type { ViewContext, ViewModel } from './model';
+import type { ViewContext, ViewModel } from '../model';
 import { HeatmapPainter } from './heatmapPaint';
 import { Legend } from './legend';
 import type { OverlayControls } from './overlay';
-import type { Geometry } from './raster';
-import type { Breakdown } from './breakdown';
+import type { Geometry } from '../render/raster';
+import type { Breakdown } from '../analysis/breakdown';
 import { CellTooltip, type HoverCell } from './tooltip';
 import {
   cellToIndex, centred, clampTransform, cssTransform, ensureVisible, mapToScreen, panBy, scaleOf, screenToCell, zoomAt,
   type Size, type ViewTransform,
-} from './viewport';
+} from '../render/viewport';
 
 export interface HeatmapEvents {
   /** Bring the controls in line with the state before a redraw. */

@@ -1,6 +1,6 @@
 // The step-by-step breakdown of one element's loss, from the kernel's ElementExplanation (pure; no DOM).
-import type { ElementDetail, ViewSummary } from '../../src/protocol';
-import { classLabel, fmt6 } from './format';
+import type { ElementDetail, ViewSummary } from '../../../src/protocol';
+import { classLabel, fmt6 } from '../format';
 
 export interface ExplainRow {
   readonly cls: number;

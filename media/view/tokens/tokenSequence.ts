@@ -1,8 +1,8 @@
 // The token view's sequence choice for a [B, T] loss: ‹ index › of B (TokenView composes it; its styles are
 // in tokenView.css). It only asks for a sequence; the sequence on screen changes when LossView hands its
 // maps back, so the buttons follow show() and the shown() callback, not the picker's own clicks.
-import type { Builder } from './dom';
-import { fmtCount } from './format';
+import type { Builder } from '../dom';
+import { fmtCount } from '../format';
 
 /** Adds a listener that the composing view removes when it is disposed. */
 export type Listen = <K extends keyof HTMLElementEventMap>(target: HTMLElement, type: K, fn: (e: HTMLElementEventMap[K]) => void) => void;

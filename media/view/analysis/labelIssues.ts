@@ -1,11 +1,11 @@
 // The label-errors mode's section (under the heatmap toolbar): how many labels confident learning reports
 // (cleanlab's rules, computed by the host or the page: src/labels/), over what, and the given → predicted
 // table whose rows restrict the heatmap to that pair. The heatmap itself is drawn by rasterize.
-import type { ViewLabelIssuesDone } from '../../src/protocol';
-import { append, clear } from './dom';
-import { classLabel, fmtCount } from './format';
-import type { ViewContext, ViewModel } from './model';
-import type { ClassPair } from './raster';
+import type { ViewLabelIssuesDone } from '../../../src/protocol';
+import { append, clear } from '../dom';
+import { classLabel, fmtCount } from '../format';
+import type { ViewContext, ViewModel } from '../model';
+import type { ClassPair } from '../render/raster';
 
 export interface LabelIssueEvents {
   /** A table row: restrict the heatmap to that given → predicted pair (null: show all again). */

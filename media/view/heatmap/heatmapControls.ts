@@ -1,13 +1,13 @@
 // The heatmap's toolbar: sample and slice, what to show (mode, class for p(class c)), colours, scale,
 // clip, ignored marking, the token-view toggle, the class-filter chip and zoom. It writes the state store;
 // LossView redraws through ToolbarEvents.
-import { COLORMAPS, type ColormapName } from './colormap';
-import { clear } from './dom';
-import { classLabel, className } from './format';
-import type { ViewContext, ViewModel } from './model';
-import { isContinuousMode, MODE_LABELS, multiIndex, VIEW_MODES, type ViewMode } from './raster';
-import type { Scale } from './scale';
-import { CLIP_CHOICES, type StatePatch } from './state';
+import { COLORMAPS, type ColormapName } from '../render/colormap';
+import { clear } from '../dom';
+import { classLabel, className } from '../format';
+import type { ViewContext, ViewModel } from '../model';
+import { isContinuousMode, MODE_LABELS, multiIndex, VIEW_MODES, type ViewMode } from '../render/raster';
+import type { Scale } from '../render/scale';
+import { CLIP_CHOICES, type StatePatch } from '../state';
 
 /** Most classes offered as a menu in "p(class c)" mode; above it the class is typed in. */
 export const PROB_CLASS_MENU_LIMIT = 100;

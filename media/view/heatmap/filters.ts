@@ -1,11 +1,11 @@
 // What restricts the heatmap: a target class (a class-table row) or a confusion-matrix cell (target and
 // predicted). One gives way to the other. The pair filter's line sits under the heatmap toolbar.
-import type { ClassTable } from './classTable';
-import { PairFilterLine } from './confusion';
+import type { ClassTable } from '../tables/classTable';
+import { PairFilterLine } from '../tables/confusion';
 import type { MapExtra } from './mapSection';
-import type { ViewContext, ViewModel } from './model';
-import { countPair, type ClassPair } from './raster';
-import type { StatePatch } from './state';
+import type { ViewContext, ViewModel } from '../model';
+import { countPair, type ClassPair } from '../render/raster';
+import type { StatePatch } from '../state';
 
 export class HeatmapFilters {
   /** The "showing target X predicted as Y" line (a MapSection extra). */

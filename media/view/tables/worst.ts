@@ -1,8 +1,8 @@
 // The worst elements of the whole input: one button each, which selects the element's sample and centres
 // the element on the heatmap.
-import type { ViewSummary } from '../../src/protocol';
-import { clear, type Builder } from './dom';
-import { binaryElementClass, classLabel, fmt6, fmtShape } from './format';
+import type { ViewSummary } from '../../../src/protocol';
+import { clear, type Builder } from '../dom';
+import { binaryElementClass, classLabel, fmt6, fmtShape } from '../format';
 
 /**
  * Target and prediction of a worst element: class indices, or for an elementwise loss the 0/1 of the class

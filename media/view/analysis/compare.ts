@@ -2,12 +2,12 @@
 // map (SampleMaps.delta, B's loss minus A's) is drawn on a diverging scale centred at 0 (blue: B lower,
 // red: B higher) with a hover read-out; the counts of improved and regressed elements; and the change in
 // each class's mean loss as a sortable table.
-import type { CompareSummary } from '../../src/protocol';
-import { rgbCss } from './colormap';
-import { append, clear } from './dom';
-import { classLabel, fmt6, fmtCount } from './format';
-import { putPixels, type ViewContext, type ViewModel } from './model';
-import type { Geometry } from './raster';
+import type { CompareSummary } from '../../../src/protocol';
+import { rgbCss } from '../render/colormap';
+import { append, clear } from '../dom';
+import { classLabel, fmt6, fmtCount } from '../format';
+import { putPixels, type ViewContext, type ViewModel } from '../model';
+import type { Geometry } from '../render/raster';
 
 /** Diverging scale: blue (B lower) through light grey (no change) to red (B higher), like matplotlib's coolwarm. */
 const ANCHORS: ReadonlyArray<readonly [number, number, number]> = [[59, 76, 192], [221, 221, 221], [180, 4, 38]];

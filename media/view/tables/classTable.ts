@@ -4,12 +4,12 @@
 // sort change (O(C), a radix sort; by name O(C log C)), a search is one O(C) pass per keystroke, a scroll
 // renders O(visible rows), and the chart (classBars.ts) shows the top BAR_LIMIT classes. LossView gives it
 // data with update() and hears back through ClassTableEvents (a row picked, a sort or chart choice to keep).
-import type { ClassStats } from '../../src/kernel/types';
+import type { ClassStats } from '../../../src/kernel/types';
 import { ClassBars, type BarsKey } from './classBars';
-import { rgbCss } from './colormap';
-import { clear, type Builder } from './dom';
-import { classLabel, className, fmt6, fmtCount, fmtPct } from './format';
-import { classColor, type RGB } from './palette';
+import { rgbCss } from '../render/colormap';
+import { clear, type Builder } from '../dom';
+import { classLabel, className, fmt6, fmtCount, fmtPct } from '../format';
+import { classColor, type RGB } from '../render/palette';
 import {
   classSearch, classTableCsv, defaultSortFor, filterOrder, isDefaultSort, LARGE_CLASS_COUNT, nextSort, sortOrder,
   type ClassRow, type ClassSearch, type SortKey, type SortSpec,

@@ -1,8 +1,8 @@
 // The overlay section: the sample's photo under the heatmap, an opacity slider, target/prediction contours,
 // and the class colours the label modes use. The pixel work is pure (RGBA byte arrays in, out; O(pixels)) so
 // it is tested without a canvas; the component only builds its controls.
-import type { Builder } from './dom';
-import { hexToRgb, PALETTE_FLAT } from './palette';
+import type { Builder } from '../dom';
+import { hexToRgb, PALETTE_FLAT } from '../render/palette';
 
 /** Contour colours: target boundaries white, predicted boundaries magenta (both: yellow). */
 export const CONTOUR_TARGET: readonly number[] = [255, 255, 255, 255];

@@ -1,12 +1,12 @@
 // The heatmap section: its toolbar, the overlay controls, the heatmap with legend and status, and the
 // message shown instead when there is no map (a single element, or statistics only).
-import type { Breakdown } from './breakdown';
-import { append, clear } from './dom';
+import type { Breakdown } from '../analysis/breakdown';
+import { append, clear } from '../dom';
 import { Heatmap } from './heatmap';
 import { HeatmapToolbar, type ToolbarEvents } from './heatmapControls';
-import type { ViewContext, ViewModel } from './model';
+import type { ViewContext, ViewModel } from '../model';
 import { OverlayControls } from './overlay';
-import type { ViewMode } from './raster';
+import type { ViewMode } from '../render/raster';
 
 export interface MapSectionEvents extends Omit<ToolbarEvents, 'zoom'> {
   /** Element i of the slice was clicked or Enter was pressed on it. */
