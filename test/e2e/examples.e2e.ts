@@ -512,7 +512,7 @@ describe('the sample workspace of npm start (examples/) in real VS Code', functi
     assert.equal(text, fmt6(expected.notebook));
     console.log(`      Quick Open to the by-reference output's loss: ${time()}`);
     // The multi-label cell asks for torchvision's sigmoid focal loss: its output shows torchvision's value.
-    const mlShape = `[${expected.multilabelShape.join(', ')}]`;
+    const mlShape = `[${expected.multilabelShape.join(', ')}] float32`;
     const mlFrame = await outputFrame(page, 1, mlShape);
     assert.equal(await outputLossText(mlFrame, mlShape), fmt6(expected.multilabel), 'the multi-label output: sigmoid_focal_loss');
     // Bring the last cell (the by-reference batch) into view: focus the cell list, Ctrl+End, then its output.
