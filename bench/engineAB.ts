@@ -18,7 +18,8 @@ async function main(): Promise<void> {
   if (!beforeModule || !beforeDist) throw new Error('usage: engineAB.ts BEFORE_ENGINE_TS BEFORE_DIST [workers] [rounds]');
   const workers = Number(w);
   const rounds = Number(r);
-  const { Engine: Before } = (await import(path.resolve(beforeModule))) as { Engine: typeof Engine };
+  const { Engine: Before } = (await import(path.resolve(beforeModule))) as { Engine?: typeof Engine };
+  if (typeof Before !== 'function') throw new Error(`${beforeModule} exports no Engine class`);
   const rnd = xorshift();
   const [N, C, H, W] = [8, 21, 512, 512];
   const x = new Float32Array(N * C * H * W);

@@ -100,26 +100,29 @@ export class WorkerPool {
 
   private acquire(depth: number): Promise<Slot> {
     if (this.disposed) return Promise.reject(new LensError('cancelled', 'the compute engine was shut down'));
-    // An idle worker first, then a new one, and only then a place in a busy worker's queue.
-    const idle = this.slots.find((s) => s.taken === 0);
-    if (idle) return Promise.resolve(this.take(idle, depth));
-    if (this.slots.length < this.size) {
-      const s = this.spawn(this.slots.length);
-      this.slots.push(s);
-      return Promise.resolve(this.take(s, depth));
+    // Callers are served in order: with anyone waiting, a newcomer waits behind them. Otherwise an idle
+    // worker first, then a new one, and only then a place in a busy worker's queue.
+    if (this.waiters.length === 0) {
+      const idle = this.slots.find((s) => s.taken === 0);
+      if (idle) return Promise.resolve(this.take(idle, depth));
+      if (this.slots.length < this.size) {
+        const s = this.spawn(this.slots.length);
+        this.slots.push(s);
+        return Promise.resolve(this.take(s, depth));
+      }
+      const queue = this.slots.find((s) => this.fits(s, depth));
+      if (queue) return Promise.resolve(this.take(queue, depth));
     }
-    const queue = this.slots.find((s) => this.fits(s, depth));
-    if (queue) return Promise.resolve(this.take(queue, depth));
     return new Promise((resolve, reject) => this.waiters.push({ depth, resolve, reject }));
   }
 
   private release(slot: Slot): void {
     slot.taken--;
     if (slot.taken === 0) slot.exclusive = false;
-    // The longest waiter that may take this slot now (a plain one waits for the worker to be idle).
-    const i = this.waiters.findIndex((w) => this.fits(slot, w.depth));
-    if (i >= 0) {
-      const w = this.waiters.splice(i, 1)[0];
+    // In order: a plain run at the head waits for the worker to be idle, and the batch's jobs behind it wait
+    // too (a hover's job waits for at most the two jobs a worker holds, not for the end of a long batch).
+    while (this.waiters.length > 0 && this.fits(slot, this.waiters[0].depth)) {
+      const w = this.waiters.shift()!;
       w.resolve(this.take(slot, w.depth));
     }
   }

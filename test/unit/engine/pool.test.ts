@@ -87,6 +87,23 @@ describe('WorkerPool queue', function () {
     assert.deepEqual(reply(await plainAfter), { kind: 'done', id: 3, queuedBehind: null });
   });
 
+  it('a plain run waiting behind a batch goes before the batch\'s later jobs', async () => {
+    const a = pool.runQueued(req({ kind: 'job', id: 1, hold: 1 }));
+    const b = pool.runQueued(req({ kind: 'job', id: 2, hold: 2 }));
+    const plain = pool.run(req({ kind: 'job', id: 3 }));
+    const c = pool.runQueued(req({ kind: 'job', id: 4 }));
+    await settle();
+    open(1);
+    assert.deepEqual(reply(await a), { kind: 'done', id: 1, queuedBehind: 2 });
+    // Job 4 was not put behind job 2: the plain run waiting before it needs the worker idle.
+    await settle();
+    open(2);
+    assert.deepEqual(reply(await b), { kind: 'done', id: 2, queuedBehind: null });
+    const order: number[] = [];
+    await Promise.all([plain.then((r) => order.push(reply(r).id)), c.then((r) => order.push(reply(r).id))]);
+    assert.deepEqual(order, [3, 4]);
+  });
+
   it('cancelling a plain run stops only its own job', async () => {
     const ctl = new AbortController();
     const plain = pool.run(req({ kind: 'job', id: 1, hold: 1 }), undefined, ctl.signal);
