@@ -28,7 +28,7 @@ import { measureHover } from './hover';
 import { warnIfLoaded } from './quiet';
 import { measureLargeC, measureStreamedClassLast } from './largeC';
 import { TorchChild } from './torchChild';
-import { xorshift } from './random';
+import { segmentationCase, xorshift } from './random';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -42,11 +42,7 @@ const log = (s: string): void => {
 
 const rnd = xorshift();
 function makeCase(N: number, C: number, H: number, W: number): { input: Tensor; target: Tensor } {
-  const x = new Float32Array(N * C * H * W);
-  for (let i = 0; i < x.length; i++) x[i] = (rnd() - 0.5) * 8;
-  const t = new Int32Array(N * H * W);
-  for (let i = 0; i < t.length; i++) t[i] = rnd() < 0.05 ? 255 : Math.floor(rnd() * C);
-  return { input: { dtype: 'float32', shape: [N, C, H, W], data: x }, target: { dtype: 'int64', shape: [N, H, W], data: t } };
+  return segmentationCase(rnd, N, C, H, W);
 }
 
 async function best(fn: () => Promise<unknown> | unknown, reps = REPS): Promise<number> {

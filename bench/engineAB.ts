@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeNpy } from '../src/tensor/npy';
 import { Engine } from '../src/worker/engine/engine';
-import { xorshift } from './random';
+import { segmentationCase, xorshift } from './random';
 
 async function main(): Promise<void> {
   const [beforeModule, beforeDist, w = '1', r = '21'] = process.argv.slice(2);
@@ -20,16 +20,12 @@ async function main(): Promise<void> {
   const rounds = Number(r);
   const { Engine: Before } = (await import(path.resolve(beforeModule))) as { Engine?: typeof Engine };
   if (typeof Before !== 'function') throw new Error(`${beforeModule} exports no Engine class`);
-  const rnd = xorshift();
   const [N, C, H, W] = [8, 21, 512, 512];
-  const x = new Float32Array(N * C * H * W);
-  for (let i = 0; i < x.length; i++) x[i] = (rnd() - 0.5) * 8;
-  const t = new Int32Array(N * H * W);
-  for (let i = 0; i < t.length; i++) t[i] = rnd() < 0.05 ? 255 : Math.floor(rnd() * C);
+  const { input, target } = segmentationCase(xorshift(), N, C, H, W);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-ab-'));
   try {
-    fs.writeFileSync(path.join(dir, 'x.npy'), encodeNpy({ dtype: 'float32', shape: [N, C, H, W], data: x }));
-    fs.writeFileSync(path.join(dir, 't.npy'), encodeNpy({ dtype: 'int64', shape: [N, H, W], data: t }));
+    fs.writeFileSync(path.join(dir, 'x.npy'), encodeNpy(input));
+    fs.writeFileSync(path.join(dir, 't.npy'), encodeNpy(target));
     const req = { input: { kind: 'file' as const, path: path.join(dir, 'x.npy') }, target: { kind: 'file' as const, path: path.join(dir, 't.npy') }, options: { ignoreIndex: 255, reduction: 'none' as const } };
     const after = new Engine({ distDir: path.resolve(__dirname, '../dist'), maxWorkers: workers });
     const before = new Before({ distDir: path.resolve(beforeDist), maxWorkers: workers });

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { encodeNpy } from '../src/tensor/npy';
 import type { Tensor } from '../src/tensor/tensor';
 import { Engine, type EngineRequest } from '../src/worker/engine/engine';
-import { xorshift } from './random';
+import { segmentationCase, xorshift } from './random';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = process.env.CROSS_ENTROPY_LENS_DIST ?? path.join(ROOT, 'dist');
@@ -17,13 +17,7 @@ const REPS = repsAt >= 0 ? Number(process.argv[repsAt + 1]) : 3;
 
 async function main(): Promise<void> {
   const [N, C, H, W] = [8, 21, 512, 512];
-  const rnd = xorshift();
-  const x = new Float32Array(N * C * H * W);
-  for (let i = 0; i < x.length; i++) x[i] = (rnd() - 0.5) * 8;
-  const t = new Int32Array(N * H * W);
-  for (let i = 0; i < t.length; i++) t[i] = rnd() < 0.05 ? 255 : Math.floor(rnd() * C);
-  const input: Tensor = { dtype: 'float32', shape: [N, C, H, W], data: x };
-  const target: Tensor = { dtype: 'int64', shape: [N, H, W], data: t };
+  const { input, target } = segmentationCase(xorshift(), N, C, H, W);
   const weight: Tensor = { dtype: 'float32', shape: [C], data: Float32Array.from({ length: C }, (_, c) => 0.25 + c / C) };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-bench-focal-'));
   const xf = path.join(dir, 'x.npy');

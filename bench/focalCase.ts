@@ -7,7 +7,7 @@
 // computed on demand. bench/focal.ts prints the same cases with .npy sources.
 import type { Tensor } from '../src/tensor/tensor';
 import { Engine, type EngineRequest } from '../src/worker/engine/engine';
-import { xorshift } from './random';
+import { segmentationCase, xorshift } from './random';
 
 export interface FocalFigures {
   readonly ce_s: number;
@@ -21,17 +21,14 @@ export interface FocalFigures {
 export function focalTensors(): { readonly input: Tensor; readonly target: Tensor; readonly floatTarget: Tensor; readonly weight: Tensor } {
   const [N, C, H, W] = [8, 21, 512, 512];
   const S = H * W;
-  const rnd = xorshift();
-  const x = new Float32Array(N * C * S);
-  for (let i = 0; i < x.length; i++) x[i] = (rnd() - 0.5) * 8;
-  const t = new Int32Array(N * S);
-  for (let i = 0; i < t.length; i++) t[i] = rnd() < 0.05 ? 255 : Math.floor(rnd() * C);
+  const { input, target } = segmentationCase(xorshift(), N, C, H, W);
+  const t = target.data;
   // One-hot float targets for the sigmoid form (an ignored pixel: all zeros).
   const oneHot = new Float32Array(N * C * S);
   for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) if (t[n * S + s]! < C) oneHot[(n * C + t[n * S + s]!) * S + s] = 1;
   return {
-    input: { dtype: 'float32', shape: [N, C, H, W], data: x },
-    target: { dtype: 'int64', shape: [N, H, W], data: t },
+    input,
+    target,
     floatTarget: { dtype: 'float32', shape: [N, C, H, W], data: oneHot },
     weight: { dtype: 'float32', shape: [C], data: Float32Array.from({ length: C }, (_, c) => 0.25 + c / C) },
   };
