@@ -72,9 +72,10 @@ export interface FastChunkJob {
   readonly pairs: boolean;
   /**
    * Softmax focal loss: the kernel ran with class weights all ones (plain cross-entropy); the job turns
-   * each loss into alpha[t] (1 - p_t)^gamma (-log p_t) in place (src/worker/fast/focalChunk.ts).
+   * each loss into alpha[t] (1 - p_t)^gamma (-log p_t) in place (src/worker/fast/focalChunk.ts). alphaAt:
+   * byte offset of alpha (float64 per class) in the memory, or 0 for ones.
    */
-  readonly focal?: { readonly alpha: Float64Array | null; readonly gamma: number } | null;
+  readonly focal?: { readonly alphaAt: number; readonly gamma: number } | null;
 }
 
 /**

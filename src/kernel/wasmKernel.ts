@@ -108,6 +108,14 @@ export interface CeWasmKernel {
    * kept). The ranges must not overlap.
    */
   widenToF32(src: number, dst: number, n: number, dtype: 'float16' | 'bfloat16'): void;
+  /**
+   * Softmax focal in place over n elements: loss (f32, -log p_t from a kernel with weights all ones)
+   * becomes alpha[t] (1 - p_t)^gamma (-log p_t), float64 by the reference's expression, except where the
+   * i32 target t is ignoreIndex. alpha: f64 per class, or 0 for ones. Adds each element's focal loss to
+   * sums[t] (f64 per class, element order) and, to the 5 f64 at out: the focal sum, sum of alpha[t] (-log
+   * p_t), sum of alpha[t], NaN and infinite focal losses. Any n >= 0; an element's bits depend on it alone.
+   */
+  focalInPlace(loss: number, t: number, n: number, ignoreIndex: number, alpha: number, gamma: number, sums: number, out: number): void;
 }
 
 /** Element types of the row kernels' logits. */
@@ -152,8 +160,9 @@ export function sharedMemorySupported(): boolean {
 }
 
 function ceImports(memory: WebAssembly.Memory): WebAssembly.Imports {
-  // The kernel's exact fallback uses the host's own exp/log, the functions the pure-TS reference uses.
-  return { env: { memory, exp: Math.exp, log: Math.log } };
+  // The kernel's exact fallback uses the host's own exp/log, and softmax focal a non-integer gamma's pow:
+  // the functions the pure-TS reference uses.
+  return { env: { memory, exp: Math.exp, log: Math.log, pow: Math.pow } };
 }
 
 type CeFn = CeWasmKernel['ceIndexF32'];
@@ -162,11 +171,12 @@ function wrap(instance: WebAssembly.Instance): CeWasmKernel {
   const ex = instance.exports;
   const ce = ex.ceIndexF32;
   const rb = ex.reservedBytes;
-  const { nextCandidate, ceIndexF32Blocked, toBlocks, ceIndexF32Top, rowsToBlocks, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32 } = ex;
+  const { nextCandidate, ceIndexF32Blocked, toBlocks, ceIndexF32Top, rowsToBlocks, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32, focalInPlace } = ex;
   if (typeof ce !== 'function' || typeof rb !== 'function' || typeof nextCandidate !== 'function' || typeof ceIndexF32Blocked !== 'function' || typeof toBlocks !== 'function'
     || typeof ceIndexF32Top !== 'function' || typeof rowsToBlocks !== 'function'
-    || typeof ceRowsF32 !== 'function' || typeof ceRowsF16 !== 'function' || typeof ceRowsBF16 !== 'function' || typeof widenToF32 !== 'function') {
-    throw new Error('not the cross-entropy kernel module: an export (ceIndexF32, ceIndexF32Blocked, toBlocks, ceIndexF32Top, rowsToBlocks, nextCandidate, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32, reservedBytes) is missing');
+    || typeof ceRowsF32 !== 'function' || typeof ceRowsF16 !== 'function' || typeof ceRowsBF16 !== 'function' || typeof widenToF32 !== 'function'
+    || typeof focalInPlace !== 'function') {
+    throw new Error('not the cross-entropy kernel module: an export (ceIndexF32, ceIndexF32Blocked, toBlocks, ceIndexF32Top, rowsToBlocks, nextCandidate, ceRowsF32, ceRowsF16, ceRowsBF16, widenToF32, focalInPlace, reservedBytes) is missing');
   }
   const widen = widenToF32 as (src: number, dst: number, n: number, dtype: number) => void;
   const top = ceIndexF32Top as (x: number, t: number, C: number, S: number, s0: number, s1: number, ii: number, eps: number, l: number, p: number, tp: number, acc: number, blocked: number) => number;
@@ -184,6 +194,7 @@ function wrap(instance: WebAssembly.Instance): CeWasmKernel {
     ceRowsBF16: ceRowsBF16 as CeFn,
     // The module's dtype codes: 1 float16, 2 bfloat16.
     widenToF32: (src, dst, n, dtype) => widen(src, dst, n, dtype === 'float16' ? 1 : 2),
+    focalInPlace: focalInPlace as CeWasmKernel['focalInPlace'],
   };
 }
 

@@ -6,6 +6,7 @@ import { pushWorst, scalarPartial, type StatsPartial, emptyPartial } from '../..
 import { ceAccLength, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../../kernel/wasmKernel';
 import type { FastChunkJob, FastRelayoutJob, WorkerResponse } from '../../protocol';
 import { applyFocal, type FocalChunkSums, type FocalRange } from './focalChunk';
+import { focalScalarsAt } from './memoryLayout';
 
 let kernel: { generation: number; k: CeWasmKernel; memory: WebAssembly.Memory } | null = null;
 
@@ -52,7 +53,7 @@ export function runFastChunk(job: FastChunkJob & { generation: number }): Worker
     }
   }
   const acc = new Float64Array(buf, job.acc, ceAccLength(C));
-  const focal = job.focal ? focalPass(job, buf, acc) : null;
+  const focal = job.focal ? focalPass(job, inst.k, buf) : null;
   // The per-class sums stay in this job's accumulators in the shared memory, where the host reads them
   // in job order (fastRun.ts): the partial carries the scalars, the worst elements and, with pairs (large
   // C), the pair map; the true positives go after the kernel's accumulators (memoryLayout.jobAccLength).
@@ -114,15 +115,14 @@ export function runFastChunk(job: FastChunkJob & { generation: number }): Worker
 }
 
 /** Softmax focal: the kernel's cross-entropy in the job's ranges becomes focal loss (src/worker/fast/focalChunk.ts). */
-function focalPass(job: FastChunkJob, buf: ArrayBufferLike, acc: Float64Array): FocalChunkSums {
+function focalPass(job: FastChunkJob, k: CeWasmKernel, buf: ArrayBufferLike): FocalChunkSums {
   const { C, S, s0, s1 } = job;
   const ranges: FocalRange[] = [];
   if (job.rowKernel) {
-    ranges.push({ loss: new Float32Array(buf, job.outLoss, job.samples), t: new Int32Array(buf, job.t, job.samples) });
+    ranges.push({ loss: job.outLoss, t: job.t, n: job.samples });
   } else {
-    for (let n = 0; n < job.samples; n++) {
-      ranges.push({ loss: new Float32Array(buf, job.outLoss + (n * S + s0) * 4, s1 - s0), t: new Int32Array(buf, job.t + (n * S + s0) * 4, s1 - s0) });
-    }
+    for (let n = 0; n < job.samples; n++) ranges.push({ loss: job.outLoss + (n * S + s0) * 4, t: job.t + (n * S + s0) * 4, n: s1 - s0 });
   }
-  return applyFocal(ranges, acc, C, job.ignoreIndex, job.focal!.alpha, job.focal!.gamma);
+  const { alphaAt, gamma } = job.focal!;
+  return applyFocal(k, buf, ranges, { C, ignoreIndex: job.ignoreIndex, alphaAt, gamma, acc: job.acc, scalars: focalScalarsAt(job.acc, C, job.pairs) });
 }

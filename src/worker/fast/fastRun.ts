@@ -63,6 +63,7 @@ export async function runFast(cx: FastContext): Promise<EngineResult> {
   const reuse = residentKey !== null && state.resident === residentKey;
   state.resident = null;
   if (plan.weight) new Float32Array(buf, wOff, C).set(plan.weight.data);
+  if (plan.focal?.alpha) new Float64Array(buf, layout.alphaOff, C).set(plan.focal.alpha);
   // The memory is reused between requests: the kernel adds to the confusion counts, so start from zero.
   new Float64Array(buf, confOff, W * confLen).fill(0);
   const init: WasmInit = { module, memory, generation };
@@ -157,7 +158,7 @@ async function computeBlock(br: BlockRun, k: number, current: BlockLoad, merged:
   const nb = b1 - b0;
   const r = layout.regions[k % layout.regions.length];
   new Float64Array(buf, r.acc, layout.jobsPerBlock * layout.accLen).fill(0);
-  const { jobs, sizes, covers, left, slots } = blockJobs({ layout, C, S, options, topK: br.topK, generation: br.init.generation, reuse: br.reuse, relaid: br.relaid, focal: plan.focal }, k, current);
+  const { jobs, sizes, covers, left, slots } = blockJobs({ layout, C, S, options, topK: br.topK, generation: br.init.generation, reuse: br.reuse, relaid: br.relaid, focal: plan.focal ? { alphaAt: layout.alphaOff, gamma: plan.focal.gamma } : null }, k, current);
   // Copies samples [n0, n1] of this block out of the working memory.
   const copy = (n0: number, n1: number): void => {
     if (!keep) return;

@@ -1,59 +1,50 @@
 // Softmax focal loss on the fast path, inside a worker: the SIMD kernel has just written plain
-// cross-entropy -log p_t (class weights all ones) into a job's loss range; this turns each element into
-// alpha[t] (1 - p_t)^gamma (-log p_t) in place, with the same float64 expression as the reference
-// (src/kernel/focal.ts: 1 - p_t = -expm1(log p_t), exact where p_t is near 1), and rewrites the job's
-// accumulators for focal: the per-class loss sums become focal sums, the kernel's (unweighted
-// cross-entropy) ones move to the partial's ceSum, and the cross-entropy companion sums are weighted by alpha.
-import { ceAccLength, CE_ACC } from '../../kernel/wasmKernel';
+// cross-entropy -log p_t (class weights all ones) into a job's loss range; the kernel's focalInPlace
+// (src/wasm/ce.ts) turns each element into alpha[t] (1 - p_t)^gamma (-log p_t) in place, with the
+// reference's float64 expression (src/kernel/focal.ts: 1 - p_t = -expm1(-nll), exact where p_t is near 1).
+// This rewrites the job's accumulators for focal: the per-class loss sums become focal sums, the kernel's
+// (unweighted cross-entropy) ones move to the partial's ceSum, and the cross-entropy companion sums are
+// weighted by alpha.
+import { CE_ACC, type CeWasmKernel } from '../../kernel/wasmKernel';
+import { FOCAL_SCALARS } from './memoryLayout';
 
 /** What the focal pass adds to a job's partial. */
 export interface FocalChunkSums {
-  numerator: number;
-  ceNumerator: number;
-  ceDenominator: number;
-  nan: number;
-  inf: number;
+  readonly numerator: number;
+  readonly ceNumerator: number;
+  readonly ceDenominator: number;
+  readonly nan: number;
+  readonly inf: number;
   /** Unweighted -log p_t per target class. */
   readonly ceSum: Float64Array;
 }
 
-/** One range of elements: loss (f32) and targets (i32) views of the same length. */
+/** One range of elements: byte offsets of its losses (f32) and targets (i32), and its length. */
 export interface FocalRange {
-  readonly loss: Float32Array;
-  readonly t: Int32Array;
+  readonly loss: number;
+  readonly t: number;
+  readonly n: number;
 }
 
-/**
- * Applies focal to every range and fixes the accumulators at acc (a Float64Array over ceAccLength(C) + ...
- * entries, the kernel's layout: see CE_ACC). Ignored elements keep their loss 0.
- */
-export function applyFocal(ranges: readonly FocalRange[], acc: Float64Array, C: number, ignoreIndex: number, alpha: Float64Array | null, gamma: number): FocalChunkSums {
-  const per = CE_ACC.perClass;
-  const ceSum = acc.slice(per, per + C);
-  const focalSum = new Float64Array(C);
-  let numerator = 0;
-  let ceNumerator = 0;
-  let ceDenominator = 0;
-  let nan = 0;
-  let inf = 0;
-  for (const { loss, t } of ranges) {
-    for (let i = 0; i < loss.length; i++) {
-      const tc = t[i];
-      if (tc === ignoreIndex) continue;
-      const nll = loss[i];
-      const a = alpha ? alpha[tc] : 1;
-      // The reference's expression, in its order; pow(x, 0) is 1 for every x, NaN included, as torch.pow.
-      const f = a * Math.pow(-Math.expm1(-nll), gamma) * nll;
-      loss[i] = f;
-      numerator += f;
-      focalSum[tc] += f;
-      ceNumerator += a * nll;
-      ceDenominator += a;
-      if (f !== f) nan++;
-      else if (f === Infinity || f === -Infinity) inf++;
-    }
-  }
-  acc.set(focalSum, per);
-  if (acc.length < ceAccLength(C)) throw new Error('focal: accumulators too short');
-  return { numerator, ceNumerator, ceDenominator, nan, inf, ceSum };
+export interface FocalSettings {
+  readonly C: number;
+  readonly ignoreIndex: number;
+  /** Byte offset of alpha (f64 per class), or 0 for ones. */
+  readonly alphaAt: number;
+  readonly gamma: number;
+  /** Byte offsets of the job's accumulators (CE_ACC layout) and of its FOCAL_SCALARS. */
+  readonly acc: number;
+  readonly scalars: number;
+}
+
+/** Applies focal to every range of one job and rewrites its accumulators. Ignored elements keep their loss 0. */
+export function applyFocal(k: CeWasmKernel, buf: ArrayBufferLike, ranges: readonly FocalRange[], s: FocalSettings): FocalChunkSums {
+  const sums = s.acc + CE_ACC.perClass * 8;
+  const perClass = new Float64Array(buf, sums, s.C);
+  const ceSum = perClass.slice();
+  perClass.fill(0);
+  const out = new Float64Array(buf, s.scalars, FOCAL_SCALARS);
+  out.fill(0);
+  for (const r of ranges) k.focalInPlace(r.loss, r.t, r.n, s.ignoreIndex, s.alphaAt, s.gamma, sums, s.scalars);
+  return { numerator: out[0], ceNumerator: out[1], ceDenominator: out[2], nan: out[3], inf: out[4], ceSum };
 }

@@ -67,11 +67,20 @@ export function sampleGroup(C: number, S: number, nb: number, jobsPerSample: num
 /**
  * Float64 elements of one compute job's accumulators: the kernel's (scalars, then loss sum, count,
  * predicted and ignored per class), then, when the jobs count (target, predicted) pairs instead of a
- * C x C matrix, the job's true positives per class. Read by the host in job order (fastRun.ts), so no
- * O(C) arrays travel back with each job.
+ * C x C matrix, the job's true positives per class; then, for softmax focal, FOCAL_SCALARS for the focal
+ * pass's sums (focalScalarsAt). Read by the host in job order (fastRun.ts), so no O(C) arrays travel back
+ * with each job.
  */
-export function jobAccLength(C: number, pairs: boolean): number {
-  return ceAccLength(C) + (pairs ? C : 0);
+export function jobAccLength(C: number, pairs: boolean, focal = false): number {
+  return ceAccLength(C) + (pairs ? C : 0) + (focal ? FOCAL_SCALARS : 0);
+}
+
+/** Float64 sums the focal pass adds to (src/wasm/ce.ts focalInPlace: 5 used). */
+export const FOCAL_SCALARS = 8;
+
+/** Byte offset of a focal job's FOCAL_SCALARS, from its accumulators' offset. */
+export function focalScalarsAt(acc: number, C: number, pairs: boolean): number {
+  return acc + jobAccLength(C, pairs) * 8;
 }
 
 /** Pixels per job of a transposed block of nb narrow rows (a multiple of 16, about a job's size). */
@@ -93,6 +102,8 @@ export interface FastLayout {
   readonly confLen: number;
   /** Byte offsets of the class weights and of the workers' confusion counts. */
   readonly wOff: number;
+  /** Byte offset of softmax focal's alpha (float64 per class), or 0 when there is none. */
+  readonly alphaOff: number;
   readonly confOff: number;
   /** Narrow classification rows (S = 1), stored transposed per block. */
   readonly rows: boolean;
@@ -168,7 +179,7 @@ export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout
   // No C x C counts above CONFUSION_MATRIX_MAX_CLASSES: the jobs count (target, predicted) pairs instead,
   // and their true positives per class in their accumulators.
   const confLen = keepsMatrix(C) ? Math.ceil((C * C) / 16) * 16 : 0;
-  const accLen = Math.ceil(jobAccLength(C, confLen === 0) / 16) * 16;
+  const accLen = Math.ceil(jobAccLength(C, confLen === 0, plan.focal !== null) / 16) * 16;
 
   // Layout of the shared memory (byte offsets, 128-byte aligned). A streamed input gets two staging
   // regions, so the next block reads from disk while the workers compute the current one.
@@ -181,6 +192,7 @@ export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout
   };
   take(settings.reservedBytes); // the kernel's own static data
   const wOff = plan.weight ? take(C * 4) : 0;
+  const alphaOff = plan.focal?.alpha ? take(C * 8) : 0;
   const confOff = take(W * confLen * 8);
   // Logits from a file are kept in 16-pixel blocks: read from disk into a staging area in rows, a piece at
   // a time, and put into blocks by the workers (relayout jobs) while the next piece reads. The relayout
@@ -218,7 +230,7 @@ export function fastLayout(plan: FastPlan, settings: LayoutSettings): FastLayout
   const blockPieces = blocks.map(([b0, b1]) => piecesOf(b1 - b0));
   const pieceBase = blockPieces.map((_, k) => blockPieces.slice(0, k).reduce((a, ps) => a + ps.length, 0));
   return {
-    streamed, blockSamples, jobPixels, jobsPerSample, jobsPerBlock, accLen, confLen, wOff, confOff,
+    streamed, blockSamples, jobPixels, jobsPerSample, jobsPerBlock, accLen, confLen, wOff, alphaOff, confOff,
     rows, rowKernel, xDtype, blocked, xSample, regions, stage, top, pages, blocks, blockPieces, pieceBase,
   };
 }
