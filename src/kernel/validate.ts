@@ -95,8 +95,31 @@ const TORCH_TYPE_NAME: Partial<Record<Tensor['dtype'], string>> = { int64: 'Long
 function floatTargetOnly(dtype: Tensor['dtype'], loss: 'bce' | 'sigmoid-focal'): void {
   if (isFloatDType(dtype)) return;
   const what = loss === 'bce' ? 'bce (binary_cross_entropy_with_logits)' : 'sigmoid-focal';
-  const why = dtype === 'bool' ? 'subtraction with bool tensors is not supported' : `result type Float can't be cast to the desired output type ${TORCH_TYPE_NAME[dtype] ?? dtype}`;
-  throw new LensError('dtype', `${what} takes floating point targets (0/1 or soft), got dtype ${dtype}: PyTorch raises (${why}) — cast with target.float() / target.astype(np.float32)`);
+  const torchName = TORCH_TYPE_NAME[dtype];
+  const why = dtype === 'bool' ? 'PyTorch raises: subtraction with bool tensors is not supported'
+    : torchName === undefined ? 'PyTorch has no tensors of this dtype'
+      : `PyTorch raises: result type Float can't be cast to the desired output type ${torchName}`;
+  throw new LensError('dtype', `${what} takes floating point targets (0/1 or soft), got dtype ${dtype} (${why}) — cast with target.float() / target.astype(np.float32)`);
+}
+
+/**
+ * PyTorch computes these losses in the input's dtype and has no integer kernels for them: cross_entropy and
+ * focal fail in log_softmax, nll_loss on log-probabilities in nll_loss itself, and bce when the float result
+ * is written back into the integer input's type. Probabilities (inputKind 'probs') go through torch.log
+ * first, which returns floats, so integer probabilities are accepted as PyTorch accepts log(p).
+ */
+function floatInputOnly(dtype: Tensor['dtype'], loss: LossOptions['loss'], inputKind: LossOptions['inputKind']): void {
+  if (isFloatDType(dtype) || (inputKind === 'probs' && (loss === 'ce' || loss === 'focal'))) return;
+  const torchName = dtype === 'bool' ? 'Bool' : TORCH_TYPE_NAME[dtype];
+  const bce = loss === 'bce' || loss === 'sigmoid-focal';
+  const what = bce ? `${loss === 'bce' ? 'bce (binary_cross_entropy_with_logits)' : 'sigmoid-focal'} takes floating point logits`
+    : inputKind === 'log-probs' ? `${loss === 'focal' ? 'focal' : 'cross-entropy'} on log-probabilities (nll_loss) takes a floating point input`
+      : `${loss === 'focal' ? 'focal' : 'cross-entropy'} takes floating point logits`;
+  const kernel = bce ? null : inputKind === 'log-probs' ? 'nll_loss_out_frame' : 'log_softmax_lastdim_kernel_impl';
+  const why = torchName === undefined ? 'PyTorch has no tensors of this dtype'
+    : bce ? (dtype === 'bool' ? 'PyTorch raises: negation on a bool tensor is not supported' : `PyTorch raises: result type Float can't be cast to the desired output type ${torchName}`)
+      : `PyTorch raises: "${kernel}" not implemented for '${torchName}'`;
+  throw new LensError('dtype', `input has dtype ${dtype}: ${what} (${why}) — cast with input.float() / input.astype(np.float32); in JSON, write 2.0 rather than 2`);
 }
 
 function buildCe(req: LossRequest, options: LossOptions): CeProblem {
@@ -106,6 +129,7 @@ function buildCe(req: LossRequest, options: LossOptions): CeProblem {
   if (nd === 0) {
     throw new LensError('shape', `input is a 0-d tensor (a single number); cross-entropy needs a class axis: shape (C), (N, C) or (N, C, d1, ...)`);
   }
+  floatInputOnly(input.dtype, options.loss, options.inputKind);
   // A 1-D input has only its class axis; the default classDim (1) means "PyTorch's layout" there.
   const classAxis = nd === 1 ? (options.classDim === 1 ? 0 : normalizeAxis(options.classDim, 1)) : normalizeAxis(options.classDim, nd);
   if (classAxis === null) {
@@ -235,6 +259,7 @@ function buildBce(req: LossRequest, options: LossOptions): BceProblem {
     throw new LensError('shape', `Target size ${fmtShape(target.shape)} must be the same as input size ${fmtShape(input.shape)} for ${what}: one 0/1 (or soft) target per logit`);
   }
   floatTargetOnly(target.dtype, options.loss === 'sigmoid-focal' ? 'sigmoid-focal' : 'bce');
+  floatInputOnly(input.dtype, options.loss, options.inputKind);
   const nd = input.shape.length;
   let axis = 0;
   if (nd >= 2) {
