@@ -188,9 +188,13 @@ export type WorkerRequest =
   /**
    * Class probabilities of one sample (C, S) for the heatmap views, written into `out` (float32); with
    * `confidence`, also its confidence maps (src/kernel/confidence.ts) there as float32 top1, margin, entropy
-   * (3 x S, in that order).
+   * (3 x S, in that order). Softmax of logits can take a range of elements [s0, s1) (the workers share a
+   * sample); other inputs are computed whole.
    */
-  | { readonly kind: 'probs'; readonly id: number; readonly x: SharedTensorRef; readonly C: number; readonly S: number; readonly inputKind: LossOptions['inputKind']; readonly loss: LossOptions['loss']; readonly out: SharedTensorRef; readonly confidence?: SharedTensorRef }
+  | {
+    readonly kind: 'probs'; readonly id: number; readonly x: SharedTensorRef; readonly C: number; readonly S: number; readonly inputKind: LossOptions['inputKind'];
+    readonly loss: LossOptions['loss']; readonly out: SharedTensorRef; readonly confidence?: SharedTensorRef; readonly s0?: number; readonly s1?: number;
+  }
   /** Test hook: make the worker fail in a chosen way, to prove the pool recovers. */
   | { readonly kind: 'crash'; readonly id: number; readonly how: 'throw' | 'exit' | 'oom' }
   /** Hovers: the literal index of a large document (src/hover/scan.ts). */

@@ -8,6 +8,7 @@ import { resolveOptions } from '../kernel/options';
 import { buildProblem } from '../kernel/validate';
 import { sampleProbabilities } from '../kernel/softmax';
 import { sampleConfidence } from '../kernel/confidence';
+import { softmaxOfLogits, softmaxRange } from '../kernel/softmaxRange';
 import { moveAxis } from '../kernel/layout';
 import type { GeneralJob, IndexArray, WorkerRequest, WorkerResponse } from '../protocol';
 import { viewOf } from './engine/shared';
@@ -99,6 +100,13 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       }
       case 'probs': {
         const out = viewOf(msg.out).data as Float32Array;
+        if (softmaxOfLogits(msg.inputKind, msg.loss)) {
+          const into = msg.confidence ? viewOf(msg.confidence).data as Float32Array : null;
+          const conf = into ? { top1: into.subarray(0, msg.S), margin: into.subarray(msg.S, 2 * msg.S), entropy: into.subarray(2 * msg.S, 3 * msg.S) } : null;
+          softmaxRange(viewOf(msg.x).data, msg.C, msg.S, msg.s0 ?? 0, msg.s1 ?? msg.S, out, conf);
+          reply({ kind: 'probs-done', id });
+          return;
+        }
         out.set(sampleProbabilities(viewOf(msg.x).data, msg.C, msg.S, msg.inputKind, msg.loss));
         if (msg.confidence) {
           const c = sampleConfidence(viewOf(msg.x).data, msg.C, msg.S, msg.inputKind);

@@ -3,6 +3,7 @@
 // of the .npy for large files), so only the selected sample ever crosses to the view.
 import { LensError } from '../../errors';
 import { normalizeAxis } from '../../kernel/options';
+import { softmaxOfLogits } from '../../kernel/softmaxRange';
 import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../../kernel/sampleView';
 import type { ClassMaps, ConfidenceMaps, ElementDetail, SampleMaps, SharedTensorRef, TokenDetails, TokenRowSource, TokenSummary, ViewLabelIssuesDone } from '../../protocol';
 import { flaggedOfMask, viewLabelIssues } from '../../labels/viewIssues';
@@ -205,8 +206,15 @@ export class LossSession {
     const out = allocShared('float32', [g.C * g.S], 'f32');
     const conf = this.wantsConfidence ? allocShared('float32', [3 * g.S], 'f32') : undefined;
     const o = this.result.options;
-    const r = await this.engine.runRaw({ kind: 'probs', id: 0, x: xs, C: g.C, S: g.S, inputKind: o.inputKind, loss: o.loss, out, confidence: conf });
-    if (r.kind === 'error') throw new LensError((r.lensKind as LensError['kind']) ?? 'io', r.message);
+    // A softmax of logits is split between the workers by element ranges (multiples of 16 elements, so no
+    // two workers write one cache line); other inputs are one job.
+    const parts = softmaxOfLogits(o.inputKind, o.loss) ? Math.max(1, Math.min(this.engine.maxWorkers, Math.floor(g.S / 4096))) : 1;
+    const span = Math.ceil(g.S / parts / 16) * 16;
+    const replies = await Promise.all(Array.from({ length: parts }, (_, i) => this.engine.runRaw({
+      kind: 'probs', id: i, x: xs, C: g.C, S: g.S, inputKind: o.inputKind, loss: o.loss, out, confidence: conf,
+      ...(parts > 1 ? { s0: Math.min(g.S, i * span), s1: Math.min(g.S, (i + 1) * span) } : {}),
+    })));
+    for (const r of replies) if (r.kind === 'error') throw new LensError((r.lensKind as LensError['kind']) ?? 'io', r.message);
     const probs = viewOf(out).data as Float32Array;
     let confidence: ConfidenceMaps | null = null;
     if (conf) {

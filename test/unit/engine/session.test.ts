@@ -4,7 +4,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sampleConfidence } from '../../../src/kernel/confidence';
 import { computeLoss, explainElement } from '../../../src/kernel/index';
+import { sampleProbabilities } from '../../../src/kernel/softmax';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { Engine } from '../../../src/worker/engine/engine';
 import { LossSession } from '../../../src/worker/engine/session';
@@ -44,6 +46,24 @@ describe('engine: a session serves the view', function () {
       for (let c = 0; c < 4; c++) sum += cm.probs[c * 30 + p];
       assert.ok(Math.abs(sum - 1) < 1e-5);
     }
+  });
+
+  it('a sample large enough to split between the workers: class maps and confidence as the whole-sample functions give them', async function () {
+    // 9216 elements a sample: the probability job is two ranges, one per worker (session.ts sampleProbs).
+    const big = randomLogits([2, 5, 96, 96], 11);
+    const bigT = randomTargets([2, 96, 96], 5, 12);
+    const S = 96 * 96;
+    const s = await LossSession.open(engine, { input: { kind: 'tensor', tensor: big }, target: { kind: 'tensor', tensor: bigT }, options: { ignoreIndex: 255 } });
+    const m = await s.sampleMapsWithProbs(1);
+    const x = (big.data as Float32Array).subarray(5 * S, 10 * S);
+    const want = sampleConfidence(x, 5, S, 'logits');
+    const probs = sampleProbabilities(x, 5, S, 'logits', 'ce');
+    const cm = await s.classMaps(1);
+    for (let i = 0; i < 5 * S; i++) assert.ok(Object.is(cm.probs[i], probs[i]), `probability ${i}: ${cm.probs[i]} vs ${probs[i]}`);
+    for (const k of ['top1', 'margin', 'entropy'] as const) {
+      for (let i = 0; i < S; i++) assert.ok(Object.is(m.confidence![k][i], want[k][i]), `${k}[${i}]: ${m.confidence![k][i]} vs ${want[k][i]}`);
+    }
+    for (let i = 0; i < S; i++) if (!m.ignored[i]) assert.ok(Object.is((m.pTarget as Float32Array)[i], probs[m.target[i] * S + i]), `p(target) at ${i}`);
   });
 
   it('explains an element with the kernel\'s own numbers', async function () {
