@@ -85,6 +85,8 @@ class LossView {
    * rest of the batch computes, and they are painted when the summary they belong to arrives.
    */
   private early: SampleMaps | null = null;
+  /** Sample 0's early maps are on the canvas, the summary not yet here (see preview). */
+  private previewing = false;
 
   constructor(private readonly root: HTMLElement, post: (msg: ViewToHost) => void, opts: ViewOptions) {
     const doc = root.ownerDocument;
@@ -230,6 +232,7 @@ class LossView {
 
   private showError(message: string, fix?: ErrorFix): void {
     this.early = null;
+    this.endPreview(true);
     this.notices.error(message, fix, (f) => this.ctx.post({ type: 'setOptions', options: f.options }));
     this.resultsEl.hidden = true;
     this.resultsEl.classList.remove('cel-stale');
@@ -254,6 +257,8 @@ class LossView {
   private showSummary(raw: ViewSummary, earlySample: boolean): void {
     const model = this.model;
     const first = model.summary === null;
+    // A previewed sample 0 this summary does not claim is another computation's: off the canvas.
+    this.endPreview(!earlySample);
     // With a vocabulary and no class names of its own, classes are named by their token text everywhere
     // (table and its search, worst list, tooltips, legend).
     const names = raw.classNames.length === 0 ? tokenClassNames(raw) : null;
@@ -333,6 +338,7 @@ class LossView {
     if (!model.summary) {
       // Kept widened, so that is done while the summary is on its way rather than on the way to the paint.
       this.early = { ...maps, pending: raw.pending };
+      this.preview(this.early);
       return;
     }
     if (!g || maps.loss.length < need || maps.target.length < need || maps.predicted.length < need || maps.ignored.length < need) {
@@ -361,6 +367,42 @@ class LossView {
     this.nav.arrived(g.count);
     this.compare.renderMap();
     if (this.tokensOn) this.showSequence(maps);
+  }
+
+  /**
+   * Sample 0's loss map before its summary (the host sends it as soon as it is computed, while the rest of
+   * the batch computes): painted at once, alone (the rest of the results stays hidden and the map takes no
+   * pointer input), so the first paint does not wait for the whole batch. Only an image-like sample in the
+   * loss mode on sample 0: the other modes need the summary's classes or later maps, and a strip or a
+   * sequence is drawn otherwise once the summary says what it is. The summary then shows everything.
+   */
+  private preview(maps: SampleMaps): void {
+    const g = geometryFor(maps.shape);
+    if (!g || g.wrapped || g.height < 2 || maps.n !== 0 || this.state.n !== 0 || this.state.slice !== 0 || this.state.mode !== 'loss') return;
+    if (maps.loss.length < g.count * g.slices) return;
+    const model = this.model;
+    model.maps = maps;
+    model.geometry = g;
+    this.previewing = true;
+    this.resultsEl.classList.add('cel-preview');
+    this.resultsEl.hidden = false;
+    this.map.show(true, true);
+    this.heatmap.resetTransformFor(g);
+    this.heatmap.painter.invalidate();
+    this.heatmap.layout();
+    this.heatmap.render();
+  }
+
+  /** Ends a preview; blank: its maps are not this result's (another computation's, or an error came). */
+  private endPreview(blank: boolean): void {
+    if (!this.previewing) return;
+    this.previewing = false;
+    this.resultsEl.classList.remove('cel-preview');
+    if (blank) {
+      this.model.maps = null;
+      this.heatmap.painter.blank();
+      this.heatmap.render();
+    }
   }
 
   /** A User Timing mark (DevTools' Performance panel shows them; the first-paint tests read them). */

@@ -55,7 +55,8 @@ async function panelFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
 }
 
 /**
- * Date.now() at the view's first heatmap paint of a W x H map: the view marks each paint with the User
+ * Date.now() at the view's first heatmap paint of a W x H map, on a canvas the user can see (sample 0's map is
+ * painted alone before the batch's summary: view.ts preview): the view marks each paint with the User
  * Timing mark 'cel-heatmap-painted' (timeOrigin + startTime is the wall clock the test's Date.now() uses),
  * so finding the frame late does not delay the figure. Page source, not a function: the test runner's
  * transform would wrap named inner functions in a helper the page does not have.
@@ -65,7 +66,7 @@ const PAINTED_AT = `new Promise((resolve, reject) => {
   function check() {
     const c = document.querySelector('canvas[data-testid="heatmap"]');
     const marks = performance.getEntriesByName('cel-heatmap-painted');
-    if (c && c.width === ${W} && c.height === ${H} && marks.length > 0) {
+    if (c && c.width === ${W} && c.height === ${H} && marks.length > 0 && (!c.checkVisibility || c.checkVisibility())) {
       const d = c.getContext('2d').getImageData(0, 0, ${W}, ${H}).data;
       const colours = new Set();
       for (let i = 0; i < d.length && colours.size <= 10; i += 4 * 997) colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);

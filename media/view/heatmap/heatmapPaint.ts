@@ -30,6 +30,15 @@ export class HeatmapPainter {
     this.domainKey = '';
   }
 
+  /** Clears the canvas (its maps were taken back): transparent, at its size, until the next paint. */
+  blank(): void {
+    const w = this.canvas.width;
+    const hh = this.canvas.height;
+    if (w > 0 && hh > 0) putPixels(this.ctx.win, this.canvas, new Uint8ClampedArray(w * hh * 4), w, hh);
+    this.invalidate();
+    this.shownKey = '';
+  }
+
   /** Re-rasterize only when data or drawing options changed. */
   paint(g: Geometry): void {
     const maps = this.model.maps;

@@ -1,6 +1,8 @@
 // Sample 0's maps may reach the view before the summary they belong to (the host sends them as soon as they
-// exist, while the rest of the batch computes): the view keeps them and paints them with that summary,
-// exactly as if they had come after it, without asking the host for them again.
+// exist, while the rest of the batch computes): the view paints sample 0's loss map at once, alone (a
+// preview: the rest of the results stays hidden), then with that summary exactly as if they had come after
+// it, without asking the host for them again. A summary that does not claim them, or an error, takes them
+// off the canvas.
 import * as assert from 'node:assert/strict';
 import { DEFAULT_STATE } from '../../../media/view/state';
 import { compactSampleMaps } from '../../../src/sampleWire';
@@ -35,30 +37,36 @@ describe('view: sample maps that come before their summary', function () {
     return { h, paints: recordPaints(h) };
   }
 
-  it('are painted with the summary, as they would be after it, and not asked for again', async function () {
+  const blank = (px: number[]): boolean => px.length > 0 && px.every((v) => v === 0);
+
+  it('are painted at once, alone, then with the summary as they would be after it, and not asked for again', async function () {
     const usual = await view();
     usual.h.view.receive({ type: 'summary', summary: usual.h.host.summary() });
     usual.h.view.receive({ type: 'sample', maps: compactSampleMaps({ ...usual.h.host.sample(0), pending: true }) });
     await usual.h.settle();
+    assert.equal(usual.paints.last().length, 16 * 12 * 4);
 
     const early = await view();
     early.h.view.receive({ type: 'sample', maps: compactSampleMaps({ ...early.h.host.sample(0), pending: true }) });
     await early.h.settle();
-    assert.equal(early.paints.last().length, 0, 'nothing to paint without a summary');
+    const results = early.h.root.querySelector('.cel-results') as HTMLElement;
+    assert.deepEqual(early.paints.last(), usual.paints.last(), 'the loss map is painted before the summary');
+    assert.ok(!results.hidden && results.classList.contains('cel-preview'), 'shown as a preview: the map alone');
     early.h.view.receive({ type: 'summary', summary: early.h.host.summary(), earlySample: true });
     await early.h.settle();
-
-    assert.equal(usual.paints.last().length, 16 * 12 * 4);
+    assert.ok(!results.classList.contains('cel-preview'), 'the summary shows the whole view');
     assert.deepEqual(early.paints.last(), usual.paints.last());
     assert.deepEqual(early.h.posted.filter((m) => m.type === 'selectSample'), []);
   });
 
-  it('are not painted with a summary that does not claim them (another computation\'s)', async function () {
+  it('are taken off the canvas by a summary that does not claim them (another computation\'s)', async function () {
     const { h, paints } = await view();
     h.view.receive({ type: 'sample', maps: { ...h.host.sample(1), n: 0, pending: true } });
+    await h.settle();
+    assert.ok(paints.last().length > 0 && !blank(paints.last()), 'previewed');
     h.view.receive({ type: 'summary', summary: h.host.summary() });
     await h.settle();
-    assert.equal(paints.last().length, 0, 'the held maps are not painted');
+    assert.ok(blank(paints.last()), 'the held maps are not left on the canvas');
     h.view.receive({ type: 'sample', maps: h.host.sample(0) });
     await h.settle();
     const usual = await view();
@@ -66,6 +74,16 @@ describe('view: sample maps that come before their summary', function () {
     usual.h.view.receive({ type: 'sample', maps: usual.h.host.sample(0) });
     await usual.h.settle();
     assert.deepEqual(paints.last(), usual.paints.last());
+  });
+
+  it('are not previewed in a mode that needs the summary, nor when the view shows another sample', async function () {
+    for (const state of [{ ...DEFAULT_STATE, mode: 'top1' as const }, { ...DEFAULT_STATE, mode: 'target' as const }, { ...DEFAULT_STATE, n: 1 }]) {
+      const { h, paints } = await view(state);
+      h.view.receive({ type: 'sample', maps: { ...h.host.sample(0), pending: true } });
+      await h.settle();
+      assert.equal(paints.last().length, 0, `nothing painted before the summary in ${JSON.stringify({ mode: state.mode, n: state.n })}`);
+      assert.ok((h.root.querySelector('.cel-results') as HTMLElement).hidden);
+    }
   });
 
   it('a view showing another sample asks for that one and paints it', async function () {
@@ -85,9 +103,11 @@ describe('view: sample maps that come before their summary', function () {
   it('are dropped by an error before the summary', async function () {
     const { h, paints } = await view();
     h.view.receive({ type: 'sample', maps: { ...h.host.sample(0), pending: true } });
+    await h.settle();
+    assert.ok(!blank(paints.last()), 'previewed');
     h.view.receive({ type: 'error', message: 'x.npy: bad' });
     h.view.receive({ type: 'summary', summary: h.host.summary(), earlySample: true });
     await h.settle();
-    assert.equal(paints.last().length, 0, 'no stale maps painted');
+    assert.ok(blank(paints.last()), 'no stale maps painted');
   });
 });
