@@ -49,6 +49,7 @@ export class HeatmapToolbar {
   private readonly scaleSelect: HTMLSelectElement;
   private readonly clipSelect: HTMLSelectElement;
   private readonly ignoredToggle: HTMLInputElement;
+  private readonly ignoredGroup: HTMLElement;
   private readonly filterChip: HTMLButtonElement;
 
   constructor(private readonly ctx: ViewContext, private readonly model: ViewModel, private readonly events: ToolbarEvents) {
@@ -73,6 +74,7 @@ export class HeatmapToolbar {
     this.clipSelect = h('select', { 'aria-label': 'Clip the colour scale at a percentile' },
       ...CLIP_CHOICES.map((c) => h('option', { value: String(c), text: c === 100 ? 'max' : `p${c}` })));
     this.ignoredToggle = h('input', { type: 'checkbox', checked: true });
+    this.ignoredGroup = h('label', { class: 'cel-group cel-check' }, this.ignoredToggle, h('span', { text: 'Mark ignored' }));
     this.filterChip = h('button', { type: 'button', class: 'cel-chip', hidden: true, title: 'Show all classes again' });
     const zoomOut = h('button', { type: 'button', class: 'cel-icon', 'aria-label': 'Zoom out', title: 'Zoom out (-)', text: '−' });
     const zoomFit = h('button', { type: 'button', class: 'cel-icon cel-fit', 'aria-label': 'Fit the whole map', title: 'Fit (0)', text: 'fit' });
@@ -84,7 +86,7 @@ export class HeatmapToolbar {
       h('label', { class: 'cel-group' }, h('span', { class: 'cel-label', text: 'Colors' }), this.colormapSelect),
       h('label', { class: 'cel-group' }, h('span', { class: 'cel-label', text: 'Scale' }), this.scaleSelect),
       h('label', { class: 'cel-group' }, h('span', { class: 'cel-label', text: 'Clip' }), this.clipSelect),
-      h('label', { class: 'cel-group cel-check' }, this.ignoredToggle, h('span', { text: 'Mark ignored' })),
+      this.ignoredGroup,
       this.tokenToggleGroup,
       this.filterChip,
       h('div', { class: 'cel-group cel-zoom' }, zoomOut, zoomFit, zoomIn));
@@ -123,6 +125,9 @@ export class HeatmapToolbar {
       this.clipSelect.value = String(s.clip);
     }
     this.ignoredToggle.checked = s.showIgnored;
+    // bce and sigmoid focal have no ignore index: nothing to mark.
+    const loss = this.model.summary?.options.loss;
+    this.ignoredGroup.hidden = loss === 'bce' || loss === 'sigmoid-focal';
     const g = this.model.geometry;
     const slices = g?.slices ?? 1;
     this.sliceGroup.hidden = slices <= 1;

@@ -269,6 +269,21 @@ describe('view: DOM', function () {
     assert.match(h.$('.cel-explain').textContent ?? '', /Element \(0\)/);
   });
 
+  it('"Mark ignored" is offered where an ignore index exists: not for bce or sigmoid focal', async function () {
+    h = await setup();
+    const label = (): HTMLElement => [...h.root.querySelectorAll<HTMLElement>('.cel-toolbar label')].find((l) => /Mark ignored/.test(l.textContent ?? ''))!;
+    assert.ok(label() && !label().hidden, 'cross-entropy: shown');
+    const s = h.host.summary();
+    for (const loss of ['bce', 'sigmoid-focal'] as const) {
+      h.view.receive({ type: 'summary', summary: { ...s, options: { ...s.options, loss } } });
+      await h.settle();
+      assert.ok(label().hidden, `${loss}: hidden`);
+    }
+    h.view.receive({ type: 'summary', summary: s });
+    await h.settle();
+    assert.ok(!label().hidden, 'cross-entropy again: shown');
+  });
+
   it('3-D samples get a slice slider over the first spatial axis', async function () {
     h = await setup({ lossShape: [1, 3, 6, 8], C: 4 });
     const slider = h.$<HTMLInputElement>('input[aria-label="Slice along the first spatial axis"]');
