@@ -384,6 +384,8 @@ class LossView {
     model.maps = maps;
     model.geometry = g;
     this.previewing = true;
+    // Not interactive until the summary: no pointer (CSS) and no keyboard (inert) selection of an element.
+    this.heatmap.viewport.inert = true;
     this.resultsEl.classList.add('cel-preview');
     this.resultsEl.hidden = false;
     this.map.show(true, true);
@@ -397,6 +399,7 @@ class LossView {
   private endPreview(blank: boolean): void {
     if (!this.previewing) return;
     this.previewing = false;
+    this.heatmap.viewport.inert = false;
     this.resultsEl.classList.remove('cel-preview');
     if (blank) {
       this.model.maps = null;

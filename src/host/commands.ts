@@ -9,7 +9,7 @@ import { assignRoles, fitPair, isInputCandidate, fittedOptions, rankTargets, typ
 import type { LossOptions } from '../kernel/types';
 import { HOST_FIND_CHARS } from '../hover/limits';
 import { findTensorLiterals, type TensorLiteral } from '../tensor/printed';
-import { parseJsonTensor } from '../tensor/json';
+import { parseJsonDocument, parseJsonTensor, type JsonDocument } from '../tensor/json';
 import type { Tensor } from '../tensor/tensor';
 import { documentLength, shareDocument } from './editor/documentText';
 import { LossPanel, inlineSource, type HostServices, type SourceSpec } from './panels/lossPanel';
@@ -258,11 +258,14 @@ function toTensor(s: SourceSpec & { kind: 'inline' }): Tensor {
 function parseTyped(v: string): Tensor {
   const text = v.trim();
   if (/^[[\d-]/.test(text)) {
+    // The document parser keeps which numbers were written as floats ([[2.0, 0.0]] is float64, [0, 2] int64).
+    let doc: JsonDocument | undefined;
     try {
-      return parseJsonTensor(JSON.parse(text) as unknown);
-    } catch (e) {
-      if (e instanceof LensError) throw e;
+      doc = parseJsonDocument(text);
+    } catch {
+      // not JSON: a printed tensor, found below
     }
+    if (doc) return parseJsonTensor(doc.value, '$', doc.marks);
   }
   const found = findTensorLiterals(text);
   const t = found.find((f) => 'tensor' in f);

@@ -8,13 +8,21 @@
 import type { ConfidenceMaps } from '../protocol';
 import type { InputKind, LossKind } from './types';
 
-/** Whether the probabilities are a softmax of logits, the case softmaxRange computes (by ranges). */
-export function softmaxOfLogits(kind: InputKind, loss: LossKind): boolean {
-  return kind === 'logits' && loss !== 'bce' && loss !== 'sigmoid-focal';
+/**
+ * Classes above which softmaxRange is not used: a tile of 16 elements then holds over 2 MB of exps, and the
+ * two-pass functions, which stream each class row twice, are as fast (a vocabulary of 32,000 or 50,257).
+ */
+export const SOFTMAX_RANGE_MAX_CLASSES = 16384;
+
+/** Whether softmaxRange computes this sample's probabilities (by ranges): a softmax of logits, not too many classes. */
+export function softmaxOfLogits(kind: InputKind, loss: LossKind, C: number): boolean {
+  return kind === 'logits' && loss !== 'bce' && loss !== 'sigmoid-focal' && C <= SOFTMAX_RANGE_MAX_CLASSES;
 }
 
-/** Elements per tile: C x TILE float64 exps stay in the L2 cache for C up to a few hundred. */
+/** Elements per tile (at most): C x TILE float64 exps stay in the L2 cache for C up to a hundred. */
 const TILE = 1024;
+/** Bytes of exps a tile may hold: fewer elements per tile for many classes (at least 16: one cache line a row). */
+const TILE_BYTES = 1 << 20;
 
 /**
  * x: (C, S) logits of one sample. Writes out[c S + s] (float32 probabilities) and, when conf is given,
@@ -25,14 +33,15 @@ export function softmaxRange(x: ArrayLike<number>, C: number, S: number, s0: num
     if (conf) for (let s = s0; s < s1; s++) conf.top1[s] = conf.margin[s] = conf.entropy[s] = NaN;
     return;
   }
-  const e = new Float64Array(C * TILE);
-  const m1 = new Float64Array(TILE);
-  const m2 = new Float64Array(TILE);
-  const nan = new Uint8Array(TILE);
-  const sum = new Float64Array(TILE);
-  const plogp = new Float64Array(TILE);
-  for (let t0 = s0; t0 < s1; t0 += TILE) {
-    const n = Math.min(TILE, s1 - t0);
+  const tile = Math.max(1, Math.min(TILE, s1 - s0, Math.max(16, Math.floor(TILE_BYTES / (8 * C)))));
+  const e = new Float64Array(C * tile);
+  const m1 = new Float64Array(tile);
+  const m2 = new Float64Array(tile);
+  const nan = new Uint8Array(tile);
+  const sum = new Float64Array(tile);
+  const plogp = new Float64Array(tile);
+  for (let t0 = s0; t0 < s1; t0 += tile) {
+    const n = Math.min(tile, s1 - t0);
     m1.fill(-Infinity);
     m2.fill(-Infinity);
     nan.fill(0);
@@ -51,7 +60,7 @@ export function softmaxRange(x: ArrayLike<number>, C: number, S: number, s0: num
     }
     for (let c = 0; c < C; c++) {
       const row = c * S + t0;
-      const er = c * TILE;
+      const er = c * tile;
       for (let i = 0; i < n; i++) {
         const d = x[row + i] - m1[i];
         const ei = Math.exp(d);
@@ -63,7 +72,7 @@ export function softmaxRange(x: ArrayLike<number>, C: number, S: number, s0: num
     }
     for (let c = 0; c < C; c++) {
       const row = c * S + t0;
-      const er = c * TILE;
+      const er = c * tile;
       for (let i = 0; i < n; i++) out[row + i] = e[er + i] / sum[i];
     }
     if (!conf) continue;

@@ -278,7 +278,7 @@ export function decodePayloadWithRefs(value: unknown): PayloadWithRefs {
   const tokenizer = tok === undefined || tok === null ? null : decodeTokenizerOption(tok);
   if (looksLikeRef(v.weight)) throw new LensError('format', 'payload.weight must be inline (only input and target may be file references)');
   return {
-    input: looksLikeRef(v.input) ? parseTensorRef(v.input, 'payload.input') : tensorAt(v.input, 'input'),
+    input: looksLikeRef(v.input) ? parseTensorRef(v.input, 'payload.input') : floatInput(tensorAt(v.input, 'input'), Array.isArray(v.input) || typeof v.input === 'number'),
     target: looksLikeRef(v.target) ? parseTensorRef(v.target, 'payload.target') : binaryTarget(tensorAt(v.target, 'target'), Array.isArray(v.target), options),
     weight: v.weight === undefined || v.weight === null ? null : tensorAt(v.weight, 'weight'),
     options,
@@ -296,6 +296,17 @@ export function decodePayloadWithRefs(value: unknown): PayloadWithRefs {
  */
 function binaryTarget(t: Tensor, nestedList: boolean, options: Partial<LossOptions>): Tensor {
   if (!nestedList || (options.loss !== 'bce' && options.loss !== 'sigmoid-focal') || t.dtype !== 'int64') return t;
+  return { dtype: 'float64', shape: t.shape, data: Float64Array.from(t.data) };
+}
+
+/**
+ * An inline input (nested lists, or a bare number) holds floating point values for the same reason: logits such as
+ * [[2.0, 0.0, -1.0]] written by Python's json arrive here as whole numbers, which would make them int64,
+ * an input dtype PyTorch refuses. A {dtype, shape, data} record (what the Python helper sends for arrays)
+ * keeps the dtype it names.
+ */
+function floatInput(t: Tensor, inline: boolean): Tensor {
+  if (!inline || t.dtype !== 'int64') return t;
   return { dtype: 'float64', shape: t.shape, data: Float64Array.from(t.data) };
 }
 

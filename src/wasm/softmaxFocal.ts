@@ -7,7 +7,7 @@
 
 // 1 - exp(-nll) for focalInPlace, branch free (expm1's branches, taken at random by a batch's losses, cost
 // more than its arithmetic): k = round(x / ln 2), r = x - k ln 2 (fdlibm's split: k ln2_hi is exact),
-// expm1(r) by its Taylor series to r^12 (|r| <= ln2 / 2: truncation under 2e-16 of the value), then
+// expm1(r) by its Taylor series to r^12 (|r| <= ln2 / 2: truncation under 6e-16 of the value), then
 // expm1(x) = 2^k expm1(r) + (2^k - 1), two lanes at a time. For k = 0 that is expm1(r) itself, so a small nll keeps its relative
 // accuracy; for k < 0 the result is at least 0.29 in size and both terms are at most 1. nll is clamped to
 // [-64, 64] by pmin / pmax, which keep a NaN nll (1 - exp(-64) is 1 in float64), and x = +-0 returns -x as expm1 does.

@@ -100,7 +100,9 @@ function build(p: { input: TensorSpec; target: TensorSpec; weight?: TensorSpec; 
   const json: Record<string, unknown> = { input: input.json, target: target.json };
   if (weight !== undefined) json.weight = weight.json;
   if (p.options !== undefined) json.options = p.options;
-  return { json, input: input.want, target: target.want, weight: weight?.want ?? null };
+  // A bare list of whole numbers as the input is floating point (JSON cannot tell 2.0 from 2; payload.ts floatInput).
+  const inputWant: Tensor = p.input.encoding === 'lists' && input.want.dtype === 'int64' ? { ...input.want, dtype: 'float64' } : input.want;
+  return { json, input: inputWant, target: target.want, weight: weight?.want ?? null };
 }
 
 function checkPayload(p: Payload | undefined, textBytes: number): void {

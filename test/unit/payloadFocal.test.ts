@@ -70,6 +70,24 @@ print(json.dumps({"sfl": sigmoid_focal_loss(x, t, alpha=0.25, gamma=2.0, reducti
     assert.equal(decodePayload({ input: x, target: [1, 0] }).target.dtype, 'int64');
   });
 
+  it('hand-written lists: logits written as whole numbers are the floats they were ([[2.0, 0.0]] reads back as [[2, 0]])', function () {
+    const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, torch, torch.nn.functional as F
+x = [[2.0, 0.0, -1.0], [0.0, 3.0, 1.0]]
+print(json.dumps({"text": json.dumps({"input": x, "target": [0, 2]}), "ce": F.cross_entropy(torch.tensor(x), torch.tensor([0, 2])).item()}))
+`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const { text, ce } = JSON.parse(r.stdout) as { text: string; ce: number };
+    const p = decodePayload(JSON.parse(text));
+    assert.equal(p.input.dtype, 'float64');
+    const v = computeLoss({ input: p.input, target: p.target, weight: null, options: p.options, topK: 0 }).value as number;
+    assert.ok(Math.abs(v - ce) <= 1e-6 * Math.abs(ce), `${v} vs PyTorch ${ce}`);
+    // A record names its dtype: int64 logits stay int64, and are refused as PyTorch refuses them.
+    const rec = decodePayload({ input: { dtype: 'int64', shape: [2, 3], data: [2, 0, -1, 0, 3, 1] }, target: [0, 2] });
+    assert.equal(rec.input.dtype, 'int64');
+    assert.throws(() => computeLoss({ input: rec.input, target: rec.target, weight: null, options: rec.options, topK: 0 }), /input has dtype int64/);
+  });
+
   it('refuse a loss the extension does not know with one line', function () {
     assert.throws(() => decodePayload({ input: [[1, 2]], target: [0], options: { loss: 'hinge' } }), /payload\.options\.loss must be one of ce, bce, focal, sigmoid-focal/);
     assert.throws(() => decodePayload({ input: [[1, 2]], target: [0], options: { loss: 'focal', gamma: 'two' } }), /payload\.options\.gamma must be a number/);

@@ -125,9 +125,9 @@ export class HeatmapToolbar {
       this.clipSelect.value = String(s.clip);
     }
     this.ignoredToggle.checked = s.showIgnored;
-    // bce and sigmoid focal have no ignore index: nothing to mark.
-    const loss = this.model.summary?.options.loss;
-    this.ignoredGroup.hidden = loss === 'bce' || loss === 'sigmoid-focal';
+    // Only class-index targets have an ignore index (not bce, sigmoid focal or probability targets).
+    const kind = this.model.summary?.targetKind;
+    this.ignoredGroup.hidden = kind !== undefined && kind !== 'index';
     const g = this.model.geometry;
     const slices = g?.slices ?? 1;
     this.sliceGroup.hidden = slices <= 1;

@@ -69,6 +69,19 @@ describe('kernel: values worked out by hand', function () {
       assert.ok(Math.abs((r.value as number) - Math.LN2) < 1e-15, dtype);
     }
   });
+
+  it('takes integer probabilities (inputKind probs): torch.log makes floats of them, as it does in PyTorch', function () {
+    // nll_loss(log(p), t): p = [[1, 3], [2, 2]] as uint8 and as float32 give the same loss.
+    const t = i64([2], [1, 0]);
+    const ints = computeLoss({ input: { dtype: 'uint8', shape: [2, 2], data: Uint8Array.from([1, 3, 2, 2]) }, target: t, options: { inputKind: 'probs' } });
+    const floats = computeLoss({ input: f32([2, 2], [1, 3, 2, 2]), target: t, options: { inputKind: 'probs' } });
+    assert.equal(ints.value, floats.value);
+    assert.ok(Math.abs((ints.value as number) + (Math.log(3) + Math.log(2)) / 2) < 1e-15);
+    // Logits and log-probabilities of an integer dtype are refused, naming it.
+    for (const inputKind of ['logits', 'log-probs'] as const) {
+      assert.throws(() => computeLoss({ input: { dtype: 'uint8', shape: [2, 2], data: Uint8Array.from([1, 3, 2, 2]) }, target: t, options: { inputKind } }), /input has dtype uint8/);
+    }
+  });
 });
 
 describe('kernel: errors name shapes, the first offending index and a fix', function () {

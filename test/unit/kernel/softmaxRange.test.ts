@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { sampleConfidence } from '../../../src/kernel/confidence';
 import { sampleProbabilities } from '../../../src/kernel/softmax';
-import { softmaxOfLogits, softmaxRange } from '../../../src/kernel/softmaxRange';
+import { SOFTMAX_RANGE_MAX_CLASSES, softmaxOfLogits, softmaxRange } from '../../../src/kernel/softmaxRange';
 
 function logits(C: number, S: number, seed: number, f64: boolean): Float32Array | Float64Array {
   let s = seed >>> 0;
@@ -48,12 +48,15 @@ function check(x: Float32Array | Float64Array, C: number, S: number, splits: rea
 
 describe('softmaxRange: probabilities and confidence maps by element range', () => {
   it('is the softmax of logits only (not probs, log-probs, or the sigmoid of bce and sigmoid focal)', () => {
-    assert.equal(softmaxOfLogits('logits', 'ce'), true);
-    assert.equal(softmaxOfLogits('logits', 'focal'), true);
-    assert.equal(softmaxOfLogits('probs', 'ce'), false);
-    assert.equal(softmaxOfLogits('log-probs', 'ce'), false);
-    assert.equal(softmaxOfLogits('logits', 'bce'), false);
-    assert.equal(softmaxOfLogits('logits', 'sigmoid-focal'), false);
+    assert.equal(softmaxOfLogits('logits', 'ce', 21), true);
+    assert.equal(softmaxOfLogits('logits', 'focal', 21), true);
+    assert.equal(softmaxOfLogits('probs', 'ce', 21), false);
+    assert.equal(softmaxOfLogits('log-probs', 'ce', 21), false);
+    assert.equal(softmaxOfLogits('logits', 'bce', 21), false);
+    assert.equal(softmaxOfLogits('logits', 'sigmoid-focal', 21), false);
+    // A vocabulary: the two-pass functions, whole (a tile of them would hold megabytes).
+    assert.equal(softmaxOfLogits('logits', 'ce', SOFTMAX_RANGE_MAX_CLASSES), true);
+    assert.equal(softmaxOfLogits('logits', 'ce', SOFTMAX_RANGE_MAX_CLASSES + 1), false);
   });
 
   for (const f64 of [false, true]) {
@@ -63,6 +66,8 @@ describe('softmaxRange: probabilities and confidence maps by element range', () 
       check(logits(5, 2048, 3, f64), 5, 2048, [1024]);
       check(logits(1, 700, 4, f64), 1, 700, [350]);
       check(logits(300, 37, 5, f64), 300, 37, [16]);
+      // Many classes: tiles of 16 elements (the byte budget), cut by the ranges.
+      check(logits(9000, 40, 6, f64), 9000, 40, [7, 20]);
     });
   }
 

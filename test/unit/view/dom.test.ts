@@ -269,15 +269,15 @@ describe('view: DOM', function () {
     assert.match(h.$('.cel-explain').textContent ?? '', /Element \(0\)/);
   });
 
-  it('"Mark ignored" is offered where an ignore index exists: not for bce or sigmoid focal', async function () {
+  it('"Mark ignored" is offered where an ignore index exists: class-index targets, not bce, sigmoid focal or probabilities', async function () {
     h = await setup();
     const label = (): HTMLElement => [...h.root.querySelectorAll<HTMLElement>('.cel-toolbar label')].find((l) => /Mark ignored/.test(l.textContent ?? ''))!;
     assert.ok(label() && !label().hidden, 'cross-entropy: shown');
     const s = h.host.summary();
-    for (const loss of ['bce', 'sigmoid-focal'] as const) {
-      h.view.receive({ type: 'summary', summary: { ...s, options: { ...s.options, loss } } });
+    for (const [loss, targetKind] of [['bce', 'binary'], ['sigmoid-focal', 'binary'], ['ce', 'probs']] as const) {
+      h.view.receive({ type: 'summary', summary: { ...s, targetKind, options: { ...s.options, loss } } });
       await h.settle();
-      assert.ok(label().hidden, `${loss}: hidden`);
+      assert.ok(label().hidden, `${loss} with ${targetKind} targets: hidden`);
     }
     h.view.receive({ type: 'summary', summary: s });
     await h.settle();

@@ -52,9 +52,12 @@ describe('view: sample maps that come before their summary', function () {
     const results = early.h.root.querySelector('.cel-results') as HTMLElement;
     assert.deepEqual(early.paints.last(), usual.paints.last(), 'the loss map is painted before the summary');
     assert.ok(!results.hidden && results.classList.contains('cel-preview'), 'shown as a preview: the map alone');
+    const viewport = early.h.root.querySelector('.cel-viewport') as HTMLElement;
+    assert.ok(viewport.inert, 'no keyboard selection before the summary');
     early.h.view.receive({ type: 'summary', summary: early.h.host.summary(), earlySample: true });
     await early.h.settle();
     assert.ok(!results.classList.contains('cel-preview'), 'the summary shows the whole view');
+    assert.ok(!viewport.inert, 'interactive with the summary');
     assert.deepEqual(early.paints.last(), usual.paints.last());
     assert.deepEqual(early.h.posted.filter((m) => m.type === 'selectSample'), []);
   });

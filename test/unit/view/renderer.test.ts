@@ -133,9 +133,9 @@ describe('notebook renderer', function () {
       [{ target: [0] }, /payload has no input/],
       [{ input: [[1, 2]], target: [0], options: { reduction: 'median' } }, /payload\.options\.reduction must be one of none, mean, sum/],
       [{ input: { dtype: 'float32', shape: [2, 2], data: 'AAAA' }, target: [0, 1] }, /payload\.input/],
-      [{ input: [[1.5, 2]], target: [5] }, /target/i],
-      // Integer logits: PyTorch refuses them (log_softmax has no Long kernel), and so does the renderer.
-      [{ input: [[1, 2]], target: [0] }, /input has dtype int64/],
+      [{ input: [[1, 2]], target: [5] }, /target/i],
+      // Integer logits named as such: PyTorch refuses them (log_softmax has no Long kernel), and so does the renderer.
+      [{ input: { dtype: 'int64', shape: [1, 2], data: [1, 2] }, target: [0] }, /input has dtype int64/],
     ];
     for (const [i, [value, re]] of cases.entries()) {
       await p.api.renderOutputItem(item(`bad${i}`, value), p.el, new AbortController().signal);
