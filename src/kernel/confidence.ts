@@ -2,6 +2,7 @@
 // by element, whatever the target. Computed from the input values in float64 (not from the float32
 // probabilities the class maps carry), so near-certain elements keep their small margins and entropies.
 import type { ConfidenceMaps } from '../protocol';
+import { softmaxRange } from './softmaxRange';
 import type { InputKind } from './types';
 
 /**
@@ -14,6 +15,12 @@ export function sampleConfidence(x: ArrayLike<number>, C: number, S: number, kin
   const top1 = new Float32Array(S);
   const margin = new Float32Array(S);
   const entropy = new Float32Array(S);
+  // Logits: the softmax's own pass (src/kernel/softmaxRange.ts), which the probability job shares.
+  if (kind === 'logits') {
+    const maps = { top1, margin, entropy };
+    softmaxRange(x, C, S, 0, S, null, maps);
+    return maps;
+  }
   if (C === 0) {
     top1.fill(NaN);
     margin.fill(NaN);
@@ -36,23 +43,14 @@ export function sampleConfidence(x: ArrayLike<number>, C: number, S: number, kin
       else if (v !== v) nan[s] = 1;
     }
   }
-  const sum = new Float64Array(S);
-  // logits: sum_c (x_c - max) e^(x_c - max); probs / log-probs: sum_c p_c log p_c.
+  // sum_c p_c log p_c.
   const plogp = new Float64Array(S);
   for (let c = 0; c < C; c++) {
     const row = c * S;
     for (let s = 0; s < S; s++) {
       const v = x[row + s];
-      if (kind === 'logits') {
-        const d = v - m1[s];
-        const e = Math.exp(d);
-        sum[s] += e;
-        // e = 0 (far below the max, or -inf) contributes 0, not -inf * 0 = NaN.
-        if (e !== 0 || d !== d) plogp[s] += d * e;
-      } else {
-        const p = kind === 'probs' ? v : Math.exp(v);
-        if (p !== 0 || p !== p) plogp[s] += p * (kind === 'probs' ? Math.log(p) : v);
-      }
+      const p = kind === 'probs' ? v : Math.exp(v);
+      if (p !== 0 || p !== p) plogp[s] += p * (kind === 'probs' ? Math.log(p) : v);
     }
   }
   for (let s = 0; s < S; s++) {
@@ -60,22 +58,13 @@ export function sampleConfidence(x: ArrayLike<number>, C: number, S: number, kin
       top1[s] = margin[s] = entropy[s] = NaN;
       continue;
     }
-    if (kind === 'logits') {
-      // p_c = e^(x_c - max) / sum: the largest is 1 / sum; H = log(sum) - sum_c p_c (x_c - max).
-      const z = sum[s];
-      top1[s] = 1 / z;
-      margin[s] = (1 - Math.exp(m2[s] - m1[s])) / z;
-      // Rounding can leave -1e-17 for a certain element; entropy is never below 0.
-      entropy[s] = Math.max(0, Math.log(z) - plogp[s] / z);
-    } else {
-      const p1 = kind === 'probs' ? m1[s] : Math.exp(m1[s]);
-      // C = 1 leaves m2 at -inf: no second class, so the margin is top1 itself.
-      const p2 = m2[s] === -Infinity ? 0 : kind === 'probs' ? m2[s] : Math.exp(m2[s]);
-      top1[s] = p1;
-      margin[s] = p1 - p2;
-      // -0 for a certain element reads as 0.
-      entropy[s] = plogp[s] === 0 ? 0 : -plogp[s];
-    }
+    const p1 = kind === 'probs' ? m1[s] : Math.exp(m1[s]);
+    // C = 1 leaves m2 at -inf: no second class, so the margin is top1 itself.
+    const p2 = m2[s] === -Infinity ? 0 : kind === 'probs' ? m2[s] : Math.exp(m2[s]);
+    top1[s] = p1;
+    margin[s] = p1 - p2;
+    // -0 for a certain element reads as 0.
+    entropy[s] = plogp[s] === 0 ? 0 : -plogp[s];
   }
   return { top1, margin, entropy };
 }

@@ -1,6 +1,7 @@
 // Per-class probabilities of one sample, for the heatmap views (p(target), small multiples): the same
 // max-subtracted softmax as the loss, or the input itself for probs, exp for log-probs, sigmoid for bce and
 // sigmoid-focal.
+import { softmaxRange } from './softmaxRange';
 import type { InputKind, LossKind } from './types';
 
 /** x: (C, S) values of one sample; returns (C, S) probabilities as float32. */
@@ -18,10 +19,6 @@ export function sampleProbabilities(x: ArrayLike<number>, C: number, S: number, 
     for (let i = 0; i < C * S; i++) out[i] = Math.exp(x[i]);
     return out;
   }
-  const mx = new Float64Array(S).fill(-Infinity);
-  for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) if (!(x[c * S + s] <= mx[s])) mx[s] = x[c * S + s];
-  const sum = new Float64Array(S);
-  for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) sum[s] += Math.exp(x[c * S + s] - mx[s]);
-  for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) out[c * S + s] = Math.exp(x[c * S + s] - mx[s]) / sum[s];
+  softmaxRange(x, C, S, 0, S, out, null);
   return out;
 }

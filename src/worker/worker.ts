@@ -100,7 +100,7 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       }
       case 'probs': {
         const out = viewOf(msg.out).data as Float32Array;
-        if (softmaxOfLogits(msg.inputKind, msg.loss, msg.C)) {
+        if (softmaxOfLogits(msg.inputKind, msg.loss)) {
           const into = msg.confidence ? viewOf(msg.confidence).data as Float32Array : null;
           const conf = into ? { top1: into.subarray(0, msg.S), margin: into.subarray(msg.S, 2 * msg.S), entropy: into.subarray(2 * msg.S, 3 * msg.S) } : null;
           softmaxRange(viewOf(msg.x).data, msg.C, msg.S, msg.s0 ?? 0, msg.s1 ?? msg.S, out, conf);

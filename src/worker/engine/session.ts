@@ -206,9 +206,9 @@ export class LossSession {
     const out = allocShared('float32', [g.C * g.S], 'f32');
     const conf = this.wantsConfidence ? allocShared('float32', [3 * g.S], 'f32') : undefined;
     const o = this.result.options;
-    // A softmax of logits (up to SOFTMAX_RANGE_MAX_CLASSES) is split between the workers by element ranges
-    // (multiples of 16 elements, so no two workers write one cache line); other inputs are one job.
-    const parts = softmaxOfLogits(o.inputKind, o.loss, g.C) ? Math.max(1, Math.min(this.engine.maxWorkers, Math.floor(g.S / 4096))) : 1;
+    // A softmax of logits is split between the workers by element ranges (multiples of 16 elements, so no
+    // two workers write one cache line); other inputs are one job.
+    const parts = softmaxOfLogits(o.inputKind, o.loss) ? Math.max(1, Math.min(this.engine.maxWorkers, Math.floor(g.S / 4096))) : 1;
     const span = Math.ceil(g.S / parts / 16) * 16;
     const replies = await Promise.all(Array.from({ length: parts }, (_, i) => this.engine.runRaw({
       kind: 'probs', id: i, x: xs, C: g.C, S: g.S, inputKind: o.inputKind, loss: o.loss, out, confidence: conf,
