@@ -88,18 +88,31 @@ function buildSigmoidFocal(req: LossRequest, options: LossOptions): BceProblem {
 /** PyTorch's scalar type names in its cast errors ("result type Float can't be cast to ... Long"). */
 const TORCH_TYPE_NAME: Partial<Record<Tensor['dtype'], string>> = { int64: 'Long', int32: 'Int', int16: 'Short', int8: 'Char', uint8: 'Byte' };
 
+/** A binary loss by the name its messages use. */
+function bceName(loss: 'bce' | 'sigmoid-focal'): string {
+  return loss === 'bce' ? 'bce (binary_cross_entropy_with_logits)' : 'sigmoid-focal';
+}
+
+/**
+ * Why PyTorch refuses a binary loss's operand of an integer or bool dtype: it computes in floats and writes
+ * them back into that dtype (boolWhy: its message for bool), or the dtype has no tensors in PyTorch at all.
+ */
+function bceCastWhy(dtype: Tensor['dtype'], boolWhy: string): string {
+  const torchName = TORCH_TYPE_NAME[dtype];
+  if (dtype === 'bool') return `PyTorch raises: ${boolWhy}`;
+  return torchName === undefined ? NO_TORCH_DTYPE : `PyTorch raises: result type Float can't be cast to the desired output type ${torchName}`;
+}
+
+const NO_TORCH_DTYPE = 'PyTorch has no tensors of this dtype';
+
 /**
  * binary_cross_entropy_with_logits (and torchvision's sigmoid_focal_loss on it) mixes the target with float
  * terms in place: PyTorch refuses integer and bool targets, so the extension does too.
  */
 function floatTargetOnly(dtype: Tensor['dtype'], loss: 'bce' | 'sigmoid-focal'): void {
   if (isFloatDType(dtype)) return;
-  const what = loss === 'bce' ? 'bce (binary_cross_entropy_with_logits)' : 'sigmoid-focal';
-  const torchName = TORCH_TYPE_NAME[dtype];
-  const why = dtype === 'bool' ? 'PyTorch raises: subtraction with bool tensors is not supported'
-    : torchName === undefined ? 'PyTorch has no tensors of this dtype'
-      : `PyTorch raises: result type Float can't be cast to the desired output type ${torchName}`;
-  throw new LensError('dtype', `${what} takes floating point targets (0/1 or soft), got dtype ${dtype} (${why}) — cast with target.float() / target.astype(np.float32)`);
+  const why = bceCastWhy(dtype, 'subtraction with bool tensors is not supported');
+  throw new LensError('dtype', `${bceName(loss)} takes floating point targets (0/1 or soft), got dtype ${dtype} (${why}) — cast with target.float() / target.astype(np.float32)`);
 }
 
 /**
@@ -110,15 +123,18 @@ function floatTargetOnly(dtype: Tensor['dtype'], loss: 'bce' | 'sigmoid-focal'):
  */
 function floatInputOnly(dtype: Tensor['dtype'], loss: LossOptions['loss'], inputKind: LossOptions['inputKind']): void {
   if (isFloatDType(dtype) || (inputKind === 'probs' && (loss === 'ce' || loss === 'focal'))) return;
-  const torchName = dtype === 'bool' ? 'Bool' : TORCH_TYPE_NAME[dtype];
-  const bce = loss === 'bce' || loss === 'sigmoid-focal';
-  const what = bce ? `${loss === 'bce' ? 'bce (binary_cross_entropy_with_logits)' : 'sigmoid-focal'} takes floating point logits`
-    : inputKind === 'log-probs' ? `${loss === 'focal' ? 'focal' : 'cross-entropy'} on log-probabilities (nll_loss) takes a floating point input`
-      : `${loss === 'focal' ? 'focal' : 'cross-entropy'} takes floating point logits`;
-  const kernel = bce ? null : inputKind === 'log-probs' ? 'nll_loss_out_frame' : 'log_softmax_lastdim_kernel_impl';
-  const why = torchName === undefined ? 'PyTorch has no tensors of this dtype'
-    : bce ? (dtype === 'bool' ? 'PyTorch raises: negation on a bool tensor is not supported' : `PyTorch raises: result type Float can't be cast to the desired output type ${torchName}`)
-      : `PyTorch raises: "${kernel}" not implemented for '${torchName}'`;
+  let what: string;
+  let why: string;
+  if (loss === 'bce' || loss === 'sigmoid-focal') {
+    what = `${bceName(loss)} takes floating point logits`;
+    why = bceCastWhy(dtype, 'negation on a bool tensor is not supported');
+  } else {
+    const name = loss === 'focal' ? 'focal' : 'cross-entropy';
+    const logProbs = inputKind === 'log-probs';
+    what = logProbs ? `${name} on log-probabilities (nll_loss) takes a floating point input` : `${name} takes floating point logits`;
+    const torchName = dtype === 'bool' ? 'Bool' : TORCH_TYPE_NAME[dtype];
+    why = torchName === undefined ? NO_TORCH_DTYPE : `PyTorch raises: "${logProbs ? 'nll_loss_out_frame' : 'log_softmax_lastdim_kernel_impl'}" not implemented for '${torchName}'`;
+  }
   throw new LensError('dtype', `input has dtype ${dtype}: ${what} (${why}) — cast with input.float() / input.astype(np.float32); in JSON, write 2.0 rather than 2`);
 }
 

@@ -278,7 +278,7 @@ export function decodePayloadWithRefs(value: unknown): PayloadWithRefs {
   const tokenizer = tok === undefined || tok === null ? null : decodeTokenizerOption(tok);
   if (looksLikeRef(v.weight)) throw new LensError('format', 'payload.weight must be inline (only input and target may be file references)');
   return {
-    input: looksLikeRef(v.input) ? parseTensorRef(v.input, 'payload.input') : floatInput(tensorAt(v.input, 'input'), Array.isArray(v.input) || typeof v.input === 'number'),
+    input: looksLikeRef(v.input) ? parseTensorRef(v.input, 'payload.input') : inlineFloats(tensorAt(v.input, 'input'), Array.isArray(v.input) || typeof v.input === 'number'),
     target: looksLikeRef(v.target) ? parseTensorRef(v.target, 'payload.target') : binaryTarget(tensorAt(v.target, 'target'), Array.isArray(v.target), options),
     weight: v.weight === undefined || v.weight === null ? null : tensorAt(v.weight, 'weight'),
     options,
@@ -295,17 +295,16 @@ export function decodePayloadWithRefs(value: unknown): PayloadWithRefs {
  * refuse. A {dtype, shape, data} record or a file keeps the dtype it names.
  */
 function binaryTarget(t: Tensor, nestedList: boolean, options: Partial<LossOptions>): Tensor {
-  if (!nestedList || (options.loss !== 'bce' && options.loss !== 'sigmoid-focal') || t.dtype !== 'int64') return t;
-  return { dtype: 'float64', shape: t.shape, data: Float64Array.from(t.data) };
+  return options.loss === 'bce' || options.loss === 'sigmoid-focal' ? inlineFloats(t, nestedList) : t;
 }
 
 /**
- * An inline input (nested lists, or a bare number) holds floating point values for the same reason: logits such as
- * [[2.0, 0.0, -1.0]] written by Python's json arrive here as whole numbers, which would make them int64,
- * an input dtype PyTorch refuses. A {dtype, shape, data} record (what the Python helper sends for arrays)
- * keeps the dtype it names.
+ * An inline value (nested lists, or a bare number) read as int64 is floating point where it must be: JSON
+ * numbers carry no dtype, so the input's logits [[2.0, 0.0, -1.0]] written by Python's json arrive as whole
+ * numbers (int64: an input dtype PyTorch refuses), and so do a binary loss's 0/1 targets. A {dtype, shape,
+ * data} record (what the Python helper sends for arrays) keeps the dtype it names.
  */
-function floatInput(t: Tensor, inline: boolean): Tensor {
+function inlineFloats(t: Tensor, inline: boolean): Tensor {
   if (!inline || t.dtype !== 'int64') return t;
   return { dtype: 'float64', shape: t.shape, data: Float64Array.from(t.data) };
 }
