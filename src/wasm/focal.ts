@@ -20,6 +20,8 @@
 @external('env', 'log') declare function jsLog(x: f64): f64;
 @external('env', 'pow') declare function jsPow(x: f64, y: f64): f64;
 
+import { loadLanes } from './lanes';
+
 /** f64 accumulators per call of sigmoidFocalF32 (see ACC_* below), then 6 per class. */
 const ACC_SCALARS: i32 = 4;
 // [0] loss sum, [1] NaN losses, [2] infinite losses, [3] unused; per class c at ACC_SCALARS + 6 c:
@@ -247,17 +249,6 @@ export function setSigmoidFocal(gamma: f64, alpha: f64): void {
   gAlphaF64 = alpha;
   gAlpha = alpha < 0 ? -1 : <f32>alpha;
   gIntGamma = gamma == Math.floor(gamma) && gamma <= 8 ? <i32>gamma : -1;
-}
-
-/** Lanes [0, left) of the vector at p, the rest 0 (none past the range is read). */
-// @ts-ignore: decorator
-@inline function loadLanes(p: usize, left: i32): v128 {
-  if (left >= 4) return v128.load(p);
-  let v = f32x4.splat(0);
-  if (left > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (left > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (left > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
 }
 
 // @ts-ignore: decorator

@@ -5,12 +5,15 @@
 
 @external('env', 'pow') declare function jsPow(x: f64, y: f64): f64;
 
+import { loadLanes } from './lanes';
+
 // 1 - exp(-nll) for focalInPlace, branch free (expm1's branches, taken at random by a batch's losses, cost
 // more than its arithmetic): k = round(x / ln 2), r = x - k ln 2 (fdlibm's split: k ln2_hi is exact),
 // expm1(r) by its Taylor series to r^12 (|r| <= ln2 / 2: truncation under 6e-16 of the value), then
-// expm1(x) = 2^k expm1(r) + (2^k - 1), two lanes at a time. For k = 0 that is expm1(r) itself, so a small nll keeps its relative
-// accuracy; for k < 0 the result is at least 0.29 in size and both terms are at most 1. nll is clamped to
-// [-64, 64] by pmin / pmax, which keep a NaN nll (1 - exp(-64) is 1 in float64), and x = +-0 returns -x as expm1 does.
+// expm1(x) = 2^k expm1(r) + (2^k - 1), two lanes at a time. For k = 0 that is expm1(r) itself, so a small
+// nll keeps its relative accuracy; for k < 0 the result is at least 0.29 in size and both terms are at most
+// 1. nll is clamped to [-64, 64] by pmin / pmax, which keep a NaN nll (1 - exp(-64) is 1 in float64), and
+// x = +-0 returns -x as expm1 does.
 const FX_INVLN2: f64 = 1.44269504088896338700;
 const FX_LN2_HI: f64 = 6.93147180369123816490e-01;
 const FX_LN2_LO: f64 = 1.90821492927058770002e-10;
@@ -111,6 +114,12 @@ const LS19: f64 = 1.0 / 19;
   return p;
 }
 
+/** How many of a 2 x 64-bit mask's lanes are set (a set lane is -1). */
+// @ts-ignore: decorator
+@inline function lanesSet(m: v128): f64 {
+  return -<f64>(i64x2.extract_lane(m, 0) + i64x2.extract_lane(m, 1));
+}
+
 /**
  * Softmax focal loss in place over n elements: loss[i] (f32 -log p_t, written by the kernel with class
  * weights all ones) becomes alpha[t] (1 - p_t)^gamma (-log p_t), in float64 by the reference's expression
@@ -120,7 +129,8 @@ const LS19: f64 = 1.0 / 19;
  * alpha-weighted -log p_t sum, alpha sum, NaN count, infinite count. Four elements a step, as two f64x2;
  * 1 - p_t comes from oneMinusExpNeg (within a few float64 ulps of the reference's -Math.expm1); an integer
  * gamma up to 8 multiplies (pow(b, 2) is b * b, bit for bit), any other gamma goes by powAny (within a few
- * float64 ulps of Math.pow times max(1, |gamma ln(1 - p_t)|)). An element's result does not depend on its neighbours or on n.
+ * float64 ulps of Math.pow times max(1, |gamma ln(1 - p_t)|)). An element's result does not depend on its
+ * neighbours or on n.
  */
 export function focalInPlace(loss: usize, t: usize, n: i32, ignoreIndex: i32, alpha: usize, gamma: f64, sums: usize, out: usize): void {
   const intGamma = gamma >= 0 && gamma <= 8 && Math.floor(gamma) == gamma;
@@ -134,26 +144,9 @@ export function focalInPlace(loss: usize, t: usize, n: i32, ignoreIndex: i32, al
   for (let i = 0; i < n; i += 4) {
     const at = <usize>i << 2;
     const left = n - i;
-    let lv: v128;
-    let tv: v128;
-    if (left >= 4) {
-      lv = v128.load(loss + at);
-      tv = v128.load(t + at);
-    } else {
-      // A last partial step: missing lanes are ignored elements of loss 0.
-      lv = f32x4.splat(0);
-      tv = iv;
-      lv = f32x4.replace_lane(lv, 0, load<f32>(loss + at));
-      tv = i32x4.replace_lane(tv, 0, load<i32>(t + at));
-      if (left > 1) {
-        lv = f32x4.replace_lane(lv, 1, load<f32>(loss + at, 4));
-        tv = i32x4.replace_lane(tv, 1, load<i32>(t + at, 4));
-      }
-      if (left > 2) {
-        lv = f32x4.replace_lane(lv, 2, load<f32>(loss + at, 8));
-        tv = i32x4.replace_lane(tv, 2, load<i32>(t + at, 8));
-      }
-    }
+    // A last partial step: missing lanes are ignored elements of loss 0.
+    const lv = loadLanes(loss + at, left);
+    const tv = left >= 4 ? v128.load(t + at) : v128.bitselect(loadLanes(t + at, left), iv, i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(left)));
     const keep = v128.not(i32x4.eq(tv, iv));
     // Ignored lanes read class 0's alpha and add +0 to class 0's sum (which starts at +0): no branches.
     const tc = v128.and(tv, keep);
@@ -206,17 +199,15 @@ export function focalInPlace(loss: usize, t: usize, n: i32, ignoreIndex: i32, al
     store<f64>(s2, load<f64>(s2) + f64x2.extract_lane(fHi, 0));
     const s3 = sums + (<usize>c3 << 3);
     store<f64>(s3, load<f64>(s3) + f64x2.extract_lane(fHi, 1));
-    // NaN or infinite losses are rare: count them lane by lane only when a step has one.
+    // NaN or infinite losses are rare: counted only when a step has one.
     const inf2 = f64x2.splat(Infinity);
-    const odd = v128.or(
-      v128.or(f64x2.ne(fLo, fLo), f64x2.eq(f64x2.abs(fLo), inf2)),
-      v128.or(f64x2.ne(fHi, fHi), f64x2.eq(f64x2.abs(fHi), inf2)));
-    if (v128.any_true(odd)) {
-      for (let j = 0; j < 4; j++) {
-        const fj = j == 0 ? f64x2.extract_lane(fLo, 0) : j == 1 ? f64x2.extract_lane(fLo, 1) : j == 2 ? f64x2.extract_lane(fHi, 0) : f64x2.extract_lane(fHi, 1);
-        if (fj != fj) nan += 1;
-        else if (fj == Infinity || fj == -Infinity) inf += 1;
-      }
+    const nanLo = f64x2.ne(fLo, fLo);
+    const nanHi = f64x2.ne(fHi, fHi);
+    const infLo = f64x2.eq(f64x2.abs(fLo), inf2);
+    const infHi = f64x2.eq(f64x2.abs(fHi), inf2);
+    if (v128.any_true(v128.or(v128.or(nanLo, nanHi), v128.or(infLo, infHi)))) {
+      nan += lanesSet(nanLo) + lanesSet(nanHi);
+      inf += lanesSet(infLo) + lanesSet(infHi);
     }
   }
   store<f64>(out, load<f64>(out) + (f64x2.extract_lane(num, 0) + f64x2.extract_lane(num, 1)));
