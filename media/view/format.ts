@@ -45,13 +45,21 @@ export function className(names: readonly string[] | null | undefined, c: number
  * loss map (which has the input's shape). Null for other losses, and for a loss map without a class axis
  * (bce on [N] logits).
  */
-export function binaryElementClass(s: { readonly targetKind: string; readonly lossShape: readonly number[]; readonly options: { readonly classDim?: number } }, index: readonly number[]): number | null {
+export function binaryElementClass(s: BinaryClassSummary, index: readonly number[]): number | null {
+  const axis = binaryClassAxis(s);
+  return axis !== null && index.length === s.lossShape.length ? index[axis] : null;
+}
+
+type BinaryClassSummary = { readonly targetKind: string; readonly lossShape: readonly number[]; readonly options: { readonly classDim?: number } };
+
+/** The loss map's class axis for an elementwise loss (see binaryElementClass), or null. */
+export function binaryClassAxis(s: BinaryClassSummary): number | null {
   if (s.targetKind !== 'binary') return null;
   const rank = s.lossShape.length;
-  if (rank < 2 || index.length !== rank) return null;
+  if (rank < 2) return null;
   const d = s.options.classDim ?? 1;
   const axis = d < 0 ? d + rank : d;
-  return axis >= 0 && axis < rank ? index[axis] : null;
+  return axis >= 0 && axis < rank ? axis : null;
 }
 
 /**

@@ -3,7 +3,9 @@
 // LossView writes it as messages arrive; components read it.
 import type { ClassMaps, ElementDetail, SampleMaps, ViewLabelIssues, ViewSummary, ViewToHost } from '../../src/protocol';
 import { flaggedInSample } from '../../src/labels/viewIssues';
+import { mapLayout, type MapLayout } from '../../src/mapLayout';
 import type { Builder } from './dom';
+import { binaryClassAxis } from './format';
 import { classColourTable } from './heatmap/overlay';
 import { multiIndex, type Geometry } from './render/raster';
 import type { Store, Timers } from './state';
@@ -79,12 +81,39 @@ export class ViewModel {
   /** "Hard in every run" of an image from the runs view (media/view/runs/). */
   readonly hard = new HardPixelsState();
   private flaggedCache: { readonly seq: number; readonly n: number; readonly mask: Uint8Array; readonly count: number } | null = null;
+  private classesCache: { readonly maps: SampleMaps; readonly summary: ViewSummary; readonly classes: Int32Array } | null = null;
   private readonly details = new Map<string, ElementDetail>();
 
   setLabelIssues(issues: ViewLabelIssues | null): void {
     this.labelIssues = issues;
     this.labelIssuesSeq++;
     this.flaggedCache = null;
+  }
+
+  /**
+   * For an elementwise loss (bce, sigmoid focal), the class each element of the maps on screen stands for:
+   * its position along the class axis, which the class filter compares with (the target there is a 0/1,
+   * not a class). Null for class targets, where the target is the class.
+   */
+  elementClasses(): Int32Array | null {
+    const s = this.summary;
+    const maps = this.maps;
+    const g = this.geometry;
+    const axis = s ? binaryClassAxis(s) : null;
+    if (!s || !maps || !g || axis === null) return null;
+    const c = this.classesCache;
+    if (c && c.maps === maps && c.summary === s) return c.classes;
+    const ls = s.lossShape;
+    let stride = 1;
+    for (let a = axis + 1; a < ls.length; a++) stride *= ls[a];
+    const C = ls[axis];
+    const per = g.count * g.slices;
+    // The maps hold elements [at, at + per) of the flat loss map: sample n's, or all of them.
+    const at = maps.n >= 0 ? maps.n * per : 0;
+    const classes = new Int32Array(per);
+    for (let k = 0; k < per; k++) classes[k] = Math.floor((at + k) / stride) % C;
+    this.classesCache = { maps, summary: s, classes };
+    return classes;
   }
 
   /** The sample on screen's reported elements as a 0/1 mask over its map, and their number (null: none known). */
@@ -146,14 +175,19 @@ export class ViewModel {
     return this.summary?.classNames ?? [];
   }
 
-  /** Spatial loss map ([N, ...]) rather than a strip or a single element. */
-  get spatial(): boolean {
-    return !!this.summary && this.summary.lossShape.length >= 2;
+  /** How the summary's loss map is drawn (null before a summary). */
+  get layout(): MapLayout | null {
+    return this.summary ? mapLayout(this.summary.lossShape, this.summary.options.loss) : null;
   }
 
-  /** Samples along the first axis (1 for a strip). */
+  /** One sample of the loss map at a time ([N, ...spatial]) rather than a strip, a matrix or a single element. */
+  get spatial(): boolean {
+    return this.layout?.perSample ?? false;
+  }
+
+  /** Samples the view selects among (1 for a strip or a matrix). */
   get sampleCount(): number {
-    return this.summary && this.summary.lossShape.length >= 2 ? this.summary.lossShape[0] : 1;
+    return this.summary && this.spatial ? this.summary.lossShape[0] : 1;
   }
 
   /** Where an element of a slice sits for the host: [n, index within the sample map]. */

@@ -4,6 +4,7 @@
 // component per section (each file under media/view/ with its stylesheet beside it) over a shared ViewModel
 // (model.ts) and the state store (state.ts), and routes messages and cross-section actions between them.
 import type { ClassMaps, ElementDetail, ErrorFix, HostToViewWire, OverlayImage, SampleMaps, ViewHardPixels, ViewLabelIssues, PackedSummary, ViewSummary, ViewToHost } from '../../src/protocol';
+import { mapLayout } from '../../src/mapLayout';
 import { unpackSummary } from '../../src/summaryWire';
 import { ExportActions } from './actions';
 import { Breakdown } from './analysis/breakdown';
@@ -291,8 +292,9 @@ class LossView {
     this.multiples.render();
 
     const ls = s.lossShape;
-    const spatial = ls.length >= 2;
-    const hasMaps = s.mapsAvailable && (spatial || ls.length === 1);
+    const layout = mapLayout(ls, s.options.loss);
+    const spatial = layout.perSample;
+    const hasMaps = s.mapsAvailable && ls.length >= 1;
     this.syncTokenView(true);
     this.actions.npy.disabled = false;
     this.actions.png.disabled = !hasMaps;
@@ -309,7 +311,7 @@ class LossView {
     if (spatial && this.state.n >= N) this.update({ n: 0, pixel: null });
     this.map.sync();
     // Geometry is known from the loss shape before the maps arrive (the worst list can point into it).
-    const g = geometryFor(spatial ? ls.slice(1) : ls);
+    const g = geometryFor(layout.shape);
     if (this.state.slice >= (g?.slices ?? 1)) this.update({ slice: 0 });
     const want = spatial ? this.state.n : -1;
     const old = model.maps;
@@ -317,7 +319,7 @@ class LossView {
     model.maps = null;
     model.geometry = g;
     this.heatmap.painter.invalidate();
-    // The host follows every summary with sample 0's maps (the strip's for classification) unasked: asking
+    // The host follows every summary with sample 0's maps (the strip's or matrix's where one map holds every sample) unasked: asking
     // again would make it compute and send them twice. Another sample is asked for.
     this.nav.request(want, want !== (spatial ? 0 : -1));
     // A label-errors mode kept from before (a reload, new options) asks for this result's.

@@ -4,6 +4,7 @@
 import { LensError, fmtShape } from '../errors';
 import { numel, type Tensor, type TensorData } from '../tensor/tensor';
 import { explainElement } from './index';
+import { mapLayout } from '../mapLayout';
 import { moveAxis } from './layout';
 import { normalizeAxis } from './options';
 import type { ElementExplanation, LossOptions, LossResult } from './types';
@@ -11,7 +12,7 @@ import type { ElementExplanation, LossOptions, LossResult } from './types';
 export interface SampleGeometry {
   /** Samples the view can select (1 for a strip or an unbatched input). */
   readonly samples: number;
-  /** True for (N, C) classification: one strip holds every sample. */
+  /** True where one map holds every sample: (N, C) classification's strip, a multi-label [N, C] matrix. */
   readonly strip: boolean;
   /** Shape of one sample's map. */
   readonly shape: readonly number[];
@@ -25,8 +26,12 @@ export function sampleGeometry(r: { readonly lossShape: readonly number[]; reado
   const inShape = r.input.shape;
   const o = r.options;
   if (o.loss === 'bce' || o.loss === 'sigmoid-focal') {
-    if (ls.length <= 1) return { samples: 1, strip: true, shape: ls.length ? [ls[0]] : [1], S: ls.length ? ls[0] : 1, C: 1 };
-    return { samples: ls[0], strip: false, shape: ls.slice(1), S: numel(ls.slice(1)), C: 1 };
+    const layout = mapLayout(ls, o.loss);
+    if (!layout.perSample) {
+      const shape = ls.length ? layout.shape : [1];
+      return { samples: 1, strip: true, shape, S: numel(shape), C: 1 };
+    }
+    return { samples: ls[0], strip: false, shape: layout.shape, S: numel(layout.shape), C: 1 };
   }
   const nd = inShape.length;
   const C = nd === 1 ? inShape[0] : inShape[normalizeAxis(o.classDim, nd) ?? 1];
@@ -51,10 +56,11 @@ export function flatIndex(index: readonly number[], shape: readonly number[]): n
   return f;
 }
 
-/** Sample n of a whole tensor, class axis first: (C, S); for a strip, all samples: (C, N). */
+/** Sample n of a whole tensor, class axis first: (C, S); for a strip, all samples: (C, N) (bce: the whole input). */
 export function sampleTensor(t: Tensor, n: number, o: LossOptions, g: SampleGeometry): Float64Array {
   const nd = t.shape.length;
-  if (nd === 1) return Float64Array.from(t.data as ArrayLike<number>);
+  // An elementwise loss has no class axis to move: the whole input for a strip or matrix, else sample n's block.
+  if (nd === 1 || (g.strip && (o.loss === 'bce' || o.loss === 'sigmoid-focal'))) return Float64Array.from(t.data as ArrayLike<number>);
   if (o.loss === 'bce' || o.loss === 'sigmoid-focal') {
     const per = numel(t.shape.slice(1));
     return Float64Array.from((t.data as TensorData).subarray(n * per, (n + 1) * per) as ArrayLike<number>);

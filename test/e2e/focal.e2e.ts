@@ -35,6 +35,7 @@ json.dump({
   "sigmoidFocal": float(sigmoid_focal_loss(torch.from_numpy(ml).double(), torch.from_numpy(mt).double(), alpha=0.25, gamma=2.0, reduction="mean")),
   "b": b.astype(np.float64).tolist(), "bt": bt.tolist(),
   "bce": float(F.binary_cross_entropy_with_logits(torch.from_numpy(b).double(), torch.from_numpy(bt).double())),
+  "bceElements": F.binary_cross_entropy_with_logits(torch.from_numpy(b).double(), torch.from_numpy(bt).double(), reduction="none").tolist(),
 }, sys.stdout)
 `;
 
@@ -48,6 +49,7 @@ interface Expected {
   readonly b: number[][];
   readonly bt: number[][];
   readonly bce: number;
+  readonly bceElements: number[][];
 }
 
 describe('focal losses in real VS Code', function () {
@@ -101,5 +103,25 @@ describe('focal losses in real VS Code', function () {
     assert.equal(await outputLossText(frame, '[3, 4, 5]'), fmt6(expected.sigmoidFocal), 'sigmoid focal (alpha 0.25, gamma 2)');
     const bceFrame = await outputFrame(page, 1, '[6, 3]');
     assert.equal(await outputLossText(bceFrame, '[6, 3]'), fmt6(expected.bce), 'binary_cross_entropy_with_logits');
+
+    // The multi-label [6, 3] is one map, samples down and classes across, with no sample selector; the
+    // keyboard's read-out of the worst cell (the output sits below the fold of the notebook, out of the
+    // pointer's reach) gives PyTorch's loss for that sample and class.
+    const out = bceFrame.locator('.cel-output', { hasText: '[6, 3]' });
+    const canvas = out.locator('canvas[data-testid="heatmap"]');
+    const size = await canvas.evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
+    assert.deepEqual(size, [3, 6], 'a 3 x 6 map: 3 classes across, 6 samples down');
+    assert.equal(await out.locator('input[aria-label="Sample index"]').isVisible(), false, 'no sample selector');
+    const flat = expected.bceElements.flat();
+    const k = flat.indexOf(Math.max(...flat));
+    const [n, c] = [Math.floor(k / 3), k % 3];
+    const viewport = out.locator('.cel-viewport');
+    // From wherever the selection starts: the first column, the top row, then down n rows and right c columns.
+    for (const k of ['Home', ...Array<string>(6).fill('ArrowUp'), ...Array<string>(n).fill('ArrowDown'), ...Array<string>(c).fill('ArrowRight')]) await viewport.press(k);
+    const tip = out.locator('[data-testid="tooltip"]');
+    await tip.waitFor({ state: 'visible', timeout: 10_000 });
+    const text = await tip.innerText();
+    assert.ok(text.includes(`(n, c) = (${n}, ${c})`), text);
+    assert.ok(text.includes(`loss ${fmt6(flat[k])}`), `${text}: PyTorch's ${fmt6(flat[k])}`);
   });
 });

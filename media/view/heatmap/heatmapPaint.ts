@@ -46,9 +46,10 @@ export class HeatmapPainter {
     const s = this.ctx.store.state;
     const probPlane = this.model.classProbPlane(s.probClass);
     const classes = this.model.summary?.perClass.length ?? 0;
+    const elementClasses = this.model.elementClasses();
     const dKey = [s.mode, s.scale, s.clip, s.mode === 'classLoss' ? s.classFilter : '-', s.mode === 'entropy' ? classes : '-'].join('|');
     if (dKey !== this.domainKey) {
-      this.domain = modeDomain(maps, { mode: s.mode, scale: s.scale, clip: s.clip, classFilter: s.classFilter, classes });
+      this.domain = modeDomain(maps, { mode: s.mode, scale: s.scale, clip: s.clip, classFilter: s.classFilter, elementClasses, classes });
       this.domainKey = dKey;
     }
     const pair = s.pairFilter;
@@ -58,7 +59,7 @@ export class HeatmapPainter {
     let fresh = false;
     if (rKey !== this.rasterKey) {
       this.rgba = rasterize(maps, g, s.slice, {
-        mode: s.mode, colormap: s.colormap, classFilter: s.classFilter, showIgnored: s.showIgnored, domain: this.domain, classProb: probPlane,
+        mode: s.mode, colormap: s.colormap, classFilter: s.classFilter, elementClasses, showIgnored: s.showIgnored, domain: this.domain, classProb: probPlane,
         classColours: this.model.colours, pair, threshold: s.confidenceThreshold, flagged: issues?.mask ?? null,
       }, this.rgba ?? undefined);
       this.rasterKey = rKey;

@@ -5,6 +5,7 @@
 import type { MapSection } from './mapSection';
 import type { ViewContext, ViewModel } from '../model';
 import type { ProbabilityMaps } from '../analysis/multiples';
+import { mapLayout } from '../../../src/mapLayout';
 import { geometryFor, sliceAndIndex } from '../render/raster';
 
 export class SampleNavigator {
@@ -23,7 +24,7 @@ export class SampleNavigator {
   /** Shows sample n (heatmap toolbar, token view sequence choice). */
   goSample(n: number): void {
     const s = this.model.summary;
-    if (!s || s.lossShape.length < 2) return;
+    if (!s || !this.model.spatial) return;
     const N = s.lossShape[0];
     const m = Math.min(N - 1, Math.max(0, Math.round(n)));
     if (!Number.isFinite(m)) return;
@@ -44,13 +45,14 @@ export class SampleNavigator {
   goToElement(index: readonly number[]): void {
     const s = this.model.summary;
     if (!s || !s.mapsAvailable) return;
-    const spatial = s.lossShape.length >= 2;
-    const g = geometryFor(spatial ? s.lossShape.slice(1) : s.lossShape);
+    const layout = mapLayout(s.lossShape, s.options.loss);
+    const spatial = layout.perSample;
+    const g = geometryFor(layout.shape);
     if (!g) return;
     const heatmap = this.map.heatmap;
     const store = this.ctx.store;
     const n = spatial ? index[0] : -1;
-    const [slice, i] = spatial ? sliceAndIndex(g, index.slice(1)) : [0, index[0]];
+    const [slice, i] = sliceAndIndex(g, spatial ? index.slice(1) : index);
     store.update({ slice });
     heatmap.centreOn(i);
     const maps = this.model.maps;

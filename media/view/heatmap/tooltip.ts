@@ -3,7 +3,7 @@
 import type { Breakdown } from '../analysis/breakdown';
 import { canExplain } from '../analysis/breakdown';
 import { clear } from '../dom';
-import { classLabel, className, fmt6, targetLines } from '../format';
+import { binaryClassAxis, classLabel, className, fmt6, targetLines } from '../format';
 import { detailKey, type ViewContext, type ViewModel } from '../model';
 
 const EXPLAIN_DEBOUNCE_MS = 50;
@@ -42,7 +42,10 @@ export class CellTooltip {
     const ref = this.model.elementRef(state.slice, i);
     const lines: string[] = [];
     if (ref) {
-      const axes = g.wrapped ? (ref.n >= 0 ? ['n', 'i'] : ['n']) : ['n', ...(g.shape.length === 3 ? ['z'] : g.shape.slice(0, -2).map((_, a) => `d${a}`)), 'y', 'x'];
+      const axes = g.wrapped ? (ref.n >= 0 ? ['n', 'i'] : ['n'])
+        // One map of every sample (a multi-label [N, C]): its own axes, the class one named c.
+        : ref.n < 0 ? s.lossShape.map((_, a) => (a === binaryClassAxis(s) ? 'c' : 'n'))
+          : ['n', ...(g.shape.length === 3 ? ['z'] : g.shape.slice(0, -2).map((_, a) => `d${a}`)), 'y', 'x'];
       const idx = ref.n >= 0 ? [ref.n, ...ref.index] : ref.index;
       lines.push(`(${axes.join(', ')}) = (${idx.join(', ')})`);
     }

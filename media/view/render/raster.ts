@@ -162,6 +162,8 @@ export interface RasterOptions {
   readonly colormap: ColormapName;
   /** Target class shown; elements of other classes are masked (every mode but classProb). */
   readonly classFilter: number | null;
+  /** The class of each element where it is not the target (elementwise losses: ViewModel.elementClasses). */
+  readonly elementClasses?: ArrayLike<number> | null;
   /** Paint ignored elements with the ignored pattern. */
   readonly showIgnored: boolean;
   /** Colour domain for continuous modes (from modeDomain). */
@@ -186,6 +188,8 @@ export interface DomainRequest {
   readonly scale: Scale;
   readonly clip: number;
   readonly classFilter: number | null;
+  /** As RasterOptions.elementClasses. */
+  readonly elementClasses?: ArrayLike<number> | null;
   /** Classes (entropy's domain is [0, ln C]). */
   readonly classes?: number;
 }
@@ -201,8 +205,9 @@ export function modeDomain(maps: MapArrays, req: DomainRequest): Domain | null {
   const n = maps.loss.length;
   const include = new Uint8Array(n);
   const restrict = req.mode === 'classLoss' && req.classFilter !== null;
+  const classOf = req.elementClasses ?? maps.target;
   for (let i = 0; i < n; i++) {
-    include[i] = maps.ignored[i] ? 0 : restrict && maps.target[i] !== req.classFilter ? 0 : 1;
+    include[i] = maps.ignored[i] ? 0 : restrict && classOf[i] !== req.classFilter ? 0 : 1;
   }
   return computeDomain(maps.loss, { scale: req.scale, clip: req.clip, include });
 }
@@ -228,6 +233,7 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
   const mode = opts.mode;
   const filter = opts.classFilter;
   const useFilter = filter !== null && mode !== 'classProb';
+  const classOf = opts.elementClasses ?? target;
   const conf = maps.confidence ?? null;
   const values: ArrayLike<number> | null =
     mode === 'loss' || mode === 'classLoss' ? loss : mode === 'pTarget' ? maps.pTarget : mode === 'classProb' ? opts.classProb ?? null
@@ -242,7 +248,7 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
   for (let i = 0; i < g.count; i++) {
     const k = base + i;
     const o = i * 4;
-    if (useFilter && target[k] !== filter) {
+    if (useFilter && classOf[k] !== filter) {
       continue; // masked: transparent
     }
     if (pair && (ignored[k] || target[k] !== pair.target || predicted[k] !== pair.predicted)) continue;

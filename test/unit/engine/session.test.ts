@@ -10,7 +10,7 @@ import { sampleProbabilities } from '../../../src/kernel/softmax';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { Engine } from '../../../src/worker/engine/engine';
 import { LossSession } from '../../../src/worker/engine/session';
-import { DIST, randomLogits, randomTargets, writeNpy } from './helpers';
+import { DIST, randomLogits, randomTargets, rng, writeNpy } from './helpers';
 
 describe('engine: a session serves the view', function () {
   let engine: Engine;
@@ -93,5 +93,41 @@ describe('engine: a session serves the view', function () {
     const m2 = await s2.sampleMapsWithProbs(1);
     const ref2 = computeLoss({ input: nhwc, target: tt, options: { classDim: -1 } });
     for (let i = 0; i < 12; i++) assert.ok(Math.abs((m2.pTarget as Float32Array)[i] - Math.exp(-ref2.lossMap[12 + i])) < 1e-6);
+  });
+  it('serves a multi-label [N, C] as one map of every sample, for bce and sigmoid focal, in memory and from .npy', async function () {
+    const [N, C] = [7, 5];
+    const x = randomLogits([N, C], 11);
+    const r = rng(12);
+    const t: Tensor = { dtype: 'float32', shape: [N, C], data: Float32Array.from({ length: N * C }, () => (r() < 0.3 ? 1 : 0)) };
+    const xn = path.join(dir, 'ml_x.npy');
+    const tn = path.join(dir, 'ml_t.npy');
+    writeNpy(xn, x);
+    writeNpy(tn, t);
+    for (const loss of ['bce', 'sigmoid-focal'] as const) {
+      const ref = computeLoss({ input: x, target: t, options: { loss, reduction: 'none' } });
+      for (const [src, input, target] of [
+        ['tensors', { kind: 'tensor', tensor: x }, { kind: 'tensor', tensor: t }],
+        ['.npy', { kind: 'file', path: xn }, { kind: 'file', path: tn }],
+      ] as const) {
+        const s = await LossSession.open(engine, { input, target, options: { loss, reduction: 'none' } });
+        const what = `${loss}, ${src}`;
+        assert.equal(s.geometry.samples, 1, what);
+        const m = await s.sampleMapsWithProbs(0);
+        assert.equal(m.n, -1, `${what}: one map, no sample index`);
+        assert.deepEqual(m.shape, [N, C], what);
+        for (let k = 0; k < N * C; k++) {
+          const xv = (x.data as Float32Array)[k];
+          assert.ok(Math.abs(m.loss[k] - ref.lossMap[k]) <= 2e-6 * Math.abs(ref.lossMap[k]) + 2e-7, `${what}: loss at ${k}`);
+          assert.equal(m.target[k], (t.data as Float32Array)[k] >= 0.5 ? 1 : 0, `${what}: target at ${k}`);
+          assert.equal(m.predicted[k], xv > 0 ? 1 : 0, `${what}: prediction at ${k}`);
+          const p = 1 / (1 + Math.exp(-xv));
+          assert.ok(Math.abs((m.pTarget as Float32Array)[k] - ((t.data as Float32Array)[k] ? p : 1 - p)) < 1e-6, `${what}: p(label) at ${k}`);
+        }
+        const cm = await s.classMaps(0);
+        assert.equal(cm.n, -1);
+        assert.deepEqual(cm.shape, [N, C]);
+        assert.equal(cm.probs.length, N * C);
+      }
+    }
   });
 });

@@ -6,9 +6,14 @@ import * as assert from 'node:assert/strict';
 import { binaryElementClass, fmt6, targetLines } from '../../../media/view/format';
 import { WorstList } from '../../../media/view/tables/worst';
 import { builder } from '../../../media/view/dom';
+import { ViewModel } from '../../../media/view/model';
+import { geometryFor, rasterize } from '../../../media/view/render/raster';
 import { computeLoss } from '../../../src/kernel/index';
-import { toViewSummary, type ViewSummary } from '../../../src/protocol';
+import { sampleGeometry, sampleTensor } from '../../../src/kernel/sampleView';
+import { MATRIX_MAP_ELEMENTS, mapLayout } from '../../../src/mapLayout';
+import { toViewSummary, type SampleMaps, type ViewSummary } from '../../../src/protocol';
 import type { Tensor } from '../../../src/tensor/tensor';
+import { key, SEG, setup } from './harness';
 
 const TAGS = ['person', 'dog', 'cat'];
 // Four photos x three tags: photo 2 is tagged "no dog" where the model is sure of one (the worst element).
@@ -67,5 +72,104 @@ describe('view: elementwise losses name the class an element stands for', functi
     const sce = toViewSummary(ce, { title: 't', input: { label: 'x', shape: [4, 3], dtype: 'float32' }, target: { label: 'y', shape: [4], dtype: 'int64' }, weight: null, classNames: TAGS, seconds: 0, engine: 'test', mapsAvailable: true });
     assert.equal(binaryElementClass(sce, [2]), null);
     assert.deepEqual(targetLines(sce, [2], 1, 2, false), ['target 1 (dog)', 'predicted 2 (cat)']);
+  });
+});
+
+/** The maps the host sends for a result whose loss map is drawn whole (n = -1), as LossSession slices them. */
+function wholeMaps(r: ReturnType<typeof computeLoss>, shape: readonly number[]): SampleMaps {
+  return { n: -1, shape, loss: Float32Array.from(r.lossMap), target: r.targetClass.slice(), predicted: r.predicted.slice(), ignored: r.ignoredMask.slice(), pTarget: null };
+}
+
+describe('view: a multi-label [N, C] loss is one map, samples down and classes across', function () {
+  const input: Tensor = { dtype: 'float32', shape: [4, 3], data: Float32Array.from(X) };
+  const target: Tensor = { dtype: 'float32', shape: [4, 3], data: Float32Array.from(T) };
+
+  it('mapLayout: the matrix for bce and sigmoid focal on [N, C] up to MATRIX_MAP_ELEMENTS, a sample at a time otherwise', function () {
+    for (const loss of ['bce', 'sigmoid-focal'] as const) {
+      assert.deepEqual(mapLayout([16, 6], loss), { perSample: false, shape: [16, 6] });
+      assert.deepEqual(mapLayout([1024, 1024], loss), { perSample: false, shape: [1024, 1024] }, 'MATRIX_MAP_ELEMENTS exactly');
+      assert.equal(MATRIX_MAP_ELEMENTS, 1024 * 1024);
+      assert.deepEqual(mapLayout([1025, 1024], loss), { perSample: true, shape: [1024] }, 'one element more: a row at a time');
+      assert.deepEqual(mapLayout([0, 6], loss), { perSample: true, shape: [6] }, 'no samples: nothing to draw whole');
+      assert.deepEqual(mapLayout([2, 3, 8, 8], loss), { perSample: true, shape: [3, 8, 8] }, 'multi-label segmentation: a sample at a time');
+      assert.deepEqual(mapLayout([5], loss), { perSample: false, shape: [5] });
+    }
+    // Cross-entropy: [N, T] is a batch of sequences (the token view), [N, H, W] of images: a sample at a time.
+    assert.deepEqual(mapLayout([16, 6], 'ce'), { perSample: true, shape: [6] });
+    assert.deepEqual(mapLayout([16, 6], 'focal'), { perSample: true, shape: [6] });
+    assert.deepEqual(mapLayout([50000], 'ce'), { perSample: false, shape: [50000] });
+  });
+
+  it('the host\'s geometry agrees: one strip of every element, the input whole for the probabilities', function () {
+    for (const loss of ['bce', 'sigmoid-focal'] as const) {
+      const r = computeLoss({ input, target, options: { loss, reduction: 'none' } });
+      const g = sampleGeometry({ lossShape: r.lossShape, options: r.options, input });
+      assert.deepEqual(g, { samples: 1, strip: true, shape: [4, 3], S: 12, C: 1 });
+      assert.deepEqual([...sampleTensor(input, 0, r.options, g)], [...input.data]);
+      // Larger than the matrix: sample 2's row, as before.
+      const big = { lossShape: [1025, 1024], options: r.options, input: { shape: [1025, 1024] } };
+      assert.deepEqual(sampleGeometry(big), { samples: 1025, strip: false, shape: [1024], S: 1024, C: 1 });
+    }
+  });
+
+  for (const loss of ['bce', 'sigmoid-focal'] as const) {
+    it(`${loss}: the view draws [4, 3] as a 3 x 4 map with no sample selector, and reads elements as (n, c)`, async function () {
+      const h = await setup(SEG, {}, false);
+      try {
+        const r = computeLoss({ input, target, options: { loss, reduction: 'mean' } });
+        const s = summaryOf(loss, input, target);
+        h.view.receive({ type: 'summary', summary: s });
+        h.view.receive({ type: 'sample', maps: wholeMaps(r, [4, 3]) });
+        await h.settle();
+        const c = h.$<HTMLCanvasElement>('[data-testid="heatmap"]');
+        assert.equal(c.width, 3, 'classes across');
+        assert.equal(c.height, 4, 'samples down');
+        assert.ok(h.$('.cel-toolbar .cel-group').hidden, 'no sample selector: every sample is on the map');
+        assert.deepEqual(h.posted.filter((m) => m.type === 'selectSample'), [], 'the host sends the matrix with the summary');
+        const vp = h.$('.cel-viewport');
+        // From the centre (row 2, column 1) to the row's start and back.
+        key(h, vp, 'Home');
+        key(h, vp, 'ArrowRight');
+        const status = h.$('.cel-status').textContent ?? '';
+        assert.ok(status.includes('(n, c) = (2, 1)'), status);
+        assert.ok(status.includes('class 1 (dog)'), status);
+        assert.ok(status.includes(`loss ${fmt6(r.lossMap[7])}`), status);
+        await h.settle(200);
+        assert.equal(h.states.at(-1)?.pixel, 2 * 3 + 1, 'row 2, column 1');
+        key(h, vp, 'ArrowLeft');
+        await h.settle(200);
+        // The worst element (photo 2, dog) selects its cell in place: no other sample to ask for.
+        h.$$<HTMLButtonElement>('.cel-worst-item')[0].click();
+        await h.settle(200);
+        assert.deepEqual(h.posted.filter((m) => m.type === 'selectSample'), []);
+        assert.equal(h.states.at(-1)?.pixel, 7, 'back on row 2, column 1');
+      } finally {
+        h.close();
+      }
+    });
+  }
+
+  it('the class filter keeps a tag\'s column (the class an element stands for, not its 0/1 target)', async function () {
+    const r = computeLoss({ input, target, options: { loss: 'sigmoid-focal', reduction: 'none' } });
+    const s = summaryOf('sigmoid-focal', input, target);
+    const model = new ViewModel();
+    model.summary = s;
+    model.maps = wholeMaps(r, [4, 3]);
+    model.geometry = geometryFor([4, 3]);
+    const classes = model.elementClasses();
+    assert.deepEqual([...classes!], [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]);
+    const g = model.geometry!;
+    const rgba = rasterize(model.maps, g, 0, { mode: 'classLoss', colormap: 'viridis', classFilter: 1, elementClasses: classes, showIgnored: false, domain: null });
+    const drawn = Array.from({ length: 12 }, (_, i) => rgba[i * 4 + 3] > 0);
+    assert.deepEqual(drawn, Array.from(classes!, (c) => c === 1), 'only column 1 (dog) is drawn');
+    // Per sample ([N, C, H, W] multi-label segmentation): sample 1's elements are its classes' planes.
+    const seg = { ...s, lossShape: [2, 3, 2, 2] };
+    model.summary = seg;
+    model.maps = { ...model.maps, n: 1, shape: [3, 2, 2] };
+    model.geometry = geometryFor([3, 2, 2]);
+    assert.deepEqual([...model.elementClasses()!], [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
+    // Class-index targets: the target is the class, no separate array.
+    model.summary = { ...s, targetKind: 'index' };
+    assert.equal(model.elementClasses(), null);
   });
 });

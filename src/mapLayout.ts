@@ -1,0 +1,31 @@
+// How a loss map is laid out on screen, decided alike by the host (which sends the maps) and the view (which
+// draws them and offers a sample selector). Pure, with no imports beyond types: the panel's bundle takes it.
+import type { LossOptions } from './kernel/types';
+
+/**
+ * The most elements a multi-label loss map [N, C] is shown whole with (samples down, classes across), as a
+ * segmentation sample of 1024 x 1024 is; a larger one is shown a sample (a row of C) at a time.
+ */
+export const MATRIX_MAP_ELEMENTS = 1 << 20;
+
+export interface MapLayout {
+  /** The view shows one sample along the loss map's first axis at a time (and offers a sample selector). */
+  readonly perSample: boolean;
+  /** Shape of the map the view draws: one sample's, or the whole loss map's. */
+  readonly shape: readonly number[];
+}
+
+/**
+ * How the view lays out a loss map: one sample at a time for [N, ...spatial], the whole map for [N]
+ * (classification: a strip of per-sample losses) and for an elementwise loss (bce, sigmoid focal) of shape
+ * [N, C]: one sample's row of C tags says little, where the matrix of every sample shows a tag the model
+ * never learned as a column and a sample it got wrong as a row. Host and view both decide by this.
+ */
+export function mapLayout(lossShape: readonly number[], loss: LossOptions['loss']): MapLayout {
+  if (lossShape.length < 2) return { perSample: false, shape: lossShape };
+  const [N, C] = lossShape;
+  if (lossShape.length === 2 && (loss === 'bce' || loss === 'sigmoid-focal') && N >= 1 && C >= 1 && N * C <= MATRIX_MAP_ELEMENTS) {
+    return { perSample: false, shape: lossShape };
+  }
+  return { perSample: true, shape: lossShape.slice(1) };
+}
