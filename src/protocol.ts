@@ -11,6 +11,7 @@ import type { StatsPartial } from './kernel/stats';
 import type { ClassStats, ElementExplanation, LossOptions, LossResult, WorstElement } from './kernel/types';
 import type { DType, Tensor } from './tensor/tensor';
 import type { Vocabulary } from './tensor/vocab';
+import type { Domain, Scale } from './valueScale';
 import type { TokenLossTerms, TokenRowDetails } from './kernel/tokenRow';
 import type { EvalClassFigures, EvalImageRequest, EvalImageResponse, EvalOptions } from './eval/types';
 import type { ListingFormat, TensorListing } from './worker/jobs/tensorListing';
@@ -588,6 +589,8 @@ export type HostToView =
    */
   | { readonly type: 'summary'; readonly summary: ViewSummary; readonly earlySample?: boolean }
   | { readonly type: 'sample'; readonly maps: SampleMaps }
+  /** Sample 0's loss map as colour-table indices, sent before its maps (see MapPreview). */
+  | { readonly type: 'preview'; readonly preview: MapPreview }
   | { readonly type: 'classMaps'; readonly maps: ClassMaps }
   | { readonly type: 'detail'; readonly detail: ElementDetail }
   | { readonly type: 'tokenDetails'; readonly details: TokenDetails }
@@ -604,6 +607,29 @@ export type HostToView =
   | { readonly type: 'labelIssues'; readonly issues: ViewLabelIssues }
   /** "Hard in every run" of an image from the runs view (asked for with findHardPixels). */
   | { readonly type: 'hardPixels'; readonly hard: ViewHardPixels };
+
+/**
+ * A sample's loss map as the view's loss mode draws it, in a fifth of its maps' bytes: each element's
+ * colour-table index (src/valueScale.ts lutIndex) under the domain the view computes for that mode, scale
+ * and clip, and which elements are drawn as ignored or NaN. A message reaches a webview at a few MB/s under
+ * code-server, so the host sends this first and the view paints it (exactly the picture the maps give)
+ * while the maps are still on their way.
+ */
+export interface MapPreview {
+  readonly n: number;
+  /** The sample map's shape (as SampleMaps.shape). */
+  readonly shape: readonly number[];
+  /** The view state the indices were made for: a view in another scale or clip does not use them. */
+  readonly scale: Scale;
+  readonly clip: number;
+  readonly domain: Domain;
+  /** Colour-table index per element, 0 where the loss is NaN. */
+  readonly index: Uint8Array;
+  /** One bit per element (element i: byte i >> 3, bit i & 7): ignored. */
+  readonly ignoredBits: Uint8Array;
+  /** One bit per element: the loss is NaN. */
+  readonly nanBits: Uint8Array;
+}
 
 /** A HostToView message as it travels to a view (src/sampleWire.ts forView): a summary may come packed. */
 export type HostToViewWire =

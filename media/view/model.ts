@@ -4,6 +4,7 @@
 import type { ClassMaps, ElementDetail, SampleMaps, ViewLabelIssues, ViewSummary, ViewToHost } from '../../src/protocol';
 import { flaggedInSample } from '../../src/labels/viewIssues';
 import { mapLayout, type MapLayout } from '../../src/mapLayout';
+import type { Domain } from '../../src/valueScale';
 import type { Builder } from './dom';
 import { binaryClassAxis } from './format';
 import { classColourTable } from './heatmap/overlay';
@@ -81,6 +82,8 @@ export class ViewModel {
   /** "Hard in every run" of an image from the runs view (media/view/runs/). */
   readonly hard = new HardPixelsState();
   private flaggedCache: { readonly seq: number; readonly n: number; readonly mask: Uint8Array; readonly count: number } | null = null;
+  /** A map preview on screen (src/mapPreview.ts): its placeholder maps, colour-table indices and domain. */
+  preview: { readonly maps: SampleMaps; readonly lut: Int16Array; readonly domain: Domain } | null = null;
   private classesCache: { readonly maps: SampleMaps; readonly summary: ViewSummary; readonly classes: Int32Array } | null = null;
   private readonly details = new Map<string, ElementDetail>();
 

@@ -1,7 +1,7 @@
 // The view's small serializable UI state (survives hide/show and reload via the host's state store).
 import { isColormap, type ColormapName } from './render/colormap';
 import { VIEW_MODES, type ViewMode } from './render/raster';
-import type { Scale } from './render/scale';
+import type { Scale } from '../../src/valueScale';
 import { DEFAULT_SORT, SORT_KEYS, type SortSpec } from './tables/table';
 
 export interface ViewState {

@@ -3,8 +3,9 @@
 // createElement/textContent only (class names and file names are untrusted text). LossView composes one
 // component per section (each file under media/view/ with its stylesheet beside it) over a shared ViewModel
 // (model.ts) and the state store (state.ts), and routes messages and cross-section actions between them.
-import type { ClassMaps, ElementDetail, ErrorFix, HostToViewWire, OverlayImage, SampleMaps, ViewHardPixels, ViewLabelIssues, PackedSummary, ViewSummary, ViewToHost } from '../../src/protocol';
+import type { ClassMaps, ElementDetail, ErrorFix, HostToViewWire, MapPreview, OverlayImage, SampleMaps, ViewHardPixels, ViewLabelIssues, PackedSummary, ViewSummary, ViewToHost } from '../../src/protocol';
 import { mapLayout } from '../../src/mapLayout';
+import { previewArrays } from '../../src/mapPreview';
 import { unpackSummary } from '../../src/summaryWire';
 import { ExportActions } from './actions';
 import { Breakdown } from './analysis/breakdown';
@@ -198,6 +199,7 @@ class LossView {
       case 'progress': return this.notices.progress(msg.fraction, msg.message);
       case 'summary': return this.receiveSummary(msg.summary, msg.earlySample === true);
       case 'sample': return this.setSample(msg.maps);
+      case 'preview': return this.receivePreview(msg.preview);
       case 'classMaps': return this.setClassMaps(msg.maps);
       case 'detail': return this.setDetail(msg.detail);
       case 'tokenDetails': return this.tokenView.setDetails(msg.details);
@@ -397,8 +399,25 @@ class LossView {
     this.heatmap.render();
   }
 
+  /**
+   * A map preview (src/mapPreview.ts), sent ahead of sample 0's maps: drawn as they will be (preview()), from
+   * its colour-table indices, until the maps themselves come. Only in the scale and clip it was made for.
+   */
+  private receivePreview(p: MapPreview): void {
+    const s = this.state;
+    if (this.model.summary || this.early || p.scale !== s.scale || p.clip !== s.clip) return;
+    const arrays = previewArrays(p);
+    if (!arrays) return;
+    const S = arrays.lut.length;
+    const maps: SampleMaps = { n: p.n, shape: p.shape, loss: new Float32Array(S), target: new Int32Array(S), predicted: new Int32Array(S), ignored: arrays.ignored, pTarget: null, pending: true };
+    this.model.preview = { maps, lut: arrays.lut, domain: p.domain };
+    this.preview(maps);
+    if (!this.previewing) this.model.preview = null;
+  }
+
   /** Ends a preview; blank: its maps are not this result's (another computation's, or an error came). */
   private endPreview(blank: boolean): void {
+    this.model.preview = null;
     if (!this.previewing) return;
     this.previewing = false;
     this.heatmap.viewport.inert = false;

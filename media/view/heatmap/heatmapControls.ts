@@ -6,7 +6,7 @@ import { clear } from '../dom';
 import { classLabel, className } from '../format';
 import type { ViewContext, ViewModel } from '../model';
 import { isContinuousMode, MODE_LABELS, multiIndex, VIEW_MODES, type ViewMode } from '../render/raster';
-import type { Scale } from '../render/scale';
+import type { Scale } from '../../../src/valueScale';
 import { CLIP_CHOICES, type StatePatch } from '../state';
 
 /** Most classes offered as a menu in "p(class c)" mode; above it the class is typed in. */

@@ -7,7 +7,7 @@ import type { ViewContext, ViewModel } from '../model';
 import { putPixels } from '../model';
 import { composite, contours, drawContours, type OverlayControls, type Photo } from './overlay';
 import { isConfidenceMode, modeDomain, rasterize, type Geometry } from '../render/raster';
-import type { Domain } from '../render/scale';
+import type { Domain } from '../../../src/valueScale';
 
 export class HeatmapPainter {
   domain: Domain | null = null;
@@ -46,10 +46,12 @@ export class HeatmapPainter {
     const s = this.ctx.store.state;
     const probPlane = this.model.classProbPlane(s.probClass);
     const classes = this.model.summary?.perClass.length ?? 0;
-    const elementClasses = this.model.elementClasses();
+    const elementClasses = s.classFilter !== null ? this.model.elementClasses() : null;
+    // A preview holds colour-table indices in place of the loss (made for this mode, scale and clip).
+    const preview = this.model.preview?.maps === maps && s.mode === 'loss' ? this.model.preview : null;
     const dKey = [s.mode, s.scale, s.clip, s.mode === 'classLoss' ? s.classFilter : '-', s.mode === 'entropy' ? classes : '-'].join('|');
     if (dKey !== this.domainKey) {
-      this.domain = modeDomain(maps, { mode: s.mode, scale: s.scale, clip: s.clip, classFilter: s.classFilter, elementClasses, classes });
+      this.domain = preview ? preview.domain : modeDomain(maps, { mode: s.mode, scale: s.scale, clip: s.clip, classFilter: s.classFilter, elementClasses, classes });
       this.domainKey = dKey;
     }
     const pair = s.pairFilter;
@@ -60,7 +62,7 @@ export class HeatmapPainter {
     if (rKey !== this.rasterKey) {
       this.rgba = rasterize(maps, g, s.slice, {
         mode: s.mode, colormap: s.colormap, classFilter: s.classFilter, elementClasses, showIgnored: s.showIgnored, domain: this.domain, classProb: probPlane,
-        classColours: this.model.colours, pair, threshold: s.confidenceThreshold, flagged: issues?.mask ?? null,
+        classColours: this.model.colours, pair, threshold: s.confidenceThreshold, flagged: issues?.mask ?? null, lutIndices: preview?.lut ?? null,
       }, this.rgba ?? undefined);
       this.rasterKey = rKey;
       fresh = true;

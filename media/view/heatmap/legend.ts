@@ -6,7 +6,7 @@ import { classLabel, fmt6 } from '../format';
 import type { ViewContext, ViewModel } from '../model';
 import { colourOf, CONTOUR_BOTH, CONTOUR_PREDICTED, CONTOUR_TARGET, presentClasses } from './overlay';
 import { COLORS, isConfidenceMode, isContinuousMode } from '../render/raster';
-import { valueAt, type Domain } from '../render/scale';
+import { valueAt, type Domain } from '../../../src/valueScale';
 import { hardCountText, percentilesText } from '../runs/hardState';
 
 export class Legend {

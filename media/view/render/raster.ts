@@ -1,7 +1,7 @@
 // Heatmap rasterization into RGBA bytes, one byte quadruple per map element (pure; no DOM).
 import { colormapLUT, NAN_RGBA, type ColormapName } from './colormap';
 import { PALETTE_FLAT } from './palette';
-import { computeDomain, fixedDomain, lutIndex, NAN_INDEX, type Domain, type Scale } from './scale';
+import { computeDomain, fixedDomain, lutIndex, NAN_INDEX, type Domain, type Scale } from '../../../src/valueScale';
 
 export type ViewMode = 'loss' | 'classLoss' | 'pTarget' | 'predicted' | 'target' | 'error' | 'classProb' | ConfidenceMode | 'labelIssues' | 'hardEveryRun';
 /** Modes drawn from SampleMaps.confidence (offered only when the host sent it). */
@@ -164,6 +164,11 @@ export interface RasterOptions {
   readonly classFilter: number | null;
   /** The class of each element where it is not the target (elementwise losses: ViewModel.elementClasses). */
   readonly elementClasses?: ArrayLike<number> | null;
+  /**
+   * The colour-table index of each element already taken (a map preview: src/mapPreview.ts), used in place of
+   * lutIndex(value, domain) for the continuous modes.
+   */
+  readonly lutIndices?: ArrayLike<number> | null;
   /** Paint ignored elements with the ignored pattern. */
   readonly showIgnored: boolean;
   /** Colour domain for continuous modes (from modeDomain). */
@@ -242,6 +247,7 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
   const threshold = opts.threshold ?? 0.5;
   const pair = opts.pair ?? null;
   const domain = opts.domain ?? (values ? fixedDomain(0, 1) : null);
+  const lutIndices = values ? opts.lutIndices ?? null : null;
   const W = g.width;
   const table = opts.classColours && opts.classColours.length >= 3 ? opts.classColours : PALETTE_FLAT;
   const tableSize = Math.floor(table.length / 3);
@@ -258,8 +264,8 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
       put(rgba, o, g.wrapped ? COLORS.ignoredDark : ((x + y) & 2) === 0 ? COLORS.ignoredLight : COLORS.ignoredDark);
       continue;
     }
-    if (values && domain) {
-      const li = lutIndex(values[k], domain);
+    if (values && (lutIndices || domain)) {
+      const li = lutIndices ? lutIndices[k] : lutIndex(values[k], domain!);
       if (li === NAN_INDEX) put(rgba, o, COLORS.nan);
       else {
         const q = li * 4;

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { setWebviewPage } from './webviewPage';
 import { forView } from '../../sampleWire';
+import { mapPreview } from '../../mapPreview';
 import { SampleSender } from '../../sampleSender';
 import type { LossOptions } from '../../kernel/types';
 import { ignoreIndexFix } from '../../kernel/labelFix';
@@ -437,6 +438,9 @@ export class LossPanel {
         ? (m: FirstSampleMaps): void => {
           if (ac.signal.aborted) return;
           firstSentTo = this.page;
+          // The picture first, in a fifth of the maps' bytes (see MapPreview), then the maps it comes from.
+          const preview = mapPreview(m, 0);
+          if (preview) void this.post({ type: 'preview', preview });
           void this.post({ type: 'sample', maps: { n: 0, ...m, pTarget: null, pending: true } });
         }
         : undefined;

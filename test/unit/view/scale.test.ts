@@ -1,6 +1,6 @@
 // Percentiles, colour domains and value-to-colour index mapping.
 import * as assert from 'node:assert/strict';
-import { computeDomain, fixedDomain, lutIndex, NAN_INDEX, percentile, percentileSorted, valueAt } from '../../../media/view/render/scale';
+import { computeDomain, fixedDomain, lutIndex, NAN_INDEX, percentile, percentileSorted, valueAt } from '../../../src/valueScale';
 
 describe('view: percentile (NumPy linear)', function () {
   it('matches numpy.percentile', function () {

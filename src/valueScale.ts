@@ -1,5 +1,6 @@
 // Value scaling for colormapped maps (pure; no DOM): domain from finite values with a percentile clip,
-// linear or log mapping to a 0..255 table index, NaN and infinities handled explicitly.
+// linear or log mapping to a 0..255 table index, NaN and infinities handled explicitly. The view draws with
+// it, and the host makes a map's preview with it (src/mapPreview.ts) so that both pick the same colours.
 
 export type Scale = 'linear' | 'log';
 
