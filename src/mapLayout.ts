@@ -8,6 +8,13 @@ import type { LossOptions } from './kernel/types';
  */
 export const MATRIX_MAP_ELEMENTS = 1 << 20;
 
+/**
+ * The longest side over the shortest a matrix may have: the map is fitted to the view with square cells,
+ * so [5000, 80] would be a column a few pixels wide. A longer one keeps a row per sample, as does a
+ * single sample [1, C] or a single tag [N, 1].
+ */
+export const MATRIX_MAX_ASPECT = 16;
+
 export interface MapLayout {
   /** The view shows one sample along the loss map's first axis at a time (and offers a sample selector). */
   readonly perSample: boolean;
@@ -24,7 +31,8 @@ export interface MapLayout {
 export function mapLayout(lossShape: readonly number[], loss: LossOptions['loss']): MapLayout {
   if (lossShape.length < 2) return { perSample: false, shape: lossShape };
   const [N, C] = lossShape;
-  if (lossShape.length === 2 && (loss === 'bce' || loss === 'sigmoid-focal') && N >= 1 && C >= 1 && N * C <= MATRIX_MAP_ELEMENTS) {
+  const matrix = N >= 2 && C >= 2 && N * C <= MATRIX_MAP_ELEMENTS && Math.max(N / C, C / N) <= MATRIX_MAX_ASPECT;
+  if (lossShape.length === 2 && (loss === 'bce' || loss === 'sigmoid-focal') && matrix) {
     return { perSample: false, shape: lossShape };
   }
   return { perSample: true, shape: lossShape.slice(1) };

@@ -52,6 +52,15 @@ export function binaryElementClass(s: BinaryClassSummary, index: readonly number
 
 type BinaryClassSummary = { readonly targetKind: string; readonly lossShape: readonly number[]; readonly options: { readonly classDim?: number } };
 
+/**
+ * Names of the loss map's axes where the whole of a 2-D loss map is drawn or a sample is one row of it
+ * (a multi-label [N, C]): the class axis c, the other n.
+ */
+export function matrixAxes(s: BinaryClassSummary): string[] {
+  const c = binaryClassAxis(s);
+  return s.lossShape.map((_, a) => (a === c ? 'c' : a === 0 ? 'n' : 'i'));
+}
+
 /** The loss map's class axis for an elementwise loss (see binaryElementClass), or null. */
 export function binaryClassAxis(s: BinaryClassSummary): number | null {
   if (s.targetKind !== 'binary') return null;

@@ -102,7 +102,8 @@ export class ViewModel {
     const s = this.summary;
     const maps = this.maps;
     const g = this.geometry;
-    const axis = s ? binaryClassAxis(s) : null;
+    // bce on [N] counts each element as a class of its own (axis 0), though no tooltip names one.
+    const axis = s ? binaryClassAxis(s) ?? (s.targetKind === 'binary' && s.lossShape.length === 1 ? 0 : null) : null;
     if (!s || !maps || !g || axis === null) return null;
     const c = this.classesCache;
     if (c && c.maps === maps && c.summary === s) return c.classes;

@@ -260,6 +260,7 @@ class LossView {
   private showSummary(raw: ViewSummary, earlySample: boolean): void {
     const model = this.model;
     const first = model.summary === null;
+    const before = model.layout;
     // A previewed sample 0 this summary does not claim is another computation's: off the canvas.
     this.endPreview(!earlySample);
     // With a vocabulary and no class names of its own, classes are named by their token text everywhere
@@ -280,7 +281,7 @@ class LossView {
     this.breakdown.reset();
     this.heatmap.tooltip.hide();
     const C = s.perClass.length;
-    this.filters.fit(C);
+    this.filters.fit(C, s.targetKind === 'binary');
     if (this.state.probClass !== null && this.state.probClass >= C) this.update({ probClass: null });
 
     if (model.setColours(s.classColors ?? null, C)) this.classTable.setColours((c) => colourOf(model.colours, c));
@@ -296,6 +297,9 @@ class LossView {
     const ls = s.lossShape;
     const layout = mapLayout(ls, s.options.loss);
     const spatial = layout.perSample;
+    // Another layout (options edited: ce's strip of samples became bce's matrix, say): a selected element,
+    // the zoom and the sample mean other things in it.
+    if (before && (before.perSample !== layout.perSample || !sameShape(before.shape, layout.shape))) this.update({ n: 0, slice: 0, pixel: null, zoom: 1, cx: null, cy: null });
     const hasMaps = s.mapsAvailable && ls.length >= 1;
     this.syncTokenView(true);
     this.actions.npy.disabled = false;

@@ -5,7 +5,7 @@
 import type { CompareSummary } from '../../../src/protocol';
 import { rgbCss } from '../render/colormap';
 import { append, clear } from '../dom';
-import { classLabel, fmt6, fmtCount } from '../format';
+import { classLabel, fmt6, fmtCount, matrixAxes } from '../format';
 import { putPixels, type ViewContext, type ViewModel } from '../model';
 import type { Geometry } from '../render/raster';
 
@@ -148,7 +148,9 @@ export class CompareSection {
     const k = this.ctx.store.state.slice * g.count + i;
     const d = maps.delta[k];
     const b = maps.loss[k];
-    const where = g.wrapped ? `element ${i}` : `(y, x) = (${y}, ${x})`;
+    const s = this.model.summary;
+    // The whole of a multi-label [N, C] on one map reads by sample and class.
+    const where = g.wrapped ? `element ${i}` : s && !this.model.spatial ? `(${matrixAxes(s).join(', ')}) = (${y}, ${x})` : `(y, x) = (${y}, ${x})`;
     this.readout.textContent = Number.isNaN(d) ? `${where}: ignored` : `${where}: B − A = ${fmt6(d)} · A ${fmt6(b - d)} · B ${fmt6(b)}`;
   }
 

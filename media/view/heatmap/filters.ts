@@ -48,11 +48,14 @@ export class HeatmapFilters {
     this.changed(false);
   }
 
-  /** A new summary of C classes: filters past its classes are dropped. */
-  fit(C: number): void {
+  /**
+   * A new summary of C classes: filters past its classes are dropped, and a confusion cell where targets are
+   * 0/1 (an elementwise loss has no confusion matrix to pick one from).
+   */
+  fit(C: number, binary = false): void {
     const s = this.ctx.store.state;
     if (s.classFilter !== null && s.classFilter >= C) this.ctx.store.update({ classFilter: null });
     const pair = s.pairFilter;
-    if (pair !== null && (pair.target >= C || pair.predicted >= C)) this.ctx.store.update({ pairFilter: null });
+    if (pair !== null && (binary || pair.target >= C || pair.predicted >= C)) this.ctx.store.update({ pairFilter: null });
   }
 }

@@ -87,17 +87,21 @@ export class HeatmapPainter {
     const maps = this.model.maps;
     const s = this.ctx.store.state;
     if (!rgba || !maps) return rgba;
-    if (!photo && !s.contours) return rgba;
+    // Contours trace regions of one sample's map (their toggle is hidden otherwise).
+    const contoursOn = s.contours && this.model.spatial;
+    if (!photo && !contoursOn) return rgba;
     const out = photo ? composite(photo.rgba, rgba, s.overlayOpacity, this.shown !== rgba ? this.shown ?? undefined : undefined) : Uint8ClampedArray.from(rgba);
-    if (s.contours) drawContours(out, contours(maps.target, maps.predicted, g.width, g.height, s.slice * g.count, g.count));
+    if (contoursOn) drawContours(out, contours(maps.target, maps.predicted, g.width, g.height, s.slice * g.count, g.count));
     return out;
   }
 
   /** The overlay image's pixels at the map's size (drawn scaled on a scratch canvas), or null. */
   private photoFor(g: Geometry): Photo | null {
     const b = this.bitmap;
-    if (!b || g.wrapped) {
-      this.overlay.el.hidden = g.wrapped;
+    // A photo lies under one sample's map: not under a strip or a matrix of every sample.
+    const perSample = !g.wrapped && this.model.spatial;
+    if (!b || !perSample) {
+      this.overlay.el.hidden = !perSample;
       return null;
     }
     this.overlay.el.hidden = false;

@@ -3,7 +3,7 @@
 import type { Breakdown } from '../analysis/breakdown';
 import { canExplain } from '../analysis/breakdown';
 import { clear } from '../dom';
-import { binaryClassAxis, classLabel, className, fmt6, targetLines } from '../format';
+import { classLabel, className, fmt6, matrixAxes, targetLines } from '../format';
 import { detailKey, type ViewContext, type ViewModel } from '../model';
 
 const EXPLAIN_DEBOUNCE_MS = 50;
@@ -42,9 +42,9 @@ export class CellTooltip {
     const ref = this.model.elementRef(state.slice, i);
     const lines: string[] = [];
     if (ref) {
-      const axes = g.wrapped ? (ref.n >= 0 ? ['n', 'i'] : ['n'])
-        // One map of every sample (a multi-label [N, C]): its own axes, the class one named c.
-        : ref.n < 0 ? s.lossShape.map((_, a) => (a === binaryClassAxis(s) ? 'c' : 'n'))
+      // A multi-label [N, C] (the whole matrix, or a sample's row of it) names its class axis c.
+      const axes = g.wrapped ? (ref.n >= 0 ? (s.lossShape.length === 2 ? matrixAxes(s) : ['n', 'i']) : ['n'])
+        : ref.n < 0 ? matrixAxes(s)
           : ['n', ...(g.shape.length === 3 ? ['z'] : g.shape.slice(0, -2).map((_, a) => `d${a}`)), 'y', 'x'];
       const idx = ref.n >= 0 ? [ref.n, ...ref.index] : ref.index;
       lines.push(`(${axes.join(', ')}) = (${idx.join(', ')})`);

@@ -3,6 +3,7 @@
 // slice of the delta map. No vscode here, so the CLI and tests use it as is.
 import { LensError, fmtShape } from '../../errors';
 import { compareLossMaps, type CompareMaps } from '../../kernel/compare';
+import { normalizeAxis } from '../../kernel/options';
 import type { SampleGeometry } from '../../kernel/sampleView';
 import type { CompareSummary } from '../../protocol';
 import type { EngineResult } from './engineTypes';
@@ -14,7 +15,26 @@ export function checkSameShape(labelA: string, shapeA: readonly number[], labelB
   throw new LensError('shape', `inputs to compare differ in shape: ${labelA} is ${fmtShape(shapeA)} but ${labelB} is ${fmtShape(shapeB)} — compare needs two inputs of one shape against one target`);
 }
 
-type Run = Pick<EngineResult, 'input' | 'maps' | 'stats' | 'lossShape'>;
+type Run = Pick<EngineResult, 'input' | 'maps' | 'stats' | 'lossShape'> & Partial<Pick<EngineResult, 'options' | 'targetKind'>>;
+
+/**
+ * The class each element's loss counts under in the per-class means: its target class, or for an
+ * elementwise loss (0/1 targets) its position on the class axis, as the run's own statistics count it
+ * (axis 0 for a 1-D loss map).
+ */
+export function elementClasses(r: Run & { readonly maps: NonNullable<Run['maps']> }): ArrayLike<number> {
+  if (r.targetKind !== 'binary' || !r.options) return r.maps.targetClass;
+  const ls = r.lossShape;
+  const nd = ls.length;
+  const axis = nd >= 2 ? normalizeAxis(r.options.classDim, nd) ?? 1 : 0;
+  const C = nd === 0 ? 1 : ls[axis];
+  let stride = 1;
+  for (let a = axis + 1; a < nd; a++) stride *= ls[a];
+  const n = r.maps.loss.length;
+  const out = new Int32Array(n);
+  for (let e = 0; e < n; e++) out[e] = Math.floor(e / stride) % C;
+  return out;
+}
 
 /**
  * compareResults on runs whose maps may be computed on request (EngineResult.mapsOnDemand): both runs' whole
@@ -38,7 +58,7 @@ export function compareResults(a: Run, b: Run, labelA: string, labelB: string): 
       throw new LensError('io', `${label}: too large to compare — its per-element losses would take more than the memory a comparison keeps (1 GiB of maps per run, about 80 million elements); compare a slice of the batch`);
     }
   }
-  return compareLossMaps({ lossA: a.maps!.loss, lossB: b.maps!.loss, targetClass: a.maps!.targetClass, ignored: a.maps!.ignored, numClasses: a.stats.numClasses });
+  return compareLossMaps({ lossA: a.maps!.loss, lossB: b.maps!.loss, targetClass: elementClasses({ ...a, maps: a.maps! }), ignored: a.maps!.ignored, numClasses: a.stats.numClasses });
 }
 
 export function compareSummary(a: Pick<EngineResult, 'value'>, b: Pick<EngineResult, 'value'>, m: CompareMaps, labelA: string, labelB: string): CompareSummary {

@@ -10,10 +10,11 @@ import { ViewModel } from '../../../media/view/model';
 import { geometryFor, rasterize } from '../../../media/view/render/raster';
 import { computeLoss } from '../../../src/kernel/index';
 import { sampleGeometry, sampleTensor } from '../../../src/kernel/sampleView';
-import { MATRIX_MAP_ELEMENTS, mapLayout } from '../../../src/mapLayout';
+import { MATRIX_MAP_ELEMENTS, MATRIX_MAX_ASPECT, mapLayout } from '../../../src/mapLayout';
 import { toViewSummary, type SampleMaps, type ViewSummary } from '../../../src/protocol';
+import { compareResults, elementClasses } from '../../../src/worker/engine/compareSession';
 import type { Tensor } from '../../../src/tensor/tensor';
-import { key, SEG, setup } from './harness';
+import { key, recordPaints, SEG, setup } from './harness';
 
 const TAGS = ['person', 'dog', 'cat'];
 // Four photos x three tags: photo 2 is tagged "no dog" where the model is sure of one (the worst element).
@@ -91,6 +92,13 @@ describe('view: a multi-label [N, C] loss is one map, samples down and classes a
       assert.equal(MATRIX_MAP_ELEMENTS, 1024 * 1024);
       assert.deepEqual(mapLayout([1025, 1024], loss), { perSample: true, shape: [1024] }, 'one element more: a row at a time');
       assert.deepEqual(mapLayout([0, 6], loss), { perSample: true, shape: [6] }, 'no samples: nothing to draw whole');
+      // Fitted with square cells, a matrix far longer than wide would be a sliver: a row per sample then.
+      assert.equal(MATRIX_MAX_ASPECT, 16);
+      assert.deepEqual(mapLayout([1280, 80], loss), { perSample: false, shape: [1280, 80] }, '16:1');
+      assert.deepEqual(mapLayout([5000, 80], loss), { perSample: true, shape: [80] }, '62.5:1');
+      assert.deepEqual(mapLayout([64, 1000], loss), { perSample: false, shape: [64, 1000] });
+      assert.deepEqual(mapLayout([16, 1], loss), { perSample: true, shape: [1] }, 'one tag');
+      assert.deepEqual(mapLayout([1, 6], loss), { perSample: true, shape: [6] }, 'one sample');
       assert.deepEqual(mapLayout([2, 3, 8, 8], loss), { perSample: true, shape: [3, 8, 8] }, 'multi-label segmentation: a sample at a time');
       assert.deepEqual(mapLayout([5], loss), { perSample: false, shape: [5] });
     }
@@ -171,5 +179,86 @@ describe('view: a multi-label [N, C] loss is one map, samples down and classes a
     // Class-index targets: the target is the class, no separate array.
     model.summary = { ...s, targetKind: 'index' };
     assert.equal(model.elementClasses(), null);
+  });
+
+  it('a class row on the matrix paints only that tag\'s column, and the legend spans its losses only', async function () {
+    const h = await setup(SEG, {}, false);
+    try {
+      const paints = recordPaints(h);
+      const r = computeLoss({ input, target, options: { loss: 'sigmoid-focal', reduction: 'mean' } });
+      h.view.receive({ type: 'summary', summary: summaryOf('sigmoid-focal', input, target) });
+      h.view.receive({ type: 'sample', maps: wholeMaps(r, [4, 3]) });
+      await h.settle();
+      h.$('[data-testid="class-table"] tbody tr[data-class="1"]').click();
+      await h.settle();
+      const px = paints.last();
+      assert.equal(px.length, 12 * 4);
+      assert.deepEqual(Array.from({ length: 12 }, (_, k) => px[k * 4 + 3] > 0), Array.from({ length: 12 }, (_, k) => k % 3 === 1), 'column 1 (dog) alone');
+      const dog = [1, 4, 7, 10].map((k) => r.lossMap[k]);
+      const legend = h.$('.cel-legend').textContent ?? '';
+      assert.ok(legend.includes(fmt6(Math.max(...dog))) && legend.includes(fmt6(Math.min(...dog))), `the dog column's range: ${legend}`);
+    } finally {
+      h.close();
+    }
+  });
+
+  it('options that change the layout (ce\'s strip to bce\'s matrix) drop the selected element and the sample', async function () {
+    const h = await setup(SEG, {}, false);
+    try {
+      const ce = computeLoss({ input, target: { dtype: 'int64', shape: [4], data: Int32Array.from([0, 1, 1, 2]) }, options: {} });
+      h.view.receive({ type: 'summary', summary: toViewSummary(ce, { title: 't', input: { label: 'x', shape: [4, 3], dtype: 'float32' }, target: { label: 'y', shape: [4], dtype: 'int64' }, weight: null, classNames: TAGS, seconds: 0, engine: 'test', mapsAvailable: true }) });
+      h.view.receive({ type: 'sample', maps: { ...wholeMaps(ce, [4]) } });
+      await h.settle();
+      key(h, h.$('.cel-viewport'), 'End');
+      await h.settle(200);
+      assert.equal(h.states.at(-1)?.pixel, 3, 'sample 3 of the strip');
+      const r = computeLoss({ input, target, options: { loss: 'bce', reduction: 'mean' } });
+      h.view.receive({ type: 'summary', summary: summaryOf('bce', input, target) });
+      h.view.receive({ type: 'sample', maps: wholeMaps(r, [4, 3]) });
+      await h.settle(200);
+      assert.equal(h.states.at(-1)?.pixel, null, 'element 3 of the matrix is another thing: not selected');
+    } finally {
+      h.close();
+    }
+  });
+
+  it('the class of an element of sample n is counted from that sample\'s place in the loss map (class axis 0)', function () {
+    const x3: Tensor = { dtype: 'float32', shape: [3, 2, 2], data: Float32Array.from(X) };
+    const t3: Tensor = { dtype: 'float32', shape: [3, 2, 2], data: Float32Array.from(T) };
+    const s = summaryOf('bce', x3, t3, 0);
+    const model = new ViewModel();
+    model.summary = s;
+    const r = computeLoss({ input: x3, target: t3, options: { loss: 'bce', classDim: 0, reduction: 'none' } });
+    model.maps = { ...wholeMaps(r, [2, 2]), n: 2, loss: Float32Array.from(r.lossMap.subarray(8, 12)) };
+    model.geometry = geometryFor([2, 2]);
+    assert.deepEqual([...model.elementClasses()!], [2, 2, 2, 2], 'sample 2 is class 2 on axis 0');
+    // bce on [N]: each element is a class of its own, as the class table lists them.
+    const s1 = summaryOf('bce', { dtype: 'float32', shape: [4], data: Float32Array.from(X.slice(0, 4)) }, { dtype: 'float32', shape: [4], data: Float32Array.from(T.slice(0, 4)) });
+    assert.equal(s1.perClass.length, 4);
+    model.summary = s1;
+    model.maps = { ...model.maps, n: -1, shape: [4], loss: new Float32Array(4) };
+    model.geometry = geometryFor([4]);
+    assert.deepEqual([...model.elementClasses()!], [0, 1, 2, 3]);
+  });
+
+  it('Compare Losses on a multi-label pair: per-tag means of each run, not of the 0/1 targets', function () {
+    const a = computeLoss({ input, target, options: { loss: 'bce', reduction: 'none' } });
+    const halved: Tensor = { ...input, data: Float32Array.from(X, (v) => v / 2) };
+    const b = computeLoss({ input: halved, target, options: { loss: 'bce', reduction: 'none' } });
+    type Run = Parameters<typeof compareResults>[0];
+    const run = (r: typeof a, x: Tensor): Run & { maps: NonNullable<Run['maps']> } => ({
+      input: { shape: x.shape, dtype: x.dtype }, lossShape: r.lossShape, options: r.options, targetKind: r.targetKind,
+      // The comparison reads the class count of the statistics alone.
+      stats: { numClasses: 3 } as Run['stats'],
+      maps: { loss: r.lossMap, targetClass: r.targetClass, predicted: r.predicted, ignored: r.ignoredMask } as NonNullable<Run['maps']>,
+    });
+    assert.deepEqual(Array.from(elementClasses(run(a, input))), [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]);
+    const m = compareResults(run(a, input), run(b, halved), 'a', 'b');
+    for (let c = 0; c < 3; c++) {
+      const ks = [0, 1, 2, 3].map((n) => n * 3 + c);
+      const meanA = ks.reduce((acc, k) => acc + a.lossMap[k], 0) / 4;
+      const meanB = ks.reduce((acc, k) => acc + b.lossMap[k], 0) / 4;
+      assert.ok(Math.abs(m.perClass[c].meanA - meanA) < 1e-12 && Math.abs(m.perClass[c].meanB - meanB) < 1e-12, `tag ${c}`);
+    }
   });
 });

@@ -10,24 +10,7 @@ import { COLORMAPS } from '../../../media/view/render/colormap';
 import { geometryFor, modeDomain, rasterize } from '../../../media/view/render/raster';
 import { mapPreview, previewArrays, PREVIEW_SCALE } from '../../../src/mapPreview';
 import { compactSampleMaps } from '../../../src/sampleWire';
-import { setup, SEG, type Harness } from './harness';
-
-/** happy-dom has no 2-D canvas: a stand-in that records the last image painted. */
-function recordPaints(h: Harness): { last: () => number[] } {
-  let painted: number[] = [];
-  const ctx = {
-    imageSmoothingEnabled: true,
-    drawImage: () => undefined,
-    clearRect: () => undefined,
-    fillRect: () => undefined,
-    getImageData: (_x: number, _y: number, w: number, hh: number) => ({ data: new Uint8ClampedArray(w * hh * 4), width: w, height: hh }),
-    putImageData: (img: { data: Uint8ClampedArray }) => {
-      painted = [...img.data];
-    },
-  };
-  (h.win.HTMLCanvasElement.prototype as unknown as { getContext: () => unknown }).getContext = () => ctx;
-  return { last: () => painted };
-}
+import { recordPaints, setup, SEG, type Harness } from './harness';
 
 describe('view: sample maps that come before their summary', function () {
   const open: Harness[] = [];

@@ -84,3 +84,20 @@ export function key(h: Harness, el: HTMLElement, k: string): void {
 export function pointer(h: Harness, el: Element, type: string, clientX: number, clientY: number): void {
   el.dispatchEvent(new h.win.PointerEvent(type, { clientX, clientY, bubbles: true, button: 0 }) as unknown as Event);
 }
+
+/** happy-dom has no 2-D canvas: a stand-in that records the last image painted. */
+export function recordPaints(h: Harness): { last: () => number[] } {
+  let painted: number[] = [];
+  const ctx = {
+    imageSmoothingEnabled: true,
+    drawImage: () => undefined,
+    clearRect: () => undefined,
+    fillRect: () => undefined,
+    getImageData: (_x: number, _y: number, w: number, hh: number) => ({ data: new Uint8ClampedArray(w * hh * 4), width: w, height: hh }),
+    putImageData: (img: { data: Uint8ClampedArray }) => {
+      painted = [...img.data];
+    },
+  };
+  (h.win.HTMLCanvasElement.prototype as unknown as { getContext: () => unknown }).getContext = () => ctx;
+  return { last: () => painted };
+}
