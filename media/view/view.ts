@@ -282,6 +282,7 @@ class LossView {
     this.heatmap.tooltip.hide();
     const C = s.perClass.length;
     this.filters.fit(C, s.targetKind === 'binary');
+    if (this.state.mode === 'classProb' && !this.modeAvailable('classProb')) this.update({ mode: 'loss' });
     if (this.state.probClass !== null && this.state.probClass >= C) this.update({ probClass: null });
 
     if (model.setColours(s.classColors ?? null, C)) this.classTable.setColours((c) => colourOf(model.colours, c));
@@ -304,7 +305,7 @@ class LossView {
     this.syncTokenView(true);
     this.actions.npy.disabled = false;
     this.actions.png.disabled = !hasMaps;
-    this.multiples.el.hidden = !hasMaps;
+    this.multiples.el.hidden = !hasMaps || s.targetKind === 'binary';
     if (!hasMaps) {
       model.maps = null;
       model.geometry = null;
@@ -518,6 +519,9 @@ class LossView {
     const maps = this.model.maps;
     // p(target) exists for class-index targets only.
     if (mode === 'pTarget') return !maps || maps.pTarget !== null;
+    // An elementwise loss has one probability per element (its p(target) is that of its 0/1 label), no
+    // distribution over classes to pick one from.
+    if (mode === 'classProb') return this.model.summary?.targetKind !== 'binary';
     if (isConfidenceMode(mode)) return !!maps?.confidence;
     if (mode === 'labelIssues') {
       const s = this.model.summary;

@@ -102,7 +102,9 @@ export class Legend {
     // Categorical: the classes present in this slice, most frequent first.
     const arr = s.mode === 'predicted' ? maps.predicted : maps.target;
     const present = presentClasses(arr, base, g.count, 40, s.mode === 'target' && s.showIgnored ? maps.ignored : null);
-    const items = present.classes.map((c) => this.swatch([...colourOf(this.model.colours, c), 255], classLabel(names, c)));
+    // 0/1 targets and predictions of an elementwise loss are not classes 0 and 1 of the class table.
+    const binary = summary?.targetKind === 'binary';
+    const items = present.classes.map((c) => this.swatch([...colourOf(this.model.colours, c), 255], binary ? String(c) : classLabel(names, c)));
     append(el, h('div', { class: 'cel-legend-notes cel-class-legend', 'data-testid': 'class-legend' },
       ...items, present.more > 0 ? h('span', { class: 'cel-dim', text: `… ${present.more} more` }) : null, ...extras));
   }

@@ -14,7 +14,7 @@ import { MATRIX_MAP_ELEMENTS, MATRIX_MAX_ASPECT, mapLayout } from '../../../src/
 import { toViewSummary, type SampleMaps, type ViewSummary } from '../../../src/protocol';
 import { compareResults, elementClasses } from '../../../src/worker/engine/compareSession';
 import type { Tensor } from '../../../src/tensor/tensor';
-import { key, recordPaints, SEG, setup } from './harness';
+import { change, key, recordPaints, SEG, setup } from './harness';
 
 const TAGS = ['person', 'dog', 'cat'];
 // Four photos x three tags: photo 2 is tagged "no dog" where the model is sure of one (the worst element).
@@ -146,6 +146,16 @@ describe('view: a multi-label [N, C] loss is one map, samples down and classes a
         assert.equal(h.states.at(-1)?.pixel, 2 * 3 + 1, 'row 2, column 1');
         key(h, vp, 'ArrowLeft');
         await h.settle(200);
+        // One probability per element: no p(class c) mode, no per-class probability maps.
+        assert.ok(h.$<HTMLOptionElement>('select[aria-label="View mode"] option[value="classProb"]').disabled);
+        assert.ok(h.$('.cel-multiples').hidden);
+        // The target mode's legend reads 0 and 1, not classes 0 and 1 of the class table.
+        change(h, h.$<HTMLSelectElement>('select[aria-label="View mode"]'), 'target');
+        await h.settle();
+        const legend = h.$('[data-testid="class-legend"]').textContent ?? '';
+        assert.doesNotMatch(legend, /person|dog/, legend);
+        change(h, h.$<HTMLSelectElement>('select[aria-label="View mode"]'), 'loss');
+        await h.settle();
         // The worst element (photo 2, dog) selects its cell in place: no other sample to ask for.
         h.$$<HTMLButtonElement>('.cel-worst-item')[0].click();
         await h.settle(200);
