@@ -10,8 +10,7 @@ export const MATRIX_MAP_ELEMENTS = 1 << 20;
 
 /**
  * The longest side over the shortest a matrix may have: the map is fitted to the view with square cells,
- * so [5000, 80] would be a column a few pixels wide. A longer one keeps a row per sample, as does a
- * single sample [1, C] or a single tag [N, 1].
+ * so [5000, 80] would be a column a few pixels wide. A longer one keeps a row per sample.
  */
 export const MATRIX_MAX_ASPECT = 16;
 
@@ -26,14 +25,33 @@ export interface MapLayout {
  * How the view lays out a loss map: one sample at a time for [N, ...spatial], the whole map for [N]
  * (classification: a strip of per-sample losses) and for an elementwise loss (bce, sigmoid focal) of shape
  * [N, C]: one sample's row of C tags says little, where the matrix of every sample shows a tag the model
- * never learned as a column and a sample it got wrong as a row. Host and view both decide by this.
+ * never learned as a column and a sample it got wrong as a row. A binary classifier's [N, 1] (or one
+ * sample's [1, C]) is a strip of its N (C) losses, as a classification is: the map's element i is the loss
+ * map's flat element i. Host and view both decide by this.
  */
 export function mapLayout(lossShape: readonly number[], loss: LossOptions['loss']): MapLayout {
   if (lossShape.length < 2) return { perSample: false, shape: lossShape };
   const [N, C] = lossShape;
-  const matrix = N >= 2 && C >= 2 && N * C <= MATRIX_MAP_ELEMENTS && Math.max(N / C, C / N) <= MATRIX_MAX_ASPECT;
-  if (lossShape.length === 2 && (loss === 'bce' || loss === 'sigmoid-focal') && matrix) {
-    return { perSample: false, shape: lossShape };
+  if (lossShape.length === 2 && (loss === 'bce' || loss === 'sigmoid-focal') && N >= 1 && C >= 1 && N * C <= MATRIX_MAP_ELEMENTS) {
+    if (N === 1 || C === 1) return { perSample: false, shape: [N * C] };
+    if (Math.max(N / C, C / N) <= MATRIX_MAX_ASPECT) return { perSample: false, shape: lossShape };
   }
   return { perSample: true, shape: lossShape.slice(1) };
+}
+
+/** The loss map's flat index of a multi-index over its shape (row-major). */
+export function flatOf(index: readonly number[], shape: readonly number[]): number {
+  let f = 0;
+  for (let d = 0; d < shape.length; d++) f = f * shape[d] + (index[d] ?? 0);
+  return f;
+}
+
+/** The loss map's multi-index of flat element f (row-major). */
+export function indexOf(f: number, shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length).fill(0);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    out[d] = shape[d] > 0 ? f % shape[d] : 0;
+    f = shape[d] > 0 ? Math.floor(f / shape[d]) : 0;
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
 import type { MapSection } from './mapSection';
 import type { ViewContext, ViewModel } from '../model';
 import type { ProbabilityMaps } from '../analysis/multiples';
-import { mapLayout } from '../../../src/mapLayout';
+import { flatOf, mapLayout } from '../../../src/mapLayout';
 import { geometryFor, sliceAndIndex } from '../render/raster';
 
 export class SampleNavigator {
@@ -52,7 +52,8 @@ export class SampleNavigator {
     const heatmap = this.map.heatmap;
     const store = this.ctx.store;
     const n = spatial ? index[0] : -1;
-    const [slice, i] = sliceAndIndex(g, spatial ? index.slice(1) : index);
+    // A strip holds the loss map's elements in flat order, whatever the loss map's rank ([N], [N, 1]).
+    const [slice, i] = spatial ? sliceAndIndex(g, index.slice(1)) : g.wrapped ? [0, flatOf(index, s.lossShape)] : sliceAndIndex(g, index);
     store.update({ slice });
     heatmap.centreOn(i);
     const maps = this.model.maps;

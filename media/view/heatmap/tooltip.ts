@@ -5,6 +5,7 @@ import { canExplain } from '../analysis/breakdown';
 import { clear } from '../dom';
 import { classLabel, className, fmt6, matrixAxes, targetLines } from '../format';
 import { detailKey, type ViewContext, type ViewModel } from '../model';
+import { indexOf } from '../../../src/mapLayout';
 
 const EXPLAIN_DEBOUNCE_MS = 50;
 
@@ -43,14 +44,13 @@ export class CellTooltip {
     const lines: string[] = [];
     if (ref) {
       // A multi-label [N, C] (the whole matrix, or a sample's row of it) names its class axis c.
-      const axes = g.wrapped ? (ref.n >= 0 ? (s.lossShape.length === 2 ? matrixAxes(s) : ['n', 'i']) : ['n'])
+      const axes = g.wrapped ? (ref.n >= 0 ? (s.lossShape.length === 2 ? matrixAxes(s) : ['n', 'i']) : s.lossShape.length === 2 ? matrixAxes(s) : ['n'])
         : ref.n < 0 ? matrixAxes(s)
           : ['n', ...(g.shape.length === 3 ? ['z'] : g.shape.slice(0, -2).map((_, a) => `d${a}`)), 'y', 'x'];
-      const idx = ref.n >= 0 ? [ref.n, ...ref.index] : ref.index;
-      lines.push(`(${axes.join(', ')}) = (${idx.join(', ')})`);
+      lines.push(`(${axes.join(', ')}) = (${lossIndex(ref, s.lossShape).join(', ')})`);
     }
     const ignored = maps.ignored[k] !== 0;
-    const full = ref ? (ref.n >= 0 ? [ref.n, ...ref.index] : ref.index) : [];
+    const full = ref ? lossIndex(ref, s.lossShape) : [];
     lines.push(...targetLines(s, full, maps.target[k], maps.predicted[k], ignored));
     lines.push(`loss ${fmt6(maps.loss[k])}`);
     if (maps.pTarget && !ignored) lines.push(`p(target) ${fmt6(maps.pTarget[k])}`);
@@ -127,4 +127,13 @@ export class CellTooltip {
     this.el.style.left = `${x}px`;
     this.el.style.top = `${y}px`;
   }
+}
+
+/**
+ * The loss map's index of a map element: sample n's element, or for a map of every sample (a strip of the
+ * loss map's elements in flat order, or a matrix of them) the element itself.
+ */
+function lossIndex(ref: { readonly n: number; readonly index: readonly number[] }, lossShape: readonly number[]): number[] {
+  if (ref.n >= 0) return [ref.n, ...ref.index];
+  return ref.index.length === lossShape.length ? [...ref.index] : indexOf(ref.index[0] ?? 0, lossShape);
 }

@@ -97,8 +97,10 @@ describe('view: a multi-label [N, C] loss is one map, samples down and classes a
       assert.deepEqual(mapLayout([1280, 80], loss), { perSample: false, shape: [1280, 80] }, '16:1');
       assert.deepEqual(mapLayout([5000, 80], loss), { perSample: true, shape: [80] }, '62.5:1');
       assert.deepEqual(mapLayout([64, 1000], loss), { perSample: false, shape: [64, 1000] });
-      assert.deepEqual(mapLayout([16, 1], loss), { perSample: true, shape: [1] }, 'one tag');
-      assert.deepEqual(mapLayout([1, 6], loss), { perSample: true, shape: [6] }, 'one sample');
+      // A binary classifier's [N, 1], or one sample's [1, C]: a strip of every loss, as a classification's.
+      assert.deepEqual(mapLayout([16, 1], loss), { perSample: false, shape: [16] }, 'one tag');
+      assert.deepEqual(mapLayout([1, 6], loss), { perSample: false, shape: [6] }, 'one sample');
+      assert.deepEqual(mapLayout([MATRIX_MAP_ELEMENTS + 1, 1], loss), { perSample: true, shape: [1] }, 'above the limit: a sample at a time');
       assert.deepEqual(mapLayout([2, 3, 8, 8], loss), { perSample: true, shape: [3, 8, 8] }, 'multi-label segmentation: a sample at a time');
       assert.deepEqual(mapLayout([5], loss), { perSample: false, shape: [5] });
     }
@@ -269,6 +271,33 @@ describe('view: a multi-label [N, C] loss is one map, samples down and classes a
       const meanA = ks.reduce((acc, k) => acc + a.lossMap[k], 0) / 4;
       const meanB = ks.reduce((acc, k) => acc + b.lossMap[k], 0) / 4;
       assert.ok(Math.abs(m.perClass[c].meanA - meanA) < 1e-12 && Math.abs(m.perClass[c].meanB - meanB) < 1e-12, `tag ${c}`);
+    }
+  });
+
+  it('a binary classifier\'s [N, 1] is a strip of its N losses: the hover and the worst list address (n, 0)', async function () {
+    const x1: Tensor = { dtype: 'float32', shape: [6, 1], data: Float32Array.from(X.slice(0, 6)) };
+    const t1: Tensor = { dtype: 'float32', shape: [6, 1], data: Float32Array.from(T.slice(0, 6)) };
+    const r = computeLoss({ input: x1, target: t1, options: { loss: 'bce', reduction: 'mean' } });
+    const g = sampleGeometry({ lossShape: r.lossShape, options: r.options, input: x1 });
+    assert.deepEqual(g, { samples: 1, strip: true, shape: [6], S: 6, C: 1 }, 'the host sends the six losses at once');
+    const h = await setup(SEG, {}, false);
+    try {
+      h.view.receive({ type: 'summary', summary: summaryOf('bce', x1, t1) });
+      h.view.receive({ type: 'sample', maps: wholeMaps(r, [6]) });
+      await h.settle();
+      const c = h.$<HTMLCanvasElement>('[data-testid="heatmap"]');
+      assert.deepEqual([c.width, c.height], [6, 1]);
+      assert.ok(h.$('.cel-toolbar .cel-group').hidden, 'no sample selector');
+      const worst = r.lossMap.indexOf(Math.max(...r.lossMap));
+      h.$$<HTMLButtonElement>('.cel-worst-item')[0].click();
+      await h.settle(200);
+      assert.equal(h.states.at(-1)?.pixel, worst, `the worst sample ${worst}`);
+      const status = h.$('.cel-status').textContent ?? '';
+      assert.ok(status.includes(`(n, c) = (${worst}, 0)`), status);
+      assert.ok(status.includes(`loss ${fmt6(r.lossMap[worst])}`), status);
+      assert.deepEqual(h.posted.filter((m) => m.type === 'selectSample'), []);
+    } finally {
+      h.close();
     }
   });
 });
