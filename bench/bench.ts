@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { computeLoss } from '../src/kernel/index';
-import { decodeNpy, encodeNpy } from '../src/tensor/npy';
+import { decodeNpy, encodeNpy } from '../src/tensor/binary/npy';
 import type { Tensor } from '../src/tensor/tensor';
 import { Engine } from '../src/worker/engine/engine';
 import { measureAnchor } from './anchor';

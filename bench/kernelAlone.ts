@@ -4,7 +4,7 @@
 // engine's time and the arithmetic anchor it says where the rest of the time goes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { blockedLength, ceAccLength, instantiateCeKernel } from '../src/kernel/wasmKernel';
+import { blockedLength, ceAccLength, instantiateCeKernel } from '../src/kernel/wasm/wasmKernel';
 
 /** Best time in seconds of `reps` passes over x (float32 [N, C, S]) and t (int32 [N, S]). */
 export function measureKernelAlone(distDir: string, x: Float32Array, t: Int32Array, N: number, C: number, S: number, ignoreIndex: number, reps: number): number {

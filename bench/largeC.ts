@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeNpyHeader } from '../src/tensor/npy';
+import { encodeNpyHeader } from '../src/tensor/binary/npy';
 import { Engine } from '../src/worker/engine/engine';
 import { xorshift } from './random';
 import { TorchChild } from './torchChild';

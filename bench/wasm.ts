@@ -10,8 +10,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { blockedLength, ceAccLength, instantiateCeKernel, simdSupported, warmUpCeRows, type CeWasmKernel } from '../src/kernel/wasmKernel';
-import { decodeNpy, encodeNpy, encodeNpyHeader } from '../src/tensor/npy';
+import { blockedLength, ceAccLength, instantiateCeKernel, simdSupported, warmUpCeRows, type CeWasmKernel } from '../src/kernel/wasm/wasmKernel';
+import { decodeNpy, encodeNpy, encodeNpyHeader } from '../src/tensor/binary/npy';
 import { TorchChild } from './torchChild';
 import { xorshift } from './random';
 

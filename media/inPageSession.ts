@@ -3,17 +3,17 @@
 // (MAX_PAYLOAD_BYTES), so this stays in the seconds range at worst.
 import { optionsFromShapes } from '../src/kernel/roles';
 import { computeLoss } from '../src/kernel/index';
-import { sampleProbabilities } from '../src/kernel/softmax';
-import { sampleConfidence } from '../src/kernel/confidence';
-import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../src/kernel/sampleView';
-import { tokenRowDetails, tokenRowLayout } from '../src/kernel/tokenRow';
+import { sampleProbabilities } from '../src/kernel/sample/softmax';
+import { sampleConfidence } from '../src/kernel/sample/confidence';
+import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../src/kernel/sample/sampleView';
+import { tokenRowDetails, tokenRowLayout } from '../src/kernel/sample/tokenRow';
 import type { LossResult } from '../src/kernel/types';
 import { OUTPUT_ISSUES_ORIGIN, outputLabels, outputWeight, type OutputOverrides, type OutputSession } from '../src/outputController';
 import { pairLabelIssues } from '../src/labels/pairIssues';
 import { flaggedOfMask, viewLabelIssues } from '../src/labels/viewIssues';
 import { toViewSummary, type ClassMaps, type ElementDetail, type SampleMaps, type TokenDetails, type ViewLabelIssuesDone, type ViewSummary } from '../src/protocol';
 import { tokenSummary, withDetailStrings } from '../src/tokenSummary';
-import type { Payload } from '../src/tensor/payload';
+import type { Payload } from '../src/tensor/text/payload';
 import type { Tensor } from '../src/tensor/tensor';
 
 export const IN_PAGE_ENGINE = 'typescript, in the notebook page';

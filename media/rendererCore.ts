@@ -7,7 +7,7 @@ import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-not
 import { LensError } from '../src/errors';
 import { OutputController } from '../src/outputController';
 import type { HostToRenderer, HostToView, RendererToHost, ViewToHost } from '../src/protocol';
-import { checkPayloadText, decodePayloadWithRefs, isTensorRef, jsonErrorText, REF_IN_PAGE_MESSAGE, type Payload, type PayloadWithRefs } from '../src/tensor/payload';
+import { checkPayloadText, decodePayloadWithRefs, isTensorRef, jsonErrorText, REF_IN_PAGE_MESSAGE, type Payload, type PayloadWithRefs } from '../src/tensor/text/payload';
 import { fromWire } from '../src/wire';
 import { IN_PAGE_ENGINE, openInPage } from './inPageSession';
 import { createView, type ViewHandle } from './view/view';

@@ -5,7 +5,7 @@ import type { LossOptions } from './kernel/types';
 import type { ClassMaps, ElementDetail, HostToView, SampleMaps, SummaryLabels, TokenDetails, ViewLabelIssues, ViewLabelIssuesDone, ViewSummary, ViewToHost } from './protocol';
 import { LensError } from './errors';
 import { SampleSender } from './sampleSender';
-import type { Payload } from './tensor/payload';
+import type { Payload } from './tensor/text/payload';
 import type { Tensor } from './tensor/tensor';
 
 /** A computed loss, as the view asks about it. */

@@ -10,9 +10,9 @@ import type { ConfusionPair } from './kernel/confusion';
 import type { StatsPartial } from './kernel/stats';
 import type { ClassStats, ElementExplanation, LossOptions, LossResult, WorstElement } from './kernel/types';
 import type { DType, Tensor } from './tensor/tensor';
-import type { Vocabulary } from './tensor/vocab';
+import type { Vocabulary } from './tensor/text/vocab';
 import type { Domain, Scale } from './valueScale';
-import type { TokenLossTerms, TokenRowDetails } from './kernel/tokenRow';
+import type { TokenLossTerms, TokenRowDetails } from './kernel/sample/tokenRow';
 import type { EvalClassFigures, EvalImageRequest, EvalImageResponse, EvalOptions } from './eval/types';
 import type { ListingFormat, TensorListing } from './worker/jobs/tensorListing';
 import type { FileIdentity } from './worker/files/regularFile';
@@ -81,7 +81,7 @@ export interface FastChunkJob {
 
 /**
  * Fast path: class rows [c0, c1) of `samples` consecutive samples of logits, staged in rows at src, copied
- * into the block layout at dst (see toBlocks in src/kernel/wasmKernel.ts).
+ * into the block layout at dst (see toBlocks in src/kernel/wasm/wasmKernel.ts).
  */
 export interface FastRelayoutJob {
   readonly kind: 'fast-relayout';
@@ -188,7 +188,7 @@ export type WorkerRequest =
   | { readonly kind: 'validate'; readonly id: number; readonly job: Omit<GeneralJob, 'kind' | 'id' | 'n0' | 'n1'> }
   /**
    * Class probabilities of one sample (C, S) for the heatmap views, written into `out` (float32); with
-   * `confidence`, also its confidence maps (src/kernel/confidence.ts) there as float32 top1, margin, entropy
+   * `confidence`, also its confidence maps (src/kernel/sample/confidence.ts) there as float32 top1, margin, entropy
    * (3 x S, in that order). Softmax of logits can take a range of elements [s0, s1) (the workers share a
    * sample); other inputs are computed whole.
    */
@@ -219,12 +219,12 @@ export type WorkerRequest =
   | ({ readonly kind: 'hover-lookup'; readonly id: number } & HoverLookupQuery)
   /** Hovers: a report (as hover-report) on literals read from shared text in the worker. */
   | { readonly kind: 'hover-report-shared'; readonly id: number; readonly text: SharedText; readonly spans: readonly LiteralSpan[]; readonly request: Omit<ReportRequest, 'literals'> }
-  /** Every tensor literal of a large text (src/tensor/printed.ts), for Compute Loss from Selection. */
+  /** Every tensor literal of a large text (src/tensor/text/printed.ts), for Compute Loss from Selection. */
   | { readonly kind: 'find-literals'; readonly id: number; readonly text: SharedText }
   /** Token view: a vocabulary file (tokenizer.json, vocab.json, vocab.txt) read as a regular file and parsed. */
   | { readonly kind: 'vocabulary'; readonly id: number; readonly path: string }
   /**
-   * Token view: top classes, p(target), rank and loss of loss-map element `row` (src/kernel/tokenRow.ts);
+   * Token view: top classes, p(target), rank and loss of loss-map element `row` (src/kernel/sample/tokenRow.ts);
    * `terms` are the result's weight, label smoothing and ignore index, so the loss is the loss map's.
    */
   | { readonly kind: 'token-details'; readonly id: number; readonly source: TokenRowSource; readonly classDim: number; readonly row: number; readonly target: number; readonly inputKind: LossOptions['inputKind']; readonly topK: number; readonly terms: TokenLossTerms }
@@ -464,7 +464,7 @@ export interface LabelIssuesJob {
   /** One sample's [C, H, W] logits paired with an [H, W] mask: the input's shape as computed. */
   readonly inputShape?: readonly number[];
   readonly mask?: boolean;
-  readonly palette?: import('./tensor/colorTable').ColorTable;
+  readonly palette?: import('./tensor/image/colorTable').ColorTable;
 }
 
 /**

@@ -3,8 +3,8 @@
 // strings of their top ids. Pure: the panel host, the notebook host and the notebook page's own session use it.
 import type { ClassStats, WorstElement } from './kernel/types';
 import type { TokenDetails, TokenSummary } from './protocol';
-import type { TokenRowDetails } from './kernel/tokenRow';
-import { subsetVocabulary, tokenIndex, type Vocabulary } from './tensor/vocab';
+import type { TokenRowDetails } from './kernel/sample/tokenRow';
+import { subsetVocabulary, tokenIndex, type Vocabulary } from './tensor/text/vocab';
 
 /** The ids a summary's token view needs, from the maps when kept (else the classes that occur at all). */
 export interface TokenIdSources {

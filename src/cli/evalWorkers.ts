@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { simdSupported } from '../kernel/wasmKernel';
+import { simdSupported } from '../kernel/wasm/wasmKernel';
 import { WorkerPool } from '../worker/engine/pool';
 
 export function evalWorkers(distDir: string, images: number): { pool: WorkerPool; wasmPath: string | null } {

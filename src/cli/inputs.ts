@@ -2,7 +2,7 @@
 // the main command and `compare`.
 import * as fs from 'node:fs';
 import { LensError, isLensError } from '../errors';
-import { namedColorTable, parseColorTable, type ColorTable } from '../tensor/colorTable';
+import { namedColorTable, parseColorTable, type ColorTable } from '../tensor/image/colorTable';
 import { splitMemberSpec } from '../tensor/load';
 import type { Tensor } from '../tensor/tensor';
 import { readTensorFile } from '../worker/files/readTensorFile';

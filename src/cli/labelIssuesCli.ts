@@ -8,7 +8,7 @@ import type { LossOptions } from '../kernel/types';
 import { readPalette } from './inputs';
 import { fmt6 } from './report';
 import type { PairIssues } from '../labels/pairIssues';
-import { encodeNpy } from '../tensor/npy';
+import { encodeNpy } from '../tensor/binary/npy';
 import type { MaskPairing } from '../worker/files/maskTarget';
 import type { Engine } from '../worker/engine/engine';
 

@@ -5,7 +5,7 @@
 // Parsing the values (and reporting what is wrong with them) is left to the tensor parsers.
 
 import { LensError } from '../errors';
-import { ROLE_NAMES } from '../tensor/npz';
+import { ROLE_NAMES } from '../tensor/binary/npz';
 
 /** How a document's text is read: JSON numbers (like a .json tensor file) or Python / printed tensors. */
 export type LiteralSyntax = 'json' | 'python';

@@ -5,7 +5,7 @@ import { fmtShape, LensError } from '../errors';
 
 /**
  * Most classes of a cross-entropy input with at least one loss element: 2^24 (16,777,216), the largest
- * token id vocabularies use (src/tensor/vocab.ts) and far above any real vocabulary (262,144). It keeps
+ * token id vocabularies use (src/tensor/text/vocab.ts) and far above any real vocabulary (262,144). It keeps
  * confusion pair keys (target * C + predicted) exact and float32 weights distinct per class. An input
  * without loss elements is not bounded: it needs no per-class figures (see perClassLength).
  */

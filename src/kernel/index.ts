@@ -1,7 +1,7 @@
 // The kernel's public entry points. Pure: usable from the worker, the CLI, the webview and tests.
 import { LensError, fmtShape, unravelIndex } from '../errors';
-import { logProb } from './crossEntropy';
-import { lossMaps } from './focal';
+import { logProb } from './losses/crossEntropy';
+import { lossMaps } from './losses/focal';
 import { resolveOptions } from './options';
 import { computeStats } from './stats';
 import type { ElementExplanation, LossOptions, LossRequest, LossResult } from './types';

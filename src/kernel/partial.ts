@@ -3,7 +3,7 @@
 // statistics merge with mergeInto in slice order.
 import type { Tensor, TensorData } from '../tensor/tensor';
 import { numel } from '../tensor/tensor';
-import { lossMaps, type FocalMaps } from './focal';
+import { lossMaps, type FocalMaps } from './losses/focal';
 import { resolveOptions } from './options';
 import { accumulateStats, type StatsPartial } from './stats';
 import type { LossRequest } from './types';

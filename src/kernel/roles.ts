@@ -2,8 +2,8 @@
 // dtype), with the kernel's own shape rules, so pickers and explorer selections offer only pairs that
 // compute.
 import { isLensError } from '../errors';
-import { ROLE_NAMES } from '../tensor/npz';
-import { pairMaskShapes } from '../tensor/pngMask';
+import { ROLE_NAMES } from '../tensor/binary/npz';
+import { pairMaskShapes } from '../tensor/image/pngMask';
 import { isFloatDType, type DType } from '../tensor/tensor';
 import { resolveOptions } from './options';
 import type { LossOptions } from './types';
@@ -16,7 +16,7 @@ export interface TensorMeta {
   readonly name: string;
   readonly shape: readonly number[];
   readonly dtype: DType;
-  /** A PNG label mask: one sample [H, W], the target only (paired as src/tensor/pngMask.ts pairMaskShapes says). */
+  /** A PNG label mask: one sample [H, W], the target only (paired as src/tensor/image/pngMask.ts pairMaskShapes says). */
   readonly mask?: boolean;
 }
 

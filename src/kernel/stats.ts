@@ -4,7 +4,7 @@
 import { unravelIndex } from '../errors';
 import { perClassLength } from './classLimits';
 import { keepsMatrix, mergePairs, topPairs, topPairsOfMatrix, type PairCounts } from './confusion';
-import type { FocalMaps } from './focal';
+import type { FocalMaps } from './losses/focal';
 import type { ClassStats, LossStats, WorstElement } from './types';
 import type { BceProblem, Problem } from './validate';
 

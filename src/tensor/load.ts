@@ -2,13 +2,13 @@
 // Every error leaves here as a one-line LensError that starts with the file name.
 
 import { LensError, quoteSnippet } from '../errors';
-import { decodeNpy } from './npy';
-import { readNpz, resolveNpzMember, ROLE_NAMES, type TensorRole } from './npz';
-import { parseJsonTensorFile } from './json';
-import { decodePngMask, hasPngSignature } from './pngMask';
-import { findTensorLiterals } from './printed';
-import { decodeSafetensors, looksLikeSafetensors } from './safetensors';
-import { decodeTorchSave, isLegacyTorchSave, isTorchSaveZip } from './torchSave';
+import { decodeNpy } from './binary/npy';
+import { readNpz, resolveNpzMember, ROLE_NAMES, type TensorRole } from './binary/npz';
+import { parseJsonTensorFile } from './text/json';
+import { decodePngMask, hasPngSignature } from './image/pngMask';
+import { findTensorLiterals } from './text/printed';
+import { decodeSafetensors, looksLikeSafetensors } from './binary/safetensors';
+import { decodeTorchSave, isLegacyTorchSave, isTorchSaveZip } from './binary/torchSave';
 import type { Tensor } from './tensor';
 
 const MEMBER_CONTAINER = /\.(?:npz|pt|pth|bin|safetensors)$/i;

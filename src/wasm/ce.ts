@@ -30,7 +30,7 @@
 //   not depend on how a range is split between calls.
 // - Pixels with NaN or +Inf, or all -Inf, fail the fast path's check (e NaN or m not finite; with label
 //   smoothing also a non-finite shifted sum); they are marked in outLoss and redone at the end by an exact
-//   float64 port of the reference loops (src/kernel/crossEntropy.ts) using the host's Math.exp/Math.log,
+//   float64 port of the reference loops (src/kernel/losses/crossEntropy.ts) using the host's Math.exp/Math.log,
 //   so NaN and Inf land exactly where PyTorch puts them. A -Inf logit elsewhere stays on the fast path
 //   (exp's argument is clamped to 2^-125: nothing next to the loss's bound).
 //
@@ -797,7 +797,7 @@ function confMarginals(acc: usize, confusion: usize, C: i32, sign: f64): void {
   addF64(acc + 56, sign * trace);
 }
 
-/** The reference loops for one pixel, float64, NaN-first argmax (src/kernel/crossEntropy.ts rowStats). */
+/** The reference loops for one pixel, float64, NaN-first argmax (src/kernel/losses/crossEntropy.ts rowStats). */
 function slowPixel(x: usize, w: usize, C: i32, S: i32, s: i32, smooth: bool): void {
   const row: usize = gBlocked ? 64 : <usize>S << 2;
   const p: usize = x + (elem(0, s, C, S) << 2);
@@ -1125,7 +1125,7 @@ function refineRow(p: usize, C: i32, m: f32, am: i32, DT: i32): f64 {
 }
 
 /**
- * The reference loops for one row, float64 (src/kernel/crossEntropy.ts rowStats): max and NaN-first
+ * The reference loops for one row, float64 (src/kernel/losses/crossEntropy.ts rowStats): max and NaN-first
  * argmax into gMax and gArg; with exps also log(sum exp(x - max)) into gLogSum and, with smooth,
  * sum_c w[c] log p[c] into gSmooth.
  */

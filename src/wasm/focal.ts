@@ -11,7 +11,7 @@
 //   loss = bce (1 - p_t)^gamma, times alpha t + (1 - alpha)(1 - t) when alpha >= 0.
 //   Integer gamma up to 8 multiplies; any other gamma takes the host's Math.pow per lane (slower).
 // Lanes whose logit or target is not finite are redone by a float64 port of the reference
-// (src/kernel/bce.ts and src/kernel/focal.ts) with the host's Math.exp / Math.log / Math.pow, so NaN and
+// (src/kernel/losses/bce.ts and src/kernel/losses/focal.ts) with the host's Math.exp / Math.log / Math.pow, so NaN and
 // Inf land where PyTorch puts them. A lane's results do not depend on the other lanes or on how a range
 // is split (a last partial group is padded and computed the same way): maps computed again for any range
 // are the computation's, bit for bit.

@@ -1,6 +1,6 @@
 // Softmax focal loss's pass over the cross-entropy kernel's output, part of dist/ce.wasm (exported by
 // ce.ts): the kernel writes -log p_t per element with class weights all ones, and focalInPlace turns each
-// into alpha[t] (1 - p_t)^gamma (-log p_t) in float64, as the reference (src/kernel/focal.ts) computes it.
+// into alpha[t] (1 - p_t)^gamma (-log p_t) in float64, as the reference (src/kernel/losses/focal.ts) computes it.
 // Two lanes of float64 at a time, without branches on the data.
 
 @external('env', 'pow') declare function jsPow(x: f64, y: f64): f64;
@@ -123,7 +123,7 @@ const LS19: f64 = 1.0 / 19;
 /**
  * Softmax focal loss in place over n elements: loss[i] (f32 -log p_t, written by the kernel with class
  * weights all ones) becomes alpha[t] (1 - p_t)^gamma (-log p_t), in float64 by the reference's expression
- * (src/kernel/focal.ts: 1 - p_t = -expm1(-nll), exact where p_t is near 1), rounded to f32. Elements whose
+ * (src/kernel/losses/focal.ts: 1 - p_t = -expm1(-nll), exact where p_t is near 1), rounded to f32. Elements whose
  * target is ignoreIndex keep their loss. alpha: f64 per class, or 0 for ones. sums: f64 per class, each
  * element's focal loss added to its target's, in element order. out: 5 f64 added to: focal sum,
  * alpha-weighted -log p_t sum, alpha sum, NaN count, infinite count. Four elements a step, as two f64x2;

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
+import { decodeNpy, encodeNpy } from '../../src/tensor/binary/npy';
 import { ROOT, VsCode, cleanUpAfterSuite, filterPick, fmt6, sleep, copySamples } from './harness';
 import { assertMatchesTorch, toNumber, torchReport } from './reference';
 

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
+import { decodeNpy, encodeNpy } from '../../src/tensor/binary/npy';
 import { ROOT, VsCode, cleanUpAfterSuite, copySamples, filterPick, sleep } from './harness';
 import { torchReport } from './reference';
 

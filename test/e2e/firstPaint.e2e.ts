@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { encodeNpy } from '../../src/tensor/npy';
+import { encodeNpy } from '../../src/tensor/binary/npy';
 import { VsCode, cleanUpAfterSuite, cliValue, fmt6, sleep } from './harness';
 
 const N = 8;

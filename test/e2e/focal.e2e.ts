@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PAYLOAD_MIME } from '../../src/tensor/payload';
+import { PAYLOAD_MIME } from '../../src/tensor/text/payload';
 import { VsCode, cleanUpAfterSuite, filterPick, fmt6, lossShown, openFile, outputFrame, outputLossText, panelWithValue } from './harness';
 import { PYTHON } from './reference';
 

@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeNpy } from '../../src/tensor/npy';
-import { PAYLOAD_MIME } from '../../src/tensor/payload';
+import { encodeNpy } from '../../src/tensor/binary/npy';
+import { PAYLOAD_MIME } from '../../src/tensor/text/payload';
 import { ROOT, VsCode, cleanUpAfterSuite, cliValue as cliIn, fmt6, openFile, outputFrame, outputLossText, panelShowing, copySamples } from './harness';
 
 const EXAMPLES = path.join(ROOT, 'examples');

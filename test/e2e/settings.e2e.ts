@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
+import { decodeNpy, encodeNpy } from '../../src/tensor/binary/npy';
 import { VsCode, cleanUpAfterSuite, cliValue, fmt6, panelShowing, sleep } from './harness';
 
 /** The host suite's title and the marker that lets it run (both as in host/settings.test.ts). */

@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runEval } from '../../src/cli/evalCommand';
 import { computeSlice } from '../../src/kernel/partial';
-import { encodeNpy } from '../../src/tensor/npy';
+import { encodeNpy } from '../../src/tensor/binary/npy';
 import { rng } from '../unit/engine/helpers';
 import { LIVE_SEED, PYTHON, torchAvailable } from './liveSeed';
 

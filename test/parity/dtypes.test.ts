@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import { isLensError } from '../../src/errors';
 import { computeLoss } from '../../src/kernel/index';
 import type { InputKind, LossKind } from '../../src/kernel/types';
-import { readNpz } from '../../src/tensor/npz';
+import { readNpz } from '../../src/tensor/binary/npz';
 import type { DType, Tensor } from '../../src/tensor/tensor';
 import { Engine } from '../../src/worker/engine/engine';
 import { fromJson, type JsonNumber } from './fixtures';

@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeNpy } from '../../src/tensor/npy';
+import { encodeNpy } from '../../src/tensor/binary/npy';
 import { Engine, type EngineRequest, type TensorSource } from '../../src/worker/engine/engine';
 import { checkComputed, describeWorst, newWorst } from './engineCheck';
 import { fromJson, isErrorExpect, loadCase, loadManifest, type ComputedExpect, type JsonNumber, type ParityCase } from './fixtures';

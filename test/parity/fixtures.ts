@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { LensError } from '../../src/errors';
 import { computeLoss, explainElement } from '../../src/kernel/index';
 import type { LossOptions, LossRequest, LossResult } from '../../src/kernel/types';
-import { readNpz } from '../../src/tensor/npz';
+import { readNpz } from '../../src/tensor/binary/npz';
 import { numel, type Tensor } from '../../src/tensor/tensor';
 
 /** JSON has no NaN or infinities: the generator writes them as strings. */

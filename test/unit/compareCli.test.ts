@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCompare } from '../../src/cli/compareCommand';
 import { isLensError } from '../../src/errors';
-import { decodeNpy, encodeNpy } from '../../src/tensor/npy';
+import { decodeNpy, encodeNpy } from '../../src/tensor/binary/npy';
 import { compareResults } from '../../src/worker/engine/compareSession';
 
 const ROOT = path.resolve(__dirname, '../..');

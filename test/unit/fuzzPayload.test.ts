@@ -7,8 +7,8 @@ import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { readPayload } from '../../media/rendererCore';
 import { LensError } from '../../src/errors';
-import { encodeNpy, npyHeaderEnd } from '../../src/tensor/npy';
-import { decodePayload, type Payload } from '../../src/tensor/payload';
+import { encodeNpy, npyHeaderEnd } from '../../src/tensor/binary/npy';
+import { decodePayload, type Payload } from '../../src/tensor/text/payload';
 import { DTYPES, type DType, type Tensor } from '../../src/tensor/tensor';
 import { assertSameTensor, awkwardString, checkTensor, total } from './tensor/fuzzKit';
 

@@ -6,8 +6,8 @@ import type { OutputItem } from 'vscode-notebook-renderer';
 import { readPayload } from '../../media/rendererCore';
 import { LensError } from '../../src/errors';
 import { decodeTensorFile } from '../../src/tensor/load';
-import { MAX_TENSOR_DIMS, parseJsonTensor, parseJsonTensorFile } from '../../src/tensor/json';
-import { decodePayload, jsonNestsDeeperThan, MAX_PAYLOAD_DEPTH } from '../../src/tensor/payload';
+import { MAX_TENSOR_DIMS, parseJsonTensor, parseJsonTensorFile } from '../../src/tensor/text/json';
+import { decodePayload, jsonNestsDeeperThan, MAX_PAYLOAD_DEPTH } from '../../src/tensor/text/payload';
 import { fromWire, toWire } from '../../src/wire';
 
 const LEVELS = 100_000;

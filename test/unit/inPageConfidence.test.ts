@@ -2,7 +2,7 @@
 // class-index cross-entropy, and none for probability targets; numbers from a float64 softmax written here.
 import * as assert from 'node:assert/strict';
 import { openInPage } from '../../media/inPageSession';
-import type { Payload } from '../../src/tensor/payload';
+import type { Payload } from '../../src/tensor/text/payload';
 
 describe('in-page session: confidence maps', function () {
   // (N=1, C=3, S=2): element 0 logits [2, 0, -1], element 1 [0.5, 0.5, 0.5].

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import { openInPage } from '../../media/inPageSession';
 import { OutputController, type OutputOverrides } from '../../src/outputController';
 import type { HostToView } from '../../src/protocol';
-import type { Payload } from '../../src/tensor/payload';
+import type { Payload } from '../../src/tensor/text/payload';
 import type { DType, Tensor } from '../../src/tensor/tensor';
 
 function zeros(dtype: DType, shape: number[]): Tensor {

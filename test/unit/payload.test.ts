@@ -4,8 +4,8 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { LensError } from '../../src/errors';
-import { decodePayload, MAX_PAYLOAD_BYTES } from '../../src/tensor/payload';
-import { encodeNpy } from '../../src/tensor/npy';
+import { decodePayload, MAX_PAYLOAD_BYTES } from '../../src/tensor/text/payload';
+import { encodeNpy } from '../../src/tensor/binary/npy';
 
 const ROOT = path.resolve(__dirname, '../..');
 

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { computeLoss } from '../../src/kernel/index';
-import { decodePayload } from '../../src/tensor/payload';
+import { decodePayload } from '../../src/tensor/text/payload';
 
 const ROOT = path.resolve(__dirname, '../..');
 

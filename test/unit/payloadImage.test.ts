@@ -11,8 +11,8 @@ import { decode as decodePng } from 'fast-png';
 import type { OutputItem, RendererApi, RendererContext } from 'vscode-notebook-renderer';
 import { createRenderer } from '../../media/rendererCore';
 import { loadRefImage, NOT_TRUSTED, type RefContext } from '../../src/host/editor/payloadFiles';
-import { decodePayloadWithRefs, isTensorRef, PAYLOAD_MIME } from '../../src/tensor/payload';
-import { decodePayloadImage, MAX_PAYLOAD_IMAGE_BYTES, type PayloadImage } from '../../src/tensor/payloadImage';
+import { decodePayloadWithRefs, isTensorRef, PAYLOAD_MIME } from '../../src/tensor/text/payload';
+import { decodePayloadImage, MAX_PAYLOAD_IMAGE_BYTES, type PayloadImage } from '../../src/tensor/image/payloadImage';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PY = '/usr/bin/python3';

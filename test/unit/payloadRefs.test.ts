@@ -14,8 +14,8 @@ import { NOT_TRUSTED, checkTensorRef, type RefContext } from '../../src/host/edi
 
 /** The real path a checked reference's file has (what the engine is given, with its identity). */
 const resolveTensorRef = async (ref: TensorRef, c: RefContext): Promise<string> => (await checkTensorRef(ref, c)).path;
-import { encodeNpy } from '../../src/tensor/npy';
-import { decodePayload, decodePayloadWithRefs, isTensorRef, MAX_REF_BYTES, REF_IN_PAGE_MESSAGE, type TensorRef } from '../../src/tensor/payload';
+import { encodeNpy } from '../../src/tensor/binary/npy';
+import { decodePayload, decodePayloadWithRefs, isTensorRef, MAX_REF_BYTES, REF_IN_PAGE_MESSAGE, type TensorRef } from '../../src/tensor/text/payload';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SHA = 'ab'.repeat(32);

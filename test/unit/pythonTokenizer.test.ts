@@ -5,8 +5,8 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { decodeTokenizerOption } from '../../src/tensor/vocab';
-import { renderTokens } from '../../src/tensor/tokenText';
+import { decodeTokenizerOption } from '../../src/tensor/text/vocab';
+import { renderTokens } from '../../src/tensor/text/tokenText';
 
 const ROOT = path.resolve(__dirname, '../..');
 

@@ -2,7 +2,7 @@
 // composited over the overlay photo and with contours (media/view/heatmap/overlay.ts). Each stage is cached by a
 // key of what it depends on, so a pan or a hover never re-rasterizes.
 import type { OverlayImage } from '../../../src/protocol';
-import { photoProblem } from '../../../src/tensor/imageHeader';
+import { photoProblem } from '../../../src/tensor/image/imageHeader';
 import type { ViewContext, ViewModel } from '../model';
 import { putPixels } from '../model';
 import { composite, contours, drawContours, type OverlayControls, type Photo } from './overlay';

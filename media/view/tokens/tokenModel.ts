@@ -2,8 +2,8 @@
 // the language-model statistics and the token read-out lines (media/view/tokens/tokenView.ts draws them).
 import { normalizeAxis } from '../../../src/kernel/options';
 import type { SampleMaps, TokenDetails, ViewSummary } from '../../../src/protocol';
-import { tokenLabel } from '../../../src/tensor/tokenText';
-import { tokenIndex, type Vocabulary } from '../../../src/tensor/vocab';
+import { tokenLabel } from '../../../src/tensor/text/tokenText';
+import { tokenIndex, type Vocabulary } from '../../../src/tensor/text/vocab';
 import { fmt6, fmtCount } from '../format';
 
 /** The view can show this result as tokens: cross-entropy with class-index targets, a loss [B, T] or [T], C > 1. */

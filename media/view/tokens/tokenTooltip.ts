@@ -4,7 +4,7 @@
 // asks only once it rests (a keyboard move asks at once), each row is asked for at most once until it
 // arrives, and a bounded cache keeps a long session from holding a 32k-token sequence's worth.
 import type { TokenDetails } from '../../../src/protocol';
-import type { Vocabulary } from '../../../src/tensor/vocab';
+import type { Vocabulary } from '../../../src/tensor/text/vocab';
 import { clear, type Builder } from '../dom';
 import { fmt6 } from '../format';
 import type { Timers } from '../state';

@@ -6,8 +6,8 @@
 // tick each, so a 32k-token sequence never blocks the page; every interaction goes through a few listeners
 // on the container (none per token).
 import type { SampleMaps, TokenDetails, ViewSummary } from '../../../src/protocol';
-import { renderTokens, type TokenSegment } from '../../../src/tensor/tokenText';
-import type { Vocabulary } from '../../../src/tensor/vocab';
+import { renderTokens, type TokenSegment } from '../../../src/tensor/text/tokenText';
+import type { Vocabulary } from '../../../src/tensor/text/vocab';
 import { lutColor, NAN_RGBA, rgbCss, type ColormapName } from '../render/colormap';
 import { append, clear, type Builder } from '../dom';
 import { fmt6, fmtCount, fmtShape } from '../format';

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { LensError } from '../../errors';
-import { decodePayloadWithRefs, isTensorRef, type PayloadWithRefs, type TensorRef } from '../../tensor/payload';
+import { decodePayloadWithRefs, isTensorRef, type PayloadWithRefs, type TensorRef } from '../../tensor/text/payload';
 import type { Tensor } from '../../tensor/tensor';
 import { optionsFromShapes } from '../../kernel/roles';
 import { OUTPUT_ISSUES_ORIGIN, OutputController, outputLabels, outputWeight, type OutputOverrides, type OutputSession, type OutputTensors } from '../../outputController';
@@ -19,7 +19,7 @@ import { log } from '../log';
 import { LossPanel, inlineSource, type HostServices, type SourceSpec } from '../panels/lossPanel';
 import { checkTensorRef, loadRefImage, sharedCheck, type RefContext } from './payloadFiles';
 import { CHANGED_SINCE_CHECK, type FileIdentity } from '../../worker/files/regularFile';
-import type { PayloadImage } from '../../tensor/payloadImage';
+import type { PayloadImage } from '../../tensor/image/payloadImage';
 import type { HostToView } from '../../protocol';
 
 /** Outputs whose sessions are kept (a notebook may hold many; each session holds its tensors). */

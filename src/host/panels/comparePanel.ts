@@ -2,7 +2,7 @@
 // options, compared element by element; the summary gains `compare` and every sample's maps their `delta`.
 // Kept apart from lossPanel.ts, which only holds one of these while its request has a baseline.
 import * as path from 'node:path';
-import type { SampleGeometry } from '../../kernel/sampleView';
+import type { SampleGeometry } from '../../kernel/sample/sampleView';
 import type { CompareSummary, SampleMaps } from '../../protocol';
 import type { Engine, EngineRequest, EngineResult, TensorSource } from '../../worker/engine/engine';
 import { compareRuns, compareSummary, sampleDelta } from '../../worker/engine/compareSession';

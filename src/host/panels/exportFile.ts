@@ -2,7 +2,7 @@
 // class table as the view sent them, or the unreduced loss map as a float32 .npy from the host's result.
 import * as vscode from 'vscode';
 import { LensError } from '../../errors';
-import { encodeNpy } from '../../tensor/npy';
+import { encodeNpy } from '../../tensor/binary/npy';
 import { showInformationMessage } from '../notify';
 
 export type ExportKind = 'png' | 'csv' | 'npy';

@@ -7,7 +7,7 @@
 // class-index targets, no class weights, no label smoothing: loss = -log p(target)), else sends none (the
 // view then offers no p(target) mode and its hover omits the line).
 import type { SampleMaps } from '../../protocol';
-import type { SampleGeometry } from '../../kernel/sampleView';
+import type { SampleGeometry } from '../../kernel/sample/sampleView';
 import { normalizeAxis } from '../../kernel/options';
 import type { LossOptions } from '../../kernel/types';
 

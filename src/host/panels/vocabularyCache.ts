@@ -3,7 +3,7 @@
 // palette's target pick then hides it), and the panel that computes with it finds it parsed or on its way.
 // Keyed by path, size and modification time, so a rewritten file is read again; a failed read is not kept.
 import * as fs from 'node:fs';
-import type { Vocabulary } from '../../tensor/vocab';
+import type { Vocabulary } from '../../tensor/text/vocab';
 
 /** Vocabularies kept (the latest used): a 256k-entry tokenizer parses to tens of MB. */
 const KEEP = 2;

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { splitMemberSpec } from '../../tensor/load';
-import { findVocabularyCandidates } from '../../tensor/vocab';
+import { findVocabularyCandidates } from '../../tensor/text/vocab';
 
 export interface VocabularyChoice {
   readonly path: string;

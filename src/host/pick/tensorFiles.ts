@@ -6,12 +6,12 @@
 import * as vscode from 'vscode';
 import { isLensError } from '../../errors';
 import type { TensorMeta } from '../../kernel/roles';
-import { parseJsonTensorFile } from '../../tensor/json';
-import { parseNpyHeader } from '../../tensor/npy';
-import { readNpz } from '../../tensor/npz';
-import { describePngHeader, isColorPng, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES } from '../../tensor/pngMask';
-import { safetensorsHeaderEnd } from '../../tensor/safetensors';
-import type { TensorRole } from '../../tensor/npz';
+import { parseJsonTensorFile } from '../../tensor/text/json';
+import { parseNpyHeader } from '../../tensor/binary/npy';
+import { readNpz } from '../../tensor/binary/npz';
+import { describePngHeader, isColorPng, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES } from '../../tensor/image/pngMask';
+import { safetensorsHeaderEnd } from '../../tensor/binary/safetensors';
+import type { TensorRole } from '../../tensor/binary/npz';
 import { readClassNamesBeside } from '../../worker/files/classNames';
 import { readSmallRegularFile } from '../../worker/files/regularFile';
 import type { Engine } from '../../worker/engine/engine';

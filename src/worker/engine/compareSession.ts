@@ -4,7 +4,7 @@
 import { LensError, fmtShape } from '../../errors';
 import { compareLossMaps, type CompareMaps } from '../../kernel/compare';
 import { normalizeAxis } from '../../kernel/options';
-import type { SampleGeometry } from '../../kernel/sampleView';
+import type { SampleGeometry } from '../../kernel/sample/sampleView';
 import type { CompareSummary } from '../../protocol';
 import type { EngineResult } from './engineTypes';
 import { wholeMaps } from './resultMaps';

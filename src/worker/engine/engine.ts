@@ -26,13 +26,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LensError } from '../../errors';
 import { resolveOptions } from '../../kernel/options';
-import { instantiateCeKernel, simdSupported } from '../../kernel/wasmKernel';
+import { instantiateCeKernel, simdSupported } from '../../kernel/wasm/wasmKernel';
 import type { HoverLookupQuery, LabelIssuesJob, SharedText, WorkerRequest, WorkerResponse } from '../../protocol';
 import type { PairIssues } from '../../labels/pairIssues';
 import type { FileSummary, SamplingPolicy } from '../../hover/files';
 import type { HoverReport, LiteralText, ReportRequest } from '../../hover/report';
 import type { DocumentSyntax, HoverTarget, LiteralIndex, LiteralSpan, WarmLiteral } from '../../hover/scan';
-import type { TensorLiteral } from '../../tensor/printed';
+import type { TensorLiteral } from '../../tensor/text/printed';
 import type { Tensor } from '../../tensor/tensor';
 import type { ComputeControls, EngineOptions, EngineRequest, EngineResult, MapsOnDemand } from './engineTypes';
 import { closeFiles, planFast } from '../fast/fastPlan';
@@ -241,7 +241,7 @@ export class Engine {
     return r.tensor;
   }
 
-  /** findTensorLiterals (src/tensor/printed.ts) on shared text; errors come back as LensErrors. */
+  /** findTensorLiterals (src/tensor/text/printed.ts) on shared text; errors come back as LensErrors. */
   async findLiterals(text: SharedText, signal?: AbortSignal): Promise<TensorLiteral[]> {
     const r = await this.runOne({ kind: 'find-literals', id: 0, text }, signal);
     if (r.kind !== 'find-literals-done') throw unexpected(r);

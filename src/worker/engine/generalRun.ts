@@ -10,7 +10,7 @@ import { classWeights, emptyPartial, finalizeStats, isElementwise, mergeInto, ty
 import type { LossOptions } from '../../kernel/types';
 import { buildProblem, shapeOnly, targetRangeError } from '../../kernel/validate';
 import type { GeneralJob, IndexArray, SharedTensorRef, WorkerRequest } from '../../protocol';
-import { decodeRawData } from '../../tensor/npy';
+import { decodeRawData } from '../../tensor/binary/npy';
 import { numel, type Tensor, type TensorData } from '../../tensor/tensor';
 import type { ComputeControls, EngineOptions, EngineRequest, EngineResult } from './engineTypes';
 import { closeNpy, isNpyPath, openNpy, readRaw, type NpyFile } from '../files/npyFile';

@@ -3,12 +3,12 @@
 // of the .npy for large files), so only the selected sample ever crosses to the view.
 import { LensError } from '../../errors';
 import { normalizeAxis } from '../../kernel/options';
-import { softmaxOfLogits } from '../../kernel/softmaxRange';
-import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../../kernel/sampleView';
+import { softmaxOfLogits } from '../../kernel/sample/softmaxRange';
+import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../../kernel/sample/sampleView';
 import type { ClassMaps, ConfidenceMaps, ElementDetail, SampleMaps, SharedTensorRef, TokenDetails, TokenRowSource, TokenSummary, ViewLabelIssuesDone } from '../../protocol';
 import { flaggedOfMask, viewLabelIssues } from '../../labels/viewIssues';
 import { tokenSummary, withDetailStrings } from '../../tokenSummary';
-import type { Vocabulary } from '../../tensor/vocab';
+import type { Vocabulary } from '../../tensor/text/vocab';
 import { numel, type Tensor } from '../../tensor/tensor';
 import type { ComputeControls, ElementMaps, Engine, EngineRequest, EngineResult } from './engine';
 import { closeNpy, isNpyPath, openNpy, readF32, readLittleEndianInto } from '../files/npyFile';

@@ -3,7 +3,7 @@
 // in this worker's own region of the memory (integer counts: exact in any order) and is read at the end.
 import { countPairs } from '../../kernel/confusion';
 import { pushWorst, scalarPartial, type StatsPartial, emptyPartial } from '../../kernel/stats';
-import { ceAccLength, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../../kernel/wasmKernel';
+import { ceAccLength, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../../kernel/wasm/wasmKernel';
 import type { FastChunkJob, FastRelayoutJob, WorkerResponse } from '../../protocol';
 import { applyFocal, type FocalChunkSums, type FocalRange } from './focalChunk';
 import { focalScalarsAt } from './memoryLayout';

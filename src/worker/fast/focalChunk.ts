@@ -1,11 +1,11 @@
 // Softmax focal loss on the fast path, inside a worker: the SIMD kernel has just written plain
 // cross-entropy -log p_t (class weights all ones) into a job's loss range; the kernel's focalInPlace
 // (src/wasm/softmaxFocal.ts) turns each element into alpha[t] (1 - p_t)^gamma (-log p_t) in place, with the
-// reference's float64 expression (src/kernel/focal.ts: 1 - p_t = -expm1(-nll), exact where p_t is near 1).
+// reference's float64 expression (src/kernel/losses/focal.ts: 1 - p_t = -expm1(-nll), exact where p_t is near 1).
 // This rewrites the job's accumulators for focal: the per-class loss sums become focal sums, the kernel's
 // (unweighted cross-entropy) ones move to the partial's ceSum, and the cross-entropy companion sums are
 // weighted by alpha.
-import { CE_ACC, type CeWasmKernel } from '../../kernel/wasmKernel';
+import { CE_ACC, type CeWasmKernel } from '../../kernel/wasm/wasmKernel';
 import { FOCAL_SCALARS } from './memoryLayout';
 
 /** What the focal pass adds to a job's partial. */

@@ -3,7 +3,7 @@
 // function of the plan and the engine's settings.
 import { LensError, fmtShape } from '../../errors';
 import { keepsMatrix } from '../../kernel/confusion';
-import { blockedLength, ceAccLength } from '../../kernel/wasmKernel';
+import { blockedLength, ceAccLength } from '../../kernel/wasm/wasmKernel';
 import type { FastPlan } from './fastPlan';
 
 /** Logits per fast job: small enough for prompt cancellation and progress, large enough to amortize. */

@@ -2,7 +2,7 @@
 // elements in the shared wasm memory, its maps left there (in reused pages: the host copies out only what
 // it keeps), and the range's statistics as a StatsPartial.
 import * as fs from 'node:fs';
-import { SF_PER_CLASS, SF_SCALARS, sigmoidFocalAccLength, instantiateSigmoidFocal, type SigmoidFocalKernel } from '../../kernel/focalKernel';
+import { SF_PER_CLASS, SF_SCALARS, sigmoidFocalAccLength, instantiateSigmoidFocal, type SigmoidFocalKernel } from '../../kernel/wasm/focalKernel';
 import { emptyPartial, pushWorst, type StatsPartial } from '../../kernel/stats';
 import type { SigmoidFocalJob } from '../../protocol';
 

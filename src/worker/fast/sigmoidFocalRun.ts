@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../../errors';
 import { reducedValue } from '../../kernel/index';
-import { sigmoidFocalAccLength } from '../../kernel/focalKernel';
+import { sigmoidFocalAccLength } from '../../kernel/wasm/focalKernel';
 import { emptyPartial, finalizeStats, mergeInto, type StatsPartial } from '../../kernel/stats';
 import type { LossOptions } from '../../kernel/types';
 import { buildProblem, shapeOnly, type BceProblem } from '../../kernel/validate';

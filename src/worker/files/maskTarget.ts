@@ -1,13 +1,13 @@
 // PNG label masks on the Node side: the colour table an RGB mask needs (classes.json with "colors" beside the
 // mask), and the pairing of a mask [H, W] (one sample) with the input it is the target of (see
-// pairMaskShapes in src/tensor/pngMask.ts). The engine calls pairMaskTarget first, so the CLI, the panel and
+// pairMaskShapes in src/tensor/image/pngMask.ts). The engine calls pairMaskTarget first, so the CLI, the panel and
 // the explorer command all pair the same way.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fmtShape, LensError } from '../../errors';
-import { parseColorTable, type ColorTable } from '../../tensor/colorTable';
+import { parseColorTable, type ColorTable } from '../../tensor/image/colorTable';
 import { decodeTensorFile, splitMemberSpec } from '../../tensor/load';
-import { decodePngMask, hasPngSignature, isColorPng, isPngPath, pairMaskShapes, readPngHeader, PNG_HEADER_BYTES } from '../../tensor/pngMask';
+import { decodePngMask, hasPngSignature, isColorPng, isPngPath, pairMaskShapes, readPngHeader, PNG_HEADER_BYTES } from '../../tensor/image/pngMask';
 import type { Tensor } from '../../tensor/tensor';
 import type { EngineRequest, TensorSource } from '../engine/engineTypes';
 import { closeNpy, isNpyPath, openNpy } from './npyFile';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { LensError, fmtShape, unravelIndex } from '../../errors';
 import { halfToFloat } from '../../tensor/float16';
 import { splitMemberSpec } from '../../tensor/load';
-import { parseNpyHeader, type NpyHeader } from '../../tensor/npy';
+import { parseNpyHeader, type NpyHeader } from '../../tensor/binary/npy';
 import { describeFsError } from './readTensorFile';
 import { openRegularFileSync, type FileIdentity } from './regularFile';
 

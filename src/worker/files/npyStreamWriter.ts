@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LensError } from '../../errors';
-import { encodeNpyHeader } from '../../tensor/npy';
+import { encodeNpyHeader } from '../../tensor/binary/npy';
 import { numel } from '../../tensor/tensor';
 
 /** Writes a float32 .npy in pieces (header first), to a temporary name renamed into place at the end. */

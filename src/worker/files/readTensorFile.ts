@@ -3,8 +3,8 @@
 import * as fs from 'node:fs';
 import { LensError } from '../../errors';
 import { decodeTensorFile, findCompanionWeight, splitMemberSpec } from '../../tensor/load';
-import type { TensorRole } from '../../tensor/npz';
-import { readSafetensorsHeader, resolveSafetensorsMember, safetensorsHeaderEnd, safetensorsTensor, type SafetensorsHeader } from '../../tensor/safetensors';
+import type { TensorRole } from '../../tensor/binary/npz';
+import { readSafetensorsHeader, resolveSafetensorsMember, safetensorsHeaderEnd, safetensorsTensor, type SafetensorsHeader } from '../../tensor/binary/safetensors';
 import type { Tensor } from '../../tensor/tensor';
 import { openRegularFileSync, readAtSync as readAt, type FileIdentity, type OpenedFile } from './regularFile';
 

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import { LensError } from '../../errors';
 import { SparseBytes } from '../../tensor/byteView';
-import { archivePrefix, torchSaveTensors, type TorchTensorInfo } from '../../tensor/torchSave';
-import { ZIP_TAIL_BYTES, ZipReader } from '../../tensor/zip';
+import { archivePrefix, torchSaveTensors, type TorchTensorInfo } from '../../tensor/binary/torchSave';
+import { ZIP_TAIL_BYTES, ZipReader } from '../../tensor/binary/zip';
 import { readAtSync } from './regularFile';
 
 /** Largest central directory or data.pkl read for a listing (a state_dict of 100k tensors stays far below). */

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { fmtShape, LensError, unravelIndex } from '../../errors';
 import { MAX_CLASSES, tooManyClassesError } from '../../kernel/classLimits';
 import { computeSlice } from '../../kernel/partial';
-import { blockedLength, ceAccLength, CE_ACC, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../../kernel/wasmKernel';
+import { blockedLength, ceAccLength, CE_ACC, ceRowsFor, instantiateCeKernel, warmUpCeKernel, warmUpCeRows, type CeWasmKernel } from '../../kernel/wasm/wasmKernel';
 import { accumulateImage, type PixelMaps } from '../../eval/accumulate';
 import { THUMBNAIL_MAX, type EvalImageRequest, type EvalOptions, type ImageResult, type LossThumbnail } from '../../eval/types';
 import type { Tensor, TensorData } from '../../tensor/tensor';

@@ -4,7 +4,7 @@
 import { workerScanLimits } from '../../hover/limits';
 import { hoverReport, type HoverReport } from '../../hover/report';
 import { PairFinder, literalRange, literalsToWarm, lookupAt, scanDocument, type HoverTarget, type LiteralIndex, type WarmLiteral } from '../../hover/scan';
-import { findTensorLiterals } from '../../tensor/printed';
+import { findTensorLiterals } from '../../tensor/text/printed';
 import type { FoundLiteral, WorkerRequest } from '../../protocol';
 import { readShared } from '../engine/sharedText';
 

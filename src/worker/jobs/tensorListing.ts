@@ -5,7 +5,7 @@
 // onto the host's thread, so a million entries would stall it there instead.
 import * as fs from 'node:fs';
 import { LensError } from '../../errors';
-import { readSafetensorsHeader, safetensorsHeaderEnd } from '../../tensor/safetensors';
+import { readSafetensorsHeader, safetensorsHeaderEnd } from '../../tensor/binary/safetensors';
 import type { DType } from '../../tensor/tensor';
 import { describeFsError } from '../files/readTensorFile';
 import { openRegularFileSync, readAtSync } from '../files/regularFile';

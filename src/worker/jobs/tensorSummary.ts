@@ -10,14 +10,14 @@ import {
 } from '../../hover/files';
 import { StatsAccumulator } from '../../hover/report';
 import { splitMemberSpec } from '../../tensor/load';
-import { decodeRawData, parseNpyHeader, type NpyHeader } from '../../tensor/npy';
-import { memberLabel, readNpz, type NpzArchive, type NpzMember } from '../../tensor/npz';
+import { decodeRawData, parseNpyHeader, type NpyHeader } from '../../tensor/binary/npy';
+import { memberLabel, readNpz, type NpzArchive, type NpzMember } from '../../tensor/binary/npz';
 import {
   colorTypeName, decodePngMask, describePngHeader, isColorPng, isPngPath, maskValueCounts, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES,
-} from '../../tensor/pngMask';
-import { parseSafetensorsHeader, readSafetensors, safetensorsHeaderEnd } from '../../tensor/safetensors';
+} from '../../tensor/image/pngMask';
+import { parseSafetensorsHeader, readSafetensors, safetensorsHeaderEnd } from '../../tensor/binary/safetensors';
 import { numel, type Tensor } from '../../tensor/tensor';
-import { readTorchSave, type TorchTensorInfo } from '../../tensor/torchSave';
+import { readTorchSave, type TorchTensorInfo } from '../../tensor/binary/torchSave';
 import { torchSaveListingSync } from '../files/torchSaveListing';
 import { describeFsError } from '../files/readTensorFile';
 import { openRegularFileSync } from '../files/regularFile';

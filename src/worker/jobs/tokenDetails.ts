@@ -1,14 +1,14 @@
 // The token-details worker job: one token's row of class values, read from where the session has the
-// input, and what the token view's hover shows about it (src/kernel/tokenRow.ts). A C-order .npy is read by
+// input, and what the token view's hover shows about it (src/kernel/sample/tokenRow.ts). A C-order .npy is read by
 // the row's byte range only, so a [B, T, V] file of any size costs one small read per hover; other files
 // (.npz members, torch.save, Fortran-order .npy) are read whole once per worker and kept while they are the
 // last one asked about; an in-memory tensor is already in shared memory.
 import * as fs from 'node:fs';
 import { LensError } from '../../errors';
-import { tokenRowDetails, tokenRowLayout, type TokenRowDetails } from '../../kernel/tokenRow';
+import { tokenRowDetails, tokenRowLayout, type TokenRowDetails } from '../../kernel/sample/tokenRow';
 import type { WorkerRequest } from '../../protocol';
 import { splitMemberSpec } from '../../tensor/load';
-import { decodeRawData } from '../../tensor/npy';
+import { decodeRawData } from '../../tensor/binary/npy';
 import type { Tensor } from '../../tensor/tensor';
 import { closeNpy, isNpyPath, openNpy, readRaw } from '../files/npyFile';
 import { readTensorFile } from '../files/readTensorFile';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CrossEntropyLensApi } from '../../../src/extension';
-import { encodeNpy } from '../../../src/tensor/npy';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
 import { assertMatchesTorch, torchReport } from '../reference';
 
 // Both also in settings.e2e.ts (this file imports `vscode`, which only the extension host has).

@@ -10,7 +10,7 @@ import { colormapLUT } from '../../../media/view/render/colormap';
 import { pairFolders } from '../../../src/eval/files';
 import { evaluatePairs } from '../../../src/eval/runEval';
 import { THUMBNAIL_MAX, type EvalOptions, type ImageResult } from '../../../src/eval/types';
-import { decodeNpy } from '../../../src/tensor/npy';
+import { decodeNpy } from '../../../src/tensor/binary/npy';
 import { WorkerPool } from '../../../src/worker/engine/pool';
 
 const ROOT = path.resolve(__dirname, '../../..');

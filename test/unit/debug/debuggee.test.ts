@@ -12,7 +12,7 @@ import {
   debuggeeExpression, parseEvaluateName, parseReply, DebuggeeError, refLabel,
   type DebuggeeReplies, type DebuggeeRequest, type ListedValue,
 } from '../../../src/debug/snippet';
-import { decodeNpy } from '../../../src/tensor/npy';
+import { decodeNpy } from '../../../src/tensor/binary/npy';
 
 const PROGRAM = path.join(__dirname, 'debuggee_program.py');
 

@@ -10,7 +10,7 @@ import { askDebuggee, type DebuggeeReplies, type DebuggeeRequest } from '../../.
 import { DebugTransfers } from '../../../src/debug/transfer';
 import type { FrameClient } from '../../../src/debug/frameClient';
 import type { LensError } from '../../../src/errors';
-import { decodeNpy } from '../../../src/tensor/npy';
+import { decodeNpy } from '../../../src/tensor/binary/npy';
 
 describe('debug values as files: where the debuggee wrote them, or copied through the debugger', function () {
   this.timeout(120_000);

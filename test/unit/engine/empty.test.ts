@@ -11,13 +11,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isLensError } from '../../../src/errors';
 import type { LossOptions } from '../../../src/kernel/types';
-import { decodeNpy, encodeNpy } from '../../../src/tensor/npy';
+import { decodeNpy, encodeNpy } from '../../../src/tensor/binary/npy';
 import type { DType, Tensor } from '../../../src/tensor/tensor';
 import { Engine, type EngineRequest, type EngineResult, type TensorSource } from '../../../src/worker/engine/engine';
 import { LossSession } from '../../../src/worker/engine/session';
 import { OutputController, outputLabels, type OutputSession } from '../../../src/outputController';
 import { toViewSummary, type HostToView } from '../../../src/protocol';
-import type { Payload } from '../../../src/tensor/payload';
+import type { Payload } from '../../../src/tensor/text/payload';
 import { close, fromJson, isErrorExpect, loadCase, loadManifest, type ParityCase } from '../../parity/fixtures';
 import { DIST, ROOT } from './helpers';
 

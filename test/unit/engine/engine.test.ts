@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LensError, fmtShape } from '../../../src/errors';
 import { computeLoss } from '../../../src/kernel/index';
-import { decodeNpy, encodeNpy } from '../../../src/tensor/npy';
+import { decodeNpy, encodeNpy } from '../../../src/tensor/binary/npy';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { Engine, type EngineRequest, type EngineResult } from '../../../src/worker/engine/engine';
 import { boundShare, simdElementOk } from '../../parity/simdBound';

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeNpy } from '../../../src/tensor/npy';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { Engine, type EngineRequest } from '../../../src/worker/engine/engine';
 import type { FirstSampleMaps } from '../../../src/worker/engine/engineTypes';

@@ -2,7 +2,7 @@
 // losses, targets and accumulators in a different place: classification rows transposed into blocks, the
 // row kernel for wide rows (with a C x C matrix and with (target, predicted) pairs above 1,024 classes), the
 // pixel kernel (with pairs too, and a pixel count that is not a multiple of 16), from memory, from files and
-// streamed in small blocks by three workers. Against the float64 reference (src/kernel/focal.ts): the value
+// streamed in small blocks by three workers. Against the float64 reference (src/kernel/losses/focal.ts): the value
 // and the cross-entropy companion within 2e-6 relative, every per-class sum within 2e-6, every element within
 // the SIMD bound.
 import { strict as assert } from 'node:assert';

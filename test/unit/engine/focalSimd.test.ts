@@ -1,5 +1,5 @@
 // Focal and sigmoid focal through the Engine's SIMD path (the path users get): they take wasm-simd, every
-// element within 2e-6 |l| + 2e-7 of the float64 reference (src/kernel/focal.ts), the reduced value and
+// element within 2e-6 |l| + 2e-7 of the float64 reference (src/kernel/losses/focal.ts), the reduced value and
 // cross-entropy companion within 2e-6 relative, the per-class statistics as the reference counts them, and
 // bit-identical results with 1 or 2 workers (jobs and their merge order depend on the problem only).
 import { strict as assert } from 'node:assert';
@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isLensError } from '../../../src/errors';
-import { decodeNpy } from '../../../src/tensor/npy';
+import { decodeNpy } from '../../../src/tensor/binary/npy';
 import { normalizeMaps } from '../../../media/view/model';
 import { computeLoss } from '../../../src/kernel/index';
 import type { HostToView, SampleMaps } from '../../../src/protocol';

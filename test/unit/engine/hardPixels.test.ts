@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hardPositions } from '../../../src/eval/runs/hardPixels';
 import { imageHardMask } from '../../../src/eval/runs/imageHard';
-import { decodePngMask } from '../../../src/tensor/pngMask';
+import { decodePngMask } from '../../../src/tensor/image/pngMask';
 import { WorkerPool } from '../../../src/worker/engine/pool';
 
 const ROOT = path.resolve(__dirname, '../../..');

@@ -1,7 +1,7 @@
 // Shared helpers for the engine tests: deterministic random tensors and sparse .npy files.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeNpy, encodeNpyHeader } from '../../../src/tensor/npy';
+import { encodeNpy, encodeNpyHeader } from '../../../src/tensor/binary/npy';
 import type { DType, Tensor } from '../../../src/tensor/tensor';
 
 export const ROOT = path.resolve(__dirname, '../../..');

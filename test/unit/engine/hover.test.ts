@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { LensError } from '../../../src/errors';
 import { hoverReport, type ReportRequest } from '../../../src/hover/report';
 import { findPair, literalAt, scanDocument } from '../../../src/hover/scan';
-import { encodeNpy } from '../../../src/tensor/npy';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
 import { Engine } from '../../../src/worker/engine/engine';
 import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 import { bigJsonPair } from '../../../bench/hover';

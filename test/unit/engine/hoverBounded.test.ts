@@ -8,7 +8,7 @@ import { LensError } from '../../../src/errors';
 import { HOST_REPORT_CHARS } from '../../../src/hover/limits';
 import { hoverReport } from '../../../src/hover/report';
 import { PairFinder, literalRange, literalsToWarm, lookupAt, scanDocument } from '../../../src/hover/scan';
-import { findTensorLiterals } from '../../../src/tensor/printed';
+import { findTensorLiterals } from '../../../src/tensor/text/printed';
 import { Engine } from '../../../src/worker/engine/engine';
 import { shareText, stringSource } from '../../../src/worker/engine/sharedText';
 import { bigJsonPair } from '../../../bench/hover';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { openInPage } from '../../../media/inPageSession';
 import { OutputController } from '../../../src/outputController';
 import type { HostToView, ViewLabelIssuesDone } from '../../../src/protocol';
-import type { Payload } from '../../../src/tensor/payload';
+import type { Payload } from '../../../src/tensor/text/payload';
 import { Engine } from '../../../src/worker/engine/engine';
 import { LossSession } from '../../../src/worker/engine/session';
 import { CASES, FIXTURES, loadFixture, type Case } from '../labels/fixtures';

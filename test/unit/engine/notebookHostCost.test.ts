@@ -4,7 +4,7 @@
 // runs: decode the payload, open a LossSession on the engine, build the view summary.
 import * as assert from 'node:assert/strict';
 import { toViewSummary, type ViewSummary } from '../../../src/protocol';
-import { decodePayload } from '../../../src/tensor/payload';
+import { decodePayload } from '../../../src/tensor/text/payload';
 import { Engine } from '../../../src/worker/engine/engine';
 import { LossSession } from '../../../src/worker/engine/session';
 import { DIST } from './helpers';

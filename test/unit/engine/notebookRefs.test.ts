@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkTensorRef } from '../../../src/host/editor/payloadFiles';
-import { decodePayloadWithRefs, isTensorRef } from '../../../src/tensor/payload';
+import { decodePayloadWithRefs, isTensorRef } from '../../../src/tensor/text/payload';
 import { Engine } from '../../../src/worker/engine/engine';
 import { LossSession } from '../../../src/worker/engine/session';
 import { DIST, ROOT } from './helpers';

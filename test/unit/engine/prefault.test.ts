@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { instantiateCeKernel } from '../../../src/kernel/wasmKernel';
+import { instantiateCeKernel } from '../../../src/kernel/wasm/wasmKernel';
 import { Engine, type EngineRequest } from '../../../src/worker/engine/engine';
 import { streamedWorkingBytes } from '../../../src/worker/fast/memoryLayout';
 import { DIST, randomLogits, randomTargets, writeNpy } from './helpers';

@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { sampleGeometry, sampleTensor } from '../../../src/kernel/sampleView';
+import { sampleGeometry, sampleTensor } from '../../../src/kernel/sample/sampleView';
 import { resolveOptions } from '../../../src/kernel/options';
-import { encodeNpy } from '../../../src/tensor/npy';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
 import { Engine } from '../../../src/worker/engine/engine';
 import { readTensorFile } from '../../../src/worker/files/readTensorFile';
 import { LossSession } from '../../../src/worker/engine/session';

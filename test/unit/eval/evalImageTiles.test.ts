@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeNpy } from '../../../src/tensor/npy';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
 import { roundToHalf } from '../../../src/tensor/float16';
 import { evalImage } from '../../../src/worker/jobs/evalImage';
 import type { EvalImageRequest, EvalOptions, ImageResult } from '../../../src/eval/types';

@@ -4,10 +4,10 @@
 // determines p(target), else none.
 import * as assert from 'node:assert/strict';
 import { computeLoss } from '../../../src/kernel';
-import { targetProbabilities } from '../../../src/kernel/sampleView';
-import { sampleProbabilities } from '../../../src/kernel/softmax';
+import { targetProbabilities } from '../../../src/kernel/sample/sampleView';
+import { sampleProbabilities } from '../../../src/kernel/sample/softmax';
 import { MAX_PROB_VALUES, probsValuesRead, pTargetFromLoss, pTargetPlan, type PTargetInputs } from '../../../src/host/panels/sampleProbs';
-import { sampleGeometry } from '../../../src/kernel/sampleView';
+import { sampleGeometry } from '../../../src/kernel/sample/sampleView';
 import { resolveOptions } from '../../../src/kernel/options';
 
 const LOGITS = { loss: 'ce', labelSmoothing: 0, inputKind: 'logits', classDim: 1 } as const;

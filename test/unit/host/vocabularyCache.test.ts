@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { VocabularyCache } from '../../../src/host/panels/vocabularyCache';
-import type { Vocabulary } from '../../../src/tensor/vocab';
+import type { Vocabulary } from '../../../src/tensor/text/vocab';
 
 describe('vocabulary cache (src/host/panels/vocabularyCache.ts)', function () {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-vocab-cache-'));

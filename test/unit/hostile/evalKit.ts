@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeNpy } from '../../../src/tensor/npy';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
 
 export const PY = '/usr/bin/python3';
 export const C = 3;

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeNpy, encodeNpyHeader } from '../../../src/tensor/npy';
+import { encodeNpy, encodeNpyHeader } from '../../../src/tensor/binary/npy';
 import type { DType } from '../../../src/tensor/tensor';
 import { assertBounded, assertCleanJson, assertOneLineError, runCliBounded } from './boundedCli';
 import { PY } from './evalKit';

@@ -12,9 +12,9 @@ import type { OutputItem, RendererApi, RendererContext } from 'vscode-notebook-r
 import { createRenderer } from '../../../media/rendererCore';
 import { HeatmapPainter } from '../../../media/view/heatmap/heatmapPaint';
 import { LensError } from '../../../src/errors';
-import { decodePayloadWithRefs, isTensorRef, PAYLOAD_MIME } from '../../../src/tensor/payload';
-import { MAX_PHOTO_PIXELS, photoProblem, readPhotoHeader } from '../../../src/tensor/imageHeader';
-import { decodePayloadImage } from '../../../src/tensor/payloadImage';
+import { decodePayloadWithRefs, isTensorRef, PAYLOAD_MIME } from '../../../src/tensor/text/payload';
+import { MAX_PHOTO_PIXELS, photoProblem, readPhotoHeader } from '../../../src/tensor/image/imageHeader';
+import { decodePayloadImage } from '../../../src/tensor/image/payloadImage';
 import { chunkBytes, concat, ihdr, SIGNATURE } from './pngKit';
 
 const PY = '/usr/bin/python3';
@@ -77,7 +77,7 @@ function pngOf(width: number, height: number): Uint8Array {
   return concat([SIGNATURE, chunkBytes(ihdr({ width, height, bitDepth: 8, colorType: 2 }))]);
 }
 
-describe('photo headers (src/tensor/imageHeader.ts): size before decoding', function () {
+describe('photo headers (src/tensor/image/imageHeader.ts): size before decoding', function () {
   this.timeout(60_000);
   let dir: string;
   let made: Made[];

@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { encodeNpy } from '../../../src/tensor/npy';
-import { MAX_MASK_PIXELS } from '../../../src/tensor/pngMask';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
+import { MAX_MASK_PIXELS } from '../../../src/tensor/image/pngMask';
 import { assertBounded, assertCleanJson, assertOneLineError, CLI, PEAK_LIMIT_MB, ROOT, runCliBounded, TIME_LIMIT_MS } from './boundedCli';
 import { grayMask, iccp, ihdr, IEND, itxt, pngFile, zlibZeros, ztxt, type Chunk } from './pngKit';
 

@@ -3,7 +3,7 @@
 // segment of zeros repeated (each segment refers only to zeros it wrote itself, so the copies chain into one
 // valid stream), closed by an empty final block and the Adler-32 of the zeros, which is known in closed form.
 import * as zlib from 'node:zlib';
-import { crc32 } from '../../../src/tensor/crc32';
+import { crc32 } from '../../../src/tensor/binary/crc32';
 
 export const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 

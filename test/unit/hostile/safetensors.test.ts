@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { LensError } from '../../../src/errors';
-import { parseSafetensorsHeader, readSafetensors } from '../../../src/tensor/safetensors';
+import { parseSafetensorsHeader, readSafetensors } from '../../../src/tensor/binary/safetensors';
 import { MAX_LISTED_TENSORS } from '../../../src/worker/jobs/tensorListing';
 import { Engine } from '../../../src/worker/engine/engine';
 import { DIST } from '../engine/helpers';

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { escapeControls } from '../../../src/cli/terminalText';
-import { encodeNpy } from '../../../src/tensor/npy';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
 import { assertBounded, assertOneLineError, runCliBounded, type BoundedRun } from './boundedCli';
 import { C, H, W, imageData } from './evalKit';
 

@@ -3,7 +3,7 @@
 // prebuilt deflate stream). Small files that ask for a lot of work: a huge dict key reused, a member path
 // over shared dicts, a deflated storage far larger than its tensor.
 import * as zlib from 'node:zlib';
-import { crc32 } from '../../../src/tensor/crc32';
+import { crc32 } from '../../../src/tensor/binary/crc32';
 
 const enc = new TextEncoder();
 const u16 = (n: number): number[] => [n & 255, (n >>> 8) & 255];

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeNpy } from '../../../src/tensor/npy';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
 import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 import { type BoundedRun, assertBounded, assertCleanJson, assertOneLineError, runCliBounded } from './boundedCli';
 import {

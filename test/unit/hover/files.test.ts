@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_SAMPLING, sampleRanges, type SamplingPolicy } from '../../../src/hover/files';
-import { encodeNpy } from '../../../src/tensor/npy';
-import { writeNpz } from '../../../src/tensor/npz';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
+import { writeNpz } from '../../../src/tensor/binary/npz';
 import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-hover-files-'));

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { isLensError } from '../../../src/errors';
 import { HOST_FIND_CHARS, HOST_SCAN_CHARS, SHARE_SLICE_CHARS } from '../../../src/hover/limits';
 import { scanDocument, type DocumentSyntax } from '../../../src/hover/scan';
-import { findTensorLiterals } from '../../../src/tensor/printed';
+import { findTensorLiterals } from '../../../src/tensor/text/printed';
 import { readShared, shareText, stringSource, type TextSource } from '../../../src/worker/engine/sharedText';
 import { cpuMs, medianWork } from './timing';
 

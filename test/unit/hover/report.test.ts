@@ -1,7 +1,7 @@
 // Hover reports: statistics, the softmax preview and the cross-entropy of a pair. Expected losses come
 // from the small float64 log-sum-exp formula below, written independently of the kernel.
 import * as assert from 'node:assert/strict';
-import { parseJsonDocument, parseJsonTensor } from '../../../src/tensor/json';
+import { parseJsonDocument, parseJsonTensor } from '../../../src/tensor/text/json';
 import { hoverReport, parseLiteral, tensorStats, StatsAccumulator, type LiteralText, type ReportRequest } from '../../../src/hover/report';
 
 /** F.cross_entropy for (N, C) logits and class indices, float64, written out from the definition. */

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { compareLossMaps } from '../../../src/kernel/compare';
-import { decodeNpy } from '../../../src/tensor/npy';
+import { decodeNpy } from '../../../src/tensor/binary/npy';
 
 const FIX = path.resolve(__dirname, '../../fixtures/compare');
 

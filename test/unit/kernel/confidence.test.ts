@@ -1,8 +1,8 @@
-// Confidence maps (src/kernel/confidence.ts): top-1 probability, top-1 minus top-2, entropy in nats, against
+// Confidence maps (src/kernel/sample/confidence.ts): top-1 probability, top-1 minus top-2, entropy in nats, against
 // a float64 reference written here (per element: the probabilities, sorted; entropy summed directly) and
 // closed forms (uniform rows, two-class rows).
 import * as assert from 'node:assert/strict';
-import { sampleConfidence } from '../../../src/kernel/confidence';
+import { sampleConfidence } from '../../../src/kernel/sample/confidence';
 import type { InputKind } from '../../../src/kernel/types';
 
 function lcg(seed: number): () => number {
@@ -46,7 +46,7 @@ function check(x: number[], C: number, S: number, kind: InputKind, tol = 2e-7): 
   }
 }
 
-describe('sampleConfidence (src/kernel/confidence.ts)', function () {
+describe('sampleConfidence (src/kernel/sample/confidence.ts)', function () {
   it('matches the float64 reference on random logits, probs and log-probs', function () {
     for (const seed of [1, 2, 3]) {
       const r = lcg(seed);

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { LensError } from '../../../src/errors';
 import { computeLoss, explainElement, type LossRequest } from '../../../src/kernel/index';
 import { broadcastTo, moveAxis } from '../../../src/kernel/layout';
-import { checkSample, sampleGeometry } from '../../../src/kernel/sampleView';
+import { checkSample, sampleGeometry } from '../../../src/kernel/sample/sampleView';
 import type { DType, Tensor } from '../../../src/tensor/tensor';
 
 function f32(shape: number[], data: number[]): Tensor {

@@ -4,9 +4,9 @@
 // the exps kept per tile, over any split into ranges (tiles cut across), writing nothing outside its range;
 // and sampleProbabilities / sampleConfidence on logits give the same bits as well.
 import { strict as assert } from 'node:assert';
-import { sampleConfidence } from '../../../src/kernel/confidence';
-import { sampleProbabilities } from '../../../src/kernel/softmax';
-import { softmaxOfLogits, softmaxRange } from '../../../src/kernel/softmaxRange';
+import { sampleConfidence } from '../../../src/kernel/sample/confidence';
+import { sampleProbabilities } from '../../../src/kernel/sample/softmax';
+import { softmaxOfLogits, softmaxRange } from '../../../src/kernel/sample/softmaxRange';
 
 /** The probabilities as sampleProbabilities computed them before softmaxRange: max, sum, exp again / sum. */
 function twoPassProbabilities(x: ArrayLike<number>, C: number, S: number): Float32Array {

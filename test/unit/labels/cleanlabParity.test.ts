@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { pairLabelIssues } from '../../../src/labels/pairIssues';
-import { decodeNpy } from '../../../src/tensor/npy';
+import { decodeNpy } from '../../../src/tensor/binary/npy';
 import { CASES, FIXTURES as DIR, loadFixture, type Case } from './fixtures';
 import type { Tensor } from '../../../src/tensor/tensor';
 

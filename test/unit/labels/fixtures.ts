@@ -2,7 +2,7 @@
 // manifest's cases and their .npy files, for the label-issue tests.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodeNpy, encodeNpy } from '../../../src/tensor/npy';
+import { decodeNpy, encodeNpy } from '../../../src/tensor/binary/npy';
 import type { Tensor } from '../../../src/tensor/tensor';
 
 export const FIXTURES = path.resolve(__dirname, '../../fixtures/label-issues');

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { assertOneLineError, CLI, runCliBounded } from '../hostile/boundedCli';
-import { encodeNpy } from '../../../src/tensor/npy';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
 
 describe('--label-issues: the text report at a large size', function () {
   this.timeout(60_000);

@@ -6,8 +6,8 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeTensorFile } from '../../../src/tensor/load';
-import { decodeNpy, encodeNpy, parseNpyHeader } from '../../../src/tensor/npy';
-import { readNpz, writeNpz } from '../../../src/tensor/npz';
+import { decodeNpy, encodeNpy, parseNpyHeader } from '../../../src/tensor/binary/npy';
+import { readNpz, writeNpz } from '../../../src/tensor/binary/npz';
 import { DTYPES, type DType, type Tensor } from '../../../src/tensor/tensor';
 import { applyEdits, assertSameTensor, awkwardString, byteEdit, checkTensor, fixtures, total } from './fuzzKit';
 

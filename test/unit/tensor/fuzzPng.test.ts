@@ -1,4 +1,4 @@
-// Fuzzing the PNG mask decoder (src/tensor/pngMask.ts) with the file's structure in mind: masks of every
+// Fuzzing the PNG mask decoder (src/tensor/image/pngMask.ts) with the file's structure in mind: masks of every
 // colour type, bit depth, row filter and interlace method made by an independent encoder and decoded back
 // exactly; then chunks reordered, lengths and CRCs rewritten, IHDR sizes up to 2^31, compressed ancillary
 // chunks (iCCP, zTXt, iTXt) that inflate to hundreds of MB, image data that inflates past its header, chunk
@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decodeTensorFile } from '../../../src/tensor/load';
-import { decodePngMask, MAX_MASK_PIXELS } from '../../../src/tensor/pngMask';
+import { decodePngMask, MAX_MASK_PIXELS } from '../../../src/tensor/image/pngMask';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { applyEdits, byteEdit, checkTensor, total } from './fuzzKit';
 import { iccp, ihdr, itxt, IEND, maskChunks, pngFile, zlibZeros, ztxt, type Chunk, type MaskSpec } from '../hostile/pngKit';

@@ -1,5 +1,5 @@
-// Structure-aware fuzzing of the .safetensors reader (src/tensor/safetensors.ts, its JSON reader
-// src/tensor/jsonBytes.ts, and the ranged file path in src/worker/files/readTensorFile.ts): valid files built
+// Structure-aware fuzzing of the .safetensors reader (src/tensor/binary/safetensors.ts, its JSON reader
+// src/tensor/text/jsonBytes.ts, and the ranged file path in src/worker/files/readTensorFile.ts): valid files built
 // from random tensors (any header order, whitespace, escaped names, __metadata__, padding), then their
 // header JSON mutated field by field (dtype, shape, data_offsets, overlaps and gaps, huge and odd numbers,
 // duplicate names and keys, __metadata__ of any shape and depth), their 8-byte length field rewritten, and
@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { LensError } from '../../../src/errors';
 import { floatToHalf } from '../../../src/tensor/float16';
-import { readSafetensors, type SafetensorsFile } from '../../../src/tensor/safetensors';
+import { readSafetensors, type SafetensorsFile } from '../../../src/tensor/binary/safetensors';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { readTensorFile } from '../../../src/worker/files/readTensorFile';
 import { listTensorFile } from '../../../src/worker/jobs/tensorListing';

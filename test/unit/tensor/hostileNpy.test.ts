@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { LensError } from '../../../src/errors';
-import { decodeNpy, parseNpyHeader } from '../../../src/tensor/npy';
+import { decodeNpy, parseNpyHeader } from '../../../src/tensor/binary/npy';
 import { closeNpy, openNpy } from '../../../src/worker/files/npyFile';
 import { readTensorFile } from '../../../src/worker/files/readTensorFile';
 import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { encodeNpy } from '../../../src/tensor/npy';
-import { parseJsonDocument, parseJsonTensor, parseJsonTensorFile } from '../../../src/tensor/json';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
+import { parseJsonDocument, parseJsonTensor, parseJsonTensorFile } from '../../../src/tensor/text/json';
 import { hasNumpy, lensError, python } from './helpers';
 
 const file = (text: string) => parseJsonTensorFile(text, 'x.json');

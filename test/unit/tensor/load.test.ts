@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { decodeTensorFile, splitMemberSpec } from '../../../src/tensor/load';
-import { encodeNpy } from '../../../src/tensor/npy';
-import { writeNpz } from '../../../src/tensor/npz';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
+import { writeNpz } from '../../../src/tensor/binary/npz';
 import { fixture, lensError } from './helpers';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeNpy, encodeNpy, parseNpyHeader } from '../../../src/tensor/npy';
+import { decodeNpy, encodeNpy, parseNpyHeader } from '../../../src/tensor/binary/npy';
 import { type DType, DTYPES } from '../../../src/tensor/tensor';
 import { type Expected, assertValues, assertWellFormed, fixture, fixtureJson, hasNumpy, lensError, python } from './helpers';
 

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { encodeNpy } from '../../../src/tensor/npy';
-import { readNpz, resolveNpzMember, writeNpz } from '../../../src/tensor/npz';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
+import { readNpz, resolveNpzMember, writeNpz } from '../../../src/tensor/binary/npz';
 import { type Expected, assertValues, assertWellFormed, fixture, fixtureJson, hasNumpy, lensError, python } from './helpers';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -9,8 +9,8 @@ import * as zlib from 'node:zlib';
 import { inflateSync, zipSync } from 'fflate';
 import { DEFAULT_SAMPLING, npzSampleBytes, type SamplingPolicy } from '../../../src/hover/files';
 import { fileHoverMarkdown } from '../../../src/hover/markdown';
-import { encodeNpy, encodeNpyHeader } from '../../../src/tensor/npy';
-import { writeNpz } from '../../../src/tensor/npz';
+import { encodeNpy, encodeNpyHeader } from '../../../src/tensor/binary/npy';
+import { writeNpz } from '../../../src/tensor/binary/npz';
 import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-npz-sampling-'));

@@ -5,11 +5,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { mapColorsToClasses, namedColorTable, parseColorTable, vocPalette, type Rgb } from '../../../src/tensor/colorTable';
+import { mapColorsToClasses, namedColorTable, parseColorTable, vocPalette, type Rgb } from '../../../src/tensor/image/colorTable';
 import { decodeTensorFile } from '../../../src/tensor/load';
 import {
   decodePngMask, describePngHeader, maskValueCounts, MAX_MASK_PIXELS, pairMaskShapes, pngMaskDType, pngMaskShape, readPngHeader,
-} from '../../../src/tensor/pngMask';
+} from '../../../src/tensor/image/pngMask';
 import { fileHoverMarkdown } from '../../../src/hover/markdown';
 import { assignRoles, checkPair, isInputCandidate, rankTargets } from '../../../src/kernel/roles';
 import { scanDocument } from '../../../src/hover/scan';

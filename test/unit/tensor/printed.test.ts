@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { LensError } from '../../../src/errors';
-import { findTensorLiterals, parsePrintedTensor } from '../../../src/tensor/printed';
+import { findTensorLiterals, parsePrintedTensor } from '../../../src/tensor/text/printed';
 import type { DType } from '../../../src/tensor/tensor';
 import { type Expected, assertValues, assertWellFormed, fixtureJson, lensError } from './helpers';
 

@@ -3,7 +3,7 @@
 // backtracked over `a.a.a...` from every word (80 KB took 6 s), and after a literal that failed the search
 // went back to its closing bracket even when the parser had read far past it (a comment or an argument).
 import * as assert from 'node:assert/strict';
-import { findTensorLiterals, parsePrintedTensor } from '../../../src/tensor/printed';
+import { findTensorLiterals, parsePrintedTensor } from '../../../src/tensor/text/printed';
 import { assertLinear, medianMs } from '../hover/timing';
 
 function find(text: string): void {

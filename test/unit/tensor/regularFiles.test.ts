@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeNpy } from '../../../src/tensor/npy';
+import { encodeNpy } from '../../../src/tensor/binary/npy';
 import { MAX_CLASS_NAMES_BYTES, readClassNamesBeside } from '../../../src/worker/files/classNames';
 import { closeNpy, openNpy } from '../../../src/worker/files/npyFile';
 import { readTensorFile } from '../../../src/worker/files/readTensorFile';

@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { LensError } from '../../../src/errors';
 import { decodeTensorFile, splitMemberSpec } from '../../../src/tensor/load';
-import { MAX_SAFETENSORS_HEADER, parseSafetensorsHeader, readSafetensors } from '../../../src/tensor/safetensors';
+import { MAX_SAFETENSORS_HEADER, parseSafetensorsHeader, readSafetensors } from '../../../src/tensor/binary/safetensors';
 import { type Expected, assertValues, fixture, fixtureJson, lensError } from './helpers';
 
 interface Want {

@@ -11,8 +11,8 @@ import * as path from 'node:path';
 import { zipSync } from 'fflate';
 import { LensError } from '../../../src/errors';
 import { decodeTensorFile, splitMemberSpec } from '../../../src/tensor/load';
-import { PyDict, PyList, unpickle } from '../../../src/tensor/pickle';
-import { readTorchSave, torchSaveTensors } from '../../../src/tensor/torchSave';
+import { PyDict, PyList, unpickle } from '../../../src/tensor/binary/pickle';
+import { readTorchSave, torchSaveTensors } from '../../../src/tensor/binary/torchSave';
 import { type Expected, FIXTURES, assertValues, fixture, fixtureJson, lensError } from './helpers';
 
 interface Want {

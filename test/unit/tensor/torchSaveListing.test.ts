@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LensError } from '../../../src/errors';
-import { torchSaveTensors } from '../../../src/tensor/torchSave';
+import { torchSaveTensors } from '../../../src/tensor/binary/torchSave';
 import { torchSaveListing } from '../../../src/worker/files/torchSaveListing';
 import { summarizeTensorFile } from '../../../src/worker/jobs/tensorSummary';
 import { DEFAULT_SAMPLING } from '../../../src/hover/files';

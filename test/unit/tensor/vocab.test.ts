@@ -17,8 +17,8 @@ import {
   tokenPiece,
   vocabularyFromStrings,
   type Vocabulary,
-} from '../../../src/tensor/vocab';
-import { renderTokens, tokenLabel, tokenText, visibleWhitespace } from '../../../src/tensor/tokenText';
+} from '../../../src/tensor/text/vocab';
+import { renderTokens, tokenLabel, tokenText, visibleWhitespace } from '../../../src/tensor/text/tokenText';
 
 function lensError(fn: () => unknown, re: RegExp, file?: string): void {
   assert.throws(fn, (e: unknown) => {

@@ -1,7 +1,7 @@
 // The vocabulary JSON reader against JSON.parse (the oracle) on valid and invalid documents, and its
 // streaming of {token: id} tables in file order.
 import * as assert from 'node:assert/strict';
-import { JsonScanError, scanJson } from '../../../src/tensor/vocabJson';
+import { JsonScanError, scanJson } from '../../../src/tensor/text/vocabJson';
 
 const plain = { stream: [] as string[], skip: [] as string[], maxDepth: 64, onMember: (): void => {} };
 // Null-prototype objects compare by content: round-trip both sides through JSON.stringify.

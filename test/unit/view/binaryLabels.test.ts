@@ -9,7 +9,7 @@ import { builder } from '../../../media/view/dom';
 import { ViewModel } from '../../../media/view/model';
 import { geometryFor, rasterize } from '../../../media/view/render/raster';
 import { computeLoss } from '../../../src/kernel/index';
-import { sampleGeometry, sampleTensor } from '../../../src/kernel/sampleView';
+import { sampleGeometry, sampleTensor } from '../../../src/kernel/sample/sampleView';
 import { MATRIX_MAP_ELEMENTS, MATRIX_MAX_ASPECT, mapLayout } from '../../../src/mapLayout';
 import { toViewSummary, type SampleMaps, type ViewSummary } from '../../../src/protocol';
 import { compareResults, elementClasses } from '../../../src/worker/engine/compareSession';

@@ -7,7 +7,7 @@ import type { OutputItem, RendererApi, RendererContext } from 'vscode-notebook-r
 import { createRenderer } from '../../../media/rendererCore';
 import { fmt6 } from '../../../media/view/format';
 import type { HostToRenderer, RendererToHost, ViewSummary } from '../../../src/protocol';
-import { MAX_PAYLOAD_BYTES, PAYLOAD_MIME } from '../../../src/tensor/payload';
+import { MAX_PAYLOAD_BYTES, PAYLOAD_MIME } from '../../../src/tensor/text/payload';
 import { toWire } from '../../../src/wire';
 
 const HOSTILE = '<img src=x onerror=alert(1)><script>alert(2)</script>';

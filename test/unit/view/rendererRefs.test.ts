@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import type { OutputItem, RendererApi, RendererContext } from 'vscode-notebook-renderer';
 import { createRenderer } from '../../../media/rendererCore';
 import type { RendererToHost } from '../../../src/protocol';
-import { PAYLOAD_MIME, REF_IN_PAGE_MESSAGE } from '../../../src/tensor/payload';
+import { PAYLOAD_MIME, REF_IN_PAGE_MESSAGE } from '../../../src/tensor/text/payload';
 
 const REF = { input: { file: '.cross_entropy_lens/' + 'a'.repeat(64) + '.npy', bytes: 176160896, sha256: 'a'.repeat(64) }, target: [0], options: { ignoreIndex: 255 } };
 

@@ -8,7 +8,7 @@ import type { OutputItem, RendererApi, RendererContext } from 'vscode-notebook-r
 import { createRenderer } from '../../../media/rendererCore';
 import { fmt6 } from '../../../media/view/format';
 import { createView } from '../../../media/view/view';
-import { decodePayload, PAYLOAD_MIME } from '../../../src/tensor/payload';
+import { decodePayload, PAYLOAD_MIME } from '../../../src/tensor/text/payload';
 import { FakeHost } from './fakeHost';
 
 function item(id: string, value: unknown): OutputItem {

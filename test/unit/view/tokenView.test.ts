@@ -8,8 +8,8 @@ import { fmt6 } from '../../../media/view/format';
 import { createView, type ViewHandle } from '../../../media/view/view';
 import { computeLoss } from '../../../src/kernel/index';
 import { toViewSummary, type HostToView, type SampleMaps, type TokenDetails, type ViewSummary, type ViewToHost } from '../../../src/protocol';
-import { renderTokens, tokenLabel } from '../../../src/tensor/tokenText';
-import { decodeTokenizerOption, type Vocabulary } from '../../../src/tensor/vocab';
+import { renderTokens, tokenLabel } from '../../../src/tensor/text/tokenText';
+import { decodeTokenizerOption, type Vocabulary } from '../../../src/tensor/text/vocab';
 import { tokenSummary } from '../../../src/tokenSummary';
 
 function lcg(seed: number): () => number {

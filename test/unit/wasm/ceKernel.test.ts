@@ -5,10 +5,10 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { crossEntropyMaps } from '../../../src/kernel/crossEntropy';
+import { crossEntropyMaps } from '../../../src/kernel/losses/crossEntropy';
 import { computeLoss, resolveOptions, type LossRequest, type LossResult } from '../../../src/kernel/index';
 import { buildProblem, type CeProblem } from '../../../src/kernel/validate';
-import { blockedLength, CE_ACC, ceAccLength, instantiateCeKernel, sharedMemorySupported, simdSupported, WARM_UP_BYTES, warmUpCeKernel } from '../../../src/kernel/wasmKernel';
+import { blockedLength, CE_ACC, ceAccLength, instantiateCeKernel, sharedMemorySupported, simdSupported, WARM_UP_BYTES, warmUpCeKernel } from '../../../src/kernel/wasm/wasmKernel';
 import { Arena, loadModule, rng, runCase, type CeCase, type CeOutputs } from './wasmHelpers';
 
 const F32_ULP = 2 ** -23;

@@ -4,10 +4,10 @@
 // rows, float16 and bfloat16 input; adversarial rows for the error bound; the widening of every 16-bit
 // pattern; bad targets; split invariance. Needs the compiled module (dist/ce.wasm, else built on demand).
 import * as assert from 'node:assert/strict';
-import { crossEntropyMaps } from '../../../src/kernel/crossEntropy';
+import { crossEntropyMaps } from '../../../src/kernel/losses/crossEntropy';
 import { computeLoss, resolveOptions, type LossRequest } from '../../../src/kernel/index';
 import { buildProblem, type CeProblem } from '../../../src/kernel/validate';
-import { CE_ACC, ceAccLength, instantiateCeKernel, WARM_UP_BYTES, warmUpCeRows } from '../../../src/kernel/wasmKernel';
+import { CE_ACC, ceAccLength, instantiateCeKernel, WARM_UP_BYTES, warmUpCeRows } from '../../../src/kernel/wasm/wasmKernel';
 import { floatToHalf, halfToFloat } from '../../../src/tensor/float16';
 import { Arena, loadModule, rng, runRows, type CeOutputs, type RowCase, type RowDtype } from './wasmHelpers';
 

@@ -1,7 +1,7 @@
 // Worker thread for the concurrency test: instantiates the kernel on the shared memory it is given, says
 // 'ready', then runs the calls it is sent, answering with each return value.
 import { parentPort, workerData } from 'node:worker_threads';
-import { instantiateCeKernel } from '../../../src/kernel/wasmKernel';
+import { instantiateCeKernel } from '../../../src/kernel/wasm/wasmKernel';
 
 interface Init {
   module: WebAssembly.Module;

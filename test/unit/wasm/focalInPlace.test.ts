@@ -1,5 +1,5 @@
 // Softmax focal's pass in the cross-entropy kernel (src/wasm/ce.ts focalInPlace) against the reference's
-// float64 expression (src/kernel/focal.ts: alpha[t] * Math.pow(-Math.expm1(-nll), gamma) * nll) on
+// float64 expression (src/kernel/losses/focal.ts: alpha[t] * Math.pow(-Math.expm1(-nll), gamma) * nll) on
 // adversarial losses: zero, subnormal, tiny (where 1 - p_t must not cancel), the ln 2 / 2 reduction
 // boundaries, large, past the clamp, Inf and NaN. Each float32 result is the reference's value rounded to
 // float32 (up to 1e-12 of it), each class's float64 sum holds its element's value within a few float64 ulps,

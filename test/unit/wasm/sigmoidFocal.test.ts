@@ -1,12 +1,12 @@
 // The sigmoid focal kernel (src/wasm/focal.ts, dist/focal.wasm) against the float64 reference
-// (src/kernel/focal.ts sigmoidFocalMaps, torchvision's sigmoid_focal_loss term by term) on adversarial
+// (src/kernel/losses/focal.ts sigmoidFocalMaps, torchvision's sigmoid_focal_loss term by term) on adversarial
 // inputs: every element within the SIMD bound 2e-6 |l| + 2e-7, NaN and Inf where the reference has them,
 // the maps and per-class sums exact, and results independent of how ranges are split.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { sigmoidFocalMaps } from '../../../src/kernel/focal';
-import { instantiateSigmoidFocal, sigmoidFocalAccLength, SF_PER_CLASS, SF_SCALARS } from '../../../src/kernel/focalKernel';
+import { sigmoidFocalMaps } from '../../../src/kernel/losses/focal';
+import { instantiateSigmoidFocal, sigmoidFocalAccLength, SF_PER_CLASS, SF_SCALARS } from '../../../src/kernel/wasm/focalKernel';
 import { resolveOptions } from '../../../src/kernel/options';
 import { simdBound } from '../../parity/simdBound';
 import { wasmPath } from './wasmHelpers';

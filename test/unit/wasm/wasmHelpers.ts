@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { blockedLength, ceAccLength, instantiateCeKernel, type CeWasmKernel } from '../../../src/kernel/wasmKernel';
+import { blockedLength, ceAccLength, instantiateCeKernel, type CeWasmKernel } from '../../../src/kernel/wasm/wasmKernel';
 
 const ROOT = path.resolve(__dirname, '../../..');
 let built: string | null = null;

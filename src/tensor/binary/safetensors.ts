@@ -3,11 +3,11 @@
 // the data, each tensor little-endian in C order at [begin, end) relative to the first byte after the
 // header. Listing reads the header only; get() copies one tensor's bytes.
 
-import { LensError, fmtShape, quoteSnippet } from '../errors';
-import { halvesToFloat32 } from './float16';
-import { JSON_BYTES, JsonBytes, JsonSyntaxError } from './jsonBytes';
+import { LensError, fmtShape, quoteSnippet } from '../../errors';
+import { halvesToFloat32 } from '../float16';
+import { JSON_BYTES, JsonBytes, JsonSyntaxError } from '../text/jsonBytes';
 import { type NpzMember, memberLabel, resolveNpzMember, ROLE_NAMES, type TensorRole } from './npz';
-import { type DType, type Tensor, type TensorData, numel } from './tensor';
+import { type DType, type Tensor, type TensorData, numel } from '../tensor';
 
 /** The dtype names of the format; BF16 decodes to float32 exactly. */
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';

@@ -2,9 +2,9 @@
 // data. Reading turns any byte order and Fortran order into the shared C-order, native-endian Tensor once.
 // Every failure, on any bytes, is a LensError: callers show the message as is.
 
-import { LensError, fmtShape, quoteSnippet, unravelIndex } from '../errors';
-import { type DType, type Tensor, type TensorData, numel } from './tensor';
-import { floatToHalf, halvesToFloat32 } from './float16';
+import { LensError, fmtShape, quoteSnippet, unravelIndex } from '../../errors';
+import { type DType, type Tensor, type TensorData, numel } from '../tensor';
+import { floatToHalf, halvesToFloat32 } from '../float16';
 
 export interface NpyHeader {
   version: '1.0' | '2.0' | '3.0';

@@ -4,11 +4,11 @@
 // or NaN/Infinity -> floating (float64 here, so no digit is lost). JSON.parse cannot tell 1.0 from 1,
 // hence the parser below, which also accepts the NaN/Infinity tokens Python's json.dumps writes.
 
-import { LensError, fmtShape, quoteSnippet } from '../errors';
-import { type DType, type Tensor, DTYPES, numel } from './tensor';
-import { decodeNpy, decodeRawData, ITEM_SIZE } from './npy';
-import { decimalValue, indexText, storeValues } from './values';
-import { ROLE_NAMES, type TensorRole } from './npz';
+import { LensError, fmtShape, quoteSnippet } from '../../errors';
+import { type DType, type Tensor, DTYPES, numel } from '../tensor';
+import { decodeNpy, decodeRawData, ITEM_SIZE } from '../binary/npy';
+import { decimalValue, indexText, storeValues } from '../values';
+import { ROLE_NAMES, type TensorRole } from '../binary/npz';
 
 /** Which numbers of a parsed document were written as floats (with '.', an exponent, NaN or Infinity). */
 export interface JsonFloatMarks {

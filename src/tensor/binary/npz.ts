@@ -1,12 +1,12 @@
 // .npz archives (np.savez / np.savez_compressed): a zip of .npy members. The central directory is read by our
-// own zip reader (src/tensor/zip.ts, shared with torch.save files) rather than fflate's unzip, so that listing
+// own zip reader (src/tensor/binary/zip.ts, shared with torch.save files) rather than fflate's unzip, so that listing
 // an archive touches only each member's first bytes (a few hundred inflated bytes for a compressed member)
 // and members are decoded only when asked for.
 
 import { Inflate, zipSync } from 'fflate';
-import { LensError, fmtShape, quoteSnippet } from '../errors';
+import { LensError, fmtShape, quoteSnippet } from '../../errors';
 import { decodeNpy, npyHeaderEnd, parseNpyHeader, type NpyHeader } from './npy';
-import { type Tensor, isFloatDType } from './tensor';
+import { type Tensor, isFloatDType } from '../tensor';
 import { ZipReader, type ZipEntry, type ZipWording } from './zip';
 
 export interface NpzMember {
@@ -64,7 +64,7 @@ function corrupt(what: string): LensError {
   return new LensError('format', `not a valid ${NPZ_WORDING.what}: ${what}`);
 }
 
-/** The archive's central directory (the zip reader is shared with torch.save files: src/tensor/zip.ts). */
+/** The archive's central directory (the zip reader is shared with torch.save files: src/tensor/binary/zip.ts). */
 function readCentralDirectory(b: Uint8Array): { readonly zip: ZipReader; readonly entries: readonly Entry[] } {
   const zip = new ZipReader(b, NPZ_WORDING);
   return { zip, entries: zip.entries };

@@ -6,7 +6,7 @@
 //   alpha t + (1 - alpha)(1 - t) when alpha >= 0; mean over all elements.
 import { bceMaps } from './bce';
 import { crossEntropyMaps, type LossMaps } from './crossEntropy';
-import type { BceProblem, CeProblem, Problem } from './validate';
+import type { BceProblem, CeProblem, Problem } from '../validate';
 
 /** Plain cross-entropy beside focal, for reading the two side by side. */
 export interface CeCompanion {

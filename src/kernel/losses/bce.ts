@@ -1,6 +1,6 @@
 // binary_cross_entropy_with_logits, written as PyTorch 1.13 writes it (max_val form), in float64.
 import type { LossMaps } from './crossEntropy';
-import type { BceProblem } from './validate';
+import type { BceProblem } from '../validate';
 
 export function bceMaps(p: BceProblem): LossMaps {
   const { x, t, w, pw } = p;

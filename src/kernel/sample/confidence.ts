@@ -1,9 +1,9 @@
 // Confidence maps of one sample (the view's top-1 / margin / entropy modes): how sure the model is, element
 // by element, whatever the target. Computed from the input values in float64 (not from the float32
 // probabilities the class maps carry), so near-certain elements keep their small margins and entropies.
-import type { ConfidenceMaps } from '../protocol';
+import type { ConfidenceMaps } from '../../protocol';
 import { softmaxRange } from './softmaxRange';
-import type { InputKind } from './types';
+import type { InputKind } from '../types';
 
 /**
  * x: (C, S) input values of one sample (class axis first, as LossSession.sampleValues and sampleTensor give).
@@ -15,7 +15,7 @@ export function sampleConfidence(x: ArrayLike<number>, C: number, S: number, kin
   const top1 = new Float32Array(S);
   const margin = new Float32Array(S);
   const entropy = new Float32Array(S);
-  // Logits: the softmax's own pass (src/kernel/softmaxRange.ts), which the probability job shares.
+  // Logits: the softmax's own pass (src/kernel/sample/softmaxRange.ts), which the probability job shares.
   if (kind === 'logits') {
     const maps = { top1, margin, entropy };
     softmaxRange(x, C, S, 0, S, null, maps);

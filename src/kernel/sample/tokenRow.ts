@@ -1,9 +1,9 @@
 // One token's class row of a language-model input: where its C values sit in the input, and what the token
 // view's hover shows about it (top classes, p(target), the target's rank, its loss), in float64. Pure: the
 // worker job (src/worker/jobs/tokenDetails.ts) and the notebook page's own session both use it. O(C) per row.
-import { LensError, fmtShape } from '../errors';
-import { normalizeAxis } from './options';
-import type { InputKind } from './types';
+import { LensError, fmtShape } from '../../errors';
+import { normalizeAxis } from '../options';
+import type { InputKind } from '../types';
 
 /** Where row `row` (a flat index into the loss map) keeps its C class values: offset + c * stride. */
 export interface RowLayout {

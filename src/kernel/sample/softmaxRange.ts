@@ -6,8 +6,8 @@
 // second one for the probabilities); above, the probabilities take the exp again, so memory stays O(tile).
 // Same expressions in the same order either way: the max with NaN skipped (a NaN anywhere in an element
 // makes its sum, and so every probability and its confidence, NaN), the sum in class order, then e / sum.
-import type { ConfidenceMaps } from '../protocol';
-import type { InputKind, LossKind } from './types';
+import type { ConfidenceMaps } from '../../protocol';
+import type { InputKind, LossKind } from '../types';
 
 /** Whether the probabilities are a softmax of logits, the case softmaxRange computes (by ranges). */
 export function softmaxOfLogits(kind: InputKind, loss: LossKind): boolean {

@@ -1,7 +1,7 @@
 // PNG label masks, as a target only: one sample [H, W] of class indices, the way segmentation datasets store
 // them. 8-bit gray holds the class; a palette PNG (VOC, ADE20K) holds the class as its palette index, never
 // the colour; 16-bit gray holds exact values up to 65535. Gray + alpha reads the gray channel while every
-// pixel is opaque. RGB masks hold colours, not classes: they need a colour table (src/tensor/colorTable.ts).
+// pixel is opaque. RGB masks hold colours, not classes: they need a colour table (src/tensor/image/colorTable.ts).
 // The header (IHDR, the first 33 bytes) is read on its own, so pickers and hovers learn size and bit depth
 // without decoding. Decoding is ours, not a general PNG library's: a mask needs IHDR, IDAT and IEND (PLTE and
 // tRNS are checked for their place), every other chunk is skipped without being inflated, the image data's
@@ -9,10 +9,10 @@
 // inflation stops at the first byte beyond it. A general decoder inflates an ICC profile or compressed text
 // too, and a 1.4 MB iCCP chunk can inflate to 1.5 GB.
 import { Unzlib } from 'fflate';
-import { fmtShape, LensError } from '../errors';
+import { fmtShape, LensError } from '../../errors';
 import { mapColorsToClasses, type ColorTable } from './colorTable';
-import { crc32 } from './crc32';
-import type { DType, Tensor } from './tensor';
+import { crc32 } from '../binary/crc32';
+import type { DType, Tensor } from '../tensor';
 
 /** Largest mask decoded: 2^28 pixels (16384 x 16384). A header above it is a PNG bomb or not a mask. */
 export const MAX_MASK_PIXELS = 2 ** 28;

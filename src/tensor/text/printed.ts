@@ -4,9 +4,9 @@
 // dtype follows what Python would build from the text: torch.tensor gives float32 for floats, NumPy and
 // plain lists give float64; integers are int64 unless a dtype says otherwise.
 
-import { LensError, fmtShape, quoteSnippet } from '../errors';
-import { type DType, type Tensor, numel } from './tensor';
-import { decimalValue, storeValues } from './values';
+import { LensError, fmtShape, quoteSnippet } from '../../errors';
+import { type DType, type Tensor, numel } from '../tensor';
+import { decimalValue, storeValues } from '../values';
 
 type Flavor = 'torch' | 'numpy' | 'plain';
 

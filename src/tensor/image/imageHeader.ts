@@ -4,7 +4,7 @@
 // photo is checked here first, by the host and again by the view, and one that is too large or whose header
 // cannot be read is a one-line note instead of a decode. Pure code: no VS Code, nothing Node-only (the view
 // runs it in the webview).
-import { LensError } from '../errors';
+import { LensError } from '../../errors';
 
 /**
  * Largest photo decoded for display: 64 Mi pixels (8192 x 8192, or a 12000 x 5000 panorama), a 256 MiB

@@ -1,13 +1,13 @@
 // How the view slices a computed loss: which samples it can select, the shape of one sample's map, one
 // sample's input as (C, S), p(target), and the hand-check of one element. Pure: the worker-backed
 // session (extension host) and the in-page session (notebook renderer without a host) both use it.
-import { LensError, fmtShape } from '../errors';
-import { numel, type Tensor, type TensorData } from '../tensor/tensor';
-import { explainElement } from './index';
-import { mapLayout } from '../mapLayout';
-import { moveAxis } from './layout';
-import { normalizeAxis } from './options';
-import type { ElementExplanation, LossOptions, LossResult } from './types';
+import { LensError, fmtShape } from '../../errors';
+import { numel, type Tensor, type TensorData } from '../../tensor/tensor';
+import { explainElement } from '../index';
+import { mapLayout } from '../../mapLayout';
+import { moveAxis } from '../layout';
+import { normalizeAxis } from '../options';
+import type { ElementExplanation, LossOptions, LossResult } from '../types';
 
 export interface SampleGeometry {
   /** Samples the view can select (1 for a strip or an unbatched input). */

@@ -1,11 +1,11 @@
 // The notebook output payload (MIME application/vnd.cross-entropy-lens+json): { input, target, weight?,
 // options? }. Notebook outputs come from anyone, so everything is checked and bounded; every problem is a
 // one-line LensError naming where in the payload it is.
-import { LensError, quoteSnippet } from '../errors';
-import type { LossOptions } from '../kernel/types';
+import { LensError, quoteSnippet } from '../../errors';
+import type { LossOptions } from '../../kernel/types';
 import { MAX_TENSOR_DIMS, parseJsonTensor } from './json';
-import type { Tensor } from './tensor';
-import { decodePayloadImage, type PayloadImage } from './payloadImage';
+import type { Tensor } from '../tensor';
+import { decodePayloadImage, type PayloadImage } from '../image/payloadImage';
 import { decodeTokenizerOption, type Vocabulary } from './vocab';
 
 export const PAYLOAD_MIME = 'application/vnd.cross-entropy-lens+json';

@@ -8,12 +8,12 @@
 // CRC-checks) only the storages the requested tensor uses, copying its view (offset, size, stride: slices,
 // transposes, channels-last) into C order.
 
-import { wholeView, type ByteView } from './byteView';
-import { LensError, fmtShape, quoteSnippet, unravelIndex } from '../errors';
-import { halvesToFloat32 } from './float16';
+import { wholeView, type ByteView } from '../byteView';
+import { LensError, fmtShape, quoteSnippet, unravelIndex } from '../../errors';
+import { halvesToFloat32 } from '../float16';
 import { type NpzMember, memberLabel, resolveNpzMember, ROLE_NAMES, type TensorRole } from './npz';
 import { PyDict, PyGlobal, PyHost, PyList, PyTuple, type PyValue, pyTypeName, unpickle } from './pickle';
-import { type DType, type Tensor, type TensorData, numel } from './tensor';
+import { type DType, type Tensor, type TensorData, numel } from '../tensor';
 import { ZipReader } from './zip';
 
 /** The dtype as PyTorch names it (bfloat16 has no DType of its own: it is read as float32, exactly). */

@@ -16,7 +16,7 @@
 // worker or a webview; memory is O(entries). Everything here is pure: no `vscode`, nothing from Node.
 // Files come from anywhere: sizes, ids, string lengths and nesting are bounded and every problem is one
 // LensError line naming the file, echoed text cut with quoteSnippet().
-import { LensError, quoteSnippet } from '../errors';
+import { LensError, quoteSnippet } from '../../errors';
 import { JsonScanError, scanJson } from './vocabJson';
 
 /** How pieces read as text. */

@@ -4,8 +4,8 @@
 // or storages that nothing asks for are never touched. npz.ts adds its incremental inflating of .npy headers.
 
 import { Inflate, inflateSync } from 'fflate';
-import { LensError } from '../errors';
-import { wholeView, type ByteView } from './byteView';
+import { LensError } from '../../errors';
+import { wholeView, type ByteView } from '../byteView';
 import { crc32 } from './crc32';
 
 export interface ZipEntry {

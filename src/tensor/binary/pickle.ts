@@ -5,7 +5,7 @@
 // allow-list returns, which are plain TypeScript that build values. Sizes are capped against hostile
 // pickles: memo entries, stack length, MARK nesting, string and integer lengths.
 
-import { LensError, quoteSnippet } from '../errors';
+import { LensError, quoteSnippet } from '../../errors';
 
 export type PyValue = null | boolean | number | bigint | string | PyBytes | PyList | PyTuple | PyDict | PySet | PyGlobal | PyHost;
 

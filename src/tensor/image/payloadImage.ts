@@ -3,11 +3,11 @@
 // { file, bytes, sha256, mime, name? } that only the extension host loads (the checks of
 // src/host/editor/payloadFiles.ts). The image is display only: a bad one is a note beside the loss, never an error
 // that hides it, so decoding returns what went wrong instead of throwing. Its size is checked from its header
-// (src/tensor/imageHeader.ts) here, before any decoder sees it.
-import { isLensError } from '../errors';
+// (src/tensor/image/imageHeader.ts) here, before any decoder sees it.
+import { isLensError } from '../../errors';
 import { photoProblem } from './imageHeader';
-import { base64Bytes } from './json';
-import { parseTensorRef, type TensorRef } from './payload';
+import { base64Bytes } from '../text/json';
+import { parseTensorRef, type TensorRef } from '../text/payload';
 
 export type ImageMime = 'image/png' | 'image/jpeg';
 

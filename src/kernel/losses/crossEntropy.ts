@@ -1,8 +1,8 @@
 // The reference cross-entropy loops (pure TypeScript, float64 accumulation). They follow PyTorch's
 // F.cross_entropy term by term, including where IEEE arithmetic makes NaN (0 * -inf), so NaN and Inf
 // land exactly where PyTorch puts them. Layout: input (N, C, S), loss map (N, S).
-import type { TensorData } from '../tensor/tensor';
-import type { CeProblem } from './validate';
+import type { TensorData } from '../../tensor/tensor';
+import type { CeProblem } from '../validate';
 
 export interface LossMaps {
   readonly lossMap: Float64Array;

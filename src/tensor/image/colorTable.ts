@@ -1,7 +1,7 @@
 // Colour tables for RGB label masks: which colour stands for which class. An RGB mask's colours are not
 // class indices; with a table (classes.json "colors", or the VOC palette by name) each colour maps to its
 // class, and a colour the table does not hold is an error that names the first pixel holding it.
-import { LensError } from '../errors';
+import { LensError } from '../../errors';
 
 export type Rgb = readonly [number, number, number];
 

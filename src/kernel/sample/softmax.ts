@@ -2,7 +2,7 @@
 // max-subtracted softmax as the loss, or the input itself for probs, exp for log-probs, sigmoid for bce and
 // sigmoid-focal.
 import { softmaxRange } from './softmaxRange';
-import type { InputKind, LossKind } from './types';
+import type { InputKind, LossKind } from '../types';
 
 /** x: (C, S) values of one sample; returns (C, S) probabilities as float32. */
 export function sampleProbabilities(x: ArrayLike<number>, C: number, S: number, kind: InputKind, loss: LossKind): Float32Array {
