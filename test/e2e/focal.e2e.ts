@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PAYLOAD_MIME } from '../../src/tensor/text/payload';
-import { VsCode, cleanUpAfterSuite, filterPick, fmt6, lossShown, openFile, outputFrame, outputLossText, panelWithValue } from './harness';
+import { VsCode, cleanUpAfterSuite, filterPick, fmt6, lossShown, openFile, outputFrame, outputLossText, panelWithValue, sleep } from './harness';
 import { PYTHON } from './reference';
 
 /** NumPy writes the pair; PyTorch and torchvision give every expected value (float64 on the float32 numbers). */
@@ -117,10 +117,12 @@ describe('focal losses in real VS Code', function () {
     const [n, c] = [Math.floor(k / 3), k % 3];
     const viewport = out.locator('.cel-viewport');
     // From wherever the selection starts: the first column, the top row, then down n rows and right c columns.
-    for (const k of ['Home', ...Array<string>(6).fill('ArrowUp'), ...Array<string>(n).fill('ArrowDown'), ...Array<string>(c).fill('ArrowRight')]) await viewport.press(k);
-    const tip = out.locator('[data-testid="tooltip"]');
-    await tip.waitFor({ state: 'visible', timeout: 10_000 });
-    const text = await tip.innerText();
+    for (const key of ['Home', ...Array<string>(6).fill('ArrowUp'), ...Array<string>(n).fill('ArrowDown'), ...Array<string>(c).fill('ArrowRight')]) await viewport.press(key);
+    // The selection's announcement (the status line screen readers read; the tooltip beside it goes when
+    // the workbench takes the focus back, as it may here).
+    const status = out.locator('.cel-status');
+    let text = '';
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && !text.includes(`(n, c) = (${n}, ${c})`); await sleep(100)) text = (await status.textContent()) ?? '';
     assert.ok(text.includes(`(n, c) = (${n}, ${c})`), text);
     assert.ok(text.includes(`loss ${fmt6(flat[k])}`), `${text}: PyTorch's ${fmt6(flat[k])}`);
   });
