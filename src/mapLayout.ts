@@ -55,3 +55,16 @@ export function indexOf(f: number, shape: readonly number[]): number[] {
   }
   return out;
 }
+
+/**
+ * The position on the class axis `axis` of the loss map's flat elements [at, at + count): the class an
+ * element of an elementwise loss (0/1 targets) stands for. A loss map of no axes is one class.
+ */
+export function classPositions(lossShape: readonly number[], axis: number, at: number, count: number): Int32Array {
+  const C = lossShape.length === 0 ? 1 : lossShape[axis];
+  let stride = 1;
+  for (let a = axis + 1; a < lossShape.length; a++) stride *= lossShape[a];
+  const out = new Int32Array(count);
+  for (let k = 0; k < count; k++) out[k] = Math.floor((at + k) / stride) % C;
+  return out;
+}

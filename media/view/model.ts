@@ -3,7 +3,7 @@
 // LossView writes it as messages arrive; components read it.
 import type { ClassMaps, ElementDetail, SampleMaps, ViewLabelIssues, ViewSummary, ViewToHost } from '../../src/protocol';
 import { flaggedInSample } from '../../src/labels/viewIssues';
-import { mapLayout, type MapLayout } from '../../src/mapLayout';
+import { classPositions, mapLayout, type MapLayout } from '../../src/mapLayout';
 import type { Domain } from '../../src/valueScale';
 import type { Builder } from './dom';
 import { binaryClassAxis } from './format';
@@ -107,15 +107,9 @@ export class ViewModel {
     if (!s || !maps || !g || axis === null) return null;
     const c = this.classesCache;
     if (c && c.maps === maps && c.summary === s) return c.classes;
-    const ls = s.lossShape;
-    let stride = 1;
-    for (let a = axis + 1; a < ls.length; a++) stride *= ls[a];
-    const C = ls[axis];
     const per = g.count * g.slices;
     // The maps hold elements [at, at + per) of the flat loss map: sample n's, or all of them.
-    const at = maps.n >= 0 ? maps.n * per : 0;
-    const classes = new Int32Array(per);
-    for (let k = 0; k < per; k++) classes[k] = Math.floor((at + k) / stride) % C;
+    const classes = classPositions(s.lossShape, axis, maps.n >= 0 ? maps.n * per : 0, per);
     this.classesCache = { maps, summary: s, classes };
     return classes;
   }

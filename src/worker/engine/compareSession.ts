@@ -3,6 +3,7 @@
 // slice of the delta map. No vscode here, so the CLI and tests use it as is.
 import { LensError, fmtShape } from '../../errors';
 import { compareLossMaps, type CompareMaps } from '../../kernel/compare';
+import { classPositions } from '../../mapLayout';
 import { normalizeAxis } from '../../kernel/options';
 import type { SampleGeometry } from '../../kernel/sample/sampleView';
 import type { CompareSummary } from '../../protocol';
@@ -24,16 +25,8 @@ type Run = Pick<EngineResult, 'input' | 'maps' | 'stats' | 'lossShape'> & Partia
  */
 export function elementClasses(r: Run & { readonly maps: NonNullable<Run['maps']> }): ArrayLike<number> {
   if (r.targetKind !== 'binary' || !r.options) return r.maps.targetClass;
-  const ls = r.lossShape;
-  const nd = ls.length;
-  const axis = nd >= 2 ? normalizeAxis(r.options.classDim, nd) ?? 1 : 0;
-  const C = nd === 0 ? 1 : ls[axis];
-  let stride = 1;
-  for (let a = axis + 1; a < nd; a++) stride *= ls[a];
-  const n = r.maps.loss.length;
-  const out = new Int32Array(n);
-  for (let e = 0; e < n; e++) out[e] = Math.floor(e / stride) % C;
-  return out;
+  const nd = r.lossShape.length;
+  return classPositions(r.lossShape, nd >= 2 ? normalizeAxis(r.options.classDim, nd) ?? 1 : 0, 0, r.maps.loss.length);
 }
 
 /**
