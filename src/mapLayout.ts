@@ -1,5 +1,6 @@
 // How a loss map is laid out on screen, decided alike by the host (which sends the maps) and the view (which
-// draws them and offers a sample selector). Pure, with no imports beyond types: the panel's bundle takes it.
+// draws them and offers a sample selector). Pure and small: the panel's bundle takes it.
+import { normalizeAxis } from './kernel/options';
 import type { LossOptions } from './kernel/types';
 
 /**
@@ -46,14 +47,12 @@ export function flatOf(index: readonly number[], shape: readonly number[]): numb
   return f;
 }
 
-/** The loss map's multi-index of flat element f (row-major). */
-export function indexOf(f: number, shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length).fill(0);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    out[d] = shape[d] > 0 ? f % shape[d] : 0;
-    f = shape[d] > 0 ? Math.floor(f / shape[d]) : 0;
-  }
-  return out;
+/**
+ * The class axis of an elementwise loss's map, as its per-class statistics count it: the class dimension on
+ * a map of two axes or more, axis 0 on one of fewer (each element of bce on [N] is a class of its own).
+ */
+export function elementClassAxis(lossShape: readonly number[], classDim: number): number | null {
+  return lossShape.length >= 2 ? normalizeAxis(classDim, lossShape.length) : 0;
 }
 
 /**

@@ -1,4 +1,5 @@
 // Number and label formatting shared by every part of the view (pure; no DOM).
+import { elementClassAxis } from '../../src/mapLayout';
 
 /** Six significant digits exactly as the CLI prints them (src/cli/report.ts fmt6). */
 export function fmt6(v: number | null | undefined): string {
@@ -53,8 +54,8 @@ export function binaryElementClass(s: BinaryClassSummary, index: readonly number
 type BinaryClassSummary = { readonly targetKind: string; readonly lossShape: readonly number[]; readonly options: { readonly classDim?: number } };
 
 /**
- * Names of the loss map's axes where the whole of a 2-D loss map is drawn or a sample is one row of it
- * (a multi-label [N, C]): the class axis c, the other n.
+ * Names of the loss map's own axes, for a map that holds them all (a strip, a matrix) or a sample's row of
+ * a 2-D loss map: an elementwise loss's class axis c, the first axis n, any other i.
  */
 export function matrixAxes(s: BinaryClassSummary): string[] {
   const c = binaryClassAxis(s);
@@ -63,12 +64,8 @@ export function matrixAxes(s: BinaryClassSummary): string[] {
 
 /** The loss map's class axis for an elementwise loss (see binaryElementClass), or null. */
 export function binaryClassAxis(s: BinaryClassSummary): number | null {
-  if (s.targetKind !== 'binary') return null;
-  const rank = s.lossShape.length;
-  if (rank < 2) return null;
-  const d = s.options.classDim ?? 1;
-  const axis = d < 0 ? d + rank : d;
-  return axis >= 0 && axis < rank ? axis : null;
+  if (s.targetKind !== 'binary' || s.lossShape.length < 2) return null;
+  return elementClassAxis(s.lossShape, s.options.classDim ?? 1);
 }
 
 /**

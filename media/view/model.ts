@@ -3,10 +3,9 @@
 // LossView writes it as messages arrive; components read it.
 import type { ClassMaps, ElementDetail, SampleMaps, ViewLabelIssues, ViewSummary, ViewToHost } from '../../src/protocol';
 import { flaggedInSample } from '../../src/labels/viewIssues';
-import { classPositions, mapLayout, type MapLayout } from '../../src/mapLayout';
+import { classPositions, elementClassAxis, mapLayout, type MapLayout } from '../../src/mapLayout';
 import type { Domain } from '../../src/valueScale';
 import type { Builder } from './dom';
-import { binaryClassAxis } from './format';
 import { classColourTable } from './heatmap/overlay';
 import { multiIndex, type Geometry } from './render/raster';
 import type { Store, Timers } from './state';
@@ -102,8 +101,7 @@ export class ViewModel {
     const s = this.summary;
     const maps = this.maps;
     const g = this.geometry;
-    // bce on [N] counts each element as a class of its own (axis 0), though no tooltip names one.
-    const axis = s ? binaryClassAxis(s) ?? (s.targetKind === 'binary' && s.lossShape.length === 1 ? 0 : null) : null;
+    const axis = s?.targetKind === 'binary' ? elementClassAxis(s.lossShape, s.options.classDim) : null;
     if (!s || !maps || !g || axis === null) return null;
     const c = this.classesCache;
     if (c && c.maps === maps && c.summary === s) return c.classes;

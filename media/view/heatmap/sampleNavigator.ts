@@ -5,7 +5,7 @@
 import type { MapSection } from './mapSection';
 import type { ViewContext, ViewModel } from '../model';
 import type { ProbabilityMaps } from '../analysis/multiples';
-import { flatOf, mapLayout } from '../../../src/mapLayout';
+import { flatOf } from '../../../src/mapLayout';
 import { geometryFor, sliceAndIndex } from '../render/raster';
 
 export class SampleNavigator {
@@ -45,15 +45,16 @@ export class SampleNavigator {
   goToElement(index: readonly number[]): void {
     const s = this.model.summary;
     if (!s || !s.mapsAvailable) return;
-    const layout = mapLayout(s.lossShape, s.options.loss);
+    const layout = this.model.layout;
+    if (!layout) return;
     const spatial = layout.perSample;
     const g = geometryFor(layout.shape);
     if (!g) return;
     const heatmap = this.map.heatmap;
     const store = this.ctx.store;
     const n = spatial ? index[0] : -1;
-    // A strip holds the loss map's elements in flat order, whatever the loss map's rank ([N], [N, 1]).
-    const [slice, i] = spatial ? sliceAndIndex(g, index.slice(1)) : g.wrapped ? [0, flatOf(index, s.lossShape)] : sliceAndIndex(g, index);
+    // A map of every sample (a strip, a matrix) holds the loss map's elements in flat order, whatever its rank.
+    const [slice, i] = spatial ? sliceAndIndex(g, index.slice(1)) : [0, flatOf(index, s.lossShape)];
     store.update({ slice });
     heatmap.centreOn(i);
     const maps = this.model.maps;

@@ -5,7 +5,7 @@ import { canExplain } from '../analysis/breakdown';
 import { clear } from '../dom';
 import { classLabel, className, fmt6, matrixAxes, targetLines } from '../format';
 import { detailKey, type ViewContext, type ViewModel } from '../model';
-import { indexOf } from '../../../src/mapLayout';
+import { unravelIndex } from '../../../src/errors';
 
 const EXPLAIN_DEBOUNCE_MS = 50;
 
@@ -43,10 +43,9 @@ export class CellTooltip {
     const ref = this.model.elementRef(state.slice, i);
     const lines: string[] = [];
     if (ref) {
-      // A multi-label [N, C] (the whole matrix, or a sample's row of it) names its class axis c.
-      const axes = g.wrapped ? (ref.n >= 0 ? (s.lossShape.length === 2 ? matrixAxes(s) : ['n', 'i']) : s.lossShape.length === 2 ? matrixAxes(s) : ['n'])
-        : ref.n < 0 ? matrixAxes(s)
-          : ['n', ...(g.shape.length === 3 ? ['z'] : g.shape.slice(0, -2).map((_, a) => `d${a}`)), 'y', 'x'];
+      // A strip or a matrix of every sample, or a sample's row of a 2-D loss map, reads by the loss map's own
+      // axes (an elementwise loss's class axis named c); an image-like sample by its spatial ones.
+      const axes = g.wrapped || ref.n < 0 ? matrixAxes(s) : ['n', ...(g.shape.length === 3 ? ['z'] : g.shape.slice(0, -2).map((_, a) => `d${a}`)), 'y', 'x'];
       lines.push(`(${axes.join(', ')}) = (${lossIndex(ref, s.lossShape).join(', ')})`);
     }
     const ignored = maps.ignored[k] !== 0;
@@ -135,5 +134,5 @@ export class CellTooltip {
  */
 function lossIndex(ref: { readonly n: number; readonly index: readonly number[] }, lossShape: readonly number[]): number[] {
   if (ref.n >= 0) return [ref.n, ...ref.index];
-  return ref.index.length === lossShape.length ? [...ref.index] : indexOf(ref.index[0] ?? 0, lossShape);
+  return ref.index.length === lossShape.length ? [...ref.index] : unravelIndex(ref.index[0] ?? 0, lossShape);
 }

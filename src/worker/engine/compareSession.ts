@@ -3,8 +3,7 @@
 // slice of the delta map. No vscode here, so the CLI and tests use it as is.
 import { LensError, fmtShape } from '../../errors';
 import { compareLossMaps, type CompareMaps } from '../../kernel/compare';
-import { classPositions } from '../../mapLayout';
-import { normalizeAxis } from '../../kernel/options';
+import { classPositions, elementClassAxis } from '../../mapLayout';
 import type { SampleGeometry } from '../../kernel/sample/sampleView';
 import type { CompareSummary } from '../../protocol';
 import type { EngineResult } from './engineTypes';
@@ -25,8 +24,7 @@ type Run = Pick<EngineResult, 'input' | 'maps' | 'stats' | 'lossShape'> & Partia
  */
 export function elementClasses(r: Run & { readonly maps: NonNullable<Run['maps']> }): ArrayLike<number> {
   if (r.targetKind !== 'binary' || !r.options) return r.maps.targetClass;
-  const nd = r.lossShape.length;
-  return classPositions(r.lossShape, nd >= 2 ? normalizeAxis(r.options.classDim, nd) ?? 1 : 0, 0, r.maps.loss.length);
+  return classPositions(r.lossShape, elementClassAxis(r.lossShape, r.options.classDim) ?? 1, 0, r.maps.loss.length);
 }
 
 /**
