@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { RESULTS_DIR, ROOT, VsCode, checkPrerequisites, cleanUpAfterSuite, filterPick, fmt6, freePort, lossShown, openFile, outputFrame, outputLossText, panelShowing, panelWithValue, sleep } from './harness';
-import { DEBUGPY_EXTENSION, startDebugging, stopDebugging, waitForStop } from './debugHarness';
+import { DEBUGPY_EXTENSION, startDebugging, stopDebugging, waitForStop } from './debug/debugHarness';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 const CS_STEM = 'frankfurt_000000_000019';
@@ -218,7 +218,7 @@ describe('the sample workspace of npm start (examples/) in real VS Code', functi
   before(async function () {
     this.timeout(300_000);
     before0 = listing(EXAMPLES);
-    const r = spawnSync('/usr/bin/python3', ['-c', EXPECTED], { cwd: EXAMPLES, encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, CEL_PARITY_DIR: path.join(ROOT, 'test', 'parity') } });
+    const r = spawnSync('/usr/bin/python3', ['-c', EXPECTED], { cwd: EXAMPLES, encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, CEL_PARITY_DIR: path.join(ROOT, 'test', 'parity', 'generators') } });
     assert.equal(r.status, 0, r.stderr);
     expected = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Expected;
     // examples/ itself, as npm start opens it; no settings beyond the harness's start-up ones.

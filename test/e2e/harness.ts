@@ -139,7 +139,7 @@ export interface LaunchOptions {
   readonly browser?: boolean;
   /**
    * Folders of test-only extensions (each with a package.json), staged into the extensions folder before
-   * launch as `publisher.name-version`, e.g. test/e2e/debugpy-ext (DEBUGPY_EXTENSION in debugHarness.ts).
+   * launch as `publisher.name-version`, e.g. test/e2e/debugpy-ext (DEBUGPY_EXTENSION in debug/debugHarness.ts).
    */
   readonly extraExtensions?: readonly string[];
 }

@@ -5,7 +5,7 @@
 // committed eval fixtures cannot tell the two rules apart; these pixels can (the test asserts that NumPy's
 // [lo, hi) counts differ from its (lo, hi] counts for every B, so the rule is what is being tested).
 //
-// Rows come from test/parity/generate_calibration.py, kept only where NumPy's float64 softmax gives exactly
+// Rows come from test/parity/generators/generate_calibration.py, kept only where NumPy's float64 softmax gives exactly
 // b / B; this test then keeps those where the engine's own float64 computation of the top-class probability
 // (what evalImage.ts does for float64 predictions: the reference kernel's loss with the argmax as target,
 // p = exp(-loss)) also gives exactly b / B. float32 predictions (the SIMD path) store that loss in float32,
@@ -22,7 +22,7 @@ import { rng } from '../unit/engine/helpers';
 import { LIVE_SEED, PYTHON, torchAvailable } from './liveSeed';
 
 const REPO = path.resolve(__dirname, '..', '..');
-const GENERATOR = path.join(REPO, 'test', 'parity', 'generate_calibration.py');
+const GENERATOR = path.join(REPO, 'test', 'parity', 'generators', 'generate_calibration.py');
 const DIST = path.join(REPO, 'dist');
 const BINS = [5, 10, 15, 20] as const;
 const IGNORE = 255;

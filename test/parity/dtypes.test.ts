@@ -1,4 +1,4 @@
-// Dtype acceptance parity with PyTorch (fixtures from test/parity/generate_dtypes.py in
+// Dtype acceptance parity with PyTorch (fixtures from test/parity/generators/generate_dtypes.py in
 // test/fixtures/parity-dtypes): for every loss group (ce, ce with probability targets, nll = ce on
 // log-probs, focal, bce, sigmoid-focal) x input dtype x target dtype, PyTorch either returns a value or
 // rejects the combination. Every case runs through the reference kernel (computeLoss) and through the Engine

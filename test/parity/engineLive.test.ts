@@ -1,4 +1,4 @@
-// Live PyTorch parity of the path users get: cases drawn afresh on every run (test/parity/generate_engine.py,
+// Live PyTorch parity of the path users get: cases drawn afresh on every run (test/parity/generators/generate_engine.py,
 // seed in the title; PARITY_SEED=N reruns one) go through the Engine with its WebAssembly SIMD kernels, from
 // in-memory tensors and from .npy files (which the engine lays out differently: 16-pixel blocks from 64
 // pixels per sample, float16 rows widened by the row kernel as it reads). Every geometry the engine plans
@@ -22,7 +22,7 @@ import { fromJson, isErrorExpect, loadCase, loadManifest, type ComputedExpect, t
 import { LIVE_SEED, PYTHON, torchAvailable } from './liveSeed';
 
 const REPO = path.resolve(__dirname, '..', '..');
-const GENERATOR = path.join(REPO, 'test', 'parity', 'generate_engine.py');
+const GENERATOR = path.join(REPO, 'test', 'parity', 'generators', 'generate_engine.py');
 const DIST = path.join(REPO, 'dist');
 
 /** The geometries generate_engine.py draws (one case per regime each, every run). */

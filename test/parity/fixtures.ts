@@ -1,4 +1,4 @@
-// Loader and comparator for the PyTorch parity fixtures written by test/parity/generate.py.
+// Loader and comparator for the PyTorch parity fixtures written by test/parity/generators/generate.py.
 // A fixture folder holds cases.json (the manifest) and one .npz per case; every tensor goes through our own
 // codec (readNpz), so byte orders, Fortran order and float16 are exercised on the way in.
 

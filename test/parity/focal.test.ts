@@ -1,4 +1,4 @@
-// Focal and sigmoid-focal parity with PyTorch/torchvision (fixtures from test/parity/generate_focal.py in
+// Focal and sigmoid-focal parity with PyTorch/torchvision (fixtures from test/parity/generators/generate_focal.py in
 // test/fixtures/parity-focal): every case through the reference kernel, through the Engine (in memory, from
 // .npy files, and from .npy files streamed in blocks of samples) and through the CLI as a process
 // (--json and --out).

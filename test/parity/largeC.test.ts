@@ -1,6 +1,6 @@
 // Parity at any class count (issue 13), through the Engine users get: ImageNet's 1,000 classes, GPT-2's
 // 50,257 rows, a 32,000-token vocabulary class-last with -100 padding, 262,144 classes, and a segmentation
-// map with 1,100 classes. Fixtures written by real PyTorch (test/parity/generate_large.py): float16 logits
+// map with 1,100 classes. Fixtures written by real PyTorch (test/parity/generators/generate_large.py): float16 logits
 // (exact in float32 too), PyTorch's float64 loss per element, mean, sum and argmax. Each case runs from an
 // in-memory float32 tensor, a float32 .npy file and a float16 .npy file (the row kernel widening as it reads).
 import { strict as assert } from 'node:assert';

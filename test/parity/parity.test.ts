@@ -1,5 +1,5 @@
 // Parity with PyTorch's F.cross_entropy / F.binary_cross_entropy_with_logits.
-// 1. The committed fixtures (test/fixtures/parity, written by test/parity/generate.py with seed 0): one test
+// 1. The committed fixtures (test/fixtures/parity, written by test/parity/generators/generate.py with seed 0): one test
 //    per case, named by the case id.
 // 2. Live parity: when /usr/bin/python3 has torch, the generator runs afresh with a seed that changes on every
 //    run (printed in the title; PARITY_SEED=N reproduces a run) and every fresh case is checked the same way,
@@ -20,7 +20,7 @@ import { LIVE_SEED, PYTHON, torchAvailable } from './liveSeed';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(REPO, 'test', 'fixtures', 'parity');
-const GENERATOR = path.join(REPO, 'test', 'parity', 'generate.py');
+const GENERATOR = path.join(REPO, 'test', 'parity', 'generators', 'generate.py');
 const DIST = path.join(REPO, 'dist');
 
 function failureText(id: string, problems: readonly string[]): string {

@@ -1,6 +1,6 @@
 // Test-only extension (never packaged): the `debugpy` debug type, backed by Debian's python3-debugpy adapter
 // speaking DAP on stdio, so the e2e suites can run real Python debug sessions in code-server, where the
-// Python extensions cannot be installed. See test/e2e/debugHarness.ts.
+// Python extensions cannot be installed. See test/e2e/debug/debugHarness.ts.
 //
 // It also writes what the adapter says that a test waits on (stopped, continued, process, exited,
 // terminated events, and failed responses) as JSON lines to dap.jsonl in its log folder: the suites count

@@ -1,5 +1,5 @@
 // `runs` as a process (dist/cli.js) on test/fixtures/runs/: four checkpoints of eight images written by
-// test/parity/generate_runs.py, whose expected.json holds every field from PyTorch / NumPy in float64. Also:
+// test/parity/generators/generate_runs.py, whose expected.json holds every field from PyTorch / NumPy in float64. Also:
 // each run's figures equal `eval` on that run's folder, --names, shards merged byte for byte, the
 // unmatched rule, and bad input as one line.
 import { compareJson, type Json } from './jsonCompare';

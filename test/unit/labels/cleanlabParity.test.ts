@@ -1,5 +1,5 @@
 // Label issues against cleanlab 2.9.0's own outputs (test/fixtures/label-issues, written by
-// test/parity/label_issues_generate.py; docs/label-issues.md): the issue mask exactly, thresholds and scores
+// test/parity/generators/label_issues_generate.py; docs/label-issues.md): the issue mask exactly, thresholds and scores
 // within 1e-9 relative, the given → predicted table equal; through the pure module and through the CLI process.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';

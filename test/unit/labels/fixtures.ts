@@ -1,4 +1,4 @@
-// The cleanlab fixtures (test/fixtures/label-issues, written by test/parity/label_issues_generate.py): the
+// The cleanlab fixtures (test/fixtures/label-issues, written by test/parity/generators/label_issues_generate.py): the
 // manifest's cases and their .npy files, for the label-issue tests.
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,0 +1,34 @@
+// The notebook renderer's in-page path (media/inPageSession.ts) fills the confidence maps of a sample for
+// class-index cross-entropy, and none for probability targets; numbers from a float64 softmax written here.
+import * as assert from 'node:assert/strict';
+import { openInPage } from '../../../media/inPageSession';
+import type { Payload } from '../../../src/tensor/text/payload';
+
+describe('in-page session: confidence maps', function () {
+  // (N=1, C=3, S=2): element 0 logits [2, 0, -1], element 1 [0.5, 0.5, 0.5].
+  const input = { dtype: 'float64' as const, shape: [1, 3, 2], data: Float64Array.from([2, 0.5, 0, 0.5, -1, 0.5]) };
+
+  it('fills top1, margin and entropy for class-index targets', async function () {
+    const payload = { input, target: { dtype: 'int64' as const, shape: [1, 2], data: Int32Array.from([0, 2]) } } as unknown as Payload;
+    const m = await openInPage(payload, { options: {}, weight: undefined }).sampleMaps(0);
+    assert.ok(m.confidence);
+    const e = [Math.exp(2), 1, Math.exp(-1)];
+    const z = e[0] + e[1] + e[2];
+    const p = e.map((v) => v / z);
+    const want = [
+      [p[0], p[0] - p[1], -p.reduce((s, q) => s + q * Math.log(q), 0)],
+      [1 / 3, 0, Math.log(3)],
+    ];
+    want.forEach((w, s) => {
+      assert.ok(Math.abs(m.confidence!.top1[s] - w[0]) < 1e-6, `top1[${s}]`);
+      assert.ok(Math.abs(m.confidence!.margin[s] - w[1]) < 1e-6, `margin[${s}]`);
+      assert.ok(Math.abs(m.confidence!.entropy[s] - w[2]) < 1e-6, `entropy[${s}]`);
+    });
+  });
+
+  it('leaves them out for probability targets', async function () {
+    const payload = { input, target: { dtype: 'float64' as const, shape: [1, 3, 2], data: Float64Array.from([1, 0, 0, 0, 0, 1]) } } as unknown as Payload;
+    const m = await openInPage(payload, { options: {}, weight: undefined }).sampleMaps(0);
+    assert.equal(m.confidence ?? null, null);
+  });
+});

@@ -1,0 +1,55 @@
+// The wire form of host <-> renderer messages survives JSON with typed arrays and non-finite numbers intact.
+import * as assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { base64ToBytes, bytesToBase64, fromWire, toWire } from '../../../src/wire';
+
+const roundTrip = (v: unknown): unknown => fromWire(JSON.parse(JSON.stringify(toWire(v))));
+
+describe('wire form', function () {
+  it('keeps typed arrays bit-exact, with their kind, through JSON', function () {
+    fc.assert(
+      fc.property(fc.float32Array({ maxLength: 300 }), fc.int32Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }), fc.float64Array({ maxLength: 50 }), (f, i, u, d) => {
+        const back = roundTrip({ f, nested: [{ i }], u, d }) as { f: Float32Array; nested: Array<{ i: Int32Array }>; u: Uint8Array; d: Float64Array };
+        assert.ok(back.f instanceof Float32Array && back.nested[0].i instanceof Int32Array && back.u instanceof Uint8Array && back.d instanceof Float64Array);
+        assert.deepEqual(new Uint8Array(back.f.buffer), new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
+        assert.deepEqual(Array.from(back.nested[0].i), Array.from(i));
+        assert.deepEqual(Array.from(back.u), Array.from(u));
+        assert.deepEqual(new Uint8Array(back.d.buffer), new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+      }),
+    );
+  });
+
+  it('keeps the narrow integer arrays of compacted sample maps, with their kind', function () {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -0x8000, max: 0xffff }), { maxLength: 200 }), (values) => {
+        const arrays = { i8: Int8Array.from(values), u8: Uint8Array.from(values), i16: Int16Array.from(values), u16: Uint16Array.from(values) };
+        const back = roundTrip(arrays) as typeof arrays;
+        for (const [k, a] of Object.entries(arrays) as Array<[keyof typeof arrays, (typeof arrays)[keyof typeof arrays]]>) {
+          assert.equal(back[k].constructor, a.constructor, k);
+          assert.deepEqual(Array.from(back[k]), Array.from(a), k);
+        }
+      }),
+    );
+  });
+
+  it('keeps a subarray view to its own elements', function () {
+    const whole = Float32Array.of(1, 2, 3, 4, 5);
+    assert.deepEqual(Array.from(roundTrip(whole.subarray(1, 3)) as Float32Array), [2, 3]);
+  });
+
+  it('keeps NaN and ±Infinity, which JSON alone turns into null', function () {
+    const back = roundTrip({ value: NaN, list: [Infinity, -Infinity, 0, -1.5], s: 'NaN' }) as { value: number; list: number[]; s: string };
+    assert.ok(Number.isNaN(back.value));
+    assert.deepEqual(back.list, [Infinity, -Infinity, 0, -1.5]);
+    assert.equal(back.s, 'NaN', 'a string stays a string');
+    assert.equal(JSON.stringify({ x: NaN }), '{"x":null}', 'the reason for the wire form');
+  });
+
+  it('encodes base64 like Node does, also across its chunk size', function () {
+    for (const n of [0, 1, 2, 3, 0x8000 - 1, 0x8000, 0x8000 + 1, 100_000]) {
+      const b = Uint8Array.from({ length: n }, (_, k) => (k * 131 + 7) & 255);
+      assert.equal(bytesToBase64(b), Buffer.from(b).toString('base64'));
+      assert.deepEqual(base64ToBytes(Buffer.from(b).toString('base64')), b);
+    }
+  });
+});
