@@ -2,9 +2,9 @@
 // worker-thread engine (renderer messaging) or the page's own pure kernel (no messaging). Pure code: it
 // only routes ViewToHost requests to a session and sends HostToView answers.
 import type { LossOptions } from './kernel/types';
-import type { ClassMaps, ElementDetail, HostToView, SampleMaps, SummaryLabels, TokenDetails, ViewLabelIssues, ViewLabelIssuesDone, ViewSummary, ViewToHost } from './protocol';
+import type { ClassMaps, ConfidenceMaps, ElementDetail, HostToView, SampleMaps, SummaryLabels, TokenDetails, ViewLabelIssues, ViewLabelIssuesDone, ViewSummary, ViewToHost } from './protocol';
 import { LensError } from './errors';
-import { SampleSender } from './sampleSender';
+import { SampleSender, holdConfidence } from './sampleSender';
 import type { Payload } from './tensor/text/payload';
 import type { Tensor } from './tensor/tensor';
 
@@ -20,6 +20,11 @@ export interface OutputSession {
    */
   quickSampleMaps?(n: number): SampleMaps | Promise<SampleMaps>;
   classMaps(n: number): Promise<ClassMaps>;
+  /**
+   * Sample n's confidence maps, for a view that asks (absent: sampleMaps carries them, as a session in the
+   * view's own page does; no message to spare).
+   */
+  confidence?(n: number): Promise<ConfidenceMaps | null>;
   explain(n: number, index: readonly number[]): Promise<ElementDetail>;
   /** Token view: the hover details of loss-map element `row` (absent: not offered). */
   tokenDetails?(row: number): Promise<TokenDetails>;
@@ -118,7 +123,9 @@ export class OutputController {
   /** Paints the sample's loss at once where the session can, then sends it complete. */
   private sendSample(session: OutputSession, n: number): Promise<void> {
     const quick = session.quickSampleMaps?.bind(session);
-    return this.samples.send(n, { quick: quick ? () => quick(n) : undefined, complete: () => session.sampleMaps(n) }, () => this.session === session && !this.disposed);
+    // A session that hands out confidence maps on request keeps them out of the sample's messages.
+    const complete = session.confidence ? async () => holdConfidence(await session.sampleMaps(n)) : () => session.sampleMaps(n);
+    return this.samples.send(n, { quick: quick ? () => quick(n) : undefined, complete }, () => this.session === session && !this.disposed);
   }
 
   async compute(): Promise<void> {
@@ -169,6 +176,11 @@ export class OutputController {
         case 'requestClassMaps':
           if (s) this.deps.send({ type: 'classMaps', maps: await s.classMaps(m.n) });
           return;
+        case 'requestConfidence': {
+          const confidence = s?.confidence ? await s.confidence(m.n) : null;
+          if (confidence && this.session === s && !this.disposed) this.deps.send({ type: 'confidence', n: m.n, confidence });
+          return;
+        }
         case 'explain':
           if (s) this.deps.send({ type: 'detail', detail: await s.explain(m.n, m.index) });
           return;

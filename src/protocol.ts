@@ -553,8 +553,14 @@ export interface SampleMaps {
   readonly ignored: Uint8Array;
   /** Softmax probability of the target class (class-index targets), else null. */
   readonly pTarget: Float32Array | null;
-  /** Top-class probability, margin and entropy (absent or null: not computed for this input). */
+  /** Top-class probability, margin and entropy (absent or null: not here; see confidenceOnRequest). */
   readonly confidence?: ConfidenceMaps | null;
+  /**
+   * The host holds this sample's confidence maps and sends them when the view asks (requestConfidence):
+   * three float32 maps, more than half of a sample's bytes, that only the confidence modes draw (a hover's
+   * read-out of them comes with its ElementDetail).
+   */
+  readonly confidenceOnRequest?: boolean;
   /** Compare Losses…: B's loss minus A's for this sample (NaN where ignored); absent outside a comparison. */
   readonly delta?: Float32Array | null;
   /**
@@ -562,6 +568,19 @@ export interface SampleMaps {
    * the loss first (they need the sample's input values and a worker job), so a mode that needs them waits.
    */
   readonly pending?: boolean;
+}
+
+/**
+ * What completes maps the view holds with `pending` (the loss, target, predicted and ignored maps, sent
+ * first): the rest of SampleMaps, so the second message does not carry those maps again.
+ */
+export type SampleRest = Pick<SampleMaps, 'n' | 'pTarget' | 'confidence' | 'confidenceOnRequest' | 'delta'>;
+
+/** One element's top-class probability, margin and entropy: the values of its sample's ConfidenceMaps. */
+export interface ElementConfidence {
+  readonly top1: number;
+  readonly margin: number;
+  readonly entropy: number;
 }
 
 /** Softmax probability of every class for one sample: (C, ...shape), for the small-multiples grid. */
@@ -579,6 +598,8 @@ export interface ElementDetail {
   readonly explanation: ElementExplanation;
   /** Top classes by probability: class, input value, probability. */
   readonly top: ReadonlyArray<{ readonly cls: number; readonly input: number; readonly prob: number }>;
+  /** The element's values in its sample's confidence maps (absent: the input has none). */
+  readonly confidence?: ElementConfidence;
 }
 
 export type HostToView =
@@ -589,6 +610,10 @@ export type HostToView =
    */
   | { readonly type: 'summary'; readonly summary: ViewSummary; readonly earlySample?: boolean }
   | { readonly type: 'sample'; readonly maps: SampleMaps }
+  /** The rest of sample n's maps, for a view that holds its pending maps (see SampleRest). */
+  | { readonly type: 'sampleRest'; readonly rest: SampleRest }
+  /** Sample n's confidence maps, asked for with requestConfidence. */
+  | { readonly type: 'confidence'; readonly n: number; readonly confidence: ConfidenceMaps }
   /** Sample 0's loss map as colour-table indices, sent before its maps (see MapPreview). */
   | { readonly type: 'preview'; readonly preview: MapPreview }
   | { readonly type: 'classMaps'; readonly maps: ClassMaps }
@@ -682,6 +707,8 @@ export type ViewToHost =
   | { readonly type: 'setOptions'; readonly options: Partial<LossOptions>; readonly weight?: readonly number[] | null }
   | { readonly type: 'selectSample'; readonly n: number }
   | { readonly type: 'requestClassMaps'; readonly n: number }
+  /** A confidence mode wants sample n's confidence maps (its maps came with confidenceOnRequest). */
+  | { readonly type: 'requestConfidence'; readonly n: number }
   | { readonly type: 'explain'; readonly n: number; readonly index: readonly number[] }
   /** Token view: the hover details of loss-map element `row` (flat over [B, T] or [T]). */
   | { readonly type: 'tokenDetails'; readonly row: number }

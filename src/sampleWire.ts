@@ -3,7 +3,7 @@
 // computation), so the first paint waits on bytes. Class indices rarely need 32 bits: they travel in the
 // narrowest integer array that holds every value, and the view widens them again (model.ts normalizeMaps).
 // Pure code: the panel host, the notebook renderer's host and tests share it.
-import type { HostToView, HostToViewWire, IndexArray, SampleMaps } from './protocol';
+import type { ConfidenceMaps, HostToView, HostToViewWire, IndexArray, SampleMaps, SampleRest } from './protocol';
 import { packSummary } from './summaryWire';
 
 /** `a` in the narrowest integer array holding its values (itself when nothing narrower does). */
@@ -33,22 +33,35 @@ export function ownBuffer<T extends Float32Array | IndexArray>(a: T): T {
 
 /** The maps with their target and predicted classes narrowed (the same values, fewer bytes), each array on its own buffer. */
 export function compactSampleMaps(m: SampleMaps): SampleMaps {
-  const c = m.confidence;
   return {
-    ...m,
+    ...compactRest(m),
     loss: ownBuffer(m.loss),
     target: narrowIndices(m.target),
     predicted: narrowIndices(m.predicted),
     ignored: ownBuffer(m.ignored),
+  };
+}
+
+/** A sample's rest (p(target), confidence and delta maps), each array on its own buffer. */
+function compactRest<T extends SampleRest>(m: T): T {
+  const c = m.confidence;
+  return {
+    ...m,
     pTarget: m.pTarget && ownBuffer(m.pTarget),
-    ...(c ? { confidence: { top1: ownBuffer(c.top1), margin: ownBuffer(c.margin), entropy: ownBuffer(c.entropy) } } : {}),
+    ...(c ? { confidence: ownConfidence(c) } : {}),
     ...(m.delta ? { delta: ownBuffer(m.delta) } : {}),
   };
+}
+
+function ownConfidence(c: ConfidenceMaps): ConfidenceMaps {
+  return { top1: ownBuffer(c.top1), margin: ownBuffer(c.margin), entropy: ownBuffer(c.entropy) };
 }
 
 /** A message as it goes to a view: a sample's maps compacted, a summary packed (src/summaryWire.ts), anything else as it is. */
 export function forView(msg: HostToView): HostToViewWire {
   if (msg.type === 'sample') return { ...msg, maps: compactSampleMaps(msg.maps) };
+  if (msg.type === 'sampleRest') return { ...msg, rest: compactRest(msg.rest) };
+  if (msg.type === 'confidence') return { ...msg, confidence: ownConfidence(msg.confidence) };
   if (msg.type === 'summary') return { ...msg, summary: packSummary(msg.summary) };
   return msg;
 }

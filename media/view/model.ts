@@ -60,6 +60,8 @@ export function normalizeMaps(raw: SampleMaps, need: number): SampleMaps {
     pTarget: f32(raw.pTarget),
     confidence: top1 && margin && entropy && top1.length >= need && margin.length >= need && entropy.length >= need ? { top1, margin, entropy } : null,
     delta: delta && delta.length >= need ? delta : null,
+    ...(raw.confidenceOnRequest === true ? { confidenceOnRequest: true } : {}),
+    ...(raw.pending === true ? { pending: true } : {}),
   };
 }
 

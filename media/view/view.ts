@@ -3,7 +3,7 @@
 // createElement/textContent only (class names and file names are untrusted text). LossView composes one
 // component per section (each file under media/view/ with its stylesheet beside it) over a shared ViewModel
 // (model.ts) and the state store (state.ts), and routes messages and cross-section actions between them.
-import type { ClassMaps, ElementDetail, ErrorFix, HostToViewWire, MapPreview, OverlayImage, SampleMaps, ViewHardPixels, ViewLabelIssues, PackedSummary, ViewSummary, ViewToHost } from '../../src/protocol';
+import type { ClassMaps, ConfidenceMaps, ElementDetail, ErrorFix, HostToViewWire, MapPreview, OverlayImage, SampleMaps, ViewHardPixels, ViewLabelIssues, PackedSummary, SampleRest, ViewSummary, ViewToHost } from '../../src/protocol';
 import { mapLayout } from '../../src/mapLayout';
 import { previewArrays } from '../../src/mapPreview';
 import { unpackSummary } from '../../src/summaryWire';
@@ -154,7 +154,7 @@ class LossView {
       explainSingle: () => this.breakdown.open(-1, [0]),
     }, [this.confidence, this.filters.line, this.issues, this.hard]);
     this.heatmap = this.map.heatmap;
-    this.heatmap.tooltip.addLines((k) => confidenceLines(model, k));
+    this.heatmap.tooltip.addLines((k, detail) => confidenceLines(model, k, detail));
     this.heatmap.tooltip.addLines((k) => deltaLines(model, k));
     this.heatmap.tooltip.addLines((k) => labelIssueLines(model, k));
     this.heatmap.tooltip.addLines((k) => hardPixelLines(model, k));
@@ -199,6 +199,8 @@ class LossView {
       case 'progress': return this.notices.progress(msg.fraction, msg.message);
       case 'summary': return this.receiveSummary(msg.summary, msg.earlySample === true);
       case 'sample': return this.setSample(msg.maps);
+      case 'sampleRest': return this.setSampleRest(msg.rest);
+      case 'confidence': return this.setConfidence(msg.n, msg.confidence);
       case 'preview': return this.receivePreview(msg.preview);
       case 'classMaps': return this.setClassMaps(msg.maps);
       case 'detail': return this.setDetail(msg.detail);
@@ -346,7 +348,7 @@ class LossView {
     const maps = normalizeMaps(raw, need);
     if (!model.summary) {
       // Kept widened, so that is done while the summary is on its way rather than on the way to the paint.
-      this.early = { ...maps, pending: raw.pending };
+      this.early = maps;
       this.preview(this.early);
       return;
     }
@@ -367,7 +369,8 @@ class LossView {
     if (this.state.slice >= g.slices) this.update({ slice: 0 });
     if (this.state.pixel !== null && this.state.pixel >= g.count) this.update({ pixel: null });
     // A stored confidence mode with a sample that has no confidence maps: back to the loss.
-    if (isConfidenceMode(this.state.mode) && !maps.confidence && !raw.pending) this.update({ mode: 'loss' });
+    if (isConfidenceMode(this.state.mode) && !maps.confidence && !maps.confidenceOnRequest && !maps.pending) this.update({ mode: 'loss' });
+    this.ensureConfidence();
     this.confidence.invalidate();
     this.map.toolbar.renderProbClassOptions();
     this.heatmap.painter.invalidate();
@@ -376,6 +379,43 @@ class LossView {
     this.nav.arrived(g.count);
     this.compare.renderMap();
     if (this.tokensOn) this.showSequence(maps);
+  }
+
+  /**
+   * What completes the pending maps on screen (the host's second message for a sample): p(target), and the
+   * confidence maps or word that the host holds them. Only onto the maps it completes: the same sample's,
+   * still pending (the host sends it after them, and drops it once another sample or result is asked for).
+   */
+  private setSampleRest(r: SampleRest): void {
+    const m = this.model.maps;
+    if (!this.model.summary || !m || !m.pending || !r || m.n !== r.n) return;
+    const { pending: _pending, ...held } = m;
+    this.setSample({ ...held, pTarget: r.pTarget ?? null, confidence: r.confidence ?? null, confidenceOnRequest: r.confidenceOnRequest === true, delta: r.delta ?? m.delta ?? null });
+  }
+
+  /** A confidence mode on screen whose sample's confidence maps the host holds: ask for them, once per maps. */
+  private ensureConfidence(): void {
+    const m = this.model.maps;
+    if (!isConfidenceMode(this.state.mode) || !m || m.confidence || !m.confidenceOnRequest || this.confidenceAsked === m) return;
+    this.confidenceAsked = m;
+    this.ctx.post({ type: 'requestConfidence', n: m.n });
+  }
+
+  /** The maps confidence was last asked for (a reply completes them, or the maps that replaced them ask again). */
+  private confidenceAsked: SampleMaps | null = null;
+
+  private setConfidence(n: number, raw: ConfidenceMaps): void {
+    const model = this.model;
+    const m = model.maps;
+    const g = model.geometry;
+    if (!model.summary || !m || !g || m.n !== n || m.confidence || !m.confidenceOnRequest || !raw) return;
+    const need = g.count * g.slices;
+    const confidence = normalizeMaps({ ...m, confidence: raw }, need).confidence;
+    if (!confidence) return this.notices.note(`The confidence maps of sample ${n} do not match its shape ${fmtShape(m.shape)}.`);
+    model.maps = { ...m, confidence };
+    this.confidence.invalidate();
+    this.heatmap.painter.invalidate();
+    this.heatmap.render();
   }
 
   /**
@@ -502,7 +542,7 @@ class LossView {
 
   private setDetail(d: ElementDetail): void {
     const key = this.model.addDetail(d);
-    if (key === this.heatmap.tooltip.key) this.heatmap.tooltip.render();
+    if (key === this.heatmap.tooltip.key) this.heatmap.detailArrived();
     if (key === this.breakdown.key) this.breakdown.render();
   }
 
@@ -522,7 +562,7 @@ class LossView {
     // An elementwise loss has one probability per element (its p(target) is that of its 0/1 label), no
     // distribution over classes to pick one from.
     if (mode === 'classProb') return this.model.summary?.targetKind !== 'binary';
-    if (isConfidenceMode(mode)) return !!maps?.confidence;
+    if (isConfidenceMode(mode)) return !!maps?.confidence || !!maps?.confidenceOnRequest;
     if (mode === 'labelIssues') {
       const s = this.model.summary;
       return !!s && s.options.loss === 'ce' && s.targetKind === 'index' && s.mapsAvailable && s.perClass.length >= 2;
@@ -537,6 +577,7 @@ class LossView {
 
   private redraw(multiples: boolean): void {
     if (this.state.mode === 'labelIssues') this.ensureLabelIssues();
+    this.ensureConfidence();
     if (this.state.mode === 'hardEveryRun') this.ensureHardPixels();
     this.heatmap.render();
     if (multiples) this.multiples.render();

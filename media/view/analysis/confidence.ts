@@ -1,6 +1,7 @@
 // Confidence maps (SampleMaps.confidence): the threshold slider of the top-1, margin, entropy and
 // confidently-wrong modes, and how many elements of the sample it marks. The modes themselves are drawn by
 // rasterize (media/view/render/raster.ts); this component only controls and counts.
+import type { ElementDetail } from '../../../src/protocol';
 import { fmt6, fmtCount } from '../format';
 import type { ViewContext, ViewModel } from '../model';
 import { countMarked, isConfidenceMode, type ConfidenceMode } from '../render/raster';
@@ -12,11 +13,17 @@ const WHAT: Readonly<Record<ConfidenceMode, string>> = {
   confWrong: 'confidently wrong: predicted ≠ target with top-class probability above',
 };
 
-/** Read-out lines of element k (the hover tooltip's extra lines). */
-export function confidenceLines(model: ViewModel, k: number): string[] {
-  const c = model.maps?.confidence;
-  if (!c || model.maps?.ignored[k]) return [];
-  return [`top-1 p ${fmt6(c.top1[k])} · margin ${fmt6(c.margin[k])} · entropy ${fmt6(c.entropy[k])}`];
+/**
+ * Read-out lines of element k (the hover tooltip's extra lines): from the sample's confidence maps, or,
+ * while the host holds them (confidenceOnRequest), from the element's details, which carry its values.
+ */
+export function confidenceLines(model: ViewModel, k: number, detail?: ElementDetail): string[] {
+  const maps = model.maps;
+  if (!maps || maps.ignored[k]) return [];
+  const c = maps.confidence;
+  const v = c ? { top1: c.top1[k], margin: c.margin[k], entropy: c.entropy[k] } : detail?.confidence;
+  if (!v) return [];
+  return [`top-1 p ${fmt6(v.top1)} · margin ${fmt6(v.margin)} · entropy ${fmt6(v.entropy)}`];
 }
 
 export class ConfidenceControls {

@@ -188,12 +188,30 @@ export class Heatmap {
     this.tooltip.hover(cell, v.width, v.height);
   }
 
+  /** The element the status line last announced. */
+  private announced: number | null = null;
+
+  /**
+   * The host's details of the element under the read-out came: its tooltip shows them, and where that
+   * element is the one announced, the status line takes the lines they add (confidence values, say).
+   */
+  detailArrived(): void {
+    this.tooltip.render();
+    const i = this.announced;
+    if (i === null || this.tooltip.cell?.i !== i) return;
+    const text = this.tooltip.lines(i).join('; ');
+    if (this.statusEl.textContent !== text) this.statusEl.textContent = text;
+  }
+
   /** Show the info of element i for keyboard or worst-list selection (read-out at the cell, live text). */
   showCellInfo(i: number, announce: boolean): void {
     const g = this.model.geometry;
     if (!g) return;
     this.placeMarker();
-    if (announce) this.statusEl.textContent = this.tooltip.lines(i).join('; ');
+    if (announce) {
+      this.announced = i;
+      this.statusEl.textContent = this.tooltip.lines(i).join('; ');
+    }
     if (!this.model.maps) return;
     const view = this.viewSize();
     const p = mapToScreen((i % g.width) + 1, Math.floor(i / g.width) + 1, this.transform, view, g);

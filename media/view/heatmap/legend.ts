@@ -40,6 +40,10 @@ export class Legend {
     if (s.pairFilter !== null) extras.push(this.swatch(COLORS.masked, `not target ${classLabel(names, s.pairFilter.target)} predicted as ${classLabel(names, s.pairFilter.predicted)}`, 'cel-swatch-masked'));
     if (s.contours) extras.push(this.swatch(CONTOUR_TARGET, 'target boundary'), this.swatch(CONTOUR_PREDICTED, 'predicted boundary'), this.swatch(CONTOUR_BOTH, 'both'));
 
+    if (isConfidenceMode(s.mode) && !maps.confidence) {
+      append(el, h('span', { class: 'cel-dim', text: maps.confidenceOnRequest || maps.pending ? 'Loading the confidence maps…' : 'No confidence maps for this input.' }));
+      return;
+    }
     if (isContinuousMode(s.mode)) {
       if (s.mode === 'pTarget' && !maps.pTarget) {
         append(el, h('span', { class: 'cel-dim', text: 'p(target) exists for class-index targets only.' }));

@@ -6,6 +6,7 @@ import { clear } from '../dom';
 import { classLabel, className, fmt6, matrixAxes, targetLines } from '../format';
 import { detailKey, type ViewContext, type ViewModel } from '../model';
 import { unravelIndex } from '../../../src/errors';
+import type { ElementDetail } from '../../../src/protocol';
 
 const EXPLAIN_DEBOUNCE_MS = 50;
 
@@ -15,8 +16,11 @@ export interface HoverCell {
   readonly sy: number;
 }
 
-/** Extra read-out lines a component adds for element k of the sample (confidence, compare…). */
-export type CellLines = (k: number) => string[];
+/**
+ * Extra read-out lines a component adds for element k of the sample (confidence, compare…); detail: the
+ * host's details of the element, once they came.
+ */
+export type CellLines = (k: number, detail: ElementDetail | undefined) => string[];
 
 export class CellTooltip {
   readonly el: HTMLElement;
@@ -57,7 +61,8 @@ export class CellTooltip {
       const plane = this.model.classProbPlane(state.probClass);
       if (plane && state.probClass !== null) lines.push(`p(${className(names, state.probClass)}) ${fmt6(plane[k])}`);
     }
-    for (const fn of this.extra) lines.push(...fn(k));
+    const detail = ref ? this.model.detail(detailKey(ref.n, ref.index)) : undefined;
+    for (const fn of this.extra) lines.push(...fn(k, detail));
     return lines;
   }
 

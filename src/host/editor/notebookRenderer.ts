@@ -104,6 +104,7 @@ async function openWithEngine(services: HostServices, rp: ResolvedPayload, o: Ou
     // Probability targets have nothing more to compute: one message.
     ...(r.targetKind === 'probs' ? {} : { quickSampleMaps: (n: number) => session.sampleMaps(n) }),
     classMaps: (n) => session.classMaps(n),
+    confidence: (n) => session.sampleConfidence(n),
     explain: (n, index) => session.explain(n, index),
     tokenDetails: (row) => session.tokenDetails(row),
     labelIssues: (signal) => session.labelIssues(OUTPUT_ISSUES_ORIGIN, signal),

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { setWebviewPage } from './webviewPage';
 import { forView } from '../../sampleWire';
 import { mapPreview } from '../../mapPreview';
-import { SampleSender } from '../../sampleSender';
+import { SampleSender, holdConfidence } from '../../sampleSender';
 import type { LossOptions } from '../../kernel/types';
 import { ignoreIndexFix } from '../../kernel/labelFix';
 import { resolveOptions } from '../../kernel/options';
@@ -600,6 +600,12 @@ export class LossPanel {
 
   private readonly samples = new SampleSender((msg) => this.post(msg));
 
+  /** How p(target) (and the confidence maps with it) are had for this session's samples (see pTargetPlan). */
+  private probsPlan(s: LossSession): ReturnType<typeof pTargetPlan> {
+    const r = s.result;
+    return pTargetPlan({ options: r.options, targetKind: r.targetKind, geometry: s.geometry, inputShape: r.input.shape, hasWeight: this.request.weight !== null });
+  }
+
   /** quickSent: the view has this sample's loss, prediction and target maps already (sent during the computation). */
   private async sendSample(n: number, quickSent = false): Promise<void> {
     const s = this.session;
@@ -609,7 +615,7 @@ export class LossPanel {
     // strip of an (N, C) input or a class-last [B, T, V] they are the whole input, read on this thread
     // (see sampleProbs.ts); above that, exp(-loss) where the loss determines it, else none.
     const r = s.result;
-    const plan = pTargetPlan({ options: r.options, targetKind: r.targetKind, geometry: s.geometry, inputShape: r.input.shape, hasWeight: this.request.weight !== null });
+    const plan = this.probsPlan(s);
     // A comparison's maps carry B - A for the sample (lossPanel's only part in it: comparePanel.ts).
     const withDelta = (m: SampleMaps): SampleMaps => (this.comparison ? this.comparison.withDelta(m) : m);
     if (plan === 'worker') {
@@ -618,7 +624,8 @@ export class LossPanel {
       // (dropped if another sample was asked for).
       await this.samples.send(n, {
         quick: r.targetKind === 'probs' || quickSent ? undefined : async () => withDelta(await s.sampleMaps(n)),
-        complete: async () => withDelta(await s.sampleMapsWithProbs(n)),
+        complete: async () => withDelta(holdConfidence(await s.sampleMapsWithProbs(n))),
+        quickSent,
       }, () => this.session === s);
       return;
     }
@@ -670,6 +677,14 @@ export class LossPanel {
             return;
           }
           this.post({ type: 'classMaps', maps: await s.classMaps(m.n) });
+          return;
+        }
+        case 'requestConfidence': {
+          // Only where the sample's maps came with confidenceOnRequest: a job over few input values.
+          const s = this.session;
+          if (!s || this.probsPlan(s) !== 'worker') return;
+          const confidence = await s.sampleConfidence(m.n);
+          if (confidence && this.session === s) this.post({ type: 'confidence', n: m.n, confidence });
           return;
         }
         case 'explain':

@@ -17,6 +17,12 @@ import { readTensorFile } from '../files/readTensorFile';
 import { hasMaps } from './resultMaps';
 import { allocShared, share, viewOf } from './shared';
 
+/** One sample's softmax probabilities (C, S) and, for class-index cross-entropy, its confidence maps. */
+interface SampleProbs {
+  readonly probs: Float32Array;
+  readonly confidence: ConfidenceMaps | null;
+}
+
 /** One sample's input values in shared memory, and a view of them for this thread. */
 interface SampleValues {
   readonly ref: SharedTensorRef;
@@ -26,7 +32,11 @@ interface SampleValues {
 export class LossSession {
   private wholeInput: Tensor | null = null;
   private wholeTarget: Tensor | null = null;
-  private readonly probsCache = new Map<number, { readonly probs: Float32Array; readonly confidence: ConfidenceMaps | null }>();
+  /**
+   * The probability job of the sample last asked for, as a promise: the complete maps, a hover's details and
+   * the confidence maps ask for the same sample at about the same time, and share one job.
+   */
+  private probsOf: { readonly key: number; readonly job: Promise<SampleProbs> } | null = null;
   private readonly sampleCache = new Map<number, SampleValues>();
   /** The in-memory input in shared memory, once a token's details were asked for (workers read rows there). */
   private sharedInput: SharedTensorRef | null = null;
@@ -81,10 +91,6 @@ export class LossSession {
   private demanded: { readonly at: number; readonly maps: Promise<ElementMaps> } | null = null;
 
   /**
-   * sampleMaps plus p(target) and, for class-index cross-entropy, the confidence maps: both need the sample's
-   * input values and come from one worker job.
-   */
-  /**
    * Likely label errors of this pair (cleanlab's rules, src/labels/), found in a worker from the tensors as
    * this session paired them; `origin` says so in the view.
    */
@@ -113,12 +119,22 @@ export class LossSession {
     return r as EngineResult & { maps: NonNullable<EngineResult['maps']> };
   }
 
+  /**
+   * sampleMaps plus p(target) and, for class-index cross-entropy, the confidence maps: both need the sample's
+   * input values and come from one worker job.
+   */
   async sampleMapsWithProbs(n: number): Promise<SampleMaps> {
     const m = await this.sampleMaps(n);
     if (this.result.targetKind === 'probs') return m;
     const { probs, confidence } = await this.sampleProbs(n);
     const pTarget = targetProbabilities(this.result.targetKind, probs, m.target, m.ignored, this.geometry);
     return { ...m, pTarget, confidence };
+  }
+
+  /** Sample n's confidence maps (null: the input has none: not class-index cross-entropy). */
+  async sampleConfidence(n: number): Promise<ConfidenceMaps | null> {
+    if (!this.wantsConfidence) return null;
+    return (await this.sampleProbs(n)).confidence;
   }
 
   async classMaps(n: number): Promise<ClassMaps> {
@@ -140,7 +156,11 @@ export class LossSession {
       targetClass: maps ? maps.targetClass[at * g.S + s] : 0,
       weight: this.request.weight ? this.weightTensor() : null,
     });
-    return { n, index: [...index], explanation: { ...explanation, index: [...index] }, top };
+    // The element's confidence values, from the maps the confidence modes draw, where the job that makes them
+    // ran for this sample (the complete maps start it; a hover does not start a job over a large input).
+    const held = this.wantsConfidence && this.probsOf?.key === at ? this.probsOf.job : null;
+    const c = held ? await held.then((p) => p.confidence, () => null) : null;
+    return { n, index: [...index], explanation: { ...explanation, index: [...index] }, top, ...(c ? { confidence: { top1: c.top1[s], margin: c.margin[s], entropy: c.entropy[s] } } : {}) };
   }
 
   /** A vocabulary file read and parsed in a worker (src/worker/jobs/vocabularyJob.ts). */
@@ -197,10 +217,19 @@ export class LossSession {
     return this.result.options.loss === 'ce' && this.result.targetKind === 'index';
   }
 
-  private async sampleProbs(n: number): Promise<{ readonly probs: Float32Array; readonly confidence: ConfidenceMaps | null }> {
+  private sampleProbs(n: number): Promise<SampleProbs> {
     const key = this.geometry.strip ? 0 : this.checkSample(n);
-    const hit = this.probsCache.get(key);
-    if (hit) return hit;
+    if (this.probsOf?.key === key) return this.probsOf.job;
+    // One sample at a time is what the view shows. A failure is not kept: the next ask runs the job again.
+    const entry = { key, job: this.runProbs(key) };
+    this.probsOf = entry;
+    entry.job.catch(() => {
+      if (this.probsOf === entry) this.probsOf = null;
+    });
+    return entry.job;
+  }
+
+  private async runProbs(key: number): Promise<SampleProbs> {
     const g = this.geometry;
     const xs = (await this.sampleValues(key)).ref;
     const out = allocShared('float32', [g.C * g.S], 'f32');
@@ -222,10 +251,7 @@ export class LossSession {
       const c = viewOf(conf).data as Float32Array;
       confidence = { top1: c.slice(0, g.S), margin: c.slice(g.S, 2 * g.S), entropy: c.slice(2 * g.S, 3 * g.S) };
     }
-    const entry = { probs, confidence };
-    this.probsCache.clear(); // one sample at a time is what the view shows
-    this.probsCache.set(key, entry);
-    return entry;
+    return { probs, confidence };
   }
 
   /**

@@ -4,6 +4,7 @@ import { computeLoss, explainElement, type LossOptions, type LossRequest, type L
 import { toViewSummary, type ClassMaps, type CompareSummary, type ConfidenceMaps, type ElementDetail, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../../../src/protocol';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { pairLabelIssues } from '../../../src/labels/pairIssues';
+import { holdConfidence, restOf } from '../../../src/sampleSender';
 import { flaggedOfMask, viewLabelIssues } from '../../../src/labels/viewIssues';
 
 export const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
@@ -24,6 +25,11 @@ export interface CaseOptions {
   readonly seed?: number;
   /** Send confidence maps (top-1, margin, entropy) with each sample. */
   readonly confidence?: boolean;
+  /**
+   * As the panel host sends a sample: its quick maps first (pending), then their rest, the confidence maps
+   * held until a confidence mode asks (requestConfidence) and each element's values in its details.
+   */
+  readonly twoStep?: boolean;
   /** A comparison: run A is the same logits halved, run B these; summaries carry compare, samples delta. */
   readonly compare?: boolean;
 }
@@ -215,14 +221,26 @@ export class FakeHost {
       .map((prob, cls) => ({ cls, input: explanation.inputs[cls], prob }))
       .sort((a, b) => b.prob - a.prob)
       .slice(0, 5);
-    return { n, index: [...index], explanation, top };
+    if (!this.o.twoStep || !this.o.confidence) return { n, index: [...index], explanation, top };
+    const c = this.sample(n).confidence;
+    const k = n < 0 ? flat : flat - n * this.S;
+    return { n, index: [...index], explanation, top, ...(c ? { confidence: { top1: c.top1[k], margin: c.margin[k], entropy: c.entropy[k] } } : {}) };
+  }
+
+  /** Sample n as the host sends it: whole, or (twoStep) its quick maps, then their rest. */
+  private sendSample(n: number): void {
+    const full = this.sample(n);
+    if (!this.o.twoStep) return this.send({ type: 'sample', maps: full });
+    const { confidence: _c, ...quick } = full;
+    this.send({ type: 'sample', maps: { ...quick, pTarget: null, pending: true } });
+    this.send({ type: 'sampleRest', rest: restOf(holdConfidence(full)) });
   }
 
   /** As the real hosts do: every summary is followed by sample 0's maps (the strip's), unasked. */
   private sendSummary(): void {
     const summary = this.summary();
     this.send({ type: 'summary', summary });
-    if (summary.mapsAvailable && summary.elementCount > 0 && summary.lossShape.length >= 1) this.send({ type: 'sample', maps: this.sample(summary.lossShape.length >= 2 ? 0 : -1) });
+    if (summary.mapsAvailable && summary.elementCount > 0 && summary.lossShape.length >= 1) this.sendSample(summary.lossShape.length >= 2 ? 0 : -1);
   }
 
   /** Handle one message from the view, answering synchronously through send. */
@@ -234,8 +252,13 @@ export class FakeHost {
         this.sendSummary();
         return;
       case 'selectSample':
-        this.send({ type: 'sample', maps: this.sample(m.n) });
+        this.sendSample(m.n);
         return;
+      case 'requestConfidence': {
+        const confidence = this.sample(m.n).confidence;
+        if (confidence) this.send({ type: 'confidence', n: m.n, confidence });
+        return;
+      }
       case 'requestClassMaps':
         this.send({ type: 'classMaps', maps: this.classMaps(m.n) });
         return;

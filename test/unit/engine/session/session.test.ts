@@ -4,13 +4,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { sampleConfidence } from '../../../src/kernel/sample/confidence';
-import { computeLoss, explainElement } from '../../../src/kernel/index';
-import { sampleProbabilities } from '../../../src/kernel/sample/softmax';
-import type { Tensor } from '../../../src/tensor/tensor';
-import { Engine } from '../../../src/worker/engine/engine';
-import { LossSession } from '../../../src/worker/engine/session';
-import { DIST, randomLogits, randomTargets, rng, writeNpy } from './helpers';
+import { sampleConfidence } from '../../../../src/kernel/sample/confidence';
+import { computeLoss, explainElement } from '../../../../src/kernel/index';
+import { sampleProbabilities } from '../../../../src/kernel/sample/softmax';
+import type { Tensor } from '../../../../src/tensor/tensor';
+import { Engine } from '../../../../src/worker/engine/engine';
+import { LossSession } from '../../../../src/worker/engine/session';
+import { DIST, randomLogits, randomTargets, rng, writeNpy } from '../helpers';
 
 describe('engine: a session serves the view', function () {
   let engine: Engine;
@@ -64,6 +64,26 @@ describe('engine: a session serves the view', function () {
       for (let i = 0; i < S; i++) assert.ok(Object.is(m.confidence![k][i], want[k][i]), `${k}[${i}]: ${m.confidence![k][i]} vs ${want[k][i]}`);
     }
     for (let i = 0; i < S; i++) if (!m.ignored[i]) assert.ok(Object.is((m.pTarget as Float32Array)[i], probs[m.target[i] * S + i]), `p(target) at ${i}`);
+  });
+
+  it("confidence on request: the maps the complete sample computed, and a hover's details carry an element's values from them", async function () {
+    const s = await LossSession.open(engine, { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options: { ignoreIndex: 255 } });
+    const S = 30;
+    const want = sampleConfidence((input.data as Float32Array).subarray(2 * 4 * S, 3 * 4 * S), 4, S, 'logits');
+    // A hover before any sample's probabilities were computed starts no job: no values.
+    assert.equal((await s.explain(2, [1, 2])).confidence, undefined);
+    await s.sampleMapsWithProbs(2);
+    const c = await s.sampleConfidence(2);
+    assert.ok(c);
+    for (const k of ['top1', 'margin', 'entropy'] as const) for (let i = 0; i < S; i++) assert.ok(Object.is(c[k][i], want[k][i]), `${k}[${i}]`);
+    const d = await s.explain(2, [1, 2]);
+    const at = 1 * 6 + 2;
+    assert.deepEqual(d.confidence, { top1: want.top1[at], margin: want.margin[at], entropy: want.entropy[at] });
+    // Another sample's hover while sample 2's job is the one held: none (no job over another sample).
+    assert.equal((await s.explain(0, [1, 2])).confidence, undefined);
+    // bce has no softmax over classes: no confidence maps.
+    const b = await LossSession.open(engine, { input: { kind: 'tensor', tensor: randomLogits([4, 3], 5) }, target: { kind: 'tensor', tensor: { dtype: 'float32', shape: [4, 3], data: Float32Array.of(1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1) } }, options: { loss: 'bce' } });
+    assert.equal(await b.sampleConfidence(0), null);
   });
 
   it('explains an element with the kernel\'s own numbers', async function () {

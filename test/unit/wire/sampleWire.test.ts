@@ -2,9 +2,9 @@
 // and the view's normalizeMaps widens them back to the same Int32 values.
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { normalizeMaps } from '../../media/view/model';
-import type { HostToView, SampleMaps } from '../../src/protocol';
-import { compactSampleMaps, forView, narrowIndices } from '../../src/sampleWire';
+import { normalizeMaps } from '../../../media/view/model';
+import type { HostToView, SampleMaps } from '../../../src/protocol';
+import { compactSampleMaps, forView, narrowIndices } from '../../../src/sampleWire';
 
 function maps(target: Int32Array, predicted: Int32Array): SampleMaps {
   const n = target.length;
@@ -69,6 +69,21 @@ describe('sample maps on the wire', function () {
       assert.equal(a.buffer.byteLength, a.byteLength, `array ${i} carries only its own bytes`);
     }
     assert.ok(sent.target instanceof Int32Array, 'values over 16 bits stay Int32');
+  });
+
+  it("a sample's rest and its confidence maps travel on buffers of their own too", function () {
+    const S = 6;
+    const batch = new Float32Array(4 * S).map((_, i) => i);
+    const at = batch.subarray(S, 2 * S);
+    const rest = forView({ type: 'sampleRest', rest: { n: 1, pTarget: at, confidence: { top1: at, margin: at, entropy: at }, delta: at } });
+    const conf = forView({ type: 'confidence', n: 1, confidence: { top1: at, margin: at, entropy: at } });
+    assert.ok(rest.type === 'sampleRest' && conf.type === 'confidence');
+    const c = rest.rest.confidence;
+    for (const [i, a] of [rest.rest.pTarget, rest.rest.delta, c?.top1, c?.margin, c?.entropy, conf.confidence.top1, conf.confidence.margin, conf.confidence.entropy].entries()) {
+      assert.ok(a, `array ${i}`);
+      assert.deepEqual([...a], [...at], `array ${i}`);
+      assert.equal(a.buffer.byteLength, a.byteLength, `array ${i} carries only its own bytes`);
+    }
   });
 
   it('compacts only sample messages', function () {

@@ -4,8 +4,8 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { Frame } from 'playwright-core';
-import { fmtCount } from '../../media/view/format';
-import { VsCode, cleanUpAfterSuite, copySamples, filterPick, panelWithValue, sleep } from './harness';
+import { fmtCount } from '../../../media/view/format';
+import { VsCode, cleanUpAfterSuite, copySamples, filterPick, panelWithValue, sleep } from '../harness';
 
 
 interface Expected {
@@ -17,6 +17,11 @@ interface Expected {
   readonly below06: number;
   readonly below09: number;
   readonly wrongAbove06: number;
+  /** Sample 0's width, and its top-class probability, margin and entropy per pixel (row-major). */
+  readonly W: number;
+  readonly top1: readonly number[];
+  readonly margin: readonly number[];
+  readonly entropy: readonly number[];
 }
 
 const NUMPY = `
@@ -26,6 +31,8 @@ t = np.load("segmentation/target.npy")[0]
 C = x.shape[0]
 p = np.exp(x - x.max(0)); p /= p.sum(0)
 pred = x.argmax(0); top1 = p.max(0)
+ps = np.sort(p, 0); margin = ps[-1] - ps[-2]
+entropy = -(p * np.log(p)).sum(0)
 keep = t != 255
 counts = {}
 for a in range(C):
@@ -35,7 +42,8 @@ for a in range(C):
 (a, b), n = max(counts.items(), key=lambda kv: (kv[1], -kv[0][0], -kv[0][1]))
 print(json.dumps({"C": C, "pair": {"target": a, "predicted": b, "count": n}, "total": int(keep.sum()),
   "below06": int(((top1 < 0.6) & keep).sum()), "below09": int(((top1 < 0.9) & keep).sum()),
-  "wrongAbove06": int(((pred != t) & (top1 > 0.6) & keep).sum())}))
+  "wrongAbove06": int(((pred != t) & (top1 > 0.6) & keep).sum()),
+  "W": int(x.shape[2]), "top1": top1.ravel().tolist(), "margin": margin.ravel().tolist(), "entropy": entropy.ravel().tolist()}))
 `;
 
 async function heatmapColours(frame: Frame): Promise<number> {
@@ -106,6 +114,23 @@ describe('analysis views in real VS Code', function () {
     assert.notEqual(after, before, 'the heatmap is redrawn with the other pixels faded');
     await vs.screenshot('analysis-confusion');
     await frame.locator('[data-testid="pair-filter"] button').click();
+
+    // A pixel's read-out (the status line a keyboard selection fills, as screen readers hear it): its top-1,
+    // margin and entropy are NumPy's softmax at that pixel. The host keeps the confidence maps until a
+    // confidence mode asks, so these come with the pixel's details.
+    const viewport = frame.locator('.cel-viewport');
+    for (const key of ['Home', 'ArrowRight', 'ArrowRight', 'ArrowRight']) await viewport.press(key);
+    const status = frame.locator('.cel-status');
+    let read = '';
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && !/top-1 p/.test(read); await sleep(100)) read = (await status.textContent()) ?? '';
+    const at = read.match(/\(n, y, x\) = \(0, (\d+), (\d+)\)/);
+    const values = read.match(/top-1 p (\S+) · margin (\S+) · entropy ([^\s;]+)/);
+    assert.ok(at && values, read);
+    const k = Number(at[1]) * expected.W + Number(at[2]);
+    for (const [j, name] of (['top1', 'margin', 'entropy'] as const).entries()) {
+      const shown = Number(values[j + 1]);
+      assert.ok(Math.abs(shown - expected[name][k]) <= 1e-5 * Math.max(1, Math.abs(expected[name][k])), `${name} ${shown} vs NumPy's ${expected[name][k]} at ${at[0]}`);
+    }
 
     // Confidence: top-class probability with the threshold at 0.6, then 0.9; then confidently wrong above 0.6.
     const mode = frame.locator('select[aria-label="View mode"]').first();

@@ -1,10 +1,10 @@
 // Confidence modes (SampleMaps.confidence): top-1, margin, entropy and confidently wrong, the threshold
 // slider and the count of marked elements (media/view/analysis/confidence.ts, raster.ts).
 import * as assert from 'node:assert/strict';
-import { fmtCount } from '../../../media/view/format';
-import { countMarked, geometryFor, isMarked, rasterize, UNMARKED_ALPHA } from '../../../media/view/render/raster';
-import { DEFAULT_STATE } from '../../../media/view/state';
-import { change, key, setup, SEG, type Harness } from './harness';
+import { fmtCount } from '../../../../media/view/format';
+import { countMarked, geometryFor, isMarked, rasterize, UNMARKED_ALPHA } from '../../../../media/view/render/raster';
+import { DEFAULT_STATE } from '../../../../media/view/state';
+import { change, key, setup, SEG, type Harness } from '../harness';
 
 const CONF = { ...SEG, confidence: true };
 
@@ -113,5 +113,84 @@ describe('view: confidence modes', function () {
     await h.settle();
     assert.equal(mode(), 'entropy');
     assert.match(h.$('[data-testid="confidence-count"]').textContent ?? '', /\d/);
+  });
+});
+
+describe('view: confidence maps the host holds until asked (confidenceOnRequest)', function () {
+  const HELD = { ...CONF, twoStep: true };
+  let h: Harness;
+  afterEach(function () {
+    h?.close();
+  });
+
+  const requests = (x: Harness): number[] => x.posted.flatMap((m) => (m.type === 'requestConfidence' ? [m.n] : []));
+
+  it('offers the modes; the first confidence mode asks once, and the maps that come are drawn and counted', async function () {
+    h = await setup(HELD);
+    const mode = h.$<HTMLSelectElement>('select[aria-label="View mode"]');
+    for (const m of ['top1', 'margin', 'entropy', 'confWrong']) assert.equal(h.$<HTMLOptionElement>(`select[aria-label="View mode"] option[value="${m}"]`).disabled, false, m);
+    assert.deepEqual(requests(h), [], 'not asked for while the loss is shown');
+    change(h, mode, 'top1');
+    assert.match(h.$('.cel-legend').textContent ?? '', /Loading the confidence maps/);
+    await h.settle();
+    assert.deepEqual(requests(h), [0]);
+    const c = countMarked(h.host.sample(0), 'top1', 0.5);
+    assert.ok(c.total > 0);
+    assert.ok((h.$('[data-testid="confidence-count"]').textContent ?? '').startsWith(`${fmtCount(c.marked)} of ${fmtCount(c.total)} pixels`));
+    assert.match(h.$('.cel-legend').textContent ?? '', /top-class probability/);
+    change(h, mode, 'margin');
+    await h.settle();
+    assert.deepEqual(requests(h), [0], 'asked once for the sample');
+  });
+
+  it('another sample in a confidence mode asks for its maps', async function () {
+    h = await setup(HELD);
+    change(h, h.$<HTMLSelectElement>('select[aria-label="View mode"]'), 'entropy');
+    await h.settle();
+    h.$<HTMLButtonElement>('button[aria-label="Next sample"]').click();
+    await h.settle();
+    assert.deepEqual(requests(h), [0, 1]);
+    const c = countMarked(h.host.sample(1), 'entropy', h.states.at(-1)?.confidenceThreshold ?? 0.5);
+    assert.ok((h.$('[data-testid="confidence-count"]').textContent ?? '').startsWith(`${fmtCount(c.marked)} of ${fmtCount(c.total)}`));
+  });
+
+  it('a stored confidence mode keeps through the quick maps and the rest, then asks', async function () {
+    h = await setup(HELD, { initialState: { ...DEFAULT_STATE, mode: 'entropy' } });
+    await h.settle();
+    assert.equal(h.$<HTMLSelectElement>('select[aria-label="View mode"]').value, 'entropy');
+    assert.deepEqual(requests(h), [0]);
+    assert.match(h.$('[data-testid="confidence-count"]').textContent ?? '', /\d/);
+  });
+
+  it("the hover read-out's top-1, margin and entropy come with the element's details, as the maps would give them", async function () {
+    h = await setup(CONF);
+    key(h, h.$('.cel-viewport'), 'ArrowRight');
+    const fromMaps = (h.$('.cel-tooltip').textContent ?? '').match(/top-1 p [^]*?entropy [0-9.e-]+/)?.[0];
+    assert.ok(fromMaps);
+    h.close();
+    h = await setup(HELD);
+    key(h, h.$('.cel-viewport'), 'ArrowRight');
+    assert.doesNotMatch(h.$('.cel-tooltip').textContent ?? '', /top-1 p/, 'no values before the details');
+    await h.settle(120);
+    assert.ok((h.$('.cel-tooltip').textContent ?? '').includes(fromMaps), h.$('.cel-tooltip').textContent ?? '');
+    assert.ok((h.$('.cel-status').textContent ?? '').includes(fromMaps), `the status line announces them too: ${h.$('.cel-status').textContent}`);
+    assert.deepEqual(requests(h), [], 'a hover does not fetch the maps');
+  });
+
+  it('a rest completes only the pending maps of its own sample', async function () {
+    h = await setup(HELD);
+    assert.equal(h.$<HTMLOptionElement>('select[aria-label="View mode"] option[value="pTarget"]').disabled, false, 'the rest brought p(target)');
+    const viewport = h.$('.cel-viewport');
+    key(h, viewport, 'ArrowRight');
+    const line = (h.$('.cel-tooltip').textContent ?? '').match(/p\(target\) [0-9.e-]+/)?.[0];
+    assert.ok(line && line !== 'p(target) 0', h.$('.cel-tooltip').textContent ?? '');
+    // A second rest (the same sample, maps no longer pending) and one for another sample: neither applies.
+    const S = 12 * 16;
+    h.view.receive({ type: 'sampleRest', rest: { n: 0, pTarget: new Float32Array(S) } });
+    h.view.receive({ type: 'sampleRest', rest: { n: 1, pTarget: new Float32Array(S) } });
+    await h.settle();
+    key(h, viewport, 'ArrowLeft');
+    key(h, viewport, 'ArrowRight');
+    assert.ok((h.$('.cel-tooltip').textContent ?? '').includes(line), h.$('.cel-tooltip').textContent ?? '');
   });
 });
