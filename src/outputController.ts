@@ -177,8 +177,14 @@ export class OutputController {
           if (s) this.deps.send({ type: 'classMaps', maps: await s.classMaps(m.n) });
           return;
         case 'requestConfidence': {
-          const confidence = s?.confidence ? await s.confidence(m.n) : null;
-          if (confidence && this.session === s && !this.disposed) this.deps.send({ type: 'confidence', n: m.n, confidence });
+          if (!s?.confidence) return;
+          let confidence: ConfidenceMaps | null = null;
+          try {
+            confidence = await s.confidence(m.n);
+          } finally {
+            // Null (a failed job) tells the view none are coming; the error itself goes to the note line.
+            if (this.session === s && !this.disposed) this.deps.send({ type: 'confidence', n: m.n, confidence });
+          }
           return;
         }
         case 'explain':

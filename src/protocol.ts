@@ -571,10 +571,10 @@ export interface SampleMaps {
 }
 
 /**
- * What completes maps the view holds with `pending` (the loss, target, predicted and ignored maps, sent
- * first): the rest of SampleMaps, so the second message does not carry those maps again.
+ * What completes maps the view holds with `pending` (the loss, target, predicted and ignored maps, and a
+ * comparison's delta, sent first): the rest of SampleMaps, so the second message does not carry those again.
  */
-export type SampleRest = Pick<SampleMaps, 'n' | 'pTarget' | 'confidence' | 'confidenceOnRequest' | 'delta'>;
+export type SampleRest = Pick<SampleMaps, 'n' | 'pTarget' | 'confidence' | 'confidenceOnRequest'>;
 
 /** One element's top-class probability, margin and entropy: the values of its sample's ConfidenceMaps. */
 export interface ElementConfidence {
@@ -612,8 +612,8 @@ export type HostToView =
   | { readonly type: 'sample'; readonly maps: SampleMaps }
   /** The rest of sample n's maps, for a view that holds its pending maps (see SampleRest). */
   | { readonly type: 'sampleRest'; readonly rest: SampleRest }
-  /** Sample n's confidence maps, asked for with requestConfidence. */
-  | { readonly type: 'confidence'; readonly n: number; readonly confidence: ConfidenceMaps }
+  /** Sample n's confidence maps, asked for with requestConfidence (null: they could not be computed). */
+  | { readonly type: 'confidence'; readonly n: number; readonly confidence: ConfidenceMaps | null }
   /** Sample 0's loss map as colour-table indices, sent before its maps (see MapPreview). */
   | { readonly type: 'preview'; readonly preview: MapPreview }
   | { readonly type: 'classMaps'; readonly maps: ClassMaps }

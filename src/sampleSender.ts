@@ -31,7 +31,6 @@ export function restOf(m: SampleMaps): SampleRest {
     pTarget: m.pTarget,
     ...(m.confidence ? { confidence: m.confidence } : {}),
     ...(m.confidenceOnRequest ? { confidenceOnRequest: true } : {}),
-    ...(m.delta ? { delta: m.delta } : {}),
   };
 }
 

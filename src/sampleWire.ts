@@ -35,6 +35,7 @@ export function ownBuffer<T extends Float32Array | IndexArray>(a: T): T {
 export function compactSampleMaps(m: SampleMaps): SampleMaps {
   return {
     ...compactRest(m),
+    ...(m.delta ? { delta: ownBuffer(m.delta) } : {}),
     loss: ownBuffer(m.loss),
     target: narrowIndices(m.target),
     predicted: narrowIndices(m.predicted),
@@ -42,15 +43,10 @@ export function compactSampleMaps(m: SampleMaps): SampleMaps {
   };
 }
 
-/** A sample's rest (p(target), confidence and delta maps), each array on its own buffer. */
+/** A sample's rest (p(target) and confidence maps), each array on its own buffer. */
 function compactRest<T extends SampleRest>(m: T): T {
   const c = m.confidence;
-  return {
-    ...m,
-    pTarget: m.pTarget && ownBuffer(m.pTarget),
-    ...(c ? { confidence: ownConfidence(c) } : {}),
-    ...(m.delta ? { delta: ownBuffer(m.delta) } : {}),
-  };
+  return { ...m, pTarget: m.pTarget && ownBuffer(m.pTarget), ...(c ? { confidence: ownConfidence(c) } : {}) };
 }
 
 function ownConfidence(c: ConfidenceMaps): ConfidenceMaps {
@@ -61,7 +57,7 @@ function ownConfidence(c: ConfidenceMaps): ConfidenceMaps {
 export function forView(msg: HostToView): HostToViewWire {
   if (msg.type === 'sample') return { ...msg, maps: compactSampleMaps(msg.maps) };
   if (msg.type === 'sampleRest') return { ...msg, rest: compactRest(msg.rest) };
-  if (msg.type === 'confidence') return { ...msg, confidence: ownConfidence(msg.confidence) };
+  if (msg.type === 'confidence') return msg.confidence ? { ...msg, confidence: ownConfidence(msg.confidence) } : msg;
   if (msg.type === 'summary') return { ...msg, summary: packSummary(msg.summary) };
   return msg;
 }

@@ -390,7 +390,7 @@ class LossView {
     const m = this.model.maps;
     if (!this.model.summary || !m || !m.pending || !r || m.n !== r.n) return;
     const { pending: _pending, ...held } = m;
-    this.setSample({ ...held, pTarget: r.pTarget ?? null, confidence: r.confidence ?? null, confidenceOnRequest: r.confidenceOnRequest === true, delta: r.delta ?? m.delta ?? null });
+    this.setSample({ ...held, pTarget: r.pTarget ?? null, confidence: r.confidence ?? null, confidenceOnRequest: r.confidenceOnRequest === true });
   }
 
   /** A confidence mode on screen whose sample's confidence maps the host holds: ask for them, once per maps. */
@@ -404,14 +404,25 @@ class LossView {
   /** The maps confidence was last asked for (a reply completes them, or the maps that replaced them ask again). */
   private confidenceAsked: SampleMaps | null = null;
 
-  private setConfidence(n: number, raw: ConfidenceMaps): void {
+  private setConfidence(n: number, raw: ConfidenceMaps | null): void {
     const model = this.model;
     const m = model.maps;
     const g = model.geometry;
-    if (!model.summary || !m || !g || m.n !== n || m.confidence || !m.confidenceOnRequest || !raw) return;
+    if (!model.summary || !m || !g || m.n !== n || m.confidence || !m.confidenceOnRequest) return;
     const need = g.count * g.slices;
-    const confidence = normalizeMaps({ ...m, confidence: raw }, need).confidence;
-    if (!confidence) return this.notices.note(`The confidence maps of sample ${n} do not match its shape ${fmtShape(m.shape)}.`);
+    const confidence = raw ? normalizeMaps({ ...m, confidence: raw }, need).confidence : null;
+    if (!confidence) {
+      // None to come for this sample (the host could not compute them, or they do not fit): the modes go, and
+      // a confidence mode shows the loss. Choosing the sample again asks again.
+      const { confidenceOnRequest: _held, ...rest } = m;
+      model.maps = rest;
+      this.notices.note(raw ? `The confidence maps of sample ${n} do not match its shape ${fmtShape(m.shape)}.` : `The confidence maps of sample ${n} could not be computed.`);
+      if (isConfidenceMode(this.state.mode)) this.update({ mode: 'loss' });
+      this.map.sync();
+      this.heatmap.painter.invalidate();
+      this.heatmap.render();
+      return;
+    }
     model.maps = { ...m, confidence };
     this.confidence.invalidate();
     this.heatmap.painter.invalidate();

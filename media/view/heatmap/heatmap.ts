@@ -260,6 +260,8 @@ export class Heatmap {
           return;
         }
       }
+      // The pointer reads out what it is over now: a later detail is not the keyboard's announcement.
+      this.announced = null;
       this.hoverAt(this.cellAt(e.clientX, e.clientY));
     });
     const endDrag = (e: PointerEvent): void => {

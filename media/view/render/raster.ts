@@ -291,8 +291,9 @@ export function rasterize(maps: MapArrays, g: Geometry, slice: number, opts: Ras
       rgba[o + 3] = marking ? UNMARKED_ALPHA : 255;
     } else if (mode === 'error') {
       put(rgba, o, ignored[k] ? COLORS.masked : predicted[k] === target[k] ? COLORS.correct : COLORS.wrong);
-    } else if (mode === 'confWrong') {
-      put(rgba, o, confMode && isMarked(maps, 'confWrong', threshold, k) ? COLORS.wrong : COLORS.correct);
+    } else if (mode === 'confWrong' && confMode) {
+      // Without the confidence maps (on their way from the host) nothing is drawn, as in the other confidence modes.
+      put(rgba, o, isMarked(maps, 'confWrong', threshold, k) ? COLORS.wrong : COLORS.correct);
     }
     if (confMode && !ignored[k] && !isMarked(maps, confMode, threshold, k)) rgba[o + 3] = Math.min(rgba[o + 3], UNMARKED_ALPHA);
   }

@@ -90,6 +90,8 @@ async function openWithEngine(services: HostServices, rp: ResolvedPayload, o: Ou
   );
   const r = session.result;
   session.vocabulary = payload.tokenizer ?? null;
+  // Every sample's complete maps run its probability job here (sampleMapsWithProbs): a hover's details share it.
+  session.detailConfidence = true;
   const base = toViewSummary(r, outputLabels(tensors, weight, {
     seconds: (performance.now() - started) / 1000,
     engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`,

@@ -8,11 +8,12 @@ import * as vscode from 'vscode';
 import { setWebviewPage } from './webviewPage';
 import { forView } from '../../sampleWire';
 import { mapPreview } from '../../mapPreview';
-import { SampleSender, holdConfidence } from '../../sampleSender';
+import { SampleSender } from '../../sampleSender';
+import { panelSampleSource } from './panelSample';
 import type { LossOptions } from '../../kernel/types';
 import { ignoreIndexFix } from '../../kernel/labelFix';
 import { resolveOptions } from '../../kernel/options';
-import { toViewSummary, type DebugContext, type ErrorFix, type HostToView, type SampleMaps, type ViewHardPixels, type ViewLabelIssues, type ViewSummary, type ViewToHost } from '../../protocol';
+import { toViewSummary, type ConfidenceMaps, type DebugContext, type ErrorFix, type HostToView, type SampleMaps, type ViewHardPixels, type ViewLabelIssues, type ViewSummary, type ViewToHost } from '../../protocol';
 import { splitMemberSpec } from '../../tensor/load';
 import type { Tensor } from '../../tensor/tensor';
 import type { Engine, EngineRequest, TensorSource } from '../../worker/engine/engine';
@@ -455,17 +456,20 @@ export class LossPanel {
         onFirstSample,
       });
       if (ac.signal.aborted) return;
+      session.detailConfidence = this.probsPlan(session) === 'worker';
       this.applyVocabulary(session, await vocabulary);
       if (ac.signal.aborted) return;
       const base = this.request.baseline;
       const comparison = base ? await PanelComparison.compute(this.services.engine(), req, session, toSource(base), { a: labelOf(base), b: labelOf(this.request.input) }, ac.signal) : null;
       if (ac.signal.aborted) return;
-      this.session = session;
-      this.comparison = comparison;
       this.lastSeconds = (performance.now() - started) / 1000;
       log().info(`computed ${labelOf(this.request.input)} vs ${labelOf(this.request.target)} in ${this.lastSeconds.toFixed(3)} s`);
-      const summary = await this.summary(session, this.lastSeconds);
+      const summary = await this.summary(session, this.lastSeconds, comparison);
       if (ac.signal.aborted) return;
+      // The new result answers the view's requests only from its summary on: until then the view shows the
+      // previous one, and a hover's details or confidence maps from the new result would be drawn over it.
+      this.session = session;
+      this.comparison = comparison;
       // The early maps count only while the page they went to is still the view's.
       const earlySample = firstSentTo === this.page;
       void this.post({ type: 'summary', summary, earlySample });
@@ -564,7 +568,7 @@ export class LossPanel {
     }
   }
 
-  private async summary(s: LossSession, seconds: number): Promise<ViewSummary> {
+  private async summary(s: LossSession, seconds: number, comparison: PanelComparison | null): Promise<ViewSummary> {
     const r = s.result;
     const names = await classNamesFor(this.request.input.kind === 'file' ? this.request.input.path : null, classNamesSetting());
     const weight = this.request.weight ? Array.from((await this.weightValues()) ?? []) : null;
@@ -582,7 +586,7 @@ export class LossPanel {
     const classColors = await classColorsFor(this.request.input.kind === 'file' ? this.request.input.path : null, classColorsSetting());
     const r0 = this.request.runs;
     const runs = r0 ? { runs: { names: [...r0.names], index: r0.index, base: r0.base ?? 0 } } : {};
-    return { ...base, tokens: this.tokens(s), ...(classColors.length ? { classColors } : {}), ...(this.comparison ? { compare: this.comparison.summary } : {}), ...runs };
+    return { ...base, tokens: this.tokens(s), ...(classColors.length ? { classColors } : {}), ...(comparison ? { compare: comparison.summary } : {}), ...runs };
   }
 
   private tokens(s: LossSession): ViewSummary['tokens'] {
@@ -614,7 +618,6 @@ export class LossPanel {
     // p(target) from the worker's probability job only while the input values it needs are few: for the
     // strip of an (N, C) input or a class-last [B, T, V] they are the whole input, read on this thread
     // (see sampleProbs.ts); above that, exp(-loss) where the loss determines it, else none.
-    const r = s.result;
     const plan = this.probsPlan(s);
     // A comparison's maps carry B - A for the sample (lossPanel's only part in it: comparePanel.ts).
     const withDelta = (m: SampleMaps): SampleMaps => (this.comparison ? this.comparison.withDelta(m) : m);
@@ -622,11 +625,7 @@ export class LossPanel {
       // Paint first: the loss, prediction and target maps exist now (or take one job: maps on demand);
       // p(target) and the confidence maps need the sample's input values and a worker job, and follow
       // (dropped if another sample was asked for).
-      await this.samples.send(n, {
-        quick: r.targetKind === 'probs' || quickSent ? undefined : async () => withDelta(await s.sampleMaps(n)),
-        complete: async () => withDelta(holdConfidence(await s.sampleMapsWithProbs(n))),
-        quickSent,
-      }, () => this.session === s);
+      await this.samples.send(n, panelSampleSource(s, n, withDelta, quickSent), () => this.session === s);
       return;
     }
     const maps = await s.sampleMaps(n);
@@ -645,7 +644,7 @@ export class LossPanel {
           if (!this.pageGetsQueued) {
             if (this.lastError) this.post(this.lastFix === null ? { type: 'error', message: this.lastError } : { type: 'error', message: this.lastError, fix: this.lastFix });
             else if (this.session) {
-              this.post({ type: 'summary', summary: await this.summary(this.session, this.lastSeconds) });
+              this.post({ type: 'summary', summary: await this.summary(this.session, this.lastSeconds, this.comparison) });
               await this.sendSample(0);
               await this.sendImage();
               if (this.issues) this.post({ type: 'labelIssues', issues: this.issues });
@@ -683,8 +682,13 @@ export class LossPanel {
           // Only where the sample's maps came with confidenceOnRequest: a job over few input values.
           const s = this.session;
           if (!s || this.probsPlan(s) !== 'worker') return;
-          const confidence = await s.sampleConfidence(m.n);
-          if (confidence && this.session === s) this.post({ type: 'confidence', n: m.n, confidence });
+          let confidence: ConfidenceMaps | null = null;
+          try {
+            confidence = await s.sampleConfidence(m.n);
+          } finally {
+            // Null (a failed job) tells the view none are coming; the error itself is shown as any other.
+            if (this.session === s) this.post({ type: 'confidence', n: m.n, confidence });
+          }
           return;
         }
         case 'explain':

@@ -38,6 +38,12 @@ export class LossSession {
    */
   private probsOf: { readonly key: number; readonly job: Promise<SampleProbs> } | null = null;
   private readonly sampleCache = new Map<number, SampleValues>();
+  /**
+   * Whether a hover's details carry the element's confidence values: the host sets it where a sample's
+   * probability job is affordable (pTargetPlan 'worker'; a notebook's bounded payload), and the job then runs
+   * for the details if the sample's complete maps have not started it yet.
+   */
+  detailConfidence = false;
   /** The in-memory input in shared memory, once a token's details were asked for (workers read rows there). */
   private sharedInput: SharedTensorRef | null = null;
   private weights: Float64Array | null | undefined;
@@ -156,10 +162,9 @@ export class LossSession {
       targetClass: maps ? maps.targetClass[at * g.S + s] : 0,
       weight: this.request.weight ? this.weightTensor() : null,
     });
-    // The element's confidence values, from the maps the confidence modes draw, where the job that makes them
-    // ran for this sample (the complete maps start it; a hover does not start a job over a large input).
-    const held = this.wantsConfidence && this.probsOf?.key === at ? this.probsOf.job : null;
-    const c = held ? await held.then((p) => p.confidence, () => null) : null;
+    // The element's confidence values, from the maps the confidence modes draw (one job with the complete
+    // maps' p(target); a failed job gives details without them rather than none).
+    const c = this.wantsConfidence && this.detailConfidence ? await this.sampleProbs(n).then((p) => p.confidence, () => null) : null;
     return { n, index: [...index], explanation: { ...explanation, index: [...index] }, top, ...(c ? { confidence: { top1: c.top1[s], margin: c.margin[s], entropy: c.entropy[s] } } : {}) };
   }
 

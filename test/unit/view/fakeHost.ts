@@ -30,6 +30,8 @@ export interface CaseOptions {
    * held until a confidence mode asks (requestConfidence) and each element's values in its details.
    */
   readonly twoStep?: boolean;
+  /** A confidence-maps request fails (the host answers null). */
+  readonly confidenceFails?: boolean;
   /** A comparison: run A is the same logits halved, run B these; summaries carry compare, samples delta. */
   readonly compare?: boolean;
 }
@@ -254,11 +256,9 @@ export class FakeHost {
       case 'selectSample':
         this.sendSample(m.n);
         return;
-      case 'requestConfidence': {
-        const confidence = this.sample(m.n).confidence;
-        if (confidence) this.send({ type: 'confidence', n: m.n, confidence });
+      case 'requestConfidence':
+        this.send({ type: 'confidence', n: m.n, confidence: this.o.confidenceFails ? null : this.sample(m.n).confidence ?? null });
         return;
-      }
       case 'requestClassMaps':
         this.send({ type: 'classMaps', maps: this.classMaps(m.n) });
         return;

@@ -75,11 +75,11 @@ describe('sample maps on the wire', function () {
     const S = 6;
     const batch = new Float32Array(4 * S).map((_, i) => i);
     const at = batch.subarray(S, 2 * S);
-    const rest = forView({ type: 'sampleRest', rest: { n: 1, pTarget: at, confidence: { top1: at, margin: at, entropy: at }, delta: at } });
+    const rest = forView({ type: 'sampleRest', rest: { n: 1, pTarget: at, confidence: { top1: at, margin: at, entropy: at } } });
     const conf = forView({ type: 'confidence', n: 1, confidence: { top1: at, margin: at, entropy: at } });
-    assert.ok(rest.type === 'sampleRest' && conf.type === 'confidence');
+    assert.ok(rest.type === 'sampleRest' && conf.type === 'confidence' && conf.confidence);
     const c = rest.rest.confidence;
-    for (const [i, a] of [rest.rest.pTarget, rest.rest.delta, c?.top1, c?.margin, c?.entropy, conf.confidence.top1, conf.confidence.margin, conf.confidence.entropy].entries()) {
+    for (const [i, a] of [rest.rest.pTarget, c?.top1, c?.margin, c?.entropy, conf.confidence.top1, conf.confidence.margin, conf.confidence.entropy].entries()) {
       assert.ok(a, `array ${i}`);
       assert.deepEqual([...a], [...at], `array ${i}`);
       assert.equal(a.buffer.byteLength, a.byteLength, `array ${i} carries only its own bytes`);

@@ -70,17 +70,18 @@ describe('engine: a session serves the view', function () {
     const s = await LossSession.open(engine, { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options: { ignoreIndex: 255 } });
     const S = 30;
     const want = sampleConfidence((input.data as Float32Array).subarray(2 * 4 * S, 3 * 4 * S), 4, S, 'logits');
-    // A hover before any sample's probabilities were computed starts no job: no values.
+    const at = 1 * 6 + 2;
+    // Where the host has not said the job is affordable, a hover's details carry none.
     assert.equal((await s.explain(2, [1, 2])).confidence, undefined);
+    s.detailConfidence = true;
+    // Before the complete maps: the details run the sample's job (the complete maps then share it).
+    assert.deepEqual((await s.explain(2, [1, 2])).confidence, { top1: want.top1[at], margin: want.margin[at], entropy: want.entropy[at] });
     await s.sampleMapsWithProbs(2);
     const c = await s.sampleConfidence(2);
     assert.ok(c);
     for (const k of ['top1', 'margin', 'entropy'] as const) for (let i = 0; i < S; i++) assert.ok(Object.is(c[k][i], want[k][i]), `${k}[${i}]`);
-    const d = await s.explain(2, [1, 2]);
-    const at = 1 * 6 + 2;
-    assert.deepEqual(d.confidence, { top1: want.top1[at], margin: want.margin[at], entropy: want.entropy[at] });
-    // Another sample's hover while sample 2's job is the one held: none (no job over another sample).
-    assert.equal((await s.explain(0, [1, 2])).confidence, undefined);
+    const want0 = sampleConfidence((input.data as Float32Array).subarray(0, 4 * S), 4, S, 'logits');
+    assert.deepEqual((await s.explain(0, [1, 2])).confidence, { top1: want0.top1[at], margin: want0.margin[at], entropy: want0.entropy[at] });
     // bce has no softmax over classes: no confidence maps.
     const b = await LossSession.open(engine, { input: { kind: 'tensor', tensor: randomLogits([4, 3], 5) }, target: { kind: 'tensor', tensor: { dtype: 'float32', shape: [4, 3], data: Float32Array.of(1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1) } }, options: { loss: 'bce' } });
     assert.equal(await b.sampleConfidence(0), null);

@@ -28,6 +28,16 @@ describe('view: confidence maps (pure parts)', function () {
     assert.deepEqual(countMarked(maps, 'margin', 0.5), { marked: 2, total: 3 });
   });
 
+  it('draws nothing in a confidence mode while the maps are on their way (no "correct" everywhere)', function () {
+    const g = geometryFor([4]);
+    assert.ok(g);
+    const { confidence: _c, ...without } = maps;
+    for (const mode of ['top1', 'margin', 'entropy', 'confWrong'] as const) {
+      const rgba = rasterize(without, g, 0, { mode, colormap: 'viridis', classFilter: null, showIgnored: false, domain: null, threshold: 0.5 });
+      assert.deepEqual([...rgba], new Array(16).fill(0), mode);
+    }
+  });
+
   it('draws unmarked elements faint and marked ones opaque', function () {
     const g = geometryFor([4]);
     assert.ok(g);
@@ -175,6 +185,32 @@ describe('view: confidence maps the host holds until asked (confidenceOnRequest)
     assert.ok((h.$('.cel-tooltip').textContent ?? '').includes(fromMaps), h.$('.cel-tooltip').textContent ?? '');
     assert.ok((h.$('.cel-status').textContent ?? '').includes(fromMaps), `the status line announces them too: ${h.$('.cel-status').textContent}`);
     assert.deepEqual(requests(h), [], 'a hover does not fetch the maps');
+  });
+
+  it('a failed request takes the modes away: the loss is shown, and the note says why', async function () {
+    h = await setup({ ...HELD, confidenceFails: true });
+    change(h, h.$<HTMLSelectElement>('select[aria-label="View mode"]'), 'margin');
+    await h.settle();
+    assert.deepEqual(requests(h), [0]);
+    assert.equal(h.$<HTMLSelectElement>('select[aria-label="View mode"]').value, 'loss');
+    for (const m of ['top1', 'margin', 'entropy', 'confWrong']) assert.ok(h.$<HTMLOptionElement>(`select[aria-label="View mode"] option[value="${m}"]`).disabled, m);
+    assert.match(h.root.textContent ?? '', /confidence maps of sample 0 could not be computed/);
+  });
+
+  it('a rest for another sample leaves pending maps pending', async function () {
+    h = await setup(HELD);
+    const full = h.host.sample(0);
+    const { confidence: _c, ...quick } = full;
+    h.view.receive({ type: 'sample', maps: { ...quick, pTarget: null, pending: true } });
+    await h.settle();
+    const pOption = (): HTMLOptionElement => h.$<HTMLOptionElement>('select[aria-label="View mode"] option[value="pTarget"]');
+    assert.ok(pOption().disabled, 'p(target) waits for the rest');
+    h.view.receive({ type: 'sampleRest', rest: { n: 1, pTarget: h.host.sample(1).pTarget } });
+    await h.settle();
+    assert.ok(pOption().disabled, "sample 1's rest does not complete sample 0");
+    h.view.receive({ type: 'sampleRest', rest: { n: 0, pTarget: full.pTarget } });
+    await h.settle();
+    assert.equal(pOption().disabled, false);
   });
 
   it('a rest completes only the pending maps of its own sample', async function () {
