@@ -500,13 +500,25 @@ export async function outputLossText(frame: Frame, hasText: string): Promise<str
 
 /** Opens a workspace file by name with Quick Open (Ctrl+P), as a person does. */
 export async function openFile(page: Page, name: string): Promise<void> {
-  await page.locator('.part.sidebar .composite.title').first().click();
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(name);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
-  await input.press('Enter');
+  const base = name.split('/').pop() ?? name;
+  // Quick Open's list follows the typed name a moment later: Enter on a row still first from before opened
+  // another file (a notebook test once waited 90 s on the previous notebook). Enter only once the first row
+  // is the file, and check that its editor became the active one; once more if not.
+  for (let attempt = 1; ; attempt++) {
+    await page.locator('.part.sidebar .composite.title').first().click();
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(name);
+    await page.locator('.quick-input-widget .monaco-list-row').first().filter({ hasText: name }).waitFor({ timeout: 30_000 });
+    await input.press('Enter');
+    try {
+      await page.locator('.tabs-container .tab.active', { hasText: base }).first().waitFor({ timeout: 15_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 2) throw e;
+    }
+  }
 }
 
 /**
