@@ -409,24 +409,13 @@ class LossView {
     const m = model.maps;
     const g = model.geometry;
     if (!model.summary || !m || !g || m.n !== n || m.confidence || !m.confidenceOnRequest) return;
-    const need = g.count * g.slices;
-    const confidence = raw ? normalizeMaps({ ...m, confidence: raw }, need).confidence : null;
-    if (!confidence) {
-      // None to come for this sample (the host could not compute them, or they do not fit): the modes go, and
-      // a confidence mode shows the loss. Choosing the sample again asks again.
-      const { confidenceOnRequest: _held, ...rest } = m;
-      model.maps = rest;
-      this.notices.note(raw ? `The confidence maps of sample ${n} do not match its shape ${fmtShape(m.shape)}.` : `The confidence maps of sample ${n} could not be computed.`);
-      if (isConfidenceMode(this.state.mode)) this.update({ mode: 'loss' });
-      this.map.sync();
-      this.heatmap.painter.invalidate();
-      this.heatmap.render();
-      return;
-    }
-    model.maps = { ...m, confidence };
-    this.confidence.invalidate();
-    this.heatmap.painter.invalidate();
-    this.heatmap.render();
+    const confidence = raw ? normalizeMaps({ ...m, confidence: raw }, g.count * g.slices).confidence : null;
+    if (confidence) return this.setSample({ ...m, confidence });
+    // None to come for this sample (the host could not compute them, or they do not fit): the maps without
+    // the host's word, so the modes go and a confidence mode shows the loss. Choosing the sample again asks again.
+    this.notices.note(raw ? `The confidence maps of sample ${n} do not match its shape ${fmtShape(m.shape)}.` : `The confidence maps of sample ${n} could not be computed.`);
+    const { confidenceOnRequest: _held, ...rest } = m;
+    this.setSample(rest);
   }
 
   /**

@@ -23,6 +23,24 @@ interface SampleProbs {
   readonly confidence: ConfidenceMaps | null;
 }
 
+/**
+ * The job of the key asked for last, shared by every ask for that key until another key is asked for. A
+ * failure is not kept: the next ask runs the job again.
+ */
+class LastJob<T> {
+  private last: { readonly key: number; readonly job: Promise<T> } | null = null;
+
+  get(key: number, run: () => Promise<T>): Promise<T> {
+    if (this.last?.key === key) return this.last.job;
+    const entry = { key, job: run() };
+    this.last = entry;
+    entry.job.catch(() => {
+      if (this.last === entry) this.last = null;
+    });
+    return entry.job;
+  }
+}
+
 /** One sample's input values in shared memory, and a view of them for this thread. */
 interface SampleValues {
   readonly ref: SharedTensorRef;
@@ -33,10 +51,11 @@ export class LossSession {
   private wholeInput: Tensor | null = null;
   private wholeTarget: Tensor | null = null;
   /**
-   * The probability job of the sample last asked for, as a promise: the complete maps, a hover's details and
-   * the confidence maps ask for the same sample at about the same time, and share one job.
+   * The probability job of the sample last asked for: the complete maps, a hover's details and the confidence
+   * maps ask for the same sample at about the same time, and share one job (one sample at a time is what the
+   * view shows).
    */
-  private probsOf: { readonly key: number; readonly job: Promise<SampleProbs> } | null = null;
+  private readonly probsOf = new LastJob<SampleProbs>();
   private readonly sampleCache = new Map<number, SampleValues>();
   /**
    * Whether a hover's details carry the element's confidence values: the host sets it where a sample's
@@ -81,20 +100,12 @@ export class LossSession {
       const loss = Float32Array.from(maps.loss.subarray(at, at + len));
       return { ...head, loss, target: maps.targetClass.slice(at, at + len), predicted: maps.predicted.slice(at, at + len), ignored: maps.ignored.slice(at, at + len) };
     }
-    if (this.demanded?.at !== at) {
-      const entry = { at, maps: r.mapsOnDemand!.range(at, len) };
-      this.demanded = entry;
-      // A failure is not kept: the next ask computes again.
-      entry.maps.catch(() => {
-        if (this.demanded === entry) this.demanded = null;
-      });
-    }
-    const m = await this.demanded.maps;
+    const m = await this.demanded.get(at, () => r.mapsOnDemand!.range(at, len));
     return { ...head, loss: m.loss, target: m.targetClass, predicted: m.predicted, ignored: m.ignored };
   }
 
   /** The sample maps computed on demand last (sampleMaps then sampleMapsWithProbs ask for the same sample). */
-  private demanded: { readonly at: number; readonly maps: Promise<ElementMaps> } | null = null;
+  private readonly demanded = new LastJob<ElementMaps>();
 
   /**
    * Likely label errors of this pair (cleanlab's rules, src/labels/), found in a worker from the tensors as
@@ -224,14 +235,7 @@ export class LossSession {
 
   private sampleProbs(n: number): Promise<SampleProbs> {
     const key = this.geometry.strip ? 0 : this.checkSample(n);
-    if (this.probsOf?.key === key) return this.probsOf.job;
-    // One sample at a time is what the view shows. A failure is not kept: the next ask runs the job again.
-    const entry = { key, job: this.runProbs(key) };
-    this.probsOf = entry;
-    entry.job.catch(() => {
-      if (this.probsOf === entry) this.probsOf = null;
-    });
-    return entry.job;
+    return this.probsOf.get(key, () => this.runProbs(key));
   }
 
   private async runProbs(key: number): Promise<SampleProbs> {
