@@ -305,6 +305,7 @@ export class Engine {
     return {
       distDir: this.distDir, module: this.wasm()!, reservedBytes: this.wasmReserved,
       workingMemory: (pages) => this.workingMemory(pages), getPool: () => this.getPool(), state: this.fast,
+      blockBytes: this.opts.blockBytes, beforePieceRead: this.opts.beforePieceRead,
     };
   }
 

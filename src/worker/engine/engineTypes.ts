@@ -131,6 +131,9 @@ export interface EngineOptions {
   readonly disableWasm?: boolean;
   /** Heap limit per worker in MiB (tests use a small one to provoke out-of-memory). */
   readonly workerHeapMb?: number;
-  /** Test hook: awaited before each piece of a fast request's block is read (to hold reads back). */
+  /**
+   * Test hook: awaited before each piece of a fast request's block is read (to hold reads back); the sigmoid
+   * focal path calls it with piece 0 before each block.
+   */
   readonly beforePieceRead?: (block: number, piece: number) => Promise<void> | undefined;
 }

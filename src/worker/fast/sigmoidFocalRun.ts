@@ -23,20 +23,22 @@ import { emptyPartial, finalizeStats, mergeInto, type StatsPartial } from '../..
 import type { LossOptions } from '../../kernel/types';
 import { buildProblem, shapeOnly, type BceProblem } from '../../kernel/validate';
 import { numel, type Tensor } from '../../tensor/tensor';
-import type { WorkerRequest } from '../../protocol';
 import type { ComputeControls, ElementMaps, EngineOptions, EngineRequest, EngineResult, MapsOnDemand, TensorSource } from '../engine/engineTypes';
 import type { FastState } from './fastRun';
 import { closeNpy, isNpyPath, openNpy, readF32, type NpyFile } from '../files/npyFile';
 import { NpyStreamWriter } from '../files/npyStreamWriter';
 import type { WasmInit, WorkerPool } from '../engine/pool';
 import { identityOf, sameIdentity, type FileIdentity } from '../files/regularFile';
-import { cancelled, Progress, runJobs } from '../engine/schedule';
+import { deferred, Progress, runJobs, type Deferred, type FastJob } from '../engine/schedule';
 import { loadWhole } from '../engine/sources';
 
-/** Elements per block in the working memory (14 bytes each: x, t, loss f32, pred, tc u8). */
-const BLOCK_ELEMENTS = 1 << 21;
-/** Elements per job. */
-const JOB_ELEMENTS = 1 << 18;
+/**
+ * Elements per block in the working memory (14 bytes each: x, t, loss f32, pred, tc u8; two blocks, 117
+ * MB). A block is staged while the workers compute the one before: at 2^21 they sometimes waited for it.
+ */
+const BLOCK_ELEMENTS = 1 << 22;
+/** Elements per job: 3 ms of kernel; at 2^18 a job's messages and statistics took a tenth of its time. */
+const JOB_ELEMENTS = 1 << 20;
 /** Files above this many bytes stream on the general path (the engine's in-memory budget by default). */
 const DEFAULT_IN_MEMORY = 1 << 30;
 
@@ -141,6 +143,10 @@ export interface SigmoidFocalEngine {
   readonly getPool: () => WorkerPool;
   /** The fast path's state: the working memory is overwritten here, and a cancel leaves jobs draining. */
   readonly state: FastState;
+  /** EngineOptions.blockBytes: blocks of at most this many bytes of logits (tests make them small). */
+  readonly blockBytes?: number;
+  /** EngineOptions.beforePieceRead, awaited before each block is staged (piece 0). */
+  readonly beforePieceRead?: (block: number, piece: number) => Promise<void> | undefined;
 }
 
 export interface SigmoidFocalContext extends SigmoidFocalEngine {
@@ -192,8 +198,11 @@ async function runRange(en: SigmoidFocalEngine, run: RangeRun): Promise<StatsPar
   const { m0, m1, C, inner, topK, signal } = run;
   const M = m1 - m0;
   // Layout: the kernels' reserved prefix, the accumulators of both regions' jobs, then two regions.
-  const B = Math.max(4, Math.min(BLOCK_ELEMENTS, Math.ceil(M / 4) * 4));
-  const jobsPerBlock = Math.ceil(B / JOB_ELEMENTS);
+  const blockMax = en.blockBytes ? Math.max(64, Math.floor(en.blockBytes / 64) * 16) : BLOCK_ELEMENTS;
+  const B = Math.max(4, Math.min(blockMax, Math.ceil(M / 4) * 4));
+  // At least 4 jobs per block, so that both workers have one queued behind the one they compute.
+  const jobElements = Math.min(JOB_ELEMENTS, Math.max(16, Math.ceil(B / 64) * 16));
+  const jobsPerBlock = Math.ceil(B / jobElements);
   const accBytes = Math.ceil((sigmoidFocalAccLength(C) * 8) / 128) * 128;
   const accBase = Math.ceil(en.reservedBytes / 128) * 128;
   const regionBase = accBase + 2 * jobsPerBlock * accBytes;
@@ -208,49 +217,70 @@ async function runRange(en: SigmoidFocalEngine, run: RangeRun): Promise<StatsPar
   const merged = emptyPartial(C, false, false, M);
   const blocks = Math.ceil(M / B);
   const region = (k: number): number => regionBase + (k % 2) * regionBytes;
+  const accOf = (k: number): number => accBase + (k % 2) * jobsPerBlock * accBytes;
   const stage = async (k: number): Promise<void> => {
     const b0 = m0 + k * B;
     const n = Math.min(B, m1 - b0);
     const r = region(k);
+    await en.beforePieceRead?.(k, 0);
+    new Float64Array(buf, accOf(k), (jobsPerBlock * accBytes) / 8).fill(0);
     await load(run.input, b0, new Float32Array(buf, r, n));
     await load(run.target, b0, new Float32Array(buf, r + B * 4, n));
   };
+  // One queue of every block's jobs, so that the workers go from one block to the next without waiting
+  // for the slowest job of a block (a per-block barrier idled them ~10% of the time). A job waits for its
+  // block's staging; block k is staged into its region once block k - 2's jobs there are done (and, when
+  // the caller takes the maps, once it has them).
+  const staged: Array<Promise<void>> = [];
+  const blockDone: Array<Promise<void>> = [];
+  const jobs: FastJob[] = [];
+  const sizes: number[] = [];
+  for (let k = 0; k < blocks; k++) {
+    const b0 = m0 + k * B;
+    const n = Math.min(B, m1 - b0);
+    const r = region(k);
+    const acc0 = accOf(k);
+    const ready = k < 2 ? stage(k) : blockDone[k - 2].then(() => stage(k));
+    ready.catch(() => undefined);
+    staged.push(ready);
+    const settles: Deferred[] = [];
+    for (let j = 0, i0 = 0; i0 < n; j++, i0 += jobElements) {
+      const m = Math.min(jobElements, n - i0);
+      const d = deferred();
+      const id = jobs.length;
+      settles.push(d);
+      sizes.push(m);
+      jobs.push({
+        ready,
+        settles: d,
+        make: () => ({
+          kind: 'sigmoid-focal-chunk', id, generation, wasmPath,
+          x: r + i0 * 4, t: r + B * 4 + i0 * 4, loss: r + B * 8 + i0 * 4, pred: r + B * 12 + i0, tc: r + B * 13 + i0,
+          acc: acc0 + j * accBytes, n: m, e0: b0 + i0, C, inner, gamma: run.gamma, alpha: run.alpha, topK,
+        }),
+      });
+    }
+    // In block order: the maps go to the caller in order, and a region is reused only after its block.
+    const done = Promise.all([Promise.all(settles.map((d) => d.promise)), k > 0 ? blockDone[k - 1] : undefined]).then(() => {
+      run.onBlock?.(b0, new Float32Array(buf, r + B * 8, n), new Uint8Array(buf, r + B * 12, n), new Uint8Array(buf, r + B * 13, n));
+    });
+    done.catch(() => undefined);
+    blockDone.push(done);
+  }
   // Jobs and reads still writing into the working memory after a failure or a cancel: the next request
   // waits for them.
   const drain = (settled: Promise<unknown>): void => {
     en.state.draining = Promise.all([en.state.draining, settled.catch(() => undefined)]);
   };
-  let staged: Promise<void> = blocks > 0 ? stage(0) : Promise.resolve();
-  staged.catch(() => undefined);
   try {
-    for (let k = 0; k < blocks; k++) {
-      await staged;
-      if (signal?.aborted) throw cancelled();
-      const b0 = m0 + k * B;
-      const n = Math.min(B, m1 - b0);
-      const r = region(k);
-      const acc0 = accBase + (k % 2) * jobsPerBlock * accBytes;
-      new Float64Array(buf, acc0, (jobsPerBlock * accBytes) / 8).fill(0);
-      const jobs: Array<() => WorkerRequest> = [];
-      const sizes: number[] = [];
-      for (let j = 0, i0 = 0; i0 < n; j++, i0 += JOB_ELEMENTS) {
-        const m = Math.min(JOB_ELEMENTS, n - i0);
-        sizes.push(m);
-        jobs.push(() => ({
-          kind: 'sigmoid-focal-chunk', id: j, generation, wasmPath,
-          x: r + i0 * 4, t: r + B * 4 + i0 * 4, loss: r + B * 8 + i0 * 4, pred: r + B * 12 + i0, tc: r + B * 13 + i0,
-          acc: acc0 + j * accBytes, n: m, e0: b0 + i0, C, inner, gamma: run.gamma, alpha: run.alpha, topK,
-        }));
-      }
-      const running = runJobs(pool, jobs, init, signal, (i) => run.progress?.add(sizes[i]), () => null, false, drain);
-      // The other region's jobs (block k - 1) are done: stage the next block there while these run.
-      staged = k + 1 < blocks ? stage(k + 1) : Promise.resolve();
-      staged.catch(() => undefined);
-      for (const p of await running) mergeInto(merged, p, topK);
-      run.onBlock?.(b0, new Float32Array(buf, r + B * 8, n), new Uint8Array(buf, r + B * 12, n), new Uint8Array(buf, r + B * 13, n));
-    }
+    const partials = await runJobs(pool, jobs, init, signal, (i) => run.progress?.add(sizes[i]), () => null, false, drain);
+    for (const p of partials) mergeInto(merged, p, topK);
+    // The last blocks' maps (every job is done: this settles at once).
+    if (blocks > 0) await blockDone[blocks - 1];
   } catch (e) {
-    drain(staged);
+    // Jobs never sent never settle by themselves: settled here, the blocks after them are never staged.
+    for (const j of jobs) j.settles?.reject(e);
+    drain(Promise.all(staged.map((p) => p.catch(() => undefined))));
     throw e;
   }
   return merged;

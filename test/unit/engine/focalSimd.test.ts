@@ -182,6 +182,19 @@ describe('Engine: focal and sigmoid focal on the SIMD path', function () {
   });
 });
 
+/** Equal trees, numbers within 1e-12 relative (integers and non-finite values exactly). */
+function closeTree(got: unknown, want: unknown, what: string): void {
+  if (typeof want === 'number' && typeof got === 'number') {
+    if (Number.isInteger(want) || !Number.isFinite(want)) return assert.ok(Object.is(got, want), `${what}: ${got} vs ${want}`);
+    return assert.ok(Math.abs(got - want) <= 1e-12 * Math.abs(want), `${what}: ${got} vs ${want}`);
+  }
+  if (want === null || typeof want !== 'object') return assert.deepEqual(got, want, what);
+  assert.ok(got !== null && typeof got === 'object', `${what}: ${String(got)}`);
+  const keys = Object.keys(want as object);
+  assert.deepEqual(Object.keys(got as object), keys, `${what}: keys`);
+  for (const k of keys) closeTree((got as Record<string, unknown>)[k], (want as Record<string, unknown>)[k], `${what}.${k}`);
+}
+
 describe('Engine: sigmoid focal maps on request', function () {
   this.timeout(180_000);
   let engine: Engine;
@@ -219,6 +232,54 @@ describe('Engine: sigmoid focal maps on request', function () {
       if (!Object.is(a.loss[i], b.loss[i]) || !Object.is(w[i], a.loss[i]) || a.predicted[i] !== b.predicted[i] || a.targetClass[i] !== b.targetClass[i]) assert.fail(`element ${i}: ${a.loss[i]} / ${b.loss[i]} / ${w[i]}`);
     }
     assert.deepEqual(files.stats.worst, mem.stats.worst);
+  });
+
+  it('in many small blocks: the same bits, statistics, loss file and maps as in one block; a cancel midway leaves the engine working', async () => {
+    // 4 KiB blocks: 1024 elements each, 14 blocks of 4 jobs through the two regions of the working memory.
+    const small = new Engine({ distDir: DIST, maxWorkers: 2, blockBytes: 4096 });
+    // One worker (two lanes) for the cancel: as block 2 is staged, the lanes hold two of block 1's four
+    // jobs, and the two never sent must not leave later blocks' staging, nor the next request, waiting.
+    const ac = new AbortController();
+    const oneWorker = new Engine({ distDir: DIST, maxWorkers: 1, blockBytes: 4096, beforePieceRead: (block) => {
+      if (block === 2) ac.abort();
+      return undefined;
+    } });
+    try {
+      const xf = path.join(tmp, 'xb.npy');
+      const tf = path.join(tmp, 'tb.npy');
+      const out = path.join(tmp, 'lossb.npy');
+      writeNpy(xf, x);
+      writeNpy(tf, t);
+      const one = await engine.compute({ input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t }, options });
+      for (const [what, req] of [
+        ['in memory', { input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t }, options }],
+        ['.npy files', { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options, outFile: out }],
+      ] as Array<[string, EngineRequest]>) {
+        const many = await small.compute(req);
+        // Other jobs add the sums in another order: equal to the last few bits, counts and worst elements exactly.
+        closeTree(many.value, one.value, `${what}: value`);
+        closeTree(many.stats, one.stats, `${what}: statistics`);
+        assert.deepEqual(many.stats.worst, one.stats.worst, `${what}: worst elements`);
+        const [a, b] = [(await wholeMaps(one))!, (await wholeMaps(many))!];
+        for (let i = 0; i < a.loss.length; i++) {
+          if (!Object.is(a.loss[i], b.loss[i]) || a.predicted[i] !== b.predicted[i] || a.targetClass[i] !== b.targetClass[i]) assert.fail(`${what}, element ${i}: ${b.loss[i]} vs ${a.loss[i]}`);
+        }
+        // A range across blocks, starting inside one.
+        const part = await many.mapsOnDemand!.range(1500, 5000);
+        for (let i = 0; i < 5000; i++) if (!Object.is(part.loss[i], a.loss[1500 + i])) assert.fail(`${what}, range element ${i}`);
+      }
+      const w = decodeNpy(new Uint8Array(fs.readFileSync(out))).data as Float32Array;
+      const a = (await wholeMaps(one))!.loss;
+      for (let i = 0; i < a.length; i++) if (!Object.is(w[i], a[i])) assert.fail(`loss file element ${i}: ${w[i]} vs ${a[i]}`);
+      const req: EngineRequest = { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options };
+      await assert.rejects(oneWorker.compute(req, { signal: ac.signal }), (e: unknown) => isLensError(e) && e.kind === 'cancelled');
+      const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the request after the cancel still waits after 30 s')), 30_000).unref());
+      const again = await Promise.race([oneWorker.compute(req), stuck]);
+      closeTree(again.value, one.value, 'after the cancel: value');
+    } finally {
+      await small.dispose();
+      await oneWorker.dispose();
+    }
   });
 
   it('refuses maps from a file changed since the computation, in one line', async () => {
