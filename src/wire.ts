@@ -21,7 +21,22 @@ const CHUNK = 0x8000;
  */
 export const MAX_WIRE_DEPTH = 100;
 
+/** Node's Buffer where there is one (the extension host, the CLI), looked up without importing Node. */
+interface NodeBuffer {
+  from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'base64'): string };
+}
+const nodeBuffer = (globalThis as { Buffer?: NodeBuffer }).Buffer;
+
 export function bytesToBase64(bytes: Uint8Array): string {
+  // Node's btoa works a character at a time: 290 ms for a 512 x 512 sample's maps on the extension host,
+  // which held the summary sent before them for as long. Buffer's encoder is native (a few ms); browsers'
+  // btoa is native too.
+  if (nodeBuffer) return nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  return bytesToBase64ByBtoa(bytes);
+}
+
+/** The same base64 by btoa (what a webview uses). */
+export function bytesToBase64ByBtoa(bytes: Uint8Array): string {
   // btoa takes a binary string; building it in chunks keeps String.fromCharCode's argument list small.
   let s = '';
   for (let i = 0; i < bytes.length; i += CHUNK) s += String.fromCharCode(...bytes.subarray(i, i + CHUNK));

@@ -1,7 +1,7 @@
 // The wire form of host <-> renderer messages survives JSON with typed arrays and non-finite numbers intact.
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { base64ToBytes, bytesToBase64, fromWire, toWire } from '../../../src/wire';
+import { base64ToBytes, bytesToBase64, bytesToBase64ByBtoa, fromWire, toWire } from '../../../src/wire';
 
 const roundTrip = (v: unknown): unknown => fromWire(JSON.parse(JSON.stringify(toWire(v))));
 
@@ -45,11 +45,19 @@ describe('wire form', function () {
     assert.equal(JSON.stringify({ x: NaN }), '{"x":null}', 'the reason for the wire form');
   });
 
-  it('encodes base64 like Node does, also across its chunk size', function () {
+  it('encodes base64 like Node does, on the host (Buffer) and in a webview (btoa), also across its chunk size', function () {
     for (const n of [0, 1, 2, 3, 0x8000 - 1, 0x8000, 0x8000 + 1, 100_000]) {
       const b = Uint8Array.from({ length: n }, (_, k) => (k * 131 + 7) & 255);
-      assert.equal(bytesToBase64(b), Buffer.from(b).toString('base64'));
-      assert.deepEqual(base64ToBytes(Buffer.from(b).toString('base64')), b);
+      const want = Buffer.from(b).toString('base64');
+      assert.equal(bytesToBase64(b), want);
+      assert.equal(bytesToBase64ByBtoa(b), want);
+      assert.deepEqual(base64ToBytes(want), b);
+      // A view into a larger buffer: its own bytes only, both ways.
+      const big = new Uint8Array(n + 13);
+      big.set(b, 5);
+      const view = big.subarray(5, 5 + n);
+      assert.equal(bytesToBase64(view), want);
+      assert.equal(bytesToBase64ByBtoa(view), want);
     }
   });
 });
