@@ -24,6 +24,7 @@ export const MAX_WIRE_DEPTH = 100;
 /** Node's Buffer where there is one (the extension host, the CLI), looked up without importing Node. */
 interface NodeBuffer {
   from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'base64'): string };
+  from(text: string, encoding: 'base64'): Uint8Array;
 }
 const nodeBuffer = (globalThis as { Buffer?: NodeBuffer }).Buffer;
 
@@ -43,7 +44,20 @@ export function bytesToBase64ByBtoa(bytes: Uint8Array): string {
   return btoa(s);
 }
 
+/**
+ * Standard base64 with its padding, and nothing else (a length that is a multiple of 4). A character loop
+ * the regex engine runs without backtracking: the grouped form (?:[...]{4})* overflowed the stack on texts
+ * of a few million characters.
+ */
+export function isStrictBase64(b64: string): boolean {
+  return b64.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(b64);
+}
+
 export function base64ToBytes(b64: string): Uint8Array {
+  // Buffer decodes natively but accepts anything (it skips what is not base64): only text already known to
+  // be strict base64 goes that way; the rest keeps atob's rules (and its errors). A copy: the caller views
+  // the bytes' buffer from offset 0, and Buffer's may be a slice of its pool.
+  if (nodeBuffer && isStrictBase64(b64)) return new Uint8Array(nodeBuffer.from(b64, 'base64'));
   const s = atob(b64);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);

@@ -1,15 +1,13 @@
 // Numeric arrays packed for the JSON files that sharded runs write (label-issue parts): base64 of their
 // little-endian bytes, which keeps float64 values exact and is about a third the size of their decimal text.
 // Unpacking is strict: only the standard alphabet with its padding, and the length is checked against the
-// declared element count before anything is decoded or allocated. Pure (no Node Buffer).
-import { base64ToBytes, bytesToBase64 } from '../wire';
+// declared element count before anything is decoded or allocated. Pure (no Node import).
+import { base64ToBytes, bytesToBase64, isStrictBase64 } from '../wire';
 
 export type PackedKind = 'f64' | 'i32' | 'u8';
 
 const BYTES: Readonly<Record<PackedKind, number>> = { f64: 8, i32: 4, u8: 1 };
 const NAMES: Readonly<Record<PackedKind, string>> = { f64: 'float64', i32: 'int32', u8: 'uint8' };
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 function pack(n: number, kind: PackedKind, put: (view: DataView, i: number) => void): string {
   const view = new DataView(new ArrayBuffer(n * BYTES[kind]));
@@ -42,7 +40,7 @@ export function unpack<K extends PackedKind>(text: string, n: number, kind: K): 
   if (text.length !== want) {
     return `has ${text.length} base64 characters, expected ${want} (${n} ${NAMES[kind]} value${n === 1 ? '' : 's'}, little-endian)`;
   }
-  if (!BASE64.test(text)) return `is not base64 (characters outside A-Z a-z 0-9 + / or misplaced '=' padding)`;
+  if (!isStrictBase64(text)) return `is not base64 (characters outside A-Z a-z 0-9 + / or misplaced '=' padding)`;
   const bytes = base64ToBytes(text);
   if (bytes.length !== n * BYTES[kind]) return `decodes to ${bytes.length} bytes, expected ${n * BYTES[kind]} (${n} ${NAMES[kind]} values)`;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);

@@ -59,5 +59,10 @@ describe('wire form', function () {
       assert.equal(bytesToBase64(view), want);
       assert.equal(bytesToBase64ByBtoa(view), want);
     }
+    // Decoding: strict text natively, anything else by atob's rules (unpadded accepted, garbage refused).
+    assert.deepEqual(base64ToBytes('AQID'), Uint8Array.of(1, 2, 3));
+    assert.deepEqual(base64ToBytes('AQI'), Uint8Array.of(1, 2));
+    assert.throws(() => base64ToBytes('A*=='));
+    assert.equal(base64ToBytes(Buffer.alloc(3000, 7).toString('base64')).byteOffset, 0);
   });
 });
