@@ -17,7 +17,7 @@ import { LossSession } from '../../worker/engine/session';
 import { saveExport } from '../panels/exportFile';
 import { log } from '../log';
 import { LossPanel, inlineSource, type HostServices, type SourceSpec } from '../panels/lossPanel';
-import { checkTensorRef, loadRefImage, sharedCheck, type RefContext } from './payloadFiles';
+import { checkTensorRefEarly, loadRefImage, sharedCheck, whileVerifying, type RefContext } from './payloadFiles';
 import { CHANGED_SINCE_CHECK, type FileIdentity } from '../../worker/files/regularFile';
 import type { PayloadImage } from '../../tensor/image/payloadImage';
 import type { HostToView } from '../../protocol';
@@ -41,10 +41,19 @@ interface ResolvedPayload {
   readonly target: Resolved;
 }
 
-async function resolveOne(t: Tensor | TensorRef, ctx: RefContext, signal: AbortSignal): Promise<Resolved> {
-  if (!isTensorRef(t)) return { kind: 'tensor', tensor: t };
-  const checked = await checkTensorRef(t, ctx, { signal });
-  return { kind: 'file', path: checked.path, pin: checked.pin, meta: checked.value };
+/**
+ * The payload with its references checked but for their sha256, and that check under way: computing starts
+ * at once, and nothing computed is shown (or handed to the panel) before `verified` resolves.
+ */
+interface EarlyPayload {
+  readonly rp: ResolvedPayload;
+  readonly verified: Promise<void>;
+}
+
+async function resolveOne(t: Tensor | TensorRef, ctx: RefContext, signal: AbortSignal): Promise<{ resolved: Resolved; verified: Promise<void> }> {
+  if (!isTensorRef(t)) return { resolved: { kind: 'tensor', tensor: t }, verified: Promise.resolve() };
+  const { checked, verified } = await checkTensorRefEarly(t, ctx, { signal });
+  return { resolved: { kind: 'file', path: checked.path, pin: checked.pin, meta: checked.value }, verified };
 }
 
 function refContext(editor: vscode.NotebookEditor): RefContext {
@@ -143,11 +152,26 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
     }
     // Shared by every compute of this output; cancelled once no compute waits for it (see sharedCheck). A
     // failed check is tried again next time (the user may have re-run the cell or trusted the folder).
-    const check = sharedCheck(async (signal): Promise<ResolvedPayload> => {
+    const check = sharedCheck(async (signal): Promise<EarlyPayload> => {
       const ctx = refContext(editor); // now: the folder may have been trusted since the last try
-      return { payload, input: await resolveOne(payload.input, ctx, signal), target: await resolveOne(payload.target, ctx, signal) };
+      const input = await resolveOne(payload.input, ctx, signal);
+      let target: Awaited<ReturnType<typeof resolveOne>>;
+      try {
+        target = await resolveOne(payload.target, ctx, signal);
+      } catch (e) {
+        // The input's hash stops with its check; its descriptor closes when it does.
+        check.dispose();
+        throw e;
+      }
+      const verified = Promise.all([input.verified, target.verified]).then(() => undefined);
+      verified.catch(() => undefined);
+      return { rp: { payload, input: input.resolved, target: target.resolved }, verified };
     });
-    const resolve = (signal?: AbortSignal): Promise<ResolvedPayload> => check.get(signal);
+    /** Computes while the hashes are checked; a refused check is dropped, so the next compute checks again. */
+    const openChecked = async (o: OutputOverrides, signal: AbortSignal): Promise<OutputSession> => {
+      const early = await check.get(signal);
+      return whileVerifying(early.verified, (s) => openWithEngine(services, early.rp, o, s), signal, () => check.dispose());
+    };
     const imageLoad = new AbortController();
     stops.set(outputId, () => {
       check.dispose();
@@ -166,20 +190,21 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
     const controller = new OutputController({
       open: async (o, signal) => {
         try {
-          return await openWithEngine(services, await resolve(signal), o, signal);
+          return await openChecked(o, signal);
         } catch (e) {
           // The file is no longer the one checked (the helper rewrites a damaged cache file in place): the
           // check is done again, once, rather than refusing every later compute of this output.
           if (!(e instanceof LensError && e.message.includes(CHANGED_SINCE_CHECK))) throw e;
           check.dispose();
-          return openWithEngine(services, await resolve(signal), o, signal);
+          return openChecked(o, signal);
         }
       },
       send,
       onError: (message, during) => log().warn(`notebook output ${during}: ${message}`),
       openInPanel: async (o) => {
         const w = outputWeight(payload, o);
-        const rp = await resolve();
+        const early = await check.get();
+        const rp = await whileVerifying(early.verified, async () => early.rp, new AbortController().signal, () => check.dispose());
         const tensors = tensorsOf(rp);
         const shown = img?.kind === 'inline' ? img : refImage;
         LossPanel.show(services, {

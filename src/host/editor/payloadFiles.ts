@@ -123,17 +123,21 @@ async function headOf(fh: fs.promises.FileHandle, length: number): Promise<Uint8
   return buf.subarray(0, done);
 }
 
+/** A reference's file checked up to its contents (see openRef), and the descriptor it was checked through. */
+interface OpenedRef {
+  readonly fh: fs.promises.FileHandle;
+  readonly st: fs.Stats;
+  /** Where the descriptor really points (inside the workspace folder). */
+  readonly where: string;
+  readonly fail: (why: string) => LensError;
+}
+
 /**
- * Checks a reference (trust, workspace folder, links, regular file, size, sha256) on one descriptor and
- * hands that descriptor to `use` for the data; throws a one-line LensError ('io', or 'cancelled') saying
- * why not and what to do.
+ * Checks a reference (trust, workspace folder, links, regular file, size) and opens it; throws a one-line
+ * LensError ('io', or 'cancelled') saying why not and what to do. The caller checks the contents
+ * (verifyContents) through the descriptor and closes it.
  */
-export async function withCheckedRef<T>(
-  ref: TensorRef,
-  ctx: RefContext,
-  opts: RefCheckOptions,
-  use: (fh: fs.promises.FileHandle, size: number) => Promise<T>,
-): Promise<CheckedRef<T>> {
+async function openRef(ref: TensorRef, ctx: RefContext, opts: RefCheckOptions): Promise<OpenedRef> {
   const fail = (why: string): LensError => new LensError('io', `${ref.file}: ${why}`);
   if (!ctx.trusted) throw new LensError('io', NOT_TRUSTED);
   const notebookDir = ctx.notebookDir;
@@ -179,14 +183,40 @@ export async function withCheckedRef<T>(
     if (!inside(root, where)) throw fail(`refers outside the workspace folder ${root} (the file opened is ${where}): ${RERUN} to write the data inside it`);
     // The size first: a file of another size is refused without reading a byte of it.
     if (st.size !== ref.bytes) throw fail(`the file changed since the cell ran (${st.size} bytes, the output says ${ref.bytes}): ${RERUN}`);
-    const { hex, read } = await hashOf(fh, ref.bytes, opts.signal);
-    if (read !== ref.bytes || hex !== ref.sha256) throw fail(`the file changed since the cell ran (sha256 differs): ${RERUN}`);
-    const pin = identityOf(st);
-    // Written to while it was hashed: what was hashed is not what is there now.
-    if (!sameIdentity(await fh.stat(), pin)) throw fail(`changed while it was being checked: ${RERUN}`);
-    return { path: where, pin, value: await use(fh, st.size) };
-  } finally {
+    return { fh, st, where, fail };
+  } catch (e) {
     await fh.close();
+    throw e;
+  }
+}
+
+/** The opened file's sha256 against the reference's, and its identity unchanged meanwhile; returns that identity. */
+async function verifyContents(o: OpenedRef, ref: TensorRef, opts: RefCheckOptions): Promise<FileIdentity> {
+  const { hex, read } = await hashOf(o.fh, ref.bytes, opts.signal);
+  if (read !== ref.bytes || hex !== ref.sha256) throw o.fail(`the file changed since the cell ran (sha256 differs): ${RERUN}`);
+  const pin = identityOf(o.st);
+  // Written to while it was hashed: what was hashed is not what is there now.
+  if (!sameIdentity(await o.fh.stat(), pin)) throw o.fail(`changed while it was being checked: ${RERUN}`);
+  return pin;
+}
+
+/**
+ * Checks a reference (trust, workspace folder, links, regular file, size, sha256) on one descriptor and
+ * hands that descriptor to `use` for the data; throws a one-line LensError ('io', or 'cancelled') saying
+ * why not and what to do.
+ */
+export async function withCheckedRef<T>(
+  ref: TensorRef,
+  ctx: RefContext,
+  opts: RefCheckOptions,
+  use: (fh: fs.promises.FileHandle, size: number) => Promise<T>,
+): Promise<CheckedRef<T>> {
+  const o = await openRef(ref, ctx, opts);
+  try {
+    const pin = await verifyContents(o, ref, opts);
+    return { path: o.where, pin, value: await use(o.fh, o.st.size) };
+  } finally {
+    await o.fh.close();
   }
 }
 
@@ -198,15 +228,86 @@ export type CheckedTensorRef = CheckedRef<{ readonly dtype: DType; readonly shap
  * The engine reads the data with `{ kind: 'file', path, pin }`, so a swap after this check is refused.
  */
 export async function checkTensorRef(ref: TensorRef, ctx: RefContext, opts: RefCheckOptions = {}): Promise<CheckedTensorRef> {
+  notNpy(ref);
+  return withCheckedRef(ref, ctx, opts, (fh, size) => npyHeaderOf(ref, fh, size));
+}
+
+function notNpy(ref: TensorRef): void {
   if (!/\.npy$/i.test(ref.file)) throw new LensError('io', `${ref.file}: a tensor reference names a .npy file the helper wrote: ${RERUN}`);
-  return withCheckedRef(ref, ctx, opts, async (fh, size) => {
+}
+
+async function npyHeaderOf(ref: TensorRef, fh: fs.promises.FileHandle, size: number): Promise<CheckedTensorRef['value']> {
+  try {
+    const h = parseNpyHeader(await headOf(fh, Math.min(size, HEADER_BYTES)));
+    return { dtype: h.dtype, shape: [...h.shape] };
+  } catch (e) {
+    throw e instanceof LensError ? e.withSource(path.basename(ref.file)) : e;
+  }
+}
+
+/** A tensor reference checked but for its contents, and the check of those still under way. */
+export interface EarlyTensorRef {
+  /** Path, identity and .npy header, as checkTensorRef gives them once the contents are checked too. */
+  readonly checked: CheckedTensorRef;
+  /**
+   * Settles when the sha256 and identity are checked (rejects with checkTensorRef's one-line refusal).
+   * Nothing computed from the file may be shown before it resolves: computing may start, so that hashing a
+   * large batch and computing its loss overlap.
+   */
+  readonly verified: Promise<void>;
+}
+
+/** checkTensorRef, returning once everything but the file's sha256 is checked (see EarlyTensorRef). */
+export async function checkTensorRefEarly(ref: TensorRef, ctx: RefContext, opts: RefCheckOptions = {}): Promise<EarlyTensorRef> {
+  notNpy(ref);
+  const o = await openRef(ref, ctx, opts);
+  let value: CheckedTensorRef['value'];
+  try {
+    value = await npyHeaderOf(ref, o.fh, o.st.size);
+  } catch (e) {
+    await o.fh.close();
+    throw e;
+  }
+  const verified = (async () => {
     try {
-      const h = parseNpyHeader(await headOf(fh, Math.min(size, HEADER_BYTES)));
-      return { dtype: h.dtype, shape: [...h.shape] };
-    } catch (e) {
-      throw e instanceof LensError ? e.withSource(path.basename(ref.file)) : e;
+      await verifyContents(o, ref, opts);
+    } finally {
+      await o.fh.close();
     }
-  });
+  })();
+  verified.catch(() => undefined); // observed by the caller; not an unhandled rejection meanwhile
+  return { checked: { path: o.where, pin: identityOf(o.st), value }, verified };
+}
+
+/**
+ * Runs `start` while `verified` (a reference's sha256 check) is under way, and gives its result only once
+ * that check passes. A refused check stops the computation (its signal aborts), calls `onRefused` and
+ * rejects with the check's reason, whatever the computation did meanwhile; `signal` cancels the wait.
+ */
+export async function whileVerifying<T>(verified: Promise<void>, start: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, onRefused: () => void): Promise<T> {
+  if (signal.aborted) throw cancelledCheck();
+  const run = new AbortController();
+  const stop = (): void => run.abort();
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    const started = start(run.signal);
+    started.catch(() => undefined); // awaited below once the check passes
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => reject(cancelledCheck());
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        verified.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      });
+    } catch (e) {
+      run.abort();
+      if (!(e instanceof LensError && e.kind === 'cancelled')) onRefused();
+      throw e;
+    }
+    return await started;
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
 }
 
 /**

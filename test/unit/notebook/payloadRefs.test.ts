@@ -10,10 +10,28 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readPayload, readPayloadWithRefs } from '../../../media/rendererCore';
 import { LensError } from '../../../src/errors';
-import { NOT_TRUSTED, checkTensorRef, type RefContext } from '../../../src/host/editor/payloadFiles';
+import { NOT_TRUSTED, checkTensorRef, checkTensorRefEarly, whileVerifying, type RefContext } from '../../../src/host/editor/payloadFiles';
 
-/** The real path a checked reference's file has (what the engine is given, with its identity). */
-const resolveTensorRef = async (ref: TensorRef, c: RefContext): Promise<string> => (await checkTensorRef(ref, c)).path;
+type Outcome = { readonly path: string } | { readonly error: unknown };
+
+/**
+ * The real path a checked reference's file has (what the engine is given, with its identity). Every case
+ * goes through both checks the host has: the whole check, and the early one (everything but the sha256,
+ * which `verified` checks after) that the notebook renderer computes beside. Both must agree.
+ */
+const resolveTensorRef = async (ref: TensorRef, c: RefContext): Promise<string> => {
+  const whole: Outcome = await checkTensorRef(ref, c).then((r) => ({ path: r.path }), (error: unknown) => ({ error }));
+  const early: Outcome = await checkTensorRefEarly(ref, c).then(
+    async (r) => {
+      await r.verified;
+      return { path: r.checked.path };
+    },
+  ).catch((error: unknown) => ({ error }));
+  const message = (o: Outcome): string => ('error' in o ? (o.error instanceof Error ? o.error.message : String(o.error)) : `path ${o.path}`);
+  assert.equal(message(early), message(whole), 'the early check and the whole check agree');
+  if ('error' in whole) throw whole.error;
+  return whole.path;
+};
 import { encodeNpy } from '../../../src/tensor/binary/npy';
 import { decodePayload, decodePayloadWithRefs, isTensorRef, MAX_REF_BYTES, REF_IN_PAGE_MESSAGE, type TensorRef } from '../../../src/tensor/text/payload';
 
@@ -148,6 +166,21 @@ describe('host checks before loading a reference (src/host/editor/payloadFiles.t
     assert.equal(await resolveTensorRef(good, ctx({ notebookDir: path.join(dir, 'nblink') })), path.join(nb, '.cross_entropy_lens', 'good.npy'));
   });
 
+  it('the early check gives path, identity and header before the sha256; verified then refuses a changed file, or stops when cancelled', async () => {
+    fs.writeFileSync(path.join(nb, 'early.npy'), bytes);
+    const whole = await checkTensorRef(refTo('early.npy'), ctx());
+    const early = await checkTensorRefEarly({ ...refTo('early.npy'), sha256: SHA }, ctx());
+    assert.deepEqual(early.checked, whole);
+    await rejects(early.verified, /^early\.npy: the file changed since the cell ran \(sha256 differs\): re-run the cell$/);
+    // A large file's hash, cancelled once the early part is done: verified rejects as cancelled.
+    const big = Buffer.concat([bytes, Buffer.alloc(32 << 20)]);
+    fs.writeFileSync(path.join(nb, 'big.npy'), big);
+    const ac = new AbortController();
+    const r = await checkTensorRefEarly({ kind: 'ref', file: 'big.npy', bytes: big.length, sha256: createHash('sha256').update(big).digest('hex') }, ctx(), { signal: ac.signal });
+    ac.abort();
+    await assert.rejects(r.verified, (e: unknown) => e instanceof LensError && e.kind === 'cancelled');
+  });
+
   it('refuses a file whose size or hash changed, and non-regular files', async () => {
     fs.writeFileSync(path.join(nb, 'changed.npy'), bytes);
     await rejects(resolveTensorRef({ ...refTo('changed.npy'), bytes: bytes.length + 1 }, ctx()), /the file changed since the cell ran \(.*bytes.*\): re-run the cell$/);
@@ -158,6 +191,53 @@ describe('host checks before loading a reference (src/host/editor/payloadFiles.t
       fs.symlinkSync('/dev/zero', path.join(nb, 'zero.npy'));
       await rejects(resolveTensorRef(refTo('zero.npy'), ctx({ workspaceFolders: ['/'] })), /not a regular file/);
     }
+  });
+});
+
+describe('whileVerifying: computing while a reference is hashed, shown only once it matches', () => {
+  const later = <T>(ms: number, v: T): Promise<T> => new Promise((r) => setTimeout(() => r(v), ms));
+  const refused = new LensError('io', 'x.npy: the file changed since the cell ran (sha256 differs): re-run the cell');
+
+  it('gives the result only after the check passes, the computation started at once', async () => {
+    const order: string[] = [];
+    let started = false;
+    const verified = later(30, undefined).then(() => void order.push('verified'));
+    const r = await whileVerifying(verified, async () => {
+      started = true;
+      order.push('computed');
+      return 42;
+    }, new AbortController().signal, () => assert.fail('not refused'));
+    assert.ok(started);
+    assert.equal(r, 42);
+    assert.deepEqual(order, ['computed', 'verified']);
+  });
+
+  it('a refused check wins over the computation, stops it and says why', async () => {
+    for (const outcome of ['resolves', 'rejects', 'pending'] as const) {
+      let seen: AbortSignal | null = null;
+      let refusedCalls = 0;
+      const run = whileVerifying(later(10, undefined).then(() => Promise.reject(refused)), (sig) => {
+        seen = sig;
+        return outcome === 'resolves' ? Promise.resolve(1) : outcome === 'rejects' ? Promise.reject(new LensError('value', 'target 7 out of range')) : new Promise<number>(() => undefined);
+      }, new AbortController().signal, () => refusedCalls++);
+      await assert.rejects(run, (e: unknown) => e === refused);
+      assert.equal(refusedCalls, 1, outcome);
+      assert.ok(seen !== null && (seen as AbortSignal).aborted, `${outcome}: the computation's signal aborted`);
+    }
+  });
+
+  it('a failed computation under a passing check is its own error; a cancel stops both and refuses nothing', async () => {
+    const bad = new LensError('value', 'target 7 out of range');
+    await assert.rejects(whileVerifying(later(10, undefined), () => Promise.reject(bad), new AbortController().signal, () => assert.fail('not refused')), (e: unknown) => e === bad);
+    const ac = new AbortController();
+    let seen: AbortSignal | null = null;
+    const run = whileVerifying(new Promise<void>(() => undefined), (sig) => {
+      seen = sig;
+      return new Promise<number>(() => undefined);
+    }, ac.signal, () => assert.fail('a cancel refuses nothing'));
+    setTimeout(() => ac.abort(), 10);
+    await assert.rejects(run, (e: unknown) => e instanceof LensError && e.kind === 'cancelled');
+    assert.ok(seen !== null && (seen as AbortSignal).aborted);
   });
 });
 
