@@ -4,6 +4,7 @@
 // output says what is wrong.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,11 +28,24 @@ describe('the notebook renderer in real VS Code', function () {
   before(async function () {
     ws = copySamples('cel-nb-');
     const output = (data: unknown): unknown => ({ output_type: 'display_data', metadata: {}, data: { [PAYLOAD_MIME]: data, 'text/plain': ['fallback'] } });
+    const refTo = (name: string, t: Parameters<typeof encodeNpy>[0], claimed?: Parameters<typeof encodeNpy>[0]): unknown => {
+      const bytes = encodeNpy(t);
+      fs.writeFileSync(path.join(ws, 'notebook', name), bytes);
+      return { file: name, bytes: bytes.length, sha256: createHash('sha256').update(encodeNpy(claimed ?? t)).digest('hex') };
+    };
+    const x = { dtype: 'float32' as const, shape: [2, 3], data: Float32Array.from([2, -1, 0.5, 0.1, 0.2, 3]) };
+    const stale = {
+      input: refTo('stale_x.npy', x, { ...x, data: Float32Array.from([2, -1, 0.5, 0.1, 0.2, 4]) }),
+      target: refTo('stale_y.npy', { dtype: 'int64', shape: [2], data: Int32Array.from([2, 0]) }),
+    };
     const hostile = {
       cells: [
         { cell_type: 'code', execution_count: 1, metadata: {}, source: ['display(...)'], outputs: [
           output({ input: [[2.0, -1.0, 0.5], [0.1, 0.2, 3.0]], target: [2, 0], options: { classNames: [HOSTILE, 'b', 'c'] } }),
           output({ target: [0, 1], options: { reduction: 'mean' } }),
+          // A reference whose file changed since the cell ran (same size, other bytes): refused in one line,
+          // while the engine may already compute from it (the hash is checked beside the computation).
+          output({ input: stale.input, target: stale.target }),
         ] },
       ],
       metadata: {}, nbformat: 4, nbformat_minor: 4,
@@ -120,6 +134,10 @@ print(int(r["issues"].sum()))`, path.join(ROOT, 'test', 'parity', 'generators')]
     const bad = frame.locator('.cel-output', { hasText: 'payload has no input' }).locator('[data-testid="error"]');
     await bad.waitFor({ state: 'visible', timeout: 30_000 });
     assert.match(await bad.innerText(), /payload has no input/);
+    const staleOut = frame.locator('.cel-output', { hasText: 'stale_x.npy' });
+    await staleOut.locator('[data-testid="error"]').waitFor({ state: 'visible', timeout: 60_000 });
+    assert.match(await staleOut.locator('[data-testid="error"]').innerText(), /stale_x\.npy: the file changed since the cell ran \(sha256 differs\): re-run the cell/);
+    assert.doesNotMatch((await staleOut.locator('[data-testid="loss-value"]').innerText().catch(() => '')).trim(), /\d/, 'no loss from a file whose hash does not match');
     await vs.screenshot('notebook-hostile');
   });
 });
