@@ -1,7 +1,7 @@
 // The notebook renderer end to end in real VS Code: the committed sample notebook's stored outputs (no
 // kernel) render the loss the CLI (checked against PyTorch) computes on the same files, with a heatmap;
-// Open in panel hands the data to the full panel; a hostile notebook's strings stay text and a malformed
-// output says what is wrong.
+// Open in panel hands the data to the full panel; a hostile notebook's strings stay text, a malformed
+// output says what is wrong, and a reference whose file changed since the cell ran is refused.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
