@@ -228,11 +228,11 @@ export type CheckedTensorRef = CheckedRef<{ readonly dtype: DType; readonly shap
  * The engine reads the data with `{ kind: 'file', path, pin }`, so a swap after this check is refused.
  */
 export async function checkTensorRef(ref: TensorRef, ctx: RefContext, opts: RefCheckOptions = {}): Promise<CheckedTensorRef> {
-  notNpy(ref);
+  requireNpy(ref);
   return withCheckedRef(ref, ctx, opts, (fh, size) => npyHeaderOf(ref, fh, size));
 }
 
-function notNpy(ref: TensorRef): void {
+function requireNpy(ref: TensorRef): void {
   if (!/\.npy$/i.test(ref.file)) throw new LensError('io', `${ref.file}: a tensor reference names a .npy file the helper wrote: ${RERUN}`);
 }
 
@@ -259,7 +259,7 @@ export interface EarlyTensorRef {
 
 /** checkTensorRef, returning once everything but the file's sha256 is checked (see EarlyTensorRef). */
 export async function checkTensorRefEarly(ref: TensorRef, ctx: RefContext, opts: RefCheckOptions = {}): Promise<EarlyTensorRef> {
-  notNpy(ref);
+  requireNpy(ref);
   const o = await openRef(ref, ctx, opts);
   let value: CheckedTensorRef['value'];
   try {

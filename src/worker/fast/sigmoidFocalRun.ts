@@ -218,10 +218,13 @@ async function runRange(en: SigmoidFocalEngine, run: RangeRun): Promise<StatsPar
   const blocks = Math.ceil(M / B);
   const region = (k: number): number => regionBase + (k % 2) * regionBytes;
   const accOf = (k: number): number => accBase + (k % 2) * jobsPerBlock * accBytes;
-  const stage = async (k: number): Promise<void> => {
+  /** Block k: its first element, its length and its region. */
+  const blockAt = (k: number): { b0: number; n: number; r: number } => {
     const b0 = m0 + k * B;
-    const n = Math.min(B, m1 - b0);
-    const r = region(k);
+    return { b0, n: Math.min(B, m1 - b0), r: region(k) };
+  };
+  const stage = async (k: number): Promise<void> => {
+    const { b0, n, r } = blockAt(k);
     await en.beforePieceRead?.(k, 0);
     new Float64Array(buf, accOf(k), (jobsPerBlock * accBytes) / 8).fill(0);
     await load(run.input, b0, new Float32Array(buf, r, n));
@@ -236,9 +239,7 @@ async function runRange(en: SigmoidFocalEngine, run: RangeRun): Promise<StatsPar
   const jobs: FastJob[] = [];
   const sizes: number[] = [];
   for (let k = 0; k < blocks; k++) {
-    const b0 = m0 + k * B;
-    const n = Math.min(B, m1 - b0);
-    const r = region(k);
+    const { b0, n, r } = blockAt(k);
     const acc0 = accOf(k);
     const ready = k < 2 ? stage(k) : blockDone[k - 2].then(() => stage(k));
     ready.catch(() => undefined);

@@ -213,15 +213,20 @@ describe('Engine: sigmoid focal maps on request', function () {
   const r = rng(22);
   const t: Tensor = { dtype: 'float32', shape, data: Float32Array.from({ length: x.data.length }, () => (r() < 0.4 ? 1 : 0)) };
   const options = { loss: 'sigmoid-focal' as const, gamma: 2, alpha: 0.25, reduction: 'none' as const };
-
-  it('from .npy files: read by ranges, the same maps as in memory, and --out writes them as computed', async () => {
-    const xf = path.join(tmp, 'x.npy');
-    const tf = path.join(tmp, 't.npy');
-    const out = path.join(tmp, 'loss.npy');
+  const inMemory: EngineRequest = { input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t }, options };
+  /** x and t written as .npy files named by `tag`, the request that reads them, and a loss file path beside. */
+  const filePair = (tag: string): { xf: string; out: string; req: EngineRequest } => {
+    const xf = path.join(tmp, `x${tag}.npy`);
+    const tf = path.join(tmp, `t${tag}.npy`);
     writeNpy(xf, x);
     writeNpy(tf, t);
-    const mem = await engine.compute({ input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t }, options });
-    const files = await engine.compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options, outFile: out });
+    return { xf, out: path.join(tmp, `loss${tag}.npy`), req: { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options } };
+  };
+
+  it('from .npy files: read by ranges, the same maps as in memory, and --out writes them as computed', async () => {
+    const { out, req } = filePair('');
+    const mem = await engine.compute(inMemory);
+    const files = await engine.compute({ ...req, outFile: out });
     assert.equal(files.engine, 'wasm-simd');
     assert.ok(files.maps === null && files.mapsOnDemand, 'no maps kept, maps on request');
     const [a, b] = [(await wholeMaps(mem))!, (await wholeMaps(files))!];
@@ -245,17 +250,13 @@ describe('Engine: sigmoid focal maps on request', function () {
       return undefined;
     } });
     try {
-      const xf = path.join(tmp, 'xb.npy');
-      const tf = path.join(tmp, 'tb.npy');
-      const out = path.join(tmp, 'lossb.npy');
-      writeNpy(xf, x);
-      writeNpy(tf, t);
-      const one = await engine.compute({ input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t }, options });
-      for (const [what, req] of [
-        ['in memory', { input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t }, options }],
-        ['.npy files', { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options, outFile: out }],
+      const { out, req } = filePair('b');
+      const one = await engine.compute(inMemory);
+      for (const [what, r] of [
+        ['in memory', inMemory],
+        ['.npy files', { ...req, outFile: out }],
       ] as Array<[string, EngineRequest]>) {
-        const many = await small.compute(req);
+        const many = await small.compute(r);
         // Other jobs add the sums in another order: equal to the last few bits, counts and worst elements exactly.
         closeTree(many.value, one.value, `${what}: value`);
         closeTree(many.stats, one.stats, `${what}: statistics`);
@@ -271,7 +272,6 @@ describe('Engine: sigmoid focal maps on request', function () {
       const w = decodeNpy(new Uint8Array(fs.readFileSync(out))).data as Float32Array;
       const a = (await wholeMaps(one))!.loss;
       for (let i = 0; i < a.length; i++) if (!Object.is(w[i], a[i])) assert.fail(`loss file element ${i}: ${w[i]} vs ${a[i]}`);
-      const req: EngineRequest = { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options };
       await assert.rejects(oneWorker.compute(req, { signal: ac.signal }), (e: unknown) => isLensError(e) && e.kind === 'cancelled');
       const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the request after the cancel still waits after 30 s')), 30_000).unref());
       const again = await Promise.race([oneWorker.compute(req), stuck]);
@@ -283,11 +283,8 @@ describe('Engine: sigmoid focal maps on request', function () {
   });
 
   it('refuses maps from a file changed since the computation, in one line', async () => {
-    const xf = path.join(tmp, 'x2.npy');
-    const tf = path.join(tmp, 't2.npy');
-    writeNpy(xf, x);
-    writeNpy(tf, t);
-    const res = await engine.compute({ input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options });
+    const { xf, req } = filePair('2');
+    const res = await engine.compute(req);
     await res.mapsOnDemand!.range(0, 10);
     // Other logits of the same shape: maps from them would not be this result's.
     writeNpy(xf, randomLogits(shape, 23, 20));
@@ -296,7 +293,7 @@ describe('Engine: sigmoid focal maps on request', function () {
   });
 
   it('a range outside the loss map is a one-line error', async () => {
-    const res = await engine.compute({ input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t }, options });
+    const res = await engine.compute(inMemory);
     await assert.rejects(res.mapsOnDemand!.range(x.data.length - 3, 4), (e: unknown) => isLensError(e) && /outside the loss map/.test(e.message));
   });
 
