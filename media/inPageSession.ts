@@ -5,13 +5,14 @@ import { optionsFromShapes } from '../src/kernel/roles';
 import { computeLoss } from '../src/kernel/index';
 import { sampleProbabilities } from '../src/kernel/sample/softmax';
 import { sampleConfidence } from '../src/kernel/sample/confidence';
+import { softmaxOfLogits, softmaxRange } from '../src/kernel/sample/softmaxRange';
 import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../src/kernel/sample/sampleView';
 import { tokenRowDetails, tokenRowLayout } from '../src/kernel/sample/tokenRow';
 import type { LossResult } from '../src/kernel/types';
 import { OUTPUT_ISSUES_ORIGIN, outputLabels, outputWeight, type OutputOverrides, type OutputSession } from '../src/outputController';
 import { pairLabelIssues } from '../src/labels/pairIssues';
 import { flaggedOfMask, viewLabelIssues } from '../src/labels/viewIssues';
-import { toViewSummary, type ClassMaps, type ElementDetail, type SampleMaps, type TokenDetails, type ViewLabelIssuesDone, type ViewSummary } from '../src/protocol';
+import { toViewSummary, type ClassMaps, type ConfidenceMaps, type ElementDetail, type SampleMaps, type TokenDetails, type ViewLabelIssuesDone, type ViewSummary } from '../src/protocol';
 import { tokenSummary, withDetailStrings } from '../src/tokenSummary';
 import type { Payload } from '../src/tensor/text/payload';
 import type { Tensor } from '../src/tensor/tensor';
@@ -32,7 +33,7 @@ export function openInPage(payload: Payload, overrides: OutputOverrides, now: ()
 
 class InPageSession implements OutputSession {
   private readonly g: SampleGeometry;
-  private probs: { n: number; p: Float32Array } | null = null;
+  private probs: { readonly n: number; readonly p: Float32Array; readonly conf: ConfidenceMaps | null } | null = null;
 
   constructor(
     private readonly payload: Payload,
@@ -51,13 +52,26 @@ class InPageSession implements OutputSession {
     return this.g.strip ? 0 : checkSample(this.g, n);
   }
 
-  private probabilities(n: number): Float32Array {
+  /** Sample n's class probabilities, and its confidence maps when asked for (in the same softmax pass). */
+  private softmax(n: number, confidence: boolean): { readonly p: Float32Array; readonly conf: ConfidenceMaps | null } {
     const at = this.at(n);
-    if (this.probs?.n === at) return this.probs.p;
+    if (this.probs?.n === at && (!confidence || this.probs.conf)) return this.probs;
     const o = this.result.options;
-    const p = sampleProbabilities(sampleTensor(this.payload.input, at, o, this.g), this.g.C, this.g.S, o.inputKind, o.loss);
-    this.probs = { n: at, p };
-    return p;
+    const { C, S } = this.g;
+    const x = sampleTensor(this.payload.input, at, o, this.g);
+    let p: Float32Array;
+    let conf: ConfidenceMaps | null = null;
+    if (confidence && softmaxOfLogits(o.inputKind, o.loss)) {
+      // Each logit's exp once for both, as the engine's probability job takes them (same bits as apart).
+      p = new Float32Array(C * S);
+      conf = { top1: new Float32Array(S), margin: new Float32Array(S), entropy: new Float32Array(S) };
+      softmaxRange(x, C, S, 0, S, p, conf);
+    } else {
+      p = sampleProbabilities(x, C, S, o.inputKind, o.loss);
+      if (confidence) conf = sampleConfidence(x, C, S, o.inputKind);
+    }
+    this.probs = { n: at, p, conf };
+    return this.probs;
   }
 
   async sampleMaps(n: number): Promise<SampleMaps> {
@@ -67,6 +81,8 @@ class InPageSession implements OutputSession {
     const to = from + g.S;
     const target = r.targetClass.slice(from, to);
     const ignored = r.ignoredMask.slice(from, to);
+    // Confidence maps: class-index cross-entropy only (a softmax over classes), as the host's session.
+    const sm = this.softmax(n, r.options.loss === 'ce' && r.targetKind === 'index');
     return {
       n: g.strip ? -1 : n,
       shape: g.shape,
@@ -74,14 +90,13 @@ class InPageSession implements OutputSession {
       target,
       predicted: r.predicted.slice(from, to),
       ignored,
-      pTarget: r.targetKind === 'probs' ? null : targetProbabilities(r.targetKind, this.probabilities(n), target, ignored, g),
-      // Confidence maps: class-index cross-entropy only (a softmax over classes), as the host's session.
-      confidence: r.options.loss === 'ce' && r.targetKind === 'index' ? sampleConfidence(sampleTensor(this.payload.input, this.at(n), r.options, g), g.C, g.S, r.options.inputKind) : null,
+      pTarget: r.targetKind === 'probs' ? null : targetProbabilities(r.targetKind, sm.p, target, ignored, g),
+      confidence: sm.conf,
     };
   }
 
   async classMaps(n: number): Promise<ClassMaps> {
-    return { n: this.g.strip ? -1 : n, shape: this.g.shape, probs: this.probabilities(n) };
+    return { n: this.g.strip ? -1 : n, shape: this.g.shape, probs: this.softmax(n, false).p };
   }
 
   async tokenDetails(row: number): Promise<TokenDetails> {

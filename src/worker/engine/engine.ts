@@ -261,42 +261,38 @@ export class Engine {
     const options = resolveOptions(req.options);
     const plan = planFast(req, options, this.wasm());
     if (plan) {
-      const run = this.fastQueue.then(() => runFast({
+      return this.inFastQueue(() => runFast({
         req, options, plan, ctl, opts: this.opts, module: this.wasm()!, reservedBytes: this.wasmReserved, maxWorkers: this.maxWorkers,
         workingMemory: (pages) => this.workingMemory(pages), getPool: () => this.getPool(), state: this.fast,
-      }));
-      // The next fast request waits for this one, including jobs still finishing after a cancel.
-      this.fastQueue = run.catch(() => undefined).then(() => this.fast.draining);
-      try {
-        return await run;
-      } finally {
-        closeFiles(plan);
-        this.releaseLargeMemory();
-      }
+      }), () => closeFiles(plan));
     }
     const sigmoid = options.loss === 'sigmoid-focal' && this.wasm() ? planSigmoidFocal(req, options, this.opts) : null;
     if (sigmoid) {
-      try {
-        return await this.inFastQueue(() => runSigmoidFocal({
-          ...this.sigmoidFocalEngine(), req, options, plan: sigmoid, ctl, maxWorkers: this.maxWorkers, onDemand: (spec) => this.sigmoidFocalOnDemand(spec),
-        }));
-      } finally {
-        closeSigmoidFocal(sigmoid);
-      }
+      return this.inFastQueue(() => runSigmoidFocal({
+        ...this.sigmoidFocalEngine(), req, options, plan: sigmoid, ctl, maxWorkers: this.maxWorkers, onDemand: (spec) => this.sigmoidFocalOnDemand(spec),
+      }), () => closeSigmoidFocal(sigmoid));
     }
     return runGeneral({ req, options, ctl, opts: this.opts, maxWorkers: this.maxWorkers, getPool: () => this.getPool() });
   }
 
   /**
    * Runs `work` in its turn among the requests that write the working memory: after the one before it and
-   * the jobs it left running, and before the next.
+   * the jobs and reads it left running, and before the next. `close` releases its files: at once when it
+   * succeeds, and after those reads when it fails (a cancel leaves block reads in flight on its descriptors,
+   * which closed under them would fail, or read whatever file reused the number).
    */
-  private async inFastQueue<T>(work: () => Promise<T>): Promise<T> {
+  private async inFastQueue<T>(work: () => Promise<T>, close: () => void = () => undefined): Promise<T> {
     const run = this.fastQueue.then(work);
-    this.fastQueue = run.catch(() => undefined).then(() => this.fast.draining);
+    const settled = run.catch(() => undefined).then(() => this.fast.draining);
+    this.fastQueue = settled;
+    let done = false;
     try {
-      return await run;
+      const r = await run;
+      done = true;
+      return r;
     } finally {
+      if (done) close();
+      else void settled.then(close, close);
       this.releaseLargeMemory();
     }
   }

@@ -344,6 +344,7 @@ export async function sigmoidFocalMaps(en: SigmoidFocalEngine, spec: SigmoidFoca
   }
   const input = reopen(spec.input);
   let target: Operand | null = null;
+  let done = false;
   try {
     target = reopen(spec.target);
     const loss = new Float32Array(count);
@@ -357,9 +358,16 @@ export async function sigmoidFocalMaps(en: SigmoidFocalEngine, spec: SigmoidFoca
         targetClass.set(t, b0 - start);
       },
     });
+    done = true;
     return { loss, predicted, targetClass, ignored: new Uint8Array(count) };
   } finally {
-    closeOperand(input);
-    closeOperand(target);
+    // After a failure or a cancel, block reads may still be in flight on these descriptors (see the Engine's
+    // inFastQueue): the files are closed once they are done.
+    const close = (): void => {
+      closeOperand(input);
+      closeOperand(target);
+    };
+    if (done) close();
+    else void en.state.draining.then(close, close);
   }
 }

@@ -10,7 +10,7 @@ import { decodeNpy, encodeNpy } from '../../../src/tensor/binary/npy';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { Engine, type EngineRequest, type EngineResult } from '../../../src/worker/engine/engine';
 import { boundShare, simdElementOk } from '../../parity/simdBound';
-import { DIST, randomLogits, randomTargets, sparseNpy, writeNpy } from './helpers';
+import { DIST, openDescriptorsOn, randomLogits, randomTargets, sparseNpy, writeNpy } from './helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-engine-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -476,6 +476,46 @@ describe('engine: fast path (WebAssembly SIMD)', function () {
       }
     });
   }
+
+  it('after a cancel, keeps its .npy files open until the block reads it left are done, then closes them', async function () {
+    const input = randomLogits([6, 7, 40, 50], 125);
+    const target = randomTargets([6, 40, 50], 7, 126);
+    const xf = path.join(tmp, 'drain-x.npy');
+    const tf = path.join(tmp, 'drain-t.npy');
+    writeNpy(xf, input);
+    writeNpy(tf, target);
+    if (openDescriptorsOn(xf) === null) this.skip();
+    const open = (): string => `${openDescriptorsOn(xf)} / ${openDescriptorsOn(tf)}`;
+    // Streamed in blocks of one sample: block 1's staging (it starts once block 0 is read) cancels the
+    // request and holds its read back until released.
+    let armed = false;
+    const ac = new AbortController();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const e = engine({ maxWorkers: 1, streamFilesOverBytes: 1 << 10, blockBytes: 7 * 40 * 50 * 4, beforePieceRead: (block) => {
+      if (!armed || block !== 1) return undefined;
+      armed = false;
+      ac.abort();
+      return held;
+    } });
+    const req: EngineRequest = { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options: { ignoreIndex: 255 } };
+    try {
+      armed = true;
+      await assert.rejects(e.compute(req, { signal: ac.signal }), (err: unknown) => err instanceof LensError && err.kind === 'cancelled');
+      // Closed now, the held read would fail on a closed descriptor (or read a file that reused its number).
+      assert.equal(open(), '1 / 1', 'input / target descriptors while a cancelled computation still reads');
+      release();
+      // The next request waits for those reads; the files are closed by then.
+      const ok = await e.compute({ input: t(input), target: t(target), options: { ignoreIndex: 255 } });
+      assert.equal(open(), '0 / 0', 'descriptors once the reads are done');
+      const ref = computeLoss({ input, target, options: { ignoreIndex: 255 } });
+      assert.ok(Math.abs((ok.value as number) - (ref.value as number)) <= 1e-6 * Math.abs(ref.value as number));
+      await e.compute(req);
+      assert.equal(open(), '0 / 0', 'descriptors after a computation that succeeded');
+    } finally {
+      release();
+    }
+  });
 
   it('stops on a bad target or a cancel while samples are staged, and serves the next request', async function () {
     this.timeout(60000);

@@ -19,7 +19,7 @@ import { wholeMaps } from '../../../src/worker/engine/resultMaps';
 import { LossSession } from '../../../src/worker/engine/session';
 import { fromWire, toWire } from '../../../src/wire';
 import { simdBound } from '../../parity/simdBound';
-import { DIST, randomLogits, randomTargets, rng, writeNpy } from './helpers';
+import { DIST, openDescriptorsOn, randomLogits, randomTargets, rng, writeNpy } from './helpers';
 
 function worstShare(got: ArrayLike<number>, want: ArrayLike<number>): number {
   let worst = 0;
@@ -215,12 +215,12 @@ describe('Engine: sigmoid focal maps on request', function () {
   const options = { loss: 'sigmoid-focal' as const, gamma: 2, alpha: 0.25, reduction: 'none' as const };
   const inMemory: EngineRequest = { input: { kind: 'tensor', tensor: x }, target: { kind: 'tensor', tensor: t }, options };
   /** x and t written as .npy files named by `tag`, the request that reads them, and a loss file path beside. */
-  const filePair = (tag: string): { xf: string; out: string; req: EngineRequest } => {
+  const filePair = (tag: string): { xf: string; tf: string; out: string; req: EngineRequest } => {
     const xf = path.join(tmp, `x${tag}.npy`);
     const tf = path.join(tmp, `t${tag}.npy`);
     writeNpy(xf, x);
     writeNpy(tf, t);
-    return { xf, out: path.join(tmp, `loss${tag}.npy`), req: { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options } };
+    return { xf, tf, out: path.join(tmp, `loss${tag}.npy`), req: { input: { kind: 'file', path: xf }, target: { kind: 'file', path: tf }, options } };
   };
 
   it('from .npy files: read by ranges, the same maps as in memory, and --out writes them as computed', async () => {
@@ -279,6 +279,50 @@ describe('Engine: sigmoid focal maps on request', function () {
     } finally {
       await small.dispose();
       await oneWorker.dispose();
+    }
+  });
+
+  it('after a cancel, keeps its .npy files open until the block reads it left are done, then closes them', async function () {
+    const { xf, tf, req } = filePair('c');
+    if (openDescriptorsOn(xf) === null) this.skip();
+    const open = (): string => `${openDescriptorsOn(xf)} / ${openDescriptorsOn(tf)}`;
+    // Block 2's staging (it follows block 0's jobs) cancels the request and holds its read back until released.
+    let armed = false;
+    let ac = new AbortController();
+    let release: () => void = () => undefined;
+    let held = Promise.resolve();
+    const hold = (): AbortSignal => {
+      armed = true;
+      ac = new AbortController();
+      held = new Promise<void>((r) => (release = r));
+      return ac.signal;
+    };
+    const e = new Engine({ distDir: DIST, maxWorkers: 1, blockBytes: 4096, beforePieceRead: (block) => {
+      if (!armed || block !== 2) return undefined;
+      armed = false;
+      ac.abort();
+      return held;
+    } });
+    const cancelled = (err: unknown): boolean => isLensError(err) && err.kind === 'cancelled';
+    try {
+      await assert.rejects(e.compute(req, { signal: hold() }), cancelled);
+      // Closed now, the held read would fail on a closed descriptor (or read a file that reused its number).
+      assert.equal(open(), '1 / 1', 'input / target descriptors while a cancelled computation still reads');
+      release();
+      // The next request waits for those reads; the files are closed by then.
+      await e.compute(inMemory);
+      assert.equal(open(), '0 / 0', 'descriptors once the reads are done');
+      const res = await e.compute(req);
+      assert.equal(open(), '0 / 0', 'descriptors after a computation that succeeded');
+      // The same for maps on request, which read the files again.
+      await assert.rejects(res.mapsOnDemand!.range(0, x.data.length, hold()), cancelled);
+      assert.equal(open(), '1 / 1', 'descriptors while a cancelled range still reads');
+      release();
+      await e.compute(inMemory);
+      assert.equal(open(), '0 / 0', 'descriptors once the range\'s reads are done');
+    } finally {
+      release();
+      await e.dispose();
     }
   });
 

@@ -43,3 +43,21 @@ export function sparseNpy(file: string, dtype: DType, shape: number[], itemSize:
   fs.writeFileSync(file, header);
   fs.truncateSync(file, header.length + shape.reduce((a, b) => a * b, 1) * itemSize);
 }
+
+/**
+ * How many of this process's descriptors are open on `file` (Linux: /proc/self/fd), or null where the
+ * platform does not list them (the caller skips its check there).
+ */
+export function openDescriptorsOn(file: string): number | null {
+  if (process.platform !== 'linux') return null;
+  const real = fs.realpathSync(file);
+  let n = 0;
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`) === real) n++;
+    } catch {
+      // The directory's own descriptor, closed once listed.
+    }
+  }
+  return n;
+}

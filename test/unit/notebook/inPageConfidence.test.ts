@@ -2,6 +2,8 @@
 // class-index cross-entropy, and none for probability targets; numbers from a float64 softmax written here.
 import * as assert from 'node:assert/strict';
 import { openInPage } from '../../../media/inPageSession';
+import { sampleConfidence } from '../../../src/kernel/sample/confidence';
+import { sampleProbabilities } from '../../../src/kernel/sample/softmax';
 import type { Payload } from '../../../src/tensor/text/payload';
 
 describe('in-page session: confidence maps', function () {
@@ -24,6 +26,29 @@ describe('in-page session: confidence maps', function () {
       assert.ok(Math.abs(m.confidence!.margin[s] - w[1]) < 1e-6, `margin[${s}]`);
       assert.ok(Math.abs(m.confidence!.entropy[s] - w[2]) < 1e-6, `entropy[${s}]`);
     });
+  });
+
+  it('takes the probabilities and confidence maps from one softmax: the bits of each computed apart', async function () {
+    // (N=2, C=5, S=7) float32 logits with a NaN element, in the class-index case that asks for both.
+    const N = 2, C = 5, S = 7;
+    const data = Float32Array.from({ length: N * C * S }, (_, i) => Math.sin(i * 1.7) * 9);
+    data[1 * C * S + 3 * S + 4] = NaN;
+    const x = { dtype: 'float32' as const, shape: [N, C, S], data };
+    const labels = Int32Array.from({ length: N * S }, (_, i) => (i * 3) % C);
+    const payload = { input: x, target: { dtype: 'int64' as const, shape: [N, S], data: labels } } as unknown as Payload;
+    const session = openInPage(payload, { options: {}, weight: undefined });
+    for (const n of [1, 0]) {
+      const m = await session.sampleMaps(n);
+      const own = Float64Array.from(data.subarray(n * C * S, (n + 1) * C * S));
+      const p = sampleProbabilities(own, C, S, 'logits', 'ce');
+      const c = sampleConfidence(own, C, S, 'logits');
+      for (let s = 0; s < S; s++) {
+        const t = labels[n * S + s];
+        assert.ok(Object.is(m.pTarget![s], p[t * S + s]), `sample ${n}, p(target)[${s}]: ${m.pTarget![s]} vs ${p[t * S + s]}`);
+        for (const k of ['top1', 'margin', 'entropy'] as const) assert.ok(Object.is(m.confidence![k][s], c[k][s]), `sample ${n}, ${k}[${s}]`);
+      }
+      assert.deepEqual((await session.classMaps(n)).probs, p, `sample ${n}: class probabilities`);
+    }
   });
 
   it('leaves them out for probability targets', async function () {
