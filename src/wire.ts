@@ -2,6 +2,7 @@
 // messaging serializes them), which would turn a Float32Array into an object of string keys and NaN or
 // Infinity into null. The wire form keeps both: typed arrays become base64 of their little-endian bytes,
 // non-finite numbers a tagged string. Pure code: the host, the renderer and tests share it.
+import { base64ToBytes, bytesToBase64 } from './base64';
 import { LensError } from './errors';
 
 type TypedKind = 'f32' | 'f64' | 'i32' | 'u32' | 'i16' | 'u16' | 'i8' | 'u8';
@@ -14,55 +15,11 @@ interface WireNumber {
   readonly $num: 'NaN' | 'Infinity' | '-Infinity';
 }
 
-const CHUNK = 0x8000;
 /**
  * Messages nest a handful of levels; the walks below recurse once per level, so a bound keeps a hostile or
  * broken 100k-level message from overflowing the stack (it is refused instead).
  */
 export const MAX_WIRE_DEPTH = 100;
-
-/** Node's Buffer where there is one (the extension host, the CLI), looked up without importing Node. */
-interface NodeBuffer {
-  from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'base64'): string };
-  from(text: string, encoding: 'base64'): Uint8Array;
-}
-const nodeBuffer = (globalThis as { Buffer?: NodeBuffer }).Buffer;
-
-export function bytesToBase64(bytes: Uint8Array): string {
-  // Node's btoa works a character at a time: 290 ms for a 512 x 512 sample's maps on the extension host,
-  // which held the summary sent before them for as long. Buffer's encoder is native (a few ms); browsers'
-  // btoa is native too.
-  if (nodeBuffer) return nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-  return bytesToBase64ByBtoa(bytes);
-}
-
-/** The same base64 by btoa (what a webview uses). */
-export function bytesToBase64ByBtoa(bytes: Uint8Array): string {
-  // btoa takes a binary string; building it in chunks keeps String.fromCharCode's argument list small.
-  let s = '';
-  for (let i = 0; i < bytes.length; i += CHUNK) s += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
-  return btoa(s);
-}
-
-/**
- * Standard base64 with its padding, and nothing else (a length that is a multiple of 4). A character loop
- * the regex engine runs without backtracking: the grouped form (?:[...]{4})* overflowed the stack on texts
- * of a few million characters.
- */
-export function isStrictBase64(b64: string): boolean {
-  return b64.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(b64);
-}
-
-export function base64ToBytes(b64: string): Uint8Array {
-  // Buffer decodes natively but accepts anything (it skips what is not base64): only text already known to
-  // be strict base64 goes that way; the rest keeps atob's rules (and its errors). A copy: the caller views
-  // the bytes' buffer from offset 0, and Buffer's may be a slice of its pool.
-  if (nodeBuffer && isStrictBase64(b64)) return new Uint8Array(nodeBuffer.from(b64, 'base64'));
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
 
 function littleEndian(): boolean {
   return new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;

@@ -11,6 +11,7 @@ import { messageOf } from '../host/log';
 import { LossSession } from '../worker/engine/session';
 import { DEBUG_COMMANDS, describeValue, metaOf, type DebugLossArgs } from './debugCommands';
 import type { DebugServices } from './debugPanel';
+import { dottedNameIn } from './dottedName';
 import { FrameClient, isPythonSession } from './frameClient';
 import type { ListedValue, PyNumber, ValueRef, ValueStats } from './snippet';
 import type { LocalValue } from './transfer';
@@ -22,13 +23,9 @@ const LOSS_ELEMENTS = 1 << 25;
 function dottedNameAt(doc: vscode.TextDocument, pos: vscode.Position): { ref: ValueRef; range: vscode.Range } | null {
   const word = doc.getWordRangeAtPosition(pos, /[A-Za-z_][A-Za-z0-9_]*/);
   if (!word) return null;
-  const line = doc.lineAt(pos.line).text;
-  const before = /((?:[A-Za-z_][A-Za-z0-9_]*\.)*)$/.exec(line.slice(0, word.start.character))?.[1] ?? '';
-  // Not an attribute of something that is not a plain name (a call's result, a subscript).
-  const prefixStart = word.start.character - before.length;
-  if (prefixStart > 0 && /[\])]\s*$|\.\s*$/.test(line.slice(0, prefixStart))) return null;
-  const parts = [...before.split('.').filter(Boolean), doc.getText(word)];
-  if (parts.some((p) => /^(def|class|import|from|return|lambda|if|else|for|while|in|not|and|or|is|None|True|False)$/.test(p))) return null;
+  const named = dottedNameIn(doc.lineAt(pos.line).text, word.start.character, word.end.character);
+  if (!named) return null;
+  const { parts, start: prefixStart } = named;
   return { ref: { root: parts[0]!, steps: parts.slice(1).map((a) => ['attr', a] as const) }, range: new vscode.Range(pos.line, prefixStart, word.end.line, word.end.character) };
 }
 

@@ -2,7 +2,7 @@
 // little-endian bytes, which keeps float64 values exact and is about a third the size of their decimal text.
 // Unpacking is strict: only the standard alphabet with its padding, and the length is checked against the
 // declared element count before anything is decoded or allocated. Pure (no Node import).
-import { base64ToBytes, bytesToBase64, isStrictBase64 } from '../wire';
+import { base64ToBytes, bytesToBase64, isStrictBase64 } from '../base64';
 
 export type PackedKind = 'f64' | 'i32' | 'u8';
 

@@ -4,6 +4,7 @@
 // or NaN/Infinity -> floating (float64 here, so no digit is lost). JSON.parse cannot tell 1.0 from 1,
 // hence the parser below, which also accepts the NaN/Infinity tokens Python's json.dumps writes.
 
+import { base64ToBytes } from '../../base64';
 import { LensError, fmtShape, quoteSnippet } from '../../errors';
 import { type DType, type Tensor, DTYPES, numel } from '../tensor';
 import { decodeNpy, decodeRawData, ITEM_SIZE } from '../binary/npy';
@@ -390,15 +391,12 @@ function dtypeFromName(name: unknown, path: string): DType {
 }
 
 export function base64Bytes(text: string, path: string): Uint8Array {
-  let bin: string;
+  // Whitespace and missing padding are allowed, as atob allows them (base64ToBytes keeps atob's rules).
   try {
-    bin = atob(text.replace(/\s+/g, ''));
+    return base64ToBytes(/\s/.test(text) ? text.replace(/\s+/g, '') : text);
   } catch {
     throw new LensError('format', `invalid base64 at ${path}`);
   }
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
 }
 
 /** {npy: base64} or {dtype, shape, data} with data a flat (or nested) list or base64 little-endian bytes. */

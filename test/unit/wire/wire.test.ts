@@ -1,7 +1,8 @@
 // The wire form of host <-> renderer messages survives JSON with typed arrays and non-finite numbers intact.
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { base64ToBytes, bytesToBase64, bytesToBase64ByBtoa, fromWire, toWire } from '../../../src/wire';
+import { base64ToBytes, bytesToBase64, bytesToBase64ByBtoa } from '../../../src/base64';
+import { fromWire, toWire } from '../../../src/wire';
 
 const roundTrip = (v: unknown): unknown => fromWire(JSON.parse(JSON.stringify(toWire(v))));
 
@@ -64,5 +65,28 @@ describe('wire form', function () {
     assert.deepEqual(base64ToBytes('AQI'), Uint8Array.of(1, 2));
     assert.throws(() => base64ToBytes('A*=='));
     assert.equal(base64ToBytes(Buffer.alloc(3000, 7).toString('base64')).byteOffset, 0);
+  });
+
+  it('decodes exactly what atob decodes, to the same bytes, and refuses what it refuses', function () {
+    const byAtob = (t: string): Uint8Array | 'refused' => {
+      try {
+        return Uint8Array.from(atob(t), (c) => c.charCodeAt(0));
+      } catch {
+        return 'refused';
+      }
+    };
+    const long = Buffer.from(Uint8Array.from({ length: 70_001 }, (_, k) => (k * 37) & 255)).toString('base64');
+    const cases = ['', 'Q', 'QQ', 'QQ=', 'QQ==', 'QQ===', 'QUI', 'QUI=', 'QUI==', 'QUJD', 'QR==', 'QUJ=', '=', '==', '====', 'QQ=Q', 'Q===', 'A*==',
+      '-_-_', 'QU I=', long, long.replace(/=+$/, ''), `${long}=`, long.slice(0, -1), long.slice(0, -2)];
+    for (const t of cases) {
+      const want = byAtob(t);
+      let got: Uint8Array | 'refused';
+      try {
+        got = base64ToBytes(t);
+      } catch {
+        got = 'refused';
+      }
+      assert.deepEqual(got, want, `${JSON.stringify(t.length > 20 ? `${t.slice(0, 8)}…${t.slice(-8)} (${t.length})` : t)}`);
+    }
   });
 });
