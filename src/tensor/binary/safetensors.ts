@@ -274,6 +274,10 @@ export class SafetensorsHeader {
     let size = 16;
     while (size < this.n * 2) size *= 2;
     const table = new Int32Array(size);
+    // At most half full, the table takes about 1.5 probes a name. Names made to share the hash's low bits
+    // (the hash is fixed, so anyone can make them) would take a probe per name before them: past this
+    // budget the check goes by the names' text in a Set, whose hash V8 seeds per process.
+    let budget = 8 * this.n + 1024;
     for (let i = 0; i < this.n; i++) {
       let slot = this.nameHash[i] & (size - 1);
       for (;;) {
@@ -282,10 +286,24 @@ export class SafetensorsHeader {
           table[slot] = i + 1;
           break;
         }
-        if (this.nameHash[i] === this.nameHash[j] && this.sameName(i, j)) throw corrupt(`tensor ${nameLabel(this.name(i))} is listed twice in the header`);
+        if (this.nameHash[i] === this.nameHash[j] && this.sameName(i, j)) throw this.listedTwice(i);
+        if (--budget < 0) return this.checkUniqueNamesByText();
         slot = (slot + 1) & (size - 1);
       }
     }
+  }
+
+  private checkUniqueNamesByText(): void {
+    const seen = new Set<string>();
+    for (let i = 0; i < this.n; i++) {
+      const name = this.name(i);
+      if (seen.has(name)) throw this.listedTwice(i);
+      seen.add(name);
+    }
+  }
+
+  private listedTwice(i: number): LensError {
+    return corrupt(`tensor ${nameLabel(this.name(i))} is listed twice in the header`);
   }
 
   /**

@@ -124,6 +124,56 @@ describe('safetensors: hostile files', () => {
     assert.equal(({} as Record<string, unknown>).dtype, undefined);
   });
 
+  describe('names made to share the uniqueness table\'s hash slot', function () {
+    // The table hashes names with FNV-1a, whose low bits anyone can aim: each name here lands in one slot
+    // of the table sized for n names (a letter prefix, then two bytes tried for the hash's middle bits and a
+    // last one for its low byte). Probed one by one, 80 000 such names took 8.8 s, growing with the square.
+    const n = 160_000;
+    let list: string[] = [];
+    before(function () {
+      this.timeout(60_000);
+      let size = 16;
+      while (size < n * 2) size *= 2;
+      const mask = size - 1;
+      const P = 0x01000193;
+      const fnv = (h: number, b: number): number => Math.imul(h ^ b, P) >>> 0;
+      let inv = 1;
+      for (let i = 0; i < 5; i++) inv = Math.imul(inv, 2 - Math.imul(P, inv)) >>> 0;
+      const need = Math.imul(0x1234 & mask, inv) >>> 0;
+      const usable: number[] = [];
+      for (let c = 0x30; c <= 0x7a; c++) if (c !== 0x5c) usable.push(c);
+      let seed = 12345;
+      const names = new Set<string>();
+      while (names.size < n) {
+        let h = 0x811c9dc5;
+        let prefix = '';
+        for (let k = 0; k < 6; k++) {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          const c = 0x61 + ((seed >>> 16) % 26);
+          prefix += String.fromCharCode(c);
+          h = fnv(h, c);
+        }
+        for (const b0 of usable) {
+          const h0 = fnv(h, b0);
+          for (const b1 of usable) {
+            const h1 = fnv(h0, b1);
+            const b2 = (h1 ^ need) & 0xff;
+            if (((h1 ^ need) & mask & ~0xff) === 0 && b2 >= 0x30 && b2 <= 0x7a && b2 !== 0x5c) names.add(prefix + String.fromCharCode(b0, b1, b2));
+          }
+        }
+      }
+      list = [...names].slice(0, n);
+    });
+    const header = (ns: readonly string[]): string => `{${ns.map((nm) => `"${nm}":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}`).join(',')}}`;
+
+    it('take linear time (160 000 within 5 s; about 1 s here, building the files included), and a repeated one among them is still found', function () {
+      this.timeout(5_000);
+      assert.equal(readSafetensors(build(null, undefined, header(list)), 'flood.st').tensors.length, n);
+      const twice = [...list.slice(0, n - 1), list[n / 2]];
+      assert.ok(lensError(() => readSafetensors(build(null, undefined, header(twice)), 'flood.st')).message.endsWith(`tensor ${list[n / 2]} is listed twice in the header`));
+    });
+  });
+
   it('every prefix of a real file fails with a one-line LensError or reads a complete header', () => {
     const bytes = st('dtypes.safetensors');
     for (let n = 0; n < bytes.length; n++) {
