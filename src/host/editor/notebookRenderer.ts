@@ -7,39 +7,22 @@ import { LensError } from '../../errors';
 import { decodePayloadWithRefs, isTensorRef, type PayloadWithRefs, type TensorRef } from '../../tensor/text/payload';
 import type { Tensor } from '../../tensor/tensor';
 import { optionsFromShapes } from '../../kernel/roles';
-import { OUTPUT_ISSUES_ORIGIN, OutputController, outputLabels, outputWeight, type OutputOverrides, type OutputSession, type OutputTensors } from '../../outputController';
-import type { TensorSource } from '../../worker/engine/engineTypes';
-import { RENDERER_ID, toViewSummary, type HostToRenderer, type RendererToHost } from '../../protocol';
+import { OutputController, outputWeight, type OutputOverrides, type OutputSession } from '../../outputController';
+import { RENDERER_ID, type HostToRenderer, type RendererToHost } from '../../protocol';
 import { toWire } from '../../wire';
 import { forView } from '../../sampleWire';
-import { hasMaps, wholeLossMap } from '../../worker/engine/resultMaps';
-import { LossSession } from '../../worker/engine/session';
 import { saveExport } from '../panels/exportFile';
 import { log } from '../log';
 import { LossPanel, inlineSource, type HostServices, type SourceSpec } from '../panels/lossPanel';
+import { openWithEngine, tensorsOf, type Resolved, type ResolvedPayload } from './engineOutput';
 import { checkTensorRefEarly, loadRefImage, sharedCheck, whileVerifying, type RefContext } from './payloadFiles';
-import { CHANGED_SINCE_CHECK, type FileIdentity } from '../../worker/files/regularFile';
+import { CHANGED_SINCE_CHECK } from '../../worker/files/regularFile';
 import type { PayloadImage } from '../../tensor/image/payloadImage';
 import type { HostToView } from '../../protocol';
 
 /** Outputs whose sessions are kept (a notebook may hold many; each session holds its tensors). */
 const MAX_OUTPUTS = 32;
 
-
-/**
- * An output's input or target: inline, or a reference's checked file with its .npy header and its identity
- * (the engine refuses any other file at that path: see FileIdentity).
- */
-type Resolved =
-  | { readonly kind: 'tensor'; readonly tensor: Tensor }
-  | { readonly kind: 'file'; readonly path: string; readonly pin: FileIdentity; readonly meta: { dtype: Tensor['dtype']; shape: number[] } };
-
-/** The payload with its references checked and located (once per output: hashing a batch takes a while). */
-interface ResolvedPayload {
-  readonly payload: PayloadWithRefs;
-  readonly input: Resolved;
-  readonly target: Resolved;
-}
 
 /**
  * The payload with its references checked but for their sha256, and that check under way: computing starts
@@ -65,61 +48,8 @@ function refContext(editor: vscode.NotebookEditor): RefContext {
   };
 }
 
-function engineSource(r: Resolved, label: string): TensorSource {
-  return r.kind === 'tensor' ? { kind: 'tensor', tensor: r.tensor, label } : { kind: 'file', path: r.path, pin: r.pin };
-}
-
 function panelSource(r: Resolved, label: string): SourceSpec {
   return r.kind === 'tensor' ? inlineSource(r.tensor, label) : { kind: 'file', path: r.path, pin: r.pin };
-}
-
-function tensorsOf(rp: ResolvedPayload): OutputTensors {
-  const meta = (r: Resolved): Pick<Tensor, 'shape' | 'dtype'> => (r.kind === 'tensor' ? r.tensor : r.meta);
-  return { input: meta(rp.input), target: meta(rp.target), classNames: rp.payload.classNames };
-}
-
-async function openWithEngine(services: HostServices, rp: ResolvedPayload, o: OutputOverrides, signal: AbortSignal): Promise<OutputSession> {
-  const started = performance.now();
-  const payload = rp.payload;
-  const weight = outputWeight(payload, o);
-  const tensors = tensorsOf(rp);
-  const fitted = optionsFromShapes({ ...payload.options, ...o.options }, tensors.input, tensors.target);
-  const session = await LossSession.open(
-    services.engine(),
-    {
-      input: engineSource(rp.input, 'input'),
-      target: engineSource(rp.target, 'target'),
-      weight: weight ? { kind: 'tensor', tensor: weight, label: 'weight' } : null,
-      // The output describes itself: its options, with PyTorch's defaults for the rest (not settings, so a
-      // notebook shows the same numbers on every machine).
-      options: fitted.options,
-      topK: 20,
-    },
-    { signal },
-  );
-  const r = session.result;
-  session.vocabulary = payload.tokenizer ?? null;
-  // Every sample's complete maps run its probability job here (sampleMapsWithProbs): a hover's details share it.
-  session.detailConfidence = true;
-  const base = toViewSummary(r, outputLabels(tensors, weight, {
-    seconds: (performance.now() - started) / 1000,
-    engine: `${r.engine}, ${r.workers} worker${r.workers === 1 ? '' : 's'}`,
-    mapsAvailable: hasMaps(r),
-    ...(fitted.classLastFromShapes ? { classLastFromShapes: true } : {}),
-  }));
-  const summary = { ...base, tokens: session.tokenSummary('from the notebook output') };
-  return {
-    summary,
-    lossMap: () => wholeLossMap(r),
-    sampleMaps: (n) => session.sampleMapsWithProbs(n),
-    // Probability targets have nothing more to compute: one message.
-    ...(r.targetKind === 'probs' ? {} : { quickSampleMaps: (n: number) => session.sampleMaps(n) }),
-    classMaps: (n) => session.classMaps(n),
-    confidence: (n) => session.sampleConfidence(n),
-    explain: (n, index) => session.explain(n, index),
-    tokenDetails: (row) => session.tokenDetails(row),
-    labelIssues: (signal) => session.labelIssues(OUTPUT_ISSUES_ORIGIN, signal),
-  };
 }
 
 function imageMessages(image: PayloadImage): HostToView[] {
@@ -170,7 +100,7 @@ export function registerNotebookRenderer(services: HostServices): vscode.Disposa
     /** Computes while the hashes are checked; a refused check is dropped, so the next compute checks again. */
     const openChecked = async (o: OutputOverrides, signal: AbortSignal): Promise<OutputSession> => {
       const early = await check.get(signal);
-      return whileVerifying(early.verified, (s) => openWithEngine(services, early.rp, o, s), signal, () => check.dispose());
+      return whileVerifying(early.verified, (s) => openWithEngine(services.engine(), early.rp, o, s), signal, () => check.dispose());
     };
     const imageLoad = new AbortController();
     stops.set(outputId, () => {

@@ -32,7 +32,7 @@ import { resolveVocabularyPath, type VocabularyChoice } from './vocabularyPath';
 import { VocabularyCache } from './vocabularyCache';
 import { saveExport, type ExportKind } from './exportFile';
 import { classNamesFor } from '../pick/tensorFiles';
-import { MAX_PROB_VALUES, probsAffordable, probsValuesRead, pTargetFromLoss, pTargetPlan } from './sampleProbs';
+import { classMapsRefusal, pTargetFromLoss, pTargetPlan } from './sampleProbs';
 import { compareTitle, PanelComparison } from './comparePanel';
 import { pickInputLike } from '../pick/comparePick';
 import type { FileIdentity } from '../../worker/files/regularFile';
@@ -669,10 +669,9 @@ export class LossPanel {
         case 'requestClassMaps': {
           const s = this.session;
           if (!s) return;
-          const cost = { options: s.result.options, geometry: s.geometry, inputShape: s.result.input.shape };
-          if (!probsAffordable(cost)) {
-            const values = probsValuesRead(cost).toLocaleString('en-US');
-            this.post({ type: 'note', message: `p(class c) maps are not shown here: they would read ${values} input values (over ${MAX_PROB_VALUES.toLocaleString('en-US')})` });
+          const refused = classMapsRefusal({ options: s.result.options, geometry: s.geometry, inputShape: s.result.input.shape });
+          if (refused !== null) {
+            this.post({ type: 'note', message: refused });
             return;
           }
           this.post({ type: 'classMaps', maps: await s.classMaps(m.n) });

@@ -44,6 +44,12 @@ export function probsAffordable(i: ProbsCost): boolean {
   return probsValuesRead(i) <= MAX_PROB_VALUES;
 }
 
+/** Why one sample's p(class c) maps are not computed (over MAX_PROB_VALUES input values read), or null. */
+export function classMapsRefusal(i: ProbsCost): string | null {
+  if (probsAffordable(i)) return null;
+  return `p(class c) maps are not shown here: they would read ${probsValuesRead(i).toLocaleString('en-US')} input values (over ${MAX_PROB_VALUES.toLocaleString('en-US')})`;
+}
+
 export function pTargetPlan(i: PTargetInputs): PTargetPlan {
   // Probability targets carry no p(target) (sampleMapsWithProbs returns the maps as they are).
   if (i.targetKind === 'probs' || probsAffordable(i)) return 'worker';

@@ -55,9 +55,19 @@ export const ZIP_TAIL_BYTES = 22 + 65535 + 20 + 56;
 const FIRST_STEP = 4 << 10;
 const MAX_STEP = 1 << 20;
 
+/**
+ * Most bytes a compressed entry is inflated to in memory. Deflate's 1032:1 lets a 1 MB file claim a 1 GB
+ * array (a zip bomb, or a compressed array of zeros), and nothing else bounds what inflating allocates: the
+ * file's own size is what the whole-read limit sees. A compressed entry cannot be read in parts, so past
+ * this the entry is refused with the way out (store it uncompressed, where it is read in place or streams).
+ */
+export const MAX_INFLATED_BYTES = 1 << 30;
+
 export class ZipReader {
   private readonly b: ByteView;
   private readonly w: ZipWording;
+  /** Bytes inflated from this file so far (see MAX_INFLATED_BYTES). */
+  private inflated = 0;
   readonly entries: readonly ZipEntry[];
   private readonly byName = new Map<string, ZipEntry>();
 
@@ -207,6 +217,21 @@ export class ZipReader {
     }
   }
 
+  /**
+   * Counts `bytes` more inflated from this file, refusing past MAX_INFLATED_BYTES in all (a file of many
+   * compressed entries would otherwise multiply it), in one line with the way out.
+   */
+  private checkInflated(e: ZipEntry, bytes: number): void {
+    if (this.inflated + bytes <= MAX_INFLATED_BYTES) {
+      this.inflated += bytes;
+      return;
+    }
+    const n = (v: number): string => v.toLocaleString('en-US');
+    const fix = this.w.noun === 'member' ? 'save it uncompressed (np.savez, or np.save to a .npy)' : 'save it again with torch.save, which stores tensors uncompressed';
+    const before = this.inflated > 0 ? ` after ${n(this.inflated)} inflated from this file already` : '';
+    throw new LensError('format', `${this.label(e)} is compressed and inflates to ${n(bytes)} bytes${before}, more than the ${n(MAX_INFLATED_BYTES)} (1 GiB) inflated in memory from one file: ${fix}`);
+  }
+
   /** The entry's bytes, inflated when deflated, CRC-checked; stored entries are returned in place. */
   read(e: ZipEntry): Uint8Array {
     this.checkMethod(e);
@@ -218,6 +243,7 @@ export class ZipReader {
     } else {
       // Deflate expands at most about 1032:1; a larger claim is a corrupt directory, not a reason to allocate.
       if (e.size > comp.length * 1100 + 1024) throw this.corrupt(`${this.label(e)} claims an impossible size`);
+      this.checkInflated(e, e.size);
       try {
         out = inflateSync(comp, { out: new Uint8Array(e.size) });
       } catch (err) {
@@ -242,6 +268,7 @@ export class ZipReader {
       if (e.size !== e.compressedSize) throw this.corrupt(`stored ${this.label(e)} has mismatched sizes`);
       return { bytes: comp.subarray(0, want), complete: false };
     }
+    this.checkInflated(e, want);
     const out = new Uint8Array(want);
     let got = 0;
     const inf = new Inflate((chunk) => {

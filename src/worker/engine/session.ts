@@ -165,14 +165,22 @@ export class LossSession {
     if (o.loss !== 'ce') throw new LensError('option', 'the step-by-step breakdown covers cross-entropy (loss ce)');
     const s = flatIndex(index, g.shape);
     const at = g.strip ? 0 : this.checkSample(n);
-    const x = (await this.sampleValues(at)).data;
     const maps = this.result.maps;
-    const { explanation, top } = explainSampleElement(o, this.result.targetKind, g, s, {
-      x,
-      targetProbs: this.result.targetKind === 'probs' ? sampleTensor(this.targetWhole(), at, o, g) : null,
-      targetClass: maps ? maps.targetClass[at * g.S + s] : 0,
-      weight: this.request.weight ? this.weightTensor() : null,
-    });
+    const targetClass = maps ? maps.targetClass[at * g.S + s] : 0;
+    const weight = this.request.weight ? this.weightTensor() : null;
+    const probsTarget = this.result.targetKind === 'probs';
+    // A strip's element is one row of the (N, C) input: read alone, where the whole input would be read
+    // and transposed on this thread (2 s for [20000, 1000] float32) for one hover.
+    const x1 = g.strip ? await this.stripRow(this.request.input, this.result.input.shape, s) : null;
+    const t1 = x1 && probsTarget ? await this.stripRow(this.request.target, this.result.target.shape, s) : null;
+    const { explanation, top } = x1 && (!probsTarget || t1)
+      ? explainSampleElement(o, this.result.targetKind, { ...g, S: 1 }, 0, { x: x1, targetProbs: t1, targetClass, weight })
+      : explainSampleElement(o, this.result.targetKind, g, s, {
+        x: (await this.sampleValues(at)).data,
+        targetProbs: probsTarget ? sampleTensor(this.targetWhole(), at, o, g) : null,
+        targetClass,
+        weight,
+      });
     // The element's confidence values, from the maps the confidence modes draw (one job with the complete
     // maps' p(target); a failed job gives details without them rather than none).
     const c = this.wantsConfidence && this.detailConfidence ? await this.sampleProbs(n).then((p) => p.confidence, () => null) : null;
@@ -322,6 +330,42 @@ export class LossSession {
         const ref = allocShared('float64', [per], 'f64');
         await readLittleEndianInto(f, n * per, per, new Uint8Array(ref.buffer, 0, per * 8));
         return { ref, data: viewOf(ref).data as Float64Array };
+      }
+      return null;
+    } finally {
+      closeNpy(f);
+    }
+  }
+
+  /**
+   * Row s of a strip's (N, C) input or probability target, as float64: its C class values, a byte range of
+   * a C-order .npy or the in-memory tensor's row (a 1-d input is its one row). Null where a row's classes
+   * are not contiguous (class axis 0) or the file is not a .npy of floats: the caller reads it whole.
+   */
+  private async stripRow(src: EngineRequest['input'], shape: readonly number[], s: number): Promise<Float64Array | null> {
+    const nd = shape.length;
+    if (nd > 2 || (nd === 2 && normalizeAxis(this.result.options.classDim, 2) !== 1)) return null;
+    const C = this.geometry.C;
+    const at = nd === 1 ? 0 : s * C;
+    if (src.kind === 'tensor') {
+      const d = src.tensor.data;
+      if (!(d instanceof Float32Array || d instanceof Float64Array) || d.length !== numel(shape)) return null;
+      return Float64Array.from(d.subarray(at, at + C));
+    }
+    if (!isNpyPath(src.path)) return null;
+    const f = openNpy(src.path, src.pin);
+    try {
+      const h = f.header;
+      if ((h.fortranOrder && nd > 1) || numel(h.shape) !== numel(shape)) return null;
+      if (h.dtype === 'float32' || h.dtype === 'float16') {
+        const row = new Float32Array(C);
+        await readF32(f, at, C, row, 0);
+        return Float64Array.from(row);
+      }
+      if (h.dtype === 'float64') {
+        const row = new Float64Array(C);
+        await readLittleEndianInto(f, at, C, new Uint8Array(row.buffer));
+        return row;
       }
       return null;
     } finally {
