@@ -1,14 +1,14 @@
 // Tensor files in the workspace and what their headers say (shape, dtype), for the pickers and the
 // explorer command. Headers only: a .npy costs one small read, whatever its size. Files are found by glob,
 // so only regular files are read (src/worker/files/regularFile.ts): a link to a device or a FIFO is skipped.
-// .safetensors headers and torch.save pickles are parsed in a worker (src/worker/jobs/tensorListing.ts): a hostile
-// one takes seconds of synchronous parsing, which on this thread would freeze every editor.
+// .safetensors headers, torch.save pickles and .npz members' headers are parsed in a worker
+// (src/worker/jobs/tensorListing.ts): a hostile one takes seconds of synchronous parsing, which on this
+// thread would freeze every editor.
 import * as vscode from 'vscode';
 import { isLensError } from '../../errors';
 import type { TensorMeta } from '../../kernel/roles';
 import { parseJsonTensorFile } from '../../tensor/text/json';
 import { parseNpyHeader } from '../../tensor/binary/npy';
-import { readNpz } from '../../tensor/binary/npz';
 import { describePngHeader, isColorPng, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES } from '../../tensor/image/pngMask';
 import { safetensorsHeaderEnd } from '../../tensor/binary/safetensors';
 import type { TensorRole } from '../../tensor/binary/npz';
@@ -22,7 +22,6 @@ export const TENSOR_GLOB = '**/*.{npy,npz,json,pt,pth,bin,safetensors}';
 const EXCLUDE = '{**/node_modules/**,**/.git/**,**/.venv/**,**/__pycache__/**}';
 /** PNG label masks (targets only), found apart so that a folder of images cannot crowd out tensor files. */
 export const MASK_GLOB = '**/*.png';
-const MAX_NPZ_BYTES = 256 << 20;
 const MAX_JSON_BYTES = 2 << 20;
 
 export interface TensorEntry extends TensorMeta {
@@ -37,7 +36,7 @@ export interface TensorEntry extends TensorMeta {
 
 let listingEngine: (() => Engine) | null = null;
 
-/** The engine whose workers list .safetensors and torch.save files (set once at activation). */
+/** The engine whose workers list .safetensors, torch.save and .npz files (set once at activation). */
 export function useEngineForListings(engine: () => Engine): void {
   listingEngine = engine;
 }
@@ -87,10 +86,7 @@ export async function tensorsIn(uri: vscode.Uri): Promise<TensorEntry[]> {
       return [{ id: p, spec: p, uri, name, shape: pngMaskShape(h), dtype: pngMaskDType(h), mask: true, note: `${describePngHeader(h)} mask` }];
     }
     if (/\.npz$/i.test(p)) {
-      const file = await readSmallRegularFile(p, MAX_NPZ_BYTES);
-      if (file.kind !== 'read') return [];
-      const archive = readNpz(file.bytes, p);
-      return archive.members.map((m) => ({ id: `${p}:${m.name}`, spec: `${p}:${m.name}`, uri, name: `${name}:${m.name}`, shape: m.header.shape, dtype: m.header.dtype }));
+      return (await listInWorker(p, 'npz')).tensors.map((t) => ({ id: `${p}:${t.name}`, spec: `${p}:${t.name}`, uri, name: `${name}:${t.name}`, shape: t.shape, dtype: t.dtype }));
     }
     if (/\.(pt|pth|bin)$/i.test(p)) {
       // Many tools write .bin files: only a zip (PK) is a torch.save file. Its directory and data.pkl

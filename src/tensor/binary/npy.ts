@@ -4,6 +4,9 @@
 
 import { LensError, fmtShape, quoteSnippet, unravelIndex } from '../../errors';
 import { type DType, type Tensor, type TensorData, numel } from '../tensor';
+
+/** Most dimensions a .npy header may declare (NumPy 2's NPY_MAXDIMS). */
+export const MAX_NPY_DIMS = 64;
 import { floatToHalf, halvesToFloat32 } from '../float16';
 
 export interface NpyHeader {
@@ -359,6 +362,8 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   if (shapeValue === null || typeof shapeValue !== 'object' || shapeValue.kind !== 'tuple') {
     throw badShape('expected a tuple of integers, as np.load requires');
   }
+  // NumPy 2 holds at most 64 dimensions (NPY_MAXDIMS); a longer tuple is no array it wrote.
+  if (shapeValue.items.length > MAX_NPY_DIMS) throw badShape(`${shapeValue.items.length} dimensions, more than the ${MAX_NPY_DIMS} NumPy allows`);
   const shape: number[] = [];
   for (const d of shapeValue.items) {
     // np.load refuses a float dimension such as 2.0 ("shape is not valid") as it refuses a negative one.

@@ -70,6 +70,10 @@ export class ZipReader {
   private inflated = 0;
   readonly entries: readonly ZipEntry[];
   private readonly byName = new Map<string, ZipEntry>();
+  /** The entries' local header offsets, ascending. */
+  private readonly offsets: Float64Array;
+  /** Where the central directory starts (no entry's bytes run into it); the file's end when not read. */
+  private directoryStart = Infinity;
 
   constructor(bytes: Uint8Array | ByteView, wording: string | ZipWording, endRecordsOnly = false) {
     this.b = bytes instanceof Uint8Array ? wholeView(bytes) : bytes;
@@ -77,6 +81,25 @@ export class ZipReader {
     this.entries = endRecordsOnly ? [] : this.readCentralDirectory();
     // With duplicate names Python's zipfile (and PyTorch's reader) use the last one.
     for (const e of this.entries) this.byName.set(e.name, e);
+    this.offsets = Float64Array.from(this.entries, (e) => e.localOffset).sort();
+    // Each entry has its own local header. Entries that share one (or whose bytes overlap the next, see
+    // raw()) are how a small file repeats the same bytes many times over: Python's zipfile refuses them
+    // ("Overlapped entries"), and so does this reader.
+    for (let i = 1; i < this.offsets.length; i++) {
+      if (this.offsets[i] === this.offsets[i - 1]) throw this.corrupt(`two entries share the local header at offset ${this.offsets[i]}`);
+    }
+  }
+
+  /** The next entry's local header after `offset`, or the central directory's start after the last. */
+  private nextOffset(offset: number): number {
+    let lo = 0;
+    let hi = this.offsets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.offsets[mid] <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.offsets.length ? this.offsets[lo] : this.directoryStart;
   }
 
   corrupt(detail: string): LensError {
@@ -145,6 +168,7 @@ export class ZipReader {
   private readCentralDirectory(): ZipEntry[] {
     const b = this.b;
     const { offset: cdOffset, size: cdSize, count } = this.findDirectory();
+    this.directoryStart = cdOffset;
     // Each directory entry takes at least 46 bytes: a count beyond that is a lie, not a reason to loop.
     if (count * 46 > cdSize) throw this.corrupt('the central directory is shorter than its entry count — truncated?');
     const entries: ZipEntry[] = [];
@@ -194,6 +218,7 @@ export class ZipReader {
     if (this.u32(e.localOffset) !== 0x04034b50) throw this.corrupt(`bad local header for ${(this.w.label ?? entryLabel)(e.name)}`);
     const start = e.localOffset + 30 + this.u16(e.localOffset + 26) + this.u16(e.localOffset + 28);
     if (start + e.compressedSize > this.b.length) throw this.corrupt(`${this.label(e)} runs past the end of the file — truncated?`);
+    if (start + e.compressedSize > this.nextOffset(e.localOffset)) throw this.corrupt(`${this.label(e)} overlaps the entry after it`);
     return this.b.subarray(start, start + e.compressedSize);
   }
 

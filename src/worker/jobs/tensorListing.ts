@@ -1,10 +1,11 @@
-// The list-tensor-file worker job: name, shape and dtype of the tensors in a .safetensors header or a
-// torch.save (zip) file, for the pickers. Parsing happens here, never on the extension host: a hostile
+// The list-tensor-file worker job: name, shape and dtype of the tensors in a .safetensors header, a
+// torch.save (zip) file or an .npz archive, for the pickers. Parsing happens here, never on the extension host: a hostile
 // safetensors header (up to 100 MB of JSON, a million entries) or pickle takes seconds of synchronous work,
 // and the host's event loop serves every editor. The reply is bounded too: a listing is structured-cloned
 // onto the host's thread, so a million entries would stall it there instead.
 import * as fs from 'node:fs';
 import { LensError } from '../../errors';
+import { readNpz } from '../../tensor/binary/npz';
 import { readSafetensorsHeader, safetensorsHeaderEnd } from '../../tensor/binary/safetensors';
 import type { DType } from '../../tensor/tensor';
 import { describeFsError } from '../files/readTensorFile';
@@ -14,7 +15,10 @@ import { torchSaveListingSync } from '../files/torchSaveListing';
 /** Most tensors one listing returns (a picker shows no more; the rest are counted in `omitted`). */
 export const MAX_LISTED_TENSORS = 10_000;
 
-export type ListingFormat = 'safetensors' | 'torch';
+export type ListingFormat = 'safetensors' | 'torch' | 'npz';
+
+/** .npz archives above this size are not listed (the listing reads the archive whole). */
+export const MAX_NPZ_LISTING_BYTES = 256 << 20;
 
 export interface ListedTensor {
   /** '' for a torch.save file holding one bare tensor. */
@@ -49,12 +53,22 @@ function listTorch(path: string, fd: number, size: number): TensorListing {
   return { tensors: all.slice(0, MAX_LISTED_TENSORS).map((t) => ({ name: t.name, shape: t.shape, dtype: t.dtype })), omitted: Math.max(0, all.length - MAX_LISTED_TENSORS) };
 }
 
+function listNpz(path: string, fd: number, size: number): TensorListing {
+  // Each member's .npy header is parsed (inflated first when compressed): a hostile archive of many members
+  // took seconds of it, which on the host's thread froze every editor.
+  if (size > MAX_NPZ_LISTING_BYTES) return { tensors: [], omitted: 0 };
+  const members = readNpz(readAtSync(fd, size, 0), path).members;
+  const n = Math.min(members.length, MAX_LISTED_TENSORS);
+  return { tensors: members.slice(0, n).map((m) => ({ name: m.name, shape: m.header.shape, dtype: m.header.dtype })), omitted: members.length - n };
+}
+
 /** The tensors of `path`; a one-line LensError naming the file when it cannot be listed. */
 export function listTensorFile(path: string, format: ListingFormat): TensorListing {
   try {
     // Found by a workspace glob: a link to a device or a FIFO named like a checkpoint is never read.
     const { fd, size } = openRegularFileSync(path);
     try {
+      if (format === 'npz') return listNpz(path, fd, size);
       return format === 'safetensors' ? listSafetensors(fd, size) : listTorch(path, fd, size);
     } finally {
       fs.closeSync(fd);

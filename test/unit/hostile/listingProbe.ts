@@ -1,7 +1,9 @@
 // Listing a tensor file through the engine's worker while watching this thread's event loop; run as a
-// script in a fresh process (node --import tsx listingProbe.ts DIST FILE) it prints what it saw as JSON.
+// script in a fresh process (node --import tsx listingProbe.ts DIST FILE [FORMAT]) it prints what it saw as
+// JSON.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Engine } from '../../../src/worker/engine/engine';
+import type { ListingFormat } from '../../../src/worker/jobs/tensorListing';
 
 /**
  * Watches this thread's event loop with a 5 ms timer: the longest gap between ticks, and the longest time
@@ -31,7 +33,7 @@ export function loopProbe(): () => { readonly gapMs: number; readonly busyMs: nu
   };
 }
 
-async function main(distDir: string, file: string): Promise<void> {
+async function main(distDir: string, file: string, format: ListingFormat): Promise<void> {
   const engine = new Engine({ distDir, maxWorkers: 1 });
   try {
     const stop = loopProbe();
@@ -39,7 +41,7 @@ async function main(distDir: string, file: string): Promise<void> {
     let listing;
     let seen;
     try {
-      listing = await engine.listTensorFile(file, 'safetensors');
+      listing = await engine.listTensorFile(file, format);
     } finally {
       seen = stop();
     }
@@ -51,7 +53,7 @@ async function main(distDir: string, file: string): Promise<void> {
 }
 
 if (process.argv[1]?.endsWith('listingProbe.ts')) {
-  main(process.argv[2], process.argv[3]).catch((e: unknown) => {
+  main(process.argv[2], process.argv[3], (process.argv[4] ?? 'safetensors') as ListingFormat).catch((e: unknown) => {
     process.stderr.write(String(e));
     process.exitCode = 1;
   });
