@@ -98,9 +98,12 @@ export class DebugTransfers {
       const fd = fs.openSync(local, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
       try {
         for (let off = 0; off < saved.bytes; off += CHUNK_BYTES) {
-          const { data } = await client.ask({ op: 'read', path: saved.path, offset: off, length: Math.min(CHUNK_BYTES, saved.bytes - off) });
+          const length = Math.min(CHUNK_BYTES, saved.bytes - off);
+          const { data } = await client.ask({ op: 'read', path: saved.path, offset: off, length });
           const bytes = Buffer.from(data, 'base64');
           if (bytes.length === 0) throw new LensError('io', `${saved.label}: the debuggee's file ended at byte ${off} of ${saved.bytes}`);
+          // More than asked for would be written past this chunk, beyond the size the copy was checked at.
+          if (bytes.length > length) throw new LensError('io', `${saved.label}: the debuggee sent ${bytes.length} bytes at byte ${off}, asked for ${length}`);
           fs.writeSync(fd, bytes, 0, bytes.length, off);
           onProgress?.(Math.min(1, (off + bytes.length) / saved.bytes));
         }
