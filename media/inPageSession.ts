@@ -5,6 +5,7 @@ import { optionsFromShapes } from '../src/kernel/roles';
 import { computeLoss } from '../src/kernel/index';
 import { sampleProbabilities } from '../src/kernel/sample/softmax';
 import { sampleConfidence } from '../src/kernel/sample/confidence';
+import { explainedForView } from '../src/kernel/sample/explainRows';
 import { softmaxOfLogits, softmaxRange } from '../src/kernel/sample/softmaxRange';
 import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../src/kernel/sample/sampleView';
 import { tokenRowDetails, tokenRowLayout } from '../src/kernel/sample/tokenRow';
@@ -130,6 +131,6 @@ class InPageSession implements OutputSession {
       targetClass: this.result.targetClass[at * g.S + s],
       weight: this.weight,
     });
-    return { n, index: [...index], explanation: { ...explanation, index: [...index] }, top };
+    return { n, index: [...index], explanation: explainedForView({ ...explanation, index: [...index] }), top };
   }
 }

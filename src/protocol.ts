@@ -8,7 +8,8 @@ import type { HoverReport, LiteralText, ReportRequest } from './hover/report';
 import type { DocumentSyntax, HoverTarget, LiteralIndex, LiteralSpan, WarmLiteral } from './hover/scan';
 import type { ConfusionPair } from './kernel/confusion';
 import type { StatsPartial } from './kernel/stats';
-import type { ClassStats, ElementExplanation, LossOptions, LossResult, WorstElement } from './kernel/types';
+import type { ClassStats, LossOptions, LossResult, WorstElement } from './kernel/types';
+import type { ExplainedElement } from './kernel/sample/explainRows';
 import type { DType, Tensor } from './tensor/tensor';
 import type { Vocabulary } from './tensor/text/vocab';
 import type { Domain, Scale } from './valueScale';
@@ -595,7 +596,8 @@ export interface ElementDetail {
   readonly n: number;
   /** Index within the sample map (or the sample index for a strip). */
   readonly index: readonly number[];
-  readonly explanation: ElementExplanation;
+  /** The breakdown's rows and sums (src/kernel/sample/explainRows.ts), not C-long arrays. */
+  readonly explanation: ExplainedElement;
   /** Top classes by probability: class, input value, probability. */
   readonly top: ReadonlyArray<{ readonly cls: number; readonly input: number; readonly prob: number }>;
   /** The element's values in its sample's confidence maps (absent: the input has none). */

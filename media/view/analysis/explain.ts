@@ -1,5 +1,6 @@
-// The step-by-step breakdown of one element's loss, from the kernel's ElementExplanation (pure; no DOM).
+// The step-by-step breakdown of one element's loss, from the rows the host chose (ExplainedElement; pure, no DOM).
 import type { ElementDetail, ViewSummary } from '../../../src/protocol';
+import { MAX_EXPLAIN_ROWS } from '../../../src/kernel/sample/explainRows';
 import { classLabel, fmt6 } from '../format';
 
 export interface ExplainRow {
@@ -34,14 +35,8 @@ export interface Breakdown {
   readonly steps: readonly ExplainStep[];
 }
 
-/** Rows shown for at most this many classes (target and most probable first). */
-export const MAX_ROWS = 12;
-
-function argmax(v: readonly number[]): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i] > v[best] || (v[best] !== v[best] && v[i] === v[i])) best = i;
-  return best;
-}
+/** Rows shown for at most this many classes (target and most probable first): chosen by the host. */
+export const MAX_ROWS = MAX_EXPLAIN_ROWS;
 
 export function fmtIndex(n: number, index: readonly number[]): string {
   return n >= 0 ? `(${[n, ...index].join(', ')})` : `(${index.join(', ')})`;
@@ -51,35 +46,23 @@ export function buildBreakdown(detail: ElementDetail, summary: ViewSummary): Bre
   const e = detail.explanation;
   const names = summary.classNames;
   const o = summary.options;
-  const C = e.inputs.length;
+  const C = e.C;
   const w = summary.weight;
-  const pred = argmax(e.probs);
+  const pred = e.predicted;
   const t = e.target;
   const logits = o.inputKind === 'logits' && e.max !== null;
+  // Where a class's values sit in the rows' arrays (the target's always do, when it is a class).
+  const at = (c: number): number => e.classes.indexOf(c);
 
-  // Which classes get a row: all when few, else the target, the prediction and the most probable.
-  let chosen: number[];
-  if (C <= MAX_ROWS) chosen = Array.from({ length: C }, (_, i) => i);
-  else {
-    const set = new Set<number>();
-    if (t !== null && t >= 0 && t < C) set.add(t);
-    set.add(pred);
-    const order = Array.from({ length: C }, (_, i) => i).sort((a, b) => (e.probs[b] || 0) - (e.probs[a] || 0) || a - b);
-    for (const c of order) {
-      if (set.size >= MAX_ROWS) break;
-      set.add(c);
-    }
-    chosen = [...set].sort((a, b) => a - b);
-  }
-  const rows: ExplainRow[] = chosen.map((c) => ({
+  const rows: ExplainRow[] = e.classes.map((c, i) => ({
     cls: c,
     label: classLabel(names, c),
-    input: e.inputs[c],
-    shifted: logits ? e.inputs[c] - (e.max as number) : null,
-    exp: e.expShifted ? e.expShifted[c] : null,
-    prob: e.probs[c],
-    logProb: e.logProbs[c],
-    q: e.targetProbs ? e.targetProbs[c] : null,
+    input: e.inputs[i],
+    shifted: logits ? e.inputs[i] - (e.max as number) : null,
+    exp: e.expShifted ? e.expShifted[i] : null,
+    prob: e.probs[i],
+    logProb: e.logProbs[i],
+    q: e.targetProbs ? e.targetProbs[i] : null,
     weight: w ? w[c] ?? null : null,
     isTarget: t === c,
     isPredicted: pred === c,
@@ -108,8 +91,8 @@ export function buildBreakdown(detail: ElementDetail, summary: ViewSummary): Bre
   if (t !== null && e.ignored) {
     steps.push({ label: 'Ignored', formula: `target ${t} = ignore_index ${o.ignoreIndex}: loss 0, and the element is left out of the mean's denominator` });
   } else if (t !== null) {
-    const lp = e.logProbs[t];
-    steps.push({ label: `Target class ${classLabel(names, t)}`, formula: `p[target] = ${fmt6(e.probs[t])};  −log p[target] = ${fmt6(-lp)}` });
+    const lp = e.logProbs[at(t)];
+    steps.push({ label: `Target class ${classLabel(names, t)}`, formula: `p[target] = ${fmt6(e.probs[at(t)])};  −log p[target] = ${fmt6(-lp)}` });
     steps.push({ label: 'Class weight', formula: `w[target] = ${fmt6(e.weight)};  nll = w[target] · (−log p[target]) = ${fmt6(e.nll)}` });
     if (eps > 0 && e.smoothing !== null) {
       steps.push({

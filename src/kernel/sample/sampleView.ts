@@ -4,6 +4,7 @@
 import { LensError, fmtShape } from '../../errors';
 import { numel, type Tensor, type TensorData } from '../../tensor/tensor';
 import { explainElement } from '../index';
+import { topClasses } from './explainRows';
 import { mapLayout } from '../../mapLayout';
 import { moveAxis } from '../layout';
 import { normalizeAxis } from '../options';
@@ -116,9 +117,8 @@ export function explainSampleElement(
     target = { dtype: 'int64', shape: [1], data: Int32Array.of(e.targetClass) };
   }
   const explanation = explainElement({ input, target, weight: e.weight, options: { ...o, classDim: 1 } }, 0);
-  const top = explanation.probs
-    .map((p, cls) => ({ cls, input: explanation.inputs[cls], prob: p }))
-    .sort((a, b) => (b.prob === b.prob ? b.prob : Infinity) - (a.prob === a.prob ? a.prob : Infinity))
-    .slice(0, 3);
+  // The three most probable, a NaN probability first (it is what went wrong), in one pass over C.
+  const top = topClasses(g.C, (c) => (explanation.probs[c] === explanation.probs[c] ? explanation.probs[c] : Infinity), 3)
+    .map((cls) => ({ cls, input: explanation.inputs[cls], prob: explanation.probs[cls] }));
   return { explanation, top };
 }

@@ -3,6 +3,7 @@
 // of the .npy for large files), so only the selected sample ever crosses to the view.
 import { LensError } from '../../errors';
 import { normalizeAxis } from '../../kernel/options';
+import { explainedForView } from '../../kernel/sample/explainRows';
 import { softmaxOfLogits } from '../../kernel/sample/softmaxRange';
 import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../../kernel/sample/sampleView';
 import type { ClassMaps, ConfidenceMaps, ElementDetail, SampleMaps, SharedTensorRef, TokenDetails, TokenRowSource, TokenSummary, ViewLabelIssuesDone } from '../../protocol';
@@ -184,7 +185,7 @@ export class LossSession {
     // The element's confidence values, from the maps the confidence modes draw (one job with the complete
     // maps' p(target); a failed job gives details without them rather than none).
     const c = this.wantsConfidence && this.detailConfidence ? await this.sampleProbs(n).then((p) => p.confidence, () => null) : null;
-    return { n, index: [...index], explanation: { ...explanation, index: [...index] }, top, ...(c ? { confidence: { top1: c.top1[s], margin: c.margin[s], entropy: c.entropy[s] } } : {}) };
+    return { n, index: [...index], explanation: explainedForView({ ...explanation, index: [...index] }), top, ...(c ? { confidence: { top1: c.top1[s], margin: c.margin[s], entropy: c.entropy[s] } } : {}) };
   }
 
   /** A vocabulary file read and parsed in a worker (src/worker/jobs/vocabularyJob.ts). */

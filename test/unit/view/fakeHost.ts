@@ -1,6 +1,7 @@
 // A stand-in for the extension host, for the view's DOM test and the preview page: synthetic
 // segmentation logits run through the real kernel, answering the view's messages as the host would.
 import { computeLoss, explainElement, type LossOptions, type LossRequest, type LossResult } from '../../../src/kernel/index';
+import { explainedForView } from '../../../src/kernel/sample/explainRows';
 import { toViewSummary, type ClassMaps, type CompareSummary, type ConfidenceMaps, type ElementDetail, type HostToView, type SampleMaps, type ViewSummary, type ViewToHost } from '../../../src/protocol';
 import type { Tensor } from '../../../src/tensor/tensor';
 import { pairLabelIssues } from '../../../src/labels/pairIssues';
@@ -218,9 +219,10 @@ export class FakeHost {
     const spatial = this.o.lossShape.slice(1);
     let flat = n < 0 ? (index.length ? index[0] : 0) : n;
     if (n >= 0) for (let a = 0; a < spatial.length; a++) flat = flat * spatial[a] + index[a];
-    const explanation = explainElement(this.req, flat);
-    const top = explanation.probs
-      .map((prob, cls) => ({ cls, input: explanation.inputs[cls], prob }))
+    const full = explainElement(this.req, flat);
+    const explanation = explainedForView(full);
+    const top = full.probs
+      .map((prob, cls) => ({ cls, input: full.inputs[cls], prob }))
       .sort((a, b) => b.prob - a.prob)
       .slice(0, 5);
     if (!this.o.twoStep || !this.o.confidence) return { n, index: [...index], explanation, top };

@@ -87,8 +87,15 @@ print(json.dumps(out))
       const { value: d, heldMs } = await longestHold(() => s.explain(0, [row]));
       assert.ok(heldMs < 50, `row ${row}: the host loop was held ${heldMs.toFixed(0)} ms`);
       const e = d.explanation;
-      assert.deepEqual(e.inputs, Array.from(x.subarray(row * C, (row + 1) * C)), `row ${row}: the row's logits`);
-      for (let c = 0; c < C; c++) assert.ok(Math.abs(e.probs[c] - want[k].p[c]) <= 1e-12, `row ${row}, class ${c}: ${e.probs[c]} vs ${want[k].p[c]}`);
+      assert.equal(e.C, C);
+      assert.equal(e.classes.length, 12, 'the rows the view shows');
+      e.classes.forEach((c, i) => {
+        assert.equal(e.inputs[i], x[row * C + c], `row ${row}, class ${c}: the logit`);
+        assert.ok(Math.abs(e.probs[i] - want[k].p[c]) <= 1e-12, `row ${row}, class ${c}: ${e.probs[i]} vs ${want[k].p[c]}`);
+      });
+      const pred = want[k].p.indexOf(Math.max(...want[k].p));
+      assert.equal(e.predicted, pred, `row ${row}: the prediction`);
+      assert.ok(Math.abs(d.top[0].prob - want[k].p[pred]) <= 1e-12 && d.top[0].cls === pred, `row ${row}: the top class`);
       assert.ok(Math.abs(e.loss - want[k].loss) <= 1e-12 * want[k].loss, `row ${row}: loss ${e.loss} vs ${want[k].loss}`);
     }
   });
@@ -99,7 +106,8 @@ print(json.dumps(out))
     const q = decodeNpy(new Uint8Array(fs.readFileSync(path.join(dir, 'q.npy')))).data as Float64Array;
     for (const [k, row] of [7, 299].entries()) {
       const e = (await s.explain(0, [row])).explanation;
-      assert.deepEqual(e.targetProbs, Array.from(q.subarray(row * 50, (row + 1) * 50)), `row ${row}: the target row`);
+      assert.equal(e.classes.length, 12);
+      e.classes.forEach((c, i) => assert.equal(e.targetProbs![i], q[row * 50 + c], `row ${row}, class ${c}: the target`));
       assert.ok(Math.abs(e.loss - want[k].loss) <= 1e-12 * want[k].loss, `row ${row}: loss ${e.loss} vs ${want[k].loss}`);
     }
   });

@@ -2,6 +2,7 @@
 import * as assert from 'node:assert/strict';
 import { buildBreakdown, MAX_ROWS } from '../../../../media/view/analysis/explain';
 import { computeLoss, explainElement, type LossRequest } from '../../../../src/kernel/index';
+import { explainedForView, topClasses } from '../../../../src/kernel/sample/explainRows';
 import type { ElementDetail, ViewSummary } from '../../../../src/protocol';
 
 function summaryFor(req: LossRequest, classNames: string[] = []): ViewSummary {
@@ -17,8 +18,7 @@ function summaryFor(req: LossRequest, classNames: string[] = []): ViewSummary {
 }
 
 function detailFor(req: LossRequest, flat: number, n: number, index: number[]): ElementDetail {
-  const explanation = explainElement(req, flat);
-  return { n, index, explanation, top: [] };
+  return { n, index, explanation: explainedForView(explainElement(req, flat)), top: [] };
 }
 
 const text = (steps: ReadonlyArray<{ label: string; formula: string }>): string => steps.map((s) => `${s.label}: ${s.formula}`).join('\n');
@@ -100,5 +100,43 @@ describe('view: step-by-step breakdown', function () {
     assert.ok(b.rows.some((r) => r.cls === 39 && r.isPredicted));
     assert.deepEqual(b.rows.map((r) => r.cls), [...b.rows.map((r) => r.cls)].sort((a, c) => a - c));
     assert.equal(b.heading, 'Element (0)');
+  });
+
+  it('gets the rows alone from the host: a million classes send twelve values a column, the same rows and steps as from all', function () {
+    const C = 1_000_000;
+    const x = Float32Array.from({ length: C }, (_, c) => Math.sin(c * 0.37) * 4);
+    x[777_777] = 9;
+    x[5] = 9; // a tie for the prediction: the first class wins
+    const big: LossRequest = { input: { dtype: 'float32', shape: [1, C], data: x }, target: { dtype: 'int64', shape: [1], data: Int32Array.from([123_456]) } };
+    const full = explainElement(big, 0);
+    const e = explainedForView(full);
+    assert.equal(e.C, C);
+    assert.equal(e.predicted, 5);
+    assert.equal(e.classes.length, MAX_ROWS);
+    assert.ok(JSON.stringify(e).length < 2000, `${JSON.stringify(e).length} characters`);
+    // The rows a full sort would choose: the target, the prediction, then by probability (ties: smaller class).
+    const order = Array.from({ length: C }, (_, c) => c).sort((a, b) => full.probs[b] - full.probs[a] || a - b);
+    const want = new Set([123_456, 5]);
+    for (const c of order) if (want.size < MAX_ROWS) want.add(c);
+    assert.deepEqual(e.classes, [...want].sort((a, b) => a - b));
+    e.classes.forEach((c, i) => {
+      assert.equal(e.inputs[i], full.inputs[c]);
+      assert.equal(e.probs[i], full.probs[c]);
+      assert.equal(e.logProbs[i], full.logProbs[c]);
+      assert.equal(e.expShifted![i], full.expShifted![c]);
+    });
+    const b = buildBreakdown({ n: -1, index: [0], explanation: e, top: [] }, summaryFor(big));
+    assert.equal(b.hidden, C - MAX_ROWS);
+    assert.ok(b.rows.find((r) => r.cls === 123_456)!.isTarget);
+    assert.ok(b.rows.find((r) => r.cls === 5)!.isPredicted);
+    assert.match(text(b.steps), new RegExp(`−log p\\[target\\] = ${Number((-full.logProbs[123_456]).toPrecision(6))}`));
+  });
+
+  it('topClasses: the k largest in one pass, ties to the smaller class, as a stable sort gives them', function () {
+    const keys = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, Infinity, 0, 9];
+    for (const k of [1, 3, 5, keys.length, keys.length + 2]) {
+      const sorted = keys.map((_, c) => c).sort((a, b) => keys[b] - keys[a] || a - b).slice(0, k);
+      assert.deepEqual(topClasses(keys.length, (c) => keys[c], k), sorted, `k = ${k}`);
+    }
   });
 });
