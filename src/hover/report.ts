@@ -10,7 +10,7 @@ import { sampleProbabilities } from '../kernel/sample/softmax';
 import type { InputKind, LossOptions } from '../kernel/types';
 import { MAX_TENSOR_DIMS, parseJsonDocument, parseJsonTensor, type JsonDocument } from '../tensor/text/json';
 import { parsePrintedTensor } from '../tensor/text/printed';
-import { indexText, storeValues } from '../tensor/values';
+import { ClaimedValues, indexText, storeValues } from '../tensor/values';
 import { type Tensor, type TensorData, isFloatDType } from '../tensor/tensor';
 import type { LiteralSyntax } from './scan';
 
@@ -199,17 +199,15 @@ function rectangular(value: unknown, isFloat: boolean, path: string): Tensor | u
     shape.push(cur.length);
   }
   if (shape.length === 0) return undefined;
-  const n = shape.reduce((a, b) => a * b, 1);
-  const values = new Float64Array(n);
+  const values = new ClaimedValues(shape.reduce((a, b) => a * b, 1));
   const last = shape.length - 1;
-  let k = 0;
   const walk = (a: unknown[], depth: number): boolean => {
     if (a.length !== shape[depth]) return false;
     if (depth === last) {
       for (let i = 0; i < a.length; i++) {
         const v = a[i];
         if (typeof v !== 'number') return false;
-        values[k++] = v;
+        values.push(v);
       }
       return true;
     }
@@ -220,7 +218,7 @@ function rectangular(value: unknown, isFloat: boolean, path: string): Tensor | u
     return true;
   };
   if (!walk(value as unknown[], 0)) return undefined;
-  return storeValues(values, shape, isFloat ? 'float64' : 'int64', (i) => (path === '$' ? indexText(i, shape) : `${indexText(i, shape)} of ${path}`));
+  return storeValues(values.values, shape, isFloat ? 'float64' : 'int64', (i) => (path === '$' ? indexText(i, shape) : `${indexText(i, shape)} of ${path}`));
 }
 
 /**

@@ -8,7 +8,7 @@ import { base64ToBytes } from '../../base64';
 import { LensError, fmtShape, quoteSnippet } from '../../errors';
 import { type DType, type Tensor, DTYPES, numel } from '../tensor';
 import { decodeNpy, decodeRawData, ITEM_SIZE } from '../binary/npy';
-import { decimalValue, indexText, storeValues } from '../values';
+import { ClaimedValues, decimalValue, indexText, storeValues } from '../values';
 import { ROLE_NAMES, type TensorRole } from '../binary/npz';
 
 /** Which numbers of a parsed document were written as floats (with '.', an exponent, NaN or Infinity). */
@@ -309,11 +309,9 @@ function nestedValues(value: unknown[], path: string, marks: JsonFloatMarks | un
     shape.push(cur.length);
     if (cur.length === 0) break;
   }
-  const n = numel(shape);
-  const values = new Float64Array(n);
+  const values = new ClaimedValues(numel(shape));
   const nd = shape.length;
   const idx: number[] = [];
-  let k = 0;
   let kind: 'number' | 'boolean' | undefined;
   let isFloat = false;
   const firstPath = (depth: number): string => pathText(path, new Array<number>(depth).fill(0));
@@ -340,13 +338,13 @@ function nestedValues(value: unknown[], path: string, marks: JsonFloatMarks | un
             kind = 'number';
           }
           if (marks === undefined && !Number.isInteger(v)) isFloat = true;
-          values[k++] = v;
+          values.push(v);
         } else if (typeof v === 'boolean') {
           if (kind !== 'boolean') {
             if (kind === 'number') mixed(i, 'a boolean');
             kind = 'boolean';
           }
-          values[k++] = v ? 1 : 0;
+          values.push(v ? 1 : 0);
         } else {
           idx.push(i);
           const where = pathText(path, idx);
@@ -372,7 +370,7 @@ function nestedValues(value: unknown[], path: string, marks: JsonFloatMarks | un
     }
   };
   walk(value, 0);
-  return { shape, values, kind, isFloat };
+  return { shape, values: values.values, kind, isFloat };
 }
 
 function scalarTensor(v: number | boolean, isFloat: boolean): Tensor {

@@ -6,7 +6,7 @@
 
 import { LensError, fmtShape, quoteSnippet } from '../../errors';
 import { type DType, type Tensor, numel } from '../tensor';
-import { decimalValue, storeValues } from '../values';
+import { ClaimedValues, decimalValue, storeValues } from '../values';
 
 type Flavor = 'torch' | 'numpy' | 'plain';
 
@@ -227,8 +227,7 @@ class LiteralParser {
       if (cur.length === 0) break;
     }
     const nd = shape.length;
-    const values = new Float64Array(numel(shape));
-    let k = 0;
+    const values = new ClaimedValues(numel(shape));
     const walk = (a: Nested[], depth: number): void => {
       if (a.length !== shape[depth]) {
         const at = this.starts.get(a) ?? 0;
@@ -243,7 +242,7 @@ class LiteralParser {
             const at = this.starts.get(v) ?? 0;
             throw new LensError('format', `ragged list at ${this.ix.lineCol(at)}: expected a number, found a list`);
           }
-          values[k++] = v;
+          values.push(v);
         } else {
           if (!Array.isArray(v)) {
             const at = this.starts.get(a) ?? 0;
@@ -254,7 +253,7 @@ class LiteralParser {
       }
     };
     walk(root, 0);
-    return { shape, values };
+    return { shape, values: values.values };
   }
 
   /** A value after '(' or at the start: a nested list or a single leaf (0-d). */
