@@ -1,13 +1,12 @@
 // Tensor files in the workspace and what their headers say (shape, dtype), for the pickers and the
 // explorer command. Headers only: a .npy costs one small read, whatever its size. Files are found by glob,
 // so only regular files are read (src/worker/files/regularFile.ts): a link to a device or a FIFO is skipped.
-// .safetensors headers, torch.save pickles and .npz members' headers are parsed in a worker
+// .safetensors headers, torch.save pickles, .npz members' headers and JSON files are parsed in a worker
 // (src/worker/jobs/tensorListing.ts): a hostile one takes seconds of synchronous parsing, which on this
 // thread would freeze every editor.
 import * as vscode from 'vscode';
 import { isLensError } from '../../errors';
 import type { TensorMeta } from '../../kernel/roles';
-import { parseJsonTensorFile } from '../../tensor/text/json';
 import { parseNpyHeader } from '../../tensor/binary/npy';
 import { describePngHeader, isColorPng, pngMaskDType, pngMaskShape, readPngHeader, PNG_HEADER_BYTES } from '../../tensor/image/pngMask';
 import { safetensorsHeaderEnd } from '../../tensor/binary/safetensors';
@@ -22,7 +21,6 @@ export const TENSOR_GLOB = '**/*.{npy,npz,json,pt,pth,bin,safetensors}';
 const EXCLUDE = '{**/node_modules/**,**/.git/**,**/.venv/**,**/__pycache__/**}';
 /** PNG label masks (targets only), found apart so that a folder of images cannot crowd out tensor files. */
 export const MASK_GLOB = '**/*.png';
-const MAX_JSON_BYTES = 2 << 20;
 
 export interface TensorEntry extends TensorMeta {
   /** What the engine reads: a path, or `file.npz:member`. */
@@ -36,7 +34,7 @@ export interface TensorEntry extends TensorMeta {
 
 let listingEngine: (() => Engine) | null = null;
 
-/** The engine whose workers list .safetensors, torch.save and .npz files (set once at activation). */
+/** The engine whose workers list .safetensors, torch.save, .npz and JSON files (set once at activation). */
 export function useEngineForListings(engine: () => Engine): void {
   listingEngine = engine;
 }
@@ -106,18 +104,11 @@ export async function tensorsIn(uri: vscode.Uri): Promise<TensorEntry[]> {
       return (await listInWorker(p, 'safetensors')).tensors.map((t) => ({ id: `${p}:${t.name}`, spec: `${p}:${t.name}`, uri, name: `${name}:${t.name}`, shape: t.shape, dtype: t.dtype }));
     }
     if (/\.json$/i.test(p)) {
-      const file = await readSmallRegularFile(p, MAX_JSON_BYTES);
-      if (file.kind !== 'read') return [];
-      const text = new TextDecoder('utf-8').decode(file.bytes);
-      if (!/^\s*[[{]/.test(text)) return [];
-      const parsed = parseJsonTensorFile(text, p);
-      if (parsed.tensor) return [{ id: p, spec: p, uri, name, shape: parsed.tensor.shape, dtype: parsed.tensor.dtype }];
-      const out: TensorEntry[] = [];
-      for (const role of ['input', 'target', 'weight'] as const) {
-        const t = parsed[role];
-        if (t) out.push({ id: `${p}#${role}`, spec: p, uri, name: `${name} (${role})`, shape: t.shape, dtype: t.dtype, role });
-      }
-      return out;
+      return (await listInWorker(p, 'json')).tensors.map((t): TensorEntry => {
+        if (t.name === '') return { id: p, spec: p, uri, name, shape: t.shape, dtype: t.dtype };
+        const role = t.name as TensorRole;
+        return { id: `${p}#${role}`, spec: p, uri, name: `${name} (${role})`, shape: t.shape, dtype: t.dtype, role };
+      });
     }
   } catch (e) {
     // A file that is not a tensor (package.json, a corrupt array) is simply not offered.

@@ -1,5 +1,5 @@
 // The list-tensor-file worker job: name, shape and dtype of the tensors in a .safetensors header, a
-// torch.save (zip) file or an .npz archive, for the pickers. Parsing happens here, never on the extension host: a hostile
+// torch.save (zip) file, an .npz archive or a JSON tensor file, for the pickers. Parsing happens here, never on the extension host: a hostile
 // safetensors header (up to 100 MB of JSON, a million entries) or pickle takes seconds of synchronous work,
 // and the host's event loop serves every editor. The reply is bounded too: a listing is structured-cloned
 // onto the host's thread, so a million entries would stall it there instead.
@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { LensError } from '../../errors';
 import { readNpz } from '../../tensor/binary/npz';
 import { readSafetensorsHeader, safetensorsHeaderEnd } from '../../tensor/binary/safetensors';
+import { parseJsonTensorFile } from '../../tensor/text/json';
 import type { DType } from '../../tensor/tensor';
 import { describeFsError } from '../files/readTensorFile';
 import { openRegularFileSync, readAtSync } from '../files/regularFile';
@@ -15,7 +16,10 @@ import { torchSaveListingSync } from '../files/torchSaveListing';
 /** Most tensors one listing returns (a picker shows no more; the rest are counted in `omitted`). */
 export const MAX_LISTED_TENSORS = 10_000;
 
-export type ListingFormat = 'safetensors' | 'torch' | 'npz';
+export type ListingFormat = 'safetensors' | 'torch' | 'npz' | 'json';
+
+/** JSON files above this size are not listed (parsing one takes ~30 ms a megabyte). */
+export const MAX_JSON_LISTING_BYTES = 2 << 20;
 
 /** .npz archives above this size are not listed (the listing reads the archive whole). */
 export const MAX_NPZ_LISTING_BYTES = 256 << 20;
@@ -62,6 +66,25 @@ function listNpz(path: string, fd: number, size: number): TensorListing {
   return { tensors: members.slice(0, n).map((m) => ({ name: m.name, shape: m.header.shape, dtype: m.header.dtype })), omitted: members.length - n };
 }
 
+/**
+ * A JSON tensor file's tensors: '' for a file of one tensor, else one per role it holds (input, target,
+ * weight), named by the role. Any other JSON (package.json) lists nothing.
+ */
+function listJson(fd: number, size: number): TensorListing {
+  if (size > MAX_JSON_LISTING_BYTES) return { tensors: [], omitted: 0 };
+  const text = new TextDecoder('utf-8').decode(readAtSync(fd, size, 0));
+  if (!/^\s*[[{]/.test(text)) return { tensors: [], omitted: 0 };
+  const parsed = parseJsonTensorFile(text, '');
+  const meta = (name: string, t: { shape: readonly number[]; dtype: DType }): ListedTensor => ({ name, shape: t.shape, dtype: t.dtype });
+  if (parsed.tensor) return { tensors: [meta('', parsed.tensor)], omitted: 0 };
+  const tensors: ListedTensor[] = [];
+  for (const role of ['input', 'target', 'weight'] as const) {
+    const t = parsed[role];
+    if (t) tensors.push(meta(role, t));
+  }
+  return { tensors, omitted: 0 };
+}
+
 /** The tensors of `path`; a one-line LensError naming the file when it cannot be listed. */
 export function listTensorFile(path: string, format: ListingFormat): TensorListing {
   try {
@@ -69,6 +92,7 @@ export function listTensorFile(path: string, format: ListingFormat): TensorListi
     const { fd, size } = openRegularFileSync(path);
     try {
       if (format === 'npz') return listNpz(path, fd, size);
+      if (format === 'json') return listJson(fd, size);
       return format === 'safetensors' ? listSafetensors(fd, size) : listTorch(path, fd, size);
     } finally {
       fs.closeSync(fd);
