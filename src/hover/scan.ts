@@ -65,6 +65,12 @@ const NUMERIC_RUN = /[0-9.,+\- \n\r\t]+/y;
 const PATH_VALUE = /\.(?:npy|npz|pt|pth|bin|safetensors)(?::[^\\/:]+)?$/i;
 /** A PNG label mask's path (summarized by its header and class counts). */
 const MASK_PATH_VALUE = /\.png$/i;
+/**
+ * A network or device path (\\host\share\x.npy, //host/share/x.npy, \\?\...): never looked up. On Windows,
+ * looking one up opens a connection to that host, which then sees the user's credentials: a hover over a
+ * string in a stranger's file must not do that.
+ */
+const NETWORK_PATH = /^[\\/]{2}/;
 /** A path longer than this is not worth a file-system lookup on every hover. */
 const MAX_PATH_LENGTH = 1024;
 
@@ -390,7 +396,7 @@ function scanRange(text: string, from: number, to: number, syntax: LiteralSyntax
         const raw = text.slice(contentStart, contentEnd);
         const value = raw.includes('\\') ? unescape(raw, python) : raw;
         if (wantKey) F.lastString[t] = value;
-        if (len <= MAX_PATH_LENGTH && (PATH_VALUE.test(value) || MASK_PATH_VALUE.test(value))) {
+        if (len <= MAX_PATH_LENGTH && (PATH_VALUE.test(value) || MASK_PATH_VALUE.test(value)) && !NETWORK_PATH.test(value)) {
           budget.entry();
           paths.push({ start, end: i, value });
         }

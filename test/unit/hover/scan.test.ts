@@ -94,6 +94,16 @@ describe('hover: literal discovery (Python)', function () {
     assert.equal(src.slice(p!.start, p!.end), '"data/logits.npy"');
     assert.equal(pathAt(idx, src.indexOf('notes')), undefined);
   });
+
+  it('never offers a network or device path for a lookup (on Windows one would connect to that host)', function () {
+    // The values as a program means them; JSON.stringify writes each as a string literal of Python and JSON.
+    const refused = ['\\\\evil.example\\share\\x.npy', '//evil.example/share/y.npz', '\\\\?\\C:\\data\\z.pt', '\\/evil/w.safetensors'];
+    const kept = ['/data/ok.npy', 'C:\\data\\ok.npz', 'data\\t.npy'];
+    const src = [...refused, ...kept].map((v, i) => `v${i} = np.load(${JSON.stringify(v)})`).join('\n');
+    assert.deepEqual(scanDocument(src, 'python').paths.map((p) => p.value), kept);
+    const json = `{${[...refused, ...kept].map((v, i) => `"k${i}": ${JSON.stringify(v)}`).join(', ')}}`;
+    assert.deepEqual(scanDocument(json, 'json').paths.map((p) => p.value), kept);
+  });
 });
 
 describe('hover: literal discovery (JSON, JSONC, Markdown)', function () {
