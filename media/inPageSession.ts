@@ -83,7 +83,8 @@ class InPageSession implements OutputSession {
     const target = r.targetClass.slice(from, to);
     const ignored = r.ignoredMask.slice(from, to);
     // Confidence maps: class-index cross-entropy only (a softmax over classes), as the host's session.
-    const sm = this.softmax(n, r.options.loss === 'ce' && r.targetKind === 'index');
+    // Probability targets have no p(target): no softmax for them.
+    const sm = r.targetKind === 'probs' ? null : this.softmax(n, r.options.loss === 'ce' && r.targetKind === 'index');
     return {
       n: g.strip ? -1 : n,
       shape: g.shape,
@@ -91,8 +92,8 @@ class InPageSession implements OutputSession {
       target,
       predicted: r.predicted.slice(from, to),
       ignored,
-      pTarget: r.targetKind === 'probs' ? null : targetProbabilities(r.targetKind, sm.p, target, ignored, g),
-      confidence: sm.conf,
+      pTarget: sm ? targetProbabilities(r.targetKind, sm.p, target, ignored, g) : null,
+      confidence: sm?.conf ?? null,
     };
   }
 

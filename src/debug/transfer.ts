@@ -102,8 +102,8 @@ export class DebugTransfers {
           const { data } = await client.ask({ op: 'read', path: saved.path, offset: off, length });
           const bytes = Buffer.from(data, 'base64');
           if (bytes.length === 0) throw new LensError('io', `${saved.label}: the debuggee's file ended at byte ${off} of ${saved.bytes}`);
-          // More than asked for would be written past this chunk, beyond the size the copy was checked at.
-          if (bytes.length > length) throw new LensError('io', `${saved.label}: the debuggee sent ${bytes.length} bytes at byte ${off}, asked for ${length}`);
+          // More than asked for would be written past this chunk, fewer would leave a hole of zeros in the copy.
+          if (bytes.length !== length) throw new LensError('io', `${saved.label}: the debuggee sent ${bytes.length} bytes at byte ${off}, asked for ${length}`);
           fs.writeSync(fd, bytes, 0, bytes.length, off);
           onProgress?.(Math.min(1, (off + bytes.length) / saved.bytes));
         }

@@ -71,27 +71,31 @@ describe('debug values as files: where the debuggee wrote them, or copied throug
     assert.equal(fs.existsSync(path.dirname(v.path)), false);
   });
 
-  it('another machine: a chunk longer than asked for is refused in one line, and nothing is left here', async function () {
+  it('another machine: a chunk longer or shorter than asked for is refused in one line, and nothing is left here', async function () {
     process.env.CEL_DEBUG_COPY = '1';
-    const t = new DebugTransfers();
-    // The real session's replies, each read's bytes sent twice (a debuggee that answers more than it was asked).
-    const twice = {
+    // The real session's replies, each read's bytes changed (a debuggee that answers other than it was asked).
+    const altered = (change: (b: Buffer) => Buffer): FrameClient => ({
       session: client.session,
       ask: async <K extends DebuggeeRequest['op']>(req: DebuggeeRequest & { op: K }): Promise<DebuggeeReplies[K]> => {
         const r = await client.ask<K>(req);
         if (req.op !== 'read') return r;
-        const bytes = Buffer.from((r as DebuggeeReplies['read']).data, 'base64');
-        return { ...r, data: Buffer.concat([bytes, bytes]).toString('base64') } as DebuggeeReplies[K];
+        return { ...r, data: change(Buffer.from((r as DebuggeeReplies['read']).data, 'base64')).toString('base64') } as DebuggeeReplies[K];
       },
-    } as unknown as FrameClient;
-    const before = fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('cross-entropy-lens-debug-')).sort();
-    const err = await t.save(twice, { root: 'small', steps: [] }, [], 'input').then(() => null, (e: Error) => e);
-    assert.ok(err);
-    assert.match(err.message, /^small: the debuggee sent (\d+) bytes at byte 0, asked for (\d+)$/);
-    const [, sent, asked] = /sent (\d+) bytes at byte 0, asked for (\d+)/.exec(err.message)!;
-    assert.equal(Number(sent), 2 * Number(asked));
-    t.endSession('test-session');
-    assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('cross-entropy-lens-debug-')).sort(), before);
+    }) as unknown as FrameClient;
+    for (const [what, change, ratio] of [
+      ['twice', (b: Buffer) => Buffer.concat([b, b]), 2],
+      ['half', (b: Buffer) => b.subarray(0, b.length / 2), 0.5],
+    ] as const) {
+      const t = new DebugTransfers();
+      const before = fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('cross-entropy-lens-debug-')).sort();
+      const err = await t.save(altered(change), { root: 'small', steps: [] }, [], 'input').then(() => null, (e: Error) => e);
+      assert.ok(err, what);
+      assert.match(err.message, /^small: the debuggee sent (\d+) bytes at byte 0, asked for (\d+)$/, what);
+      const [, sent, asked] = /sent (\d+) bytes at byte 0, asked for (\d+)/.exec(err.message)!;
+      assert.equal(Number(sent), ratio * Number(asked), what);
+      t.endSession('test-session');
+      assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('cross-entropy-lens-debug-')).sort(), before, what);
+    }
   });
 
   it('another machine, over 64 MB: one line naming the value and its size, and nothing left on either side', async function () {

@@ -51,6 +51,29 @@ describe('in-page session: confidence maps', function () {
     }
   });
 
+  it('computes no softmax for a probability target\'s sample maps (it has no p(target)): they take a small part of the class maps\' time', async function () {
+    // [1, 50, 200000] float32 with one-hot probability targets: the class maps need the softmax (hundreds of
+    // ms), the sample maps nothing of it. A session that computed it for the sample maps too would then
+    // answer the class maps from its cache, and the ratio would invert.
+    const C = 50;
+    const S = 200_000;
+    const data = Float32Array.from({ length: C * S }, (_, i) => Math.sin(i * 0.37) * 5);
+    const onehot = new Float32Array(C * S);
+    for (let s = 0; s < S; s++) onehot[(s % C) * S + s] = 1;
+    const payload = { input: { dtype: 'float32' as const, shape: [1, C, S], data }, target: { dtype: 'float32' as const, shape: [1, C, S], data: onehot } } as unknown as Payload;
+    const session = openInPage(payload, { options: {}, weight: undefined });
+    let t0 = performance.now();
+    const m = await session.sampleMaps(0);
+    const mapsMs = performance.now() - t0;
+    t0 = performance.now();
+    const probs = (await session.classMaps(0)).probs;
+    const classMs = performance.now() - t0;
+    assert.equal(m.pTarget ?? null, null);
+    assert.equal(m.confidence ?? null, null);
+    assert.equal(probs.length, C * S);
+    assert.ok(mapsMs < classMs / 3, `sample maps ${mapsMs.toFixed(0)} ms, class maps ${classMs.toFixed(0)} ms`);
+  });
+
   it('leaves them out for probability targets', async function () {
     const payload = { input, target: { dtype: 'float64' as const, shape: [1, 3, 2], data: Float64Array.from([1, 0, 0, 0, 0, 1]) } } as unknown as Payload;
     const m = await openInPage(payload, { options: {}, weight: undefined }).sampleMaps(0);
