@@ -230,6 +230,16 @@ export type WorkerRequest =
    */
   | { readonly kind: 'token-details'; readonly id: number; readonly source: TokenRowSource; readonly classDim: number; readonly row: number; readonly target: number; readonly inputKind: LossOptions['inputKind']; readonly topK: number; readonly terms: TokenLossTerms }
   /**
+   * The breakdown of element `s` of a sample whose input values `x` are laid out (C, S) (one row: S = 1):
+   * explainSampleElement, then the rows the view shows (explainedForView). Off the host's thread: its cost
+   * grows with C (160 ms at 262,144 classes).
+   */
+  | {
+    readonly kind: 'explain-element'; readonly id: number; readonly x: SharedTensorRef; readonly C: number; readonly S: number; readonly s: number;
+    readonly targetProbs: SharedTensorRef | null; readonly targetClass: number; readonly weight: SharedTensorRef | null;
+    readonly options: LossOptions; readonly targetKind: LossResult['targetKind'];
+  }
+  /**
    * Sample values read in their stored order (`x`, shaped as one sample) rewritten with axis `from` first
    * into `out` (same storage): the (C, S) layout the probability job and the breakdown read.
    */
@@ -267,6 +277,7 @@ export type WorkerResponse =
   | { readonly kind: 'find-literals-done'; readonly id: number; readonly literals: readonly FoundLiteral[] }
   | { readonly kind: 'vocabulary-done'; readonly id: number; readonly vocabulary: Vocabulary }
   | { readonly kind: 'token-details-done'; readonly id: number; readonly details: TokenRowDetails }
+  | { readonly kind: 'explain-element-done'; readonly id: number; readonly explanation: ExplainedElement; readonly top: ElementDetail['top'] }
   | { readonly kind: 'prefault-done'; readonly id: number }
   | { readonly kind: 'loss-figures-done'; readonly id: number; readonly figures: LossFigures };
 

@@ -10,6 +10,8 @@ import { sampleProbabilities } from '../kernel/sample/softmax';
 import { sampleConfidence } from '../kernel/sample/confidence';
 import { softmaxOfLogits, softmaxRange } from '../kernel/sample/softmaxRange';
 import { moveAxis } from '../kernel/layout';
+import { explainSampleElement } from '../kernel/sample/sampleView';
+import { explainedForView } from '../kernel/sample/explainRows';
 import type { GeneralJob, IndexArray, WorkerRequest, WorkerResponse } from '../protocol';
 import { viewOf } from './engine/shared';
 import { runFastChunk, runFastRelayout, initWasm } from './fast/fastChunk';
@@ -156,6 +158,16 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       case 'vocabulary':
         void readVocabularyFile(msg.path).then((vocabulary) => reply({ kind: 'vocabulary-done', id, vocabulary }), (e: unknown) => replyError(id, e));
         return;
+      case 'explain-element': {
+        const { explanation, top } = explainSampleElement(msg.options, msg.targetKind, { samples: 1, strip: false, shape: [msg.S], S: msg.S, C: msg.C }, msg.s, {
+          x: viewOf(msg.x).data as Float32Array | Float64Array,
+          targetProbs: msg.targetProbs ? (viewOf(msg.targetProbs).data as Float64Array) : null,
+          targetClass: msg.targetClass,
+          weight: msg.weight ? viewOf(msg.weight) : null,
+        });
+        reply({ kind: 'explain-element-done', id, explanation: explainedForView(explanation), top });
+        return;
+      }
       case 'token-details':
         void runTokenDetails(msg).then((details) => reply({ kind: 'token-details-done', id, details }), (e: unknown) => replyError(id, e));
         return;

@@ -3,9 +3,8 @@
 // of the .npy for large files), so only the selected sample ever crosses to the view.
 import { LensError } from '../../errors';
 import { normalizeAxis } from '../../kernel/options';
-import { explainedForView } from '../../kernel/sample/explainRows';
 import { softmaxOfLogits } from '../../kernel/sample/softmaxRange';
-import { checkSample, explainSampleElement, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../../kernel/sample/sampleView';
+import { checkSample, flatIndex, sampleGeometry, sampleTensor, targetProbabilities, type SampleGeometry } from '../../kernel/sample/sampleView';
 import type { ClassMaps, ConfidenceMaps, ElementDetail, SampleMaps, SharedTensorRef, TokenDetails, TokenRowSource, TokenSummary, ViewLabelIssuesDone } from '../../protocol';
 import { flaggedOfMask, viewLabelIssues } from '../../labels/viewIssues';
 import { tokenSummary, withDetailStrings } from '../../tokenSummary';
@@ -66,6 +65,8 @@ export class LossSession {
   detailConfidence = false;
   /** The in-memory input in shared memory, once a token's details were asked for (workers read rows there). */
   private sharedInput: SharedTensorRef | null = null;
+  /** The class weights in shared memory, for the breakdown's jobs (put there once). */
+  private sharedWeight: SharedTensorRef | null = null;
   private weights: Float64Array | null | undefined;
   /** Token strings for the token view (the whole vocabulary; the view is sent subsets), or null. */
   vocabulary: Vocabulary | null = null;
@@ -168,24 +169,28 @@ export class LossSession {
     const at = g.strip ? 0 : this.checkSample(n);
     const maps = this.result.maps;
     const targetClass = maps ? maps.targetClass[at * g.S + s] : 0;
-    const weight = this.request.weight ? this.weightTensor() : null;
     const probsTarget = this.result.targetKind === 'probs';
     // A strip's element is one row of the (N, C) input: read alone, where the whole input would be read
     // and transposed on this thread (2 s for [20000, 1000] float32) for one hover.
     const x1 = g.strip ? await this.stripRow(this.request.input, this.result.input.shape, s) : null;
     const t1 = x1 && probsTarget ? await this.stripRow(this.request.target, this.result.target.shape, s) : null;
-    const { explanation, top } = x1 && (!probsTarget || t1)
-      ? explainSampleElement(o, this.result.targetKind, { ...g, S: 1 }, 0, { x: x1, targetProbs: t1, targetClass, weight })
-      : explainSampleElement(o, this.result.targetKind, g, s, {
-        x: (await this.sampleValues(at)).data,
-        targetProbs: probsTarget ? sampleTensor(this.targetWhole(), at, o, g) : null,
-        targetClass,
-        weight,
-      });
+    const row = x1 && (!probsTarget || t1);
+    const f64 = (v: Float64Array): SharedTensorRef => share({ dtype: 'float64', shape: [v.length], data: v });
+    // The breakdown itself runs in a worker: it costs O(C) (160 ms at 262,144 classes).
+    const r = await this.engine.runRaw({
+      kind: 'explain-element', id: 0, C: g.C, options: o, targetKind: this.result.targetKind, targetClass,
+      ...(row
+        ? { x: f64(x1), S: 1, s: 0, targetProbs: t1 ? f64(t1) : null }
+        : { x: (await this.sampleValues(at)).ref, S: g.S, s, targetProbs: probsTarget ? f64(sampleTensor(this.targetWhole(), at, o, g)) : null }),
+      weight: this.request.weight ? (this.sharedWeight ??= share(this.weightTensor())) : null,
+    });
+    if (r.kind === 'error') throw new LensError((r.lensKind as LensError['kind']) ?? 'value', r.message);
+    if (r.kind !== 'explain-element-done') throw new LensError('io', `unexpected worker answer ${r.kind}`);
+    const { explanation, top } = r;
     // The element's confidence values, from the maps the confidence modes draw (one job with the complete
     // maps' p(target); a failed job gives details without them rather than none).
     const c = this.wantsConfidence && this.detailConfidence ? await this.sampleProbs(n).then((p) => p.confidence, () => null) : null;
-    return { n, index: [...index], explanation: explainedForView({ ...explanation, index: [...index] }), top, ...(c ? { confidence: { top1: c.top1[s], margin: c.margin[s], entropy: c.entropy[s] } } : {}) };
+    return { n, index: [...index], explanation: { ...explanation, index: [...index] }, top, ...(c ? { confidence: { top1: c.top1[s], margin: c.margin[s], entropy: c.entropy[s] } } : {}) };
   }
 
   /** A vocabulary file read and parsed in a worker (src/worker/jobs/vocabularyJob.ts). */
