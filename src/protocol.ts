@@ -230,6 +230,11 @@ export type WorkerRequest =
    */
   | { readonly kind: 'token-details'; readonly id: number; readonly source: TokenRowSource; readonly classDim: number; readonly row: number; readonly target: number; readonly inputKind: LossOptions['inputKind']; readonly topK: number; readonly terms: TokenLossTerms }
   /**
+   * A tensor file that is not a .npy (torch.save, .safetensors, .npz, JSON) decoded whole into shared
+   * memory (readTensorFile, with the source's pin): decoding one took seconds of the host's thread.
+   */
+  | { readonly kind: 'load-tensor'; readonly id: number; readonly path: string; readonly role: 'input' | 'target' | 'weight'; readonly pin?: FileIdentity }
+  /**
    * The breakdown of element `s` of a sample whose input values `x` are laid out (C, S) (one row: S = 1):
    * explainSampleElement, then the rows the view shows (explainedForView). Off the host's thread: its cost
    * grows with C (160 ms at 262,144 classes).
@@ -277,6 +282,7 @@ export type WorkerResponse =
   | { readonly kind: 'find-literals-done'; readonly id: number; readonly literals: readonly FoundLiteral[] }
   | { readonly kind: 'vocabulary-done'; readonly id: number; readonly vocabulary: Vocabulary }
   | { readonly kind: 'token-details-done'; readonly id: number; readonly details: TokenRowDetails }
+  | { readonly kind: 'load-tensor-done'; readonly id: number; readonly tensor: SharedTensorRef }
   | { readonly kind: 'explain-element-done'; readonly id: number; readonly explanation: ExplainedElement; readonly top: ElementDetail['top'] }
   | { readonly kind: 'prefault-done'; readonly id: number }
   | { readonly kind: 'loss-figures-done'; readonly id: number; readonly figures: LossFigures };

@@ -13,7 +13,8 @@ import { moveAxis } from '../kernel/layout';
 import { explainSampleElement } from '../kernel/sample/sampleView';
 import { explainedForView } from '../kernel/sample/explainRows';
 import type { GeneralJob, IndexArray, WorkerRequest, WorkerResponse } from '../protocol';
-import { viewOf } from './engine/shared';
+import { share, viewOf } from './engine/shared';
+import { readTensorFile } from './files/readTensorFile';
 import { runFastChunk, runFastRelayout, initWasm } from './fast/fastChunk';
 import { runSigmoidFocalChunk } from './fast/sigmoidFocalChunk';
 import { scanDocument } from '../hover/scan';
@@ -157,6 +158,9 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       }
       case 'vocabulary':
         void readVocabularyFile(msg.path).then((vocabulary) => reply({ kind: 'vocabulary-done', id, vocabulary }), (e: unknown) => replyError(id, e));
+        return;
+      case 'load-tensor':
+        reply({ kind: 'load-tensor-done', id, tensor: share(readTensorFile(msg.path, msg.role, msg.pin)) });
         return;
       case 'explain-element': {
         const { explanation, top } = explainSampleElement(msg.options, msg.targetKind, { samples: 1, strip: false, shape: [msg.S], S: msg.S, C: msg.C }, msg.s, {

@@ -83,7 +83,9 @@ export class LossSession {
   static async open(engine: Engine, request: EngineRequest, ctl?: ComputeControls): Promise<LossSession> {
     // A PNG mask target is paired once here, so the session reads samples in the shapes it computed with.
     const paired = pairMaskTarget(request)?.req ?? request;
-    return new LossSession(engine, paired, await engine.compute(paired, ctl));
+    // Files that are not .npy decoded by a worker once: the session reads samples from the same tensors.
+    const loaded = await engine.loadSources(paired, ctl?.signal);
+    return new LossSession(engine, loaded, await engine.compute(loaded, ctl));
   }
 
   /**
