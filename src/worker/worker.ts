@@ -165,7 +165,7 @@ parentPort!.on('message', (msg: WorkerRequest) => {
       case 'explain-element': {
         const { explanation, top } = explainSampleElement(msg.options, msg.targetKind, { samples: 1, strip: false, shape: [msg.S], S: msg.S, C: msg.C }, msg.s, {
           x: viewOf(msg.x).data as Float32Array | Float64Array,
-          targetProbs: msg.targetProbs ? (viewOf(msg.targetProbs).data as Float64Array) : null,
+          targetProbs: msg.targetProbs ? (viewOf(msg.targetProbs).data as Float32Array | Float64Array) : null,
           targetClass: msg.targetClass,
           weight: msg.weight ? viewOf(msg.weight) : null,
         });

@@ -4,7 +4,7 @@
 import { LensError, fmtShape } from '../../errors';
 import { numel, type Tensor, type TensorData } from '../../tensor/tensor';
 import { explainElement } from '../index';
-import { topClasses } from './explainRows';
+import { topIndices } from '../topIndices';
 import { mapLayout } from '../../mapLayout';
 import { moveAxis } from '../layout';
 import { normalizeAxis } from '../options';
@@ -94,7 +94,7 @@ export interface ElementInputs {
   /** The sample's input as (C, S) (sampleTensor). */
   readonly x: Float64Array | Float32Array;
   /** For probability targets: the sample's target as (C, S); else null. */
-  readonly targetProbs: Float64Array | null;
+  readonly targetProbs: Float64Array | Float32Array | null;
   /** For class-index targets: the element's target class. */
   readonly targetClass: number;
   readonly weight: Tensor | null;
@@ -118,7 +118,7 @@ export function explainSampleElement(
   }
   const explanation = explainElement({ input, target, weight: e.weight, options: { ...o, classDim: 1 } }, 0);
   // The three most probable, a NaN probability first (it is what went wrong), in one pass over C.
-  const top = topClasses(g.C, (c) => (explanation.probs[c] === explanation.probs[c] ? explanation.probs[c] : Infinity), 3)
+  const top = topIndices(g.C, (c) => (explanation.probs[c] === explanation.probs[c] ? explanation.probs[c] : Infinity), 3)
     .map((cls) => ({ cls, input: explanation.inputs[cls], prob: explanation.probs[cls] }));
   return { explanation, top };
 }

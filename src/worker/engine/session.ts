@@ -177,13 +177,12 @@ export class LossSession {
     const x1 = g.strip ? await this.stripRow(this.request.input, this.result.input.shape, s) : null;
     const t1 = x1 && probsTarget ? await this.stripRow(this.request.target, this.result.target.shape, s) : null;
     const row = x1 && (!probsTarget || t1);
-    const f64 = (v: Float64Array): SharedTensorRef => share({ dtype: 'float64', shape: [v.length], data: v });
     // The breakdown itself runs in a worker: it costs O(C) (160 ms at 262,144 classes).
     const r = await this.engine.runRaw({
       kind: 'explain-element', id: 0, C: g.C, options: o, targetKind: this.result.targetKind, targetClass,
       ...(row
-        ? { x: f64(x1), S: 1, s: 0, targetProbs: t1 ? f64(t1) : null }
-        : { x: (await this.sampleValues(at)).ref, S: g.S, s, targetProbs: probsTarget ? f64(sampleTensor(this.targetWhole(), at, o, g)) : null }),
+        ? { x: x1.ref, S: 1, s: 0, targetProbs: t1 ? t1.ref : null }
+        : { x: (await this.sampleValues(at)).ref, S: g.S, s, targetProbs: probsTarget ? share({ dtype: 'float64', shape: [g.C * g.S], data: sampleTensor(this.targetWhole(), at, o, g) }) : null }),
       weight: this.request.weight ? (this.sharedWeight ??= share(this.weightTensor())) : null,
     });
     if (r.kind === 'error') throw new LensError((r.lensKind as LensError['kind']) ?? 'value', r.message);
@@ -309,17 +308,33 @@ export class LossSession {
     return out;
   }
 
-  /**
-   * Sample n's block of the input as stored, flat, in shared memory: a range read of a C-order .npy, or a
-   * copy of the in-memory tensor's block; null where neither applies (other formats are read whole).
-   */
-  private async storedSample(n: number): Promise<SampleValues | null> {
-    const src = this.request.input;
+  /** Sample n's block of the input as stored (see storedRange). */
+  private storedSample(n: number): Promise<SampleValues | null> {
     const per = numel(this.result.input.shape.slice(1));
+    return this.storedRange(this.request.input, per * this.geometry.samples, n * per, per);
+  }
+
+  /**
+   * Row s of a strip's (N, C) input or probability target (see storedRange): its C class values (a 1-d input
+   * is its one row). Null also where a row's classes are not contiguous (class axis 0).
+   */
+  private stripRow(src: EngineRequest['input'], shape: readonly number[], s: number): Promise<SampleValues | null> {
+    const nd = shape.length;
+    if (nd > 2 || (nd === 2 && normalizeAxis(this.result.options.classDim, 2) !== 1)) return Promise.resolve(null);
+    const C = this.geometry.C;
+    return this.storedRange(src, numel(shape), nd === 1 ? 0 : s * C, C);
+  }
+
+  /**
+   * Elements [start, start + count) of a source of `total` elements as stored, flat, in shared memory: a range
+   * read of a C-order float .npy (float16 as float32), or a copy of an in-memory float tensor's range; null
+   * where neither applies (other formats are read whole).
+   */
+  private async storedRange(src: EngineRequest['input'], total: number, start: number, count: number): Promise<SampleValues | null> {
     if (src.kind === 'tensor') {
       const d = src.tensor.data;
-      if (!(d instanceof Float32Array || d instanceof Float64Array) || d.length !== per * this.geometry.samples) return null;
-      const ref = share({ dtype: d instanceof Float32Array ? 'float32' : 'float64', shape: [per], data: d.subarray(n * per, (n + 1) * per) });
+      if (!(d instanceof Float32Array || d instanceof Float64Array) || d.length !== total) return null;
+      const ref = share({ dtype: d instanceof Float32Array ? 'float32' : 'float64', shape: [count], data: d.subarray(start, start + count) });
       return { ref, data: viewOf(ref).data as Float32Array | Float64Array };
     }
     if (!isNpyPath(src.path)) return null;
@@ -327,53 +342,17 @@ export class LossSession {
     try {
       const h = f.header;
       // A mask target may have paired a [C, H, W] file as [1, C, H, W]: the same values, the same offsets.
-      if (h.fortranOrder || numel(h.shape) !== per * this.geometry.samples) return null;
+      if ((h.fortranOrder && h.shape.length > 1) || numel(h.shape) !== total) return null;
       if (h.dtype === 'float32' || h.dtype === 'float16') {
-        const ref = allocShared('float32', [per], 'f32');
+        const ref = allocShared('float32', [count], 'f32');
         const data = viewOf(ref).data as Float32Array;
-        await readF32(f, n * per, per, data, 0);
+        await readF32(f, start, count, data, 0);
         return { ref, data };
       }
       if (h.dtype === 'float64') {
-        const ref = allocShared('float64', [per], 'f64');
-        await readLittleEndianInto(f, n * per, per, new Uint8Array(ref.buffer, 0, per * 8));
+        const ref = allocShared('float64', [count], 'f64');
+        await readLittleEndianInto(f, start, count, new Uint8Array(ref.buffer, 0, count * 8));
         return { ref, data: viewOf(ref).data as Float64Array };
-      }
-      return null;
-    } finally {
-      closeNpy(f);
-    }
-  }
-
-  /**
-   * Row s of a strip's (N, C) input or probability target, as float64: its C class values, a byte range of
-   * a C-order .npy or the in-memory tensor's row (a 1-d input is its one row). Null where a row's classes
-   * are not contiguous (class axis 0) or the file is not a .npy of floats: the caller reads it whole.
-   */
-  private async stripRow(src: EngineRequest['input'], shape: readonly number[], s: number): Promise<Float64Array | null> {
-    const nd = shape.length;
-    if (nd > 2 || (nd === 2 && normalizeAxis(this.result.options.classDim, 2) !== 1)) return null;
-    const C = this.geometry.C;
-    const at = nd === 1 ? 0 : s * C;
-    if (src.kind === 'tensor') {
-      const d = src.tensor.data;
-      if (!(d instanceof Float32Array || d instanceof Float64Array) || d.length !== numel(shape)) return null;
-      return Float64Array.from(d.subarray(at, at + C));
-    }
-    if (!isNpyPath(src.path)) return null;
-    const f = openNpy(src.path, src.pin);
-    try {
-      const h = f.header;
-      if ((h.fortranOrder && nd > 1) || numel(h.shape) !== numel(shape)) return null;
-      if (h.dtype === 'float32' || h.dtype === 'float16') {
-        const row = new Float32Array(C);
-        await readF32(f, at, C, row, 0);
-        return Float64Array.from(row);
-      }
-      if (h.dtype === 'float64') {
-        const row = new Float64Array(C);
-        await readLittleEndianInto(f, at, C, new Uint8Array(row.buffer));
-        return row;
       }
       return null;
     } finally {
