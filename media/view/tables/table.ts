@@ -1,5 +1,6 @@
 // Per-class table logic: sorting, search, the chart's top classes and CSV (pure; no DOM).
 import type { ClassStats } from '../../../src/kernel/types';
+import { topIndices } from '../../../src/kernel/topIndices';
 import { className } from '../format';
 
 export type SortKey = 'class' | 'name' | 'count' | 'ignored' | 'weight' | 'lossMean' | 'ceMean' | 'lossSum' | 'share' | 'accuracy' | 'iou' | 'flagged';
@@ -247,29 +248,7 @@ export function filterOrder(order: Int32Array, search: ClassSearch, query: strin
  * O(C) pass keeping a sorted list of k (what the bar chart shows at vocabulary scale).
  */
 export function topClasses(rows: readonly ClassStats[], key: 'lossMean' | 'share', k: number): ClassStats[] {
-  const top: ClassStats[] = [];
-  const vals: number[] = [];
-  if (k <= 0) return top;
-  const share = key === 'share';
-  for (const r of rows) {
-    const v = share ? r.share : r.lossMean;
-    if (Number.isNaN(v)) continue;
-    // Full and not above the last kept value (ties keep the lower index, met first): not in the top.
-    if (top.length === k && !(v > vals[k - 1] || (v === vals[k - 1] && r.index < top[k - 1].index))) continue;
-    let j = Math.min(top.length, k - 1);
-    if (top.length < k) {
-      top.push(r);
-      vals.push(v);
-    }
-    while (j > 0 && (v > vals[j - 1] || (v === vals[j - 1] && r.index < top[j - 1].index))) {
-      top[j] = top[j - 1];
-      vals[j] = vals[j - 1];
-      j--;
-    }
-    top[j] = r;
-    vals[j] = v;
-  }
-  return top;
+  return topIndices(rows.length, (p) => rows[p][key], k, (p) => rows[p].index).map((p) => rows[p]);
 }
 
 /** Formula-like leading characters that spreadsheets would evaluate (CSV injection). */

@@ -1,6 +1,7 @@
 // One element's breakdown as the view receives it: the rows it shows, not arrays of C values. At 50,257
 // classes the whole explanation was 3.9 MB per hover (78 MB at a million), sorted on the host to pick the
 // top classes, for a table of twelve rows. Pure: the host's session and the notebook page's both use it.
+import { topIndices } from '../topIndices';
 import type { ElementExplanation } from '../types';
 
 /** Rows of the breakdown: every class up to this many, else the target, the prediction and the most probable. */
@@ -30,30 +31,6 @@ export interface ExplainedElement {
   readonly loss: number;
 }
 
-/**
- * The k classes of largest key(c) (ties: the smaller class first), in that order, in one pass: O(C k) at
- * worst for the small k used here, where sorting all C took seconds at a million classes.
- */
-export function topClasses(C: number, key: (c: number) => number, k: number): number[] {
-  const best: number[] = [];
-  const keys: number[] = [];
-  for (let c = 0; c < C; c++) {
-    const v = key(c);
-    // Not above the last kept: it stays out (a tie goes to the earlier class).
-    if (best.length === k && !(v > keys[k - 1])) continue;
-    // The slot to fill (the last one, dropped, when full), moved up past every kept class of a smaller key.
-    let i = best.length < k ? best.length : k - 1;
-    while (i > 0 && keys[i - 1] < v) {
-      best[i] = best[i - 1];
-      keys[i] = keys[i - 1];
-      i--;
-    }
-    best[i] = c;
-    keys[i] = v;
-  }
-  return best;
-}
-
 function argmax(v: readonly number[]): number {
   let best = 0;
   for (let i = 1; i < v.length; i++) if (v[i] > v[best] || (v[best] !== v[best] && v[i] === v[i])) best = i;
@@ -71,7 +48,7 @@ export function explainedForView(e: ElementExplanation, maxRows = MAX_EXPLAIN_RO
     if (t !== null && t >= 0 && t < C) set.add(t);
     set.add(predicted);
     // NaN ranks as 0 here, as a probability of nothing.
-    for (const c of topClasses(C, (c) => e.probs[c] || 0, maxRows)) {
+    for (const c of topIndices(C, (c) => e.probs[c] || 0, maxRows)) {
       if (set.size >= maxRows) break;
       set.add(c);
     }

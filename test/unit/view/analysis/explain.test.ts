@@ -2,7 +2,8 @@
 import * as assert from 'node:assert/strict';
 import { buildBreakdown, MAX_ROWS } from '../../../../media/view/analysis/explain';
 import { computeLoss, explainElement, type LossRequest } from '../../../../src/kernel/index';
-import { explainedForView, topClasses } from '../../../../src/kernel/sample/explainRows';
+import { explainedForView } from '../../../../src/kernel/sample/explainRows';
+import { topIndices } from '../../../../src/kernel/topIndices';
 import type { ElementDetail, ViewSummary } from '../../../../src/protocol';
 
 function summaryFor(req: LossRequest, classNames: string[] = []): ViewSummary {
@@ -132,11 +133,11 @@ describe('view: step-by-step breakdown', function () {
     assert.ok(text(b.steps).includes(`−log p[target] = ${Number((-full.logProbs[123_456]).toPrecision(6))}`), text(b.steps));
   });
 
-  it('topClasses: the k largest in one pass, ties to the smaller class, as a stable sort gives them', function () {
+  it('topIndices: the k largest in one pass, ties to the smaller class, as a stable sort gives them', function () {
     const keys = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, Infinity, 0, 9];
     for (const k of [1, 3, 5, keys.length, keys.length + 2]) {
       const sorted = keys.map((_, c) => c).sort((a, b) => keys[b] - keys[a] || a - b).slice(0, k);
-      assert.deepEqual(topClasses(keys.length, (c) => keys[c], k), sorted, `k = ${k}`);
+      assert.deepEqual(topIndices(keys.length, (c) => keys[c], k), sorted, `k = ${k}`);
     }
   });
 });
