@@ -61,3 +61,23 @@ export function openDescriptorsOn(file: string): number | null {
   }
   return n;
 }
+
+/**
+ * The longest stretch (ms) this thread's event loop was held while `work` ran, ticking every 2 ms: what a
+ * computation left on the extension host's thread would block there.
+ */
+export async function longestHold<T>(work: () => Promise<T>): Promise<{ value: T; heldMs: number }> {
+  let last = performance.now();
+  let held = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    held = Math.max(held, now - last);
+    last = now;
+  }, 2);
+  try {
+    const value = await work();
+    return { value, heldMs: Math.max(held, performance.now() - last) };
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -10,24 +10,7 @@ import * as path from 'node:path';
 import { isLensError } from '../../../src/errors';
 import { Engine } from '../../../src/worker/engine/engine';
 import { LossSession } from '../../../src/worker/engine/session';
-import { DIST } from './helpers';
-
-/** The longest stretch (ms) the event loop was held while `work` ran, ticking every 2 ms. */
-async function longestHold<T>(work: () => Promise<T>): Promise<{ value: T; heldMs: number }> {
-  let last = performance.now();
-  let held = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    held = Math.max(held, now - last);
-    last = now;
-  }, 2);
-  try {
-    const value = await work();
-    return { value, heldMs: Math.max(held, performance.now() - last) };
-  } finally {
-    clearInterval(timer);
-  }
-}
+import { DIST, longestHold } from './helpers';
 
 describe('engine: torch.save inputs decoded by a worker', function () {
   this.timeout(180_000);

@@ -13,28 +13,10 @@ import type { PayloadWithRefs } from '../../../../src/tensor/text/payload';
 import { decodeNpy } from '../../../../src/tensor/binary/npy';
 import { Engine } from '../../../../src/worker/engine/engine';
 import { LossSession } from '../../../../src/worker/engine/session';
-import { DIST } from '../helpers';
+import { DIST, longestHold } from '../helpers';
 
 const N = 20000;
 const C = 1000;
-
-/** The longest stretch (ms) the event loop was held while `work` ran, ticking every 2 ms. */
-async function longestHold<T>(work: () => Promise<T>): Promise<{ value: T; heldMs: number }> {
-  let last = performance.now();
-  let held = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    held = Math.max(held, now - last);
-    last = now;
-  }, 2);
-  try {
-    const value = await work();
-    held = Math.max(held, performance.now() - last);
-    return { value, heldMs: held };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 function python(dir: string, code: string): string {
   const r = spawnSync('/usr/bin/python3', ['-c', code], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 26 });
