@@ -484,7 +484,8 @@ export async function outputFrame(page: Page, count: number, text: string, timeo
   }
   const shown: string[] = [];
   for (const f of page.frames()) shown.push(...(await f.locator('.cel-output').allInnerTexts().catch(() => [])));
-  throw new Error(`no notebook frame with ${count} Cross-Entropy Lens outputs, one showing ${text} (outputs: ${shown.map((o) => o.replace(/\s+/g, ' ').slice(0, 300)).join(' | ') || 'none'})`);
+  const tabs = await page.locator('.tabs-container .tab').evaluateAll((els) => els.map((e) => `${e.textContent?.trim()}${e.classList.contains('active') ? ' (active)' : ''}`)).catch(() => []);
+  throw new Error(`no notebook frame with ${count} Cross-Entropy Lens outputs, one showing ${text} (tabs: ${tabs.join(', ') || 'none'}; outputs: ${shown.map((o) => o.replace(/\s+/g, ' ').slice(0, 300)).join(' | ') || 'none'})`);
 }
 
 /** The loss value of the notebook output holding `hasText`, once it shows a number (or what it shows after 60 s). */
