@@ -13,6 +13,7 @@ import { describePairing, pairMaskTarget, type MaskPairing } from './worker/file
 import { readCompanionWeight } from './worker/files/readTensorFile';
 import { labelIssuesOfRun, labelIssuesText } from './cli/labelIssuesCli';
 import type { PairIssues } from './labels/pairIssues';
+import { installNativeCrc32 } from './worker/files/nativeCrc';
 
 declare const PACKAGE_VERSION: string | undefined;
 
@@ -88,6 +89,7 @@ async function runSubcommand(name: string, argv: readonly string[], signal: Abor
 const SUBCOMMANDS = new Set(['compare', 'eval', 'merge', 'runs']);
 
 export async function main(argv: readonly string[]): Promise<number> {
+  installNativeCrc32();
   try {
     if (argv.length > 0 && SUBCOMMANDS.has(argv[0])) {
       const abort = new AbortController();

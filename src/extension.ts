@@ -21,6 +21,7 @@ import { recentMessages, type ShownMessage } from './host/notify';
 import type { LossOptions } from './kernel/types';
 import type { ViewSummary } from './protocol';
 import { Engine } from './worker/engine/engine';
+import { installNativeCrc32 } from './worker/files/nativeCrc';
 
 let engine: Engine | null = null;
 
@@ -43,6 +44,7 @@ export interface CrossEntropyLensApi {
 }
 
 export function activate(context: vscode.ExtensionContext): CrossEntropyLensApi {
+  installNativeCrc32();
   const services: HostServices = {
     extensionUri: context.extensionUri,
     engine: () => {

@@ -28,6 +28,7 @@ import { readVocabularyFile } from './jobs/vocabularyJob';
 import { evalImage } from './jobs/evalImage';
 import { runLabelIssues, runLabelIssuesImage } from './jobs/labelIssuesJob';
 import { runLossFigures } from './jobs/lossFiguresJob';
+import { installNativeCrc32 } from './files/nativeCrc';
 
 function reply(msg: WorkerResponse, transfer: readonly ArrayBuffer[] = []): void {
   parentPort!.postMessage(msg, transfer as ArrayBuffer[]);
@@ -72,6 +73,8 @@ function runGeneral(job: GeneralJob): StatsPartial {
   if (!elementwise) (viewOf(job.outIgnored).data as Uint8Array).set(r.maps.ignoredMask, off);
   return r.stats;
 }
+
+installNativeCrc32();
 
 parentPort!.on('message', (msg: WorkerRequest) => {
   const id = 'id' in msg ? msg.id : -1;
@@ -160,7 +163,7 @@ parentPort!.on('message', (msg: WorkerRequest) => {
         void readVocabularyFile(msg.path).then((vocabulary) => reply({ kind: 'vocabulary-done', id, vocabulary }), (e: unknown) => replyError(id, e));
         return;
       case 'load-tensor':
-        reply({ kind: 'load-tensor-done', id, tensor: share(readTensorFile(msg.path, msg.role, msg.pin)) });
+        reply({ kind: 'load-tensor-done', id, tensor: share(readTensorFile(msg.path, msg.role, msg.pin, true)) });
         return;
       case 'explain-element': {
         const { explanation, top } = explainSampleElement(msg.options, msg.targetKind, { samples: 1, strip: false, shape: [msg.S], S: msg.S, C: msg.C }, msg.s, {

@@ -22,11 +22,21 @@ const TABLES = ((): Int32Array => {
 // The word loop reads bytes in little-endian order out of Int32 words.
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+type Crc32 = (bytes: Uint8Array, crc: number) => number;
+
+let native: Crc32 | null = null;
+
 /**
- * The CRC-32 of `bytes`, continuing from `crc` (the value returned for the bytes before them; 0 to start),
- * so a stream can be checked piece by piece. Returns an unsigned 32-bit value.
+ * Hands in a platform CRC-32 with this one's meaning (Node's zlib.crc32: 5-10x this code's speed, 40-70 ms
+ * against 380 ms for a 176 MB torch.save file here). The Node entry points call it; this module imports
+ * nothing from Node, so that it still runs in a browser.
  */
-export function crc32(bytes: Uint8Array, crc = 0): number {
+export function useNativeCrc32(fn: Crc32 | null): void {
+  native = fn;
+}
+
+/** The CRC-32 computed here, whatever was handed in (tests compare the two). */
+export function crc32Portable(bytes: Uint8Array, crc = 0): number {
   const T = TABLES;
   let c = ~crc;
   let i = 0;
@@ -50,4 +60,12 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
   }
   for (; i < n; i++) c = T[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
+}
+
+/**
+ * The CRC-32 of `bytes`, continuing from `crc` (the value returned for the bytes before them; 0 to start),
+ * so a stream can be checked piece by piece. Returns an unsigned 32-bit value.
+ */
+export function crc32(bytes: Uint8Array, crc = 0): number {
+  return native !== null && bytes.length >= 4096 ? native(bytes, crc) >>> 0 : crc32Portable(bytes, crc);
 }

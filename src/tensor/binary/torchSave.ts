@@ -333,17 +333,21 @@ export const MAX_PICKLE_BYTES = 64 << 20;
 
 type Words = Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array | Int8Array | Int16Array | Int32Array;
 
+/** The view reads its storage in C order with no gaps (size-1 axes may have any stride). */
+function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
+  for (let d = shape.length - 1, s = 1; d >= 0; d--) {
+    if (shape[d] !== 1 && stride[d] !== s) return false;
+    s *= shape[d];
+  }
+  return true;
+}
+
 /** Copies a strided view (in elements of `unit` words) into C order. */
 function gather<T extends Words>(src: T, dst: T, shape: readonly number[], stride: readonly number[], unit: number): void {
   const n = numel(shape);
   if (n === 0) return;
   const nd = shape.length;
-  let contiguous = true;
-  for (let d = nd - 1, s = 1; d >= 0; d--) {
-    if (shape[d] !== 1 && stride[d] !== s) contiguous = false;
-    s *= shape[d];
-  }
-  if (nd === 0 || contiguous) {
+  if (nd === 0 || isContiguous(shape, stride)) {
     dst.set(src.subarray(0, n * unit) as never);
     return;
   }
@@ -406,6 +410,23 @@ function viewExtent(ref: TensorRef): number {
   return extent;
 }
 
+type DirectCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => TensorData;
+
+/** Storage dtypes whose bytes are the tensor's data as they are (on a platform of the file's byte order). */
+const DIRECT: Partial<Record<TorchDType, DirectCtor>> = {
+  float32: Float32Array, float64: Float64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array,
+};
+
+/**
+ * A tensor may view the file's bytes rather than copy them when the caller read them into shared memory
+ * for this (readTensorFile's `shared`: the bytes go to other threads as they are), the view is aligned, and
+ * it is most of those bytes: a small tensor would otherwise keep a whole checkpoint alive.
+ */
+function inPlace(bytes: Uint8Array, start: number, length: number, item: number): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer &&
+    (bytes.byteOffset + start) % item === 0 && 2 * length >= bytes.buffer.byteLength;
+}
+
 function materialize(ref: TensorRef, storageBytes: Uint8Array, littleEndian: boolean): Tensor {
   const { storage, offset, shape, stride } = ref;
   const dtype = storage.dtype;
@@ -420,10 +441,17 @@ function materialize(ref: TensorRef, storageBytes: Uint8Array, littleEndian: boo
   }
   const extent = viewExtent(ref);
   if (storageBytes.length < (offset + extent) * item) throw new Error('materialize: the storage prefix is shorter than the view');
+  const direct = DIRECT[dtype];
+  const plain = direct !== undefined && n > 0 && isContiguous(shape, stride) && (item === 1 || littleEndian === PLATFORM_LITTLE_ENDIAN);
+  if (plain && inPlace(storageBytes, offset * item, n * item, item)) {
+    return { dtype: tensorDType(dtype), shape: [...shape], data: new direct(storageBytes.buffer, storageBytes.byteOffset + offset * item, n) };
+  }
   // A copy of just the span the view touches: aligned for typed views, byte-swapped when needed.
   const span = storageBytes.slice(offset * item, (offset + extent) * item);
   if (item > 1 && littleEndian !== PLATFORM_LITTLE_ENDIAN) swapBytes(span, item);
   const buf = span.buffer;
+  // A contiguous view's span is its values in order: the one copy is the tensor.
+  if (plain) return { dtype: tensorDType(dtype), shape: [...shape], data: new direct(buf, 0, n) };
   let data: TensorData;
   switch (dtype) {
     case 'float32': gather(new Float32Array(buf), (data = new Float32Array(n)), shape, stride, 1); break;

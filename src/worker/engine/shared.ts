@@ -34,9 +34,14 @@ export function viewOf(ref: SharedTensorRef): Tensor {
   return { dtype: ref.dtype, shape: ref.shape, data };
 }
 
-/** Copies a tensor into a new SharedArrayBuffer (once per request; workers then share it). */
+/**
+ * A tensor in shared memory for workers: copied into a new SharedArrayBuffer once per request, or, when it
+ * already lies in one (a file a worker decoded in place), shared as it is. Jobs only read the tensors they
+ * are given and write to buffers of their own (allocShared).
+ */
 export function share(t: Tensor): SharedTensorRef {
   const storage = storageOf(t.data);
+  if (t.data.buffer instanceof SharedArrayBuffer) return { dtype: t.dtype, shape: t.shape, buffer: t.data.buffer, byteOffset: t.data.byteOffset, storage };
   const buffer = new SharedArrayBuffer(Math.max(8, t.data.byteLength));
   const Ctor = CTORS[storage] as unknown as new (b: ArrayBufferLike) => TensorData & { set(a: ArrayLike<number>): void };
   new Ctor(buffer).set(t.data);

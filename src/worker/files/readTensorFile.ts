@@ -25,12 +25,12 @@ function tooLarge(path: string, bytes: number): LensError {
   return new LensError('io', `${path}: ${(bytes / 2 ** 30).toFixed(1)} GiB is larger than one read allows (2 GiB) — slice it (e.g. one batch per file)`);
 }
 
-function readBytes(path: string, pin?: FileIdentity): Uint8Array {
+function readBytes(path: string, pin?: FileIdentity, shared = false): Uint8Array {
   const opened = openForRead(path, pin);
   try {
     if (opened.size > MAX_WHOLE_READ) throw tooLarge(path, opened.size);
     // A file that shrank while being read holds fewer bytes than fstat said: decode what is there.
-    return readAt(opened.fd, opened.size, 0);
+    return readAt(opened.fd, opened.size, 0, shared);
   } catch (e) {
     if (e instanceof LensError) throw e;
     throw new LensError('io', `${path}: ${describeFsError(e)}`);
@@ -52,7 +52,7 @@ const HEADER_KEPT_MS = 2000;
  * One tensor of a .safetensors file: its header, then that tensor's byte range, never the rest (a
  * checkpoint's other tensors may be gigabytes).
  */
-function readSafetensorsMember(path: string, member: string | undefined, role: TensorRole, pin: FileIdentity | undefined): Tensor {
+function readSafetensorsMember(path: string, member: string | undefined, role: TensorRole, pin: FileIdentity | undefined, shared: boolean): Tensor {
   const { fd, size } = openForRead(path, pin);
   try {
     const st = fs.fstatSync(fd);
@@ -73,7 +73,7 @@ function readSafetensorsMember(path: string, member: string | undefined, role: T
     const name = member ?? resolveSafetensorsMember({ header }, role, path);
     return safetensorsTensor(header, name, (begin, end) => {
       if (end - begin > MAX_WHOLE_READ) throw tooLarge(path, end - begin);
-      return readAt(fd, end - begin, begin);
+      return readAt(fd, end - begin, begin, shared);
     });
   } catch (e) {
     throw (e instanceof LensError ? e : new LensError('io', describeFsError(e))).withSource(path);
@@ -82,11 +82,15 @@ function readSafetensorsMember(path: string, member: string | undefined, role: T
   }
 }
 
-/** A file's tensor; with `pin`, only from the very file a check looked at (see FileIdentity). */
-export function readTensorFile(spec: string, role: TensorRole, pin?: FileIdentity): Tensor {
+/**
+ * A file's tensor; with `pin`, only from the very file a check looked at (see FileIdentity). With `shared`,
+ * the file is read into shared memory, where a torch.save or .safetensors tensor is decoded in place: each
+ * fresh buffer of a 176 MB batch costs its page faults (0.5-1 s here), and there were four.
+ */
+export function readTensorFile(spec: string, role: TensorRole, pin?: FileIdentity, shared = false): Tensor {
   const { path, member } = splitMemberSpec(spec);
-  if (/\.safetensors$/i.test(path)) return readSafetensorsMember(path, member, role, pin);
-  return decodeTensorFile(path, readBytes(path, pin), role, member);
+  if (/\.safetensors$/i.test(path)) return readSafetensorsMember(path, member, role, pin, shared);
+  return decodeTensorFile(path, readBytes(path, pin, shared), role, member);
 }
 
 /** A weight stored in the input's own container (JSON object key or npz member), if any. */

@@ -75,10 +75,13 @@ export function openRegularFileSync(path: string, pin?: FileIdentity): OpenedFil
   }
 }
 
-/** A small file's bytes, or why it was not read. */
-/** `length` bytes of a descriptor from `position`, fewer when the file ends first (the caller says what that means). */
-export function readAtSync(fd: number, length: number, position: number): Uint8Array {
-  const out = new Uint8Array(length);
+/**
+ * `length` bytes of a descriptor from `position`, fewer when the file ends first (the caller says what that
+ * means). With `shared`, in a SharedArrayBuffer, so that a tensor decoded in place goes to other threads
+ * without a copy (share() in src/worker/engine/shared.ts).
+ */
+export function readAtSync(fd: number, length: number, position: number, shared = false): Uint8Array {
+  const out = shared ? new Uint8Array(new SharedArrayBuffer(length)) : new Uint8Array(length);
   let done = 0;
   while (done < length) {
     const n = fs.readSync(fd, out, done, length - done, position + done);
@@ -88,6 +91,7 @@ export function readAtSync(fd: number, length: number, position: number): Uint8A
   return done === length ? out : out.subarray(0, done);
 }
 
+/** A small file's bytes, or why it was not read. */
 export type SmallFile =
   | { readonly kind: 'read'; readonly bytes: Uint8Array }
   | { readonly kind: 'missing' }

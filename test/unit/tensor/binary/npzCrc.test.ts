@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { crc32 } from '../../../../src/tensor/binary/crc32';
+import { crc32, crc32Portable, useNativeCrc32 } from '../../../../src/tensor/binary/crc32';
+import { installNativeCrc32 } from '../../../../src/worker/files/nativeCrc';
 import { readNpz } from '../../../../src/tensor/binary/npz';
 import { readTensorFile } from '../../../../src/worker/files/readTensorFile';
 import { summarizeTensorFile } from '../../../../src/worker/jobs/tensorSummary';
@@ -28,16 +29,39 @@ const CLI = path.resolve(__dirname, '../../../../dist/cli.js');
 const hex = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
 
 describe('crc32', function () {
-  it('matches zlib on every length and alignment, and continues across pieces', function () {
-    const bytes = new Uint8Array(4099);
-    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
-    for (const [start, end] of [[0, 0], [0, 1], [1, 8], [3, 20], [0, 16], [5, 4099], [0, 4099]]) {
+  const bytes = new Uint8Array(new SharedArrayBuffer(9001));
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
+  const ranges = [[0, 0], [0, 1], [1, 8], [3, 20], [0, 16], [5, 4099], [0, 4099], [1, 4097], [7, 9001]];
+
+  it('the portable code matches zlib on every length and alignment, and continues across pieces', function () {
+    for (const [start, end] of ranges) {
       const part = bytes.subarray(start, end);
-      assert.equal(crc32(part), zlib.crc32(part), `[${start}, ${end})`);
+      assert.equal(crc32Portable(part), zlib.crc32(part), `[${start}, ${end})`);
       const mid = start + Math.floor((end - start) / 3);
-      assert.equal(crc32(bytes.subarray(mid, end), crc32(bytes.subarray(start, mid))), zlib.crc32(part), `pieces of [${start}, ${end})`);
+      assert.equal(crc32Portable(bytes.subarray(mid, end), crc32Portable(bytes.subarray(start, mid))), zlib.crc32(part), `pieces of [${start}, ${end})`);
     }
-    assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926); // the standard check value
+    assert.equal(crc32Portable(new TextEncoder().encode('123456789')), 0xcbf43926); // the standard check value
+  });
+
+  it('with Node\'s handed in (installNativeCrc32, as the entry points do), the same values, pieces and shared memory included', function () {
+    const calls: number[] = [];
+    installNativeCrc32();
+    try {
+      for (const [start, end] of ranges) {
+        const part = bytes.subarray(start, end);
+        const mid = start + Math.floor((end - start) / 3);
+        assert.equal(crc32(part), crc32Portable(part), `[${start}, ${end})`);
+        assert.equal(crc32(bytes.subarray(mid, end), crc32(bytes.subarray(start, mid))), crc32Portable(part), `pieces of [${start}, ${end})`);
+      }
+      // What is handed in is what runs (from 4096 bytes): a wrong one shows.
+      useNativeCrc32((b, c) => (calls.push(b.length), c ^ 1));
+      assert.equal(crc32(bytes.subarray(0, 4096), 6), 7);
+      assert.equal(crc32(bytes.subarray(0, 4095)), crc32Portable(bytes.subarray(0, 4095)));
+      assert.deepEqual(calls, [4096]);
+    } finally {
+      useNativeCrc32(null);
+    }
+    assert.equal(crc32(bytes), crc32Portable(bytes));
   });
 });
 
