@@ -14,6 +14,7 @@ import { halvesToFloat32 } from '../float16';
 import { type NpzMember, memberLabel, resolveNpzMember, ROLE_NAMES, type TensorRole } from './npz';
 import { PyDict, PyGlobal, PyHost, PyList, PyTuple, type PyValue, pyTypeName, unpickle } from './pickle';
 import { type DType, type Tensor, type TensorData, numel } from '../tensor';
+import { viewableInPlace } from './inPlace';
 import { ZipReader } from './zip';
 
 /** The dtype as PyTorch names it (bfloat16 has no DType of its own: it is read as float32, exactly). */
@@ -417,16 +418,6 @@ const DIRECT: Partial<Record<TorchDType, DirectCtor>> = {
   float32: Float32Array, float64: Float64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array,
 };
 
-/**
- * A tensor may view the file's bytes rather than copy them when the caller read them into shared memory
- * for this (readTensorFile's `shared`: the bytes go to other threads as they are), the view is aligned, and
- * it is most of those bytes: a small tensor would otherwise keep a whole checkpoint alive.
- */
-function inPlace(bytes: Uint8Array, start: number, length: number, item: number): boolean {
-  return typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer &&
-    (bytes.byteOffset + start) % item === 0 && 2 * length >= bytes.buffer.byteLength;
-}
-
 function materialize(ref: TensorRef, storageBytes: Uint8Array, littleEndian: boolean): Tensor {
   const { storage, offset, shape, stride } = ref;
   const dtype = storage.dtype;
@@ -443,7 +434,7 @@ function materialize(ref: TensorRef, storageBytes: Uint8Array, littleEndian: boo
   if (storageBytes.length < (offset + extent) * item) throw new Error('materialize: the storage prefix is shorter than the view');
   const direct = DIRECT[dtype];
   const plain = direct !== undefined && n > 0 && isContiguous(shape, stride) && (item === 1 || littleEndian === PLATFORM_LITTLE_ENDIAN);
-  if (plain && inPlace(storageBytes, offset * item, n * item, item)) {
+  if (plain && viewableInPlace(storageBytes, offset * item, n * item, item)) {
     return { dtype: tensorDType(dtype), shape: [...shape], data: new direct(storageBytes.buffer, storageBytes.byteOffset + offset * item, n) };
   }
   // A copy of just the span the view touches: aligned for typed views, byte-swapped when needed.

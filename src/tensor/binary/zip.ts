@@ -7,6 +7,7 @@ import { Inflate, inflateSync } from 'fflate';
 import { LensError } from '../../errors';
 import { wholeView, type ByteView } from '../byteView';
 import { crc32 } from './crc32';
+import { bytesLike } from './inPlace';
 
 export interface ZipEntry {
   readonly name: string;
@@ -270,7 +271,7 @@ export class ZipReader {
       if (e.size > comp.length * 1100 + 1024) throw this.corrupt(`${this.label(e)} claims an impossible size`);
       this.checkInflated(e, e.size);
       try {
-        out = inflateSync(comp, { out: new Uint8Array(e.size) });
+        out = inflateSync(comp, { out: bytesLike(comp, e.size) });
       } catch (err) {
         throw this.corrupt(`${this.label(e)} does not inflate (${err instanceof Error ? err.message : String(err)})`);
       }

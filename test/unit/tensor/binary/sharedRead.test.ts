@@ -12,7 +12,7 @@ import { decodeNpy } from '../../../../src/tensor/binary/npy';
 import type { Tensor } from '../../../../src/tensor/tensor';
 import { share, viewOf } from '../../../../src/worker/engine/shared';
 import { readTensorFile } from '../../../../src/worker/files/readTensorFile';
-import { type Expected, FIXTURES, assertValues, fixtureJson } from '../helpers';
+import { type Expected, FIXTURES, assertValues, fixture, fixtureJson } from '../helpers';
 
 const manifest = fixtureJson<{ files: Record<string, Record<string, { values: Expected[] }>> }>('torch', 'manifest.json');
 const isShared = (t: Tensor): boolean => t.data.buffer instanceof SharedArrayBuffer;
@@ -32,6 +32,35 @@ describe('tensor files read into shared memory (the load-tensor job)', function 
     });
   }
 
+  // decodeNpy views shared bytes in place where it may (the dtype's bytes as they are, aligned, most of the
+  // buffer) and copies into shared memory otherwise: NumPy's values either way, every dtype, byte order and
+  // memory order, at an aligned and at an unaligned offset.
+  const npyManifest = fixtureJson<{ valid: { file: string; dtype: string; fortran: boolean; shape: number[]; values: Expected[] }[] }>('npy', 'manifest.json');
+  it(`every .npy fixture NumPy wrote (${npyManifest.valid.length}) decodes to NumPy's values from shared bytes`, function () {
+    for (const f of npyManifest.valid) {
+      const own = fixture('npy', f.file);
+      for (const pad of [0, 1]) {
+        const bytes = new Uint8Array(new SharedArrayBuffer(own.length + pad), pad);
+        bytes.set(own);
+        const t = decodeNpy(bytes);
+        assertValues(t, f.values, `${f.file} at offset ${pad}`);
+        // Widened (float16, 64-bit integers) or reordered (Fortran order) values are new arrays of their own.
+        const asStored = !['float16', 'int64', 'uint64'].includes(f.dtype) && !(f.fortran && f.shape.length > 1);
+        if (asStored && t.data.length > 0) assert.ok(isShared(t), `${f.file}: in shared memory`);
+      }
+    }
+  });
+
+  const npzManifest = fixtureJson<Record<string, { values: Expected[] }>>('npz', 'manifest.json');
+  it('the .npz fixtures NumPy wrote, stored and deflated, decode to NumPy\'s values from a shared read', function () {
+    // The manifest's values by role; each archive names its members its own way.
+    const cases = [['stored.npz', 'logits', 'logits'], ['stored.npz', 'target', 'target'], ['deflated.npz', 'logits', 'logits'], ['deflated.npz', 'labels', 'target'], ['deflated.npz', 'weight', 'weight']] as const;
+    for (const [file, member, key] of cases) {
+      const t = readTensorFile(`${path.join(FIXTURES, 'npz', file)}:${member}`, 'input', undefined, true);
+      assertValues(t, npzManifest[key].values, `${file}:${member}`);
+    }
+  });
+
   describe('files torch.save writes now', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-shared-read-'));
     before(function () {
@@ -44,6 +73,7 @@ torch.save({"big": x, "small": torch.arange(4, dtype=torch.float32)}, "dict.pt")
 torch.save(x.t(), "strided.pt")
 torch.save(torch.randint(0, 1000, (64,)), "labels.pt")
 np.save("x.npy", x.numpy()); np.save("xt.npy", x.t().contiguous().numpy())
+np.savez("pair.npz", logits=x.numpy(), target=np.arange(64)); np.savez_compressed("packed.npz", logits=x.numpy())
 `], { cwd: dir, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
     });
@@ -79,6 +109,19 @@ np.save("x.npy", x.numpy()); np.save("xt.npy", x.t().contiguous().numpy())
       const big = readTensorFile(`${path.join(dir, 'dict.pt')}:big`, 'input', undefined, true);
       same(big, npy('x.npy'), 'dict.pt:big');
       assert.ok(isShared(big));
+    });
+
+    it('an .npz member is copied once, into shared memory, stored or compressed', function () {
+      for (const file of ['pair.npz', 'packed.npz']) {
+        const t = readTensorFile(`${path.join(dir, file)}:logits`, 'input', undefined, true);
+        same(t, npy('x.npy'), `${file}:logits`);
+        assert.ok(isShared(t), `${file}: in shared memory`);
+        assert.equal(share(t).buffer, t.data.buffer);
+        const own = readTensorFile(`${path.join(dir, file)}:logits`, 'input');
+        assert.ok(!isShared(own), `${file}: read privately, private`);
+      }
+      const y = readTensorFile(`${path.join(dir, 'pair.npz')}:target`, 'target', undefined, true);
+      assert.deepEqual(Array.from(y.data), Array.from({ length: 64 }, (_, i) => i));
     });
 
     it('a transposed view is gathered into C order, and int64 labels are narrowed, from shared bytes', function () {
