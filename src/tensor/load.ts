@@ -9,6 +9,7 @@ import { decodePngMask, hasPngSignature } from './image/pngMask';
 import { findTensorLiterals } from './text/printed';
 import { decodeSafetensors, looksLikeSafetensors } from './binary/safetensors';
 import { decodeTorchSave, isLegacyTorchSave, isTorchSaveZip } from './binary/torchSave';
+import type { ByteView } from './byteView';
 import type { Tensor } from './tensor';
 
 const MEMBER_CONTAINER = /\.(?:npz|pt|pth|bin|safetensors)$/i;
@@ -70,7 +71,7 @@ function noMember(member: string | undefined, kind: string): void {
   }
 }
 
-function fromNpz(source: string, bytes: Uint8Array, role: TensorRole, member: string | undefined): Tensor {
+function fromNpz(source: string, bytes: Uint8Array | ByteView, role: TensorRole, member: string | undefined): Tensor {
   const archive = readNpz(bytes, source);
   return archive.get(member ?? resolveNpzMember(archive, role, source));
 }
@@ -154,6 +155,22 @@ export function decodeTensorFile(source: string, bytes: Uint8Array, role: Tensor
       );
     }
     return fromText(bytes, role, member);
+  } catch (e) {
+    const le = e instanceof LensError ? e : new LensError('format', `cannot decode (${e instanceof Error ? e.message : String(e)})`);
+    throw le.withSource(source);
+  }
+}
+
+/** Files whose tensors are zip members or storages, read in ranges by decodeArchiveTensor. */
+export const ARCHIVE_TENSOR_FILE = /\.(?:npz|pt|pth)$/i;
+
+/**
+ * decodeTensorFile for an .npz or torch.save file (ARCHIVE_TENSOR_FILE) given as a ByteView: the readers
+ * ask only for the directory, the headers and the one member or storage the tensor needs.
+ */
+export function decodeArchiveTensor(source: string, view: ByteView, role: TensorRole, member?: string): Tensor {
+  try {
+    return extensionOf(source) === '.npz' ? fromNpz(source, view, role, member) : decodeTorchSave(source, view, role, member);
   } catch (e) {
     const le = e instanceof LensError ? e : new LensError('format', `cannot decode (${e instanceof Error ? e.message : String(e)})`);
     throw le.withSource(source);

@@ -7,6 +7,7 @@ import { Inflate, zipSync } from 'fflate';
 import { LensError, fmtShape, quoteSnippet } from '../../errors';
 import { decodeNpy, npyHeaderEnd, parseNpyHeader, type NpyHeader } from './npy';
 import { type Tensor, isFloatDType } from '../tensor';
+import type { ByteView } from '../byteView';
 import { ZipReader, type ZipEntry, type ZipWording } from './zip';
 
 export interface NpzMember {
@@ -65,16 +66,30 @@ function corrupt(what: string): LensError {
 }
 
 /** The archive's central directory (the zip reader is shared with torch.save files: src/tensor/binary/zip.ts). */
-function readCentralDirectory(b: Uint8Array): { readonly zip: ZipReader; readonly entries: readonly Entry[] } {
+function readCentralDirectory(b: Uint8Array | ByteView): { readonly zip: ZipReader; readonly entries: readonly Entry[] } {
   const zip = new ZipReader(b, NPZ_WORDING);
   return { zip, entries: zip.entries };
 }
 
+/**
+ * Enough of a stored member for its .npy header (NumPy writes 128 bytes or a few multiples of 64), and the
+ * first window of a deflated member's compressed bytes for inflating its header.
+ */
+const STORED_HEAD_BYTES = 4096;
+
 /** Inflates only as much of a member as its .npy header needs. */
 function memberHead(zip: ZipReader, e: Entry): Uint8Array {
   zip.checkMethod(e);
-  const comp = zip.raw(e);
-  if (e.method === 0) return comp;
+  if (e.method === 0) {
+    // A stored member's first bytes, as far as its header says: a file read in ranges (FileBytes) reads no
+    // member whole to list it.
+    const first = zip.raw(e, STORED_HEAD_BYTES);
+    const end = npyHeaderEnd(first);
+    return end !== undefined && end > first.length ? zip.raw(e, end) : first;
+  }
+  // The compressed bytes in a window that grows as the inflating needs them: a header is near the start.
+  const total = e.compressedSize;
+  let comp = zip.raw(e, STORED_HEAD_BYTES);
   const chunks: Uint8Array[] = [];
   let got = 0;
   const inf = new Inflate((chunk) => {
@@ -96,8 +111,9 @@ function memberHead(zip: ZipReader, e: Entry): Uint8Array {
   // Small steps: one deflate byte can expand to about a thousand, and a header is a few hundred bytes.
   const step = 128;
   try {
-    for (let off = 0; off < comp.length; off += step) {
-      const last = off + step >= comp.length;
+    for (let off = 0; off < total; off += step) {
+      if (off + step > comp.length && comp.length < total) comp = zip.raw(e, Math.max(4 * comp.length, off + step));
+      const last = off + step >= total;
       inf.push(comp.subarray(off, off + step), last);
       if (got === 0) continue;
       const head = joined();
@@ -125,7 +141,7 @@ function stripNpy(fileName: string): string {
 }
 
 /** Lists an archive's arrays from their headers; get() decodes one member on demand. */
-export function readNpz(bytes: Uint8Array, source?: string): NpzArchive {
+export function readNpz(bytes: Uint8Array | ByteView, source?: string): NpzArchive {
   const src = (e: LensError): LensError => (source === undefined ? e : e.withSource(source));
   let entries: readonly Entry[];
   let zip: ZipReader;

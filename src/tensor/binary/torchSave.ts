@@ -630,7 +630,7 @@ export function resolveTorchMember(file: TorchSaveFile, role: TensorRole, source
 }
 
 /** Decodes the tensor a role or member names from a torch.save file. */
-export function decodeTorchSave(source: string, bytes: Uint8Array, role: TensorRole, member: string | undefined): Tensor {
+export function decodeTorchSave(source: string, bytes: Uint8Array | ByteView, role: TensorRole, member: string | undefined): Tensor {
   const file = readTorchSave(bytes, source);
   return file.get(member ?? resolveTorchMember(file, role, source));
 }

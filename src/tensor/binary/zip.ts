@@ -214,13 +214,13 @@ export class ZipReader {
     return entries;
   }
 
-  /** The entry's bytes as stored (compressed when deflated), in place. */
-  raw(e: ZipEntry): Uint8Array {
+  /** The entry's bytes as stored (compressed when deflated), in place; at most `maxBytes` of them. */
+  raw(e: ZipEntry, maxBytes = Infinity): Uint8Array {
     if (this.u32(e.localOffset) !== 0x04034b50) throw this.corrupt(`bad local header for ${(this.w.label ?? entryLabel)(e.name)}`);
     const start = e.localOffset + 30 + this.u16(e.localOffset + 26) + this.u16(e.localOffset + 28);
     if (start + e.compressedSize > this.b.length) throw this.corrupt(`${this.label(e)} runs past the end of the file — truncated?`);
     if (start + e.compressedSize > this.nextOffset(e.localOffset)) throw this.corrupt(`${this.label(e)} overlaps the entry after it`);
-    return this.b.subarray(start, start + e.compressedSize);
+    return this.b.subarray(start, start + Math.min(e.compressedSize, maxBytes));
   }
 
   /** Refuses encrypted entries and compression methods other than stored and deflated. */

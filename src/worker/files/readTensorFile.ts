@@ -2,7 +2,8 @@
 // Tensor through the pure decoders, with one-line errors that name the file.
 import * as fs from 'node:fs';
 import { LensError } from '../../errors';
-import { decodeTensorFile, findCompanionWeight, splitMemberSpec } from '../../tensor/load';
+import { ARCHIVE_TENSOR_FILE, decodeArchiveTensor, decodeTensorFile, findCompanionWeight, splitMemberSpec } from '../../tensor/load';
+import { withFileBytes } from './fileBytes';
 import type { TensorRole } from '../../tensor/binary/npz';
 import { readSafetensorsHeader, resolveSafetensorsMember, safetensorsHeaderEnd, safetensorsTensor, type SafetensorsHeader } from '../../tensor/binary/safetensors';
 import type { Tensor } from '../../tensor/tensor';
@@ -90,6 +91,15 @@ function readSafetensorsMember(path: string, member: string | undefined, role: T
 export function readTensorFile(spec: string, role: TensorRole, pin?: FileIdentity, shared = false): Tensor {
   const { path, member } = splitMemberSpec(spec);
   if (/\.safetensors$/i.test(path)) return readSafetensorsMember(path, member, role, pin, shared);
+  if (ARCHIVE_TENSOR_FILE.test(path)) {
+    const { fd, size } = openForRead(path, pin);
+    try {
+      return withFileBytes(fd, size, shared, path, (view) => decodeArchiveTensor(path, view, role, member));
+    } catch (e) {
+      if (e instanceof LensError) throw e;
+      throw new LensError('io', `${path}: ${describeFsError(e)}`);
+    }
+  }
   return decodeTensorFile(path, readBytes(path, pin, shared), role, member);
 }
 
