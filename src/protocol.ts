@@ -17,6 +17,7 @@ import type { TokenLossTerms, TokenRowDetails } from './kernel/sample/tokenRow';
 import type { EvalClassFigures, EvalImageRequest, EvalImageResponse, EvalOptions } from './eval/types';
 import type { ListingFormat, TensorListing } from './worker/jobs/tensorListing';
 import type { FileIdentity } from './worker/files/regularFile';
+import type { TensorRange } from './worker/files/locateTensor';
 import type { LossFigures } from './eval/runs/figures';
 import type { LossLayout } from './eval/runs/lossFiles';
 
@@ -234,6 +235,7 @@ export type WorkerRequest =
    * memory (readTensorFile, with the source's pin): decoding one took seconds of the host's thread.
    */
   | { readonly kind: 'load-tensor'; readonly id: number; readonly path: string; readonly role: 'input' | 'target' | 'weight'; readonly pin?: FileIdentity }
+  | { readonly kind: 'locate-tensor'; readonly id: number; readonly path: string; readonly role: 'input' | 'target' | 'weight'; readonly pin?: FileIdentity }
   /**
    * The breakdown of element `s` of a sample whose input values `x` are laid out (C, S) (one row: S = 1):
    * explainSampleElement, then the rows the view shows (explainedForView). Off the host's thread: its cost
@@ -283,6 +285,7 @@ export type WorkerResponse =
   | { readonly kind: 'vocabulary-done'; readonly id: number; readonly vocabulary: Vocabulary }
   | { readonly kind: 'token-details-done'; readonly id: number; readonly details: TokenRowDetails }
   | { readonly kind: 'load-tensor-done'; readonly id: number; readonly tensor: SharedTensorRef }
+  | { readonly kind: 'locate-tensor-done'; readonly id: number; readonly range: TensorRange | null }
   | { readonly kind: 'explain-element-done'; readonly id: number; readonly explanation: ExplainedElement; readonly top: ElementDetail['top'] }
   | { readonly kind: 'prefault-done'; readonly id: number }
   | { readonly kind: 'loss-figures-done'; readonly id: number; readonly figures: LossFigures };

@@ -30,7 +30,7 @@ export function splitMemberSpec(spec: string): { path: string; member?: string }
   return { path: spec };
 }
 
-function extensionOf(source: string): string {
+export function extensionOf(source: string): string {
   const base = source.slice(Math.max(source.lastIndexOf('/'), source.lastIndexOf('\\')) + 1);
   const dot = base.lastIndexOf('.');
   return dot > 0 ? base.slice(dot).toLowerCase() : '';

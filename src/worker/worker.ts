@@ -29,6 +29,7 @@ import { evalImage } from './jobs/evalImage';
 import { runLabelIssues, runLabelIssuesImage } from './jobs/labelIssuesJob';
 import { runLossFigures } from './jobs/lossFiguresJob';
 import { installNativeCrc32 } from './files/nativeCrc';
+import { locateTensor } from './files/locateTensor';
 
 function reply(msg: WorkerResponse, transfer: readonly ArrayBuffer[] = []): void {
   parentPort!.postMessage(msg, transfer as ArrayBuffer[]);
@@ -164,6 +165,9 @@ parentPort!.on('message', (msg: WorkerRequest) => {
         return;
       case 'load-tensor':
         reply({ kind: 'load-tensor-done', id, tensor: share(readTensorFile(msg.path, msg.role, msg.pin, true)) });
+        return;
+      case 'locate-tensor':
+        reply({ kind: 'locate-tensor-done', id, range: locateTensor(msg.path, msg.role, msg.pin) });
         return;
       case 'explain-element': {
         const { explanation, top } = explainSampleElement(msg.options, msg.targetKind, { samples: 1, strip: false, shape: [msg.S], S: msg.S, C: msg.C }, msg.s, {

@@ -6,9 +6,9 @@
 import { Inflate, zipSync } from 'fflate';
 import { LensError, fmtShape, quoteSnippet } from '../../errors';
 import { decodeNpy, npyHeaderEnd, parseNpyHeader, type NpyHeader } from './npy';
-import { type Tensor, isFloatDType } from '../tensor';
+import { type Tensor, isFloatDType, numel } from '../tensor';
 import type { ByteView } from '../byteView';
-import { ZipReader, type ZipEntry, type ZipWording } from './zip';
+import { ZipReader, type StoredPlace, type ZipEntry, type ZipWording } from './zip';
 
 export interface NpzMember {
   /** The member's name without .npy, as np.load(...).files lists it. */
@@ -47,6 +47,8 @@ export interface NpzArchive {
   head(name: string, maxBytes: number): NpzMemberHead;
   /** A stored member's bytes in place (no copy, no CRC check), for reading ranges; undefined when deflated. */
   storedBytes(name: string): Uint8Array | undefined;
+  /** Where a stored member's array lies in the file; undefined when deflated. */
+  place(name: string): StoredPlace | undefined;
 }
 
 export type TensorRole = 'input' | 'target' | 'weight';
@@ -196,6 +198,18 @@ export function readNpz(bytes: Uint8Array | ByteView, source?: string): NpzArchi
       const e = entry(name);
       try {
         return memberPrefix(zip, e, maxBytes);
+      } catch (err) {
+        throw src(aboutMember(err, e.name));
+      }
+    },
+    place(name: string): StoredPlace | undefined {
+      const e = entry(name);
+      if (e.method !== 0) return undefined;
+      try {
+        const entryStart = zip.dataStart(e);
+        const header = parseNpyHeader(memberHead(zip, e));
+        if (header.dataOffset + numel(header.shape) * header.itemSize > e.size) return undefined;
+        return { header: { ...header, dataOffset: entryStart + header.dataOffset }, zip, entry: e, entryStart };
       } catch (err) {
         throw src(aboutMember(err, e.name));
       }

@@ -560,7 +560,8 @@ export function readSafetensors(bytes: Uint8Array, source?: string): Safetensors
     },
     get(name: string): Tensor {
       try {
-        return safetensorsTensor(header, name, (begin, end) => bytes.slice(begin, end));
+        // Uint8Array's slice: a Node Buffer's own slice() is a view, and the tensor is decoded in place.
+        return safetensorsTensor(header, name, (begin, end) => Uint8Array.prototype.slice.call(bytes, begin, end));
       } catch (e) {
         throw src(e);
       }

@@ -15,7 +15,8 @@ import { type NpzMember, memberLabel, resolveNpzMember, ROLE_NAMES, type TensorR
 import { PyDict, PyGlobal, PyHost, PyList, PyTuple, type PyValue, pyTypeName, unpickle } from './pickle';
 import { type DType, type Tensor, type TensorData, numel } from '../tensor';
 import { viewableInPlace } from './inPlace';
-import { ZipReader } from './zip';
+import type { NpyHeader } from './npy';
+import { ZipReader, type StoredPlace } from './zip';
 
 /** The dtype as PyTorch names it (bfloat16 has no DType of its own: it is read as float32, exactly). */
 export type TorchDType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
@@ -438,7 +439,8 @@ function materialize(ref: TensorRef, storageBytes: Uint8Array, littleEndian: boo
     return { dtype: tensorDType(dtype), shape: [...shape], data: new direct(storageBytes.buffer, storageBytes.byteOffset + offset * item, n) };
   }
   // A copy of just the span the view touches: aligned for typed views, byte-swapped when needed.
-  const span = storageBytes.slice(offset * item, (offset + extent) * item);
+  // Uint8Array's slice: a Node Buffer's own slice() is a view, not a copy.
+  const span = Uint8Array.prototype.slice.call(storageBytes, offset * item, (offset + extent) * item);
   if (item > 1 && littleEndian !== PLATFORM_LITTLE_ENDIAN) swapBytes(span, item);
   const buf = span.buffer;
   // A contiguous view's span is its values in order: the one copy is the tensor.
@@ -498,7 +500,17 @@ export interface TorchSaveFile {
   get(member: string): Tensor;
   /** The tensor listed at `tensors[index]`, without resolving its name again. */
   tensorAt(index: number): Tensor;
+  /**
+   * Where a member's values lie in the file as a .npy's data would (a contiguous view of a stored storage,
+   * in a dtype .npy has, in the platform's byte order); undefined for any other tensor.
+   */
+  place(member: string): StoredPlace | undefined;
 }
+
+/** .npy descrs of the storage dtypes a place can have (bfloat16 has none). */
+const NPY_DESCR: Partial<Record<TorchDType, string>> = {
+  float32: '<f4', float64: '<f8', float16: '<f2', int64: '<i8', int32: '<i4', int16: '<i2', int8: '|i1', uint8: '|u1', bool: '|b1',
+};
 
 /**
  * Parses a torch.save zip's data.pkl (no storage is read). Errors are one line, prefixed with `source` when
@@ -578,6 +590,26 @@ export function readTorchSave(file: Uint8Array | ByteView, source?: string): Tor
         if (ref === undefined) throw new RangeError(`tensorAt(${index}) of ${refs.length} tensors`);
         try {
           return materialize(ref, storageBytes(ref), little);
+        } catch (e) {
+          throw src(e);
+        }
+      },
+      place(member: string): StoredPlace | undefined {
+        try {
+          const ref = asTensorRef(valueAt(member));
+          if (ref === undefined) return undefined;
+          const { key, dtype, numel: count } = ref.storage;
+          const item = ITEM_SIZE[dtype];
+          const descr = NPY_DESCR[dtype];
+          const n = numel(ref.shape);
+          if (descr === undefined || n === 0 || !isContiguous(ref.shape, ref.stride) || (item > 1 && little !== PLATFORM_LITTLE_ENDIAN)) return undefined;
+          const e = zip.get(`${prefix}data/${key}`);
+          if (e === undefined || e.method !== 0 || e.size !== count * item || (ref.offset + n) * item > e.size) return undefined;
+          const entryStart = zip.dataStart(e);
+          const header: NpyHeader = {
+            version: '1.0', descr, dtype: tensorDType(dtype), littleEndian: true, itemSize: item, fortranOrder: false, shape: [...ref.shape], dataOffset: entryStart + ref.offset * item,
+          };
+          return { header, zip, entry: e, entryStart };
         } catch (e) {
           throw src(e);
         }

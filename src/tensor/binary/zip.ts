@@ -8,6 +8,7 @@ import { LensError } from '../../errors';
 import { wholeView, type ByteView } from '../byteView';
 import { crc32 } from './crc32';
 import { bytesLike } from './inPlace';
+import type { NpyHeader } from './npy';
 
 export interface ZipEntry {
   readonly name: string;
@@ -216,11 +217,17 @@ export class ZipReader {
 
   /** The entry's bytes as stored (compressed when deflated), in place; at most `maxBytes` of them. */
   raw(e: ZipEntry, maxBytes = Infinity): Uint8Array {
+    const start = this.dataStart(e);
+    return this.b.subarray(start, start + Math.min(e.compressedSize, maxBytes));
+  }
+
+  /** Where the entry's bytes (as stored) begin in the file, after checking that they lie within it. */
+  dataStart(e: ZipEntry): number {
     if (this.u32(e.localOffset) !== 0x04034b50) throw this.corrupt(`bad local header for ${(this.w.label ?? entryLabel)(e.name)}`);
     const start = e.localOffset + 30 + this.u16(e.localOffset + 26) + this.u16(e.localOffset + 28);
     if (start + e.compressedSize > this.b.length) throw this.corrupt(`${this.label(e)} runs past the end of the file — truncated?`);
     if (start + e.compressedSize > this.nextOffset(e.localOffset)) throw this.corrupt(`${this.label(e)} overlaps the entry after it`);
-    return this.b.subarray(start, start + Math.min(e.compressedSize, maxBytes));
+    return start;
   }
 
   /** Refuses encrypted entries and compression methods other than stored and deflated. */
@@ -234,7 +241,11 @@ export class ZipReader {
 
   /** Python's zipfile raises "Bad CRC-32" here; a silently altered entry would give a wrong loss. */
   checkCrc(e: ZipEntry, bytes: Uint8Array): void {
-    const computed = crc32(bytes);
+    this.checkCrcValue(e, crc32(bytes));
+  }
+
+  /** checkCrc for a CRC computed elsewhere (a stored entry streamed from the file in pieces). */
+  checkCrcValue(e: ZipEntry, computed: number): void {
     if (computed !== e.crc) {
       throw new LensError(
         'format',
@@ -288,12 +299,13 @@ export class ZipReader {
   prefix(e: ZipEntry, maxBytes: number): { readonly bytes: Uint8Array; readonly complete: boolean } {
     if (maxBytes >= e.size) return { bytes: this.read(e), complete: true };
     this.checkMethod(e);
-    const comp = this.raw(e);
     const want = Math.max(0, Math.floor(maxBytes));
     if (e.method === 0) {
       if (e.size !== e.compressedSize) throw this.corrupt(`stored ${this.label(e)} has mismatched sizes`);
-      return { bytes: comp.subarray(0, want), complete: false };
+      // Only those bytes: a file read in ranges (FileBytes) reads no more of a storage than a view reaches.
+      return { bytes: this.raw(e, want), complete: false };
     }
+    const comp = this.raw(e);
     this.checkInflated(e, want);
     const out = new Uint8Array(want);
     let got = 0;
@@ -315,4 +327,17 @@ export class ZipReader {
     if (got < want) throw this.corrupt(`${this.label(e)} inflates to ${got} of ${e.size} bytes`);
     return { bytes: out, complete: false };
   }
+}
+
+/**
+ * A tensor that is a byte range of its archive, laid out as a C-order (or Fortran-order) .npy's data: a
+ * stored entry, read in ranges like a .npy file (src/worker/files/locateTensor.ts). `header.dataOffset` is
+ * the absolute offset of its first element in the file; `entry` the zip entry whose CRC-32 covers it.
+ */
+export interface StoredPlace {
+  readonly header: NpyHeader;
+  readonly zip: ZipReader;
+  readonly entry: ZipEntry;
+  /** Where the entry's stored bytes begin (its CRC-32 covers [entryStart, entryStart + entry.size)). */
+  readonly entryStart: number;
 }

@@ -41,6 +41,7 @@ import { runGeneral } from './generalRun';
 import { closeSigmoidFocal, planSigmoidFocal, runSigmoidFocal, sigmoidFocalMaps, type SigmoidFocalEngine, type SigmoidFocalSpec } from '../fast/sigmoidFocalRun';
 import { pairMaskTarget } from '../files/maskTarget';
 import { isNpyPath } from '../files/npyFile';
+import { ARCHIVE_TENSOR_FILE, splitMemberSpec } from '../../tensor/load';
 import { streamedWorkingBytes } from '../fast/memoryLayout';
 import { WorkerPool, type WasmInit } from './pool';
 import { allocShared, share, viewOf } from './shared';
@@ -262,14 +263,38 @@ export class Engine {
    */
   async loadSources(req: EngineRequest, signal?: AbortSignal): Promise<EngineRequest> {
     const load = async <S extends TensorSource | null | undefined>(src: S, role: 'input' | 'target' | 'weight'): Promise<S | TensorSource> => {
-      if (!src || src.kind !== 'file' || isNpyPath(src.path) || /\.png$/i.test(src.path)) return src;
+      if (!src || src.kind !== 'file' || src.range || isNpyPath(src.path) || /\.png$/i.test(src.path)) return src;
       const r = await this.runOne({ kind: 'load-tensor', id: 0, path: src.path, role, ...(src.pin ? { pin: src.pin } : {}) }, signal);
       if (r.kind !== 'load-tensor-done') throw unexpected(r);
       return { kind: 'tensor', tensor: viewOf(r.tensor), label: src.path };
     };
-    const [input, target, weight, posWeight] = await Promise.all([load(req.input, 'input'), load(req.target, 'target'), load(req.weight, 'weight'), load(req.posWeight, 'weight')]);
+    // An archive input that is a plain byte range of its file is read like a .npy (locateTensor), where the
+    // SIMD path takes the request; else it is decoded like any other file.
+    const locate = async (src: TensorSource): Promise<TensorSource> => {
+      if (src.kind === 'file' && !src.range && ARCHIVE_TENSOR_FILE.test(splitMemberSpec(src.path).path)) {
+        const r = await this.runOne({ kind: 'locate-tensor', id: 0, path: src.path, role: 'input', ...(src.pin ? { pin: src.pin } : {}) }, signal);
+        if (r.kind !== 'locate-tensor-done') throw unexpected(r);
+        if (r.range !== null) return { ...src, range: r.range };
+      }
+      return load(src, 'input');
+    };
+    const [located, target, weight, posWeight] = await Promise.all([locate(req.input), load(req.target, 'target'), load(req.weight, 'weight'), load(req.posWeight, 'weight')]);
+    const ranged = located !== req.input && located.kind === 'file' && located.range !== undefined;
+    const input = ranged && !this.fastTakes({ ...req, input: located, target: target!, weight, posWeight }) ? await load(req.input, 'input') : located;
     if (input === req.input && target === req.target && weight === req.weight && posWeight === req.posWeight) return req;
-    return { ...req, input: input!, target: target!, ...(req.weight !== undefined ? { weight } : {}), ...(req.posWeight !== undefined ? { posWeight } : {}) };
+    return { ...req, input, target: target!, ...(req.weight !== undefined ? { weight } : {}), ...(req.posWeight !== undefined ? { posWeight } : {}) };
+  }
+
+  /** Whether the SIMD cross-entropy path takes a request as it is (its files opened and closed again). */
+  private fastTakes(req: EngineRequest): boolean {
+    try {
+      const plan = planFast(req, resolveOptions(req.options), this.wasm());
+      if (plan) closeFiles(plan);
+      return plan !== null;
+    } catch {
+      // What is wrong with it is said by the path that decodes it.
+      return false;
+    }
   }
 
   async compute(req: EngineRequest, ctl: ComputeControls = {}): Promise<EngineResult> {

@@ -3,6 +3,7 @@
 import type { LossOptions, LossResult, LossStats } from '../../kernel/types';
 import type { IndexArray } from '../../protocol';
 import type { Tensor } from '../../tensor/tensor';
+import type { TensorRange } from '../files/locateTensor';
 import type { FileIdentity } from '../files/regularFile';
 
 /**
@@ -10,7 +11,7 @@ import type { FileIdentity } from '../files/regularFile';
  * were checked; any other is refused when opened) or an in-memory tensor.
  */
 export type TensorSource =
-  | { readonly kind: 'file'; readonly path: string; readonly pin?: FileIdentity }
+  | { readonly kind: 'file'; readonly path: string; readonly pin?: FileIdentity; readonly range?: TensorRange }
   | { readonly kind: 'tensor'; readonly tensor: Tensor; readonly label?: string };
 
 export interface EngineRequest {

@@ -11,7 +11,7 @@ import { tokenSummary, withDetailStrings } from '../../tokenSummary';
 import type { Vocabulary } from '../../tensor/text/vocab';
 import { numel, type Tensor } from '../../tensor/tensor';
 import type { ComputeControls, ElementMaps, Engine, EngineRequest, EngineResult } from './engine';
-import { closeNpy, isNpyPath, openNpy, readF32, readLittleEndianInto } from '../files/npyFile';
+import { closeNpy, openRangeSource, readF32, readLittleEndianInto } from '../files/npyFile';
 import { pairMaskTarget } from '../files/maskTarget';
 import { readTensorFile } from '../files/readTensorFile';
 import { hasMaps } from './resultMaps';
@@ -337,8 +337,8 @@ export class LossSession {
       const ref = share({ dtype: d instanceof Float32Array ? 'float32' : 'float64', shape: [count], data: d.subarray(start, start + count) });
       return { ref, data: viewOf(ref).data as Float32Array | Float64Array };
     }
-    if (!isNpyPath(src.path)) return null;
-    const f = openNpy(src.path, src.pin);
+    const f = openRangeSource(src);
+    if (f === null) return null;
     try {
       const h = f.header;
       // A mask target may have paired a [C, H, W] file as [1, C, H, W]: the same values, the same offsets.

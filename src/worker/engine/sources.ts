@@ -2,15 +2,15 @@
 // read in ranges later) or loaded whole (every other format, weights, and the general path).
 import type { Tensor } from '../../tensor/tensor';
 import type { TensorSource } from './engineTypes';
-import { isNpyPath, openNpy, type NpyFile } from '../files/npyFile';
+import { openRangeSource, type NpyFile } from '../files/npyFile';
 import { readTensorFile } from '../files/readTensorFile';
 
 export type Loadable = { readonly kind: 'file'; readonly file: NpyFile } | { readonly kind: 'tensor'; readonly tensor: Tensor };
 
 export function describe(src: TensorSource): Loadable | { readonly kind: 'header-free' } {
   if (src.kind === 'tensor') return { kind: 'tensor', tensor: src.tensor };
-  if (!isNpyPath(src.path)) return { kind: 'header-free' };
-  return { kind: 'file', file: openNpy(src.path, src.pin) };
+  const file = openRangeSource(src);
+  return file === null ? { kind: 'header-free' } : { kind: 'file', file };
 }
 
 export function meta(l: Loadable): { dtype: Tensor['dtype']; shape: readonly number[]; fortran: boolean } {

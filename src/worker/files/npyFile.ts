@@ -3,10 +3,12 @@
 import * as fs from 'node:fs';
 import { LensError, fmtShape, unravelIndex } from '../../errors';
 import { halfToFloat } from '../../tensor/float16';
+import { numel } from '../../tensor/tensor';
 import { splitMemberSpec } from '../../tensor/load';
 import { parseNpyHeader, type NpyHeader } from '../../tensor/binary/npy';
 import { describeFsError } from './readTensorFile';
-import { openRegularFileSync, type FileIdentity } from './regularFile';
+import type { TensorRange } from './locateTensor';
+import { openRegularFileSync, sameIdentity, type FileIdentity } from './regularFile';
 
 export interface NpyFile {
   readonly path: string;
@@ -46,6 +48,37 @@ export function openNpy(path: string, pin?: FileIdentity): NpyFile {
   } catch (e) {
     fs.closeSync(fd);
     throw e instanceof LensError ? e.withSource(path) : new LensError('io', `${path}: ${describeFsError(e)}`);
+  }
+}
+
+/** A file source as the range readers see it: a .npy path, or an archive tensor located as a range. */
+export interface RangeSource {
+  readonly path: string;
+  readonly pin?: FileIdentity;
+  readonly range?: TensorRange;
+}
+
+/**
+ * Opens a source for range reads: a .npy file, or the range of an archive tensor (locateTensor), named by
+ * the source's path (file and member) in messages; null for any other file.
+ */
+export function openRangeSource(src: RangeSource): NpyFile | null {
+  if (src.range === undefined) return isNpyPath(src.path) ? openNpy(src.path, src.pin) : null;
+  const { file, header, identity } = src.range;
+  let fd: number;
+  let size: number;
+  try {
+    ({ fd, size } = openRegularFileSync(file));
+  } catch (e) {
+    throw e instanceof LensError ? e.withSource(file) : new LensError('io', `${file}: ${describeFsError(e)}`);
+  }
+  try {
+    if (!sameIdentity(fs.fstatSync(fd), identity)) throw new LensError('io', `${file}: the file changed since it was opened (rewritten while in use?) — compute again`);
+    if (size < header.dataOffset + numel(header.shape) * header.itemSize) throw new LensError('io', `${file}: the file ended early (was it rewritten while reading?)`);
+    return { path: src.path, fd, header, size };
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e instanceof LensError ? e : new LensError('io', `${file}: ${describeFsError(e)}`);
   }
 }
 

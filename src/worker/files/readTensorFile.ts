@@ -94,7 +94,7 @@ export function readTensorFile(spec: string, role: TensorRole, pin?: FileIdentit
   if (ARCHIVE_TENSOR_FILE.test(path)) {
     const { fd, size } = openForRead(path, pin);
     try {
-      return withFileBytes(fd, size, shared, path, (view) => decodeArchiveTensor(path, view, role, member));
+      return withFileBytes(fd, size, shared, (view) => decodeArchiveTensor(path, view, role, member));
     } catch (e) {
       if (e instanceof LensError) throw e;
       throw new LensError('io', `${path}: ${describeFsError(e)}`);

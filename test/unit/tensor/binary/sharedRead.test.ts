@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeNpy } from '../../../../src/tensor/binary/npy';
+import { decodeTensorFile } from '../../../../src/tensor/load';
 import type { Tensor } from '../../../../src/tensor/tensor';
 import { share, viewOf } from '../../../../src/worker/engine/shared';
 import { readTensorFile } from '../../../../src/worker/files/readTensorFile';
@@ -69,7 +70,7 @@ import numpy as np, torch
 torch.manual_seed(3)
 x = torch.randn(64, 1000)
 torch.save(x, "bare.pt")
-torch.save({"big": x, "small": torch.arange(4, dtype=torch.float32)}, "dict.pt")
+torch.save({"big": x, "small": torch.arange(4, dtype=torch.float32)}, "dict.bin")
 torch.save(x.t(), "strided.pt")
 torch.save(torch.randint(0, 1000, (64,)), "labels.pt")
 np.save("x.npy", x.numpy()); np.save("xt.npy", x.t().contiguous().numpy())
@@ -102,12 +103,13 @@ np.savez("pair.npz", logits=x.numpy(), target=np.arange(64)); np.savez_compresse
       same(viewOf(copied), own, 'a copy');
     });
 
-    it('a small tensor of a larger file is copied out; the large one beside it is viewed', function () {
-      const small = readTensorFile(`${path.join(dir, 'dict.pt')}:small`, 'input', undefined, true);
+    // A .bin (torch.save under Hugging Face's name) is read whole, not in ranges: the rule decides there.
+    it('a small tensor of a file read whole is copied out; the large one beside it is viewed', function () {
+      const small = readTensorFile(`${path.join(dir, 'dict.bin')}:small`, 'input', undefined, true);
       assert.deepEqual(Array.from(small.data), [0, 1, 2, 3]);
       assert.ok(!isShared(small), 'copied: a view would keep the whole file in memory');
-      const big = readTensorFile(`${path.join(dir, 'dict.pt')}:big`, 'input', undefined, true);
-      same(big, npy('x.npy'), 'dict.pt:big');
+      const big = readTensorFile(`${path.join(dir, 'dict.bin')}:big`, 'input', undefined, true);
+      same(big, npy('x.npy'), 'dict.bin:big');
       assert.ok(isShared(big));
     });
 
@@ -122,6 +124,16 @@ np.savez("pair.npz", logits=x.numpy(), target=np.arange(64)); np.savez_compresse
       }
       const y = readTensorFile(`${path.join(dir, 'pair.npz')}:target`, 'target', undefined, true);
       assert.deepEqual(Array.from(y.data), Array.from({ length: 64 }, (_, i) => i));
+    });
+
+    it('bytes in a Node Buffer (whose slice() is a view) are still copied: the tensor does not change with them', function () {
+      for (const name of ['bare.pt', 'dict.bin']) {
+        const buf = fs.readFileSync(path.join(dir, name));
+        const t = decodeTensorFile(name, buf, 'input', name === 'dict.bin' ? 'big' : undefined);
+        same(t, npy('x.npy'), name);
+        buf.fill(0);
+        same(t, npy('x.npy'), `${name} after its buffer was zeroed`);
+      }
     });
 
     it('a transposed view is gathered into C order, and int64 labels are narrowed, from shared bytes', function () {
