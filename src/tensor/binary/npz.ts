@@ -47,7 +47,7 @@ export interface NpzArchive {
   head(name: string, maxBytes: number): NpzMemberHead;
   /** A stored member's bytes in place (no copy, no CRC check), for reading ranges; undefined when deflated. */
   storedBytes(name: string): Uint8Array | undefined;
-  /** Where a stored member's array lies in the file; undefined when deflated. */
+  /** Where a stored member's array lies in the file; undefined when deflated or in Fortran order. */
   place(name: string): StoredPlace | undefined;
 }
 
@@ -208,7 +208,8 @@ export function readNpz(bytes: Uint8Array | ByteView, source?: string): NpzArchi
       try {
         const entryStart = zip.dataStart(e);
         const header = parseNpyHeader(memberHead(zip, e));
-        if (header.dataOffset + numel(header.shape) * header.itemSize > e.size) return undefined;
+        // A Fortran-order member is decoded whole instead: a session reads a sample of a range only in C order.
+        if (header.dataOffset + numel(header.shape) * header.itemSize > e.size || (header.fortranOrder && header.shape.length > 1)) return undefined;
         return { header: { ...header, dataOffset: entryStart + header.dataOffset }, zip, entry: e, entryStart };
       } catch (err) {
         throw src(aboutMember(err, e.name));

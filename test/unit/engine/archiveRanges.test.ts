@@ -34,6 +34,7 @@ rng = np.random.default_rng(4)
 a = (rng.standard_normal((3, 21, 48, 64)) * 3).astype(np.float32); b = (rng.standard_normal((3, 21, 48, 64)) * 2).astype(np.float32)
 t = rng.integers(0, 21, (3, 48, 64)); t[:, :2] = 255
 np.savez("pair.npz", a=a, b=b); np.savez_compressed("packed.npz", a=a); np.save("t.npy", t)
+np.savez("fortran.npz", a=np.asfortranarray(a))
 torch.save({"logits": torch.from_numpy(a), "other": torch.from_numpy(b)}, "ckpt.pt")
 ce = lambda x: F.cross_entropy(torch.from_numpy(x).double(), torch.from_numpy(t), ignore_index=255)
 px = F.cross_entropy(torch.from_numpy(a).double(), torch.from_numpy(t), ignore_index=255, reduction="none")[1, 20, :6]
@@ -79,10 +80,14 @@ print(json.dumps({"a": ce(a).item(), "b": ce(b).item(), "a_px": px.tolist()}))
     close(d.explanation.loss, want.a_px[3], 'breakdown');
   });
 
-  it('a deflated member, and a request the SIMD path does not take, are decoded as before', async function () {
+  it('a deflated member, a Fortran-order one, and a request the SIMD path does not take, are decoded as before', async function () {
     const packed = await engine.loadSources(req(`${at('packed.npz')}:a`));
     assert.equal(packed.input.kind, 'tensor');
     close((await engine.compute(req(`${at('packed.npz')}:a`))).value as number, want.a, 'packed.npz:a');
+    // A Fortran-order member too: a session reads a range's samples only in C order.
+    const fortran = await engine.loadSources(req(`${at('fortran.npz')}:a`));
+    assert.equal(fortran.input.kind, 'tensor');
+    close((await engine.compute(req(`${at('fortran.npz')}:a`))).value as number, want.a, 'fortran.npz:a');
     const sigmoid = await engine.loadSources({ ...req(`${at('pair.npz')}:a`), options: { loss: 'sigmoid-focal' } });
     assert.equal(sigmoid.input.kind, 'tensor', 'sigmoid focal has its own path: the member is decoded');
   });
