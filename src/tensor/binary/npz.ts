@@ -204,7 +204,7 @@ export function readNpz(bytes: Uint8Array | ByteView, source?: string): NpzArchi
     },
     place(name: string): StoredPlace | undefined {
       const e = entry(name);
-      if (e.method !== 0) return undefined;
+      if (e.method !== 0 || (e.flags & 1) !== 0 || e.compressedSize !== e.size) return undefined;
       try {
         const entryStart = zip.dataStart(e);
         const header = parseNpyHeader(memberHead(zip, e));

@@ -502,7 +502,7 @@ export interface TorchSaveFile {
   tensorAt(index: number): Tensor;
   /**
    * Where a member's values lie in the file as a .npy's data would (a contiguous view of a stored storage,
-   * in a dtype .npy has, in the platform's byte order); undefined for any other tensor.
+   * in a dtype .npy has); undefined for any other tensor.
    */
   place(member: string): StoredPlace | undefined;
 }
@@ -602,12 +602,14 @@ export function readTorchSave(file: Uint8Array | ByteView, source?: string): Tor
           const item = ITEM_SIZE[dtype];
           const descr = NPY_DESCR[dtype];
           const n = numel(ref.shape);
-          if (descr === undefined || n === 0 || !isContiguous(ref.shape, ref.stride) || (item > 1 && little !== PLATFORM_LITTLE_ENDIAN)) return undefined;
+          if (descr === undefined || n === 0 || !isContiguous(ref.shape, ref.stride)) return undefined;
           const e = zip.get(`${prefix}data/${key}`);
-          if (e === undefined || e.method !== 0 || e.size !== count * item || (ref.offset + n) * item > e.size) return undefined;
+          // Only a plain stored entry (get() words what is wrong with any other).
+          if (e === undefined || e.method !== 0 || (e.flags & 1) !== 0 || e.compressedSize !== e.size || e.size !== count * item || (ref.offset + n) * item > e.size) return undefined;
           const entryStart = zip.dataStart(e);
           const header: NpyHeader = {
-            version: '1.0', descr, dtype: tensorDType(dtype), littleEndian: true, itemSize: item, fortranOrder: false, shape: [...ref.shape], dataOffset: entryStart + ref.offset * item,
+            version: '1.0', descr: item > 1 && !little ? descr.replace('<', '>') : descr, dtype: tensorDType(dtype), littleEndian: little || item === 1, itemSize: item,
+            fortranOrder: false, shape: [...ref.shape], dataOffset: entryStart + ref.offset * item,
           };
           return { header, zip, entry: e, entryStart };
         } catch (e) {

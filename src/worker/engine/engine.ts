@@ -25,7 +25,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LensError } from '../../errors';
-import { resolveOptions } from '../../kernel/options';
+import { normalizeAxis, resolveOptions } from '../../kernel/options';
 import { instantiateCeKernel, simdSupported } from '../../kernel/wasm/wasmKernel';
 import type { HoverLookupQuery, LabelIssuesJob, SharedText, WorkerRequest, WorkerResponse } from '../../protocol';
 import type { PairIssues } from '../../labels/pairIssues';
@@ -41,6 +41,7 @@ import { runGeneral } from './generalRun';
 import { closeSigmoidFocal, planSigmoidFocal, runSigmoidFocal, sigmoidFocalMaps, type SigmoidFocalEngine, type SigmoidFocalSpec } from '../fast/sigmoidFocalRun';
 import { pairMaskTarget } from '../files/maskTarget';
 import { isNpyPath } from '../files/npyFile';
+import { MIN_RANGE_DIMS } from '../files/locateTensor';
 import { ARCHIVE_TENSOR_FILE, splitMemberSpec } from '../../tensor/load';
 import { streamedWorkingBytes } from '../fast/memoryLayout';
 import { WorkerPool, type WasmInit } from './pool';
@@ -279,8 +280,11 @@ export class Engine {
       return load(src, 'input');
     };
     const [located, target, weight, posWeight] = await Promise.all([locate(req.input), load(req.target, 'target'), load(req.weight, 'weight'), load(req.posWeight, 'weight')]);
+    // Kept where the SIMD path takes the request with the classes on axis 1 (a session reads its samples'
+    // blocks of C planes from the range); else decoded.
     const ranged = located !== req.input && located.kind === 'file' && located.range !== undefined;
-    const input = ranged && !this.fastTakes({ ...req, input: located, target: target!, weight, posWeight }) ? await load(req.input, 'input') : located;
+    const classAxis1 = ranged && located.range!.header.shape.length >= MIN_RANGE_DIMS && normalizeAxis(resolveOptions(req.options).classDim, located.range!.header.shape.length) === 1;
+    const input = ranged && !(classAxis1 && this.fastTakes({ ...req, input: located, target: target!, weight, posWeight })) ? await load(req.input, 'input') : located;
     if (input === req.input && target === req.target && weight === req.weight && posWeight === req.posWeight) return req;
     return { ...req, input, target: target!, ...(req.weight !== undefined ? { weight } : {}), ...(req.posWeight !== undefined ? { posWeight } : {}) };
   }

@@ -22,7 +22,17 @@ export interface TensorRange {
   readonly header: NpyHeader;
   /** The file whose entry's CRC-32 was checked: reads refuse any other (replaced or rewritten since). */
   readonly identity: FileIdentity;
+  /** With the identity: a rewrite in place within one mtime tick still changes the ctime. */
+  readonly ctimeMs: number;
 }
+
+/** Input dtypes the SIMD path reads from a range; any other is decoded, without reading the entry twice. */
+const RANGE_DTYPES: ReadonlySet<string> = new Set(['float32', 'float16']);
+/**
+ * Ranges are kept for spatial inputs ([N, C, H, W] and up): a session reads an (N, C) strip and a token
+ * view reads its rows from a whole tensor, which a range would make each reader decode on its own.
+ */
+export const MIN_RANGE_DIMS = 4;
 
 /** Bytes read at a time for the CRC-32 check, into one buffer (a fresh one per piece would fault its pages). */
 const CRC_PIECE = 8 << 20;
@@ -44,7 +54,7 @@ export function locateTensor(spec: string, role: TensorRole, pin?: FileIdentity)
   })();
   const { fd, size } = opened;
   try {
-    const identity = identityOf(fs.fstatSync(fd));
+    const st = fs.fstatSync(fd);
     const view = new FileBytes(fd, size, false);
     let place: StoredPlace | undefined;
     if (extensionOf(path) === '.npz') {
@@ -54,12 +64,14 @@ export function locateTensor(spec: string, role: TensorRole, pin?: FileIdentity)
       const file = readTorchSave(view, path);
       place = file.place(member ?? resolveTorchMember(file, role, path));
     }
-    if (place === undefined) return null;
+    if (place === undefined || !RANGE_DTYPES.has(place.header.dtype) || place.header.shape.length < MIN_RANGE_DIMS) return null;
     place.zip.checkCrcValue(place.entry, entryCrc(fd, place.entryStart, place.entry.size, path));
-    return { file: path, header: place.header, identity };
+    return { file: path, header: place.header, identity: identityOf(st), ctimeMs: st.ctimeMs };
   } catch (e) {
     if (e instanceof LensError) throw e.withSource(path);
-    throw new LensError('io', `${path}: ${describeFsError(e)}`);
+    // A file system's error (it has a code) is one line; anything else is a bug, reported as one.
+    if (typeof (e as NodeJS.ErrnoException | undefined)?.code === 'string') throw new LensError('io', `${path}: ${describeFsError(e)}`);
+    throw e;
   } finally {
     fs.closeSync(fd);
   }

@@ -35,6 +35,8 @@ a = (rng.standard_normal((3, 21, 48, 64)) * 3).astype(np.float32); b = (rng.stan
 t = rng.integers(0, 21, (3, 48, 64)); t[:, :2] = 255
 np.savez("pair.npz", a=a, b=b); np.savez_compressed("packed.npz", a=a); np.save("t.npy", t)
 np.savez("fortran.npz", a=np.asfortranarray(a))
+np.savez("rows.npz", x=a.reshape(3 * 21, -1).T.copy()); np.savez("f64.npz", a=a.astype(np.float64))
+np.savez("rewritten.npz", a=a)
 torch.save({"logits": torch.from_numpy(a), "other": torch.from_numpy(b)}, "ckpt.pt")
 ce = lambda x: F.cross_entropy(torch.from_numpy(x).double(), torch.from_numpy(t), ignore_index=255)
 px = F.cross_entropy(torch.from_numpy(a).double(), torch.from_numpy(t), ignore_index=255, reduction="none")[1, 20, :6]
@@ -80,7 +82,7 @@ print(json.dumps({"a": ce(a).item(), "b": ce(b).item(), "a_px": px.tolist()}))
     close(d.explanation.loss, want.a_px[3], 'breakdown');
   });
 
-  it('a deflated member, a Fortran-order one, and a request the SIMD path does not take, are decoded as before', async function () {
+  it('a deflated member, a Fortran-order one, an (N, C) strip, float64, and a request the SIMD path does not take, are decoded as before', async function () {
     const packed = await engine.loadSources(req(`${at('packed.npz')}:a`));
     assert.equal(packed.input.kind, 'tensor');
     close((await engine.compute(req(`${at('packed.npz')}:a`))).value as number, want.a, 'packed.npz:a');
@@ -88,8 +90,29 @@ print(json.dumps({"a": ce(a).item(), "b": ce(b).item(), "a_px": px.tolist()}))
     const fortran = await engine.loadSources(req(`${at('fortran.npz')}:a`));
     assert.equal(fortran.input.kind, 'tensor');
     close((await engine.compute(req(`${at('fortran.npz')}:a`))).value as number, want.a, 'fortran.npz:a');
+    // Not spatial: an (N, C) strip, whose session reads rows of a whole tensor; not float32/float16.
+    assert.equal((await engine.loadSources(req(`${at('rows.npz')}:x`))).input.kind, 'tensor');
+    assert.equal((await engine.loadSources(req(`${at('f64.npz')}:a`))).input.kind, 'tensor');
+    close((await engine.compute(req(`${at('f64.npz')}:a`))).value as number, want.a, 'f64.npz:a');
     const sigmoid = await engine.loadSources({ ...req(`${at('pair.npz')}:a`), options: { loss: 'sigmoid-focal' } });
     assert.equal(sigmoid.input.kind, 'tensor', 'sigmoid focal has its own path: the member is decoded');
+  });
+
+  it('a file rewritten in place after it was located (same size, its mtime put back) is refused, not read', async function () {
+    const file = at('rewritten.npz');
+    const loaded = await engine.loadSources(req(`${file}:a`));
+    assert.ok(loaded.input.kind === 'file' && loaded.input.range !== undefined);
+    const before = fs.statSync(file, { bigint: true });
+    spawnSync('touch', ['-r', file, at('stamp')]); // its times to the nanosecond, kept on another file
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 200] ^= 0xff; // inside the member's data, past its header
+    await new Promise((r) => setTimeout(r, 20));
+    fs.writeFileSync(file, bytes);
+    assert.equal(spawnSync('touch', ['-r', at('stamp'), file]).status, 0);
+    const after = fs.statSync(file, { bigint: true });
+    assert.equal(after.mtimeNs, before.mtimeNs, 'the same modification time');
+    assert.equal(after.ino, before.ino, 'the same file');
+    await assert.rejects(engine.compute(loaded), (e: unknown) => isLensError(e) && e.message === `${file}: the file changed since it was opened (rewritten while in use?) — compute again`);
   });
 
   it('a stored member whose bytes no longer match its CRC-32 is refused as np.load refuses it', async function () {
