@@ -1,4 +1,16 @@
 // When a decoded tensor may view the bytes it was decoded from instead of copying them.
+import type { DType, TensorData } from '../tensor';
+
+type ViewConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => TensorData;
+
+/**
+ * The typed array that views a dtype's stored bytes as the tensor's data, as they are (in the platform's
+ * byte order); undefined for dtypes that are widened or normalized when decoded (float16, 64-bit integers,
+ * bool).
+ */
+export const VIEW_CONSTRUCTORS: Partial<Record<DType, ViewConstructor>> = {
+  float32: Float32Array, float64: Float64Array, int32: Int32Array, uint32: Uint32Array, int16: Int16Array, uint16: Uint16Array, int8: Int8Array, uint8: Uint8Array,
+};
 
 /**
  * Bytes the caller read into shared memory for this (readTensorFile's `shared`: they go to other threads as

@@ -8,7 +8,7 @@ import { type DType, type Tensor, type TensorData, numel } from '../tensor';
 /** Most dimensions a .npy header may declare (NumPy 2's NPY_MAXDIMS). */
 export const MAX_NPY_DIMS = 64;
 import { floatToHalf, halvesToFloat32 } from '../float16';
-import { bytesLike, viewableInPlace } from './inPlace';
+import { bytesLike, VIEW_CONSTRUCTORS, viewableInPlace } from './inPlace';
 
 export interface NpyHeader {
   version: '1.0' | '2.0' | '3.0';
@@ -444,13 +444,6 @@ function swapBytes(b: Uint8Array, size: number): void {
   }
 }
 
-type DirectCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => TensorData;
-
-/** Dtypes whose bytes are the tensor's data as they are (in the platform's byte order). */
-const DIRECT: Partial<Record<DType, DirectCtor>> = {
-  float32: Float32Array, float64: Float64Array, int32: Int32Array, uint32: Uint32Array, int16: Int16Array, uint16: Uint16Array, int8: Int8Array, uint8: Uint8Array,
-};
-
 /** Decodes a whole .npy file into a C-order tensor. */
 export function decodeNpy(bytes: Uint8Array): Tensor {
   const h = parseNpyHeader(bytes);
@@ -477,7 +470,7 @@ export function decodeRawData(
   if (have < need) {
     throw new LensError('format', `file holds ${have} of ${need} data bytes for shape ${fmtShape(shape)} ${dtype} — truncated?`);
   }
-  const direct = DIRECT[dtype];
+  const direct = VIEW_CONSTRUCTORS[dtype];
   if (direct !== undefined && (itemSize === 1 || h.littleEndian === PLATFORM_LITTLE_ENDIAN) && !(h.fortranOrder && shape.length > 1) && n > 0 && viewableInPlace(bytes, 0, need, itemSize)) {
     return { dtype, shape, data: new direct(bytes.buffer, bytes.byteOffset, n) };
   }

@@ -14,7 +14,7 @@ import { halvesToFloat32 } from '../float16';
 import { type NpzMember, memberLabel, resolveNpzMember, ROLE_NAMES, type TensorRole } from './npz';
 import { PyDict, PyGlobal, PyHost, PyList, PyTuple, type PyValue, pyTypeName, unpickle } from './pickle';
 import { type DType, type Tensor, type TensorData, numel } from '../tensor';
-import { viewableInPlace } from './inPlace';
+import { VIEW_CONSTRUCTORS, viewableInPlace } from './inPlace';
 import type { NpyHeader } from './npy';
 import { ZipReader, type StoredPlace } from './zip';
 
@@ -412,13 +412,6 @@ function viewExtent(ref: TensorRef): number {
   return extent;
 }
 
-type DirectCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => TensorData;
-
-/** Storage dtypes whose bytes are the tensor's data as they are (on a platform of the file's byte order). */
-const DIRECT: Partial<Record<TorchDType, DirectCtor>> = {
-  float32: Float32Array, float64: Float64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array,
-};
-
 function materialize(ref: TensorRef, storageBytes: Uint8Array, littleEndian: boolean): Tensor {
   const { storage, offset, shape, stride } = ref;
   const dtype = storage.dtype;
@@ -433,7 +426,8 @@ function materialize(ref: TensorRef, storageBytes: Uint8Array, littleEndian: boo
   }
   const extent = viewExtent(ref);
   if (storageBytes.length < (offset + extent) * item) throw new Error('materialize: the storage prefix is shorter than the view');
-  const direct = DIRECT[dtype];
+  // bfloat16 decodes as float32 but its bytes are not float32's.
+  const direct = dtype === 'bfloat16' ? undefined : VIEW_CONSTRUCTORS[dtype];
   const plain = direct !== undefined && n > 0 && isContiguous(shape, stride) && (item === 1 || littleEndian === PLATFORM_LITTLE_ENDIAN);
   if (plain && viewableInPlace(storageBytes, offset * item, n * item, item)) {
     return { dtype: tensorDType(dtype), shape: [...shape], data: new direct(storageBytes.buffer, storageBytes.byteOffset + offset * item, n) };
