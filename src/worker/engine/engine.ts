@@ -41,7 +41,6 @@ import { runGeneral } from './generalRun';
 import { closeSigmoidFocal, planSigmoidFocal, runSigmoidFocal, sigmoidFocalMaps, type SigmoidFocalEngine, type SigmoidFocalSpec } from '../fast/sigmoidFocalRun';
 import { pairMaskTarget } from '../files/maskTarget';
 import { isNpyPath } from '../files/npyFile';
-import { MIN_RANGE_DIMS } from '../files/locateTensor';
 import { ARCHIVE_TENSOR_FILE, splitMemberSpec } from '../../tensor/load';
 import { streamedWorkingBytes } from '../fast/memoryLayout';
 import { WorkerPool, type WasmInit } from './pool';
@@ -260,7 +259,9 @@ export class Engine {
    * The request with each file that is not a .npy (torch.save, .safetensors, .npz, JSON) decoded by a
    * worker into shared memory and named by its path: on this thread a 176 MB torch.save file held the event
    * loop 2.1 s, and as a file it took the general path (3.9 s in all, against 0.05 s for the same .npy).
-   * .npy files are read in ranges where they are needed; PNG masks are paired by pairMaskTarget.
+   * An archive input that is a plain byte range of its file keeps its path with that range instead (see
+   * locate below). .npy files are read in ranges where they are needed; PNG masks are paired by
+   * pairMaskTarget.
    */
   async loadSources(req: EngineRequest, signal?: AbortSignal): Promise<EngineRequest> {
     const load = async <S extends TensorSource | null | undefined>(src: S, role: 'input' | 'target' | 'weight'): Promise<S | TensorSource> => {
@@ -280,11 +281,13 @@ export class Engine {
       return load(src, 'input');
     };
     const [located, target, weight, posWeight] = await Promise.all([locate(req.input), load(req.target, 'target'), load(req.weight, 'weight'), load(req.posWeight, 'weight')]);
-    // Kept where the SIMD path takes the request with the classes on axis 1 (a session reads its samples'
-    // blocks of C planes from the range); else decoded.
-    const ranged = located !== req.input && located.kind === 'file' && located.range !== undefined;
-    const classAxis1 = ranged && located.range!.header.shape.length >= MIN_RANGE_DIMS && normalizeAxis(resolveOptions(req.options).classDim, located.range!.header.shape.length) === 1;
-    const input = ranged && !(classAxis1 && this.fastTakes({ ...req, input: located, target: target!, weight, posWeight })) ? await load(req.input, 'input') : located;
+    // A new range is kept where the SIMD path takes the request with the classes on axis 1 (a session reads
+    // its samples' blocks of C planes from it; locateTensor has refused inputs of fewer dimensions); else the
+    // input is decoded.
+    const range = located !== req.input && located.kind === 'file' ? located.range : undefined;
+    const keep = range !== undefined && normalizeAxis(resolveOptions(req.options).classDim, range.header.shape.length) === 1 &&
+      this.fastTakes({ ...req, input: located, target: target!, weight, posWeight });
+    const input = range !== undefined && !keep ? await load(req.input, 'input') : located;
     if (input === req.input && target === req.target && weight === req.weight && posWeight === req.posWeight) return req;
     return { ...req, input, target: target!, ...(req.weight !== undefined ? { weight } : {}), ...(req.posWeight !== undefined ? { posWeight } : {}) };
   }

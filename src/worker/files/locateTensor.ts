@@ -32,7 +32,7 @@ const RANGE_DTYPES: ReadonlySet<string> = new Set(['float32', 'float16']);
  * Ranges are kept for spatial inputs ([N, C, H, W] and up): a session reads an (N, C) strip and a token
  * view reads its rows from a whole tensor, which a range would make each reader decode on its own.
  */
-export const MIN_RANGE_DIMS = 4;
+const MIN_RANGE_DIMS = 4;
 
 /** Bytes read at a time for the CRC-32 check, into one buffer (a fresh one per piece would fault its pages). */
 const CRC_PIECE = 8 << 20;
