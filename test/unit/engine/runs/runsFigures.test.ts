@@ -20,7 +20,7 @@ import { LossHistogram } from '../../../../src/eval/runs/percentile';
 import { runsReport } from '../../../../src/eval/runs/report';
 import { SPILL_PREFIX, STALE_AFTER_MS } from '../../../../src/eval/runs/staleSpills';
 import { WorkerPool } from '../../../../src/worker/engine/pool';
-import { DIST, ROOT } from '../helpers';
+import { DIST, ROOT, longestHold } from '../helpers';
 
 const FIX = path.join(ROOT, 'test/fixtures/runs');
 const RUNS = ['ep1', 'ep2', 'ep3', 'ep4'];
@@ -103,20 +103,8 @@ describe('engine: the runs loss figures in a worker', function () {
       const here = lossFigures(spill, histograms.map(copyOf));
       const syncMs = performance.now() - t;
 
-      let last = performance.now();
-      let gap = 0;
-      const tick = setInterval(() => {
-        const now = performance.now();
-        gap = Math.max(gap, now - last);
-        last = now;
-      }, 5);
       t = performance.now();
-      let inWorker;
-      try {
-        inWorker = await lossFiguresInWorker(pool, spill.layout(), histograms);
-      } finally {
-        clearInterval(tick);
-      }
+      const { value: inWorker, heldMs: gap } = await longestHold(() => lossFiguresInWorker(pool, spill.layout(), histograms));
       const workerMs = performance.now() - t;
       console.log(`      (${R} runs x ${N * P} pixels: on the calling thread ${syncMs.toFixed(0)} ms; in a worker ${workerMs.toFixed(0)} ms, largest gap between ticks ${gap.toFixed(1)} ms)`);
       // Relative to the synchronous time (190 ms on a quiet machine, 900 ms under load): figures run on the
