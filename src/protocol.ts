@@ -21,6 +21,13 @@ import type { TensorRange } from './worker/files/locateTensor';
 import type { LossFigures } from './eval/runs/figures';
 import type { LossLayout } from './eval/runs/lossFiles';
 
+/** One tensor a load-tensor job decodes: a path (`file:member` allowed), its role and the source's pin. */
+export interface LoadTensorItem {
+  readonly path: string;
+  readonly role: 'input' | 'target' | 'weight';
+  readonly pin?: FileIdentity;
+}
+
 /** A tensor living in shared memory: `data` is a view over a SharedArrayBuffer (or shared wasm memory). */
 export interface SharedTensorRef {
   readonly dtype: DType;
@@ -231,10 +238,12 @@ export type WorkerRequest =
    */
   | { readonly kind: 'token-details'; readonly id: number; readonly source: TokenRowSource; readonly classDim: number; readonly row: number; readonly target: number; readonly inputKind: LossOptions['inputKind']; readonly topK: number; readonly terms: TokenLossTerms }
   /**
-   * A tensor file that is not a .npy (torch.save, .safetensors, .npz, JSON) decoded whole into shared
-   * memory (readTensorFile, with the source's pin): decoding one took seconds of the host's thread.
+   * Tensor files that are not a .npy (torch.save, .safetensors, .npz, JSON) decoded whole into shared
+   * memory (readTensorFile, with each source's pin), in order: decoding one took seconds of the host's
+   * thread. Several items are tensors of one .safetensors file, decoded by one worker so that its header
+   * (66 MB for a million entries) is parsed once.
    */
-  | { readonly kind: 'load-tensor'; readonly id: number; readonly path: string; readonly role: 'input' | 'target' | 'weight'; readonly pin?: FileIdentity }
+  | { readonly kind: 'load-tensor'; readonly id: number; readonly items: readonly LoadTensorItem[] }
   | { readonly kind: 'locate-tensor'; readonly id: number; readonly path: string; readonly role: 'input' | 'target' | 'weight'; readonly pin?: FileIdentity }
   /**
    * The breakdown of element `s` of a sample whose input values `x` are laid out (C, S) (one row: S = 1):
@@ -284,7 +293,7 @@ export type WorkerResponse =
   | { readonly kind: 'find-literals-done'; readonly id: number; readonly literals: readonly FoundLiteral[] }
   | { readonly kind: 'vocabulary-done'; readonly id: number; readonly vocabulary: Vocabulary }
   | { readonly kind: 'token-details-done'; readonly id: number; readonly details: TokenRowDetails }
-  | { readonly kind: 'load-tensor-done'; readonly id: number; readonly tensor: SharedTensorRef }
+  | { readonly kind: 'load-tensor-done'; readonly id: number; readonly tensors: readonly SharedTensorRef[] }
   | { readonly kind: 'locate-tensor-done'; readonly id: number; readonly range: TensorRange | null }
   | { readonly kind: 'explain-element-done'; readonly id: number; readonly explanation: ExplainedElement; readonly top: ElementDetail['top'] }
   | { readonly kind: 'prefault-done'; readonly id: number }

@@ -164,7 +164,7 @@ parentPort!.on('message', (msg: WorkerRequest) => {
         void readVocabularyFile(msg.path).then((vocabulary) => reply({ kind: 'vocabulary-done', id, vocabulary }), (e: unknown) => replyError(id, e));
         return;
       case 'load-tensor':
-        reply({ kind: 'load-tensor-done', id, tensor: share(readTensorFile(msg.path, msg.role, msg.pin, true)) });
+        reply({ kind: 'load-tensor-done', id, tensors: msg.items.map((it) => share(readTensorFile(it.path, it.role, it.pin, true))) });
         return;
       case 'locate-tensor':
         reply({ kind: 'locate-tensor-done', id, range: locateTensor(msg.path, msg.role, msg.pin) });

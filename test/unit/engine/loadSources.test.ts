@@ -63,3 +63,59 @@ print(json.dumps({"mean": F.cross_entropy(x.double(), t, ignore_index=255).item(
     await assert.rejects(engine.compute({ ...req, input: { kind: 'file', path: path.join(dir, 'bad.pt') } }), (e: unknown) => isLensError(e) && e.message.startsWith(path.join(dir, 'bad.pt')) && !e.message.includes('\n'));
   });
 });
+
+describe('engine: tensors of one .safetensors file decoded by one worker', function () {
+  this.timeout(180_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cel-load-st-'));
+  const file = path.join(dir, 'batch.safetensors');
+  let want: number;
+  before(function () {
+    // The format written by hand (8-byte header length, JSON, the tensors' bytes): Python's safetensors
+    // package is not installed here; the values and the loss are PyTorch's.
+    const r = spawnSync('/usr/bin/python3', ['-c', `
+import json, struct, torch, torch.nn.functional as F
+torch.manual_seed(7)
+x = torch.randn(2, 5, 12, 12) * 2
+t = torch.randint(0, 5, (2, 12, 12))
+xb, tb = x.numpy().tobytes(), t.numpy().tobytes()
+h = json.dumps({"logits": {"dtype": "F32", "shape": list(x.shape), "data_offsets": [0, len(xb)]},
+                "labels": {"dtype": "I64", "shape": list(t.shape), "data_offsets": [len(xb), len(xb) + len(tb)]}}).encode()
+open("batch.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + xb + tb)
+print(json.dumps(F.cross_entropy(x.double(), t).item()))
+`], { cwd: dir, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    want = JSON.parse(r.stdout) as number;
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('an input and a target of one file take one job on one worker (its header parsed once), with PyTorch\'s loss', async function () {
+    const engine = new Engine({ distDir: DIST, maxWorkers: 2 });
+    try {
+      const req = { input: { kind: 'file' as const, path: `${file}:logits` }, target: { kind: 'file' as const, path: `${file}:labels` }, options: {} };
+      const loaded = await engine.loadSources(req);
+      // Two jobs would have started both workers, each parsing the header (0.6 s apiece for a million entries).
+      assert.equal(engine.evalResources().pool.started, 1);
+      assert.equal(loaded.input.kind, 'tensor');
+      assert.equal(loaded.target.kind, 'tensor');
+      if (loaded.input.kind !== 'tensor' || loaded.target.kind !== 'tensor') return;
+      assert.deepEqual([loaded.input.tensor.shape, loaded.target.tensor.shape], [[2, 5, 12, 12], [2, 12, 12]]);
+      const r = await engine.compute(req);
+      assert.ok(Math.abs((r.value as number) - want) <= 2e-6 * want, `${r.value} vs ${want}`);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('tensors of two different files still load side by side', async function () {
+    const other = path.join(dir, 'copy.safetensors');
+    fs.copyFileSync(file, other);
+    const engine = new Engine({ distDir: DIST, maxWorkers: 2 });
+    try {
+      const loaded = await engine.loadSources({ input: { kind: 'file', path: `${file}:logits` }, target: { kind: 'file', path: `${other}:labels` }, options: {} });
+      assert.equal(engine.evalResources().pool.started, 2);
+      assert.equal(loaded.target.kind, 'tensor');
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
