@@ -13,7 +13,8 @@ import { numel, type Tensor } from '../../tensor/tensor';
 import type { ComputeControls, ElementMaps, Engine, EngineRequest, EngineResult } from './engine';
 import { closeNpy, openRangeSource, readF32, readLittleEndianInto } from '../files/npyFile';
 import { pairMaskTarget } from '../files/maskTarget';
-import { readTensorFile } from '../files/readTensorFile';
+import { loadWhole } from './sources';
+import { pinOf } from '../files/regularFile';
 import { hasMaps } from './resultMaps';
 import { allocShared, share, viewOf } from './shared';
 
@@ -222,7 +223,7 @@ export class LossSession {
     const target = r.maps ? r.maps.targetClass[row] : Number((this.targetWhole().data as ArrayLike<number>)[row]);
     const src = this.request.input;
     let source: TokenRowSource;
-    if (src.kind === 'file') source = { kind: 'file', path: src.path, pin: src.pin };
+    if (src.kind === 'file') source = { kind: 'file', path: src.path, pin: pinOf(src) };
     else {
       this.sharedInput ??= share(src.tensor);
       source = { kind: 'shared', x: this.sharedInput };
@@ -371,13 +372,13 @@ export class LossSession {
 
   private inputWhole(): Tensor {
     const src = this.request.input;
-    this.wholeInput ??= src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, 'input', src.pin);
+    this.wholeInput ??= loadWhole(src, 'input');
     return this.wholeInput;
   }
 
   private targetWhole(): Tensor {
     const src = this.request.target;
-    this.wholeTarget ??= src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, 'target', src.pin);
+    this.wholeTarget ??= loadWhole(src, 'target');
     return this.wholeTarget;
   }
 
@@ -389,6 +390,6 @@ export class LossSession {
 
   private weightTensor(): Tensor {
     const w = this.request.weight!;
-    return w.kind === 'tensor' ? w.tensor : readTensorFile(w.path, 'weight', w.pin);
+    return loadWhole(w, 'weight');
   }
 }

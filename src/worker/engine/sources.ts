@@ -4,6 +4,7 @@ import type { Tensor } from '../../tensor/tensor';
 import type { TensorSource } from './engineTypes';
 import { openRangeSource, type NpyFile } from '../files/npyFile';
 import { readTensorFile } from '../files/readTensorFile';
+import { pinOf } from '../files/regularFile';
 
 export type Loadable = { readonly kind: 'file'; readonly file: NpyFile } | { readonly kind: 'tensor'; readonly tensor: Tensor };
 
@@ -20,5 +21,5 @@ export function meta(l: Loadable): { dtype: Tensor['dtype']; shape: readonly num
 }
 
 export function loadWhole(src: TensorSource, role: 'input' | 'target' | 'weight'): Tensor {
-  return src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, role, src.pin);
+  return src.kind === 'tensor' ? src.tensor : readTensorFile(src.path, role, pinOf(src));
 }

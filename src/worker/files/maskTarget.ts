@@ -12,7 +12,7 @@ import type { Tensor } from '../../tensor/tensor';
 import type { EngineRequest, TensorSource } from '../engine/engineTypes';
 import { closeNpy, isNpyPath, openNpy } from './npyFile';
 import { describeFsError, readTensorFile } from './readTensorFile';
-import { openRegularFileSync } from './regularFile';
+import { openRegularFileSync, pinOf } from './regularFile';
 
 /** classes.json is a list of names or a small object; one larger than this is not a colour table. */
 const MAX_CLASSES_JSON_BYTES = 4 << 20;
@@ -124,7 +124,8 @@ function inputShapeOf(src: TensorSource): { shape: readonly number[]; loaded: Te
       closeNpy(f);
     }
   }
-  const t = readTensorFile(src.path, 'input', src.pin);
+  if (src.range) return { shape: src.range.header.shape, loaded: null };
+  const t = readTensorFile(src.path, 'input', pinOf(src));
   return { shape: t.shape, loaded: t };
 }
 
@@ -147,7 +148,7 @@ export function pairMaskTarget(req: EngineRequest, table?: ColorTable): { req: E
   let input = req.input;
   if (paired.input !== inShape) {
     const src = req.input as Extract<TensorSource, { kind: 'file' }>;
-    const t = loaded ?? readTensorFile(src.path, 'input', src.pin);
+    const t = loaded ?? readTensorFile(src.path, 'input', pinOf(src));
     input = { kind: 'tensor', tensor: { ...t, shape: paired.input }, label: req.input.kind === 'file' ? req.input.path : req.input.label ?? 'input' };
   } else if (loaded !== null && req.input.kind === 'file') {
     // Already read whole to learn its shape: do not read it again.

@@ -38,6 +38,11 @@ export interface FileIdentity {
   readonly ino: number;
   readonly size: number;
   readonly mtimeMs: number;
+  /**
+   * What pinned it, for the refusal's wording: 'checked' (the default), a notebook output's file whose size
+   * and sha256 were checked; 'computed', an archive tensor whose loss was computed from it as a byte range.
+   */
+  readonly since?: 'checked' | 'computed';
 }
 
 export function identityOf(st: fs.Stats): FileIdentity {
@@ -50,6 +55,22 @@ export function sameIdentity(st: fs.Stats, pin: FileIdentity): boolean {
 
 /** The refusal for a pinned file that is no longer the one checked (no path: callers add it). */
 export const CHANGED_SINCE_CHECK = 'is not the file that was checked: it was replaced or changed since its size and sha256 were checked — re-run the cell that wrote it';
+/** The refusal for a file that changed after a loss was computed from it (see FileIdentity's since). */
+export const CHANGED_SINCE_COMPUTED = 'changed since its loss was computed (rewritten?) — compute again';
+
+/** The refusal for a file that is no longer `pin`'s (no path: callers add it). */
+export function changedSincePinned(pin: FileIdentity): string {
+  return pin.since === 'computed' ? CHANGED_SINCE_COMPUTED : CHANGED_SINCE_CHECK;
+}
+
+/**
+ * The pin a whole read of a file source goes by: its own, or for an archive tensor located as a byte range
+ * (locateTensor), the file the range was located in. A whole read by path would otherwise take whatever the
+ * path names now, where the range's reads refuse a rewritten file.
+ */
+export function pinOf(src: { readonly pin?: FileIdentity; readonly range?: { readonly identity: FileIdentity } }): FileIdentity | undefined {
+  return src.pin ?? (src.range ? { ...src.range.identity, since: 'computed' } : undefined);
+}
 
 /**
  * Opens a regular file for reading; throws a LensError ('io', without the path: callers add it) for a
@@ -67,7 +88,7 @@ export function openRegularFileSync(path: string, pin?: FileIdentity): OpenedFil
     const st = fs.fstatSync(fd);
     const why = notRegular(st);
     if (why !== null) throw new LensError('io', why);
-    if (pin !== undefined && !sameIdentity(st, pin)) throw new LensError('io', CHANGED_SINCE_CHECK);
+    if (pin !== undefined && !sameIdentity(st, pin)) throw new LensError('io', changedSincePinned(pin));
     return { fd, size: st.size };
   } catch (e) {
     fs.closeSync(fd);

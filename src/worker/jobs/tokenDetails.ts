@@ -12,7 +12,7 @@ import { decodeRawData } from '../../tensor/binary/npy';
 import type { Tensor } from '../../tensor/tensor';
 import { closeNpy, isNpyPath, openNpy, readRaw } from '../files/npyFile';
 import { readTensorFile } from '../files/readTensorFile';
-import { CHANGED_SINCE_CHECK, sameIdentity, type FileIdentity } from '../files/regularFile';
+import { changedSincePinned, sameIdentity, type FileIdentity } from '../files/regularFile';
 import { viewOf } from '../engine/shared';
 
 type TokenDetailsJob = Extract<WorkerRequest, { kind: 'token-details' }>;
@@ -27,7 +27,7 @@ function wholeFile(path: string, pin: FileIdentity | undefined): Tensor {
   try {
     const st = fs.statSync(splitMemberSpec(path).path);
     // A cached tensor is only the pinned file's while the path still names that file.
-    if (pin !== undefined && !sameIdentity(st, pin)) throw new LensError('io', `${path}: ${CHANGED_SINCE_CHECK}`);
+    if (pin !== undefined && !sameIdentity(st, pin)) throw new LensError('io', `${path}: ${changedSincePinned(pin)}`);
     key = `${path}|${st.dev}|${st.ino}|${st.size}|${st.mtimeMs}`;
   } catch (e) {
     if (e instanceof LensError) throw e;

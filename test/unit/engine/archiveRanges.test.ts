@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { isLensError } from '../../../src/errors';
 import { Engine, type EngineRequest } from '../../../src/worker/engine/engine';
 import { LossSession } from '../../../src/worker/engine/session';
+import { loadWhole } from '../../../src/worker/engine/sources';
 import { FIXTURES, fixtureJson } from '../tensor/helpers';
 import { DIST } from './helpers';
 
@@ -36,7 +37,7 @@ t = rng.integers(0, 21, (3, 48, 64)); t[:, :2] = 255
 np.savez("pair.npz", a=a, b=b); np.savez_compressed("packed.npz", a=a); np.save("t.npy", t)
 np.savez("fortran.npz", a=np.asfortranarray(a))
 np.savez("rows.npz", x=a.reshape(3 * 21, -1).T.copy()); np.savez("f64.npz", a=a.astype(np.float64))
-np.savez("rewritten.npz", a=a)
+np.savez("rewritten.npz", a=a); np.savez("swap.npz", a=b)
 torch.save({"logits": torch.from_numpy(a), "other": torch.from_numpy(b)}, "ckpt.pt")
 ce = lambda x: F.cross_entropy(torch.from_numpy(x).double(), torch.from_numpy(t), ignore_index=255)
 px = F.cross_entropy(torch.from_numpy(a).double(), torch.from_numpy(t), ignore_index=255, reduction="none")[1, 20, :6]
@@ -113,6 +114,21 @@ print(json.dumps({"a": ce(a).item(), "b": ce(b).item(), "a_px": px.tolist()}))
     assert.equal(after.mtimeNs, before.mtimeNs, 'the same modification time');
     assert.equal(after.ino, before.ino, 'the same file');
     await assert.rejects(engine.compute(loaded), (e: unknown) => isLensError(e) && e.message === `${file}: the file changed since it was opened (rewritten while in use?) — compute again`);
+  });
+
+  it('whole reads of a range\'s tensor go by the file it was located in: after a rewrite they are refused, not read from the new file', async function () {
+    const file = at('later.npz');
+    fs.copyFileSync(at('pair.npz'), file);
+    const s = await LossSession.open(engine, req(`${file}:a`));
+    assert.ok(s.request.input.kind === 'file' && s.request.input.range !== undefined);
+    // Before the rewrite the token view's read (the whole member, by path) is the computation's input.
+    await s.tokenDetails(0);
+    await new Promise((r) => setTimeout(r, 20));
+    fs.copyFileSync(at('swap.npz'), at('tmp.npz')); // other logits under the same member name
+    fs.renameSync(at('tmp.npz'), file); // another file under the same name, as a save would leave it
+    const refused = `${file}:a: changed since its loss was computed (rewritten?) — compute again`;
+    await assert.rejects(s.tokenDetails(1), (e: unknown) => isLensError(e) && e.message === refused);
+    assert.throws(() => loadWhole(s.request.input, 'input'), (e: unknown) => isLensError(e) && e.message === `${file}: changed since its loss was computed (rewritten?) — compute again`);
   });
 
   it('a stored member whose bytes no longer match its CRC-32 is refused as np.load refuses it', async function () {
