@@ -394,7 +394,7 @@ function scanRange(text: string, from: number, to: number, syntax: LiteralSyntax
       const wantKey = !python && t >= 0 && F.kind[t] === LBRACE;
       if (len <= MAX_PATH_LENGTH || wantKey) {
         const raw = text.slice(contentStart, contentEnd);
-        const value = raw.includes('\\') ? unescape(raw, python) : raw;
+        const value = raw.includes('\\') && !(python && isRawPrefixed(text, start)) ? unescape(raw, python) : raw;
         if (wantKey) F.lastString[t] = value;
         if (len <= MAX_PATH_LENGTH && (PATH_VALUE.test(value) || MASK_PATH_VALUE.test(value)) && !NETWORK_PATH.test(value)) {
           budget.entry();
@@ -510,6 +510,19 @@ function scanRange(text: string, from: number, to: number, syntax: LiteralSyntax
   }
   // Unclosed frames (a document being typed): what closed inside them still counts.
   while (F.depth > 0) emitFrom(F.pop());
+}
+
+/**
+ * Whether the Python string whose quote is at `quote` has a raw prefix (r, R, or with b or f: rb, Br, fR...),
+ * whose backslashes are the string's own characters: r'C:\\x' is C, colon and two backslashes, then x.
+ */
+function isRawPrefixed(text: string, quote: number): boolean {
+  let k = quote;
+  while (k > 0 && quote - k < 3 && /[rRbBfFuU]/.test(text[k - 1])) k--;
+  const prefix = text.slice(k, quote);
+  // A longer run of letters, or one after an identifier character, is a name, not a prefix.
+  if (prefix.length === 0 || prefix.length > 2 || (k > 0 && /[\w]/.test(text[k - 1]))) return false;
+  return /^(?:[rR][bBfF]?|[bBfF][rR])$/.test(prefix);
 }
 
 function unescape(raw: string, python: boolean): string {

@@ -1,6 +1,7 @@
 // Literal discovery for hovers: which text is a tensor literal, where it starts and ends, what names it,
 // and which literals pair up as input and target.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { findPair, literalAt, pathAt, roleOfName, scanDocument, type LiteralSpan } from '../../../src/hover/scan';
 
 function texts(src: string, spans: readonly LiteralSpan[]): string[] {
@@ -85,10 +86,24 @@ describe('hover: literal discovery (Python)', function () {
     assert.deepEqual(scanDocument(more, 'python').literals.map((l) => l.name), ['labels', 'w', 'ab', null, 'y']);
   });
 
+  it('reads path strings as Python does: escapes in plain strings, backslashes kept in raw ones (r, R, rb, Rf...)', function () {
+    const literals = [
+      String.raw`r'C:\\x\\y.npz:labels'`, String.raw`'C:\\x\\y.npz'`, String.raw`R"runs\\a.npy"`, String.raw`rb'a\\b.npy'`,
+      String.raw`Rf"c\\d.npy"`, String.raw`bR"c2\\d.npy"`, String.raw`'e\'f.npy'`, String.raw`r'g\'h.npy'`, String.raw`u'i\\j.npy'`,
+      String.raw`"k\"l.npy"`, String.raw`r"m\"n.npy"`, String.raw`r'C:\runs\t.npy'`,
+    ];
+    const r = spawnSync('/usr/bin/python3', ['-c', 'import json, sys\nvals = [eval(l) for l in json.load(sys.stdin)]\nprint(json.dumps([v.decode("latin-1") if isinstance(v, bytes) else v for v in vals]))'], { input: JSON.stringify(literals), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const want = JSON.parse(r.stdout) as string[];
+    const src = literals.map((l, i) => `x${i} = np.load(${l})`).join('\n');
+    assert.deepEqual(scanDocument(src, 'python').paths.map((p) => p.value), want);
+  });
+
   it('finds .npy/.npz path strings, with escapes and npz members', function () {
     const src = 'a = np.load("data/logits.npy")\nb = r\'C:\\\\x\\\\y.npz:labels\'\nc = "notes.txt"';
     const idx = scanDocument(src, 'python');
-    assert.deepEqual(idx.paths.map((p) => p.value), ['data/logits.npy', 'C:\\x\\y.npz:labels']);
+    // A raw string keeps its backslashes, as Python reads it (the next test asks Python).
+    assert.deepEqual(idx.paths.map((p) => p.value), ['data/logits.npy', 'C:\\\\x\\\\y.npz:labels']);
     const p = pathAt(idx, src.indexOf('logits.npy'));
     assert.equal(p?.value, 'data/logits.npy');
     assert.equal(src.slice(p!.start, p!.end), '"data/logits.npy"');
