@@ -19,6 +19,8 @@ interface Want {
   readonly a: number;
   readonly b: number;
   readonly a_px: number[];
+  /** Per archive: the flipped entry's stored CRC-32 and that of its bytes now (Python's zlib). */
+  readonly crcs: { readonly npz: readonly [number, number]; readonly pt: readonly [number, number] };
 }
 
 describe('engine: archive tensors read as byte ranges', function () {
@@ -38,10 +40,25 @@ np.savez("pair.npz", a=a, b=b); np.savez_compressed("packed.npz", a=a); np.save(
 np.savez("fortran.npz", a=np.asfortranarray(a))
 np.savez("rows.npz", x=a.reshape(3 * 21, -1).T.copy()); np.savez("f64.npz", a=a.astype(np.float64))
 np.savez("rewritten.npz", a=a); np.savez("swap.npz", a=b)
+import zipfile, zlib
+def flip(path, name):
+    # One byte of the entry's float data flipped where the archive stores it: [stored CRC, CRC of the bytes now there].
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(name); data = z.read(name)
+    raw = bytearray(open(path, "rb").read())
+    h = info.header_offset  # the local header's own name and extra lengths (torch.save pads with its extra field)
+    start = h + 30 + int.from_bytes(raw[h + 26:h + 28], "little") + int.from_bytes(raw[h + 28:h + 30], "little")
+    assert raw[start:start + len(data)] == data
+    raw[start + len(data) - 100] ^= 0xFF
+    open(path, "wb").write(raw)
+    return [info.CRC, zlib.crc32(bytes(raw[start:start + len(data)]))]
+np.savez("flipped.npz", a=a)
+torch.save({"logits": torch.from_numpy(a)}, "flipped.pt")
+crcs = {"npz": flip("flipped.npz", "a.npy"), "pt": flip("flipped.pt", [n for n in zipfile.ZipFile("flipped.pt").namelist() if n.endswith("/data/0")][0])}
 torch.save({"logits": torch.from_numpy(a), "other": torch.from_numpy(b)}, "ckpt.pt")
 ce = lambda x: F.cross_entropy(torch.from_numpy(x).double(), torch.from_numpy(t), ignore_index=255)
 px = F.cross_entropy(torch.from_numpy(a).double(), torch.from_numpy(t), ignore_index=255, reduction="none")[1, 20, :6]
-print(json.dumps({"a": ce(a).item(), "b": ce(b).item(), "a_px": px.tolist()}))
+print(json.dumps({"a": ce(a).item(), "b": ce(b).item(), "a_px": px.tolist(), "crcs": crcs}))
 `], { cwd: dir, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     want = JSON.parse(r.stdout) as Want;
@@ -129,6 +146,17 @@ print(json.dumps({"a": ce(a).item(), "b": ce(b).item(), "a_px": px.tolist()}))
     const refused = `${file}:a: changed since its loss was computed (rewritten?) — compute again`;
     await assert.rejects(s.tokenDetails(1), (e: unknown) => isLensError(e) && e.message === refused);
     assert.throws(() => loadWhole(s.request.input, 'input'), (e: unknown) => isLensError(e) && e.message === `${file}: changed since its loss was computed (rewritten?) — compute again`);
+  });
+
+  it('a located range whose entry no longer matches its CRC-32 is refused before anything is computed (.npz member, torch.save storage)', async function () {
+    const hex = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
+    for (const [file, spec, [stored, computed], whole] of [
+      [at('flipped.npz'), `${at('flipped.npz')}:a`, want.crcs.npz, 'archive'],
+      [at('flipped.pt'), `${at('flipped.pt')}:logits`, want.crcs.pt, 'file'],
+    ] as const) {
+      const wording = `bad CRC-32 (stored ${hex(stored)}, computed ${hex(computed)}) — the ${whole} is corrupt; re-save it`;
+      await assert.rejects(engine.compute(req(spec)), (e: unknown) => isLensError(e) && e.message.startsWith(`${file}: `) && e.message.endsWith(wording) && !e.message.includes('\n'), spec);
+    }
   });
 
   it('a stored member whose bytes no longer match its CRC-32 is refused as np.load refuses it', async function () {
