@@ -10,10 +10,11 @@ import { escapeControls } from './cli/terminalText';
 import { isLensError, LensError } from './errors';
 import { Engine, type EngineRequest, type TensorSource } from './worker/engine/engine';
 import { describePairing, pairMaskTarget, type MaskPairing } from './worker/files/maskTarget';
-import { readCompanionWeight } from './worker/files/readTensorFile';
+import { describeFsError, readCompanionWeight } from './worker/files/readTensorFile';
 import { labelIssuesOfRun, labelIssuesText } from './cli/labelIssuesCli';
 import type { PairIssues } from './labels/pairIssues';
 import { installNativeCrc32 } from './worker/files/nativeCrc';
+import { checkOutputPath } from './worker/files/regularFile';
 
 declare const PACKAGE_VERSION: string | undefined;
 
@@ -35,6 +36,11 @@ export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
   // would). The working memory stays near 2 x 16 MiB whatever the file's size, and reads go into pages
   // already mapped: first touching fresh pages (a fault per 4 KiB) cost more than the kernel on large
   // inputs.
+  // Output paths are checked before any work: a directory, FIFO or device there is refused at once.
+  if (a.out !== null) checkOutputPath('--out', a.out);
+  if (a.issuesOut) checkOutputPath('--issues-out', a.issuesOut);
+  // Its own error, not one of the pair's.
+  const palette = a.palette ? readPalette(a.palette) : undefined;
   const engine = new Engine({ distDir: __dirname, streamFilesOverBytes: CLI_BLOCK_BYTES, blockBytes: CLI_BLOCK_BYTES });
   let result;
   let pairing: MaskPairing | null = null;
@@ -42,7 +48,7 @@ export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
   try {
     let req: EngineRequest = { input: file(a.input), target: file(a.target), weight, posWeight, options: a.options, topK: a.topK, outFile: a.out ?? undefined };
     // A PNG mask target: read here (with --palette for an RGB mask) so the report can say how it paired.
-    const mask = pairMaskTarget(req, a.palette ? readPalette(a.palette) : undefined);
+    const mask = pairMaskTarget(req, palette);
     if (mask) ({ req, pairing } = mask);
     result = await engine.compute(req, { signal });
     // The loss computed first: its checks (shapes, labels in range) are PyTorch's, and come before any flag.
@@ -134,6 +140,12 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // A reader that stopped reading (`| head`) ends the output quietly, as it does for other tools; any other
+  // failure to write it (a full disk) is one line, not Node's stack trace of an unhandled 'error' event.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') process.stderr.write(`error: cannot write the output: ${escapeControls(describeFsError(e))}\n`);
+    process.exit(e.code === 'EPIPE' ? 0 : 2);
+  });
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -128,6 +128,8 @@ export function parseArgs(argv: readonly string[], files: readonly string[] = ['
       value = argv[++i];
     }
     if (values.has(flag)) bad(`${flag} given twice`);
+    // An empty value (--out '') would otherwise be taken as no file and the option silently dropped.
+    if (value === '') bad(`${flag} needs a value, not an empty string`);
     values.set(flag, value);
   }
   if (positional.length !== files.length) {

@@ -30,7 +30,10 @@ export function parseCommandFlags(
     if (!valued.has(flag)) bad(`unknown option ${flag} for ${command}`);
     if (values.has(flag)) bad(`${flag} given twice`);
     if (eq < 0 && i + 1 >= argv.length) bad(`${flag} needs a value`);
-    values.set(flag, eq >= 0 ? a.slice(eq + 1) : argv[++i]!);
+    const value = eq >= 0 ? a.slice(eq + 1) : argv[++i]!;
+    // An empty value (--losses '') would otherwise be taken as no file and the option silently dropped.
+    if (value === '') bad(`${flag} needs a value, not an empty string`);
+    values.set(flag, value);
   }
   return { positional, switches: seen, get: (f) => values.get(f) };
 }

@@ -1,7 +1,7 @@
 // `eval PRED_DIR LABEL_DIR` and `merge PART.json...` (DESIGN.md): folder evaluation from the command line
 // over the pure core in src/eval/. Each parses its own arguments and returns the text to print.
-import * as fs from 'node:fs';
 import { LensError } from '../errors';
+import { readTextFileSync } from '../worker/files/regularFile';
 import type { WorkerPool } from '../worker/engine/pool';
 import { finalizeReport, folderLabelIssuesOf, withLabelIssues } from '../eval/finalize';
 import { pairFolders } from '../eval/files';
@@ -117,14 +117,16 @@ export function textSummary(r: EvalReport, seconds: number | null, shard: { inde
   return lines.join('\n');
 }
 
+/** Largest part or thresholds file read: V8's longest string is 512 MB, and a part of a million images is far less. */
+const MAX_JSON_BYTES = 256 * 2 ** 20;
+
 /** A JSON file that `merge` or `eval --thresholds` reads: one line naming it when it cannot be read or parsed. */
 function readJsonFile(file: string, notJson: string): unknown {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextFileSync(file, MAX_JSON_BYTES);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new LensError('io', `${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message.split('\n')[0]}`);
+    throw e instanceof LensError ? e.withSource(file) : e;
   }
   try {
     return fromJson(text);

@@ -6,6 +6,7 @@ import { namedColorTable, parseColorTable, type ColorTable } from '../tensor/ima
 import { splitMemberSpec } from '../tensor/load';
 import type { Tensor } from '../tensor/tensor';
 import { readTensorFile } from '../worker/files/readTensorFile';
+import { readTextFileSync } from '../worker/files/regularFile';
 import { parseInlineList } from './args';
 
 export function readWeight(spec: string, what: string): Tensor {
@@ -24,16 +25,25 @@ export function readWeight(spec: string, what: string): Tensor {
   }
 }
 
+/** A classes.json of 2^24 classes' colours and names is well under this. */
+const MAX_PALETTE_BYTES = 64 * 2 ** 20;
+
 /** --palette: a palette name (voc) or a JSON file with "colors" (classes.json). */
 export function readPalette(spec: string): ColorTable {
   const named = namedColorTable(spec);
   if (named !== undefined && !fs.existsSync(spec)) return named;
+  let text: string;
+  try {
+    text = readTextFileSync(spec, MAX_PALETTE_BYTES);
+  } catch (e) {
+    const missing = e instanceof LensError && /^no such file/.test(e.message);
+    throw new LensError('option', `--palette ${spec}: ${missing ? 'no such file, and not a palette name (voc)' : e instanceof LensError ? e.message : 'not readable'} — give voc or a classes.json with "colors"`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(spec, 'utf8'));
-  } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new LensError('option', `--palette ${spec}: ${missing ? 'no such file, and not a palette name (voc)' : 'not a JSON file'} — give voc or a classes.json with "colors"`);
+    json = JSON.parse(text);
+  } catch {
+    throw new LensError('option', `--palette ${spec}: not a JSON file — give voc or a classes.json with "colors"`);
   }
   const table = parseColorTable(json, spec);
   if (table === undefined) throw new LensError('option', `--palette ${spec}: no "colors" in it — write {"colors": [[r, g, b], ...]} by class index, or {"colors": "VOC"}`);

@@ -11,6 +11,7 @@ import type { PairIssues } from '../labels/pairIssues';
 import { encodeNpy } from '../tensor/binary/npy';
 import type { MaskPairing } from '../worker/files/maskTarget';
 import type { Engine } from '../worker/engine/engine';
+import { outputTarget } from '../worker/files/regularFile';
 
 /**
  * The pair's label issues, computed in one of the engine's workers (the loss was computed first, so the
@@ -29,7 +30,7 @@ export async function labelIssuesOfRun(engine: Engine, a: CliArgs, options: Loss
   }, signal);
   if (a.issuesOut) {
     try {
-      fs.writeFileSync(a.issuesOut, encodeNpy({ dtype: 'bool', shape: r.maskShape, data: r.mask }));
+      fs.writeFileSync(outputTarget(a.issuesOut), encodeNpy({ dtype: 'bool', shape: r.maskShape, data: r.mask }));
     } catch (e) {
       throw new LensError('io', `${a.issuesOut}: cannot write the issue mask (${e instanceof Error ? e.message : String(e)})`);
     }

@@ -16,6 +16,7 @@ import { parseCommandFlags } from './commandFlags';
 import { evalWorkers } from './evalWorkers';
 import { toJson } from './json';
 import { escapeControls, fmt, pct, someNames } from './terminalText';
+import { checkOutputPath } from '../worker/files/regularFile';
 
 export const RUNS_USAGE = `usage: cross-entropy-lens runs LABEL_DIR RUN_DIR... [options]
 
@@ -90,6 +91,8 @@ function parseRunsArgs(argv: readonly string[]): RunsArgs | 'help' {
   const losses = get('--losses') ?? null;
   if (shardText !== undefined && losses === null) bad('--shard needs --losses FILE: merge reads each shard\'s per-pixel losses from it');
   if (shardText === undefined && losses !== null) bad('--losses goes with --shard I/N (a whole evaluation keeps its losses in a temporary folder)');
+  // Refused before the runs are evaluated, not when the file is written at the end.
+  if (losses !== null) checkOutputPath('--losses', losses);
   return {
     labelDir: positional[0], runs: folders.map((folder, k) => ({ name: names[k], folder })), options,
     shard: shardText === undefined ? null : parseShard(shardText), losses, json,

@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LensError } from '../../errors';
 import { spillPrefix } from './staleSpills';
+import { outputTarget } from '../../worker/files/regularFile';
 
 export interface LossSource {
   readonly runs: number;
@@ -127,9 +128,9 @@ export class LossSpill implements LossSource {
     const hash = createHash('sha256');
     let fd: number;
     try {
-      fd = fs.openSync(file, 'w');
+      fd = fs.openSync(outputTarget(file), 'w');
     } catch (e) {
-      throw new LensError('io', `${file}: cannot write the losses file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split('\n')[0]})`);
+      throw new LensError('io', `${file}: cannot write the losses file (${e instanceof LensError ? e.message : (e as NodeJS.ErrnoException).code ?? (e as Error).message.split('\n')[0]})`);
     }
     let bytes = 0;
     try {

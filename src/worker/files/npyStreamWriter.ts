@@ -5,9 +5,13 @@ import * as path from 'node:path';
 import { LensError } from '../../errors';
 import { encodeNpyHeader } from '../../tensor/binary/npy';
 import { numel } from '../../tensor/tensor';
+import { describeFsError } from './readTensorFile';
+import { outputTarget } from './regularFile';
 
 /** Writes a float32 .npy in pieces (header first), to a temporary name renamed into place at the end. */
 export class NpyStreamWriter {
+  /** The file written: `file`, or the file a symbolic link there names. */
+  private readonly target: string;
   private readonly tmp: string;
   private readonly fd: number;
   private written = 0;
@@ -18,13 +22,14 @@ export class NpyStreamWriter {
     fortranOrder = false,
   ) {
     this.total = numel(shape);
-    this.tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
     const header = encodeNpyHeader('float32', shape, { fortranOrder });
     try {
+      this.target = outputTarget(file);
+      this.tmp = path.join(path.dirname(this.target), `.${path.basename(this.target)}.${process.pid}.tmp`);
       this.fd = fs.openSync(this.tmp, 'w');
       fs.writeSync(this.fd, header);
     } catch (e) {
-      throw new LensError('io', `${file}: cannot write the loss map: ${(e as Error).message.split('\n')[0]}`);
+      throw new LensError('io', `${file}: cannot write the loss map: ${e instanceof LensError ? e.message : describeFsError(e)}`);
     }
   }
   append(data: Float32Array): void {
@@ -34,7 +39,7 @@ export class NpyStreamWriter {
   finish(): void {
     fs.closeSync(this.fd);
     if (this.written !== this.total) throw new LensError('io', `${this.file}: wrote ${this.written} of ${this.total} values`);
-    fs.renameSync(this.tmp, this.file);
+    fs.renameSync(this.tmp, this.target);
   }
   abort(): void {
     try {

@@ -112,6 +112,54 @@ export function readAtSync(fd: number, length: number, position: number, shared 
   return done === length ? out : out.subarray(0, done);
 }
 
+/**
+ * The path an output file named `file` is written to. A directory, FIFO, device or socket there is refused
+ * (LensError 'io', without the path: callers add it): renamed over, a device node or FIFO would be
+ * replaced by a regular file, and written into, a FIFO blocks. A symbolic link is written through, to the
+ * file it names, as np.save would; a new file is written where it is named.
+ */
+export function outputTarget(file: string): string {
+  let real = file;
+  try {
+    if (fs.lstatSync(file).isSymbolicLink()) real = fs.realpathSync(file);
+    const why = notRegular(fs.statSync(real));
+    if (why !== null) throw new LensError('io', `${why} — give the path of a file to write`);
+  } catch (e) {
+    if (e instanceof LensError) throw e;
+    // Nothing there yet (or a link to nothing): the file is created.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return real;
+    throw new LensError('io', describeFsError(e));
+  }
+  return real;
+}
+
+/** outputTarget for a command-line flag's file, refused in one line naming the flag and the file. */
+export function checkOutputPath(flag: string, file: string): string {
+  try {
+    return outputTarget(file);
+  } catch (e) {
+    throw e instanceof LensError ? new LensError(e.kind, `${flag} ${file}: ${e.message}`) : e;
+  }
+}
+
+/**
+ * A regular file's text (UTF-8), for the CLI's JSON options (merge parts, thresholds, palettes): a FIFO
+ * would block the read for ever and /dev/zero fill memory, so anything but a regular file of at most
+ * `maxBytes` is refused (LensError 'io', without the path: callers add it).
+ */
+export function readTextFileSync(path: string, maxBytes: number): string {
+  const { fd, size } = openRegularFileSync(path);
+  try {
+    if (size > maxBytes) throw new LensError('io', `${(size / 2 ** 20).toFixed(0)} MB is more than the ${(maxBytes / 2 ** 20).toFixed(0)} MB read here`);
+    // At most the cap, should the file grow after the fstat.
+    return new TextDecoder('utf-8').decode(readAtSync(fd, Math.min(size, maxBytes), 0));
+  } catch (e) {
+    throw e instanceof LensError ? e : new LensError('io', describeFsError(e));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A small file's bytes, or why it was not read. */
 export type SmallFile =
   | { readonly kind: 'read'; readonly bytes: Uint8Array }

@@ -41,6 +41,8 @@ export function predictionGeometry(shape: readonly number[], classDim: number, f
   const g = d === 1 ? { C: four[1], H: four[2], W: four[3], channelsLast: false } : { C: four[3], H: four[1], W: four[2], channelsLast: true };
   // Every image's sums and the report hold per-class arrays of length C, even for an image without pixels.
   if (g.C > MAX_CLASSES) throw tooManyClassesError(g.C, shape).withSource(file);
+  // No class for any label to be (the kernel would read logits that are not there).
+  if (g.C === 0) throw new LensError('shape', `${file}: prediction ${fmtShape(shape)} has no classes (C = 0) — check how the logits were saved; an image needs at least one class`);
   return g;
 }
 
