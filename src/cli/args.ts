@@ -165,6 +165,8 @@ export function parseArgs(argv: readonly string[], files: readonly string[] = ['
   const topK = topKText === undefined ? 10 : parseInteger('--top-k', topKText);
   if (topK < 0) bad(`--top-k must be >= 0, got ${topK}`);
   if (get('--pos-weight') !== undefined && (options.loss ?? 'ce') !== 'bce') bad('--pos-weight applies to --loss bce only');
+  // binary_cross_entropy_with_logits and sigmoid_focal_loss take no ignore_index: given, it would be dropped.
+  if (get('--ignore-index') !== undefined && (loss === 'bce' || loss === 'sigmoid-focal')) bad(`--ignore-index applies to --loss ce and focal only; ${loss} has no ignore_index${loss === 'bce' ? ' (a --weight of 0 leaves elements out of the sum, though not out of the mean\'s count)' : ''}`);
   if (labelIssues && loss !== 'ce') bad(`--label-issues needs class-index labels and cross-entropy; --loss ${loss} has no label to flag`);
   if (get('--issues-out') !== undefined && !labelIssues) bad('--issues-out writes the mask of --label-issues: give both');
   return {

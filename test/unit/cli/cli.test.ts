@@ -232,6 +232,11 @@ describe('CLI (dist/cli.js as a process)', function () {
       assertOneLineError(cli('seg_logits.npy', 'seg_target.npy', '--reduction', 'avg'), /reduction/, /none, mean, sum/);
       assertOneLineError(cli('seg_logits.npy'), /INPUT and TARGET/);
     });
+    it('--ignore-index with bce or sigmoid-focal, whose PyTorch functions have none, instead of dropping it', function () {
+      for (const loss of ['bce', 'sigmoid-focal']) {
+        assertOneLineError(cli('seg_logits.npy', 'seg_target.npy', '--loss', loss, '--ignore-index', '1'), new RegExp(`--ignore-index applies to --loss ce and focal only; ${loss} has no ignore_index`));
+      }
+    });
     it('unwritable --out', function () {
       assertOneLineError(cli('seg_logits.npy', 'seg_target.npy', '--ignore-index', '255', '--out', '/nonexistent-dir/x.npy'), /nonexistent-dir/);
     });
