@@ -106,6 +106,8 @@ export async function runCompare(argv: readonly string[], distDir: string, signa
   const parsed = parseArgs(argv, ['INPUT_A', 'INPUT_B', 'TARGET']);
   if (parsed.kind !== 'run') return COMPARE_USAGE;
   const a = parsed.args;
+  // Accepted by the shared parser, but compare has no such step: given, it would be dropped.
+  if (a.labelIssues) throw new LensError('option', '--label-issues is not a compare option: flag label issues on one input (cli.js INPUT TARGET --label-issues)');
   const [inA, inB, target] = a.files ?? [];
   // A shape mismatch is named before any computing when both headers say it; else after.
   const shapeA = headerShape(inA);

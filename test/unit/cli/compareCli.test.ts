@@ -239,4 +239,10 @@ np.save('t.npy', np.full((2, 3, 5), 9, dtype=np.int64))`], { cwd: dir, encoding:
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], /^error: inputs to compare differ in shape: a\.npy is \[2, 4, 3, 5\] but b_wrong_shape\.npy is \[2, 4, 3, 4\]/);
   });
+
+  it('as a process: --label-issues, which compare has no step for, is one error line, not dropped', function () {
+    const r = spawnSync(process.execPath, [path.join(DIST, 'cli.js'), 'compare', 'a.npy', 'b.npy', 't.npy', '--label-issues'], { cwd: FIX, encoding: 'utf8', timeout: 30000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, 'error: --label-issues is not a compare option: flag label issues on one input (cli.js INPUT TARGET --label-issues)\n');
+  });
 });
