@@ -22,7 +22,7 @@ interface Seen {
   readonly shape: number[];
   readonly C: number;
   readonly top1: number[] | null;
-  readonly control: { readonly ms: number; readonly busyMs: number; readonly values: number };
+  readonly control: { readonly ms: number; readonly syncMs: number; readonly busyMs: number; readonly values: number };
 }
 
 describe('engine: one sample of a class-last input, off the host thread', function () {
@@ -46,8 +46,9 @@ np.save("target.npy", t)
     const seen = JSON.parse(r.stdout) as Seen;
     console.log(`      (sample maps and class probabilities in ${seen.ms.toFixed(0)} ms; host loop busy at most ${seen.busyMs.toFixed(1)} ms at a time, largest tick gap ${seen.gapMs.toFixed(1)} ms; ` +
       `control, the whole file read and its axis moved on the host: ${seen.control.ms.toFixed(0)} ms, busy ${seen.control.busyMs.toFixed(0)} ms at a time)`);
-    // The control shows the probe sees a blocked loop (the old path on this thread).
-    assert.ok(seen.control.busyMs >= 50, `control: busy ${seen.control.busyMs.toFixed(0)} ms`);
+    // The control shows the probe sees a blocked loop (the old path on this thread) for as long as it was
+    // blocked: 40-150 ms on the machines here, so its own duration is the measure, not a fixed 50 ms.
+    assert.ok(seen.control.syncMs >= 20 && seen.control.busyMs >= 0.8 * seen.control.syncMs, `control: busy ${seen.control.busyMs.toFixed(0)} ms of a ${seen.control.syncMs.toFixed(0)} ms block`);
     assert.ok(seen.busyMs < 50, `the host thread was busy ${seen.busyMs.toFixed(0)} ms at a time (${seen.ms.toFixed(0)} ms in all)`);
     assert.deepEqual(seen.shape, [T]);
     assert.equal(seen.C, V);

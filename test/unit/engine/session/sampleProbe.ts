@@ -36,8 +36,9 @@ async function main(distDir: string, input: string, target: string, outDir: stri
     const c0 = performance.now();
     const o = resolveOptions({ classDim: -1 });
     const old = sampleTensor(readTensorFile(input, 'input'), n, o, sampleGeometry(s.result));
+    const syncMs = performance.now() - c0;
     await new Promise((r) => setTimeout(r, 10));
-    const control = { ms: performance.now() - c0, ...stopControl(), values: old.length };
+    const control = { ms: performance.now() - c0, syncMs, ...stopControl(), values: old.length };
     fs.writeFileSync(path.join(outDir, 'probs.npy'), encodeNpy({ dtype: 'float32', shape: [s.geometry.C, ...classes.shape], data: classes.probs }));
     fs.writeFileSync(path.join(outDir, 'ptarget.npy'), encodeNpy({ dtype: 'float32', shape: [...maps.shape], data: maps.pTarget ?? new Float32Array(0) }));
     process.stdout.write(JSON.stringify({ ms, ...seen, shape: classes.shape, C: s.geometry.C, top1: maps.confidence ? Array.from(maps.confidence.top1) : null, control }));
