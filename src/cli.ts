@@ -31,16 +31,16 @@ export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
   const companion = a.weight === null ? readCompanionWeight(a.input) : undefined;
   const weight: TensorSource | null = a.weight !== null ? { kind: 'tensor', tensor: readWeight(a.weight, '--weight') } : companion ? { kind: 'tensor', tensor: companion } : null;
   const posWeight: TensorSource | null = a.posWeight === null ? null : { kind: 'tensor', tensor: readWeight(a.posWeight, '--pos-weight') };
-  // One computation per process: .npy inputs above one block stream through two reused blocks of the
-  // working memory instead of staying resident (the panel keeps them for recomputing; here nothing
-  // would). The working memory stays near 2 x 16 MiB whatever the file's size, and reads go into pages
-  // already mapped: first touching fresh pages (a fault per 4 KiB) cost more than the kernel on large
-  // inputs.
   // Output paths are checked before any work: a directory, FIFO or device there is refused at once.
   if (a.out !== null) checkOutputPath('--out', a.out);
   if (a.issuesOut) checkOutputPath('--issues-out', a.issuesOut);
   // Its own error, not one of the pair's.
   const palette = a.palette ? readPalette(a.palette) : undefined;
+  // One computation per process: .npy inputs above one block stream through two reused blocks of the
+  // working memory instead of staying resident (the panel keeps them for recomputing; here nothing
+  // would). The working memory stays near 2 x 16 MiB whatever the file's size, and reads go into pages
+  // already mapped: first touching fresh pages (a fault per 4 KiB) cost more than the kernel on large
+  // inputs.
   const engine = new Engine({ distDir: __dirname, streamFilesOverBytes: CLI_BLOCK_BYTES, blockBytes: CLI_BLOCK_BYTES });
   let result;
   let pairing: MaskPairing | null = null;
