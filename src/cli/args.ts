@@ -111,13 +111,17 @@ export function parseArgs(argv: readonly string[], files: readonly string[] = ['
     if (a === '-h' || a === '--help') return { kind: 'help' };
     if (a === '--version') return { kind: 'version' };
     if (a === '--json') {
+      if (json) bad('--json given twice');
       json = true;
       continue;
     }
     if (a === '--label-issues') {
+      if (labelIssues) bad('--label-issues given twice');
       labelIssues = true;
       continue;
     }
+    // Switches take no value (--json=1 would otherwise be an "unknown option").
+    if (/^--(json|label-issues)=/.test(a)) bad(`${a.slice(0, a.indexOf('='))} takes no value`);
     const eq = a.indexOf('=');
     const flag = eq >= 0 ? a.slice(0, eq) : a;
     if (!VALUE_FLAGS.has(flag)) bad(`unknown option ${flag}`);

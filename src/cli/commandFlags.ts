@@ -18,6 +18,7 @@ export function parseCommandFlags(
     const a = argv[i]!;
     if (a === '-h' || a === '--help') return 'help';
     if (switches.includes(a)) {
+      if (seen.has(a)) bad(`${a} given twice`);
       seen.add(a);
       continue;
     }
@@ -27,6 +28,7 @@ export function parseCommandFlags(
     }
     const eq = a.indexOf('=');
     const flag = eq >= 0 ? a.slice(0, eq) : a;
+    if (switches.includes(flag)) bad(`${flag} takes no value`);
     if (!valued.has(flag)) bad(`unknown option ${flag} for ${command}`);
     if (values.has(flag)) bad(`${flag} given twice`);
     if (eq < 0 && i + 1 >= argv.length) bad(`${flag} needs a value`);

@@ -237,6 +237,11 @@ describe('CLI (dist/cli.js as a process)', function () {
         assertOneLineError(cli('seg_logits.npy', 'seg_target.npy', '--loss', loss, '--ignore-index', '1'), new RegExp(`--ignore-index applies to --loss ce and focal only; ${loss} has no ignore_index`));
       }
     });
+    it('a switch given twice or with a value, as other flags given twice are', function () {
+      assertOneLineError(cli('seg_logits.npy', 'seg_target.npy', '--json', '--json'), /--json given twice/);
+      assertOneLineError(cli('seg_logits.npy', 'seg_target.npy', '--json=1'), /--json takes no value/);
+      assertOneLineError(cli('seg_logits.npy', 'seg_target.npy', '--label-issues', '--label-issues'), /--label-issues given twice/);
+    });
     it('unwritable --out', function () {
       assertOneLineError(cli('seg_logits.npy', 'seg_target.npy', '--ignore-index', '255', '--out', '/nonexistent-dir/x.npy'), /nonexistent-dir/);
     });
