@@ -39,7 +39,11 @@ export class NpyStreamWriter {
   finish(): void {
     fs.closeSync(this.fd);
     if (this.written !== this.total) throw new LensError('io', `${this.file}: wrote ${this.written} of ${this.total} values`);
-    fs.renameSync(this.tmp, this.target);
+    try {
+      fs.renameSync(this.tmp, this.target);
+    } catch (e) {
+      throw new LensError('io', `${this.file}: cannot write the loss map: ${describeFsError(e)}`);
+    }
   }
   abort(): void {
     try {

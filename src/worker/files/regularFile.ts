@@ -4,6 +4,7 @@
 // so a file swapped between a check and the read cannot slip through, and FIFOs are opened non-blocking so
 // that merely opening one does not wait for a writer.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { LensError } from '../../errors';
 import { describeFsError } from './readTensorFile';
 
@@ -38,6 +39,8 @@ export interface FileIdentity {
   readonly ino: number;
   readonly size: number;
   readonly mtimeMs: number;
+  /** Checked too when present: a rewrite in place within one mtime tick still changes the ctime. */
+  readonly ctimeMs?: number;
   /**
    * What pinned it, for the refusal's wording: 'checked' (the default), a notebook output's file whose size
    * and sha256 were checked; 'computed', an archive tensor whose loss was computed from it as a byte range.
@@ -50,7 +53,7 @@ export function identityOf(st: fs.Stats): FileIdentity {
 }
 
 export function sameIdentity(st: fs.Stats, pin: FileIdentity): boolean {
-  return st.dev === pin.dev && st.ino === pin.ino && st.size === pin.size && st.mtimeMs === pin.mtimeMs;
+  return st.dev === pin.dev && st.ino === pin.ino && st.size === pin.size && st.mtimeMs === pin.mtimeMs && (pin.ctimeMs === undefined || st.ctimeMs === pin.ctimeMs);
 }
 
 /** The refusal for a pinned file that is no longer the one checked (no path: callers add it). */
@@ -68,8 +71,8 @@ export function changedSincePinned(pin: FileIdentity): string {
  * (locateTensor), the file the range was located in. A whole read by path would otherwise take whatever the
  * path names now, where the range's reads refuse a rewritten file.
  */
-export function pinOf(src: { readonly pin?: FileIdentity; readonly range?: { readonly identity: FileIdentity } }): FileIdentity | undefined {
-  return src.pin ?? (src.range ? { ...src.range.identity, since: 'computed' } : undefined);
+export function pinOf(src: { readonly pin?: FileIdentity; readonly range?: { readonly identity: FileIdentity; readonly ctimeMs: number } }): FileIdentity | undefined {
+  return src.pin ?? (src.range ? { ...src.range.identity, ctimeMs: src.range.ctimeMs, since: 'computed' } : undefined);
 }
 
 /**
@@ -116,19 +119,32 @@ export function readAtSync(fd: number, length: number, position: number, shared 
  * The path an output file named `file` is written to. A directory, FIFO, device or socket there is refused
  * (LensError 'io', without the path: callers add it): renamed over, a device node or FIFO would be
  * replaced by a regular file, and written into, a FIFO blocks. A symbolic link is written through, to the
- * file it names, as np.save would; a new file is written where it is named.
+ * file it names (created if missing), as np.save would; a new file is written where it is named, in a
+ * folder that exists.
  */
 export function outputTarget(file: string): string {
+  if (/[\\/]$/.test(file)) throw new LensError('io', 'ends in a path separator — give a file name');
   let real = file;
   try {
-    if (fs.lstatSync(file).isSymbolicLink()) real = fs.realpathSync(file);
+    // Links followed by hand: realpath fails on a link to a file not there yet, which np.save would create.
+    for (let hops = 0; fs.lstatSync(real).isSymbolicLink(); hops++) {
+      if (hops >= 40) throw new LensError('io', 'too many levels of symbolic links');
+      real = path.resolve(path.dirname(real), fs.readlinkSync(real));
+    }
     const why = notRegular(fs.statSync(real));
     if (why !== null) throw new LensError('io', `${why} — give the path of a file to write`);
   } catch (e) {
     if (e instanceof LensError) throw e;
-    // Nothing there yet (or a link to nothing): the file is created.
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return real;
-    throw new LensError('io', describeFsError(e));
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new LensError('io', describeFsError(e));
+    // Nothing there yet: the file is created, in its folder.
+    const folder = path.dirname(real);
+    let isFolder = false;
+    try {
+      isFolder = fs.statSync(folder).isDirectory();
+    } catch {
+      // missing or unreadable: said below
+    }
+    if (!isFolder) throw new LensError('io', `its folder ${folder} does not exist`);
   }
   return real;
 }
@@ -150,7 +166,7 @@ export function checkOutputPath(flag: string, file: string): string {
 export function readTextFileSync(path: string, maxBytes: number): string {
   const { fd, size } = openRegularFileSync(path);
   try {
-    if (size > maxBytes) throw new LensError('io', `${(size / 2 ** 20).toFixed(0)} MB is more than the ${(maxBytes / 2 ** 20).toFixed(0)} MB read here`);
+    if (size > maxBytes) throw new LensError('io', `${size} bytes, more than the ${maxBytes} read here`);
     // At most the cap, should the file grow after the fstat.
     return new TextDecoder('utf-8').decode(readAtSync(fd, Math.min(size, maxBytes), 0));
   } catch (e) {

@@ -131,6 +131,8 @@ print(json.dumps({"a": ce(a).item(), "b": ce(b).item(), "a_px": px.tolist(), "cr
     assert.equal(after.mtimeNs, before.mtimeNs, 'the same modification time');
     assert.equal(after.ino, before.ino, 'the same file');
     await assert.rejects(engine.compute(loaded), (e: unknown) => isLensError(e) && e.message === `${file}: the file changed since it was opened (rewritten while in use?) — compute again`);
+    // A whole read of it (a session's token details, label issues) goes by the same pin, its ctime included.
+    assert.throws(() => loadWhole(loaded.input, 'input'), (e: unknown) => isLensError(e) && e.message === `${file}: changed since its loss was computed (rewritten?) — compute again`);
   });
 
   it('whole reads of a range\'s tensor go by the file it was located in: after a rewrite they are refused, not read from the new file', async function () {

@@ -77,6 +77,18 @@ Image.fromarray(rng.integers(0, 3, (6, 8)).astype(np.uint8)).save("c0/labels/a_g
     assert.equal(r.stdout.trim(), 'float32 (6,)', r.stderr);
   });
 
+  it('a link to a file not there yet is written through, creating it; a name ending in a separator or in a missing folder is refused before computing', () => {
+    fs.symlinkSync(at('made.npy'), at('dangling.npy'));
+    assertCleanJson(run(['x.npy', 't.npy', '--reduction', 'none', '--out', 'dangling.npy', '--json']), '--out dangling.npy');
+    assert.ok(fs.lstatSync(at('dangling.npy')).isSymbolicLink(), 'still a link');
+    assert.equal(fs.statSync(at('made.npy')).size, 128 + 6 * 4, 'the file it names, written');
+    assertOneLineError(run(['x.npy', 't.npy', '--out', 'new.npy/']), /^error: --out new\.npy\/: ends in a path separator — give a file name$/, 'trailing separator');
+    assertOneLineError(run(['x.npy', 't.npy', '--out', 'nodir/x.npy']), /^error: --out nodir\/x\.npy: its folder nodir does not exist$/, 'missing folder');
+    const set = twoRuns('nofolder');
+    assertOneLineError(run(['runs', set.labels, set.pred, set.pred2, '--shard', '0/2', '--losses', 'nodir/l.bin']), /^error: --losses nodir\/l\.bin: its folder nodir does not exist$/, '--losses in a missing folder');
+    assertOneLineError(run(['compare', 'x.npy', 'x.npy', 't.npy', '--out', 'folder']), /^error: --out folder: is a directory, not a regular file/, 'compare --out folder');
+  });
+
   it('an empty value for a file option is refused, not taken as no file', () => {
     assertOneLineError(run(['x.npy', 't.npy', '--out', '']), /--out needs a value, not an empty string/, "--out ''");
     assertOneLineError(run(['x.npy', 't.npy', '--label-issues', '--issues-out=']), /--issues-out needs a value, not an empty string/, '--issues-out=');
