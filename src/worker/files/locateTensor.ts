@@ -20,10 +20,11 @@ export interface TensorRange {
   readonly file: string;
   /** Its layout; dataOffset is the absolute offset of the first element. */
   readonly header: NpyHeader;
-  /** The file whose entry's CRC-32 was checked: reads refuse any other (replaced or rewritten since). */
+  /**
+   * The file whose entry's CRC-32 was checked, its ctime included (a rewrite in place within one mtime tick
+   * still changes the ctime): reads refuse any other (replaced or rewritten since).
+   */
   readonly identity: FileIdentity;
-  /** With the identity: a rewrite in place within one mtime tick still changes the ctime. */
-  readonly ctimeMs: number;
 }
 
 /** Input dtypes the SIMD path reads from a range; any other is decoded, without reading the entry twice. */
@@ -66,7 +67,7 @@ export function locateTensor(spec: string, role: TensorRole, pin?: FileIdentity)
     }
     if (place === undefined || !RANGE_DTYPES.has(place.header.dtype) || place.header.shape.length < MIN_RANGE_DIMS) return null;
     place.zip.checkCrcValue(place.entry, entryCrc(fd, place.entryStart, place.entry.size, path));
-    return { file: path, header: place.header, identity: identityOf(st), ctimeMs: st.ctimeMs };
+    return { file: path, header: place.header, identity: { ...identityOf(st), ctimeMs: st.ctimeMs } };
   } catch (e) {
     if (e instanceof LensError) throw e.withSource(path);
     // A file system's error (it has a code) is one line; anything else is a bug, reported as one.

@@ -64,7 +64,7 @@ export interface RangeSource {
  */
 export function openRangeSource(src: RangeSource): NpyFile | null {
   if (src.range === undefined) return isNpyPath(src.path) ? openNpy(src.path, src.pin) : null;
-  const { file, header, identity, ctimeMs } = src.range;
+  const { file, header, identity } = src.range;
   let fd: number;
   let size: number;
   try {
@@ -74,7 +74,7 @@ export function openRangeSource(src: RangeSource): NpyFile | null {
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!sameIdentity(st, identity) || st.ctimeMs !== ctimeMs) throw new LensError('io', `${file}: the file changed since it was opened (rewritten while in use?) — compute again`);
+    if (!sameIdentity(st, identity)) throw new LensError('io', `${file}: the file changed since it was opened (rewritten while in use?) — compute again`);
     if (size < header.dataOffset + numel(header.shape) * header.itemSize) throw new LensError('io', `${file}: the file ended early (was it rewritten while reading?)`);
     return { path: src.path, fd, header, size };
   } catch (e) {

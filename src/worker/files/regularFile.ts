@@ -71,8 +71,8 @@ export function changedSincePinned(pin: FileIdentity): string {
  * (locateTensor), the file the range was located in. A whole read by path would otherwise take whatever the
  * path names now, where the range's reads refuse a rewritten file.
  */
-export function pinOf(src: { readonly pin?: FileIdentity; readonly range?: { readonly identity: FileIdentity; readonly ctimeMs: number } }): FileIdentity | undefined {
-  return src.pin ?? (src.range ? { ...src.range.identity, ctimeMs: src.range.ctimeMs, since: 'computed' } : undefined);
+export function pinOf(src: { readonly pin?: FileIdentity; readonly range?: { readonly identity: FileIdentity } }): FileIdentity | undefined {
+  return src.pin ?? (src.range ? { ...src.range.identity, since: 'computed' } : undefined);
 }
 
 /**
