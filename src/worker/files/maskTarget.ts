@@ -12,32 +12,10 @@ import type { Tensor } from '../../tensor/tensor';
 import type { EngineRequest, TensorSource } from '../engine/engineTypes';
 import { closeNpy, isNpyPath, openNpy } from './npyFile';
 import { describeFsError, readTensorFile } from './readTensorFile';
-import { openRegularFileSync, pinOf } from './regularFile';
+import { openRegularFileSync, pinOf, readAtSync, readTextFileSync } from './regularFile';
 
 /** classes.json is a list of names or a small object; one larger than this is not a colour table. */
 const MAX_CLASSES_JSON_BYTES = 4 << 20;
-
-function readSmallSync(p: string, max: number): Uint8Array | undefined {
-  let opened;
-  try {
-    opened = openRegularFileSync(p);
-  } catch {
-    return undefined;
-  }
-  try {
-    if (opened.size > max) return undefined;
-    const buf = new Uint8Array(opened.size);
-    let done = 0;
-    while (done < buf.length) {
-      const n = fs.readSync(opened.fd, buf, done, buf.length - done, done);
-      if (n === 0) break;
-      done += n;
-    }
-    return buf.subarray(0, done);
-  } finally {
-    fs.closeSync(opened.fd);
-  }
-}
 
 /**
  * The colour table in classes.json beside `maskPath` ("colors": [[r, g, b], ...] or "VOC"), or undefined
@@ -46,11 +24,17 @@ function readSmallSync(p: string, max: number): Uint8Array | undefined {
  */
 export function colorTableBeside(maskPath: string): ColorTable | undefined {
   const file = path.join(path.dirname(maskPath), 'classes.json');
-  const bytes = readSmallSync(file, MAX_CLASSES_JSON_BYTES);
-  if (bytes === undefined) return undefined;
+  let text: string;
+  try {
+    text = readTextFileSync(file, MAX_CLASSES_JSON_BYTES);
+  } catch (e) {
+    // None there, not a regular file, or too large: no colour table.
+    if (e instanceof LensError) return undefined;
+    throw e;
+  }
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8').decode(bytes));
+    json = JSON.parse(text);
   } catch {
     return undefined;
   }
@@ -72,14 +56,8 @@ export function readMaskTarget(spec: string, table?: ColorTable): Tensor {
     const { fd, size } = openRegularFileSync(p);
     try {
       if (size > MAX_PNG_BYTES) throw new LensError('io', `${(size / 2 ** 20).toFixed(0)} MiB is far larger than a label mask — not read`);
-      bytes = new Uint8Array(size);
-      let done = 0;
-      while (done < size) {
-        const n = fs.readSync(fd, bytes, done, size - done, done);
-        if (n === 0) break;
-        done += n;
-      }
-      bytes = bytes.subarray(0, done);
+      // A file that shrank since its fstat holds fewer bytes: the decoder says what is missing.
+      bytes = readAtSync(fd, size, 0);
     } finally {
       fs.closeSync(fd);
     }
