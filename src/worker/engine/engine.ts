@@ -290,9 +290,10 @@ export class Engine {
       loaded.catch(() => undefined);
       ks.forEach((k, i) => together.set(k, loaded.then((ts) => ts[i])));
     }
-    const load = async <S extends TensorSource | null | undefined>(src: S, role: LoadTensorItem['role'], k: number): Promise<S | TensorSource> => {
+    // Source k of `sources`, in its role.
+    const load = async <S extends TensorSource | null | undefined>(src: S, k: number): Promise<S | TensorSource> => {
       if (!decodes(src)) return src;
-      return together.get(k) ?? (await job([item(src, role)]))[0];
+      return together.get(k) ?? (await job([item(src, roles[k])]))[0];
     };
     // An archive input that is a plain byte range of its file is read like a .npy (locateTensor), where the
     // SIMD path takes the request; else it is decoded like any other file.
@@ -302,16 +303,16 @@ export class Engine {
         if (r.kind !== 'locate-tensor-done') throw unexpected(r);
         if (r.range !== null) return { ...src, range: r.range };
       }
-      return load(src, 'input', 0);
+      return load(src, 0);
     };
-    const [located, target, weight, posWeight] = await Promise.all([locate(req.input), load(req.target, 'target', 1), load(req.weight, 'weight', 2), load(req.posWeight, 'weight', 3)]);
+    const [located, target, weight, posWeight] = await Promise.all([locate(req.input), load(req.target, 1), load(req.weight, 2), load(req.posWeight, 3)]);
     // A new range is kept where the SIMD path takes the request with the classes on axis 1 (a session reads
     // its samples' blocks of C planes from it; locateTensor has refused inputs of fewer dimensions); else the
     // input is decoded.
     const range = located !== req.input && located.kind === 'file' ? located.range : undefined;
     const keep = range !== undefined && normalizeAxis(resolveOptions(req.options).classDim, range.header.shape.length) === 1 &&
       this.fastTakes({ ...req, input: located, target: target!, weight, posWeight });
-    const input = range !== undefined && !keep ? await load(req.input, 'input', 0) : located;
+    const input = range !== undefined && !keep ? await load(req.input, 0) : located;
     if (input === req.input && target === req.target && weight === req.weight && posWeight === req.posWeight) return req;
     return { ...req, input, target: target!, ...(req.weight !== undefined ? { weight } : {}), ...(req.posWeight !== undefined ? { posWeight } : {}) };
   }
