@@ -19,8 +19,9 @@
 //   x[class 0] and had to redo every loss below ~2 against the max: half of the vectors of a 21-class
 //   batch, and all of a confident model's.)
 // - exp: 2^y = 2^n * p(y - n), p(0) = 1, p of degree 5 (relative error 1.9e-7 evaluated in f32; degree 4's
-//   2.9e-6 would pass straight into a confident pixel's loss). The sum is accumulated in f32, in class
-//   order, like PyTorch's float32 kernel. The f32 roundings of x - m and of its product with log2 e cost
+//   2.9e-6 would pass straight into a confident pixel's loss). The sum is accumulated in f32 in class
+//   order over chunks of ECHUNK = 32 classes, the chunks' sums in f64: one f32 sum over 50,257 classes
+//   (logits [B, V, T]) lost its small terms next to a large partial sum, up to 39 times the bound. The f32 roundings of x - m and of its product with log2 e cost
 //   ~1.2e-7 per unit of m - x relative to a term of size e^(x - m), which stays below 5e-8 absolute.
 // - log1p(e) in f32 (log1p4: exponent, atanh series of the mantissa, and the part of e that rounding 1 + e
 //   lost, divided by 1 + e), within ~2e-7 of itself; the loss and everything after it in f64, stored as
@@ -28,8 +29,10 @@
 //   random, confident and adversarial pixels (test/unit/wasm/ceKernel.test.ts).
 // - Every lane runs the same operations whatever its group, so a pixel's results (loss bits, argmax) do
 //   not depend on how a range is split between calls.
+// - Label smoothing: sum_c w[c] (x[c] - m) in f64 in pass 2, every term <= 0 (see smoothTerm), so the
+//   smoothed loss W log1p(e) + sum_c w[c] (m - x[c]) adds terms of one sign and nothing cancels.
 // - Pixels with NaN or +Inf, or all -Inf, fail the fast path's check (e NaN or m not finite; with label
-//   smoothing also a non-finite shifted sum); they are marked in outLoss and redone at the end by an exact
+//   smoothing also a non-finite smoothing sum); they are marked in outLoss and redone at the end by an exact
 //   float64 port of the reference loops (src/kernel/losses/crossEntropy.ts) using the host's Math.exp/Math.log,
 //   so NaN and Inf land exactly where PyTorch puts them. A -Inf logit elsewhere stays on the fast path
 //   (exp's argument is clamped to 2^-125: nothing next to the loss's bound).
@@ -40,7 +43,8 @@
 // - The row is read in blocks of RB = 256 logits, 16 per step (4 x f32x4). One reference r per row (all
 //   lanes), first the max of the row's first 64 logits. Per block: the lanes' sums of exp(x - r) in f32
 //   (the exp2c polynomial: degree 4, with class weights degree 5), the block's max (pmax) and, with label
-//   smoothing, sum_c w[c] (x[c] - shift) (shift = the first r; two f32 additions per term, then f64).
+//   smoothing, U = sum_c w[c] (x[c] - r) in f64, each x[c] - r exact (f32 operands), so U has no error
+//   worth the name; when r moves to r', U becomes U - W_before (r' - r) and the block's part is redone.
 // - At the end of a block: if its max exceeds r by more than RJUMP = 8, the block is redone against
 //   r' = that max (from L1: the block was just read) and the sums so far are scaled by exp(r - r') in f64.
 //   So every kept exp argument is at most 8 (the f32 rounding of x - r and of its product with log2 e
@@ -52,7 +56,10 @@
 //   sum's error, up to ~4e-6 absolute, could exceed 2e-6 of it) is redone against the max by a second pass
 //   over the row (refineRow; from L2 for large rows): e = sum_{c != argmax} exp(x[c] - max), degree 5,
 //   loss = w[t] ((max - x[t]) + log(1 + e)) in f64 (every row within 2e-6 |loss| + 2e-7 of float64 on
-//   confident and adversarial rows, test/unit/wasm/ceRows.test.ts). Measured worst |loss - float64 reference| / max(1, |reference|) on adversarial rows
+//   confident and adversarial rows, test/unit/wasm/ceRows.test.ts). With label smoothing the loss is
+//   (1 - eps) w[t] ((r - x[t]) + log sum) + eps / C (W log sum - U): the sum's error enters it times
+//   (1 - eps) w[t] + eps W / C, so that factor times the same bound decides the second pass (a weight
+//   only on the max class leaves a tiny loss whatever the target's). Measured worst |loss - float64 reference| / max(1, |reference|) on adversarial rows
 //   (rising by 1e-5 to 100 per logit, staircases of 7.99 and 8.01 per block, one dominant logit among
 //   262143, offsets of 1e4, the polynomial's worst arguments), C up to 262144: 1.3e-6 unweighted; random
 //   rows ~1e-7 weighted (test/unit/wasm/ceRows.test.ts asserts 4e-6).
@@ -77,8 +84,8 @@ const LN2: f64 = 0.6931471805599453;
 // A row's loss below REFINE_BASE + REFINE_SLOPE * (max - reference) is recomputed against the max
 // (refineRow): the one-pass error (exp polynomial ~2.9e-6 of the sum, f32 sum roundings, and the f32
 // roundings of x - r and of its product with log2 e, ~1.2e-7 per unit of max - r) could exceed 2e-6 of it.
-/** Largest max - x0 a label-smoothed pixel keeps on the fast path (see body); far beyond real logits' spans. */
-const SMOOTH_SHIFT_LIMIT: f32 = 4096;
+// Classes per f32 partial sum in the (C, S) kernel's pass 2; the sums of ECHUNK terms are added in f64.
+const ECHUNK: i32 = 32;
 const REFINE_BASE: f32 = 2;
 const REFINE_SLOPE: f32 = 0.075;
 // A signalling-NaN pattern: arithmetic never produces it, so it can mark pixels awaiting the exact path.
@@ -374,8 +381,11 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
 }
 
 /**
- * Adds w[c] (x[c] - x0) of two lanes (u: x[c] - x0 in lanes 0-1) to their f64 sums. The shift by x0 keeps
- * W (r + log sum) - sum w x from cancelling; f64 keeps C roundings small next to one f32 ulp.
+ * Adds w[c] (x[c] - m) of two lanes (u: x[c] - m in lanes 0-1, m the pixel's max) to their f64 sums. Every
+ * term is <= 0 and is its class's own share of the smoothed loss, W log(sum) + sum_c w[c] (m - x[c]): the
+ * f32 rounding of x[c] - m is relative to that share, and nothing cancels. (A sum shifted by x[class 0],
+ * as before, cancelled: with x0 = -1e30, or 3000 below the max, and the weight on the max class, the loss
+ * came out 0 or negative where PyTorch's is small and positive.)
  */
 @inline function smoothTerm(a: v128, u: v128, wc: v128, WEIGHTED: bool): v128 {
   const u64 = f64x2.promote_low_f32x4(u);
@@ -390,16 +400,29 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
 function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v128 {
   const log2e = f32x4.splat(1.4426950408889634);
   const oneI = i32x4.splat(1);
-  // One sum in class order, as body's 16-lane pass adds them: a pixel's bits do not depend on its path.
-  let e = f32x4.splat(0);
+  const zero = f32x4.splat(0);
+  // The sums in class order and chunks, as body's 16-lane pass adds them: a pixel's bits do not depend
+  // on its path.
+  let eLo = zero, eHi = zero;
   let cv = i32x4.splat(0);
-  for (let c = 0; c < C; c++) {
-    const t = exp2c(f32x4.mul(f32x4.sub(loadPartial(p, n), m), log2e), true);
-    e = f32x4.add(e, v128.andnot(t, i32x4.eq(cv, am)));
-    cv = i32x4.add(cv, oneI);
-    p += row;
+  for (let c0 = 0; c0 < C; c0 += ECHUNK) {
+    const c1 = min(C, c0 + ECHUNK);
+    let e = zero;
+    for (let c = c0; c < c1; c++) {
+      const t = exp2c(f32x4.mul(f32x4.sub(loadPartial(p, n), m), log2e), true);
+      e = f32x4.add(e, v128.andnot(t, i32x4.eq(cv, am)));
+      cv = i32x4.add(cv, oneI);
+      p += row;
+    }
+    eLo = f64x2.add(eLo, f64x2.promote_low_f32x4(e));
+    eHi = f64x2.add(eHi, f64x2.promote_low_f32x4(f32x4.shuffle(e, e, 2, 3, 2, 3)));
   }
-  return e;
+  return demote4(eLo, eHi);
+}
+
+/** Lanes 0-1 from lo and 2-3 from hi, rounded to f32. */
+@inline function demote4(lo: v128, hi: v128): v128 {
+  return f32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
 }
 
 /**
@@ -466,7 +489,6 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
     let i0 = zero, i1 = zero, i2 = zero, i3 = zero;
     let l0 = zero, l1 = zero, l2 = zero, l3 = zero;
     let h0 = zero, h1 = zero, h2 = zero, h3 = zero;
-    let x00 = zero, x01 = zero, x02 = zero, x03 = zero;
     let mx0 = zero, mx1 = zero, mx2 = zero, mx3 = zero;
     let cv = oneI;
     let nVec = 1;
@@ -475,11 +497,7 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
     // goes 1 to 4 lanes at a time through the same per-lane arithmetic.
     if ((s & 15) == 0 && s1 - s >= 16) {
       nVec = 4;
-      x00 = v128.load(p);
-      x01 = v128.load(p, 16);
-      x02 = v128.load(p, 32);
-      x03 = v128.load(p, 48);
-      let m0 = x00, m1 = x01, m2 = x02, m3 = x03;
+      let m0 = v128.load(p), m1 = v128.load(p, 16), m2 = v128.load(p, 32), m3 = v128.load(p, 48);
       p += row;
       for (let c = 1; c < C; c++) {
         const v0 = v128.load(p);
@@ -495,22 +513,6 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
         m1 = f32x4.pmax(m1, v1);
         m2 = f32x4.pmax(m2, v2);
         m3 = f32x4.pmax(m3, v3);
-        if (SMOOTH) {
-          // Label smoothing: sum_c w[c] (x[c] - x0) per lane in f64 (lanes 0-1 in l, 2-3 in h).
-          const wc = WEIGHTED ? f64x2.splat(<f64>load<f32>(w + (<usize>c << 2))) : zero;
-          const u0 = f32x4.sub(v0, x00);
-          const u1 = f32x4.sub(v1, x01);
-          const u2 = f32x4.sub(v2, x02);
-          const u3 = f32x4.sub(v3, x03);
-          l0 = smoothTerm(l0, u0, wc, WEIGHTED);
-          h0 = smoothTerm(h0, f32x4.shuffle(u0, u0, 2, 3, 2, 3), wc, WEIGHTED);
-          l1 = smoothTerm(l1, u1, wc, WEIGHTED);
-          h1 = smoothTerm(h1, f32x4.shuffle(u1, u1, 2, 3, 2, 3), wc, WEIGHTED);
-          l2 = smoothTerm(l2, u2, wc, WEIGHTED);
-          h2 = smoothTerm(h2, f32x4.shuffle(u2, u2, 2, 3, 2, 3), wc, WEIGHTED);
-          l3 = smoothTerm(l3, u3, wc, WEIGHTED);
-          h3 = smoothTerm(h3, f32x4.shuffle(u3, u3, 2, 3, 2, 3), wc, WEIGHTED);
-        }
         cv = i32x4.add(cv, oneI);
         p += row;
       }
@@ -522,46 +524,104 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
       // Eight pixels at a time: sixteen lanes' maxima, argmaxes and sums beside the polynomial's constants
       // outgrow the 16 vector registers, and the spills cost more (3-4% of the kernel) than reading the
       // block's lines from L1 twice.
+      // The f32 sums are flushed to f64 every ECHUNK classes: one f32 sum over thousands of classes
+      // (logits [B, V, T]) loses the small terms next to a large partial sum.
       p = p0;
       let cc = i32x4.splat(0);
-      for (let c = 0; c < C; c++) {
-        const t0 = exp2c(f32x4.mul(f32x4.sub(v128.load(p), m0), log2e), true);
-        const t1 = exp2c(f32x4.mul(f32x4.sub(v128.load(p, 16), m1), log2e), true);
-        e0 = f32x4.add(e0, v128.andnot(t0, i32x4.eq(cc, i0)));
-        e1 = f32x4.add(e1, v128.andnot(t1, i32x4.eq(cc, i1)));
-        cc = i32x4.add(cc, oneI);
-        p += row;
+      let E0l = zero, E0h = zero, E1l = zero, E1h = zero;
+      for (let ca = 0; ca < C; ca += ECHUNK) {
+        const cb = min(C, ca + ECHUNK);
+        let s0 = zero, s1 = zero;
+        for (let c = ca; c < cb; c++) {
+          const u0 = f32x4.sub(v128.load(p), m0);
+          const u1 = f32x4.sub(v128.load(p, 16), m1);
+          const t0 = exp2c(f32x4.mul(u0, log2e), true);
+          const t1 = exp2c(f32x4.mul(u1, log2e), true);
+          s0 = f32x4.add(s0, v128.andnot(t0, i32x4.eq(cc, i0)));
+          s1 = f32x4.add(s1, v128.andnot(t1, i32x4.eq(cc, i1)));
+          if (SMOOTH) {
+            // Label smoothing: sum_c w[c] (x[c] - m) per lane in f64 (lanes 0-1 in l, 2-3 in h); see smoothTerm.
+            const wc = WEIGHTED ? f64x2.splat(<f64>load<f32>(w + (<usize>c << 2))) : zero;
+            l0 = smoothTerm(l0, u0, wc, WEIGHTED);
+            h0 = smoothTerm(h0, f32x4.shuffle(u0, u0, 2, 3, 2, 3), wc, WEIGHTED);
+            l1 = smoothTerm(l1, u1, wc, WEIGHTED);
+            h1 = smoothTerm(h1, f32x4.shuffle(u1, u1, 2, 3, 2, 3), wc, WEIGHTED);
+          }
+          cc = i32x4.add(cc, oneI);
+          p += row;
+        }
+        if (C <= ECHUNK) {
+          // One chunk (most segmentation models): its f32 sums are the results, as f64 would round them.
+          E0l = s0;
+          E1l = s1;
+          break;
+        }
+        E0l = f64x2.add(E0l, f64x2.promote_low_f32x4(s0));
+        E0h = f64x2.add(E0h, f64x2.promote_low_f32x4(f32x4.shuffle(s0, s0, 2, 3, 2, 3)));
+        E1l = f64x2.add(E1l, f64x2.promote_low_f32x4(s1));
+        E1h = f64x2.add(E1h, f64x2.promote_low_f32x4(f32x4.shuffle(s1, s1, 2, 3, 2, 3)));
       }
+      e0 = C <= ECHUNK ? E0l : demote4(E0l, E0h);
+      e1 = C <= ECHUNK ? E1l : demote4(E1l, E1h);
       p = p0;
       cc = i32x4.splat(0);
-      for (let c = 0; c < C; c++) {
-        const t2 = exp2c(f32x4.mul(f32x4.sub(v128.load(p, 32), m2), log2e), true);
-        const t3 = exp2c(f32x4.mul(f32x4.sub(v128.load(p, 48), m3), log2e), true);
-        e2 = f32x4.add(e2, v128.andnot(t2, i32x4.eq(cc, i2)));
-        e3 = f32x4.add(e3, v128.andnot(t3, i32x4.eq(cc, i3)));
-        cc = i32x4.add(cc, oneI);
-        p += row;
+      E0l = zero; E0h = zero; E1l = zero; E1h = zero;
+      for (let ca = 0; ca < C; ca += ECHUNK) {
+        const cb = min(C, ca + ECHUNK);
+        let s2 = zero, s3 = zero;
+        for (let c = ca; c < cb; c++) {
+          const u2 = f32x4.sub(v128.load(p, 32), m2);
+          const u3 = f32x4.sub(v128.load(p, 48), m3);
+          const t2 = exp2c(f32x4.mul(u2, log2e), true);
+          const t3 = exp2c(f32x4.mul(u3, log2e), true);
+          s2 = f32x4.add(s2, v128.andnot(t2, i32x4.eq(cc, i2)));
+          s3 = f32x4.add(s3, v128.andnot(t3, i32x4.eq(cc, i3)));
+          if (SMOOTH) {
+            const wc = WEIGHTED ? f64x2.splat(<f64>load<f32>(w + (<usize>c << 2))) : zero;
+            l2 = smoothTerm(l2, u2, wc, WEIGHTED);
+            h2 = smoothTerm(h2, f32x4.shuffle(u2, u2, 2, 3, 2, 3), wc, WEIGHTED);
+            l3 = smoothTerm(l3, u3, wc, WEIGHTED);
+            h3 = smoothTerm(h3, f32x4.shuffle(u3, u3, 2, 3, 2, 3), wc, WEIGHTED);
+          }
+          cc = i32x4.add(cc, oneI);
+          p += row;
+        }
+        if (C <= ECHUNK) {
+          // One chunk (most segmentation models): its f32 sums are the results, as f64 would round them.
+          E0l = s2;
+          E1l = s3;
+          break;
+        }
+        E0l = f64x2.add(E0l, f64x2.promote_low_f32x4(s2));
+        E0h = f64x2.add(E0h, f64x2.promote_low_f32x4(f32x4.shuffle(s2, s2, 2, 3, 2, 3)));
+        E1l = f64x2.add(E1l, f64x2.promote_low_f32x4(s3));
+        E1h = f64x2.add(E1h, f64x2.promote_low_f32x4(f32x4.shuffle(s3, s3, 2, 3, 2, 3)));
       }
+      e2 = C <= ECHUNK ? E0l : demote4(E0l, E0h);
+      e3 = C <= ECHUNK ? E1l : demote4(E1l, E1h);
     } else {
       n = min(s1 - s, 4 - (s & 3));
-      x00 = loadPartial(p, n);
-      let m0 = x00;
+      let m0 = loadPartial(p, n);
       p += row;
       for (let c = 1; c < C; c++) {
         const v0 = loadPartial(p, n);
         i0 = i32x4.max_s(i0, v128.and(f32x4.gt(v0, m0), cv));
         m0 = f32x4.pmax(m0, v0);
-        if (SMOOTH) {
-          const wc = WEIGHTED ? f64x2.splat(<f64>load<f32>(w + (<usize>c << 2))) : zero;
-          const u0 = f32x4.sub(v0, x00);
-          l0 = smoothTerm(l0, u0, wc, WEIGHTED);
-          h0 = smoothTerm(h0, f32x4.shuffle(u0, u0, 2, 3, 2, 3), wc, WEIGHTED);
-        }
         cv = i32x4.add(cv, oneI);
         p += row;
       }
       mx0 = m0;
       e0 = sumBelowMax(p0, row, C, n, m0, i0);
+      if (SMOOTH) {
+        p = p0;
+        for (let c = 0; c < C; c++) {
+          const wc = WEIGHTED ? f64x2.splat(<f64>load<f32>(w + (<usize>c << 2))) : zero;
+          const u0 = f32x4.sub(loadPartial(p, n), m0);
+          l0 = smoothTerm(l0, u0, wc, WEIGHTED);
+          h0 = smoothTerm(h0, f32x4.shuffle(u0, u0, 2, 3, 2, 3), wc, WEIGHTED);
+          p += row;
+        }
+      }
     }
 
     // Fast-path results hold where the max is finite and the sum is not NaN (a NaN logit).
@@ -579,13 +639,9 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
       const okPlain = ok0;
       let ok = ok0;
       if (SMOOTH) {
-        // An infinite or NaN shifted sum (a -Inf logit, x0 infinite, 0 * Inf) takes the exact path.
+        // An infinite or NaN smoothing sum (a -Inf logit, x - m overflowing, 0 * Inf) takes the exact path.
         ok = v128.and(ok, i32x4.shuffle(
           f64x2.eq(f64x2.sub(l0, l0), zero), f64x2.eq(f64x2.sub(h0, h0), zero), 0, 2, 4, 6));
-        // So does a class 0 far below the max: the sums shifted by x0 then cancel (W (m - x0) against
-        // sum_c w[c] (x[c] - x0), each x[c] - x0 rounded in f32), and with w[0] = 0 the loss left is small
-        // (PARITY_SEED=1393115034's ce-huge-002: x0 = -1e30 gave 0 for 0.0357).
-        ok = v128.and(ok, f32x4.le(f32x4.sub(mx0, x00), f32x4.splat(SMOOTH_SHIFT_LIMIT)));
       }
       const bad = v128.andnot(valid, ok);
       const anyBad = v128.any_true(bad);
@@ -646,12 +702,10 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
       let lossLo = nLo;
       let lossHi = nHi;
       if (SMOOTH) {
-        // -sum_c w[c] log p[c] = W (r - x0 + log(sum)) - sum_c w[c] (x[c] - x0)
+        // -sum_c w[c] log p[c] = W log(sum) + sum_c w[c] (m - x[c]): with weights >= 0 every term is >= 0.
         const Wv = f64x2.splat(W);
-        const x0Lo = f64x2.promote_low_f32x4(x00);
-        const x0Hi = f64x2.promote_low_f32x4(f32x4.shuffle(x00, x00, 2, 3, 2, 3));
-        const smLo = f64x2.sub(f64x2.mul(Wv, f64x2.add(f64x2.sub(rLo, x0Lo), LLo)), l0);
-        const smHi = f64x2.sub(f64x2.mul(Wv, f64x2.add(f64x2.sub(rHi, x0Hi), LHi)), h0);
+        const smLo = f64x2.sub(f64x2.mul(Wv, LLo), l0);
+        const smHi = f64x2.sub(f64x2.mul(Wv, LHi), h0);
         const keep = f64x2.splat(1 - eps);
         const mix = f64x2.splat(eps / <f64>C);
         lossLo = f64x2.add(f64x2.mul(keep, nLo), f64x2.mul(smLo, mix));
@@ -751,7 +805,6 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
       i0 = i1; i1 = i2; i2 = i3;
       l0 = l1; l1 = l2; l2 = l3;
       h0 = h1; h1 = h2; h2 = h3;
-      x00 = x01; x01 = x02; x02 = x03;
       mx0 = mx1; mx1 = mx2; mx2 = mx3;
       ok0 = ok1; ok1 = ok2; ok2 = ok3;
     }
@@ -896,13 +949,12 @@ const SEED: i32 = 64;
 const FLT_MAX: f32 = 3.4028234663852886e38;
 
 // Results of rowPass: the reference r, sum_c exp(x[c] - r) in f64, the max (NaN ignored), the start of
-// the first block holding it, and with label smoothing sum_c w[c] (x[c] - shift) and the shift.
+// the first block holding it, and with label smoothing sum_c w[c] (x[c] - r) in f64.
 let gRowR: f32 = 0;
 let gRowZ: f64 = 0;
 let gRowMax: f32 = 0;
 let gRowBlk: i32 = 0;
 let gRowU: f64 = 0;
-let gRowSh: f32 = 0;
 
 /**
  * float16 bit patterns, sign-extended into i32 lanes, to float32, exactly (subnormals, infinities, NaN):
@@ -1162,9 +1214,30 @@ function slowRow(p: usize, w: usize, C: i32, DT: i32, exps: bool, smooth: bool):
   gSmooth = sm;
 }
 
+/** w[c] (x[c] - r) of lanes 0-1 of v (x) and wv (w), in f64: the difference of two f32 values is exact there. */
+@inline function smoothLo(v: v128, wv: v128, r64: v128, WEIGHTED: bool): v128 {
+  const d = f64x2.sub(f64x2.promote_low_f32x4(v), r64);
+  return WEIGHTED ? f64x2.mul(d, f64x2.promote_low_f32x4(wv)) : d;
+}
+
+/** smoothLo of lanes 2-3. */
+@inline function smoothHi(v: v128, wv: v128, r64: v128, WEIGHTED: bool): v128 {
+  return smoothLo(f32x4.shuffle(v, v, 2, 3, 2, 3), f32x4.shuffle(wv, wv, 2, 3, 2, 3), r64, WEIGHTED);
+}
+
+/** sum_{c in [c0, c1)} w[c] (x[c] - r) in f64, for a block whose reference moved (rare: no SIMD). */
+function blockSmooth(p: usize, c0: i32, c1: i32, w: usize, r: f32, DT: i32): f64 {
+  let u: f64 = 0;
+  for (let c = c0; c < c1; c++) {
+    const d = <f64>elemAt(p, c, DT) - <f64>r;
+    u += w ? d * <f64>load<f32>(w + (<usize>c << 2)) : d;
+  }
+  return u;
+}
+
 /**
  * One row's pass over its logits (see "Rows" in the header): fills gRowR, gRowZ, gRowMax, gRowBlk and,
- * with SMOOTH, gRowU and gRowSh. Results hold when gRowMax is finite and gRowZ (and gRowU) are.
+ * with SMOOTH, gRowU. Results hold when gRowMax is finite and gRowZ (and gRowU) are.
  */
 @inline function rowPass(p: usize, C: i32, w: usize, DT: i32, SMOOTH: bool, WEIGHTED: bool, DEG5: bool): void {
   const ES: usize = DT == DT_F32 ? 4 : 2;
@@ -1174,9 +1247,12 @@ function slowRow(p: usize, w: usize, C: i32, DT: i32, exps: bool, smooth: bool):
   let r = seedMax(p, min(C, SEED), DT);
   // Seeds all -Inf (or NaN): a finite reference keeps x - r clear of -Inf - -Inf.
   if (!(r >= -FLT_MAX)) r = -FLT_MAX;
-  const sh = f32x4.splat(r);
-  let rv = sh;
-  let zLo = zero, zHi = zero, uLo = zero, uHi = zero;
+  let rv = f32x4.splat(r);
+  let r64 = f64x2.splat(<f64>r);
+  let zLo = zero, zHi = zero;
+  // With SMOOTH: U against the current r; the weights of the classes before wDone sum to wSum.
+  let u: f64 = 0, wSum: f64 = 0;
+  let wDone = 0;
   let gmax: f32 = -Infinity;
   let gblk = 0;
   for (let c0 = 0; c0 < C; c0 += RB) {
@@ -1184,6 +1260,7 @@ function slowRow(p: usize, w: usize, C: i32, DT: i32, exps: bool, smooth: bool):
     // One accumulator each (fewer registers than one per vector: V8 has 16 for SIMD).
     let z = zero;
     let b = ninf;
+    let uLo = zero, uHi = zero;
     let q = p + <usize>c0 * ES;
     let c = c0;
     const e16 = c0 + ((c1 - c0) & ~15);
@@ -1199,23 +1276,17 @@ function slowRow(p: usize, w: usize, C: i32, DT: i32, exps: bool, smooth: bool):
       const e3 = expRel(v3, rv, DEG5);
       z = f32x4.add(z, f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3)));
       if (SMOOTH) {
-        let u0 = f32x4.sub(v0, sh);
-        let u1 = f32x4.sub(v1, sh);
-        let u2 = f32x4.sub(v2, sh);
-        let u3 = f32x4.sub(v3, sh);
-        if (WEIGHTED) {
-          const wq = w + (<usize>c << 2);
-          u0 = f32x4.mul(u0, v128.load(wq));
-          u1 = f32x4.mul(u1, v128.load(wq, 16));
-          u2 = f32x4.mul(u2, v128.load(wq, 32));
-          u3 = f32x4.mul(u3, v128.load(wq, 48));
-        }
-        // Two f32 additions per term, then f64.
-        const a01 = f32x4.add(u0, u1);
-        const a23 = f32x4.add(u2, u3);
-        uLo = f64x2.add(uLo, f64x2.add(f64x2.promote_low_f32x4(a01), f64x2.promote_low_f32x4(a23)));
+        const wq = w + (<usize>c << 2);
+        const w0 = WEIGHTED ? v128.load(wq) : zero;
+        const w1 = WEIGHTED ? v128.load(wq, 16) : zero;
+        const w2 = WEIGHTED ? v128.load(wq, 32) : zero;
+        const w3 = WEIGHTED ? v128.load(wq, 48) : zero;
+        uLo = f64x2.add(uLo, f64x2.add(
+          f64x2.add(smoothLo(v0, w0, r64, WEIGHTED), smoothLo(v1, w1, r64, WEIGHTED)),
+          f64x2.add(smoothLo(v2, w2, r64, WEIGHTED), smoothLo(v3, w3, r64, WEIGHTED))));
         uHi = f64x2.add(uHi, f64x2.add(
-          f64x2.promote_low_f32x4(f32x4.shuffle(a01, a01, 2, 3, 2, 3)), f64x2.promote_low_f32x4(f32x4.shuffle(a23, a23, 2, 3, 2, 3))));
+          f64x2.add(smoothHi(v0, w0, r64, WEIGHTED), smoothHi(v1, w1, r64, WEIGHTED)),
+          f64x2.add(smoothHi(v2, w2, r64, WEIGHTED), smoothHi(v3, w3, r64, WEIGHTED))));
       }
       q += ES << 4;
     }
@@ -1227,11 +1298,11 @@ function slowRow(p: usize, w: usize, C: i32, DT: i32, exps: bool, smooth: bool):
       b = f32x4.pmax(b, v);
       z = f32x4.add(z, v128.and(expRel(v, rv, DEG5), valid));
       if (SMOOTH) {
-        let u = f32x4.sub(v, sh);
-        if (WEIGHTED) u = f32x4.mul(u, loadPartial(w + (<usize>c << 2), n));
-        u = v128.and(u, valid);
-        uLo = f64x2.add(uLo, f64x2.promote_low_f32x4(u));
-        uHi = f64x2.add(uHi, f64x2.promote_low_f32x4(f32x4.shuffle(u, u, 2, 3, 2, 3)));
+        // Lanes past the row read as r: a zero difference.
+        const vr = v128.bitselect(v, rv, valid);
+        const wv = WEIGHTED ? loadPartial(w + (<usize>c << 2), n) : zero;
+        uLo = f64x2.add(uLo, smoothLo(vr, wv, r64, WEIGHTED));
+        uHi = f64x2.add(uHi, smoothHi(vr, wv, r64, WEIGHTED));
       }
       q += ES << 2;
     }
@@ -1241,9 +1312,29 @@ function slowRow(p: usize, w: usize, C: i32, DT: i32, exps: bool, smooth: bool):
       const f = f64x2.splat(jsExp(<f64>r - <f64>bmax));
       zLo = f64x2.mul(zLo, f);
       zHi = f64x2.mul(zHi, f);
+      if (SMOOTH) {
+        // U of the earlier blocks moves with r (every x there is below r + 8 < bmax, so the loss holds at
+        // least W_before (bmax - r - 8) and the f64 subtraction is small next to it); this block's terms,
+        // up to bmax - r each, are redone against bmax.
+        if (WEIGHTED) {
+          for (let c = wDone; c < c0; c++) wSum += <f64>load<f32>(w + (<usize>c << 2));
+        } else {
+          wSum = <f64>c0;
+        }
+        wDone = c0;
+        u -= wSum * (<f64>bmax - <f64>r);
+        const ub = blockSmooth(p, c0, c1, w, bmax, DT);
+        uLo = f64x2.replace_lane(zero, 0, ub);
+        uHi = zero;
+      }
       r = bmax;
       rv = f32x4.splat(r);
+      r64 = f64x2.splat(<f64>r);
       z = blockExpSum(p + <usize>c0 * ES, c1 - c0, r, DT, DEG5);
+    }
+    if (SMOOTH) {
+      const uu = f64x2.add(uLo, uHi);
+      u += f64x2.extract_lane(uu, 0) + f64x2.extract_lane(uu, 1);
     }
     if (bmax > gmax) {
       gmax = bmax;
@@ -1257,11 +1348,7 @@ function slowRow(p: usize, w: usize, C: i32, DT: i32, exps: bool, smooth: bool):
   gRowR = r;
   gRowMax = gmax;
   gRowBlk = gblk;
-  if (SMOOTH) {
-    const uu = f64x2.add(uLo, uHi);
-    gRowU = f64x2.extract_lane(uu, 0) + f64x2.extract_lane(uu, 1);
-    gRowSh = f32x4.extract_lane(sh, 0);
-  }
+  if (SMOOTH) gRowU = u;
 }
 
 /** The argmax alone (first max; the first NaN if any, by the exact loops). */
@@ -1363,8 +1450,14 @@ function firstBadRow(t: usize, C: i32, r0: i32, r1: i32, ignoreIndex: i32): i32 
       const xt: f64 = <f64>elemAt(p, tc, DT);
       // -log p[t] = (r - x[t]) + log sum_c exp(x[c] - r)
       let base = (rr - xt) + ls;
-      // A small loss whose one-pass error could exceed 2e-6 of it: the sum again, against the max.
-      if (base < <f64>REFINE_BASE + <f64>REFINE_SLOPE * (<f64>gRowMax - rr)) {
+      // A small loss whose one-pass error could exceed 2e-6 of it: the sum again, against the max. The
+      // sum's error, below 2e-6 (REFINE_BASE + REFINE_SLOPE (max - r)), enters the loss times the factor
+      // of log sum in it: w[t] alone, or with label smoothing (1 - eps) w[t] + eps W / C.
+      const bound = <f64>REFINE_BASE + <f64>REFINE_SLOPE * (<f64>gRowMax - rr);
+      const refine = SMOOTH
+        ? abs((1 - eps) * wt + mix * W) * bound > abs((1 - eps) * wt * base + mix * (W * ls - gRowU))
+        : base < bound;
+      if (refine) {
         rr = <f64>gRowMax;
         ls = log1pPos(refineRow(p, C, gRowMax, pk, DT));
         base = (rr - xt) + ls;
@@ -1372,8 +1465,8 @@ function firstBadRow(t: usize, C: i32, r0: i32, r1: i32, ignoreIndex: i32): i32 
       nll = wt * base;
       loss = nll;
       if (SMOOTH) {
-        // -sum_c w[c] log p[c] = W (r - shift + log sum) - sum_c w[c] (x[c] - shift)
-        sm = W * ((rr - <f64>gRowSh) + ls) - gRowU;
+        // -sum_c w[c] log p[c] = W (rr - r + log sum) - sum_c w[c] (x[c] - r), rr the sum's reference
+        sm = W * ((rr - <f64>gRowR) + ls) - gRowU;
         loss = (1 - eps) * nll + sm * mix;
       }
     } else {

@@ -209,6 +209,7 @@ class Generator:
             compressed=r.random() < 0.5,
             per_class=True,
             zero_target_weight=False,
+            peak_class=None,  # with special 'peak-far': the class made the max, and the only one weighted
         )
         p.update(ov)
         return p
@@ -315,6 +316,14 @@ class Generator:
                     set_row(k, int(flat_t[k]), h)
                 for k in pick(live, 0.2):
                     set_row(k, int(flat_t[k]), -h)
+        elif special == 'peak-far':  # the weighted class is the max, another class far below it
+            kp = int(p['peak_class'])
+            for k in pick(list(range(nrows)), 0.6):
+                idx = tuple(row_idx[k]) if len(tshape) else ()
+                top = float(np.max(xm[idx]))
+                far = (kp + 1 + int(r.integers(C - 1))) % C
+                set_row(k, kp, top + abs(float(r.standard_normal())) * 0.1 * p['scale'])
+                set_row(k, far, top - self.choice([12.5, 300.7, 3000.3]))
         elif special is not None:
             raise ValueError(special)
 
@@ -342,6 +351,9 @@ class Generator:
         if p['weight']:
             wv = r.random(C) * 2.0
             wv[r.random(C) < 0.1] = 0.0
+            if p['peak_class'] is not None:
+                wv = np.zeros(C)
+                wv[int(p['peak_class'])] = self.choice([1.0, 100.0, 1000.0])
             if p['zero_target_weight'] and index_target:  # every live target weighs 0: mean is 0/0
                 wv[np.unique(np.asarray(t)[~ign]).astype(np.int64)] = 0.0
             if p['weight_dtype'] == 'float16':
@@ -784,6 +796,12 @@ class Generator:
             self.bce_case('bce-inf', special='inf')
         self.errors()
         self.no_classes()
+        # Last, so the draws of every case above (and the committed seed-0 fixtures) stay as they were.
+        for _ in range(n(12)):  # label smoothing, the weight only on a class that is the max
+            C = int(r.integers(2, 11))
+            self.ce_case('ce-smoothing-peak-weight', C=C, weight=True, special='peak-far',
+                         peak_class=int(r.integers(C)), ls=self.choice([0.37, 0.9, 1.0]),
+                         input_dtype=self.choice(['float32', 'float64']))
 
 
 def main(argv):

@@ -16,10 +16,19 @@ import torch
 import torch.nn.functional as F
 
 
-def case(out, name, shape, class_last, pad=0, weight=False, smoothing=0.0, seed=0):
+def case(out, name, shape, class_last, pad=0, weight=False, smoothing=0.0, seed=0, peak=None):
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal(shape) * 3).astype(np.float16)
     C = shape[-1] if class_last else shape[1]
+    if peak is not None:
+        # A confident language model: at each position one class `peak` above the rest and a runner-up one
+        # float16 step below it, so the sum of exp(x - max) is near 1 with tens of thousands of small terms
+        # (one float32 sum over the classes loses them).
+        xc = np.moveaxis(x, -1 if class_last else 1, 0)
+        top = rng.integers(0, C, size=xc.shape[1:])
+        idx = np.indices(top.shape)
+        xc[(top, *idx)] = np.float16(peak)
+        xc[((top + 7) % C, *idx)] = np.nextafter(np.float16(peak), np.float16(0))
     tshape = shape[:-1] if class_last else (shape[0],) + tuple(shape[2:])
     t = rng.integers(0, C, size=tshape).astype(np.int64)
     if pad:
@@ -56,6 +65,10 @@ def main(argv):
         case(out, 'lm-32000-class-last-smoothed', (1, 12, 32000), True, pad=3, smoothing=0.1, seed=5),
         case(out, 'vocab-262144', (3, 262144), False, seed=6),
         case(out, 'seg-1100-classes', (1, 1100, 4, 8), False, seed=7),
+        # Logits [B, V, T], as F.cross_entropy(logits.transpose(1, 2), t) takes a language model's output.
+        case(out, 'lm-50257-class-first-confident', (2, 50257, 8), False, seed=8, peak=16.0),
+        case(out, 'lm-32000-class-first-weighted-smoothed', (1, 32000, 12), False, weight=True, smoothing=0.1,
+             seed=9, peak=16.0),
     ]
     with open(os.path.join(out, 'cases.json'), 'w') as f:
         json.dump(dict(cases=cases), f, indent=1)

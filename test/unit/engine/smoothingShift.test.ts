@@ -1,7 +1,7 @@
 // Label smoothing with a class-0 logit far below the max and a zero weight on class 0 (a live parity seed,
 // PARITY_SEED=1393115034, case ce-huge-002): the SIMD kernel's smoothing sum, shifted by x[class 0],
-// cancelled to 0 where PyTorch's loss is 0.0357. Such pixels now take the exact path; PyTorch's float64
-// values through the Engine.
+// cancelled to 0 where PyTorch's loss is 0.0357. The sum is now taken against each pixel's max, where no
+// term cancels (smoothingWeights.test.ts has the general case); PyTorch's float64 values through the Engine.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Engine } from '../../../src/worker/engine/engine';
