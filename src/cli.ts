@@ -15,6 +15,7 @@ import { labelIssuesOfRun, labelIssuesText } from './cli/labelIssuesCli';
 import type { PairIssues } from './labels/pairIssues';
 import { installNativeCrc32 } from './worker/files/nativeCrc';
 import { checkOutputPath } from './worker/files/regularFile';
+import { readPaths } from './cli/readPaths';
 
 declare const PACKAGE_VERSION: string | undefined;
 
@@ -31,9 +32,11 @@ export async function run(a: CliArgs, signal?: AbortSignal): Promise<string> {
   const companion = a.weight === null ? readCompanionWeight(a.input) : undefined;
   const weight: TensorSource | null = a.weight !== null ? { kind: 'tensor', tensor: readWeight(a.weight, '--weight') } : companion ? { kind: 'tensor', tensor: companion } : null;
   const posWeight: TensorSource | null = a.posWeight === null ? null : { kind: 'tensor', tensor: readWeight(a.posWeight, '--pos-weight') };
-  // Output paths are checked before any work: a directory, FIFO or device there is refused at once.
-  if (a.out !== null) checkOutputPath('--out', a.out);
-  if (a.issuesOut) checkOutputPath('--issues-out', a.issuesOut);
+  // Output paths are checked before any work: a directory, FIFO or device there is refused at once, as is
+  // a file the command reads.
+  const reads = readPaths([['the input', a.input], ['the target', a.target], ['the --weight file', a.weight], ['the --pos-weight file', a.posWeight], ['the --palette file', a.palette ?? null]]);
+  const outTarget = a.out !== null ? checkOutputPath('--out', a.out, reads) : null;
+  if (a.issuesOut) checkOutputPath('--issues-out', a.issuesOut, outTarget === null ? reads : [...reads, { what: 'the --out file', path: outTarget }]);
   // Its own error, not one of the pair's.
   const palette = a.palette ? readPalette(a.palette) : undefined;
   // One computation per process: .npy inputs above one block stream through two reused blocks of the

@@ -14,6 +14,7 @@ import type { CompareSummary } from '../protocol';
 import type { CompareMaps } from '../kernel/compare';
 import { parseArgs } from './args';
 import { checkOutputPath } from '../worker/files/regularFile';
+import { readPaths } from './readPaths';
 import { readPalette, readWeight } from './inputs';
 import { fmt6, jsonNumber, jsonReport, tensorInfo } from './report';
 import { escapeControls } from './terminalText';
@@ -109,9 +110,9 @@ export async function runCompare(argv: readonly string[], distDir: string, signa
   const a = parsed.args;
   // Accepted by the shared parser, but compare has no such step: given, it would be dropped.
   if (a.labelIssues) throw new LensError('option', '--label-issues is not a compare option: flag label issues on one input (cli.js INPUT TARGET --label-issues)');
-  // Refused before both inputs are computed, not when the delta is written.
-  if (a.out !== null) checkOutputPath('--out', a.out);
   const [inA, inB, target] = a.files ?? [];
+  // Refused before both inputs are computed, not when the delta is written.
+  if (a.out !== null) checkOutputPath('--out', a.out, readPaths([['input A', inA], ['input B', inB], ['the target', target], ['the --weight file', a.weight]]));
   // A shape mismatch is named before any computing when both headers say it; else after.
   const shapeA = headerShape(inA);
   const shapeB = headerShape(inB);

@@ -17,6 +17,7 @@ import { evalWorkers } from './evalWorkers';
 import { toJson } from './json';
 import { escapeControls, fmt, pct, someNames } from './terminalText';
 import { checkOutputPath } from '../worker/files/regularFile';
+import { readPaths } from './readPaths';
 
 export const RUNS_USAGE = `usage: cross-entropy-lens runs LABEL_DIR RUN_DIR... [options]
 
@@ -92,7 +93,9 @@ function parseRunsArgs(argv: readonly string[]): RunsArgs | 'help' {
   if (shardText !== undefined && losses === null) bad('--shard needs --losses FILE: merge reads each shard\'s per-pixel losses from it');
   if (shardText === undefined && losses !== null) bad('--losses goes with --shard I/N (a whole evaluation keeps its losses in a temporary folder)');
   // Refused before the runs are evaluated, not when the file is written at the end.
-  if (losses !== null) checkOutputPath('--losses', losses);
+  if (losses !== null) {
+    checkOutputPath('--losses', losses, readPaths([['the label folder', positional[0]], ...folders.map((f): [string, string] => ['the run folder', f]), ['the --weight file', get('--weight') ?? null]]));
+  }
   return {
     labelDir: positional[0], runs: folders.map((folder, k) => ({ name: names[k], folder })), options,
     shard: shardText === undefined ? null : parseShard(shardText), losses, json,

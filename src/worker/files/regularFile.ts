@@ -149,13 +149,57 @@ export function outputTarget(file: string): string {
   return real;
 }
 
-/** outputTarget for a command-line flag's file, refused in one line naming the flag and the file. */
-export function checkOutputPath(flag: string, file: string): string {
+/** A file or folder a command reads (what: how its message names it, e.g. 'the input'). */
+export interface ReadPath {
+  readonly what: string;
+  readonly path: string;
+}
+
+/**
+ * outputTarget for a command-line flag's file, refused in one line naming the flag and the file; also
+ * refused when the file there is one the command reads (`reads`: the same file by device and inode, so a
+ * link or another spelling counts; or a file inside a folder it reads): `--out x.npy` for input x.npy
+ * replaced the logits with their losses.
+ */
+export function checkOutputPath(flag: string, file: string, reads: readonly ReadPath[] = []): string {
+  let target: string;
   try {
-    return outputTarget(file);
+    target = outputTarget(file);
   } catch (e) {
     throw e instanceof LensError ? new LensError(e.kind, `${flag} ${file}: ${e.message}`) : e;
   }
+  const clash = readBy(target, reads);
+  if (clash !== null) throw new LensError('io', `${flag} ${file}: ${clash} — writing it would replace what the command reads; give another file name`);
+  return target;
+}
+
+/** How `reads` covers the existing file at target, or null (also when nothing is there yet). */
+function readBy(target: string, reads: readonly ReadPath[]): string | null {
+  let out: fs.Stats;
+  let real: string;
+  try {
+    out = fs.statSync(target);
+    real = fs.realpathSync(target);
+  } catch {
+    return null;
+  }
+  for (const r of reads) {
+    let st: fs.Stats;
+    let folder: string;
+    try {
+      st = fs.statSync(r.path);
+      folder = st.isDirectory() ? fs.realpathSync(r.path) : '';
+    } catch {
+      continue; // missing or unreadable: its reader says so
+    }
+    if (st.isDirectory()) {
+      const rel = path.relative(folder, real);
+      if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) return `is in ${r.what} ${r.path}`;
+    } else if (st.dev === out.dev && st.ino === out.ino) {
+      return r.path === target ? `is ${r.what}` : `is ${r.what} ${r.path}`;
+    }
+  }
+  return null;
 }
 
 /**

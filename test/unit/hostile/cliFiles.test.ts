@@ -89,6 +89,34 @@ Image.fromarray(rng.integers(0, 3, (6, 8)).astype(np.uint8)).save("c0/labels/a_g
     assertOneLineError(run(['compare', 'x.npy', 'x.npy', 't.npy', '--out', 'folder']), /^error: --out folder: is a directory, not a regular file/, 'compare --out folder');
   });
 
+  it('an output aimed at a file the command reads is refused before computing, and the file is left as it was', () => {
+    fs.copyFileSync(at('x.npy'), at('xin.npy'));
+    fs.copyFileSync(at('t.npy'), at('tin.npy'));
+    spawnSync('/usr/bin/python3', ['-c', 'import numpy as np; np.save("w.npy", np.array([1, 2, 1, 0.5], np.float32))'], { cwd: dir });
+    fs.symlinkSync('xin.npy', at('xlink.npy'));
+    fs.linkSync(at('tin.npy'), at('thard.npy'));
+    const before = new Map(['xin.npy', 'tin.npy', 'w.npy'].map((f) => [f, fs.readFileSync(at(f))]));
+    const base = ['xin.npy', 'tin.npy', '--reduction', 'none'];
+    assertOneLineError(run([...base, '--out', 'xin.npy']), /^error: --out xin\.npy: is the input — writing it would replace what the command reads; give another file name$/, '--out the input');
+    assertOneLineError(run([...base, '--out', './tin.npy']), /^error: --out \.\/tin\.npy: is the target tin\.npy — /, '--out the target, spelt otherwise');
+    assertOneLineError(run([...base, '--out', 'xlink.npy']), /^error: --out xlink\.npy: is the input xin\.npy — /, '--out a link to the input');
+    assertOneLineError(run([...base, '--out', 'thard.npy']), /^error: --out thard\.npy: is the target tin\.npy — /, '--out a hard link to the target');
+    assertOneLineError(run([...base, '--weight', 'w.npy', '--out', 'w.npy']), /^error: --out w\.npy: is the --weight file — /, '--out the weight');
+    assertOneLineError(run(['xin.npy', 'tin.npy', '--label-issues', '--issues-out', 'tin.npy']), /^error: --issues-out tin\.npy: is the target — /, '--issues-out the target');
+    fs.writeFileSync(at('both.npy'), 'old');
+    assertOneLineError(run([...base, '--label-issues', '--out', 'both.npy', '--issues-out', 'both.npy']), /^error: --issues-out both\.npy: is the --out file — /, '--out and --issues-out one file');
+    assertOneLineError(run(['compare', 'xin.npy', 'x.npy', 'tin.npy', '--out', 'x.npy']), /^error: --out x\.npy: is input B — /, 'compare --out input B');
+    const set = twoRuns('clash');
+    const inRun = path.join(set.pred2, 'a_logits.npy');
+    const runFile = fs.readFileSync(inRun);
+    assertOneLineError(run(['runs', set.labels, set.pred, set.pred2, '--shard', '0/2', '--losses', inRun]), /^error: --losses .*a_logits\.npy: is in the run folder .*pred2 — /, '--losses over a prediction');
+    for (const [f, bytes] of before) assert.deepEqual(fs.readFileSync(at(f)), bytes, `${f} unchanged`);
+    assert.deepEqual(fs.readFileSync(inRun), runFile, 'the prediction unchanged');
+    // A new file, and an earlier output rewritten, are written as before.
+    assertCleanJson(run([...base, '--out', 'fresh.npy', '--json']), '--out a new file');
+    assertCleanJson(run([...base, '--out', 'fresh.npy', '--json']), '--out rewriting its own earlier output');
+  });
+
   it('an empty value for a file option is refused, not taken as no file', () => {
     assertOneLineError(run(['x.npy', 't.npy', '--out', '']), /--out needs a value, not an empty string/, "--out ''");
     assertOneLineError(run(['x.npy', 't.npy', '--label-issues', '--issues-out=']), /--issues-out needs a value, not an empty string/, '--issues-out=');
