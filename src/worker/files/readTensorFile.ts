@@ -26,10 +26,19 @@ function tooLarge(path: string, bytes: number): LensError {
   return new LensError('io', `${path}: ${(bytes / 2 ** 30).toFixed(1)} GiB is larger than one read allows (2 GiB) — slice it (e.g. one batch per file)`);
 }
 
+/**
+ * Largest JSON file read: parsed, its numbers take about seven times the text (208 MB took 1.5 GB and
+ * 6.8 s), and past ~550 MB a worker's 4 GB heap ran out with nothing but "stopped unexpectedly" to say.
+ */
+export const MAX_JSON_FILE_BYTES = 256 << 20;
+
 function readBytes(path: string, pin?: FileIdentity, shared = false): Uint8Array {
   const opened = openForRead(path, pin);
   try {
     if (opened.size > MAX_WHOLE_READ) throw tooLarge(path, opened.size);
+    if (/\.json$/i.test(path) && opened.size > MAX_JSON_FILE_BYTES) {
+      throw new LensError('io', `${path}: ${Math.round(opened.size / 2 ** 20)} MB of JSON is more than is read here (${MAX_JSON_FILE_BYTES / 2 ** 20} MB) — save the tensors with np.save (or torch.save) and open those`);
+    }
     // A file that shrank while being read holds fewer bytes than fstat said: decode what is there.
     return readAt(opened.fd, opened.size, 0, shared);
   } catch (e) {

@@ -117,6 +117,15 @@ Image.fromarray(rng.integers(0, 3, (6, 8)).astype(np.uint8)).save("c0/labels/a_g
     assertCleanJson(run([...base, '--out', 'fresh.npy', '--json']), '--out rewriting its own earlier output');
   });
 
+  it('a JSON input over 256 MB is refused at once, naming it (parsing it could exhaust a worker\'s heap)', () => {
+    // Sparse: nothing is written or read, so only the size check can answer this fast.
+    fs.writeFileSync(at('huge.json'), '');
+    fs.truncateSync(at('huge.json'), 300 * 2 ** 20);
+    const r = run(['huge.json', 't.npy']);
+    assertOneLineError(r, /^error: huge\.json: 300 MB of JSON is more than is read here \(256 MB\) — save the tensors with np\.save \(or torch\.save\) and open those$/, 'huge JSON');
+    assertOneLineError(run(['x.npy', 'huge.json']), /^error: huge\.json: 300 MB of JSON/, 'huge JSON target');
+  });
+
   it('an empty value for a file option is refused, not taken as no file', () => {
     assertOneLineError(run(['x.npy', 't.npy', '--out', '']), /--out needs a value, not an empty string/, "--out ''");
     assertOneLineError(run(['x.npy', 't.npy', '--label-issues', '--issues-out=']), /--issues-out needs a value, not an empty string/, '--issues-out=');
