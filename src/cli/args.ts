@@ -1,6 +1,7 @@
 // Command-line parsing for the CLI contract in DESIGN.md. Hand-written because option values such as
 // `--ignore-index -100` and `--class-dim -1` start with a dash, which node:util parseArgs refuses.
 import { LensError } from '../errors';
+import { parseCommandFlags } from './commandFlags';
 import type { InputKind, LossKind, LossOptions, Reduction } from '../kernel/types';
 
 export interface CliArgs {
@@ -93,55 +94,18 @@ function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[])
  * INPUT_B, TARGET); the error for a wrong count names them.
  */
 export function parseArgs(argv: readonly string[], files: readonly string[] = ['INPUT', 'TARGET']): ParsedArgs {
-  const positional: string[] = [];
-  const values = new Map<string, string>();
-  let json = false;
-  let labelIssues = false;
-  let onlyPositional = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (onlyPositional || !a.startsWith('--') && !(a.startsWith('-') && a.length > 1 && !/^-\d/.test(a))) {
-      positional.push(a);
-      continue;
-    }
-    if (a === '--') {
-      onlyPositional = true;
-      continue;
-    }
-    if (a === '-h' || a === '--help') return { kind: 'help' };
-    if (a === '--version') return { kind: 'version' };
-    if (a === '--json') {
-      if (json) bad('--json given twice');
-      json = true;
-      continue;
-    }
-    if (a === '--label-issues') {
-      if (labelIssues) bad('--label-issues given twice');
-      labelIssues = true;
-      continue;
-    }
-    // Switches take no value (--json=1 would otherwise be an "unknown option").
-    if (/^--(json|label-issues)=/.test(a)) bad(`${a.slice(0, a.indexOf('='))} takes no value`);
-    const eq = a.indexOf('=');
-    const flag = eq >= 0 ? a.slice(0, eq) : a;
-    if (!VALUE_FLAGS.has(flag)) bad(`unknown option ${flag}`);
-    let value: string;
-    if (eq >= 0) value = a.slice(eq + 1);
-    else {
-      if (i + 1 >= argv.length) bad(`${flag} needs a value`);
-      value = argv[++i];
-    }
-    if (values.has(flag)) bad(`${flag} given twice`);
-    // An empty value (--out '') would otherwise be taken as no file and the option silently dropped.
-    if (value === '') bad(`${flag} needs a value, not an empty string`);
-    values.set(flag, value);
-  }
+  const flags = parseCommandFlags(argv, { valued: VALUE_FLAGS, switches: ['--json', '--label-issues'], version: true, bad });
+  if (flags === 'help') return { kind: 'help' };
+  if (flags === 'version') return { kind: 'version' };
+  const { positional } = flags;
+  const json = flags.switches.has('--json');
+  const labelIssues = flags.switches.has('--label-issues');
   if (positional.length !== files.length) {
     const names = `${files.slice(0, -1).join(', ')} and ${files[files.length - 1]}`;
     bad(positional.length < files.length ? `expected ${names} files, got ${positional.length} file${positional.length === 1 ? '' : 's'}` : `expected ${names}, got ${positional.length} files: ${positional.join(' ')}`);
   }
   const options: { -readonly [K in keyof LossOptions]?: LossOptions[K] } = {};
-  const get = (f: string): string | undefined => values.get(f);
+  const { get } = flags;
   if (get('--ignore-index') !== undefined) options.ignoreIndex = parseInteger('--ignore-index', get('--ignore-index')!);
   if (get('--class-dim') !== undefined) options.classDim = parseInteger('--class-dim', get('--class-dim')!);
   if (get('--reduction') !== undefined) options.reduction = oneOf<Reduction>('--reduction', get('--reduction')!, ['none', 'mean', 'sum']);

@@ -73,7 +73,7 @@ interface EvalArgs {
 }
 
 function parseEvalArgs(argv: readonly string[]): EvalArgs | 'help' {
-  const flags = parseCommandFlags(argv, 'eval', EVAL_FLAGS, ['--json', '--label-issues'], bad);
+  const flags = parseCommandFlags(argv, { command: 'eval', valued: EVAL_FLAGS, switches: ['--json', '--label-issues'], bad });
   if (flags === 'help') return 'help';
   const { positional, get } = flags;
   const json = flags.switches.has('--json');

@@ -76,7 +76,7 @@ function runNames(folders: readonly string[], given: string | undefined): string
 }
 
 function parseRunsArgs(argv: readonly string[]): RunsArgs | 'help' {
-  const flags = parseCommandFlags(argv, 'runs', RUNS_FLAGS, ['--json'], bad);
+  const flags = parseCommandFlags(argv, { command: 'runs', valued: RUNS_FLAGS, switches: ['--json'], bad });
   if (flags === 'help') return 'help';
   const { positional, get } = flags;
   const json = flags.switches.has('--json');

@@ -110,6 +110,9 @@ describe('eval CLI against the PyTorch reference', function () {
     await assert.rejects(runEval(['a', 'b', '--label-smoothing', '2'], DIST), /--label-smoothing/);
     await assert.rejects(runEval(['a', 'b', '--shard', '2/2'], DIST), /--shard/);
     await assert.rejects(runEval(['a', 'b', '--nope'], DIST), /unknown option --nope/);
+    // One dash is an option too (a mistyped -json was taken as a third folder); after --, a folder name.
+    await assert.rejects(runEval(['a', 'b', '-json'], DIST), /unknown option -json for eval/);
+    await assert.rejects(runEval(['--', '-a', 'b'], DIST), /-a: no such folder/);
   });
 
   it('cancels', async () => {
