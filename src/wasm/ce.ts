@@ -29,8 +29,9 @@
 //   random, confident and adversarial pixels (test/unit/wasm/ceKernel.test.ts).
 // - Every lane runs the same operations whatever its group, so a pixel's results (loss bits, argmax) do
 //   not depend on how a range is split between calls.
-// - Label smoothing: sum_c w[c] (x[c] - m) in f64 in pass 2, every term <= 0 (see smoothTerm), so the
-//   smoothed loss W log1p(e) + sum_c w[c] (m - x[c]) adds terms of one sign and nothing cancels.
+// - Label smoothing: sum_c w[c] (x[c] - m) in f64 in pass 2 (see smoothTerm): unweighted every term is
+//   <= 0, so the smoothed loss W log1p(e) + sum_c (m - x[c]) adds terms of one sign; weighted (weights of
+//   either sign) each x[c] - m is exact in f64, so only f64 roundings meet the cancellation.
 // - Pixels with NaN or +Inf, or all -Inf, fail the fast path's check (e NaN or m not finite; with label
 //   smoothing also a non-finite smoothing sum); they are marked in outLoss and redone at the end by an exact
 //   float64 port of the reference loops (src/kernel/losses/crossEntropy.ts) using the host's Math.exp/Math.log,
@@ -381,15 +382,25 @@ function noClasses(t: usize, s0: i32, s1: i32, ignoreIndex: i32, outLoss: usize,
 }
 
 /**
- * Adds w[c] (x[c] - m) of two lanes (u: x[c] - m in lanes 0-1, m the pixel's max) to their f64 sums. Every
- * term is <= 0 and is its class's own share of the smoothed loss, W log(sum) + sum_c w[c] (m - x[c]): the
- * f32 rounding of x[c] - m is relative to that share, and nothing cancels. (A sum shifted by x[class 0],
- * as before, cancelled: with x0 = -1e30, or 3000 below the max, and the weight on the max class, the loss
- * came out 0 or negative where PyTorch's is small and positive.)
+ * Adds w[c] (x[c] - m) of two lanes (lanes 0-1 of x, and of u = x[c] - m in f32; m64: the lanes' max in
+ * f64) to their f64 sums. Each term is its class's own share of the smoothed loss,
+ * W log(sum) + sum_c w[c] (m - x[c]). Unweighted every term is <= 0: the f32 rounding of x[c] - m is
+ * relative to its share and nothing cancels. Weights may have either sign (PyTorch allows it), and then the
+ * shares cancel, so a weighted term takes x[c] - m exactly, in f64 (f32 operands). (A sum shifted by
+ * x[class 0], as before, cancelled even with weights >= 0: with x0 = -1e30, or 3000 below the max, and the
+ * weight on the max class, the loss came out 0 or negative where PyTorch's is small and positive.)
  */
-@inline function smoothTerm(a: v128, u: v128, wc: v128, WEIGHTED: bool): v128 {
-  const u64 = f64x2.promote_low_f32x4(u);
-  return f64x2.add(a, WEIGHTED ? f64x2.mul(u64, wc) : u64);
+@inline function smoothTerm(a: v128, x: v128, u: v128, m64: v128, wc: v128, WEIGHTED: bool): v128 {
+  if (WEIGHTED) return f64x2.add(a, f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(x), m64), wc));
+  return f64x2.add(a, f64x2.promote_low_f32x4(u));
+}
+
+/** The max m of lanes 0-1 (hi: 2-3) in f64, for weighted smoothing terms; not needed (zero) otherwise. */
+@inline function maxLo(m: v128, SMOOTH: bool, WEIGHTED: bool): v128 {
+  return SMOOTH && WEIGHTED ? f64x2.promote_low_f32x4(m) : f32x4.splat(0);
+}
+@inline function maxHi(m: v128, SMOOTH: bool, WEIGHTED: bool): v128 {
+  return SMOOTH && WEIGHTED ? f64x2.promote_low_f32x4(f32x4.shuffle(m, m, 2, 3, 2, 3)) : f32x4.splat(0);
 }
 
 /**
@@ -529,12 +540,16 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
       p = p0;
       let cc = i32x4.splat(0);
       let E0l = zero, E0h = zero, E1l = zero, E1h = zero;
+      let mLo0 = maxLo(m0, SMOOTH, WEIGHTED), mHi0 = maxHi(m0, SMOOTH, WEIGHTED);
+      let mLo1 = maxLo(m1, SMOOTH, WEIGHTED), mHi1 = maxHi(m1, SMOOTH, WEIGHTED);
       for (let ca = 0; ca < C; ca += ECHUNK) {
         const cb = min(C, ca + ECHUNK);
         let s0 = zero, s1 = zero;
         for (let c = ca; c < cb; c++) {
-          const u0 = f32x4.sub(v128.load(p), m0);
-          const u1 = f32x4.sub(v128.load(p, 16), m1);
+          const v0 = v128.load(p);
+          const v1 = v128.load(p, 16);
+          const u0 = f32x4.sub(v0, m0);
+          const u1 = f32x4.sub(v1, m1);
           const t0 = exp2c(f32x4.mul(u0, log2e), true);
           const t1 = exp2c(f32x4.mul(u1, log2e), true);
           s0 = f32x4.add(s0, v128.andnot(t0, i32x4.eq(cc, i0)));
@@ -542,10 +557,10 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
           if (SMOOTH) {
             // Label smoothing: sum_c w[c] (x[c] - m) per lane in f64 (lanes 0-1 in l, 2-3 in h); see smoothTerm.
             const wc = WEIGHTED ? f64x2.splat(<f64>load<f32>(w + (<usize>c << 2))) : zero;
-            l0 = smoothTerm(l0, u0, wc, WEIGHTED);
-            h0 = smoothTerm(h0, f32x4.shuffle(u0, u0, 2, 3, 2, 3), wc, WEIGHTED);
-            l1 = smoothTerm(l1, u1, wc, WEIGHTED);
-            h1 = smoothTerm(h1, f32x4.shuffle(u1, u1, 2, 3, 2, 3), wc, WEIGHTED);
+            l0 = smoothTerm(l0, v0, u0, mLo0, wc, WEIGHTED);
+            h0 = smoothTerm(h0, f32x4.shuffle(v0, v0, 2, 3, 2, 3), f32x4.shuffle(u0, u0, 2, 3, 2, 3), mHi0, wc, WEIGHTED);
+            l1 = smoothTerm(l1, v1, u1, mLo1, wc, WEIGHTED);
+            h1 = smoothTerm(h1, f32x4.shuffle(v1, v1, 2, 3, 2, 3), f32x4.shuffle(u1, u1, 2, 3, 2, 3), mHi1, wc, WEIGHTED);
           }
           cc = i32x4.add(cc, oneI);
           p += row;
@@ -566,22 +581,26 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
       p = p0;
       cc = i32x4.splat(0);
       E0l = zero; E0h = zero; E1l = zero; E1h = zero;
+      mLo0 = maxLo(m2, SMOOTH, WEIGHTED); mHi0 = maxHi(m2, SMOOTH, WEIGHTED);
+      mLo1 = maxLo(m3, SMOOTH, WEIGHTED); mHi1 = maxHi(m3, SMOOTH, WEIGHTED);
       for (let ca = 0; ca < C; ca += ECHUNK) {
         const cb = min(C, ca + ECHUNK);
         let s2 = zero, s3 = zero;
         for (let c = ca; c < cb; c++) {
-          const u2 = f32x4.sub(v128.load(p, 32), m2);
-          const u3 = f32x4.sub(v128.load(p, 48), m3);
+          const v2 = v128.load(p, 32);
+          const v3 = v128.load(p, 48);
+          const u2 = f32x4.sub(v2, m2);
+          const u3 = f32x4.sub(v3, m3);
           const t2 = exp2c(f32x4.mul(u2, log2e), true);
           const t3 = exp2c(f32x4.mul(u3, log2e), true);
           s2 = f32x4.add(s2, v128.andnot(t2, i32x4.eq(cc, i2)));
           s3 = f32x4.add(s3, v128.andnot(t3, i32x4.eq(cc, i3)));
           if (SMOOTH) {
             const wc = WEIGHTED ? f64x2.splat(<f64>load<f32>(w + (<usize>c << 2))) : zero;
-            l2 = smoothTerm(l2, u2, wc, WEIGHTED);
-            h2 = smoothTerm(h2, f32x4.shuffle(u2, u2, 2, 3, 2, 3), wc, WEIGHTED);
-            l3 = smoothTerm(l3, u3, wc, WEIGHTED);
-            h3 = smoothTerm(h3, f32x4.shuffle(u3, u3, 2, 3, 2, 3), wc, WEIGHTED);
+            l2 = smoothTerm(l2, v2, u2, mLo0, wc, WEIGHTED);
+            h2 = smoothTerm(h2, f32x4.shuffle(v2, v2, 2, 3, 2, 3), f32x4.shuffle(u2, u2, 2, 3, 2, 3), mHi0, wc, WEIGHTED);
+            l3 = smoothTerm(l3, v3, u3, mLo1, wc, WEIGHTED);
+            h3 = smoothTerm(h3, f32x4.shuffle(v3, v3, 2, 3, 2, 3), f32x4.shuffle(u3, u3, 2, 3, 2, 3), mHi1, wc, WEIGHTED);
           }
           cc = i32x4.add(cc, oneI);
           p += row;
@@ -614,11 +633,13 @@ function sumBelowMax(p: usize, row: usize, C: i32, n: i32, m: v128, am: v128): v
       e0 = sumBelowMax(p0, row, C, n, m0, i0);
       if (SMOOTH) {
         p = p0;
+        const mLo = maxLo(m0, SMOOTH, WEIGHTED), mHi = maxHi(m0, SMOOTH, WEIGHTED);
         for (let c = 0; c < C; c++) {
           const wc = WEIGHTED ? f64x2.splat(<f64>load<f32>(w + (<usize>c << 2))) : zero;
-          const u0 = f32x4.sub(loadPartial(p, n), m0);
-          l0 = smoothTerm(l0, u0, wc, WEIGHTED);
-          h0 = smoothTerm(h0, f32x4.shuffle(u0, u0, 2, 3, 2, 3), wc, WEIGHTED);
+          const v0 = loadPartial(p, n);
+          const u0 = f32x4.sub(v0, m0);
+          l0 = smoothTerm(l0, v0, u0, mLo, wc, WEIGHTED);
+          h0 = smoothTerm(h0, f32x4.shuffle(v0, v0, 2, 3, 2, 3), f32x4.shuffle(u0, u0, 2, 3, 2, 3), mHi, wc, WEIGHTED);
           p += row;
         }
       }

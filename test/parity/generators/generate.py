@@ -210,6 +210,7 @@ class Generator:
             per_class=True,
             zero_target_weight=False,
             peak_class=None,  # with special 'peak-far': the class made the max, and the only one weighted
+            signed_weight=False,  # weights of both signs (PyTorch allows them)
         )
         p.update(ov)
         return p
@@ -354,6 +355,8 @@ class Generator:
             if p['peak_class'] is not None:
                 wv = np.zeros(C)
                 wv[int(p['peak_class'])] = self.choice([1.0, 100.0, 1000.0])
+            if p['signed_weight']:
+                wv = r.standard_normal(C)
             if p['zero_target_weight'] and index_target:  # every live target weighs 0: mean is 0/0
                 wv[np.unique(np.asarray(t)[~ign]).astype(np.int64)] = 0.0
             if p['weight_dtype'] == 'float16':
@@ -802,6 +805,10 @@ class Generator:
             self.ce_case('ce-smoothing-peak-weight', C=C, weight=True, special='peak-far',
                          peak_class=int(r.integers(C)), ls=self.choice([0.37, 0.9, 1.0]),
                          input_dtype=self.choice(['float32', 'float64']))
+        for _ in range(n(12)):  # label smoothing with weights of both signs: the classes' terms cancel
+            self.ce_case('ce-smoothing-signed-weight', weight=True, signed_weight=True,
+                         ls=self.choice([0.3, 0.7, 1.0]), scale=self.choice([300.0, 3000.0, 30000.0]),
+                         input_dtype='float32', weight_dtype='float32')
 
 
 def main(argv):

@@ -1,5 +1,5 @@
-// Label smoothing with class weights concentrated on one class, through the Engine, against PyTorch's
-// float64 losses. The smoothed loss is W log(sum) + sum_c w[c] (max - x[c]); with all the weight on the
+// Label smoothing with class weights concentrated on one class, or of both signs, through the Engine, against
+// PyTorch's float64 losses. The smoothed loss is W log(sum) + sum_c w[c] (max - x[c]); with all the weight on the
 // max class it is tiny. Both SIMD kernels used to sum w[c] (x[c] - shift) with the shift far from the max
 // (class 0's logit in the (C, S) kernel, the first 64 logits' max in the row kernel), rounded each term in
 // float32 and subtracted W (max - shift): the result cancelled to noise, up to 6e22 where PyTorch gives 0.
@@ -57,6 +57,23 @@ function cases(): Case[] {
     for (let i = 0; i < N; i++) x[i * C + C - 1] = x[i * C + C - 2] + 5;
     out.push({ name: '[4, 3000] rows rising by 50.3 a block', shape: [N, C], x, t: [C - 1, 10, C - 1, 2000], w, eps: 0.5 });
   }
+  // Weights of both signs (PyTorch allows them): the classes' shares of the smoothed loss cancel, so each
+  // x[c] - max must be exact (an f32 rounding of it gave 17x the bound on the first case, 87x on random).
+  out.push({ name: '[1, 3, 1], weights 1, -1, 0', shape: [1, 3, 1], x: Float32Array.from([0.3, 0.7, 1000.1]), t: [2], w: [1, -1, 0], eps: 1 });
+  out.push({
+    name: '[1, 4, 1], weights of both signs', shape: [1, 4, 1],
+    x: Float32Array.from([156.3917236328125, -172.76901245117188, -23.149559020996094, 513.06591796875]), t: [1],
+    w: [-1.043239712715149, 1.0661472082138062, -0.6687968969345093, 1.7633558511734009], eps: 1,
+  });
+  {
+    const C = 16, S = 20, r = rng(9);
+    const normal = (): number => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+    out.push({
+      name: '[1, 16, 20], logits ~ N(0, 300^2), weights ~ N(0, 1)', shape: [1, C, S],
+      x: Float32Array.from({ length: C * S }, () => 300 * normal()), t: Array.from({ length: S }, () => Math.floor(r() * C)),
+      w: Array.from({ length: C }, () => Math.fround(normal())), eps: 0.7,
+    });
+  }
   return out;
 }
 
@@ -76,7 +93,7 @@ print(json.dumps(out))
   return JSON.parse(r.stdout) as number[][];
 }
 
-describe('engine: label smoothing with the class weight on the max class', function () {
+describe('engine: label smoothing with the class weight on the max class, or of both signs', function () {
   this.timeout(120_000);
   const all = cases();
   let want: number[][] = [];
