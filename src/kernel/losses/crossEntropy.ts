@@ -78,9 +78,11 @@ export function crossEntropyMaps(p: CeProblem): LossMaps {
   const predicted = new Int32Array(M);
   const targetClass = new Int32Array(M);
   const ignoredMask = new Uint8Array(M);
-  const mx = new Float64Array(S);
-  const am = new Int32Array(S);
-  const lsum = new Float64Array(S);
+  // Row buffers only when there are rows: an empty [0, 3, 1e11] (a print's size=(...)) has S = 1e11.
+  const R = M > 0 ? S : 0;
+  const mx = new Float64Array(R);
+  const am = new Int32Array(R);
+  const lsum = new Float64Array(R);
   let numerator = 0;
   let denominator = 0;
   let nllSum = 0;

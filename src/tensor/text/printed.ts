@@ -6,6 +6,7 @@
 
 import { LensError, fmtShape, quoteSnippet } from '../../errors';
 import { type DType, type Tensor, numel } from '../tensor';
+import { MAX_TENSOR_DIMS } from './json';
 import { ClaimedValues, decimalValue, storeValues } from '../values';
 
 type Flavor = 'torch' | 'numpy' | 'plain';
@@ -18,7 +19,7 @@ export type TensorLiteral =
 class NotALiteral extends LensError {}
 const QUIET_NOT_A_LITERAL = new NotALiteral('format', 'not a tensor literal');
 
-const MAX_DEPTH = 64;
+const MAX_DEPTH = MAX_TENSOR_DIMS;
 
 const SUMMARIZED_FIX =
   "print with torch.set_printoptions(profile='full') or np.set_printoptions(threshold=sys.maxsize)";
@@ -194,7 +195,8 @@ class LiteralParser {
 
   /** A '[...]' list whose elements are separated by commas, whitespace or both. */
   list(depth: number): Nested[] {
-    if (depth > MAX_DEPTH) this.syntax('lists nested too deeply');
+    // depth counts from 0: the 65th level of '[' is refused, as JSON refuses it.
+    if (depth >= MAX_DEPTH) this.syntax('lists nested too deeply');
     const t = this.text;
     const out: Nested[] = [];
     this.starts.set(out, this.pos);
@@ -334,6 +336,14 @@ function dtypeArg(raw: string): DType {
   throw new LensError('dtype', `cannot tell the dtype from dtype=${shown(raw)} — use a name such as torch.float32 or float32`);
 }
 
+/** Largest size a printed dimension may claim (an empty tensor's size=(...) is the only way to claim one). */
+const MAX_PRINTED_DIM = 2 ** 31 - 1;
+
+/** fmtShape, at most 12 sizes shown (a print may claim any number of dimensions). */
+function shortShape(shape: readonly number[]): string {
+  return shape.length <= 12 ? fmtShape(shape) : `${fmtShape(shape.slice(0, 12)).slice(0, -1)}, … (${shape.length} dimensions)]`;
+}
+
 function shapeArg(raw: string): number[] | undefined {
   const inner = /^(?:torch\.Size\(\s*\[([^\]]*)\]\s*\)|\(([^)]*)\)|\[([^\]]*)\])$/.exec(raw);
   if (inner === null) return undefined;
@@ -361,8 +371,13 @@ function finish(
   if (shapeText !== undefined) {
     const given = shapeArg(shapeText);
     if (given === undefined) throw new LensError('format', `cannot read size/shape ${shown(shapeText)}`);
+    // The print's own claim, so bounded like any shape read: an empty tensor's size=(0, 1e23) or 100
+    // dimensions would otherwise go on to the kernels.
+    if (given.length > MAX_TENSOR_DIMS) throw new LensError('shape', `the print says ${given.length} dimensions, more than a tensor has (${MAX_TENSOR_DIMS})`);
+    const huge = given.findIndex((d) => d > MAX_PRINTED_DIM);
+    if (huge >= 0) throw new LensError('shape', `the print says dimension ${huge} has size ${shown(String(given[huge]))}, more than a tensor is read with (${MAX_PRINTED_DIM})`);
     if (body.empty ? numel(given) !== 0 : fmtShape(given) !== fmtShape(shape)) {
-      throw new LensError('shape', `the values have shape ${fmtShape(shape)} but the print says ${fmtShape(given)}`);
+      throw new LensError('shape', `the values have shape ${shortShape(shape)} but the print says ${shortShape(given)}`);
     }
     shape = given;
   }

@@ -224,6 +224,16 @@ describe('kernel: inputs without classes (C = 0)', function () {
   });
 });
 
+describe('kernel: an empty batch with a huge spatial size', function () {
+  it('allocates nothing by the spatial size (a printed size=(0, 3, 99999999999) reached it from a hover)', function () {
+    // Past a typed array's length limit: allocating by S is a RangeError, not a lazily mapped buffer.
+    const S = 99999999999;
+    const r = computeLoss({ input: { dtype: 'float32', shape: [0, 3, S], data: new Float32Array(0) }, target: { dtype: 'int64', shape: [0, S], data: new Int32Array(0) } });
+    assert.ok(Number.isNaN(r.value as number), 'mean over no elements, as PyTorch: nan');
+    assert.deepEqual(r.lossShape, [0, S]);
+  });
+});
+
 describe('kernel: a sample view of an empty loss map', function () {
   it('has no sample to show, and says so in one line', function () {
     const r = computeLoss({ input: zeros([0, 3, 4, 4]), target: i64([0, 4, 4], []) });

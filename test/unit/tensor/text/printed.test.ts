@@ -111,6 +111,20 @@ describe('printed: forms and tails', () => {
     assert.match(lensError(() => parsePrintedTensor('tensor([1, 2], size=(3,))'), 'shape').message, /shape \[2\] but the print says \[3\]/);
   });
 
+  it('bounds what a print claims: 64 dimensions, sizes below 2^31, and a short message', () => {
+    // 64 levels of lists are a tensor; 65 are refused, as JSON refuses them.
+    assert.deepEqual(parsePrintedTensor(`${'['.repeat(64)}1${']'.repeat(64)}`).shape.length, 64);
+    assert.match(lensError(() => parsePrintedTensor(`${'['.repeat(65)}1${']'.repeat(65)}`)).message, /lists nested too deeply/);
+    // An empty tensor's size=(...) is the print's own claim: it went on to the kernels (an internal error
+    // allocating 1e11 elements in a hover).
+    assert.match(lensError(() => parsePrintedTensor(`tensor([], size=(0, ${'3, '.repeat(100)}))`), 'shape').message, /^the print says 101 dimensions, more than a tensor has \(64\)$/);
+    assert.match(lensError(() => parsePrintedTensor('tensor([], size=(0, 99999999999))'), 'shape').message, /dimension 1 has size 99999999999, more than a tensor is read with \(2147483647\)/);
+    assert.match(lensError(() => parsePrintedTensor('tensor([], size=(0, 99999999999999999999999))'), 'shape').message, /dimension 1 has size 1e\+23/);
+    assert.deepEqual(parsePrintedTensor('tensor([], size=(0, 2147483647))').shape, [0, 2147483647]);
+    const long = lensError(() => parsePrintedTensor(`tensor([1.], size=(${'1, '.repeat(60)}))`), 'shape').message;
+    assert.match(long, /^the values have shape \[1\] but the print says \[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, … \(60 dimensions\)\]$/);
+  });
+
   it('prefixes errors with the source', () => {
     assert.match(lensError(() => parsePrintedTensor('[1, x]', 'notes.txt')).message, /^notes\.txt: /);
   });
