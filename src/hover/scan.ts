@@ -190,6 +190,16 @@ class Frames {
     this.depth = t + 1;
   }
 
+  /** Empty, for the next range (a push sets every field of its slot). */
+  reset(): void {
+    for (let t = 0; t < this.depth; t++) {
+      this.children[t] = null;
+      this.nested[t] = null;
+    }
+    this.depth = 0;
+    this.ofKind.fill(0);
+  }
+
   /** Closes the innermost frame; its fields stay readable at the returned index until the next push. */
   pop(): number {
     const t = --this.depth;
@@ -289,8 +299,8 @@ function tensorCallStart(text: string, lo: number, paren: number): number {
 }
 
 /** Scans text[from, to) as one syntax, appending literals and paths (offsets are into `text`). */
-function scanRange(text: string, from: number, to: number, syntax: LiteralSyntax, group: number, out: Candidate[], paths: PathSpan[], budget: Budget): void {
-  const F = new Frames();
+function scanRange(text: string, from: number, to: number, syntax: LiteralSyntax, group: number, out: Candidate[], paths: PathSpan[], budget: Budget, F: Frames): void {
+  F.reset();
   const python = syntax === 'python';
   const emit = (c: Candidate): void => {
     budget.entry();
@@ -581,24 +591,33 @@ interface Fence {
   readonly syntax: LiteralSyntax;
 }
 
-/** Fenced code blocks of a Markdown text (``` or ~~~, CommonMark rules for opening and closing). */
-function markdownFences(text: string): Fence[] {
-  const fences: Fence[] = [];
+/**
+ * Visits the fenced code blocks of a Markdown text in order (``` or ~~~, CommonMark rules for opening and
+ * closing). One at a time, each a step of the budget: a text of empty fences (``` lines, millions of them in
+ * 32 MB) has no tokens for the scan's own steps to count, and listing them all first cost memory.
+ */
+function markdownFences(text: string, budget: Budget, visit: (f: Fence) => void): void {
   const open = /^ {0,3}(`{3,}|~{3,})[ \t]*([^\s`]*)[^\n]*$/gm;
+  // One closing pattern per marker (character and length), not one per fence.
+  const closers = new Map<string, RegExp>();
   let m: RegExpExecArray | null;
   while ((m = open.exec(text)) !== null) {
+    budget.step();
     const marker = m[1];
     const info = m[2].toLowerCase();
     const from = m.index + m[0].length + 1;
-    const close = new RegExp(`^ {0,3}${marker[0] === '`' ? '`' : '~'}{${marker.length},}[ \\t]*$`, 'gm');
+    let close = closers.get(marker);
+    if (close === undefined) {
+      close = new RegExp(`^ {0,3}${marker[0] === '`' ? '`' : '~'}{${marker.length},}[ \\t]*$`, 'gm');
+      closers.set(marker, close);
+    }
     close.lastIndex = from;
     const c = from <= text.length ? close.exec(text) : null;
     const to = c === null ? text.length : c.index;
-    fences.push({ from: Math.min(from, text.length), to, syntax: info === 'json' || info === 'jsonc' || info === 'json5' ? 'json' : 'python' });
+    visit({ from: Math.min(from, text.length), to, syntax: info === 'json' || info === 'jsonc' || info === 'json5' ? 'json' : 'python' });
     open.lastIndex = c === null ? text.length : c.index + c[0].length;
     if (c === null) break;
   }
-  return fences;
 }
 
 /** Every outermost numeric literal and every tensor-file path string of a document. */
@@ -607,14 +626,16 @@ export function scanDocument(text: string, syntax: DocumentSyntax, limits: ScanL
   const cands: Candidate[] = [];
   const paths: PathSpan[] = [];
   const syntaxes: Array<{ cands: Candidate[]; syntax: LiteralSyntax; from: number }> = [];
+  const frames = new Frames();
   if (syntax === 'markdown') {
-    for (const f of markdownFences(text)) {
+    markdownFences(text, budget, (f) => {
       const part: Candidate[] = [];
-      scanRange(text, f.from, f.to, f.syntax, f.from, part, paths, budget);
-      syntaxes.push({ cands: part, syntax: f.syntax, from: f.from });
-    }
+      scanRange(text, f.from, f.to, f.syntax, f.from, part, paths, budget, frames);
+      // Empty fences leave nothing to keep.
+      if (part.length > 0) syntaxes.push({ cands: part, syntax: f.syntax, from: f.from });
+    });
   } else {
-    scanRange(text, 0, text.length, syntax, -1, cands, paths, budget);
+    scanRange(text, 0, text.length, syntax, -1, cands, paths, budget, frames);
     syntaxes.push({ cands, syntax, from: 0 });
   }
   const literals: LiteralSpan[] = [];

@@ -18,6 +18,8 @@ const HOSTILE_DOCUMENTS: ReadonlyArray<[string, DocumentSyntax, (n: number) => s
   ['{ then )', 'json', (n) => '{'.repeat(n / 2) + ')'.repeat(n / 2)],
   ['[1] [1] ...', 'python', (n) => '[1] '.repeat(n / 4)],
   ['fences with /*', 'markdown', (n) => '```json\n/*\n```\n\n'.repeat(n / 16)],
+  ['empty fences', 'markdown', (n) => '```\n```\n'.repeat(n / 8)],
+  ['~~~ lines', 'markdown', (n) => '~~~\n'.repeat(n / 4)],
   ['a.a.a.(', 'python', (n) => 'a.'.repeat(n / 2 - 1) + '(('],
 ];
 

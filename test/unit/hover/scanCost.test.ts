@@ -33,6 +33,15 @@ describe('hover scan: cost on hostile documents', function () {
     assertLinear('# and \'\'\' in python fences', (n) => "```python\n'''\n```\n```\n# x".repeat(n / 28), scan('markdown'), 128 * 1024);
   });
 
+  it('empty Markdown fences: each is a step of the budget, so the deadline stops them; linear', function () {
+    // They hold no tokens, and the deadline was read every 4096 tokens: 32 MB of them took 48 s past a 20 s
+    // limit (a new bracket stack and closing pattern per fence; now one of each per scan).
+    const fences = '```\n```\n'.repeat(100_000);
+    assert.throws(() => scanDocument(fences, 'markdown', { deadline: performance.now() - 1 }), (e: unknown) => isLensError(e) && /took too long/.test(e.message));
+    assertLinear('empty ``` fences', (n) => '```\n```\n'.repeat(n / 8), scan('markdown'), 128 * 1024);
+    assertLinear('~~~ lines', (n) => '~~~\n'.repeat(n / 4), scan('markdown'), 128 * 1024);
+  });
+
   it('gives up past a deadline, past a number of literals, and past a nesting depth', function () {
     const many = '[1] '.repeat(100_000);
     const fails = (f: () => unknown, re: RegExp): void => {
