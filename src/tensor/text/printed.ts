@@ -540,7 +540,10 @@ export function findTensorLiterals(text: string): TensorLiteral[] {
       // Go on after the bracket that closes the failed literal's opening one.
       const close = ix.closingEnd(open);
       if (e instanceof NotALiteral && !isCall) {
-        from = Math.max(close > 0 ? close : start + 1, reach.pos);
+        // A list of tensors ([tensor(...), tensor(...)], what print([a, b]) shows, or torch.stack([...]))
+        // stops at its first call: go on from there, inside the list. Elsewhere skip the whole list.
+        CALL.lastIndex = reach.pos;
+        from = CALL.test(text) ? reach.pos : Math.max(close > 0 ? close : start + 1, reach.pos);
         continue;
       }
       const error = e instanceof LensError ? e : new LensError('format', String(e));

@@ -179,4 +179,15 @@ describe('printed: findTensorLiterals', () => {
     const found = findTensorLiterals('(tensor([1., 2.]), tensor([0, 1]))');
     assert.deepEqual(found.map((f) => ('tensor' in f ? f.tensor.dtype : 'error')), ['float32', 'int64']);
   });
+
+  it('finds the tensors of a list of them (print([a, b]), torch.stack([...])), which the failed list hid', () => {
+    const values = (text: string): string[] => findTensorLiterals(text).map((f) => ('tensor' in f ? `${f.tensor.dtype} ${Array.from(f.tensor.data).join(',')}` : 'error'));
+    assert.deepEqual(values('[tensor([1., 2.]), tensor([0, 1])]'), ['float32 1,2', 'int64 0,1']);
+    assert.deepEqual(values('x = [torch.tensor([[1., 2.]]), torch.tensor([1])]'), ['float32 1,2', 'int64 1']);
+    assert.deepEqual(values('torch.stack([torch.tensor([1., 2.]), torch.tensor([3., 4.])])'), ['float32 1,2', 'float32 3,4']);
+    assert.deepEqual(values('[array([1, 2]), array([3, 4])]'), ['int64 1,2', 'int64 3,4']);
+    assert.deepEqual(values('[1, tensor([2.])] tensor([[0.5, 0.5]])'), ['float32 2', 'float32 0.5,0.5']);
+    // A list of other things is still passed over whole: its inner lists are not tensors of their own.
+    assert.deepEqual(values('data = [[1, 2], "label", [3, 4]]'), []);
+  });
 });
