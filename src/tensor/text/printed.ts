@@ -113,7 +113,8 @@ class LiteralParser {
     let p = this.pos;
     for (;;) {
       const c = t.charCodeAt(p);
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++;
+      // Unicode spaces too: a print copied from a web page or a rendered notebook has no-break spaces.
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || (c > 0x7f && isBlank(c))) p++;
       else if (c === 0x23) {
         while (p < t.length && t.charCodeAt(p) !== 0x0a) p++;
       } else break;

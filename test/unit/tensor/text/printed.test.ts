@@ -125,6 +125,13 @@ describe('printed: forms and tails', () => {
     assert.match(long, /^the values have shape \[1\] but the print says \[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, … \(60 dimensions\)\]$/);
   });
 
+  it('reads Unicode spaces (no-break spaces from a web page or rendered notebook) as spaces', () => {
+    const t = parsePrintedTensor('tensor([[1.5,\u00a02.],\n\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0[3.,\u20034.]],\u00a0dtype=torch.float16)');
+    assert.equal(t.dtype, 'float16');
+    assert.deepEqual(t.shape, [2, 2]);
+    assert.deepEqual(Array.from(t.data), [1.5, 2, 3, 4]);
+  });
+
   it('prefixes errors with the source', () => {
     assert.match(lensError(() => parsePrintedTensor('[1, x]', 'notes.txt')).message, /^notes\.txt: /);
   });
