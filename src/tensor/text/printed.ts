@@ -50,6 +50,12 @@ class TextIndex {
     return lo + 1;
   }
 
+  /** Where the line holding `pos` starts (by the line table: no scan back through a long line). */
+  lineStart(pos: number): number {
+    const line = this.line(pos); // builds the table first
+    return (this.lineStarts as number[])[line - 1];
+  }
+
   lineCol(pos: number): string {
     const line = this.line(pos);
     return `line ${line}, column ${pos - (this.lineStarts as number[])[line - 1] + 1}`;
@@ -89,6 +95,8 @@ class LiteralParser {
   private readonly starts = new Map<Nested[], number>();
   /** Set while scanning for literals: a failed bare '[' needs no message, and building one per failure adds up. */
   quiet = false;
+  /** The literal starts on a Python prompt's line (>>> ): a line that starts with '... ' continues it. */
+  repl = false;
 
   private readonly text: string;
 
@@ -113,8 +121,10 @@ class LiteralParser {
     let p = this.pos;
     for (;;) {
       const c = t.charCodeAt(p);
+      // The REPL's continuation prompt, not a summarized print's '...' (those are indented).
+      if (c === 0x0a && this.repl && t.startsWith('...', p + 1) && (t.charCodeAt(p + 4) === 0x20 || t.charCodeAt(p + 4) === 0x0a || p + 4 >= t.length)) p += 4;
       // Unicode spaces too: a print copied from a web page or a rendered notebook has no-break spaces.
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || (c > 0x7f && isBlank(c))) p++;
+      else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || (c > 0x7f && isBlank(c))) p++;
       else if (c === 0x23) {
         while (p < t.length && t.charCodeAt(p) !== 0x0a) p++;
       } else break;
@@ -393,6 +403,8 @@ function finish(
 /** Parses a literal at `start` (a call such as tensor(...) or a bare '['); returns it with its end. */
 function parseLiteralAt(ix: TextIndex, start: number, quietBare = false, reach?: { pos: number }): { tensor: Tensor; end: number } {
   const p = new LiteralParser(ix, start);
+  const lineStart = ix.lineStart(start);
+  p.repl = ix.text.startsWith('>>> ', lineStart) || ix.text.startsWith('... ', lineStart);
   try {
     return parseWith(p, start, quietBare);
   } finally {
@@ -528,6 +540,8 @@ export function findTensorLiterals(text: string): TensorLiteral[] {
       if (!LITERAL_START.test(text)) continue; // tensor(x): a call on a variable, not a literal
     } else if (start > 0 && /[\w)\]'"]/.test(text[start - 1])) {
       continue; // x[0], f()[1], "[INFO]": indexing or strings
+    } else if (text.endsWith('Size(', start)) {
+      continue; // torch.Size([2, 3]): a shape, printed beside tensors in a console
     } else if (ix.closingEnd(start) < 0) {
       continue; // an unmatched '[' cannot open a list; trying would rescan the rest of the text
     }
@@ -536,6 +550,7 @@ export function findTensorLiterals(text: string): TensorLiteral[] {
       const { tensor, end } = parseLiteralAt(ix, start, !isCall, reach);
       from = end;
       if (!isCall && tensor.data.length === 0) continue; // a bare [] is an empty Python list far more often than a tensor
+      if (!isCall && /^[ \t]*:/.test(text.slice(end, end + 16))) continue; // IPython's In [3]: prompt, or a slice
       out.push({ start, end, tensor });
     } catch (e) {
       // Go on after the bracket that closes the failed literal's opening one.

@@ -187,6 +187,18 @@ describe('printed: findTensorLiterals', () => {
     assert.deepEqual(found.map((f) => ('tensor' in f ? f.tensor.dtype : 'error')), ['float32', 'int64']);
   });
 
+  it('reads console transcripts: >>> continuation prompts, IPython prompts (In [n]:), torch.Size', () => {
+    const values = (text: string): string[] => findTensorLiterals(text).map((f) => ('tensor' in f ? `${f.tensor.shape.join('x')} ${Array.from(f.tensor.data).join(',')}` : `error ${f.error.message}`));
+    // '... ' at a line's start continues a >>> line: it was read as a summarized print's '...'.
+    assert.deepEqual(values('>>> x = torch.tensor([[1., 2.],\n...                    [3., 4.]])'), ['2x2 1,2,3,4']);
+    // In [3]: is a prompt, not the tensor [3]; Out[3]: was already passed over (indexing).
+    assert.deepEqual(values('In [3]: x\nOut[3]:\ntensor([[0.5000, 0.2500]])\n\nIn [4]: t\nOut[4]: tensor([1])'), ['1x2 0.5,0.25', '1 1']);
+    // A shape printed beside the tensor is not one.
+    assert.deepEqual(values('>>> x.shape\ntorch.Size([2, 3])\n>>> x\ntensor([[1., 2., 3.],\n        [4., 5., 6.]])'), ['2x3 1,2,3,4,5,6']);
+    // An indented '...' is still a summarized print.
+    assert.match(values('tensor([[ 0.1,  0.2],\n        ...,\n        [ 0.5,  0.6]])')[0], /^error summarized print/);
+  });
+
   it('finds the tensors of a list of them (print([a, b]), torch.stack([...])), which the failed list hid', () => {
     const values = (text: string): string[] => findTensorLiterals(text).map((f) => ('tensor' in f ? `${f.tensor.dtype} ${Array.from(f.tensor.data).join(',')}` : 'error'));
     assert.deepEqual(values('[tensor([1., 2.]), tensor([0, 1])]'), ['float32 1,2', 'int64 0,1']);
