@@ -479,6 +479,8 @@ interface Start {
   readonly start: number;
   readonly isCall: boolean;
   readonly open: number;
+  /** A NumPy masked_array( print: its lists are data with '--' holes and a mask, not a tensor. */
+  readonly masked?: true;
 }
 
 /**
@@ -505,6 +507,11 @@ function nextStart(text: string, from: number): Start | null {
         wordStart = p + 1;
         p += 2;
       } else break;
+    }
+    if (p - wordStart === 12 && text.startsWith('masked_array', wordStart)) {
+      let q = p;
+      while (q < n && isBlank(text.charCodeAt(q))) q++;
+      if (text.charCodeAt(q) === 0x28) return { start: i, isCall: true, open: q, masked: true };
     }
     if (p - wordStart <= 9 && CALL_NAMES.has(text.slice(wordStart, p))) {
       let q = p;
@@ -534,6 +541,14 @@ export function findTensorLiterals(text: string): TensorLiteral[] {
     if (m === null) break;
     const { start, isCall, open } = m;
     from = open + 1;
+    if (m.masked === true) {
+      // Its mask=[...] read alone was a bool tensor, silently: say what to print instead.
+      const close = ix.closingEnd(open);
+      const end = close > 0 ? close : text.length;
+      out.push({ start, end, error: new LensError('format', `a masked array at line ${ix.line(start)} is not read — print x.filled(fill_value) or x.data (its values without the mask)`) });
+      from = end;
+      continue;
+    }
     if (isCall) {
       if (start > 0 && text[start - 1] === '.') continue;
       LITERAL_START.lastIndex = open + 1;

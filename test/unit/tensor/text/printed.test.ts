@@ -195,6 +195,10 @@ describe('printed: findTensorLiterals', () => {
     assert.deepEqual(values('In [3]: x\nOut[3]:\ntensor([[0.5000, 0.2500]])\n\nIn [4]: t\nOut[4]: tensor([1])'), ['1x2 0.5,0.25', '1 1']);
     // A shape printed beside the tensor is not one.
     assert.deepEqual(values('>>> x.shape\ntorch.Size([2, 3])\n>>> x\ntensor([[1., 2., 3.],\n        [4., 5., 6.]])'), ['2x3 1,2,3,4,5,6']);
+    // A masked array's print is refused whole: its mask=[...] alone was taken as a bool tensor.
+    assert.deepEqual(values('masked_array(data=[1, --, 3],\n             mask=[False,  True, False],\n       fill_value=999999)'), [
+      'error a masked array at line 1 is not read — print x.filled(fill_value) or x.data (its values without the mask)',
+    ]);
     // An indented '...' is still a summarized print.
     assert.match(values('tensor([[ 0.1,  0.2],\n        ...,\n        [ 0.5,  0.6]])')[0], /^error summarized print/);
   });
