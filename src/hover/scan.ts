@@ -645,7 +645,12 @@ export function scanDocument(text: string, syntax: DocumentSyntax, limits: ScanL
       literals.push({ start: c.start, end: c.end, listStart: c.listStart, listEnd: c.listEnd, syntax: s.syntax, name, group: c.group });
     }
   }
-  literals.sort((a, b) => a.start - b.start);
+  // Literals never overlap (literalAt's binary search relies on it): a list inside an indexing bracket
+  // inside a call, np.array([1, 2][[0, 1]]), was emitted beside the call that holds it. Keep the outer one.
+  literals.sort((a, b) => a.start - b.start || b.end - a.end);
+  let kept = 0;
+  for (const l of literals) if (kept === 0 || l.start >= literals[kept - 1].end) literals[kept++] = l;
+  literals.length = kept;
   paths.sort((a, b) => a.start - b.start);
   return { literals, paths };
 }

@@ -75,6 +75,10 @@ describe('hover: literal discovery (Python)', function () {
     const idx = scanDocument(src, 'python');
     assert.deepEqual(texts(src, idx.literals), ['torch.tensor([1, 2], w=[3, 4])', 'np.array([[1]], [5])', '[6]', '[7]']);
     assert.equal(at(src, 'python', '3, 4'), 'torch.tensor([1, 2], w=[3, 4])');
+    // A list inside an indexing bracket inside the call (found by a fuzz of real prints): one literal.
+    const indexed = 'a = np.array([1, 2][[0, 1]])\nb = torch.tensor([0.5, 0.5], idx[[1, 2]])';
+    assert.deepEqual(texts(indexed, scanDocument(indexed, 'python').literals), ['np.array([1, 2][[0, 1]])', 'torch.tensor([0.5, 0.5], idx[[1, 2]])']);
+    assert.equal(at(indexed, 'python', '0, 1'), 'np.array([1, 2][[0, 1]])');
   });
 
   it('names literals from assignments, not from comparisons', function () {
