@@ -37,6 +37,8 @@ export interface SharedTensorRef {
   readonly byteOffset: number;
   /** The typed array kind stored there (after decoding). */
   readonly storage: 'f32' | 'f64' | 'i32' | 'i16' | 'i8' | 'u32' | 'u16' | 'u8';
+  /** Tensor['storedAs']. */
+  readonly storedAs?: 'bfloat16';
 }
 
 /** Fast path: float32 logits and int32 targets in one shared wasm memory; one job = pixels [s0, s1) of sample n. */

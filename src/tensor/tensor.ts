@@ -44,6 +44,16 @@ export interface Tensor {
   readonly shape: readonly number[];
   /** C-order values; length is the product of shape (1 for a 0-d tensor). */
   readonly data: TensorData;
+  /**
+   * The dtype as stored, where it has no DType of its own: a bfloat16 tensor (torch.save, .safetensors) is
+   * widened exactly to float32 data with dtype 'float32'; reports name what the file holds.
+   */
+  readonly storedAs?: 'bfloat16';
+}
+
+/** The dtype to show for a tensor: as stored in its source. */
+export function shownDType(t: { readonly dtype: DType; readonly storedAs?: 'bfloat16' }): string {
+  return t.storedAs ?? t.dtype;
 }
 
 export function numel(shape: readonly number[]): number {

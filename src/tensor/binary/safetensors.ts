@@ -518,7 +518,7 @@ function decode(info: SafetensorsInfo, raw: Uint8Array): Tensor {
       break;
     }
   }
-  return { dtype: info.dtype, shape: [...info.shape], data };
+  return { dtype: info.dtype, shape: [...info.shape], data, ...(info.stDType === 'BF16' ? { storedAs: 'bfloat16' as const } : {}) };
 }
 
 /**

@@ -430,7 +430,7 @@ function materialize(ref: TensorRef, storageBytes: Uint8Array, littleEndian: boo
   const direct = dtype === 'bfloat16' ? undefined : VIEW_CONSTRUCTORS[dtype];
   const plain = direct !== undefined && n > 0 && isContiguous(shape, stride) && (item === 1 || littleEndian === PLATFORM_LITTLE_ENDIAN);
   if (plain && viewableInPlace(storageBytes, offset * item, n * item, item)) {
-    return { dtype: tensorDType(dtype), shape: [...shape], data: new direct(storageBytes.buffer, storageBytes.byteOffset + offset * item, n) };
+    return { dtype: tensorDType(dtype), shape: [...shape], data: new direct(storageBytes.buffer, storageBytes.byteOffset + offset * item, n) }; // never bfloat16 (no direct view)
   }
   // A copy of just the span the view touches: aligned for typed views, byte-swapped when needed.
   // Uint8Array's slice: a Node Buffer's own slice() is a view, not a copy.
@@ -477,7 +477,7 @@ function materialize(ref: TensorRef, storageBytes: Uint8Array, littleEndian: boo
       break;
     }
   }
-  return { dtype: tensorDType(dtype), shape: [...shape], data };
+  return { dtype: tensorDType(dtype), shape: [...shape], data, ...(dtype === 'bfloat16' ? { storedAs: 'bfloat16' as const } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------------------

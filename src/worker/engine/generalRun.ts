@@ -11,7 +11,7 @@ import type { LossOptions } from '../../kernel/types';
 import { buildProblem, shapeOnly, targetRangeError } from '../../kernel/validate';
 import type { GeneralJob, IndexArray, SharedTensorRef, WorkerRequest } from '../../protocol';
 import { decodeRawData } from '../../tensor/binary/npy';
-import { numel, type Tensor, type TensorData } from '../../tensor/tensor';
+import { numel, shownDType, type Tensor, type TensorData } from '../../tensor/tensor';
 import type { ComputeControls, EngineOptions, EngineRequest, EngineResult } from './engineTypes';
 import { closeNpy, isNpyPath, openNpy, readRaw, type NpyFile } from '../files/npyFile';
 import { NpyStreamWriter } from '../files/npyStreamWriter';
@@ -99,7 +99,7 @@ export async function runGeneral(cx: GeneralContext): Promise<EngineResult> {
   return {
     options, value, lossShape: problem.lossShape, numerator: merged.numerator, denominator: merged.denominator,
     targetKind: problem.targetKind, stats, maps,
-    input: { shape: input.shape, dtype: input.dtype }, target: { shape: target.shape, dtype: target.dtype },
+    input: { shape: input.shape, dtype: shownDType(input) }, target: { shape: target.shape, dtype: shownDType(target) },
     engine: 'typescript', workers: Math.min(cx.maxWorkers, pool.started), streamed: false, reusedInput: false,
     ...(ceValue === undefined ? {} : { ceValue }),
   };

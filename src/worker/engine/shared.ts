@@ -31,7 +31,7 @@ export function viewOf(ref: SharedTensorRef): Tensor {
   // The union of constructors is not callable as one signature; each accepts a shared buffer.
   const Ctor = CTORS[ref.storage] as unknown as new (b: ArrayBufferLike, off: number, len: number) => TensorData;
   const data = new Ctor(ref.buffer, ref.byteOffset, numel(ref.shape));
-  return { dtype: ref.dtype, shape: ref.shape, data };
+  return { dtype: ref.dtype, shape: ref.shape, data, ...(ref.storedAs ? { storedAs: ref.storedAs } : {}) };
 }
 
 /**
@@ -41,11 +41,12 @@ export function viewOf(ref: SharedTensorRef): Tensor {
  */
 export function share(t: Tensor): SharedTensorRef {
   const storage = storageOf(t.data);
-  if (t.data.buffer instanceof SharedArrayBuffer) return { dtype: t.dtype, shape: t.shape, buffer: t.data.buffer, byteOffset: t.data.byteOffset, storage };
+  const stored = t.storedAs ? { storedAs: t.storedAs } : {};
+  if (t.data.buffer instanceof SharedArrayBuffer) return { dtype: t.dtype, shape: t.shape, buffer: t.data.buffer, byteOffset: t.data.byteOffset, storage, ...stored };
   const buffer = new SharedArrayBuffer(Math.max(8, t.data.byteLength));
   const Ctor = CTORS[storage] as unknown as new (b: ArrayBufferLike) => TensorData & { set(a: ArrayLike<number>): void };
   new Ctor(buffer).set(t.data);
-  return { dtype: t.dtype, shape: t.shape, buffer, byteOffset: 0, storage };
+  return { dtype: t.dtype, shape: t.shape, buffer, byteOffset: 0, storage, ...stored };
 }
 
 export function allocShared(dtype: DType, shape: readonly number[], storage: Storage): SharedTensorRef {

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { normalizeAxis } from '../../kernel/options';
 import type { LossOptions } from '../../kernel/types';
 import { buildProblem, shapeOnly } from '../../kernel/validate';
-import { isIntegerDType, numel, type Tensor } from '../../tensor/tensor';
+import { isIntegerDType, numel, shownDType, type Tensor } from '../../tensor/tensor';
 import type { EngineRequest } from '../engine/engineTypes';
 import { closeNpy, type NpyFile } from '../files/npyFile';
 import { describe, loadWhole, meta, type Loadable } from '../engine/sources';
@@ -141,7 +141,7 @@ export function planFast(req: EngineRequest, options: LossOptions, wasm: WebAsse
       fortran: order, classLast,
       focal: focal ? { alpha: p.w, gamma: options.gamma } : null,
       weight: wf ? { dtype: 'float32', shape: [p.C], data: wf } : null,
-      inputShape: im.shape, inputDtype: im.dtype, lossShape: p.lossShape, targetDtype: tm.dtype,
+      inputShape: im.shape, inputDtype: inDesc.kind === 'tensor' ? shownDType(inDesc.tensor) : im.dtype, lossShape: p.lossShape, targetDtype: tm.dtype,
       inputItemSize: inDesc.kind === 'file' ? inDesc.file.header.itemSize : 4,
       targetItemSize: tDesc.kind === 'file' ? tDesc.file.header.itemSize : 4,
     };
