@@ -14,6 +14,7 @@ python3-torch). Deterministic: every sample has its own seeded generator, so a r
   cityscapes/       one Cityscapes-style sample: the photo, the gtFine labelIds mask and torch.save logits
   checkpoints/      two checkpoints' logits for Compare Losses…, their target, and state.pt (torch.save dict)
   model_outputs.safetensors   logits and labels as safetensors
+  console_session.txt   a Python console session (>>> prompts, torch.Size, reprs) for a selection
   multilabel/       multi-label tags: logits [16, 6] float32 and 0/1 float32 labels (sigmoid focal, bce)
   notebook/         losses.ipynb with stored outputs, one of them a batch stored by reference in
                     notebook/.cross_entropy_lens/, one the multi-label tags with torchvision's sigmoid focal
@@ -404,6 +405,17 @@ hb += b" " * (-len(hb) % 8)
 with open(out("model_outputs.safetensors"), "wb") as f:
     f.write(struct.pack("<Q", len(hb)) + hb + b"".join(a.astype(a.dtype.newbyteorder("<")).tobytes() for a in tensors.values()))
 
+
+# ---------------------------------------------------------------------------------------------------------
+# A console session as a Python prompt shows it (reprs printed by PyTorch itself): select all of it and run
+# Cross-Entropy Loss of Selected Text; the torch.Size line and the prompts are passed over.
+cs_gen = torch.Generator().manual_seed(11)
+cs_logits = torch.randn(6, 4, generator=cs_gen) * 2
+cs_target = torch.tensor([0, 3, 1, 1, 2, 0])
+with open(out("console_session.txt"), "w") as f:
+    f.write(">>> logits = model(batch)\n>>> logits.shape\n" + repr(cs_logits.shape) + "\n>>> logits\n" + repr(cs_logits)
+            + "\n>>> target = batch_labels\n>>> target\n" + repr(cs_target) + "\n>>> F.cross_entropy(logits, target).item()\n"
+            + repr(torch.nn.functional.cross_entropy(cs_logits, cs_target).item()) + "\n")
 
 # ---------------------------------------------------------------------------------------------------------
 # Multi-label tagging: one logit per tag, 0/1 float labels (binary_cross_entropy_with_logits and torchvision's
