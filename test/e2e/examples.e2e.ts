@@ -113,6 +113,11 @@ try:
 except RuntimeError:
     pass
 out["debugStep0"] = steps[0]
+# The console session's reprs, read back by PyTorch itself: the blocks after >>> lines that are tensors.
+import re
+blocks = [b.strip() for b in re.split(r"^>>> .*$", open("console_session.txt").read(), flags=re.M)]
+cx, ct = [eval(b, {"tensor": torch.tensor}) for b in blocks if b.startswith("tensor(")]
+out["console"] = F.cross_entropy(cx.double(), ct).item()
 print(json.dumps(out))
 `;
 
@@ -136,6 +141,7 @@ interface Expected {
   multilabel: number;
   multilabelShape: number[];
   debugStep0: number;
+  console: number;
   adeIssues: { count: number; perImage: Record<string, number>; first: string };
 }
 
@@ -569,6 +575,17 @@ describe('the sample workspace of npm start (examples/) in real VS Code', functi
     assert.match(last, /cross-entropy/i);
     await editorShot(page, 'hover');
   });
+  it('console_session.txt: all of it selected, Cross-Entropy Loss of Selected Text gives PyTorch\'s loss of its two reprs', async function () {
+    const page = vs!.workbench;
+    await closeEditors(vs!);
+    await openFile(page, 'console_session.txt');
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+A');
+    await vs!.runCommand('Cross-Entropy Lens: Cross-Entropy Loss of Selected Text', { fromEditor: true });
+    const frame = await frameWith(page, '[data-testid="loss-value"]');
+    assert.equal(await lossShown(frame, fmt6(expected.console)), fmt6(expected.console), 'F.cross_entropy of the session\'s logits and target');
+  });
+
   it('debug/train_step.py under the debugger (launch.json from the samples): Compute Loss from Debug Variables… gives PyTorch\'s loss of the paused step', async function () {
     const page = vs!.workbench;
     await closeEditors(vs!);
