@@ -551,6 +551,14 @@ export function findTensorLiterals(text: string): TensorLiteral[] {
     }
     if (isCall) {
       if (start > 0 && text[start - 1] === '.') continue;
+      if (/^\s*indices\s*=/.test(text.slice(open + 1, open + 64))) {
+        // A sparse tensor's print: its indices and values are tensors of their own, not the tensor.
+        const close = ix.closingEnd(open);
+        const end = close > 0 ? close : text.length;
+        out.push({ start, end, error: new LensError('format', `a sparse tensor at line ${ix.line(start)} is not read — print x.to_dense()`) });
+        from = end;
+        continue;
+      }
       LITERAL_START.lastIndex = open + 1;
       if (!LITERAL_START.test(text)) continue; // tensor(x): a call on a variable, not a literal
     } else if (start > 0 && /[\w)\]'"]/.test(text[start - 1])) {

@@ -199,6 +199,10 @@ describe('printed: findTensorLiterals', () => {
     assert.deepEqual(values('masked_array(data=[1, --, 3],\n             mask=[False,  True, False],\n       fill_value=999999)'), [
       'error a masked array at line 1 is not read — print x.filled(fill_value) or x.data (its values without the mask)',
     ]);
+    // So is a sparse tensor's: its indices and values were read as two tensors.
+    assert.deepEqual(values("tensor(indices=tensor([[0, 1],\n                       [1, 0]]),\n       values=tensor([3., 4.]),\n       size=(2, 2), nnz=2, layout=torch.sparse_coo)"), [
+      'error a sparse tensor at line 1 is not read — print x.to_dense()',
+    ]);
     // An indented '...' is still a summarized print.
     assert.match(values('tensor([[ 0.1,  0.2],\n        ...,\n        [ 0.5,  0.6]])')[0], /^error summarized print/);
   });
