@@ -54,7 +54,9 @@ function examplesOf(input: Tensor, target: Tensor, o: LabelIssuesOptions): {
   if (!/^u?int|^bool/.test(target.dtype)) throw new LensError('dtype', `label issues need class-index labels; the target is ${target.dtype} (probabilities)`);
   const { N, C, S, classLast } = axisLayout(input.shape, o.classDim);
   if (C < 2) throw new LensError('option', `label issues need at least 2 classes (the input has ${C})`);
-  const spatial = !classLast && input.shape.length >= 3;
+  // Images are spatial with their classes on axis 1 ([N, C, H, W]) or last ([N, H, W, C], as eval reads a
+  // channels-last folder); a class-last [B, T, V] is a language model's tokens, examples like [N, C]'s rows.
+  const spatial = classLast ? input.shape.length >= 4 : input.shape.length >= 3;
   const x = input.data as ArrayLike<number>;
   const y = target.data as ArrayLike<number | bigint>;
   const M = N * S;
