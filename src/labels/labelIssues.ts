@@ -6,7 +6,7 @@
 // self-confidence, and a candidate is reported unless its label is (nearly) the prediction.
 // Pure: the CLI, the workers and tests share it. Ignored examples are left out before anything here.
 import { LensError } from '../errors';
-import { argsortNumpy } from './numpyOrder';
+import { argsortNumpy, NUMPY_SUM_BLOCK, pairwiseSumNumpy } from './numpyOrder';
 
 /** Added to or subtracted from a probability in cleanlab's comparisons (docs/label-issues.md §2). */
 export const EPS = 1e-6;
@@ -36,6 +36,13 @@ export class ThresholdPass {
   private readonly n: Float64Array;
   private readonly batchSum: Float64Array;
   private readonly batchCount: Float64Array;
+  /**
+   * cleanlab takes np.mean of each class's values in a batch: NumPy sums blocks of 8192 values pairwise and
+   * the blocks left to right. A plain left-to-right sum differs in the last bits, which decides a probability
+   * lying exactly on a threshold (a helper's probe: T 0 against cleanlab's 1). Per class, the block being
+   * filled and the sum of the blocks before it; null once a batch holds sums (addSums: a folder's images).
+   */
+  private blocks: Array<{ values: number[]; total: number } | undefined> | null;
   private inBatch = 0;
 
   /** batchSize: examples per batch (Infinity: one batch, as a segmentation set given as one image is). */
@@ -45,9 +52,18 @@ export class ThresholdPass {
     this.n = new Float64Array(classes);
     this.batchSum = new Float64Array(classes);
     this.batchCount = new Float64Array(classes);
+    this.blocks = [];
   }
 
   add(label: number, pLabel: number): void {
+    if (this.blocks !== null) {
+      const b = (this.blocks[label] ??= { values: [], total: 0 });
+      b.values.push(pLabel);
+      if (b.values.length === NUMPY_SUM_BLOCK) {
+        b.total += pairwiseSumNumpy(b.values);
+        b.values = [];
+      }
+    }
     this.batchSum[label] += pLabel;
     this.batchCount[label] += 1;
     if (++this.inBatch >= this.batchSize) this.endBatch();
@@ -56,6 +72,7 @@ export class ThresholdPass {
   /** Per-class sums and counts of one part of the current batch (a folder's image; one batch only). */
   addSums(sums: ArrayLike<number>, counts: ArrayLike<number>): void {
     if (this.batchSize !== Infinity) throw new LensError('option', 'label issues: sums are added to a single batch only');
+    this.blocks = null;
     for (let k = 0; k < this.classes; k++) {
       this.batchSum[k] += sums[k] ?? 0;
       this.batchCount[k] += counts[k] ?? 0;
@@ -66,13 +83,16 @@ export class ThresholdPass {
   private endBatch(): void {
     for (let k = 0; k < this.classes; k++) {
       const c = this.batchCount[k]!;
-      const m = c > 0 ? Math.max(this.batchSum[k]! / c, THRESHOLD_FLOOR) : 0;
+      const b = this.blocks?.[k];
+      const sum = this.blocks === null ? this.batchSum[k]! : b === undefined ? 0 : b.total + (b.values.length > 0 ? pairwiseSumNumpy(b.values) : 0);
+      const m = c > 0 ? Math.max(sum / c, THRESHOLD_FLOOR) : 0;
       this.t[k] = Math.max((this.n[k]! * this.t[k]! + c * m) / Math.max(this.n[k]! + c, 1), THRESHOLD_FLOOR);
       this.n[k] += c;
       this.batchSum[k] = 0;
       this.batchCount[k] = 0;
     }
     this.inBatch = 0;
+    if (this.blocks !== null) this.blocks = [];
   }
 
   /** The thresholds (the last, partial batch included) and how many examples each class has. */

@@ -184,6 +184,8 @@ function siftDown(keys: Float64Array, idx: Int32Array, base: number, top: number
 
 // NumPy's reduction loop hands the add kernel at most this many values at a time (NPY_BUFSIZE).
 const SUM_BLOCK = 8192;
+/** SUM_BLOCK, for reductions that stream a long array block by block (ThresholdPass). */
+export const NUMPY_SUM_BLOCK = SUM_BLOCK;
 // Runs up to this length are summed with 8 partial sums (PW_BLOCKSIZE in loops_utils.h.src).
 const PW_BLOCKSIZE = 128;
 
