@@ -508,15 +508,11 @@ function nextStart(text: string, from: number): Start | null {
         p += 2;
       } else break;
     }
-    if (p - wordStart === 12 && text.startsWith('masked_array', wordStart)) {
+    const masked = p - wordStart === 12 && text.startsWith('masked_array', wordStart);
+    if (masked || (p - wordStart <= 9 && CALL_NAMES.has(text.slice(wordStart, p)))) {
       let q = p;
       while (q < n && isBlank(text.charCodeAt(q))) q++;
-      if (text.charCodeAt(q) === 0x28) return { start: i, isCall: true, open: q, masked: true };
-    }
-    if (p - wordStart <= 9 && CALL_NAMES.has(text.slice(wordStart, p))) {
-      let q = p;
-      while (q < n && isBlank(text.charCodeAt(q))) q++;
-      if (text.charCodeAt(q) === 0x28) return { start: i, isCall: true, open: q };
+      if (text.charCodeAt(q) === 0x28) return masked ? { start: i, isCall: true, open: q, masked } : { start: i, isCall: true, open: q };
     }
     i = p;
   }
@@ -535,6 +531,13 @@ function nextStart(text: string, from: number): Start | null {
 export function findTensorLiterals(text: string): TensorLiteral[] {
   const out: TensorLiteral[] = [];
   const ix = new TextIndex(text);
+  /** A call whose print is not a tensor's: one error over all of it; returns where the search goes on. */
+  const refuse = (start: number, open: number, what: string, fix: string): number => {
+    const close = ix.closingEnd(open);
+    const end = close > 0 ? close : text.length;
+    out.push({ start, end, error: new LensError('format', `${what} at line ${ix.line(start)} is not read — ${fix}`) });
+    return end;
+  };
   let from = 0;
   for (;;) {
     const m = nextStart(text, from);
@@ -543,20 +546,14 @@ export function findTensorLiterals(text: string): TensorLiteral[] {
     from = open + 1;
     if (m.masked === true) {
       // Its mask=[...] read alone was a bool tensor, silently: say what to print instead.
-      const close = ix.closingEnd(open);
-      const end = close > 0 ? close : text.length;
-      out.push({ start, end, error: new LensError('format', `a masked array at line ${ix.line(start)} is not read — print x.filled(fill_value) or x.data (its values without the mask)`) });
-      from = end;
+      from = refuse(start, open, 'a masked array', 'print x.filled(fill_value) or x.data (its values without the mask)');
       continue;
     }
     if (isCall) {
       if (start > 0 && text[start - 1] === '.') continue;
       if (/^\s*indices\s*=/.test(text.slice(open + 1, open + 64))) {
         // A sparse tensor's print: its indices and values are tensors of their own, not the tensor.
-        const close = ix.closingEnd(open);
-        const end = close > 0 ? close : text.length;
-        out.push({ start, end, error: new LensError('format', `a sparse tensor at line ${ix.line(start)} is not read — print x.to_dense()`) });
-        from = end;
+        from = refuse(start, open, 'a sparse tensor', 'print x.to_dense()');
         continue;
       }
       LITERAL_START.lastIndex = open + 1;

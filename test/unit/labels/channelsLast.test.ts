@@ -5,16 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { pairLabelIssues } from '../../../src/labels/pairIssues';
 import type { Tensor } from '../../../src/tensor/tensor';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../engine/helpers';
 
 describe('label issues: channels-last images', function () {
   it('[N, H, W, C] with class dim -1 gives the segmentation rule, exactly as [N, C, H, W]', function () {
